@@ -1,0 +1,47 @@
+//! 招商项目. `stage` is a cache of the latest stage event, written in the same transaction as the event.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::{ProjectSource, ProjectStage};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "projects")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub company_id: i64,
+    pub industry: Option<String>,
+    pub source: ProjectSource,
+    /// 协议投资额 in whole yuan.
+    pub agreed_investment_yuan: Option<i64>,
+    /// 用地需求 in 亩.
+    pub land_mu: Option<f64>,
+    pub is_major: bool,
+    pub contact_leader: Option<String>,
+    pub responsible_unit: Option<String>,
+    pub team: Option<String>,
+    pub notes: Option<String>,
+    pub stage: ProjectStage,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::company::Entity",
+        from = "Column::CompanyId",
+        to = "super::company::Column::Id"
+    )]
+    Company,
+}
+
+impl Related<super::company::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Company.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

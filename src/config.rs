@@ -1,0 +1,58 @@
+//! Configuration: built-in defaults, then an optional TOML file, then environment variables, then command-line flags.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// The settings of a running invest-crm.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Database URL; the default is a SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Folder for the embedded SQLite database and the mail outbox.
+    pub data_dir: PathBuf,
+    /// `tracing` filter, e.g. `info` or `invest_crm=debug,sqlx=warn`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            log: "info,sqlx=warn,sea_orm=warn".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the layers; `file` is the TOML file given on the command line, else `invest-crm.toml` if it exists.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, Box<figment::Error>> {
+        let file = file
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("invest-crm.toml"));
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("INVEST_CRM_").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url"]))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL in force: the configured one, else the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("invest-crm.db").display()
+            )
+        })
+    }
+}

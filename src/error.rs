@@ -1,0 +1,361 @@
+//! The one error type of the service layer and its one mapping to HTTP (DESIGN §4).
+//!
+//! Handlers return [`AppError`]; poem's own errors (malformed JSON, bad parameters, unknown routes) are turned into
+//! an [`AppError`] by [`localize`], which also picks the language of the message from `Accept-Language`.
+
+use std::borrow::Cow;
+
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    error::ResponseError,
+    http::{StatusCode, header},
+};
+use poem_openapi::{
+    ApiResponse, Object,
+    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
+    types::{ToJSON, Type},
+};
+use sea_orm::{DbErr, SqlErr};
+
+/// A message in the two languages the API speaks.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    en: Cow<'static, str>,
+    zh: Cow<'static, str>,
+}
+
+impl Msg {
+    /// A message given in English and Chinese.
+    pub fn new(en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Self {
+        Msg {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed or a value is out of its bounds.
+    #[error("bad request ({code}): {}", .msg.en)]
+    BadRequest {
+        code: &'static str,
+        msg: Msg,
+        field: Option<String>,
+    },
+    /// 401: no valid credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403: the caller may not do this.
+    #[error("forbidden ({code})")]
+    Forbidden { code: &'static str, msg: Msg },
+    /// 404: the record (or route) does not exist.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// 409: stale version or duplicate.
+    #[error("conflict ({code}): {}", .msg.en)]
+    Conflict {
+        code: &'static str,
+        msg: Msg,
+        field: Option<String>,
+    },
+    /// 422: a domain rule is broken (an illegal stage move, say).
+    #[error("rule broken ({code}): {}", .msg.en)]
+    Rule {
+        code: &'static str,
+        msg: Msg,
+        field: Option<String>,
+    },
+    /// 500: logged with its detail, answered without it.
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Result of the service layer.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// 400 for a value of `field` that breaks its bounds.
+    pub fn invalid(
+        field: &str,
+        en: impl Into<Cow<'static, str>>,
+        zh: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        AppError::BadRequest {
+            code: "invalid_value",
+            msg: Msg::new(en, zh),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// 404 for a record of the given kind.
+    pub fn not_found(what: &'static str) -> Self {
+        AppError::NotFound { what }
+    }
+
+    /// 409 for an update that carried an outdated `version`.
+    pub fn stale(current: i32) -> Self {
+        AppError::Conflict {
+            code: "stale_version",
+            msg: Msg::new(
+                format!(
+                    "the record was changed by someone else (current version {current}); reload and retry"
+                ),
+                format!("该记录已被他人修改(当前版本 {current}),请刷新后重试"),
+            ),
+            field: Some("version".into()),
+        }
+    }
+
+    /// 422 for a broken domain rule.
+    pub fn rule(code: &'static str, field: Option<&str>, msg: Msg) -> Self {
+        AppError::Rule {
+            code,
+            msg,
+            field: field.map(str::to_owned),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body in the given language.
+    fn body(&self, lang: Lang) -> ErrorBody {
+        let pick = |m: &Msg| match lang {
+            Lang::En => m.en.to_string(),
+            Lang::Zh => m.zh.to_string(),
+        };
+        let fixed = |en: &str, zh: &str| match lang {
+            Lang::En => en.to_owned(),
+            Lang::Zh => zh.to_owned(),
+        };
+        let (code, message, field) = match self {
+            AppError::BadRequest { code, msg, field }
+            | AppError::Conflict { code, msg, field }
+            | AppError::Rule { code, msg, field } => (code.to_string(), pick(msg), field.clone()),
+            AppError::Forbidden { code, msg } => (code.to_string(), pick(msg), None),
+            AppError::Unauthorized => (
+                "unauthorized".into(),
+                fixed("authentication required", "需要登录或有效的令牌"),
+                None,
+            ),
+            AppError::NotFound { what } => (
+                "not_found".into(),
+                fixed(
+                    &format!("{what} not found"),
+                    &format!("未找到该{}", zh_name(what)),
+                ),
+                None,
+            ),
+            AppError::Internal(_) => (
+                "internal".into(),
+                fixed("internal server error", "服务器内部错误"),
+                None,
+            ),
+        };
+        ErrorBody {
+            code,
+            message,
+            field,
+        }
+    }
+
+    /// The HTTP answer in the given language; internal errors are logged here, once.
+    pub fn to_response(&self, lang: Lang) -> Response {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let body = self.body(lang).to_json_string();
+        Response::builder()
+            .status(self.status())
+            .content_type("application/json; charset=utf-8")
+            .body(body)
+    }
+
+    /// Turns one of poem's own errors (a request it could not parse, a route it does not have) into ours.
+    fn from_poem(err: poem::Error) -> AppError {
+        let status = err.status();
+        let detail = err.to_string();
+        if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+            return AppError::BadRequest {
+                code: "invalid_parameter",
+                msg: Msg::new(detail.clone(), format!("参数 {} 无效:{}", e.name, e.reason)),
+                field: Some(e.name.to_owned()),
+            };
+        }
+        if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
+            // poem-openapi names path segments by position (`param0`), which means nothing to a client.
+            return AppError::BadRequest {
+                code: "invalid_path",
+                msg: Msg::new(
+                    format!("invalid path parameter: {}", e.reason),
+                    format!("路径中的参数无效:{}", e.reason),
+                ),
+                field: None,
+            };
+        }
+        match status {
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
+                AppError::NotFound { what: "route" }
+            }
+            StatusCode::UNAUTHORIZED => AppError::Unauthorized,
+            s if s.is_client_error() => AppError::BadRequest {
+                code: if s == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    "unsupported_media_type"
+                } else {
+                    "malformed_request"
+                },
+                field: field_of(&detail),
+                msg: Msg::new(detail.clone(), format!("请求格式错误:{detail}")),
+            },
+            _ => AppError::Internal(anyhow::anyhow!("{detail}")),
+        }
+    }
+}
+
+/// The Chinese name of a kind of record, for messages.
+fn zh_name(what: &str) -> &'static str {
+    match what {
+        "company" => "企业",
+        "contact" => "联系人",
+        "project" => "项目",
+        "follow-up" => "跟进记录",
+        "fund arrival" => "到位资金记录",
+        "route" => "接口",
+        _ => "记录",
+    }
+}
+
+/// poem-openapi names the field in the messages of its validators ("field `name` verification failed").
+fn field_of(detail: &str) -> Option<String> {
+    let start = detail.find("field `")? + "field `".len();
+    let len = detail[start..].find('`')?;
+    Some(detail[start..start + len].to_owned())
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
+                code: "duplicate",
+                msg: Msg::new(
+                    "a record with the same key already exists",
+                    "已存在相同的记录",
+                ),
+                field: None,
+            },
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::Conflict {
+                code: "in_use",
+                msg: Msg::new(
+                    "the record is referenced by other records",
+                    "该记录被其他记录引用,无法执行此操作",
+                ),
+                field: None,
+            },
+            _ => AppError::Internal(e.into()),
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Object)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `stale_version`, `invalid_value`, `illegal_stage_move`.
+    pub code: String,
+    /// Human-readable message, in Chinese or English by `Accept-Language` (English by default).
+    pub message: String,
+    /// The request field the error is about, where it applies.
+    pub field: Option<String>,
+}
+
+impl ResponseError for AppError {
+    fn status(&self) -> StatusCode {
+        AppError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        self.to_response(Lang::En)
+    }
+}
+
+impl ApiResponse for AppError {
+    fn meta() -> MetaResponses {
+        let described = [
+            (
+                400,
+                "Malformed request or a value out of bounds (`field` names it).",
+            ),
+            (401, "No valid session or token."),
+            (403, "The caller's role may not do this."),
+            (404, "No such record."),
+            (409, "Stale `version` or a duplicate."),
+            (422, "A domain rule is broken, e.g. an illegal stage move."),
+            (500, "Internal error (logged; no detail in the answer)."),
+        ];
+        MetaResponses {
+            responses: described
+                .into_iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: ErrorBody::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+/// The language of messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// The preferred of our languages in an `Accept-Language` header; English when none matches.
+    pub fn from_request(req: &Request) -> Lang {
+        req.header(header::ACCEPT_LANGUAGE)
+            .and_then(|h| {
+                accept_language::parse(h)
+                    .into_iter()
+                    .find_map(|l| match l.split('-').next() {
+                        Some("zh") => Some(Lang::Zh),
+                        Some("en") => Some(Lang::En),
+                        _ => None,
+                    })
+            })
+            .unwrap_or(Lang::En)
+    }
+}
+
+/// Middleware: every error leaving the app becomes a JSON body in the caller's language.
+pub async fn localize<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let lang = Lang::from_request(&req);
+    match ep.call(req).await {
+        Ok(resp) => Ok(resp.into_response()),
+        Err(err) => Ok(match err.downcast_ref::<AppError>() {
+            Some(app) => app.to_response(lang),
+            None => AppError::from_poem(err).to_response(lang),
+        }),
+    }
+}

@@ -1,0 +1,59 @@
+//! invest-crm: an investment-attraction CRM (招商引资 CRM). The HTTP API, configuration and the serve loop; the CLI
+//! lives in `main.rs`.
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod validate;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::{Server, listener::TcpListener};
+
+/// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish.
+pub async fn serve(cfg: &config::Config) -> anyhow::Result<()> {
+    let url = cfg.database_url();
+    let db = db::connect(&url).await?;
+    db::migrate(&db).await?;
+    tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
+    Server::new(TcpListener::bind(cfg.listen))
+        .run_with_graceful_shutdown(
+            api::app(db),
+            shutdown_signal(),
+            Some(Duration::from_secs(10)),
+        )
+        .await
+        .with_context(|| format!("serving on {}", cfg.listen))?;
+    tracing::info!("invest-crm stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

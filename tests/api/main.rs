@@ -1,0 +1,8 @@
+//! Integration tests through the real HTTP API (one test binary: each binary links the whole stack).
+
+mod support;
+
+mod companies;
+mod errors;
+mod projects;
+mod records;

@@ -1,0 +1,261 @@
+//! The test harness: the real app on a fresh database per test, reached over HTTP on a port the OS picks.
+//!
+//! SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set (a fresh database per test, dropped afterwards).
+//! Without it the PostgreSQL variant prints why it skips, and fails under `CI=true`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpListener},
+};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+
+/// Runs a test body on SQLite and, where configured, on PostgreSQL: `db_test!(name)` for `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! db_test {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::TestApp::sqlite().await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::postgres().await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )+};
+}
+
+/// A running app and a client for it.
+pub struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    /// The app's database, for tests that must look underneath the API.
+    pub db: DatabaseConnection,
+    _store: Store,
+}
+
+enum Store {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Store::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime, which cannot block on itself: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "icrm_test_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestApp {
+    /// The app on a new SQLite file.
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        TestApp::start(&url, Store::Sqlite(dir)).await
+    }
+
+    /// The app on a new PostgreSQL database, or `None` (with the reason printed) when none is configured.
+    pub async fn postgres() -> Option<TestApp> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run");
+            }
+            eprintln!("skipping the PostgreSQL variant: TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let admin = match Database::connect(&admin_url).await {
+            Ok(db) => db,
+            Err(e) => panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"),
+        };
+        let name = unique_name();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create the test database");
+        admin.close().await.ok();
+        let (head, query) = match admin_url.split_once('?') {
+            Some((h, q)) => (h, format!("?{q}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
+        let url = format!("{base}/{name}{query}");
+        Some(TestApp::start(&url, Store::Postgres { admin_url, name }).await)
+    }
+
+    async fn start(url: &str, store: Store) -> TestApp {
+        let db = invest_crm::db::connect(url).await.expect("connect");
+        invest_crm::db::migrate(&db).await.expect("migrate");
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("a TCP address");
+        let app = invest_crm::api::app(db.clone());
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            db,
+            _store: store,
+        }
+    }
+
+    /// Sends a request with an optional JSON body; answers the status and the JSON body (null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send(
+            self.client.request(method, format!("{}{path}", self.base)),
+            body,
+        )
+        .await
+    }
+
+    /// Like [`TestApp::call`] with extra headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_owned());
+        }
+        self.send(req, None).await
+    }
+
+    async fn send(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a company and answers its id.
+    pub async fn company(&self, name: &str) -> i64 {
+        let (s, b) = self
+            .post("/api/v1/companies", serde_json::json!({"name": name}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["id"].as_i64().unwrap()
+    }
+
+    /// Creates a project at `stage` on `date` for a new company and answers the project.
+    pub async fn project(&self, name: &str, stage: &str, date: &str) -> Value {
+        let company = self.company(&format!("{name}公司")).await;
+        let (s, b) = self
+            .post(
+                "/api/v1/projects",
+                serde_json::json!({"name": name, "company_id": company, "stage": stage, "occurred_on": date}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    /// Records a stage move and answers status and body.
+    pub async fn move_to(&self, id: i64, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/api/v1/projects/{id}/stage-events"), body)
+            .await
+    }
+}
+
+/// Asserts an error answer: its status, its machine code and (when given) its field.
+#[track_caller]
+pub fn assert_error(
+    got: &(StatusCode, Value),
+    status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["code"], code, "{}", got.1);
+    assert!(
+        got.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        got.1
+    );
+    if let Some(f) = field {
+        assert_eq!(got.1["field"], f, "{}", got.1);
+    }
+}
