@@ -231,6 +231,12 @@ fn zh_name(what: &str) -> &'static str {
         "project" => "项目",
         "follow-up" => "跟进记录",
         "fund arrival" => "到位资金记录",
+        "visit" => "来访记录",
+        "outreach" => "招商活动",
+        "partner" => "合作机构",
+        "blocker" => "难题",
+        "incubation candidate" => "培育对象",
+        "target" => "年度目标",
         "route" => "接口",
         _ => "记录",
     }

@@ -186,6 +186,40 @@ pub fn phone(field: &str, v: Option<&str>) -> AppResult<Option<String>> {
     Ok(v)
 }
 
+/// A list of names (leaders, staff, participants): each trimmed, 1–100 characters, at most 50, empty ones dropped.
+pub fn names(field: &str, v: Option<Vec<String>>) -> AppResult<Vec<String>> {
+    let mut out = Vec::new();
+    for n in v.unwrap_or_default() {
+        if let Some(n) = opt_text(field, Some(&n), 100)? {
+            out.push(n);
+        }
+    }
+    if out.len() > 50 {
+        return Err(AppError::invalid(
+            field,
+            format!("{field} lists more than 50 names"),
+            format!("{field} 超过 50 人"),
+        ));
+    }
+    Ok(out)
+}
+
+/// A whole number within `range`.
+pub fn int_in(field: &str, v: i64, range: std::ops::RangeInclusive<i64>) -> AppResult<i64> {
+    if !range.contains(&v) {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "{field} must lie between {} and {}",
+                range.start(),
+                range.end()
+            ),
+            format!("{field} 须在 {} 至 {} 之间", range.start(), range.end()),
+        ));
+    }
+    Ok(v)
+}
+
 /// Checks an update's `version` against the stored one.
 pub fn version(stored: i32, sent: i32) -> AppResult<()> {
     if stored != sent {

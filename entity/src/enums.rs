@@ -93,3 +93,223 @@ pub enum FollowUpKind {
     /// 其他
     Other,
 }
+
+/// Kind of an outreach activity (招商活动类型).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(24))",
+    rename_all = "snake_case"
+)]
+pub enum OutreachKind {
+    /// 外出招商
+    Trip,
+    /// 推介会
+    PromotionEvent,
+    /// 论坛
+    Forum,
+    /// 驻点招商
+    ResidentCampaign,
+}
+
+/// Kind of a partner organisation (合作机构类型).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(24))",
+    rename_all = "snake_case"
+)]
+pub enum PartnerKind {
+    /// 商会
+    ChamberOfCommerce,
+    /// 中介机构(委托招商)
+    Agency,
+    /// 其他
+    Other,
+}
+
+/// Category of a blocker (难题类别).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+pub enum BlockerCategory {
+    /// 资金
+    Funds,
+    /// 用地
+    Land,
+    /// 招工
+    Recruitment,
+    /// 配套
+    Facilities,
+    /// 审批
+    Approvals,
+    /// 其他
+    Other,
+}
+
+/// Status of a blocker (难题状态).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+pub enum BlockerStatus {
+    /// 待解决
+    Open,
+    /// 推进中
+    InProgress,
+    /// 已解决
+    Resolved,
+}
+
+/// Stage of a high-tech incubation candidate (高企培育阶段).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+pub enum IncubationStage {
+    /// 纳入培育
+    Cultivating,
+    /// 申报
+    Applied,
+    /// 评审通过
+    Approved,
+    /// 备案
+    Filed,
+    /// 未通过/退出
+    Failed,
+}
+
+impl Stage for IncubationStage {
+    const ORDER: &'static [Self] = &[
+        Self::Cultivating,
+        Self::Applied,
+        Self::Approved,
+        Self::Filed,
+    ];
+    const OFF: Self = Self::Failed;
+}
+
+/// A metric with a yearly target (年度目标指标), DESIGN §3.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+pub enum TargetMetric {
+    /// 接待客商批次
+    VisitBatches,
+    /// 接待客商人次
+    PersonTimes,
+    /// 洽谈项目数
+    ProjectsNegotiating,
+    /// 签约项目数
+    ProjectsSigned,
+    /// 落地项目数
+    ProjectsLanded,
+    /// 开工项目数
+    ProjectsStarted,
+    /// 竣工投产项目数
+    ProjectsProducing,
+    /// 签约投资额(万元)
+    SignedInvestment,
+    /// 到位资金(万元)
+    FundsArrived,
+    /// 高企申报数
+    IncubationApplied,
+    /// 高企评审通过数
+    IncubationApproved,
+}
+
+impl TargetMetric {
+    /// Whether the metric is an amount of money (its value is in 万元 in the API, yuan in storage).
+    pub fn is_money(self) -> bool {
+        matches!(self, Self::SignedInvestment | Self::FundsArrived)
+    }
+}
+
+/// The Chinese label users see for an enum value (DESIGN §6: clients and reports never hard-code them).
+pub trait Label: Sized + Copy + sea_orm::Iterable + ActiveEnum<Value = String> {
+    /// The Chinese label.
+    fn label(self) -> &'static str;
+
+    /// Every value with its label, in declaration order.
+    fn labels() -> Vec<(String, &'static str)> {
+        Self::iter().map(|v| (v.to_value(), v.label())).collect()
+    }
+}
+
+macro_rules! labels {
+    ($ty:ty { $($variant:ident => $zh:literal),+ $(,)? }) => {
+        impl Label for $ty {
+            fn label(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $zh),+
+                }
+            }
+        }
+    };
+}
+
+labels!(ProjectStage {
+    Lead => "线索", Negotiating => "洽谈", Signed => "签约", Landed => "落地", Started => "开工",
+    Producing => "竣工投产", Dropped => "终止",
+});
+labels!(ProjectSource {
+    Visit => "来访接待", Outreach => "外出招商", Partner => "委托招商", Referral => "以商引商", Other => "其他",
+});
+labels!(FollowUpKind { Meeting => "会谈", Call => "电话", SiteVisit => "实地考察", Other => "其他" });
+labels!(OutreachKind {
+    Trip => "外出招商", PromotionEvent => "推介会", Forum => "论坛", ResidentCampaign => "驻点招商",
+});
+labels!(PartnerKind { ChamberOfCommerce => "商会", Agency => "中介机构", Other => "其他" });
+labels!(BlockerCategory {
+    Funds => "资金", Land => "用地", Recruitment => "招工", Facilities => "配套", Approvals => "审批", Other => "其他",
+});
+labels!(BlockerStatus { Open => "待解决", InProgress => "推进中", Resolved => "已解决" });
+labels!(IncubationStage {
+    Cultivating => "纳入培育", Applied => "申报", Approved => "评审通过", Filed => "备案", Failed => "未通过",
+});
+labels!(TargetMetric {
+    VisitBatches => "接待客商批次", PersonTimes => "接待客商人次", ProjectsNegotiating => "洽谈项目数",
+    ProjectsSigned => "签约项目数", ProjectsLanded => "落地项目数", ProjectsStarted => "开工项目数",
+    ProjectsProducing => "竣工投产项目数", SignedInvestment => "签约投资额(万元)", FundsArrived => "到位资金(万元)",
+    IncubationApplied => "高企申报数", IncubationApproved => "高企评审通过数",
+});

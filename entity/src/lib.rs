@@ -1,10 +1,20 @@
 //! sea-orm entities of invest-crm and the domain rules they carry (DESIGN §2–§3).
 
+pub mod blocker;
 pub mod company;
 pub mod contact;
 pub mod enums;
 pub mod follow_up;
 pub mod fund_arrival;
+pub mod incubation_candidate;
+pub mod incubation_event;
+pub mod outreach;
+pub mod outreach_company;
+pub mod partner;
 pub mod pipeline;
 pub mod project;
 pub mod stage_event;
+pub mod target;
+pub mod visit;
+pub mod visit_company;
+pub mod visit_project;

@@ -13,6 +13,10 @@ pub struct Model {
     pub company_id: i64,
     pub industry: Option<String>,
     pub source: ProjectSource,
+    /// The visit, outreach activity or partner the project came from, when recorded.
+    pub source_visit_id: Option<i64>,
+    pub source_outreach_id: Option<i64>,
+    pub source_partner_id: Option<i64>,
     /// 协议投资额 in whole yuan.
     pub agreed_investment_yuan: Option<i64>,
     /// 用地需求 in 亩.

@@ -9,7 +9,8 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::{
@@ -194,6 +195,35 @@ pub(super) fn set_if<V: Into<sea_orm::Value>>(target: &mut sea_orm::ActiveValue<
     if let Some(v) = v {
         *target = Set(v);
     }
+}
+
+/// The distinct company ids of a request body; each must exist (422 `unknown_company` otherwise).
+pub(super) async fn known_companies(
+    db: &impl ConnectionTrait,
+    field: &str,
+    ids: &[i64],
+) -> AppResult<Vec<i64>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let found: Vec<i64> = company::Entity::find()
+        .select_only()
+        .column(company::Column::Id)
+        .filter(company::Column::Id.is_in(ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if let Some(missing) = ids.iter().find(|id| !found.contains(id)) {
+        return Err(AppError::rule(
+            "unknown_company",
+            Some(field),
+            Msg::new(
+                format!("there is no company {missing}"),
+                format!("企业 {missing} 不存在"),
+            ),
+        ));
+    }
+    Ok(ids)
 }
 
 async fn ensure_code_free(

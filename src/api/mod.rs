@@ -1,9 +1,17 @@
 //! The HTTP API under `/api/v1` (DESIGN §6): one `#[OpenApi]` struct per resource, all sharing the types here.
 
+mod blockers;
 mod companies;
 mod follow_ups;
 mod funds;
+mod history;
+mod incubation;
+mod labels;
+mod outreach;
+mod partners;
 mod projects;
+mod targets;
+mod visits;
 
 use poem::{
     EndpointExt, IntoEndpoint, Route, get, handler,
@@ -34,6 +42,20 @@ enum ApiTags {
     FollowUps,
     /// 到位资金: dated fund arrivals of projects.
     FundArrivals,
+    /// 来访接待: visits; one visit is one batch (批), its headcount the person-times (人次).
+    Visits,
+    /// 招商活动: outreach trips, promotion events, forums, resident campaigns.
+    Outreach,
+    /// 合作机构: chambers of commerce and agencies.
+    Partners,
+    /// 难题/问题台账: blockers of projects.
+    Blockers,
+    /// 高企培育: high-tech incubation candidates and their stage history.
+    Incubation,
+    /// 年度目标: yearly targets.
+    Targets,
+    /// Reference data: labels of enum values.
+    Reference,
 }
 
 /// A page of a list.
@@ -178,18 +200,25 @@ async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(
     id: i64,
     what: &'static str,
 ) -> AppError {
-    let current = E::find()
+    match current_version::<E>(db, id).await {
+        Ok(Some(v)) => AppError::stale(v),
+        Ok(None) => AppError::not_found(what),
+        Err(e) => e,
+    }
+}
+
+/// The stored version of record `id`, if it exists.
+async fn current_version<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> AppResult<Option<i32>> {
+    Ok(E::find()
         .select_only()
         .column_as(Expr::col(Alias::new("version")), "version")
         .filter(Expr::col(Alias::new("id")).eq(id))
         .into_tuple::<i32>()
         .one(db)
-        .await;
-    match current {
-        Ok(Some(v)) => AppError::stale(v),
-        Ok(None) => AppError::not_found(what),
-        Err(e) => e.into(),
-    }
+        .await?)
 }
 
 /// A case-insensitive "name contains `q`" condition; `%`, `_` and `\` in `q` are taken literally.
@@ -238,6 +267,13 @@ fn service(db: &DatabaseConnection) -> OpenApiService<impl poem_openapi::OpenApi
             projects::ProjectsApi { db: db.clone() },
             follow_ups::FollowUpsApi { db: db.clone() },
             funds::FundsApi { db: db.clone() },
+            visits::VisitsApi { db: db.clone() },
+            outreach::OutreachApi { db: db.clone() },
+            partners::PartnersApi { db: db.clone() },
+            blockers::BlockersApi { db: db.clone() },
+            incubation::IncubationApi { db: db.clone() },
+            targets::TargetsApi { db: db.clone() },
+            labels::LabelsApi,
         ),
         "invest-crm",
         env!("CARGO_PKG_VERSION"),

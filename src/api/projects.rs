@@ -8,7 +8,7 @@ use entity::{
     company,
     enums::{ProjectSource, ProjectStage},
     fund_arrival,
-    pipeline::{self, Event, MoveError, Stage},
+    pipeline::{self, Event, Stage},
     project, stage_event,
 };
 use poem_openapi::{
@@ -28,7 +28,9 @@ use sea_orm::{
 use super::{
     ApiTags, Created, Deleted, Page, Paging,
     companies::{changed, set_if},
-    delete_versioned, find, name_contains, update_versioned,
+    delete_versioned, find,
+    history::{self, Step, Tracked},
+    name_contains, update_versioned,
 };
 use crate::{
     error::{AppError, AppResult, Msg},
@@ -87,6 +89,12 @@ pub struct Project {
     pub industry: Option<String>,
     /// Where the project came from (项目来源).
     pub source: ProjectSource,
+    /// The visit it came from (source `visit`).
+    pub source_visit_id: Option<i64>,
+    /// The outreach activity it came from (source `outreach`).
+    pub source_outreach_id: Option<i64>,
+    /// The partner it came through (source `partner`, 委托招商).
+    pub source_partner_id: Option<i64>,
     /// Agreed investment (协议投资额), in 万元.
     pub agreed_investment: Option<Decimal>,
     /// Funds arrived (到位资金) so far, the sum of the project's fund arrivals, in 万元.
@@ -133,8 +141,14 @@ pub struct NewProject {
     pub note: Option<String>,
     /// Industry; defaults to the company's.
     pub industry: Option<String>,
-    /// Source; defaults to `other`.
+    /// Source; defaults to the kind of the source record named, else `other`.
     pub source: Option<ProjectSource>,
+    /// The visit it came from.
+    pub source_visit_id: Option<i64>,
+    /// The outreach activity it came from.
+    pub source_outreach_id: Option<i64>,
+    /// The partner it came through.
+    pub source_partner_id: Option<i64>,
     /// Agreed investment in 万元, ≥ 0, at most 4 decimals.
     pub agreed_investment: Option<Decimal>,
     /// Land need in 亩, ≥ 0.
@@ -165,6 +179,12 @@ pub struct ProjectChanges {
     pub industry: MaybeUndefined<String>,
     /// Source.
     pub source: Option<ProjectSource>,
+    /// The visit it came from.
+    pub source_visit_id: MaybeUndefined<i64>,
+    /// The outreach activity it came from.
+    pub source_outreach_id: MaybeUndefined<i64>,
+    /// The partner it came through.
+    pub source_partner_id: MaybeUndefined<i64>,
     /// Agreed investment in 万元.
     pub agreed_investment: MaybeUndefined<Decimal>,
     /// Land need in 亩.
@@ -237,35 +257,50 @@ impl From<stage_event::Model> for StageEvent {
     }
 }
 
-fn events_of(rows: &[stage_event::Model]) -> Vec<Event<ProjectStage>> {
-    rows.iter()
-        .map(|e| Event {
-            stage: e.stage,
-            occurred_on: e.occurred_on,
-        })
-        .collect()
-}
+/// Projects as records with a stage history.
+pub(super) struct ProjectHistory;
 
-async fn history(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<Vec<stage_event::Model>> {
-    Ok(stage_event::Entity::find()
-        .filter(stage_event::Column::ProjectId.is_in(ids))
-        .order_by_asc(stage_event::Column::ProjectId)
-        .order_by_asc(stage_event::Column::OccurredOn)
-        .order_by_asc(stage_event::Column::Id)
-        .all(db)
-        .await?)
+impl Tracked for ProjectHistory {
+    type Stage = ProjectStage;
+    type Owner = project::Entity;
+    type Event = stage_event::Entity;
+    const WHAT: &'static str = "project";
+    const WHAT_ZH: &'static str = "项目";
+    const OWNER_COLUMN: &'static str = "project_id";
+
+    fn new_event(
+        owner: i64,
+        step: &Step<ProjectStage>,
+        from: Option<ProjectStage>,
+    ) -> stage_event::ActiveModel {
+        stage_event::ActiveModel {
+            project_id: Set(owner),
+            stage: Set(step.stage),
+            from_stage: Set(from),
+            occurred_on: Set(step.occurred_on),
+            note: Set(step.note.clone()),
+            reason: Set(step.reason.clone()),
+            recorded_by: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+    }
+
+    fn event_of(row: &stage_event::Model) -> (i64, Event<ProjectStage>) {
+        (
+            row.project_id,
+            Event {
+                stage: row.stage,
+                occurred_on: row.occurred_on,
+            },
+        )
+    }
 }
 
 /// The API view of projects: their history, funds arrived and company names loaded in one query each.
 async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResult<Vec<Project>> {
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let mut events: HashMap<i64, Vec<Event<ProjectStage>>> = HashMap::new();
-    for e in history(db, ids.clone()).await? {
-        events.entry(e.project_id).or_default().push(Event {
-            stage: e.stage,
-            occurred_on: e.occurred_on,
-        });
-    }
+    let mut events = history::histories::<ProjectHistory>(db, ids.clone()).await?;
     let funds: HashMap<i64, i64> = fund_arrival::Entity::find()
         .select_only()
         .column(fund_arrival::Column::ProjectId)
@@ -301,6 +336,9 @@ async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResul
                 company_id: p.company_id,
                 industry: p.industry,
                 source: p.source,
+                source_visit_id: p.source_visit_id,
+                source_outreach_id: p.source_outreach_id,
+                source_partner_id: p.source_partner_id,
                 agreed_investment: p.agreed_investment_yuan.map(validate::yuan_to_wan),
                 funds_arrived: validate::yuan_to_wan(funds.get(&p.id).copied().unwrap_or(0)),
                 land_mu: p.land_mu,
@@ -342,52 +380,85 @@ async fn company_industry(db: &impl ConnectionTrait, id: i64) -> AppResult<Optio
     }
 }
 
-fn move_error(e: MoveError<ProjectStage>) -> AppError {
-    match e {
-        MoveError::Unchanged(s) => AppError::rule(
-            "stage_unchanged",
-            Some("stage"),
-            Msg::new(
-                format!("the project is already at stage {s:?}"),
-                "项目已处于该阶段",
-            ),
-        ),
-        MoveError::BeforeLatest(d) => AppError::rule(
-            "event_before_latest",
-            Some("occurred_on"),
-            Msg::new(
-                format!("the history is chronological: the latest event is dated {d}"),
-                format!("阶段记录须按时间顺序:最近一条记录的日期为 {d}"),
-            ),
-        ),
-        MoveError::ReasonRequired(kind) => AppError::rule(
-            "reason_required",
-            Some("reason"),
-            if kind.is_backward() {
+/// Where a project came from: its source kind and the record of that kind, if named.
+struct Origin {
+    source: Option<ProjectSource>,
+    visit: Option<i64>,
+    outreach: Option<i64>,
+    partner: Option<i64>,
+}
+
+impl Origin {
+    /// Checks that at most one source record is named, that it exists and matches the source kind (which it
+    /// implies when none is given); answers the source kind.
+    async fn check(&self, db: &impl ConnectionTrait) -> AppResult<ProjectSource> {
+        let named: Vec<(ProjectSource, i64, &str)> = [
+            (ProjectSource::Visit, self.visit, "source_visit_id"),
+            (ProjectSource::Outreach, self.outreach, "source_outreach_id"),
+            (ProjectSource::Partner, self.partner, "source_partner_id"),
+        ]
+        .into_iter()
+        .filter_map(|(kind, id, field)| id.map(|id| (kind, id, field)))
+        .collect();
+        let Some(&(kind, id, field)) = named.first() else {
+            return Ok(self.source.unwrap_or(ProjectSource::Other));
+        };
+        if named.len() > 1 || self.source.is_some_and(|s| s != kind) {
+            return Err(AppError::rule(
+                "source_mismatch",
+                Some(field),
                 Msg::new(
-                    "moving a project backward needs a reason",
-                    "项目阶段回退须填写原因",
-                )
-            } else {
-                Msg::new("dropping a project needs a reason", "终止项目须填写原因")
-            },
-        ),
-        MoveError::BackwardNotAllowed => AppError::Forbidden {
-            code: "backward_move_forbidden",
-            msg: Msg::new(
-                "only a leader or an admin may move a project backward",
-                "只有领导或管理员可以回退项目阶段",
-            ),
-        },
-        MoveError::StartsOff => AppError::rule(
-            "illegal_initial_stage",
-            Some("stage"),
-            Msg::new(
-                "a project cannot start as dropped",
-                "项目不能以“终止”阶段创建",
-            ),
-        ),
+                    "a project names one source record, of the kind of its source",
+                    "项目只能关联一条来源记录,且须与项目来源一致",
+                ),
+            ));
+        }
+        let exists = match kind {
+            ProjectSource::Visit => entity::visit::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .is_some(),
+            ProjectSource::Outreach => entity::outreach::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .is_some(),
+            _ => entity::partner::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .is_some(),
+        };
+        if !exists {
+            return Err(AppError::rule(
+                "unknown_source",
+                Some(field),
+                Msg::new(
+                    format!("there is no such source record ({id})"),
+                    format!("来源记录 {id} 不存在"),
+                ),
+            ));
+        }
+        Ok(kind)
     }
+}
+
+/// Clears a deleted visit, outreach activity or partner from the projects that named it, bumping their versions
+/// (their data changed), inside the caller's transaction.
+pub(super) async fn forget_source(
+    db: &impl ConnectionTrait,
+    column: project::Column,
+    id: i64,
+) -> AppResult<()> {
+    project::Entity::update_many()
+        .col_expr(column, Expr::value(Option::<i64>::None))
+        .col_expr(
+            project::Column::Version,
+            Expr::col(project::Column::Version).add(1),
+        )
+        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(column.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Project and stage-history endpoints.
@@ -403,7 +474,7 @@ impl ProjectsApi {
         let b = body.0;
         let name = validate::text("name", &b.name, 200)?;
         let occurred_on = validate::date("occurred_on", b.occurred_on)?;
-        pipeline::check_move(&[], b.stage, occurred_on, false, false).map_err(move_error)?;
+        history::check_start::<ProjectHistory>(b.stage, occurred_on)?;
         let note = validate::opt_text("note", b.note.as_deref(), 2000)?;
         let industry = validate::opt_text("industry", b.industry.as_deref(), 100)?;
         let agreed = b
@@ -420,12 +491,23 @@ impl ProjectsApi {
 
         let txn = self.db.begin().await?;
         let company_industry = company_industry(&txn, b.company_id).await?;
+        let source = Origin {
+            source: b.source,
+            visit: b.source_visit_id,
+            outreach: b.source_outreach_id,
+            partner: b.source_partner_id,
+        }
+        .check(&txn)
+        .await?;
         let now = Utc::now();
         let p = project::Entity::insert(project::ActiveModel {
             name: Set(name),
             company_id: Set(b.company_id),
             industry: Set(industry.or(company_industry)),
-            source: Set(b.source.unwrap_or(ProjectSource::Other)),
+            source: Set(source),
+            source_visit_id: Set(b.source_visit_id),
+            source_outreach_id: Set(b.source_outreach_id),
+            source_partner_id: Set(b.source_partner_id),
             agreed_investment_yuan: Set(agreed),
             land_mu: Set(land_mu),
             is_major: Set(b.is_major.unwrap_or(false)),
@@ -441,19 +523,13 @@ impl ProjectsApi {
         })
         .exec_with_returning(&txn)
         .await?;
-        stage_event::Entity::insert(stage_event::ActiveModel {
-            project_id: Set(p.id),
-            stage: Set(b.stage),
-            from_stage: Set(None),
-            occurred_on: Set(occurred_on),
-            note: Set(note),
-            reason: Set(None),
-            recorded_by: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
+        let first = Step {
+            stage: b.stage,
+            occurred_on,
+            note,
+            reason: None,
+        };
+        history::start::<ProjectHistory>(&txn, p.id, &first).await?;
         let out = view(&txn, p).await?;
         txn.commit().await?;
         Ok(Created::Created(Json(out)))
@@ -569,8 +645,37 @@ impl ProjectsApi {
             &mut m.industry,
             changed(b.industry, |v| validate::opt_text("industry", Some(v), 100))?,
         );
-        if let Some(v) = b.source {
-            m.source = Set(v);
+        let refs = (
+            changed(b.source_visit_id, |v| Ok(Some(*v)))?,
+            changed(b.source_outreach_id, |v| Ok(Some(*v)))?,
+            changed(b.source_partner_id, |v| Ok(Some(*v)))?,
+        );
+        if b.source.is_some() || refs.0.is_some() || refs.1.is_some() || refs.2.is_some() {
+            let old = find::<project::Entity, _>(&self.db, id.0, "project").await?;
+            let origin = Origin {
+                source: Some(b.source.unwrap_or(old.source)),
+                visit: refs.0.unwrap_or(old.source_visit_id),
+                outreach: refs.1.unwrap_or(old.source_outreach_id),
+                partner: refs.2.unwrap_or(old.source_partner_id),
+            };
+            // A new source record implies its kind unless the kind is changed with it.
+            let origin = Origin {
+                source: b.source.or(
+                    if refs.0.flatten().is_some()
+                        || refs.1.flatten().is_some()
+                        || refs.2.flatten().is_some()
+                    {
+                        None
+                    } else {
+                        origin.source
+                    },
+                ),
+                ..origin
+            };
+            m.source = Set(origin.check(&self.db).await?);
+            m.source_visit_id = Set(origin.visit);
+            m.source_outreach_id = Set(origin.outreach);
+            m.source_partner_id = Set(origin.partner);
         }
         set_if(
             &mut m.agreed_investment_yuan,
@@ -634,42 +739,13 @@ impl ProjectsApi {
         let note = validate::opt_text("note", b.note.as_deref(), 2000)?;
         let reason = validate::opt_text("reason", b.reason.as_deref(), 2000)?;
 
-        let txn = self.db.begin().await?;
-        let p = find::<project::Entity, _>(&txn, id.0, "project").await?;
-        if let Some(sent) = b.version {
-            validate::version(p.version, sent)?;
-        }
-        let rows = history(&txn, vec![p.id]).await?;
-        let h = events_of(&rows);
-        pipeline::check_move(&h, b.stage, occurred_on, reason.is_some(), true)
-            .map_err(move_error)?;
-        let now = Utc::now();
-        let e = stage_event::Entity::insert(stage_event::ActiveModel {
-            project_id: Set(p.id),
-            stage: Set(b.stage),
-            from_stage: Set(pipeline::current(&h)),
-            occurred_on: Set(occurred_on),
-            note: Set(note),
-            reason: Set(reason),
-            recorded_by: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .exec_with_returning(&txn)
-        .await?;
-        let res = project::Entity::update_many()
-            .col_expr(project::Column::Stage, Expr::value(b.stage))
-            .col_expr(project::Column::Version, Expr::value(p.version + 1))
-            .col_expr(project::Column::UpdatedAt, Expr::value(now))
-            .filter(project::Column::Id.eq(p.id))
-            .filter(project::Column::Version.eq(p.version))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            // Another move or edit committed since we read the project: ours is dropped with the transaction.
-            return Err(AppError::stale(p.version + 1));
-        }
-        txn.commit().await?;
+        let step = Step {
+            stage: b.stage,
+            occurred_on,
+            note,
+            reason,
+        };
+        let e = history::record::<ProjectHistory>(&self.db, id.0, step, b.version, true).await?;
         Ok(Created::Created(Json(e.into())))
     }
 
@@ -677,7 +753,7 @@ impl ProjectsApi {
     #[oai(path = "/projects/:id/stage-events", method = "get")]
     async fn stage_history(&self, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let rows = history(&self.db, vec![id.0]).await?;
+        let rows = history::rows::<ProjectHistory>(&self.db, vec![id.0]).await?;
         Ok(Json(rows.into_iter().map(StageEvent::from).collect()))
     }
 }

@@ -4,5 +4,6 @@ mod support;
 
 mod companies;
 mod errors;
+mod ledger;
 mod projects;
 mod records;

@@ -1,0 +1,207 @@
+//! Stage histories in the database, shared by projects and incubation candidates: one pipeline engine
+//! (entity::pipeline), two stage sets, and this one piece of glue that loads histories and records moves.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use entity::{
+    enums::Label,
+    pipeline::{self, Event, MoveError, Stage},
+};
+use sea_orm::{
+    ActiveEnum, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait},
+};
+
+use super::current_version;
+use crate::error::{AppError, AppResult, Msg};
+
+/// A kind of record with a stage history.
+pub trait Tracked {
+    /// Its stage set.
+    type Stage: Stage + Label + Into<sea_orm::Value> + Send + Sync;
+    /// The record (it has `id`, `stage`, `version` and `updated_at` columns).
+    type Owner: EntityTrait;
+    /// Its events (they have the owner column, `occurred_on` and `id`).
+    type Event: EntityTrait<Model: IntoActiveModel<<Self::Event as EntityTrait>::ActiveModel>>;
+    /// The record's name in English messages.
+    const WHAT: &'static str;
+    /// The record's name in Chinese messages.
+    const WHAT_ZH: &'static str;
+    /// The events' column naming the owner.
+    const OWNER_COLUMN: &'static str;
+
+    /// A new event row.
+    fn new_event(
+        owner: i64,
+        step: &Step<Self::Stage>,
+        from: Option<Self::Stage>,
+    ) -> <Self::Event as EntityTrait>::ActiveModel;
+
+    /// The owner and the pipeline event of a stored row.
+    fn event_of(row: &<Self::Event as EntityTrait>::Model) -> (i64, Event<Self::Stage>);
+}
+
+/// A validated stage move to record.
+pub struct Step<S> {
+    /// The stage moved to.
+    pub stage: S,
+    /// Its date.
+    pub occurred_on: NaiveDate,
+    /// Note.
+    pub note: Option<String>,
+    /// Reason (backward moves and moves off to the side).
+    pub reason: Option<String>,
+}
+
+/// The stored events of the given owners, each owner's in recording order.
+pub async fn rows<T: Tracked>(
+    db: &impl ConnectionTrait,
+    owners: Vec<i64>,
+) -> AppResult<Vec<<T::Event as EntityTrait>::Model>> {
+    Ok(T::Event::find()
+        .filter(Expr::col(Alias::new(T::OWNER_COLUMN)).is_in(owners))
+        .order_by_asc(Expr::col(Alias::new(T::OWNER_COLUMN)))
+        .order_by_asc(Expr::col(Alias::new("occurred_on")))
+        .order_by_asc(Expr::col(Alias::new("id")))
+        .all(db)
+        .await?)
+}
+
+/// The histories of the given owners, as pipeline events.
+pub async fn histories<T: Tracked>(
+    db: &impl ConnectionTrait,
+    owners: Vec<i64>,
+) -> AppResult<HashMap<i64, Vec<Event<T::Stage>>>> {
+    let mut out: HashMap<i64, Vec<Event<T::Stage>>> = HashMap::new();
+    for row in rows::<T>(db, owners).await? {
+        let (owner, e) = T::event_of(&row);
+        out.entry(owner).or_default().push(e);
+    }
+    Ok(out)
+}
+
+/// Checks that a history may start at `stage` (not off to the side).
+pub fn check_start<T: Tracked>(stage: T::Stage, occurred_on: NaiveDate) -> AppResult<()> {
+    pipeline::check_move(&[], stage, occurred_on, false, false)
+        .map(|_| ())
+        .map_err(move_error::<T>)
+}
+
+/// Records the first event of a new owner, inside the caller's transaction.
+pub async fn start<T: Tracked>(
+    db: &impl ConnectionTrait,
+    owner: i64,
+    step: &Step<T::Stage>,
+) -> AppResult<()> {
+    T::Event::insert(T::new_event(owner, step, None))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a stage move in one transaction: checks it against the history and the rules of DESIGN §3, appends the
+/// event, and moves the owner's cached stage and version. `version`, when given, must be the owner's current one.
+pub async fn record<T: Tracked>(
+    db: &DatabaseConnection,
+    owner: i64,
+    step: Step<T::Stage>,
+    version: Option<i32>,
+    may_move_back: bool,
+) -> AppResult<<T::Event as EntityTrait>::Model> {
+    let txn = db.begin().await?;
+    let Some(stored) = current_version::<T::Owner>(&txn, owner).await? else {
+        return Err(AppError::not_found(T::WHAT));
+    };
+    if let Some(sent) = version {
+        crate::validate::version(stored, sent)?;
+    }
+    let history: Vec<Event<T::Stage>> = histories::<T>(&txn, vec![owner])
+        .await?
+        .remove(&owner)
+        .unwrap_or_default();
+    pipeline::check_move(
+        &history,
+        step.stage,
+        step.occurred_on,
+        step.reason.is_some(),
+        may_move_back,
+    )
+    .map_err(move_error::<T>)?;
+    let row = T::Event::insert(T::new_event(owner, &step, pipeline::current(&history)))
+        .exec_with_returning(&txn)
+        .await?;
+    let res = T::Owner::update_many()
+        .col_expr(Alias::new("stage"), Expr::value(step.stage))
+        .col_expr(Alias::new("version"), Expr::value(stored + 1))
+        .col_expr(Alias::new("updated_at"), Expr::value(Utc::now()))
+        .filter(Expr::col(Alias::new("id")).eq(owner))
+        .filter(Expr::col(Alias::new("version")).eq(stored))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        // Another move or edit committed since we read the version: ours goes with the transaction.
+        drop(txn);
+        let now = current_version::<T::Owner>(db, owner).await?;
+        return Err(now.map_or(AppError::not_found(T::WHAT), AppError::stale));
+    }
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The 422 (or 403) answer for a move that breaks the rules.
+fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
+    let (what, zh) = (T::WHAT, T::WHAT_ZH);
+    match e {
+        MoveError::Unchanged(s) => AppError::rule(
+            "stage_unchanged",
+            Some("stage"),
+            Msg::new(
+                format!("the {what} is already at stage {}", s.to_value()),
+                format!("该{zh}已处于“{}”阶段", s.label()),
+            ),
+        ),
+        MoveError::BeforeLatest(d) => AppError::rule(
+            "event_before_latest",
+            Some("occurred_on"),
+            Msg::new(
+                format!("the history is chronological: the {what}'s latest event is dated {d}"),
+                format!("阶段记录须按时间顺序:该{zh}最近一条记录的日期为 {d}"),
+            ),
+        ),
+        MoveError::ReasonRequired(kind) => AppError::rule(
+            "reason_required",
+            Some("reason"),
+            if kind.is_backward() {
+                Msg::new(
+                    format!("moving a {what} backward needs a reason"),
+                    format!("{zh}阶段回退须填写原因"),
+                )
+            } else {
+                Msg::new(
+                    format!(
+                        "moving a {what} to {} needs a reason",
+                        T::Stage::OFF.to_value()
+                    ),
+                    format!("{zh}转为“{}”须填写原因", T::Stage::OFF.label()),
+                )
+            },
+        ),
+        MoveError::BackwardNotAllowed => AppError::Forbidden {
+            code: "backward_move_forbidden",
+            msg: Msg::new(
+                format!("only a leader or an admin may move a {what} backward"),
+                format!("只有领导或管理员可以回退{zh}阶段"),
+            ),
+        },
+        MoveError::StartsOff => AppError::rule(
+            "illegal_initial_stage",
+            Some("stage"),
+            Msg::new(
+                format!("a {what} cannot start as {}", T::Stage::OFF.to_value()),
+                format!("{zh}不能以“{}”阶段创建", T::Stage::OFF.label()),
+            ),
+        ),
+    }
+}
