@@ -48,11 +48,8 @@ impl Config {
 
     /// The database URL in force: the configured one, else the embedded SQLite file.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("invest-crm.db").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("invest-crm.db").display()))
     }
 }

@@ -77,11 +77,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     /// 400 for a value of `field` that breaks its bounds.
-    pub fn invalid(
-        field: &str,
-        en: impl Into<Cow<'static, str>>,
-        zh: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn invalid(field: &str, en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Self {
         AppError::BadRequest {
             code: "invalid_value",
             msg: Msg::new(en, zh),
@@ -99,9 +95,7 @@ impl AppError {
         AppError::Conflict {
             code: "stale_version",
             msg: Msg::new(
-                format!(
-                    "the record was changed by someone else (current version {current}); reload and retry"
-                ),
+                format!("the record was changed by someone else (current version {current}); reload and retry"),
                 format!("该记录已被他人修改(当前版本 {current}),请刷新后重试"),
             ),
             field: Some("version".into()),
@@ -151,10 +145,7 @@ impl AppError {
             ),
             AppError::NotFound { what } => (
                 "not_found".into(),
-                fixed(
-                    &format!("{what} not found"),
-                    &format!("未找到该{}", zh_name(what)),
-                ),
+                fixed(&format!("{what} not found"), &format!("未找到该{}", zh_name(what))),
                 None,
             ),
             AppError::Internal(_) => (
@@ -163,11 +154,7 @@ impl AppError {
                 None,
             ),
         };
-        ErrorBody {
-            code,
-            message,
-            field,
-        }
+        ErrorBody { code, message, field }
     }
 
     /// The HTTP answer in the given language; internal errors are logged here, once.
@@ -205,9 +192,7 @@ impl AppError {
             };
         }
         match status {
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
-                AppError::NotFound { what: "route" }
-            }
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => AppError::NotFound { what: "route" },
             StatusCode::UNAUTHORIZED => AppError::Unauthorized,
             s if s.is_client_error() => AppError::BadRequest {
                 code: if s == StatusCode::UNSUPPORTED_MEDIA_TYPE {
@@ -254,10 +239,7 @@ impl From<DbErr> for AppError {
         match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
                 code: "duplicate",
-                msg: Msg::new(
-                    "a record with the same key already exists",
-                    "已存在相同的记录",
-                ),
+                msg: Msg::new("a record with the same key already exists", "已存在相同的记录"),
                 field: None,
             },
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::Conflict {
@@ -297,10 +279,7 @@ impl ResponseError for AppError {
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
         let described = [
-            (
-                400,
-                "Malformed request or a value out of bounds (`field` names it).",
-            ),
+            (400, "Malformed request or a value out of bounds (`field` names it)."),
             (401, "No valid session or token."),
             (403, "The caller's role may not do this."),
             (404, "No such record."),

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod validate;
 
@@ -12,18 +13,21 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::{Server, listener::TcpListener};
 
-/// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish.
-pub async fn serve(cfg: &config::Config) -> anyhow::Result<()> {
+/// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish. With `demo`, an
+/// empty database is first filled with the demo park.
+pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     let url = cfg.database_url();
     let db = db::connect(&url).await?;
     db::migrate(&db).await?;
+    if demo {
+        match demo::seed(&db, false).await {
+            Ok(s) => tracing::info!(?s, "demo park loaded"),
+            Err(e) => tracing::warn!("demo park not loaded: {e:#}"),
+        }
+    }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
     Server::new(TcpListener::bind(cfg.listen))
-        .run_with_graceful_shutdown(
-            api::app(db),
-            shutdown_signal(),
-            Some(Duration::from_secs(10)),
-        )
+        .run_with_graceful_shutdown(api::app(db), shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
     tracing::info!("invest-crm stopped");

@@ -31,6 +31,15 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Fill an empty database with the demo park first (a database with records is left as it is).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Fill the database with the demo park (2023–2024, DESIGN §9). Refuses a database that holds records.
+    SeedDemo {
+        /// Replace the records of a database that is not empty.
+        #[arg(long)]
+        force: bool,
     },
     /// Inspect or change the database schema.
     Migrate {
@@ -89,11 +98,21 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, demo } => {
             if let Some(l) = listen {
                 cfg.listen = l;
             }
-            invest_crm::serve(&cfg).await
+            invest_crm::serve(&cfg, demo).await
+        }
+        Command::SeedDemo { force } => {
+            let conn = db::connect(&cfg.database_url()).await?;
+            db::migrate(&conn).await?;
+            let s = invest_crm::demo::seed(&conn, force).await?;
+            println!(
+                "demo park loaded: {} companies, {} projects, {} visits, {} outreach activities, {} blockers, {} incubation candidates",
+                s.companies, s.projects, s.visits, s.outreach, s.blockers, s.candidates
+            );
+            Ok(())
         }
         Command::Migrate { action } => {
             let conn = db::connect(&cfg.database_url()).await?;

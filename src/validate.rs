@@ -75,16 +75,10 @@ const MAX_WAN: i64 = 100_000_000;
 pub fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> {
     let bad = |en: String, zh: String| Err(AppError::invalid(field, en, zh));
     if wan.is_sign_negative() && !wan.is_zero() {
-        return bad(
-            format!("{field} must not be negative"),
-            format!("{field} 不能为负数"),
-        );
+        return bad(format!("{field} must not be negative"), format!("{field} 不能为负数"));
     }
     if positive && wan.is_zero() {
-        return bad(
-            format!("{field} must be greater than 0"),
-            format!("{field} 必须大于 0"),
-        );
+        return bad(format!("{field} must be greater than 0"), format!("{field} 必须大于 0"));
     }
     if wan > Decimal::from(MAX_WAN) {
         return bad(
@@ -99,12 +93,7 @@ pub fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> 
             format!("{field} 以万元计,最多 4 位小数(精确到元)"),
         );
     }
-    i64::try_from(yuan.trunc()).or_else(|_| {
-        bad(
-            format!("{field} is out of range"),
-            format!("{field} 超出范围"),
-        )
-    })
+    i64::try_from(yuan.trunc()).or_else(|_| bad(format!("{field} is out of range"), format!("{field} 超出范围")))
 }
 
 /// Whole yuan as 万元, exactly.
@@ -127,14 +116,9 @@ pub fn non_negative(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
 /// 统一社会信用代码 (GB 32100-2015): 18 characters from the code's alphabet, the last a checksum of the others.
 pub fn credit_code(field: &str, code: &str) -> AppResult<String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [usize; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
+    const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
     let code = code.trim().to_ascii_uppercase();
-    let values: Option<Vec<usize>> = code
-        .bytes()
-        .map(|b| ALPHABET.iter().position(|a| *a == b))
-        .collect();
+    let values: Option<Vec<usize>> = code.bytes().map(|b| ALPHABET.iter().position(|a| *a == b)).collect();
     let valid = match values {
         Some(v) if v.len() == 18 => {
             let sum: usize = v.iter().zip(WEIGHTS).map(|(c, w)| c * w).sum();
@@ -172,15 +156,12 @@ pub fn phone(field: &str, v: Option<&str>) -> AppResult<Option<String>> {
     let v = opt_text(field, v, 30)?;
     if let Some(p) = &v {
         let digits = p.chars().filter(char::is_ascii_digit).count();
-        let allowed = p.chars().enumerate().all(|(i, c)| {
-            c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')') || (i == 0 && c == '+')
-        });
+        let allowed = p
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')') || (i == 0 && c == '+'));
         if !allowed || !(5..=20).contains(&digits) {
-            return Err(AppError::invalid(
-                field,
-                "not a valid phone number",
-                "电话号码格式无效",
-            ));
+            return Err(AppError::invalid(field, "not a valid phone number", "电话号码格式无效"));
         }
     }
     Ok(v)
@@ -209,11 +190,7 @@ pub fn int_in(field: &str, v: i64, range: std::ops::RangeInclusive<i64>) -> AppR
     if !range.contains(&v) {
         return Err(AppError::invalid(
             field,
-            format!(
-                "{field} must lie between {} and {}",
-                range.start(),
-                range.end()
-            ),
+            format!("{field} must lie between {} and {}", range.start(), range.end()),
             format!("{field} 须在 {} 至 {} 之间", range.start(), range.end()),
         ));
     }
@@ -243,10 +220,7 @@ mod tests {
 
     #[test]
     fn money_is_whole_yuan() {
-        assert_eq!(
-            wan_to_yuan("a", "1.2345".parse().unwrap(), false).unwrap(),
-            12_345
-        );
+        assert_eq!(wan_to_yuan("a", "1.2345".parse().unwrap(), false).unwrap(), 12_345);
         assert!(wan_to_yuan("a", "1.23456".parse().unwrap(), false).is_err());
         assert!(wan_to_yuan("a", "-1".parse().unwrap(), false).is_err());
         assert!(wan_to_yuan("a", Decimal::ZERO, true).is_err());

@@ -142,10 +142,7 @@ pub fn check_move<S: Stage>(
 
 /// The reach date of every stage reached, in stage order: the earliest date of an event at that stage or any later
 /// one (off events excluded). Events dated after `as_of` are ignored.
-pub fn reach_dates<S: Stage>(
-    history: &[Event<S>],
-    as_of: Option<NaiveDate>,
-) -> Vec<(S, NaiveDate)> {
+pub fn reach_dates<S: Stage>(history: &[Event<S>], as_of: Option<NaiveDate>) -> Vec<(S, NaiveDate)> {
     S::ORDER
         .iter()
         .enumerate()
@@ -228,10 +225,7 @@ mod tests {
             check_move(&h, Signed, d("2024-01-04"), false, false),
             Err(MoveError::BeforeLatest(d("2024-01-05")))
         );
-        assert_eq!(
-            check_move(&h, Signed, d("2024-01-05"), false, false),
-            Ok(Move::Forward)
-        );
+        assert_eq!(check_move(&h, Signed, d("2024-01-05"), false, false), Ok(Move::Forward));
         assert_eq!(
             check_move(&h, Dropped, d("2024-01-06"), false, false),
             Err(MoveError::ReasonRequired(Move::Off))
@@ -241,9 +235,6 @@ mod tests {
             check_move(&s, Lead, d("2024-01-07"), true, false),
             Err(MoveError::BackwardNotAllowed)
         );
-        assert_eq!(
-            check_move(&s, Lead, d("2024-01-07"), true, true),
-            Ok(Move::Backward)
-        );
+        assert_eq!(check_move(&s, Lead, d("2024-01-07"), true, true), Ok(Move::Backward));
     }
 }

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_crm_core;
 mod m20261126_000002_ledger;
+mod util;
 
 /// All migrations, oldest first.
 pub struct Migrator;

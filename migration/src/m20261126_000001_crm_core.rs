@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util::{fk, index, versioned};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -84,44 +86,6 @@ enum FundArrivals {
     Note,
 }
 
-#[derive(DeriveIden)]
-enum Common {
-    Version,
-    CreatedAt,
-    UpdatedAt,
-}
-
-/// The columns every editable record carries: optimistic-lock version and UTC timestamps.
-fn versioned(mut t: TableCreateStatement) -> TableCreateStatement {
-    t.col(integer(Common::Version).default(1))
-        .col(timestamp_with_time_zone(Common::CreatedAt))
-        .col(timestamp_with_time_zone(Common::UpdatedAt));
-    t
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-fn index(name: &str, table: impl IntoIden, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    i.to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -139,13 +103,9 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         m.create_index(
-            index(
-                "ux_companies_credit_code",
-                Companies::Table,
-                &["credit_code"],
-            )
-            .unique()
-            .to_owned(),
+            index("ux_companies_credit_code", Companies::Table, &["credit_code"])
+                .unique()
+                .to_owned(),
         )
         .await?;
         m.create_index(index("ix_companies_name", Companies::Table, &["name"]))
@@ -170,12 +130,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         ))
         .await?;
-        m.create_index(index(
-            "ix_contacts_company",
-            Contacts::Table,
-            &["company_id"],
-        ))
-        .await?;
+        m.create_index(index("ix_contacts_company", Contacts::Table, &["company_id"]))
+            .await?;
 
         m.create_table(versioned(
             Table::create()
@@ -297,12 +253,8 @@ impl MigrationTrait for Migration {
             &["project_id", "arrived_on"],
         ))
         .await?;
-        m.create_index(index(
-            "ix_fund_arrivals_date",
-            FundArrivals::Table,
-            &["arrived_on"],
-        ))
-        .await?;
+        m.create_index(index("ix_fund_arrivals_date", FundArrivals::Table, &["arrived_on"]))
+            .await?;
         Ok(())
     }
 

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util::{fk, index, versioned};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -125,40 +127,12 @@ enum Companies {
     Id,
 }
 
-#[derive(DeriveIden)]
-enum Common {
-    Version,
-    CreatedAt,
-    UpdatedAt,
-}
-
-fn versioned(mut t: TableCreateStatement) -> TableCreateStatement {
-    t.col(integer(Common::Version).default(1))
-        .col(timestamp_with_time_zone(Common::CreatedAt))
-        .col(timestamp_with_time_zone(Common::UpdatedAt));
-    t
-}
-
 fn cascade(
     name: &str,
     from: (impl IntoIden, impl IntoIden),
     to: (impl IntoIden, impl IntoIden),
 ) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
-fn index(name: &str, table: impl IntoIden, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    i.to_owned()
+    fk(name, from, to, ForeignKeyAction::Cascade)
 }
 
 /// A link table between two records, deleted with either.
@@ -242,15 +216,8 @@ impl MigrationTrait for Migration {
         m.create_table(link(
             OutreachCompanies::Table,
             (OutreachCompanies::OutreachId, Outreach::Table, Outreach::Id),
-            (
-                OutreachCompanies::CompanyId,
-                Companies::Table,
-                Companies::Id,
-            ),
-            (
-                "fk_outreach_companies_outreach",
-                "fk_outreach_companies_company",
-            ),
+            (OutreachCompanies::CompanyId, Companies::Table, Companies::Id),
+            ("fk_outreach_companies_outreach", "fk_outreach_companies_company"),
         ))
         .await?;
 
@@ -351,12 +318,8 @@ impl MigrationTrait for Migration {
             .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "ix_incubation_stage",
-            IncubationCandidates::Table,
-            &["stage"],
-        ))
-        .await?;
+        m.create_index(index("ix_incubation_stage", IncubationCandidates::Table, &["stage"]))
+            .await?;
         m.create_table(
             Table::create()
                 .table(IncubationEvents::Table)
@@ -395,13 +358,9 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         m.create_index(
-            index(
-                "ux_targets_year_metric",
-                Targets::Table,
-                &["year", "metric"],
-            )
-            .unique()
-            .to_owned(),
+            index("ux_targets_year_metric", Targets::Table, &["year", "metric"])
+                .unique()
+                .to_owned(),
         )
         .await?;
         Ok(())
@@ -435,13 +394,8 @@ impl MigrationTrait for Migration {
             Projects::SourceOutreachId,
             Projects::SourcePartnerId,
         ] {
-            m.alter_table(
-                Table::alter()
-                    .table(Projects::Table)
-                    .drop_column(col)
-                    .to_owned(),
-            )
-            .await?;
+            m.alter_table(Table::alter().table(Projects::Table).drop_column(col).to_owned())
+                .await?;
         }
         Ok(())
     }

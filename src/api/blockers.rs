@@ -15,8 +15,8 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::{
@@ -142,20 +142,14 @@ impl Outcome {
                 return Err(AppError::rule(
                     "resolution_required",
                     Some("resolution"),
-                    Msg::new(
-                        "a resolved blocker needs its resolution",
-                        "问题办结须填写解决情况",
-                    ),
+                    Msg::new("a resolved blocker needs its resolution", "问题办结须填写解决情况"),
                 ));
             }
             let Some(on) = self.resolved_on else {
                 return Err(AppError::rule(
                     "resolution_required",
                     Some("resolved_on"),
-                    Msg::new(
-                        "a resolved blocker needs its resolution date",
-                        "问题办结须填写办结日期",
-                    ),
+                    Msg::new("a resolved blocker needs its resolution date", "问题办结须填写办结日期"),
                 ));
             };
             validate::date("resolved_on", on)?;
@@ -237,11 +231,7 @@ impl BlockersApi {
             project_id: Set(id.0),
             title: Set(validate::text("title", &b.title, 200)?),
             category: Set(b.category),
-            owner_unit: Set(validate::opt_text(
-                "owner_unit",
-                b.owner_unit.as_deref(),
-                200,
-            )?),
+            owner_unit: Set(validate::opt_text("owner_unit", b.owner_unit.as_deref(), 200)?),
             assigned_leader: Set(validate::opt_text(
                 "assigned_leader",
                 b.assigned_leader.as_deref(),
@@ -258,14 +248,9 @@ impl BlockersApi {
             ..Default::default()
         };
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let m = blocker::Entity::insert(m)
-            .exec_with_returning(&self.db)
-            .await?;
+        let m = blocker::Entity::insert(m).exec_with_returning(&self.db).await?;
         Ok(Created::Created(Json(
-            views(&self.db, vec![m])
-                .await?
-                .pop()
-                .expect("one in, one out"),
+            views(&self.db, vec![m]).await?.pop().expect("one in, one out"),
         )))
     }
 
@@ -351,12 +336,7 @@ impl BlockersApi {
     #[oai(path = "/blockers/:id", method = "get")]
     async fn get(&self, id: Path<i64>) -> AppResult<Json<Blocker>> {
         let b = find::<blocker::Entity, _>(&self.db, id.0, "blocker").await?;
-        Ok(Json(
-            views(&self.db, vec![b])
-                .await?
-                .pop()
-                .expect("one in, one out"),
-        ))
+        Ok(Json(views(&self.db, vec![b]).await?.pop().expect("one in, one out")))
     }
 
     /// Change a blocker, including its status; a stale `version` answers 409.
@@ -364,9 +344,7 @@ impl BlockersApi {
     async fn update(&self, id: Path<i64>, body: Json<BlockerChanges>) -> AppResult<Json<Blocker>> {
         let b = body.0;
         let old = find::<blocker::Entity, _>(&self.db, id.0, "blocker").await?;
-        let resolution = changed(b.resolution, |v| {
-            validate::opt_text("resolution", Some(v), 4000)
-        })?;
+        let resolution = changed(b.resolution, |v| validate::opt_text("resolution", Some(v), 4000))?;
         let o = Outcome {
             opened_on: b.opened_on.unwrap_or(old.opened_on),
             due_date: changed(b.due_date, |d| Ok(Some(*d)))?.unwrap_or(old.due_date),
@@ -389,9 +367,7 @@ impl BlockersApi {
         set_if(&mut m.category, b.category);
         set_if(
             &mut m.owner_unit,
-            changed(b.owner_unit, |v| {
-                validate::opt_text("owner_unit", Some(v), 200)
-            })?,
+            changed(b.owner_unit, |v| validate::opt_text("owner_unit", Some(v), 200))?,
         );
         set_if(
             &mut m.assigned_leader,
@@ -399,14 +375,8 @@ impl BlockersApi {
                 validate::opt_text("assigned_leader", Some(v), 100)
             })?,
         );
-        let m =
-            update_versioned::<blocker::Entity, _>(&self.db, id.0, "blocker", b.version, m).await?;
-        Ok(Json(
-            views(&self.db, vec![m])
-                .await?
-                .pop()
-                .expect("one in, one out"),
-        ))
+        let m = update_versioned::<blocker::Entity, _>(&self.db, id.0, "blocker", b.version, m).await?;
+        Ok(Json(views(&self.db, vec![m]).await?.pop().expect("one in, one out")))
     }
 
     /// Delete a blocker.

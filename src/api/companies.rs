@@ -9,14 +9,11 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
-use super::{
-    ApiTags, Created, Deleted, Page, Paging, delete_versioned, find, name_contains,
-    update_versioned,
-};
+use super::{ApiTags, Created, Deleted, Page, Paging, delete_versioned, find, name_contains, update_versioned};
 use crate::{
     error::{AppError, AppResult, Msg},
     validate,
@@ -198,11 +195,7 @@ pub(super) fn set_if<V: Into<sea_orm::Value>>(target: &mut sea_orm::ActiveValue<
 }
 
 /// The distinct company ids of a request body; each must exist (422 `unknown_company` otherwise).
-pub(super) async fn known_companies(
-    db: &impl ConnectionTrait,
-    field: &str,
-    ids: &[i64],
-) -> AppResult<Vec<i64>> {
+pub(super) async fn known_companies(db: &impl ConnectionTrait, field: &str, ids: &[i64]) -> AppResult<Vec<i64>> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -226,11 +219,7 @@ pub(super) async fn known_companies(
     Ok(ids)
 }
 
-async fn ensure_code_free(
-    db: &DatabaseConnection,
-    code: &Option<String>,
-    except: Option<i64>,
-) -> AppResult<()> {
+async fn ensure_code_free(db: &DatabaseConnection, code: &Option<String>, except: Option<i64>) -> AppResult<()> {
     let Some(code) = code else { return Ok(()) };
     let mut q = company::Entity::find().filter(company::Column::CreditCode.eq(code.as_str()));
     if let Some(id) = except {
@@ -239,10 +228,7 @@ async fn ensure_code_free(
     if q.one(db).await?.is_some() {
         return Err(AppError::Conflict {
             code: "duplicate_credit_code",
-            msg: Msg::new(
-                "another company has this credit code",
-                "已有企业使用该统一社会信用代码",
-            ),
+            msg: Msg::new("another company has this credit code", "已有企业使用该统一社会信用代码"),
             field: Some("credit_code".into()),
         });
     }
@@ -267,12 +253,7 @@ impl CompaniesApi {
     #[oai(path = "/companies", method = "post")]
     async fn create(&self, body: Json<NewCompany>) -> AppResult<Created<Company>> {
         let b = body.0;
-        let credit_code = b
-            .credit_code
-            .as_deref()
-            .map(check_credit_code)
-            .transpose()?
-            .flatten();
+        let credit_code = b.credit_code.as_deref().map(check_credit_code).transpose()?.flatten();
         ensure_code_free(&self.db, &credit_code, None).await?;
         let now = Utc::now();
         let m = company::ActiveModel {
@@ -287,9 +268,7 @@ impl CompaniesApi {
             updated_at: Set(now),
             ..Default::default()
         };
-        let m = company::Entity::insert(m)
-            .exec_with_returning(&self.db)
-            .await?;
+        let m = company::Entity::insert(m).exec_with_returning(&self.db).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -332,9 +311,7 @@ impl CompaniesApi {
     #[oai(path = "/companies/:id", method = "get")]
     async fn get(&self, id: Path<i64>) -> AppResult<Json<Company>> {
         Ok(Json(
-            find::<company::Entity, _>(&self.db, id.0, "company")
-                .await?
-                .into(),
+            find::<company::Entity, _>(&self.db, id.0, "company").await?.into(),
         ))
     }
 
@@ -367,8 +344,7 @@ impl CompaniesApi {
             &mut m.notes,
             changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
         );
-        let m =
-            update_versioned::<company::Entity, _>(&self.db, id.0, "company", b.version, m).await?;
+        let m = update_versioned::<company::Entity, _>(&self.db, id.0, "company", b.version, m).await?;
         Ok(Json(m.into()))
     }
 
@@ -388,10 +364,7 @@ impl CompaniesApi {
         if used.is_some() {
             return Err(AppError::Conflict {
                 code: "company_in_use",
-                msg: Msg::new(
-                    "projects refer to this company",
-                    "该企业下仍有项目,无法删除",
-                ),
+                msg: Msg::new("projects refer to this company", "该企业下仍有项目,无法删除"),
                 field: None,
             });
         }
@@ -400,11 +373,7 @@ impl CompaniesApi {
 
     /// Add a contact to a company.
     #[oai(path = "/companies/:id/contacts", method = "post")]
-    async fn create_contact(
-        &self,
-        id: Path<i64>,
-        body: Json<NewContact>,
-    ) -> AppResult<Created<Contact>> {
+    async fn create_contact(&self, id: Path<i64>, body: Json<NewContact>) -> AppResult<Created<Contact>> {
         find::<company::Entity, _>(&self.db, id.0, "company").await?;
         let b = body.0;
         let now = Utc::now();
@@ -420,9 +389,7 @@ impl CompaniesApi {
             updated_at: Set(now),
             ..Default::default()
         };
-        let m = contact::Entity::insert(m)
-            .exec_with_returning(&self.db)
-            .await?;
+        let m = contact::Entity::insert(m).exec_with_returning(&self.db).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -454,19 +421,13 @@ impl CompaniesApi {
     #[oai(path = "/contacts/:id", method = "get")]
     async fn get_contact(&self, id: Path<i64>) -> AppResult<Json<Contact>> {
         Ok(Json(
-            find::<contact::Entity, _>(&self.db, id.0, "contact")
-                .await?
-                .into(),
+            find::<contact::Entity, _>(&self.db, id.0, "contact").await?.into(),
         ))
     }
 
     /// Change a contact; a stale `version` answers 409.
     #[oai(path = "/contacts/:id", method = "patch")]
-    async fn update_contact(
-        &self,
-        id: Path<i64>,
-        body: Json<ContactChanges>,
-    ) -> AppResult<Json<Contact>> {
+    async fn update_contact(&self, id: Path<i64>, body: Json<ContactChanges>) -> AppResult<Json<Contact>> {
         let b = body.0;
         let mut m = contact::ActiveModel::default();
         if let Some(name) = &b.name {
@@ -476,20 +437,13 @@ impl CompaniesApi {
             &mut m.title,
             changed(b.title, |v| validate::opt_text("title", Some(v), 100))?,
         );
-        set_if(
-            &mut m.phone,
-            changed(b.phone, |v| validate::phone("phone", Some(v)))?,
-        );
-        set_if(
-            &mut m.email,
-            changed(b.email, |v| validate::email("email", Some(v)))?,
-        );
+        set_if(&mut m.phone, changed(b.phone, |v| validate::phone("phone", Some(v)))?);
+        set_if(&mut m.email, changed(b.email, |v| validate::email("email", Some(v)))?);
         set_if(
             &mut m.notes,
             changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
         );
-        let m =
-            update_versioned::<contact::Entity, _>(&self.db, id.0, "contact", b.version, m).await?;
+        let m = update_versioned::<contact::Entity, _>(&self.db, id.0, "contact", b.version, m).await?;
         Ok(Json(m.into()))
     }
 

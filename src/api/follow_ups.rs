@@ -8,9 +8,7 @@ use poem_openapi::{
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
     ApiTags, Created, Deleted, Page, Paging,
@@ -131,11 +129,7 @@ impl FollowUpsApi {
             occurred_on: Set(occurred_on),
             kind: Set(b.kind),
             note: Set(validate::text("note", &b.note, 2000)?),
-            next_step: Set(validate::opt_text(
-                "next_step",
-                b.next_step.as_deref(),
-                500,
-            )?),
+            next_step: Set(validate::opt_text("next_step", b.next_step.as_deref(), 500)?),
             next_date: Set(next_date),
             recorded_by: Set(None),
             version: Set(1),
@@ -144,9 +138,7 @@ impl FollowUpsApi {
             ..Default::default()
         };
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let m = follow_up::Entity::insert(m)
-            .exec_with_returning(&self.db)
-            .await?;
+        let m = follow_up::Entity::insert(m).exec_with_returning(&self.db).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -177,18 +169,11 @@ impl FollowUpsApi {
 
     /// Change a follow-up; a stale `version` answers 409.
     #[oai(path = "/follow-ups/:id", method = "patch")]
-    async fn update(
-        &self,
-        id: Path<i64>,
-        body: Json<FollowUpChanges>,
-    ) -> AppResult<Json<FollowUp>> {
+    async fn update(&self, id: Path<i64>, body: Json<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
         let b = body.0;
         let old = find::<follow_up::Entity, _>(&self.db, id.0, "follow-up").await?;
         let mut m = follow_up::ActiveModel::default();
-        let occurred_on = b
-            .occurred_on
-            .map(|d| validate::date("occurred_on", d))
-            .transpose()?;
+        let occurred_on = b.occurred_on.map(|d| validate::date("occurred_on", d)).transpose()?;
         let next_date = changed(b.next_date, |d| validate::date("next_date", *d).map(Some))?;
         next_after(
             occurred_on.unwrap_or(old.occurred_on),
@@ -204,12 +189,9 @@ impl FollowUpsApi {
         }
         set_if(
             &mut m.next_step,
-            changed(b.next_step, |v| {
-                validate::opt_text("next_step", Some(v), 500)
-            })?,
+            changed(b.next_step, |v| validate::opt_text("next_step", Some(v), 500))?,
         );
-        let m = update_versioned::<follow_up::Entity, _>(&self.db, id.0, "follow-up", b.version, m)
-            .await?;
+        let m = update_versioned::<follow_up::Entity, _>(&self.db, id.0, "follow-up", b.version, m).await?;
         Ok(Json(m.into()))
     }
 

@@ -10,9 +10,7 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
     ApiTags, Created, Deleted, Page, Paging,
@@ -92,11 +90,7 @@ pub struct FundsApi {
 impl FundsApi {
     /// Record funds arrived for a project.
     #[oai(path = "/projects/:id/fund-arrivals", method = "post")]
-    async fn create(
-        &self,
-        id: Path<i64>,
-        body: Json<NewFundArrival>,
-    ) -> AppResult<Created<FundArrival>> {
+    async fn create(&self, id: Path<i64>, body: Json<NewFundArrival>) -> AppResult<Created<FundArrival>> {
         let b = body.0;
         let m = fund_arrival::ActiveModel {
             project_id: Set(id.0),
@@ -109,9 +103,7 @@ impl FundsApi {
             ..Default::default()
         };
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let m = fund_arrival::Entity::insert(m)
-            .exec_with_returning(&self.db)
-            .await?;
+        let m = fund_arrival::Entity::insert(m).exec_with_returning(&self.db).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -142,11 +134,7 @@ impl FundsApi {
 
     /// Change a fund arrival; a stale `version` answers 409.
     #[oai(path = "/fund-arrivals/:id", method = "patch")]
-    async fn update(
-        &self,
-        id: Path<i64>,
-        body: Json<FundArrivalChanges>,
-    ) -> AppResult<Json<FundArrival>> {
+    async fn update(&self, id: Path<i64>, body: Json<FundArrivalChanges>) -> AppResult<Json<FundArrival>> {
         let b = body.0;
         let mut m = fund_arrival::ActiveModel::default();
         if let Some(d) = b.arrived_on {
@@ -159,14 +147,7 @@ impl FundsApi {
             &mut m.note,
             changed(b.note, |v| validate::opt_text("note", Some(v), 2000))?,
         );
-        let m = update_versioned::<fund_arrival::Entity, _>(
-            &self.db,
-            id.0,
-            "fund arrival",
-            b.version,
-            m,
-        )
-        .await?;
+        let m = update_versioned::<fund_arrival::Entity, _>(&self.db, id.0, "fund arrival", b.version, m).await?;
         Ok(Json(m.into()))
     }
 

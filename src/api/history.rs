@@ -9,8 +9,8 @@ use entity::{
     pipeline::{self, Event, MoveError, Stage},
 };
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveEnum, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait},
 };
 
@@ -90,14 +90,8 @@ pub fn check_start<T: Tracked>(stage: T::Stage, occurred_on: NaiveDate) -> AppRe
 }
 
 /// Records the first event of a new owner, inside the caller's transaction.
-pub async fn start<T: Tracked>(
-    db: &impl ConnectionTrait,
-    owner: i64,
-    step: &Step<T::Stage>,
-) -> AppResult<()> {
-    T::Event::insert(T::new_event(owner, step, None))
-        .exec(db)
-        .await?;
+pub async fn start<T: Tracked>(db: &impl ConnectionTrait, owner: i64, step: &Step<T::Stage>) -> AppResult<()> {
+    T::Event::insert(T::new_event(owner, step, None)).exec(db).await?;
     Ok(())
 }
 
@@ -180,10 +174,7 @@ fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
                 )
             } else {
                 Msg::new(
-                    format!(
-                        "moving a {what} to {} needs a reason",
-                        T::Stage::OFF.to_value()
-                    ),
+                    format!("moving a {what} to {} needs a reason", T::Stage::OFF.to_value()),
                     format!("{zh}转为“{}”须填写原因", T::Stage::OFF.label()),
                 )
             },

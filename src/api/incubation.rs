@@ -17,8 +17,8 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use super::{
@@ -220,10 +220,7 @@ fn cohort(v: i64) -> AppResult<i32> {
     Ok(validate::int_in("cohort_year", v, 1990..=max)? as i32)
 }
 
-async fn views(
-    db: &impl ConnectionTrait,
-    rows: Vec<candidate::Model>,
-) -> AppResult<Vec<Candidate>> {
+async fn views(db: &impl ConnectionTrait, rows: Vec<candidate::Model>) -> AppResult<Vec<Candidate>> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut h = history::histories::<IncubationHistory>(db, ids).await?;
     let names: HashMap<i64, String> = company::Entity::find()
@@ -267,12 +264,7 @@ fn duplicate() -> AppError {
     }
 }
 
-async fn ensure_free(
-    db: &impl ConnectionTrait,
-    company: i64,
-    year: i32,
-    except: Option<i64>,
-) -> AppResult<()> {
+async fn ensure_free(db: &impl ConnectionTrait, company: i64, year: i32, except: Option<i64>) -> AppResult<()> {
     let mut q = candidate::Entity::find()
         .filter(candidate::Column::CompanyId.eq(company))
         .filter(candidate::Column::CohortYear.eq(year));
@@ -368,21 +360,12 @@ impl IncubationApi {
     #[oai(path = "/incubation/:id", method = "get")]
     async fn get(&self, id: Path<i64>) -> AppResult<Json<Candidate>> {
         let c = find::<candidate::Entity, _>(&self.db, id.0, "incubation candidate").await?;
-        Ok(Json(
-            views(&self.db, vec![c])
-                .await?
-                .pop()
-                .expect("one in, one out"),
-        ))
+        Ok(Json(views(&self.db, vec![c]).await?.pop().expect("one in, one out")))
     }
 
     /// Change a candidate's details; a stale `version` answers 409.
     #[oai(path = "/incubation/:id", method = "patch")]
-    async fn update(
-        &self,
-        id: Path<i64>,
-        body: Json<CandidateChanges>,
-    ) -> AppResult<Json<Candidate>> {
+    async fn update(&self, id: Path<i64>, body: Json<CandidateChanges>) -> AppResult<Json<Candidate>> {
         let b = body.0;
         let mut m = candidate::ActiveModel::default();
         if let Some(y) = b.cohort_year {
@@ -395,20 +378,8 @@ impl IncubationApi {
             &mut m.notes,
             changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
         );
-        let c = update_versioned::<candidate::Entity, _>(
-            &self.db,
-            id.0,
-            "incubation candidate",
-            b.version,
-            m,
-        )
-        .await?;
-        Ok(Json(
-            views(&self.db, vec![c])
-                .await?
-                .pop()
-                .expect("one in, one out"),
-        ))
+        let c = update_versioned::<candidate::Entity, _>(&self.db, id.0, "incubation candidate", b.version, m).await?;
+        Ok(Json(views(&self.db, vec![c]).await?.pop().expect("one in, one out")))
     }
 
     /// Delete a candidate with its history.
@@ -419,17 +390,12 @@ impl IncubationApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        delete_versioned::<candidate::Entity, _>(&self.db, id.0, "incubation candidate", version.0)
-            .await
+        delete_versioned::<candidate::Entity, _>(&self.db, id.0, "incubation candidate", version.0).await
     }
 
     /// Record an incubation stage move; illegal moves answer 422 and change nothing.
     #[oai(path = "/incubation/:id/stage-events", method = "post")]
-    async fn move_stage(
-        &self,
-        id: Path<i64>,
-        body: Json<NewIncubationEvent>,
-    ) -> AppResult<Created<IncubationEvent>> {
+    async fn move_stage(&self, id: Path<i64>, body: Json<NewIncubationEvent>) -> AppResult<Created<IncubationEvent>> {
         let b = body.0;
         let step = Step {
             stage: b.stage,

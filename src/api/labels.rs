@@ -1,8 +1,8 @@
 //! The Chinese label of every enum value, so clients and reports never hard-code them.
 
 use entity::enums::{
-    BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, Label, OutreachKind,
-    PartnerKind, ProjectSource, ProjectStage, TargetMetric,
+    BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, Label, OutreachKind, PartnerKind, ProjectSource,
+    ProjectStage, TargetMetric,
 };
 use poem_openapi::{Object, OpenApi, payload::Json};
 

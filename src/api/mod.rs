@@ -24,8 +24,8 @@ use poem_openapi::{
     types::{ParseFromJSON, ToJSON, Type},
 };
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, Select,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Select,
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -137,10 +137,7 @@ where
     E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
     C: ConnectionTrait,
 {
-    E::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::not_found(what))
+    E::find_by_id(id).one(db).await?.ok_or(AppError::not_found(what))
 }
 
 /// Writes `changes` to the record `id` only if it still has version `sent` (so concurrent edits never overwrite each
@@ -173,12 +170,7 @@ where
 }
 
 /// Deletes the record `id` only if it still has version `sent`.
-async fn delete_versioned<E, C>(
-    db: &C,
-    id: i64,
-    what: &'static str,
-    sent: i32,
-) -> AppResult<Deleted>
+async fn delete_versioned<E, C>(db: &C, id: i64, what: &'static str, sent: i32) -> AppResult<Deleted>
 where
     E: EntityTrait,
     C: ConnectionTrait,
@@ -195,11 +187,7 @@ where
 }
 
 /// Why a versioned write touched no row: the record is gone (404) or has another version (409).
-async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(
-    db: &C,
-    id: i64,
-    what: &'static str,
-) -> AppError {
+async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: &'static str) -> AppError {
     match current_version::<E>(db, id).await {
         Ok(Some(v)) => AppError::stale(v),
         Ok(None) => AppError::not_found(what),
@@ -208,10 +196,7 @@ async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(
 }
 
 /// The stored version of record `id`, if it exists.
-async fn current_version<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    id: i64,
-) -> AppResult<Option<i32>> {
+async fn current_version<E: EntityTrait>(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<i32>> {
     Ok(E::find()
         .select_only()
         .column_as(Expr::col(Alias::new("version")), "version")
@@ -243,17 +228,12 @@ fn healthz() -> PoemJson<serde_json::Value> {
 #[handler]
 async fn readyz(db: Data<&DatabaseConnection>) -> (StatusCode, PoemJson<serde_json::Value>) {
     match db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            PoemJson(serde_json::json!({"status": "ready"})),
-        ),
+        Ok(()) => (StatusCode::OK, PoemJson(serde_json::json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                PoemJson(
-                    serde_json::json!({"status": "unavailable", "reason": "database unreachable"}),
-                ),
+                PoemJson(serde_json::json!({"status": "unavailable", "reason": "database unreachable"})),
             )
         }
     }

@@ -11,8 +11,8 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use super::{
@@ -123,11 +123,9 @@ async fn set_companies(db: &impl ConnectionTrait, id: i64, companies: Vec<i64>) 
         .exec(db)
         .await?;
     if !companies.is_empty() {
-        outreach_company::Entity::insert_many(companies.into_iter().map(|c| {
-            outreach_company::ActiveModel {
-                outreach_id: Set(id),
-                company_id: Set(c),
-            }
+        outreach_company::Entity::insert_many(companies.into_iter().map(|c| outreach_company::ActiveModel {
+            outreach_id: Set(id),
+            company_id: Set(c),
         }))
         .exec(db)
         .await?;
@@ -144,10 +142,7 @@ async fn views(db: &impl ConnectionTrait, rows: Vec<outreach::Model>) -> AppResu
         .all(db)
         .await?
     {
-        companies
-            .entry(l.outreach_id)
-            .or_default()
-            .push(l.company_id);
+        companies.entry(l.outreach_id).or_default().push(l.company_id);
     }
     let mut projects: HashMap<i64, Vec<i64>> = HashMap::new();
     let produced: Vec<(i64, Option<i64>)> = project::Entity::find()
@@ -207,10 +202,7 @@ impl OutreachApi {
                 b.leading_official.as_deref(),
                 100,
             )?),
-            participants: Set(serde_json::json!(validate::names(
-                "participants",
-                b.participants
-            )?)),
+            participants: Set(serde_json::json!(validate::names("participants", b.participants)?)),
             notes: Set(validate::opt_text("notes", b.notes.as_deref(), 4000)?),
             version: Set(1),
             created_at: Set(now),
@@ -218,11 +210,8 @@ impl OutreachApi {
             ..Default::default()
         };
         let txn = self.db.begin().await?;
-        let companies =
-            known_companies(&txn, "company_ids", &b.company_ids.unwrap_or_default()).await?;
-        let o = outreach::Entity::insert(m)
-            .exec_with_returning(&txn)
-            .await?;
+        let companies = known_companies(&txn, "company_ids", &b.company_ids.unwrap_or_default()).await?;
+        let o = outreach::Entity::insert(m).exec_with_returning(&txn).await?;
         set_companies(&txn, o.id, companies).await?;
         let out = views(&txn, vec![o]).await?.pop().expect("one in, one out");
         txn.commit().await?;
@@ -275,21 +264,12 @@ impl OutreachApi {
     #[oai(path = "/outreach/:id", method = "get")]
     async fn get(&self, id: Path<i64>) -> AppResult<Json<Outreach>> {
         let o = find::<outreach::Entity, _>(&self.db, id.0, "outreach").await?;
-        Ok(Json(
-            views(&self.db, vec![o])
-                .await?
-                .pop()
-                .expect("one in, one out"),
-        ))
+        Ok(Json(views(&self.db, vec![o]).await?.pop().expect("one in, one out")))
     }
 
     /// Change an outreach activity; a stale `version` answers 409.
     #[oai(path = "/outreach/:id", method = "patch")]
-    async fn update(
-        &self,
-        id: Path<i64>,
-        body: Json<OutreachChanges>,
-    ) -> AppResult<Json<Outreach>> {
+    async fn update(&self, id: Path<i64>, body: Json<OutreachChanges>) -> AppResult<Json<Outreach>> {
         let b = body.0;
         let old = find::<outreach::Entity, _>(&self.db, id.0, "outreach").await?;
         dates(
@@ -310,10 +290,7 @@ impl OutreachApi {
             })?,
         );
         if b.participants.is_some() {
-            m.participants = Set(serde_json::json!(validate::names(
-                "participants",
-                b.participants
-            )?));
+            m.participants = Set(serde_json::json!(validate::names("participants", b.participants)?));
         }
         set_if(
             &mut m.notes,
@@ -324,8 +301,7 @@ impl OutreachApi {
             Some(c) => Some(known_companies(&txn, "company_ids", c).await?),
             None => None,
         };
-        let o =
-            update_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", b.version, m).await?;
+        let o = update_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", b.version, m).await?;
         if let Some(c) = companies {
             set_companies(&txn, o.id, c).await?;
         }
@@ -343,8 +319,7 @@ impl OutreachApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         let txn = self.db.begin().await?;
-        let out =
-            delete_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", version.0).await?;
+        let out = delete_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", version.0).await?;
         forget_source(&txn, project::Column::SourceOutreachId, id.0).await?;
         txn.commit().await?;
         Ok(out)

@@ -9,8 +9,7 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::{
@@ -111,10 +110,7 @@ impl PartnersApi {
             ..Default::default()
         };
         Ok(Created::Created(Json(
-            partner::Entity::insert(m)
-                .exec_with_returning(&self.db)
-                .await?
-                .into(),
+            partner::Entity::insert(m).exec_with_returning(&self.db).await?.into(),
         )))
     }
 
@@ -153,9 +149,7 @@ impl PartnersApi {
     #[oai(path = "/partners/:id", method = "get")]
     async fn get(&self, id: Path<i64>) -> AppResult<Json<Partner>> {
         Ok(Json(
-            find::<partner::Entity, _>(&self.db, id.0, "partner")
-                .await?
-                .into(),
+            find::<partner::Entity, _>(&self.db, id.0, "partner").await?.into(),
         ))
     }
 
@@ -170,16 +164,13 @@ impl PartnersApi {
         set_if(&mut m.kind, b.kind);
         set_if(
             &mut m.agreement_date,
-            changed(b.agreement_date, |d| {
-                validate::date("agreement_date", *d).map(Some)
-            })?,
+            changed(b.agreement_date, |d| validate::date("agreement_date", *d).map(Some))?,
         );
         set_if(
             &mut m.notes,
             changed(b.notes, |v| validate::opt_text("notes", Some(v), 4000))?,
         );
-        let p =
-            update_versioned::<partner::Entity, _>(&self.db, id.0, "partner", b.version, m).await?;
+        let p = update_versioned::<partner::Entity, _>(&self.db, id.0, "partner", b.version, m).await?;
         Ok(Json(p.into()))
     }
 

@@ -20,8 +20,8 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, Func, Query as SqlQuery},
 };
 
@@ -268,11 +268,7 @@ impl Tracked for ProjectHistory {
     const WHAT_ZH: &'static str = "项目";
     const OWNER_COLUMN: &'static str = "project_id";
 
-    fn new_event(
-        owner: i64,
-        step: &Step<ProjectStage>,
-        from: Option<ProjectStage>,
-    ) -> stage_event::ActiveModel {
+    fn new_event(owner: i64, step: &Step<ProjectStage>, from: Option<ProjectStage>) -> stage_event::ActiveModel {
         stage_event::ActiveModel {
             project_id: Set(owner),
             stage: Set(step.stage),
@@ -359,10 +355,7 @@ async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResul
 }
 
 async fn view(db: &impl ConnectionTrait, p: project::Model) -> AppResult<Project> {
-    Ok(views(db, vec![p])
-        .await?
-        .pop()
-        .expect("one row in, one view out"))
+    Ok(views(db, vec![p]).await?.pop().expect("one row in, one view out"))
 }
 
 /// A company named in a request body must exist (422 otherwise: the path is fine, the reference is not).
@@ -372,10 +365,7 @@ async fn company_industry(db: &impl ConnectionTrait, id: i64) -> AppResult<Optio
         None => Err(AppError::rule(
             "unknown_company",
             Some("company_id"),
-            Msg::new(
-                format!("there is no company {id}"),
-                format!("企业 {id} 不存在"),
-            ),
+            Msg::new(format!("there is no company {id}"), format!("企业 {id} 不存在")),
         )),
     }
 }
@@ -414,18 +404,9 @@ impl Origin {
             ));
         }
         let exists = match kind {
-            ProjectSource::Visit => entity::visit::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .is_some(),
-            ProjectSource::Outreach => entity::outreach::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .is_some(),
-            _ => entity::partner::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .is_some(),
+            ProjectSource::Visit => entity::visit::Entity::find_by_id(id).one(db).await?.is_some(),
+            ProjectSource::Outreach => entity::outreach::Entity::find_by_id(id).one(db).await?.is_some(),
+            _ => entity::partner::Entity::find_by_id(id).one(db).await?.is_some(),
         };
         if !exists {
             return Err(AppError::rule(
@@ -443,17 +424,10 @@ impl Origin {
 
 /// Clears a deleted visit, outreach activity or partner from the projects that named it, bumping their versions
 /// (their data changed), inside the caller's transaction.
-pub(super) async fn forget_source(
-    db: &impl ConnectionTrait,
-    column: project::Column,
-    id: i64,
-) -> AppResult<()> {
+pub(super) async fn forget_source(db: &impl ConnectionTrait, column: project::Column, id: i64) -> AppResult<()> {
     project::Entity::update_many()
         .col_expr(column, Expr::value(Option::<i64>::None))
-        .col_expr(
-            project::Column::Version,
-            Expr::col(project::Column::Version).add(1),
-        )
+        .col_expr(project::Column::Version, Expr::col(project::Column::Version).add(1))
         .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(column.eq(id))
         .exec(db)
@@ -482,10 +456,8 @@ impl ProjectsApi {
             .map(|w| validate::wan_to_yuan("agreed_investment", w, false))
             .transpose()?;
         let land_mu = validate::non_negative("land_mu", b.land_mu)?;
-        let contact_leader =
-            validate::opt_text("contact_leader", b.contact_leader.as_deref(), 100)?;
-        let responsible_unit =
-            validate::opt_text("responsible_unit", b.responsible_unit.as_deref(), 200)?;
+        let contact_leader = validate::opt_text("contact_leader", b.contact_leader.as_deref(), 100)?;
+        let responsible_unit = validate::opt_text("responsible_unit", b.responsible_unit.as_deref(), 200)?;
         let team = validate::opt_text("team", b.team.as_deref(), 200)?;
         let notes = validate::opt_text("notes", b.notes.as_deref(), 2000)?;
 
@@ -603,9 +575,7 @@ impl ProjectsApi {
             let mut sub = SqlQuery::select();
             sub.column(stage_event::Column::ProjectId)
                 .from(stage_event::Entity)
-                .and_where(
-                    stage_event::Column::Stage.is_in(ProjectStage::ORDER[rank..].iter().copied()),
-                )
+                .and_where(stage_event::Column::Stage.is_in(ProjectStage::ORDER[rank..].iter().copied()))
                 .group_by_col(stage_event::Column::ProjectId);
             if let Some(from) = reached_from.0 {
                 sub.and_having(reach.clone().gte(from));
@@ -661,10 +631,7 @@ impl ProjectsApi {
             // A new source record implies its kind unless the kind is changed with it.
             let origin = Origin {
                 source: b.source.or(
-                    if refs.0.flatten().is_some()
-                        || refs.1.flatten().is_some()
-                        || refs.2.flatten().is_some()
-                    {
+                    if refs.0.flatten().is_some() || refs.1.flatten().is_some() || refs.2.flatten().is_some() {
                         None
                     } else {
                         origin.source
@@ -692,9 +659,7 @@ impl ProjectsApi {
         }
         set_if(
             &mut m.contact_leader,
-            changed(b.contact_leader, |v| {
-                validate::opt_text("contact_leader", Some(v), 100)
-            })?,
+            changed(b.contact_leader, |v| validate::opt_text("contact_leader", Some(v), 100))?,
         );
         set_if(
             &mut m.responsible_unit,
@@ -710,8 +675,7 @@ impl ProjectsApi {
             &mut m.notes,
             changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
         );
-        let p =
-            update_versioned::<project::Entity, _>(&self.db, id.0, "project", b.version, m).await?;
+        let p = update_versioned::<project::Entity, _>(&self.db, id.0, "project", b.version, m).await?;
         Ok(Json(view(&self.db, p).await?))
     }
 
@@ -729,11 +693,7 @@ impl ProjectsApi {
     /// Record a stage move. Illegal moves answer 422 with a machine code (`stage_unchanged`, `event_before_latest`,
     /// `reason_required`) and change nothing.
     #[oai(path = "/projects/:id/stage-events", method = "post")]
-    async fn move_stage(
-        &self,
-        id: Path<i64>,
-        body: Json<NewStageEvent>,
-    ) -> AppResult<Created<StageEvent>> {
+    async fn move_stage(&self, id: Path<i64>, body: Json<NewStageEvent>) -> AppResult<Created<StageEvent>> {
         let b = body.0;
         let occurred_on = validate::date("occurred_on", b.occurred_on)?;
         let note = validate::opt_text("note", b.note.as_deref(), 2000)?;

@@ -8,9 +8,7 @@ use poem_openapi::{
     payload::Json,
 };
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{ApiTags, Created, Deleted, Page, Paging, delete_versioned, update_versioned};
 use crate::{
@@ -89,8 +87,7 @@ fn stored(metric: TargetMetric, value: Decimal) -> AppResult<i64> {
             "数量目标须为整数",
         ));
     }
-    let n = i64::try_from(value)
-        .map_err(|_| AppError::invalid("value", "value is out of range", "目标值超出范围"))?;
+    let n = i64::try_from(value).map_err(|_| AppError::invalid("value", "value is out of range", "目标值超出范围"))?;
     validate::int_in("value", n, 0..=1_000_000_000)
 }
 
@@ -133,10 +130,7 @@ impl TargetsApi {
             ..Default::default()
         };
         Ok(Created::Created(Json(
-            target::Entity::insert(m)
-                .exec_with_returning(&self.db)
-                .await?
-                .into(),
+            target::Entity::insert(m).exec_with_returning(&self.db).await?.into(),
         )))
     }
 

@@ -12,8 +12,8 @@ use poem_openapi::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
     sea_query::{Alias, Expr, Func},
 };
 
@@ -139,11 +139,7 @@ fn company_list(ids: &[i64]) -> AppResult<()> {
 }
 
 /// The distinct project ids of a request body; each must exist (422 `unknown_project` otherwise).
-pub(super) async fn known_projects(
-    db: &impl ConnectionTrait,
-    field: &str,
-    ids: &[i64],
-) -> AppResult<Vec<i64>> {
+pub(super) async fn known_projects(db: &impl ConnectionTrait, field: &str, ids: &[i64]) -> AppResult<Vec<i64>> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -179,11 +175,9 @@ async fn set_links(
             .exec(db)
             .await?;
         if !companies.is_empty() {
-            visit_company::Entity::insert_many(companies.into_iter().map(|c| {
-                visit_company::ActiveModel {
-                    visit_id: Set(visit),
-                    company_id: Set(c),
-                }
+            visit_company::Entity::insert_many(companies.into_iter().map(|c| visit_company::ActiveModel {
+                visit_id: Set(visit),
+                company_id: Set(c),
             }))
             .exec(db)
             .await?;
@@ -195,11 +189,9 @@ async fn set_links(
             .exec(db)
             .await?;
         if !projects.is_empty() {
-            visit_project::Entity::insert_many(projects.into_iter().map(|p| {
-                visit_project::ActiveModel {
-                    visit_id: Set(visit),
-                    project_id: Set(p),
-                }
+            visit_project::Entity::insert_many(projects.into_iter().map(|p| visit_project::ActiveModel {
+                visit_id: Set(visit),
+                project_id: Set(p),
             }))
             .exec(db)
             .await?;
@@ -277,8 +269,7 @@ impl VisitsApi {
         };
         let txn = self.db.begin().await?;
         let companies = known_companies(&txn, "company_ids", &b.company_ids).await?;
-        let projects =
-            known_projects(&txn, "project_ids", &b.project_ids.unwrap_or_default()).await?;
+        let projects = known_projects(&txn, "project_ids", &b.project_ids.unwrap_or_default()).await?;
         let v = visit::Entity::insert(m).exec_with_returning(&txn).await?;
         set_links(&txn, v.id, Some(companies), Some(projects)).await?;
         let out = views(&txn, vec![v]).await?.pop().expect("one in, one out");
@@ -367,12 +358,7 @@ impl VisitsApi {
     #[oai(path = "/visits/:id", method = "get")]
     async fn get(&self, id: Path<i64>) -> AppResult<Json<Visit>> {
         let v = find::<visit::Entity, _>(&self.db, id.0, "visit").await?;
-        Ok(Json(
-            views(&self.db, vec![v])
-                .await?
-                .pop()
-                .expect("one in, one out"),
-        ))
+        Ok(Json(views(&self.db, vec![v]).await?.pop().expect("one in, one out")))
     }
 
     /// Change a visit; a stale `version` answers 409 and changes nothing.

@@ -46,15 +46,12 @@ async fn company_lifecycle(app: TestApp) {
     assert_eq!(upd["notes"], "重点客商");
 
     assert_error(
-        &app.delete(&format!("/api/v1/companies/{id}?version=1"))
-            .await,
+        &app.delete(&format!("/api/v1/companies/{id}?version=1")).await,
         StatusCode::CONFLICT,
         "stale_version",
         Some("version"),
     );
-    let (s, _) = app
-        .delete(&format!("/api/v1/companies/{id}?version=2"))
-        .await;
+    let (s, _) = app.delete(&format!("/api/v1/companies/{id}?version=2")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_error(
         &app.get(&format!("/api/v1/companies/{id}")).await,
@@ -63,8 +60,7 @@ async fn company_lifecycle(app: TestApp) {
         None,
     );
     assert_error(
-        &app.delete(&format!("/api/v1/companies/{id}?version=2"))
-            .await,
+        &app.delete(&format!("/api/v1/companies/{id}?version=2")).await,
         StatusCode::NOT_FOUND,
         "not_found",
         None,
@@ -88,11 +84,8 @@ async fn credit_codes_are_checked_and_unique(app: TestApp) {
         "913501OOM000100Y43",
     ] {
         assert_error(
-            &app.post(
-                "/api/v1/companies",
-                json!({"name": "乙", "credit_code": bad}),
-            )
-            .await,
+            &app.post("/api/v1/companies", json!({"name": "乙", "credit_code": bad}))
+                .await,
             StatusCode::BAD_REQUEST,
             "invalid_value",
             Some("credit_code"),
@@ -141,11 +134,7 @@ async fn credit_codes_are_checked_and_unique(app: TestApp) {
 
 async fn company_lists_paginate_filter_and_search(app: TestApp) {
     for i in 0..25 {
-        let industry = if i % 5 == 0 {
-            "新材料"
-        } else {
-            "智能制造"
-        };
+        let industry = if i % 5 == 0 { "新材料" } else { "智能制造" };
         let (s, _) = app
             .post(
                 "/api/v1/companies",
@@ -205,17 +194,12 @@ async fn company_lists_paginate_filter_and_search(app: TestApp) {
 async fn stale_company_updates_change_nothing(app: TestApp) {
     let id = app.company("原名").await;
     let path = format!("/api/v1/companies/{id}");
-    let (s, _) = app
-        .patch(&path, json!({"version": 1, "name": "第一次修改"}))
-        .await;
+    let (s, _) = app.patch(&path, json!({"version": 1, "name": "第一次修改"})).await;
     assert_eq!(s, StatusCode::OK);
     // A second staffer still holding version 1.
     assert_error(
-        &app.patch(
-            &path,
-            json!({"version": 1, "name": "第二次修改", "industry": "新能源"}),
-        )
-        .await,
+        &app.patch(&path, json!({"version": 1, "name": "第二次修改", "industry": "新能源"}))
+            .await,
         StatusCode::CONFLICT,
         "stale_version",
         Some("version"),
@@ -225,11 +209,8 @@ async fn stale_company_updates_change_nothing(app: TestApp) {
     assert_eq!(c["industry"], serde_json::Value::Null);
     assert_eq!(c["version"], 2);
     assert_error(
-        &app.patch(
-            "/api/v1/companies/999999",
-            json!({"version": 1, "name": "x"}),
-        )
-        .await,
+        &app.patch("/api/v1/companies/999999", json!({"version": 1, "name": "x"}))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
         None,
@@ -237,13 +218,10 @@ async fn stale_company_updates_change_nothing(app: TestApp) {
 }
 
 async fn company_in_use_is_not_deleted(app: TestApp) {
-    let p = app
-        .project("福美新材料生产基地", "lead", "2024-01-02")
-        .await;
+    let p = app.project("福美新材料生产基地", "lead", "2024-01-02").await;
     let company = p["company_id"].as_i64().unwrap();
     assert_error(
-        &app.delete(&format!("/api/v1/companies/{company}?version=1"))
-            .await,
+        &app.delete(&format!("/api/v1/companies/{company}?version=1")).await,
         StatusCode::CONFLICT,
         "company_in_use",
         None,
@@ -256,21 +234,22 @@ async fn contacts_are_validated_and_versioned(app: TestApp) {
     let company = app.company("恒丰厨具").await;
     let base = format!("/api/v1/companies/{company}/contacts");
     let (s, c) = app
-        .post(&base, json!({"name": "张经理", "title": "总经理", "phone": "138-0013-8000", "email": "zhang@example.com"}))
+        .post(
+            &base,
+            json!({"name": "张经理", "title": "总经理", "phone": "138-0013-8000", "email": "zhang@example.com"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     let id = c["id"].as_i64().unwrap();
 
     assert_error(
-        &app.post(&base, json!({"name": "李", "email": "not-an-email"}))
-            .await,
+        &app.post(&base, json!({"name": "李", "email": "not-an-email"})).await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("email"),
     );
     assert_error(
-        &app.post(&base, json!({"name": "李", "phone": "call me"}))
-            .await,
+        &app.post(&base, json!({"name": "李", "phone": "call me"})).await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("phone"),
@@ -294,10 +273,7 @@ async fn contacts_are_validated_and_versioned(app: TestApp) {
 
     let path = format!("/api/v1/contacts/{id}");
     let (s, u) = app
-        .patch(
-            &path,
-            json!({"version": 1, "phone": null, "title": "董事长"}),
-        )
+        .patch(&path, json!({"version": 1, "phone": null, "title": "董事长"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
     assert_eq!(u["phone"], serde_json::Value::Null);

@@ -42,8 +42,7 @@ async fn malformed_requests_get_json_errors(app: TestApp) {
         None,
     );
     assert_error(
-        &app.post("/api/v1/companies", json!({"name": "企".repeat(201)}))
-            .await,
+        &app.post("/api/v1/companies", json!({"name": "企".repeat(201)})).await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("name"),
@@ -73,8 +72,7 @@ async fn malformed_requests_get_json_errors(app: TestApp) {
         None,
     );
     assert_error(
-        &app.call(Method::PUT, "/api/v1/projects/1", Some(json!({})))
-            .await,
+        &app.call(Method::PUT, "/api/v1/projects/1", Some(json!({}))).await,
         StatusCode::NOT_FOUND,
         "not_found",
         None,
@@ -128,10 +126,7 @@ async fn messages_follow_accept_language(app: TestApp) {
         .await;
     assert_eq!(en.1["message"], "project not found");
     let default = app.get("/api/v1/projects/5").await;
-    assert_eq!(
-        default.1["message"], "project not found",
-        "English by default"
-    );
+    assert_eq!(default.1["message"], "project not found", "English by default");
 }
 
 async fn health_readiness_and_docs(app: TestApp) {
@@ -150,10 +145,7 @@ async fn health_readiness_and_docs(app: TestApp) {
         assert!(spec["paths"][path].is_object(), "spec lacks {path}");
     }
     let post = &spec["paths"]["/projects/{id}/stage-events"]["post"];
-    assert!(
-        post["responses"]["422"].is_object(),
-        "the 422 answer is documented"
-    );
+    assert!(post["responses"]["422"].is_object(), "the 422 answer is documented");
     assert!(post["description"].is_string() || post["summary"].is_string());
     let (s, _) = app.get("/docs/").await;
     assert_eq!(s, StatusCode::OK);

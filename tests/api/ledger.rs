@@ -37,33 +37,19 @@ async fn visits_count_batches_and_person_times(app: TestApp) {
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        assert_eq!(
-            v["receiving_leaders"],
-            json!(["王主任"]),
-            "blank names are dropped"
-        );
+        assert_eq!(v["receiving_leaders"], json!(["王主任"]), "blank names are dropped");
     }
-    let (s, p) = app
-        .get("/api/v1/visits?from=2024-01-01&to=2024-06-30")
-        .await;
+    let (s, p) = app.get("/api/v1/visits?from=2024-01-01&to=2024-06-30").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(p["total"], 3, "batches: both ends inclusive");
     assert_eq!(p["person_times"], 20);
-    let (_, p) = app
-        .get("/api/v1/visits?from=2024-01-01&to=2024-06-30&per_page=1")
-        .await;
+    let (_, p) = app.get("/api/v1/visits?from=2024-01-01&to=2024-06-30&per_page=1").await;
     assert_eq!(p["person_times"], 20, "person-times cover every page");
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
     let (_, p) = app.get(&format!("/api/v1/visits?company_id={a}")).await;
-    assert_eq!(
-        (p["total"].as_u64(), p["person_times"].as_i64()),
-        (Some(3), Some(17))
-    );
+    assert_eq!((p["total"].as_u64(), p["person_times"].as_i64()), (Some(3), Some(17)));
     let (_, p) = app.get("/api/v1/visits?from=2025-01-01").await;
-    assert_eq!(
-        (p["total"].as_u64(), p["person_times"].as_i64()),
-        (Some(0), Some(0))
-    );
+    assert_eq!((p["total"].as_u64(), p["person_times"].as_i64()), (Some(0), Some(0)));
 }
 
 async fn visits_are_validated_and_versioned(app: TestApp) {
@@ -143,8 +129,7 @@ async fn visits_are_validated_and_versioned(app: TestApp) {
     assert_eq!(u["company_ids"], json!([c2]));
     assert_eq!(u["project_ids"], json!([pid]), "lists left out stay");
     assert_error(
-        &app.patch(&path, json!({"version": 1, "headcount": 9}))
-            .await,
+        &app.patch(&path, json!({"version": 1, "headcount": 9})).await,
         StatusCode::CONFLICT,
         "stale_version",
         None,
@@ -160,10 +145,7 @@ async fn visits_are_validated_and_versioned(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{p2}");
-    assert_eq!(
-        p2["source"], "visit",
-        "the source kind follows the record named"
-    );
+    assert_eq!(p2["source"], "visit", "the source kind follows the record named");
     let (s, _) = app.delete(&format!("{path}?version=2")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, p2) = app.get(&format!("/api/v1/projects/{}", p2["id"])).await;
@@ -184,8 +166,11 @@ async fn outreach_and_partners_are_project_sources(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{o}");
     let oid = o["id"].as_i64().unwrap();
     assert_error(
-        &app.post("/api/v1/outreach", json!({"kind": "forum", "city": "北京", "start_date": "2024-03-04", "end_date": "2024-03-03"}))
-            .await,
+        &app.post(
+            "/api/v1/outreach",
+            json!({"kind": "forum", "city": "北京", "start_date": "2024-03-04", "end_date": "2024-03-03"}),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("end_date"),
@@ -207,10 +192,7 @@ async fn outreach_and_partners_are_project_sources(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    assert_eq!(
-        o2["end_date"], "2024-05-10",
-        "one-day events end the day they start"
-    );
+    assert_eq!(o2["end_date"], "2024-05-10", "one-day events end the day they start");
     let (_, l) = app
         .get("/api/v1/outreach?kind=trip&from=2024-01-01&to=2024-06-30")
         .await;
@@ -233,10 +215,7 @@ async fn outreach_and_partners_are_project_sources(app: TestApp) {
         b
     };
     let (s, p) = app
-        .post(
-            "/api/v1/projects",
-            project(json!({"source_outreach_id": oid})),
-        )
+        .post("/api/v1/projects", project(json!({"source_outreach_id": oid})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
     assert_eq!(p["source"], "outreach");
@@ -286,15 +265,12 @@ async fn outreach_and_partners_are_project_sources(app: TestApp) {
         (Some("partner"), Some(paid))
     );
     assert_error(
-        &app.patch(&path, json!({"version": 2, "source": "referral"}))
-            .await,
+        &app.patch(&path, json!({"version": 2, "source": "referral"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "source_mismatch",
         Some("source_partner_id"),
     );
-    let (s, _) = app
-        .delete(&format!("/api/v1/partners/{paid}?version=1"))
-        .await;
+    let (s, _) = app.delete(&format!("/api/v1/partners/{paid}?version=1")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, u) = app.get(&path).await;
     assert_eq!(u["source_partner_id"], Value::Null);
@@ -316,13 +292,12 @@ async fn blockers_resolve_reopen_and_filter(app: TestApp) {
     assert_eq!(b["overdue"], true, "open and past its due date");
     let id = b["id"].as_i64().unwrap();
     let (s, b2) = app
-        .post(&base, json!({"title": "招工难", "category": "recruitment", "opened_on": "2024-01-12", "due_date": "2099-01-01"}))
+        .post(
+            &base,
+            json!({"title": "招工难", "category": "recruitment", "opened_on": "2024-01-12", "due_date": "2099-01-01"}),
+        )
         .await;
-    assert_eq!(
-        s,
-        StatusCode::BAD_REQUEST,
-        "due dates follow the date bounds: {b2}"
-    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "due dates follow the date bounds: {b2}");
     let (s, _) = app
         .post(
             &base,
@@ -331,27 +306,27 @@ async fn blockers_resolve_reopen_and_filter(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_error(
-        &app.post(&base, json!({"title": "x", "category": "funds", "opened_on": "2024-03-01", "due_date": "2024-02-01"})).await,
+        &app.post(
+            &base,
+            json!({"title": "x", "category": "funds", "opened_on": "2024-03-01", "due_date": "2024-02-01"}),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("due_date"),
     );
     assert_error(
-        &app.post(&base, json!({"title": "x", "category": "weather"}))
-            .await,
+        &app.post(&base, json!({"title": "x", "category": "weather"})).await,
         StatusCode::BAD_REQUEST,
         "malformed_request",
         None,
     );
 
     let path = format!("/api/v1/blockers/{id}");
-    let (s, u) = app
-        .patch(&path, json!({"version": 1, "status": "in_progress"}))
-        .await;
+    let (s, u) = app.patch(&path, json!({"version": 1, "status": "in_progress"})).await;
     assert_eq!(s, StatusCode::OK, "{u}");
     assert_error(
-        &app.patch(&path, json!({"version": 2, "status": "resolved"}))
-            .await,
+        &app.patch(&path, json!({"version": 2, "status": "resolved"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "resolution_required",
         Some("resolution"),
@@ -367,13 +342,20 @@ async fn blockers_resolve_reopen_and_filter(app: TestApp) {
         Some("resolved_on"),
     );
     assert_error(
-        &app.patch(&path, json!({"version": 2, "status": "resolved", "resolution": "调剂", "resolved_on": "2024-01-01"})).await,
+        &app.patch(
+            &path,
+            json!({"version": 2, "status": "resolved", "resolution": "调剂", "resolved_on": "2024-01-01"}),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("resolved_on"),
     );
     let (s, u) = app
-        .patch(&path, json!({"version": 2, "status": "resolved", "resolution": "调剂用地指标", "resolved_on": "2024-02-20"}))
+        .patch(
+            &path,
+            json!({"version": 2, "status": "resolved", "resolution": "调剂用地指标", "resolved_on": "2024-02-20"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
     assert_eq!(u["overdue"], false, "resolved is never overdue");
@@ -393,9 +375,7 @@ async fn blockers_resolve_reopen_and_filter(app: TestApp) {
     assert_eq!(total(&format!("project_id={pid}&status=open")).await, 1);
 
     // Reopening clears the resolution.
-    let (s, u) = app
-        .patch(&path, json!({"version": 3, "status": "open"}))
-        .await;
+    let (s, u) = app.patch(&path, json!({"version": 3, "status": "open"})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         (u["resolution"].clone(), u["resolved_on"].clone()),
@@ -403,11 +383,7 @@ async fn blockers_resolve_reopen_and_filter(app: TestApp) {
     );
     assert_eq!(u["overdue"], true);
     assert_eq!(total("overdue=true").await, 1);
-    assert_eq!(
-        total("overdue=false").await,
-        1,
-        "no due date is never overdue"
-    );
+    assert_eq!(total("overdue=false").await, 1, "no due date is never overdue");
 }
 
 async fn incubation_follows_the_pipeline_rules(app: TestApp) {
@@ -433,8 +409,11 @@ async fn incubation_follows_the_pipeline_rules(app: TestApp) {
         Some("cohort_year"),
     );
     assert_error(
-        &app.post("/api/v1/incubation", json!({"company_id": c, "cohort_year": 2025, "stage": "failed", "occurred_on": "2024-02-02"}))
-            .await,
+        &app.post(
+            "/api/v1/incubation",
+            json!({"company_id": c, "cohort_year": 2025, "stage": "failed", "occurred_on": "2024-02-02"}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "illegal_initial_stage",
         Some("stage"),
@@ -451,10 +430,7 @@ async fn incubation_follows_the_pipeline_rules(app: TestApp) {
     );
     let ev = format!("/api/v1/incubation/{id}/stage-events");
     let (s, _) = app
-        .post(
-            &ev,
-            json!({"stage": "approved", "occurred_on": "2024-05-01"}),
-        )
+        .post(&ev, json!({"stage": "approved", "occurred_on": "2024-05-01"}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let cases = [
@@ -505,9 +481,7 @@ async fn incubation_follows_the_pipeline_rules(app: TestApp) {
     assert_eq!(got["version"], 3);
     let (_, h) = app.get(&ev).await;
     assert_eq!(h.as_array().unwrap().len(), 3);
-    let (_, l) = app
-        .get("/api/v1/incubation?cohort_year=2024&stage=failed")
-        .await;
+    let (_, l) = app.get("/api/v1/incubation?cohort_year=2024&stage=failed").await;
     assert_eq!(l["total"], 1);
 }
 
@@ -543,14 +517,8 @@ async fn targets_are_unique_per_year_and_metric(app: TestApp) {
             json!({"year": 2024, "metric": "visit_batches", "value": "2.5"}),
             "value",
         ),
-        (
-            json!({"year": 2024, "metric": "visit_batches", "value": -1}),
-            "value",
-        ),
-        (
-            json!({"year": 1800, "metric": "visit_batches", "value": 1}),
-            "year",
-        ),
+        (json!({"year": 2024, "metric": "visit_batches", "value": -1}), "value"),
+        (json!({"year": 1800, "metric": "visit_batches", "value": 1}), "year"),
     ] {
         assert_error(
             &app.post("/api/v1/targets", body).await,
@@ -602,10 +570,7 @@ async fn labels_name_every_enum_value(app: TestApp) {
     );
     assert_eq!(l["blocker_category"].as_array().unwrap().len(), 6);
     assert_eq!(l["outreach_kind"][0]["label"], "外出招商");
-    assert_eq!(
-        l["incubation_stage"][3],
-        json!({"value": "filed", "label": "备案"})
-    );
+    assert_eq!(l["incubation_stage"][3], json!({"value": "filed", "label": "备案"}));
     assert_eq!(l["target_metric"].as_array().unwrap().len(), 11);
     for list in l.as_object().unwrap().values() {
         for item in list.as_array().unwrap() {

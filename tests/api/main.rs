@@ -3,6 +3,7 @@
 mod support;
 
 mod companies;
+mod demo;
 mod errors;
 mod ledger;
 mod projects;

@@ -22,9 +22,7 @@ db_test!(
 );
 
 async fn history(app: &TestApp, id: i64) -> Vec<Value> {
-    let (s, h) = app
-        .get(&format!("/api/v1/projects/{id}/stage-events"))
-        .await;
+    let (s, h) = app.get(&format!("/api/v1/projects/{id}/stage-events")).await;
     assert_eq!(s, StatusCode::OK);
     h.as_array().unwrap().clone()
 }
@@ -49,10 +47,7 @@ async fn walk_lead_to_landed(app: TestApp) {
         ("landed", "2024-05-20"),
     ] {
         let (s, e) = app
-            .move_to(
-                id,
-                json!({"stage": stage, "occurred_on": date, "note": "按计划推进"}),
-            )
+            .move_to(id, json!({"stage": stage, "occurred_on": date, "note": "按计划推进"}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{e}");
         assert_eq!(e["stage"], stage);
@@ -72,12 +67,7 @@ async fn walk_lead_to_landed(app: TestApp) {
     let from: Vec<_> = h.iter().map(|e| e["from_stage"].clone()).collect();
     assert_eq!(
         from,
-        [
-            Value::Null,
-            json!("lead"),
-            json!("negotiating"),
-            json!("signed")
-        ]
+        [Value::Null, json!("lead"), json!("negotiating"), json!("signed")]
     );
     assert_eq!(h[1]["note"], "按计划推进");
 }
@@ -100,10 +90,7 @@ async fn skipped_stages_count_as_reached_the_same_day(app: TestApp) {
     assert_eq!(p["reach_dates"]["producing"], Value::Null);
     // The same day as the latest event is allowed.
     let (s, _) = app
-        .move_to(
-            id,
-            json!({"stage": "producing", "occurred_on": "2024-04-01"}),
-        )
+        .move_to(id, json!({"stage": "producing", "occurred_on": "2024-04-01"}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
 }
@@ -151,11 +138,8 @@ async fn illegal_moves_answer_422_and_change_nothing(app: TestApp) {
     assert_eq!(p["version"], 1);
     assert_eq!(history(&app, id).await.len(), 1);
     assert_error(
-        &app.move_to(
-            424242,
-            json!({"stage": "landed", "occurred_on": "2024-03-05"}),
-        )
-        .await,
+        &app.move_to(424242, json!({"stage": "landed", "occurred_on": "2024-03-05"}))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
         None,
@@ -169,14 +153,15 @@ async fn illegal_moves_answer_422_and_change_nothing(app: TestApp) {
 }
 
 async fn backward_moves_need_a_reason_and_keep_reach_dates(app: TestApp) {
-    let p = app
-        .project("福美新材料生产基地", "lead", "2024-01-02")
-        .await;
+    let p = app.project("福美新材料生产基地", "lead", "2024-01-02").await;
     let id = p["id"].as_i64().unwrap();
     app.move_to(id, json!({"stage": "signed", "occurred_on": "2024-02-01"}))
         .await;
     let (s, e) = app
-        .move_to(id, json!({"stage": "negotiating", "occurred_on": "2024-03-01", "reason": "协议取消,重新洽谈"}))
+        .move_to(
+            id,
+            json!({"stage": "negotiating", "occurred_on": "2024-03-01", "reason": "协议取消,重新洽谈"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{e}");
     assert_eq!(e["reason"], "协议取消,重新洽谈");
@@ -196,9 +181,7 @@ async fn backward_moves_need_a_reason_and_keep_reach_dates(app: TestApp) {
 }
 
 async fn drop_and_reopen(app: TestApp) {
-    let p = app
-        .project("某新能源项目", "negotiating", "2024-01-02")
-        .await;
+    let p = app.project("某新能源项目", "negotiating", "2024-01-02").await;
     let id = p["id"].as_i64().unwrap();
     let (s, _) = app
         .move_to(
@@ -233,10 +216,7 @@ async fn drop_and_reopen(app: TestApp) {
         Some("reason"),
     );
     let (s, _) = app
-        .move_to(
-            id,
-            json!({"stage": "negotiating", "occurred_on": "2024-03-01"}),
-        )
+        .move_to(id, json!({"stage": "negotiating", "occurred_on": "2024-03-01"}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let p = project(&app, id).await;
@@ -287,8 +267,7 @@ async fn project_updates_are_versioned(app: TestApp) {
     assert_eq!(u["stage"], "lead", "details do not move the stage");
 
     assert_error(
-        &app.patch(&path, json!({"version": 1, "name": "覆盖别人的修改"}))
-            .await,
+        &app.patch(&path, json!({"version": 1, "name": "覆盖别人的修改"})).await,
         StatusCode::CONFLICT,
         "stale_version",
         Some("version"),
@@ -297,21 +276,17 @@ async fn project_updates_are_versioned(app: TestApp) {
     assert_eq!(p["name"], "原项目名");
     assert_eq!(p["version"], 2);
 
-    let (s, u) = app
-        .patch(&path, json!({"version": 2, "agreed_investment": null}))
-        .await;
+    let (s, u) = app.patch(&path, json!({"version": 2, "agreed_investment": null})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(u["agreed_investment"], Value::Null);
     assert_error(
-        &app.patch(&path, json!({"version": 3, "company_id": 999999}))
-            .await,
+        &app.patch(&path, json!({"version": 3, "company_id": 999999})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown_company",
         Some("company_id"),
     );
     assert_error(
-        &app.patch(&path, json!({"version": 3, "stage": "signed"}))
-            .await,
+        &app.patch(&path, json!({"version": 3, "stage": "signed"})).await,
         StatusCode::BAD_REQUEST,
         "malformed_request",
         Some("stage"),
@@ -321,15 +296,7 @@ async fn project_updates_are_versioned(app: TestApp) {
 async fn project_lists_filter_in_the_database(app: TestApp) {
     let company = app.company("多项目集团").await;
     let specs = [
-        (
-            "新材料一期",
-            "新材料",
-            "visit",
-            "张主任",
-            true,
-            "lead",
-            "2023-12-20",
-        ),
+        ("新材料一期", "新材料", "visit", "张主任", true, "lead", "2023-12-20"),
         (
             "新材料二期",
             "新材料",
@@ -357,15 +324,7 @@ async fn project_lists_filter_in_the_database(app: TestApp) {
             "lead",
             "2024-07-01",
         ),
-        (
-            "100%_纯度",
-            "新材料",
-            "other",
-            "王主任",
-            false,
-            "lead",
-            "2024-02-01",
-        ),
+        ("100%_纯度", "新材料", "other", "王主任", false, "lead", "2024-02-01"),
     ];
     for (name, industry, source, leader, major, stage, date) in specs {
         let (s, b) = app
@@ -393,10 +352,7 @@ async fn project_lists_filter_in_the_database(app: TestApp) {
     assert_eq!(total("q=%25_").await, 1, "wildcards are literal");
     assert_eq!(total("industry=新材料&stage=lead").await, 2);
     // Reach-date ranges: leads reached in 2024-H1; negotiating reached in 2024 (the signed one skipped over it).
-    assert_eq!(
-        total("reached_from=2024-01-01&reached_to=2024-06-30").await,
-        3
-    );
+    assert_eq!(total("reached_from=2024-01-01&reached_to=2024-06-30").await, 3);
     assert_eq!(
         total("reached=negotiating&reached_from=2024-01-01&reached_to=2024-12-31").await,
         2
@@ -423,16 +379,11 @@ async fn project_lists_filter_in_the_database(app: TestApp) {
         Some("reached_from"),
     );
 
-    let (_, page) = app
-        .get("/api/v1/projects?per_page=2&page=2&industry=新材料")
-        .await;
+    let (_, page) = app.get("/api/v1/projects?per_page=2&page=2&industry=新材料").await;
     assert_eq!(page["total"], 3);
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
-    assert_eq!(
-        items[0]["name"], "新材料一期",
-        "newest first, so the oldest is last"
-    );
+    assert_eq!(items[0]["name"], "新材料一期", "newest first, so the oldest is last");
     assert_eq!(items[0]["company_name"], "多项目集团");
     assert_eq!(items[0]["reach_dates"]["lead"], "2023-12-20");
 }
@@ -450,15 +401,12 @@ async fn deleting_a_project_removes_its_records(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_error(
-        &app.delete(&format!("/api/v1/projects/{id}?version=1"))
-            .await,
+        &app.delete(&format!("/api/v1/projects/{id}?version=1")).await,
         StatusCode::CONFLICT,
         "stale_version",
         Some("version"),
     );
-    let (s, _) = app
-        .delete(&format!("/api/v1/projects/{id}?version=2"))
-        .await;
+    let (s, _) = app.delete(&format!("/api/v1/projects/{id}?version=2")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_error(
         &app.get(&format!("/api/v1/projects/{id}")).await,
@@ -467,20 +415,8 @@ async fn deleting_a_project_removes_its_records(app: TestApp) {
         None,
     );
     use sea_orm::{EntityTrait, PaginatorTrait};
-    assert_eq!(
-        entity::stage_event::Entity::find()
-            .count(&app.db)
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        entity::fund_arrival::Entity::find()
-            .count(&app.db)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(entity::stage_event::Entity::find().count(&app.db).await.unwrap(), 0);
+    assert_eq!(entity::fund_arrival::Entity::find().count(&app.db).await.unwrap(), 0);
 }
 
 async fn project_create_is_validated(app: TestApp) {
@@ -560,12 +496,7 @@ async fn project_create_is_validated(app: TestApp) {
         ),
     ];
     for (body, status, code, field) in cases {
-        assert_error(
-            &app.post("/api/v1/projects", body).await,
-            status,
-            code,
-            field,
-        );
+        assert_error(&app.post("/api/v1/projects", body).await, status, code, field);
     }
     let (_, list) = app.get("/api/v1/projects").await;
     assert_eq!(list["total"], 0, "nothing half-written");

@@ -14,9 +14,7 @@ db_test!(
 );
 
 async fn fund_arrivals_sum_into_the_project(app: TestApp) {
-    let p = app
-        .project("福美新材料生产基地", "signed", "2024-01-05")
-        .await;
+    let p = app.project("福美新材料生产基地", "signed", "2024-01-05").await;
     let id = p["id"].as_i64().unwrap();
     let base = format!("/api/v1/projects/{id}/fund-arrivals");
     let mut ids = vec![];
@@ -25,9 +23,7 @@ async fn fund_arrivals_sum_into_the_project(app: TestApp) {
         ("2024-03-01", json!(800)),
         ("2024-04-01", json!("0.0001")),
     ] {
-        let (s, f) = app
-            .post(&base, json!({"arrived_on": date, "amount": amount}))
-            .await;
+        let (s, f) = app.post(&base, json!({"arrived_on": date, "amount": amount})).await;
         assert_eq!(s, StatusCode::CREATED, "{f}");
         ids.push(f["id"].as_i64().unwrap());
     }
@@ -47,12 +43,7 @@ async fn fund_arrivals_sum_into_the_project(app: TestApp) {
         let got = app
             .post(&base, json!({"arrived_on": "2024-05-01", "amount": amount}))
             .await;
-        assert_error(
-            &got,
-            StatusCode::BAD_REQUEST,
-            "invalid_value",
-            Some("amount"),
-        );
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_value", Some("amount"));
         assert!(!why.is_empty());
     }
     assert_error(
@@ -78,9 +69,7 @@ async fn fund_arrivals_sum_into_the_project(app: TestApp) {
     assert_eq!(list["items"][0]["arrived_on"], "2024-04-01", "newest first");
 
     let path = format!("/api/v1/fund-arrivals/{}", ids[1]);
-    let (s, f) = app
-        .patch(&path, json!({"version": 1, "amount": "1000"}))
-        .await;
+    let (s, f) = app.patch(&path, json!({"version": 1, "amount": "1000"})).await;
     assert_eq!(s, StatusCode::OK, "{f}");
     assert_error(
         &app.patch(&path, json!({"version": 1, "amount": "5"})).await,
@@ -88,9 +77,7 @@ async fn fund_arrivals_sum_into_the_project(app: TestApp) {
         "stale_version",
         None,
     );
-    let (s, _) = app
-        .delete(&format!("/api/v1/fund-arrivals/{}?version=1", ids[0]))
-        .await;
+    let (s, _) = app.delete(&format!("/api/v1/fund-arrivals/{}?version=1", ids[0])).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, got) = app.get(&format!("/api/v1/projects/{id}")).await;
     assert_eq!(got["funds_arrived"], "1000.0001");
@@ -118,18 +105,18 @@ async fn follow_ups_are_recorded_and_versioned(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED);
 
     assert_error(
-        &app.post(&base, json!({"occurred_on": "2024-02-10", "kind": "call", "note": "x", "next_date": "2024-02-09"}))
-            .await,
+        &app.post(
+            &base,
+            json!({"occurred_on": "2024-02-10", "kind": "call", "note": "x", "next_date": "2024-02-09"}),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("next_date"),
     );
     assert_error(
-        &app.post(
-            &base,
-            json!({"occurred_on": "2024-02-10", "kind": "call", "note": " "}),
-        )
-        .await,
+        &app.post(&base, json!({"occurred_on": "2024-02-10", "kind": "call", "note": " "}))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("note"),

@@ -60,9 +60,7 @@ impl Drop for Store {
                 rt.block_on(async {
                     if let Ok(admin) = Database::connect(&admin_url).await {
                         let _ = admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                             .await;
                     }
                 });
@@ -126,10 +124,7 @@ impl TestApp {
     async fn start(url: &str, store: Store) -> TestApp {
         let db = invest_crm::db::connect(url).await.expect("connect");
         invest_crm::db::migrate(&db).await.expect("migrate");
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind");
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
         let addr = acceptor.local_addr()[0]
             .as_socket_addr()
             .copied()
@@ -145,17 +140,9 @@ impl TestApp {
     }
 
     /// Sends a request with an optional JSON body; answers the status and the JSON body (null when empty).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.send(
-            self.client.request(method, format!("{}{path}", self.base)),
-            body,
-        )
-        .await
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(self.client.request(method, format!("{}{path}", self.base)), body)
+            .await
     }
 
     /// Like [`TestApp::call`] with extra headers.
@@ -176,11 +163,7 @@ impl TestApp {
         self.send(req, None).await
     }
 
-    async fn send(
-        &self,
-        mut req: reqwest::RequestBuilder,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    async fn send(&self, mut req: reqwest::RequestBuilder, body: Option<Value>) -> (StatusCode, Value) {
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -213,9 +196,7 @@ impl TestApp {
 
     /// Creates a company and answers its id.
     pub async fn company(&self, name: &str) -> i64 {
-        let (s, b) = self
-            .post("/api/v1/companies", serde_json::json!({"name": name}))
-            .await;
+        let (s, b) = self.post("/api/v1/companies", serde_json::json!({"name": name})).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         b["id"].as_i64().unwrap()
     }
@@ -235,26 +216,16 @@ impl TestApp {
 
     /// Records a stage move and answers status and body.
     pub async fn move_to(&self, id: i64, body: Value) -> (StatusCode, Value) {
-        self.post(&format!("/api/v1/projects/{id}/stage-events"), body)
-            .await
+        self.post(&format!("/api/v1/projects/{id}/stage-events"), body).await
     }
 }
 
 /// Asserts an error answer: its status, its machine code and (when given) its field.
 #[track_caller]
-pub fn assert_error(
-    got: &(StatusCode, Value),
-    status: StatusCode,
-    code: &str,
-    field: Option<&str>,
-) {
+pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str, field: Option<&str>) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["code"], code, "{}", got.1);
-    assert!(
-        got.1["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        got.1
-    );
+    assert!(got.1["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
     if let Some(f) = field {
         assert_eq!(got.1["field"], f, "{}", got.1);
     }
