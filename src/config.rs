@@ -8,6 +8,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthConfig;
+
 /// The settings of a running invest-crm.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -19,6 +21,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `tracing` filter, e.g. `info` or `invest_crm=debug,sqlx=warn`.
     pub log: String,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
+    /// Sign-in policy: session expiry and lockout.
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -28,6 +34,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             log: "info,sqlx=warn,sea_orm=warn".into(),
+            cors_origins: Vec::new(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -40,7 +48,11 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("invest-crm.toml"));
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("INVEST_CRM_").ignore(&["config"]))
+            .merge(
+                Env::prefixed("INVEST_CRM_")
+                    .ignore(&["config", "admin_password"])
+                    .split("__"),
+            )
             .merge(Env::raw().only(&["database_url"]))
             .extract()
             .map_err(Box::new)

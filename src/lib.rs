@@ -2,6 +2,7 @@
 //! lives in `main.rs`.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -19,6 +20,12 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     let url = cfg.database_url();
     let db = db::connect(&url).await?;
     db::migrate(&db).await?;
+    if let Some(password) = auth::bootstrap_admin(&db).await? {
+        // Printed once, straight to the console and never to the log.
+        eprintln!(
+            "\n  First start: created the user `admin` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password). It is not shown again.\n"
+        );
+    }
     if demo {
         match demo::seed(&db, false).await {
             Ok(s) => tracing::info!(?s, "demo park loaded"),
@@ -27,7 +34,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
     Server::new(TcpListener::bind(cfg.listen))
-        .run_with_graceful_shutdown(api::app(db), shutdown_signal(), Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(api::app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
     tracing::info!("invest-crm stopped");

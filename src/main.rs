@@ -3,8 +3,13 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use invest_crm::{config::Config, db};
+use entity::{enums::Role, user};
+use invest_crm::{auth, config::Config, db};
 use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, ExprTrait},
+};
 
 /// invest-crm: investment-attraction CRM (招商引资 CRM) for a park's investment-promotion bureau.
 ///
@@ -48,6 +53,164 @@ enum Command {
     },
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
+    /// Manage user accounts (the password is prompted for, or read from standard input when it is not a terminal).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user.
+    Add {
+        /// Username: letters, digits, '.', '_', '-'.
+        username: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Name shown to others (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user: they cannot sign in, their sessions end and their tokens stop working.
+    Disable {
+        /// Username.
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Username.
+        username: String,
+    },
+    /// Set a new password (ends the user's sessions and lifts a lockout).
+    ResetPassword {
+        /// Username.
+        username: String,
+    },
+}
+
+/// A role, as written on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Admin,
+    Leader,
+    Staff,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Leader => Role::Leader,
+            RoleArg::Staff => Role::Staff,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+/// The password for a user: prompted twice on a terminal, else the first line of standard input.
+fn read_password(username: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+        let second = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+async fn find_user(conn: &DatabaseConnection, username: &str) -> anyhow::Result<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no user {username}"))
+}
+
+async fn user_command(conn: &DatabaseConnection, action: UserAction) -> anyhow::Result<()> {
+    let set = |id: i64, col: user::Column, v: sea_orm::Value| {
+        user::Entity::update_many()
+            .col_expr(col, Expr::value(v))
+            .col_expr(user::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+            .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+            .filter(user::Column::Id.eq(id))
+    };
+    match action {
+        UserAction::Add {
+            username,
+            role,
+            display_name,
+            email,
+        } => {
+            let password = read_password(&username)?;
+            let name = display_name.unwrap_or_else(|| username.clone());
+            let u = auth::create_user(conn, &username, &name, email, role.into(), &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created user {} ({:?})", u.username, u.role);
+        }
+        UserAction::List => {
+            println!(
+                "{:<6} {:<20} {:<8} {:<9} {:<30} name",
+                "id", "username", "role", "status", "email"
+            );
+            for u in user::Entity::find().order_by_asc(user::Column::Id).all(conn).await? {
+                let status = if u.disabled { "disabled" } else { "active" };
+                let role = Role::to_value(&u.role);
+                let email = u.email.unwrap_or_default();
+                println!(
+                    "{:<6} {:<20} {role:<8} {status:<9} {email:<30} {}",
+                    u.id, u.username, u.display_name
+                );
+            }
+        }
+        UserAction::Disable { username } => {
+            let u = find_user(conn, &username).await?;
+            set(u.id, user::Column::Disabled, true.into()).exec(conn).await?;
+            auth::end_sessions(conn, u.id, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("disabled {username}");
+        }
+        UserAction::Enable { username } => {
+            let u = find_user(conn, &username).await?;
+            set(u.id, user::Column::Disabled, false.into()).exec(conn).await?;
+            println!("enabled {username}");
+        }
+        UserAction::ResetPassword { username } => {
+            let u = find_user(conn, &username).await?;
+            let password = read_password(&username)?;
+            auth::check_password("password", &password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hash = auth::hash_password(&password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            set(u.id, user::Column::PasswordHash, hash.into()).exec(conn).await?;
+            set(u.id, user::Column::FailedLogins, 0.into()).exec(conn).await?;
+            set(
+                u.id,
+                user::Column::LockedUntil,
+                Option::<chrono::DateTime<chrono::Utc>>::None.into(),
+            )
+            .exec(conn)
+            .await?;
+            auth::end_sessions(conn, u.id, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("new password set for {username}; their sessions have ended");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -128,9 +291,13 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            let conn = sea_orm::DatabaseConnection::default();
-            println!("{}", invest_crm::api::spec_json(&conn));
+            println!("{}", invest_crm::api::spec_json(&cfg));
             Ok(())
+        }
+        Command::User { action } => {
+            let conn = db::connect(&cfg.database_url()).await?;
+            db::migrate(&conn).await?;
+            user_command(&conn, action).await
         }
     }
 }

@@ -206,6 +206,38 @@ impl TargetMetric {
     }
 }
 
+/// Role of a user (DESIGN §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+pub enum Role {
+    /// 管理员: users, tokens, settings, audit.
+    Admin,
+    /// 领导: reads everything, moves stages backward, resolves blockers.
+    Leader,
+    /// 招商专员: creates and edits CRM records.
+    Staff,
+    /// 查看者: reads and exports (the leading group's tokens).
+    Viewer,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))", rename_all = "snake_case")]
+pub enum TokenScope {
+    /// Read records.
+    Read,
+    /// Pull exports.
+    Export,
+    /// See contact phone numbers and e-mail addresses unmasked.
+    ContactDetails,
+}
+
 /// The Chinese label users see for an enum value (DESIGN §6: clients and reports never hard-code them).
 pub trait Label: Sized + Copy + sea_orm::Iterable + ActiveEnum<Value = String> {
     /// The Chinese label.
@@ -248,6 +280,8 @@ labels!(BlockerStatus { Open => "待解决", InProgress => "推进中", Resolved
 labels!(IncubationStage {
     Cultivating => "纳入培育", Applied => "申报", Approved => "评审通过", Filed => "备案", Failed => "未通过",
 });
+labels!(Role { Admin => "管理员", Leader => "领导", Staff => "招商专员", Viewer => "查看者" });
+labels!(TokenScope { Read => "读取", Export => "导出", ContactDetails => "联系方式" });
 labels!(TargetMetric {
     VisitBatches => "接待客商批次", PersonTimes => "接待客商人次", ProjectsNegotiating => "洽谈项目数",
     ProjectsSigned => "签约项目数", ProjectsLanded => "落地项目数", ProjectsStarted => "开工项目数",

@@ -1,5 +1,7 @@
 //! sea-orm entities of invest-crm and the domain rules they carry (DESIGN §2–§3).
 
+pub mod api_token;
+pub mod audit_entry;
 pub mod blocker;
 pub mod company;
 pub mod contact;
@@ -13,8 +15,10 @@ pub mod outreach_company;
 pub mod partner;
 pub mod pipeline;
 pub mod project;
+pub mod session;
 pub mod stage_event;
 pub mod target;
+pub mod user;
 pub mod visit;
 pub mod visit_company;
 pub mod visit_project;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_crm_core;
 mod m20261126_000002_ledger;
+mod m20261126_000003_accounts;
 mod util;
 
 /// All migrations, oldest first.
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_crm_core::Migration),
             Box::new(m20261126_000002_ledger::Migration),
+            Box::new(m20261126_000003_accounts::Migration),
         ]
     }
 }

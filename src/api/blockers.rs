@@ -25,6 +25,7 @@ use super::{
     delete_versioned, find, update_versioned,
 };
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult, Msg},
     validate,
 };
@@ -216,7 +217,8 @@ pub struct BlockersApi {
 impl BlockersApi {
     /// Record a blocker on a project.
     #[oai(path = "/projects/:id/blockers", method = "post")]
-    async fn create(&self, id: Path<i64>, body: Json<NewBlocker>) -> AppResult<Created<Blocker>> {
+    async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewBlocker>) -> AppResult<Created<Blocker>> {
+        auth.0.require(Need::Pipeline)?;
         let b = body.0;
         let o = Outcome {
             opened_on: b.opened_on.unwrap_or_else(validate::today),
@@ -226,6 +228,9 @@ impl BlockersApi {
             resolved_on: b.resolved_on,
         }
         .check()?;
+        if o.status == BlockerStatus::Resolved {
+            auth.0.require(Need::Lead)?;
+        }
         let now = Utc::now();
         let m = blocker::ActiveModel {
             project_id: Set(id.0),
@@ -258,6 +263,7 @@ impl BlockersApi {
     #[oai(path = "/projects/:id/blockers", method = "get")]
     async fn list_for_project(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// Page number, from 1.
         #[oai(validator(minimum(value = "1")))]
@@ -266,6 +272,7 @@ impl BlockersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Blocker>>> {
+        auth.0.require(Need::Read)?;
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
         let s = blocker::Entity::find()
             .filter(blocker::Column::ProjectId.eq(id.0))
@@ -281,9 +288,9 @@ impl BlockersApi {
 
     /// Blockers across all projects, newest first, filtered.
     #[oai(path = "/blockers", method = "get")]
-    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        auth: Auth,
         /// Status.
         status: Query<Option<BlockerStatus>>,
         /// Category.
@@ -301,6 +308,7 @@ impl BlockersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Blocker>>> {
+        auth.0.require(Need::Read)?;
         let mut s = blocker::Entity::find()
             .order_by_desc(blocker::Column::OpenedOn)
             .order_by_desc(blocker::Column::Id);
@@ -334,14 +342,16 @@ impl BlockersApi {
 
     /// Read a blocker.
     #[oai(path = "/blockers/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Blocker>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Blocker>> {
+        auth.0.require(Need::Read)?;
         let b = find::<blocker::Entity, _>(&self.db, id.0, "blocker").await?;
         Ok(Json(views(&self.db, vec![b]).await?.pop().expect("one in, one out")))
     }
 
     /// Change a blocker, including its status; a stale `version` answers 409.
     #[oai(path = "/blockers/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<BlockerChanges>) -> AppResult<Json<Blocker>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<BlockerChanges>) -> AppResult<Json<Blocker>> {
+        auth.0.require(Need::Pipeline)?;
         let b = body.0;
         let old = find::<blocker::Entity, _>(&self.db, id.0, "blocker").await?;
         let resolution = changed(b.resolution, |v| validate::opt_text("resolution", Some(v), 4000))?;
@@ -353,6 +363,9 @@ impl BlockersApi {
             resolved_on: changed(b.resolved_on, |d| Ok(Some(*d)))?.unwrap_or(old.resolved_on),
         }
         .check()?;
+        if o.status == BlockerStatus::Resolved && old.status != BlockerStatus::Resolved {
+            auth.0.require(Need::Lead)?;
+        }
         let mut m = blocker::ActiveModel {
             opened_on: Set(o.opened_on),
             due_date: Set(o.due_date),
@@ -383,10 +396,12 @@ impl BlockersApi {
     #[oai(path = "/blockers/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<blocker::Entity, _>(&self.db, id.0, "blocker", version.0).await
     }
 }

@@ -15,6 +15,7 @@ use sea_orm::{
 
 use super::{ApiTags, Created, Deleted, Page, Paging, delete_versioned, find, name_contains, update_versioned};
 use crate::{
+    auth::{self, Auth, Caller, Need},
     error::{AppError, AppResult, Msg},
     validate,
 };
@@ -124,15 +125,17 @@ pub struct Contact {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<contact::Model> for Contact {
-    fn from(m: contact::Model) -> Self {
+impl Contact {
+    /// The API view of a contact; phone and e-mail are masked for callers who may not see them (DESIGN §7).
+    fn view(m: contact::Model, caller: &Caller) -> Self {
+        let open = caller.sees_contact_details();
         Contact {
             id: m.id,
             company_id: m.company_id,
             name: m.name,
             title: m.title,
-            phone: m.phone,
-            email: m.email,
+            phone: m.phone.map(|p| if open { p } else { auth::mask_phone(&p) }),
+            email: m.email.map(|e| if open { e } else { auth::mask_email(&e) }),
             notes: m.notes,
             version: m.version,
             created_at: m.created_at,
@@ -251,7 +254,8 @@ pub struct CompaniesApi {
 impl CompaniesApi {
     /// Create a company.
     #[oai(path = "/companies", method = "post")]
-    async fn create(&self, body: Json<NewCompany>) -> AppResult<Created<Company>> {
+    async fn create(&self, auth: Auth, body: Json<NewCompany>) -> AppResult<Created<Company>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let credit_code = b.credit_code.as_deref().map(check_credit_code).transpose()?.flatten();
         ensure_code_free(&self.db, &credit_code, None).await?;
@@ -276,6 +280,7 @@ impl CompaniesApi {
     #[oai(path = "/companies", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         /// Part of the name.
         q: Query<Option<String>>,
         /// Industry, exactly.
@@ -289,6 +294,7 @@ impl CompaniesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Company>>> {
+        auth.0.require(Need::Read)?;
         let mut s = company::Entity::find().order_by_desc(company::Column::Id);
         if let Some(q) = q.0.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             s = s.filter(name_contains(company::Column::Name, q));
@@ -309,7 +315,8 @@ impl CompaniesApi {
 
     /// Read a company.
     #[oai(path = "/companies/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Company>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Company>> {
+        auth.0.require(Need::Read)?;
         Ok(Json(
             find::<company::Entity, _>(&self.db, id.0, "company").await?.into(),
         ))
@@ -317,7 +324,8 @@ impl CompaniesApi {
 
     /// Change a company; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/companies/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<CompanyChanges>) -> AppResult<Json<Company>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<CompanyChanges>) -> AppResult<Json<Company>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = company::ActiveModel::default();
         if let Some(name) = &b.name {
@@ -352,10 +360,12 @@ impl CompaniesApi {
     #[oai(path = "/companies/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         find::<company::Entity, _>(&self.db, id.0, "company").await?;
         let used = entity::project::Entity::find()
             .filter(entity::project::Column::CompanyId.eq(id.0))
@@ -373,7 +383,8 @@ impl CompaniesApi {
 
     /// Add a contact to a company.
     #[oai(path = "/companies/:id/contacts", method = "post")]
-    async fn create_contact(&self, id: Path<i64>, body: Json<NewContact>) -> AppResult<Created<Contact>> {
+    async fn create_contact(&self, auth: Auth, id: Path<i64>, body: Json<NewContact>) -> AppResult<Created<Contact>> {
+        auth.0.require(Need::Edit)?;
         find::<company::Entity, _>(&self.db, id.0, "company").await?;
         let b = body.0;
         let now = Utc::now();
@@ -390,13 +401,14 @@ impl CompaniesApi {
             ..Default::default()
         };
         let m = contact::Entity::insert(m).exec_with_returning(&self.db).await?;
-        Ok(Created::Created(Json(m.into())))
+        Ok(Created::Created(Json(Contact::view(m, &auth.0))))
     }
 
     /// List the contacts of a company.
     #[oai(path = "/companies/:id/contacts", method = "get")]
     async fn list_contacts(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// Page number, from 1.
         #[oai(validator(minimum(value = "1")))]
@@ -405,13 +417,14 @@ impl CompaniesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Contact>>> {
+        auth.0.require(Need::Read)?;
         find::<company::Entity, _>(&self.db, id.0, "company").await?;
         let s = contact::Entity::find()
             .filter(contact::Column::CompanyId.eq(id.0))
             .order_by_asc(contact::Column::Id);
         let page = Paging::new(page.0, per_page.0)
             .fetch(&self.db, s, async |rows| {
-                Ok(rows.into_iter().map(Contact::from).collect())
+                Ok(rows.into_iter().map(|c| Contact::view(c, &auth.0)).collect())
             })
             .await?;
         Ok(Json(page))
@@ -419,15 +432,18 @@ impl CompaniesApi {
 
     /// Read a contact.
     #[oai(path = "/contacts/:id", method = "get")]
-    async fn get_contact(&self, id: Path<i64>) -> AppResult<Json<Contact>> {
-        Ok(Json(
-            find::<contact::Entity, _>(&self.db, id.0, "contact").await?.into(),
-        ))
+    async fn get_contact(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Contact>> {
+        auth.0.require(Need::Read)?;
+        Ok(Json(Contact::view(
+            find::<contact::Entity, _>(&self.db, id.0, "contact").await?,
+            &auth.0,
+        )))
     }
 
     /// Change a contact; a stale `version` answers 409.
     #[oai(path = "/contacts/:id", method = "patch")]
-    async fn update_contact(&self, id: Path<i64>, body: Json<ContactChanges>) -> AppResult<Json<Contact>> {
+    async fn update_contact(&self, auth: Auth, id: Path<i64>, body: Json<ContactChanges>) -> AppResult<Json<Contact>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = contact::ActiveModel::default();
         if let Some(name) = &b.name {
@@ -444,17 +460,19 @@ impl CompaniesApi {
             changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
         );
         let m = update_versioned::<contact::Entity, _>(&self.db, id.0, "contact", b.version, m).await?;
-        Ok(Json(m.into()))
+        Ok(Json(Contact::view(m, &auth.0)))
     }
 
     /// Delete a contact.
     #[oai(path = "/contacts/:id", method = "delete")]
     async fn delete_contact(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<contact::Entity, _>(&self.db, id.0, "contact", version.0).await
     }
 }

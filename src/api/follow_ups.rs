@@ -16,6 +16,7 @@ use super::{
     delete_versioned, find, update_versioned,
 };
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult},
     validate,
 };
@@ -119,7 +120,8 @@ pub struct FollowUpsApi {
 impl FollowUpsApi {
     /// Record a follow-up on a project.
     #[oai(path = "/projects/:id/follow-ups", method = "post")]
-    async fn create(&self, id: Path<i64>, body: Json<NewFollowUp>) -> AppResult<Created<FollowUp>> {
+    async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewFollowUp>) -> AppResult<Created<FollowUp>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let occurred_on = validate::date("occurred_on", b.occurred_on)?;
         let next_date = validate::opt_date("next_date", b.next_date)?;
@@ -131,7 +133,7 @@ impl FollowUpsApi {
             note: Set(validate::text("note", &b.note, 2000)?),
             next_step: Set(validate::opt_text("next_step", b.next_step.as_deref(), 500)?),
             next_date: Set(next_date),
-            recorded_by: Set(None),
+            recorded_by: Set(Some(auth.0.username.clone())),
             version: Set(1),
             created_at: Set(Utc::now()),
             updated_at: Set(Utc::now()),
@@ -146,6 +148,7 @@ impl FollowUpsApi {
     #[oai(path = "/projects/:id/follow-ups", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// Page number, from 1.
         #[oai(validator(minimum(value = "1")))]
@@ -154,6 +157,7 @@ impl FollowUpsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<FollowUp>>> {
+        auth.0.require(Need::Read)?;
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
         let s = follow_up::Entity::find()
             .filter(follow_up::Column::ProjectId.eq(id.0))
@@ -169,7 +173,8 @@ impl FollowUpsApi {
 
     /// Change a follow-up; a stale `version` answers 409.
     #[oai(path = "/follow-ups/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let old = find::<follow_up::Entity, _>(&self.db, id.0, "follow-up").await?;
         let mut m = follow_up::ActiveModel::default();
@@ -199,10 +204,12 @@ impl FollowUpsApi {
     #[oai(path = "/follow-ups/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<follow_up::Entity, _>(&self.db, id.0, "follow-up", version.0).await
     }
 }

@@ -17,7 +17,11 @@ use super::{
     companies::{changed, set_if},
     delete_versioned, find, update_versioned,
 };
-use crate::{error::AppResult, validate};
+use crate::{
+    auth::{Auth, Need},
+    error::AppResult,
+    validate,
+};
 
 /// A fund arrival (到位资金记录).
 #[derive(Object)]
@@ -90,7 +94,8 @@ pub struct FundsApi {
 impl FundsApi {
     /// Record funds arrived for a project.
     #[oai(path = "/projects/:id/fund-arrivals", method = "post")]
-    async fn create(&self, id: Path<i64>, body: Json<NewFundArrival>) -> AppResult<Created<FundArrival>> {
+    async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewFundArrival>) -> AppResult<Created<FundArrival>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let m = fund_arrival::ActiveModel {
             project_id: Set(id.0),
@@ -111,6 +116,7 @@ impl FundsApi {
     #[oai(path = "/projects/:id/fund-arrivals", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// Page number, from 1.
         #[oai(validator(minimum(value = "1")))]
@@ -119,6 +125,7 @@ impl FundsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<FundArrival>>> {
+        auth.0.require(Need::Read)?;
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
         let s = fund_arrival::Entity::find()
             .filter(fund_arrival::Column::ProjectId.eq(id.0))
@@ -134,7 +141,8 @@ impl FundsApi {
 
     /// Change a fund arrival; a stale `version` answers 409.
     #[oai(path = "/fund-arrivals/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<FundArrivalChanges>) -> AppResult<Json<FundArrival>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<FundArrivalChanges>) -> AppResult<Json<FundArrival>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = fund_arrival::ActiveModel::default();
         if let Some(d) = b.arrived_on {
@@ -155,10 +163,12 @@ impl FundsApi {
     #[oai(path = "/fund-arrivals/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<fund_arrival::Entity, _>(&self.db, id.0, "fund arrival", version.0).await
     }
 }

@@ -53,6 +53,8 @@ pub struct Step<S> {
     pub note: Option<String>,
     /// Reason (backward moves and moves off to the side).
     pub reason: Option<String>,
+    /// Who records it.
+    pub recorded_by: Option<String>,
 }
 
 /// The stored events of the given owners, each owner's in recording order.

@@ -29,6 +29,7 @@ use super::{
     update_versioned,
 };
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult, Msg},
     validate,
 };
@@ -56,7 +57,7 @@ impl Tracked for IncubationHistory {
             occurred_on: Set(step.occurred_on),
             note: Set(step.note.clone()),
             reason: Set(step.reason.clone()),
-            recorded_by: Set(None),
+            recorded_by: Set(step.recorded_by.clone()),
             created_at: Set(Utc::now()),
             ..Default::default()
         }
@@ -286,7 +287,8 @@ pub struct IncubationApi {
 impl IncubationApi {
     /// Take a company into high-tech cultivation (or record it at a later stage).
     #[oai(path = "/incubation", method = "post")]
-    async fn create(&self, body: Json<NewCandidate>) -> AppResult<Created<Candidate>> {
+    async fn create(&self, auth: Auth, body: Json<NewCandidate>) -> AppResult<Created<Candidate>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let year = cohort(b.cohort_year)?;
         let stage = b.stage.unwrap_or(IncubationStage::Cultivating);
@@ -297,6 +299,7 @@ impl IncubationApi {
             occurred_on,
             note: validate::opt_text("note", b.note.as_deref(), 2000)?,
             reason: None,
+            recorded_by: Some(auth.0.username.clone()),
         };
         let notes = validate::opt_text("notes", b.notes.as_deref(), 2000)?;
         let txn = self.db.begin().await?;
@@ -325,6 +328,7 @@ impl IncubationApi {
     #[oai(path = "/incubation", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         /// Cohort year.
         cohort_year: Query<Option<i32>>,
         /// Current stage.
@@ -338,6 +342,7 @@ impl IncubationApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Candidate>>> {
+        auth.0.require(Need::Read)?;
         let mut s = candidate::Entity::find().order_by_desc(candidate::Column::Id);
         if let Some(y) = cohort_year.0 {
             s = s.filter(candidate::Column::CohortYear.eq(y));
@@ -358,14 +363,16 @@ impl IncubationApi {
 
     /// Read a candidate, with its stage and reach dates.
     #[oai(path = "/incubation/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Candidate>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Candidate>> {
+        auth.0.require(Need::Read)?;
         let c = find::<candidate::Entity, _>(&self.db, id.0, "incubation candidate").await?;
         Ok(Json(views(&self.db, vec![c]).await?.pop().expect("one in, one out")))
     }
 
     /// Change a candidate's details; a stale `version` answers 409.
     #[oai(path = "/incubation/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<CandidateChanges>) -> AppResult<Json<Candidate>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<CandidateChanges>) -> AppResult<Json<Candidate>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = candidate::ActiveModel::default();
         if let Some(y) = b.cohort_year {
@@ -386,30 +393,40 @@ impl IncubationApi {
     #[oai(path = "/incubation/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<candidate::Entity, _>(&self.db, id.0, "incubation candidate", version.0).await
     }
 
     /// Record an incubation stage move; illegal moves answer 422 and change nothing.
     #[oai(path = "/incubation/:id/stage-events", method = "post")]
-    async fn move_stage(&self, id: Path<i64>, body: Json<NewIncubationEvent>) -> AppResult<Created<IncubationEvent>> {
+    async fn move_stage(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: Json<NewIncubationEvent>,
+    ) -> AppResult<Created<IncubationEvent>> {
+        auth.0.require(Need::Pipeline)?;
         let b = body.0;
         let step = Step {
             stage: b.stage,
             occurred_on: validate::date("occurred_on", b.occurred_on)?,
             note: validate::opt_text("note", b.note.as_deref(), 2000)?,
             reason: validate::opt_text("reason", b.reason.as_deref(), 2000)?,
+            recorded_by: Some(auth.0.username.clone()),
         };
-        let e = history::record::<IncubationHistory>(&self.db, id.0, step, b.version, true).await?;
+        let e = history::record::<IncubationHistory>(&self.db, id.0, step, b.version, auth.0.can(Need::Lead)).await?;
         Ok(Created::Created(Json(e.into())))
     }
 
     /// The candidate's stage history, oldest first.
     #[oai(path = "/incubation/:id/stage-events", method = "get")]
-    async fn stage_history(&self, id: Path<i64>) -> AppResult<Json<Vec<IncubationEvent>>> {
+    async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<IncubationEvent>>> {
+        auth.0.require(Need::Read)?;
         find::<candidate::Entity, _>(&self.db, id.0, "incubation candidate").await?;
         let rows = history::rows::<IncubationHistory>(&self.db, vec![id.0]).await?;
         Ok(Json(rows.into_iter().map(IncubationEvent::from).collect()))

@@ -7,6 +7,10 @@ use entity::enums::{
 use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::ApiTags;
+use crate::{
+    auth::{Auth, Need},
+    error::AppResult,
+};
 
 /// One enum value and what users see for it.
 #[derive(Object)]
@@ -57,8 +61,9 @@ pub struct LabelsApi;
 impl LabelsApi {
     /// The Chinese label of every enum value.
     #[oai(path = "/labels", method = "get")]
-    async fn labels(&self) -> Json<Labels> {
-        Json(Labels {
+    async fn labels(&self, auth: Auth) -> AppResult<Json<Labels>> {
+        auth.0.require(Need::Read)?;
+        Ok(Json(Labels {
             project_stage: of::<ProjectStage>(),
             project_source: of::<ProjectSource>(),
             follow_up_kind: of::<FollowUpKind>(),
@@ -68,6 +73,6 @@ impl LabelsApi {
             blocker_status: of::<BlockerStatus>(),
             incubation_stage: of::<IncubationStage>(),
             target_metric: of::<TargetMetric>(),
-        })
+        }))
     }
 }

@@ -1,5 +1,7 @@
 //! The HTTP API under `/api/v1` (DESIGN §6): one `#[OpenApi]` struct per resource, all sharing the types here.
 
+mod accounts;
+mod audit;
 mod blockers;
 mod companies;
 mod follow_ups;
@@ -15,7 +17,8 @@ mod visits;
 
 use poem::{
     EndpointExt, IntoEndpoint, Route, get, handler,
-    http::StatusCode,
+    http::{Method, StatusCode, header},
+    middleware::{Cors, SetHeader},
     web::{Data, Json as PoemJson},
 };
 use poem_openapi::{
@@ -29,7 +32,11 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr},
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    auth::AuthState,
+    config::Config,
+    error::{AppError, AppResult},
+};
 
 /// The resources of the API, as OpenAPI tags.
 #[derive(Tags)]
@@ -56,6 +63,8 @@ enum ApiTags {
     Targets,
     /// Reference data: labels of enum values.
     Reference,
+    /// Sign-in, sessions, users, API tokens and the audit log.
+    Accounts,
 }
 
 /// A page of a list.
@@ -240,9 +249,13 @@ async fn readyz(db: Data<&DatabaseConnection>) -> (StatusCode, PoemJson<serde_js
 }
 
 /// The OpenAPI service of every resource.
-fn service(db: &DatabaseConnection) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
+            accounts::AccountsApi {
+                db: db.clone(),
+                config: cfg.auth.clone(),
+            },
             companies::CompaniesApi { db: db.clone() },
             projects::ProjectsApi { db: db.clone() },
             follow_ups::FollowUpsApi { db: db.clone() },
@@ -262,23 +275,42 @@ fn service(db: &DatabaseConnection) -> OpenApiService<impl poem_openapi::OpenApi
     .server("/api/v1")
 }
 
-/// The whole HTTP application: the API, its docs and spec, and the health checks.
-pub fn app(db: DatabaseConnection) -> impl poem::Endpoint {
-    let api = service(&db);
+/// The whole HTTP application: the API (audited, never cached), its docs and spec, and the health checks.
+pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> {
+    let api = service(&db, cfg);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let cors = Cors::new()
+        .allow_origins(cfg.cors_origins.iter().map(String::as_str))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers(["authorization", "content-type", "accept-language"]);
     Route::new()
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            api.around(audit::record)
+                .with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-store")),
+        )
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .data(AuthState {
+            db: db.clone(),
+            config: cfg.auth.clone(),
+        })
         .data(db)
         .around(crate::error::localize)
+        .with(
+            SetHeader::new()
+                .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+                .overriding(header::X_FRAME_OPTIONS, "DENY")
+                .overriding(header::REFERRER_POLICY, "no-referrer"),
+        )
+        .with_if(!cfg.cors_origins.is_empty(), cors)
         .into_endpoint()
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
-pub fn spec_json(db: &DatabaseConnection) -> String {
-    service(db).spec()
+pub fn spec_json(cfg: &Config) -> String {
+    service(&DatabaseConnection::default(), cfg).spec()
 }

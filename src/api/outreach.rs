@@ -23,6 +23,7 @@ use super::{
     update_versioned,
 };
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult},
     validate,
 };
@@ -187,7 +188,8 @@ pub struct OutreachApi {
 impl OutreachApi {
     /// Record an outreach activity.
     #[oai(path = "/outreach", method = "post")]
-    async fn create(&self, body: Json<NewOutreach>) -> AppResult<Created<Outreach>> {
+    async fn create(&self, auth: Auth, body: Json<NewOutreach>) -> AppResult<Created<Outreach>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let end = b.end_date.unwrap_or(b.start_date);
         dates(b.start_date, end)?;
@@ -222,6 +224,7 @@ impl OutreachApi {
     #[oai(path = "/outreach", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         /// Kind.
         kind: Query<Option<OutreachKind>>,
         /// City, exactly.
@@ -237,6 +240,7 @@ impl OutreachApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Outreach>>> {
+        auth.0.require(Need::Read)?;
         let mut s = outreach::Entity::find()
             .order_by_desc(outreach::Column::StartDate)
             .order_by_desc(outreach::Column::Id);
@@ -262,14 +266,16 @@ impl OutreachApi {
 
     /// Read an outreach activity.
     #[oai(path = "/outreach/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Outreach>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Outreach>> {
+        auth.0.require(Need::Read)?;
         let o = find::<outreach::Entity, _>(&self.db, id.0, "outreach").await?;
         Ok(Json(views(&self.db, vec![o]).await?.pop().expect("one in, one out")))
     }
 
     /// Change an outreach activity; a stale `version` answers 409.
     #[oai(path = "/outreach/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<OutreachChanges>) -> AppResult<Json<Outreach>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<OutreachChanges>) -> AppResult<Json<Outreach>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let old = find::<outreach::Entity, _>(&self.db, id.0, "outreach").await?;
         dates(
@@ -314,10 +320,12 @@ impl OutreachApi {
     #[oai(path = "/outreach/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         let txn = self.db.begin().await?;
         let out = delete_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", version.0).await?;
         forget_source(&txn, project::Column::SourceOutreachId, id.0).await?;

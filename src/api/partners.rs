@@ -19,7 +19,11 @@ use super::{
     projects::forget_source,
     update_versioned,
 };
-use crate::{error::AppResult, validate};
+use crate::{
+    auth::{Auth, Need},
+    error::AppResult,
+    validate,
+};
 
 /// A partner organisation (合作机构).
 #[derive(Object)]
@@ -96,7 +100,8 @@ pub struct PartnersApi {
 impl PartnersApi {
     /// Record a partner organisation.
     #[oai(path = "/partners", method = "post")]
-    async fn create(&self, body: Json<NewPartner>) -> AppResult<Created<Partner>> {
+    async fn create(&self, auth: Auth, body: Json<NewPartner>) -> AppResult<Created<Partner>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let now = Utc::now();
         let m = partner::ActiveModel {
@@ -118,6 +123,7 @@ impl PartnersApi {
     #[oai(path = "/partners", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         /// Part of the name.
         q: Query<Option<String>>,
         /// Kind.
@@ -129,6 +135,7 @@ impl PartnersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Partner>>> {
+        auth.0.require(Need::Read)?;
         let mut s = partner::Entity::find().order_by_desc(partner::Column::Id);
         if let Some(q) = q.0.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             s = s.filter(name_contains(partner::Column::Name, q));
@@ -147,7 +154,8 @@ impl PartnersApi {
 
     /// Read a partner.
     #[oai(path = "/partners/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Partner>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Partner>> {
+        auth.0.require(Need::Read)?;
         Ok(Json(
             find::<partner::Entity, _>(&self.db, id.0, "partner").await?.into(),
         ))
@@ -155,7 +163,8 @@ impl PartnersApi {
 
     /// Change a partner; a stale `version` answers 409.
     #[oai(path = "/partners/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<PartnerChanges>) -> AppResult<Json<Partner>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<PartnerChanges>) -> AppResult<Json<Partner>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = partner::ActiveModel::default();
         if let Some(n) = &b.name {
@@ -178,10 +187,12 @@ impl PartnersApi {
     #[oai(path = "/partners/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         let txn = self.db.begin().await?;
         let out = delete_versioned::<partner::Entity, _>(&txn, id.0, "partner", version.0).await?;
         forget_source(&txn, project::Column::SourcePartnerId, id.0).await?;

@@ -33,6 +33,7 @@ use super::{
     name_contains, update_versioned,
 };
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult, Msg},
     validate,
 };
@@ -276,7 +277,7 @@ impl Tracked for ProjectHistory {
             occurred_on: Set(step.occurred_on),
             note: Set(step.note.clone()),
             reason: Set(step.reason.clone()),
-            recorded_by: Set(None),
+            recorded_by: Set(step.recorded_by.clone()),
             created_at: Set(Utc::now()),
             ..Default::default()
         }
@@ -444,7 +445,8 @@ pub struct ProjectsApi {
 impl ProjectsApi {
     /// Create a project at its initial stage; the first stage event is recorded with it.
     #[oai(path = "/projects", method = "post")]
-    async fn create(&self, body: Json<NewProject>) -> AppResult<Created<Project>> {
+    async fn create(&self, auth: Auth, body: Json<NewProject>) -> AppResult<Created<Project>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let name = validate::text("name", &b.name, 200)?;
         let occurred_on = validate::date("occurred_on", b.occurred_on)?;
@@ -500,6 +502,7 @@ impl ProjectsApi {
             occurred_on,
             note,
             reason: None,
+            recorded_by: Some(auth.0.username.clone()),
         };
         history::start::<ProjectHistory>(&txn, p.id, &first).await?;
         let out = view(&txn, p).await?;
@@ -510,9 +513,9 @@ impl ProjectsApi {
     /// List projects, newest first, filtered; `q` searches the name. `reached_from`/`reached_to` keep the projects
     /// whose reach date of stage `reached` (default `lead`) lies in the range, both ends inclusive.
     #[oai(path = "/projects", method = "get")]
-    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        auth: Auth,
         /// Part of the name.
         q: Query<Option<String>>,
         /// Current stage.
@@ -540,6 +543,7 @@ impl ProjectsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Project>>> {
+        auth.0.require(Need::Read)?;
         let mut s = project::Entity::find().order_by_desc(project::Column::Id);
         if let Some(q) = q.0.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             s = s.filter(name_contains(project::Column::Name, q));
@@ -594,14 +598,16 @@ impl ProjectsApi {
 
     /// Read a project, with its current stage, reach dates and funds arrived.
     #[oai(path = "/projects/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Project>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Project>> {
+        auth.0.require(Need::Read)?;
         let p = find::<project::Entity, _>(&self.db, id.0, "project").await?;
         Ok(Json(view(&self.db, p).await?))
     }
 
     /// Change a project's details; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/projects/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<ProjectChanges>) -> AppResult<Json<Project>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<ProjectChanges>) -> AppResult<Json<Project>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = project::ActiveModel::default();
         if let Some(name) = &b.name {
@@ -683,17 +689,20 @@ impl ProjectsApi {
     #[oai(path = "/projects/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<project::Entity, _>(&self.db, id.0, "project", version.0).await
     }
 
     /// Record a stage move. Illegal moves answer 422 with a machine code (`stage_unchanged`, `event_before_latest`,
     /// `reason_required`) and change nothing.
     #[oai(path = "/projects/:id/stage-events", method = "post")]
-    async fn move_stage(&self, id: Path<i64>, body: Json<NewStageEvent>) -> AppResult<Created<StageEvent>> {
+    async fn move_stage(&self, auth: Auth, id: Path<i64>, body: Json<NewStageEvent>) -> AppResult<Created<StageEvent>> {
+        auth.0.require(Need::Pipeline)?;
         let b = body.0;
         let occurred_on = validate::date("occurred_on", b.occurred_on)?;
         let note = validate::opt_text("note", b.note.as_deref(), 2000)?;
@@ -704,14 +713,16 @@ impl ProjectsApi {
             occurred_on,
             note,
             reason,
+            recorded_by: Some(auth.0.username.clone()),
         };
-        let e = history::record::<ProjectHistory>(&self.db, id.0, step, b.version, true).await?;
+        let e = history::record::<ProjectHistory>(&self.db, id.0, step, b.version, auth.0.can(Need::Lead)).await?;
         Ok(Created::Created(Json(e.into())))
     }
 
     /// The project's stage history, oldest first.
     #[oai(path = "/projects/:id/stage-events", method = "get")]
-    async fn stage_history(&self, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
+    async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
+        auth.0.require(Need::Read)?;
         find::<project::Entity, _>(&self.db, id.0, "project").await?;
         let rows = history::rows::<ProjectHistory>(&self.db, vec![id.0]).await?;
         Ok(Json(rows.into_iter().map(StageEvent::from).collect()))

@@ -12,6 +12,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 
 use super::{ApiTags, Created, Deleted, Page, Paging, delete_versioned, update_versioned};
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult, Msg},
     validate,
 };
@@ -100,7 +101,8 @@ pub struct TargetsApi {
 impl TargetsApi {
     /// Set a yearly target; a second one for the same year and metric answers 409.
     #[oai(path = "/targets", method = "post")]
-    async fn create(&self, body: Json<NewTarget>) -> AppResult<Created<Target>> {
+    async fn create(&self, auth: Auth, body: Json<NewTarget>) -> AppResult<Created<Target>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let year = validate::int_in("year", b.year, 1990..=2100)? as i32;
         let value = stored(b.metric, b.value)?;
@@ -138,6 +140,7 @@ impl TargetsApi {
     #[oai(path = "/targets", method = "get")]
     async fn list(
         &self,
+        auth: Auth,
         /// Year.
         year: Query<Option<i32>>,
         /// Metric.
@@ -149,6 +152,7 @@ impl TargetsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<Page<Target>>> {
+        auth.0.require(Need::Read)?;
         let mut s = target::Entity::find()
             .order_by_desc(target::Column::Year)
             .order_by_asc(target::Column::Id);
@@ -169,7 +173,8 @@ impl TargetsApi {
 
     /// Change a target's value; a stale `version` answers 409.
     #[oai(path = "/targets/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<TargetChanges>) -> AppResult<Json<Target>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<TargetChanges>) -> AppResult<Json<Target>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let old = super::find::<target::Entity, _>(&self.db, id.0, "target").await?;
         let m = target::ActiveModel {
@@ -187,10 +192,12 @@ impl TargetsApi {
     #[oai(path = "/targets/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         delete_versioned::<target::Entity, _>(&self.db, id.0, "target", version.0).await
     }
 }

@@ -25,6 +25,7 @@ use super::{
     update_versioned,
 };
 use crate::{
+    auth::{Auth, Need},
     error::{AppError, AppResult, Msg},
     validate,
 };
@@ -248,7 +249,8 @@ pub struct VisitsApi {
 impl VisitsApi {
     /// Record a visit.
     #[oai(path = "/visits", method = "post")]
-    async fn create(&self, body: Json<NewVisit>) -> AppResult<Created<Visit>> {
+    async fn create(&self, auth: Auth, body: Json<NewVisit>) -> AppResult<Created<Visit>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         company_list(&b.company_ids)?;
         let now = Utc::now();
@@ -280,9 +282,9 @@ impl VisitsApi {
     /// List visits, newest first. `total` is the number of batches and `person_times` the sum of headcounts of all
     /// the visits the filters match (not only this page).
     #[oai(path = "/visits", method = "get")]
-    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        auth: Auth,
         /// Earliest visit date, inclusive.
         from: Query<Option<NaiveDate>>,
         /// Latest visit date, inclusive.
@@ -298,6 +300,7 @@ impl VisitsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         per_page: Query<Option<u64>>,
     ) -> AppResult<Json<VisitPage>> {
+        auth.0.require(Need::Read)?;
         let mut s = visit::Entity::find();
         if let Some(d) = from.0 {
             s = s.filter(visit::Column::VisitDate.gte(d));
@@ -356,14 +359,16 @@ impl VisitsApi {
 
     /// Read a visit.
     #[oai(path = "/visits/:id", method = "get")]
-    async fn get(&self, id: Path<i64>) -> AppResult<Json<Visit>> {
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Visit>> {
+        auth.0.require(Need::Read)?;
         let v = find::<visit::Entity, _>(&self.db, id.0, "visit").await?;
         Ok(Json(views(&self.db, vec![v]).await?.pop().expect("one in, one out")))
     }
 
     /// Change a visit; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/visits/:id", method = "patch")]
-    async fn update(&self, id: Path<i64>, body: Json<VisitChanges>) -> AppResult<Json<Visit>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<VisitChanges>) -> AppResult<Json<Visit>> {
+        auth.0.require(Need::Edit)?;
         let b = body.0;
         let mut m = visit::ActiveModel::default();
         if let Some(d) = b.visit_date {
@@ -410,10 +415,12 @@ impl VisitsApi {
     #[oai(path = "/visits/:id", method = "delete")]
     async fn delete(
         &self,
+        auth: Auth,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
         let txn = self.db.begin().await?;
         let out = delete_versioned::<visit::Entity, _>(&txn, id.0, "visit", version.0).await?;
         forget_source(&txn, project::Column::SourceVisitId, id.0).await?;

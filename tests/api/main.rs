@@ -8,3 +8,4 @@ mod errors;
 mod ledger;
 mod projects;
 mod records;
+mod security;

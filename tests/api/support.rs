@@ -3,7 +3,10 @@
 //! SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set (a fresh database per test, dropped afterwards).
 //! Without it the PostgreSQL variant prints why it skips, and fails under `CI=true`.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU32, Ordering},
+};
 
 use poem::{
     Server,
@@ -33,13 +36,35 @@ macro_rules! db_test {
     )+};
 }
 
-/// A running app and a client for it.
+/// The password of every test user.
+pub const PASSWORD: &str = "test-password-1234";
+
+/// The roles of the test users; each test app has one user per role, named after it, signed in.
+pub const ROLES: [&str; 4] = ["admin", "leader", "staff", "viewer"];
+
+/// A running app and a client for it; requests go as the `admin` user unless sent through [`TestApp::as_user`].
 pub struct TestApp {
     base: String,
     client: reqwest::Client,
     /// The app's database, for tests that must look underneath the API.
     pub db: DatabaseConnection,
+    tokens: HashMap<&'static str, String>,
+    /// The ids of the test users, by role.
+    pub user_ids: HashMap<&'static str, i64>,
     _store: Store,
+}
+
+/// Requests as one caller (a signed-in test user, a token, or nobody).
+pub struct As<'a> {
+    app: &'a TestApp,
+    token: Option<String>,
+}
+
+/// One argon2 hash of [`PASSWORD`] for all test users: hashing is slow on purpose.
+async fn password_hash() -> &'static str {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_init(|| async { invest_crm::auth::hash_password(PASSWORD).await.unwrap() })
+        .await
 }
 
 enum Store {
@@ -124,28 +149,71 @@ impl TestApp {
     async fn start(url: &str, store: Store) -> TestApp {
         let db = invest_crm::db::connect(url).await.expect("connect");
         invest_crm::db::migrate(&db).await.expect("migrate");
+        let (tokens, user_ids) = sign_in_users(&db).await;
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
         let addr = acceptor.local_addr()[0]
             .as_socket_addr()
             .copied()
             .expect("a TCP address");
-        let app = invest_crm::api::app(db.clone());
+        let app = invest_crm::api::app(db.clone(), &invest_crm::config::Config::default());
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             db,
+            tokens,
+            user_ids,
             _store: store,
         }
     }
 
-    /// Sends a request with an optional JSON body; answers the status and the JSON body (null when empty).
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.send(self.client.request(method, format!("{}{path}", self.base)), body)
+    /// The address the app listens on.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Requests as the test user of `role`.
+    pub fn as_user(&self, role: &str) -> As<'_> {
+        As {
+            app: self,
+            token: Some(self.tokens[role].clone()),
+        }
+    }
+
+    /// Requests with the given bearer token.
+    pub fn with_token(&self, token: &str) -> As<'_> {
+        As {
+            app: self,
+            token: Some(token.to_owned()),
+        }
+    }
+
+    /// Requests without credentials.
+    pub fn anonymous(&self) -> As<'_> {
+        As { app: self, token: None }
+    }
+
+    /// The session token of the test user of `role`.
+    pub fn token(&self, role: &str) -> &str {
+        &self.tokens[role]
+    }
+
+    /// Signs in through the API.
+    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        self.anonymous()
+            .post(
+                "/api/v1/auth/login",
+                serde_json::json!({"username": username, "password": password}),
+            )
             .await
     }
 
-    /// Like [`TestApp::call`] with extra headers.
+    /// Sends a request as `admin`; see [`As::call`].
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.as_user("admin").call(method, path, body).await
+    }
+
+    /// Sends a request as `admin` with extra headers and a raw body.
     pub async fn call_with(
         &self,
         method: Method,
@@ -153,29 +221,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.body(b.to_owned());
-        }
-        self.send(req, None).await
-    }
-
-    async fn send(&self, mut req: reqwest::RequestBuilder, body: Option<Value>) -> (StatusCode, Value) {
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let text = resp.text().await.expect("body read");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        self.as_user("admin").call_with(method, path, headers, body).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -218,6 +264,117 @@ impl TestApp {
     pub async fn move_to(&self, id: i64, body: Value) -> (StatusCode, Value) {
         self.post(&format!("/api/v1/projects/{id}/stage-events"), body).await
     }
+}
+
+impl As<'_> {
+    /// Sends a request with an optional JSON body; answers the status and the JSON body (null when empty).
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(
+            self.app.client.request(method, format!("{}{path}", self.app.base)),
+            body,
+        )
+        .await
+    }
+
+    /// Like [`As::call`] with extra headers and a raw body.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.app.client.request(method, format!("{}{path}", self.app.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_owned());
+        }
+        self.send(req, None).await
+    }
+
+    async fn send(&self, mut req: reqwest::RequestBuilder, body: Option<Value>) -> (StatusCode, Value) {
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+}
+
+/// Creates one user per role (sharing one password hash) with a session each, written straight to the database.
+async fn sign_in_users(db: &DatabaseConnection) -> (HashMap<&'static str, String>, HashMap<&'static str, i64>) {
+    use entity::{enums::Role, session, user};
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let now = chrono::Utc::now();
+    let (mut tokens, mut ids) = (HashMap::new(), HashMap::new());
+    for (name, role) in ROLES
+        .into_iter()
+        .zip([Role::Admin, Role::Leader, Role::Staff, Role::Viewer])
+    {
+        let u = user::Entity::insert(user::ActiveModel {
+            username: Set(name.into()),
+            display_name: Set(format!("测试{name}")),
+            email: Set(Some(format!("{name}@example.com"))),
+            role: Set(role),
+            password_hash: Set(password_hash().await.to_owned()),
+            disabled: Set(false),
+            failed_logins: Set(0),
+            locked_until: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await
+        .unwrap();
+        let token = invest_crm::auth::new_session_token().unwrap();
+        session::Entity::insert(session::ActiveModel {
+            user_id: Set(u.id),
+            token_hash: Set(invest_crm::auth::token_hash(&token)),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(now + chrono::Duration::hours(24)),
+            revoked_at: Set(None),
+            client_addr: Set(None),
+            user_agent: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        tokens.insert(name, token);
+        ids.insert(name, u.id);
+    }
+    (tokens, ids)
 }
 
 /// Asserts an error answer: its status, its machine code and (when given) its field.
