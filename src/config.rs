@@ -8,6 +8,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+use jobs::Schedules;
+
 use crate::auth::AuthConfig;
 
 /// The settings of a running invest-crm.
@@ -25,6 +27,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Sign-in policy: session expiry and lockout.
     pub auth: AuthConfig,
+    /// Job schedules and their time zone.
+    pub jobs: Schedules,
 }
 
 impl Default for Config {
@@ -36,6 +40,7 @@ impl Default for Config {
             log: "info,sqlx=warn,sea_orm=warn".into(),
             cors_origins: Vec::new(),
             auth: AuthConfig::default(),
+            jobs: Schedules::default(),
         }
     }
 }

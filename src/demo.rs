@@ -998,7 +998,7 @@ async fn write_blockers(
                 .filter(|&p| plan.projects[p].lead_date() <= opened)
                 .collect();
             let project = r.pick(&alive);
-            let (category, title, unit, fix) = CATEGORIES[(k + rows.len()) % CATEGORIES.len()];
+            let (category, title, unit, fix) = CATEGORIES[rows.len() % CATEGORIES.len()];
             let resolved_on = resolved.map(|(a, b)| r.between(a.max(opened), b.max(opened)));
             let status = match resolved_on {
                 Some(_) => BlockerStatus::Resolved,

@@ -33,12 +33,42 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
+    let mut scheduler = if cfg.jobs.enabled {
+        let runner = runner(&db, &cfg.jobs)?;
+        let specs = jobs::specs(&cfg.jobs);
+        // Catch-up runs in the background so a long job does not hold the server back.
+        let (r, s) = (runner.clone(), specs.clone());
+        tokio::spawn(async move {
+            if let Err(e) = r.catch_up(&s).await {
+                tracing::error!(error = %format!("{e:#}"), "catching up missed job slots failed");
+            }
+        });
+        Some(runner.start(specs).await?)
+    } else {
+        None
+    };
     Server::new(TcpListener::bind(cfg.listen))
         .run_with_graceful_shutdown(api::app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
+    if let Some(s) = scheduler.as_mut() {
+        s.shutdown().await.ok();
+    }
     tracing::info!("invest-crm stopped");
     Ok(())
+}
+
+/// The job runner of this process, with the configured zone and lease.
+pub fn runner(db: &sea_orm::DatabaseConnection, s: &jobs::Schedules) -> anyhow::Result<jobs::runner::Runner> {
+    let tz: chrono_tz::Tz = s
+        .timezone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("unknown time zone {:?} in jobs.timezone", s.timezone))?;
+    Ok(jobs::runner::Runner::new(
+        db.clone(),
+        tz,
+        Duration::from_secs(s.lease_seconds),
+    ))
 }
 
 async fn shutdown_signal() {

@@ -3,11 +3,11 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use entity::{enums::Role, user};
+use entity::{enums::Role, job_run, user};
 use invest_crm::{auth, config::Config, db};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -53,11 +53,30 @@ enum Command {
     },
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
+    /// Run or list scheduled jobs (analytics, …).
+    Job {
+        #[command(subcommand)]
+        action: JobAction,
+    },
     /// Manage user accounts (the password is prompted for, or read from standard input when it is not a terminal).
     User {
         #[command(subcommand)]
         action: UserAction,
     },
+}
+
+#[derive(Subcommand)]
+enum JobAction {
+    /// Run a job now (recorded in the job runs like a scheduled one).
+    Run {
+        /// The job: analytics.
+        name: String,
+        /// The as-of date of the run (default: today in the configured zone).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// List the jobs, their schedules and next runs, and their latest runs.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -158,7 +177,7 @@ async fn user_command(conn: &DatabaseConnection, action: UserAction) -> anyhow::
             let u = auth::create_user(conn, &username, &name, email, role.into(), &password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created user {} ({:?})", u.username, u.role);
+            println!("created user {} ({})", u.username, u.role.to_value());
         }
         UserAction::List => {
             println!(
@@ -292,6 +311,61 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         }
         Command::Openapi => {
             println!("{}", invest_crm::api::spec_json(&cfg));
+            Ok(())
+        }
+        Command::Job { action } => {
+            let conn = db::connect(&cfg.database_url()).await?;
+            db::migrate(&conn).await?;
+            let runner = invest_crm::runner(&conn, &cfg.jobs)?;
+            let specs = jobs::specs(&cfg.jobs);
+            match action {
+                JobAction::Run { name, as_of } => {
+                    let spec = specs
+                        .iter()
+                        .find(|s| s.name == name)
+                        .ok_or_else(|| anyhow::anyhow!("there is no job {name}; see `invest-crm job list`"))?;
+                    match runner.run_manual(spec, as_of).await? {
+                        jobs::runner::Outcome::Succeeded(id) => println!("{name}: succeeded (run {id})"),
+                        jobs::runner::Outcome::Failed(id, e) => anyhow::bail!("{name}: failed (run {id}): {e}"),
+                        jobs::runner::Outcome::Skipped => println!("{name}: another runner has this slot"),
+                    }
+                }
+                JobAction::List => {
+                    let now = chrono::Utc::now();
+                    for s in &specs {
+                        let next = runner
+                            .next_slot(&s.cron, now)
+                            .map(|t| t.with_timezone(&runner.tz()).to_string());
+                        println!(
+                            "{:<14} {:<16} next {}",
+                            s.name,
+                            s.cron,
+                            next.unwrap_or_else(|e| e.to_string())
+                        );
+                    }
+                    println!(
+                        "\n{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} error",
+                        "run", "job", "slot (UTC)", "trigger", "status", "attempt"
+                    );
+                    let runs = job_run::Entity::find()
+                        .order_by_desc(job_run::Column::Id)
+                        .limit(20)
+                        .all(&conn)
+                        .await?;
+                    for r in runs {
+                        println!(
+                            "{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} {}",
+                            r.id,
+                            r.job,
+                            r.scheduled_for.to_rfc3339(),
+                            r.trigger,
+                            r.status,
+                            r.attempt,
+                            r.error.unwrap_or_default()
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         Command::User { action } => {

@@ -1,5 +1,6 @@
 //! sea-orm entities of invest-crm and the domain rules they carry (DESIGN §2–§3).
 
+pub mod analytics_snapshot;
 pub mod api_token;
 pub mod audit_entry;
 pub mod blocker;
@@ -10,6 +11,7 @@ pub mod follow_up;
 pub mod fund_arrival;
 pub mod incubation_candidate;
 pub mod incubation_event;
+pub mod job_run;
 pub mod outreach;
 pub mod outreach_company;
 pub mod partner;

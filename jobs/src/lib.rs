@@ -1,2 +1,45 @@
-//! Scheduled work of invest-crm (DESIGN §5): nightly analytics with polars, the weekly report and the mail outbox.
-//! Nothing is scheduled yet; the jobs arrive with the analytics and report issues.
+//! Scheduled work of invest-crm (DESIGN §5): the analytics of DESIGN §3 with polars, periods, and the runner that
+//! claims each scheduled slot exactly once across replicas.
+
+pub mod analytics;
+pub mod nightly;
+pub mod period;
+pub mod runner;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// Job schedules: 6-field cron strings (seconds first), read in `timezone`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Schedules {
+    /// IANA zone the cron strings are read in.
+    pub timezone: String,
+    /// The nightly analytics.
+    pub analytics: String,
+    /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
+    pub lease_seconds: u64,
+    /// Run the scheduler inside `serve` (turn off on replicas that should only answer requests).
+    pub enabled: bool,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Schedules {
+            timezone: "Asia/Shanghai".into(),
+            analytics: "0 0 2 * * *".into(),
+            lease_seconds: 300,
+            enabled: true,
+        }
+    }
+}
+
+/// Every job with its schedule.
+pub fn specs(s: &Schedules) -> Vec<runner::JobSpec> {
+    vec![runner::JobSpec {
+        name: "analytics",
+        cron: s.analytics.clone(),
+        run: Arc::new(|ctx| Box::pin(nightly::run(ctx))),
+    }]
+}

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_crm_core;
 mod m20261126_000002_ledger;
 mod m20261126_000003_accounts;
+mod m20261126_000004_jobs;
 mod util;
 
 /// All migrations, oldest first.
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_crm_core::Migration),
             Box::new(m20261126_000002_ledger::Migration),
             Box::new(m20261126_000003_accounts::Migration),
+            Box::new(m20261126_000004_jobs::Migration),
         ]
     }
 }

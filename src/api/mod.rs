@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1` (DESIGN §6): one `#[OpenApi]` struct per resource, all sharing the types here.
 
 mod accounts;
+mod analytics;
 mod audit;
 mod blockers;
 mod companies;
@@ -65,6 +66,8 @@ enum ApiTags {
     Reference,
     /// Sign-in, sessions, users, API tokens and the audit log.
     Accounts,
+    /// Funnels, KPIs, snapshots and job runs (DESIGN §3, §5).
+    Analytics,
 }
 
 /// A page of a list.
@@ -267,6 +270,10 @@ fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_op
             incubation::IncubationApi { db: db.clone() },
             targets::TargetsApi { db: db.clone() },
             labels::LabelsApi,
+            analytics::AnalyticsApi {
+                db: db.clone(),
+                schedules: cfg.jobs.clone(),
+            },
         ),
         "invest-crm",
         env!("CARGO_PKG_VERSION"),

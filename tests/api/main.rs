@@ -2,10 +2,12 @@
 
 mod support;
 
+mod analytics;
 mod companies;
 mod demo;
 mod errors;
 mod ledger;
 mod projects;
 mod records;
+mod scheduler;
 mod security;

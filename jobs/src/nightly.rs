@@ -1,0 +1,135 @@
+//! The nightly `analytics` job: the standard periods around the as-of date, stored as snapshots in one
+//! transaction. A failed run writes nothing, so the previous snapshots stay the latest.
+
+use chrono::Utc;
+use entity::{analytics_snapshot, job_run};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+
+use crate::{
+    analytics::{self, Analytics, Breakdown, FunnelKind, Pipeline, Scope},
+    period::Period,
+    runner::Ctx,
+};
+
+/// The periods of a nightly run: the week, month, quarter, half-year and year of `as_of`, and the one before each.
+pub fn standard_periods(as_of: chrono::NaiveDate) -> Vec<Period> {
+    Period::containing(as_of)
+        .into_iter()
+        .flat_map(|p| {
+            let prev = p.previous();
+            [p, prev]
+        })
+        .collect()
+}
+
+/// One computed snapshot before it is stored.
+struct Snapshot {
+    period: Period,
+    kind: String,
+    payload: serde_json::Value,
+}
+
+fn compute(a: &Analytics, periods: &[Period]) -> anyhow::Result<Vec<Snapshot>> {
+    let mut out = Vec::new();
+    for p in periods {
+        let mut push = |kind: String, payload: serde_json::Value| {
+            out.push(Snapshot {
+                period: p.clone(),
+                kind,
+                payload,
+            })
+        };
+        push("kpis".into(), serde_json::to_value(a.kpis(p)?)?);
+        for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
+            let k = serde_json::to_value(kind)?;
+            let k = k.as_str().unwrap_or_default();
+            for by in [
+                None,
+                Some(Breakdown::Industry),
+                Some(Breakdown::Source),
+                Some(Breakdown::ContactLeader),
+                Some(Breakdown::Province),
+            ] {
+                let name = by.map_or(String::new(), |b| {
+                    format!(
+                        ":{}",
+                        serde_json::to_value(b).unwrap_or_default().as_str().unwrap_or_default()
+                    )
+                });
+                push(
+                    format!("funnel:projects:{k}{name}"),
+                    serde_json::to_value(a.funnel(Pipeline::Projects, kind, p, by)?)?,
+                );
+            }
+            for by in [None, Some(Breakdown::CohortYear)] {
+                let name = if by.is_some() { ":cohort_year" } else { "" };
+                push(
+                    format!("funnel:incubation:{k}{name}"),
+                    serde_json::to_value(a.funnel(Pipeline::Incubation, kind, p, by)?)?,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `analytics` job.
+pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
+    let raw = analytics::load(&ctx.db, ctx.as_of, Scope::All).await?;
+    let periods = standard_periods(ctx.as_of);
+    let snapshots = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Snapshot>> {
+        let a = Analytics::build(raw)?;
+        compute(&a, &periods)
+    })
+    .await??;
+    let txn = ctx.db.begin().await?;
+    let now = Utc::now();
+    for chunk in snapshots.chunks(100) {
+        analytics_snapshot::Entity::insert_many(chunk.iter().map(|s| analytics_snapshot::ActiveModel {
+            job_run_id: Set(ctx.run_id),
+            as_of: Set(ctx.as_of),
+            period: Set(s.period.label.clone()),
+            period_from: Set(s.period.from),
+            period_to: Set(s.period.to),
+            kind: Set(s.kind.clone()),
+            payload: Set(s.payload.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The snapshots of the latest successful analytics run, if any.
+pub async fn latest(
+    db: &DatabaseConnection,
+) -> anyhow::Result<Option<(job_run::Model, Vec<analytics_snapshot::Model>)>> {
+    latest_on(db).await
+}
+
+async fn latest_on(
+    db: &impl ConnectionTrait,
+) -> anyhow::Result<Option<(job_run::Model, Vec<analytics_snapshot::Model>)>> {
+    let Some(run) = job_run::Entity::find()
+        .filter(job_run::Column::Job.eq("analytics"))
+        .filter(job_run::Column::Status.eq("succeeded"))
+        .order_by_desc(job_run::Column::FinishedAt)
+        .order_by_desc(job_run::Column::Id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let rows = analytics_snapshot::Entity::find()
+        .filter(analytics_snapshot::Column::JobRunId.eq(run.id))
+        .order_by_asc(analytics_snapshot::Column::Id)
+        .all(db)
+        .await?;
+    Ok(Some((run, rows)))
+}

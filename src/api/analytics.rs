@@ -1,0 +1,279 @@
+//! The numbers of DESIGN §3 on demand (the same code as the nightly job), its latest snapshots, and job runs.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::job_run;
+use jobs::{
+    Schedules,
+    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, Pipeline, Scope},
+    period::Period,
+    runner::Runner,
+};
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{ApiTags, Page, Paging};
+use crate::{
+    auth::{Auth, Need},
+    error::{AppError, AppResult},
+    validate,
+};
+
+/// One stored result of the nightly job.
+#[derive(Object)]
+pub struct Snapshot {
+    /// The period, e.g. `2024-H1`.
+    pub period: String,
+    /// Its first day.
+    pub from: NaiveDate,
+    /// Its last day.
+    pub to: NaiveDate,
+    /// `kpis`, or `funnel:<pipeline>:<flow|cohort>[:<breakdown>]`.
+    pub kind: String,
+    /// The KPIs or funnel, as the on-demand endpoints answer them.
+    pub payload: serde_json::Value,
+}
+
+/// The snapshots of the latest successful nightly run.
+#[derive(Object)]
+pub struct Snapshots {
+    /// The run that computed them.
+    pub job_run_id: i64,
+    /// Its as-of date.
+    pub as_of: NaiveDate,
+    /// When it finished (UTC).
+    pub computed_at: Option<DateTime<Utc>>,
+    /// One per period and kind.
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// A job with its schedule.
+#[derive(Object)]
+pub struct JobInfo {
+    /// Name.
+    pub name: String,
+    /// Cron schedule (seconds first).
+    pub cron: String,
+    /// The zone it is read in.
+    pub timezone: String,
+    /// Its next slot (UTC).
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+/// One run of a job.
+#[derive(Object)]
+pub struct JobRun {
+    /// Id.
+    pub id: i64,
+    /// Job name.
+    pub job: String,
+    /// The slot it ran for (UTC).
+    pub scheduled_for: DateTime<Utc>,
+    /// `schedule`, `catch_up` or `manual`.
+    pub trigger: String,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// The process that ran it.
+    pub runner: String,
+    /// 1, plus one per takeover after an expired lease.
+    pub attempt: i32,
+    /// Start (UTC).
+    pub started_at: DateTime<Utc>,
+    /// End (UTC).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The error of a failed run.
+    pub error: Option<String>,
+}
+
+impl From<job_run::Model> for JobRun {
+    fn from(m: job_run::Model) -> Self {
+        JobRun {
+            id: m.id,
+            job: m.job,
+            scheduled_for: m.scheduled_for,
+            trigger: m.trigger,
+            status: m.status,
+            runner: m.runner,
+            attempt: m.attempt,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            error: m.error,
+        }
+    }
+}
+
+/// Jobs and their runs.
+#[derive(Object)]
+pub struct JobRuns {
+    /// The jobs and their next slots.
+    pub jobs: Vec<JobInfo>,
+    /// Runs, newest first.
+    pub runs: Page<JobRun>,
+}
+
+/// The period asked for: `period`, or `from` and `to`.
+fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
+    let bad = |m: String| AppError::invalid("period", m.clone(), m);
+    match (period, from, to) {
+        (Some(p), None, None) => Period::parse(&p).map_err(|e| bad(e.to_string())),
+        (None, Some(f), Some(t)) => Period::range(f, t).map_err(|_| bad("from must not be after to".into())),
+        _ => Err(bad("give either period (e.g. 2024-H1) or both from and to".into())),
+    }
+}
+
+/// Loads, builds and answers in the blocking pool: polars must stay off the request threads.
+async fn compute<T: Send + 'static>(
+    db: &DatabaseConnection,
+    as_of: NaiveDate,
+    scope: Scope,
+    f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
+) -> AppResult<T> {
+    let raw = analytics::load(db, as_of, scope).await?;
+    tokio::task::spawn_blocking(move || f(&Analytics::build(raw)?))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// Analytics endpoints.
+pub struct AnalyticsApi {
+    pub db: DatabaseConnection,
+    pub schedules: Schedules,
+}
+
+#[OpenApi(tag = "ApiTags::Analytics")]
+impl AnalyticsApi {
+    /// A flow or cohort funnel over a period, with conversion, median and p90 days between stages and year-on-year
+    /// counts; `by` breaks it down (`industry`, `source`, `contact_leader`, `province` for projects; `cohort_year`
+    /// for incubation).
+    #[oai(path = "/analytics/funnel", method = "get")]
+    async fn funnel(
+        &self,
+        auth: Auth,
+        /// `2024`, `2024-H1`, `2024-Q2`, `2024-05` or `2024-W21`; or give `from` and `to`.
+        period: Query<Option<String>>,
+        /// First day of a custom period.
+        from: Query<Option<NaiveDate>>,
+        /// Last day of a custom period.
+        to: Query<Option<NaiveDate>>,
+        /// `flow` (default) or `cohort`.
+        kind: Query<Option<FunnelKind>>,
+        /// `projects` (default) or `incubation`.
+        pipeline: Query<Option<Pipeline>>,
+        /// Breakdown.
+        by: Query<Option<Breakdown>>,
+        /// Ignore events after this date (default: today in Asia/Shanghai).
+        as_of: Query<Option<NaiveDate>>,
+    ) -> AppResult<Json<Funnel>> {
+        auth.0.require(Need::Read)?;
+        let p = period_of(period.0, from.0, to.0)?;
+        let (kind, pipeline) = (
+            kind.0.unwrap_or(FunnelKind::Flow),
+            pipeline.0.unwrap_or(Pipeline::Projects),
+        );
+        let by = by.0;
+        if by.is_some_and(|b| (b == Breakdown::CohortYear) != (pipeline == Pipeline::Incubation)) {
+            return Err(AppError::invalid(
+                "by",
+                "cohort_year breaks down incubation; industry, source, contact_leader and province break down projects",
+                "培育按 cohort_year 分组;项目按 industry、source、contact_leader、province 分组",
+            ));
+        }
+        let scope = match pipeline {
+            Pipeline::Projects => Scope::Projects,
+            Pipeline::Incubation => Scope::Incubation,
+        };
+        let as_of = as_of.0.unwrap_or_else(validate::today);
+        Ok(Json(
+            compute(&self.db, as_of, scope, move |a| Ok(a.funnel(pipeline, kind, &p, by)?)).await?,
+        ))
+    }
+
+    /// The KPIs of a period: visits, outreach, project flow counts, money, incubation and blockers, each beside the
+    /// same period one year earlier, and progress toward the targets of the period's year.
+    #[oai(path = "/analytics/kpis", method = "get")]
+    async fn kpis(
+        &self,
+        auth: Auth,
+        /// `2024`, `2024-H1`, `2024-Q2`, `2024-05` or `2024-W21`; or give `from` and `to`.
+        period: Query<Option<String>>,
+        /// First day of a custom period.
+        from: Query<Option<NaiveDate>>,
+        /// Last day of a custom period.
+        to: Query<Option<NaiveDate>>,
+        /// Ignore records after this date (default: today in Asia/Shanghai).
+        as_of: Query<Option<NaiveDate>>,
+    ) -> AppResult<Json<Kpis>> {
+        auth.0.require(Need::Read)?;
+        let p = period_of(period.0, from.0, to.0)?;
+        let as_of = as_of.0.unwrap_or_else(validate::today);
+        Ok(Json(
+            compute(&self.db, as_of, Scope::All, move |a| Ok(a.kpis(&p)?)).await?,
+        ))
+    }
+
+    /// The snapshots of the latest successful nightly analytics run (404 before the first).
+    #[oai(path = "/analytics/snapshots/latest", method = "get")]
+    async fn latest(&self, auth: Auth) -> AppResult<Json<Snapshots>> {
+        auth.0.require(Need::Read)?;
+        let (run, rows) = jobs::nightly::latest(&self.db)
+            .await?
+            .ok_or(AppError::not_found("snapshot"))?;
+        Ok(Json(Snapshots {
+            job_run_id: run.id,
+            as_of: rows.first().map_or_else(|| run.scheduled_for.date_naive(), |r| r.as_of),
+            computed_at: run.finished_at,
+            snapshots: rows
+                .into_iter()
+                .map(|r| Snapshot {
+                    period: r.period,
+                    from: r.period_from,
+                    to: r.period_to,
+                    kind: r.kind,
+                    payload: r.payload,
+                })
+                .collect(),
+        }))
+    }
+
+    /// The jobs, their next slots and their runs (admin).
+    #[oai(path = "/jobs/runs", method = "get")]
+    async fn runs(
+        &self,
+        auth: Auth,
+        /// Runs of this job.
+        job: Query<Option<String>>,
+        /// Page number, from 1.
+        #[oai(validator(minimum(value = "1")))]
+        page: Query<Option<u64>>,
+        /// Records per page, 1–200 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        per_page: Query<Option<u64>>,
+    ) -> AppResult<Json<JobRuns>> {
+        auth.0.require(Need::Admin)?;
+        let tz: chrono_tz::Tz = self.schedules.timezone.parse().unwrap_or(validate::LOCAL_TZ);
+        let runner = Runner::new(
+            self.db.clone(),
+            tz,
+            std::time::Duration::from_secs(self.schedules.lease_seconds),
+        );
+        let jobs = jobs::specs(&self.schedules)
+            .into_iter()
+            .map(|s| JobInfo {
+                name: s.name.into(),
+                next_run: runner.next_slot(&s.cron, Utc::now()).ok(),
+                cron: s.cron,
+                timezone: tz.to_string(),
+            })
+            .collect();
+        let mut s = job_run::Entity::find().order_by_desc(job_run::Column::Id);
+        if let Some(j) = job.0 {
+            s = s.filter(job_run::Column::Job.eq(j));
+        }
+        let runs = Paging::new(page.0, per_page.0)
+            .fetch(&self.db, s, async |rows| {
+                Ok(rows.into_iter().map(JobRun::from).collect())
+            })
+            .await?;
+        Ok(Json(JobRuns { jobs, runs }))
+    }
+}

@@ -1,0 +1,558 @@
+//! Analytics on hand-made data, with every expected number worked out by hand from DESIGN §3 in the comments.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    support::{TestApp, assert_error},
+};
+
+db_test!(
+    funnels_follow_the_definitions,
+    kpis_compare_years_and_track_targets,
+    incubation_funnels_by_cohort_year,
+    the_demo_park_half_year_is_reproduced,
+    analytics_rejects_bad_questions,
+);
+
+/// Creates a project with its history; answers its id.
+async fn project(
+    app: &TestApp,
+    name: &str,
+    industry: &str,
+    agreed: Option<&str>,
+    history: &[(&str, &str, Option<&str>)],
+) -> i64 {
+    let c = app.company(&format!("{name}公司")).await;
+    let (first, date, _) = history[0];
+    let (s, p) = app
+        .post(
+            "/api/v1/projects",
+            json!({"name": name, "company_id": c, "industry": industry, "stage": first, "occurred_on": date, "agreed_investment": agreed}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    for &(stage, date, reason) in &history[1..] {
+        let (s, e) = app
+            .move_to(id, json!({"stage": stage, "occurred_on": date, "reason": reason}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{name} → {stage}: {e}");
+    }
+    id
+}
+
+/// The hand-made park:
+/// A lead 2024-12-20, signed 2025-01-10 (skipping negotiation), landed 2025-02-15.
+/// B lead 2025-01-05, negotiating 01-20, signed 02-01, back to negotiating 02-10, signed again 03-01.
+/// C starts at negotiating 2024-11-01, dropped 2025-01-15, reopened 02-20, signed 03-20.
+/// F lead 2025-02-01, negotiating 02-05, dropped 02-10.
+/// E lead 2024-01-10, negotiating 2024-02-01 (last year's data).
+async fn hand_made_park(app: &TestApp) -> [i64; 5] {
+    let a = project(
+        app,
+        "A",
+        "新材料",
+        Some("1000"),
+        &[
+            ("lead", "2024-12-20", None),
+            ("signed", "2025-01-10", None),
+            ("landed", "2025-02-15", None),
+        ],
+    )
+    .await;
+    let b = project(
+        app,
+        "B",
+        "新材料",
+        Some("2000"),
+        &[
+            ("lead", "2025-01-05", None),
+            ("negotiating", "2025-01-20", None),
+            ("signed", "2025-02-01", None),
+            ("negotiating", "2025-02-10", Some("协议取消")),
+            ("signed", "2025-03-01", None),
+        ],
+    )
+    .await;
+    let c = project(
+        app,
+        "C",
+        "智能制造",
+        Some("500"),
+        &[
+            ("negotiating", "2024-11-01", None),
+            ("dropped", "2025-01-15", Some("资金未到位")),
+            ("negotiating", "2025-02-20", None),
+            ("signed", "2025-03-20", None),
+        ],
+    )
+    .await;
+    let f = project(
+        app,
+        "F",
+        "智能制造",
+        None,
+        &[
+            ("lead", "2025-02-01", None),
+            ("negotiating", "2025-02-05", None),
+            ("dropped", "2025-02-10", Some("撤资")),
+        ],
+    )
+    .await;
+    let e = project(
+        app,
+        "E",
+        "电子信息",
+        None,
+        &[("lead", "2024-01-10", None), ("negotiating", "2024-02-01", None)],
+    )
+    .await;
+    [a, b, c, f, e]
+}
+
+fn counts(f: &Value) -> Vec<i64> {
+    f["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_i64().unwrap())
+        .collect()
+}
+
+fn field(f: &Value, k: &str) -> Vec<Value> {
+    f["stages"].as_array().unwrap().iter().map(|s| s[k].clone()).collect()
+}
+
+async fn funnel(app: &TestApp, q: &str) -> Value {
+    let (s, f) = app.get(&format!("/api/v1/analytics/funnel?{q}")).await;
+    assert_eq!(s, StatusCode::OK, "{q}: {f}");
+    f
+}
+
+async fn funnels_follow_the_definitions(app: TestApp) {
+    hand_made_park(&app).await;
+    // Flow, 2025-Q1. Reach dates: A lead 12-20, negotiating = signed = 01-10 (skipped), landed 02-15;
+    // B lead 01-05, negotiating 01-20, signed 02-01 (the first signing; the backward move and re-signing change
+    // nothing); C lead = negotiating 2024-11-01 (started there), signed 03-20 (dropped projects keep what they reached);
+    // F lead 02-01, negotiating 02-05.
+    let f = funnel(&app, "period=2025-Q1&as_of=2025-03-31").await;
+    assert_eq!(
+        (f["period"]["from"].as_str(), f["period"]["to"].as_str()),
+        (Some("2025-01-01"), Some("2025-03-31"))
+    );
+    assert_eq!(
+        counts(&f),
+        [2, 3, 3, 1, 0, 0],
+        "lead B,F; negotiating A,B,F; signed A,B,C; landed A"
+    );
+    // Conversion into each stage: 3/2, 3/3, 1/3, 0/1, and none after a zero.
+    assert_eq!(
+        field(&f, "conversion"),
+        [
+            json!(null),
+            json!(1.5),
+            json!(1.0),
+            json!(1.0 / 3.0),
+            json!(0.0),
+            json!(null)
+        ]
+    );
+    // Days lead→negotiating over A (21), B (15), F (4): median 15, p90 (nearest rank of 3) 21.
+    // negotiating→signed over A (0), B (12), C (139 = 2024-11-01..2025-03-20): median 12, p90 139.
+    // signed→landed over A: 36.
+    assert_eq!(
+        field(&f, "median_days"),
+        [
+            json!(null),
+            json!(15.0),
+            json!(12.0),
+            json!(36.0),
+            json!(null),
+            json!(null)
+        ]
+    );
+    assert_eq!(
+        field(&f, "p90_days"),
+        [json!(null), json!(21), json!(139), json!(36), json!(null), json!(null)]
+    );
+    // Year on year against 2024-Q1, where only E reached lead and negotiation: 2 vs 1 = +100%, 3 vs 1 = +200%,
+    // signed 3 vs 0 has no growth.
+    assert_eq!(
+        field(&f, "previous_year_count"),
+        [json!(1), json!(1), json!(0), json!(0), json!(0), json!(0)]
+    );
+    assert_eq!(
+        field(&f, "growth_pct"),
+        [
+            json!(100.0),
+            json!(200.0),
+            json!(null),
+            json!(null),
+            json!(null),
+            json!(null)
+        ]
+    );
+
+    // Cohort 2025-Q1: B and F reached lead in the quarter; by the as-of date both negotiated, B signed.
+    let c = funnel(&app, "period=2025-Q1&kind=cohort&as_of=2025-03-31").await;
+    assert_eq!(counts(&c), [2, 2, 1, 0, 0, 0]);
+    assert_eq!(field(&c, "conversion")[1..4], [json!(1.0), json!(0.5), json!(0.0)]);
+    // B 15 days and F 4 days: median 9.5, p90 (nearest rank of 2) 15; B signed 12 days after negotiating.
+    assert_eq!(field(&c, "median_days")[1..3], [json!(9.5), json!(12.0)]);
+    assert_eq!(field(&c, "p90_days")[1..3], [json!(15), json!(12)]);
+
+    // The as-of date hides later events: by 2025-02-28 C had not signed.
+    let early = funnel(&app, "period=2025-Q1&as_of=2025-02-28").await;
+    assert_eq!(counts(&early), [2, 3, 2, 1, 0, 0]);
+
+    // A period crossing the year: 2024-12-01..2025-01-31 has A's and B's leads, A's and B's negotiation, A's signing.
+    let r = funnel(&app, "from=2024-12-01&to=2025-01-31&as_of=2025-03-31").await;
+    assert_eq!(counts(&r), [2, 2, 1, 0, 0, 0]);
+    // ISO weeks at the year boundary: 2025-W01 is 2024-12-30..2025-01-05 (B's lead); 2024-W51 is 12-16..12-22 (A's).
+    let w = funnel(&app, "period=2025-W01&as_of=2025-03-31").await;
+    assert_eq!(
+        (w["period"]["from"].as_str(), w["period"]["to"].as_str()),
+        (Some("2024-12-30"), Some("2025-01-05"))
+    );
+    assert_eq!(counts(&w), [1, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        counts(&funnel(&app, "period=2024-W51&as_of=2025-03-31").await),
+        [1, 0, 0, 0, 0, 0]
+    );
+    // Empty period: zeros, and no conversion or days anywhere.
+    let empty = funnel(&app, "period=2023-Q1&as_of=2025-03-31").await;
+    assert_eq!(counts(&empty), [0; 6]);
+    assert!(
+        field(&empty, "conversion")
+            .iter()
+            .chain(field(&empty, "median_days").iter())
+            .all(Value::is_null)
+    );
+
+    // Broken down by industry: 新材料 = A and B, 智能制造 = C and F.
+    let by = funnel(&app, "period=2025-Q1&as_of=2025-03-31&by=industry").await;
+    let groups: Vec<(String, Vec<i64>)> = by["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap().to_owned(), counts(g)))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("新材料".to_owned(), vec![1, 2, 2, 1, 0, 0]),
+            ("智能制造".to_owned(), vec![1, 1, 1, 0, 0, 0]),
+            ("电子信息".to_owned(), vec![0, 0, 0, 0, 0, 0]),
+        ]
+    );
+    assert_eq!(counts(&by), [2, 3, 3, 1, 0, 0], "the total stays beside the groups");
+    let by_source = funnel(&app, "period=2025-Q1&as_of=2025-03-31&by=source").await;
+    assert_eq!(by_source["groups"][0]["key"], "other");
+}
+
+async fn kpis_compare_years_and_track_targets(app: TestApp) {
+    let [a, ..] = hand_made_park(&app).await;
+    let company = app.company("访客企业").await;
+    for (date, n) in [
+        ("2025-01-02", 5),
+        ("2025-03-31", 7),
+        ("2025-04-01", 9),
+        ("2024-02-01", 4),
+    ] {
+        let (s, _) = app
+            .post(
+                "/api/v1/visits",
+                json!({"visit_date": date, "headcount": n, "company_ids": [company]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    for (kind, date) in [("trip", "2025-02-10"), ("forum", "2025-03-01"), ("trip", "2024-03-01")] {
+        app.post(
+            "/api/v1/outreach",
+            json!({"kind": kind, "city": "深圳", "start_date": date}),
+        )
+        .await;
+    }
+    for (date, amount) in [("2025-02-20", "100"), ("2025-04-01", "50"), ("2024-03-01", "80")] {
+        app.post(
+            &format!("/api/v1/projects/{a}/fund-arrivals"),
+            json!({"arrived_on": date, "amount": amount}),
+        )
+        .await;
+    }
+    let blockers = [
+        json!({"title": "b1", "category": "land", "opened_on": "2025-01-05", "due_date": "2025-01-20", "status": "resolved", "resolution": "ok", "resolved_on": "2025-01-25"}),
+        json!({"title": "b2", "category": "land", "opened_on": "2025-02-01", "due_date": "2025-02-10"}),
+        json!({"title": "b3", "category": "funds", "opened_on": "2024-12-01", "status": "resolved", "resolution": "ok", "resolved_on": "2025-01-11"}),
+    ];
+    for b in blockers {
+        let (s, r) = app.post(&format!("/api/v1/projects/{a}/blockers"), b).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+    }
+    app.post(
+        "/api/v1/targets",
+        json!({"year": 2025, "metric": "projects_signed", "value": 10}),
+    )
+    .await;
+    app.post(
+        "/api/v1/targets",
+        json!({"year": 2025, "metric": "signed_investment", "value": "7000"}),
+    )
+    .await;
+
+    let (s, k) = app.get("/api/v1/analytics/kpis?period=2025-Q1&as_of=2025-03-31").await;
+    assert_eq!(s, StatusCode::OK, "{k}");
+    // Visits on 01-02 (5) and 03-31 (7); 2024-Q1 had one visit of 4: +100% batches, +200% person-times.
+    assert_eq!(
+        k["visit_batches"],
+        json!({"value": 2, "previous": 1, "growth_pct": 100.0})
+    );
+    assert_eq!(
+        k["person_times"],
+        json!({"value": 12, "previous": 4, "growth_pct": 200.0})
+    );
+    assert_eq!(
+        k["outreach_total"],
+        json!({"value": 2, "previous": 1, "growth_pct": 100.0})
+    );
+    assert_eq!(k["projects_negotiating"]["value"], 3);
+    assert_eq!(
+        k["projects_signed"],
+        json!({"value": 3, "previous": 0, "growth_pct": null}),
+        "zero base: no growth"
+    );
+    // Signed in the quarter: A 1000 + B 2000 + C 500 万元. Funds: 100 in the quarter (50 comes later), 80 a year before.
+    assert_eq!(
+        k["signed_investment"],
+        json!({"value": "3500", "previous": "0", "growth_pct": null})
+    );
+    assert_eq!(
+        k["funds_arrived"],
+        json!({"value": "100", "previous": "80", "growth_pct": 25.0})
+    );
+    // Blockers: b1 and b2 raised in the quarter; b1 (20 days) and b3 (41 days) resolved in it: median 30.5;
+    // b2 still open at the end and past its due date.
+    assert_eq!(
+        k["blockers"],
+        json!({"category": "all", "opened": 2, "resolved": 2, "open_at_end": 1, "overdue": 1, "median_days_to_resolve": 30.5})
+    );
+    let land = k["blockers_by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "land")
+        .unwrap();
+    assert_eq!(
+        (
+            land["opened"].as_i64(),
+            land["resolved"].as_i64(),
+            land["overdue"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    // Targets of 2025 at 2025-03-31: 3 of 10 signed, 3500 of 7000 万元; 90 of 365 days gone.
+    let targets = k["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["metric"], "projects_signed");
+    assert_eq!(
+        (targets[0]["actual"].as_str(), targets[0]["progress"].as_f64()),
+        (Some("3"), Some(0.3))
+    );
+    assert_eq!(
+        (targets[1]["actual"].as_str(), targets[1]["progress"].as_f64()),
+        (Some("3500"), Some(0.5))
+    );
+    assert_eq!(targets[0]["time_progress"].as_f64(), Some(90.0 / 365.0));
+
+    // An empty period a year back: zeros and no growth.
+    let (_, old) = app.get("/api/v1/analytics/kpis?period=2023&as_of=2025-03-31").await;
+    assert_eq!(
+        old["visit_batches"],
+        json!({"value": 0, "previous": 0, "growth_pct": null})
+    );
+    assert_eq!(old["targets"], json!([]));
+}
+
+async fn incubation_funnels_by_cohort_year(app: TestApp) {
+    for (name, year, steps) in [
+        ("甲", 2025, vec![("approved", "2025-03-01", None)]),
+        (
+            "乙",
+            2025,
+            vec![
+                ("applied", "2025-02-01", None),
+                ("failed", "2025-02-20", Some("不达标")),
+            ],
+        ),
+        ("丙", 2024, vec![("applied", "2025-01-15", None)]),
+    ] {
+        let c = app.company(name).await;
+        let first = if year == 2025 { "2025-01-10" } else { "2024-03-01" };
+        let (s, cand) = app
+            .post(
+                "/api/v1/incubation",
+                json!({"company_id": c, "cohort_year": year, "occurred_on": first}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{cand}");
+        for (stage, date, reason) in steps {
+            let (s, e) = app
+                .post(
+                    &format!("/api/v1/incubation/{}/stage-events", cand["id"]),
+                    json!({"stage": stage, "occurred_on": date, "reason": reason}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{e}");
+        }
+    }
+    // 2025-Q1 flow: cultivating 甲, 乙 (01-10); applied 甲 (skipped, 03-01), 乙 (02-01), 丙 (01-15); approved 甲.
+    let f = funnel(
+        &app,
+        "period=2025-Q1&pipeline=incubation&as_of=2025-03-31&by=cohort_year",
+    )
+    .await;
+    assert_eq!(counts(&f), [2, 3, 1, 0]);
+    let groups: Vec<(String, Vec<i64>)> = f["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap().to_owned(), counts(g)))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("2024".to_owned(), vec![0, 1, 0, 0]),
+            ("2025".to_owned(), vec![2, 2, 1, 0])
+        ]
+    );
+    let c = funnel(&app, "period=2025-Q1&pipeline=incubation&kind=cohort&as_of=2025-03-31").await;
+    assert_eq!(
+        counts(&c),
+        [2, 2, 1, 0],
+        "乙 failed after applying and still counts as applied"
+    );
+}
+
+async fn the_demo_park_half_year_is_reproduced(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let f = funnel(&app, "period=2024-H1&as_of=2024-12-31").await;
+    assert_eq!(
+        &counts(&f)[1..],
+        [25, 9, 5, 5, 3],
+        "具体洽谈25个, 签约9个, 落地5个, 开工5个, 投产3个"
+    );
+    let (s, k) = app.get("/api/v1/analytics/kpis?period=2024-H1&as_of=2024-12-31").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            k["visit_batches"]["value"].as_i64(),
+            k["person_times"]["value"].as_i64()
+        ),
+        (Some(42), Some(278))
+    );
+    let trips = k["outreach_by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "trip")
+        .unwrap();
+    assert_eq!(
+        (trips["count"]["value"].as_i64(), k["outreach_total"]["value"].as_i64()),
+        (Some(15), Some(15))
+    );
+    assert!(k["blockers"]["resolved"].as_i64().unwrap() > 200);
+    let inc: Vec<i64> = [
+        "incubation_cultivating",
+        "incubation_applied",
+        "incubation_approved",
+        "incubation_filed",
+    ]
+    .iter()
+    .map(|m| k[*m]["value"].as_i64().unwrap())
+    .collect();
+    assert_eq!(inc, [5, 3, 3, 3]);
+    for m in [
+        "projects_negotiating",
+        "projects_signed",
+        "projects_landed",
+        "projects_started",
+        "projects_producing",
+    ] {
+        let i = [
+            "",
+            "projects_negotiating",
+            "projects_signed",
+            "projects_landed",
+            "projects_started",
+            "projects_producing",
+        ]
+        .iter()
+        .position(|x| x == &m)
+        .unwrap();
+        assert_eq!(
+            k[m]["value"].as_i64(),
+            Some(counts(&f)[i]),
+            "KPIs and funnel agree on {m}"
+        );
+    }
+}
+
+async fn analytics_rejects_bad_questions(app: TestApp) {
+    for q in [
+        "",
+        "period=2024-H3",
+        "period=2024&from=2024-01-01&to=2024-02-01",
+        "from=2024-03-01&to=2024-02-01",
+        "from=2024-03-01",
+    ] {
+        assert_error(
+            &app.get(&format!("/api/v1/analytics/funnel?{q}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            Some("period"),
+        );
+    }
+    assert_error(
+        &app.get("/api/v1/analytics/funnel?period=2024&by=cohort_year").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_value",
+        Some("by"),
+    );
+    assert_error(
+        &app.get("/api/v1/analytics/funnel?period=2024&kind=sideways").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        Some("kind"),
+    );
+    assert_error(
+        &app.get("/api/v1/analytics/kpis?period=x").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_value",
+        Some("period"),
+    );
+    assert_error(
+        &app.anonymous().get("/api/v1/analytics/kpis?period=2024").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        None,
+    );
+    assert_error(
+        &app.get("/api/v1/analytics/snapshots/latest").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    );
+    assert_eq!(
+        app.as_user("viewer").get("/api/v1/analytics/kpis?period=2024").await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &app.as_user("viewer").get("/api/v1/jobs/runs").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+}

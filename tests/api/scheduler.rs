@@ -1,0 +1,223 @@
+//! Exactly once per slot (DESIGN §5): two runners on one database, a dead runner's slot retried after its lease,
+//! a missed slot caught up once, and a failed analytics run that leaves the previous snapshots in place.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use chrono::{Timelike, Utc};
+use entity::job_run;
+use jobs::runner::{JobSpec, Outcome, Runner};
+use reqwest::StatusCode;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::{db_test, support::TestApp};
+
+db_test!(
+    two_runners_run_each_slot_once,
+    a_dead_runners_slot_is_retried_after_its_lease,
+    a_missed_slot_is_caught_up_once_on_start,
+    a_failed_analytics_run_keeps_the_previous_snapshots,
+);
+
+fn probe(name: &'static str, cron: &str, counter: Arc<AtomicUsize>) -> JobSpec {
+    JobSpec {
+        name,
+        cron: cron.into(),
+        run: Arc::new(move |_| {
+            let counter = counter.clone();
+            Box::pin(async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(())
+            })
+        }),
+    }
+}
+
+fn runner(app: &TestApp, name: &str, lease: Duration) -> Runner {
+    Runner::named(app.db.clone(), chrono_tz::Asia::Shanghai, lease, name.into())
+}
+
+async fn two_runners_run_each_slot_once(app: TestApp) {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let spec = probe("probe", "* * * * * *", counter.clone());
+    let (a, b) = (
+        runner(&app, "replica-a", Duration::from_secs(30)),
+        runner(&app, "replica-b", Duration::from_secs(30)),
+    );
+
+    // The same slot asked of both at once: one runs it, the other does nothing.
+    let slot = (Utc::now() - chrono::Duration::hours(1)).with_nanosecond(0).unwrap();
+    let (x, y) = tokio::join!(a.run_slot(&spec, slot, "schedule"), b.run_slot(&spec, slot, "schedule"));
+    let outcomes = [x.unwrap(), y.unwrap()];
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, Outcome::Succeeded(_))).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Skipped).count(), 1);
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+
+    // Two real schedulers ticking every second for a while.
+    let mut sa = a.start(vec![spec.clone()]).await.unwrap();
+    let mut sb = b.start(vec![spec.clone()]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    sa.shutdown().await.unwrap();
+    sb.shutdown().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let runs = job_run::Entity::find()
+        .filter(job_run::Column::Job.eq("probe"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        (3..=5).contains(&runs.len()),
+        "one run per second for 3.5 seconds, not one per replica: {runs:?}"
+    );
+    assert!(
+        runs.iter().all(|r| r.scheduled_for.timestamp_subsec_nanos() == 0),
+        "slots are whole seconds"
+    );
+    assert_eq!(
+        counter.load(Ordering::SeqCst),
+        runs.len(),
+        "one execution per slot, never two"
+    );
+    let mut slots: Vec<_> = runs.iter().map(|r| r.scheduled_for).collect();
+    slots.dedup();
+    assert_eq!(slots.len(), runs.len());
+    assert!(runs.iter().all(|r| r.status == "succeeded" && r.attempt == 1));
+}
+
+async fn a_dead_runners_slot_is_retried_after_its_lease(app: TestApp) {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let spec = probe("probe", "0 0 2 * * *", counter.clone());
+    let slot = Utc::now() - chrono::Duration::days(1);
+    // A runner claimed the slot and died: its row is still `running`, its lease not yet passed.
+    let now = Utc::now();
+    job_run::Entity::insert(job_run::ActiveModel {
+        job: Set("probe".into()),
+        scheduled_for: Set(slot),
+        trigger: Set("schedule".into()),
+        status: Set("running".into()),
+        runner: Set("dead-replica".into()),
+        attempt: Set(1),
+        started_at: Set(now),
+        lease_until: Set(now + chrono::Duration::minutes(5)),
+        finished_at: Set(None),
+        error: Set(None),
+        ..Default::default()
+    })
+    .exec(&app.db)
+    .await
+    .unwrap();
+    let r = runner(&app, "survivor", Duration::from_secs(30));
+    assert_eq!(
+        r.run_slot(&spec, slot, "schedule").await.unwrap(),
+        Outcome::Skipped,
+        "the lease still holds"
+    );
+    assert_eq!(counter.load(Ordering::SeqCst), 0);
+    job_run::Entity::update_many()
+        .col_expr(
+            job_run::Column::LeaseUntil,
+            sea_orm::sea_query::Expr::value(now - chrono::Duration::seconds(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.run_slot(&spec, slot, "schedule").await.unwrap(),
+        Outcome::Succeeded(_)
+    ));
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    let row = job_run::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.attempt, row.runner.as_str()),
+        ("succeeded", 2, "survivor")
+    );
+    // Finished slots are never run again.
+    assert_eq!(r.run_slot(&spec, slot, "schedule").await.unwrap(), Outcome::Skipped);
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+}
+
+async fn a_missed_slot_is_caught_up_once_on_start(app: TestApp) {
+    let counter = Arc::new(AtomicUsize::new(0));
+    // Hourly: while the service was down for hours, several slots passed; only the latest runs.
+    let spec = probe("hourly", "0 0 * * * *", counter.clone());
+    let r = runner(&app, "starting", Duration::from_secs(30));
+    let ran = r.catch_up(std::slice::from_ref(&spec)).await.unwrap();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    let row = job_run::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(row.scheduled_for, r.latest_slot(&spec.cron, Utc::now()).unwrap());
+    assert_eq!(row.trigger, "catch_up");
+    // A second start (or a second replica starting) finds the slot done.
+    let again = runner(&app, "other", Duration::from_secs(30))
+        .catch_up(std::slice::from_ref(&spec))
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    assert_eq!(job_run::Entity::find().count(&app.db).await.unwrap(), 1);
+}
+
+async fn a_failed_analytics_run_keeps_the_previous_snapshots(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let r = runner(&app, "nightly", Duration::from_secs(60));
+    let real = jobs::specs(&jobs::Schedules::default()).remove(0);
+    let as_of = chrono::NaiveDate::from_ymd_opt(2024, 7, 1);
+    let Outcome::Succeeded(first) = r.run_manual(&real, as_of).await.unwrap() else {
+        panic!("the analytics job runs on the demo park")
+    };
+    let failing = JobSpec {
+        name: "analytics",
+        cron: real.cron.clone(),
+        run: Arc::new(|_| Box::pin(async { anyhow::bail!("the database went away mid-run") })),
+    };
+    let Outcome::Failed(second, error) = r.run_manual(&failing, as_of).await.unwrap() else {
+        panic!("the failing job fails")
+    };
+    assert!(error.contains("went away"));
+    let row = job_run::Entity::find_by_id(second).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.error.as_deref()),
+        ("failed", Some("the database went away mid-run"))
+    );
+
+    let (s, latest) = app.get("/api/v1/analytics/snapshots/latest").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        latest["job_run_id"].as_i64(),
+        Some(first),
+        "the failed run replaced nothing"
+    );
+    assert_eq!(latest["as_of"], "2024-07-01");
+    let snaps = latest["snapshots"].as_array().unwrap();
+    let kpis = snaps
+        .iter()
+        .find(|x| x["period"] == "2024-H1" && x["kind"] == "kpis")
+        .expect("2024-H1 is a standard period");
+    assert_eq!(kpis["payload"]["person_times"]["value"], 278);
+    let funnel = snaps
+        .iter()
+        .find(|x| x["period"] == "2024-H1" && x["kind"] == "funnel:projects:flow")
+        .unwrap();
+    assert_eq!(funnel["payload"]["stages"][2]["count"], 9);
+    let labels: std::collections::BTreeSet<&str> = snaps.iter().map(|x| x["period"].as_str().unwrap()).collect();
+    assert_eq!(
+        labels.into_iter().collect::<Vec<_>>(),
+        [
+            "2023", "2024", "2024-06", "2024-07", "2024-H1", "2024-H2", "2024-Q2", "2024-Q3", "2024-W26", "2024-W27"
+        ]
+    );
+    let (_, runs) = app.get("/api/v1/jobs/runs").await;
+    assert_eq!(runs["runs"]["total"], 2);
+    assert_eq!(runs["jobs"][0]["name"], "analytics");
+    assert!(runs["jobs"][0]["next_run"].is_string());
+}
