@@ -53,6 +53,11 @@ enum Command {
     },
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
+    /// Benchmarks: a synthetic park of a given size, and timings of the analytics on it (see docs/BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        action: BenchAction,
+    },
     /// Run or list scheduled jobs (analytics, …).
     Job {
         #[command(subcommand)]
@@ -62,6 +67,34 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchAction {
+    /// Write a deterministic synthetic park into an empty database.
+    Generate {
+        /// Projects (each with 1–7 stage events).
+        #[arg(long, default_value_t = 100_000)]
+        projects: usize,
+        /// Visits.
+        #[arg(long, default_value_t = 1_000_000)]
+        visits: usize,
+        /// Blockers.
+        #[arg(long, default_value_t = 200_000)]
+        blockers: usize,
+        /// Incubation candidates.
+        #[arg(long, default_value_t = 20_000)]
+        candidates: usize,
+    },
+    /// Time an on-demand funnel with a breakdown and the whole nightly analytics job.
+    Analytics {
+        /// As-of date (default 2024-12-31, inside the synthetic park's years).
+        #[arg(long, default_value = "2024-12-31")]
+        as_of: chrono::NaiveDate,
+        /// How many times to time the on-demand funnel.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
 }
 
@@ -312,6 +345,29 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Openapi => {
             println!("{}", invest_crm::api::spec_json(&cfg));
             Ok(())
+        }
+        Command::Bench { action } => {
+            let conn = db::connect(&cfg.database_url()).await?;
+            db::migrate(&conn).await?;
+            match action {
+                BenchAction::Generate {
+                    projects,
+                    visits,
+                    blockers,
+                    candidates,
+                } => {
+                    let size = invest_crm::bench::Size {
+                        projects,
+                        visits,
+                        blockers,
+                        candidates,
+                    };
+                    invest_crm::bench::generate(&conn, size).await
+                }
+                BenchAction::Analytics { as_of, repeat } => {
+                    invest_crm::bench::analytics(&conn, &cfg, as_of, repeat).await
+                }
+            }
         }
         Command::Job { action } => {
             let conn = db::connect(&cfg.database_url()).await?;
