@@ -428,6 +428,19 @@ fn plan() -> anyhow::Result<Plan> {
         total += wan;
     }
     ensure!(total == 980_000, "major investment adds up to {total}万元");
+    // The projects the bureau's summary names are its flagships: give them the largest agreements (a swap keeps the
+    // total at 98亿元).
+    for &named in &[0, 1, 3, 8] {
+        let (top, _) = majors[named..]
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, i)| p.projects[**i].agreed_wan)
+            .expect("majors");
+        let (a, b) = (majors[named], majors[named + top]);
+        let (wa, wb) = (p.projects[a].agreed_wan, p.projects[b].agreed_wan);
+        p.projects[a].agreed_wan = wb;
+        p.projects[b].agreed_wan = wa;
+    }
     let last = p.projects[*majors.last().expect("58 majors")].agreed_wan;
     ensure!(
         last.is_some_and(|w| w > 0),

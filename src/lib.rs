@@ -8,6 +8,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
+pub mod report;
 pub mod validate;
 
 use std::time::Duration;

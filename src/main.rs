@@ -58,6 +58,28 @@ enum Command {
         #[command(subcommand)]
         action: BenchAction,
     },
+    /// Export a dataset to a file, as the API does (CSV with BOM, XLSX or JSON; contact details unmasked).
+    Export {
+        /// projects, stage-events, visits, outreach, blockers, incubation or contacts.
+        dataset: String,
+        /// csv, xlsx or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// First day (inclusive) of the dataset's own date.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (inclusive).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// Reports: the work summary (工作总结) of a period.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Run or list scheduled jobs (analytics, …).
     Job {
         #[command(subcommand)]
@@ -67,6 +89,25 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// Write the investment-promotion section of a work summary.
+    Summary {
+        /// 2024, 2024-H1, 2024-Q2, 2024-05 or 2024-W21.
+        #[arg(long)]
+        period: String,
+        /// text, markdown or docx.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Ignore records after this date (default: today in Asia/Shanghai).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Write to this file instead of standard output (required for docx).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -368,6 +409,52 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                     invest_crm::bench::analytics(&conn, &cfg, as_of, repeat).await
                 }
             }
+        }
+        Command::Export {
+            dataset,
+            format,
+            out,
+            from,
+            to,
+        } => {
+            let conn = db::connect(&cfg.database_url()).await?;
+            db::migrate(&conn).await?;
+            let set = invest_crm::export::Dataset::from_name(&dataset)
+                .ok_or_else(|| anyhow::anyhow!("unknown dataset {dataset}"))?;
+            let filters = invest_crm::export::Filters {
+                from,
+                to,
+                ..Default::default()
+            };
+            let started = std::time::Instant::now();
+            let n = invest_crm::export::to_file(conn, set, filters, &format, &out).await?;
+            eprintln!(
+                "{n} rows to {} in {:.2} s; peak RSS {:.0} MiB",
+                out.display(),
+                started.elapsed().as_secs_f64(),
+                invest_crm::bench::peak_rss_mib()
+            );
+            Ok(())
+        }
+        Command::Report { action } => {
+            let conn = db::connect(&cfg.database_url()).await?;
+            db::migrate(&conn).await?;
+            let ReportAction::Summary {
+                period,
+                format,
+                as_of,
+                out,
+            } = action;
+            let p = jobs::period::Period::parse(&period)?;
+            let as_of = as_of.unwrap_or_else(invest_crm::validate::today);
+            let text = invest_crm::report::summary(&conn, &p, as_of, format == "markdown").await?;
+            match (format.as_str(), out) {
+                ("docx", Some(out)) => std::fs::write(out, invest_crm::report::docx(&text)?)?,
+                ("docx", None) => anyhow::bail!("docx needs --out FILE"),
+                (_, Some(out)) => std::fs::write(out, text)?,
+                (_, None) => print!("{text}"),
+            }
+            Ok(())
         }
         Command::Job { action } => {
             let conn = db::connect(&cfg.database_url()).await?;

@@ -619,6 +619,18 @@ impl Analytics {
         self.as_of
     }
 
+    /// The projects whose reach date of stage `k` (0 = lead) lies in the period.
+    pub fn projects_reaching(&self, k: usize, p: &Period) -> PolarsResult<Vec<i64>> {
+        let out = self
+            .projects
+            .clone()
+            .lazy()
+            .filter(in_period(col(format!("r{k}")), p))
+            .select([col("id")])
+            .collect()?;
+        Ok(out.column("id")?.i64()?.into_no_null_iter().collect())
+    }
+
     fn count(&self, pipeline: Pipeline, kind: FunnelKind, p: &Period, by: Option<Breakdown>) -> PolarsResult<Counted> {
         let (df, stages) = match pipeline {
             Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),

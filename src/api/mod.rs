@@ -5,6 +5,7 @@ mod analytics;
 mod audit;
 mod blockers;
 mod companies;
+mod exports;
 mod follow_ups;
 mod funds;
 mod history;
@@ -12,7 +13,7 @@ mod incubation;
 mod labels;
 mod outreach;
 mod partners;
-mod projects;
+pub(crate) mod projects;
 mod targets;
 mod visits;
 
@@ -68,6 +69,8 @@ enum ApiTags {
     Accounts,
     /// Funnels, KPIs, snapshots and job runs (DESIGN §3, §5).
     Analytics,
+    /// Exports for the leading group: CSV, XLSX, JSON.
+    Exports,
 }
 
 /// A page of a list.
@@ -270,6 +273,7 @@ fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_op
             incubation::IncubationApi { db: db.clone() },
             targets::TargetsApi { db: db.clone() },
             labels::LabelsApi,
+            exports::ExportsApi { db: db.clone() },
             analytics::AnalyticsApi {
                 db: db.clone(),
                 schedules: cfg.jobs.clone(),

@@ -295,7 +295,7 @@ impl Tracked for ProjectHistory {
 }
 
 /// The API view of projects: their history, funds arrived and company names loaded in one query each.
-async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResult<Vec<Project>> {
+pub(crate) async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResult<Vec<Project>> {
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let mut events = history::histories::<ProjectHistory>(db, ids.clone()).await?;
     let funds: HashMap<i64, i64> = fund_arrival::Entity::find()

@@ -6,6 +6,7 @@ mod analytics;
 mod companies;
 mod demo;
 mod errors;
+mod exports;
 mod ledger;
 mod projects;
 mod records;

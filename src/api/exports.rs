@@ -1,0 +1,294 @@
+//! `GET /api/v1/exports/{dataset}`: CSV (streamed, UTF-8 with BOM), XLSX or JSON (streamed), audited with the
+//! filters and the row count.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use chrono::NaiveDate;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use jobs::period::Period;
+use poem::{Body, IntoResponse, Response, http::header, web::RealIp};
+use poem_openapi::{
+    ApiResponse, Enum, OpenApi,
+    param::{Header, Path, Query},
+    registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry},
+    types::Type,
+};
+use sea_orm::DatabaseConnection;
+
+use super::{
+    ApiTags,
+    audit::{self, Entry},
+};
+use crate::{
+    auth::{Auth, Need},
+    error::{AppError, AppResult},
+    export::{self, Dataset, Filters},
+    report::{self, SummaryFormat},
+    validate,
+};
+
+/// File format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Format {
+    /// CSV, UTF-8 with BOM, Chinese headers.
+    Csv,
+    /// Excel workbook, typed cells, Chinese headers.
+    Xlsx,
+    /// JSON array with English keys.
+    Json,
+}
+
+impl Format {
+    fn ext(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Json => "json",
+        }
+    }
+
+    fn from_accept(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("spreadsheetml") => Format::Xlsx,
+            Some(a) if a.contains("application/json") => Format::Json,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// An export file, with its real content type and an RFC 6266 `Content-Disposition`.
+pub struct ExportFile {
+    body: Body,
+    content_type: &'static str,
+    disposition: String,
+}
+
+impl IntoResponse for ExportFile {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(self.content_type)
+            .header(header::CONTENT_DISPOSITION, self.disposition)
+            .body(self.body)
+    }
+}
+
+impl ApiResponse for ExportFile {
+    fn meta() -> MetaResponses {
+        let binary = || MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")));
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The file; `Content-Disposition` names it in Chinese (`filename*`) with an ASCII fallback.",
+                status: Some(200),
+                status_range: None,
+                content: ["text/csv; charset=utf-8", XLSX_TYPE, "application/json; charset=utf-8"]
+                    .into_iter()
+                    .map(|content_type| MetaMediaType {
+                        content_type,
+                        schema: binary(),
+                    })
+                    .collect(),
+                headers: vec![MetaHeader {
+                    name: "Content-Disposition".into(),
+                    description: Some("attachment; filename=\"…\"; filename*=UTF-8''…".into()),
+                    required: true,
+                    deprecated: false,
+                    schema: String::schema_ref(),
+                }],
+            }],
+        }
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Most rows one worksheet holds.
+const XLSX_MAX_ROWS: usize = 1_048_575;
+
+/// Export endpoints.
+pub struct ExportsApi {
+    pub db: DatabaseConnection,
+}
+
+#[OpenApi(tag = "ApiTags::Exports")]
+impl ExportsApi {
+    /// Export a dataset. Filters: `from`/`to` on the dataset's own date (a project's lead date, an event's date, a
+    /// visit's date, an outreach's start, a blocker's raised date), `stage` (projects, incubation), `industry`
+    /// (projects), `status` (blockers). Large CSV and JSON exports stream as they are read.
+    #[oai(path = "/exports/:dataset", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        auth: Auth,
+        /// What to export.
+        dataset: Path<Dataset>,
+        /// `csv` (default), `xlsx` or `json`; without it the `Accept` header decides.
+        format: Query<Option<Format>>,
+        /// First day (inclusive) of the dataset's date.
+        from: Query<Option<NaiveDate>>,
+        /// Last day (inclusive).
+        to: Query<Option<NaiveDate>>,
+        /// Current stage (projects, incubation).
+        stage: Query<Option<String>>,
+        /// Industry (projects).
+        industry: Query<Option<String>>,
+        /// Status (blockers).
+        status: Query<Option<String>>,
+        /// Used when `format` is absent.
+        #[oai(name = "Accept")]
+        accept: Header<Option<String>>,
+        ip: RealIp,
+    ) -> AppResult<ExportFile> {
+        auth.0.require(Need::Export)?;
+        let set = dataset.0;
+        let format = format.0.unwrap_or_else(|| Format::from_accept(accept.0.as_deref()));
+        let filters = Filters {
+            from: from.0,
+            to: to.0,
+            stage: stage.0,
+            industry: industry.0,
+            status: status.0,
+        };
+        let (stem, title) = set.names();
+        let day = validate::today().format("%Y%m%d");
+        let disposition = export::content_disposition(
+            &format!("{stem}-{day}.{}", format.ext()),
+            &format!("{title}-{day}.{}", format.ext()),
+        );
+        let entry = Entry {
+            action: "export".into(),
+            user_id: Some(auth.0.user_id),
+            username: Some(auth.0.username.clone()),
+            entity: Some(stem.into()),
+            path: format!("/api/v1/exports/{stem}"),
+            client_addr: ip.0.map(|a| a.to_string()),
+            ..Default::default()
+        };
+        let rows = export::rows(self.db.clone(), set, filters.clone(), auth.0.sees_contact_details());
+        let detail = move |n: u64| serde_json::json!({"format": format.ext(), "filters": filters, "rows": n});
+        let (body, content_type) = match format {
+            Format::Xlsx => {
+                let all: Vec<_> = rows
+                    .take(XLSX_MAX_ROWS)
+                    .try_collect()
+                    .await
+                    .map_err(AppError::Internal)?;
+                let n = all.len() as u64;
+                let bytes = tokio::task::spawn_blocking(move || export::xlsx(set, all))
+                    .await
+                    .map_err(|e| AppError::Internal(e.into()))?
+                    .map_err(AppError::Internal)?;
+                audit::write(
+                    &self.db,
+                    Entry {
+                        detail: Some(detail(n)),
+                        ..entry
+                    },
+                )
+                .await?;
+                (Body::from(bytes), XLSX_TYPE)
+            }
+            Format::Csv | Format::Json => {
+                let count = Arc::new(AtomicU64::new(0));
+                let counted = count.clone();
+                let json = format == Format::Json;
+                let head = if json {
+                    b"[".to_vec()
+                } else {
+                    export::csv_head(set).map_err(AppError::Internal)?
+                };
+                let chunks = rows.chunks(500).map(move |batch| -> anyhow::Result<Vec<u8>> {
+                    let batch: Vec<_> = batch.into_iter().collect::<anyhow::Result<_>>()?;
+                    let before = counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    if json {
+                        let mut out = Vec::new();
+                        for (i, r) in batch.iter().enumerate() {
+                            if before + i as u64 > 0 {
+                                out.push(b',');
+                            }
+                            serde_json::to_writer(&mut out, &export::json_row(set, r))?;
+                        }
+                        Ok(out)
+                    } else {
+                        export::csv_lines(&batch)
+                    }
+                });
+                let db = self.db.clone();
+                let tail = stream::once(async move {
+                    let n = count.load(Ordering::Relaxed);
+                    // Written when the last row has gone out; an export cut short is not logged as complete.
+                    audit::write(
+                        &db,
+                        Entry {
+                            detail: Some(detail(n)),
+                            ..entry
+                        },
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    Ok(if json { b"]".to_vec() } else { Vec::new() })
+                });
+                let all = stream::once(async move { Ok(head) }).chain(chunks).chain(tail);
+                let body = Body::from_bytes_stream(all.map_err(|e: anyhow::Error| {
+                    tracing::error!(error = %format!("{e:#}"), "an export failed while streaming");
+                    std::io::Error::other(e.to_string())
+                }));
+                (
+                    body,
+                    if json {
+                        "application/json; charset=utf-8"
+                    } else {
+                        "text/csv; charset=utf-8"
+                    },
+                )
+            }
+        };
+        Ok(ExportFile {
+            body,
+            content_type,
+            disposition,
+        })
+    }
+
+    /// The investment-promotion section of a work summary (工作总结) for a period, every number from the records:
+    /// as `text`, `markdown` or `docx`.
+    #[oai(path = "/reports/summary", method = "get")]
+    async fn summary(
+        &self,
+        auth: Auth,
+        /// `2024`, `2024-H1`, `2024-Q2`, `2024-05` or `2024-W21`.
+        period: Query<String>,
+        /// `text` (default), `markdown` or `docx`.
+        format: Query<Option<SummaryFormat>>,
+        /// Ignore records after this date (default: today in Asia/Shanghai).
+        as_of: Query<Option<NaiveDate>>,
+    ) -> AppResult<ExportFile> {
+        auth.0.require(Need::Read)?;
+        let p = Period::parse(&period.0).map_err(|e| AppError::invalid("period", e.to_string(), e.to_string()))?;
+        let format = format.0.unwrap_or(SummaryFormat::Text);
+        let as_of = as_of.0.unwrap_or_else(validate::today);
+        let text = report::summary(&self.db, &p, as_of, format == SummaryFormat::Markdown).await?;
+        let (ext, content_type, body) = match format {
+            SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", Body::from(text)),
+            SummaryFormat::Markdown => ("md", "text/markdown; charset=utf-8", Body::from(text)),
+            SummaryFormat::Docx => (
+                "docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                Body::from(report::docx(&text)?),
+            ),
+        };
+        Ok(ExportFile {
+            body,
+            content_type,
+            disposition: export::content_disposition(
+                &format!("summary-{}.{ext}", p.label),
+                &format!("招商引资工作总结-{}.{ext}", p.label),
+            ),
+        })
+    }
+}

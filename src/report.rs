@@ -1,0 +1,197 @@
+//! The work summary (工作总结) of a period in the bureau's own style: every number from the records, computed by the
+//! analytics of DESIGN §3, written through a template (`templates/summary.md.j2`) as text, Markdown or DOCX.
+
+use chrono::NaiveDate;
+use entity::{enums::ProjectStage, partner, pipeline::Stage, project};
+use jobs::{
+    analytics::{self, Analytics, Compare, Kpis, Scope},
+    period::Period,
+};
+use rust_decimal::{Decimal, RoundingStrategy};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+
+/// Output format of the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SummaryFormat {
+    /// Plain text.
+    Text,
+    /// Markdown.
+    Markdown,
+    /// Word document.
+    Docx,
+}
+
+/// How a period is named in prose: 2024年上半年, 2024年第二季度, 2024年5月, 2024年第21周, 2024年.
+fn label(p: &Period) -> String {
+    let l = &p.label;
+    let y = &l[..4.min(l.len())];
+    match l.get(5..) {
+        None if l.len() == 4 => format!("{y}年"),
+        Some("H1") => format!("{y}年上半年"),
+        Some("H2") => format!("{y}年下半年"),
+        Some(q) if q.starts_with('Q') => {
+            let n = ["一", "二", "三", "四"][q[1..].parse::<usize>().unwrap_or(1).clamp(1, 4) - 1];
+            format!("{y}年第{n}季度")
+        }
+        Some(w) if w.starts_with('W') => format!("{y}年第{}周", w[1..].trim_start_matches('0')),
+        Some(m) if m.len() == 2 => format!("{y}年{}月", m.trim_start_matches('0')),
+        _ => format!("{}至{}", p.from.format("%Y年%-m月%-d日"), p.to.format("%Y年%-m月%-d日")),
+    }
+}
+
+/// `（同比增长20.3%）`, `（同比下降5.0%）`, or nothing where the year before has no data.
+fn yoy(c: &Compare) -> String {
+    match c.growth_pct {
+        Some(g) if g > 0.0 => format!("（同比增长{g:.1}%）"),
+        Some(g) if g < 0.0 => format!("（同比下降{:.1}%）", -g),
+        Some(_) => "（与上年同期持平）".into(),
+        None => String::new(),
+    }
+}
+
+#[derive(Serialize)]
+struct Figure {
+    value: i64,
+    yoy: String,
+    names: String,
+}
+
+fn figure(c: &Compare, names: Vec<String>) -> Figure {
+    Figure {
+        value: c.value,
+        yoy: yoy(c),
+        names: names.join("、"),
+    }
+}
+
+/// 万元 as 亿元 with two decimals; none for zero.
+fn yi(wan: Decimal) -> Option<String> {
+    (!wan.is_zero()).then(|| {
+        (wan / Decimal::from(10_000))
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+            .to_string()
+    })
+}
+
+/// The notable projects of those given: major ones first, then by agreed investment; at most three names.
+async fn notable(db: &DatabaseConnection, ids: Vec<i64>) -> anyhow::Result<Vec<String>> {
+    Ok(project::Entity::find()
+        .select_only()
+        .column(project::Column::Name)
+        .filter(project::Column::Id.is_in(ids))
+        .order_by_desc(project::Column::IsMajor)
+        .order_by_desc(project::Column::AgreedInvestmentYuan)
+        .order_by_asc(project::Column::Id)
+        .limit(3)
+        .into_tuple::<String>()
+        .all(db)
+        .await?)
+}
+
+fn target_lines(k: &Kpis) -> Vec<String> {
+    use entity::enums::Label;
+    k.targets
+        .iter()
+        .map(|t| {
+            let progress = t.progress.map_or("—".into(), |p| format!("{:.1}%", p * 100.0));
+            format!(
+                "{}：年度目标{}，完成{}，完成率{}，时间进度{:.1}%。",
+                t.metric.label(),
+                t.target,
+                t.actual,
+                progress,
+                t.time_progress * 100.0
+            )
+        })
+        .collect()
+}
+
+/// Writes the summary of `period` as of `as_of`.
+pub async fn summary(
+    db: &DatabaseConnection,
+    period: &Period,
+    as_of: NaiveDate,
+    markdown: bool,
+) -> anyhow::Result<String> {
+    let raw = analytics::load(db, as_of, Scope::All).await?;
+    let p = period.clone();
+    let (kpis, reached) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Kpis, Vec<Vec<i64>>)> {
+        let a = Analytics::build(raw)?;
+        let reached = (0..ProjectStage::ORDER.len())
+            .map(|k| a.projects_reaching(k, &p))
+            .collect::<Result<_, _>>()?;
+        Ok((a.kpis(&p)?, reached))
+    })
+    .await??;
+    let partners: Vec<String> = partner::Entity::find()
+        .select_only()
+        .column(partner::Column::Name)
+        .filter(partner::Column::AgreementDate.between(period.from, period.to.min(as_of)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let trips = kpis
+        .outreach_by_kind
+        .iter()
+        .find(|k| k.kind == "trip")
+        .map(|k| figure(&k.count, vec![]));
+    let mut env = minijinja::Environment::new();
+    env.add_template("summary", include_str!("../templates/summary.md.j2"))?;
+    let ctx = serde_json::json!({
+        "markdown": markdown,
+        "title": format!("{}招商引资工作总结", label(period)),
+        "label": label(period),
+        "trips": trips,
+        "batches": figure(&kpis.visit_batches, vec![]),
+        "persons": figure(&kpis.person_times, vec![]),
+        "negotiating": figure(&kpis.projects_negotiating, vec![]),
+        "signed": figure(&kpis.projects_signed, notable(db, reached[2].clone()).await?),
+        "landed": figure(&kpis.projects_landed, notable(db, reached[3].clone()).await?),
+        "started": figure(&kpis.projects_started, notable(db, reached[4].clone()).await?),
+        "producing": figure(&kpis.projects_producing, notable(db, reached[5].clone()).await?),
+        "signed_investment": yi(kpis.signed_investment.value),
+        "funds": yi(kpis.funds_arrived.value),
+        "partners": partners.join("、"),
+        "blockers": { "resolved": kpis.blockers.resolved, "open": kpis.blockers.open_at_end },
+        "cultivating": kpis.incubation_cultivating.value,
+        "applied": kpis.incubation_applied.value,
+        "filed": kpis.incubation_filed.value,
+        "targets": target_lines(&kpis),
+    });
+    Ok(env.get_template("summary")?.render(minijinja::value::Serde(&ctx))?)
+}
+
+/// The summary as a Word document: the title as a heading, each paragraph as one.
+pub fn docx(text: &str) -> anyhow::Result<Vec<u8>> {
+    use docx_rs::{Docx, Paragraph, Run};
+    let mut doc = Docx::new();
+    for (i, para) in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+        for line in para.lines() {
+            let run = Run::new()
+                .add_text(line)
+                .fonts(docx_rs::RunFonts::new().east_asia("仿宋"));
+            let run = if i == 0 { run.bold().size(36) } else { run.size(32) };
+            doc = doc.add_paragraph(Paragraph::new().add_run(run));
+        }
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    doc.build().pack(&mut out)?;
+    Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_as_prose() {
+        let l = |s: &str| label(&Period::parse(s).unwrap());
+        assert_eq!(l("2024-H1"), "2024年上半年");
+        assert_eq!(l("2024"), "2024年");
+        assert_eq!(l("2024-Q2"), "2024年第二季度");
+        assert_eq!(l("2024-05"), "2024年5月");
+        assert_eq!(l("2024-W21"), "2024年第21周");
+    }
+}
