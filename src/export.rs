@@ -33,6 +33,8 @@ pub enum Cell {
     Date(NaiveDate),
     /// Money in whole yuan, shown in 万元.
     Money(i64),
+    /// A rate or a number of days.
+    Float(f64),
     /// Yes or no.
     Bool(bool),
 }
@@ -73,6 +75,10 @@ pub enum Dataset {
     Incubation,
     /// 联系人 (phone and e-mail masked without the contact_details scope).
     Contacts,
+    /// 项目漏斗: flow and cohort funnels of `period`, with conversion, days and year on year.
+    Funnel,
+    /// 主要指标: the KPIs of `period` beside the same period a year earlier.
+    Kpis,
 }
 
 impl Dataset {
@@ -92,6 +98,8 @@ impl Dataset {
             Dataset::Blockers => ("blockers", "难题台账"),
             Dataset::Incubation => ("incubation", "高企培育"),
             Dataset::Contacts => ("contacts", "联系人"),
+            Dataset::Funnel => ("funnel", "项目漏斗"),
+            Dataset::Kpis => ("kpis", "主要指标"),
         }
     }
 
@@ -184,6 +192,30 @@ impl Dataset {
                 ];
                 C
             }
+            Dataset::Funnel => {
+                const C: &[Column] = &[
+                    c("period", "期间", 10.0),
+                    c("kind", "口径", 10.0),
+                    c("stage", "阶段", 10.0),
+                    c("count", "数量", 8.0),
+                    c("conversion", "转化率", 10.0),
+                    c("median_days", "中位天数", 10.0),
+                    c("p90_days", "P90天数", 10.0),
+                    c("previous_year_count", "上年同期", 10.0),
+                    c("growth_pct", "同比增长(%)", 12.0),
+                ];
+                C
+            }
+            Dataset::Kpis => {
+                const C: &[Column] = &[
+                    c("period", "期间", 10.0),
+                    c("metric", "指标", 18.0),
+                    c("value", "本期", 12.0),
+                    c("previous", "上年同期", 12.0),
+                    c("growth_pct", "同比增长(%)", 12.0),
+                ];
+                C
+            }
             Dataset::Contacts => {
                 const C: &[Column] = &[
                     c("id", "编号", 8.0),
@@ -212,6 +244,10 @@ pub struct Filters {
     pub industry: Option<String>,
     /// Blockers: status.
     pub status: Option<String>,
+    /// Funnel and KPIs: the period (`2024-H1` …).
+    pub period: Option<String>,
+    /// Funnel and KPIs: ignore records after this date.
+    pub as_of: Option<NaiveDate>,
 }
 
 const CHUNK: u64 = 2000;
@@ -506,6 +542,7 @@ async fn chunk(
                 last,
             ))
         }
+        Dataset::Funnel | Dataset::Kpis => Ok((computed(db, set, f).await?, None)),
         Dataset::Contacts => {
             let rows = contact::Entity::find()
                 .filter(contact::Column::Id.gt(after))
@@ -536,8 +573,94 @@ async fn chunk(
     }
 }
 
+/// The funnel and KPI tables of a period, computed by the analytics.
+async fn computed(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow::Result<Vec<Vec<Cell>>> {
+    use entity::{
+        enums::{ProjectStage, TargetMetric},
+        pipeline::Stage,
+    };
+    use jobs::analytics::{Analytics, Compare, FunnelKind, Pipeline, Scope};
+    let p = jobs::period::Period::parse(f.period.as_deref().unwrap_or_default())?;
+    let as_of = f.as_of.unwrap_or_else(validate::today);
+    let raw = jobs::analytics::load(
+        db,
+        as_of,
+        if set == Dataset::Kpis {
+            Scope::All
+        } else {
+            Scope::Projects
+        },
+    )
+    .await?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Vec<Cell>>> {
+        let a = Analytics::build(raw)?;
+        let opt = |v: Option<f64>| v.map_or(Cell::Null, Cell::Float);
+        if set == Dataset::Funnel {
+            let mut out = Vec::new();
+            for (kind, zh) in [(FunnelKind::Flow, "流量漏斗"), (FunnelKind::Cohort, "队列漏斗")] {
+                let f = a.funnel(Pipeline::Projects, kind, &p, None)?;
+                for (s, stage) in f.stages.iter().zip(ProjectStage::ORDER) {
+                    out.push(vec![
+                        Cell::Text(p.label.clone()),
+                        Cell::Enum(format!("{kind:?}").to_lowercase(), zh),
+                        label(*stage),
+                        Cell::Int(s.count),
+                        opt(s.conversion),
+                        opt(s.median_days),
+                        s.p90_days.map_or(Cell::Null, Cell::Int),
+                        Cell::Int(s.previous_year_count),
+                        opt(s.growth_pct),
+                    ]);
+                }
+            }
+            return Ok(out);
+        }
+        let k = a.kpis(&p)?;
+        let row = |metric: &str, zh: &'static str, c: &Compare| {
+            vec![
+                Cell::Text(p.label.clone()),
+                Cell::Enum(metric.into(), zh),
+                Cell::Int(c.value),
+                Cell::Int(c.previous),
+                opt(c.growth_pct),
+            ]
+        };
+        let money = |metric: TargetMetric, c: &jobs::analytics::MoneyCompare| {
+            let yuan = |d: Decimal| Cell::Money(i64::try_from(d * Decimal::from(10_000)).unwrap_or(0));
+            vec![
+                Cell::Text(p.label.clone()),
+                label(metric),
+                yuan(c.value),
+                yuan(c.previous),
+                opt(c.growth_pct),
+            ]
+        };
+        Ok(vec![
+            row("visit_batches", "接待客商批次", &k.visit_batches),
+            row("person_times", "接待客商人次", &k.person_times),
+            row("outreach_total", "招商活动次数", &k.outreach_total),
+            row("projects_negotiating", "洽谈项目数", &k.projects_negotiating),
+            row("projects_signed", "签约项目数", &k.projects_signed),
+            row("projects_landed", "落地项目数", &k.projects_landed),
+            row("projects_started", "开工项目数", &k.projects_started),
+            row("projects_producing", "竣工投产项目数", &k.projects_producing),
+            money(TargetMetric::SignedInvestment, &k.signed_investment),
+            money(TargetMetric::FundsArrived, &k.funds_arrived),
+            row("incubation_cultivating", "新纳入高企培育数", &k.incubation_cultivating),
+            row("incubation_applied", "高企申报数", &k.incubation_applied),
+            row("incubation_approved", "高企评审通过数", &k.incubation_approved),
+            row("incubation_filed", "高企备案数", &k.incubation_filed),
+        ])
+    })
+    .await?
+}
+
 /// The rows of a dataset, fetched a chunk at a time in id order.
 pub fn rows(db: DatabaseConnection, set: Dataset, filters: Filters, open_contacts: bool) -> Rows {
+    if matches!(set, Dataset::Funnel | Dataset::Kpis) {
+        let once = stream::once(async move { computed(&db, set, &filters).await });
+        return Box::pin(once.map_ok(|rows| stream::iter(rows.into_iter().map(Ok))).try_flatten());
+    }
     let pages = stream::try_unfold(Some(0i64), move |after| {
         let (db, filters) = (db.clone(), filters.clone());
         async move {
@@ -626,6 +749,7 @@ fn csv_text(cell: &Cell) -> String {
         Cell::Int(i) => i.to_string(),
         Cell::Date(d) => d.to_string(),
         Cell::Money(y) => wan(*y).to_string(),
+        Cell::Float(v) => v.to_string(),
         Cell::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
     }
 }
@@ -639,6 +763,7 @@ fn json_value(cell: &Cell) -> serde_json::Value {
         Cell::Int(i) => (*i).into(),
         Cell::Date(d) => d.to_string().into(),
         Cell::Money(y) => wan(*y).to_string().into(),
+        Cell::Float(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into),
         Cell::Bool(b) => (*b).into(),
     }
 }
@@ -718,6 +843,9 @@ pub fn xlsx(set: Dataset, rows: Vec<Vec<Cell>>) -> anyhow::Result<Vec<u8>> {
                 }
                 Cell::Bool(b) => {
                     sheet.write_string(r, i, if *b { "是" } else { "否" })?;
+                }
+                Cell::Float(v) => {
+                    sheet.write_number(r, i, *v)?;
                 }
             }
         }

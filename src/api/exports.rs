@@ -139,6 +139,10 @@ impl ExportsApi {
         industry: Query<Option<String>>,
         /// Status (blockers).
         status: Query<Option<String>>,
+        /// The period of `funnel` and `kpis` (`2024-H1` …).
+        period: Query<Option<String>>,
+        /// `funnel` and `kpis`: ignore records after this date (default today).
+        as_of: Query<Option<NaiveDate>>,
         /// Used when `format` is absent.
         #[oai(name = "Accept")]
         accept: Header<Option<String>>,
@@ -153,7 +157,14 @@ impl ExportsApi {
             stage: stage.0,
             industry: industry.0,
             status: status.0,
+            period: period.0,
+            as_of: as_of.0,
         };
+        if matches!(set, Dataset::Funnel | Dataset::Kpis)
+            && let Err(e) = Period::parse(filters.period.as_deref().unwrap_or_default())
+        {
+            return Err(AppError::invalid("period", e.to_string(), "请给出期间,如 2024-H1"));
+        }
         let (stem, title) = set.names();
         let day = validate::today().format("%Y%m%d");
         let disposition = export::content_disposition(
