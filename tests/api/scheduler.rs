@@ -66,7 +66,7 @@ async fn two_runners_run_each_slot_once(app: TestApp) {
     // Two real schedulers ticking every second for a while.
     let mut sa = a.start(vec![spec.clone()]).await.unwrap();
     let mut sb = b.start(vec![spec.clone()]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     sa.shutdown().await.unwrap();
     sb.shutdown().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -76,8 +76,8 @@ async fn two_runners_run_each_slot_once(app: TestApp) {
         .await
         .unwrap();
     assert!(
-        (3..=5).contains(&runs.len()),
-        "one run per second for 3.5 seconds, not one per replica: {runs:?}"
+        (3..=7).contains(&runs.len()),
+        "the joined slot plus about one run per second for 4.5 s (one per replica would be twice): {runs:?}"
     );
     assert!(
         runs.iter().all(|r| r.scheduled_for.timestamp_subsec_nanos() == 0),
