@@ -377,6 +377,7 @@ pub async fn create_user(
         disabled: Set(false),
         failed_logins: Set(0),
         locked_until: Set(None),
+        weekly_report: Set(true),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

@@ -331,7 +331,7 @@ pub async fn analytics(
         );
     }
     let runner = crate::runner(db, &cfg.jobs)?;
-    let spec = jobs::specs(&cfg.jobs).remove(0);
+    let spec = jobs::specs(&cfg.jobs, &cfg.mail).remove(0);
     let t = Instant::now();
     let outcome = runner.run_manual(&spec, Some(as_of)).await?;
     println!(

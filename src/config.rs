@@ -8,7 +8,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-use jobs::Schedules;
+use jobs::{Schedules, outbox::MailConfig};
 
 use crate::auth::AuthConfig;
 
@@ -29,6 +29,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Job schedules and their time zone.
     pub jobs: Schedules,
+    /// Mail: SMTP (`SMTP_URL`) or `.eml` files, retries.
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             auth: AuthConfig::default(),
             jobs: Schedules::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -59,6 +62,7 @@ impl Config {
                     .split("__"),
             )
             .merge(Env::raw().only(&["database_url"]))
+            .merge(Env::raw().only(&["smtp_url"]).map(|_| "mail.smtp_url".into()))
             .extract()
             .map_err(Box::new)
     }

@@ -38,7 +38,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
     let mut scheduler = if cfg.jobs.enabled {
         let runner = runner(&db, &cfg.jobs)?;
-        let specs = jobs::specs(&cfg.jobs);
+        let specs = jobs::specs(&cfg.jobs, &cfg.mail);
         // Catch-up runs in the background so a long job does not hold the server back.
         let (r, s) = (runner.clone(), specs.clone());
         tokio::spawn(async move {

@@ -460,7 +460,7 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             let conn = db::connect(&cfg.database_url()).await?;
             db::migrate(&conn).await?;
             let runner = invest_crm::runner(&conn, &cfg.jobs)?;
-            let specs = jobs::specs(&cfg.jobs);
+            let specs = jobs::specs(&cfg.jobs, &cfg.mail);
             match action {
                 JobAction::Run { name, as_of } => {
                     let spec = specs

@@ -18,6 +18,8 @@ pub struct Model {
     pub disabled: bool,
     pub failed_logins: i32,
     pub locked_until: Option<DateTimeUtc>,
+    /// Receives the weekly report (leaders with an e-mail address).
+    pub weekly_report: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

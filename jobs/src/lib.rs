@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod nightly;
+pub mod outbox;
 pub mod period;
 pub mod runner;
 
@@ -18,6 +19,8 @@ pub struct Schedules {
     pub timezone: String,
     /// The nightly analytics.
     pub analytics: String,
+    /// The mail dispatcher.
+    pub outbox: String,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
     pub lease_seconds: u64,
     /// Run the scheduler inside `serve` (turn off on replicas that should only answer requests).
@@ -29,6 +32,7 @@ impl Default for Schedules {
         Schedules {
             timezone: "Asia/Shanghai".into(),
             analytics: "0 0 2 * * *".into(),
+            outbox: "0 * * * * *".into(),
             lease_seconds: 300,
             enabled: true,
         }
@@ -36,10 +40,27 @@ impl Default for Schedules {
 }
 
 /// Every job with its schedule.
-pub fn specs(s: &Schedules) -> Vec<runner::JobSpec> {
-    vec![runner::JobSpec {
-        name: "analytics",
-        cron: s.analytics.clone(),
-        run: Arc::new(|ctx| Box::pin(nightly::run(ctx))),
-    }]
+pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
+    let mail = mail.clone();
+    vec![
+        runner::JobSpec {
+            name: "analytics",
+            cron: s.analytics.clone(),
+            run: Arc::new(|ctx| Box::pin(nightly::run(ctx))),
+        },
+        runner::JobSpec {
+            name: "outbox",
+            cron: s.outbox.clone(),
+            run: Arc::new(move |ctx| {
+                let mail = mail.clone();
+                Box::pin(async move {
+                    let done = outbox::Dispatcher::new(ctx.db, mail)?.dispatch().await?;
+                    if done != outbox::Dispatched::default() {
+                        tracing::info!(?done, "outbox dispatched");
+                    }
+                    Ok(())
+                })
+            }),
+        },
+    ]
 }

@@ -6,6 +6,7 @@ mod m20261126_000001_crm_core;
 mod m20261126_000002_ledger;
 mod m20261126_000003_accounts;
 mod m20261126_000004_jobs;
+mod m20261126_000005_outbox;
 mod util;
 
 /// All migrations, oldest first.
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_ledger::Migration),
             Box::new(m20261126_000003_accounts::Migration),
             Box::new(m20261126_000004_jobs::Migration),
+            Box::new(m20261126_000005_outbox::Migration),
         ]
     }
 }

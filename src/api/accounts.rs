@@ -66,6 +66,8 @@ pub struct User {
     pub role: Role,
     /// Disabled accounts cannot sign in and their tokens stop working.
     pub disabled: bool,
+    /// Receives the weekly report.
+    pub weekly_report: bool,
     /// Locked after repeated failed sign-ins until this time.
     pub locked_until: Option<DateTime<Utc>>,
     /// Version for optimistic locking.
@@ -85,6 +87,7 @@ impl From<user::Model> for User {
             email: m.email,
             role: m.role,
             disabled: m.disabled,
+            weekly_report: m.weekly_report,
             locked_until: m.locked_until.filter(|t| *t > Utc::now()),
             version: m.version,
             created_at: m.created_at,
@@ -138,6 +141,14 @@ pub struct UserChanges {
     /// New password (reset by an admin); also lifts a lockout.
     #[oai(write_only)]
     pub password: Option<String>,
+}
+
+/// The caller's mail subscriptions.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct Subscription {
+    /// Receive the weekly report (leaders with an e-mail address).
+    pub weekly_report: bool,
 }
 
 /// A password change by the user.
@@ -442,6 +453,28 @@ impl AccountsApi {
                 })
                 .collect(),
         ))
+    }
+
+    /// Turn the caller's weekly report on or off.
+    #[oai(path = "/auth/subscription", method = "put")]
+    async fn subscription(&self, auth: Auth, body: Json<Subscription>) -> AppResult<Json<Subscription>> {
+        if !matches!(auth.0.via, Via::Session(_)) {
+            return Err(AppError::Forbidden {
+                code: "forbidden",
+                msg: Msg::new("API tokens cannot change subscriptions", "API 令牌不能修改订阅"),
+            });
+        }
+        user::Entity::update_many()
+            .col_expr(user::Column::WeeklyReport, Expr::value(body.0.weekly_report))
+            .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+            .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(user::Column::Id.eq(auth.0.user_id))
+            .exec(&self.db)
+            .await?;
+        let u = find::<user::Entity, _>(&self.db, auth.0.user_id, "user").await?;
+        Ok(Json(Subscription {
+            weekly_report: u.weekly_report,
+        }))
     }
 
     /// End one of the caller's sessions.

@@ -101,6 +101,51 @@ impl From<job_run::Model> for JobRun {
     }
 }
 
+/// One queued or sent e-mail (without its body).
+#[derive(Object)]
+pub struct OutboxMessage {
+    /// Id.
+    pub id: i64,
+    /// `weekly_report`, `alert`, …
+    pub kind: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// `pending`, `sending`, `sent` or `failed`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When the next attempt is due (pending messages).
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last error, if an attempt failed.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Its stable Message-ID.
+    pub message_id: String,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::outbox::Model> for OutboxMessage {
+    fn from(m: entity::outbox::Model) -> Self {
+        OutboxMessage {
+            id: m.id,
+            kind: m.kind,
+            recipient: m.recipient,
+            subject: m.subject,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            last_error: m.last_error,
+            sent_at: m.sent_at,
+            message_id: m.message_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
 /// Jobs and their runs.
 #[derive(Object)]
 pub struct JobRuns {
@@ -256,7 +301,7 @@ impl AnalyticsApi {
             tz,
             std::time::Duration::from_secs(self.schedules.lease_seconds),
         );
-        let jobs = jobs::specs(&self.schedules)
+        let jobs = jobs::specs(&self.schedules, &jobs::outbox::MailConfig::default())
             .into_iter()
             .map(|s| JobInfo {
                 name: s.name.into(),
@@ -275,5 +320,33 @@ impl AnalyticsApi {
             })
             .await?;
         Ok(Json(JobRuns { jobs, runs }))
+    }
+
+    /// The mail outbox (admin), newest first: status, attempts and the last error of each message.
+    #[oai(path = "/outbox", method = "get")]
+    async fn outbox(
+        &self,
+        auth: Auth,
+        /// `pending`, `sending`, `sent` or `failed`.
+        status: Query<Option<String>>,
+        /// Page number, from 1.
+        #[oai(validator(minimum(value = "1")))]
+        page: Query<Option<u64>>,
+        /// Records per page, 1–200 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        per_page: Query<Option<u64>>,
+    ) -> AppResult<Json<Page<OutboxMessage>>> {
+        auth.0.require(Need::Admin)?;
+        let mut s = entity::outbox::Entity::find().order_by_desc(entity::outbox::Column::Id);
+        if let Some(v) = status.0 {
+            s = s.filter(entity::outbox::Column::Status.eq(v));
+        }
+        Ok(Json(
+            Paging::new(page.0, per_page.0)
+                .fetch(&self.db, s, async |rows| {
+                    Ok(rows.into_iter().map(OutboxMessage::from).collect())
+                })
+                .await?,
+        ))
     }
 }

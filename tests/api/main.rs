@@ -8,6 +8,7 @@ mod demo;
 mod errors;
 mod exports;
 mod ledger;
+mod mail;
 mod projects;
 mod records;
 mod scheduler;

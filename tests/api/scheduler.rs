@@ -170,7 +170,7 @@ async fn a_missed_slot_is_caught_up_once_on_start(app: TestApp) {
 async fn a_failed_analytics_run_keeps_the_previous_snapshots(app: TestApp) {
     invest_crm::demo::seed(&app.db, false).await.unwrap();
     let r = runner(&app, "nightly", Duration::from_secs(60));
-    let real = jobs::specs(&jobs::Schedules::default()).remove(0);
+    let real = jobs::specs(&jobs::Schedules::default(), &jobs::outbox::MailConfig::default()).remove(0);
     let as_of = chrono::NaiveDate::from_ymd_opt(2024, 7, 1);
     let Outcome::Succeeded(first) = r.run_manual(&real, as_of).await.unwrap() else {
         panic!("the analytics job runs on the demo park")

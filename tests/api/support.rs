@@ -348,6 +348,7 @@ async fn sign_in_users(db: &DatabaseConnection) -> (HashMap<&'static str, String
             disabled: Set(false),
             failed_logins: Set(0),
             locked_until: Set(None),
+            weekly_report: Set(true),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

@@ -1,0 +1,347 @@
+//! The outbox against a real SMTP server process (aiosmtpd, tests/smtp_sink.py): delivery with every part, a server
+//! that is down and comes back, a permanent rejection that stops and alerts the admins.
+
+use std::{
+    io::BufRead,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+};
+
+use chrono::Utc;
+use entity::outbox;
+use jobs::outbox::{Attachment, Dispatched, Dispatcher, Mail, MailConfig, enqueue};
+use mail_parser::{MessageParser, MimeHeaders};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+
+use crate::{db_test, support::TestApp};
+
+db_test!(
+    queued_mail_is_delivered_once_with_every_part,
+    mail_waits_while_the_server_is_down_and_goes_once_it_is_back,
+    a_permanent_rejection_stops_and_alerts_the_admins,
+    the_outbox_and_subscriptions_through_the_api,
+);
+
+/// The SMTP server process of a test; killed when dropped.
+struct Sink {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Sink {
+    /// Starts the sink on `port`; without python3 and aiosmtpd it skips the test (and fails it under CI=true).
+    fn start(port: u16) -> Option<Sink> {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let spawned = Command::new("python3")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return skip(&format!("cannot run python3: {e}")),
+        };
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .ok();
+        if line.trim() != "ready" {
+            let _ = child.kill();
+            return skip("the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd)");
+        }
+        Some(Sink { child, dir, port })
+    }
+
+    fn messages(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn skip<T>(why: &str) -> Option<T> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {why}");
+    }
+    eprintln!("skipping a mail test: {why}");
+    None
+}
+
+fn config(port: u16, max_attempts: i32) -> MailConfig {
+    MailConfig {
+        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+        max_attempts,
+        timeout_seconds: 5,
+        ..MailConfig::default()
+    }
+}
+
+fn report_mail(key: &str, to: &str) -> Mail {
+    Mail {
+        key: key.into(),
+        kind: "weekly_report".into(),
+        to: to.into(),
+        subject: "【招商周报】2024年第21周(5月20日—5月26日)".into(),
+        html: "<p>本周新签约项目 <b>2</b> 个</p><img src=\"cid:funnel\">".into(),
+        text: "本周新签约项目 2 个".into(),
+        attachments: vec![
+            Attachment {
+                filename: "funnel.png".into(),
+                content_type: "image/png".into(),
+                content_id: Some("funnel".into()),
+                data: b"\x89PNG\r\n\x1a\nnot really".to_vec(),
+            },
+            Attachment {
+                filename: "招商周报.xlsx".into(),
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+                content_id: None,
+                data: b"PK\x03\x04 workbook bytes".to_vec(),
+            },
+        ],
+    }
+}
+
+/// Makes every queued row due now (as if its backoff had passed).
+async fn due_now(app: &TestApp) {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::NextAttemptAt,
+            Expr::value(Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn queued_mail_is_delivered_once_with_every_part(app: TestApp) {
+    let Some(sink) = Sink::start(free_port()) else { return };
+    let mail = report_mail("weekly_report:2024-W21:leader@example.com", "leader@example.com");
+    assert_eq!(enqueue(&app.db, vec![mail.clone()]).await.unwrap(), 1);
+    assert_eq!(
+        enqueue(&app.db, vec![mail]).await.unwrap(),
+        0,
+        "the same key queues nothing new"
+    );
+    let d = Dispatcher::new(app.db.clone(), config(sink.port, 3)).unwrap();
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched {
+            sent: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched::default(),
+        "sent rows are never sent again"
+    );
+    let files = sink.messages();
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read(&files[0]).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some("【招商周报】2024年第21周(5月20日—5月26日)"));
+    assert_eq!(msg.to().unwrap().first().unwrap().address(), Some("leader@example.com"));
+    assert_eq!(msg.body_text(0).as_deref(), Some("本周新签约项目 2 个"));
+    assert!(msg.body_html(0).unwrap().contains("cid:funnel"));
+    let row = outbox::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(
+        format!("<{}>", msg.message_id().unwrap()),
+        row.message_id,
+        "the stored, stable Message-ID"
+    );
+    assert_eq!((row.status.as_str(), row.attempts), ("sent", 1));
+    let parts: Vec<_> = msg.attachments().collect();
+    assert_eq!(parts.len(), 2);
+    let png = parts
+        .iter()
+        .find(|p| p.content_id() == Some("funnel"))
+        .expect("the inline image by Content-ID");
+    assert_eq!(png.contents(), b"\x89PNG\r\n\x1a\nnot really");
+    let xlsx = parts
+        .iter()
+        .find(|p| p.attachment_name() == Some("招商周报.xlsx"))
+        .expect("the workbook");
+    assert_eq!(xlsx.contents(), b"PK\x03\x04 workbook bytes");
+}
+
+async fn mail_waits_while_the_server_is_down_and_goes_once_it_is_back(app: TestApp) {
+    let port = free_port();
+    enqueue(
+        &app.db,
+        vec![report_mail("k1", "a@example.com"), report_mail("k2", "b@example.com")],
+    )
+    .await
+    .unwrap();
+    let d = Dispatcher::new(app.db.clone(), config(port, 6)).unwrap();
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched {
+            retrying: 2,
+            ..Default::default()
+        }
+    );
+    let rows = outbox::Entity::find().all(&app.db).await.unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "pending" && r.attempts == 1 && r.last_error.is_some())
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.next_attempt_at > Utc::now() + chrono::Duration::seconds(50)),
+        "backed off a minute"
+    );
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched::default(),
+        "nothing is due before its backoff"
+    );
+    due_now(&app).await;
+    assert_eq!(d.dispatch().await.unwrap().retrying, 2);
+    let second = outbox::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert!(
+        second.next_attempt_at > Utc::now() + chrono::Duration::seconds(110),
+        "the delay doubles"
+    );
+
+    let Some(sink) = Sink::start(port) else { return };
+    due_now(&app).await;
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched {
+            sent: 2,
+            ..Default::default()
+        }
+    );
+    due_now(&app).await;
+    assert_eq!(d.dispatch().await.unwrap(), Dispatched::default());
+    assert_eq!(sink.messages().len(), 2, "each message exactly once");
+    let sent = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq("sent"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(sent, 2);
+}
+
+async fn a_permanent_rejection_stops_and_alerts_the_admins(app: TestApp) {
+    let Some(sink) = Sink::start(free_port()) else { return };
+    enqueue(&app.db, vec![report_mail("r1", "reject-me@example.com")])
+        .await
+        .unwrap();
+    let d = Dispatcher::new(app.db.clone(), config(sink.port, 6)).unwrap();
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched {
+            failed: 1,
+            ..Default::default()
+        },
+        "no retry after a 5xx"
+    );
+    let row = outbox::Entity::find()
+        .filter(outbox::Column::IdempotencyKey.eq("r1"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.status.as_str(), row.attempts), ("failed", 1));
+    assert!(row.last_error.unwrap().contains("550"));
+    let alert = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("alert"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alert.recipient, "admin@example.com", "the admins hear of it");
+    assert_eq!(
+        d.dispatch().await.unwrap(),
+        Dispatched {
+            sent: 1,
+            ..Default::default()
+        }
+    );
+    let files = sink.messages();
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read(&files[0]).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert!(msg.subject().unwrap().contains("告警"));
+    assert!(msg.body_text(0).unwrap().contains("reject-me@example.com"));
+
+    // Transient failures until the last attempt end the same way.
+    enqueue(&app.db, vec![report_mail("t1", "leader@example.com")])
+        .await
+        .unwrap();
+    let down = Dispatcher::new(app.db.clone(), config(free_port(), 2)).unwrap();
+    assert_eq!(down.dispatch().await.unwrap().retrying, 1);
+    due_now(&app).await;
+    assert_eq!(down.dispatch().await.unwrap().failed, 1);
+    let alerts = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("alert"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(alerts, 2);
+}
+
+async fn the_outbox_and_subscriptions_through_the_api(app: TestApp) {
+    enqueue(&app.db, vec![report_mail("api1", "leader@example.com")])
+        .await
+        .unwrap();
+    let d = Dispatcher::new(app.db.clone(), config(free_port(), 6)).unwrap();
+    assert_eq!(d.dispatch().await.unwrap().retrying, 1);
+    let (s, page) = app.get("/api/v1/outbox?status=pending").await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    let item = &page["items"][0];
+    assert_eq!(
+        (item["recipient"].as_str(), item["attempts"].as_i64()),
+        (Some("leader@example.com"), Some(1))
+    );
+    assert!(item["last_error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert!(item.get("html").is_none(), "bodies stay in the database");
+    crate::support::assert_error(
+        &app.as_user("leader").get("/api/v1/outbox").await,
+        reqwest::StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+
+    let (s, sub) = app
+        .as_user("leader")
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/auth/subscription",
+            Some(serde_json::json!({"weekly_report": false})),
+        )
+        .await;
+    assert_eq!(
+        (s, sub["weekly_report"].as_bool()),
+        (reqwest::StatusCode::OK, Some(false))
+    );
+    let (_, users) = app.get("/api/v1/users?role=leader").await;
+    assert_eq!(
+        users["items"][0]["weekly_report"], false,
+        "a leader can turn the weekly report off"
+    );
+}
