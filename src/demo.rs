@@ -23,8 +23,8 @@ use entity::{
 use rand::{Rng, SeedableRng, seq::IndexedRandom};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
 };
 
 /// What the demo wrote.
@@ -919,6 +919,7 @@ async fn write(db: &impl ConnectionTrait, plan: Plan) -> anyhow::Result<Summary>
     summary.blockers = write_blockers(db, &mut r, &plan, &project_ids).await?;
     summary.candidates = write_incubation(db, &mut r, &company_ids).await?;
     write_targets(db).await?;
+    write_leaders(db).await?;
     Ok(summary)
 }
 
@@ -1104,6 +1105,33 @@ async fn write_incubation(db: &impl ConnectionTrait, r: &mut Dates, company_ids:
     }
     incubation_event::Entity::insert_many(events).exec(db).await?;
     Ok(plans.len())
+}
+
+/// The contact leaders as users who get the weekly report (example.com addresses; random passwords an admin resets).
+async fn write_leaders(db: &impl ConnectionTrait) -> anyhow::Result<()> {
+    use entity::{enums::Role, user};
+    const LOGINS: [&str; 5] = ["wangjianguo", "liming", "zhanghua", "chenjing", "liuyang"];
+    for (login, name) in LOGINS.into_iter().zip(LEADERS) {
+        let exists = user::Entity::find()
+            .filter(user::Column::Username.eq(login))
+            .one(db)
+            .await?
+            .is_some();
+        if !exists {
+            let password = crate::auth::random_password().map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::auth::create_user(
+                db,
+                login,
+                name,
+                Some(format!("{login}@example.com")),
+                Role::Leader,
+                &password,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
 }
 
 async fn write_targets(db: &impl ConnectionTrait) -> anyhow::Result<()> {

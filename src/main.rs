@@ -94,6 +94,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ReportAction {
+    /// Write one leader's weekly e-mail of a week to a file (.eml; the HTML beside it as .html) to look at.
+    Preview {
+        /// The ISO week, e.g. 2024-W21.
+        #[arg(long)]
+        week: String,
+        /// The leader's name (display name).
+        #[arg(long)]
+        to: String,
+        /// The .eml file to write.
+        #[arg(long, default_value = "weekly-preview.eml")]
+        out: PathBuf,
+    },
     /// Write the investment-promotion section of a work summary.
     Summary {
         /// 2024, 2024-H1, 2024-Q2, 2024-05 or 2024-W21.
@@ -439,12 +451,25 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Report { action } => {
             let conn = db::connect(&cfg.database_url()).await?;
             db::migrate(&conn).await?;
-            let ReportAction::Summary {
-                period,
-                format,
-                as_of,
-                out,
-            } = action;
+            let (period, format, as_of, out) = match action {
+                ReportAction::Summary {
+                    period,
+                    format,
+                    as_of,
+                    out,
+                } => (period, format, as_of, out),
+                ReportAction::Preview { week, to, out } => {
+                    let w = jobs::period::Period::parse(&week)?;
+                    let mails = jobs::weekly::build(&conn, w.to + chrono::Duration::days(1), Some(&to)).await?;
+                    let mail = mails
+                        .first()
+                        .ok_or_else(|| anyhow::anyhow!("{to} is no subscribed leader with an e-mail address"))?;
+                    std::fs::write(&out, jobs::outbox::render(mail, &cfg.mail.from)?.formatted())?;
+                    std::fs::write(out.with_extension("html"), &mail.html)?;
+                    println!("wrote {} and {}", out.display(), out.with_extension("html").display());
+                    return Ok(());
+                }
+            };
             let p = jobs::period::Period::parse(&period)?;
             let as_of = as_of.unwrap_or_else(invest_crm::validate::today);
             let text = invest_crm::report::summary(&conn, &p, as_of, format == "markdown").await?;

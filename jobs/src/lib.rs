@@ -6,6 +6,7 @@ pub mod nightly;
 pub mod outbox;
 pub mod period;
 pub mod runner;
+pub mod weekly;
 
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub struct Schedules {
     pub analytics: String,
     /// The mail dispatcher.
     pub outbox: String,
+    /// The weekly report to leaders.
+    pub weekly_report: String,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
     pub lease_seconds: u64,
     /// Run the scheduler inside `serve` (turn off on replicas that should only answer requests).
@@ -33,6 +36,7 @@ impl Default for Schedules {
             timezone: "Asia/Shanghai".into(),
             analytics: "0 0 2 * * *".into(),
             outbox: "0 * * * * *".into(),
+            weekly_report: "0 0 8 * * 1".into(),
             lease_seconds: 300,
             enabled: true,
         }
@@ -47,6 +51,11 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
             name: "analytics",
             cron: s.analytics.clone(),
             run: Arc::new(|ctx| Box::pin(nightly::run(ctx))),
+        },
+        runner::JobSpec {
+            name: "weekly_report",
+            cron: s.weekly_report.clone(),
+            run: Arc::new(|ctx| Box::pin(weekly::run(ctx))),
         },
         runner::JobSpec {
             name: "outbox",

@@ -110,6 +110,30 @@ fn message_id(key: &str) -> String {
     )
 }
 
+/// The MIME message of a mail: text and HTML alternatives, inline images beside the HTML, files attached.
+pub fn render(mail: &Mail, from: &str) -> anyhow::Result<Message> {
+    let (inline, attached): (Vec<_>, Vec<_>) = mail.attachments.iter().partition(|a| a.content_id.is_some());
+    let mut related = MultiPart::related().singlepart(SinglePart::html(mail.html.clone()));
+    for a in inline {
+        let cid = a.content_id.clone().unwrap_or_default();
+        related = related.singlepart(Part::new_inline(cid).body(a.data.clone(), ContentType::parse(&a.content_type)?));
+    }
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(mail.text.clone()))
+        .multipart(related);
+    let mut mixed = MultiPart::mixed().multipart(alternative);
+    for a in attached {
+        mixed =
+            mixed.singlepart(Part::new(a.filename.clone()).body(a.data.clone(), ContentType::parse(&a.content_type)?));
+    }
+    Ok(Message::builder()
+        .message_id(Some(message_id(&mail.key)))
+        .from(from.parse::<Mailbox>()?)
+        .to(mail.to.parse::<Mailbox>()?)
+        .subject(mail.subject.clone())
+        .multipart(mixed)?)
+}
+
 /// Queues messages; a key already queued is skipped. Answers how many were new. Use the caller's transaction to
 /// queue a whole report or nothing.
 pub async fn enqueue(db: &impl ConnectionTrait, mails: Vec<Mail>) -> anyhow::Result<u64> {
@@ -197,26 +221,16 @@ impl Dispatcher {
     }
 
     fn build(&self, row: &outbox::Model) -> anyhow::Result<Message> {
-        let files: Vec<Attachment> = serde_json::from_value(row.attachments.clone())?;
-        let (inline, attached): (Vec<_>, Vec<_>) = files.into_iter().partition(|a| a.content_id.is_some());
-        let mut related = MultiPart::related().singlepart(SinglePart::html(row.html.clone()));
-        for a in inline {
-            let cid = a.content_id.clone().unwrap_or_default();
-            related = related.singlepart(Part::new_inline(cid).body(a.data, ContentType::parse(&a.content_type)?));
-        }
-        let alternative = MultiPart::alternative()
-            .singlepart(SinglePart::plain(row.text.clone()))
-            .multipart(related);
-        let mut mixed = MultiPart::mixed().multipart(alternative);
-        for a in attached {
-            mixed = mixed.singlepart(Part::new(a.filename).body(a.data, ContentType::parse(&a.content_type)?));
-        }
-        Ok(Message::builder()
-            .message_id(Some(row.message_id.clone()))
-            .from(self.cfg.from.parse::<Mailbox>()?)
-            .to(row.recipient.parse::<Mailbox>()?)
-            .subject(row.subject.clone())
-            .multipart(mixed)?)
+        let mail = Mail {
+            key: row.idempotency_key.clone(),
+            kind: row.kind.clone(),
+            to: row.recipient.clone(),
+            subject: row.subject.clone(),
+            html: row.html.clone(),
+            text: row.text.clone(),
+            attachments: serde_json::from_value(row.attachments.clone())?,
+        };
+        render(&mail, &self.cfg.from)
     }
 
     async fn send(&self, row: &outbox::Model) -> Result<(), SendError> {

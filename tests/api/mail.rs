@@ -20,6 +20,8 @@ db_test!(
     mail_waits_while_the_server_is_down_and_goes_once_it_is_back,
     a_permanent_rejection_stops_and_alerts_the_admins,
     the_outbox_and_subscriptions_through_the_api,
+    the_weekly_report_reaches_each_subscribed_leader_once,
+    without_smtp_mail_is_written_to_files,
 );
 
 /// The SMTP server process of a test; killed when dropped.
@@ -344,4 +346,117 @@ async fn the_outbox_and_subscriptions_through_the_api(app: TestApp) {
         users["items"][0]["weekly_report"], false,
         "a leader can turn the weekly report off"
     );
+}
+
+async fn the_weekly_report_reaches_each_subscribed_leader_once(app: TestApp) {
+    use calamine::{Data, Reader, Xlsx};
+    let Some(sink) = Sink::start(free_port()) else { return };
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    // 李明 turned the report off; the test harness's own leader has no contact projects but an address, so gets it.
+    entity::user::Entity::update_many()
+        .col_expr(entity::user::Column::WeeklyReport, Expr::value(false))
+        .filter(entity::user::Column::Username.eq("liming"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let runner = jobs::runner::Runner::named(
+        app.db.clone(),
+        chrono_tz::Asia::Shanghai,
+        std::time::Duration::from_secs(60),
+        "t".into(),
+    );
+    let spec = jobs::specs(&jobs::Schedules::default(), &MailConfig::default())
+        .into_iter()
+        .find(|s| s.name == "weekly_report")
+        .unwrap();
+    let monday = chrono::NaiveDate::from_ymd_opt(2024, 5, 27);
+    assert!(matches!(
+        runner.run_manual(&spec, monday).await.unwrap(),
+        jobs::runner::Outcome::Succeeded(_)
+    ));
+    assert!(matches!(
+        runner.run_manual(&spec, monday).await.unwrap(),
+        jobs::runner::Outcome::Succeeded(_)
+    ));
+    let queued = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("weekly_report"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.len(),
+        5,
+        "four demo leaders and the test leader, once each although the job ran twice"
+    );
+    assert!(
+        queued
+            .iter()
+            .all(|q| q.idempotency_key.starts_with("weekly_report:2024-W21:"))
+    );
+    assert!(!queued.iter().any(|q| q.recipient == "liming@example.com"));
+
+    let d = Dispatcher::new(app.db.clone(), config(sink.port, 3)).unwrap();
+    assert_eq!(d.dispatch().await.unwrap().sent, 5);
+    let mut found = None;
+    for f in sink.messages() {
+        let raw = std::fs::read(&f).unwrap();
+        let msg = MessageParser::default().parse(&raw).unwrap();
+        if msg.to().unwrap().first().unwrap().address() == Some("wangjianguo@example.com") {
+            found = Some(raw);
+        }
+    }
+    let raw = found.expect("王建国's report");
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some("【招商周报】2024年第21周(5月20日—5月26日)"));
+    let text = msg.body_text(0).unwrap();
+    assert!(
+        text.contains("王建国领导") && text.contains("一、主要指标") && text.contains("逾期未解决的难题"),
+        "{text}"
+    );
+    let html = msg.body_html(0).unwrap();
+    assert!(html.contains("cid:funnel") && html.contains("您联系的项目") && !html.contains("<script"));
+    let parts: Vec<_> = msg.attachments().collect();
+    let png = parts.iter().find(|p| p.content_id() == Some("funnel")).unwrap();
+    assert!(png.contents().starts_with(b"\x89PNG\r\n\x1a\n"), "a real PNG");
+    let xlsx = parts
+        .iter()
+        .find(|p| p.attachment_name().is_some_and(|n| n.ends_with(".xlsx")))
+        .unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx.contents().to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), ["项目漏斗", "主要指标", "我的项目", "逾期难题"]);
+    let funnel = book.worksheet_range("项目漏斗").unwrap();
+    assert_eq!(funnel.get((0, 0)), Some(&Data::String("阶段".into())));
+    assert_eq!(funnel.get((2, 0)), Some(&Data::String("洽谈".into())));
+    // The workbook's year-to-date count of negotiations equals the analytics for 2024-01-01..2024-05-26.
+    let (_, f) = app
+        .get("/api/v1/analytics/funnel?from=2024-01-01&to=2024-05-26&as_of=2024-05-26")
+        .await;
+    assert_eq!(
+        funnel.get((2, 1)),
+        Some(&Data::Float(f["stages"][1]["count"].as_f64().unwrap()))
+    );
+    let mine = book.worksheet_range("我的项目").unwrap();
+    assert!(mine.height() > 1, "王建国 has contact projects");
+}
+
+async fn without_smtp_mail_is_written_to_files(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = MailConfig {
+        outbox_dir: dir.path().join("outbox"),
+        ..MailConfig::default()
+    };
+    enqueue(&app.db, vec![report_mail("file1", "leader@example.com")])
+        .await
+        .unwrap();
+    let d = Dispatcher::new(app.db.clone(), cfg).unwrap();
+    assert_eq!(d.dispatch().await.unwrap().sent, 1);
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
+    let msg_raw = std::fs::read(&files[0]).unwrap();
+    let msg = MessageParser::default().parse(&msg_raw).unwrap();
+    assert_eq!(msg.subject(), Some("【招商周报】2024年第21周(5月20日—5月26日)"));
 }

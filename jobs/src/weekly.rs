@@ -1,0 +1,515 @@
+//! The weekly summary e-mail to leaders (DESIGN §5): the week's and the year-to-date KPIs with year-on-year growth
+//! and target progress, the year-to-date flow funnel (also drawn as an inline PNG), the week's newly signed, landed,
+//! started and producing projects, the leader's own projects, all overdue blockers and projects without a follow-up
+//! for a while; HTML with a plain-text alternative and an XLSX attachment. One outbox row per recipient, all in one
+//! transaction: if any query fails, nothing is queued.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use entity::{
+    blocker,
+    enums::{BlockerStatus, Label, ProjectStage, Role},
+    follow_up,
+    pipeline::Stage,
+    project, user,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::{
+    analytics::{self, Analytics, Compare, Funnel, FunnelKind, Kpis, Pipeline, Scope},
+    outbox::{self, Attachment, Mail},
+    period::Period,
+    runner::Ctx,
+};
+
+/// Projects without a follow-up for this many days are listed.
+pub const STALE_DAYS: i64 = 30;
+
+/// The last full ISO week before `as_of` (a Monday run reports the week that just ended).
+pub fn last_full_week(as_of: NaiveDate) -> Period {
+    let w = (as_of - Duration::days(7)).iso_week();
+    Period::parse(&format!("{}-W{:02}", w.year(), w.week())).expect("an ISO week")
+}
+
+#[derive(Serialize, Clone)]
+struct Row {
+    label: String,
+    value: String,
+    yoy: String,
+}
+
+#[derive(Serialize, Clone)]
+struct ProjectLine {
+    name: String,
+    stage: String,
+    days_since_follow_up: Option<i64>,
+    open_blockers: usize,
+}
+
+#[derive(Serialize, Clone)]
+struct BlockerLine {
+    project: String,
+    title: String,
+    leader: String,
+    due: String,
+    days_overdue: i64,
+}
+
+/// Everything the templates show, except what is per leader.
+struct Shared {
+    week: Period,
+    subject: String,
+    week_rows: Vec<Row>,
+    ytd_rows: Vec<Row>,
+    funnel: Funnel,
+    news: Vec<(String, Vec<String>)>,
+    overdue: Vec<BlockerLine>,
+    stale: Vec<String>,
+    targets: Vec<String>,
+    projects: Vec<(String, ProjectLine)>,
+    chart: Vec<u8>,
+}
+
+fn yoy(c: &Compare) -> String {
+    c.growth_pct.map_or("—".into(), |g| format!("{g:+.1}%"))
+}
+
+fn rows(k: &Kpis) -> Vec<Row> {
+    let r = |label: &str, c: &Compare| Row {
+        label: label.into(),
+        value: c.value.to_string(),
+        yoy: yoy(c),
+    };
+    let money = |label: &str, c: &analytics::MoneyCompare| Row {
+        label: label.into(),
+        value: format!("{}万元", c.value),
+        yoy: c.growth_pct.map_or("—".into(), |g| format!("{g:+.1}%")),
+    };
+    vec![
+        r("接待客商(批)", &k.visit_batches),
+        r("接待客商(人次)", &k.person_times),
+        r("招商活动(次)", &k.outreach_total),
+        r("洽谈项目(个)", &k.projects_negotiating),
+        r("签约项目(个)", &k.projects_signed),
+        r("落地项目(个)", &k.projects_landed),
+        r("开工项目(个)", &k.projects_started),
+        r("竣工投产项目(个)", &k.projects_producing),
+        money("签约投资额", &k.signed_investment),
+        money("到位资金", &k.funds_arrived),
+        r(
+            "解决难题(个)",
+            &Compare {
+                value: k.blockers.resolved,
+                previous: 0,
+                growth_pct: None,
+            },
+        ),
+    ]
+}
+
+/// The subject, e.g. `【招商周报】2024年第21周(5月20日—5月26日)`.
+pub fn subject(week: &Period) -> String {
+    let w = week.from.iso_week();
+    format!(
+        "【招商周报】{}年第{}周({}月{}日—{}月{}日)",
+        w.year(),
+        w.week(),
+        week.from.month(),
+        week.from.day(),
+        week.to.month(),
+        week.to.day()
+    )
+}
+
+/// The funnel as a bar chart (PNG), Chinese stage labels drawn with the bundled CJK font subset.
+pub fn chart(f: &Funnel) -> anyhow::Result<Vec<u8>> {
+    use plotters::prelude::*;
+    const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei-subset.ttf");
+    plotters::style::register_font("cjk", FontStyle::Normal, FONT).map_err(|_| anyhow::anyhow!("bad font"))?;
+    let (w, h) = (640u32, 300u32);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let max = f.stages.iter().map(|s| s.count).max().unwrap_or(0).max(1);
+        let labels: Vec<&str> = ProjectStage::ORDER.iter().map(|s| s.label()).collect();
+        let mut c = ChartBuilder::on(&root)
+            .margin(12)
+            .caption("年初至今项目漏斗", ("cjk", 20))
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d((0..labels.len() - 1).into_segmented(), 0..(max + max / 5 + 1))?;
+        c.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(labels.len())
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).copied().unwrap_or("").to_owned(),
+                _ => String::new(),
+            })
+            .label_style(("cjk", 14))
+            .draw()?;
+        c.draw_series(f.stages.iter().enumerate().map(|(i, s)| {
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), 0), (SegmentValue::Exact(i + 1), s.count)],
+                RGBColor(31, 119, 180).filled(),
+            );
+            bar.set_margin(0, 0, 8, 8);
+            bar
+        }))?;
+        c.draw_series(f.stages.iter().enumerate().map(|(i, s)| {
+            // Above the bar: the count's baseline a little over its top.
+            Text::new(
+                s.count.to_string(),
+                (SegmentValue::CenterOf(i), s.count + max / 12 + 1),
+                ("cjk", 14).into_font(),
+            )
+        }))?;
+        root.present()?;
+    }
+    let img = image::RgbImage::from_raw(w, h, buf).ok_or_else(|| anyhow::anyhow!("chart buffer"))?;
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(png)
+}
+
+/// The XLSX attachment: the funnel, the KPIs, the leader's projects and the open blockers.
+fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let head = Format::new().set_bold().set_background_color("#DDEBF7");
+    let sheet = |book: &mut Workbook, name: &str, headers: &[(&str, f64)]| -> anyhow::Result<()> {
+        let ws = book.add_worksheet();
+        ws.set_name(name)?;
+        for (i, (h, w)) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, *h, &head)?;
+            ws.set_column_width(i as u16, *w)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        Ok(())
+    };
+    sheet(
+        &mut book,
+        "项目漏斗",
+        &[("阶段", 12.0), ("数量", 10.0), ("转化率", 10.0), ("中位天数", 10.0)],
+    )?;
+    let ws = book.worksheet_from_name("项目漏斗")?;
+    for (i, st) in s.funnel.stages.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, ProjectStage::ORDER[i].label())?;
+        ws.write_number(r, 1, st.count as f64)?;
+        if let Some(c) = st.conversion {
+            ws.write_number(r, 2, c)?;
+        }
+        if let Some(d) = st.median_days {
+            ws.write_number(r, 3, d)?;
+        }
+    }
+    sheet(
+        &mut book,
+        "主要指标",
+        &[
+            ("指标", 18.0),
+            ("本周", 14.0),
+            ("本周同比", 10.0),
+            ("年初至今", 14.0),
+            ("年初至今同比", 12.0),
+        ],
+    )?;
+    let ws = book.worksheet_from_name("主要指标")?;
+    for (i, (w, y)) in s.week_rows.iter().zip(&s.ytd_rows).enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, &w.label)?;
+        ws.write_string(r, 1, &w.value)?;
+        ws.write_string(r, 2, &w.yoy)?;
+        ws.write_string(r, 3, &y.value)?;
+        ws.write_string(r, 4, &y.yoy)?;
+    }
+    sheet(
+        &mut book,
+        "我的项目",
+        &[
+            ("项目", 30.0),
+            ("阶段", 10.0),
+            ("距上次跟进(天)", 16.0),
+            ("未解决难题", 12.0),
+        ],
+    )?;
+    let ws = book.worksheet_from_name("我的项目")?;
+    for (i, p) in mine.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, &p.name)?;
+        ws.write_string(r, 1, &p.stage)?;
+        if let Some(d) = p.days_since_follow_up {
+            ws.write_number(r, 2, d as f64)?;
+        }
+        ws.write_number(r, 3, p.open_blockers as f64)?;
+    }
+    sheet(
+        &mut book,
+        "逾期难题",
+        &[
+            ("项目", 30.0),
+            ("问题", 24.0),
+            ("包联领导", 10.0),
+            ("截止日期", 12.0),
+            ("逾期天数", 10.0),
+        ],
+    )?;
+    let ws = book.worksheet_from_name("逾期难题")?;
+    for (i, b) in s.overdue.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, &b.project)?;
+        ws.write_string(r, 1, &b.title)?;
+        ws.write_string(r, 2, &b.leader)?;
+        ws.write_string(r, 3, &b.due)?;
+        ws.write_number(r, 4, b.days_overdue as f64)?;
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+async fn shared(db: &DatabaseConnection, as_of: NaiveDate) -> anyhow::Result<Shared> {
+    let week = last_full_week(as_of);
+    let end = week.to;
+    let raw = analytics::load(db, end, Scope::All).await?;
+    let (w, y) = (
+        week.clone(),
+        Period::range(NaiveDate::from_ymd_opt(end.year(), 1, 1).expect("valid"), end)?,
+    );
+    let (kw, ky, funnel, news) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let a = Analytics::build(raw)?;
+        let news: Vec<Vec<i64>> = (2..ProjectStage::ORDER.len())
+            .map(|k| a.projects_reaching(k, &w))
+            .collect::<Result<_, _>>()?;
+        Ok((
+            a.kpis(&w)?,
+            a.kpis(&y)?,
+            a.funnel(Pipeline::Projects, FunnelKind::Flow, &y, None)?,
+            news,
+        ))
+    })
+    .await??;
+    let projects = project::Entity::find().all(db).await?;
+    let names: HashMap<i64, String> = projects.iter().map(|p| (p.id, p.name.clone())).collect();
+    let news = news
+        .into_iter()
+        .enumerate()
+        .map(|(i, ids)| {
+            let label = format!("新{}", ProjectStage::ORDER[i + 2].label());
+            (label, ids.iter().filter_map(|id| names.get(id).cloned()).collect())
+        })
+        .collect();
+    let last_follow: HashMap<i64, NaiveDate> = follow_up::Entity::find()
+        .select_only()
+        .column(follow_up::Column::ProjectId)
+        .column_as(follow_up::Column::OccurredOn.max(), "last")
+        .filter(follow_up::Column::OccurredOn.lte(end))
+        .group_by(follow_up::Column::ProjectId)
+        .into_tuple::<(i64, NaiveDate)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let open: Vec<blocker::Model> = blocker::Entity::find()
+        .filter(blocker::Column::Status.ne(BlockerStatus::Resolved))
+        .filter(blocker::Column::OpenedOn.lte(end))
+        .all(db)
+        .await?;
+    let mut open_per_project: HashMap<i64, usize> = HashMap::new();
+    for b in &open {
+        *open_per_project.entry(b.project_id).or_default() += 1;
+    }
+    let mut overdue: Vec<BlockerLine> = open
+        .iter()
+        .filter(|b| b.due_date.is_some_and(|d| d < end))
+        .map(|b| {
+            let due = b.due_date.expect("filtered");
+            BlockerLine {
+                project: names.get(&b.project_id).cloned().unwrap_or_default(),
+                title: b.title.clone(),
+                leader: b.assigned_leader.clone().unwrap_or_default(),
+                due: due.to_string(),
+                days_overdue: (end - due).num_days(),
+            }
+        })
+        .collect();
+    overdue.sort_by_key(|b| std::cmp::Reverse(b.days_overdue));
+    // Each project's stage at the end of the week, from its history (the stored stage is today's).
+    let mut stage_then: HashMap<i64, ProjectStage> = HashMap::new();
+    let events: Vec<(i64, ProjectStage)> = entity::stage_event::Entity::find()
+        .select_only()
+        .columns([
+            entity::stage_event::Column::ProjectId,
+            entity::stage_event::Column::Stage,
+        ])
+        .filter(entity::stage_event::Column::OccurredOn.lte(end))
+        .order_by_asc(entity::stage_event::Column::OccurredOn)
+        .order_by_asc(entity::stage_event::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, stage) in events {
+        stage_then.insert(id, stage);
+    }
+    let active = |p: &project::Model| {
+        stage_then
+            .get(&p.id)
+            .is_some_and(|s| !matches!(s, ProjectStage::Dropped | ProjectStage::Producing))
+    };
+    let mut stale = Vec::new();
+    let mut lines = Vec::new();
+    for p in projects.iter().filter(|p| active(p)) {
+        let days = last_follow.get(&p.id).map(|d| (end - *d).num_days());
+        if days.is_none_or(|d| d > STALE_DAYS) {
+            stale.push(p.name.clone());
+        }
+        lines.push((
+            p.contact_leader.clone().unwrap_or_default(),
+            ProjectLine {
+                name: p.name.clone(),
+                stage: stage_then.get(&p.id).map_or("", |s| s.label()).into(),
+                days_since_follow_up: days,
+                open_blockers: open_per_project.get(&p.id).copied().unwrap_or(0),
+            },
+        ));
+    }
+    let targets = ky
+        .targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{}:完成{}/{},完成率{},时间进度{:.1}%",
+                t.metric.label(),
+                t.actual,
+                t.target,
+                t.progress.map_or("—".into(), |p| format!("{:.1}%", p * 100.0)),
+                t.time_progress * 100.0
+            )
+        })
+        .collect();
+    Ok(Shared {
+        subject: subject(&week),
+        chart: chart(&funnel)?,
+        week_rows: rows(&kw),
+        ytd_rows: rows(&ky),
+        funnel,
+        news,
+        overdue,
+        stale,
+        targets,
+        projects: lines,
+        week,
+    })
+}
+
+fn env() -> anyhow::Result<minijinja::Environment<'static>> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("weekly.html", include_str!("../../templates/weekly.html.j2"))?;
+    env.add_template("weekly.txt", include_str!("../../templates/weekly.txt.j2"))?;
+    Ok(env)
+}
+
+/// The e-mail for one leader.
+fn mail(s: &Shared, env: &minijinja::Environment, name: &str, to: &str) -> anyhow::Result<Mail> {
+    let mine: Vec<ProjectLine> = s
+        .projects
+        .iter()
+        .filter(|(l, _)| l == name)
+        .map(|(_, p)| p.clone())
+        .collect();
+    let funnel: Vec<serde_json::Value> = s
+        .funnel
+        .stages
+        .iter()
+        .zip(ProjectStage::ORDER)
+        .map(|(st, stage)| {
+            serde_json::json!({
+                "stage": stage.label(),
+                "count": st.count,
+                "conversion": st.conversion.map(|c| format!("{:.1}%", c * 100.0)).unwrap_or_else(|| "—".into()),
+            })
+        })
+        .collect();
+    let ctx = serde_json::json!({
+        "subject": s.subject,
+        "leader": name,
+        "week": {"from": s.week.from.to_string(), "to": s.week.to.to_string()},
+        "week_rows": s.week_rows,
+        "ytd_rows": s.ytd_rows,
+        "funnel": funnel,
+        "news": s.news.iter().map(|(l, n)| serde_json::json!({"label": l, "names": n})).collect::<Vec<_>>(),
+        "mine": mine,
+        "overdue": s.overdue,
+        "stale": s.stale,
+        "stale_days": STALE_DAYS,
+        "targets": s.targets,
+    });
+    let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
+    let html = env.get_template("weekly.html")?.render(value.clone())?;
+    let text = env.get_template("weekly.txt")?.render(value.clone())?;
+    Ok(Mail {
+        key: format!("weekly_report:{}:{to}", s.week.label),
+        kind: "weekly_report".into(),
+        to: to.into(),
+        subject: s.subject.clone(),
+        html,
+        text,
+        attachments: vec![
+            Attachment {
+                filename: "funnel.png".into(),
+                content_type: "image/png".into(),
+                content_id: Some("funnel".into()),
+                data: s.chart.clone(),
+            },
+            Attachment {
+                filename: format!("招商周报-{}.xlsx", s.week.label),
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+                content_id: None,
+                data: workbook(s, &mine)?,
+            },
+        ],
+    })
+}
+
+/// The leaders who get the report: enabled, subscribed, with an e-mail address.
+async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .columns([user::Column::DisplayName, user::Column::Email])
+        .filter(user::Column::Role.eq(Role::Leader))
+        .filter(user::Column::Disabled.eq(false))
+        .filter(user::Column::WeeklyReport.eq(true))
+        .filter(user::Column::Email.is_not_null())
+        .into_tuple::<(String, Option<String>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(n, e)| e.map(|e| (n, e)))
+        .collect())
+}
+
+/// Builds the week's e-mails without queuing them (for previews); `only` picks one leader by name.
+pub async fn build(db: &DatabaseConnection, as_of: NaiveDate, only: Option<&str>) -> anyhow::Result<Vec<Mail>> {
+    let s = shared(db, as_of).await?;
+    let env = env()?;
+    recipients(db)
+        .await?
+        .into_iter()
+        .filter(|(n, _)| only.is_none_or(|o| o == n))
+        .map(|(n, e)| mail(&s, &env, &n, &e))
+        .collect()
+}
+
+/// The `weekly_report` job: queues the last full week's report for every recipient, all or nothing.
+pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
+    let mails = build(&ctx.db, ctx.as_of, None).await?;
+    let txn = ctx.db.begin().await?;
+    let added = outbox::enqueue(&txn, mails).await?;
+    txn.commit().await?;
+    tracing::info!(added, "weekly report queued");
+    Ok(())
+}
