@@ -460,7 +460,9 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 } => (period, format, as_of, out),
                 ReportAction::Preview { week, to, out } => {
                     let w = jobs::period::Period::parse(&week)?;
-                    let mails = jobs::weekly::build(&conn, w.to + chrono::Duration::days(1), Some(&to)).await?;
+                    let mails =
+                        jobs::weekly::build(&conn, w.to + chrono::Duration::days(1), Some(&to), cfg.jobs.stale_days)
+                            .await?;
                     let mail = mails
                         .first()
                         .ok_or_else(|| anyhow::anyhow!("{to} is no subscribed leader with an e-mail address"))?;

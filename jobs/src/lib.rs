@@ -24,6 +24,8 @@ pub struct Schedules {
     pub outbox: String,
     /// The weekly report to leaders.
     pub weekly_report: String,
+    /// The weekly report lists projects without a follow-up for more than this many days.
+    pub stale_days: i64,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
     pub lease_seconds: u64,
     /// Run the scheduler inside `serve` (turn off on replicas that should only answer requests).
@@ -37,6 +39,7 @@ impl Default for Schedules {
             analytics: "0 0 2 * * *".into(),
             outbox: "0 * * * * *".into(),
             weekly_report: "0 0 8 * * 1".into(),
+            stale_days: 30,
             lease_seconds: 300,
             enabled: true,
         }
@@ -55,7 +58,10 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
         runner::JobSpec {
             name: "weekly_report",
             cron: s.weekly_report.clone(),
-            run: Arc::new(|ctx| Box::pin(weekly::run(ctx))),
+            run: {
+                let stale_days = s.stale_days;
+                Arc::new(move |ctx| Box::pin(weekly::run(ctx, stale_days)))
+            },
         },
         runner::JobSpec {
             name: "outbox",

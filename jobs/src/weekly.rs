@@ -27,9 +27,6 @@ use crate::{
     runner::Ctx,
 };
 
-/// Projects without a follow-up for this many days are listed.
-pub const STALE_DAYS: i64 = 30;
-
 /// The last full ISO week before `as_of` (a Monday run reports the week that just ended).
 pub fn last_full_week(as_of: NaiveDate) -> Period {
     let w = (as_of - Duration::days(7)).iso_week();
@@ -58,6 +55,7 @@ struct BlockerLine {
     leader: String,
     due: String,
     days_overdue: i64,
+    overdue: bool,
 }
 
 /// Everything the templates show, except what is per leader.
@@ -68,7 +66,8 @@ struct Shared {
     ytd_rows: Vec<Row>,
     funnel: Funnel,
     news: Vec<(String, Vec<String>)>,
-    overdue: Vec<BlockerLine>,
+    open: Vec<BlockerLine>,
+    stale_days: i64,
     stale: Vec<String>,
     targets: Vec<String>,
     projects: Vec<(String, ProjectLine)>,
@@ -251,7 +250,7 @@ fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
     }
     sheet(
         &mut book,
-        "逾期难题",
+        "未解决难题",
         &[
             ("项目", 30.0),
             ("问题", 24.0),
@@ -260,19 +259,21 @@ fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
             ("逾期天数", 10.0),
         ],
     )?;
-    let ws = book.worksheet_from_name("逾期难题")?;
-    for (i, b) in s.overdue.iter().enumerate() {
+    let ws = book.worksheet_from_name("未解决难题")?;
+    for (i, b) in s.open.iter().enumerate() {
         let r = i as u32 + 1;
         ws.write_string(r, 0, &b.project)?;
         ws.write_string(r, 1, &b.title)?;
         ws.write_string(r, 2, &b.leader)?;
         ws.write_string(r, 3, &b.due)?;
-        ws.write_number(r, 4, b.days_overdue as f64)?;
+        if b.overdue {
+            ws.write_number(r, 4, b.days_overdue as f64)?;
+        }
     }
     Ok(book.save_to_buffer()?)
 }
 
-async fn shared(db: &DatabaseConnection, as_of: NaiveDate) -> anyhow::Result<Shared> {
+async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Shared> {
     let week = last_full_week(as_of);
     let end = week.to;
     let raw = analytics::load(db, end, Scope::All).await?;
@@ -323,21 +324,18 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate) -> anyhow::Result<Sha
     for b in &open {
         *open_per_project.entry(b.project_id).or_default() += 1;
     }
-    let mut overdue: Vec<BlockerLine> = open
+    let mut open_lines: Vec<BlockerLine> = open
         .iter()
-        .filter(|b| b.due_date.is_some_and(|d| d < end))
-        .map(|b| {
-            let due = b.due_date.expect("filtered");
-            BlockerLine {
-                project: names.get(&b.project_id).cloned().unwrap_or_default(),
-                title: b.title.clone(),
-                leader: b.assigned_leader.clone().unwrap_or_default(),
-                due: due.to_string(),
-                days_overdue: (end - due).num_days(),
-            }
+        .map(|b| BlockerLine {
+            project: names.get(&b.project_id).cloned().unwrap_or_default(),
+            title: b.title.clone(),
+            leader: b.assigned_leader.clone().unwrap_or_default(),
+            due: b.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            days_overdue: b.due_date.map_or(0, |d| (end - d).num_days()),
+            overdue: b.due_date.is_some_and(|d| d < end),
         })
         .collect();
-    overdue.sort_by_key(|b| std::cmp::Reverse(b.days_overdue));
+    open_lines.sort_by_key(|b| std::cmp::Reverse(b.days_overdue));
     // Each project's stage at the end of the week, from its history (the stored stage is today's).
     let mut stage_then: HashMap<i64, ProjectStage> = HashMap::new();
     let events: Vec<(i64, ProjectStage)> = entity::stage_event::Entity::find()
@@ -364,7 +362,7 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate) -> anyhow::Result<Sha
     let mut lines = Vec::new();
     for p in projects.iter().filter(|p| active(p)) {
         let days = last_follow.get(&p.id).map(|d| (end - *d).num_days());
-        if days.is_none_or(|d| d > STALE_DAYS) {
+        if days.is_none_or(|d| d > stale_days) {
             stale.push(p.name.clone());
         }
         lines.push((
@@ -398,7 +396,8 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate) -> anyhow::Result<Sha
         ytd_rows: rows(&ky),
         funnel,
         news,
-        overdue,
+        open: open_lines,
+        stale_days,
         stale,
         targets,
         projects: lines,
@@ -443,9 +442,9 @@ fn mail(s: &Shared, env: &minijinja::Environment, name: &str, to: &str) -> anyho
         "funnel": funnel,
         "news": s.news.iter().map(|(l, n)| serde_json::json!({"label": l, "names": n})).collect::<Vec<_>>(),
         "mine": mine,
-        "overdue": s.overdue,
+        "overdue": s.open.iter().filter(|b| b.overdue).collect::<Vec<_>>(),
         "stale": s.stale,
-        "stale_days": STALE_DAYS,
+        "stale_days": s.stale_days,
         "targets": s.targets,
     });
     let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
@@ -493,8 +492,13 @@ async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(String, St
 }
 
 /// Builds the week's e-mails without queuing them (for previews); `only` picks one leader by name.
-pub async fn build(db: &DatabaseConnection, as_of: NaiveDate, only: Option<&str>) -> anyhow::Result<Vec<Mail>> {
-    let s = shared(db, as_of).await?;
+pub async fn build(
+    db: &DatabaseConnection,
+    as_of: NaiveDate,
+    only: Option<&str>,
+    stale_days: i64,
+) -> anyhow::Result<Vec<Mail>> {
+    let s = shared(db, as_of, stale_days).await?;
     let env = env()?;
     recipients(db)
         .await?
@@ -505,8 +509,8 @@ pub async fn build(db: &DatabaseConnection, as_of: NaiveDate, only: Option<&str>
 }
 
 /// The `weekly_report` job: queues the last full week's report for every recipient, all or nothing.
-pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
-    let mails = build(&ctx.db, ctx.as_of, None).await?;
+pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
+    let mails = build(&ctx.db, ctx.as_of, None, stale_days).await?;
     let txn = ctx.db.begin().await?;
     let added = outbox::enqueue(&txn, mails).await?;
     txn.commit().await?;

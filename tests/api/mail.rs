@@ -423,7 +423,7 @@ async fn the_weekly_report_reaches_each_subscribed_leader_once(app: TestApp) {
         .find(|p| p.attachment_name().is_some_and(|n| n.ends_with(".xlsx")))
         .unwrap();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx.contents().to_vec())).unwrap();
-    assert_eq!(book.sheet_names(), ["项目漏斗", "主要指标", "我的项目", "逾期难题"]);
+    assert_eq!(book.sheet_names(), ["项目漏斗", "主要指标", "我的项目", "未解决难题"]);
     let funnel = book.worksheet_range("项目漏斗").unwrap();
     assert_eq!(funnel.get((0, 0)), Some(&Data::String("阶段".into())));
     assert_eq!(funnel.get((2, 0)), Some(&Data::String("洽谈".into())));
