@@ -294,8 +294,17 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
         ))
     })
     .await??;
-    let projects = project::Entity::find().all(db).await?;
-    let names: HashMap<i64, String> = projects.iter().map(|p| (p.id, p.name.clone())).collect();
+    let projects: Vec<(i64, String, Option<String>)> = project::Entity::find()
+        .select_only()
+        .columns([
+            project::Column::Id,
+            project::Column::Name,
+            project::Column::ContactLeader,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names: HashMap<i64, String> = projects.iter().map(|(id, name, _)| (*id, name.clone())).collect();
     let news = news
         .into_iter()
         .enumerate()
@@ -353,25 +362,27 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
     for (id, stage) in events {
         stage_then.insert(id, stage);
     }
-    let active = |p: &project::Model| {
-        stage_then
-            .get(&p.id)
-            .is_some_and(|s| !matches!(s, ProjectStage::Dropped | ProjectStage::Producing))
-    };
     let mut stale = Vec::new();
     let mut lines = Vec::new();
-    for p in projects.iter().filter(|p| active(p)) {
-        let days = last_follow.get(&p.id).map(|d| (end - *d).num_days());
+    for (id, name, leader) in projects {
+        // Only projects still in the pipeline at the week's end (not dropped, not yet producing, not yet begun).
+        let Some(stage) = stage_then
+            .get(&id)
+            .filter(|s| !matches!(s, ProjectStage::Dropped | ProjectStage::Producing))
+        else {
+            continue;
+        };
+        let days = last_follow.get(&id).map(|d| (end - *d).num_days());
         if days.is_none_or(|d| d > stale_days) {
-            stale.push(p.name.clone());
+            stale.push(name.clone());
         }
         lines.push((
-            p.contact_leader.clone().unwrap_or_default(),
+            leader.unwrap_or_default(),
             ProjectLine {
-                name: p.name.clone(),
-                stage: stage_then.get(&p.id).map_or("", |s| s.label()).into(),
+                name,
+                stage: stage.label().into(),
                 days_since_follow_up: days,
-                open_blockers: open_per_project.get(&p.id).copied().unwrap_or(0),
+                open_blockers: open_per_project.get(&id).copied().unwrap_or(0),
             },
         ));
     }

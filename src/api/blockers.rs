@@ -1,7 +1,5 @@
 //! 难题/问题台账: blockers under a project, who owns them, when they are due, and how they were resolved.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     blocker,
@@ -15,8 +13,7 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{
@@ -175,15 +172,7 @@ fn is_overdue(b: &blocker::Model, today: NaiveDate) -> bool {
 
 async fn views(db: &impl ConnectionTrait, rows: Vec<blocker::Model>) -> AppResult<Vec<Blocker>> {
     let ids: Vec<i64> = rows.iter().map(|b| b.project_id).collect();
-    let names: HashMap<i64, String> = project::Entity::find()
-        .select_only()
-        .columns([project::Column::Id, project::Column::Name])
-        .filter(project::Column::Id.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = super::names::<project::Entity>(db, ids).await?;
     let today = validate::today();
     Ok(rows
         .into_iter()

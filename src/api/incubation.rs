@@ -1,8 +1,6 @@
 //! 高企培育: companies cultivated toward high-tech enterprise status, with a stage history over cultivating →
 //! applied → approved → filed (or failed). Same history rules as projects, through the same engine.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     company,
@@ -18,7 +16,7 @@ use poem_openapi::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    TransactionTrait,
 };
 
 use super::{
@@ -224,15 +222,7 @@ fn cohort(v: i64) -> AppResult<i32> {
 async fn views(db: &impl ConnectionTrait, rows: Vec<candidate::Model>) -> AppResult<Vec<Candidate>> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut h = history::histories::<IncubationHistory>(db, ids).await?;
-    let names: HashMap<i64, String> = company::Entity::find()
-        .select_only()
-        .columns([company::Column::Id, company::Column::Name])
-        .filter(company::Column::Id.is_in(rows.iter().map(|c| c.company_id)))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = super::names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
     Ok(rows
         .into_iter()
         .map(|c| {

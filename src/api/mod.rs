@@ -210,6 +210,23 @@ async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, w
     }
 }
 
+/// The `name` of each record of `E` (companies, projects …) among `ids`, in one query.
+pub(crate) async fn names<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    Ok(E::find()
+        .select_only()
+        .column_as(Expr::col(Alias::new("id")), "id")
+        .column_as(Expr::col(Alias::new("name")), "name")
+        .filter(Expr::col(Alias::new("id")).is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// The stored version of record `id`, if it exists.
 async fn current_version<E: EntityTrait>(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<i32>> {
     Ok(E::find()

@@ -313,15 +313,7 @@ pub(crate) async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) 
         .into_iter()
         .collect();
     let company_ids: Vec<i64> = rows.iter().map(|p| p.company_id).collect();
-    let names: HashMap<i64, String> = company::Entity::find()
-        .select_only()
-        .columns([company::Column::Id, company::Column::Name])
-        .filter(company::Column::Id.is_in(company_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = super::names::<company::Entity>(db, company_ids).await?;
     Ok(rows
         .into_iter()
         .map(|p| {
