@@ -330,7 +330,7 @@ pub async fn analytics(
             loaded.as_secs_f64() * 1000.0
         );
     }
-    let runner = crate::runner(db, &cfg.jobs)?;
+    let runner = crate::service::jobs::runner(db, &cfg.jobs)?;
     let spec = jobs::specs(&cfg.jobs, &cfg.mail).remove(0);
     let t = Instant::now();
     let outcome = runner.run_manual(&spec, Some(as_of)).await?;

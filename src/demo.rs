@@ -8,6 +8,7 @@
 //! Everything is planned in memory first (with a seeded ChaCha generator, so the same command gives the same data),
 //! checked against the pipeline rules, then written in one transaction.
 
+use crate::service::{accounts, input::Short};
 use anyhow::{Context, bail, ensure};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::{
@@ -1118,17 +1119,14 @@ async fn write_leaders(db: &impl ConnectionTrait) -> anyhow::Result<()> {
             .await?
             .is_some();
         if !exists {
-            let password = crate::auth::random_password().map_err(|e| anyhow::anyhow!("{e}"))?;
-            crate::auth::create_user(
-                db,
-                login,
-                name,
-                Some(format!("{login}@example.com")),
-                Role::Leader,
-                &password,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let leader = accounts::NewUser {
+                username: accounts::Username::parse("username", login)?,
+                display_name: Short::parse("display_name", name)?,
+                email: Some(format!("{login}@example.com")),
+                role: Role::Leader,
+                password: accounts::Password::parse("password", &accounts::random_password()?)?,
+            };
+            accounts::create_user(db, leader).await?;
         }
     }
     Ok(())

@@ -9,14 +9,14 @@ use std::pin::Pin;
 use chrono::NaiveDate;
 use entity::{
     blocker, company, contact,
-    enums::{BlockerStatus, Label},
-    incubation_candidate, outreach, project, stage_event, visit, visit_company,
+    enums::{BlockerStatus, Label, ProjectStage},
+    incubation_candidate, money, outreach, project, stage_event, visit, visit_company,
 };
 use futures_util::{Stream, TryStreamExt, stream};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::{api, auth, validate};
+use crate::service::{companies::masked, input::today, names, projects};
 
 /// One cell of an export.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,7 +284,7 @@ async fn chunk(
     open_contacts: bool,
 ) -> anyhow::Result<(Vec<Vec<Cell>>, Option<i64>)> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    let today = validate::today();
+    let today = today();
     match set {
         Dataset::Projects => {
             let mut q = project::Entity::find()
@@ -312,38 +312,32 @@ async fn chunk(
             }
             let models = q.all(db).await?;
             let last = models.last().map(|m| m.id);
-            let leaders: Vec<(Option<String>, Option<String>, bool)> = models
-                .iter()
-                .map(|m| (m.contact_leader.clone(), m.responsible_unit.clone(), m.is_major))
-                .collect();
-            let views = api::projects::views(db, models)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let views = projects::views(db, models).await?;
             let rows = views
                 .into_iter()
-                .zip(leaders)
-                .map(|(p, (leader, unit, major))| {
-                    let r = &p.reach_dates;
-                    let date = |d: Option<NaiveDate>| d.map_or(Cell::Null, Cell::Date);
-                    let wan = |d: Decimal| Cell::Money(i64::try_from(d * Decimal::from(10_000)).unwrap_or(0));
+                .map(|v| {
+                    let reached: std::collections::HashMap<_, _> = v.reach_dates().into_iter().collect();
+                    let date = |s: ProjectStage| reached.get(&s).map_or(Cell::Null, |d| Cell::Date(*d));
+                    let stage = v.stage();
+                    let p = &v.project;
                     vec![
                         Cell::Int(p.id),
-                        Cell::Text(p.name),
-                        Cell::Text(p.company_name),
-                        text(p.industry),
+                        Cell::Text(p.name.clone()),
+                        Cell::Text(v.company_name.clone()),
+                        text(p.industry.clone()),
                         label(p.source),
-                        label(p.stage),
-                        Cell::Bool(major),
-                        p.agreed_investment.map_or(Cell::Null, wan),
-                        wan(p.funds_arrived),
-                        text(leader),
-                        text(unit),
-                        date(r.lead),
-                        date(r.negotiating),
-                        date(r.signed),
-                        date(r.landed),
-                        date(r.started),
-                        date(r.producing),
+                        label(stage),
+                        Cell::Bool(p.is_major),
+                        p.agreed_investment_yuan.map_or(Cell::Null, Cell::Money),
+                        Cell::Money(v.funds_arrived.as_yuan()),
+                        text(p.contact_leader.clone()),
+                        text(p.responsible_unit.clone()),
+                        date(ProjectStage::Lead),
+                        date(ProjectStage::Negotiating),
+                        date(ProjectStage::Signed),
+                        date(ProjectStage::Landed),
+                        date(ProjectStage::Started),
+                        date(ProjectStage::Producing),
                     ]
                 })
                 .collect();
@@ -357,7 +351,7 @@ async fn chunk(
             q = f.dated(q, stage_event::Column::OccurredOn);
             let rows = q.all(db).await?;
             let last = rows.last().map(|m| m.id);
-            let names = api::names::<project::Entity>(db, rows.iter().map(|e| e.project_id)).await?;
+            let names = names::<project::Entity>(db, rows.iter().map(|e| e.project_id)).await?;
             Ok((
                 rows.into_iter()
                     .map(|e| {
@@ -392,7 +386,7 @@ async fn chunk(
                 .into_tuple()
                 .all(db)
                 .await?;
-            let names = api::names::<company::Entity>(db, links.iter().map(|l| l.1)).await?;
+            let names = names::<company::Entity>(db, links.iter().map(|l| l.1)).await?;
             let mut of: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
             for (v, c) in links {
                 of.entry(v)
@@ -457,7 +451,7 @@ async fn chunk(
             }
             let rows = q.all(db).await?;
             let last = rows.last().map(|m| m.id);
-            let names = api::names::<project::Entity>(db, rows.iter().map(|b| b.project_id)).await?;
+            let names = names::<project::Entity>(db, rows.iter().map(|b| b.project_id)).await?;
             Ok((
                 rows.into_iter()
                     .map(|b| {
@@ -491,7 +485,7 @@ async fn chunk(
             }
             let rows = q.all(db).await?;
             let last = rows.last().map(|m| m.id);
-            let names = api::names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
+            let names = names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
             Ok((
                 rows.into_iter()
                     .map(|c| {
@@ -515,19 +509,18 @@ async fn chunk(
                 .all(db)
                 .await?;
             let last = rows.last().map(|m| m.id);
-            let names = api::names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
+            let names = names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
             Ok((
                 rows.into_iter()
                     .map(|c| {
-                        let phone = c.phone.map(|p| if open_contacts { p } else { auth::mask_phone(&p) });
-                        let email = c.email.map(|e| if open_contacts { e } else { auth::mask_email(&e) });
+                        let c = masked(c, open_contacts);
                         vec![
                             Cell::Int(c.id),
                             text(names.get(&c.company_id).cloned()),
                             Cell::Text(c.name),
                             text(c.title),
-                            text(phone),
-                            text(email),
+                            text(c.phone),
+                            text(c.email),
                         ]
                     })
                     .collect(),
@@ -545,7 +538,7 @@ async fn computed(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow:
     };
     use jobs::analytics::{Analytics, Compare, FunnelKind, Pipeline, Scope};
     let p = jobs::period::Period::parse(f.period.as_deref().unwrap_or_default())?;
-    let as_of = f.as_of.unwrap_or_else(validate::today);
+    let as_of = f.as_of.unwrap_or_else(today);
     let raw = jobs::analytics::load(
         db,
         as_of,
@@ -590,7 +583,7 @@ async fn computed(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow:
             ]
         };
         let money = |metric: TargetMetric, c: &jobs::analytics::MoneyCompare| {
-            let yuan = |d: Decimal| Cell::Money(i64::try_from(d * Decimal::from(10_000)).unwrap_or(0));
+            let yuan = |d: Decimal| Cell::Money(money::yuan(d).unwrap_or(0));
             vec![
                 Cell::Text(p.label.clone()),
                 label(metric),
@@ -700,10 +693,6 @@ pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn wan(yuan: i64) -> Decimal {
-    (Decimal::from(yuan) / Decimal::from(10_000)).normalize()
-}
-
 /// A cell as CSV text.
 fn csv_text(cell: &Cell) -> String {
     match cell {
@@ -712,7 +701,7 @@ fn csv_text(cell: &Cell) -> String {
         Cell::Enum(_, zh) => (*zh).to_owned(),
         Cell::Int(i) => i.to_string(),
         Cell::Date(d) => d.to_string(),
-        Cell::Money(y) => wan(*y).to_string(),
+        Cell::Money(y) => money::wan(*y).to_string(),
         Cell::Float(v) => v.to_string(),
         Cell::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
     }
@@ -726,7 +715,7 @@ fn json_value(cell: &Cell) -> serde_json::Value {
         Cell::Enum(v, _) => v.clone().into(),
         Cell::Int(i) => (*i).into(),
         Cell::Date(d) => d.to_string().into(),
-        Cell::Money(y) => wan(*y).to_string().into(),
+        Cell::Money(y) => money::wan(*y).to_string().into(),
         Cell::Float(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into),
         Cell::Bool(b) => (*b).into(),
     }
@@ -777,7 +766,7 @@ pub fn xlsx(set: Dataset, rows: Vec<Vec<Cell>>) -> anyhow::Result<Vec<u8>> {
         .set_background_color("#DDEBF7")
         .set_align(FormatAlign::Center);
     let date = Format::new().set_num_format("yyyy-mm-dd");
-    let money = Format::new().set_num_format("#,##0.0000");
+    let money_format = Format::new().set_num_format("#,##0.0000");
     for (i, col) in set.columns().iter().enumerate() {
         sheet.write_string_with_format(0, i as u16, col.header, &head)?;
         sheet.set_column_width(i as u16, col.width)?;
@@ -803,7 +792,7 @@ pub fn xlsx(set: Dataset, rows: Vec<Vec<Cell>>) -> anyhow::Result<Vec<u8>> {
                 }
                 Cell::Money(y) => {
                     // 万元 with four decimals: whole yuan, exact in an f64 far beyond any park's budget.
-                    sheet.write_number_with_format(r, i, *y as f64 / 10_000.0, &money)?;
+                    sheet.write_number_with_format(r, i, *y as f64 / 10_000.0, &money_format)?;
                 }
                 Cell::Bool(b) => {
                     sheet.write_string(r, i, if *b { "是" } else { "否" })?;

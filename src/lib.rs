@@ -2,15 +2,14 @@
 //! lives in `main.rs`.
 
 pub mod api;
-pub mod auth;
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
-pub mod error;
 pub mod export;
 pub mod report;
-pub mod validate;
+pub mod service;
 
 use std::time::Duration;
 
@@ -23,7 +22,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     let url = cfg.database_url();
     let db = db::connect(&url).await?;
     db::migrate(&db).await?;
-    if let Some(password) = auth::bootstrap_admin(&db).await? {
+    if let Some(password) = service::accounts::bootstrap_admin(&db).await? {
         // Printed once, straight to the console and never to the log.
         eprintln!(
             "\n  First start: created the user `admin` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password). It is not shown again.\n"
@@ -37,7 +36,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
     let mut scheduler = if cfg.jobs.enabled {
-        let runner = runner(&db, &cfg.jobs)?;
+        let runner = service::jobs::runner(&db, &cfg.jobs)?;
         let specs = jobs::specs(&cfg.jobs, &cfg.mail);
         // Catch-up runs in the background so a long job does not hold the server back.
         let (r, s) = (runner.clone(), specs.clone());
@@ -59,19 +58,6 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     }
     tracing::info!("invest-crm stopped");
     Ok(())
-}
-
-/// The job runner of this process, with the configured zone and lease.
-pub fn runner(db: &sea_orm::DatabaseConnection, s: &jobs::Schedules) -> anyhow::Result<jobs::runner::Runner> {
-    let tz: chrono_tz::Tz = s
-        .timezone
-        .parse()
-        .map_err(|_| anyhow::anyhow!("unknown time zone {:?} in jobs.timezone", s.timezone))?;
-    Ok(jobs::runner::Runner::new(
-        db.clone(),
-        tz,
-        Duration::from_secs(s.lease_seconds),
-    ))
 }
 
 async fn shutdown_signal() {

@@ -69,7 +69,7 @@ fn figure(c: &Compare, names: Vec<String>) -> Figure {
 /// 万元 as 亿元 with two decimals; none for zero.
 fn yi(wan: Decimal) -> Option<String> {
     (!wan.is_zero()).then(|| {
-        (wan / Decimal::from(10_000))
+        entity::money::yi(wan)
             .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
             .to_string()
     })

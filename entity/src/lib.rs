@@ -12,6 +12,7 @@ pub mod fund_arrival;
 pub mod incubation_candidate;
 pub mod incubation_event;
 pub mod job_run;
+pub mod money;
 pub mod outbox;
 pub mod outreach;
 pub mod outreach_company;

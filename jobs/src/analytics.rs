@@ -506,10 +506,6 @@ pub fn median_p90(mut v: Vec<i32>) -> (Option<f64>, Option<i64>) {
     (Some(median), Some(i64::from(v[rank - 1])))
 }
 
-fn yuan_to_wan(yuan: i64) -> Decimal {
-    (Decimal::from(yuan) / Decimal::from(10_000)).normalize()
-}
-
 /// The frames every query reads.
 pub struct Analytics {
     as_of: NaiveDate,
@@ -888,8 +884,8 @@ impl Analytics {
             growth_pct: growth(now[&m] as f64, then[&m] as f64),
         };
         let money = |m: TargetMetric| MoneyCompare {
-            value: yuan_to_wan(now[&m]),
-            previous: yuan_to_wan(then[&m]),
+            value: entity::money::wan(now[&m]),
+            previous: entity::money::wan(then[&m]),
             growth_pct: growth(now[&m] as f64, then[&m] as f64),
         };
         let stage_cmp = |pipeline, k: usize| -> PolarsResult<Compare> {
@@ -984,7 +980,7 @@ impl Analytics {
                 let a = if self.as_of < jan1 { 0 } else { actual[&metric] };
                 let show = |v: i64| {
                     if metric.is_money() {
-                        yuan_to_wan(v)
+                        entity::money::wan(v)
                     } else {
                         Decimal::from(v)
                     }

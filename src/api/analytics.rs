@@ -1,21 +1,19 @@
 //! The numbers of DESIGN §3 on demand (the same code as the nightly job), its latest snapshots, and job runs.
 
+use ::jobs::{
+    Schedules,
+    analytics::{Breakdown, Funnel, FunnelKind, Kpis, Pipeline},
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::job_run;
-use jobs::{
-    Schedules,
-    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, Pipeline, Scope},
-    period::Period,
-    runner::Runner,
-};
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Page, Paging};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult},
-    validate,
+use super::{ApiTags, Page, PageNo, PerPage, auth::Auth, paging};
+use crate::service::{
+    AppResult, Need,
+    analytics::{self as svc, FunnelQuery, period_of},
+    jobs,
 };
 
 /// One stored result of the nightly job.
@@ -155,30 +153,6 @@ pub struct JobRuns {
     pub runs: Page<JobRun>,
 }
 
-/// The period asked for: `period`, or `from` and `to`.
-fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
-    let bad = |m: String| AppError::invalid("period", m.clone(), m);
-    match (period, from, to) {
-        (Some(p), None, None) => Period::parse(&p).map_err(|e| bad(e.to_string())),
-        (None, Some(f), Some(t)) => Period::range(f, t).map_err(|_| bad("from must not be after to".into())),
-        _ => Err(bad("give either period (e.g. 2024-H1) or both from and to".into())),
-    }
-}
-
-/// Loads, builds and answers in the blocking pool: polars must stay off the request threads.
-async fn compute<T: Send + 'static>(
-    db: &DatabaseConnection,
-    as_of: NaiveDate,
-    scope: Scope,
-    f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
-) -> AppResult<T> {
-    let raw = analytics::load(db, as_of, scope).await?;
-    tokio::task::spawn_blocking(move || f(&Analytics::build(raw)?))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(AppError::Internal)
-}
-
 /// Analytics endpoints.
 pub struct AnalyticsApi {
     pub db: DatabaseConnection,
@@ -210,27 +184,14 @@ impl AnalyticsApi {
         as_of: Query<Option<NaiveDate>>,
     ) -> AppResult<Json<Funnel>> {
         auth.0.require(Need::Read)?;
-        let p = period_of(period.0, from.0, to.0)?;
-        let (kind, pipeline) = (
-            kind.0.unwrap_or(FunnelKind::Flow),
-            pipeline.0.unwrap_or(Pipeline::Projects),
-        );
-        let by = by.0;
-        if by.is_some_and(|b| (b == Breakdown::CohortYear) != (pipeline == Pipeline::Incubation)) {
-            return Err(AppError::invalid(
-                "by",
-                "cohort_year breaks down incubation; industry, source, contact_leader and province break down projects",
-                "培育按 cohort_year 分组;项目按 industry、source、contact_leader、province 分组",
-            ));
-        }
-        let scope = match pipeline {
-            Pipeline::Projects => Scope::Projects,
-            Pipeline::Incubation => Scope::Incubation,
+        let q = FunnelQuery {
+            period: period_of(period.0, from.0, to.0)?,
+            kind: kind.0.unwrap_or(FunnelKind::Flow),
+            pipeline: pipeline.0.unwrap_or(Pipeline::Projects),
+            by: by.0,
+            as_of: as_of.0,
         };
-        let as_of = as_of.0.unwrap_or_else(validate::today);
-        Ok(Json(
-            compute(&self.db, as_of, scope, move |a| Ok(a.funnel(pipeline, kind, &p, by)?)).await?,
-        ))
+        Ok(Json(svc::funnel(&self.db, q).await?))
     }
 
     /// The KPIs of a period: visits, outreach, project flow counts, money, incubation and blockers, each beside the
@@ -250,19 +211,14 @@ impl AnalyticsApi {
     ) -> AppResult<Json<Kpis>> {
         auth.0.require(Need::Read)?;
         let p = period_of(period.0, from.0, to.0)?;
-        let as_of = as_of.0.unwrap_or_else(validate::today);
-        Ok(Json(
-            compute(&self.db, as_of, Scope::All, move |a| Ok(a.kpis(&p)?)).await?,
-        ))
+        Ok(Json(svc::kpis(&self.db, p, as_of.0).await?))
     }
 
     /// The snapshots of the latest successful nightly analytics run (404 before the first).
     #[oai(path = "/analytics/snapshots/latest", method = "get")]
     async fn latest(&self, auth: Auth) -> AppResult<Json<Snapshots>> {
         auth.0.require(Need::Read)?;
-        let (run, rows) = jobs::nightly::latest(&self.db)
-            .await?
-            .ok_or(AppError::not_found("snapshot"))?;
+        let (run, rows) = svc::latest_snapshots(&self.db).await?;
         Ok(Json(Snapshots {
             job_run_id: run.id,
             as_of: rows.first().map_or_else(|| run.scheduled_for.date_naive(), |r| r.as_of),
@@ -288,38 +244,25 @@ impl AnalyticsApi {
         /// Runs of this job.
         job: Query<Option<String>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<JobRuns>> {
         auth.0.require(Need::Admin)?;
-        let tz: chrono_tz::Tz = self.schedules.timezone.parse().unwrap_or(validate::LOCAL_TZ);
-        let runner = Runner::new(
-            self.db.clone(),
-            tz,
-            std::time::Duration::from_secs(self.schedules.lease_seconds),
-        );
-        let jobs = jobs::specs(&self.schedules, &jobs::outbox::MailConfig::default())
+        let jobs = jobs::schedule(&self.db, &self.schedules)
             .into_iter()
-            .map(|s| JobInfo {
-                name: s.name.into(),
-                next_run: runner.next_slot(&s.cron, Utc::now()).ok(),
-                cron: s.cron,
-                timezone: tz.to_string(),
+            .map(|j| JobInfo {
+                name: j.name.into(),
+                next_run: j.next_run.ok(),
+                cron: j.cron,
+                timezone: j.timezone.to_string(),
             })
             .collect();
-        let mut s = job_run::Entity::find().order_by_desc(job_run::Column::Id);
-        if let Some(j) = job.0 {
-            s = s.filter(job_run::Column::Job.eq(j));
-        }
-        let runs = Paging::new(page.0, per_page.0)
-            .fetch(&self.db, s, async |rows| {
-                Ok(rows.into_iter().map(JobRun::from).collect())
-            })
-            .await?;
-        Ok(Json(JobRuns { jobs, runs }))
+        let runs = jobs::runs(&self.db, job.0, paging(page, per_page)?).await?;
+        Ok(Json(JobRuns {
+            jobs,
+            runs: runs.map(JobRun::from).into(),
+        }))
     }
 
     /// The mail outbox (admin), newest first: status, attempts and the last error of each message.
@@ -330,23 +273,12 @@ impl AnalyticsApi {
         /// `pending`, `sending`, `sent` or `failed`.
         status: Query<Option<String>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<OutboxMessage>>> {
         auth.0.require(Need::Admin)?;
-        let mut s = entity::outbox::Entity::find().order_by_desc(entity::outbox::Column::Id);
-        if let Some(v) = status.0 {
-            s = s.filter(entity::outbox::Column::Status.eq(v));
-        }
-        Ok(Json(
-            Paging::new(page.0, per_page.0)
-                .fetch(&self.db, s, async |rows| {
-                    Ok(rows.into_iter().map(OutboxMessage::from).collect())
-                })
-                .await?,
-        ))
+        let rows = jobs::outbox(&self.db, status.0, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(OutboxMessage::from).into()))
     }
 }

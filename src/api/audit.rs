@@ -1,55 +1,11 @@
-//! The audit log: one append-only row for every successful write through the API (by middleware, so no endpoint
-//! can forget it), and rows the sign-in and export code writes itself. Field names are kept, never their values.
+//! The audit log at the HTTP edge: one row for every successful write through the API, by middleware, so no
+//! endpoint can forget it. The sign-in and export services write their own rows.
 
-use chrono::Utc;
-use entity::audit_entry;
 use poem::{Body, Endpoint, IntoResponse, Request, Response, http::Method};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
-use crate::{auth::CallerSlot, error::AppResult};
-
-/// A row to append.
-#[derive(Debug, Default)]
-pub struct Entry {
-    /// What happened.
-    pub action: String,
-    /// Who did it.
-    pub user_id: Option<i64>,
-    /// Their username.
-    pub username: Option<String>,
-    /// The kind of record.
-    pub entity: Option<String>,
-    /// The record's id.
-    pub entity_id: Option<i64>,
-    /// The request path.
-    pub path: String,
-    /// Names of the fields sent.
-    pub fields: Vec<String>,
-    /// The client's address.
-    pub client_addr: Option<String>,
-    /// Further detail; never a secret.
-    pub detail: Option<serde_json::Value>,
-}
-
-/// Appends a row.
-pub async fn write(db: &impl ConnectionTrait, e: Entry) -> AppResult<()> {
-    audit_entry::Entity::insert(audit_entry::ActiveModel {
-        at: Set(Utc::now()),
-        user_id: Set(e.user_id),
-        username: Set(e.username),
-        action: Set(e.action),
-        entity: Set(e.entity),
-        entity_id: Set(e.entity_id),
-        path: Set(e.path.chars().take(300).collect()),
-        fields: Set(serde_json::json!(e.fields)),
-        client_addr: Set(e.client_addr),
-        detail: Set(e.detail),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
-}
+use super::auth::CallerSlot;
+use crate::service::audit::{Entry, write};
 
 /// The kind of record and its id from a path under `/api/v1`: the last word, and the number after it if any.
 fn target(path: &str) -> (Option<String>, Option<i64>) {

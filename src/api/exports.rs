@@ -18,16 +18,15 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags,
-    audit::{self, Entry},
-};
+use super::{ApiTags, auth::Auth};
 use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult},
     export::{self, Dataset, Filters},
     report::{self, SummaryFormat},
-    validate,
+    service::{
+        AppError, AppResult, Need,
+        audit::{self, Entry},
+        input::today,
+    },
 };
 
 /// File format of an export.
@@ -166,7 +165,7 @@ impl ExportsApi {
             return Err(AppError::invalid("period", e.to_string(), "请给出期间,如 2024-H1"));
         }
         let (stem, title) = set.names();
-        let day = validate::today().format("%Y%m%d");
+        let day = today().format("%Y%m%d");
         let disposition = export::content_disposition(
             &format!("{stem}-{day}.{}", format.ext()),
             &format!("{title}-{day}.{}", format.ext()),
@@ -282,7 +281,7 @@ impl ExportsApi {
         auth.0.require(Need::Read)?;
         let p = Period::parse(&period.0).map_err(|e| AppError::invalid("period", e.to_string(), e.to_string()))?;
         let format = format.0.unwrap_or(SummaryFormat::Text);
-        let as_of = as_of.0.unwrap_or_else(validate::today);
+        let as_of = as_of.0.unwrap_or_else(today);
         let text = report::summary(&self.db, &p, as_of, format == SummaryFormat::Markdown).await?;
         let (ext, content_type, body) = match format {
             SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", Body::from(text)),

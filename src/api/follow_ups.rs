@@ -1,24 +1,20 @@
 //! 跟进记录: dated notes on a project, with the next step and its date.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{enums::FollowUpKind, follow_up, project};
+use entity::{enums::FollowUpKind, follow_up};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, Paging,
-    companies::{changed, set_if},
-    delete_versioned, find, update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult},
-    validate,
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need,
+    follow_ups::{self as svc, NextStep},
+    input::{Day, Note},
 };
 
 /// A follow-up on a project (跟进记录).
@@ -100,15 +96,29 @@ pub struct FollowUpChanges {
     pub next_date: MaybeUndefined<NaiveDate>,
 }
 
-fn next_after(occurred_on: NaiveDate, next: Option<NaiveDate>) -> crate::error::AppResult<()> {
-    if next.is_some_and(|n| n < occurred_on) {
-        return Err(AppError::invalid(
-            "next_date",
-            "next_date must not be before the follow-up",
-            "下一步日期不能早于跟进日期",
-        ));
+impl NewFollowUp {
+    fn parse(self) -> AppResult<svc::NewFollowUp> {
+        Ok(svc::NewFollowUp {
+            occurred_on: Day::parse("occurred_on", self.occurred_on)?,
+            next_date: Day::parse_opt("next_date", self.next_date)?,
+            kind: self.kind,
+            note: Note::parse("note", &self.note)?,
+            next_step: NextStep::parse_opt("next_step", self.next_step.as_deref())?,
+        })
     }
-    Ok(())
+}
+
+impl FollowUpChanges {
+    fn parse(self) -> AppResult<svc::FollowUpChanges> {
+        Ok(svc::FollowUpChanges {
+            version: self.version,
+            occurred_on: self.occurred_on.map(|d| Day::parse("occurred_on", d)).transpose()?,
+            next_date: patch(self.next_date, |d| Day::parse("next_date", d).map(Some))?,
+            kind: self.kind,
+            note: self.note.map(|n| Note::parse("note", &n)).transpose()?,
+            next_step: patch(self.next_step, |v| NextStep::parse_opt("next_step", Some(&v)))?,
+        })
+    }
 }
 
 /// Follow-up endpoints.
@@ -122,25 +132,7 @@ impl FollowUpsApi {
     #[oai(path = "/projects/:id/follow-ups", method = "post")]
     async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewFollowUp>) -> AppResult<Created<FollowUp>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let occurred_on = validate::date("occurred_on", b.occurred_on)?;
-        let next_date = validate::opt_date("next_date", b.next_date)?;
-        next_after(occurred_on, next_date)?;
-        let m = follow_up::ActiveModel {
-            project_id: Set(id.0),
-            occurred_on: Set(occurred_on),
-            kind: Set(b.kind),
-            note: Set(validate::text("note", &b.note, 2000)?),
-            next_step: Set(validate::opt_text("next_step", b.next_step.as_deref(), 500)?),
-            next_date: Set(next_date),
-            recorded_by: Set(Some(auth.0.username.clone())),
-            version: Set(1),
-            created_at: Set(Utc::now()),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        };
-        find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let m = follow_up::Entity::insert(m).exec_with_returning(&self.db).await?;
+        let m = svc::create(&self.db, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -151,53 +143,20 @@ impl FollowUpsApi {
         auth: Auth,
         id: Path<i64>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<FollowUp>>> {
         auth.0.require(Need::Read)?;
-        find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let s = follow_up::Entity::find()
-            .filter(follow_up::Column::ProjectId.eq(id.0))
-            .order_by_desc(follow_up::Column::OccurredOn)
-            .order_by_desc(follow_up::Column::Id);
-        let page = Paging::new(page.0, per_page.0)
-            .fetch(&self.db, s, async |rows| {
-                Ok(rows.into_iter().map(FollowUp::from).collect())
-            })
-            .await?;
-        Ok(Json(page))
+        let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(FollowUp::from).into()))
     }
 
     /// Change a follow-up; a stale `version` answers 409.
     #[oai(path = "/follow-ups/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let old = find::<follow_up::Entity, _>(&self.db, id.0, "follow-up").await?;
-        let mut m = follow_up::ActiveModel::default();
-        let occurred_on = b.occurred_on.map(|d| validate::date("occurred_on", d)).transpose()?;
-        let next_date = changed(b.next_date, |d| validate::date("next_date", *d).map(Some))?;
-        next_after(
-            occurred_on.unwrap_or(old.occurred_on),
-            next_date.unwrap_or(old.next_date),
-        )?;
-        set_if(&mut m.occurred_on, occurred_on);
-        set_if(&mut m.next_date, next_date);
-        if let Some(k) = b.kind {
-            m.kind = Set(k);
-        }
-        if let Some(n) = &b.note {
-            m.note = Set(validate::text("note", n, 2000)?);
-        }
-        set_if(
-            &mut m.next_step,
-            changed(b.next_step, |v| validate::opt_text("next_step", Some(v), 500))?,
-        );
-        let m = update_versioned::<follow_up::Entity, _>(&self.db, id.0, "follow-up", b.version, m).await?;
-        Ok(Json(m.into()))
+        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a follow-up.
@@ -210,6 +169,7 @@ impl FollowUpsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        delete_versioned::<follow_up::Entity, _>(&self.db, id.0, "follow-up", version.0).await
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 }

@@ -2,7 +2,7 @@
 //! from the agreed investment (协议投资额).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{fund_arrival, project};
+use entity::fund_arrival;
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
@@ -10,17 +10,12 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, Paging,
-    companies::{changed, set_if},
-    delete_versioned, find, update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::AppResult,
-    validate,
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need, funds as svc,
+    input::{Day, Money, Note},
 };
 
 /// A fund arrival (到位资金记录).
@@ -50,7 +45,7 @@ impl From<fund_arrival::Model> for FundArrival {
             id: m.id,
             project_id: m.project_id,
             arrived_on: m.arrived_on,
-            amount: validate::yuan_to_wan(m.amount_yuan),
+            amount: Money::yuan(m.amount_yuan).as_wan(),
             note: m.note,
             version: m.version,
             created_at: m.created_at,
@@ -85,6 +80,27 @@ pub struct FundArrivalChanges {
     pub note: MaybeUndefined<String>,
 }
 
+impl NewFundArrival {
+    fn parse(self) -> AppResult<svc::NewFundArrival> {
+        Ok(svc::NewFundArrival {
+            arrived_on: Day::parse("arrived_on", self.arrived_on)?,
+            amount: Money::positive_wan("amount", self.amount)?,
+            note: Note::parse_opt("note", self.note.as_deref())?,
+        })
+    }
+}
+
+impl FundArrivalChanges {
+    fn parse(self) -> AppResult<svc::FundArrivalChanges> {
+        Ok(svc::FundArrivalChanges {
+            version: self.version,
+            arrived_on: self.arrived_on.map(|d| Day::parse("arrived_on", d)).transpose()?,
+            amount: self.amount.map(|a| Money::positive_wan("amount", a)).transpose()?,
+            note: patch(self.note, |v| Note::parse_opt("note", Some(&v)))?,
+        })
+    }
+}
+
 /// Fund-arrival endpoints.
 pub struct FundsApi {
     pub db: DatabaseConnection,
@@ -96,19 +112,7 @@ impl FundsApi {
     #[oai(path = "/projects/:id/fund-arrivals", method = "post")]
     async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewFundArrival>) -> AppResult<Created<FundArrival>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let m = fund_arrival::ActiveModel {
-            project_id: Set(id.0),
-            arrived_on: Set(validate::date("arrived_on", b.arrived_on)?),
-            amount_yuan: Set(validate::wan_to_yuan("amount", b.amount, true)?),
-            note: Set(validate::opt_text("note", b.note.as_deref(), 2000)?),
-            version: Set(1),
-            created_at: Set(Utc::now()),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        };
-        find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let m = fund_arrival::Entity::insert(m).exec_with_returning(&self.db).await?;
+        let m = svc::create(&self.db, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -119,44 +123,20 @@ impl FundsApi {
         auth: Auth,
         id: Path<i64>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<FundArrival>>> {
         auth.0.require(Need::Read)?;
-        find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let s = fund_arrival::Entity::find()
-            .filter(fund_arrival::Column::ProjectId.eq(id.0))
-            .order_by_desc(fund_arrival::Column::ArrivedOn)
-            .order_by_desc(fund_arrival::Column::Id);
-        let page = Paging::new(page.0, per_page.0)
-            .fetch(&self.db, s, async |rows| {
-                Ok(rows.into_iter().map(FundArrival::from).collect())
-            })
-            .await?;
-        Ok(Json(page))
+        let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(FundArrival::from).into()))
     }
 
     /// Change a fund arrival; a stale `version` answers 409.
     #[oai(path = "/fund-arrivals/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<FundArrivalChanges>) -> AppResult<Json<FundArrival>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let mut m = fund_arrival::ActiveModel::default();
-        if let Some(d) = b.arrived_on {
-            m.arrived_on = Set(validate::date("arrived_on", d)?);
-        }
-        if let Some(a) = b.amount {
-            m.amount_yuan = Set(validate::wan_to_yuan("amount", a, true)?);
-        }
-        set_if(
-            &mut m.note,
-            changed(b.note, |v| validate::opt_text("note", Some(v), 2000))?,
-        );
-        let m = update_versioned::<fund_arrival::Entity, _>(&self.db, id.0, "fund arrival", b.version, m).await?;
-        Ok(Json(m.into()))
+        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a fund arrival.
@@ -169,6 +149,7 @@ impl FundsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        delete_versioned::<fund_arrival::Entity, _>(&self.db, id.0, "fund arrival", version.0).await
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 }

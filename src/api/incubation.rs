@@ -2,75 +2,22 @@
 //! applied → approved → filed (or failed). Same history rules as projects, through the same engine.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    company,
-    enums::IncubationStage,
-    incubation_candidate as candidate, incubation_event,
-    pipeline::{self, Event},
-};
+use entity::{enums::IncubationStage, incubation_event};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+use sea_orm::DatabaseConnection;
+
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need,
+    history::StageMove,
+    incubation::{self as svc, CandidateFilter, CandidateView},
+    input::{Day, Note},
 };
-
-use super::{
-    ApiTags, Created, Deleted, Page, Paging,
-    companies::{changed, known_companies, set_if},
-    delete_versioned, find,
-    history::{self, Step, Tracked},
-    update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult, Msg},
-    validate,
-};
-
-/// Incubation candidates as records with a stage history.
-pub(super) struct IncubationHistory;
-
-impl Tracked for IncubationHistory {
-    type Stage = IncubationStage;
-    type Owner = candidate::Entity;
-    type Event = incubation_event::Entity;
-    const WHAT: &'static str = "incubation candidate";
-    const WHAT_ZH: &'static str = "培育对象";
-    const OWNER_COLUMN: &'static str = "candidate_id";
-
-    fn new_event(
-        owner: i64,
-        step: &Step<IncubationStage>,
-        from: Option<IncubationStage>,
-    ) -> incubation_event::ActiveModel {
-        incubation_event::ActiveModel {
-            candidate_id: Set(owner),
-            stage: Set(step.stage),
-            from_stage: Set(from),
-            occurred_on: Set(step.occurred_on),
-            note: Set(step.note.clone()),
-            reason: Set(step.reason.clone()),
-            recorded_by: Set(step.recorded_by.clone()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-    }
-
-    fn event_of(row: &incubation_event::Model) -> (i64, Event<IncubationStage>) {
-        (
-            row.candidate_id,
-            Event {
-                stage: row.stage,
-                occurred_on: row.occurred_on,
-            },
-        )
-    }
-}
 
 /// The date each incubation stage was reached; stages not reached are null.
 #[derive(Object, Default)]
@@ -86,9 +33,9 @@ pub struct IncubationReachDates {
 }
 
 impl IncubationReachDates {
-    fn of(h: &[Event<IncubationStage>]) -> Self {
+    fn of(reached: Vec<(IncubationStage, NaiveDate)>) -> Self {
         let mut r = IncubationReachDates::default();
-        for (stage, date) in pipeline::reach_dates(h, None) {
+        for (stage, date) in reached {
             let slot = match stage {
                 IncubationStage::Cultivating => &mut r.cultivating,
                 IncubationStage::Applied => &mut r.applied,
@@ -214,58 +161,24 @@ impl From<incubation_event::Model> for IncubationEvent {
     }
 }
 
-fn cohort(v: i64) -> AppResult<i32> {
-    let max = i64::from(chrono::Datelike::year(&validate::today())) + 1;
-    Ok(validate::int_in("cohort_year", v, 1990..=max)? as i32)
-}
-
-async fn views(db: &impl ConnectionTrait, rows: Vec<candidate::Model>) -> AppResult<Vec<Candidate>> {
-    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let mut h = history::histories::<IncubationHistory>(db, ids).await?;
-    let names = super::names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|c| {
-            let h = h.remove(&c.id).unwrap_or_default();
-            Candidate {
-                id: c.id,
-                company_name: names.get(&c.company_id).cloned().unwrap_or_default(),
-                company_id: c.company_id,
-                cohort_year: c.cohort_year,
-                stage: pipeline::current(&h).unwrap_or(c.stage),
-                failed_from: pipeline::off_from(&h),
-                reach_dates: IncubationReachDates::of(&h),
-                notes: c.notes,
-                version: c.version,
-                created_at: c.created_at,
-                updated_at: c.updated_at,
-            }
-        })
-        .collect())
-}
-
-fn duplicate() -> AppError {
-    AppError::Conflict {
-        code: "duplicate_candidate",
-        msg: Msg::new(
-            "the company is already a candidate of this cohort",
-            "该企业已是本年度的培育对象",
-        ),
-        field: Some("cohort_year".into()),
+impl From<CandidateView> for Candidate {
+    fn from(v: CandidateView) -> Self {
+        let (stage, failed_from, reach_dates) = (v.stage(), v.failed_from(), IncubationReachDates::of(v.reach_dates()));
+        let c = v.candidate;
+        Candidate {
+            id: c.id,
+            company_name: v.company_name,
+            company_id: c.company_id,
+            cohort_year: c.cohort_year,
+            stage,
+            failed_from,
+            reach_dates,
+            notes: c.notes,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
     }
-}
-
-async fn ensure_free(db: &impl ConnectionTrait, company: i64, year: i32, except: Option<i64>) -> AppResult<()> {
-    let mut q = candidate::Entity::find()
-        .filter(candidate::Column::CompanyId.eq(company))
-        .filter(candidate::Column::CohortYear.eq(year));
-    if let Some(id) = except {
-        q = q.filter(candidate::Column::Id.ne(id));
-    }
-    if q.one(db).await?.is_some() {
-        return Err(duplicate());
-    }
-    Ok(())
 }
 
 /// Incubation endpoints.
@@ -280,38 +193,15 @@ impl IncubationApi {
     async fn create(&self, auth: Auth, body: Json<NewCandidate>) -> AppResult<Created<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
-        let year = cohort(b.cohort_year)?;
-        let stage = b.stage.unwrap_or(IncubationStage::Cultivating);
-        let occurred_on = validate::date("occurred_on", b.occurred_on)?;
-        history::check_start::<IncubationHistory>(stage, occurred_on)?;
-        let first = Step {
-            stage,
-            occurred_on,
-            note: validate::opt_text("note", b.note.as_deref(), 2000)?,
-            reason: None,
-            recorded_by: Some(auth.0.username.clone()),
+        let n = svc::NewCandidate {
+            company_id: b.company_id,
+            cohort_year: b.cohort_year,
+            stage: b.stage,
+            occurred_on: Day::parse("occurred_on", b.occurred_on)?,
+            note: Note::parse_opt("note", b.note.as_deref())?,
+            notes: Note::parse_opt("notes", b.notes.as_deref())?,
         };
-        let notes = validate::opt_text("notes", b.notes.as_deref(), 2000)?;
-        let txn = self.db.begin().await?;
-        known_companies(&txn, "company_id", &[b.company_id]).await?;
-        ensure_free(&txn, b.company_id, year, None).await?;
-        let now = Utc::now();
-        let c = candidate::Entity::insert(candidate::ActiveModel {
-            company_id: Set(b.company_id),
-            cohort_year: Set(year),
-            stage: Set(stage),
-            notes: Set(notes),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec_with_returning(&txn)
-        .await?;
-        history::start::<IncubationHistory>(&txn, c.id, &first).await?;
-        let out = views(&txn, vec![c]).await?.pop().expect("one in, one out");
-        txn.commit().await?;
-        Ok(Created::Created(Json(out)))
+        Ok(Created::Created(Json(svc::create(&self.db, &auth.0, n).await?.into())))
     }
 
     /// List candidates, newest first.
@@ -326,37 +216,25 @@ impl IncubationApi {
         /// The company.
         company_id: Query<Option<i64>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Candidate>>> {
         auth.0.require(Need::Read)?;
-        let mut s = candidate::Entity::find().order_by_desc(candidate::Column::Id);
-        if let Some(y) = cohort_year.0 {
-            s = s.filter(candidate::Column::CohortYear.eq(y));
-        }
-        if let Some(v) = stage.0 {
-            s = s.filter(candidate::Column::Stage.eq(v));
-        }
-        if let Some(c) = company_id.0 {
-            s = s.filter(candidate::Column::CompanyId.eq(c));
-        }
-        let db = &self.db;
-        Ok(Json(
-            Paging::new(page.0, per_page.0)
-                .fetch(db, s, async |rows| views(db, rows).await)
-                .await?,
-        ))
+        let f = CandidateFilter {
+            cohort_year: cohort_year.0,
+            stage: stage.0,
+            company_id: company_id.0,
+        };
+        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(Candidate::from).into()))
     }
 
     /// Read a candidate, with its stage and reach dates.
     #[oai(path = "/incubation/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Candidate>> {
         auth.0.require(Need::Read)?;
-        let c = find::<candidate::Entity, _>(&self.db, id.0, "incubation candidate").await?;
-        Ok(Json(views(&self.db, vec![c]).await?.pop().expect("one in, one out")))
+        Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a candidate's details; a stale `version` answers 409.
@@ -364,19 +242,9 @@ impl IncubationApi {
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<CandidateChanges>) -> AppResult<Json<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
-        let mut m = candidate::ActiveModel::default();
-        if let Some(y) = b.cohort_year {
-            let y = cohort(y)?;
-            let old = find::<candidate::Entity, _>(&self.db, id.0, "incubation candidate").await?;
-            ensure_free(&self.db, old.company_id, y, Some(id.0)).await?;
-            m.cohort_year = Set(y);
-        }
-        set_if(
-            &mut m.notes,
-            changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
-        );
-        let c = update_versioned::<candidate::Entity, _>(&self.db, id.0, "incubation candidate", b.version, m).await?;
-        Ok(Json(views(&self.db, vec![c]).await?.pop().expect("one in, one out")))
+        let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
+        let c = svc::update(&self.db, id.0, b.version, b.cohort_year, notes).await?;
+        Ok(Json(c.into()))
     }
 
     /// Delete a candidate with its history.
@@ -389,7 +257,8 @@ impl IncubationApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        delete_versioned::<candidate::Entity, _>(&self.db, id.0, "incubation candidate", version.0).await
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 
     /// Record an incubation stage move; illegal moves answer 422 and change nothing.
@@ -402,23 +271,23 @@ impl IncubationApi {
     ) -> AppResult<Created<IncubationEvent>> {
         auth.0.require(Need::Pipeline)?;
         let b = body.0;
-        let step = Step {
+        let m = StageMove {
             stage: b.stage,
-            occurred_on: validate::date("occurred_on", b.occurred_on)?,
-            note: validate::opt_text("note", b.note.as_deref(), 2000)?,
-            reason: validate::opt_text("reason", b.reason.as_deref(), 2000)?,
-            recorded_by: Some(auth.0.username.clone()),
+            occurred_on: Day::parse("occurred_on", b.occurred_on)?,
+            note: Note::parse_opt("note", b.note.as_deref())?,
+            reason: Note::parse_opt("reason", b.reason.as_deref())?,
+            version: b.version,
         };
-        let e = history::record::<IncubationHistory>(&self.db, id.0, step, b.version, auth.0.can(Need::Lead)).await?;
-        Ok(Created::Created(Json(e.into())))
+        Ok(Created::Created(Json(
+            svc::move_stage(&self.db, &auth.0, id.0, m).await?.into(),
+        )))
     }
 
     /// The candidate's stage history, oldest first.
     #[oai(path = "/incubation/:id/stage-events", method = "get")]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<IncubationEvent>>> {
         auth.0.require(Need::Read)?;
-        find::<candidate::Entity, _>(&self.db, id.0, "incubation candidate").await?;
-        let rows = history::rows::<IncubationHistory>(&self.db, vec![id.0]).await?;
+        let rows = svc::stage_history(&self.db, id.0).await?;
         Ok(Json(rows.into_iter().map(IncubationEvent::from).collect()))
     }
 }

@@ -6,11 +6,8 @@ use entity::enums::{
 };
 use poem_openapi::{Object, OpenApi, payload::Json};
 
-use super::ApiTags;
-use crate::{
-    auth::{Auth, Need},
-    error::AppResult,
-};
+use super::{ApiTags, auth::Auth};
+use crate::service::{AppResult, Need};
 
 /// One enum value and what users see for it.
 #[derive(Object)]

@@ -3,17 +3,18 @@
 mod accounts;
 mod analytics;
 mod audit;
+pub mod auth;
 mod blockers;
 mod companies;
+pub mod error;
 mod exports;
 mod follow_ups;
 mod funds;
-mod history;
 mod incubation;
 mod labels;
 mod outreach;
 mod partners;
-pub(crate) mod projects;
+mod projects;
 mod targets;
 mod visits;
 
@@ -25,20 +26,19 @@ use poem::{
 };
 use poem_openapi::{
     ApiResponse, OpenApiService, Tags,
+    param::Query,
     payload::Json,
-    types::{ParseFromJSON, ToJSON, Type},
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{MaybeUndefined, ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    Select,
-    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr},
-};
+use sea_orm::DatabaseConnection;
+use std::borrow::Cow;
 
 use crate::{
-    auth::AuthState,
     config::Config,
-    error::{AppError, AppResult},
+    service::{self, AppResult, input::Patch},
 };
+use auth::AuthState;
 
 /// The resources of the API, as OpenAPI tags.
 #[derive(Tags)]
@@ -102,154 +102,85 @@ pub enum Deleted {
     Deleted,
 }
 
-/// Page number and size, validated by the parameters' schemas (page ≥ 1, 1 ≤ per_page ≤ 200).
-#[derive(Clone, Copy)]
-pub struct Paging {
-    page: u64,
-    per_page: u64,
-}
-
-impl Paging {
-    fn new(page: Option<u64>, per_page: Option<u64>) -> Paging {
-        Paging {
-            page: page.unwrap_or(1),
-            per_page: per_page.unwrap_or(20),
+impl<T: ParseFromJSON + ToJSON> From<service::Page<T>> for Page<T> {
+    fn from(p: service::Page<T>) -> Self {
+        Page {
+            items: p.items,
+            total: p.total,
+            page: p.page,
+            per_page: p.per_page,
         }
     }
-
-    /// Runs `select` for this page in the database and wraps the rows with `map`.
-    async fn fetch<E, T, C>(
-        self,
-        db: &C,
-        select: Select<E>,
-        map: impl AsyncFnOnce(Vec<E::Model>) -> AppResult<Vec<T>>,
-    ) -> AppResult<Page<T>>
-    where
-        E: EntityTrait,
-        E::Model: Send + Sync,
-        C: ConnectionTrait,
-        T: ParseFromJSON + ToJSON,
-    {
-        let total = select.clone().count(db).await?;
-        let rows = select
-            .offset((self.page - 1) * self.per_page)
-            .limit(self.per_page)
-            .all(db)
-            .await?;
-        Ok(Page {
-            items: map(rows).await?,
-            total,
-            page: self.page,
-            per_page: self.per_page,
-        })
-    }
 }
 
-/// Loads a record by id or answers 404.
-async fn find<E, C>(db: &C, id: i64, what: &'static str) -> AppResult<E::Model>
-where
-    E: EntityTrait,
-    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
-    C: ConnectionTrait,
-{
-    E::find_by_id(id).one(db).await?.ok_or(AppError::not_found(what))
-}
+/// The `page` parameter of lists: a page number from 1.
+#[derive(Debug, Clone, Copy)]
+pub struct PageNo(u64);
 
-/// Writes `changes` to the record `id` only if it still has version `sent` (so concurrent edits never overwrite each
-/// other), bumping the version and `updated_at`; answers the stored record.
-async fn update_versioned<E, C>(
-    db: &C,
-    id: i64,
-    what: &'static str,
-    sent: i32,
-    changes: E::ActiveModel,
-) -> AppResult<E::Model>
-where
-    E: EntityTrait,
-    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    C: ConnectionTrait,
-{
-    let res = E::update_many()
-        .set(changes)
-        .col_expr(Alias::new("version"), Expr::value(sent + 1))
-        .col_expr(Alias::new("updated_at"), Expr::value(chrono::Utc::now()))
-        .filter(Expr::col(Alias::new("id")).eq(id))
-        .filter(Expr::col(Alias::new("version")).eq(sent))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(stale_or_missing::<E, C>(db, id, what).await);
-    }
-    find::<E, _>(db, id, what).await
-}
+/// The `per_page` parameter of lists: 1 to 200 records.
+#[derive(Debug, Clone, Copy)]
+pub struct PerPage(u64);
 
-/// Deletes the record `id` only if it still has version `sent`.
-async fn delete_versioned<E, C>(db: &C, id: i64, what: &'static str, sent: i32) -> AppResult<Deleted>
-where
-    E: EntityTrait,
-    C: ConnectionTrait,
-{
-    let res = E::delete_many()
-        .filter(Expr::col(Alias::new("id")).eq(id))
-        .filter(Expr::col(Alias::new("version")).eq(sent))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(stale_or_missing::<E, C>(db, id, what).await);
-    }
-    Ok(Deleted::Deleted)
-}
+/// An integer query parameter with bounds in its schema, so every list documents and checks them alike.
+macro_rules! bounded_param {
+    ($ty:ident, $min:expr, $max:expr) => {
+        impl Type for $ty {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = u64;
+            type RawElementValueType = u64;
 
-/// Why a versioned write touched no row: the record is gone (404) or has another version (409).
-async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: &'static str) -> AppError {
-    match current_version::<E>(db, id).await {
-        Ok(Some(v)) => AppError::stale(v),
-        Ok(None) => AppError::not_found(what),
-        Err(e) => e,
-    }
-}
+            fn name() -> Cow<'static, str> {
+                "integer_uint64".into()
+            }
 
-/// The `name` of each record of `E` (companies, projects …) among `ids`, in one query.
-pub(crate) async fn names<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<std::collections::HashMap<i64, String>> {
-    Ok(E::find()
-        .select_only()
-        .column_as(Expr::col(Alias::new("id")), "id")
-        .column_as(Expr::col(Alias::new("name")), "name")
-        .filter(Expr::col(Alias::new("id")).is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    minimum: Some($min as f64),
+                    maximum: $max.map(|m: u64| m as f64),
+                    ..MetaSchema::new_with_format("integer", "uint64")
+                }))
+            }
 
-/// The stored version of record `id`, if it exists.
-async fn current_version<E: EntityTrait>(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<i32>> {
-    Ok(E::find()
-        .select_only()
-        .column_as(Expr::col(Alias::new("version")), "version")
-        .filter(Expr::col(Alias::new("id")).eq(id))
-        .into_tuple::<i32>()
-        .one(db)
-        .await?)
-}
+            fn as_raw_value(&self) -> Option<&u64> {
+                Some(&self.0)
+            }
 
-/// A case-insensitive "name contains `q`" condition; `%`, `_` and `\` in `q` are taken literally.
-fn name_contains(col: impl sea_orm::ColumnTrait, q: &str) -> sea_orm::sea_query::SimpleExpr {
-    let mut p = String::with_capacity(q.len() + 2);
-    p.push('%');
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a u64> + 'a> {
+                Box::new(std::iter::once(&self.0))
+            }
         }
-        p.push(c);
-    }
-    p.push('%');
-    Expr::expr(Func::lower(Expr::col(col.as_column_ref()))).like(LikeExpr::new(p).escape('\\'))
+
+        impl ParseFromParameter for $ty {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                let v: u64 = value.parse().map_err(ParseError::custom)?;
+                if v < $min || $max.is_some_and(|m: u64| v > m) {
+                    return Err(ParseError::custom(match $max {
+                        Some(m) => format!("must lie between {} and {m}", $min),
+                        None => format!("must be at least {}", $min),
+                    }));
+                }
+                Ok($ty(v))
+            }
+        }
+    };
+}
+
+bounded_param!(PageNo, 1u64, None::<u64>);
+bounded_param!(PerPage, 1u64, Some(service::Paging::MAX_PER_PAGE));
+
+/// The page a list request asks for.
+fn paging(page: Query<Option<PageNo>>, per_page: Query<Option<PerPage>>) -> AppResult<service::Paging> {
+    service::Paging::new(page.0.map(|p| p.0), per_page.0.map(|p| p.0))
+}
+
+/// A change to an optional field as a request sends it: left out keeps, `null` clears, a value is parsed (and may
+/// still clear, for a blank text).
+fn patch<R, T>(v: MaybeUndefined<R>, parse: impl FnOnce(R) -> AppResult<Option<T>>) -> AppResult<Patch<T>> {
+    Ok(match v {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(x) => Patch::from_opt(parse(x)?),
+    })
 }
 
 #[handler]
@@ -327,7 +258,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> 
             config: cfg.auth.clone(),
         })
         .data(db)
-        .around(crate::error::localize)
+        .around(error::localize)
         .with(
             SetHeader::new()
                 .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")

@@ -1,31 +1,21 @@
 //! 招商活动: outreach trips (外出招商), promotion events (推介会), forums (论坛) and resident campaigns (驻点招商).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{enums::OutreachKind, outreach, outreach_company, project};
+use entity::enums::OutreachKind;
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, Paging,
-    companies::{changed, known_companies, set_if},
-    delete_versioned, find,
-    projects::forget_source,
-    update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult},
-    validate,
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need,
+    input::{Place, Short},
+    outreach::{self as svc, OutreachFilter, OutreachView},
+    visits::{Summary, list_of},
 };
 
 /// An outreach activity (招商活动).
@@ -105,78 +95,58 @@ pub struct OutreachChanges {
     pub notes: MaybeUndefined<String>,
 }
 
-fn dates(start: NaiveDate, end: NaiveDate) -> AppResult<()> {
-    validate::date("start_date", start)?;
-    validate::date("end_date", end)?;
-    if end < start {
-        return Err(AppError::invalid(
-            "end_date",
-            "end_date must not be before start_date",
-            "结束日期不能早于开始日期",
-        ));
-    }
-    Ok(())
-}
-
-async fn set_companies(db: &impl ConnectionTrait, id: i64, companies: Vec<i64>) -> AppResult<()> {
-    outreach_company::Entity::delete_many()
-        .filter(outreach_company::Column::OutreachId.eq(id))
-        .exec(db)
-        .await?;
-    if !companies.is_empty() {
-        outreach_company::Entity::insert_many(companies.into_iter().map(|c| outreach_company::ActiveModel {
-            outreach_id: Set(id),
-            company_id: Set(c),
-        }))
-        .exec(db)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn views(db: &impl ConnectionTrait, rows: Vec<outreach::Model>) -> AppResult<Vec<Outreach>> {
-    let ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
-    let mut companies: HashMap<i64, Vec<i64>> = HashMap::new();
-    for l in outreach_company::Entity::find()
-        .filter(outreach_company::Column::OutreachId.is_in(ids.clone()))
-        .order_by_asc(outreach_company::Column::CompanyId)
-        .all(db)
-        .await?
-    {
-        companies.entry(l.outreach_id).or_default().push(l.company_id);
-    }
-    let mut projects: HashMap<i64, Vec<i64>> = HashMap::new();
-    let produced: Vec<(i64, Option<i64>)> = project::Entity::find()
-        .select_only()
-        .columns([project::Column::Id, project::Column::SourceOutreachId])
-        .filter(project::Column::SourceOutreachId.is_in(ids))
-        .order_by_asc(project::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (p, o) in produced {
-        if let Some(o) = o {
-            projects.entry(o).or_default().push(p);
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|o| Outreach {
+impl From<OutreachView> for Outreach {
+    fn from(v: OutreachView) -> Self {
+        let o = v.outreach;
+        Outreach {
             id: o.id,
             kind: o.kind,
             city: o.city,
             start_date: o.start_date,
             end_date: o.end_date,
             leading_official: o.leading_official,
-            participants: serde_json::from_value(o.participants).unwrap_or_default(),
-            company_ids: companies.remove(&o.id).unwrap_or_default(),
-            project_ids: projects.remove(&o.id).unwrap_or_default(),
+            participants: list_of(&o.participants),
+            company_ids: v.company_ids,
+            project_ids: v.project_ids,
             notes: o.notes,
             version: o.version,
             created_at: o.created_at,
             updated_at: o.updated_at,
+        }
+    }
+}
+
+impl NewOutreach {
+    fn parse(self) -> AppResult<svc::NewOutreach> {
+        Ok(svc::NewOutreach {
+            kind: self.kind,
+            city: Place::parse("city", &self.city)?,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            leading_official: Short::parse_opt("leading_official", self.leading_official.as_deref())?,
+            participants: self.participants,
+            company_ids: self.company_ids.unwrap_or_default(),
+            notes: Summary::parse_opt("notes", self.notes.as_deref())?,
         })
-        .collect())
+    }
+}
+
+impl OutreachChanges {
+    fn parse(self) -> AppResult<svc::OutreachChanges> {
+        Ok(svc::OutreachChanges {
+            version: self.version,
+            kind: self.kind,
+            city: self.city.map(|c| Place::parse("city", &c)).transpose()?,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            leading_official: patch(self.leading_official, |v| {
+                Short::parse_opt("leading_official", Some(&v))
+            })?,
+            participants: self.participants,
+            company_ids: self.company_ids,
+            notes: patch(self.notes, |v| Summary::parse_opt("notes", Some(&v)))?,
+        })
+    }
 }
 
 /// Outreach endpoints.
@@ -190,34 +160,9 @@ impl OutreachApi {
     #[oai(path = "/outreach", method = "post")]
     async fn create(&self, auth: Auth, body: Json<NewOutreach>) -> AppResult<Created<Outreach>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let end = b.end_date.unwrap_or(b.start_date);
-        dates(b.start_date, end)?;
-        let now = Utc::now();
-        let m = outreach::ActiveModel {
-            kind: Set(b.kind),
-            city: Set(validate::text("city", &b.city, 50)?),
-            start_date: Set(b.start_date),
-            end_date: Set(end),
-            leading_official: Set(validate::opt_text(
-                "leading_official",
-                b.leading_official.as_deref(),
-                100,
-            )?),
-            participants: Set(serde_json::json!(validate::names("participants", b.participants)?)),
-            notes: Set(validate::opt_text("notes", b.notes.as_deref(), 4000)?),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        let txn = self.db.begin().await?;
-        let companies = known_companies(&txn, "company_ids", &b.company_ids.unwrap_or_default()).await?;
-        let o = outreach::Entity::insert(m).exec_with_returning(&txn).await?;
-        set_companies(&txn, o.id, companies).await?;
-        let out = views(&txn, vec![o]).await?.pop().expect("one in, one out");
-        txn.commit().await?;
-        Ok(Created::Created(Json(out)))
+        Ok(Created::Created(Json(
+            svc::create(&self.db, body.0.parse()?).await?.into(),
+        )))
     }
 
     /// List outreach activities, newest first; `from`/`to` select by start date (inclusive).
@@ -234,86 +179,33 @@ impl OutreachApi {
         /// Latest start date, inclusive.
         to: Query<Option<NaiveDate>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Outreach>>> {
         auth.0.require(Need::Read)?;
-        let mut s = outreach::Entity::find()
-            .order_by_desc(outreach::Column::StartDate)
-            .order_by_desc(outreach::Column::Id);
-        if let Some(k) = kind.0 {
-            s = s.filter(outreach::Column::Kind.eq(k));
-        }
-        if let Some(c) = city.0 {
-            s = s.filter(outreach::Column::City.eq(c));
-        }
-        if let Some(d) = from.0 {
-            s = s.filter(outreach::Column::StartDate.gte(d));
-        }
-        if let Some(d) = to.0 {
-            s = s.filter(outreach::Column::StartDate.lte(d));
-        }
-        let db = &self.db;
-        Ok(Json(
-            Paging::new(page.0, per_page.0)
-                .fetch(db, s, async |rows| views(db, rows).await)
-                .await?,
-        ))
+        let f = OutreachFilter {
+            kind: kind.0,
+            city: city.0,
+            from: from.0,
+            to: to.0,
+        };
+        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(Outreach::from).into()))
     }
 
     /// Read an outreach activity.
     #[oai(path = "/outreach/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Outreach>> {
         auth.0.require(Need::Read)?;
-        let o = find::<outreach::Entity, _>(&self.db, id.0, "outreach").await?;
-        Ok(Json(views(&self.db, vec![o]).await?.pop().expect("one in, one out")))
+        Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change an outreach activity; a stale `version` answers 409.
     #[oai(path = "/outreach/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<OutreachChanges>) -> AppResult<Json<Outreach>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let old = find::<outreach::Entity, _>(&self.db, id.0, "outreach").await?;
-        dates(
-            b.start_date.unwrap_or(old.start_date),
-            b.end_date.unwrap_or(old.end_date),
-        )?;
-        let mut m = outreach::ActiveModel::default();
-        set_if(&mut m.start_date, b.start_date);
-        set_if(&mut m.end_date, b.end_date);
-        set_if(&mut m.kind, b.kind);
-        if let Some(c) = &b.city {
-            m.city = Set(validate::text("city", c, 50)?);
-        }
-        set_if(
-            &mut m.leading_official,
-            changed(b.leading_official, |v| {
-                validate::opt_text("leading_official", Some(v), 100)
-            })?,
-        );
-        if b.participants.is_some() {
-            m.participants = Set(serde_json::json!(validate::names("participants", b.participants)?));
-        }
-        set_if(
-            &mut m.notes,
-            changed(b.notes, |v| validate::opt_text("notes", Some(v), 4000))?,
-        );
-        let txn = self.db.begin().await?;
-        let companies = match &b.company_ids {
-            Some(c) => Some(known_companies(&txn, "company_ids", c).await?),
-            None => None,
-        };
-        let o = update_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", b.version, m).await?;
-        if let Some(c) = companies {
-            set_companies(&txn, o.id, c).await?;
-        }
-        let out = views(&txn, vec![o]).await?.pop().expect("one in, one out");
-        txn.commit().await?;
-        Ok(Json(out))
+        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete an outreach activity; projects that came from it lose the reference (not their source kind).
@@ -326,10 +218,7 @@ impl OutreachApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        let txn = self.db.begin().await?;
-        let out = delete_versioned::<outreach::Entity, _>(&txn, id.0, "outreach", version.0).await?;
-        forget_source(&txn, project::Column::SourceOutreachId, id.0).await?;
-        txn.commit().await?;
-        Ok(out)
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 }

@@ -1,28 +1,20 @@
 //! 合作机构: chambers of commerce and agencies the bureau works with or commissions (委托招商).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{enums::PartnerKind, partner, project};
+use entity::{enums::PartnerKind, partner};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, Paging,
-    companies::{changed, set_if},
-    delete_versioned, find, name_contains,
-    projects::forget_source,
-    update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::AppResult,
-    validate,
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need,
+    input::{Day, Name},
+    partners::{self as svc, LongNote},
 };
 
 /// A partner organisation (合作机构).
@@ -91,6 +83,29 @@ pub struct PartnerChanges {
     pub notes: MaybeUndefined<String>,
 }
 
+impl NewPartner {
+    fn parse(self) -> AppResult<svc::NewPartner> {
+        Ok(svc::NewPartner {
+            name: Name::parse("name", &self.name)?,
+            kind: self.kind,
+            agreement_date: Day::parse_opt("agreement_date", self.agreement_date)?,
+            notes: LongNote::parse_opt("notes", self.notes.as_deref())?,
+        })
+    }
+}
+
+impl PartnerChanges {
+    fn parse(self) -> AppResult<svc::PartnerChanges> {
+        Ok(svc::PartnerChanges {
+            version: self.version,
+            name: self.name.map(|n| Name::parse("name", &n)).transpose()?,
+            kind: self.kind,
+            agreement_date: patch(self.agreement_date, |d| Day::parse("agreement_date", d).map(Some))?,
+            notes: patch(self.notes, |v| LongNote::parse_opt("notes", Some(&v)))?,
+        })
+    }
+}
+
 /// Partner endpoints.
 pub struct PartnersApi {
     pub db: DatabaseConnection,
@@ -102,20 +117,8 @@ impl PartnersApi {
     #[oai(path = "/partners", method = "post")]
     async fn create(&self, auth: Auth, body: Json<NewPartner>) -> AppResult<Created<Partner>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let now = Utc::now();
-        let m = partner::ActiveModel {
-            name: Set(validate::text("name", &b.name, 200)?),
-            kind: Set(b.kind),
-            agreement_date: Set(validate::opt_date("agreement_date", b.agreement_date)?),
-            notes: Set(validate::opt_text("notes", b.notes.as_deref(), 4000)?),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
         Ok(Created::Created(Json(
-            partner::Entity::insert(m).exec_with_returning(&self.db).await?.into(),
+            svc::create(&self.db, body.0.parse()?).await?.into(),
         )))
     }
 
@@ -129,58 +132,27 @@ impl PartnersApi {
         /// Kind.
         kind: Query<Option<PartnerKind>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Partner>>> {
         auth.0.require(Need::Read)?;
-        let mut s = partner::Entity::find().order_by_desc(partner::Column::Id);
-        if let Some(q) = q.0.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            s = s.filter(name_contains(partner::Column::Name, q));
-        }
-        if let Some(k) = kind.0 {
-            s = s.filter(partner::Column::Kind.eq(k));
-        }
-        Ok(Json(
-            Paging::new(page.0, per_page.0)
-                .fetch(&self.db, s, async |rows| {
-                    Ok(rows.into_iter().map(Partner::from).collect())
-                })
-                .await?,
-        ))
+        let rows = svc::list(&self.db, q.0.as_deref(), kind.0, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(Partner::from).into()))
     }
 
     /// Read a partner.
     #[oai(path = "/partners/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Partner>> {
         auth.0.require(Need::Read)?;
-        Ok(Json(
-            find::<partner::Entity, _>(&self.db, id.0, "partner").await?.into(),
-        ))
+        Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a partner; a stale `version` answers 409.
     #[oai(path = "/partners/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<PartnerChanges>) -> AppResult<Json<Partner>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let mut m = partner::ActiveModel::default();
-        if let Some(n) = &b.name {
-            m.name = Set(validate::text("name", n, 200)?);
-        }
-        set_if(&mut m.kind, b.kind);
-        set_if(
-            &mut m.agreement_date,
-            changed(b.agreement_date, |d| validate::date("agreement_date", *d).map(Some))?,
-        );
-        set_if(
-            &mut m.notes,
-            changed(b.notes, |v| validate::opt_text("notes", Some(v), 4000))?,
-        );
-        let p = update_versioned::<partner::Entity, _>(&self.db, id.0, "partner", b.version, m).await?;
-        Ok(Json(p.into()))
+        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a partner; projects that came through it lose the reference (not their source kind).
@@ -193,10 +165,7 @@ impl PartnersApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        let txn = self.db.begin().await?;
-        let out = delete_versioned::<partner::Entity, _>(&txn, id.0, "partner", version.0).await?;
-        forget_source(&txn, project::Column::SourcePartnerId, id.0).await?;
-        txn.commit().await?;
-        Ok(out)
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 }

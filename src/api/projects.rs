@@ -1,15 +1,10 @@
 //! 招商项目 and their stage history (阶段记录). The history is the truth: a project's stage, the stage it dropped
 //! from and the reach date of every stage are derived from its events (entity::pipeline).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    company,
     enums::{ProjectSource, ProjectStage},
-    fund_arrival,
-    pipeline::{self, Event, Stage},
-    project, stage_event,
+    stage_event,
 };
 use poem_openapi::{
     Object, OpenApi,
@@ -18,24 +13,14 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query as SqlQuery},
-};
+use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, Paging,
-    companies::{changed, set_if},
-    delete_versioned, find,
-    history::{self, Step, Tracked},
-    name_contains, update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult, Msg},
-    validate,
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need,
+    history::StageMove,
+    input::{Day, Money, Name, Note, Short, non_negative},
+    projects::{self as svc, Origin, ProjectFilter, ProjectView, Unit},
 };
 
 /// The date each stage was reached (DESIGN §3): the earliest date of an event at that stage or a later one.
@@ -57,9 +42,9 @@ pub struct ReachDates {
 }
 
 impl ReachDates {
-    fn of(history: &[Event<ProjectStage>]) -> ReachDates {
+    fn of(reached: Vec<(ProjectStage, NaiveDate)>) -> ReachDates {
         let mut r = ReachDates::default();
-        for (stage, date) in pipeline::reach_dates(history, None) {
+        for (stage, date) in reached {
             let slot = match stage {
                 ProjectStage::Lead => &mut r.lead,
                 ProjectStage::Negotiating => &mut r.negotiating,
@@ -258,174 +243,89 @@ impl From<stage_event::Model> for StageEvent {
     }
 }
 
-/// Projects as records with a stage history.
-pub(super) struct ProjectHistory;
-
-impl Tracked for ProjectHistory {
-    type Stage = ProjectStage;
-    type Owner = project::Entity;
-    type Event = stage_event::Entity;
-    const WHAT: &'static str = "project";
-    const WHAT_ZH: &'static str = "项目";
-    const OWNER_COLUMN: &'static str = "project_id";
-
-    fn new_event(owner: i64, step: &Step<ProjectStage>, from: Option<ProjectStage>) -> stage_event::ActiveModel {
-        stage_event::ActiveModel {
-            project_id: Set(owner),
-            stage: Set(step.stage),
-            from_stage: Set(from),
-            occurred_on: Set(step.occurred_on),
-            note: Set(step.note.clone()),
-            reason: Set(step.reason.clone()),
-            recorded_by: Set(step.recorded_by.clone()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
+impl From<ProjectView> for Project {
+    fn from(v: ProjectView) -> Self {
+        let (stage, dropped_from, reach_dates) = (v.stage(), v.dropped_from(), ReachDates::of(v.reach_dates()));
+        let p = v.project;
+        Project {
+            id: p.id,
+            company_name: v.company_name,
+            name: p.name,
+            company_id: p.company_id,
+            industry: p.industry,
+            source: p.source,
+            source_visit_id: p.source_visit_id,
+            source_outreach_id: p.source_outreach_id,
+            source_partner_id: p.source_partner_id,
+            agreed_investment: p.agreed_investment_yuan.map(|y| Money::yuan(y).as_wan()),
+            funds_arrived: v.funds_arrived.as_wan(),
+            land_mu: p.land_mu,
+            is_major: p.is_major,
+            contact_leader: p.contact_leader,
+            responsible_unit: p.responsible_unit,
+            team: p.team,
+            notes: p.notes,
+            stage,
+            dropped_from,
+            reach_dates,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
         }
     }
+}
 
-    fn event_of(row: &stage_event::Model) -> (i64, Event<ProjectStage>) {
-        (
-            row.project_id,
-            Event {
-                stage: row.stage,
-                occurred_on: row.occurred_on,
+impl NewProject {
+    fn parse(self) -> AppResult<svc::NewProject> {
+        Ok(svc::NewProject {
+            name: Name::parse("name", &self.name)?,
+            company_id: self.company_id,
+            stage: self.stage,
+            occurred_on: Day::parse("occurred_on", self.occurred_on)?,
+            note: Note::parse_opt("note", self.note.as_deref())?,
+            industry: Short::parse_opt("industry", self.industry.as_deref())?,
+            origin: Origin {
+                source: self.source,
+                visit: self.source_visit_id,
+                outreach: self.source_outreach_id,
+                partner: self.source_partner_id,
             },
-        )
-    }
-}
-
-/// The API view of projects: their history, funds arrived and company names loaded in one query each.
-pub(crate) async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResult<Vec<Project>> {
-    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let mut events = history::histories::<ProjectHistory>(db, ids.clone()).await?;
-    let funds: HashMap<i64, i64> = fund_arrival::Entity::find()
-        .select_only()
-        .column(fund_arrival::Column::ProjectId)
-        .expr(Func::cast_as(
-            Func::sum(Expr::col(fund_arrival::Column::AmountYuan)),
-            Alias::new("bigint"),
-        ))
-        .filter(fund_arrival::Column::ProjectId.is_in(ids))
-        .group_by(fund_arrival::Column::ProjectId)
-        .into_tuple::<(i64, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let company_ids: Vec<i64> = rows.iter().map(|p| p.company_id).collect();
-    let names = super::names::<company::Entity>(db, company_ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|p| {
-            let h = events.remove(&p.id).unwrap_or_default();
-            Project {
-                id: p.id,
-                company_name: names.get(&p.company_id).cloned().unwrap_or_default(),
-                name: p.name,
-                company_id: p.company_id,
-                industry: p.industry,
-                source: p.source,
-                source_visit_id: p.source_visit_id,
-                source_outreach_id: p.source_outreach_id,
-                source_partner_id: p.source_partner_id,
-                agreed_investment: p.agreed_investment_yuan.map(validate::yuan_to_wan),
-                funds_arrived: validate::yuan_to_wan(funds.get(&p.id).copied().unwrap_or(0)),
-                land_mu: p.land_mu,
-                is_major: p.is_major,
-                contact_leader: p.contact_leader,
-                responsible_unit: p.responsible_unit,
-                team: p.team,
-                notes: p.notes,
-                stage: pipeline::current(&h).unwrap_or(p.stage),
-                dropped_from: pipeline::off_from(&h),
-                reach_dates: ReachDates::of(&h),
-                version: p.version,
-                created_at: p.created_at,
-                updated_at: p.updated_at,
-            }
+            agreed_investment: self
+                .agreed_investment
+                .map(|w| Money::from_wan("agreed_investment", w))
+                .transpose()?,
+            land_mu: non_negative("land_mu", self.land_mu)?,
+            is_major: self.is_major.unwrap_or(false),
+            contact_leader: Short::parse_opt("contact_leader", self.contact_leader.as_deref())?,
+            responsible_unit: Unit::parse_opt("responsible_unit", self.responsible_unit.as_deref())?,
+            team: Unit::parse_opt("team", self.team.as_deref())?,
+            notes: Note::parse_opt("notes", self.notes.as_deref())?,
         })
-        .collect())
-}
-
-async fn view(db: &impl ConnectionTrait, p: project::Model) -> AppResult<Project> {
-    Ok(views(db, vec![p]).await?.pop().expect("one row in, one view out"))
-}
-
-/// A company named in a request body must exist (422 otherwise: the path is fine, the reference is not).
-async fn company_industry(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
-    match company::Entity::find_by_id(id).one(db).await? {
-        Some(c) => Ok(c.industry),
-        None => Err(AppError::rule(
-            "unknown_company",
-            Some("company_id"),
-            Msg::new(format!("there is no company {id}"), format!("企业 {id} 不存在")),
-        )),
     }
 }
 
-/// Where a project came from: its source kind and the record of that kind, if named.
-struct Origin {
-    source: Option<ProjectSource>,
-    visit: Option<i64>,
-    outreach: Option<i64>,
-    partner: Option<i64>,
-}
-
-impl Origin {
-    /// Checks that at most one source record is named, that it exists and matches the source kind (which it
-    /// implies when none is given); answers the source kind.
-    async fn check(&self, db: &impl ConnectionTrait) -> AppResult<ProjectSource> {
-        let named: Vec<(ProjectSource, i64, &str)> = [
-            (ProjectSource::Visit, self.visit, "source_visit_id"),
-            (ProjectSource::Outreach, self.outreach, "source_outreach_id"),
-            (ProjectSource::Partner, self.partner, "source_partner_id"),
-        ]
-        .into_iter()
-        .filter_map(|(kind, id, field)| id.map(|id| (kind, id, field)))
-        .collect();
-        let Some(&(kind, id, field)) = named.first() else {
-            return Ok(self.source.unwrap_or(ProjectSource::Other));
-        };
-        if named.len() > 1 || self.source.is_some_and(|s| s != kind) {
-            return Err(AppError::rule(
-                "source_mismatch",
-                Some(field),
-                Msg::new(
-                    "a project names one source record, of the kind of its source",
-                    "项目只能关联一条来源记录,且须与项目来源一致",
-                ),
-            ));
-        }
-        let exists = match kind {
-            ProjectSource::Visit => entity::visit::Entity::find_by_id(id).one(db).await?.is_some(),
-            ProjectSource::Outreach => entity::outreach::Entity::find_by_id(id).one(db).await?.is_some(),
-            _ => entity::partner::Entity::find_by_id(id).one(db).await?.is_some(),
-        };
-        if !exists {
-            return Err(AppError::rule(
-                "unknown_source",
-                Some(field),
-                Msg::new(
-                    format!("there is no such source record ({id})"),
-                    format!("来源记录 {id} 不存在"),
-                ),
-            ));
-        }
-        Ok(kind)
+impl ProjectChanges {
+    fn parse(self) -> AppResult<svc::ProjectChanges> {
+        Ok(svc::ProjectChanges {
+            version: self.version,
+            name: self.name.map(|n| Name::parse("name", &n)).transpose()?,
+            company_id: self.company_id,
+            industry: patch(self.industry, |v| Short::parse_opt("industry", Some(&v)))?,
+            source: self.source,
+            source_visit_id: patch(self.source_visit_id, |v| Ok(Some(v)))?,
+            source_outreach_id: patch(self.source_outreach_id, |v| Ok(Some(v)))?,
+            source_partner_id: patch(self.source_partner_id, |v| Ok(Some(v)))?,
+            agreed_investment: patch(self.agreed_investment, |w| {
+                Money::from_wan("agreed_investment", w).map(Some)
+            })?,
+            land_mu: patch(self.land_mu, |v| non_negative("land_mu", Some(v)))?,
+            is_major: self.is_major,
+            contact_leader: patch(self.contact_leader, |v| Short::parse_opt("contact_leader", Some(&v)))?,
+            responsible_unit: patch(self.responsible_unit, |v| Unit::parse_opt("responsible_unit", Some(&v)))?,
+            team: patch(self.team, |v| Unit::parse_opt("team", Some(&v)))?,
+            notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,
+        })
     }
-}
-
-/// Clears a deleted visit, outreach activity or partner from the projects that named it, bumping their versions
-/// (their data changed), inside the caller's transaction.
-pub(super) async fn forget_source(db: &impl ConnectionTrait, column: project::Column, id: i64) -> AppResult<()> {
-    project::Entity::update_many()
-        .col_expr(column, Expr::value(Option::<i64>::None))
-        .col_expr(project::Column::Version, Expr::col(project::Column::Version).add(1))
-        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(column.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Project and stage-history endpoints.
@@ -439,67 +339,8 @@ impl ProjectsApi {
     #[oai(path = "/projects", method = "post")]
     async fn create(&self, auth: Auth, body: Json<NewProject>) -> AppResult<Created<Project>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let name = validate::text("name", &b.name, 200)?;
-        let occurred_on = validate::date("occurred_on", b.occurred_on)?;
-        history::check_start::<ProjectHistory>(b.stage, occurred_on)?;
-        let note = validate::opt_text("note", b.note.as_deref(), 2000)?;
-        let industry = validate::opt_text("industry", b.industry.as_deref(), 100)?;
-        let agreed = b
-            .agreed_investment
-            .map(|w| validate::wan_to_yuan("agreed_investment", w, false))
-            .transpose()?;
-        let land_mu = validate::non_negative("land_mu", b.land_mu)?;
-        let contact_leader = validate::opt_text("contact_leader", b.contact_leader.as_deref(), 100)?;
-        let responsible_unit = validate::opt_text("responsible_unit", b.responsible_unit.as_deref(), 200)?;
-        let team = validate::opt_text("team", b.team.as_deref(), 200)?;
-        let notes = validate::opt_text("notes", b.notes.as_deref(), 2000)?;
-
-        let txn = self.db.begin().await?;
-        let company_industry = company_industry(&txn, b.company_id).await?;
-        let source = Origin {
-            source: b.source,
-            visit: b.source_visit_id,
-            outreach: b.source_outreach_id,
-            partner: b.source_partner_id,
-        }
-        .check(&txn)
-        .await?;
-        let now = Utc::now();
-        let p = project::Entity::insert(project::ActiveModel {
-            name: Set(name),
-            company_id: Set(b.company_id),
-            industry: Set(industry.or(company_industry)),
-            source: Set(source),
-            source_visit_id: Set(b.source_visit_id),
-            source_outreach_id: Set(b.source_outreach_id),
-            source_partner_id: Set(b.source_partner_id),
-            agreed_investment_yuan: Set(agreed),
-            land_mu: Set(land_mu),
-            is_major: Set(b.is_major.unwrap_or(false)),
-            contact_leader: Set(contact_leader),
-            responsible_unit: Set(responsible_unit),
-            team: Set(team),
-            notes: Set(notes),
-            stage: Set(b.stage),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec_with_returning(&txn)
-        .await?;
-        let first = Step {
-            stage: b.stage,
-            occurred_on,
-            note,
-            reason: None,
-            recorded_by: Some(auth.0.username.clone()),
-        };
-        history::start::<ProjectHistory>(&txn, p.id, &first).await?;
-        let out = view(&txn, p).await?;
-        txn.commit().await?;
-        Ok(Created::Created(Json(out)))
+        let p = svc::create(&self.db, &auth.0, body.0.parse()?).await?;
+        Ok(Created::Created(Json(p.into())))
     }
 
     /// List projects, newest first, filtered; `q` searches the name. `reached_from`/`reached_to` keep the projects
@@ -529,152 +370,39 @@ impl ProjectsApi {
         /// Latest reach date, inclusive.
         reached_to: Query<Option<NaiveDate>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Project>>> {
         auth.0.require(Need::Read)?;
-        let mut s = project::Entity::find().order_by_desc(project::Column::Id);
-        if let Some(q) = q.0.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            s = s.filter(name_contains(project::Column::Name, q));
-        }
-        if let Some(v) = stage.0 {
-            s = s.filter(project::Column::Stage.eq(v));
-        }
-        if let Some(v) = industry.0 {
-            s = s.filter(project::Column::Industry.eq(v));
-        }
-        if let Some(v) = source.0 {
-            s = s.filter(project::Column::Source.eq(v));
-        }
-        if let Some(v) = contact_leader.0 {
-            s = s.filter(project::Column::ContactLeader.eq(v));
-        }
-        if let Some(v) = company_id.0 {
-            s = s.filter(project::Column::CompanyId.eq(v));
-        }
-        if let Some(v) = is_major.0 {
-            s = s.filter(project::Column::IsMajor.eq(v));
-        }
-        if reached_from.0.is_some() || reached_to.0.is_some() {
-            let reached = reached.0.unwrap_or(ProjectStage::Lead);
-            let Some(rank) = reached.rank() else {
-                return Err(AppError::invalid(
-                    "reached",
-                    "dropped has no reach date",
-                    "“终止”没有到达日期",
-                ));
-            };
-            let reach = Expr::col(stage_event::Column::OccurredOn).min();
-            let mut sub = SqlQuery::select();
-            sub.column(stage_event::Column::ProjectId)
-                .from(stage_event::Entity)
-                .and_where(stage_event::Column::Stage.is_in(ProjectStage::ORDER[rank..].iter().copied()))
-                .group_by_col(stage_event::Column::ProjectId);
-            if let Some(from) = reached_from.0 {
-                sub.and_having(reach.clone().gte(from));
-            }
-            if let Some(to) = reached_to.0 {
-                sub.and_having(reach.lte(to));
-            }
-            s = s.filter(project::Column::Id.in_subquery(sub));
-        }
-        let db = &self.db;
-        let page = Paging::new(page.0, per_page.0)
-            .fetch(db, s, async |rows| views(db, rows).await)
-            .await?;
-        Ok(Json(page))
+        let f = ProjectFilter {
+            q: q.0,
+            stage: stage.0,
+            industry: industry.0,
+            source: source.0,
+            contact_leader: contact_leader.0,
+            company_id: company_id.0,
+            is_major: is_major.0,
+            reached: reached.0,
+            reached_from: reached_from.0,
+            reached_to: reached_to.0,
+        };
+        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(Project::from).into()))
     }
 
     /// Read a project, with its current stage, reach dates and funds arrived.
     #[oai(path = "/projects/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Project>> {
         auth.0.require(Need::Read)?;
-        let p = find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        Ok(Json(view(&self.db, p).await?))
+        Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a project's details; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/projects/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<ProjectChanges>) -> AppResult<Json<Project>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let mut m = project::ActiveModel::default();
-        if let Some(name) = &b.name {
-            m.name = Set(validate::text("name", name, 200)?);
-        }
-        if let Some(c) = b.company_id {
-            company_industry(&self.db, c).await?;
-            m.company_id = Set(c);
-        }
-        set_if(
-            &mut m.industry,
-            changed(b.industry, |v| validate::opt_text("industry", Some(v), 100))?,
-        );
-        let refs = (
-            changed(b.source_visit_id, |v| Ok(Some(*v)))?,
-            changed(b.source_outreach_id, |v| Ok(Some(*v)))?,
-            changed(b.source_partner_id, |v| Ok(Some(*v)))?,
-        );
-        if b.source.is_some() || refs.0.is_some() || refs.1.is_some() || refs.2.is_some() {
-            let old = find::<project::Entity, _>(&self.db, id.0, "project").await?;
-            let origin = Origin {
-                source: Some(b.source.unwrap_or(old.source)),
-                visit: refs.0.unwrap_or(old.source_visit_id),
-                outreach: refs.1.unwrap_or(old.source_outreach_id),
-                partner: refs.2.unwrap_or(old.source_partner_id),
-            };
-            // A new source record implies its kind unless the kind is changed with it.
-            let origin = Origin {
-                source: b.source.or(
-                    if refs.0.flatten().is_some() || refs.1.flatten().is_some() || refs.2.flatten().is_some() {
-                        None
-                    } else {
-                        origin.source
-                    },
-                ),
-                ..origin
-            };
-            m.source = Set(origin.check(&self.db).await?);
-            m.source_visit_id = Set(origin.visit);
-            m.source_outreach_id = Set(origin.outreach);
-            m.source_partner_id = Set(origin.partner);
-        }
-        set_if(
-            &mut m.agreed_investment_yuan,
-            changed(b.agreed_investment, |w| {
-                validate::wan_to_yuan("agreed_investment", *w, false).map(Some)
-            })?,
-        );
-        set_if(
-            &mut m.land_mu,
-            changed(b.land_mu, |v| validate::non_negative("land_mu", Some(*v)))?,
-        );
-        if let Some(v) = b.is_major {
-            m.is_major = Set(v);
-        }
-        set_if(
-            &mut m.contact_leader,
-            changed(b.contact_leader, |v| validate::opt_text("contact_leader", Some(v), 100))?,
-        );
-        set_if(
-            &mut m.responsible_unit,
-            changed(b.responsible_unit, |v| {
-                validate::opt_text("responsible_unit", Some(v), 200)
-            })?,
-        );
-        set_if(
-            &mut m.team,
-            changed(b.team, |v| validate::opt_text("team", Some(v), 200))?,
-        );
-        set_if(
-            &mut m.notes,
-            changed(b.notes, |v| validate::opt_text("notes", Some(v), 2000))?,
-        );
-        let p = update_versioned::<project::Entity, _>(&self.db, id.0, "project", b.version, m).await?;
-        Ok(Json(view(&self.db, p).await?))
+        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a project with its history, follow-ups and fund arrivals.
@@ -687,7 +415,8 @@ impl ProjectsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        delete_versioned::<project::Entity, _>(&self.db, id.0, "project", version.0).await
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 
     /// Record a stage move. Illegal moves answer 422 with a machine code (`stage_unchanged`, `event_before_latest`,
@@ -696,18 +425,14 @@ impl ProjectsApi {
     async fn move_stage(&self, auth: Auth, id: Path<i64>, body: Json<NewStageEvent>) -> AppResult<Created<StageEvent>> {
         auth.0.require(Need::Pipeline)?;
         let b = body.0;
-        let occurred_on = validate::date("occurred_on", b.occurred_on)?;
-        let note = validate::opt_text("note", b.note.as_deref(), 2000)?;
-        let reason = validate::opt_text("reason", b.reason.as_deref(), 2000)?;
-
-        let step = Step {
+        let m = StageMove {
             stage: b.stage,
-            occurred_on,
-            note,
-            reason,
-            recorded_by: Some(auth.0.username.clone()),
+            occurred_on: Day::parse("occurred_on", b.occurred_on)?,
+            note: Note::parse_opt("note", b.note.as_deref())?,
+            reason: Note::parse_opt("reason", b.reason.as_deref())?,
+            version: b.version,
         };
-        let e = history::record::<ProjectHistory>(&self.db, id.0, step, b.version, auth.0.can(Need::Lead)).await?;
+        let e = svc::move_stage(&self.db, &auth.0, id.0, m).await?;
         Ok(Created::Created(Json(e.into())))
     }
 
@@ -715,8 +440,7 @@ impl ProjectsApi {
     #[oai(path = "/projects/:id/stage-events", method = "get")]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
         auth.0.require(Need::Read)?;
-        find::<project::Entity, _>(&self.db, id.0, "project").await?;
-        let rows = history::rows::<ProjectHistory>(&self.db, vec![id.0]).await?;
+        let rows = svc::stage_history(&self.db, id.0).await?;
         Ok(Json(rows.into_iter().map(StageEvent::from).collect()))
     }
 }

@@ -8,14 +8,10 @@ use poem_openapi::{
     payload::Json,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, Paging, delete_versioned, update_versioned};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult, Msg},
-    validate,
-};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging};
+use crate::service::{AppResult, Need, targets as svc};
 
 /// A yearly target (年度目标).
 #[derive(Object)]
@@ -42,11 +38,7 @@ impl From<target::Model> for Target {
             id: m.id,
             year: m.year,
             metric: m.metric,
-            value: if m.metric.is_money() {
-                validate::yuan_to_wan(m.value)
-            } else {
-                Decimal::from(m.value)
-            },
+            value: svc::spoken(&m),
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -76,22 +68,6 @@ pub struct TargetChanges {
     pub value: Decimal,
 }
 
-/// The stored value of a target: yuan for money metrics, the count otherwise.
-fn stored(metric: TargetMetric, value: Decimal) -> AppResult<i64> {
-    if metric.is_money() {
-        return validate::wan_to_yuan("value", value, false);
-    }
-    if !value.fract().is_zero() {
-        return Err(AppError::invalid(
-            "value",
-            "a count target is a whole number",
-            "数量目标须为整数",
-        ));
-    }
-    let n = i64::try_from(value).map_err(|_| AppError::invalid("value", "value is out of range", "目标值超出范围"))?;
-    validate::int_in("value", n, 0..=1_000_000_000)
-}
-
 /// Target endpoints.
 pub struct TargetsApi {
     pub db: DatabaseConnection,
@@ -104,36 +80,12 @@ impl TargetsApi {
     async fn create(&self, auth: Auth, body: Json<NewTarget>) -> AppResult<Created<Target>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
-        let year = validate::int_in("year", b.year, 1990..=2100)? as i32;
-        let value = stored(b.metric, b.value)?;
-        let taken = target::Entity::find()
-            .filter(target::Column::Year.eq(year))
-            .filter(target::Column::Metric.eq(b.metric))
-            .one(&self.db)
-            .await?;
-        if taken.is_some() {
-            return Err(AppError::Conflict {
-                code: "duplicate_target",
-                msg: Msg::new(
-                    "this year already has a target for this metric; change it instead",
-                    "该年度已设置此项目标,请修改原目标",
-                ),
-                field: Some("metric".into()),
-            });
-        }
-        let now = Utc::now();
-        let m = target::ActiveModel {
-            year: Set(year),
-            metric: Set(b.metric),
-            value: Set(value),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        let n = svc::NewTarget {
+            year: b.year,
+            metric: b.metric,
+            value: b.value,
         };
-        Ok(Created::Created(Json(
-            target::Entity::insert(m).exec_with_returning(&self.db).await?.into(),
-        )))
+        Ok(Created::Created(Json(svc::create(&self.db, n).await?.into())))
     }
 
     /// List targets by year (newest first) and metric.
@@ -146,46 +98,21 @@ impl TargetsApi {
         /// Metric.
         metric: Query<Option<TargetMetric>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Target>>> {
         auth.0.require(Need::Read)?;
-        let mut s = target::Entity::find()
-            .order_by_desc(target::Column::Year)
-            .order_by_asc(target::Column::Id);
-        if let Some(y) = year.0 {
-            s = s.filter(target::Column::Year.eq(y));
-        }
-        if let Some(m) = metric.0 {
-            s = s.filter(target::Column::Metric.eq(m));
-        }
-        Ok(Json(
-            Paging::new(page.0, per_page.0)
-                .fetch(&self.db, s, async |rows| {
-                    Ok(rows.into_iter().map(Target::from).collect())
-                })
-                .await?,
-        ))
+        let rows = svc::list(&self.db, year.0, metric.0, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(Target::from).into()))
     }
 
     /// Change a target's value; a stale `version` answers 409.
     #[oai(path = "/targets/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<TargetChanges>) -> AppResult<Json<Target>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let old = super::find::<target::Entity, _>(&self.db, id.0, "target").await?;
-        let m = target::ActiveModel {
-            value: Set(stored(old.metric, b.value)?),
-            ..Default::default()
-        };
-        Ok(Json(
-            update_versioned::<target::Entity, _>(&self.db, id.0, "target", b.version, m)
-                .await?
-                .into(),
-        ))
+        let m = svc::update(&self.db, id.0, body.0.version, body.0.value).await?;
+        Ok(Json(m.into()))
     }
 
     /// Delete a target.
@@ -198,6 +125,7 @@ impl TargetsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        delete_versioned::<target::Entity, _>(&self.db, id.0, "target", version.0).await
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 }

@@ -1,33 +1,19 @@
 //! 来访接待: one visit record is one batch (批); its headcount is the person-times (人次) it brings.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{project, visit, visit_company, visit_project};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-    sea_query::{Alias, Expr, Func},
-};
+use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Paging,
-    companies::{changed, known_companies},
-    delete_versioned, find,
-    projects::forget_source,
-    update_versioned,
-};
-use crate::{
-    auth::{Auth, Need},
-    error::{AppError, AppResult, Msg},
-    validate,
+use super::{ApiTags, Created, Deleted, PageNo, PerPage, auth::Auth, paging, patch};
+use crate::service::{
+    AppResult, Need,
+    input::Day,
+    visits::{self as svc, Purpose, Summary, VisitFilter, VisitView, list_of},
 };
 
 /// A visit (来访接待): one batch of visitors.
@@ -120,124 +106,55 @@ pub struct VisitChanges {
     pub summary: MaybeUndefined<String>,
 }
 
-fn list_of(v: &serde_json::Value) -> Vec<String> {
-    serde_json::from_value(v.clone()).unwrap_or_default()
-}
-
-fn headcount(v: i64) -> AppResult<i32> {
-    Ok(validate::int_in("headcount", v, 1..=10_000)? as i32)
-}
-
-fn company_list(ids: &[i64]) -> AppResult<()> {
-    if ids.is_empty() {
-        return Err(AppError::invalid(
-            "company_ids",
-            "a visit names at least one company",
-            "来访记录须至少填写一家企业",
-        ));
-    }
-    Ok(())
-}
-
-/// The distinct project ids of a request body; each must exist (422 `unknown_project` otherwise).
-pub(super) async fn known_projects(db: &impl ConnectionTrait, field: &str, ids: &[i64]) -> AppResult<Vec<i64>> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let found: Vec<i64> = project::Entity::find()
-        .select_only()
-        .column(project::Column::Id)
-        .filter(project::Column::Id.is_in(ids.clone()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    if let Some(missing) = ids.iter().find(|id| !found.contains(id)) {
-        return Err(AppError::rule(
-            "unknown_project",
-            Some(field),
-            Msg::new(
-                format!("there is no project {missing}"),
-                format!("项目 {missing} 不存在"),
-            ),
-        ));
-    }
-    Ok(ids)
-}
-
-async fn set_links(
-    db: &impl ConnectionTrait,
-    visit: i64,
-    companies: Option<Vec<i64>>,
-    projects: Option<Vec<i64>>,
-) -> AppResult<()> {
-    if let Some(companies) = companies {
-        visit_company::Entity::delete_many()
-            .filter(visit_company::Column::VisitId.eq(visit))
-            .exec(db)
-            .await?;
-        if !companies.is_empty() {
-            visit_company::Entity::insert_many(companies.into_iter().map(|c| visit_company::ActiveModel {
-                visit_id: Set(visit),
-                company_id: Set(c),
-            }))
-            .exec(db)
-            .await?;
+impl From<VisitView> for Visit {
+    fn from(v: VisitView) -> Self {
+        let m = v.visit;
+        Visit {
+            id: m.id,
+            visit_date: m.visit_date,
+            headcount: m.headcount,
+            company_ids: v.company_ids,
+            project_ids: v.project_ids,
+            receiving_leaders: list_of(&m.receiving_leaders),
+            staff: list_of(&m.staff),
+            purpose: m.purpose,
+            summary: m.summary,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
         }
     }
-    if let Some(projects) = projects {
-        visit_project::Entity::delete_many()
-            .filter(visit_project::Column::VisitId.eq(visit))
-            .exec(db)
-            .await?;
-        if !projects.is_empty() {
-            visit_project::Entity::insert_many(projects.into_iter().map(|p| visit_project::ActiveModel {
-                visit_id: Set(visit),
-                project_id: Set(p),
-            }))
-            .exec(db)
-            .await?;
-        }
-    }
-    Ok(())
 }
 
-async fn views(db: &impl ConnectionTrait, rows: Vec<visit::Model>) -> AppResult<Vec<Visit>> {
-    let ids: Vec<i64> = rows.iter().map(|v| v.id).collect();
-    let mut companies: HashMap<i64, Vec<i64>> = HashMap::new();
-    for l in visit_company::Entity::find()
-        .filter(visit_company::Column::VisitId.is_in(ids.clone()))
-        .order_by_asc(visit_company::Column::CompanyId)
-        .all(db)
-        .await?
-    {
-        companies.entry(l.visit_id).or_default().push(l.company_id);
-    }
-    let mut projects: HashMap<i64, Vec<i64>> = HashMap::new();
-    for l in visit_project::Entity::find()
-        .filter(visit_project::Column::VisitId.is_in(ids))
-        .order_by_asc(visit_project::Column::ProjectId)
-        .all(db)
-        .await?
-    {
-        projects.entry(l.visit_id).or_default().push(l.project_id);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|v| Visit {
-            id: v.id,
-            visit_date: v.visit_date,
-            headcount: v.headcount,
-            company_ids: companies.remove(&v.id).unwrap_or_default(),
-            project_ids: projects.remove(&v.id).unwrap_or_default(),
-            receiving_leaders: list_of(&v.receiving_leaders),
-            staff: list_of(&v.staff),
-            purpose: v.purpose,
-            summary: v.summary,
-            version: v.version,
-            created_at: v.created_at,
-            updated_at: v.updated_at,
+impl NewVisit {
+    fn parse(self) -> AppResult<svc::NewVisit> {
+        Ok(svc::NewVisit {
+            visit_date: Day::parse("visit_date", self.visit_date)?,
+            headcount: self.headcount,
+            company_ids: self.company_ids,
+            project_ids: self.project_ids.unwrap_or_default(),
+            receiving_leaders: self.receiving_leaders,
+            staff: self.staff,
+            purpose: Purpose::parse_opt("purpose", self.purpose.as_deref())?,
+            summary: Summary::parse_opt("summary", self.summary.as_deref())?,
         })
-        .collect())
+    }
+}
+
+impl VisitChanges {
+    fn parse(self) -> AppResult<svc::VisitChanges> {
+        Ok(svc::VisitChanges {
+            version: self.version,
+            visit_date: self.visit_date.map(|d| Day::parse("visit_date", d)).transpose()?,
+            headcount: self.headcount,
+            company_ids: self.company_ids,
+            project_ids: self.project_ids,
+            receiving_leaders: self.receiving_leaders,
+            staff: self.staff,
+            purpose: patch(self.purpose, |v| Purpose::parse_opt("purpose", Some(&v)))?,
+            summary: patch(self.summary, |v| Summary::parse_opt("summary", Some(&v)))?,
+        })
+    }
 }
 
 /// Visit endpoints.
@@ -251,32 +168,9 @@ impl VisitsApi {
     #[oai(path = "/visits", method = "post")]
     async fn create(&self, auth: Auth, body: Json<NewVisit>) -> AppResult<Created<Visit>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        company_list(&b.company_ids)?;
-        let now = Utc::now();
-        let m = visit::ActiveModel {
-            visit_date: Set(validate::date("visit_date", b.visit_date)?),
-            headcount: Set(headcount(b.headcount)?),
-            purpose: Set(validate::opt_text("purpose", b.purpose.as_deref(), 500)?),
-            summary: Set(validate::opt_text("summary", b.summary.as_deref(), 4000)?),
-            receiving_leaders: Set(serde_json::json!(validate::names(
-                "receiving_leaders",
-                b.receiving_leaders
-            )?)),
-            staff: Set(serde_json::json!(validate::names("staff", b.staff)?)),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        let txn = self.db.begin().await?;
-        let companies = known_companies(&txn, "company_ids", &b.company_ids).await?;
-        let projects = known_projects(&txn, "project_ids", &b.project_ids.unwrap_or_default()).await?;
-        let v = visit::Entity::insert(m).exec_with_returning(&txn).await?;
-        set_links(&txn, v.id, Some(companies), Some(projects)).await?;
-        let out = views(&txn, vec![v]).await?.pop().expect("one in, one out");
-        txn.commit().await?;
-        Ok(Created::Created(Json(out)))
+        Ok(Created::Created(Json(
+            svc::create(&self.db, body.0.parse()?).await?.into(),
+        )))
     }
 
     /// List visits, newest first. `total` is the number of batches and `person_times` the sum of headcounts of all
@@ -294,64 +188,22 @@ impl VisitsApi {
         /// Visits linked to this project.
         project_id: Query<Option<i64>>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        per_page: Query<Option<u64>>,
+        per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<VisitPage>> {
         auth.0.require(Need::Read)?;
-        let mut s = visit::Entity::find();
-        if let Some(d) = from.0 {
-            s = s.filter(visit::Column::VisitDate.gte(d));
-        }
-        if let Some(d) = to.0 {
-            s = s.filter(visit::Column::VisitDate.lte(d));
-        }
-        if let Some(c) = company_id.0 {
-            s = s.filter(
-                visit::Column::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(visit_company::Column::VisitId)
-                        .from(visit_company::Entity)
-                        .and_where(visit_company::Column::CompanyId.eq(c))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(p) = project_id.0 {
-            s = s.filter(
-                visit::Column::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(visit_project::Column::VisitId)
-                        .from(visit_project::Entity)
-                        .and_where(visit_project::Column::ProjectId.eq(p))
-                        .to_owned(),
-                ),
-            );
-        }
-        let person_times: Option<i64> = s
-            .clone()
-            .select_only()
-            .expr(Func::cast_as(
-                Func::sum(Expr::col(visit::Column::Headcount)),
-                Alias::new("bigint"),
-            ))
-            .into_tuple()
-            .one(&self.db)
-            .await?
-            .flatten();
-        let s = s
-            .order_by_desc(visit::Column::VisitDate)
-            .order_by_desc(visit::Column::Id);
-        let db = &self.db;
-        let page = Paging::new(page.0, per_page.0)
-            .fetch(db, s, async |rows| views(db, rows).await)
-            .await?;
+        let f = VisitFilter {
+            from: from.0,
+            to: to.0,
+            company_id: company_id.0,
+            project_id: project_id.0,
+        };
+        let (page, person_times) = svc::list(&self.db, f, paging(page, per_page)?).await?;
         Ok(Json(VisitPage {
-            items: page.items,
+            items: page.items.into_iter().map(Visit::from).collect(),
             total: page.total,
-            person_times: person_times.unwrap_or(0),
+            person_times,
             page: page.page,
             per_page: page.per_page,
         }))
@@ -361,54 +213,14 @@ impl VisitsApi {
     #[oai(path = "/visits/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Visit>> {
         auth.0.require(Need::Read)?;
-        let v = find::<visit::Entity, _>(&self.db, id.0, "visit").await?;
-        Ok(Json(views(&self.db, vec![v]).await?.pop().expect("one in, one out")))
+        Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a visit; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/visits/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: Json<VisitChanges>) -> AppResult<Json<Visit>> {
         auth.0.require(Need::Edit)?;
-        let b = body.0;
-        let mut m = visit::ActiveModel::default();
-        if let Some(d) = b.visit_date {
-            m.visit_date = Set(validate::date("visit_date", d)?);
-        }
-        if let Some(h) = b.headcount {
-            m.headcount = Set(headcount(h)?);
-        }
-        if let Some(c) = &b.company_ids {
-            company_list(c)?;
-        }
-        if b.receiving_leaders.is_some() {
-            m.receiving_leaders = Set(serde_json::json!(validate::names(
-                "receiving_leaders",
-                b.receiving_leaders
-            )?));
-        }
-        if b.staff.is_some() {
-            m.staff = Set(serde_json::json!(validate::names("staff", b.staff)?));
-        }
-        if let Some(v) = changed(b.purpose, |v| validate::opt_text("purpose", Some(v), 500))? {
-            m.purpose = Set(v);
-        }
-        if let Some(v) = changed(b.summary, |v| validate::opt_text("summary", Some(v), 4000))? {
-            m.summary = Set(v);
-        }
-        let txn = self.db.begin().await?;
-        let companies = match &b.company_ids {
-            Some(c) => Some(known_companies(&txn, "company_ids", c).await?),
-            None => None,
-        };
-        let projects = match &b.project_ids {
-            Some(p) => Some(known_projects(&txn, "project_ids", p).await?),
-            None => None,
-        };
-        let v = update_versioned::<visit::Entity, _>(&txn, id.0, "visit", b.version, m).await?;
-        set_links(&txn, v.id, companies, projects).await?;
-        let out = views(&txn, vec![v]).await?.pop().expect("one in, one out");
-        txn.commit().await?;
-        Ok(Json(out))
+        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a visit; projects that named it as their source keep their source kind but lose the reference.
@@ -421,10 +233,7 @@ impl VisitsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        let txn = self.db.begin().await?;
-        let out = delete_versioned::<visit::Entity, _>(&txn, id.0, "visit", version.0).await?;
-        forget_source(&txn, project::Column::SourceVisitId, id.0).await?;
-        txn.commit().await?;
-        Ok(out)
+        svc::delete(&self.db, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
     }
 }

@@ -175,7 +175,7 @@ async fn exports_mask_contacts_check_scopes_and_are_audited(app: TestApp) {
     )
     .await;
     let viewer = app.user_ids["viewer"];
-    let in_a_year = (invest_crm::validate::today() + chrono::Duration::days(365)).to_string();
+    let in_a_year = (invest_crm::service::input::today() + chrono::Duration::days(365)).to_string();
     let token = async |scopes: Value| -> String {
         let (_, t) = app
             .post(

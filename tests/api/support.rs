@@ -60,13 +60,6 @@ pub struct As<'a> {
     token: Option<String>,
 }
 
-/// One argon2 hash of [`PASSWORD`] for all test users: hashing is slow on purpose.
-async fn password_hash() -> &'static str {
-    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    HASH.get_or_init(|| async { invest_crm::auth::hash_password(PASSWORD).await.unwrap() })
-        .await
-}
-
 enum Store {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
@@ -329,50 +322,30 @@ impl As<'_> {
     }
 }
 
-/// Creates one user per role (sharing one password hash) with a session each, written straight to the database.
+/// Creates one user per role through the account service, each signed in with a session of its own.
 async fn sign_in_users(db: &DatabaseConnection) -> (HashMap<&'static str, String>, HashMap<&'static str, i64>) {
-    use entity::{enums::Role, session, user};
-    use sea_orm::{ActiveValue::Set, EntityTrait};
-    let now = chrono::Utc::now();
+    use entity::enums::Role;
+    use invest_crm::service::{
+        accounts::{self, AuthConfig, NewUser, Password, Username},
+        input::Short,
+    };
     let (mut tokens, mut ids) = (HashMap::new(), HashMap::new());
     for (name, role) in ROLES
         .into_iter()
         .zip([Role::Admin, Role::Leader, Role::Staff, Role::Viewer])
     {
-        let u = user::Entity::insert(user::ActiveModel {
-            username: Set(name.into()),
-            display_name: Set(format!("测试{name}")),
-            email: Set(Some(format!("{name}@example.com"))),
-            role: Set(role),
-            password_hash: Set(password_hash().await.to_owned()),
-            disabled: Set(false),
-            failed_logins: Set(0),
-            locked_until: Set(None),
-            weekly_report: Set(true),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec_with_returning(db)
-        .await
-        .unwrap();
-        let token = invest_crm::auth::new_session_token().unwrap();
-        session::Entity::insert(session::ActiveModel {
-            user_id: Set(u.id),
-            token_hash: Set(invest_crm::auth::token_hash(&token)),
-            created_at: Set(now),
-            last_seen_at: Set(now),
-            expires_at: Set(now + chrono::Duration::hours(24)),
-            revoked_at: Set(None),
-            client_addr: Set(None),
-            user_agent: Set(None),
-            ..Default::default()
-        })
-        .exec(db)
-        .await
-        .unwrap();
-        tokens.insert(name, token);
+        let new = NewUser {
+            username: Username::parse("username", name).unwrap(),
+            display_name: Short::parse("display_name", &format!("测试{name}")).unwrap(),
+            email: Some(format!("{name}@example.com")),
+            role,
+            password: Password::parse("password", PASSWORD).unwrap(),
+        };
+        let u = accounts::create_user(db, new).await.unwrap();
+        let (_, session) = accounts::open_session(db, &AuthConfig::default(), u.id, None, None)
+            .await
+            .unwrap();
+        tokens.insert(name, session.token);
         ids.insert(name, u.id);
     }
     (tokens, ids)

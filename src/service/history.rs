@@ -14,8 +14,10 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait},
 };
 
-use super::current_version;
-use crate::error::{AppError, AppResult, Msg};
+use super::{
+    Actor, AppError, AppResult, Msg, Need, current_version,
+    input::{self, Day, Note, opt_string},
+};
 
 /// A kind of record with a stage history.
 pub trait Tracked {
@@ -111,7 +113,7 @@ pub async fn record<T: Tracked>(
         return Err(AppError::not_found(T::WHAT));
     };
     if let Some(sent) = version {
-        crate::validate::version(stored, sent)?;
+        input::version(stored, sent)?;
     }
     let history: Vec<Event<T::Stage>> = histories::<T>(&txn, vec![owner])
         .await?
@@ -197,4 +199,44 @@ fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
             ),
         ),
     }
+}
+
+/// A stage move as a front door asks for it.
+pub struct StageMove<S> {
+    /// The stage moved to.
+    pub stage: S,
+    /// Its date.
+    pub occurred_on: Day,
+    /// Note.
+    pub note: Option<Note>,
+    /// Reason: required to move backward or off to the side.
+    pub reason: Option<Note>,
+    /// The owner's version the move was decided on; a stale one is refused.
+    pub version: Option<i32>,
+}
+
+/// Records a stage move by the actor; moving backward needs a leader or an admin.
+pub async fn move_by<T: Tracked>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    owner: i64,
+    m: StageMove<T::Stage>,
+) -> AppResult<<T::Event as EntityTrait>::Model> {
+    let step = Step {
+        stage: m.stage,
+        occurred_on: m.occurred_on.date(),
+        note: opt_string(m.note),
+        reason: opt_string(m.reason),
+        recorded_by: Some(actor.username.clone()),
+    };
+    record::<T>(db, owner, step, m.version, actor.can(Need::Lead)).await
+}
+
+/// The stored history of one owner, oldest first; `NotFound` when the owner does not exist.
+pub async fn of<T: Tracked>(db: &impl ConnectionTrait, owner: i64) -> AppResult<Vec<<T::Event as EntityTrait>::Model>>
+where
+    <T::Owner as EntityTrait>::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
+{
+    super::find::<T::Owner, _>(db, owner, T::WHAT).await?;
+    rows::<T>(db, vec![owner]).await
 }

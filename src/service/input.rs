@@ -1,9 +1,176 @@
-//! Checks of client input that poem-openapi's schema cannot express; each failure names its field.
+//! Input parsed once: the types an operation of the service layer takes (texts with their length limit, money in
+//! 万元 held as whole yuan, reported dates, changes that keep, clear or set a field) and the checks behind them.
+//! Every failure names its field.
 
 use chrono::{Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use sea_orm::ActiveValue::{self, Set};
 
-use crate::error::{AppError, AppResult};
+use super::{AppError, AppResult};
+
+/// A trimmed, non-empty text of at most `MAX` characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    /// A required text of `field`.
+    pub fn parse(field: &str, value: &str) -> AppResult<Self> {
+        text(field, value, MAX).map(Text)
+    }
+
+    /// An optional text of `field`: absent or blank is none.
+    pub fn parse_opt(field: &str, value: Option<&str>) -> AppResult<Option<Self>> {
+        Ok(opt_text(field, value, MAX)?.map(Text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> From<Text<MAX>> for String {
+    fn from(t: Text<MAX>) -> String {
+        t.0
+    }
+}
+
+/// A name of a record (company, project, partner …): 1–200 characters.
+pub type Name = Text<200>;
+/// A short text (a person's name, a title, an industry): 1–100 characters.
+pub type Short = Text<100>;
+/// A place (province, city): 1–50 characters.
+pub type Place = Text<50>;
+/// A note: 1–2000 characters.
+pub type Note = Text<2000>;
+
+/// An optional text as stored: the text or null.
+pub fn opt_string<const MAX: usize>(t: Option<Text<MAX>>) -> Option<String> {
+    t.map(String::from)
+}
+
+/// A change to one field of a record: keep it, clear it, or set it.
+#[derive(Debug, Clone, Default)]
+pub enum Patch<T> {
+    /// Left as it is.
+    #[default]
+    Keep,
+    /// Cleared (set to null).
+    Clear,
+    /// Set to this value.
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// A change from a parsed optional value: none clears.
+    pub fn from_opt(v: Option<T>) -> Self {
+        v.map_or(Patch::Clear, Patch::Set)
+    }
+
+    /// The new value of the field, or `None` when it is kept.
+    pub fn into_change(self) -> Option<Option<T>> {
+        match self {
+            Patch::Keep => None,
+            Patch::Clear => Some(None),
+            Patch::Set(v) => Some(Some(v)),
+        }
+    }
+
+    /// Whether the field changes.
+    pub fn changes(&self) -> bool {
+        !matches!(self, Patch::Keep)
+    }
+
+    /// The field's value after the change, given its value before.
+    pub fn after(self, before: Option<T>) -> Option<T> {
+        self.into_change().unwrap_or(before)
+    }
+
+    /// Sets a nullable column of an active model when the field changes.
+    pub fn apply<V>(self, target: &mut ActiveValue<Option<V>>)
+    where
+        T: Into<V>,
+        Option<V>: Into<sea_orm::Value>,
+    {
+        if let Some(v) = self.into_change() {
+            *target = Set(v.map(Into::into));
+        }
+    }
+}
+
+/// Sets a required column of an active model when a new value is given.
+pub fn set_some<T: Into<V>, V>(target: &mut ActiveValue<V>, v: Option<T>)
+where
+    V: Into<sea_orm::Value>,
+{
+    if let Some(v) = v {
+        *target = Set(v.into());
+    }
+}
+
+/// An amount of money, as whole yuan; people speak 万元 (DESIGN: never a float for money).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(i64);
+
+impl Money {
+    /// An amount given in 万元: ≥ 0, at most 4 decimals (whole yuan), at most 一万亿元.
+    pub fn from_wan(field: &str, wan: Decimal) -> AppResult<Money> {
+        wan_to_yuan(field, wan, false).map(Money)
+    }
+
+    /// An amount given in 万元 that must be greater than zero.
+    pub fn positive_wan(field: &str, wan: Decimal) -> AppResult<Money> {
+        wan_to_yuan(field, wan, true).map(Money)
+    }
+
+    /// An amount already in whole yuan (from storage or generated data).
+    pub fn yuan(yuan: i64) -> Money {
+        Money(yuan)
+    }
+
+    /// Whole yuan.
+    pub fn as_yuan(self) -> i64 {
+        self.0
+    }
+
+    /// The amount in 万元, exactly.
+    pub fn as_wan(self) -> Decimal {
+        entity::money::wan(self.0)
+    }
+}
+
+impl From<Money> for i64 {
+    fn from(m: Money) -> i64 {
+        m.0
+    }
+}
+
+/// A calendar date a person reports: from 1990 to a year ahead of today (Asia/Shanghai).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(NaiveDate);
+
+impl Day {
+    /// A reported date of `field`.
+    pub fn parse(field: &str, d: NaiveDate) -> AppResult<Day> {
+        date(field, d).map(Day)
+    }
+
+    /// An optional reported date of `field`.
+    pub fn parse_opt(field: &str, d: Option<NaiveDate>) -> AppResult<Option<Day>> {
+        d.map(|d| Day::parse(field, d)).transpose()
+    }
+
+    /// The date.
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+}
+
+impl From<Day> for NaiveDate {
+    fn from(d: Day) -> NaiveDate {
+        d.0
+    }
+}
 
 /// The zone in which people report dates (DESIGN §2).
 pub const LOCAL_TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
@@ -14,7 +181,7 @@ pub fn today() -> NaiveDate {
 }
 
 /// A required text: trimmed, not empty, at most `max` characters.
-pub fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
+fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(AppError::invalid(
@@ -28,7 +195,7 @@ pub fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
 }
 
 /// An optional text: trimmed, empty means none, at most `max` characters.
-pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
+fn opt_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => {
@@ -50,7 +217,7 @@ fn limit(field: &str, v: &str, max: usize) -> AppResult<()> {
 }
 
 /// A date a person reports: not before 1990 and not more than a year ahead of today.
-pub fn date(field: &str, d: NaiveDate) -> AppResult<NaiveDate> {
+fn date(field: &str, d: NaiveDate) -> AppResult<NaiveDate> {
     let earliest = NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid date");
     let latest = today() + Months::new(12);
     if d < earliest || d > latest {
@@ -63,16 +230,11 @@ pub fn date(field: &str, d: NaiveDate) -> AppResult<NaiveDate> {
     Ok(d)
 }
 
-/// An optional reported date.
-pub fn opt_date(field: &str, d: Option<NaiveDate>) -> AppResult<Option<NaiveDate>> {
-    d.map(|d| date(field, d)).transpose()
-}
-
 /// The largest amount accepted, in 万元 (一万亿元).
 const MAX_WAN: i64 = 100_000_000;
 
 /// An amount in 万元 (at most 4 decimals, i.e. whole yuan), as whole yuan. `positive` rejects zero.
-pub fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> {
+fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> {
     let bad = |en: String, zh: String| Err(AppError::invalid(field, en, zh));
     if wan.is_sign_negative() && !wan.is_zero() {
         return bad(format!("{field} must not be negative"), format!("{field} 不能为负数"));
@@ -86,19 +248,15 @@ pub fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> 
             format!("{field} 超过上限 {MAX_WAN} 万元"),
         );
     }
-    let yuan = wan * Decimal::from(10_000);
-    if !yuan.fract().is_zero() {
-        return bad(
-            format!("{field} is in 万元 with at most 4 decimals (whole yuan)"),
-            format!("{field} 以万元计,最多 4 位小数(精确到元)"),
-        );
-    }
-    i64::try_from(yuan.trunc()).or_else(|_| bad(format!("{field} is out of range"), format!("{field} 超出范围")))
-}
-
-/// Whole yuan as 万元, exactly.
-pub fn yuan_to_wan(yuan: i64) -> Decimal {
-    (Decimal::from(yuan) / Decimal::from(10_000)).normalize()
+    entity::money::yuan(wan).map_or_else(
+        || {
+            bad(
+                format!("{field} is in 万元 with at most 4 decimals (whole yuan)"),
+                format!("{field} 以万元计,最多 4 位小数(精确到元)"),
+            )
+        },
+        Ok,
+    )
 }
 
 /// An optional non-negative quantity (land in 亩).
@@ -224,7 +382,6 @@ mod tests {
         assert!(wan_to_yuan("a", "1.23456".parse().unwrap(), false).is_err());
         assert!(wan_to_yuan("a", "-1".parse().unwrap(), false).is_err());
         assert!(wan_to_yuan("a", Decimal::ZERO, true).is_err());
-        assert_eq!(yuan_to_wan(12_345).to_string(), "1.2345");
-        assert_eq!(yuan_to_wan(98_0000_0000).to_string(), "980000");
+        assert_eq!(Money::yuan(12_345).as_wan().to_string(), "1.2345");
     }
 }

@@ -1,0 +1,54 @@
+//! Authentication at the HTTP edge: the bearer security scheme of the API, resolved by the account service.
+
+use std::sync::{Arc, Mutex};
+
+use poem::Request;
+use poem_openapi::{SecurityScheme, auth::Bearer};
+use sea_orm::DatabaseConnection;
+
+use crate::service::{
+    Actor, AppError,
+    accounts::{self, AuthConfig},
+};
+
+/// What the auth checker needs from the app.
+#[derive(Clone)]
+pub struct AuthState {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The sign-in policy.
+    pub config: AuthConfig,
+}
+
+/// A slot the auth checker fills, so that middleware around the API (the audit log) knows the caller.
+#[derive(Clone, Default)]
+pub struct CallerSlot(Arc<Mutex<Option<Actor>>>);
+
+impl CallerSlot {
+    /// The caller, once authenticated.
+    pub fn get(&self) -> Option<Actor> {
+        self.0.lock().ok().and_then(|c| c.clone())
+    }
+
+    fn set(&self, caller: &Actor) {
+        if let Ok(mut c) = self.0.lock() {
+            *c = Some(caller.clone());
+        }
+    }
+}
+
+/// A session token or an API token, sent as `Authorization: Bearer <token>`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "authenticate")]
+pub struct Auth(pub Actor);
+
+async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
+    let state = req
+        .data::<AuthState>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("auth state missing")))?;
+    let caller = accounts::resolve(&state.db, &state.config, &bearer.token).await?;
+    if let Some(slot) = req.extensions().get::<CallerSlot>() {
+        slot.set(&caller);
+    }
+    Ok(caller)
+}

@@ -1,0 +1,233 @@
+//! The command line's words: commands, their arguments and their help texts (clap).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+use entity::enums::Role;
+
+/// invest-crm: investment-attraction CRM (招商引资 CRM) for a park's investment-promotion bureau.
+///
+/// Configuration comes from built-in defaults, then the TOML file (`--config`, default ./invest-crm.toml if it
+/// exists), then environment variables (INVEST_CRM_LISTEN, INVEST_CRM_DATA_DIR, INVEST_CRM_LOG, DATABASE_URL),
+/// then the flags below.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "INVEST_CRM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL (postgres://… or sqlite://…); default: SQLite file under the data folder.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (applies pending migrations first); stops gracefully on Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Fill an empty database with the demo park first (a database with records is left as it is).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Fill the database with the demo park (2023–2024, DESIGN §9). Refuses a database that holds records.
+    SeedDemo {
+        /// Replace the records of a database that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Inspect or change the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the OpenAPI document (the same as GET /openapi.json).
+    Openapi,
+    /// Benchmarks: a synthetic park of a given size, and timings of the analytics on it (see docs/BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        action: BenchAction,
+    },
+    /// Export a dataset to a file, as the API does (CSV with BOM, XLSX or JSON; contact details unmasked).
+    Export {
+        /// projects, stage-events, visits, outreach, blockers, incubation or contacts.
+        dataset: String,
+        /// csv, xlsx or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// First day (inclusive) of the dataset's own date.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (inclusive).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// Reports: the work summary (工作总结) of a period.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
+    /// Run or list scheduled jobs (analytics, …).
+    Job {
+        #[command(subcommand)]
+        action: JobAction,
+    },
+    /// Manage user accounts (the password is prompted for, or read from standard input when it is not a terminal).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReportAction {
+    /// Write one leader's weekly e-mail of a week to a file (.eml; the HTML beside it as .html) to look at.
+    Preview {
+        /// The ISO week, e.g. 2024-W21.
+        #[arg(long)]
+        week: String,
+        /// The leader's name (display name).
+        #[arg(long)]
+        to: String,
+        /// The .eml file to write.
+        #[arg(long, default_value = "weekly-preview.eml")]
+        out: PathBuf,
+    },
+    /// Write the investment-promotion section of a work summary.
+    Summary {
+        /// 2024, 2024-H1, 2024-Q2, 2024-05 or 2024-W21.
+        #[arg(long)]
+        period: String,
+        /// text, markdown or docx.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Ignore records after this date (default: today in Asia/Shanghai).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Write to this file instead of standard output (required for docx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BenchAction {
+    /// Write a deterministic synthetic park into an empty database.
+    Generate {
+        /// Projects (each with 1–7 stage events).
+        #[arg(long, default_value_t = 100_000)]
+        projects: usize,
+        /// Visits.
+        #[arg(long, default_value_t = 1_000_000)]
+        visits: usize,
+        /// Blockers.
+        #[arg(long, default_value_t = 200_000)]
+        blockers: usize,
+        /// Incubation candidates.
+        #[arg(long, default_value_t = 20_000)]
+        candidates: usize,
+    },
+    /// Time an on-demand funnel with a breakdown and the whole nightly analytics job.
+    Analytics {
+        /// As-of date (default 2024-12-31, inside the synthetic park's years).
+        #[arg(long, default_value = "2024-12-31")]
+        as_of: chrono::NaiveDate,
+        /// How many times to time the on-demand funnel.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JobAction {
+    /// Run a job now (recorded in the job runs like a scheduled one).
+    Run {
+        /// The job: analytics.
+        name: String,
+        /// The as-of date of the run (default: today in the configured zone).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// List the jobs, their schedules and next runs, and their latest runs.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Create a user.
+    Add {
+        /// Username: letters, digits, '.', '_', '-'.
+        username: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Name shown to others (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user: they cannot sign in, their sessions end and their tokens stop working.
+    Disable {
+        /// Username.
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Username.
+        username: String,
+    },
+    /// Set a new password (ends the user's sessions and lifts a lockout).
+    ResetPassword {
+        /// Username.
+        username: String,
+    },
+}
+
+/// A role, as written on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Leader,
+    Staff,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Leader => Role::Leader,
+            RoleArg::Staff => Role::Staff,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (all, or the next N).
+    Up {
+        /// How many to apply.
+        #[arg(short, long)]
+        steps: Option<u32>,
+    },
+    /// Roll back applied migrations (the last one, or the last N).
+    Down {
+        /// How many to roll back.
+        #[arg(short, long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List every migration and whether it is applied.
+    Status,
+}

@@ -1,0 +1,188 @@
+//! The command line's work: each command opens the database and calls the services, the export, the reports or the
+//! jobs, as the API does. `main.rs` only parses and dispatches here.
+
+pub mod args;
+mod users;
+
+use std::path::Path;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::{bench, config::Config, db, demo, export, report, service};
+use args::{BenchAction, Command, JobAction, MigrateAction, ReportAction};
+
+/// Runs one command (all but `openapi`, which `main.rs` answers itself).
+pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { listen, demo } => {
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            crate::serve(&cfg, demo).await
+        }
+        Command::SeedDemo { force } => {
+            let s = demo::seed(&open(&cfg).await?, force).await?;
+            println!(
+                "demo park loaded: {} companies, {} projects, {} visits, {} outreach activities, {} blockers, {} incubation candidates",
+                s.companies, s.projects, s.visits, s.outreach, s.blockers, s.candidates
+            );
+            Ok(())
+        }
+        Command::Migrate { action } => migrate(&cfg, action).await,
+        Command::Openapi => anyhow::bail!("`openapi` is answered by the binary itself"),
+        Command::Bench { action } => bench_command(&open(&cfg).await?, &cfg, action).await,
+        Command::Export {
+            dataset,
+            format,
+            out,
+            from,
+            to,
+        } => export_command(&open(&cfg).await?, &dataset, &format, &out, (from, to)).await,
+        Command::Report { action } => report_command(&open(&cfg).await?, &cfg, action).await,
+        Command::Job { action } => job_command(&open(&cfg).await?, &cfg, action).await,
+        Command::User { action } => users::run(&open(&cfg).await?, action).await,
+    }
+}
+
+/// The configured database, migrated.
+async fn open(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
+    let conn = db::connect(&cfg.database_url()).await?;
+    db::migrate(&conn).await?;
+    Ok(conn)
+}
+
+async fn migrate(cfg: &Config, action: MigrateAction) -> anyhow::Result<()> {
+    let conn = db::connect(&cfg.database_url()).await?;
+    match action {
+        MigrateAction::Up { steps } => Migrator::up(&conn, steps).await?,
+        MigrateAction::Down { steps } => Migrator::down(&conn, Some(steps)).await?,
+        MigrateAction::Status => {
+            for m in Migrator::get_migration_with_status(&conn).await? {
+                println!("{:<8} {}", m.status().to_string(), m.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn bench_command(conn: &DatabaseConnection, cfg: &Config, action: BenchAction) -> anyhow::Result<()> {
+    match action {
+        BenchAction::Generate {
+            projects,
+            visits,
+            blockers,
+            candidates,
+        } => {
+            let size = bench::Size {
+                projects,
+                visits,
+                blockers,
+                candidates,
+            };
+            bench::generate(conn, size).await
+        }
+        BenchAction::Analytics { as_of, repeat } => bench::analytics(conn, cfg, as_of, repeat).await,
+    }
+}
+
+type Range = (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>);
+
+async fn export_command(
+    conn: &DatabaseConnection,
+    dataset: &str,
+    format: &str,
+    out: &Path,
+    (from, to): Range,
+) -> anyhow::Result<()> {
+    let set = export::Dataset::from_name(dataset).ok_or_else(|| anyhow::anyhow!("unknown dataset {dataset}"))?;
+    let filters = export::Filters {
+        from,
+        to,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let n = export::to_file(conn.clone(), set, filters, format, out).await?;
+    eprintln!(
+        "{n} rows to {} in {:.2} s; peak RSS {:.0} MiB",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        bench::peak_rss_mib()
+    );
+    Ok(())
+}
+
+async fn report_command(conn: &DatabaseConnection, cfg: &Config, action: ReportAction) -> anyhow::Result<()> {
+    match action {
+        ReportAction::Preview { week, to, out } => {
+            let w = jobs::period::Period::parse(&week)?;
+            let next_day = w.to + chrono::Duration::days(1);
+            let mails = jobs::weekly::build(conn, next_day, Some(&to), cfg.jobs.stale_days).await?;
+            let mail = mails
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("{to} is no subscribed leader with an e-mail address"))?;
+            std::fs::write(&out, jobs::outbox::render(mail, &cfg.mail.from)?.formatted())?;
+            std::fs::write(out.with_extension("html"), &mail.html)?;
+            println!("wrote {} and {}", out.display(), out.with_extension("html").display());
+        }
+        ReportAction::Summary {
+            period,
+            format,
+            as_of,
+            out,
+        } => {
+            let p = jobs::period::Period::parse(&period)?;
+            let as_of = as_of.unwrap_or_else(service::input::today);
+            let text = report::summary(conn, &p, as_of, format == "markdown").await?;
+            match (format.as_str(), out) {
+                ("docx", Some(out)) => std::fs::write(out, report::docx(&text)?)?,
+                ("docx", None) => anyhow::bail!("docx needs --out FILE"),
+                (_, Some(out)) => std::fs::write(out, text)?,
+                (_, None) => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction) -> anyhow::Result<()> {
+    match action {
+        JobAction::Run { name, as_of } => {
+            let runner = service::jobs::runner(conn, &cfg.jobs)?;
+            let specs = jobs::specs(&cfg.jobs, &cfg.mail);
+            let spec = specs
+                .iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| anyhow::anyhow!("there is no job {name}; see `invest-crm job list`"))?;
+            match runner.run_manual(spec, as_of).await? {
+                jobs::runner::Outcome::Succeeded(id) => println!("{name}: succeeded (run {id})"),
+                jobs::runner::Outcome::Failed(id, e) => anyhow::bail!("{name}: failed (run {id}): {e}"),
+                jobs::runner::Outcome::Skipped => println!("{name}: another runner has this slot"),
+            }
+        }
+        JobAction::List => {
+            for j in service::jobs::schedule(conn, &cfg.jobs) {
+                let next = j.next_run.map(|t| t.with_timezone(&j.timezone).to_string());
+                println!("{:<14} {:<16} next {}", j.name, j.cron, next.unwrap_or_else(|e| e));
+            }
+            println!(
+                "\n{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} error",
+                "run", "job", "slot (UTC)", "trigger", "status", "attempt"
+            );
+            let runs = service::jobs::runs(conn, None, service::Paging::new(Some(1), Some(20))?).await?;
+            for r in runs.items {
+                println!(
+                    "{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} {}",
+                    r.id,
+                    r.job,
+                    r.scheduled_for.to_rfc3339(),
+                    r.trigger,
+                    r.status,
+                    r.attempt,
+                    r.error.unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}

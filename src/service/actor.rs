@@ -1,0 +1,93 @@
+//! The acting user of an operation and what each role (and token scope) may do (DESIGN §7).
+
+use entity::enums::{Role, TokenScope};
+
+use super::{AppError, AppResult, Msg};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A signed-in session.
+    Session(i64),
+    /// An API token and its scopes.
+    Token(i64, Vec<TokenScope>),
+}
+
+/// The user on whose behalf an operation runs, as authenticated by a front door.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user.
+    pub user_id: i64,
+    /// Their username.
+    pub username: String,
+    /// Their role.
+    pub role: Role,
+    /// How they authenticated.
+    pub via: Via,
+}
+
+/// What an endpoint needs of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Read records: every role; tokens with the `read` scope.
+    Read,
+    /// Pull exports: every role; tokens with the `export` scope.
+    Export,
+    /// Create, change and delete CRM records: staff and admins.
+    Edit,
+    /// Record stage moves and work on blockers: staff, leaders and admins.
+    Pipeline,
+    /// Resolve blockers and move stages backward: leaders and admins.
+    Lead,
+    /// Manage users and tokens, read the audit log: admins.
+    Admin,
+}
+
+impl Actor {
+    /// Whether the caller may do what `need` names.
+    pub fn can(&self, need: Need) -> bool {
+        use Role::*;
+        match (&self.via, need) {
+            (Via::Token(_, scopes), Need::Read) => scopes.contains(&TokenScope::Read),
+            (Via::Token(_, scopes), Need::Export) => scopes.contains(&TokenScope::Export),
+            (Via::Token(..), _) => false,
+            (Via::Session(_), Need::Read | Need::Export) => true,
+            (Via::Session(_), Need::Edit) => matches!(self.role, Staff | Admin),
+            (Via::Session(_), Need::Pipeline) => matches!(self.role, Staff | Leader | Admin),
+            (Via::Session(_), Need::Lead) => matches!(self.role, Leader | Admin),
+            (Via::Session(_), Need::Admin) => self.role == Admin,
+        }
+    }
+
+    /// 403 unless the caller may do what `need` names.
+    pub fn require(&self, need: Need) -> AppResult<()> {
+        if self.can(need) {
+            return Ok(());
+        }
+        let (en, zh) = match (&self.via, need) {
+            (Via::Token(..), Need::Read | Need::Export) => (
+                "this API token lacks the scope for this request",
+                "该 API 令牌没有此操作的权限范围",
+            ),
+            (Via::Token(..), _) => ("API tokens may only read and export", "API 令牌只能读取和导出"),
+            (_, Need::Admin) => ("only an admin may do this", "只有管理员可以执行此操作"),
+            (_, Need::Lead) => (
+                "only a leader or an admin may do this",
+                "只有领导或管理员可以执行此操作",
+            ),
+            _ => ("your role may not change records", "您的角色无权修改记录"),
+        };
+        Err(AppError::Forbidden {
+            code: "forbidden",
+            msg: Msg::new(en, zh),
+        })
+    }
+
+    /// Whether contact phone numbers and e-mail addresses are shown unmasked.
+    pub fn sees_contact_details(&self) -> bool {
+        match &self.via {
+            Via::Token(_, scopes) => scopes.contains(&TokenScope::ContactDetails),
+            Via::Session(_) => matches!(self.role, Role::Staff | Role::Leader | Role::Admin),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The numbers of docs/DEFINITIONS.md on demand, computed by the same code as the nightly job (jobs::analytics), and
+//! the latest nightly snapshots.
+
+use chrono::NaiveDate;
+use entity::{analytics_snapshot, job_run};
+use jobs::{
+    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, Pipeline, Scope},
+    period::Period,
+};
+use sea_orm::DatabaseConnection;
+
+use super::{AppError, AppResult, input::today};
+
+/// The period asked for: `period` (`2024`, `2024-H1` …), or `from` and `to`.
+pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
+    let bad = |m: String| AppError::invalid("period", m.clone(), m);
+    match (period, from, to) {
+        (Some(p), None, None) => Period::parse(&p).map_err(|e| bad(e.to_string())),
+        (None, Some(f), Some(t)) => Period::range(f, t).map_err(|_| bad("from must not be after to".into())),
+        _ => Err(bad("give either period (e.g. 2024-H1) or both from and to".into())),
+    }
+}
+
+/// Loads, builds and answers in the blocking pool: polars must stay off the request threads.
+async fn compute<T: Send + 'static>(
+    db: &DatabaseConnection,
+    as_of: NaiveDate,
+    scope: Scope,
+    f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
+) -> AppResult<T> {
+    let raw = analytics::load(db, as_of, scope).await?;
+    tokio::task::spawn_blocking(move || f(&Analytics::build(raw)?))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// What funnel to compute.
+pub struct FunnelQuery {
+    /// The period.
+    pub period: Period,
+    /// Flow or cohort.
+    pub kind: FunnelKind,
+    /// Projects or incubation.
+    pub pipeline: Pipeline,
+    /// Breakdown: `cohort_year` for incubation, the others for projects.
+    pub by: Option<Breakdown>,
+    /// Ignore events after this date (default: today in Asia/Shanghai).
+    pub as_of: Option<NaiveDate>,
+}
+
+/// A flow or cohort funnel over a period.
+pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery) -> AppResult<Funnel> {
+    if q.by
+        .is_some_and(|b| (b == Breakdown::CohortYear) != (q.pipeline == Pipeline::Incubation))
+    {
+        return Err(AppError::invalid(
+            "by",
+            "cohort_year breaks down incubation; industry, source, contact_leader and province break down projects",
+            "培育按 cohort_year 分组;项目按 industry、source、contact_leader、province 分组",
+        ));
+    }
+    let scope = match q.pipeline {
+        Pipeline::Projects => Scope::Projects,
+        Pipeline::Incubation => Scope::Incubation,
+    };
+    let as_of = q.as_of.unwrap_or_else(today);
+    let FunnelQuery {
+        period,
+        kind,
+        pipeline,
+        by,
+        ..
+    } = q;
+    compute(db, as_of, scope, move |a| Ok(a.funnel(pipeline, kind, &period, by)?)).await
+}
+
+/// The KPIs of a period beside the same period a year earlier, and target progress.
+pub async fn kpis(db: &DatabaseConnection, period: Period, as_of: Option<NaiveDate>) -> AppResult<Kpis> {
+    let as_of = as_of.unwrap_or_else(today);
+    compute(db, as_of, Scope::All, move |a| Ok(a.kpis(&period)?)).await
+}
+
+/// The latest successful nightly run and its snapshots; `NotFound` before the first.
+pub async fn latest_snapshots(db: &DatabaseConnection) -> AppResult<(job_run::Model, Vec<analytics_snapshot::Model>)> {
+    jobs::nightly::latest(db).await?.ok_or(AppError::not_found("snapshot"))
+}

@@ -1,0 +1,300 @@
+//! 企业/客商单位 and their 联系人. A credit code is unique; a company with projects cannot be deleted; contact phone
+//! numbers and e-mail addresses are personal data, masked for whoever may not see them (DESIGN §7).
+
+use chrono::Utc;
+use entity::{company, contact, project};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{
+    Actor, AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
+    input::{Name, Note, Patch, Place, Short, opt_string, set_some},
+    known, name_contains, search_text, update_versioned,
+};
+
+/// A new company.
+pub struct NewCompany {
+    /// Name.
+    pub name: Name,
+    /// Unified social credit code, checked (see [`super::input::credit_code`]).
+    pub credit_code: Option<String>,
+    /// Industry.
+    pub industry: Option<Short>,
+    /// Origin province.
+    pub province: Option<Place>,
+    /// Origin city.
+    pub city: Option<Place>,
+    /// Notes.
+    pub notes: Option<Note>,
+}
+
+/// Changes to a company.
+pub struct CompanyChanges {
+    /// The version the changes were made against.
+    pub version: i32,
+    /// Name.
+    pub name: Option<Name>,
+    /// Unified social credit code.
+    pub credit_code: Patch<String>,
+    /// Industry.
+    pub industry: Patch<Short>,
+    /// Origin province.
+    pub province: Patch<Place>,
+    /// Origin city.
+    pub city: Patch<Place>,
+    /// Notes.
+    pub notes: Patch<Note>,
+}
+
+/// Which companies to list.
+#[derive(Default)]
+pub struct CompanyFilter {
+    /// Part of the name.
+    pub q: Option<String>,
+    /// Industry, exactly.
+    pub industry: Option<String>,
+    /// Origin province, exactly.
+    pub province: Option<String>,
+}
+
+/// Creates a company; a credit code another company has is a conflict.
+pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<company::Model> {
+    ensure_code_free(db, c.credit_code.as_deref(), None).await?;
+    let now = Utc::now();
+    let m = company::ActiveModel {
+        name: Set(c.name.into()),
+        credit_code: Set(c.credit_code),
+        industry: Set(opt_string(c.industry)),
+        province: Set(opt_string(c.province)),
+        city: Set(opt_string(c.city)),
+        notes: Set(opt_string(c.notes)),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(company::Entity::insert(m).exec_with_returning(db).await?)
+}
+
+/// A page of companies, newest first.
+pub async fn list(db: &impl ConnectionTrait, f: CompanyFilter, paging: Paging) -> AppResult<Page<company::Model>> {
+    let mut s = company::Entity::find().order_by_desc(company::Column::Id);
+    if let Some(q) = search_text(f.q.as_deref()) {
+        s = s.filter(name_contains(company::Column::Name, q));
+    }
+    if let Some(i) = f.industry {
+        s = s.filter(company::Column::Industry.eq(i));
+    }
+    if let Some(p) = f.province {
+        s = s.filter(company::Column::Province.eq(p));
+    }
+    paging.rows(db, s).await
+}
+
+/// A company by id.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<company::Model> {
+    find::<company::Entity, _>(db, id, "company").await
+}
+
+/// Changes a company.
+pub async fn update(db: &impl ConnectionTrait, id: i64, c: CompanyChanges) -> AppResult<company::Model> {
+    if let Patch::Set(code) = &c.credit_code {
+        ensure_code_free(db, Some(code), Some(id)).await?;
+    }
+    let mut m = company::ActiveModel::default();
+    set_some(&mut m.name, c.name);
+    c.credit_code.apply(&mut m.credit_code);
+    c.industry.apply(&mut m.industry);
+    c.province.apply(&mut m.province);
+    c.city.apply(&mut m.city);
+    c.notes.apply(&mut m.notes);
+    update_versioned::<company::Entity, _>(db, id, "company", c.version, m).await
+}
+
+/// Deletes a company with its contacts; refused while projects refer to it.
+pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+    get(db, id).await?;
+    let used = project::Entity::find()
+        .filter(project::Column::CompanyId.eq(id))
+        .one(db)
+        .await?;
+    if used.is_some() {
+        return Err(AppError::Conflict {
+            code: "company_in_use",
+            msg: Msg::new("projects refer to this company", "该企业下仍有项目,无法删除"),
+            field: None,
+        });
+    }
+    delete_versioned::<company::Entity, _>(db, id, "company", version).await
+}
+
+/// The distinct ids among `ids`, sorted; each must be a company (`unknown_company` on `field` otherwise).
+pub async fn known_companies(db: &impl ConnectionTrait, field: &str, ids: &[i64]) -> AppResult<Vec<i64>> {
+    known::<company::Entity>(db, ids, |missing| unknown_company(field, missing)).await
+}
+
+/// The rule broken by naming a company that does not exist.
+pub fn unknown_company(field: &str, id: i64) -> AppError {
+    AppError::rule(
+        "unknown_company",
+        Some(field),
+        Msg::new(format!("there is no company {id}"), format!("企业 {id} 不存在")),
+    )
+}
+
+async fn ensure_code_free(db: &impl ConnectionTrait, code: Option<&str>, except: Option<i64>) -> AppResult<()> {
+    let Some(code) = code else { return Ok(()) };
+    let mut q = company::Entity::find().filter(company::Column::CreditCode.eq(code));
+    if let Some(id) = except {
+        q = q.filter(company::Column::Id.ne(id));
+    }
+    if q.one(db).await?.is_some() {
+        return Err(AppError::Conflict {
+            code: "duplicate_credit_code",
+            msg: Msg::new("another company has this credit code", "已有企业使用该统一社会信用代码"),
+            field: Some("credit_code".into()),
+        });
+    }
+    Ok(())
+}
+
+/// A new contact of a company.
+pub struct NewContact {
+    /// Name.
+    pub name: Short,
+    /// Title.
+    pub title: Option<Short>,
+    /// Phone, checked.
+    pub phone: Option<String>,
+    /// E-mail, checked.
+    pub email: Option<String>,
+    /// Notes.
+    pub notes: Option<Note>,
+}
+
+/// Changes to a contact.
+pub struct ContactChanges {
+    /// The version the changes were made against.
+    pub version: i32,
+    /// Name.
+    pub name: Option<Short>,
+    /// Title.
+    pub title: Patch<Short>,
+    /// Phone.
+    pub phone: Patch<String>,
+    /// E-mail.
+    pub email: Patch<String>,
+    /// Notes.
+    pub notes: Patch<Note>,
+}
+
+/// Adds a contact to a company; answers it as the actor may see it.
+pub async fn create_contact(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    company_id: i64,
+    c: NewContact,
+) -> AppResult<contact::Model> {
+    get(db, company_id).await?;
+    let now = Utc::now();
+    let m = contact::ActiveModel {
+        company_id: Set(company_id),
+        name: Set(c.name.into()),
+        title: Set(opt_string(c.title)),
+        phone: Set(c.phone),
+        email: Set(c.email),
+        notes: Set(opt_string(c.notes)),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let m = contact::Entity::insert(m).exec_with_returning(db).await?;
+    Ok(masked(m, actor.sees_contact_details()))
+}
+
+/// A page of the contacts of a company, oldest first, as the actor may see them.
+pub async fn list_contacts(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    company_id: i64,
+    paging: Paging,
+) -> AppResult<Page<contact::Model>> {
+    get(db, company_id).await?;
+    let s = contact::Entity::find()
+        .filter(contact::Column::CompanyId.eq(company_id))
+        .order_by_asc(contact::Column::Id);
+    let open = actor.sees_contact_details();
+    Ok(paging.rows(db, s).await?.map(|c| masked(c, open)))
+}
+
+/// A contact, as the actor may see it.
+pub async fn get_contact(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppResult<contact::Model> {
+    let m = find::<contact::Entity, _>(db, id, "contact").await?;
+    Ok(masked(m, actor.sees_contact_details()))
+}
+
+/// Changes a contact; answers it as the actor may see it.
+pub async fn update_contact(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    c: ContactChanges,
+) -> AppResult<contact::Model> {
+    let mut m = contact::ActiveModel::default();
+    set_some(&mut m.name, c.name);
+    c.title.apply(&mut m.title);
+    c.phone.apply(&mut m.phone);
+    c.email.apply(&mut m.email);
+    c.notes.apply(&mut m.notes);
+    let m = update_versioned::<contact::Entity, _>(db, id, "contact", c.version, m).await?;
+    Ok(masked(m, actor.sees_contact_details()))
+}
+
+/// Deletes a contact.
+pub async fn delete_contact(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+    delete_versioned::<contact::Entity, _>(db, id, "contact", version).await
+}
+
+/// A contact with phone and e-mail masked unless `open`.
+pub fn masked(mut c: contact::Model, open: bool) -> contact::Model {
+    if !open {
+        c.phone = c.phone.as_deref().map(mask_phone);
+        c.email = c.email.as_deref().map(mask_email);
+    }
+    c
+}
+
+/// `138****5678` for a phone number, `z***@example.com` for an e-mail address.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().filter(|c| !c.is_whitespace()).collect();
+    if chars.len() < 8 {
+        return "****".into();
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// Masks an e-mail address, keeping its first character and domain.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("138-1234-5678"), "138****5678");
+        assert_eq!(mask_phone("12345"), "****");
+        assert_eq!(mask_email("zhang@example.com"), "z***@example.com");
+    }
+}

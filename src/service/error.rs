@@ -1,0 +1,132 @@
+//! The one error type of the service layer: what went wrong, in domain terms and in both languages the product
+//! speaks. It knows nothing of HTTP; `crate::api::error` maps it to answers, once.
+
+use std::borrow::Cow;
+
+use sea_orm::{DbErr, SqlErr};
+
+/// A message in the two languages the API speaks.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    en: Cow<'static, str>,
+    zh: Cow<'static, str>,
+}
+
+impl Msg {
+    /// A message given in English and Chinese.
+    pub fn new(en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Self {
+        Msg {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// The English text.
+    pub fn en(&self) -> &str {
+        &self.en
+    }
+
+    /// The Chinese text.
+    pub fn zh(&self) -> &str {
+        &self.zh
+    }
+}
+
+/// Everything that can go wrong in an operation of the service layer.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed or a value is out of its bounds.
+    #[error("bad request ({code}): {}", .msg.en)]
+    BadRequest {
+        code: &'static str,
+        msg: Msg,
+        field: Option<String>,
+    },
+    /// 401: no valid credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403: the caller may not do this.
+    #[error("forbidden ({code})")]
+    Forbidden { code: &'static str, msg: Msg },
+    /// 404: the record (or route) does not exist.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// 409: stale version or duplicate.
+    #[error("conflict ({code}): {}", .msg.en)]
+    Conflict {
+        code: &'static str,
+        msg: Msg,
+        field: Option<String>,
+    },
+    /// 422: a domain rule is broken (an illegal stage move, say).
+    #[error("rule broken ({code}): {}", .msg.en)]
+    Rule {
+        code: &'static str,
+        msg: Msg,
+        field: Option<String>,
+    },
+    /// 500: logged with its detail, answered without it.
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Result of the service layer.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// 400 for a value of `field` that breaks its bounds.
+    pub fn invalid(field: &str, en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Self {
+        AppError::BadRequest {
+            code: "invalid_value",
+            msg: Msg::new(en, zh),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// 404 for a record of the given kind.
+    pub fn not_found(what: &'static str) -> Self {
+        AppError::NotFound { what }
+    }
+
+    /// 409 for an update that carried an outdated `version`.
+    pub fn stale(current: i32) -> Self {
+        AppError::Conflict {
+            code: "stale_version",
+            msg: Msg::new(
+                format!("the record was changed by someone else (current version {current}); reload and retry"),
+                format!("该记录已被他人修改(当前版本 {current}),请刷新后重试"),
+            ),
+            field: Some("version".into()),
+        }
+    }
+
+    /// 422 for a broken domain rule.
+    pub fn rule(code: &'static str, field: Option<&str>, msg: Msg) -> Self {
+        AppError::Rule {
+            code,
+            msg,
+            field: field.map(str::to_owned),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
+                code: "duplicate",
+                msg: Msg::new("a record with the same key already exists", "已存在相同的记录"),
+                field: None,
+            },
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::Conflict {
+                code: "in_use",
+                msg: Msg::new(
+                    "the record is referenced by other records",
+                    "该记录被其他记录引用,无法执行此操作",
+                ),
+                field: None,
+            },
+            _ => AppError::Internal(e.into()),
+        }
+    }
+}

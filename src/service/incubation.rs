@@ -1,0 +1,261 @@
+//! 高企培育: companies cultivated toward high-tech enterprise status, with a stage history over cultivating →
+//! applied → approved → filed (or failed). Same history rules as projects, through the same engine; a company is a
+//! candidate at most once per cohort year.
+
+use chrono::{Datelike, NaiveDate, Utc};
+use entity::{
+    company,
+    enums::IncubationStage,
+    incubation_candidate as candidate, incubation_event,
+    pipeline::{self, Event},
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+
+use super::{
+    Actor, AppError, AppResult, Msg, Page, Paging,
+    companies::known_companies,
+    delete_versioned, find,
+    history::{self, StageMove, Step, Tracked},
+    input::{Day, Note, Patch, int_in, opt_string, today},
+    names, update_versioned,
+};
+
+/// Incubation candidates as records with a stage history.
+pub struct IncubationHistory;
+
+impl Tracked for IncubationHistory {
+    type Stage = IncubationStage;
+    type Owner = candidate::Entity;
+    type Event = incubation_event::Entity;
+    const WHAT: &'static str = "incubation candidate";
+    const WHAT_ZH: &'static str = "培育对象";
+    const OWNER_COLUMN: &'static str = "candidate_id";
+
+    fn new_event(
+        owner: i64,
+        step: &Step<IncubationStage>,
+        from: Option<IncubationStage>,
+    ) -> incubation_event::ActiveModel {
+        incubation_event::ActiveModel {
+            candidate_id: Set(owner),
+            stage: Set(step.stage),
+            from_stage: Set(from),
+            occurred_on: Set(step.occurred_on),
+            note: Set(step.note.clone()),
+            reason: Set(step.reason.clone()),
+            recorded_by: Set(step.recorded_by.clone()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+    }
+
+    fn event_of(row: &incubation_event::Model) -> (i64, Event<IncubationStage>) {
+        (
+            row.candidate_id,
+            Event {
+                stage: row.stage,
+                occurred_on: row.occurred_on,
+            },
+        )
+    }
+}
+
+/// A candidate with its company's name and its history.
+pub struct CandidateView {
+    /// The stored record.
+    pub candidate: candidate::Model,
+    /// The company's name.
+    pub company_name: String,
+    /// Its stage history, oldest first.
+    pub history: Vec<Event<IncubationStage>>,
+}
+
+impl CandidateView {
+    /// The current stage.
+    pub fn stage(&self) -> IncubationStage {
+        pipeline::current(&self.history).unwrap_or(self.candidate.stage)
+    }
+
+    /// When failed: the stage it failed from.
+    pub fn failed_from(&self) -> Option<IncubationStage> {
+        pipeline::off_from(&self.history)
+    }
+
+    /// The reach date of every stage reached.
+    pub fn reach_dates(&self) -> Vec<(IncubationStage, NaiveDate)> {
+        pipeline::reach_dates(&self.history, None).into_iter().collect()
+    }
+}
+
+/// A new candidate, at its initial stage.
+pub struct NewCandidate {
+    /// The company.
+    pub company_id: i64,
+    /// Cohort year.
+    pub cohort_year: i64,
+    /// Initial stage; defaults to cultivating.
+    pub stage: Option<IncubationStage>,
+    /// Date of the initial stage.
+    pub occurred_on: Day,
+    /// Note on the initial event.
+    pub note: Option<Note>,
+    /// Notes.
+    pub notes: Option<Note>,
+}
+
+/// Which candidates to list.
+#[derive(Default)]
+pub struct CandidateFilter {
+    /// Cohort year.
+    pub cohort_year: Option<i32>,
+    /// Current stage.
+    pub stage: Option<IncubationStage>,
+    /// The company.
+    pub company_id: Option<i64>,
+}
+
+const WHAT: &str = "incubation candidate";
+
+fn cohort(v: i64) -> AppResult<i32> {
+    let max = i64::from(today().year()) + 1;
+    Ok(int_in("cohort_year", v, 1990..=max)? as i32)
+}
+
+/// Candidates with their histories and company names, in one query each.
+pub async fn views(db: &impl ConnectionTrait, rows: Vec<candidate::Model>) -> AppResult<Vec<CandidateView>> {
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut h = history::histories::<IncubationHistory>(db, ids).await?;
+    let names = names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| CandidateView {
+            company_name: names.get(&c.company_id).cloned().unwrap_or_default(),
+            history: h.remove(&c.id).unwrap_or_default(),
+            candidate: c,
+        })
+        .collect())
+}
+
+async fn view(db: &impl ConnectionTrait, c: candidate::Model) -> AppResult<CandidateView> {
+    Ok(views(db, vec![c]).await?.pop().expect("one in, one out"))
+}
+
+async fn ensure_free(db: &impl ConnectionTrait, company: i64, year: i32, except: Option<i64>) -> AppResult<()> {
+    let mut q = candidate::Entity::find()
+        .filter(candidate::Column::CompanyId.eq(company))
+        .filter(candidate::Column::CohortYear.eq(year));
+    if let Some(id) = except {
+        q = q.filter(candidate::Column::Id.ne(id));
+    }
+    if q.one(db).await?.is_some() {
+        return Err(AppError::Conflict {
+            code: "duplicate_candidate",
+            msg: Msg::new(
+                "the company is already a candidate of this cohort",
+                "该企业已是本年度的培育对象",
+            ),
+            field: Some("cohort_year".into()),
+        });
+    }
+    Ok(())
+}
+
+/// Takes a company into cultivation and records its first stage event, in one transaction.
+pub async fn create(db: &DatabaseConnection, actor: &Actor, n: NewCandidate) -> AppResult<CandidateView> {
+    let year = cohort(n.cohort_year)?;
+    let stage = n.stage.unwrap_or(IncubationStage::Cultivating);
+    history::check_start::<IncubationHistory>(stage, n.occurred_on.date())?;
+    let first = Step {
+        stage,
+        occurred_on: n.occurred_on.date(),
+        note: opt_string(n.note),
+        reason: None,
+        recorded_by: Some(actor.username.clone()),
+    };
+    let txn = db.begin().await?;
+    known_companies(&txn, "company_id", &[n.company_id]).await?;
+    ensure_free(&txn, n.company_id, year, None).await?;
+    let now = Utc::now();
+    let c = candidate::Entity::insert(candidate::ActiveModel {
+        company_id: Set(n.company_id),
+        cohort_year: Set(year),
+        stage: Set(stage),
+        notes: Set(opt_string(n.notes)),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    history::start::<IncubationHistory>(&txn, c.id, &first).await?;
+    let out = view(&txn, c).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// A page of candidates, newest first.
+pub async fn list(db: &impl ConnectionTrait, f: CandidateFilter, paging: Paging) -> AppResult<Page<CandidateView>> {
+    let mut s = candidate::Entity::find().order_by_desc(candidate::Column::Id);
+    if let Some(y) = f.cohort_year {
+        s = s.filter(candidate::Column::CohortYear.eq(y));
+    }
+    if let Some(v) = f.stage {
+        s = s.filter(candidate::Column::Stage.eq(v));
+    }
+    if let Some(c) = f.company_id {
+        s = s.filter(candidate::Column::CompanyId.eq(c));
+    }
+    paging.fetch(db, s, async |rows| views(db, rows).await).await
+}
+
+/// A candidate by id.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<CandidateView> {
+    view(db, find::<candidate::Entity, _>(db, id, WHAT).await?).await
+}
+
+/// Changes a candidate's cohort year (still unique for its company) or notes.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    cohort_year: Option<i64>,
+    notes: Patch<Note>,
+) -> AppResult<CandidateView> {
+    let mut m = candidate::ActiveModel::default();
+    if let Some(y) = cohort_year {
+        let y = cohort(y)?;
+        let old = find::<candidate::Entity, _>(db, id, WHAT).await?;
+        ensure_free(db, old.company_id, y, Some(id)).await?;
+        m.cohort_year = Set(y);
+    }
+    notes.apply(&mut m.notes);
+    view(
+        db,
+        update_versioned::<candidate::Entity, _>(db, id, WHAT, version, m).await?,
+    )
+    .await
+}
+
+/// Deletes a candidate with its history.
+pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+    delete_versioned::<candidate::Entity, _>(db, id, WHAT, version).await
+}
+
+/// Records a stage move of a candidate; moving backward needs a leader or an admin.
+pub async fn move_stage(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    m: StageMove<IncubationStage>,
+) -> AppResult<incubation_event::Model> {
+    history::move_by::<IncubationHistory>(db, actor, id, m).await
+}
+
+/// A candidate's stage history, oldest first.
+pub async fn stage_history(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<incubation_event::Model>> {
+    history::of::<IncubationHistory>(db, id).await
+}

@@ -1,0 +1,260 @@
+//! The service layer: every rule and every read and write of records, one module per aggregate
+//! (docs/ARCHITECTURE.md). Operations take input parsed once into the types of [`input`], a connection or a
+//! transaction, and the acting user ([`Actor`]); they answer domain values or an [`AppError`]. Nothing here knows
+//! HTTP: the JSON API, the CLI, the demo park, the benchmarks, exports and reports all call these functions.
+
+pub mod accounts;
+pub mod actor;
+pub mod analytics;
+pub mod audit;
+pub mod blockers;
+pub mod companies;
+pub mod error;
+pub mod follow_ups;
+pub mod funds;
+pub mod history;
+pub mod incubation;
+pub mod input;
+pub mod jobs;
+pub mod links;
+pub mod outreach;
+pub mod partners;
+pub mod projects;
+pub mod targets;
+pub mod tokens;
+pub mod visits;
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
+};
+
+pub use actor::{Actor, Need};
+pub use error::{AppError, AppResult, Msg};
+
+/// A page of records and the count of all that match.
+pub struct Page<T> {
+    /// The records of this page.
+    pub items: Vec<T>,
+    /// The number of records matching the filters, over all pages.
+    pub total: u64,
+    /// The page number, from 1.
+    pub page: u64,
+    /// Records per page.
+    pub per_page: u64,
+}
+
+impl<T> Page<T> {
+    /// The same page with each record turned into another value.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+/// Which page of a list to read: page ≥ 1, 1 ≤ per_page ≤ [`Paging::MAX_PER_PAGE`].
+#[derive(Clone, Copy, Debug)]
+pub struct Paging {
+    page: u64,
+    per_page: u64,
+}
+
+impl Paging {
+    /// The largest page size.
+    pub const MAX_PER_PAGE: u64 = 200;
+    /// The page size when none is asked for.
+    pub const DEFAULT_PER_PAGE: u64 = 20;
+
+    /// The page asked for; defaults to the first page of 20.
+    pub fn new(page: Option<u64>, per_page: Option<u64>) -> AppResult<Paging> {
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
+        if page == 0 {
+            return Err(AppError::invalid("page", "page counts from 1", "页码从 1 开始"));
+        }
+        if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
+            return Err(AppError::invalid(
+                "per_page",
+                format!("per_page lies between 1 and {}", Self::MAX_PER_PAGE),
+                format!("per_page 须在 1 至 {} 之间", Self::MAX_PER_PAGE),
+            ));
+        }
+        Ok(Paging { page, per_page })
+    }
+
+    /// Runs `select` for this page in the database and turns the rows into views with `map`.
+    pub async fn fetch<E, T, C>(
+        self,
+        db: &C,
+        select: Select<E>,
+        map: impl AsyncFnOnce(Vec<E::Model>) -> AppResult<Vec<T>>,
+    ) -> AppResult<Page<T>>
+    where
+        E: EntityTrait,
+        E::Model: Send + Sync,
+        C: ConnectionTrait,
+    {
+        let total = select.clone().count(db).await?;
+        let rows = select
+            .offset((self.page - 1) * self.per_page)
+            .limit(self.per_page)
+            .all(db)
+            .await?;
+        Ok(Page {
+            items: map(rows).await?,
+            total,
+            page: self.page,
+            per_page: self.per_page,
+        })
+    }
+
+    /// Runs `select` for this page and answers the rows as they are.
+    pub async fn rows<E, C>(self, db: &C, select: Select<E>) -> AppResult<Page<E::Model>>
+    where
+        E: EntityTrait,
+        E::Model: Send + Sync,
+        C: ConnectionTrait,
+    {
+        self.fetch(db, select, async |rows| Ok(rows)).await
+    }
+}
+
+/// Loads a record by id, or `NotFound`.
+pub async fn find<E, C>(db: &C, id: i64, what: &'static str) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id).one(db).await?.ok_or(AppError::not_found(what))
+}
+
+/// Writes `changes` to the record `id` only if it still has version `sent` (so concurrent edits never overwrite each
+/// other), bumping the version and `updated_at`; answers the stored record.
+pub async fn update_versioned<E, C>(
+    db: &C,
+    id: i64,
+    what: &'static str,
+    sent: i32,
+    changes: E::ActiveModel,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    C: ConnectionTrait,
+{
+    let res = E::update_many()
+        .set(changes)
+        .col_expr(Alias::new("version"), Expr::value(sent + 1))
+        .col_expr(Alias::new("updated_at"), Expr::value(chrono::Utc::now()))
+        .filter(Expr::col(Alias::new("id")).eq(id))
+        .filter(Expr::col(Alias::new("version")).eq(sent))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(stale_or_missing::<E, C>(db, id, what).await);
+    }
+    find::<E, _>(db, id, what).await
+}
+
+/// Deletes the record `id` only if it still has version `sent`.
+pub async fn delete_versioned<E, C>(db: &C, id: i64, what: &'static str, sent: i32) -> AppResult<()>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let res = E::delete_many()
+        .filter(Expr::col(Alias::new("id")).eq(id))
+        .filter(Expr::col(Alias::new("version")).eq(sent))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(stale_or_missing::<E, C>(db, id, what).await);
+    }
+    Ok(())
+}
+
+/// Why a versioned write touched no row: the record is gone or has another version.
+async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: &'static str) -> AppError {
+    match current_version::<E>(db, id).await {
+        Ok(Some(v)) => AppError::stale(v),
+        Ok(None) => AppError::not_found(what),
+        Err(e) => e,
+    }
+}
+
+/// The `name` of each record of `E` (companies, projects …) among `ids`, in one query.
+pub async fn names<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, String>> {
+    Ok(E::find()
+        .select_only()
+        .column_as(Expr::col(Alias::new("id")), "id")
+        .column_as(Expr::col(Alias::new("name")), "name")
+        .filter(Expr::col(Alias::new("id")).is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The ids among `ids` that have a record of `E`, each once, sorted; `unknown` names the first missing one.
+pub async fn known<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    unknown: impl FnOnce(i64) -> AppError,
+) -> AppResult<Vec<i64>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let found: Vec<i64> = E::find()
+        .select_only()
+        .column_as(Expr::col(Alias::new("id")), "id")
+        .filter(Expr::col(Alias::new("id")).is_in(ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    match ids.iter().find(|id| !found.contains(id)) {
+        Some(&missing) => Err(unknown(missing)),
+        None => Ok(ids),
+    }
+}
+
+/// The stored version of record `id`, if it exists.
+pub async fn current_version<E: EntityTrait>(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<i32>> {
+    Ok(E::find()
+        .select_only()
+        .column_as(Expr::col(Alias::new("version")), "version")
+        .filter(Expr::col(Alias::new("id")).eq(id))
+        .into_tuple::<i32>()
+        .one(db)
+        .await?)
+}
+
+/// A case-insensitive "name contains `q`" condition; `%`, `_` and `\` in `q` are taken literally.
+pub fn name_contains(col: impl sea_orm::ColumnTrait, q: &str) -> SimpleExpr {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    Expr::expr(Func::lower(Expr::col(col.as_column_ref()))).like(LikeExpr::new(p).escape('\\'))
+}
+
+/// A search text worth filtering by: trimmed, not empty.
+pub fn search_text(q: Option<&str>) -> Option<&str> {
+    q.map(str::trim).filter(|q| !q.is_empty())
+}

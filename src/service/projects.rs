@@ -1,0 +1,468 @@
+//! 招商项目 and their stage history (阶段记录). The history is the truth: a project's stage, the stage it dropped
+//! from and the reach date of every stage are derived from its events (entity::pipeline).
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use entity::{
+    company,
+    enums::{ProjectSource, ProjectStage},
+    fund_arrival,
+    pipeline::{self, Event, Stage},
+    project, stage_event,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait, Func, Query as SqlQuery},
+};
+
+use super::{
+    Actor, AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
+    history::{self, StageMove, Step, Tracked},
+    input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
+    name_contains, names, search_text, update_versioned,
+};
+
+/// Projects as records with a stage history.
+pub struct ProjectHistory;
+
+impl Tracked for ProjectHistory {
+    type Stage = ProjectStage;
+    type Owner = project::Entity;
+    type Event = stage_event::Entity;
+    const WHAT: &'static str = "project";
+    const WHAT_ZH: &'static str = "项目";
+    const OWNER_COLUMN: &'static str = "project_id";
+
+    fn new_event(owner: i64, step: &Step<ProjectStage>, from: Option<ProjectStage>) -> stage_event::ActiveModel {
+        stage_event::ActiveModel {
+            project_id: Set(owner),
+            stage: Set(step.stage),
+            from_stage: Set(from),
+            occurred_on: Set(step.occurred_on),
+            note: Set(step.note.clone()),
+            reason: Set(step.reason.clone()),
+            recorded_by: Set(step.recorded_by.clone()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+    }
+
+    fn event_of(row: &stage_event::Model) -> (i64, Event<ProjectStage>) {
+        (
+            row.project_id,
+            Event {
+                stage: row.stage,
+                occurred_on: row.occurred_on,
+            },
+        )
+    }
+}
+
+/// A project with what is derived from other records: its company's name, its funds arrived and its history.
+pub struct ProjectView {
+    /// The stored record.
+    pub project: project::Model,
+    /// The investing company's name.
+    pub company_name: String,
+    /// The sum of its fund arrivals.
+    pub funds_arrived: Money,
+    /// Its stage history, oldest first.
+    pub history: Vec<Event<ProjectStage>>,
+}
+
+impl ProjectView {
+    /// The current stage: that of the latest event.
+    pub fn stage(&self) -> ProjectStage {
+        pipeline::current(&self.history).unwrap_or(self.project.stage)
+    }
+
+    /// When dropped: the stage it dropped from.
+    pub fn dropped_from(&self) -> Option<ProjectStage> {
+        pipeline::off_from(&self.history)
+    }
+
+    /// The reach date of every stage reached (DESIGN §3).
+    pub fn reach_dates(&self) -> Vec<(ProjectStage, NaiveDate)> {
+        pipeline::reach_dates(&self.history, None).into_iter().collect()
+    }
+}
+
+/// Projects with their history, funds arrived and company names, loaded in one query each.
+pub async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppResult<Vec<ProjectView>> {
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let mut events = history::histories::<ProjectHistory>(db, ids.clone()).await?;
+    let funds: HashMap<i64, i64> = fund_arrival::Entity::find()
+        .select_only()
+        .column(fund_arrival::Column::ProjectId)
+        .expr(Func::cast_as(
+            Func::sum(Expr::col(fund_arrival::Column::AmountYuan)),
+            Alias::new("bigint"),
+        ))
+        .filter(fund_arrival::Column::ProjectId.is_in(ids))
+        .group_by(fund_arrival::Column::ProjectId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let names = names::<company::Entity>(db, rows.iter().map(|p| p.company_id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|p| ProjectView {
+            company_name: names.get(&p.company_id).cloned().unwrap_or_default(),
+            funds_arrived: Money::yuan(funds.get(&p.id).copied().unwrap_or(0)),
+            history: events.remove(&p.id).unwrap_or_default(),
+            project: p,
+        })
+        .collect())
+}
+
+async fn view(db: &impl ConnectionTrait, p: project::Model) -> AppResult<ProjectView> {
+    Ok(views(db, vec![p]).await?.pop().expect("one row in, one view out"))
+}
+
+/// A contact leader's, responsible unit's or team's name.
+pub type Unit = Text<200>;
+
+/// A new project, at its initial stage.
+pub struct NewProject {
+    /// Name.
+    pub name: Name,
+    /// The investing company.
+    pub company_id: i64,
+    /// Initial stage (any but `dropped`).
+    pub stage: ProjectStage,
+    /// Date of the initial stage.
+    pub occurred_on: Day,
+    /// Note on the initial stage event.
+    pub note: Option<Note>,
+    /// Industry; defaults to the company's.
+    pub industry: Option<Short>,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Agreed investment.
+    pub agreed_investment: Option<Money>,
+    /// Land need in 亩, ≥ 0.
+    pub land_mu: Option<f64>,
+    /// Major project.
+    pub is_major: bool,
+    /// Contact leader.
+    pub contact_leader: Option<Short>,
+    /// Responsible unit.
+    pub responsible_unit: Option<Unit>,
+    /// Team (专班).
+    pub team: Option<Unit>,
+    /// Notes.
+    pub notes: Option<Note>,
+}
+
+/// Changes to a project (not its stage: stages move by stage events).
+pub struct ProjectChanges {
+    /// The version the changes were made against.
+    pub version: i32,
+    /// Name.
+    pub name: Option<Name>,
+    /// The investing company.
+    pub company_id: Option<i64>,
+    /// Industry.
+    pub industry: Patch<Short>,
+    /// Source kind.
+    pub source: Option<ProjectSource>,
+    /// The visit it came from.
+    pub source_visit_id: Patch<i64>,
+    /// The outreach activity it came from.
+    pub source_outreach_id: Patch<i64>,
+    /// The partner it came through.
+    pub source_partner_id: Patch<i64>,
+    /// Agreed investment.
+    pub agreed_investment: Patch<Money>,
+    /// Land need in 亩.
+    pub land_mu: Patch<f64>,
+    /// Major project.
+    pub is_major: Option<bool>,
+    /// Contact leader.
+    pub contact_leader: Patch<Short>,
+    /// Responsible unit.
+    pub responsible_unit: Patch<Unit>,
+    /// Team.
+    pub team: Patch<Unit>,
+    /// Notes.
+    pub notes: Patch<Note>,
+}
+
+/// Which projects to list.
+#[derive(Default)]
+pub struct ProjectFilter {
+    /// Part of the name.
+    pub q: Option<String>,
+    /// Current stage.
+    pub stage: Option<ProjectStage>,
+    /// Industry, exactly.
+    pub industry: Option<String>,
+    /// Source.
+    pub source: Option<ProjectSource>,
+    /// Contact leader, exactly.
+    pub contact_leader: Option<String>,
+    /// The investing company.
+    pub company_id: Option<i64>,
+    /// Major (true) or non-major (false) only.
+    pub is_major: Option<bool>,
+    /// The stage whose reach date `reached_from`/`reached_to` filter (default `lead`).
+    pub reached: Option<ProjectStage>,
+    /// Earliest reach date, inclusive.
+    pub reached_from: Option<NaiveDate>,
+    /// Latest reach date, inclusive.
+    pub reached_to: Option<NaiveDate>,
+}
+
+/// A company named in a request must exist (a broken rule otherwise); answers its industry.
+async fn company_industry(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
+    match company::Entity::find_by_id(id).one(db).await? {
+        Some(c) => Ok(c.industry),
+        None => Err(super::companies::unknown_company("company_id", id)),
+    }
+}
+
+/// Where a project came from: its source kind and the record of that kind, if named.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin {
+    /// The source kind; implied by the record when none is given.
+    pub source: Option<ProjectSource>,
+    /// The visit it came from.
+    pub visit: Option<i64>,
+    /// The outreach activity it came from.
+    pub outreach: Option<i64>,
+    /// The partner it came through.
+    pub partner: Option<i64>,
+}
+
+impl Origin {
+    /// Checks that at most one source record is named, that it exists and matches the source kind (which it
+    /// implies when none is given); answers the source kind.
+    async fn check(&self, db: &impl ConnectionTrait) -> AppResult<ProjectSource> {
+        let named: Vec<(ProjectSource, i64, &str)> = [
+            (ProjectSource::Visit, self.visit, "source_visit_id"),
+            (ProjectSource::Outreach, self.outreach, "source_outreach_id"),
+            (ProjectSource::Partner, self.partner, "source_partner_id"),
+        ]
+        .into_iter()
+        .filter_map(|(kind, id, field)| id.map(|id| (kind, id, field)))
+        .collect();
+        let Some(&(kind, id, field)) = named.first() else {
+            return Ok(self.source.unwrap_or(ProjectSource::Other));
+        };
+        if named.len() > 1 || self.source.is_some_and(|s| s != kind) {
+            return Err(AppError::rule(
+                "source_mismatch",
+                Some(field),
+                Msg::new(
+                    "a project names one source record, of the kind of its source",
+                    "项目只能关联一条来源记录,且须与项目来源一致",
+                ),
+            ));
+        }
+        let exists = match kind {
+            ProjectSource::Visit => entity::visit::Entity::find_by_id(id).one(db).await?.is_some(),
+            ProjectSource::Outreach => entity::outreach::Entity::find_by_id(id).one(db).await?.is_some(),
+            _ => entity::partner::Entity::find_by_id(id).one(db).await?.is_some(),
+        };
+        if !exists {
+            return Err(AppError::rule(
+                "unknown_source",
+                Some(field),
+                Msg::new(
+                    format!("there is no such source record ({id})"),
+                    format!("来源记录 {id} 不存在"),
+                ),
+            ));
+        }
+        Ok(kind)
+    }
+
+    /// The origin after `c` changes the one stored in `old`: a new source record implies its kind unless the kind
+    /// is changed with it.
+    fn after(old: &project::Model, c: &mut ProjectChanges) -> Option<Origin> {
+        let (v, o, p) = (
+            std::mem::take(&mut c.source_visit_id),
+            std::mem::take(&mut c.source_outreach_id),
+            std::mem::take(&mut c.source_partner_id),
+        );
+        if c.source.is_none() && !v.changes() && !o.changes() && !p.changes() {
+            return None;
+        }
+        let names_record = [&v, &o, &p].iter().any(|x| matches!(x, Patch::Set(_)));
+        Some(Origin {
+            source: c.source.or(if names_record { None } else { Some(old.source) }),
+            visit: v.after(old.source_visit_id),
+            outreach: o.after(old.source_outreach_id),
+            partner: p.after(old.source_partner_id),
+        })
+    }
+}
+
+/// Creates a project at its initial stage and records the first stage event with it, in one transaction.
+pub async fn create(db: &DatabaseConnection, actor: &Actor, n: NewProject) -> AppResult<ProjectView> {
+    history::check_start::<ProjectHistory>(n.stage, n.occurred_on.date())?;
+    let txn = db.begin().await?;
+    let company_industry = company_industry(&txn, n.company_id).await?;
+    let source = n.origin.check(&txn).await?;
+    let now = Utc::now();
+    let p = project::Entity::insert(project::ActiveModel {
+        name: Set(n.name.into()),
+        company_id: Set(n.company_id),
+        industry: Set(opt_string(n.industry).or(company_industry)),
+        source: Set(source),
+        source_visit_id: Set(n.origin.visit),
+        source_outreach_id: Set(n.origin.outreach),
+        source_partner_id: Set(n.origin.partner),
+        agreed_investment_yuan: Set(n.agreed_investment.map(Money::as_yuan)),
+        land_mu: Set(n.land_mu),
+        is_major: Set(n.is_major),
+        contact_leader: Set(opt_string(n.contact_leader)),
+        responsible_unit: Set(opt_string(n.responsible_unit)),
+        team: Set(opt_string(n.team)),
+        notes: Set(opt_string(n.notes)),
+        stage: Set(n.stage),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let first = Step {
+        stage: n.stage,
+        occurred_on: n.occurred_on.date(),
+        note: opt_string(n.note),
+        reason: None,
+        recorded_by: Some(actor.username.clone()),
+    };
+    history::start::<ProjectHistory>(&txn, p.id, &first).await?;
+    let out = view(&txn, p).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// A page of projects, newest first.
+pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -> AppResult<Page<ProjectView>> {
+    let mut s = project::Entity::find().order_by_desc(project::Column::Id);
+    if f.reached_from.is_some() || f.reached_to.is_some() {
+        s = s.filter(project::Column::Id.in_subquery(reached_between(&f)?));
+    }
+    if let Some(q) = search_text(f.q.as_deref()) {
+        s = s.filter(name_contains(project::Column::Name, q));
+    }
+    if let Some(v) = f.stage {
+        s = s.filter(project::Column::Stage.eq(v));
+    }
+    if let Some(v) = f.industry {
+        s = s.filter(project::Column::Industry.eq(v));
+    }
+    if let Some(v) = f.source {
+        s = s.filter(project::Column::Source.eq(v));
+    }
+    if let Some(v) = f.contact_leader {
+        s = s.filter(project::Column::ContactLeader.eq(v));
+    }
+    if let Some(v) = f.company_id {
+        s = s.filter(project::Column::CompanyId.eq(v));
+    }
+    if let Some(v) = f.is_major {
+        s = s.filter(project::Column::IsMajor.eq(v));
+    }
+
+    paging.fetch(db, s, async |rows| views(db, rows).await).await
+}
+
+/// The ids of the projects whose reach date of `f.reached` lies between `f.reached_from` and `f.reached_to`.
+fn reached_between(f: &ProjectFilter) -> AppResult<sea_orm::sea_query::SelectStatement> {
+    let reached = f.reached.unwrap_or(ProjectStage::Lead);
+    let Some(rank) = reached.rank() else {
+        return Err(AppError::invalid(
+            "reached",
+            "dropped has no reach date",
+            "“终止”没有到达日期",
+        ));
+    };
+    let reach = Expr::col(stage_event::Column::OccurredOn).min();
+    let mut sub = SqlQuery::select();
+    sub.column(stage_event::Column::ProjectId)
+        .from(stage_event::Entity)
+        .and_where(stage_event::Column::Stage.is_in(ProjectStage::ORDER[rank..].iter().copied()))
+        .group_by_col(stage_event::Column::ProjectId);
+    if let Some(from) = f.reached_from {
+        sub.and_having(reach.clone().gte(from));
+    }
+    if let Some(to) = f.reached_to {
+        sub.and_having(reach.lte(to));
+    }
+    Ok(sub)
+}
+
+/// A project by id.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<ProjectView> {
+    view(db, find::<project::Entity, _>(db, id, "project").await?).await
+}
+
+/// Changes a project's details.
+pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -> AppResult<ProjectView> {
+    let mut m = project::ActiveModel::default();
+    if let Some(company) = c.company_id {
+        company_industry(db, company).await?;
+        m.company_id = Set(company);
+    }
+    let old = find::<project::Entity, _>(db, id, "project").await?;
+    if let Some(origin) = Origin::after(&old, &mut c) {
+        m.source = Set(origin.check(db).await?);
+        m.source_visit_id = Set(origin.visit);
+        m.source_outreach_id = Set(origin.outreach);
+        m.source_partner_id = Set(origin.partner);
+    }
+    set_some(&mut m.name, c.name);
+    c.industry.apply(&mut m.industry);
+    c.agreed_investment.apply(&mut m.agreed_investment_yuan);
+    c.land_mu.apply(&mut m.land_mu);
+    set_some(&mut m.is_major, c.is_major);
+    c.contact_leader.apply(&mut m.contact_leader);
+    c.responsible_unit.apply(&mut m.responsible_unit);
+    c.team.apply(&mut m.team);
+    c.notes.apply(&mut m.notes);
+    let p = update_versioned::<project::Entity, _>(db, id, "project", c.version, m).await?;
+    view(db, p).await
+}
+
+/// Deletes a project with its history, follow-ups and fund arrivals.
+pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+    delete_versioned::<project::Entity, _>(db, id, "project", version).await
+}
+
+/// Records a stage move by the rules of DESIGN §3; moving backward needs a leader or an admin.
+pub async fn move_stage(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    m: StageMove<ProjectStage>,
+) -> AppResult<stage_event::Model> {
+    history::move_by::<ProjectHistory>(db, actor, id, m).await
+}
+
+/// A project's stage history, oldest first.
+pub async fn stage_history(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<stage_event::Model>> {
+    history::of::<ProjectHistory>(db, id).await
+}
+
+/// Clears a deleted visit, outreach activity or partner from the projects that named it, bumping their versions
+/// (their data changed), inside the caller's transaction.
+pub async fn forget_source(db: &impl ConnectionTrait, column: project::Column, id: i64) -> AppResult<()> {
+    project::Entity::update_many()
+        .col_expr(column, Expr::value(Option::<i64>::None))
+        .col_expr(project::Column::Version, Expr::col(project::Column::Version).add(1))
+        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(column.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

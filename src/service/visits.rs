@@ -1,0 +1,258 @@
+//! 来访接待: one visit record is one batch (批); its headcount is the person-times (人次) it brings. A visit names at
+//! least one company and may be linked to projects.
+
+use chrono::{NaiveDate, Utc};
+use entity::{project, visit, visit_company, visit_project};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+    sea_query::{Alias, Expr, Func},
+};
+
+use super::{
+    AppError, AppResult, Msg, Page, Paging,
+    companies::known_companies,
+    delete_versioned, find,
+    input::{Day, Patch, Text, int_in, names, opt_string, set_some},
+    known, links,
+    projects::forget_source,
+    update_versioned,
+};
+
+/// A visit's purpose: up to 500 characters.
+pub type Purpose = Text<500>;
+/// A visit's summary, an activity's notes: up to 4000 characters.
+pub type Summary = Text<4000>;
+
+/// A visit with its links.
+pub struct VisitView {
+    /// The stored record.
+    pub visit: visit::Model,
+    /// The visiting companies.
+    pub company_ids: Vec<i64>,
+    /// The linked projects.
+    pub project_ids: Vec<i64>,
+}
+
+/// A list of names as stored (JSON array of strings).
+pub fn list_of(v: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+/// A new visit.
+pub struct NewVisit {
+    /// Date.
+    pub visit_date: Day,
+    /// Number of visitors, 1–10000.
+    pub headcount: i64,
+    /// The visiting companies: at least one.
+    pub company_ids: Vec<i64>,
+    /// Linked projects.
+    pub project_ids: Vec<i64>,
+    /// Receiving leaders.
+    pub receiving_leaders: Option<Vec<String>>,
+    /// Accompanying staff.
+    pub staff: Option<Vec<String>>,
+    /// Purpose.
+    pub purpose: Option<Purpose>,
+    /// Summary.
+    pub summary: Option<Summary>,
+}
+
+/// Changes to a visit; lists given replace the stored ones.
+pub struct VisitChanges {
+    /// The version the changes were made against.
+    pub version: i32,
+    /// Date.
+    pub visit_date: Option<Day>,
+    /// Number of visitors.
+    pub headcount: Option<i64>,
+    /// The visiting companies.
+    pub company_ids: Option<Vec<i64>>,
+    /// Linked projects.
+    pub project_ids: Option<Vec<i64>>,
+    /// Receiving leaders.
+    pub receiving_leaders: Option<Vec<String>>,
+    /// Accompanying staff.
+    pub staff: Option<Vec<String>>,
+    /// Purpose.
+    pub purpose: Patch<Purpose>,
+    /// Summary.
+    pub summary: Patch<Summary>,
+}
+
+/// Which visits to list.
+#[derive(Default)]
+pub struct VisitFilter {
+    /// Earliest visit date, inclusive.
+    pub from: Option<NaiveDate>,
+    /// Latest visit date, inclusive.
+    pub to: Option<NaiveDate>,
+    /// Visits of this company.
+    pub company_id: Option<i64>,
+    /// Visits linked to this project.
+    pub project_id: Option<i64>,
+}
+
+const WHAT: &str = "visit";
+
+fn headcount(v: i64) -> AppResult<i32> {
+    Ok(int_in("headcount", v, 1..=10_000)? as i32)
+}
+
+fn company_list(ids: &[i64]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Err(AppError::invalid(
+            "company_ids",
+            "a visit names at least one company",
+            "来访记录须至少填写一家企业",
+        ));
+    }
+    Ok(())
+}
+
+/// The distinct ids among `ids`, sorted; each must be a project (`unknown_project` on `field` otherwise).
+pub async fn known_projects(db: &impl ConnectionTrait, field: &str, ids: &[i64]) -> AppResult<Vec<i64>> {
+    known::<project::Entity>(db, ids, |missing| {
+        AppError::rule(
+            "unknown_project",
+            Some(field),
+            Msg::new(
+                format!("there is no project {missing}"),
+                format!("项目 {missing} 不存在"),
+            ),
+        )
+    })
+    .await
+}
+
+/// Visits with their links, loaded in one query per link table.
+pub async fn views(db: &impl ConnectionTrait, rows: Vec<visit::Model>) -> AppResult<Vec<VisitView>> {
+    let ids: Vec<i64> = rows.iter().map(|v| v.id).collect();
+    let mut companies = links::of::<visit_company::Entity>(db, ids.clone()).await?;
+    let mut projects = links::of::<visit_project::Entity>(db, ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|v| VisitView {
+            company_ids: companies.remove(&v.id).unwrap_or_default(),
+            project_ids: projects.remove(&v.id).unwrap_or_default(),
+            visit: v,
+        })
+        .collect())
+}
+
+async fn view(db: &impl ConnectionTrait, v: visit::Model) -> AppResult<VisitView> {
+    Ok(views(db, vec![v]).await?.pop().expect("one in, one out"))
+}
+
+/// Records a visit with its links, in one transaction.
+pub async fn create(db: &DatabaseConnection, n: NewVisit) -> AppResult<VisitView> {
+    company_list(&n.company_ids)?;
+    let now = Utc::now();
+    let m = visit::ActiveModel {
+        visit_date: Set(n.visit_date.into()),
+        headcount: Set(headcount(n.headcount)?),
+        purpose: Set(opt_string(n.purpose)),
+        summary: Set(opt_string(n.summary)),
+        receiving_leaders: Set(serde_json::json!(names("receiving_leaders", n.receiving_leaders)?)),
+        staff: Set(serde_json::json!(names("staff", n.staff)?)),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let txn = db.begin().await?;
+    let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
+    let projects = known_projects(&txn, "project_ids", &n.project_ids).await?;
+    let v = visit::Entity::insert(m).exec_with_returning(&txn).await?;
+    links::replace::<visit_company::Entity>(&txn, v.id, companies).await?;
+    links::replace::<visit_project::Entity>(&txn, v.id, projects).await?;
+    let out = view(&txn, v).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// A page of visits, newest first, and the person-times of all the visits the filter matches.
+pub async fn list(db: &impl ConnectionTrait, f: VisitFilter, paging: Paging) -> AppResult<(Page<VisitView>, i64)> {
+    let mut s = visit::Entity::find();
+    if let Some(d) = f.from {
+        s = s.filter(visit::Column::VisitDate.gte(d));
+    }
+    if let Some(d) = f.to {
+        s = s.filter(visit::Column::VisitDate.lte(d));
+    }
+    if let Some(c) = f.company_id {
+        s = s.filter(visit::Column::Id.in_subquery(links::owners_linked_to::<visit_company::Entity>(c)));
+    }
+    if let Some(p) = f.project_id {
+        s = s.filter(visit::Column::Id.in_subquery(links::owners_linked_to::<visit_project::Entity>(p)));
+    }
+    let person_times: Option<i64> = s
+        .clone()
+        .select_only()
+        .expr(Func::cast_as(
+            Func::sum(Expr::col(visit::Column::Headcount)),
+            Alias::new("bigint"),
+        ))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    let s = s
+        .order_by_desc(visit::Column::VisitDate)
+        .order_by_desc(visit::Column::Id);
+    let page = paging.fetch(db, s, async |rows| views(db, rows).await).await?;
+    Ok((page, person_times.unwrap_or(0)))
+}
+
+/// A visit by id.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<VisitView> {
+    view(db, find::<visit::Entity, _>(db, id, WHAT).await?).await
+}
+
+/// Changes a visit and replaces the lists given, in one transaction.
+pub async fn update(db: &DatabaseConnection, id: i64, c: VisitChanges) -> AppResult<VisitView> {
+    let mut m = visit::ActiveModel::default();
+    set_some(&mut m.visit_date, c.visit_date);
+    set_some(&mut m.headcount, c.headcount.map(headcount).transpose()?);
+    if let Some(ids) = &c.company_ids {
+        company_list(ids)?;
+    }
+    if c.receiving_leaders.is_some() {
+        m.receiving_leaders = Set(serde_json::json!(names("receiving_leaders", c.receiving_leaders)?));
+    }
+    if c.staff.is_some() {
+        m.staff = Set(serde_json::json!(names("staff", c.staff)?));
+    }
+    c.purpose.apply(&mut m.purpose);
+    c.summary.apply(&mut m.summary);
+    let txn = db.begin().await?;
+    let companies = match &c.company_ids {
+        Some(ids) => Some(known_companies(&txn, "company_ids", ids).await?),
+        None => None,
+    };
+    let projects = match &c.project_ids {
+        Some(ids) => Some(known_projects(&txn, "project_ids", ids).await?),
+        None => None,
+    };
+    let v = update_versioned::<visit::Entity, _>(&txn, id, WHAT, c.version, m).await?;
+    if let Some(ids) = companies {
+        links::replace::<visit_company::Entity>(&txn, v.id, ids).await?;
+    }
+    if let Some(ids) = projects {
+        links::replace::<visit_project::Entity>(&txn, v.id, ids).await?;
+    }
+    let out = view(&txn, v).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// Deletes a visit; projects that named it as their source keep their source kind but lose the reference.
+pub async fn delete(db: &DatabaseConnection, id: i64, version: i32) -> AppResult<()> {
+    let txn = db.begin().await?;
+    delete_versioned::<visit::Entity, _>(&txn, id, WHAT, version).await?;
+    forget_source(&txn, project::Column::SourceVisitId, id).await?;
+    txn.commit().await?;
+    Ok(())
+}
