@@ -3,13 +3,11 @@
 
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use entity::{
-    blocker, company,
-    enums::{BlockerCategory, BlockerStatus, IncubationStage, ProjectSource, ProjectStage},
-    incubation_candidate, incubation_event,
+    enums::{BlockerCategory, BlockerStatus, IncubationStage, ProjectStage},
     pipeline::Stage,
-    project, stage_event, visit,
+    project,
 };
 use jobs::{
     analytics::{self, Analytics, Breakdown, FunnelKind, Pipeline, Scope},
@@ -17,7 +15,16 @@ use jobs::{
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+
+use crate::service::{
+    Actor, AppResult, blockers, companies,
+    history::StageMove,
+    incubation,
+    input::{Day, Money, Name, Note, Place, Short},
+    projects, visits,
+    visits::Summary,
+};
 
 /// Sizes of the synthetic park.
 #[derive(Debug, Clone, Copy)]
@@ -48,140 +55,143 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("valid")
 }
 
-/// Writes the synthetic park into an empty database (batched inserts in one transaction per table).
+/// Writes the synthetic park into an empty database, through the services' batch creation (the same rules as
+/// every other front door), one transaction per kind of record.
 pub async fn generate(db: &DatabaseConnection, size: Size) -> anyhow::Result<()> {
     anyhow::ensure!(
         project::Entity::find().count(db).await? == 0,
         "bench generate needs an empty database (it would mix with real records)"
     );
     let mut r = ChaCha8Rng::seed_from_u64(42);
-    let start = d(2022, 1, 1);
-    let span = 3 * 365;
-    let now = Utc::now();
+    let actor = Actor::system("bench");
     let started = Instant::now();
-
-    let companies = (size.projects / 2).max(1);
     let txn = db.begin().await?;
-    for chunk in (0..companies).collect::<Vec<_>>().chunks(2000) {
-        company::Entity::insert_many(chunk.iter().map(|&i| company::ActiveModel {
-            name: Set(format!("基准企业{i:06}")),
-            credit_code: Set(None),
-            industry: Set(Some(INDUSTRIES[i % INDUSTRIES.len()].into())),
-            province: Set(Some(PROVINCES[i % PROVINCES.len()].into())),
-            city: Set(None),
-            notes: Set(None),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }))
-        .exec(&txn)
-        .await?;
-    }
+    let companies = gen_companies(&txn, (size.projects / 2).max(1)).await?;
     txn.commit().await?;
-    let first_company = company::Entity::find().one(db).await?.map_or(1, |c| c.id);
-
     let txn = db.begin().await?;
-    let mut events: Vec<stage_event::ActiveModel> = Vec::new();
-    let mut next_project_id = None;
-    // SQLite takes at most 32766 parameters per statement: batches stay under that.
-    for chunk_start in (0..size.projects).step_by(1000) {
-        let end = (chunk_start + 1000).min(size.projects);
-        let mut rows = Vec::with_capacity(end - chunk_start);
-        let mut histories = Vec::with_capacity(end - chunk_start);
-        for i in chunk_start..end {
-            let lead = start + Days::new(r.random_range(0..span));
+    let projects = gen_projects(&txn, &actor, &mut r, size.projects, &companies).await?;
+    txn.commit().await?;
+    let txn = db.begin().await?;
+    gen_visits(&txn, &mut r, size.visits, &companies).await?;
+    txn.commit().await?;
+    let txn = db.begin().await?;
+    gen_blockers(&txn, &actor, &mut r, size.blockers, &projects).await?;
+    txn.commit().await?;
+    let txn = db.begin().await?;
+    gen_candidates(&txn, &actor, &mut r, size.candidates, &companies).await?;
+    txn.commit().await?;
+    println!("generated {size:?} in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A date in the park's three years.
+fn some_day(r: &mut ChaCha8Rng) -> NaiveDate {
+    d(2022, 1, 1) + Days::new(r.random_range(0..3 * 365))
+}
+
+async fn gen_companies(db: &impl ConnectionTrait, n: usize) -> anyhow::Result<Vec<i64>> {
+    let list = (0..n)
+        .map(|i| {
+            Ok(companies::NewCompany {
+                name: Name::parse("name", &format!("基准企业{i:06}"))?,
+                credit_code: None,
+                industry: Some(Short::parse("industry", INDUSTRIES[i % INDUSTRIES.len()])?),
+                province: Some(Place::parse("province", PROVINCES[i % PROVINCES.len()])?),
+                city: None,
+                notes: None,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(companies::create_many(db, list).await?)
+}
+
+/// Projects with 1–6 stages reached, one in ten dropped at the end.
+async fn gen_projects(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    r: &mut ChaCha8Rng,
+    n: usize,
+    companies: &[i64],
+) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(n);
+    for chunk_start in (0..n).step_by(5000) {
+        let mut list = Vec::new();
+        for i in chunk_start..(chunk_start + 5000).min(n) {
+            let lead = some_day(r);
             let reach = r.random_range(0..6usize);
-            let mut h = vec![(ProjectStage::Lead, lead)];
+            let mut moves = Vec::new();
             let mut day = lead;
             for s in &ProjectStage::ORDER[1..=reach] {
                 day = day + Days::new(r.random_range(5..90));
-                h.push((*s, day));
+                moves.push(stage_move(*s, day, None)?);
             }
             if r.random_range(0..10) == 0 {
                 day = day + Days::new(r.random_range(5..60));
-                h.push((ProjectStage::Dropped, day));
+                moves.push(stage_move(ProjectStage::Dropped, day, Some("基准"))?);
             }
-            let current = h.last().expect("one event").0;
-            rows.push(project::ActiveModel {
-                name: Set(format!("基准项目{i:06}")),
-                company_id: Set(first_company + (i % companies) as i64),
-                industry: Set(Some(INDUSTRIES[i % INDUSTRIES.len()].into())),
-                source: Set(ProjectSource::Other),
-                source_visit_id: Set(None),
-                source_outreach_id: Set(None),
-                source_partner_id: Set(None),
-                agreed_investment_yuan: Set((reach >= 2).then(|| r.random_range(100..50_000) * 10_000)),
-                land_mu: Set(None),
-                is_major: Set(i % 3 == 0),
-                contact_leader: Set(Some(LEADERS[i % LEADERS.len()].into())),
-                responsible_unit: Set(None),
-                team: Set(None),
-                notes: Set(None),
-                stage: Set(current),
-                version: Set(h.len() as i32),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            });
-            histories.push(h);
+            let agreed = (reach >= 2).then(|| Money::yuan(r.random_range(100..50_000) * 10_000));
+            let project = projects::NewProject {
+                name: Name::parse("name", &format!("基准项目{i:06}"))?,
+                company_id: companies[i % companies.len()],
+                stage: ProjectStage::Lead,
+                occurred_on: Day::parse("occurred_on", lead)?,
+                note: None,
+                industry: Some(Short::parse("industry", INDUSTRIES[i % INDUSTRIES.len()])?),
+                origin: projects::Origin::default(),
+                agreed_investment: agreed,
+                land_mu: None,
+                is_major: i % 3 == 0,
+                contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
+                responsible_unit: None,
+                team: None,
+                notes: None,
+            };
+            list.push(projects::ProjectWithHistory { project, moves });
         }
-        let res = project::Entity::insert_many(rows).exec(&txn).await?;
-        // Ids are consecutive within one insert; the last one tells where this batch started.
-        let last = res
-            .last_insert_id
-            .ok_or_else(|| anyhow::anyhow!("the database named no inserted id"))?;
-        let first = last - (histories.len() as i64) + 1;
-        next_project_id.get_or_insert(first);
-        for (k, h) in histories.into_iter().enumerate() {
-            let mut from = None;
-            for (stage, on) in h {
-                events.push(stage_event::ActiveModel {
-                    project_id: Set(first + k as i64),
-                    stage: Set(stage),
-                    from_stage: Set(from),
-                    occurred_on: Set(on),
-                    note: Set(None),
-                    reason: Set((stage == ProjectStage::Dropped).then(|| "基准".to_owned())),
-                    recorded_by: Set(None),
-                    created_at: Set(now),
-                    ..Default::default()
-                });
-                from = Some(stage);
-            }
-        }
-        for c in events.chunks(3000) {
-            stage_event::Entity::insert_many(c.to_vec()).exec(&txn).await?;
-        }
-        events.clear();
+        ids.extend(projects::create_many(db, actor, list).await?);
     }
-    txn.commit().await?;
-    let first_project = next_project_id.unwrap_or(1);
+    Ok(ids)
+}
 
-    let txn = db.begin().await?;
-    let mut rows = Vec::with_capacity(3000);
-    for i in 0..size.visits {
-        rows.push(visit::ActiveModel {
-            visit_date: Set(start + Days::new(r.random_range(0..span))),
-            headcount: Set(r.random_range(1..20)),
-            purpose: Set(None),
-            summary: Set(None),
-            receiving_leaders: Set(serde_json::json!([LEADERS[i % LEADERS.len()]])),
-            staff: Set(serde_json::json!([])),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
-        if rows.len() == 3000 {
-            visit::Entity::insert_many(std::mem::take(&mut rows)).exec(&txn).await?;
-        }
-    }
-    if !rows.is_empty() {
-        visit::Entity::insert_many(rows).exec(&txn).await?;
-    }
-    txn.commit().await?;
+fn stage_move<S>(stage: S, on: NaiveDate, reason: Option<&str>) -> AppResult<StageMove<S>> {
+    Ok(StageMove {
+        stage,
+        occurred_on: Day::parse("occurred_on", on)?,
+        note: None,
+        reason: Note::parse_opt("reason", reason)?,
+        version: None,
+    })
+}
 
+async fn gen_visits(db: &impl ConnectionTrait, r: &mut ChaCha8Rng, n: usize, companies: &[i64]) -> anyhow::Result<()> {
+    for chunk_start in (0..n).step_by(10_000) {
+        let list = (chunk_start..(chunk_start + 10_000).min(n))
+            .map(|i| {
+                Ok(visits::NewVisit {
+                    visit_date: Day::parse("visit_date", some_day(r))?,
+                    headcount: r.random_range(1..20),
+                    company_ids: vec![companies[i % companies.len()]],
+                    project_ids: Vec::new(),
+                    receiving_leaders: Some(vec![LEADERS[i % LEADERS.len()].to_owned()]),
+                    staff: None,
+                    purpose: None,
+                    summary: None,
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        visits::create_many(db, list).await?;
+    }
+    Ok(())
+}
+
+/// Blockers, three in four resolved within 120 days.
+async fn gen_blockers(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    r: &mut ChaCha8Rng,
+    n: usize,
+    projects: &[i64],
+) -> anyhow::Result<()> {
     let categories = [
         BlockerCategory::Funds,
         BlockerCategory::Land,
@@ -190,101 +200,66 @@ pub async fn generate(db: &DatabaseConnection, size: Size) -> anyhow::Result<()>
         BlockerCategory::Approvals,
         BlockerCategory::Other,
     ];
-    let txn = db.begin().await?;
-    let mut rows = Vec::with_capacity(2000);
-    for i in 0..size.blockers {
-        let opened = start + Days::new(r.random_range(0..span));
-        let resolved = (r.random_range(0..4) > 0).then(|| opened + Days::new(r.random_range(1..120)));
-        rows.push(blocker::ActiveModel {
-            project_id: Set(first_project + (i % size.projects.max(1)) as i64),
-            title: Set("基准难题".into()),
-            category: Set(categories[i % categories.len()]),
-            owner_unit: Set(None),
-            assigned_leader: Set(Some(LEADERS[i % LEADERS.len()].into())),
-            opened_on: Set(opened),
-            due_date: Set(Some(opened + Days::new(30))),
-            status: Set(if resolved.is_some() {
+    for chunk_start in (0..n).step_by(10_000) {
+        let mut list = Vec::new();
+        for i in chunk_start..(chunk_start + 10_000).min(n) {
+            let opened = some_day(r);
+            let resolved = (r.random_range(0..4) > 0).then(|| opened + Days::new(r.random_range(1..120)));
+            let status = if resolved.is_some() {
                 BlockerStatus::Resolved
             } else {
                 BlockerStatus::Open
-            }),
-            resolution: Set(resolved.map(|_| "已解决".into())),
-            resolved_on: Set(resolved),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
-        if rows.len() == 2000 {
-            blocker::Entity::insert_many(std::mem::take(&mut rows))
-                .exec(&txn)
-                .await?;
+            };
+            let b = blockers::NewBlocker {
+                title: Name::parse("title", "基准难题")?,
+                category: categories[i % categories.len()],
+                owner_unit: None,
+                assigned_leader: Some(Short::parse("assigned_leader", LEADERS[i % LEADERS.len()])?),
+                opened_on: Some(opened),
+                due_date: Some(opened + Days::new(30)),
+                status: Some(status),
+                resolution: resolved.map(|_| Summary::parse("resolution", "已解决")).transpose()?,
+                resolved_on: resolved,
+            };
+            list.push((projects[i % projects.len().max(1)], b));
         }
+        blockers::create_many(db, actor, list).await?;
     }
-    if !rows.is_empty() {
-        blocker::Entity::insert_many(rows).exec(&txn).await?;
-    }
-    txn.commit().await?;
+    Ok(())
+}
 
-    let txn = db.begin().await?;
-    for chunk_start in (0..size.candidates).step_by(2000) {
-        let end = (chunk_start + 2000).min(size.candidates);
-        let mut rows = Vec::new();
-        let mut histories = Vec::new();
-        for i in chunk_start..end {
-            let first = start + Days::new(r.random_range(0..span));
+/// Incubation candidates with 1–4 stages reached, in cohorts of one company each per year.
+async fn gen_candidates(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    r: &mut ChaCha8Rng,
+    n: usize,
+    companies: &[i64],
+) -> anyhow::Result<()> {
+    use IncubationStage::*;
+    for chunk_start in (0..n).step_by(5000) {
+        let mut list = Vec::new();
+        for i in chunk_start..(chunk_start + 5000).min(n) {
+            let first = some_day(r);
             let reach = r.random_range(0..4usize);
-            let mut h = vec![(IncubationStage::Cultivating, first)];
+            let mut moves = Vec::new();
             let mut day = first;
-            for s in &[
-                IncubationStage::Applied,
-                IncubationStage::Approved,
-                IncubationStage::Filed,
-            ][..reach.min(3)]
-            {
+            for s in &[Applied, Approved, Filed][..reach.min(3)] {
                 day = day + Days::new(r.random_range(10..120));
-                h.push((*s, day));
+                moves.push(stage_move(*s, day, None)?);
             }
-            rows.push(incubation_candidate::ActiveModel {
-                company_id: Set(first_company + (i % companies) as i64),
-                cohort_year: Set(2022 + (i / companies.max(1)) as i32),
-                stage: Set(h.last().expect("one").0),
-                notes: Set(None),
-                version: Set(h.len() as i32),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            });
-            histories.push(h);
+            let candidate = incubation::NewCandidate {
+                company_id: companies[i % companies.len()],
+                cohort_year: 2022 + (i / companies.len()) as i64,
+                stage: Some(Cultivating),
+                occurred_on: Day::parse("occurred_on", first)?,
+                note: None,
+                notes: None,
+            };
+            list.push((candidate, moves));
         }
-        let res = incubation_candidate::Entity::insert_many(rows).exec(&txn).await?;
-        let first_id = res
-            .last_insert_id
-            .ok_or_else(|| anyhow::anyhow!("the database named no inserted id"))?
-            - histories.len() as i64
-            + 1;
-        let mut ev = Vec::new();
-        for (k, h) in histories.into_iter().enumerate() {
-            for (stage, on) in h {
-                ev.push(incubation_event::ActiveModel {
-                    candidate_id: Set(first_id + k as i64),
-                    stage: Set(stage),
-                    from_stage: Set(None),
-                    occurred_on: Set(on),
-                    note: Set(None),
-                    reason: Set(None),
-                    recorded_by: Set(None),
-                    created_at: Set(now),
-                    ..Default::default()
-                });
-            }
-        }
-        for c in ev.chunks(3000) {
-            incubation_event::Entity::insert_many(c.to_vec()).exec(&txn).await?;
-        }
+        incubation::create_many(db, actor, list).await?;
     }
-    txn.commit().await?;
-    println!("generated {size:?} in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod period;
 pub mod runner;
 pub mod weekly;
+pub mod xlsx;
 
 use std::sync::Arc;
 

@@ -284,19 +284,7 @@ impl Dispatcher {
         let due: Vec<i64> = outbox::Entity::find()
             .select_only()
             .column(outbox::Column::Id)
-            .filter(
-                Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(outbox::Column::Status.eq("pending"))
-                            .add(outbox::Column::NextAttemptAt.lte(now)),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(outbox::Column::Status.eq("sending"))
-                            .add(outbox::Column::ClaimedUntil.lt(now)),
-                    ),
-            )
+            .filter(due_at(now))
             .order_by_asc(outbox::Column::Id)
             .limit(200)
             .into_tuple()
@@ -411,4 +399,20 @@ pub fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The messages due at `now`: pending ones whose next attempt has come, and claimed ones whose claim has lapsed
+/// (their sender died).
+fn due_at(now: chrono::DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(outbox::Column::Status.eq("pending"))
+                .add(outbox::Column::NextAttemptAt.lte(now)),
+        )
+        .add(
+            Condition::all()
+                .add(outbox::Column::Status.eq("sending"))
+                .add(outbox::Column::ClaimedUntil.lt(now)),
+        )
 }

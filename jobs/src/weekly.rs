@@ -21,10 +21,11 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::{
-    analytics::{self, Analytics, Compare, Funnel, FunnelKind, Kpis, Pipeline, Scope},
+    analytics::{self, Analytics, Compare, Figures, Funnel, FunnelKind, Kpis, Pipeline, Scope},
     outbox::{self, Attachment, Mail},
     period::Period,
     runner::Ctx,
+    xlsx,
 };
 
 /// The last full ISO week before `as_of` (a Monday run reports the week that just ended).
@@ -79,36 +80,28 @@ fn yoy(c: &Compare) -> String {
 }
 
 fn rows(k: &Kpis) -> Vec<Row> {
-    let r = |label: &str, c: &Compare| Row {
-        label: label.into(),
-        value: c.value.to_string(),
-        yoy: yoy(c),
-    };
-    let money = |label: &str, c: &analytics::MoneyCompare| Row {
-        label: label.into(),
-        value: format!("{}万元", c.value),
-        yoy: c.growth_pct.map_or("—".into(), |g| format!("{g:+.1}%")),
-    };
-    vec![
-        r("接待客商(批)", &k.visit_batches),
-        r("接待客商(人次)", &k.person_times),
-        r("招商活动(次)", &k.outreach_total),
-        r("洽谈项目(个)", &k.projects_negotiating),
-        r("签约项目(个)", &k.projects_signed),
-        r("落地项目(个)", &k.projects_landed),
-        r("开工项目(个)", &k.projects_started),
-        r("竣工投产项目(个)", &k.projects_producing),
-        money("签约投资额", &k.signed_investment),
-        money("到位资金", &k.funds_arrived),
-        r(
-            "解决难题(个)",
-            &Compare {
-                value: k.blockers.resolved,
-                previous: 0,
-                growth_pct: None,
+    let mut rows: Vec<Row> = k
+        .lines()
+        .into_iter()
+        .map(|l| match l.figures {
+            Figures::Count(c) => Row {
+                label: l.label.into(),
+                value: c.value.to_string(),
+                yoy: yoy(c),
             },
-        ),
-    ]
+            Figures::Money(c) => Row {
+                label: l.label.into(),
+                value: c.value.to_string(),
+                yoy: c.growth_pct.map_or("—".into(), |g| format!("{g:+.1}%")),
+            },
+        })
+        .collect();
+    rows.push(Row {
+        label: "解决难题(个)".into(),
+        value: k.blockers.resolved.to_string(),
+        yoy: "—".into(),
+    });
+    rows
 }
 
 /// The subject, e.g. `【招商周报】2024年第21周(5月20日—5月26日)`.
@@ -178,25 +171,9 @@ pub fn chart(f: &Funnel) -> anyhow::Result<Vec<u8>> {
 
 /// The XLSX attachment: the funnel, the KPIs, the leader's projects and the open blockers.
 fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut book = Workbook::new();
-    let head = Format::new().set_bold().set_background_color("#DDEBF7");
-    let sheet = |book: &mut Workbook, name: &str, headers: &[(&str, f64)]| -> anyhow::Result<()> {
-        let ws = book.add_worksheet();
-        ws.set_name(name)?;
-        for (i, (h, w)) in headers.iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, *h, &head)?;
-            ws.set_column_width(i as u16, *w)?;
-        }
-        ws.set_freeze_panes(1, 0)?;
-        Ok(())
-    };
-    sheet(
-        &mut book,
-        "项目漏斗",
-        &[("阶段", 12.0), ("数量", 10.0), ("转化率", 10.0), ("中位天数", 10.0)],
-    )?;
-    let ws = book.worksheet_from_name("项目漏斗")?;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let headers = [("阶段", 12.0), ("数量", 10.0), ("转化率", 10.0), ("中位天数", 10.0)];
+    let ws = xlsx::sheet(&mut book, "项目漏斗", &headers)?;
     for (i, st) in s.funnel.stages.iter().enumerate() {
         let r = i as u32 + 1;
         ws.write_string(r, 0, ProjectStage::ORDER[i].label())?;
@@ -208,37 +185,33 @@ fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
             ws.write_number(r, 3, d)?;
         }
     }
-    sheet(
-        &mut book,
-        "主要指标",
-        &[
-            ("指标", 18.0),
-            ("本周", 14.0),
-            ("本周同比", 10.0),
-            ("年初至今", 14.0),
-            ("年初至今同比", 12.0),
-        ],
-    )?;
-    let ws = book.worksheet_from_name("主要指标")?;
+    let headers = [
+        ("指标", 18.0),
+        ("本周", 14.0),
+        ("本周同比", 10.0),
+        ("年初至今", 14.0),
+        ("年初至今同比", 12.0),
+    ];
+    let ws = xlsx::sheet(&mut book, "主要指标", &headers)?;
     for (i, (w, y)) in s.week_rows.iter().zip(&s.ytd_rows).enumerate() {
         let r = i as u32 + 1;
-        ws.write_string(r, 0, &w.label)?;
-        ws.write_string(r, 1, &w.value)?;
-        ws.write_string(r, 2, &w.yoy)?;
-        ws.write_string(r, 3, &y.value)?;
-        ws.write_string(r, 4, &y.yoy)?;
+        for (c, text) in [&w.label, &w.value, &w.yoy, &y.value, &y.yoy].into_iter().enumerate() {
+            ws.write_string(r, c as u16, text)?;
+        }
     }
-    sheet(
-        &mut book,
-        "我的项目",
-        &[
-            ("项目", 30.0),
-            ("阶段", 10.0),
-            ("距上次跟进(天)", 16.0),
-            ("未解决难题", 12.0),
-        ],
-    )?;
-    let ws = book.worksheet_from_name("我的项目")?;
+    my_projects_sheet(&mut book, mine)?;
+    open_blockers_sheet(&mut book, &s.open)?;
+    Ok(book.save_to_buffer()?)
+}
+
+fn my_projects_sheet(book: &mut rust_xlsxwriter::Workbook, mine: &[ProjectLine]) -> anyhow::Result<()> {
+    let headers = [
+        ("项目", 30.0),
+        ("阶段", 10.0),
+        ("距上次跟进(天)", 16.0),
+        ("未解决难题", 12.0),
+    ];
+    let ws = xlsx::sheet(book, "我的项目", &headers)?;
     for (i, p) in mine.iter().enumerate() {
         let r = i as u32 + 1;
         ws.write_string(r, 0, &p.name)?;
@@ -248,40 +221,42 @@ fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
         }
         ws.write_number(r, 3, p.open_blockers as f64)?;
     }
-    sheet(
-        &mut book,
-        "未解决难题",
-        &[
-            ("项目", 30.0),
-            ("问题", 24.0),
-            ("包联领导", 10.0),
-            ("截止日期", 12.0),
-            ("逾期天数", 10.0),
-        ],
-    )?;
-    let ws = book.worksheet_from_name("未解决难题")?;
-    for (i, b) in s.open.iter().enumerate() {
+    Ok(())
+}
+
+fn open_blockers_sheet(book: &mut rust_xlsxwriter::Workbook, open: &[BlockerLine]) -> anyhow::Result<()> {
+    let headers = [
+        ("项目", 30.0),
+        ("问题", 24.0),
+        ("包联领导", 10.0),
+        ("截止日期", 12.0),
+        ("逾期天数", 10.0),
+    ];
+    let ws = xlsx::sheet(book, "未解决难题", &headers)?;
+    for (i, b) in open.iter().enumerate() {
         let r = i as u32 + 1;
-        ws.write_string(r, 0, &b.project)?;
-        ws.write_string(r, 1, &b.title)?;
-        ws.write_string(r, 2, &b.leader)?;
-        ws.write_string(r, 3, &b.due)?;
+        for (c, text) in [&b.project, &b.title, &b.leader, &b.due].into_iter().enumerate() {
+            ws.write_string(r, c as u16, text)?;
+        }
         if b.overdue {
             ws.write_number(r, 4, b.days_overdue as f64)?;
         }
     }
-    Ok(book.save_to_buffer()?)
+    Ok(())
 }
 
-async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Shared> {
-    let week = last_full_week(as_of);
+/// The week's and the year's KPIs, the year's flow funnel, and the ids of the projects newly reaching each stage
+/// from `signed` on during the week.
+type WeekFigures = (Kpis, Kpis, Funnel, Vec<Vec<i64>>);
+
+async fn figures(db: &DatabaseConnection, week: &Period) -> anyhow::Result<WeekFigures> {
     let end = week.to;
     let raw = analytics::load(db, end, Scope::All).await?;
     let (w, y) = (
         week.clone(),
         Period::range(NaiveDate::from_ymd_opt(end.year(), 1, 1).expect("valid"), end)?,
     );
-    let (kw, ky, funnel, news) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let a = Analytics::build(raw)?;
         let news: Vec<Vec<i64>> = (2..ProjectStage::ORDER.len())
             .map(|k| a.projects_reaching(k, &w))
@@ -293,7 +268,90 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
             news,
         ))
     })
-    .await??;
+    .await?
+}
+
+/// The date of each project's latest follow-up on or before `end`.
+async fn last_follow_ups(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Result<HashMap<i64, NaiveDate>> {
+    Ok(follow_up::Entity::find()
+        .select_only()
+        .column(follow_up::Column::ProjectId)
+        .column_as(follow_up::Column::OccurredOn.max(), "last")
+        .filter(follow_up::Column::OccurredOn.lte(end))
+        .group_by(follow_up::Column::ProjectId)
+        .into_tuple::<(i64, NaiveDate)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The blockers open at `end`, most overdue first, and how many each project has.
+async fn open_blockers(
+    db: &DatabaseConnection,
+    end: NaiveDate,
+    names: &HashMap<i64, String>,
+) -> anyhow::Result<(Vec<BlockerLine>, HashMap<i64, usize>)> {
+    let open: Vec<blocker::Model> = blocker::Entity::find()
+        .filter(blocker::Column::Status.ne(BlockerStatus::Resolved))
+        .filter(blocker::Column::OpenedOn.lte(end))
+        .all(db)
+        .await?;
+    let mut per_project: HashMap<i64, usize> = HashMap::new();
+    for b in &open {
+        *per_project.entry(b.project_id).or_default() += 1;
+    }
+    let mut lines: Vec<BlockerLine> = open
+        .iter()
+        .map(|b| BlockerLine {
+            project: names.get(&b.project_id).cloned().unwrap_or_default(),
+            title: b.title.clone(),
+            leader: b.assigned_leader.clone().unwrap_or_default(),
+            due: b.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            days_overdue: b.due_date.map_or(0, |d| (end - d).num_days()),
+            overdue: b.due_date.is_some_and(|d| d < end),
+        })
+        .collect();
+    lines.sort_by_key(|b| std::cmp::Reverse(b.days_overdue));
+    Ok((lines, per_project))
+}
+
+/// Each project's stage at the end of `end`, from its history (the stored stage is today's).
+async fn stages_at(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Result<HashMap<i64, ProjectStage>> {
+    use entity::stage_event;
+    let events: Vec<(i64, ProjectStage)> = stage_event::Entity::find()
+        .select_only()
+        .columns([stage_event::Column::ProjectId, stage_event::Column::Stage])
+        .filter(stage_event::Column::OccurredOn.lte(end))
+        .order_by_asc(stage_event::Column::OccurredOn)
+        .order_by_asc(stage_event::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(events.into_iter().collect())
+}
+
+/// The target lines of the year so far.
+fn target_lines(ytd: &Kpis) -> Vec<String> {
+    ytd.targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{}:完成{}/{},完成率{},时间进度{:.1}%",
+                t.metric.label(),
+                t.actual,
+                t.target,
+                t.progress.map_or("—".into(), |p| format!("{:.1}%", p * 100.0)),
+                t.time_progress * 100.0
+            )
+        })
+        .collect()
+}
+
+async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Shared> {
+    let week = last_full_week(as_of);
+    let end = week.to;
+    let (kw, ky, funnel, news) = figures(db, &week).await?;
     let projects: Vec<(i64, String, Option<String>)> = project::Entity::find()
         .select_only()
         .columns([
@@ -313,55 +371,9 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
             (label, ids.iter().filter_map(|id| names.get(id).cloned()).collect())
         })
         .collect();
-    let last_follow: HashMap<i64, NaiveDate> = follow_up::Entity::find()
-        .select_only()
-        .column(follow_up::Column::ProjectId)
-        .column_as(follow_up::Column::OccurredOn.max(), "last")
-        .filter(follow_up::Column::OccurredOn.lte(end))
-        .group_by(follow_up::Column::ProjectId)
-        .into_tuple::<(i64, NaiveDate)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let open: Vec<blocker::Model> = blocker::Entity::find()
-        .filter(blocker::Column::Status.ne(BlockerStatus::Resolved))
-        .filter(blocker::Column::OpenedOn.lte(end))
-        .all(db)
-        .await?;
-    let mut open_per_project: HashMap<i64, usize> = HashMap::new();
-    for b in &open {
-        *open_per_project.entry(b.project_id).or_default() += 1;
-    }
-    let mut open_lines: Vec<BlockerLine> = open
-        .iter()
-        .map(|b| BlockerLine {
-            project: names.get(&b.project_id).cloned().unwrap_or_default(),
-            title: b.title.clone(),
-            leader: b.assigned_leader.clone().unwrap_or_default(),
-            due: b.due_date.map(|d| d.to_string()).unwrap_or_default(),
-            days_overdue: b.due_date.map_or(0, |d| (end - d).num_days()),
-            overdue: b.due_date.is_some_and(|d| d < end),
-        })
-        .collect();
-    open_lines.sort_by_key(|b| std::cmp::Reverse(b.days_overdue));
-    // Each project's stage at the end of the week, from its history (the stored stage is today's).
-    let mut stage_then: HashMap<i64, ProjectStage> = HashMap::new();
-    let events: Vec<(i64, ProjectStage)> = entity::stage_event::Entity::find()
-        .select_only()
-        .columns([
-            entity::stage_event::Column::ProjectId,
-            entity::stage_event::Column::Stage,
-        ])
-        .filter(entity::stage_event::Column::OccurredOn.lte(end))
-        .order_by_asc(entity::stage_event::Column::OccurredOn)
-        .order_by_asc(entity::stage_event::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, stage) in events {
-        stage_then.insert(id, stage);
-    }
+    let last_follow = last_follow_ups(db, end).await?;
+    let (open_lines, open_per_project) = open_blockers(db, end, &names).await?;
+    let stage_then = stages_at(db, end).await?;
     let mut stale = Vec::new();
     let mut lines = Vec::new();
     for (id, name, leader) in projects {
@@ -386,31 +398,17 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
             },
         ));
     }
-    let targets = ky
-        .targets
-        .iter()
-        .map(|t| {
-            format!(
-                "{}:完成{}/{},完成率{},时间进度{:.1}%",
-                t.metric.label(),
-                t.actual,
-                t.target,
-                t.progress.map_or("—".into(), |p| format!("{:.1}%", p * 100.0)),
-                t.time_progress * 100.0
-            )
-        })
-        .collect();
     Ok(Shared {
         subject: subject(&week),
         chart: chart(&funnel)?,
         week_rows: rows(&kw),
         ytd_rows: rows(&ky),
+        targets: target_lines(&ky),
         funnel,
         news,
         open: open_lines,
         stale_days,
         stale,
-        targets,
         projects: lines,
         week,
     })

@@ -316,7 +316,7 @@ impl AccountsApi {
     async fn me(&self, auth: Auth) -> AppResult<Json<Me>> {
         let u = accounts::get_user(&self.db, auth.0.user_id).await?;
         let (via, scopes) = match auth.0.via {
-            Via::Session(_) => ("session", vec![]),
+            Via::Session(_) | Via::System => ("session", vec![]),
             Via::Token(_, s) => ("token", s),
         };
         Ok(Json(Me {

@@ -222,6 +222,7 @@ impl BlockersApi {
             assigned_leader: assigned_leader.0,
             overdue: overdue.0,
             project_id: project_id.0,
+            ..Default::default()
         };
         let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
         Ok(Json(rows.map(Blocker::from).into()))

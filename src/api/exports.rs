@@ -1,17 +1,12 @@
 //! `GET /api/v1/exports/{dataset}`: CSV (streamed, UTF-8 with BOM), XLSX or JSON (streamed), audited with the
 //! filters and the row count.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
-
 use chrono::NaiveDate;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jobs::period::Period;
 use poem::{Body, IntoResponse, Response, http::header, web::RealIp};
 use poem_openapi::{
-    ApiResponse, Enum, OpenApi,
+    ApiResponse, OpenApi,
     param::{Header, Path, Query},
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry},
     types::Type,
@@ -20,7 +15,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{ApiTags, auth::Auth};
 use crate::{
-    export::{self, Dataset, Filters},
+    export::{self, Dataset, Filters, Format, XLSX_TYPE},
     report::{self, SummaryFormat},
     service::{
         AppError, AppResult, Need,
@@ -28,36 +23,6 @@ use crate::{
         input::today,
     },
 };
-
-/// File format of an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum Format {
-    /// CSV, UTF-8 with BOM, Chinese headers.
-    Csv,
-    /// Excel workbook, typed cells, Chinese headers.
-    Xlsx,
-    /// JSON array with English keys.
-    Json,
-}
-
-impl Format {
-    fn ext(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Xlsx => "xlsx",
-            Format::Json => "json",
-        }
-    }
-
-    fn from_accept(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("spreadsheetml") => Format::Xlsx,
-            Some(a) if a.contains("application/json") => Format::Json,
-            _ => Format::Csv,
-        }
-    }
-}
 
 /// An export file, with its real content type and an RFC 6266 `Content-Disposition`.
 pub struct ExportFile {
@@ -104,10 +69,22 @@ impl ApiResponse for ExportFile {
     fn register(_registry: &mut Registry) {}
 }
 
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// Most rows one worksheet holds.
-const XLSX_MAX_ROWS: usize = 1_048_575;
+/// The export's bytes as a response body; the audit row (with the row count) is written when the last byte has
+/// gone out, so an export cut short is not logged as complete.
+fn audited(db: DatabaseConnection, encoded: export::Encoded, mut entry: Entry) -> Body {
+    let export::Encoded { bytes, rows } = encoded;
+    let tail = stream::once(async move {
+        if let Some(d) = entry.detail.as_mut() {
+            d["rows"] = rows.load(std::sync::atomic::Ordering::Relaxed).into();
+        }
+        audit::write(&db, entry).await?;
+        Ok(Vec::new())
+    });
+    Body::from_bytes_stream(bytes.chain(tail).map_err(|e: anyhow::Error| {
+        tracing::error!(error = %format!("{e:#}"), "an export failed while streaming");
+        std::io::Error::other(e.to_string())
+    }))
+}
 
 /// Export endpoints.
 pub struct ExportsApi {
@@ -159,17 +136,9 @@ impl ExportsApi {
             period: period.0,
             as_of: as_of.0,
         };
-        if matches!(set, Dataset::Funnel | Dataset::Kpis)
-            && let Err(e) = Period::parse(filters.period.as_deref().unwrap_or_default())
-        {
-            return Err(AppError::invalid("period", e.to_string(), "请给出期间,如 2024-H1"));
-        }
-        let (stem, title) = set.names();
-        let day = today().format("%Y%m%d");
-        let disposition = export::content_disposition(
-            &format!("{stem}-{day}.{}", format.ext()),
-            &format!("{title}-{day}.{}", format.ext()),
-        );
+        filters.validate(set)?;
+        let (ascii, chinese) = export::file_names(set, format);
+        let stem = set.names().0;
         let entry = Entry {
             action: "export".into(),
             user_id: Some(auth.0.user_id),
@@ -177,91 +146,15 @@ impl ExportsApi {
             entity: Some(stem.into()),
             path: format!("/api/v1/exports/{stem}"),
             client_addr: ip.0.map(|a| a.to_string()),
+            detail: Some(serde_json::json!({"format": format.ext(), "filters": filters})),
             ..Default::default()
         };
-        let rows = export::rows(self.db.clone(), set, filters.clone(), auth.0.sees_contact_details());
-        let detail = move |n: u64| serde_json::json!({"format": format.ext(), "filters": filters, "rows": n});
-        let (body, content_type) = match format {
-            Format::Xlsx => {
-                let all: Vec<_> = rows
-                    .take(XLSX_MAX_ROWS)
-                    .try_collect()
-                    .await
-                    .map_err(AppError::Internal)?;
-                let n = all.len() as u64;
-                let bytes = tokio::task::spawn_blocking(move || export::xlsx(set, all))
-                    .await
-                    .map_err(|e| AppError::Internal(e.into()))?
-                    .map_err(AppError::Internal)?;
-                audit::write(
-                    &self.db,
-                    Entry {
-                        detail: Some(detail(n)),
-                        ..entry
-                    },
-                )
-                .await?;
-                (Body::from(bytes), XLSX_TYPE)
-            }
-            Format::Csv | Format::Json => {
-                let count = Arc::new(AtomicU64::new(0));
-                let counted = count.clone();
-                let json = format == Format::Json;
-                let head = if json {
-                    b"[".to_vec()
-                } else {
-                    export::csv_head(set).map_err(AppError::Internal)?
-                };
-                let chunks = rows.chunks(500).map(move |batch| -> anyhow::Result<Vec<u8>> {
-                    let batch: Vec<_> = batch.into_iter().collect::<anyhow::Result<_>>()?;
-                    let before = counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    if json {
-                        let mut out = Vec::new();
-                        for (i, r) in batch.iter().enumerate() {
-                            if before + i as u64 > 0 {
-                                out.push(b',');
-                            }
-                            serde_json::to_writer(&mut out, &export::json_row(set, r))?;
-                        }
-                        Ok(out)
-                    } else {
-                        export::csv_lines(&batch)
-                    }
-                });
-                let db = self.db.clone();
-                let tail = stream::once(async move {
-                    let n = count.load(Ordering::Relaxed);
-                    // Written when the last row has gone out; an export cut short is not logged as complete.
-                    audit::write(
-                        &db,
-                        Entry {
-                            detail: Some(detail(n)),
-                            ..entry
-                        },
-                    )
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    Ok(if json { b"]".to_vec() } else { Vec::new() })
-                });
-                let all = stream::once(async move { Ok(head) }).chain(chunks).chain(tail);
-                let body = Body::from_bytes_stream(all.map_err(|e: anyhow::Error| {
-                    tracing::error!(error = %format!("{e:#}"), "an export failed while streaming");
-                    std::io::Error::other(e.to_string())
-                }));
-                (
-                    body,
-                    if json {
-                        "application/json; charset=utf-8"
-                    } else {
-                        "text/csv; charset=utf-8"
-                    },
-                )
-            }
-        };
+        let rows = export::rows(self.db.clone(), set, filters, auth.0.sees_contact_details());
+        let encoded = export::encode(set, format, rows).await.map_err(AppError::Internal)?;
         Ok(ExportFile {
-            body,
-            content_type,
-            disposition,
+            body: audited(self.db.clone(), encoded, entry),
+            content_type: format.content_type(),
+            disposition: export::content_disposition(&ascii, &chinese),
         })
     }
 

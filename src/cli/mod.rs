@@ -102,6 +102,8 @@ async fn export_command(
         ..Default::default()
     };
     let started = std::time::Instant::now();
+    let format = export::Format::from_name(format)
+        .ok_or_else(|| anyhow::anyhow!("unknown format {format} (csv, xlsx or json)"))?;
     let n = export::to_file(conn.clone(), set, filters, format, out).await?;
     eprintln!(
         "{n} rows to {} in {:.2} s; peak RSS {:.0} MiB",

@@ -9,14 +9,14 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{api_token, enums::Role, session, user};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
     sea_query::{Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Actor, AppError, AppResult, Msg, Page, Paging,
+    Actor, AppError, AppResult, Db, Msg, Page, Paging,
     actor::Via,
     audit::{self, Entry},
     find,
@@ -53,7 +53,7 @@ const SESSION_PREFIX: &str = "ics_";
 const TOKEN_PREFIX: &str = "ict_";
 
 /// The caller a bearer token stands for; 401 for anything unknown, expired, revoked or disabled.
-pub async fn resolve(db: &DatabaseConnection, cfg: &AuthConfig, token: &str) -> AppResult<Actor> {
+pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<Actor> {
     let now = Utc::now();
     let hash = token_hash(token);
     let (user_id, via) = if token.starts_with(SESSION_PREFIX) {
@@ -202,7 +202,7 @@ pub fn session_expiry(cfg: &AuthConfig, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// On first start with no users: an `admin` account with the password from `INVEST_CRM_ADMIN_PASSWORD`, or a
 /// random one answered here so the caller prints it once.
-pub async fn bootstrap_admin(db: &DatabaseConnection) -> anyhow::Result<Option<String>> {
+pub async fn bootstrap_admin(db: &impl Db) -> anyhow::Result<Option<String>> {
     use sea_orm::PaginatorTrait;
     if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
@@ -324,7 +324,7 @@ pub struct UserChanges {
 
 /// Changes a user (an admin's work): admins cannot disable or demote themselves; a new password or disabling ends
 /// the user's sessions.
-pub async fn update_user(db: &DatabaseConnection, actor: &Actor, id: i64, c: UserChanges) -> AppResult<user::Model> {
+pub async fn update_user(db: &impl Db, actor: &Actor, id: i64, c: UserChanges) -> AppResult<user::Model> {
     if id == actor.user_id && (c.disabled == Some(true) || c.role.is_some_and(|r| r != Role::Admin)) {
         return Err(AppError::rule(
             "cannot_demote_self",
@@ -339,7 +339,7 @@ pub async fn update_user(db: &DatabaseConnection, actor: &Actor, id: i64, c: Use
 }
 
 /// Writes changes to a user; a new password or disabling ends the user's sessions.
-async fn write_user(db: &DatabaseConnection, id: i64, c: UserChanges) -> AppResult<user::Model> {
+async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Model> {
     let mut m = user::ActiveModel::default();
     set_some(&mut m.display_name, c.display_name);
     c.email.apply(&mut m.email);
@@ -384,7 +384,7 @@ pub async fn all_users(db: &impl ConnectionTrait) -> AppResult<Vec<user::Model>>
 }
 
 /// Disables or enables a user (an operator's work); disabling ends their sessions.
-pub async fn set_disabled(db: &DatabaseConnection, id: i64, disabled: bool) -> AppResult<user::Model> {
+pub async fn set_disabled(db: &impl Db, id: i64, disabled: bool) -> AppResult<user::Model> {
     let u = get_user(db, id).await?;
     let changes = UserChanges {
         version: u.version,
@@ -395,7 +395,7 @@ pub async fn set_disabled(db: &DatabaseConnection, id: i64, disabled: bool) -> A
 }
 
 /// Sets a new password (an operator's work): lifts a lockout and ends the user's sessions.
-pub async fn reset_password(db: &DatabaseConnection, id: i64, password: Password) -> AppResult<user::Model> {
+pub async fn reset_password(db: &impl Db, id: i64, password: Password) -> AppResult<user::Model> {
     let u = get_user(db, id).await?;
     let changes = UserChanges {
         version: u.version,
@@ -433,7 +433,7 @@ pub struct NewSession {
 /// Signs in: a new session for the right password of an enabled, unlocked account. Every failure — unknown user,
 /// wrong password, disabled or locked account — is the same `Unauthorized` and costs the same time; failures count
 /// towards the lockout, and every attempt is audited.
-pub async fn sign_in(db: &DatabaseConnection, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult<NewSession> {
+pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult<NewSession> {
     let now = Utc::now();
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(a.username.trim()))
@@ -516,12 +516,7 @@ pub async fn open_session(
 }
 
 /// Counts a failed sign-in; the attempt that reaches the limit locks the account.
-async fn count_failure(
-    db: &DatabaseConnection,
-    cfg: &AuthConfig,
-    u: &user::Model,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+async fn count_failure(db: &impl Db, cfg: &AuthConfig, u: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
     let failed = u.failed_logins + 1;
     let lock = failed >= cfg.lockout_attempts;
     user::Entity::update_many()
@@ -543,7 +538,7 @@ async fn count_failure(
 fn session_of(actor: &Actor) -> AppResult<i64> {
     match actor.via {
         Via::Session(id) => Ok(id),
-        Via::Token(..) => Err(AppError::BadRequest {
+        Via::Token(..) | Via::System => Err(AppError::BadRequest {
             code: "not_a_session",
             msg: Msg::new(
                 "API tokens are revoked by an admin, not logged out",
@@ -558,7 +553,7 @@ fn session_of(actor: &Actor) -> AppResult<i64> {
 fn person_only(actor: &Actor, en: &'static str, zh: &'static str) -> AppResult<i64> {
     match actor.via {
         Via::Session(id) => Ok(id),
-        Via::Token(..) => Err(AppError::Forbidden {
+        Via::Token(..) | Via::System => Err(AppError::Forbidden {
             code: "forbidden",
             msg: Msg::new(en, zh),
         }),
@@ -631,12 +626,7 @@ pub async fn set_weekly_report(db: &impl ConnectionTrait, actor: &Actor, on: boo
 }
 
 /// Changes the actor's own password after checking the current one; their other sessions end.
-pub async fn change_password(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    current_password: &str,
-    new_password: &str,
-) -> AppResult<()> {
+pub async fn change_password(db: &impl Db, actor: &Actor, current_password: &str, new_password: &str) -> AppResult<()> {
     let current = person_only(actor, "API tokens cannot change passwords", "API 令牌不能修改密码")?;
     let u = get_user(db, actor.user_id).await?;
     if !verify_password(&u.password_hash, current_password).await {

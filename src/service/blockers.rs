@@ -87,6 +87,10 @@ pub struct BlockerFilter {
     pub overdue: Option<bool>,
     /// Of this project.
     pub project_id: Option<i64>,
+    /// Raised on or after this day.
+    pub opened_from: Option<NaiveDate>,
+    /// Raised on or before this day.
+    pub opened_to: Option<NaiveDate>,
 }
 
 const WHAT: &str = "blocker";
@@ -180,6 +184,24 @@ pub async fn create(
     project_id: i64,
     n: NewBlocker,
 ) -> AppResult<BlockerView> {
+    let m = row(actor, project_id, n)?;
+    find::<project::Entity, _>(db, project_id, "project").await?;
+    view(db, blocker::Entity::insert(m).exec_with_returning(db).await?).await
+}
+
+/// Records many blockers, each on its project, inside the caller's transaction; answers how many.
+pub async fn create_many(db: &impl ConnectionTrait, actor: &Actor, list: Vec<(i64, NewBlocker)>) -> AppResult<usize> {
+    let projects: Vec<i64> = list.iter().map(|(p, _)| *p).collect();
+    super::visits::known_projects(db, "project_id", &projects).await?;
+    let rows = list
+        .into_iter()
+        .map(|(project, n)| row(actor, project, n))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(super::insert_all(db, rows, 2000).await?.len())
+}
+
+/// The row of a new blocker, its dates, status and resolution checked together.
+fn row(actor: &Actor, project_id: i64, n: NewBlocker) -> AppResult<blocker::ActiveModel> {
     let o = Outcome {
         opened_on: n.opened_on.unwrap_or_else(today),
         due_date: n.due_date,
@@ -191,7 +213,6 @@ pub async fn create(
     if o.status == BlockerStatus::Resolved {
         actor.require(Need::Lead)?;
     }
-    find::<project::Entity, _>(db, project_id, "project").await?;
     let now = Utc::now();
     let mut m = blocker::ActiveModel {
         project_id: Set(project_id),
@@ -205,14 +226,31 @@ pub async fn create(
         ..Default::default()
     };
     o.set(&mut m);
-    view(db, blocker::Entity::insert(m).exec_with_returning(db).await?).await
+    Ok(m)
 }
 
 /// A page of blockers, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: BlockerFilter, paging: Paging) -> AppResult<Page<BlockerView>> {
-    let mut s = blocker::Entity::find()
+    let s = select(f)
         .order_by_desc(blocker::Column::OpenedOn)
         .order_by_desc(blocker::Column::Id);
+    paging.fetch(db, s, async |rows| views(db, rows).await).await
+}
+
+/// The next `limit` blockers the filter keeps after the id `after`, in id order.
+pub async fn after(db: &impl ConnectionTrait, f: BlockerFilter, after: i64, limit: u64) -> AppResult<Vec<BlockerView>> {
+    views(db, super::after(db, select(f), after, limit).await?).await
+}
+
+/// The blockers the filter keeps.
+fn select(f: BlockerFilter) -> sea_orm::Select<blocker::Entity> {
+    let mut s = blocker::Entity::find();
+    if let Some(d) = f.opened_from {
+        s = s.filter(blocker::Column::OpenedOn.gte(d));
+    }
+    if let Some(d) = f.opened_to {
+        s = s.filter(blocker::Column::OpenedOn.lte(d));
+    }
     if let Some(v) = f.status {
         s = s.filter(blocker::Column::Status.eq(v));
     }
@@ -233,7 +271,7 @@ pub async fn list(db: &impl ConnectionTrait, f: BlockerFilter, paging: Paging) -
             .add(blocker::Column::DueDate.lt(today()));
         s = s.filter(if v { due } else { due.not() });
     }
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    s
 }
 
 /// A page of the blockers of a project, newest first.

@@ -59,8 +59,18 @@ pub struct CompanyFilter {
 /// Creates a company; a credit code another company has is a conflict.
 pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<company::Model> {
     ensure_code_free(db, c.credit_code.as_deref(), None).await?;
+    Ok(company::Entity::insert(row(c)).exec_with_returning(db).await?)
+}
+
+/// Creates many companies inside the caller's transaction; answers their ids in order. A credit code that is taken
+/// is refused by the database's unique index.
+pub async fn create_many(db: &impl ConnectionTrait, list: Vec<NewCompany>) -> AppResult<Vec<i64>> {
+    super::insert_all(db, list.into_iter().map(row).collect(), 2000).await
+}
+
+fn row(c: NewCompany) -> company::ActiveModel {
     let now = Utc::now();
-    let m = company::ActiveModel {
+    company::ActiveModel {
         name: Set(c.name.into()),
         credit_code: Set(c.credit_code),
         industry: Set(opt_string(c.industry)),
@@ -71,8 +81,7 @@ pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<compa
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    Ok(company::Entity::insert(m).exec_with_returning(db).await?)
+    }
 }
 
 /// A page of companies, newest first.
@@ -253,6 +262,24 @@ pub async fn update_contact(
 /// Deletes a contact.
 pub async fn delete_contact(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
     delete_versioned::<contact::Entity, _>(db, id, "contact", version).await
+}
+
+/// The next `limit` contacts after the id `after`, in id order, each with its company's name, masked unless `open`.
+pub async fn contacts_after(
+    db: &impl ConnectionTrait,
+    open: bool,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<(contact::Model, String)>> {
+    let rows = super::after(db, contact::Entity::find(), after, limit).await?;
+    let names = super::names::<company::Entity>(db, rows.iter().map(|c| c.company_id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let name = names.get(&c.company_id).cloned().unwrap_or_default();
+            (masked(c, open), name)
+        })
+        .collect())
 }
 
 /// A contact with phone and e-mail masked unless `open`.

@@ -1,5 +1,5 @@
 //! The one error type of the service layer: what went wrong, in domain terms and in both languages the product
-//! speaks. It knows nothing of HTTP; `crate::api::error` maps it to answers, once.
+//! speaks. It knows nothing of HTTP; the JSON API maps it to answers in one place.
 
 use std::borrow::Cow;
 

@@ -9,13 +9,12 @@ use entity::{
     pipeline::{self, Event, MoveError, Stage},
 };
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveEnum, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionSession,
     sea_query::{Alias, Expr, ExprTrait},
 };
 
 use super::{
-    Actor, AppError, AppResult, Msg, Need, current_version,
+    Actor, AppError, AppResult, Db, Msg, Need, current_version,
     input::{self, Day, Note, opt_string},
 };
 
@@ -102,7 +101,7 @@ pub async fn start<T: Tracked>(db: &impl ConnectionTrait, owner: i64, step: &Ste
 /// Records a stage move in one transaction: checks it against the history and the rules of DESIGN §3, appends the
 /// event, and moves the owner's cached stage and version. `version`, when given, must be the owner's current one.
 pub async fn record<T: Tracked>(
-    db: &DatabaseConnection,
+    db: &impl Db,
     owner: i64,
     step: Step<T::Stage>,
     version: Option<i32>,
@@ -215,21 +214,56 @@ pub struct StageMove<S> {
     pub version: Option<i32>,
 }
 
+impl<S> StageMove<S> {
+    /// The move as the actor records it.
+    pub fn step(self, actor: &Actor) -> Step<S> {
+        Step {
+            stage: self.stage,
+            occurred_on: self.occurred_on.date(),
+            note: opt_string(self.note),
+            reason: opt_string(self.reason),
+            recorded_by: Some(actor.username.clone()),
+        }
+    }
+}
+
 /// Records a stage move by the actor; moving backward needs a leader or an admin.
 pub async fn move_by<T: Tracked>(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     owner: i64,
     m: StageMove<T::Stage>,
 ) -> AppResult<<T::Event as EntityTrait>::Model> {
-    let step = Step {
-        stage: m.stage,
-        occurred_on: m.occurred_on.date(),
-        note: opt_string(m.note),
-        reason: opt_string(m.reason),
-        recorded_by: Some(actor.username.clone()),
-    };
-    record::<T>(db, owner, step, m.version, actor.can(Need::Lead)).await
+    let version = m.version;
+    record::<T>(db, owner, m.step(actor), version, actor.can(Need::Lead)).await
+}
+
+/// Checks a whole history given at once (a batch), as [`record`] checks it one move at a time; answers the stage it
+/// ends at.
+pub fn check_history<T: Tracked>(steps: &[Step<T::Stage>], may_move_back: bool) -> AppResult<T::Stage> {
+    let mut history: Vec<Event<T::Stage>> = Vec::with_capacity(steps.len());
+    for s in steps {
+        pipeline::check_move(&history, s.stage, s.occurred_on, s.reason.is_some(), may_move_back)
+            .map_err(move_error::<T>)?;
+        history.push(Event {
+            stage: s.stage,
+            occurred_on: s.occurred_on,
+        });
+    }
+    pipeline::current(&history).ok_or_else(|| move_error::<T>(MoveError::StartsOff))
+}
+
+/// The event rows of a history checked by [`check_history`], each with the stage before it.
+pub fn event_rows<T: Tracked>(owner: i64, steps: &[Step<T::Stage>]) -> Vec<<T::Event as EntityTrait>::ActiveModel> {
+    let mut from = None;
+    steps
+        .iter()
+        .map(|s| {
+            let row = T::new_event(owner, s, from);
+            from = Some(s.stage);
+            row
+        })
+        .collect()
 }
 
 /// The stored history of one owner, oldest first; `NotFound` when the owner does not exist.

@@ -10,12 +10,11 @@ use entity::{
     pipeline::{self, Event},
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
 };
 
 use super::{
-    Actor, AppError, AppResult, Msg, Page, Paging,
+    Actor, AppError, AppResult, Db, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     history::{self, StageMove, Step, Tracked},
@@ -164,42 +163,97 @@ async fn ensure_free(db: &impl ConnectionTrait, company: i64, year: i32, except:
 }
 
 /// Takes a company into cultivation and records its first stage event, in one transaction.
-pub async fn create(db: &DatabaseConnection, actor: &Actor, n: NewCandidate) -> AppResult<CandidateView> {
+pub async fn create(db: &impl Db, actor: &Actor, n: NewCandidate) -> AppResult<CandidateView> {
     let year = cohort(n.cohort_year)?;
-    let stage = n.stage.unwrap_or(IncubationStage::Cultivating);
-    history::check_start::<IncubationHistory>(stage, n.occurred_on.date())?;
-    let first = Step {
-        stage,
-        occurred_on: n.occurred_on.date(),
-        note: opt_string(n.note),
-        reason: None,
-        recorded_by: Some(actor.username.clone()),
-    };
+    let first = first_step(actor, &n)?;
     let txn = db.begin().await?;
     known_companies(&txn, "company_id", &[n.company_id]).await?;
     ensure_free(&txn, n.company_id, year, None).await?;
-    let now = Utc::now();
-    let c = candidate::Entity::insert(candidate::ActiveModel {
-        company_id: Set(n.company_id),
-        cohort_year: Set(year),
-        stage: Set(stage),
-        notes: Set(opt_string(n.notes)),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let c = candidate::Entity::insert(row(n, year, (first.stage, 1)))
+        .exec_with_returning(&txn)
+        .await?;
     history::start::<IncubationHistory>(&txn, c.id, &first).await?;
     let out = view(&txn, c).await?;
     txn.commit().await?;
     Ok(out)
 }
 
+/// Creates many candidates with their histories inside the caller's transaction, each history checked by the rules
+/// of a stage move; answers their ids in order. A company twice in one cohort is refused by the database's unique
+/// index.
+pub async fn create_many(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    list: Vec<(NewCandidate, Vec<StageMove<IncubationStage>>)>,
+) -> AppResult<Vec<i64>> {
+    let companies: Vec<i64> = list.iter().map(|(n, _)| n.company_id).collect();
+    known_companies(db, "company_id", &companies).await?;
+    let (mut rows, mut histories) = (Vec::with_capacity(list.len()), Vec::with_capacity(list.len()));
+    for (n, moves) in list {
+        let year = cohort(n.cohort_year)?;
+        let mut steps = vec![first_step(actor, &n)?];
+        steps.extend(moves.into_iter().map(|m| m.step(actor)));
+        let stage = history::check_history::<IncubationHistory>(&steps, actor.can(super::Need::Lead))?;
+        rows.push(row(n, year, (stage, steps.len() as i32)));
+        histories.push(steps);
+    }
+    let ids = super::insert_all(db, rows, 2000).await?;
+    let events = ids
+        .iter()
+        .zip(&histories)
+        .flat_map(|(id, steps)| history::event_rows::<IncubationHistory>(*id, steps))
+        .collect();
+    super::insert_all(db, events, 3000).await?;
+    Ok(ids)
+}
+
+/// The first event of a new candidate, checked as a start.
+fn first_step(actor: &Actor, n: &NewCandidate) -> AppResult<Step<IncubationStage>> {
+    let stage = n.stage.unwrap_or(IncubationStage::Cultivating);
+    history::check_start::<IncubationHistory>(stage, n.occurred_on.date())?;
+    Ok(Step {
+        stage,
+        occurred_on: n.occurred_on.date(),
+        note: n.note.clone().map(String::from),
+        reason: None,
+        recorded_by: Some(actor.username.clone()),
+    })
+}
+
+/// The row of a new candidate whose history ends at `stage` after `events` events (its version).
+fn row(n: NewCandidate, year: i32, (stage, events): (IncubationStage, i32)) -> candidate::ActiveModel {
+    let now = Utc::now();
+    candidate::ActiveModel {
+        company_id: Set(n.company_id),
+        cohort_year: Set(year),
+        stage: Set(stage),
+        notes: Set(opt_string(n.notes)),
+        version: Set(events),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 /// A page of candidates, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: CandidateFilter, paging: Paging) -> AppResult<Page<CandidateView>> {
-    let mut s = candidate::Entity::find().order_by_desc(candidate::Column::Id);
+    let s = select(f).order_by_desc(candidate::Column::Id);
+    paging.fetch(db, s, async |rows| views(db, rows).await).await
+}
+
+/// The next `limit` candidates the filter keeps after the id `after`, in id order.
+pub async fn after(
+    db: &impl ConnectionTrait,
+    f: CandidateFilter,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<CandidateView>> {
+    views(db, super::after(db, select(f), after, limit).await?).await
+}
+
+/// The candidates the filter keeps.
+fn select(f: CandidateFilter) -> sea_orm::Select<candidate::Entity> {
+    let mut s = candidate::Entity::find();
     if let Some(y) = f.cohort_year {
         s = s.filter(candidate::Column::CohortYear.eq(y));
     }
@@ -209,7 +263,7 @@ pub async fn list(db: &impl ConnectionTrait, f: CandidateFilter, paging: Paging)
     if let Some(c) = f.company_id {
         s = s.filter(candidate::Column::CompanyId.eq(c));
     }
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    s
 }
 
 /// A candidate by id.
@@ -247,7 +301,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
 
 /// Records a stage move of a candidate; moving backward needs a leader or an admin.
 pub async fn move_stage(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: i64,
     m: StageMove<IncubationStage>,

@@ -26,8 +26,13 @@ pub async fn replace<L: Link>(db: &impl ConnectionTrait, owner: i64, targets: Ve
         .filter(Expr::col(Alias::new(L::OWNER)).eq(owner))
         .exec(db)
         .await?;
-    if !targets.is_empty() {
-        L::insert_many(targets.into_iter().map(|t| L::link(owner, t)))
+    add_many::<L>(db, targets.into_iter().map(|t| (owner, t)).collect()).await
+}
+
+/// Writes many (owner, target) links at once, inside the caller's transaction.
+pub async fn add_many<L: Link>(db: &impl ConnectionTrait, pairs: Vec<(i64, i64)>) -> AppResult<()> {
+    for chunk in pairs.chunks(5000) {
+        L::insert_many(chunk.iter().map(|&(o, t)| L::link(o, t)))
             .exec(db)
             .await?;
     }

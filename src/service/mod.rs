@@ -27,11 +27,17 @@ pub mod visits;
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
 };
 
 pub use actor::{Actor, Need};
+
+/// A database handle an operation can open its transaction on: a connection, or a transaction it then nests in
+/// (the demo park writes everything in one).
+pub trait Db: ConnectionTrait + sea_orm::TransactionTrait {}
+
+impl<T: ConnectionTrait + sea_orm::TransactionTrait> Db for T {}
 pub use error::{AppError, AppResult, Msg};
 
 /// A page of records and the count of all that match.
@@ -125,6 +131,38 @@ impl Paging {
     }
 }
 
+/// The next `limit` records of `select` after the id `after`, in id order: how exports read everything, a chunk at
+/// a time, without an offset that grows.
+pub async fn after<E, C>(db: &C, select: Select<E>, after: i64, limit: u64) -> AppResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    Ok(select
+        .filter(Expr::col(Alias::new("id")).gt(after))
+        .order_by_asc(Expr::col(Alias::new("id")))
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Inserts `rows` in statements of at most `per` rows (SQLite takes at most 32,766 parameters a statement), inside
+/// the caller's transaction; answers their ids in order. Batch creation (the ledger import, the benchmarks) ends here.
+pub async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>, per: usize) -> AppResult<Vec<i64>>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+    <A::Entity as EntityTrait>::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
+{
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per).collect();
+        ids.extend(A::Entity::insert_many(chunk).exec_with_returning_keys(db).await?);
+    }
+    Ok(ids)
+}
+
 /// Loads a record by id, or `NotFound`.
 pub async fn find<E, C>(db: &C, id: i64, what: &'static str) -> AppResult<E::Model>
 where
@@ -216,13 +254,17 @@ pub async fn known<E: EntityTrait>(
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let found: Vec<i64> = E::find()
-        .select_only()
-        .column_as(Expr::col(Alias::new("id")), "id")
-        .filter(Expr::col(Alias::new("id")).is_in(ids.clone()))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let mut found = std::collections::HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<i64> = E::find()
+            .select_only()
+            .column_as(Expr::col(Alias::new("id")), "id")
+            .filter(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
     match ids.iter().find(|id| !found.contains(id)) {
         Some(&missing) => Err(unknown(missing)),
         None => Ok(ids),

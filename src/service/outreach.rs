@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use entity::{enums::OutreachKind, outreach, outreach_company, project};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession,
 };
 
 use super::{
-    AppError, AppResult, Page, Paging,
+    AppError, AppResult, Db, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Place, Short, names, opt_string, set_some},
@@ -134,7 +134,7 @@ async fn view(db: &impl ConnectionTrait, o: outreach::Model) -> AppResult<Outrea
 }
 
 /// Records an outreach activity with the companies met, in one transaction.
-pub async fn create(db: &DatabaseConnection, n: NewOutreach) -> AppResult<OutreachView> {
+pub async fn create(db: &impl Db, n: NewOutreach) -> AppResult<OutreachView> {
     let end = n.end_date.unwrap_or(n.start_date);
     dates(n.start_date, end)?;
     let now = Utc::now();
@@ -162,9 +162,25 @@ pub async fn create(db: &DatabaseConnection, n: NewOutreach) -> AppResult<Outrea
 
 /// A page of activities, newest first; `from`/`to` select by start date.
 pub async fn list(db: &impl ConnectionTrait, f: OutreachFilter, paging: Paging) -> AppResult<Page<OutreachView>> {
-    let mut s = outreach::Entity::find()
+    let s = select(f)
         .order_by_desc(outreach::Column::StartDate)
         .order_by_desc(outreach::Column::Id);
+    paging.fetch(db, s, async |rows| views(db, rows).await).await
+}
+
+/// The next `limit` activities the filter keeps after the id `after`, in id order.
+pub async fn after(
+    db: &impl ConnectionTrait,
+    f: OutreachFilter,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<OutreachView>> {
+    views(db, super::after(db, select(f), after, limit).await?).await
+}
+
+/// The activities the filter keeps.
+fn select(f: OutreachFilter) -> sea_orm::Select<outreach::Entity> {
+    let mut s = outreach::Entity::find();
     if let Some(k) = f.kind {
         s = s.filter(outreach::Column::Kind.eq(k));
     }
@@ -177,7 +193,7 @@ pub async fn list(db: &impl ConnectionTrait, f: OutreachFilter, paging: Paging) 
     if let Some(d) = f.to {
         s = s.filter(outreach::Column::StartDate.lte(d));
     }
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    s
 }
 
 /// An activity by id.
@@ -186,7 +202,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<OutreachView> 
 }
 
 /// Changes an activity and replaces the companies met when given, in one transaction.
-pub async fn update(db: &DatabaseConnection, id: i64, c: OutreachChanges) -> AppResult<OutreachView> {
+pub async fn update(db: &impl Db, id: i64, c: OutreachChanges) -> AppResult<OutreachView> {
     let old = find::<outreach::Entity, _>(db, id, WHAT).await?;
     dates(
         c.start_date.unwrap_or(old.start_date),
@@ -217,7 +233,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, c: OutreachChanges) -> App
 }
 
 /// Deletes an activity; projects that came from it lose the reference (not their source kind).
-pub async fn delete(db: &DatabaseConnection, id: i64, version: i32) -> AppResult<()> {
+pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
     let txn = db.begin().await?;
     delete_versioned::<outreach::Entity, _>(&txn, id, WHAT, version).await?;
     forget_source(&txn, project::Column::SourceOutreachId, id).await?;

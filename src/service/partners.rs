@@ -3,12 +3,11 @@
 use chrono::Utc;
 use entity::{enums::PartnerKind, partner, project};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
 };
 
 use super::{
-    AppResult, Page, Paging, delete_versioned, find,
+    AppResult, Db, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Text, opt_string, set_some},
     name_contains,
     projects::forget_source,
@@ -95,7 +94,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, c: PartnerChanges) -> Ap
 }
 
 /// Deletes a partner; projects that came through it lose the reference (not their source kind).
-pub async fn delete(db: &DatabaseConnection, id: i64, version: i32) -> AppResult<()> {
+pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
     let txn = db.begin().await?;
     delete_versioned::<partner::Entity, _>(&txn, id, WHAT, version).await?;
     forget_source(&txn, project::Column::SourcePartnerId, id).await?;

@@ -13,13 +13,12 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
     sea_query::{Alias, Expr, ExprTrait, Func, Query as SqlQuery},
 };
 
 use super::{
-    Actor, AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Db, Msg, Page, Paging, delete_versioned, find,
     history::{self, StageMove, Step, Tracked},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
     name_contains, names, search_text, update_versioned,
@@ -304,13 +303,95 @@ impl Origin {
 }
 
 /// Creates a project at its initial stage and records the first stage event with it, in one transaction.
-pub async fn create(db: &DatabaseConnection, actor: &Actor, n: NewProject) -> AppResult<ProjectView> {
+pub async fn create(db: &impl Db, actor: &Actor, n: NewProject) -> AppResult<ProjectView> {
     history::check_start::<ProjectHistory>(n.stage, n.occurred_on.date())?;
     let txn = db.begin().await?;
     let company_industry = company_industry(&txn, n.company_id).await?;
     let source = n.origin.check(&txn).await?;
+    let first = first_step(actor, &n);
+    let p = project::Entity::insert(row(n, source, company_industry, (first.stage, 1)))
+        .exec_with_returning(&txn)
+        .await?;
+    history::start::<ProjectHistory>(&txn, p.id, &first).await?;
+    let out = view(&txn, p).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// A project to create with the rest of its history (a batch: the ledger import, the benchmarks).
+pub struct ProjectWithHistory {
+    /// The project at its initial stage.
+    pub project: NewProject,
+    /// The moves after the initial stage, oldest first.
+    pub moves: Vec<StageMove<ProjectStage>>,
+}
+
+/// Creates many projects with their histories inside the caller's transaction, each checked by the rules a stage
+/// move is checked by one at a time; answers their ids in order.
+pub async fn create_many(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    list: Vec<ProjectWithHistory>,
+) -> AppResult<Vec<i64>> {
+    let company_ids: Vec<i64> = list.iter().map(|p| p.project.company_id).collect();
+    let industries = industries(db, &company_ids).await?;
+    let (mut rows, mut histories) = (Vec::with_capacity(list.len()), Vec::with_capacity(list.len()));
+    for ProjectWithHistory { project, moves } in list {
+        let mut steps = vec![first_step(actor, &project)];
+        steps.extend(moves.into_iter().map(|m| m.step(actor)));
+        let stage = history::check_history::<ProjectHistory>(&steps, actor.can(super::Need::Lead))?;
+        let source = project.origin.check(db).await?;
+        let industry = industries.get(&project.company_id).cloned().flatten();
+        rows.push(row(project, source, industry, (stage, steps.len() as i32)));
+        histories.push(steps);
+    }
+    let ids = super::insert_all(db, rows, 1000).await?;
+    let events = ids
+        .iter()
+        .zip(&histories)
+        .flat_map(|(id, steps)| history::event_rows::<ProjectHistory>(*id, steps))
+        .collect();
+    super::insert_all(db, events, 3000).await?;
+    Ok(ids)
+}
+
+/// The industry of each of the companies named (each must exist).
+async fn industries(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Option<String>>> {
+    let ids = super::companies::known_companies(db, "company_id", ids).await?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(i64, Option<String>)> = company::Entity::find()
+            .select_only()
+            .columns([company::Column::Id, company::Column::Industry])
+            .filter(company::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The first event of a new project, recorded by the actor.
+fn first_step(actor: &Actor, n: &NewProject) -> Step<ProjectStage> {
+    Step {
+        stage: n.stage,
+        occurred_on: n.occurred_on.date(),
+        note: n.note.clone().map(String::from),
+        reason: None,
+        recorded_by: Some(actor.username.clone()),
+    }
+}
+
+/// The row of a new project whose history ends at `stage` after `events` events (its version).
+fn row(
+    n: NewProject,
+    source: ProjectSource,
+    company_industry: Option<String>,
+    (stage, events): (ProjectStage, i32),
+) -> project::ActiveModel {
     let now = Utc::now();
-    let p = project::Entity::insert(project::ActiveModel {
+    project::ActiveModel {
         name: Set(n.name.into()),
         company_id: Set(n.company_id),
         industry: Set(opt_string(n.industry).or(company_industry)),
@@ -325,30 +406,28 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, n: NewProject) -> Ap
         responsible_unit: Set(opt_string(n.responsible_unit)),
         team: Set(opt_string(n.team)),
         notes: Set(opt_string(n.notes)),
-        stage: Set(n.stage),
-        version: Set(1),
+        stage: Set(stage),
+        version: Set(events),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    let first = Step {
-        stage: n.stage,
-        occurred_on: n.occurred_on.date(),
-        note: opt_string(n.note),
-        reason: None,
-        recorded_by: Some(actor.username.clone()),
-    };
-    history::start::<ProjectHistory>(&txn, p.id, &first).await?;
-    let out = view(&txn, p).await?;
-    txn.commit().await?;
-    Ok(out)
+    }
 }
 
 /// A page of projects, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -> AppResult<Page<ProjectView>> {
-    let mut s = project::Entity::find().order_by_desc(project::Column::Id);
+    let s = select(f)?.order_by_desc(project::Column::Id);
+    paging.fetch(db, s, async |rows| views(db, rows).await).await
+}
+
+/// The next `limit` projects the filter keeps after the id `after`, in id order.
+pub async fn after(db: &impl ConnectionTrait, f: ProjectFilter, after: i64, limit: u64) -> AppResult<Vec<ProjectView>> {
+    views(db, super::after(db, select(f)?, after, limit).await?).await
+}
+
+/// The projects the filter keeps.
+fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
+    let mut s = project::Entity::find();
     if f.reached_from.is_some() || f.reached_to.is_some() {
         s = s.filter(project::Column::Id.in_subquery(reached_between(&f)?));
     }
@@ -373,8 +452,33 @@ pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -
     if let Some(v) = f.is_major {
         s = s.filter(project::Column::IsMajor.eq(v));
     }
+    Ok(s)
+}
 
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+/// The next `limit` stage events dated between `from` and `to` after the id `after`, in id order, each with its
+/// project's name.
+pub async fn events_after(
+    db: &impl ConnectionTrait,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<(stage_event::Model, String)>> {
+    let mut s = stage_event::Entity::find();
+    if let Some(d) = from {
+        s = s.filter(stage_event::Column::OccurredOn.gte(d));
+    }
+    if let Some(d) = to {
+        s = s.filter(stage_event::Column::OccurredOn.lte(d));
+    }
+    let rows = super::after(db, s, after, limit).await?;
+    let names = names::<project::Entity>(db, rows.iter().map(|e| e.project_id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            let name = names.get(&e.project_id).cloned().unwrap_or_default();
+            (e, name)
+        })
+        .collect())
 }
 
 /// The ids of the projects whose reach date of `f.reached` lies between `f.reached_from` and `f.reached_to`.
@@ -441,7 +545,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
 
 /// Records a stage move by the rules of DESIGN §3; moving backward needs a leader or an admin.
 pub async fn move_stage(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: i64,
     m: StageMove<ProjectStage>,

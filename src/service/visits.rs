@@ -5,13 +5,12 @@ use chrono::{NaiveDate, Utc};
 use entity::{project, visit, visit_company, visit_project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
     sea_query::{Alias, Expr, Func},
 };
 
 use super::{
-    AppError, AppResult, Msg, Page, Paging,
+    AppError, AppResult, Db, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Text, int_in, names, opt_string, set_some},
@@ -146,22 +145,57 @@ async fn view(db: &impl ConnectionTrait, v: visit::Model) -> AppResult<VisitView
     Ok(views(db, vec![v]).await?.pop().expect("one in, one out"))
 }
 
-/// Records a visit with its links, in one transaction.
-pub async fn create(db: &DatabaseConnection, n: NewVisit) -> AppResult<VisitView> {
+/// The row of a new visit, its rules checked (a company at least, a headcount in bounds, lists of names).
+fn row(n: &mut NewVisit) -> AppResult<visit::ActiveModel> {
     company_list(&n.company_ids)?;
     let now = Utc::now();
-    let m = visit::ActiveModel {
+    Ok(visit::ActiveModel {
         visit_date: Set(n.visit_date.into()),
         headcount: Set(headcount(n.headcount)?),
-        purpose: Set(opt_string(n.purpose)),
-        summary: Set(opt_string(n.summary)),
-        receiving_leaders: Set(serde_json::json!(names("receiving_leaders", n.receiving_leaders)?)),
-        staff: Set(serde_json::json!(names("staff", n.staff)?)),
+        purpose: Set(opt_string(n.purpose.take())),
+        summary: Set(opt_string(n.summary.take())),
+        receiving_leaders: Set(serde_json::json!(names(
+            "receiving_leaders",
+            n.receiving_leaders.take()
+        )?)),
+        staff: Set(serde_json::json!(names("staff", n.staff.take())?)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
+    })
+}
+
+/// Records many visits with their companies inside the caller's transaction; answers their ids in order.
+pub async fn create_many(db: &impl ConnectionTrait, mut list: Vec<NewVisit>) -> AppResult<Vec<i64>> {
+    let mut rows = Vec::with_capacity(list.len());
+    for n in &mut list {
+        rows.push(row(n)?);
+    }
+    let all: Vec<i64> = list.iter().flat_map(|n| n.company_ids.iter().copied()).collect();
+    known_companies(db, "company_ids", &all).await?;
+    let projects: Vec<i64> = list.iter().flat_map(|n| n.project_ids.iter().copied()).collect();
+    known_projects(db, "project_ids", &projects).await?;
+    let ids = super::insert_all(db, rows, 2000).await?;
+    let pairs = |of: fn(&NewVisit) -> &Vec<i64>| -> Vec<(i64, i64)> {
+        ids.iter()
+            .zip(&list)
+            .flat_map(|(id, n)| {
+                let mut targets = of(n).clone();
+                targets.sort_unstable();
+                targets.dedup();
+                targets.into_iter().map(move |t| (*id, t))
+            })
+            .collect()
     };
+    links::add_many::<visit_company::Entity>(db, pairs(|n| &n.company_ids)).await?;
+    links::add_many::<visit_project::Entity>(db, pairs(|n| &n.project_ids)).await?;
+    Ok(ids)
+}
+
+/// Records a visit with its links, in one transaction.
+pub async fn create(db: &impl Db, mut n: NewVisit) -> AppResult<VisitView> {
+    let m = row(&mut n)?;
     let txn = db.begin().await?;
     let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
     let projects = known_projects(&txn, "project_ids", &n.project_ids).await?;
@@ -175,19 +209,7 @@ pub async fn create(db: &DatabaseConnection, n: NewVisit) -> AppResult<VisitView
 
 /// A page of visits, newest first, and the person-times of all the visits the filter matches.
 pub async fn list(db: &impl ConnectionTrait, f: VisitFilter, paging: Paging) -> AppResult<(Page<VisitView>, i64)> {
-    let mut s = visit::Entity::find();
-    if let Some(d) = f.from {
-        s = s.filter(visit::Column::VisitDate.gte(d));
-    }
-    if let Some(d) = f.to {
-        s = s.filter(visit::Column::VisitDate.lte(d));
-    }
-    if let Some(c) = f.company_id {
-        s = s.filter(visit::Column::Id.in_subquery(links::owners_linked_to::<visit_company::Entity>(c)));
-    }
-    if let Some(p) = f.project_id {
-        s = s.filter(visit::Column::Id.in_subquery(links::owners_linked_to::<visit_project::Entity>(p)));
-    }
+    let s = select(f);
     let person_times: Option<i64> = s
         .clone()
         .select_only()
@@ -206,13 +228,36 @@ pub async fn list(db: &impl ConnectionTrait, f: VisitFilter, paging: Paging) -> 
     Ok((page, person_times.unwrap_or(0)))
 }
 
+/// The next `limit` visits the filter keeps after the id `after`, in id order.
+pub async fn after(db: &impl ConnectionTrait, f: VisitFilter, after: i64, limit: u64) -> AppResult<Vec<VisitView>> {
+    views(db, super::after(db, select(f), after, limit).await?).await
+}
+
+/// The visits the filter keeps.
+fn select(f: VisitFilter) -> sea_orm::Select<visit::Entity> {
+    let mut s = visit::Entity::find();
+    if let Some(d) = f.from {
+        s = s.filter(visit::Column::VisitDate.gte(d));
+    }
+    if let Some(d) = f.to {
+        s = s.filter(visit::Column::VisitDate.lte(d));
+    }
+    if let Some(c) = f.company_id {
+        s = s.filter(visit::Column::Id.in_subquery(links::owners_linked_to::<visit_company::Entity>(c)));
+    }
+    if let Some(p) = f.project_id {
+        s = s.filter(visit::Column::Id.in_subquery(links::owners_linked_to::<visit_project::Entity>(p)));
+    }
+    s
+}
+
 /// A visit by id.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<VisitView> {
     view(db, find::<visit::Entity, _>(db, id, WHAT).await?).await
 }
 
 /// Changes a visit and replaces the lists given, in one transaction.
-pub async fn update(db: &DatabaseConnection, id: i64, c: VisitChanges) -> AppResult<VisitView> {
+pub async fn update(db: &impl Db, id: i64, c: VisitChanges) -> AppResult<VisitView> {
     let mut m = visit::ActiveModel::default();
     set_some(&mut m.visit_date, c.visit_date);
     set_some(&mut m.headcount, c.headcount.map(headcount).transpose()?);
@@ -249,7 +294,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, c: VisitChanges) -> AppRes
 }
 
 /// Deletes a visit; projects that named it as their source keep their source kind but lose the reference.
-pub async fn delete(db: &DatabaseConnection, id: i64, version: i32) -> AppResult<()> {
+pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
     let txn = db.begin().await?;
     delete_versioned::<visit::Entity, _>(&txn, id, WHAT, version).await?;
     forget_source(&txn, project::Column::SourceVisitId, id).await?;

@@ -1,0 +1,260 @@
+//! Loading what the analytics read, column by column, streamed from the database.
+
+use chrono::NaiveDate;
+use entity::{
+    blocker, company,
+    enums::{IncubationStage, ProjectStage, TargetMetric},
+    fund_arrival, incubation_candidate, incubation_event, outreach,
+    pipeline::Stage,
+    project, stage_event, target, visit,
+};
+use futures_util::TryStreamExt;
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
+    StreamTrait,
+    sea_query::{self, Alias},
+};
+
+pub(super) fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")
+}
+
+/// Days since 1970-01-01: how dates travel through the frames.
+pub(super) fn day(d: NaiveDate) -> i32 {
+    (d - epoch()).num_days() as i32
+}
+
+/// The raw columns read from the database.
+#[derive(Default)]
+pub struct Raw {
+    pub(super) as_of: Option<NaiveDate>,
+    pub(super) project_events: Events,
+    pub(super) projects: ProjectColumns,
+    pub(super) incubation_events: Events,
+    pub(super) candidates: (Vec<i64>, Vec<i32>),
+    pub(super) visits: (Vec<i32>, Vec<i32>),
+    pub(super) outreach: (Vec<i32>, Vec<String>),
+    pub(super) funds: (Vec<i32>, Vec<i64>),
+    pub(super) blockers: BlockerColumns,
+    pub(super) targets: Vec<(i32, TargetMetric, i64)>,
+}
+
+#[derive(Default)]
+pub(super) struct Events {
+    pub(super) owner: Vec<i64>,
+    pub(super) rank: Vec<i32>,
+    pub(super) day: Vec<i32>,
+}
+
+#[derive(Default)]
+pub(super) struct ProjectColumns {
+    pub(super) id: Vec<i64>,
+    pub(super) industry: Vec<Option<String>>,
+    pub(super) source: Vec<String>,
+    pub(super) leader: Vec<Option<String>>,
+    pub(super) province: Vec<Option<String>>,
+    pub(super) agreed: Vec<Option<i64>>,
+}
+
+#[derive(Default)]
+pub(super) struct BlockerColumns {
+    pub(super) category: Vec<String>,
+    pub(super) opened: Vec<i32>,
+    pub(super) due: Vec<Option<i32>>,
+    pub(super) resolved: Vec<Option<i32>>,
+}
+
+/// What to read: funnels need the stage histories; KPIs need everything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Project stage history and attributes.
+    Projects,
+    /// Incubation stage history.
+    Incubation,
+    /// Everything (KPIs and the nightly job).
+    All,
+}
+
+/// The (owner, rank, day) of every stage event of `E` up to `as_of`; events off to the side have no rank and are
+/// left out.
+async fn stage_events<C, E, S>(db: &C, as_of: NaiveDate, owner: &'static str) -> anyhow::Result<Events>
+where
+    C: ConnectionTrait + StreamTrait,
+    E: EntityTrait,
+    S: Stage + ActiveEnum<Value = String>,
+{
+    use sea_query::ExprTrait as _;
+    let mut out = Events::default();
+    let mut rows = E::find()
+        .select_only()
+        .column_as(sea_query::Expr::col(Alias::new(owner)), "owner")
+        .column_as(sea_query::Expr::col(Alias::new("stage")), "stage")
+        .column_as(sea_query::Expr::col(Alias::new("occurred_on")), "occurred_on")
+        .filter(sea_query::Expr::col(Alias::new("occurred_on")).lte(as_of))
+        .into_tuple::<(i64, String, NaiveDate)>()
+        .stream(db)
+        .await?;
+    while let Some((owner, stage, on)) = rows.try_next().await? {
+        if let Some(r) = S::try_from_value(&stage).ok().and_then(Stage::rank) {
+            out.owner.push(owner);
+            out.rank.push(r as i32);
+            out.day.push(day(on));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the columns a computation as of `as_of` needs; records dated after `as_of` are left out.
+pub async fn load<C>(db: &C, as_of: NaiveDate, scope: Scope) -> anyhow::Result<Raw>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    let mut raw = Raw {
+        as_of: Some(as_of),
+        ..Raw::default()
+    };
+    if matches!(scope, Scope::Projects | Scope::All) {
+        load_projects(db, as_of, &mut raw).await?;
+    }
+    if matches!(scope, Scope::Incubation | Scope::All) {
+        load_incubation(db, as_of, &mut raw).await?;
+    }
+    if scope == Scope::All {
+        load_ledger(db, as_of, &mut raw).await?;
+        load_blockers(db, as_of, &mut raw).await?;
+    }
+    Ok(raw)
+}
+
+/// Project stage events and the project columns the breakdowns and money read.
+async fn load_projects<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    raw.project_events = stage_events::<C, stage_event::Entity, ProjectStage>(db, as_of, "project_id").await?;
+    let mut rows = project::Entity::find()
+        .select_only()
+        .columns([
+            project::Column::Id,
+            project::Column::Industry,
+            project::Column::Source,
+            project::Column::ContactLeader,
+        ])
+        .column(company::Column::Province)
+        .column(project::Column::AgreedInvestmentYuan)
+        .join(JoinType::InnerJoin, project::Relation::Company.def())
+        .into_tuple::<(i64, Option<String>, String, Option<String>, Option<String>, Option<i64>)>()
+        .stream(db)
+        .await?;
+    let p = &mut raw.projects;
+    while let Some((id, industry, source, leader, province, agreed)) = rows.try_next().await? {
+        p.id.push(id);
+        p.industry.push(industry);
+        p.source.push(source);
+        p.leader.push(leader);
+        p.province.push(province);
+        p.agreed.push(agreed);
+    }
+    Ok(())
+}
+
+/// Incubation stage events and the candidates' cohort years.
+async fn load_incubation<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    raw.incubation_events =
+        stage_events::<C, incubation_event::Entity, IncubationStage>(db, as_of, "candidate_id").await?;
+    let mut rows = incubation_candidate::Entity::find()
+        .select_only()
+        .columns([
+            incubation_candidate::Column::Id,
+            incubation_candidate::Column::CohortYear,
+        ])
+        .into_tuple::<(i64, i32)>()
+        .stream(db)
+        .await?;
+    while let Some((id, year)) = rows.try_next().await? {
+        raw.candidates.0.push(id);
+        raw.candidates.1.push(year);
+    }
+    Ok(())
+}
+
+/// Visits, outreach, fund arrivals and targets.
+async fn load_ledger<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    let mut rows = visit::Entity::find()
+        .select_only()
+        .columns([visit::Column::VisitDate, visit::Column::Headcount])
+        .filter(visit::Column::VisitDate.lte(as_of))
+        .into_tuple::<(NaiveDate, i32)>()
+        .stream(db)
+        .await?;
+    while let Some((d, h)) = rows.try_next().await? {
+        raw.visits.0.push(day(d));
+        raw.visits.1.push(h);
+    }
+    drop(rows);
+    let mut rows = outreach::Entity::find()
+        .select_only()
+        .columns([outreach::Column::StartDate, outreach::Column::Kind])
+        .filter(outreach::Column::StartDate.lte(as_of))
+        .into_tuple::<(NaiveDate, String)>()
+        .stream(db)
+        .await?;
+    while let Some((d, k)) = rows.try_next().await? {
+        raw.outreach.0.push(day(d));
+        raw.outreach.1.push(k);
+    }
+    drop(rows);
+    let mut rows = fund_arrival::Entity::find()
+        .select_only()
+        .columns([fund_arrival::Column::ArrivedOn, fund_arrival::Column::AmountYuan])
+        .filter(fund_arrival::Column::ArrivedOn.lte(as_of))
+        .into_tuple::<(NaiveDate, i64)>()
+        .stream(db)
+        .await?;
+    while let Some((d, a)) = rows.try_next().await? {
+        raw.funds.0.push(day(d));
+        raw.funds.1.push(a);
+    }
+    drop(rows);
+    raw.targets = target::Entity::find()
+        .select_only()
+        .columns([target::Column::Year, target::Column::Metric, target::Column::Value])
+        .into_tuple::<(i32, TargetMetric, i64)>()
+        .all(db)
+        .await?;
+    Ok(())
+}
+
+/// Blockers: their category and dates (a resolution after the as-of date has not happened yet).
+async fn load_blockers<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    let mut rows = blocker::Entity::find()
+        .select_only()
+        .columns([
+            blocker::Column::Category,
+            blocker::Column::OpenedOn,
+            blocker::Column::DueDate,
+            blocker::Column::ResolvedOn,
+        ])
+        .filter(blocker::Column::OpenedOn.lte(as_of))
+        .into_tuple::<(String, NaiveDate, Option<NaiveDate>, Option<NaiveDate>)>()
+        .stream(db)
+        .await?;
+    let b = &mut raw.blockers;
+    while let Some((c, o, due, res)) = rows.try_next().await? {
+        b.category.push(c);
+        b.opened.push(day(o));
+        b.due.push(due.map(day));
+        // A resolution dated after the as-of date has not happened yet.
+        b.resolved.push(res.filter(|r| *r <= as_of).map(day));
+    }
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! The numbers of DESIGN §3, computed with polars: flow and cohort funnels (with conversion and days between
+//! stages, broken down on demand), visit and outreach KPIs, money, blockers, year on year, target progress.
+//!
+//! [`load`] reads what a computation needs from the database column by column (no model per row); [`Analytics`]
+//! builds the frames (reach dates come from one group-by over all stage events) and answers any number of periods
+//! from them. The nightly job and the on-demand API use this same code. Polars blocks: call [`Analytics::build`] and
+//! the queries from `spawn_blocking`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{
+    enums::{IncubationStage, ProjectStage, TargetMetric},
+    pipeline::Stage,
+};
+use polars::prelude::*;
+use sea_orm::ActiveEnum;
+
+use crate::period::Period;
+
+mod kpis;
+mod load;
+mod types;
+
+use load::{Events, day, epoch};
+pub use load::{Raw, Scope, load};
+pub use types::*;
+/// Growth in % with one decimal; none on a zero base.
+pub fn growth(now: f64, then: f64) -> Option<f64> {
+    (then != 0.0).then(|| ((now - then) / then * 1000.0).round() / 10.0)
+}
+
+/// Median (mean of the two middle values for an even count) and p90 by nearest rank of `v`.
+pub fn median_p90(mut v: Vec<i32>) -> (Option<f64>, Option<i64>) {
+    if v.is_empty() {
+        return (None, None);
+    }
+    v.sort_unstable();
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        f64::from(v[n / 2])
+    } else {
+        (f64::from(v[n / 2 - 1]) + f64::from(v[n / 2])) / 2.0
+    };
+    let rank = (9 * n).div_ceil(10);
+    (Some(median), Some(i64::from(v[rank - 1])))
+}
+
+/// The frames every query reads.
+pub struct Analytics {
+    as_of: NaiveDate,
+    projects: DataFrame,
+    incubation: DataFrame,
+    visits: DataFrame,
+    outreach: DataFrame,
+    funds: DataFrame,
+    blockers: DataFrame,
+    targets: Vec<(i32, TargetMetric, i64)>,
+}
+
+/// Per owner, the reach day of every stage: the earliest day of an event at that stage or a later one.
+fn reach(events: Events, stages: usize) -> PolarsResult<DataFrame> {
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("id".into(), events.owner),
+        Column::new("rank".into(), events.rank),
+        Column::new("day".into(), events.day),
+    ])?;
+    let aggs: Vec<Expr> = (0..stages)
+        .map(|r| {
+            col("day")
+                .filter(col("rank").gt_eq(lit(r as i32)))
+                .min()
+                .alias(format!("r{r}"))
+        })
+        .collect();
+    df.lazy().group_by([col("id")]).agg(aggs).collect()
+}
+
+fn in_period(e: Expr, p: &Period) -> Expr {
+    e.clone().gt_eq(lit(day(p.from))).and(e.lt_eq(lit(day(p.to))))
+}
+
+fn i64_at(df: &DataFrame, name: &str, row: usize) -> PolarsResult<i64> {
+    Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.get(row).unwrap_or(0))
+}
+
+/// Counts per group: (key, count per stage, days from the previous stage per stage).
+type Counted = Vec<(String, Vec<i64>, Vec<Vec<i32>>)>;
+
+impl Analytics {
+    /// Builds the frames from what [`load`] read.
+    pub fn build(raw: Raw) -> PolarsResult<Analytics> {
+        let as_of = raw.as_of.unwrap_or_else(epoch);
+        let p = raw.projects;
+        let attrs = DataFrame::new_infer_height(vec![
+            Column::new("id".into(), p.id),
+            Column::new("industry".into(), p.industry),
+            Column::new("source".into(), p.source),
+            Column::new("contact_leader".into(), p.leader),
+            Column::new("province".into(), p.province),
+            Column::new("agreed".into(), p.agreed),
+        ])?;
+        let projects = attrs
+            .lazy()
+            .join(
+                reach(raw.project_events, ProjectStage::ORDER.len())?.lazy(),
+                [col("id")],
+                [col("id")],
+                JoinArgs::new(polars::prelude::JoinType::Inner),
+            )
+            .collect()?;
+        let cands = DataFrame::new_infer_height(vec![
+            Column::new("id".into(), raw.candidates.0),
+            Column::new("cohort_year".into(), raw.candidates.1),
+        ])?;
+        let incubation = cands
+            .lazy()
+            .join(
+                reach(raw.incubation_events, IncubationStage::ORDER.len())?.lazy(),
+                [col("id")],
+                [col("id")],
+                JoinArgs::new(polars::prelude::JoinType::Inner),
+            )
+            .with_column(col("cohort_year").cast(DataType::String))
+            .collect()?;
+        let b = raw.blockers;
+        Ok(Analytics {
+            as_of,
+            projects,
+            incubation,
+            visits: DataFrame::new_infer_height(vec![
+                Column::new("day".into(), raw.visits.0),
+                Column::new("headcount".into(), raw.visits.1),
+            ])?,
+            outreach: DataFrame::new_infer_height(vec![
+                Column::new("day".into(), raw.outreach.0),
+                Column::new("kind".into(), raw.outreach.1),
+            ])?,
+            funds: DataFrame::new_infer_height(vec![
+                Column::new("day".into(), raw.funds.0),
+                Column::new("amount".into(), raw.funds.1),
+            ])?,
+            blockers: DataFrame::new_infer_height(vec![
+                Column::new("category".into(), b.category),
+                Column::new("opened".into(), b.opened),
+                Column::new("due".into(), b.due),
+                Column::new("resolved".into(), b.resolved),
+            ])?,
+            targets: raw.targets,
+        })
+    }
+
+    /// The as-of date of the data.
+    pub fn as_of(&self) -> NaiveDate {
+        self.as_of
+    }
+
+    /// The projects whose reach date of stage `k` (0 = lead) lies in the period.
+    pub fn projects_reaching(&self, k: usize, p: &Period) -> PolarsResult<Vec<i64>> {
+        let out = self
+            .projects
+            .clone()
+            .lazy()
+            .filter(in_period(col(format!("r{k}")), p))
+            .select([col("id")])
+            .collect()?;
+        Ok(out.column("id")?.i64()?.into_no_null_iter().collect())
+    }
+
+    fn count(&self, pipeline: Pipeline, kind: FunnelKind, p: &Period, by: Option<Breakdown>) -> PolarsResult<Counted> {
+        let (df, stages) = match pipeline {
+            Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),
+            Pipeline::Incubation => (&self.incubation, IncubationStage::ORDER.len()),
+        };
+        let mut lf = df.clone().lazy();
+        if kind == FunnelKind::Cohort {
+            lf = lf.filter(in_period(col("r0"), p));
+        }
+        let key = match by {
+            Some(b) => col(b.column())
+                .cast(DataType::String)
+                .fill_null(lit("(未填)"))
+                .alias("key"),
+            None => lit("all").alias("key"),
+        };
+        let mut aggs = Vec::new();
+        for k in 0..stages {
+            let rk = col(format!("r{k}"));
+            let reached = match kind {
+                FunnelKind::Flow => in_period(rk.clone(), p),
+                FunnelKind::Cohort => rk.clone().is_not_null(),
+            };
+            aggs.push(reached.clone().cast(DataType::Int64).sum().alias(format!("c{k}")));
+            if k > 0 {
+                aggs.push((rk - col(format!("r{}", k - 1))).filter(reached).alias(format!("d{k}")));
+            }
+        }
+        let out = lf
+            .with_column(key)
+            .group_by([col("key")])
+            .agg(aggs)
+            .sort(["key"], SortMultipleOptions::default())
+            .collect()?;
+        let keys = out.column("key")?.str()?.clone();
+        let mut groups = Vec::with_capacity(out.height());
+        for row in 0..out.height() {
+            let mut counts = Vec::with_capacity(stages);
+            let mut days = vec![Vec::new()];
+            for k in 0..stages {
+                counts.push(i64_at(&out, &format!("c{k}"), row)?);
+                if k > 0 {
+                    let list = out.column(&format!("d{k}"))?.list()?.get_as_series(row);
+                    days.push(match list {
+                        Some(s) => s.cast(&DataType::Int32)?.i32()?.into_no_null_iter().collect(),
+                        None => Vec::new(),
+                    });
+                }
+            }
+            groups.push((keys.get(row).unwrap_or("").to_owned(), counts, days));
+        }
+        Ok(groups)
+    }
+
+    /// A flow or cohort funnel over a period, optionally broken down, with year-on-year counts.
+    pub fn funnel(
+        &self,
+        pipeline: Pipeline,
+        kind: FunnelKind,
+        p: &Period,
+        by: Option<Breakdown>,
+    ) -> PolarsResult<Funnel> {
+        let names: Vec<String> = match pipeline {
+            Pipeline::Projects => ProjectStage::ORDER.iter().map(|s| s.to_value()).collect(),
+            Pipeline::Incubation => IncubationStage::ORDER.iter().map(|s| s.to_value()).collect(),
+        };
+        let prev = p.previous_year();
+        let stages_of = |counts: &[i64], days: &[Vec<i32>], before: &[i64]| -> Vec<FunnelStage> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(k, name)| {
+                    let (median_days, p90_days) = median_p90(days[k].clone());
+                    let then = before.get(k).copied().unwrap_or(0);
+                    FunnelStage {
+                        stage: name.clone(),
+                        count: counts[k],
+                        conversion: (k > 0 && counts[k - 1] > 0).then(|| counts[k] as f64 / counts[k - 1] as f64),
+                        median_days,
+                        p90_days,
+                        previous_year_count: then,
+                        growth_pct: growth(counts[k] as f64, then as f64),
+                    }
+                })
+                .collect()
+        };
+        let total = self.count(pipeline, kind, p, None)?;
+        let total_before = self.count(pipeline, kind, &prev, None)?;
+        let zeros = vec![0; names.len()];
+        let empty = vec![Vec::new(); names.len()];
+        let (counts, days) = total.first().map_or((&zeros, &empty), |(_, c, d)| (c, d));
+        let before = total_before.first().map_or(&zeros, |(_, c, _)| c);
+        let stages = stages_of(counts, days, before);
+        let mut groups = Vec::new();
+        if let Some(b) = by {
+            let before: HashMap<String, Vec<i64>> = self
+                .count(pipeline, kind, &prev, Some(b))?
+                .into_iter()
+                .map(|(k, c, _)| (k, c))
+                .collect();
+            for (key, counts, days) in self.count(pipeline, kind, p, Some(b))? {
+                let then = before.get(&key).unwrap_or(&zeros);
+                groups.push(FunnelGroup {
+                    stages: stages_of(&counts, &days, then),
+                    key,
+                });
+            }
+        }
+        Ok(Funnel {
+            period: p.into(),
+            previous_year: (&prev).into(),
+            as_of: self.as_of,
+            kind,
+            pipeline,
+            by,
+            stages,
+            groups,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_nearest_rank_p90() {
+        assert_eq!(median_p90(vec![]), (None, None));
+        assert_eq!(median_p90(vec![5]), (Some(5.0), Some(5)));
+        assert_eq!(median_p90(vec![4, 1, 3, 2]), (Some(2.5), Some(4)));
+        // 10 values: the 9th smallest has 90% at or below it.
+        assert_eq!(median_p90((1..=10).collect()), (Some(5.5), Some(9)));
+        assert_eq!(median_p90((1..=11).collect()), (Some(6.0), Some(10)));
+    }
+
+    #[test]
+    fn growth_has_one_decimal_and_no_zero_base() {
+        assert_eq!(growth(278.0, 231.0), Some(20.3));
+        assert_eq!(growth(0.0, 5.0), Some(-100.0));
+        assert_eq!(growth(5.0, 0.0), None);
+    }
+}
