@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use jobs::{Schedules, outbox::MailConfig};
 
-use crate::service::accounts::AuthConfig;
+use crate::service::sessions::AuthConfig;
 
 /// The settings of a running invest-crm.
 #[derive(Debug, Clone, Serialize, Deserialize)]

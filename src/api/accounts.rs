@@ -18,10 +18,11 @@ use sea_orm::DatabaseConnection;
 use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
 use crate::service::{
     AppResult, Need,
-    accounts::{self, AuthConfig, Password, Username},
+    accounts::{self, Password, Username},
     actor::Via,
     audit,
     input::{Short, email},
+    sessions::{self, AuthConfig},
     tokens,
 };
 
@@ -291,13 +292,13 @@ impl AccountsApi {
     /// Sign in. Wrong credentials, unknown users, disabled and locked accounts all get the same 401.
     #[oai(path = "/auth/login", method = "post")]
     async fn login(&self, body: Json<Login>, ip: RealIp, req: &poem::Request) -> AppResult<Json<SessionToken>> {
-        let attempt = accounts::SignIn {
+        let attempt = sessions::SignIn {
             username: &body.0.username,
             password: &body.0.password,
             client_addr: ip.0.map(|a| a.to_string()),
             user_agent: req.header("user-agent"),
         };
-        let s = accounts::sign_in(&self.db, &self.config, attempt).await?;
+        let s = sessions::sign_in(&self.db, &self.config, attempt).await?;
         Ok(Json(SessionToken {
             token: s.token,
             expires_at: s.expires_at,
@@ -307,7 +308,7 @@ impl AccountsApi {
     /// End the current session.
     #[oai(path = "/auth/logout", method = "post")]
     async fn logout(&self, auth: Auth) -> AppResult<Deleted> {
-        accounts::sign_out(&self.db, &auth.0).await?;
+        sessions::sign_out(&self.db, &auth.0).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -329,7 +330,7 @@ impl AccountsApi {
     /// The caller's open sessions.
     #[oai(path = "/auth/sessions", method = "get")]
     async fn sessions(&self, auth: Auth) -> AppResult<Json<Vec<SessionInfo>>> {
-        let rows = accounts::open_sessions(&self.db, &self.config, &auth.0).await?;
+        let rows = sessions::open_sessions(&self.db, &self.config, &auth.0).await?;
         Ok(Json(
             rows.into_iter()
                 .map(|(s, current)| SessionInfo {
@@ -348,14 +349,14 @@ impl AccountsApi {
     /// Turn the caller's weekly report on or off.
     #[oai(path = "/auth/subscription", method = "put")]
     async fn subscription(&self, auth: Auth, body: Json<Subscription>) -> AppResult<Json<Subscription>> {
-        let weekly_report = accounts::set_weekly_report(&self.db, &auth.0, body.0.weekly_report).await?;
+        let weekly_report = sessions::set_weekly_report(&self.db, &auth.0, body.0.weekly_report).await?;
         Ok(Json(Subscription { weekly_report }))
     }
 
     /// End one of the caller's sessions.
     #[oai(path = "/auth/sessions/:id", method = "delete")]
     async fn end_session(&self, auth: Auth, id: Path<i64>) -> AppResult<Deleted> {
-        accounts::end_session(&self.db, &auth.0, id.0).await?;
+        sessions::end_session(&self.db, &auth.0, id.0).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -363,7 +364,7 @@ impl AccountsApi {
     #[oai(path = "/auth/password", method = "post")]
     async fn change_password(&self, auth: Auth, body: Json<PasswordChange>) -> AppResult<Deleted> {
         let b = body.0;
-        accounts::change_password(&self.db, &auth.0, &b.current_password, &b.new_password).await?;
+        sessions::change_password(&self.db, &auth.0, &b.current_password, &b.new_password).await?;
         Ok(Deleted::Deleted)
     }
 

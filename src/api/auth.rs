@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::service::{
     Actor, AppError,
-    accounts::{self, AuthConfig},
+    sessions::{self, AuthConfig},
 };
 
 /// What the auth checker needs from the app.
@@ -46,7 +46,7 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let state = req
         .data::<AuthState>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("auth state missing")))?;
-    let caller = accounts::resolve(&state.db, &state.config, &bearer.token).await?;
+    let caller = sessions::resolve(&state.db, &state.config, &bearer.token).await?;
     if let Some(slot) = req.extensions().get::<CallerSlot>() {
         slot.set(&caller);
     }

@@ -509,7 +509,7 @@ async fn write_leaders(db: &impl Db) -> anyhow::Result<()> {
             display_name: Short::parse("display_name", name)?,
             email: Some(format!("{login}@example.com")),
             role: Role::Leader,
-            password: accounts::Password::parse("password", &accounts::random_password()?)?,
+            password: accounts::Password::parse("password", &crate::service::secrets::random_password()?)?,
         };
         accounts::create_user(db, leader).await?;
     }

@@ -20,6 +20,8 @@ pub mod links;
 pub mod outreach;
 pub mod partners;
 pub mod projects;
+pub mod secrets;
+pub mod sessions;
 pub mod targets;
 pub mod tokens;
 pub mod visits;

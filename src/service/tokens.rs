@@ -6,7 +6,7 @@ use entity::{api_token, enums::TokenScope, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 
 use super::{
-    Actor, AppError, AppResult, Msg, Page, Paging, accounts, find,
+    Actor, AppError, AppResult, Msg, Page, Paging, find,
     input::{LOCAL_TZ, Short, today},
 };
 
@@ -61,11 +61,11 @@ pub async fn issue(db: &impl ConnectionTrait, actor: &Actor, t: NewToken) -> App
     let mut scopes = t.scopes;
     scopes.sort_by_key(|s| *s as u8);
     scopes.dedup();
-    let token = accounts::new_api_token()?;
+    let token = super::secrets::new_api_token()?;
     let m = api_token::Entity::insert(api_token::ActiveModel {
         user_id: Set(t.user_id),
         name: Set(t.name.into()),
-        token_hash: Set(accounts::token_hash(&token)),
+        token_hash: Set(super::secrets::token_hash(&token)),
         scopes: Set(serde_json::json!(scopes)),
         expires_at: Set(expires_at),
         created_by: Set(Some(actor.user_id)),

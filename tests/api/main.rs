@@ -17,3 +17,4 @@ mod projects;
 mod records;
 mod scheduler;
 mod security;
+mod service;

@@ -364,7 +364,7 @@ async fn sessions_expire_when_idle_and_at_the_absolute_limit(app: TestApp) {
     let (_, a) = app.login("staff", PASSWORD).await;
     let token = a["token"].as_str().unwrap().to_owned();
     assert_eq!(app.with_token(&token).get("/api/v1/auth/me").await.0, StatusCode::OK);
-    let hash = invest_crm::service::accounts::token_hash(&token);
+    let hash = invest_crm::service::secrets::token_hash(&token);
     let set = async |col: session::Column, at: chrono::DateTime<Utc>| {
         session::Entity::update_many()
             .col_expr(col, Expr::value(at))
@@ -388,7 +388,7 @@ async fn sessions_expire_when_idle_and_at_the_absolute_limit(app: TestApp) {
 
     let (_, b) = app.login("staff", PASSWORD).await;
     let token = b["token"].as_str().unwrap().to_owned();
-    let hash = invest_crm::service::accounts::token_hash(&token);
+    let hash = invest_crm::service::secrets::token_hash(&token);
     session::Entity::update_many()
         .col_expr(
             session::Column::ExpiresAt,
@@ -660,7 +660,7 @@ async fn the_audit_log_records_every_kind_of_event_and_no_secret(app: TestApp) {
     ] {
         assert!(!text.contains(secret), "the audit log holds a secret: {secret}");
     }
-    let hash = invest_crm::service::accounts::token_hash(&session_token);
+    let hash = invest_crm::service::secrets::token_hash(&session_token);
     assert!(!text.contains(&hash), "nor a token's hash");
 
     let (_, f) = app.get("/api/v1/audit?action=login_failure").await;

@@ -326,8 +326,9 @@ impl As<'_> {
 async fn sign_in_users(db: &DatabaseConnection) -> (HashMap<&'static str, String>, HashMap<&'static str, i64>) {
     use entity::enums::Role;
     use invest_crm::service::{
-        accounts::{self, AuthConfig, NewUser, Password, Username},
+        accounts::{self, NewUser, Password, Username},
         input::Short,
+        sessions::{self, AuthConfig},
     };
     let (mut tokens, mut ids) = (HashMap::new(), HashMap::new());
     for (name, role) in ROLES
@@ -342,7 +343,7 @@ async fn sign_in_users(db: &DatabaseConnection) -> (HashMap<&'static str, String
             password: Password::parse("password", PASSWORD).unwrap(),
         };
         let u = accounts::create_user(db, new).await.unwrap();
-        let (_, session) = accounts::open_session(db, &AuthConfig::default(), u.id, None, None)
+        let (_, session) = sessions::open_session(db, &AuthConfig::default(), u.id, None, None)
             .await
             .unwrap();
         tokens.insert(name, session.token);

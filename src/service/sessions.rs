@@ -1,0 +1,349 @@
+//! Signing in and sessions (docs/ARCHITECTURE.md, "Security"): the same answer for every failure, a lockout after
+//! repeated failures, idle and absolute expiry, and who a bearer token stands for.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{api_token, session, user};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
+    sea_query::{Expr, ExprTrait},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Actor, AppError, AppResult, Db, Msg,
+    accounts::{Password, end_sessions, get_user},
+    actor::Via,
+    audit::{self, Entry},
+    secrets::{DUMMY_HASH, SESSION_PREFIX, TOKEN_PREFIX, new_session_token, token_hash, verify_password},
+};
+
+/// Sign-in policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: i64,
+    /// A session ends this many hours after sign-in, whatever happens.
+    pub session_absolute_hours: i64,
+    /// Failed sign-ins in a row that lock an account.
+    pub lockout_attempts: i32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: i64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            session_idle_minutes: 120,
+            session_absolute_hours: 24,
+            lockout_attempts: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+/// The caller a bearer token stands for; 401 for anything unknown, expired, revoked or disabled.
+pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<Actor> {
+    let now = Utc::now();
+    let hash = token_hash(token);
+    let (user_id, via) = if token.starts_with(SESSION_PREFIX) {
+        let s = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(hash))
+            .one(db)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let idle_limit = s.last_seen_at + Duration::minutes(cfg.session_idle_minutes);
+        if s.revoked_at.is_some() || now >= s.expires_at || now >= idle_limit {
+            return Err(AppError::Unauthorized);
+        }
+        // Keep the session alive, but write at most once a minute.
+        if now - s.last_seen_at > Duration::minutes(1) {
+            session::Entity::update_many()
+                .col_expr(session::Column::LastSeenAt, Expr::value(now))
+                .filter(session::Column::Id.eq(s.id))
+                .exec(db)
+                .await?;
+        }
+        (s.user_id, Via::Session(s.id))
+    } else if token.starts_with(TOKEN_PREFIX) {
+        let t = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash))
+            .one(db)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if t.revoked_at.is_some() || now >= t.expires_at {
+            return Err(AppError::Unauthorized);
+        }
+        if t.last_used_at.is_none_or(|u| now - u > Duration::minutes(1)) {
+            api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
+                .filter(api_token::Column::Id.eq(t.id))
+                .exec(db)
+                .await?;
+        }
+        let scopes = super::tokens::scopes(&t.scopes);
+        (t.user_id, Via::Token(t.id, scopes))
+    } else {
+        return Err(AppError::Unauthorized);
+    };
+    let u = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if u.disabled {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(Actor {
+        user_id: u.id,
+        username: u.username,
+        role: u.role,
+        via,
+    })
+}
+
+/// When a session started now ends at the latest.
+pub fn session_expiry(cfg: &AuthConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Duration::hours(cfg.session_absolute_hours)
+}
+
+/// A sign-in attempt and where it came from.
+pub struct SignIn<'a> {
+    /// The username typed.
+    pub username: &'a str,
+    /// The password typed.
+    pub password: &'a str,
+    /// The client's address.
+    pub client_addr: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<&'a str>,
+}
+
+/// A new session: its token (shown once) and when it ends at the latest.
+pub struct NewSession {
+    /// The bearer token.
+    pub token: String,
+    /// Its absolute expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Signs in: a new session for the right password of an enabled, unlocked account. Every failure — unknown user,
+/// wrong password, disabled or locked account — is the same `Unauthorized` and costs the same time; failures count
+/// towards the lockout, and every attempt is audited.
+pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult<NewSession> {
+    let now = Utc::now();
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(a.username.trim()))
+        .one(db)
+        .await?;
+    let entry = |action: &str, user: Option<&user::Model>, why: Option<&str>| Entry {
+        action: action.into(),
+        user_id: user.map(|u| u.id),
+        username: Some(user.map_or_else(|| a.username.chars().take(64).collect(), |u| u.username.clone())),
+        entity: Some("sessions".into()),
+        path: "/api/v1/auth/login".into(),
+        client_addr: a.client_addr.clone(),
+        detail: why.map(|w| serde_json::json!({ "reason": w })),
+        ..Default::default()
+    };
+    let Some(u) = found else {
+        // Spend the time a real check takes, so response times do not tell which usernames exist.
+        verify_password(DUMMY_HASH, a.password).await;
+        audit::write(db, entry("login_failure", None, Some("unknown user"))).await?;
+        return Err(AppError::Unauthorized);
+    };
+    let locked = u.locked_until.is_some_and(|t| t > now);
+    let matches = verify_password(&u.password_hash, a.password).await;
+    if u.disabled || locked || !matches {
+        let why = if u.disabled {
+            "disabled"
+        } else if locked {
+            "locked"
+        } else {
+            "wrong password"
+        };
+        if !matches && !locked {
+            count_failure(db, cfg, &u, now).await?;
+        }
+        audit::write(db, entry("login_failure", Some(&u), Some(why))).await?;
+        return Err(AppError::Unauthorized);
+    }
+    let txn = db.begin().await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(&txn)
+        .await?;
+    let (id, session) = open_session(&txn, cfg, u.id, a.client_addr.clone(), a.user_agent).await?;
+    let success = Entry {
+        entity_id: Some(id),
+        ..entry("login_success", Some(&u), None)
+    };
+    audit::write(&txn, success).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Opens a session for a user whose credentials were checked; answers its id and its token (shown once).
+pub async fn open_session(
+    db: &impl ConnectionTrait,
+    cfg: &AuthConfig,
+    user_id: i64,
+    client_addr: Option<String>,
+    user_agent: Option<&str>,
+) -> AppResult<(i64, NewSession)> {
+    let now = Utc::now();
+    let token = new_session_token()?;
+    let expires_at = session_expiry(cfg, now);
+    let s = session::Entity::insert(session::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(token_hash(&token)),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        client_addr: Set(client_addr),
+        user_agent: Set(user_agent.map(|ua| ua.chars().take(300).collect())),
+        ..Default::default()
+    })
+    .exec_with_returning(db)
+    .await?;
+    Ok((s.id, NewSession { token, expires_at }))
+}
+
+/// Counts a failed sign-in; the attempt that reaches the limit locks the account.
+async fn count_failure(db: &impl Db, cfg: &AuthConfig, u: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
+    let failed = u.failed_logins + 1;
+    let lock = failed >= cfg.lockout_attempts;
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(if lock { 0 } else { failed }))
+        .col_expr(
+            user::Column::LockedUntil,
+            Expr::value(
+                lock.then(|| now + Duration::minutes(cfg.lockout_minutes))
+                    .or(u.locked_until),
+            ),
+        )
+        .filter(user::Column::Id.eq(u.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The session an actor acts through, or `BadRequest` for API tokens (they are revoked, not logged out).
+fn session_of(actor: &Actor) -> AppResult<i64> {
+    match actor.via {
+        Via::Session(id) => Ok(id),
+        Via::Token(..) | Via::System => Err(AppError::BadRequest {
+            code: "not_a_session",
+            msg: Msg::new(
+                "API tokens are revoked by an admin, not logged out",
+                "API 令牌须由管理员吊销",
+            ),
+            field: None,
+        }),
+    }
+}
+
+/// Only a signed-in person may change their own account, never an API token.
+fn person_only(actor: &Actor, en: &'static str, zh: &'static str) -> AppResult<i64> {
+    match actor.via {
+        Via::Session(id) => Ok(id),
+        Via::Token(..) | Via::System => Err(AppError::Forbidden {
+            code: "forbidden",
+            msg: Msg::new(en, zh),
+        }),
+    }
+}
+
+/// Ends the actor's current session.
+pub async fn sign_out(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<()> {
+    let id = session_of(actor)?;
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Some(Utc::now())))
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The actor's open sessions, most recently used first, each with whether it is the current one.
+pub async fn open_sessions(
+    db: &impl ConnectionTrait,
+    cfg: &AuthConfig,
+    actor: &Actor,
+) -> AppResult<Vec<(session::Model, bool)>> {
+    let current = session_of(actor).ok();
+    let now = Utc::now();
+    let idle = Duration::minutes(cfg.session_idle_minutes);
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(actor.user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .order_by_desc(session::Column::LastSeenAt)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|s| s.last_seen_at + idle > now)
+        .map(|s| {
+            let is_current = Some(s.id) == current;
+            (s, is_current)
+        })
+        .collect())
+}
+
+/// Ends one of the actor's own open sessions.
+pub async fn end_session(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppResult<()> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Some(Utc::now())))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::UserId.eq(actor.user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::not_found("session"));
+    }
+    Ok(())
+}
+
+/// Turns the actor's weekly report on or off; answers the stored setting.
+pub async fn set_weekly_report(db: &impl ConnectionTrait, actor: &Actor, on: bool) -> AppResult<bool> {
+    person_only(actor, "API tokens cannot change subscriptions", "API 令牌不能修改订阅")?;
+    user::Entity::update_many()
+        .col_expr(user::Column::WeeklyReport, Expr::value(on))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(actor.user_id))
+        .exec(db)
+        .await?;
+    Ok(get_user(db, actor.user_id).await?.weekly_report)
+}
+
+/// Changes the actor's own password after checking the current one; their other sessions end.
+pub async fn change_password(db: &impl Db, actor: &Actor, current_password: &str, new_password: &str) -> AppResult<()> {
+    let current = person_only(actor, "API tokens cannot change passwords", "API 令牌不能修改密码")?;
+    let u = get_user(db, actor.user_id).await?;
+    if !verify_password(&u.password_hash, current_password).await {
+        return Err(AppError::rule(
+            "wrong_password",
+            Some("current_password"),
+            Msg::new("the current password is not right", "当前密码不正确"),
+        ));
+    }
+    let new_password = Password::parse("new_password", new_password)?;
+    let hash = new_password.hash().await?;
+    let txn = db.begin().await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(&txn)
+        .await?;
+    end_sessions(&txn, u.id, Some(current)).await?;
+    txn.commit().await?;
+    Ok(())
+}
