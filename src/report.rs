@@ -1,5 +1,5 @@
 //! The work summary (工作总结) of a period in the bureau's own style: every number from the records, computed by the
-//! analytics of DESIGN §3, written through a template (`templates/summary.md.j2`) as text, Markdown or DOCX.
+//! analytics of docs/DEFINITIONS.md, written through a template (`templates/summary.md.j2`) as text, Markdown or DOCX.
 
 use chrono::NaiveDate;
 use entity::{enums::ProjectStage, partner, pipeline::Stage, project};

@@ -1,4 +1,4 @@
-//! 联系人 of a company (personal data: DESIGN §7).
+//! 联系人 of a company (personal data: docs/ARCHITECTURE.md).
 
 use sea_orm::entity::prelude::*;
 

@@ -168,7 +168,7 @@ impl Stage for IncubationStage {
     const OFF: Self = Self::Failed;
 }
 
-/// A metric with a yearly target (年度目标指标), DESIGN §3.
+/// A metric with a yearly target (年度目标指标), docs/DEFINITIONS.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
 #[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
@@ -206,7 +206,7 @@ impl TargetMetric {
     }
 }
 
-/// Role of a user (DESIGN §7).
+/// Role of a user (docs/ARCHITECTURE.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
 #[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
@@ -238,7 +238,7 @@ pub enum TokenScope {
     ContactDetails,
 }
 
-/// The Chinese label users see for an enum value (DESIGN §6: clients and reports never hard-code them).
+/// The Chinese label users see for an enum value (docs/ARCHITECTURE.md: clients and reports never hard-code them).
 pub trait Label: Sized + Copy + sea_orm::Iterable + ActiveEnum<Value = String> {
     /// The Chinese label.
     fn label(self) -> &'static str;

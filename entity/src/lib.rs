@@ -1,4 +1,4 @@
-//! sea-orm entities of invest-crm and the domain rules they carry (DESIGN §2–§3).
+//! sea-orm entities of invest-crm and the domain rules they carry (docs/DEFINITIONS.md).
 
 pub mod analytics_snapshot;
 pub mod api_token;

@@ -1,4 +1,4 @@
-//! The pipeline engine: the rules of DESIGN §3 for any ordered set of stages with one stage off to the side
+//! The pipeline engine: the rules of docs/DEFINITIONS.md for any ordered set of stages with one stage off to the side
 //! (projects: lead … producing plus `dropped`; incubation: cultivating … filed plus `failed`).
 //!
 //! A pipeline's history is a list of dated events in the order they were recorded; everything else (the
@@ -117,7 +117,7 @@ pub fn classify<S: Stage>(history: &[Event<S>], next: S) -> Result<Move, MoveErr
     })
 }
 
-/// Checks a new event against the history and the rules of DESIGN §3; answers what kind of move it is.
+/// Checks a new event against the history and the rules of docs/DEFINITIONS.md; answers what kind of move it is.
 pub fn check_move<S: Stage>(
     history: &[Event<S>],
     next: S,

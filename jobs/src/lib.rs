@@ -1,4 +1,4 @@
-//! Scheduled work of invest-crm (DESIGN §5): the analytics of DESIGN §3 with polars, periods, and the runner that
+//! Scheduled work of invest-crm (docs/ARCHITECTURE.md): the analytics of docs/DEFINITIONS.md with polars, periods, and the runner that
 //! claims each scheduled slot exactly once across replicas.
 
 pub mod analytics;

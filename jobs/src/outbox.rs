@@ -1,4 +1,4 @@
-//! The mail outbox (DESIGN §5): reports are queued as rows (one per recipient, idempotent by key), and the
+//! The mail outbox (docs/ARCHITECTURE.md): reports are queued as rows (one per recipient, idempotent by key), and the
 //! dispatcher sends them through lettre — SMTP from `SMTP_URL`, or `.eml` files when none is configured — with
 //! retries and exponential backoff for transient failures, no retry for permanent ones, and an alert to the admins
 //! after the last attempt. Rows are claimed before sending so that two dispatchers never send the same row.

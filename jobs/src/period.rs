@@ -1,4 +1,4 @@
-//! Reporting periods (DESIGN §3): `2024`, `2024-H1`, `2024-Q2`, `2024-05`, `2024-W21` (ISO week) or from/to dates,
+//! Reporting periods (docs/DEFINITIONS.md): `2024`, `2024-H1`, `2024-Q2`, `2024-05`, `2024-W21` (ISO week) or from/to dates,
 //! all inclusive.
 
 use chrono::{Datelike, Months, NaiveDate, Weekday};

@@ -1,4 +1,4 @@
-//! Running jobs exactly once per slot (DESIGN §5).
+//! Running jobs exactly once per slot (docs/ARCHITECTURE.md).
 //!
 //! A slot is a time the job's cron schedule names. Before any work a runner inserts a `job_runs` row keyed by
 //! (job, slot); the unique key makes a second replica's insert fail, and that replica does nothing. While it works

@@ -1,4 +1,4 @@
-//! The weekly summary e-mail to leaders (DESIGN §5): the week's and the year-to-date KPIs with year-on-year growth
+//! The weekly summary e-mail to leaders (docs/ARCHITECTURE.md): the week's and the year-to-date KPIs with year-on-year growth
 //! and target progress, the year-to-date flow funnel (also drawn as an inline PNG), the week's newly signed, landed,
 //! started and producing projects, the leader's own projects, all overdue blockers and projects without a follow-up
 //! for a while; HTML with a plain-text alternative and an XLSX attachment. One outbox row per recipient, all in one

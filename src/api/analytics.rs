@@ -1,4 +1,4 @@
-//! The numbers of DESIGN §3 on demand (the same code as the nightly job), its latest snapshots, and job runs.
+//! The numbers of docs/DEFINITIONS.md on demand (the same code as the nightly job), its latest snapshots, and job runs.
 
 use ::jobs::{
     Schedules,

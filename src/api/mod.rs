@@ -1,4 +1,4 @@
-//! The HTTP API under `/api/v1` (DESIGN §6): one `#[OpenApi]` struct per resource, all sharing the types here.
+//! The HTTP API under `/api/v1` (docs/ARCHITECTURE.md): one `#[OpenApi]` struct per resource, all sharing the types here.
 
 mod accounts;
 mod analytics;
@@ -67,7 +67,7 @@ enum ApiTags {
     Reference,
     /// Sign-in, sessions, users, API tokens and the audit log.
     Accounts,
-    /// Funnels, KPIs, snapshots and job runs (DESIGN §3, §5).
+    /// Funnels, KPIs, snapshots and job runs (docs/DEFINITIONS.md, docs/ARCHITECTURE.md).
     Analytics,
     /// Exports for the leading group: CSV, XLSX, JSON.
     Exports,

@@ -23,7 +23,7 @@ use crate::service::{
     projects::{self as svc, Origin, ProjectFilter, ProjectView, Unit},
 };
 
-/// The date each stage was reached (DESIGN §3): the earliest date of an event at that stage or a later one.
+/// The date each stage was reached (docs/DEFINITIONS.md): the earliest date of an event at that stage or a later one.
 /// Stages not reached are absent.
 #[derive(Object, Default)]
 pub struct ReachDates {

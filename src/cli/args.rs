@@ -34,7 +34,7 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Fill the database with the demo park (2023–2024, DESIGN §9). Refuses a database that holds records.
+    /// Fill the database with the demo park (2023–2024, docs/DEFINITIONS.md). Refuses a database that holds records.
     SeedDemo {
         /// Replace the records of a database that is not empty.
         #[arg(long)]

@@ -1,5 +1,5 @@
-//! The demo park (DESIGN §9): a deterministic 2023–2024 ledger whose 2024-H1 figures, computed by the rules of
-//! DESIGN §3, are the ones of the bureau's half-year summary: 15 outreach trips, the strategic agreement with
+//! The demo park (docs/DEFINITIONS.md): a deterministic 2023–2024 ledger whose 2024-H1 figures, computed by the rules of
+//! docs/DEFINITIONS.md, are the ones of the bureau's half-year summary: 15 outreach trips, the strategic agreement with
 //! 深圳市低碳产业投资商会, 42 visits with 278 person-times, 25 projects reaching negotiation, 9 signed, 5 landed
 //! (万维无人机 among them), 5 started (福美新材料生产基地 among them), 3 producing (华元通, 恒丰厨具 …), 58 major
 //! projects with 98亿元 agreed investment, over 200 blockers resolved, 5 enterprises taken into high-tech cultivation,

@@ -1,4 +1,4 @@
-//! The acting user of an operation and what each role (and token scope) may do (DESIGN §7).
+//! The acting user of an operation and what each role (and token scope) may do (docs/ARCHITECTURE.md).
 
 use entity::enums::{Role, TokenScope};
 

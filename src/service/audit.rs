@@ -1,4 +1,4 @@
-//! The audit log (DESIGN §7): append-only rows of who did what, when and from where. Field names are kept, never
+//! The audit log (docs/ARCHITECTURE.md): append-only rows of who did what, when and from where. Field names are kept, never
 //! their values; no password or token ever enters it.
 
 use chrono::{DateTime, Utc};

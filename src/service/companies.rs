@@ -1,5 +1,5 @@
 //! 企业/客商单位 and their 联系人. A credit code is unique; a company with projects cannot be deleted; contact phone
-//! numbers and e-mail addresses are personal data, masked for whoever may not see them (DESIGN §7).
+//! numbers and e-mail addresses are personal data, masked for whoever may not see them (docs/ARCHITECTURE.md).
 
 use chrono::Utc;
 use entity::{company, contact, project};

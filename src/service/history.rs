@@ -98,7 +98,7 @@ pub async fn start<T: Tracked>(db: &impl ConnectionTrait, owner: i64, step: &Ste
     Ok(())
 }
 
-/// Records a stage move in one transaction: checks it against the history and the rules of DESIGN §3, appends the
+/// Records a stage move in one transaction: checks it against the history and the rules of docs/DEFINITIONS.md, appends the
 /// event, and moves the owner's cached stage and version. `version`, when given, must be the owner's current one.
 pub async fn record<T: Tracked>(
     db: &impl Db,

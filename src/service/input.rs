@@ -108,7 +108,7 @@ where
     }
 }
 
-/// An amount of money, as whole yuan; people speak 万元 (DESIGN: never a float for money).
+/// An amount of money, as whole yuan; people speak 万元 (never a float for money).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money(i64);
 
@@ -172,7 +172,7 @@ impl From<Day> for NaiveDate {
     }
 }
 
-/// The zone in which people report dates (DESIGN §2).
+/// The zone in which people report dates (docs/DEFINITIONS.md).
 pub const LOCAL_TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
 /// Today in Asia/Shanghai.

@@ -83,7 +83,7 @@ impl ProjectView {
         pipeline::off_from(&self.history)
     }
 
-    /// The reach date of every stage reached (DESIGN §3).
+    /// The reach date of every stage reached (docs/DEFINITIONS.md).
     pub fn reach_dates(&self) -> Vec<(ProjectStage, NaiveDate)> {
         pipeline::reach_dates(&self.history, None).into_iter().collect()
     }
@@ -543,7 +543,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
     delete_versioned::<project::Entity, _>(db, id, "project", version).await
 }
 
-/// Records a stage move by the rules of DESIGN §3; moving backward needs a leader or an admin.
+/// Records a stage move by the rules of docs/DEFINITIONS.md; moving backward needs a leader or an admin.
 pub async fn move_stage(
     db: &impl Db,
     actor: &Actor,

@@ -1,4 +1,4 @@
-//! API tokens (DESIGN §7): issued by an admin for a user with scopes and an expiry, shown once, stored hashed,
+//! API tokens (docs/ARCHITECTURE.md): issued by an admin for a user with scopes and an expiry, shown once, stored hashed,
 //! revocable.
 
 use chrono::{Duration, NaiveDate, Utc};

@@ -1,4 +1,4 @@
-//! Analytics on hand-made data, with every expected number worked out by hand from DESIGN §3 in the comments.
+//! Analytics on hand-made data, with every expected number worked out by hand from docs/DEFINITIONS.md in the comments.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

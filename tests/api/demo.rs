@@ -1,4 +1,4 @@
-//! The demo park: its 2024-H1 figures are those of DESIGN §9, checked by plain queries of the test's own.
+//! The demo park: its 2024-H1 figures are those of docs/DEFINITIONS.md, checked by plain queries of the test's own.
 
 use std::collections::HashMap;
 

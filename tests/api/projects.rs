@@ -1,4 +1,4 @@
-//! Projects and the stage pipeline of DESIGN §3 through the API.
+//! Projects and the stage pipeline of docs/DEFINITIONS.md through the API.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Exactly once per slot (DESIGN §5): two runners on one database, a dead runner's slot retried after its lease,
+//! Exactly once per slot (docs/ARCHITECTURE.md): two runners on one database, a dead runner's slot retried after its lease,
 //! a missed slot caught up once, and a failed analytics run that leaves the previous snapshots in place.
 
 use std::{

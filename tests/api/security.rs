@@ -1,4 +1,4 @@
-//! Accounts, roles, sessions, API tokens, masking and the audit trail (DESIGN §7).
+//! Accounts, roles, sessions, API tokens, masking and the audit trail (docs/ARCHITECTURE.md).
 
 use chrono::{Duration, Utc};
 use entity::{api_token, session, user};

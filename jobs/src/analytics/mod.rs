@@ -1,4 +1,4 @@
-//! The numbers of DESIGN §3, computed with polars: flow and cohort funnels (with conversion and days between
+//! The numbers of docs/DEFINITIONS.md, computed with polars: flow and cohort funnels (with conversion and days between
 //! stages, broken down on demand), visit and outreach KPIs, money, blockers, year on year, target progress.
 //!
 //! [`load`] reads what a computation needs from the database column by column (no model per row); [`Analytics`]

@@ -19,7 +19,7 @@ pub enum Pipeline {
     Incubation,
 }
 
-/// Flow or cohort (DESIGN §3).
+/// Flow or cohort (docs/DEFINITIONS.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
 #[serde(rename_all = "snake_case")]
@@ -115,7 +115,7 @@ pub struct FunnelGroup {
     pub stages: Vec<FunnelStage>,
 }
 
-/// A funnel (DESIGN §3).
+/// A funnel (docs/DEFINITIONS.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct Funnel {
@@ -207,7 +207,7 @@ pub struct TargetProgress {
     pub time_progress: f64,
 }
 
-/// The KPIs of a period (DESIGN §3), each beside the same period one year earlier.
+/// The KPIs of a period (docs/DEFINITIONS.md), each beside the same period one year earlier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct Kpis {
