@@ -163,7 +163,12 @@ impl From<incubation_event::Model> for IncubationEvent {
 
 impl From<CandidateView> for Candidate {
     fn from(v: CandidateView) -> Self {
-        let (stage, failed_from, reach_dates) = (v.stage(), v.failed_from(), IncubationReachDates::of(v.reach_dates()));
+        let h = &v.history;
+        let (stage, failed_from, reach_dates) = (
+            h.current(v.candidate.stage),
+            h.off_from(),
+            IncubationReachDates::of(h.reach_dates()),
+        );
         let c = v.candidate;
         Candidate {
             id: c.id,

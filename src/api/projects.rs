@@ -245,7 +245,12 @@ impl From<stage_event::Model> for StageEvent {
 
 impl From<ProjectView> for Project {
     fn from(v: ProjectView) -> Self {
-        let (stage, dropped_from, reach_dates) = (v.stage(), v.dropped_from(), ReachDates::of(v.reach_dates()));
+        let h = &v.history;
+        let (stage, dropped_from, reach_dates) = (
+            h.current(v.project.stage),
+            h.off_from(),
+            ReachDates::of(h.reach_dates()),
+        );
         let p = v.project;
         Project {
             id: p.id,

@@ -158,13 +158,13 @@ impl Table for ProjectRow {
             .into_iter()
             .map(|view| {
                 let mut reached = [None; 6];
-                for (stage, on) in view.reach_dates() {
+                for (stage, on) in view.history.reach_dates() {
                     if let Some(slot) = ProjectStage::ORDER.iter().position(|s| *s == stage) {
                         reached[slot] = Some(on);
                     }
                 }
                 ProjectRow {
-                    stage: view.stage(),
+                    stage: view.history.current(view.project.stage),
                     view,
                     reached,
                 }

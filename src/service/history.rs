@@ -44,6 +44,43 @@ pub trait Tracked {
     fn event_of(row: &<Self::Event as EntityTrait>::Model) -> (i64, Event<Self::Stage>);
 }
 
+/// A record's stage history as the pipeline engine sees it, oldest first.
+#[derive(Debug, Clone)]
+pub struct History<S>(pub Vec<Event<S>>);
+
+impl<S> Default for History<S> {
+    fn default() -> Self {
+        History(Vec::new())
+    }
+}
+
+impl<S: Stage> History<S> {
+    /// The current stage: that of the latest event (`stored` for a record without events).
+    pub fn current(&self, stored: S) -> S {
+        pipeline::current(&self.0).unwrap_or(stored)
+    }
+
+    /// When off to the side (dropped, failed): the stage it left from.
+    pub fn off_from(&self) -> Option<S> {
+        pipeline::off_from(&self.0)
+    }
+
+    /// The reach date of every stage reached (docs/DEFINITIONS.md).
+    pub fn reach_dates(&self) -> Vec<(S, NaiveDate)> {
+        pipeline::reach_dates(&self.0, None).into_iter().collect()
+    }
+
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no event.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A validated stage move to record.
 pub struct Step<S> {
     /// The stage moved to.
@@ -76,11 +113,11 @@ pub async fn rows<T: Tracked>(
 pub async fn histories<T: Tracked>(
     db: &impl ConnectionTrait,
     owners: Vec<i64>,
-) -> AppResult<HashMap<i64, Vec<Event<T::Stage>>>> {
-    let mut out: HashMap<i64, Vec<Event<T::Stage>>> = HashMap::new();
+) -> AppResult<HashMap<i64, History<T::Stage>>> {
+    let mut out: HashMap<i64, History<T::Stage>> = HashMap::new();
     for row in rows::<T>(db, owners).await? {
         let (owner, e) = T::event_of(&row);
-        out.entry(owner).or_default().push(e);
+        out.entry(owner).or_default().0.push(e);
     }
     Ok(out)
 }
@@ -114,10 +151,11 @@ pub async fn record<T: Tracked>(
     if let Some(sent) = version {
         input::version(stored, sent)?;
     }
-    let history: Vec<Event<T::Stage>> = histories::<T>(&txn, vec![owner])
+    let history = histories::<T>(&txn, vec![owner])
         .await?
         .remove(&owner)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .0;
     pipeline::check_move(
         &history,
         step.stage,

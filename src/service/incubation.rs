@@ -2,13 +2,8 @@
 //! applied → approved → filed (or failed). Same history rules as projects, through the same engine; a company is a
 //! candidate at most once per cohort year.
 
-use chrono::{Datelike, NaiveDate, Utc};
-use entity::{
-    company,
-    enums::IncubationStage,
-    incubation_candidate as candidate, incubation_event,
-    pipeline::{self, Event},
-};
+use chrono::{Datelike, Utc};
+use entity::{company, enums::IncubationStage, incubation_candidate as candidate, incubation_event, pipeline::Event};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
 };
@@ -17,7 +12,7 @@ use super::{
     Actor, AppError, AppResult, Db, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
-    history::{self, StageMove, Step, Tracked},
+    history::{self, History, StageMove, Step, Tracked},
     input::{Day, Note, Patch, int_in, opt_string, today},
     names, update_versioned,
 };
@@ -69,24 +64,7 @@ pub struct CandidateView {
     /// The company's name.
     pub company_name: String,
     /// Its stage history, oldest first.
-    pub history: Vec<Event<IncubationStage>>,
-}
-
-impl CandidateView {
-    /// The current stage.
-    pub fn stage(&self) -> IncubationStage {
-        pipeline::current(&self.history).unwrap_or(self.candidate.stage)
-    }
-
-    /// When failed: the stage it failed from.
-    pub fn failed_from(&self) -> Option<IncubationStage> {
-        pipeline::off_from(&self.history)
-    }
-
-    /// The reach date of every stage reached.
-    pub fn reach_dates(&self) -> Vec<(IncubationStage, NaiveDate)> {
-        pipeline::reach_dates(&self.history, None).into_iter().collect()
-    }
+    pub history: History<IncubationStage>,
 }
 
 /// A new candidate, at its initial stage.

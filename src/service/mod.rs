@@ -194,13 +194,10 @@ where
         .set(changes)
         .col_expr(Alias::new("version"), Expr::value(sent + 1))
         .col_expr(Alias::new("updated_at"), Expr::value(chrono::Utc::now()))
-        .filter(Expr::col(Alias::new("id")).eq(id))
-        .filter(Expr::col(Alias::new("version")).eq(sent))
+        .filter(at_version(id, sent))
         .exec(db)
         .await?;
-    if res.rows_affected == 0 {
-        return Err(stale_or_missing::<E, C>(db, id, what).await);
-    }
+    touched::<E, C>(db, res.rows_affected, id, what).await?;
     find::<E, _>(db, id, what).await
 }
 
@@ -210,24 +207,26 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
-    let res = E::delete_many()
-        .filter(Expr::col(Alias::new("id")).eq(id))
-        .filter(Expr::col(Alias::new("version")).eq(sent))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(stale_or_missing::<E, C>(db, id, what).await);
-    }
-    Ok(())
+    let res = E::delete_many().filter(at_version(id, sent)).exec(db).await?;
+    touched::<E, C>(db, res.rows_affected, id, what).await
 }
 
-/// Why a versioned write touched no row: the record is gone or has another version.
-async fn stale_or_missing<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: &'static str) -> AppError {
-    match current_version::<E>(db, id).await {
-        Ok(Some(v)) => AppError::stale(v),
-        Ok(None) => AppError::not_found(what),
-        Err(e) => e,
+/// The record `id` while it still has version `sent`.
+fn at_version(id: i64, sent: i32) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(Expr::col(Alias::new("id")).eq(id))
+        .add(Expr::col(Alias::new("version")).eq(sent))
+}
+
+/// Ok when a versioned write touched its row; else why it did not: the record is gone or has another version.
+async fn touched<E: EntityTrait, C: ConnectionTrait>(db: &C, rows: u64, id: i64, what: &'static str) -> AppResult<()> {
+    if rows > 0 {
+        return Ok(());
     }
+    Err(match current_version::<E>(db, id).await? {
+        Some(v) => AppError::stale(v),
+        None => AppError::not_found(what),
+    })
 }
 
 /// The `name` of each record of `E` (companies, projects …) among `ids`, in one query.

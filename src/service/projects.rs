@@ -8,7 +8,7 @@ use entity::{
     company,
     enums::{ProjectSource, ProjectStage},
     fund_arrival,
-    pipeline::{self, Event, Stage},
+    pipeline::{Event, Stage},
     project, stage_event,
 };
 use sea_orm::{
@@ -19,7 +19,7 @@ use sea_orm::{
 
 use super::{
     Actor, AppError, AppResult, Db, Msg, Page, Paging, delete_versioned, find,
-    history::{self, StageMove, Step, Tracked},
+    history::{self, History, StageMove, Step, Tracked},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
     name_contains, names, search_text, update_versioned,
 };
@@ -69,24 +69,7 @@ pub struct ProjectView {
     /// The sum of its fund arrivals.
     pub funds_arrived: Money,
     /// Its stage history, oldest first.
-    pub history: Vec<Event<ProjectStage>>,
-}
-
-impl ProjectView {
-    /// The current stage: that of the latest event.
-    pub fn stage(&self) -> ProjectStage {
-        pipeline::current(&self.history).unwrap_or(self.project.stage)
-    }
-
-    /// When dropped: the stage it dropped from.
-    pub fn dropped_from(&self) -> Option<ProjectStage> {
-        pipeline::off_from(&self.history)
-    }
-
-    /// The reach date of every stage reached (docs/DEFINITIONS.md).
-    pub fn reach_dates(&self) -> Vec<(ProjectStage, NaiveDate)> {
-        pipeline::reach_dates(&self.history, None).into_iter().collect()
-    }
+    pub history: History<ProjectStage>,
 }
 
 /// Projects with their history, funds arrived and company names, loaded in one query each.

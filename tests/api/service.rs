@@ -124,8 +124,8 @@ async fn stage_moves_follow_the_rules(app: TestApp) {
         .await
         .unwrap();
     let v = projects::get(db, id).await.unwrap();
-    assert_eq!(v.stage(), ProjectStage::Signed);
-    let reached: Vec<_> = v.reach_dates();
+    assert_eq!(v.history.current(v.project.stage), ProjectStage::Signed);
+    let reached: Vec<_> = v.history.reach_dates();
     assert!(reached.contains(&(ProjectStage::Negotiating, "2024-03-15".parse().unwrap())));
     // Backward needs a reason, and a leader.
     let e = fails(projects::move_stage(db, &leader, id, to(ProjectStage::Negotiating, "2024-04-01", None)).await);
@@ -193,7 +193,7 @@ async fn a_batch_checks_every_history_and_writes_nothing_when_one_breaks(app: Te
         .unwrap();
     sea_orm::TransactionSession::commit(txn).await.unwrap();
     let v = projects::get(db, ids[0]).await.unwrap();
-    assert_eq!(v.stage(), ProjectStage::Negotiating);
+    assert_eq!(v.history.current(v.project.stage), ProjectStage::Negotiating);
     assert_eq!(
         v.project.version, 4,
         "one version per event, as with moves one at a time"
