@@ -129,7 +129,7 @@ async fn gen_projects(
                 day = day + Days::new(r.random_range(5..60));
                 moves.push(stage_move(ProjectStage::Dropped, day, Some("基准"))?);
             }
-            let agreed = (reach >= 2).then(|| Money::yuan(r.random_range(100..50_000) * 10_000));
+            let agreed = (reach >= 2).then(|| Money::yuan(entity::money::yuan_of_wan(r.random_range(100..50_000))));
             let project = projects::NewProject {
                 name: Name::parse("name", &format!("基准项目{i:06}"))?,
                 company_id: companies[i % companies.len()],

@@ -24,6 +24,11 @@ pub fn yi(wan: Decimal) -> Decimal {
     wan / Decimal::from(WAN)
 }
 
+/// Whole yuan as 万元 in a float, for a spreadsheet cell (exact far beyond any park's budget).
+pub fn wan_f64(yuan: i64) -> f64 {
+    yuan as f64 / WAN as f64
+}
+
 /// Whole 万元 (as generated or planned data gives them) as yuan.
 pub const fn yuan_of_wan(wan: i64) -> i64 {
     wan * WAN

@@ -225,7 +225,7 @@ pub fn xlsx(columns: &[Column], title: &str, rows: &[Vec<Cell>]) -> anyhow::Resu
                 }
                 // 万元 with four decimals: whole yuan, exact in an f64 far beyond any park's budget.
                 Cell::Money(y) => {
-                    sheet.write_number_with_format(r, i, *y as f64 / 10_000.0, &money)?;
+                    sheet.write_number_with_format(r, i, entity::money::wan_f64(*y), &money)?;
                 }
                 Cell::Bool(b) => {
                     sheet.write_string(r, i, if *b { "是" } else { "否" })?;
