@@ -35,7 +35,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
-    let mut scheduler = if cfg.jobs.enabled {
+    let scheduler = if cfg.jobs.enabled {
         let runner = service::jobs::runner(&db, &cfg.jobs)?;
         let specs = jobs::specs(&cfg.jobs, &cfg.mail);
         // Catch-up runs in the background so a long job does not hold the server back.
@@ -53,7 +53,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         .run_with_graceful_shutdown(api::app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
-    if let Some(s) = scheduler.as_mut() {
+    if let Some(s) = scheduler {
         s.shutdown().await.ok();
     }
     tracing::info!("invest-crm stopped");

@@ -11,6 +11,7 @@ pub mod follow_up;
 pub mod fund_arrival;
 pub mod incubation_candidate;
 pub mod incubation_event;
+pub mod job_attempt;
 pub mod job_run;
 pub mod money;
 pub mod outbox;

@@ -29,6 +29,10 @@ pub struct Schedules {
     pub stale_days: i64,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
     pub lease_seconds: u64,
+    /// Attempts at one slot (its runner dying, or a retryable job failing) before it is given up.
+    pub max_attempts: i32,
+    /// Wait before retrying a failed run, in seconds; it doubles with each attempt.
+    pub retry_seconds: i64,
     /// Run the scheduler inside `serve` (turn off on replicas that should only answer requests).
     pub enabled: bool,
 }
@@ -42,6 +46,8 @@ impl Default for Schedules {
             weekly_report: "0 0 8 * * 1".into(),
             stale_days: 30,
             lease_seconds: 300,
+            max_attempts: 3,
+            retry_seconds: 60,
             enabled: true,
         }
     }
@@ -55,6 +61,7 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
             name: "analytics",
             cron: s.analytics.clone(),
             run: Arc::new(|ctx| Box::pin(nightly::run(ctx))),
+            retryable: true,
         },
         runner::JobSpec {
             name: "weekly_report",
@@ -63,6 +70,7 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
                 let stale_days = s.stale_days;
                 Arc::new(move |ctx| Box::pin(weekly::run(ctx, stale_days)))
             },
+            retryable: true,
         },
         runner::JobSpec {
             name: "outbox",
@@ -77,6 +85,7 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
                     Ok(())
                 })
             }),
+            retryable: false,
         },
     ]
 }

@@ -37,6 +37,9 @@ pub struct MailConfig {
     pub backoff_cap_seconds: i64,
     /// SMTP connection and command timeout in seconds.
     pub timeout_seconds: u64,
+    /// How long a dispatcher's claim on a message holds, in seconds; a dispatcher that died while sending leaves
+    /// its messages to another once it has passed.
+    pub claim_seconds: i64,
 }
 
 impl Default for MailConfig {
@@ -49,6 +52,7 @@ impl Default for MailConfig {
             backoff_seconds: 60,
             backoff_cap_seconds: 3600,
             timeout_seconds: 20,
+            claim_seconds: 600,
         }
     }
 }
@@ -260,7 +264,7 @@ impl Dispatcher {
             .col_expr(outbox::Column::Status, Expr::value("sending"))
             .col_expr(
                 outbox::Column::ClaimedUntil,
-                Expr::value(Some(now + Duration::minutes(10))),
+                Expr::value(Some(now + Duration::seconds(self.cfg.claim_seconds))),
             )
             .filter(outbox::Column::Id.eq(id))
             .filter(
@@ -356,41 +360,50 @@ impl Dispatcher {
         if row.kind == "alert" {
             return Ok(());
         }
-        let admins: Vec<String> = entity::user::Entity::find()
-            .select_only()
-            .column(entity::user::Column::Email)
-            .filter(entity::user::Column::Role.eq(entity::enums::Role::Admin))
-            .filter(entity::user::Column::Disabled.eq(false))
-            .filter(entity::user::Column::Email.is_not_null())
-            .into_tuple::<Option<String>>()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
-        let mails = admins
-            .into_iter()
-            .map(|to| Mail {
-                key: format!("alert:{}:{to}", row.id),
-                kind: "alert".into(),
-                subject: format!("【招商CRM告警】邮件发送失败:{}", row.subject),
-                text: format!(
-                    "发往 {} 的邮件“{}”在 {attempts} 次尝试后仍未发出。\n最后的错误:{error}\n",
-                    row.recipient, row.subject
-                ),
-                html: format!(
-                    "<p>发往 {} 的邮件“{}”在 {attempts} 次尝试后仍未发出。</p><p>最后的错误:{}</p>",
-                    html_escape(&row.recipient),
-                    html_escape(&row.subject),
-                    html_escape(error)
-                ),
-                to,
-                attachments: vec![],
-            })
-            .collect();
-        enqueue(&self.db, mails).await?;
-        Ok(())
+        let text = format!(
+            "发往 {} 的邮件“{}”在 {attempts} 次尝试后仍未发出。\n最后的错误:{error}\n",
+            row.recipient, row.subject
+        );
+        alert_admins(
+            &self.db,
+            &row.id.to_string(),
+            &format!("【招商CRM告警】邮件发送失败:{}", row.subject),
+            &text,
+        )
+        .await
     }
+}
+
+/// Queues an alert to every enabled admin with an e-mail address (once per `key` and admin); with none, the log's
+/// error line is all there is.
+pub async fn alert_admins(db: &impl ConnectionTrait, key: &str, subject: &str, text: &str) -> anyhow::Result<()> {
+    let admins: Vec<String> = entity::user::Entity::find()
+        .select_only()
+        .column(entity::user::Column::Email)
+        .filter(entity::user::Column::Role.eq(entity::enums::Role::Admin))
+        .filter(entity::user::Column::Disabled.eq(false))
+        .filter(entity::user::Column::Email.is_not_null())
+        .into_tuple::<Option<String>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let html: String = text.lines().map(|l| format!("<p>{}</p>", html_escape(l))).collect();
+    let mails = admins
+        .into_iter()
+        .map(|to| Mail {
+            key: format!("alert:{key}:{to}"),
+            kind: "alert".into(),
+            subject: subject.to_owned(),
+            text: text.to_owned(),
+            html: html.clone(),
+            to,
+            attachments: vec![],
+        })
+        .collect();
+    enqueue(db, mails).await?;
+    Ok(())
 }
 
 /// Escapes text for HTML.

@@ -7,6 +7,7 @@ mod m20261126_000002_ledger;
 mod m20261126_000003_accounts;
 mod m20261126_000004_jobs;
 mod m20261126_000005_outbox;
+mod m20261127_000006_job_attempts;
 mod util;
 
 /// All migrations, oldest first.
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_accounts::Migration),
             Box::new(m20261126_000004_jobs::Migration),
             Box::new(m20261126_000005_outbox::Migration),
+            Box::new(m20261127_000006_job_attempts::Migration),
         ]
     }
 }

@@ -5,7 +5,6 @@ use ::jobs::{
     analytics::{Breakdown, Funnel, FunnelKind, Kpis, Pipeline},
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::job_run;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 use sea_orm::DatabaseConnection;
 
@@ -68,11 +67,12 @@ pub struct JobRun {
     pub scheduled_for: DateTime<Utc>,
     /// `schedule`, `catch_up` or `manual`.
     pub trigger: String,
-    /// `running`, `succeeded` or `failed`.
+    /// `running`; `retrying` (a failed attempt, tried again at `next_attempt_at`); `succeeded`; `failed` (no attempt
+    /// left, or a job that is not retried); `abandoned` (its runners died on every attempt).
     pub status: String,
     /// The process that ran it.
     pub runner: String,
-    /// 1, plus one per takeover after an expired lease.
+    /// 1, plus one per takeover after an expired lease and per retry after a failure.
     pub attempt: i32,
     /// Start (UTC).
     pub started_at: DateTime<Utc>,
@@ -80,10 +80,32 @@ pub struct JobRun {
     pub finished_at: Option<DateTime<Utc>>,
     /// The error of a failed run.
     pub error: Option<String>,
+    /// When a `retrying` run is tried again (UTC).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Every attempt at the slot, oldest first.
+    pub attempts: Vec<JobAttempt>,
 }
 
-impl From<job_run::Model> for JobRun {
-    fn from(m: job_run::Model) -> Self {
+/// One attempt at a job run.
+#[derive(Object)]
+pub struct JobAttempt {
+    /// 1 for the first.
+    pub attempt: i32,
+    /// The process that made it.
+    pub runner: String,
+    /// Start (UTC).
+    pub started_at: DateTime<Utc>,
+    /// End (UTC), none while it runs.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `succeeded`, `failed`, `lease_expired` (its runner died), or none while it runs.
+    pub outcome: Option<String>,
+    /// The error of a failed attempt.
+    pub error: Option<String>,
+}
+
+impl From<jobs::RunView> for JobRun {
+    fn from(v: jobs::RunView) -> Self {
+        let m = v.run;
         JobRun {
             id: m.id,
             job: m.job,
@@ -95,6 +117,19 @@ impl From<job_run::Model> for JobRun {
             started_at: m.started_at,
             finished_at: m.finished_at,
             error: m.error,
+            next_attempt_at: m.next_attempt_at,
+            attempts: v
+                .attempts
+                .into_iter()
+                .map(|a| JobAttempt {
+                    attempt: a.attempt,
+                    runner: a.runner,
+                    started_at: a.started_at,
+                    finished_at: a.finished_at,
+                    outcome: a.outcome,
+                    error: a.error,
+                })
+                .collect(),
         }
     }
 }

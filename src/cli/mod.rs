@@ -160,6 +160,7 @@ async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction)
                 jobs::runner::Outcome::Succeeded(id) => println!("{name}: succeeded (run {id})"),
                 jobs::runner::Outcome::Failed(id, e) => anyhow::bail!("{name}: failed (run {id}): {e}"),
                 jobs::runner::Outcome::Skipped => println!("{name}: another runner has this slot"),
+                jobs::runner::Outcome::Abandoned(id) => anyhow::bail!("{name}: abandoned (run {id})"),
             }
         }
         JobAction::List => {
@@ -167,23 +168,34 @@ async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction)
                 let next = j.next_run.map(|t| t.with_timezone(&j.timezone).to_string());
                 println!("{:<14} {:<16} next {}", j.name, j.cron, next.unwrap_or_else(|e| e));
             }
-            println!(
-                "\n{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} error",
-                "run", "job", "slot (UTC)", "trigger", "status", "attempt"
-            );
-            let runs = service::jobs::runs(conn, None, service::Paging::new(Some(1), Some(20))?).await?;
-            for r in runs.items {
-                println!(
-                    "{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} {}",
-                    r.id,
-                    r.job,
-                    r.scheduled_for.to_rfc3339(),
-                    r.trigger,
-                    r.status,
-                    r.attempt,
-                    r.error.unwrap_or_default()
-                );
-            }
+            print_runs(conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The latest runs, each with its attempts and the runner of each.
+async fn print_runs(conn: &DatabaseConnection) -> anyhow::Result<()> {
+    println!(
+        "\n{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} error",
+        "run", "job", "slot (UTC)", "trigger", "status", "attempt"
+    );
+    let runs = service::jobs::runs(conn, None, service::Paging::new(Some(1), Some(20))?).await?;
+    for v in runs.items {
+        let r = v.run;
+        println!(
+            "{:<6} {:<14} {:<26} {:<9} {:<10} {:<8} {}",
+            r.id,
+            r.job,
+            r.scheduled_for.to_rfc3339(),
+            r.trigger,
+            r.status,
+            r.attempt,
+            r.error.unwrap_or_default()
+        );
+        for a in v.attempts {
+            let outcome = a.outcome.unwrap_or_else(|| "running".into());
+            println!("       attempt {} by {}: {outcome}", a.attempt, a.runner);
         }
     }
     Ok(())

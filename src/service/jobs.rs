@@ -1,7 +1,9 @@
 //! Scheduled jobs as people see them: what runs when, the runs so far, and the mail outbox they fill.
 
 use chrono::{DateTime, Utc};
-use entity::{job_run, outbox};
+use std::collections::HashMap;
+
+use entity::{job_attempt, job_run, outbox};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{AppResult, Page, Paging, input::LOCAL_TZ};
@@ -23,11 +25,11 @@ pub fn runner(db: &DatabaseConnection, s: &jobs::Schedules) -> AppResult<jobs::r
     let tz: chrono_tz::Tz = s.timezone.parse().map_err(|_| {
         super::AppError::Internal(anyhow::anyhow!("unknown time zone {:?} in jobs.timezone", s.timezone))
     })?;
-    Ok(jobs::runner::Runner::new(
-        db.clone(),
-        tz,
-        std::time::Duration::from_secs(s.lease_seconds),
-    ))
+    let retry = jobs::runner::Retry {
+        max_attempts: s.max_attempts.max(1),
+        backoff: chrono::Duration::seconds(s.retry_seconds.max(1)),
+    };
+    Ok(jobs::runner::Runner::new(db.clone(), tz, std::time::Duration::from_secs(s.lease_seconds)).with_retry(retry))
 }
 
 /// Every job with its schedule and next slot.
@@ -46,13 +48,41 @@ pub fn schedule(db: &DatabaseConnection, s: &jobs::Schedules) -> Vec<JobInfo> {
         .collect()
 }
 
-/// A page of job runs, newest first, optionally of one job.
-pub async fn runs(db: &impl ConnectionTrait, job: Option<String>, paging: Paging) -> AppResult<Page<job_run::Model>> {
+/// A job run with every attempt at it, oldest first.
+pub struct RunView {
+    /// The run.
+    pub run: job_run::Model,
+    /// Its attempts: who made each and how it ended.
+    pub attempts: Vec<job_attempt::Model>,
+}
+
+/// A page of job runs, newest first, optionally of one job, with their attempts.
+pub async fn runs(db: &impl ConnectionTrait, job: Option<String>, paging: Paging) -> AppResult<Page<RunView>> {
     let mut s = job_run::Entity::find().order_by_desc(job_run::Column::Id);
     if let Some(j) = job {
         s = s.filter(job_run::Column::Job.eq(j));
     }
-    paging.rows(db, s).await
+    paging
+        .fetch(db, s, async |runs| {
+            let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+            let mut attempts: HashMap<i64, Vec<job_attempt::Model>> = HashMap::new();
+            for a in job_attempt::Entity::find()
+                .filter(job_attempt::Column::RunId.is_in(ids))
+                .order_by_asc(job_attempt::Column::Attempt)
+                .all(db)
+                .await?
+            {
+                attempts.entry(a.run_id).or_default().push(a);
+            }
+            Ok(runs
+                .into_iter()
+                .map(|run| RunView {
+                    attempts: attempts.remove(&run.id).unwrap_or_default(),
+                    run,
+                })
+                .collect())
+        })
+        .await
 }
 
 /// A page of the mail outbox, newest first, optionally of one status.

@@ -25,10 +25,11 @@ db_test!(
 );
 
 /// The SMTP server process of a test; killed when dropped.
-struct Sink {
+pub struct Sink {
     child: Child,
     dir: tempfile::TempDir,
-    port: u16,
+    /// The port it listens on.
+    pub port: u16,
 }
 
 impl Drop for Sink {
@@ -38,7 +39,8 @@ impl Drop for Sink {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port nobody listens on now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -48,13 +50,19 @@ fn free_port() -> u16 {
 
 impl Sink {
     /// Starts the sink on `port`; without python3 and aiosmtpd it skips the test (and fails it under CI=true).
-    fn start(port: u16) -> Option<Sink> {
+    pub fn start(port: u16) -> Option<Sink> {
+        Sink::slow(port, 0)
+    }
+
+    /// A sink that waits `delay_ms` before accepting each recipient.
+    pub fn slow(port: u16, delay_ms: u64) -> Option<Sink> {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
         let spawned = Command::new("python3")
             .arg(&script)
             .arg(port.to_string())
             .arg(dir.path())
+            .arg(delay_ms.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn();
@@ -73,7 +81,8 @@ impl Sink {
         Some(Sink { child, dir, port })
     }
 
-    fn messages(&self) -> Vec<PathBuf> {
+    /// The messages received so far, in order.
+    pub fn messages(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -7,6 +7,7 @@
 mod support;
 
 mod analytics;
+mod chaos;
 mod companies;
 mod demo;
 mod errors;

@@ -22,7 +22,163 @@ db_test!(
     a_dead_runners_slot_is_retried_after_its_lease,
     a_missed_slot_is_caught_up_once_on_start,
     a_failed_analytics_run_keeps_the_previous_snapshots,
+    the_sweep_takes_over_any_slot_whose_lease_passed,
+    a_slot_whose_runners_keep_dying_is_abandoned_and_the_admins_told,
+    a_failed_retryable_run_is_retried_with_backoff_then_given_up,
 );
+
+/// A `running` row of `job` for `slot`, claimed by a runner that died, its lease already passed.
+async fn dead_claim(app: &TestApp, job: &str, slot: chrono::DateTime<Utc>, attempt: i32) -> i64 {
+    let now = Utc::now();
+    job_run::Entity::insert(job_run::ActiveModel {
+        job: Set(job.into()),
+        scheduled_for: Set(slot),
+        trigger: Set("schedule".into()),
+        status: Set("running".into()),
+        runner: Set("dead-replica".into()),
+        attempt: Set(attempt),
+        started_at: Set(now - chrono::Duration::minutes(10)),
+        lease_until: Set(now - chrono::Duration::seconds(1)),
+        finished_at: Set(None),
+        error: Set(None),
+        next_attempt_at: Set(None),
+        ..Default::default()
+    })
+    .exec(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id
+}
+
+async fn attempts(app: &TestApp, run_id: i64) -> Vec<(i32, String, Option<String>)> {
+    use entity::job_attempt;
+    use sea_orm::QueryOrder;
+    job_attempt::Entity::find()
+        .filter(job_attempt::Column::RunId.eq(run_id))
+        .order_by_asc(job_attempt::Column::Attempt)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.attempt, a.runner, a.outcome))
+        .collect()
+}
+
+async fn the_sweep_takes_over_any_slot_whose_lease_passed(app: TestApp) {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let spec = probe("probe", "0 0 2 * * *", counter.clone());
+    // Two old slots left running by a runner that died, neither the latest slot of the schedule.
+    let old = [
+        Utc::now() - chrono::Duration::days(3),
+        Utc::now() - chrono::Duration::days(2),
+    ];
+    let ids = [
+        dead_claim(&app, "probe", old[0], 1).await,
+        dead_claim(&app, "probe", old[1], 1).await,
+    ];
+    let (a, b) = (
+        runner(&app, "survivor-a", Duration::from_secs(30)),
+        runner(&app, "survivor-b", Duration::from_secs(30)),
+    );
+    let specs = [spec];
+    let (x, y) = tokio::join!(a.sweep(&specs), b.sweep(&specs));
+    let done: Vec<_> = x.unwrap().into_iter().chain(y.unwrap()).collect();
+    // Each dead slot taken over once, by one of the two, and the latest slot (never claimed) caught up once.
+    assert_eq!(done.len(), 3, "{done:?}");
+    assert!(done.iter().all(|(_, o)| matches!(o, Outcome::Succeeded(_))));
+    assert_eq!(counter.load(Ordering::SeqCst), 3);
+    for id in ids {
+        let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.attempt), ("succeeded", 2));
+        let tried = attempts(&app, id).await;
+        assert_eq!(
+            tried.len(),
+            1,
+            "the dead runner's attempt was made before attempts were recorded"
+        );
+        assert_eq!(tried[0].0, 2);
+        assert_eq!(tried[0].2.as_deref(), Some("succeeded"));
+    }
+    // Nothing left to sweep.
+    assert!(a.sweep(&specs).await.unwrap().is_empty());
+}
+
+async fn a_slot_whose_runners_keep_dying_is_abandoned_and_the_admins_told(app: TestApp) {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let spec = probe("weekly_report", "0 0 8 * * 1", counter.clone());
+    let r = runner(&app, "survivor", Duration::from_secs(30));
+    let slot = r.latest_slot(&spec.cron, Utc::now()).unwrap();
+    let id = dead_claim(&app, "weekly_report", slot, 3).await;
+    let done = r.sweep(std::slice::from_ref(&spec)).await.unwrap();
+    assert_eq!(done, vec![("weekly_report", Outcome::Abandoned(id))]);
+    assert_eq!(counter.load(Ordering::SeqCst), 0, "no fourth attempt");
+    let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(row.status, "abandoned");
+    assert!(row.finished_at.is_some());
+    // The admins are told through the outbox (the test admin has an address), once however often it is swept.
+    assert!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().is_empty());
+    let alerts = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Kind.eq("alert"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].recipient, "admin@example.com");
+    assert!(alerts[0].subject.contains("weekly_report"), "{}", alerts[0].subject);
+}
+
+async fn a_failed_retryable_run_is_retried_with_backoff_then_given_up(app: TestApp) {
+    let tries = Arc::new(AtomicUsize::new(0));
+    let counted = tries.clone();
+    let spec = JobSpec {
+        name: "analytics",
+        cron: "0 0 2 * * *".into(),
+        run: Arc::new(move |_| {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { anyhow::bail!("attempt {} failed", n + 1) })
+        }),
+        retryable: true,
+    };
+    let retry = jobs::runner::Retry {
+        max_attempts: 3,
+        backoff: chrono::Duration::milliseconds(200),
+    };
+    let r = runner(&app, "nightly", Duration::from_secs(30)).with_retry(retry);
+    let slot = r.latest_slot(&spec.cron, Utc::now()).unwrap();
+    let Outcome::Failed(id, _) = r.run_slot(&spec, slot, "schedule").await.unwrap() else {
+        panic!("the job fails")
+    };
+    let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(row.status, "retrying");
+    let wait = row.next_attempt_at.unwrap() - Utc::now();
+    assert!(wait > chrono::Duration::milliseconds(50), "{wait}");
+    // Not before its time.
+    assert!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().len(), 1);
+    // The backoff doubles: the third attempt comes after 400 ms, then the run is given up.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().len(), 1);
+    assert_eq!(tries.load(Ordering::SeqCst), 3);
+    let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.attempt), ("failed", 3));
+    assert_eq!(row.error.as_deref(), Some("attempt 3 failed"));
+    let tried = attempts(&app, id).await;
+    assert_eq!(tried.len(), 3);
+    assert!(
+        tried
+            .iter()
+            .all(|t| t.1 == "nightly" && t.2.as_deref() == Some("failed"))
+    );
+    let alerts = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Kind.eq("alert"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(alerts, 1);
+}
 
 fn probe(name: &'static str, cron: &str, counter: Arc<AtomicUsize>) -> JobSpec {
     JobSpec {
@@ -36,6 +192,7 @@ fn probe(name: &'static str, cron: &str, counter: Arc<AtomicUsize>) -> JobSpec {
                 Ok(())
             })
         }),
+        retryable: false,
     }
 }
 
@@ -64,8 +221,8 @@ async fn two_runners_run_each_slot_once(app: TestApp) {
     assert_eq!(counter.load(Ordering::SeqCst), 1);
 
     // Two real schedulers ticking every second for a while.
-    let mut sa = a.start(vec![spec.clone()]).await.unwrap();
-    let mut sb = b.start(vec![spec.clone()]).await.unwrap();
+    let sa = a.start(vec![spec.clone()]).await.unwrap();
+    let sb = b.start(vec![spec.clone()]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(4500)).await;
     sa.shutdown().await.unwrap();
     sb.shutdown().await.unwrap();
@@ -179,6 +336,7 @@ async fn a_failed_analytics_run_keeps_the_previous_snapshots(app: TestApp) {
         name: "analytics",
         cron: real.cron.clone(),
         run: Arc::new(|_| Box::pin(async { anyhow::bail!("the database went away mid-run") })),
+        retryable: false,
     };
     let Outcome::Failed(second, error) = r.run_manual(&failing, as_of).await.unwrap() else {
         panic!("the failing job fails")

@@ -48,6 +48,8 @@ pub struct TestApp {
     client: reqwest::Client,
     /// The app's database, for tests that must look underneath the API.
     pub db: DatabaseConnection,
+    /// Its URL, for tests that start the binary as processes on the same database.
+    pub url: String,
     tokens: HashMap<&'static str, String>,
     /// The ids of the test users, by role.
     pub user_ids: HashMap<&'static str, i64>,
@@ -154,6 +156,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             db,
+            url: url.to_owned(),
             tokens,
             user_ids,
             _store: store,
