@@ -25,6 +25,11 @@ pub struct Config {
     pub log: String,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// Addresses of the reverse proxies in front of the service: only from them are `X-Forwarded-For` and
+    /// `Forwarded` believed (for the audit log and sign-in); none by default, so the socket's address is used.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest request body accepted, in bytes (2 MiB by default); larger ones get 413 before they are read.
+    pub body_limit: usize,
     /// Sign-in policy: session expiry and lockout.
     pub auth: AuthConfig,
     /// Job schedules and their time zone.
@@ -41,6 +46,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             log: "info,sqlx=warn,sea_orm=warn".into(),
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            body_limit: 2 * 1024 * 1024,
             auth: AuthConfig::default(),
             jobs: Schedules::default(),
             mail: MailConfig::default(),

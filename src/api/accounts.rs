@@ -6,7 +6,6 @@ use entity::{
     enums::{Role, TokenScope},
     user,
 };
-use poem::web::RealIp;
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
@@ -291,11 +290,11 @@ pub struct AccountsApi {
 impl AccountsApi {
     /// Sign in. Wrong credentials, unknown users, disabled and locked accounts all get the same 401.
     #[oai(path = "/auth/login", method = "post")]
-    async fn login(&self, body: Json<Login>, ip: RealIp, req: &poem::Request) -> AppResult<Json<SessionToken>> {
+    async fn login(&self, body: Json<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
         let attempt = sessions::SignIn {
             username: &body.0.username,
             password: &body.0.password,
-            client_addr: ip.0.map(|a| a.to_string()),
+            client_addr: super::client_addr(req),
             user_agent: req.header("user-agent"),
         };
         let s = sessions::sign_in(&self.db, &self.config, attempt).await?;

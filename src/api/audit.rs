@@ -45,7 +45,7 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
     };
     let slot = CallerSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let client_addr = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string());
+    let client_addr = super::client_addr(&req);
     let body = req.take_body().into_bytes().await?;
     let mut fields: Vec<String> = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()

@@ -97,14 +97,10 @@ impl AppError {
             };
         }
         match status {
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => AppError::NotFound { what: "route" },
+            StatusCode::NOT_FOUND => AppError::NotFound { what: "route" },
             StatusCode::UNAUTHORIZED => AppError::Unauthorized,
             s if s.is_client_error() => AppError::BadRequest {
-                code: if s == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-                    "unsupported_media_type"
-                } else {
-                    "malformed_request"
-                },
+                code: "malformed_request",
                 field: field_of(&detail),
                 msg: Msg::new(detail.clone(), format!("请求格式错误:{detail}")),
             },
@@ -217,6 +213,35 @@ impl Lang {
     }
 }
 
+/// An error of the HTTP layer itself, answered with its own status: the method, the media type, the body's size.
+fn http_error(status: StatusCode, lang: Lang) -> Option<Response> {
+    let (code, en, zh) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this method is not allowed here",
+            "不支持此请求方法",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send JSON (Content-Type: application/json)",
+            "请以 JSON 格式提交(Content-Type: application/json)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large", "请求内容过大"),
+        _ => return None,
+    };
+    let body = ErrorBody {
+        code: code.into(),
+        message: if lang == Lang::Zh { zh } else { en }.into(),
+        field: None,
+    };
+    Some(
+        Response::builder()
+            .status(status)
+            .content_type("application/json; charset=utf-8")
+            .body(body.to_json_string()),
+    )
+}
+
 /// Middleware: every error leaving the app becomes a JSON body in the caller's language.
 pub async fn localize<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     let lang = Lang::from_request(&req);
@@ -224,7 +249,7 @@ pub async fn localize<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response
         Ok(resp) => Ok(resp.into_response()),
         Err(err) => Ok(match err.downcast_ref::<AppError>() {
             Some(app) => app.to_response(lang),
-            None => AppError::from_poem(err).to_response(lang),
+            None => http_error(err.status(), lang).unwrap_or_else(|| AppError::from_poem(err).to_response(lang)),
         }),
     }
 }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jobs::period::Period;
-use poem::{Body, IntoResponse, Response, http::header, web::RealIp};
+use poem::{Body, IntoResponse, Response, http::header};
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Header, Path, Query},
@@ -122,7 +122,7 @@ impl ExportsApi {
         /// Used when `format` is absent.
         #[oai(name = "Accept")]
         accept: Header<Option<String>>,
-        ip: RealIp,
+        req: &poem::Request,
     ) -> AppResult<ExportFile> {
         auth.0.require(Need::Export)?;
         let set = dataset.0;
@@ -145,7 +145,7 @@ impl ExportsApi {
             username: Some(auth.0.username.clone()),
             entity: Some(stem.into()),
             path: format!("/api/v1/exports/{stem}"),
-            client_addr: ip.0.map(|a| a.to_string()),
+            client_addr: super::client_addr(req),
             detail: Some(serde_json::json!({"format": format.ext(), "filters": filters})),
             ..Default::default()
         };

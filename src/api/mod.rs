@@ -183,6 +183,76 @@ fn patch<R, T>(v: MaybeUndefined<R>, parse: impl FnOnce(R) -> AppResult<Option<T
     })
 }
 
+/// How the HTTP edge treats requests: whose forwarding headers it believes, how large a body it reads.
+#[derive(Clone)]
+pub struct Edge {
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest body read, in bytes.
+    pub body_limit: usize,
+}
+
+/// The client's address: the socket's peer, or, when that peer is a trusted proxy, the nearest address before it in
+/// `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_addr(req: &poem::Request) -> Option<String> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
+    let trusted = req
+        .data::<Edge>()
+        .map(|e| e.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    if !trusted.contains(&peer) {
+        return Some(peer.to_string());
+    }
+    let forwarded = req.header("x-forwarded-for").unwrap_or_default();
+    let nearest = forwarded
+        .rsplit(',')
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .find(|a| !trusted.contains(a));
+    Some(nearest.unwrap_or(peer).to_string())
+}
+
+/// The request's body, refused with 413 when it is larger than the edge's limit: a declared length is checked before
+/// anything is read, an undeclared one is read only up to the limit.
+async fn limited_body(req: &mut poem::Request) -> poem::Result<Vec<u8>> {
+    let limit = req.data::<Edge>().map_or(usize::MAX, |e| e.body_limit);
+    let too_large = || poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
+    let declared = req
+        .header(poem::http::header::CONTENT_LENGTH)
+        .and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > limit) {
+        return Err(too_large());
+    }
+    let body = req.take_body().into_bytes_limit(limit).await;
+    body.map(|b| b.to_vec()).map_err(|_| too_large())
+}
+
+/// Middleware around `/api/v1`: a request body larger than the edge's limit is refused with 413 before anything
+/// else (authentication, the audit log, parsing) sees it.
+async fn bounded<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    if req.uri().query().is_some_and(has_control_characters) {
+        return Err(service::AppError::BadRequest {
+            code: "invalid_text",
+            msg: service::Msg::new("a query parameter contains a control character", "查询参数包含控制字符"),
+            field: None,
+        }
+        .into());
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let body = limited_body(&mut req).await?;
+        req.set_body(body);
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Whether a query string, once decoded, holds a control character other than tab and newline.
+fn has_control_characters(query: &str) -> bool {
+    percent_encoding::percent_decode_str(query)
+        .decode_utf8_lossy()
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 #[handler]
 fn healthz() -> PoemJson<serde_json::Value> {
     PoemJson(serde_json::json!({"status": "ok"}))
@@ -244,11 +314,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> 
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers(["authorization", "content-type", "accept-language"]);
     Route::new()
-        .nest(
-            "/api/v1",
-            api.around(audit::record)
-                .with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-store")),
-        )
+        .nest("/api/v1", api.around(audit::record).around(bounded))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .at("/healthz", get(healthz))
@@ -258,9 +324,15 @@ pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> 
             config: cfg.auth.clone(),
         })
         .data(db)
+        .data(Edge {
+            trusted_proxies: cfg.trusted_proxies.clone(),
+            body_limit: cfg.body_limit,
+        })
         .around(error::localize)
         .with(
             SetHeader::new()
+                // Every answer, errors included: nothing of the API belongs in a shared cache.
+                .overriding(header::CACHE_CONTROL, "no-store")
                 .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
                 .overriding(header::X_FRAME_OPTIONS, "DENY")
                 .overriding(header::REFERRER_POLICY, "no-referrer"),

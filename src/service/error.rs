@@ -110,8 +110,39 @@ impl AppError {
     }
 }
 
+/// The SQLSTATE of a database error, where the database gave one.
+fn sqlstate(e: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => match x.as_ref() {
+            sea_orm::sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
+        // Values PostgreSQL refuses that no check before it caught (a NUL in a search, a date beyond its range)
+        // are the client's error, not the server's.
+        match sqlstate(&e).as_deref() {
+            Some("22021") => {
+                return AppError::BadRequest {
+                    code: "invalid_text",
+                    msg: Msg::new("text may not contain control characters", "文本不能包含控制字符"),
+                    field: None,
+                };
+            }
+            Some("22008" | "22007") => {
+                return AppError::BadRequest {
+                    code: "invalid_value",
+                    msg: Msg::new("a date is out of range", "日期超出范围"),
+                    field: None,
+                };
+            }
+            _ => {}
+        }
         match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
                 code: "duplicate",

@@ -205,7 +205,23 @@ fn opt_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<St
     }
 }
 
+/// Refuses control characters other than tab and newline (a NUL would reach the database).
+fn printable(field: &str, v: &str) -> AppResult<()> {
+    if v.chars().any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r') {
+        return Err(AppError::BadRequest {
+            code: "invalid_text",
+            msg: super::Msg::new(
+                format!("{field} contains a control character"),
+                format!("{field} 包含控制字符"),
+            ),
+            field: Some(field.to_owned()),
+        });
+    }
+    Ok(())
+}
+
 fn limit(field: &str, v: &str, max: usize) -> AppResult<()> {
+    printable(field, v)?;
     if v.chars().count() > max {
         return Err(AppError::invalid(
             field,

@@ -93,6 +93,10 @@ impl Paging {
                 format!("per_page 须在 1 至 {} 之间", Self::MAX_PER_PAGE),
             ));
         }
+        // The offset must fit the database's 64-bit integer.
+        if (page - 1).checked_mul(per_page).is_none_or(|o| o > i64::MAX as u64) {
+            return Err(AppError::invalid("page", "page is too large", "页码过大"));
+        }
         Ok(Paging { page, per_page })
     }
 

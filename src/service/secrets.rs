@@ -55,9 +55,25 @@ pub fn check_password(field: &str, password: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// At most one password hash per core runs at a time (each takes 19 MiB): more sign-ins wait their turn instead of
+/// exhausting memory.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(hashing_capacity()));
+
+/// How many password hashes may run at once: one per core.
+pub fn hashing_capacity() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
+/// How many password hashes run now.
+pub fn hashing_now() -> usize {
+    hashing_capacity() - HASHING.available_permits()
+}
+
 /// The argon2id PHC string of a password. Hashing is slow on purpose: run it off the async threads.
 pub async fn hash_password(password: &str) -> AppResult<String> {
     let password = password.to_owned();
+    let _turn = HASHING.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -71,6 +87,9 @@ pub async fn hash_password(password: &str) -> AppResult<String> {
 /// Whether `password` matches the PHC string `hash`; a malformed hash never matches.
 pub async fn verify_password(hash: &str, password: &str) -> bool {
     let (hash, password) = (hash.to_owned(), password.to_owned());
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })

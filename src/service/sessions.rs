@@ -214,18 +214,21 @@ pub async fn open_session(
 
 /// Counts a failed sign-in; the attempt that reaches the limit locks the account.
 async fn count_failure(db: &impl Db, cfg: &AuthConfig, u: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
-    let failed = u.failed_logins + 1;
-    let lock = failed >= cfg.lockout_attempts;
+    // Two statements, each atomic in the database, so that concurrent failures are all counted: one adds this
+    // failure, the other locks the account once the count has reached the limit.
     user::Entity::update_many()
-        .col_expr(user::Column::FailedLogins, Expr::value(if lock { 0 } else { failed }))
+        .col_expr(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(db)
+        .await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
         .col_expr(
             user::Column::LockedUntil,
-            Expr::value(
-                lock.then(|| now + Duration::minutes(cfg.lockout_minutes))
-                    .or(u.locked_until),
-            ),
+            Expr::value(Some(now + Duration::minutes(cfg.lockout_minutes))),
         )
         .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::FailedLogins.gte(cfg.lockout_attempts))
         .exec(db)
         .await?;
     Ok(())

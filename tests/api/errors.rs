@@ -37,7 +37,7 @@ async fn malformed_requests_get_json_errors(app: TestApp) {
             Some("name=x"),
         )
         .await,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
         None,
     );
@@ -73,8 +73,8 @@ async fn malformed_requests_get_json_errors(app: TestApp) {
     );
     assert_error(
         &app.call(Method::PUT, "/api/v1/projects/1", Some(json!({}))).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
         None,
     );
     assert_error(

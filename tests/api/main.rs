@@ -12,6 +12,7 @@ mod companies;
 mod demo;
 mod errors;
 mod exports;
+mod hardening;
 mod ledger;
 mod mail;
 mod projects;

@@ -1,0 +1,171 @@
+//! What a stranger or a careless client can send (issue: hardening): concurrent wrong passwords, many sign-ins at
+//! once, huge page numbers, control characters, dates out of range, forged forwarding headers, huge bodies.
+
+use entity::{audit_entry, user};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+
+use crate::{
+    db_test,
+    support::{PASSWORD, TestApp, assert_error},
+};
+
+db_test!(
+    concurrent_wrong_passwords_lock_the_account,
+    password_hashing_is_bounded,
+    a_huge_page_is_refused_not_a_panic,
+    control_characters_are_refused,
+    dates_out_of_range_are_not_server_errors,
+    forwarding_headers_of_strangers_are_ignored,
+    errors_are_not_cached_and_huge_bodies_are_refused,
+);
+
+async fn login(app: &TestApp, password: &str) -> StatusCode {
+    let body = json!({"username": "staff", "password": password});
+    app.anonymous().post("/api/v1/auth/login", body).await.0
+}
+
+async fn concurrent_wrong_passwords_lock_the_account(app: TestApp) {
+    let tries = (0..30).map(|_| login(&app, "wrong password 123"));
+    let answers = futures_util::future::join_all(tries).await;
+    assert!(answers.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{answers:?}");
+    let u = user::Entity::find()
+        .filter(user::Column::Username.eq("staff"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        u.locked_until.is_some_and(|t| t > chrono::Utc::now()),
+        "30 concurrent failures lock the account: {u:?}"
+    );
+    assert_eq!(login(&app, PASSWORD).await, StatusCode::UNAUTHORIZED, "locked");
+}
+
+async fn password_hashing_is_bounded(_app: TestApp) {
+    use invest_crm::service::secrets::{DUMMY_HASH, hashing_capacity, hashing_now, verify_password};
+    let watch = tokio::spawn(async {
+        let mut most = 0;
+        for _ in 0..400 {
+            most = most.max(hashing_now());
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        most
+    });
+    let checks = (0..40).map(|_| verify_password(DUMMY_HASH, "a guess of a stranger"));
+    let results = futures_util::future::join_all(checks).await;
+    assert!(results.iter().all(|ok| !ok));
+    let most = watch.await.unwrap();
+    assert!(most >= 1, "the watcher saw hashing");
+    assert!(
+        most <= hashing_capacity(),
+        "{most} hashes at once, at most {}",
+        hashing_capacity()
+    );
+}
+
+async fn a_huge_page_is_refused_not_a_panic(app: TestApp) {
+    for page in ["9223372036854775807", "461168601842738792", "18446744073709551615"] {
+        let got = app.get(&format!("/api/v1/companies?page={page}")).await;
+        assert_eq!(got.0, StatusCode::BAD_REQUEST, "page={page}: {}", got.1);
+    }
+    assert_error(
+        &app.get("/api/v1/companies?page=92233720368547759&per_page=200").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_value",
+        Some("page"),
+    );
+}
+
+async fn control_characters_are_refused(app: TestApp) {
+    assert_error(
+        &app.post("/api/v1/companies", json!({"name": "a\u{0}b"})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_text",
+        Some("name"),
+    );
+    for path in [
+        "/api/v1/companies?q=a%00b",
+        "/api/v1/audit?entity=%00",
+        "/api/v1/projects?industry=%01",
+    ] {
+        assert_error(&app.get(path).await, StatusCode::BAD_REQUEST, "invalid_text", None);
+    }
+    let body = json!({"kind": "trip", "city": "北京", "start_date": "2024-03-01", "participants": ["张\u{0}三"]});
+    assert_error(
+        &app.post("/api/v1/outreach", body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_text",
+        Some("participants"),
+    );
+    // Tabs and new lines are text.
+    let (s, _) = app
+        .post("/api/v1/companies", json!({"name": "甲\t乙", "notes": "一\n二"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+async fn dates_out_of_range_are_not_server_errors(app: TestApp) {
+    for path in ["/api/v1/visits?from=-9999-01-01", "/api/v1/visits?to=+99999-01-01"] {
+        let (s, body) = app.get(path).await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::BAD_REQUEST,
+            "{path}: {s} {body}"
+        );
+    }
+}
+
+async fn forwarding_headers_of_strangers_are_ignored(app: TestApp) {
+    let (s, _) = app
+        .call_with(
+            Method::POST,
+            "/api/v1/companies",
+            &[("content-type", "application/json"), ("x-forwarded-for", "203.0.113.9")],
+            Some(&json!({"name": "来路不明有限公司"}).to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let row = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Entity.eq("companies"))
+        .order_by_desc(audit_entry::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.client_addr.as_deref(),
+        Some("127.0.0.1"),
+        "the socket's address, not the header's"
+    );
+}
+
+async fn errors_are_not_cached_and_huge_bodies_are_refused(app: TestApp) {
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{}/api/v1/no-such-thing", app.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // 20 MB declared, without signing in: refused from the headers alone, before a byte of the body is sent.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base_url().trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/companies HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        20 * 1024 * 1024
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut answer))
+        .await
+        .expect("an answer without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).to_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(answer.contains("cache-control: no-store"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+}
