@@ -284,6 +284,8 @@ impl From<audit_entry::Model> for AuditEntry {
 pub struct AccountsApi {
     pub db: DatabaseConnection,
     pub config: AuthConfig,
+    /// The bound on sign-in attempts per client address.
+    pub gate: std::sync::Arc<sessions::SignInGate>,
 }
 
 #[OpenApi(tag = "ApiTags::Accounts")]
@@ -291,10 +293,12 @@ impl AccountsApi {
     /// Sign in. Wrong credentials, unknown users, disabled and locked accounts all get the same 401.
     #[oai(path = "/auth/login", method = "post")]
     async fn login(&self, body: Json<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
+        let client_addr = super::client_addr(req);
+        self.gate.admit(client_addr.as_deref().unwrap_or_default())?;
         let attempt = sessions::SignIn {
             username: &body.0.username,
             password: &body.0.password,
-            client_addr: super::client_addr(req),
+            client_addr,
             user_agent: req.header("user-agent"),
         };
         let s = sessions::sign_in(&self.db, &self.config, attempt).await?;

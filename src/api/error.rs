@@ -24,6 +24,7 @@ impl AppError {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,6 +54,14 @@ impl AppError {
                 fixed(&format!("{what} not found"), &format!("未找到该{}", zh_name(what))),
                 None,
             ),
+            AppError::TooMany { retry_after } => (
+                "too_many_attempts".into(),
+                fixed(
+                    &format!("too many attempts; try again in {retry_after} s"),
+                    &format!("尝试次数过多,请 {retry_after} 秒后再试"),
+                ),
+                None,
+            ),
             AppError::Internal(_) => (
                 "internal".into(),
                 fixed("internal server error", "服务器内部错误"),
@@ -68,10 +77,13 @@ impl AppError {
             tracing::error!(error = ?e, "internal error");
         }
         let body = self.body(lang).to_json_string();
-        Response::builder()
+        let mut answer = Response::builder()
             .status(self.status())
-            .content_type("application/json; charset=utf-8")
-            .body(body)
+            .content_type("application/json; charset=utf-8");
+        if let AppError::TooMany { retry_after } = self {
+            answer = answer.header(header::RETRY_AFTER, retry_after.to_string());
+        }
+        answer.body(body)
     }
 
     /// Turns one of poem's own errors (a request it could not parse, a route it does not have) into ours.
@@ -165,6 +177,10 @@ impl ApiResponse for AppError {
             (404, "No such record."),
             (409, "Stale `version` or a duplicate."),
             (422, "A domain rule is broken, e.g. an illegal stage move."),
+            (
+                429,
+                "Too many sign-in attempts from one address; `Retry-After` says when to try again.",
+            ),
             (500, "Internal error (logged; no detail in the answer)."),
         ];
         MetaResponses {

@@ -279,6 +279,7 @@ fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_op
             accounts::AccountsApi {
                 db: db.clone(),
                 config: cfg.auth.clone(),
+                gate: std::sync::Arc::new(service::sessions::SignInGate::new(cfg.auth.sign_ins_per_minute)),
             },
             companies::CompaniesApi { db: db.clone() },
             projects::ProjectsApi { db: db.clone() },

@@ -187,6 +187,11 @@ pub enum UserAction {
         /// Username.
         username: String,
     },
+    /// Lift a lockout after failed sign-ins (the password stays as it is).
+    Unlock {
+        /// Username.
+        username: String,
+    },
     /// Set a new password (ends the user's sessions and lifts a lockout).
     ResetPassword {
         /// Username.

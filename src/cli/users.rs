@@ -52,6 +52,10 @@ pub async fn run(conn: &DatabaseConnection, action: UserAction) -> anyhow::Resul
             accounts::set_disabled(conn, find(conn, &username).await?, false).await?;
             println!("enabled {username}");
         }
+        UserAction::Unlock { username } => {
+            accounts::unlock(conn, find(conn, &username).await?).await?;
+            println!("unlocked {username}");
+        }
         UserAction::ResetPassword { username } => {
             let id = find(conn, &username).await?;
             let password = Password::parse("password", &read_password(&username)?)?;

@@ -226,6 +226,21 @@ pub async fn set_disabled(db: &impl Db, id: i64, disabled: bool) -> AppResult<us
     write_user(db, id, changes).await
 }
 
+/// Lifts a lockout after failed sign-ins (an operator's work).
+pub async fn unlock(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    get_user(db, id).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(
+            user::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Sets a new password (an operator's work): lifts a lockout and ends the user's sessions.
 pub async fn reset_password(db: &impl Db, id: i64, password: Password) -> AppResult<user::Model> {
     let u = get_user(db, id).await?;

@@ -65,6 +65,9 @@ pub enum AppError {
         msg: Msg,
         field: Option<String>,
     },
+    /// 429: too many attempts from one place; try again after this many seconds.
+    #[error("too many attempts; retry after {retry_after} s")]
+    TooMany { retry_after: u64 },
     /// 500: logged with its detail, answered without it.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),

@@ -30,6 +30,9 @@ pub struct AuthConfig {
     pub lockout_attempts: i32,
     /// How long a locked account stays locked.
     pub lockout_minutes: i64,
+    /// Sign-in attempts one client address may make a minute (a burst of as many, then one every
+    /// 60/n seconds).
+    pub sign_ins_per_minute: u32,
 }
 
 impl Default for AuthConfig {
@@ -39,6 +42,7 @@ impl Default for AuthConfig {
             session_absolute_hours: 24,
             lockout_attempts: 5,
             lockout_minutes: 15,
+            sign_ins_per_minute: 20,
         }
     }
 }
@@ -105,6 +109,35 @@ pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<A
 /// When a session started now ends at the latest.
 pub fn session_expiry(cfg: &AuthConfig, now: DateTime<Utc>) -> DateTime<Utc> {
     now + Duration::hours(cfg.session_absolute_hours)
+}
+
+/// A bound on sign-in attempts per client address, so that one stranger cannot guess at speed (GCRA, `governor`).
+pub struct SignInGate {
+    limiter: governor::DefaultKeyedRateLimiter<String>,
+}
+
+impl SignInGate {
+    /// A gate of `per_minute` attempts a minute for each address.
+    pub fn new(per_minute: u32) -> SignInGate {
+        let n = std::num::NonZeroU32::new(Ord::max(per_minute, 1)).expect("at least 1");
+        SignInGate {
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
+        }
+    }
+
+    /// Lets an attempt from `addr` through, or answers how long it must wait.
+    pub fn admit(&self, addr: &str) -> AppResult<()> {
+        use governor::clock::{Clock, DefaultClock};
+        if self.limiter.len() > 100_000 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&addr.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            AppError::TooMany {
+                retry_after: Ord::max(wait.as_secs(), 1),
+            }
+        })
+    }
 }
 
 /// A sign-in attempt and where it came from.

@@ -102,6 +102,7 @@ fn code(e: &AppError) -> &'static str {
         AppError::BadRequest { code, .. } => code,
         AppError::NotFound { .. } => "not_found",
         AppError::Unauthorized => "unauthorized",
+        AppError::TooMany { .. } => "too_many_attempts",
         AppError::Internal(_) => "internal",
     }
 }
@@ -291,6 +292,11 @@ async fn sign_in_locks_after_repeated_failures(app: TestApp) {
     // Locked now: even the right password is refused, with the same answer.
     let e = fails(sessions::sign_in(db, &cfg, attempt(PASSWORD)).await);
     assert!(matches!(e, AppError::Unauthorized));
+    // Until an operator lifts the lock (`invest-crm user unlock`).
+    invest_crm::service::accounts::unlock(db, app.user_ids["staff"])
+        .await
+        .unwrap();
+    assert!(sessions::sign_in(db, &cfg, attempt(PASSWORD)).await.is_ok());
     let admin = sessions::sign_in(
         db,
         &cfg,
