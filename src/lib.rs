@@ -19,6 +19,7 @@ use poem::{Server, listener::TcpListener};
 /// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish. With `demo`, an
 /// empty database is first filled with the demo park.
 pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
+    api::error::log_panics();
     let url = cfg.database_url();
     let db = db::connect(&url).await?;
     db::migrate(&db).await?;

@@ -258,6 +258,29 @@ fn http_error(status: StatusCode, lang: Lang) -> Option<Response> {
     )
 }
 
+/// The answer to a request whose handling panicked: 500 in the same JSON as every error (the panic itself is logged,
+/// one line with its location, by the hook `log_panics` sets).
+pub fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal(anyhow::anyhow!("a request handler panicked")).to_response(Lang::En)
+}
+
+/// Logs each panic as one error line with its location, instead of a backtrace on stderr per request.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(at, what, "panic");
+    }));
+}
+
 /// Middleware: every error leaving the app becomes a JSON body in the caller's language.
 pub async fn localize<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     let lang = Lang::from_request(&req);

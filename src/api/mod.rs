@@ -330,6 +330,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> 
             body_limit: cfg.body_limit,
         })
         .around(error::localize)
+        .with(poem::middleware::CatchPanic::new().with_handler(error::on_panic))
         .with(
             SetHeader::new()
                 // Every answer, errors included: nothing of the API belongs in a shared cache.

@@ -104,6 +104,14 @@ impl Password {
     }
 }
 
+fn username_taken() -> AppError {
+    AppError::Conflict {
+        code: "duplicate_username",
+        msg: Msg::new("this username is taken", "该用户名已被使用"),
+        field: Some("username".into()),
+    }
+}
+
 /// Creates a user with a hashed password.
 pub async fn create_user(db: &impl ConnectionTrait, u: NewUser) -> AppResult<user::Model> {
     if user::Entity::find()
@@ -112,11 +120,7 @@ pub async fn create_user(db: &impl ConnectionTrait, u: NewUser) -> AppResult<use
         .await?
         .is_some()
     {
-        return Err(AppError::Conflict {
-            code: "duplicate_username",
-            msg: Msg::new("this username is taken", "该用户名已被使用"),
-            field: Some("username".into()),
-        });
+        return Err(username_taken());
     }
     let now = Utc::now();
     let m = user::ActiveModel {
@@ -134,7 +138,10 @@ pub async fn create_user(db: &impl ConnectionTrait, u: NewUser) -> AppResult<use
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(user::Entity::insert(m).exec_with_returning(db).await?)
+    user::Entity::insert(m)
+        .exec_with_returning(db)
+        .await
+        .map_err(|e| AppError::from(e).if_duplicate(username_taken))
 }
 
 /// Changes to a user account.
@@ -187,6 +194,15 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
     let u = update_versioned::<user::Entity, _>(&txn, id, "user", c.version, m).await?;
     if ends_sessions {
         end_sessions(&txn, u.id, None).await?;
+    }
+    if c.disabled == Some(true) {
+        // A disabled user's API tokens end with the account: enabling it again does not bring them back.
+        entity::api_token::Entity::update_many()
+            .col_expr(entity::api_token::Column::RevokedAt, Expr::value(Some(Utc::now())))
+            .filter(entity::api_token::Column::UserId.eq(u.id))
+            .filter(entity::api_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(u)

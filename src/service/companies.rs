@@ -59,7 +59,10 @@ pub struct CompanyFilter {
 /// Creates a company; a credit code another company has is a conflict.
 pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<company::Model> {
     ensure_code_free(db, c.credit_code.as_deref(), None).await?;
-    Ok(company::Entity::insert(row(c)).exec_with_returning(db).await?)
+    company::Entity::insert(row(c))
+        .exec_with_returning(db)
+        .await
+        .map_err(|e| AppError::from(e).if_duplicate(code_taken))
 }
 
 /// Creates many companies inside the caller's transaction; answers their ids in order. A credit code that is taken
@@ -116,7 +119,9 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, c: CompanyChanges) -> Ap
     c.province.apply(&mut m.province);
     c.city.apply(&mut m.city);
     c.notes.apply(&mut m.notes);
-    update_versioned::<company::Entity, _>(db, id, "company", c.version, m).await
+    update_versioned::<company::Entity, _>(db, id, "company", c.version, m)
+        .await
+        .map_err(|e| e.if_duplicate(code_taken))
 }
 
 /// Deletes a company with its contacts; refused while projects refer to it.
@@ -157,13 +162,17 @@ async fn ensure_code_free(db: &impl ConnectionTrait, code: Option<&str>, except:
         q = q.filter(company::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(AppError::Conflict {
-            code: "duplicate_credit_code",
-            msg: Msg::new("another company has this credit code", "已有企业使用该统一社会信用代码"),
-            field: Some("credit_code".into()),
-        });
+        return Err(code_taken());
     }
     Ok(())
+}
+
+fn code_taken() -> AppError {
+    AppError::Conflict {
+        code: "duplicate_credit_code",
+        msg: Msg::new("another company has this credit code", "已有企业使用该统一社会信用代码"),
+        field: Some("credit_code".into()),
+    }
 }
 
 /// A new contact of a company.

@@ -113,6 +113,17 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// `duplicate` as this error: a unique key broken in a race the check before the write could not see still
+    /// answers the documented code of that key.
+    pub fn if_duplicate(self, duplicate: impl FnOnce() -> AppError) -> AppError {
+        match self {
+            AppError::Conflict { code: "duplicate", .. } => duplicate(),
+            other => other,
+        }
+    }
+}
+
 /// The SQLSTATE of a database error, where the database gave one.
 fn sqlstate(e: &DbErr) -> Option<String> {
     use sea_orm::RuntimeErr;

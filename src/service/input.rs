@@ -275,13 +275,16 @@ fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> {
     )
 }
 
-/// An optional non-negative quantity (land in 亩).
+/// The largest land need accepted, in 亩 (a whole county).
+const MAX_MU: f64 = 10_000_000.0;
+
+/// An optional quantity of land in 亩: not negative, at most 一千万亩.
 pub fn non_negative(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
     match v {
-        Some(x) if !x.is_finite() || x < 0.0 => Err(AppError::invalid(
+        Some(x) if !x.is_finite() || !(0.0..=MAX_MU).contains(&x) => Err(AppError::invalid(
             field,
-            format!("{field} must be a non-negative number"),
-            format!("{field} 必须为非负数"),
+            format!("{field} must lie between 0 and {MAX_MU} (亩)"),
+            format!("{field} 须在 0 至 {MAX_MU} 亩之间"),
         )),
         _ => Ok(v),
     }

@@ -48,6 +48,17 @@ pub fn spoken(m: &target::Model) -> Decimal {
     }
 }
 
+fn target_taken() -> AppError {
+    AppError::Conflict {
+        code: "duplicate_target",
+        msg: Msg::new(
+            "this year already has a target for this metric; change it instead",
+            "该年度已设置此项目标,请修改原目标",
+        ),
+        field: Some("metric".into()),
+    }
+}
+
 /// Sets a yearly target; a second one for the same year and metric is a conflict.
 pub async fn create(db: &impl ConnectionTrait, n: NewTarget) -> AppResult<target::Model> {
     let year = int_in("year", n.year, 1990..=2100)? as i32;
@@ -58,14 +69,7 @@ pub async fn create(db: &impl ConnectionTrait, n: NewTarget) -> AppResult<target
         .one(db)
         .await?;
     if taken.is_some() {
-        return Err(AppError::Conflict {
-            code: "duplicate_target",
-            msg: Msg::new(
-                "this year already has a target for this metric; change it instead",
-                "该年度已设置此项目标,请修改原目标",
-            ),
-            field: Some("metric".into()),
-        });
+        return Err(target_taken());
     }
     let now = Utc::now();
     let m = target::ActiveModel {
@@ -77,7 +81,10 @@ pub async fn create(db: &impl ConnectionTrait, n: NewTarget) -> AppResult<target
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(target::Entity::insert(m).exec_with_returning(db).await?)
+    target::Entity::insert(m)
+        .exec_with_returning(db)
+        .await
+        .map_err(|e| AppError::from(e).if_duplicate(target_taken))
 }
 
 /// A page of targets by year (newest first) and metric.

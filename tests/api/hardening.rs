@@ -20,7 +20,49 @@ db_test!(
     dates_out_of_range_are_not_server_errors,
     forwarding_headers_of_strangers_are_ignored,
     errors_are_not_cached_and_huge_bodies_are_refused,
+    absurd_numbers_and_revived_tokens_are_refused,
 );
+
+async fn absurd_numbers_and_revived_tokens_are_refused(app: TestApp) {
+    let company = app.company("万维无人机科技有限公司").await;
+    let body = json!({"name": "巨型项目", "company_id": company, "stage": "lead", "occurred_on": "2024-01-10",
+                      "land_mu": 1e308});
+    assert_error(
+        &app.post("/api/v1/projects", body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_value",
+        Some("land_mu"),
+    );
+    // A token of a user who is disabled ends with the account; enabling it again does not bring it back.
+    let staff = app.user_ids["staff"];
+    let expires = (invest_crm::service::input::today() + chrono::Duration::days(30)).to_string();
+    let (s, issued) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"user_id": staff, "name": "周报", "scopes": ["read"], "expires_on": expires}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{issued}");
+    let token = issued["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.with_token(&token).get("/api/v1/companies").await.0, StatusCode::OK);
+    let version = |u: &serde_json::Value| u["version"].as_i64().unwrap();
+    let (_, u) = app.get(&format!("/api/v1/users/{staff}")).await;
+    let (_, u) = app
+        .patch(
+            &format!("/api/v1/users/{staff}"),
+            json!({"version": version(&u), "disabled": true}),
+        )
+        .await;
+    app.patch(
+        &format!("/api/v1/users/{staff}"),
+        json!({"version": version(&u), "disabled": false}),
+    )
+    .await;
+    assert_eq!(
+        app.with_token(&token).get("/api/v1/companies").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
 
 async fn login(app: &TestApp, password: &str) -> StatusCode {
     let body = json!({"username": "staff", "password": password});
