@@ -55,6 +55,7 @@ pub struct User {
     /// Name shown to others.
     pub display_name: String,
     /// E-mail address (for the weekly report).
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Role.
     pub role: Role,
@@ -63,6 +64,7 @@ pub struct User {
     /// Receives the weekly report.
     pub weekly_report: bool,
     /// Locked after repeated failed sign-ins until this time.
+    #[oai(nullable)]
     pub locked_until: Option<DateTime<Utc>>,
     /// Version for optimistic locking.
     pub version: i32,
@@ -169,8 +171,10 @@ pub struct SessionInfo {
     /// When it ends at the latest (UTC).
     pub expires_at: DateTime<Utc>,
     /// The address it signed in from.
+    #[oai(nullable)]
     pub client_addr: Option<String>,
     /// The client it signed in with.
+    #[oai(nullable)]
     pub user_agent: Option<String>,
     /// Whether this is the session of the current request.
     pub current: bool,
@@ -204,8 +208,10 @@ pub struct Token {
     /// When it stops working (UTC).
     pub expires_at: DateTime<Utc>,
     /// When it was revoked, if it was.
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Its latest use (to the minute).
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
@@ -243,22 +249,28 @@ pub struct AuditEntry {
     /// When (UTC).
     pub at: DateTime<Utc>,
     /// Who (none for failed sign-ins of unknown users).
+    #[oai(nullable)]
     pub user_id: Option<i64>,
     /// Their username (or the one tried, for failed sign-ins).
+    #[oai(nullable)]
     pub username: Option<String>,
     /// What: `create`, `update`, `delete`, `login_success`, `login_failure`, `logout`, `export`, …
     pub action: String,
     /// The kind of record, e.g. `projects`, `stage-events`, `tokens`.
+    #[oai(nullable)]
     pub entity: Option<String>,
     /// The record's id.
+    #[oai(nullable)]
     pub entity_id: Option<i64>,
     /// The request path.
     pub path: String,
     /// Names of the fields the request sent (never their values).
     pub fields: Vec<String>,
     /// The client's address.
+    #[oai(nullable)]
     pub client_addr: Option<String>,
     /// Further detail (filters of an export, row counts …).
+    #[oai(nullable)]
     pub detail: Option<serde_json::Value>,
 }
 

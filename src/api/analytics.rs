@@ -38,6 +38,7 @@ pub struct Snapshots {
     /// Its as-of date.
     pub as_of: NaiveDate,
     /// When it finished (UTC).
+    #[oai(nullable)]
     pub computed_at: Option<DateTime<Utc>>,
     /// One per period and kind.
     pub snapshots: Vec<Snapshot>,
@@ -53,6 +54,7 @@ pub struct JobInfo {
     /// The zone it is read in.
     pub timezone: String,
     /// Its next slot (UTC).
+    #[oai(nullable)]
     pub next_run: Option<DateTime<Utc>>,
 }
 
@@ -77,10 +79,13 @@ pub struct JobRun {
     /// Start (UTC).
     pub started_at: DateTime<Utc>,
     /// End (UTC).
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
     /// The error of a failed run.
+    #[oai(nullable)]
     pub error: Option<String>,
     /// When a `retrying` run is tried again (UTC).
+    #[oai(nullable)]
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Every attempt at the slot, oldest first.
     pub attempts: Vec<JobAttempt>,
@@ -96,10 +101,13 @@ pub struct JobAttempt {
     /// Start (UTC).
     pub started_at: DateTime<Utc>,
     /// End (UTC), none while it runs.
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
     /// `succeeded`, `failed`, `lease_expired` (its runner died), or none while it runs.
+    #[oai(nullable)]
     pub outcome: Option<String>,
     /// The error of a failed attempt.
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
@@ -152,8 +160,10 @@ pub struct OutboxMessage {
     /// When the next attempt is due (pending messages).
     pub next_attempt_at: DateTime<Utc>,
     /// The last error, if an attempt failed.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// When it was sent.
+    #[oai(nullable)]
     pub sent_at: Option<DateTime<Utc>>,
     /// Its stable Message-ID.
     pub message_id: String,

@@ -33,18 +33,23 @@ pub struct Blocker {
     /// Category.
     pub category: BlockerCategory,
     /// Unit responsible for solving it (责任单位).
+    #[oai(nullable)]
     pub owner_unit: Option<String>,
     /// Leader it is assigned to (包联领导).
+    #[oai(nullable)]
     pub assigned_leader: Option<String>,
     /// Date it was raised.
     pub opened_on: NaiveDate,
     /// Date it is due.
+    #[oai(nullable)]
     pub due_date: Option<NaiveDate>,
     /// Status.
     pub status: BlockerStatus,
     /// How it was resolved (when resolved).
+    #[oai(nullable)]
     pub resolution: Option<String>,
     /// Date it was resolved (when resolved).
+    #[oai(nullable)]
     pub resolved_on: Option<NaiveDate>,
     /// Not resolved and past its due date (as of today in Asia/Shanghai).
     pub overdue: bool,

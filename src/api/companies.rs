@@ -25,14 +25,19 @@ pub struct Company {
     /// Name (企业名称).
     pub name: String,
     /// Unified social credit code (统一社会信用代码), 18 characters.
+    #[oai(nullable)]
     pub credit_code: Option<String>,
     /// Industry (行业).
+    #[oai(nullable)]
     pub industry: Option<String>,
     /// Origin province (来源省份).
+    #[oai(nullable)]
     pub province: Option<String>,
     /// Origin city (来源城市).
+    #[oai(nullable)]
     pub city: Option<String>,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Version for optimistic locking; send it back with updates.
     pub version: i32,
@@ -107,12 +112,16 @@ pub struct Contact {
     /// Name.
     pub name: String,
     /// Title (职务).
+    #[oai(nullable)]
     pub title: Option<String>,
     /// Phone number.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// E-mail address.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Version for optimistic locking.
     pub version: i32,

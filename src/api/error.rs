@@ -155,6 +155,7 @@ pub struct ErrorBody {
     /// Human-readable message, in Chinese or English by `Accept-Language` (English by default).
     pub message: String,
     /// The request field the error is about, where it applies.
+    #[oai(nullable)]
     pub field: Option<String>,
 }
 
@@ -175,7 +176,10 @@ impl ApiResponse for AppError {
             (401, "No valid session or token."),
             (403, "The caller's role may not do this."),
             (404, "No such record."),
+            (405, "The path does not take this method."),
             (409, "Stale `version` or a duplicate."),
+            (413, "The request body is larger than the configured limit."),
+            (415, "The body is not JSON."),
             (422, "A domain rule is broken, e.g. an illegal stage move."),
             (
                 429,

@@ -31,10 +31,13 @@ pub struct FollowUp {
     /// What happened.
     pub note: String,
     /// The next step agreed.
+    #[oai(nullable)]
     pub next_step: Option<String>,
     /// When the next step is due.
+    #[oai(nullable)]
     pub next_date: Option<NaiveDate>,
     /// Who recorded it.
+    #[oai(nullable)]
     pub recorded_by: Option<String>,
     /// Version for optimistic locking.
     pub version: i32,

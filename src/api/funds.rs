@@ -30,6 +30,7 @@ pub struct FundArrival {
     /// Amount in 万元.
     pub amount: Decimal,
     /// Note.
+    #[oai(nullable)]
     pub note: Option<String>,
     /// Version for optimistic locking.
     pub version: i32,

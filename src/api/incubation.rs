@@ -23,12 +23,16 @@ use crate::service::{
 #[derive(Object, Default)]
 pub struct IncubationReachDates {
     /// 纳入培育.
+    #[oai(nullable)]
     pub cultivating: Option<NaiveDate>,
     /// 申报.
+    #[oai(nullable)]
     pub applied: Option<NaiveDate>,
     /// 评审通过.
+    #[oai(nullable)]
     pub approved: Option<NaiveDate>,
     /// 备案.
+    #[oai(nullable)]
     pub filed: Option<NaiveDate>,
 }
 
@@ -63,10 +67,12 @@ pub struct Candidate {
     /// Current stage: the stage of the latest event.
     pub stage: IncubationStage,
     /// When failed: the stage it failed from.
+    #[oai(nullable)]
     pub failed_from: Option<IncubationStage>,
     /// Reach date of every stage reached.
     pub reach_dates: IncubationReachDates,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Version for optimistic locking (a stage move changes it too).
     pub version: i32,
@@ -132,14 +138,18 @@ pub struct IncubationEvent {
     /// The stage moved to.
     pub stage: IncubationStage,
     /// The stage before (none for the first event).
+    #[oai(nullable)]
     pub from_stage: Option<IncubationStage>,
     /// Date of the move.
     pub occurred_on: NaiveDate,
     /// Note.
+    #[oai(nullable)]
     pub note: Option<String>,
     /// Reason.
+    #[oai(nullable)]
     pub reason: Option<String>,
     /// Who recorded it.
+    #[oai(nullable)]
     pub recorded_by: Option<String>,
     /// When it was recorded (UTC).
     pub created_at: DateTime<Utc>,

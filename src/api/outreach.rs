@@ -32,6 +32,7 @@ pub struct Outreach {
     /// Last day (≥ start_date).
     pub end_date: NaiveDate,
     /// Leading official (带队领导).
+    #[oai(nullable)]
     pub leading_official: Option<String>,
     /// Participants.
     pub participants: Vec<String>,
@@ -40,6 +41,7 @@ pub struct Outreach {
     /// Projects that came from this activity (those naming it as their source).
     pub project_ids: Vec<i64>,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Version for optimistic locking.
     pub version: i32,

@@ -27,8 +27,10 @@ pub struct Partner {
     /// Kind.
     pub kind: PartnerKind,
     /// Date of the cooperation agreement (合作协议签订日期).
+    #[oai(nullable)]
     pub agreement_date: Option<NaiveDate>,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Version for optimistic locking.
     pub version: i32,

@@ -28,16 +28,22 @@ use crate::service::{
 #[derive(Object, Default)]
 pub struct ReachDates {
     /// 线索.
+    #[oai(nullable)]
     pub lead: Option<NaiveDate>,
     /// 洽谈.
+    #[oai(nullable)]
     pub negotiating: Option<NaiveDate>,
     /// 签约.
+    #[oai(nullable)]
     pub signed: Option<NaiveDate>,
     /// 落地(注册).
+    #[oai(nullable)]
     pub landed: Option<NaiveDate>,
     /// 开工.
+    #[oai(nullable)]
     pub started: Option<NaiveDate>,
     /// 竣工投产.
+    #[oai(nullable)]
     pub producing: Option<NaiveDate>,
 }
 
@@ -72,34 +78,45 @@ pub struct Project {
     /// The company's name.
     pub company_name: String,
     /// Industry (行业).
+    #[oai(nullable)]
     pub industry: Option<String>,
     /// Where the project came from (项目来源).
     pub source: ProjectSource,
     /// The visit it came from (source `visit`).
+    #[oai(nullable)]
     pub source_visit_id: Option<i64>,
     /// The outreach activity it came from (source `outreach`).
+    #[oai(nullable)]
     pub source_outreach_id: Option<i64>,
     /// The partner it came through (source `partner`, 委托招商).
+    #[oai(nullable)]
     pub source_partner_id: Option<i64>,
     /// Agreed investment (协议投资额), in 万元.
+    #[oai(nullable)]
     pub agreed_investment: Option<Decimal>,
     /// Funds arrived (到位资金) so far, the sum of the project's fund arrivals, in 万元.
     pub funds_arrived: Decimal,
     /// Land need (用地需求), in 亩.
+    #[oai(nullable)]
     pub land_mu: Option<f64>,
     /// Major project (重大项目).
     pub is_major: bool,
     /// Contact leader (联系领导).
+    #[oai(nullable)]
     pub contact_leader: Option<String>,
     /// Responsible unit (责任单位).
+    #[oai(nullable)]
     pub responsible_unit: Option<String>,
     /// Team (专班).
+    #[oai(nullable)]
     pub team: Option<String>,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Current stage: the stage of the latest event of the history.
     pub stage: ProjectStage,
     /// When dropped: the stage it dropped from.
+    #[oai(nullable)]
     pub dropped_from: Option<ProjectStage>,
     /// Reach date of every stage reached.
     pub reach_dates: ReachDates,
@@ -214,14 +231,18 @@ pub struct StageEvent {
     /// The stage moved to.
     pub stage: ProjectStage,
     /// The stage before (none for the first event).
+    #[oai(nullable)]
     pub from_stage: Option<ProjectStage>,
     /// Date of the move.
     pub occurred_on: NaiveDate,
     /// Note.
+    #[oai(nullable)]
     pub note: Option<String>,
     /// Reason (backward moves, drops).
+    #[oai(nullable)]
     pub reason: Option<String>,
     /// Who recorded it.
+    #[oai(nullable)]
     pub recorded_by: Option<String>,
     /// When it was recorded (UTC).
     pub created_at: DateTime<Utc>,

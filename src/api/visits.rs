@@ -34,8 +34,10 @@ pub struct Visit {
     /// Accompanying staff (陪同人员).
     pub staff: Vec<String>,
     /// Purpose (来访事由).
+    #[oai(nullable)]
     pub purpose: Option<String>,
     /// Summary (洽谈情况).
+    #[oai(nullable)]
     pub summary: Option<String>,
     /// Version for optimistic locking.
     pub version: i32,

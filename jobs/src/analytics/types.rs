@@ -94,14 +94,18 @@ pub struct FunnelStage {
     pub count: i64,
     /// This stage's count over the previous stage's (none for the first stage, or when the previous count is 0).
     /// A true rate in a cohort; in a flow funnel it compares two streams and can exceed 1.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub conversion: Option<f64>,
     /// Median days from the previous stage's reach date to this one's, over the records counted here.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub median_days: Option<f64>,
     /// 90th percentile (nearest rank) of the same days.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub p90_days: Option<i64>,
     /// The count in the same period one year earlier.
     pub previous_year_count: i64,
     /// Year-on-year growth in %, one decimal (none when the previous count is 0).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub growth_pct: Option<f64>,
 }
 
@@ -130,6 +134,7 @@ pub struct Funnel {
     /// Projects or incubation.
     pub pipeline: Pipeline,
     /// The breakdown, if asked for.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub by: Option<Breakdown>,
     /// The stages, in order.
     pub stages: Vec<FunnelStage>,
@@ -146,6 +151,7 @@ pub struct Compare {
     /// In the same period one year earlier.
     pub previous: i64,
     /// Year-on-year growth in %, one decimal; none when the previous value is 0.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub growth_pct: Option<f64>,
 }
 
@@ -158,6 +164,7 @@ pub struct MoneyCompare {
     /// In the same period one year earlier, 万元.
     pub previous: Decimal,
     /// Year-on-year growth in %, one decimal; none when the previous value is 0.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub growth_pct: Option<f64>,
 }
 
@@ -186,6 +193,7 @@ pub struct BlockerStats {
     /// Of those, the ones past their due date at the end of the period.
     pub overdue: i64,
     /// Median days from raised to resolved, over those resolved in the period.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub median_days_to_resolve: Option<f64>,
 }
 
@@ -202,6 +210,7 @@ pub struct TargetProgress {
     /// Year to date up to the as-of date (万元 for money metrics).
     pub actual: Decimal,
     /// actual / target (none when the target is 0).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub progress: Option<f64>,
     /// Days of the year elapsed by the as-of date / days in the year.
     pub time_progress: f64,
