@@ -233,8 +233,9 @@ impl Lang {
     }
 }
 
-/// An error of the HTTP layer itself, answered with its own status: the method, the media type, the body's size.
-fn http_error(status: StatusCode, lang: Lang) -> Option<Response> {
+/// An error of the HTTP layer itself, answered with its own status: the method (with the methods the path takes),
+/// the media type, the body's size.
+fn http_error(status: StatusCode, lang: Lang, allow: Option<String>) -> Option<Response> {
     let (code, en, zh) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
@@ -254,12 +255,13 @@ fn http_error(status: StatusCode, lang: Lang) -> Option<Response> {
         message: if lang == Lang::Zh { zh } else { en }.into(),
         field: None,
     };
-    Some(
-        Response::builder()
-            .status(status)
-            .content_type("application/json; charset=utf-8")
-            .body(body.to_json_string()),
-    )
+    let mut answer = Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8");
+    if let Some(methods) = allow.filter(|_| status == StatusCode::METHOD_NOT_ALLOWED) {
+        answer = answer.header(header::ALLOW, methods);
+    }
+    Some(answer.body(body.to_json_string()))
 }
 
 /// The answer to a request whose handling panicked: 500 in the same JSON as every error (the panic itself is logged,
@@ -288,11 +290,12 @@ pub fn log_panics() {
 /// Middleware: every error leaving the app becomes a JSON body in the caller's language.
 pub async fn localize<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     let lang = Lang::from_request(&req);
+    let allow = req.data::<super::Edge>().and_then(|e| e.allowed(req.uri().path()));
     match ep.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
         Err(err) => Ok(match err.downcast_ref::<AppError>() {
             Some(app) => app.to_response(lang),
-            None => http_error(err.status(), lang).unwrap_or_else(|| AppError::from_poem(err).to_response(lang)),
+            None => http_error(err.status(), lang, allow).unwrap_or_else(|| AppError::from_poem(err).to_response(lang)),
         }),
     }
 }

@@ -24,14 +24,51 @@ use crate::{
     },
 };
 
-/// An export file, with its real content type and an RFC 6266 `Content-Disposition`.
-pub struct ExportFile {
+/// The content types a kind of file is documented with.
+pub trait FileKind: Send {
+    /// Its content types.
+    const TYPES: &'static [&'static str];
+}
+
+/// Exports: CSV, XLSX, JSON.
+pub struct Exported;
+
+impl FileKind for Exported {
+    const TYPES: &'static [&'static str] = &["text/csv; charset=utf-8", XLSX_TYPE, "application/json; charset=utf-8"];
+}
+
+/// The work summary: text, Markdown, DOCX.
+pub struct Summarised;
+
+impl FileKind for Summarised {
+    const TYPES: &'static [&'static str] = &["text/plain; charset=utf-8", "text/markdown; charset=utf-8", DOCX_TYPE];
+}
+
+const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+/// A file to download, with its real content type and an RFC 6266 `Content-Disposition`.
+pub struct File<K: FileKind> {
     body: Body,
     content_type: &'static str,
     disposition: String,
+    kind: std::marker::PhantomData<K>,
 }
 
-impl IntoResponse for ExportFile {
+/// An export file.
+pub type ExportFile = File<Exported>;
+
+impl<K: FileKind> File<K> {
+    fn new(body: Body, content_type: &'static str, disposition: String) -> Self {
+        File {
+            body,
+            content_type,
+            disposition,
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: FileKind> IntoResponse for File<K> {
     fn into_response(self) -> Response {
         Response::builder()
             .content_type(self.content_type)
@@ -40,7 +77,7 @@ impl IntoResponse for ExportFile {
     }
 }
 
-impl ApiResponse for ExportFile {
+impl<K: FileKind> ApiResponse for File<K> {
     fn meta() -> MetaResponses {
         let binary = || MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")));
         MetaResponses {
@@ -48,9 +85,9 @@ impl ApiResponse for ExportFile {
                 description: "The file; `Content-Disposition` names it in Chinese (`filename*`) with an ASCII fallback.",
                 status: Some(200),
                 status_range: None,
-                content: ["text/csv; charset=utf-8", XLSX_TYPE, "application/json; charset=utf-8"]
-                    .into_iter()
-                    .map(|content_type| MetaMediaType {
+                content: K::TYPES
+                    .iter()
+                    .map(|&content_type| MetaMediaType {
                         content_type,
                         schema: binary(),
                     })
@@ -151,11 +188,11 @@ impl ExportsApi {
         };
         let rows = export::rows(self.db.clone(), set, filters, auth.0.sees_contact_details());
         let encoded = export::encode(set, format, rows).await.map_err(AppError::Internal)?;
-        Ok(ExportFile {
-            body: audited(self.db.clone(), encoded, entry),
-            content_type: format.content_type(),
-            disposition: export::content_disposition(&ascii, &chinese),
-        })
+        Ok(ExportFile::new(
+            audited(self.db.clone(), encoded, entry),
+            format.content_type(),
+            export::content_disposition(&ascii, &chinese),
+        ))
     }
 
     /// The investment-promotion section of a work summary (工作总结) for a period, every number from the records:
@@ -170,7 +207,7 @@ impl ExportsApi {
         format: Query<Option<SummaryFormat>>,
         /// Ignore records after this date (default: today in Asia/Shanghai).
         as_of: Query<Option<NaiveDate>>,
-    ) -> AppResult<ExportFile> {
+    ) -> AppResult<File<Summarised>> {
         auth.0.require(Need::Read)?;
         let p = Period::parse(&period.0).map_err(|e| AppError::invalid("period", e.to_string(), e.to_string()))?;
         let format = format.0.unwrap_or(SummaryFormat::Text);
@@ -179,19 +216,15 @@ impl ExportsApi {
         let (ext, content_type, body) = match format {
             SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", Body::from(text)),
             SummaryFormat::Markdown => ("md", "text/markdown; charset=utf-8", Body::from(text)),
-            SummaryFormat::Docx => (
-                "docx",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                Body::from(report::docx(&text)?),
-            ),
+            SummaryFormat::Docx => ("docx", DOCX_TYPE, Body::from(report::docx(&text)?)),
         };
-        Ok(ExportFile {
+        Ok(File::new(
             body,
             content_type,
-            disposition: export::content_disposition(
+            export::content_disposition(
                 &format!("summary-{}.{ext}", p.label),
                 &format!("招商引资工作总结-{}.{ext}", p.label),
             ),
-        })
+        ))
     }
 }

@@ -183,13 +183,55 @@ fn patch<R, T>(v: MaybeUndefined<R>, parse: impl FnOnce(R) -> AppResult<Option<T
     })
 }
 
-/// How the HTTP edge treats requests: whose forwarding headers it believes, how large a body it reads.
+/// How the HTTP edge treats requests: whose forwarding headers it believes, how large a body it reads, which
+/// methods each path takes.
 #[derive(Clone)]
 pub struct Edge {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest body read, in bytes.
     pub body_limit: usize,
+    /// The paths of the API (segments; `None` for a parameter) and the methods each takes, from its document.
+    pub routes: std::sync::Arc<Vec<(Vec<Option<String>>, String)>>,
+}
+
+impl Edge {
+    /// The methods the API path `path` (under `/api/v1`) takes, for an `Allow` header.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.trim_start_matches("/api/v1").split('/').collect();
+        self.routes
+            .iter()
+            .find(|(template, _)| {
+                template.len() == segments.len()
+                    && template
+                        .iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t.as_deref().is_none_or(|t| t == *s))
+            })
+            .map(|(_, methods)| methods.clone())
+    }
+}
+
+/// Each path of an OpenAPI document as segments (`None` for a parameter) with its methods, e.g. `GET, PATCH`.
+fn routes_of(spec: &str) -> Vec<(Vec<Option<String>>, String)> {
+    let doc: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+    let Some(paths) = doc["paths"].as_object() else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .map(|(path, ops)| {
+            let template = path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                .collect();
+            let methods: Vec<String> = ops
+                .as_object()
+                .map(|o| o.keys().map(|m| m.to_uppercase()).collect())
+                .unwrap_or_default();
+            (template, methods.join(", "))
+        })
+        .collect()
 }
 
 /// The client's address: the socket's peer, or, when that peer is a trusted proxy, the nearest address before it in
@@ -308,6 +350,7 @@ fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_op
 /// The whole HTTP application: the API (audited, never cached), its docs and spec, and the health checks.
 pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> {
     let api = service(&db, cfg);
+    let routes = routes_of(&api.spec());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let cors = Cors::new()
@@ -325,11 +368,12 @@ pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> 
             config: cfg.auth.clone(),
         })
         .data(db)
+        .around(error::localize)
         .data(Edge {
             trusted_proxies: cfg.trusted_proxies.clone(),
             body_limit: cfg.body_limit,
+            routes: std::sync::Arc::new(routes),
         })
-        .around(error::localize)
         .with(poem::middleware::CatchPanic::new().with_handler(error::on_panic))
         .with(
             SetHeader::new()

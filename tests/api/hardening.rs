@@ -223,6 +223,15 @@ async fn errors_are_not_cached_and_huge_bodies_are_refused(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    // A method the path does not take: 405 naming those it does.
+    let r = client
+        .put(format!("{}/api/v1/projects/1", app.base_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "DELETE, GET, PATCH");
     // 20 MB declared, without signing in: refused from the headers alone, before a byte of the body is sent.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = app.base_url().trim_start_matches("http://").to_owned();
