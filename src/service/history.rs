@@ -44,6 +44,52 @@ pub trait Tracked {
     fn event_of(row: &<Self::Event as EntityTrait>::Model) -> (i64, Event<Self::Stage>);
 }
 
+/// Declares a kind of record with a stage history: its stage set, its owner and event entities, the event column
+/// naming the owner, and its names in messages. Projects and incubation candidates are the two.
+#[macro_export]
+macro_rules! tracked {
+    ($(#[$doc:meta])* $name:ident: $stage:ty, $owner:ident, $event:ident . $column:ident, $what:literal, $zh:literal) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $crate::service::history::Tracked for $name {
+            type Stage = $stage;
+            type Owner = $owner::Entity;
+            type Event = $event::Entity;
+            const WHAT: &'static str = $what;
+            const WHAT_ZH: &'static str = $zh;
+            const OWNER_COLUMN: &'static str = stringify!($column);
+
+            fn new_event(
+                owner: i64,
+                step: &$crate::service::history::Step<$stage>,
+                from: Option<$stage>,
+            ) -> $event::ActiveModel {
+                use sea_orm::ActiveValue::Set;
+                $event::ActiveModel {
+                    $column: Set(owner),
+                    stage: Set(step.stage),
+                    from_stage: Set(from),
+                    occurred_on: Set(step.occurred_on),
+                    note: Set(step.note.clone()),
+                    reason: Set(step.reason.clone()),
+                    recorded_by: Set(step.recorded_by.clone()),
+                    created_at: Set(chrono::Utc::now()),
+                    ..Default::default()
+                }
+            }
+
+            fn event_of(row: &$event::Model) -> (i64, entity::pipeline::Event<$stage>) {
+                let e = entity::pipeline::Event {
+                    stage: row.stage,
+                    occurred_on: row.occurred_on,
+                };
+                (row.$column, e)
+            }
+        }
+    };
+}
+
 /// A record's stage history as the pipeline engine sees it, oldest first.
 #[derive(Debug, Clone)]
 pub struct History<S>(pub Vec<Event<S>>);

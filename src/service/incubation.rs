@@ -3,7 +3,7 @@
 //! candidate at most once per cohort year.
 
 use chrono::{Datelike, Utc};
-use entity::{company, enums::IncubationStage, incubation_candidate as candidate, incubation_event, pipeline::Event};
+use entity::{company, enums::IncubationStage, incubation_candidate as candidate, incubation_event};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
 };
@@ -12,50 +12,15 @@ use super::{
     Actor, AppError, AppResult, Db, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
-    history::{self, History, StageMove, Step, Tracked},
+    history::{self, History, StageMove, Step},
     input::{Day, Note, Patch, int_in, opt_string, today},
     names, update_versioned,
 };
 
-/// Incubation candidates as records with a stage history.
-pub struct IncubationHistory;
-
-impl Tracked for IncubationHistory {
-    type Stage = IncubationStage;
-    type Owner = candidate::Entity;
-    type Event = incubation_event::Entity;
-    const WHAT: &'static str = "incubation candidate";
-    const WHAT_ZH: &'static str = "培育对象";
-    const OWNER_COLUMN: &'static str = "candidate_id";
-
-    fn new_event(
-        owner: i64,
-        step: &Step<IncubationStage>,
-        from: Option<IncubationStage>,
-    ) -> incubation_event::ActiveModel {
-        incubation_event::ActiveModel {
-            candidate_id: Set(owner),
-            stage: Set(step.stage),
-            from_stage: Set(from),
-            occurred_on: Set(step.occurred_on),
-            note: Set(step.note.clone()),
-            reason: Set(step.reason.clone()),
-            recorded_by: Set(step.recorded_by.clone()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-    }
-
-    fn event_of(row: &incubation_event::Model) -> (i64, Event<IncubationStage>) {
-        (
-            row.candidate_id,
-            Event {
-                stage: row.stage,
-                occurred_on: row.occurred_on,
-            },
-        )
-    }
-}
+crate::tracked!(
+    /// Incubation candidates as records with a stage history.
+    IncubationHistory: IncubationStage, candidate, incubation_event.candidate_id, "incubation candidate", "培育对象"
+);
 
 /// A candidate with its company's name and its history.
 pub struct CandidateView {

@@ -8,7 +8,7 @@ use entity::{
     company,
     enums::{ProjectSource, ProjectStage},
     fund_arrival,
-    pipeline::{Event, Stage},
+    pipeline::Stage,
     project, stage_event,
 };
 use sea_orm::{
@@ -19,46 +19,15 @@ use sea_orm::{
 
 use super::{
     Actor, AppError, AppResult, Db, Msg, Page, Paging, delete_versioned, find,
-    history::{self, History, StageMove, Step, Tracked},
+    history::{self, History, StageMove, Step},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
     name_contains, names, search_text, update_versioned,
 };
 
-/// Projects as records with a stage history.
-pub struct ProjectHistory;
-
-impl Tracked for ProjectHistory {
-    type Stage = ProjectStage;
-    type Owner = project::Entity;
-    type Event = stage_event::Entity;
-    const WHAT: &'static str = "project";
-    const WHAT_ZH: &'static str = "项目";
-    const OWNER_COLUMN: &'static str = "project_id";
-
-    fn new_event(owner: i64, step: &Step<ProjectStage>, from: Option<ProjectStage>) -> stage_event::ActiveModel {
-        stage_event::ActiveModel {
-            project_id: Set(owner),
-            stage: Set(step.stage),
-            from_stage: Set(from),
-            occurred_on: Set(step.occurred_on),
-            note: Set(step.note.clone()),
-            reason: Set(step.reason.clone()),
-            recorded_by: Set(step.recorded_by.clone()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-    }
-
-    fn event_of(row: &stage_event::Model) -> (i64, Event<ProjectStage>) {
-        (
-            row.project_id,
-            Event {
-                stage: row.stage,
-                occurred_on: row.occurred_on,
-            },
-        )
-    }
-}
+crate::tracked!(
+    /// Projects as records with a stage history.
+    ProjectHistory: ProjectStage, project, stage_event.project_id, "project", "项目"
+);
 
 /// A project with what is derived from other records: its company's name, its funds arrived and its history.
 pub struct ProjectView {
