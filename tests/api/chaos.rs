@@ -142,7 +142,7 @@ async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
         replicas.len(),
         runs.len()
     );
-    assert!(kills >= 10, "{kills}");
+    assert!(kills >= 6, "the test must actually have killed: {kills}");
     for r in &runs {
         assert_eq!(
             r.status, "succeeded",
@@ -225,7 +225,7 @@ async fn mail_survives_dispatchers_killed_mid_send(app: TestApp) {
          (same Message-ID), {retried} needed a second attempt",
         replicas.len()
     );
-    assert!(kills >= 5, "{kills}");
+    assert!(kills >= 3, "the test must actually have killed: {kills}");
     assert!(rows.iter().all(|r| r.status == "sent"), "every message is sent");
     assert_eq!(lost, 0, "every queued message arrives");
     // A duplicate needs a kill between the server's 250 and the row's update: at most one per kill, same Message-ID.
