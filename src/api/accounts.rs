@@ -14,7 +14,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     accounts::{self, Password, Username},
@@ -304,7 +304,7 @@ pub struct AccountsApi {
 impl AccountsApi {
     /// Sign in. Wrong credentials, unknown users, disabled and locked accounts all get the same 401.
     #[oai(path = "/auth/login", method = "post")]
-    async fn login(&self, body: Json<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
+    async fn login(&self, body: JsonBody<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
         let client_addr = super::client_addr(req);
         self.gate.admit(client_addr.as_deref().unwrap_or_default())?;
         let attempt = sessions::SignIn {
@@ -363,7 +363,7 @@ impl AccountsApi {
 
     /// Turn the caller's weekly report on or off.
     #[oai(path = "/auth/subscription", method = "put")]
-    async fn subscription(&self, auth: Auth, body: Json<Subscription>) -> AppResult<Json<Subscription>> {
+    async fn subscription(&self, auth: Auth, body: JsonBody<Subscription>) -> AppResult<Json<Subscription>> {
         let weekly_report = sessions::set_weekly_report(&self.db, &auth.0, body.0.weekly_report).await?;
         Ok(Json(Subscription { weekly_report }))
     }
@@ -377,7 +377,7 @@ impl AccountsApi {
 
     /// Change one's own password; every other session of the user ends.
     #[oai(path = "/auth/password", method = "post")]
-    async fn change_password(&self, auth: Auth, body: Json<PasswordChange>) -> AppResult<Deleted> {
+    async fn change_password(&self, auth: Auth, body: JsonBody<PasswordChange>) -> AppResult<Deleted> {
         let b = body.0;
         sessions::change_password(&self.db, &auth.0, &b.current_password, &b.new_password).await?;
         Ok(Deleted::Deleted)
@@ -385,7 +385,7 @@ impl AccountsApi {
 
     /// Create a user (admin).
     #[oai(path = "/users", method = "post")]
-    async fn create_user(&self, auth: Auth, body: Json<NewUser>) -> AppResult<Created<User>> {
+    async fn create_user(&self, auth: Auth, body: JsonBody<NewUser>) -> AppResult<Created<User>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let new = accounts::NewUser {
@@ -426,7 +426,7 @@ impl AccountsApi {
 
     /// Change a user (admin): role, name, e-mail, disable, reset the password.
     #[oai(path = "/users/:id", method = "patch")]
-    async fn update_user(&self, auth: Auth, id: Path<i64>, body: Json<UserChanges>) -> AppResult<Json<User>> {
+    async fn update_user(&self, auth: Auth, id: Path<i64>, body: JsonBody<UserChanges>) -> AppResult<Json<User>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let changes = accounts::UserChanges {
@@ -444,7 +444,7 @@ impl AccountsApi {
 
     /// Issue an API token for a user (admin). The token is in this answer only.
     #[oai(path = "/tokens", method = "post")]
-    async fn create_token(&self, auth: Auth, body: Json<NewToken>) -> AppResult<Created<IssuedToken>> {
+    async fn create_token(&self, auth: Auth, body: JsonBody<NewToken>) -> AppResult<Created<IssuedToken>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let new = tokens::NewToken {

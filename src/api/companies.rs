@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     companies::{self as svc, CompanyChanges as Changes, CompanyFilter, ContactChanges as ContactEdit},
@@ -252,7 +252,7 @@ pub struct CompaniesApi {
 impl CompaniesApi {
     /// Create a company.
     #[oai(path = "/companies", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewCompany>) -> AppResult<Created<Company>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewCompany>) -> AppResult<Created<Company>> {
         auth.0.require(Need::Edit)?;
         let m = svc::create(&self.db, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
@@ -293,7 +293,7 @@ impl CompaniesApi {
 
     /// Change a company; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/companies/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<CompanyChanges>) -> AppResult<Json<Company>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<CompanyChanges>) -> AppResult<Json<Company>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
@@ -314,7 +314,12 @@ impl CompaniesApi {
 
     /// Add a contact to a company.
     #[oai(path = "/companies/:id/contacts", method = "post")]
-    async fn create_contact(&self, auth: Auth, id: Path<i64>, body: Json<NewContact>) -> AppResult<Created<Contact>> {
+    async fn create_contact(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<NewContact>,
+    ) -> AppResult<Created<Contact>> {
         auth.0.require(Need::Edit)?;
         let m = svc::create_contact(&self.db, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
@@ -345,7 +350,12 @@ impl CompaniesApi {
 
     /// Change a contact; a stale `version` answers 409.
     #[oai(path = "/contacts/:id", method = "patch")]
-    async fn update_contact(&self, auth: Auth, id: Path<i64>, body: Json<ContactChanges>) -> AppResult<Json<Contact>> {
+    async fn update_contact(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<ContactChanges>,
+    ) -> AppResult<Json<Contact>> {
         auth.0.require(Need::Edit)?;
         let m = svc::update_contact(&self.db, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Json(m.into()))

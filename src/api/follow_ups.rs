@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     follow_ups::{self as svc, NextStep},
@@ -133,7 +133,7 @@ pub struct FollowUpsApi {
 impl FollowUpsApi {
     /// Record a follow-up on a project.
     #[oai(path = "/projects/:id/follow-ups", method = "post")]
-    async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewFollowUp>) -> AppResult<Created<FollowUp>> {
+    async fn create(&self, auth: Auth, id: Path<i64>, body: JsonBody<NewFollowUp>) -> AppResult<Created<FollowUp>> {
         auth.0.require(Need::Edit)?;
         let m = svc::create(&self.db, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
@@ -157,7 +157,7 @@ impl FollowUpsApi {
 
     /// Change a follow-up; a stale `version` answers 409.
     #[oai(path = "/follow-ups/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }

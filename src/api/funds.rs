@@ -12,7 +12,7 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need, funds as svc,
     input::{Day, Money, Note},
@@ -111,7 +111,12 @@ pub struct FundsApi {
 impl FundsApi {
     /// Record funds arrived for a project.
     #[oai(path = "/projects/:id/fund-arrivals", method = "post")]
-    async fn create(&self, auth: Auth, id: Path<i64>, body: Json<NewFundArrival>) -> AppResult<Created<FundArrival>> {
+    async fn create(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<NewFundArrival>,
+    ) -> AppResult<Created<FundArrival>> {
         auth.0.require(Need::Edit)?;
         let m = svc::create(&self.db, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
@@ -135,7 +140,12 @@ impl FundsApi {
 
     /// Change a fund arrival; a stale `version` answers 409.
     #[oai(path = "/fund-arrivals/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<FundArrivalChanges>) -> AppResult<Json<FundArrival>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<FundArrivalChanges>,
+    ) -> AppResult<Json<FundArrival>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }

@@ -11,7 +11,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     history::StageMove,
@@ -205,7 +205,7 @@ pub struct IncubationApi {
 impl IncubationApi {
     /// Take a company into high-tech cultivation (or record it at a later stage).
     #[oai(path = "/incubation", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewCandidate>) -> AppResult<Created<Candidate>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewCandidate>) -> AppResult<Created<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let n = svc::NewCandidate {
@@ -254,7 +254,7 @@ impl IncubationApi {
 
     /// Change a candidate's details; a stale `version` answers 409.
     #[oai(path = "/incubation/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<CandidateChanges>) -> AppResult<Json<Candidate>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<CandidateChanges>) -> AppResult<Json<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
@@ -282,7 +282,7 @@ impl IncubationApi {
         &self,
         auth: Auth,
         id: Path<i64>,
-        body: Json<NewIncubationEvent>,
+        body: JsonBody<NewIncubationEvent>,
     ) -> AppResult<Created<IncubationEvent>> {
         auth.0.require(Need::Pipeline)?;
         let b = body.0;

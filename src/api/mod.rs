@@ -5,6 +5,7 @@ mod analytics;
 mod audit;
 pub mod auth;
 mod blockers;
+mod body;
 mod companies;
 pub mod error;
 mod exports;

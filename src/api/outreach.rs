@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     input::{Place, Short},
@@ -160,7 +160,7 @@ pub struct OutreachApi {
 impl OutreachApi {
     /// Record an outreach activity.
     #[oai(path = "/outreach", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewOutreach>) -> AppResult<Created<Outreach>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewOutreach>) -> AppResult<Created<Outreach>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
             svc::create(&self.db, body.0.parse()?).await?.into(),
@@ -205,7 +205,7 @@ impl OutreachApi {
 
     /// Change an outreach activity; a stale `version` answers 409.
     #[oai(path = "/outreach/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<OutreachChanges>) -> AppResult<Json<Outreach>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<OutreachChanges>) -> AppResult<Json<Outreach>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }

@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     input::{Day, Name},
@@ -117,7 +117,7 @@ pub struct PartnersApi {
 impl PartnersApi {
     /// Record a partner organisation.
     #[oai(path = "/partners", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewPartner>) -> AppResult<Created<Partner>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewPartner>) -> AppResult<Created<Partner>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
             svc::create(&self.db, body.0.parse()?).await?.into(),
@@ -152,7 +152,7 @@ impl PartnersApi {
 
     /// Change a partner; a stale `version` answers 409.
     #[oai(path = "/partners/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<PartnerChanges>) -> AppResult<Json<Partner>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<PartnerChanges>) -> AppResult<Json<Partner>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }

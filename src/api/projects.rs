@@ -15,7 +15,7 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     history::StageMove,
@@ -363,7 +363,7 @@ pub struct ProjectsApi {
 impl ProjectsApi {
     /// Create a project at its initial stage; the first stage event is recorded with it.
     #[oai(path = "/projects", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewProject>) -> AppResult<Created<Project>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewProject>) -> AppResult<Created<Project>> {
         auth.0.require(Need::Edit)?;
         let p = svc::create(&self.db, &auth.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(p.into())))
@@ -426,7 +426,7 @@ impl ProjectsApi {
 
     /// Change a project's details; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/projects/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<ProjectChanges>) -> AppResult<Json<Project>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<ProjectChanges>) -> AppResult<Json<Project>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }
@@ -448,7 +448,12 @@ impl ProjectsApi {
     /// Record a stage move. Illegal moves answer 422 with a machine code (`stage_unchanged`, `event_before_latest`,
     /// `reason_required`) and change nothing.
     #[oai(path = "/projects/:id/stage-events", method = "post")]
-    async fn move_stage(&self, auth: Auth, id: Path<i64>, body: Json<NewStageEvent>) -> AppResult<Created<StageEvent>> {
+    async fn move_stage(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<NewStageEvent>,
+    ) -> AppResult<Created<StageEvent>> {
         auth.0.require(Need::Pipeline)?;
         let b = body.0;
         let m = StageMove {

@@ -10,7 +10,7 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, paging};
+use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging};
 use crate::service::{AppResult, Need, targets as svc};
 
 /// A yearly target (年度目标).
@@ -77,7 +77,7 @@ pub struct TargetsApi {
 impl TargetsApi {
     /// Set a yearly target; a second one for the same year and metric answers 409.
     #[oai(path = "/targets", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewTarget>) -> AppResult<Created<Target>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewTarget>) -> AppResult<Created<Target>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let n = svc::NewTarget {
@@ -109,7 +109,7 @@ impl TargetsApi {
 
     /// Change a target's value; a stale `version` answers 409.
     #[oai(path = "/targets/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<TargetChanges>) -> AppResult<Json<Target>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<TargetChanges>) -> AppResult<Json<Target>> {
         auth.0.require(Need::Edit)?;
         let m = svc::update(&self.db, id.0, body.0.version, body.0.value).await?;
         Ok(Json(m.into()))

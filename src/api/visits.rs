@@ -9,7 +9,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, PageNo, PerPage, auth::Auth, paging, patch};
+use super::{ApiTags, Created, Deleted, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     input::Day,
@@ -168,7 +168,7 @@ pub struct VisitsApi {
 impl VisitsApi {
     /// Record a visit.
     #[oai(path = "/visits", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<NewVisit>) -> AppResult<Created<Visit>> {
+    async fn create(&self, auth: Auth, body: JsonBody<NewVisit>) -> AppResult<Created<Visit>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
             svc::create(&self.db, body.0.parse()?).await?.into(),
@@ -220,7 +220,7 @@ impl VisitsApi {
 
     /// Change a visit; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/visits/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: Json<VisitChanges>) -> AppResult<Json<Visit>> {
+    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<VisitChanges>) -> AppResult<Json<Visit>> {
         auth.0.require(Need::Edit)?;
         Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
     }

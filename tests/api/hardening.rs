@@ -21,7 +21,56 @@ db_test!(
     forwarding_headers_of_strangers_are_ignored,
     errors_are_not_cached_and_huge_bodies_are_refused,
     absurd_numbers_and_revived_tokens_are_refused,
+    json_types_are_not_coerced,
 );
+
+async fn json_types_are_not_coerced(app: TestApp) {
+    // poem-openapi alone would store these as the text "false" and "12".
+    for (body, field) in [
+        (json!({"name": false}), "name"),
+        (json!({"name": "星河光电", "industry": 12}), "industry"),
+    ] {
+        assert_error(
+            &app.post("/api/v1/companies", body).await,
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            Some(field),
+        );
+    }
+    let body = json!({"kind": "trip", "city": "北京", "start_date": "2024-03-01", "participants": ["张三", 7]});
+    assert_error(
+        &app.post("/api/v1/outreach", body).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+        Some("participants[1]"),
+    );
+    let company = app.company("星河光电科技有限公司").await;
+    let (s, got) = app.get(&format!("/api/v1/companies/{company}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_error(
+        &app.patch(
+            &format!("/api/v1/companies/{company}"),
+            json!({"version": got["version"], "notes": true}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+        Some("notes"),
+    );
+    // A date is written in full, as documented; chrono alone would read 2024-3-1 as 1 March.
+    let body = json!({"kind": "trip", "city": "北京", "start_date": "2024-3-1", "participants": []});
+    assert_error(
+        &app.post("/api/v1/outreach", body).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+        Some("start_date"),
+    );
+    // Nothing of the refused bodies was stored, and a string is still a string.
+    let (_, list) = app.get("/api/v1/companies?q=false").await;
+    assert_eq!(list["total"], 0, "{list}");
+    let (s, _) = app.post("/api/v1/companies", json!({"name": "12"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+}
 
 async fn absurd_numbers_and_revived_tokens_are_refused(app: TestApp) {
     let company = app.company("万维无人机科技有限公司").await;
