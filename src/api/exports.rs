@@ -208,7 +208,7 @@ impl ExportsApi {
         /// Ignore records after this date (default: today in Asia/Shanghai).
         as_of: Query<Option<NaiveDate>>,
     ) -> AppResult<File<Summarised>> {
-        auth.0.require(Need::Read)?;
+        auth.0.require(Need::Report)?;
         let p = Period::parse(&period.0).map_err(|e| AppError::invalid("period", e.to_string(), e.to_string()))?;
         let format = format.0.unwrap_or(SummaryFormat::Text);
         let as_of = as_of.0.unwrap_or_else(today);

@@ -35,6 +35,9 @@ pub enum Need {
     Read,
     /// Pull exports: every role; tokens with the `export` scope.
     Export,
+    /// Read a report made of aggregates only (the work summary): every role; tokens with either the `read` or the
+    /// `export` scope, since a token that may pull every record may also pull their totals.
+    Report,
     /// Create, change and delete CRM records: staff and admins.
     Edit,
     /// Record stage moves and work on blockers: staff, leaders and admins.
@@ -62,8 +65,11 @@ impl Actor {
         match (&self.via, need) {
             (Via::Token(_, scopes), Need::Read) => scopes.contains(&TokenScope::Read),
             (Via::Token(_, scopes), Need::Export) => scopes.contains(&TokenScope::Export),
+            (Via::Token(_, scopes), Need::Report) => {
+                scopes.contains(&TokenScope::Read) || scopes.contains(&TokenScope::Export)
+            }
             (Via::Token(..), _) => false,
-            (Via::Session(_) | Via::System, Need::Read | Need::Export) => true,
+            (Via::Session(_) | Via::System, Need::Read | Need::Export | Need::Report) => true,
             (_, Need::Edit) => matches!(self.role, Staff | Admin),
             (_, Need::Pipeline) => matches!(self.role, Staff | Leader | Admin),
             (_, Need::Lead) => matches!(self.role, Leader | Admin),
@@ -77,7 +83,7 @@ impl Actor {
             return Ok(());
         }
         let (en, zh) = match (&self.via, need) {
-            (Via::Token(..), Need::Read | Need::Export) => (
+            (Via::Token(..), Need::Read | Need::Export | Need::Report) => (
                 "this API token lacks the scope for this request",
                 "该 API 令牌没有此操作的权限范围",
             ),

@@ -210,6 +210,17 @@ async fn exports_mask_contacts_check_scopes_and_are_audited(app: TestApp) {
         "viewers' sessions see masked numbers"
     );
 
+    // The work summary is totals only: a token with either scope may pull it, one with neither may not.
+    let neither = token(json!(["contact_details"])).await;
+    for (t, want) in [
+        (&read_only, StatusCode::OK),
+        (&exporter, StatusCode::OK),
+        (&neither, StatusCode::FORBIDDEN),
+    ] {
+        let (s, _, _) = fetch(&app, t, "/api/v1/reports/summary?period=2024-H1", None).await;
+        assert_eq!(s, want);
+    }
+
     let (_, log) = app.get("/api/v1/audit?action=export").await;
     assert_eq!(log["total"], 3, "every export, and not the refused one");
     let last = &log["items"][0];
