@@ -194,9 +194,13 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
     C: ConnectionTrait,
 {
+    // No record reaches the last version, so a client that sends it is stale (and must not overflow us).
+    let Some(next) = sent.checked_add(1) else {
+        return Err(missed::<E, C>(db, id, what).await?);
+    };
     let res = E::update_many()
         .set(changes)
-        .col_expr(Alias::new("version"), Expr::value(sent + 1))
+        .col_expr(Alias::new("version"), Expr::value(next))
         .col_expr(Alias::new("updated_at"), Expr::value(chrono::Utc::now()))
         .filter(at_version(id, sent))
         .exec(db)
@@ -227,7 +231,12 @@ async fn touched<E: EntityTrait, C: ConnectionTrait>(db: &C, rows: u64, id: i64,
     if rows > 0 {
         return Ok(());
     }
-    Err(match current_version::<E>(db, id).await? {
+    Err(missed::<E, C>(db, id, what).await?)
+}
+
+/// Why a versioned write did not touch the record `id`: it is gone, or it has another version.
+async fn missed<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: &'static str) -> AppResult<AppError> {
+    Ok(match current_version::<E>(db, id).await? {
         Some(v) => AppError::stale(v),
         None => AppError::not_found(what),
     })

@@ -65,6 +65,18 @@ async fn json_types_are_not_coerced(app: TestApp) {
         "malformed_request",
         Some("start_date"),
     );
+    // The largest version a client can send is stale, not an overflow.
+    let (s, stale) = app
+        .patch(
+            &format!("/api/v1/companies/{company}"),
+            json!({"version": i32::MAX, "notes": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, stale["code"].as_str()),
+        (StatusCode::CONFLICT, Some("stale_version")),
+        "{stale}"
+    );
     // Nothing of the refused bodies was stored, and a string is still a string.
     let (_, list) = app.get("/api/v1/companies?q=false").await;
     assert_eq!(list["total"], 0, "{list}");
