@@ -4,15 +4,16 @@
 //! a company called "false"). [`JsonBody`] walks the parsed value against the body's own OpenAPI schema first and
 //! refuses such a value with 400 naming the field, so the document and the parser agree on what is accepted.
 
-use std::ops::Deref;
+use std::{borrow::Cow, ops::Deref};
 
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::{
     impl_apirequest_for_payload,
     payload::{ParsePayload, Payload},
     registry::{MetaSchema, MetaSchemaRef, Registry},
-    types::{ParseFromJSON, Type},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
 };
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::service::{AppError, Msg};
@@ -113,10 +114,7 @@ fn mistyped(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str
         return Some(found);
     }
     match (schema.ty, value) {
-        // A decimal (money) parses numbers itself, exactly; only text would turn them into words.
-        ("string", Value::Number(_) | Value::Bool(_)) if schema.format != Some("decimal") => {
-            Some((at.to_owned(), Want::Text))
-        }
+        ("string", Value::Number(_) | Value::Bool(_)) => Some((at.to_owned(), Want::Text)),
         ("string", Value::String(s)) if matches!(schema.format, Some("date" | "naive-date")) && !full_date(s) => {
             Some((at.to_owned(), Want::Date))
         }
@@ -150,4 +148,51 @@ fn full_date(s: &str) -> bool {
                 c.is_ascii_digit()
             }
         })
+}
+
+/// A decimal in a request body (an amount in 万元, a target's value): a decimal string such as `"12000.5"`, or a
+/// JSON number. The schema says both, since both are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecimalIn(pub Decimal);
+
+impl Type for DecimalIn {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Decimal;
+    type RawElementValueType = Decimal;
+
+    fn name() -> Cow<'static, str> {
+        "decimal_in".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            any_of: vec![
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "decimal"))),
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new("number"))),
+            ],
+            ..MetaSchema::ANY
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Decimal> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Decimal> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl ParseFromJSON for DecimalIn {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Decimal::parse_from_json(value)
+            .map(DecimalIn)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for DecimalIn {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
 }

@@ -12,7 +12,12 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    auth::Auth,
+    body::{DecimalIn, JsonBody},
+    paging, patch,
+};
 use crate::service::{
     AppResult, Need, funds as svc,
     input::{Day, Money, Note},
@@ -62,7 +67,7 @@ pub struct NewFundArrival {
     /// Date the funds arrived.
     pub arrived_on: NaiveDate,
     /// Amount in 万元, > 0, at most 4 decimals.
-    pub amount: Decimal,
+    pub amount: DecimalIn,
     /// Note, up to 2000 characters.
     pub note: Option<String>,
 }
@@ -76,7 +81,7 @@ pub struct FundArrivalChanges {
     /// Date the funds arrived.
     pub arrived_on: Option<NaiveDate>,
     /// Amount in 万元.
-    pub amount: Option<Decimal>,
+    pub amount: Option<DecimalIn>,
     /// Note.
     pub note: MaybeUndefined<String>,
 }
@@ -85,7 +90,7 @@ impl NewFundArrival {
     fn parse(self) -> AppResult<svc::NewFundArrival> {
         Ok(svc::NewFundArrival {
             arrived_on: Day::parse("arrived_on", self.arrived_on)?,
-            amount: Money::positive_wan("amount", self.amount)?,
+            amount: Money::positive_wan("amount", self.amount.0)?,
             note: Note::parse_opt("note", self.note.as_deref())?,
         })
     }
@@ -96,7 +101,7 @@ impl FundArrivalChanges {
         Ok(svc::FundArrivalChanges {
             version: self.version,
             arrived_on: self.arrived_on.map(|d| Day::parse("arrived_on", d)).transpose()?,
-            amount: self.amount.map(|a| Money::positive_wan("amount", a)).transpose()?,
+            amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
             note: patch(self.note, |v| Note::parse_opt("note", Some(&v)))?,
         })
     }

@@ -15,7 +15,12 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    auth::Auth,
+    body::{DecimalIn, JsonBody},
+    paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     history::StageMove,
@@ -153,7 +158,7 @@ pub struct NewProject {
     /// The partner it came through.
     pub source_partner_id: Option<i64>,
     /// Agreed investment in 万元, ≥ 0, at most 4 decimals.
-    pub agreed_investment: Option<Decimal>,
+    pub agreed_investment: Option<DecimalIn>,
     /// Land need in 亩, ≥ 0.
     pub land_mu: Option<f64>,
     /// Major project; defaults to false.
@@ -189,7 +194,7 @@ pub struct ProjectChanges {
     /// The partner it came through.
     pub source_partner_id: MaybeUndefined<i64>,
     /// Agreed investment in 万元.
-    pub agreed_investment: MaybeUndefined<Decimal>,
+    pub agreed_investment: MaybeUndefined<DecimalIn>,
     /// Land need in 亩.
     pub land_mu: MaybeUndefined<f64>,
     /// Major project.
@@ -318,7 +323,7 @@ impl NewProject {
             },
             agreed_investment: self
                 .agreed_investment
-                .map(|w| Money::from_wan("agreed_investment", w))
+                .map(|w| Money::from_wan("agreed_investment", w.0))
                 .transpose()?,
             land_mu: non_negative("land_mu", self.land_mu)?,
             is_major: self.is_major.unwrap_or(false),
@@ -342,7 +347,7 @@ impl ProjectChanges {
             source_outreach_id: patch(self.source_outreach_id, |v| Ok(Some(v)))?,
             source_partner_id: patch(self.source_partner_id, |v| Ok(Some(v)))?,
             agreed_investment: patch(self.agreed_investment, |w| {
-                Money::from_wan("agreed_investment", w).map(Some)
+                Money::from_wan("agreed_investment", w.0).map(Some)
             })?,
             land_mu: patch(self.land_mu, |v| non_negative("land_mu", Some(v)))?,
             is_major: self.is_major,

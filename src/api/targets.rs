@@ -10,7 +10,12 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    auth::Auth,
+    body::{DecimalIn, JsonBody},
+    paging,
+};
 use crate::service::{AppResult, Need, targets as svc};
 
 /// A yearly target (年度目标).
@@ -55,7 +60,7 @@ pub struct NewTarget {
     /// Metric.
     pub metric: TargetMetric,
     /// Value ≥ 0: a whole count, or 万元 (at most 4 decimals) for money metrics.
-    pub value: Decimal,
+    pub value: DecimalIn,
 }
 
 /// A changed target value.
@@ -65,7 +70,7 @@ pub struct TargetChanges {
     /// The version the change was made against.
     pub version: i32,
     /// New value.
-    pub value: Decimal,
+    pub value: DecimalIn,
 }
 
 /// Target endpoints.
@@ -83,7 +88,7 @@ impl TargetsApi {
         let n = svc::NewTarget {
             year: b.year,
             metric: b.metric,
-            value: b.value,
+            value: b.value.0,
         };
         Ok(Created::Created(Json(svc::create(&self.db, n).await?.into())))
     }
@@ -111,7 +116,7 @@ impl TargetsApi {
     #[oai(path = "/targets/:id", method = "patch")]
     async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<TargetChanges>) -> AppResult<Json<Target>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::update(&self.db, id.0, body.0.version, body.0.value).await?;
+        let m = svc::update(&self.db, id.0, body.0.version, body.0.value.0).await?;
         Ok(Json(m.into()))
     }
 
