@@ -21,6 +21,7 @@ pub mod partner;
 pub mod pipeline;
 pub mod project;
 pub mod session;
+pub mod sign_in_strike;
 pub mod stage_event;
 pub mod target;
 pub mod user;

@@ -8,6 +8,7 @@ mod m20261126_000003_accounts;
 mod m20261126_000004_jobs;
 mod m20261126_000005_outbox;
 mod m20261127_000006_job_attempts;
+mod m20261127_000007_sign_in_strikes;
 mod util;
 
 /// All migrations, oldest first.
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_jobs::Migration),
             Box::new(m20261126_000005_outbox::Migration),
             Box::new(m20261127_000006_job_attempts::Migration),
+            Box::new(m20261127_000007_sign_in_strikes::Migration),
         ]
     }
 }

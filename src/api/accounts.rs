@@ -14,7 +14,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     accounts::{self, Password, Username},
@@ -322,8 +324,8 @@ impl AccountsApi {
 
     /// End the current session.
     #[oai(path = "/auth/logout", method = "post")]
-    async fn logout(&self, auth: Auth) -> AppResult<Deleted> {
-        sessions::sign_out(&self.db, &auth.0).await?;
+    async fn logout(&self, auth: Auth, tx: WriteTx) -> AppResult<Deleted> {
+        sessions::sign_out(tx.get().await?, &auth.0).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -363,29 +365,34 @@ impl AccountsApi {
 
     /// Turn the caller's weekly report on or off.
     #[oai(path = "/auth/subscription", method = "put")]
-    async fn subscription(&self, auth: Auth, body: JsonBody<Subscription>) -> AppResult<Json<Subscription>> {
-        let weekly_report = sessions::set_weekly_report(&self.db, &auth.0, body.0.weekly_report).await?;
+    async fn subscription(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        body: JsonBody<Subscription>,
+    ) -> AppResult<Json<Subscription>> {
+        let weekly_report = sessions::set_weekly_report(tx.get().await?, &auth.0, body.0.weekly_report).await?;
         Ok(Json(Subscription { weekly_report }))
     }
 
     /// End one of the caller's sessions.
     #[oai(path = "/auth/sessions/:id", method = "delete")]
-    async fn end_session(&self, auth: Auth, id: Path<i64>) -> AppResult<Deleted> {
-        sessions::end_session(&self.db, &auth.0, id.0).await?;
+    async fn end_session(&self, auth: Auth, tx: WriteTx, id: Path<i64>) -> AppResult<Deleted> {
+        sessions::end_session(tx.get().await?, &auth.0, id.0).await?;
         Ok(Deleted::Deleted)
     }
 
     /// Change one's own password; every other session of the user ends.
     #[oai(path = "/auth/password", method = "post")]
-    async fn change_password(&self, auth: Auth, body: JsonBody<PasswordChange>) -> AppResult<Deleted> {
+    async fn change_password(&self, auth: Auth, tx: WriteTx, body: JsonBody<PasswordChange>) -> AppResult<Deleted> {
         let b = body.0;
-        sessions::change_password(&self.db, &auth.0, &b.current_password, &b.new_password).await?;
+        sessions::change_password(tx.get().await?, &auth.0, &b.current_password, &b.new_password).await?;
         Ok(Deleted::Deleted)
     }
 
     /// Create a user (admin).
     #[oai(path = "/users", method = "post")]
-    async fn create_user(&self, auth: Auth, body: JsonBody<NewUser>) -> AppResult<Created<User>> {
+    async fn create_user(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewUser>) -> AppResult<Created<User>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let new = accounts::NewUser {
@@ -396,7 +403,7 @@ impl AccountsApi {
             password: Password::parse("password", &b.password)?,
         };
         Ok(Created::Created(Json(
-            accounts::create_user(&self.db, new).await?.into(),
+            accounts::create_user(tx.get().await?, new).await?.into(),
         )))
     }
 
@@ -426,7 +433,13 @@ impl AccountsApi {
 
     /// Change a user (admin): role, name, e-mail, disable, reset the password.
     #[oai(path = "/users/:id", method = "patch")]
-    async fn update_user(&self, auth: Auth, id: Path<i64>, body: JsonBody<UserChanges>) -> AppResult<Json<User>> {
+    async fn update_user(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<UserChanges>,
+    ) -> AppResult<Json<User>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let changes = accounts::UserChanges {
@@ -438,13 +451,15 @@ impl AccountsApi {
             password: b.password.map(|p| Password::parse("password", &p)).transpose()?,
         };
         Ok(Json(
-            accounts::update_user(&self.db, &auth.0, id.0, changes).await?.into(),
+            accounts::update_user(tx.get().await?, &auth.0, id.0, changes)
+                .await?
+                .into(),
         ))
     }
 
     /// Issue an API token for a user (admin). The token is in this answer only.
     #[oai(path = "/tokens", method = "post")]
-    async fn create_token(&self, auth: Auth, body: JsonBody<NewToken>) -> AppResult<Created<IssuedToken>> {
+    async fn create_token(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewToken>) -> AppResult<Created<IssuedToken>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let new = tokens::NewToken {
@@ -453,7 +468,7 @@ impl AccountsApi {
             scopes: b.scopes,
             expires_on: b.expires_on,
         };
-        let (token, m) = tokens::issue(&self.db, &auth.0, new).await?;
+        let (token, m) = tokens::issue(tx.get().await?, &auth.0, new).await?;
         Ok(Created::Created(Json(IssuedToken { token, info: m.into() })))
     }
 
@@ -476,9 +491,9 @@ impl AccountsApi {
 
     /// Revoke an API token (admin).
     #[oai(path = "/tokens/:id", method = "delete")]
-    async fn revoke_token(&self, auth: Auth, id: Path<i64>) -> AppResult<Deleted> {
+    async fn revoke_token(&self, auth: Auth, tx: WriteTx, id: Path<i64>) -> AppResult<Deleted> {
         auth.0.require(Need::Admin)?;
-        tokens::revoke(&self.db, id.0).await?;
+        tokens::revoke(tx.get().await?, id.0).await?;
         Ok(Deleted::Deleted)
     }
 

@@ -1,11 +1,64 @@
 //! The audit log at the HTTP edge: one row for every successful write through the API, by middleware, so no
-//! endpoint can forget it. The sign-in and export services write their own rows.
+//! endpoint can forget it, committed in the same transaction as the write it records ([`WriteTx`]), so a crash
+//! cannot keep the one without the other. The sign-in and export services write their own rows.
 
-use poem::{Body, Endpoint, IntoResponse, Request, Response, http::Method};
-use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+use poem::{Body, Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response, http::Method};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use tokio::sync::OnceCell;
 
 use super::auth::CallerSlot;
-use crate::service::audit::{Entry, write};
+use crate::service::{
+    AppError, AppResult,
+    audit::{Entry, write},
+};
+
+/// The transaction of a write request. A handler that writes takes it as a parameter and runs its service calls
+/// in it; the transaction begins at the first use (after authentication, which reads and writes on its own
+/// connection) and the audit middleware commits it together with the request's audit row, or drops it (a
+/// rollback) when the request fails.
+#[derive(Clone)]
+pub struct WriteTx {
+    db: DatabaseConnection,
+    txn: Arc<OnceCell<DatabaseTransaction>>,
+}
+
+impl WriteTx {
+    fn new(db: DatabaseConnection) -> WriteTx {
+        WriteTx {
+            db,
+            txn: Arc::default(),
+        }
+    }
+
+    /// The request's transaction, begun on first use.
+    pub async fn get(&self) -> AppResult<&DatabaseTransaction> {
+        // SQLite: take the write lock at BEGIN, so that a transaction that reads before it writes waits for
+        // another writer instead of failing when it upgrades (PostgreSQL ignores the option).
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.txn.get_or_try_init(|| self.db.begin_with_options(options)).await?)
+    }
+
+    /// The transaction, if it was begun, once every other holder of the request is gone.
+    fn finish(self) -> AppResult<Option<DatabaseTransaction>> {
+        Arc::try_unwrap(self.txn)
+            .map(OnceCell::into_inner)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the request's transaction outlived the request")))
+    }
+}
+
+impl<'a> FromRequest<'a> for WriteTx {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        req.extensions()
+            .get::<WriteTx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a write outside the audit middleware")).into())
+    }
+}
 
 /// The kind of record and its id from a path under `/api/v1`: the last word, and the number after it if any.
 fn target(path: &str) -> (Option<String>, Option<i64>) {
@@ -34,7 +87,8 @@ fn action(method: &Method, entity: Option<&str>) -> &'static str {
     }
 }
 
-/// Middleware around `/api/v1`: records every successful write with its caller, target, field names and address.
+/// Middleware around `/api/v1`: records every successful write with its caller, target, field names and address,
+/// in the write's own transaction.
 pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
     let method = req.method().clone();
     let path = req.original_uri().path().to_owned();
@@ -44,7 +98,9 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
         return ep.call(req).await.map(IntoResponse::into_response);
     };
     let slot = CallerSlot::default();
+    let tx = WriteTx::new(db.clone());
     req.extensions_mut().insert(slot.clone());
+    req.extensions_mut().insert(tx.clone());
     let client_addr = super::client_addr(&req);
     let body = req.take_body().into_bytes().await?;
     let mut fields: Vec<String> = serde_json::from_slice::<serde_json::Value>(&body)
@@ -58,6 +114,7 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
     req.set_body(body);
 
     let resp = ep.call(req).await?.into_response();
+    let txn = tx.finish()?;
     if !resp.status().is_success() {
         return Ok(resp);
     }
@@ -81,9 +138,18 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
         client_addr,
         detail: None,
     };
-    if let Err(e) = write(&db, entry).await {
-        // The write itself is committed; answering 500 now would make the client retry it.
-        tracing::error!(error = ?e, "could not append to the audit log");
+    match txn {
+        Some(txn) => {
+            write(&txn, entry).await?;
+            txn.commit().await.map_err(AppError::from)?;
+        }
+        // A write that used no request transaction is committed already: answering 500 now would make the
+        // client retry it.
+        None => {
+            if let Err(e) = write(&db, entry).await {
+                tracing::error!(error = ?e, "could not append to the audit log");
+            }
+        }
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

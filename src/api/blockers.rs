@@ -10,7 +10,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     blockers::{self as svc, BlockerFilter, BlockerView},
@@ -178,9 +180,15 @@ pub struct BlockersApi {
 impl BlockersApi {
     /// Record a blocker on a project.
     #[oai(path = "/projects/:id/blockers", method = "post")]
-    async fn create(&self, auth: Auth, id: Path<i64>, body: JsonBody<NewBlocker>) -> AppResult<Created<Blocker>> {
+    async fn create(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<NewBlocker>,
+    ) -> AppResult<Created<Blocker>> {
         auth.0.require(Need::Pipeline)?;
-        let b = svc::create(&self.db, &auth.0, id.0, body.0.parse()?).await?;
+        let b = svc::create(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(b.into())))
     }
 
@@ -242,9 +250,15 @@ impl BlockersApi {
 
     /// Change a blocker, including its status; a stale `version` answers 409.
     #[oai(path = "/blockers/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<BlockerChanges>) -> AppResult<Json<Blocker>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<BlockerChanges>,
+    ) -> AppResult<Json<Blocker>> {
         auth.0.require(Need::Pipeline)?;
-        let b = svc::update(&self.db, &auth.0, id.0, body.0.parse()?).await?;
+        let b = svc::update(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Json(b.into()))
     }
 
@@ -253,12 +267,13 @@ impl BlockersApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

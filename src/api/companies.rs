@@ -10,7 +10,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     companies::{self as svc, CompanyChanges as Changes, CompanyFilter, ContactChanges as ContactEdit},
@@ -252,9 +254,9 @@ pub struct CompaniesApi {
 impl CompaniesApi {
     /// Create a company.
     #[oai(path = "/companies", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewCompany>) -> AppResult<Created<Company>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewCompany>) -> AppResult<Created<Company>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::create(&self.db, body.0.parse()?).await?;
+        let m = svc::create(tx.get().await?, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -293,9 +295,15 @@ impl CompaniesApi {
 
     /// Change a company; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/companies/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<CompanyChanges>) -> AppResult<Json<Company>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<CompanyChanges>,
+    ) -> AppResult<Json<Company>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a company and its contacts; refused with 409 while projects refer to it.
@@ -303,12 +311,13 @@ impl CompaniesApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -317,11 +326,12 @@ impl CompaniesApi {
     async fn create_contact(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         body: JsonBody<NewContact>,
     ) -> AppResult<Created<Contact>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::create_contact(&self.db, &auth.0, id.0, body.0.parse()?).await?;
+        let m = svc::create_contact(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -353,11 +363,12 @@ impl CompaniesApi {
     async fn update_contact(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         body: JsonBody<ContactChanges>,
     ) -> AppResult<Json<Contact>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::update_contact(&self.db, &auth.0, id.0, body.0.parse()?).await?;
+        let m = svc::update_contact(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Json(m.into()))
     }
 
@@ -366,12 +377,13 @@ impl CompaniesApi {
     async fn delete_contact(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete_contact(&self.db, id.0, version.0).await?;
+        svc::delete_contact(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

@@ -10,7 +10,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     follow_ups::{self as svc, NextStep},
@@ -133,9 +135,15 @@ pub struct FollowUpsApi {
 impl FollowUpsApi {
     /// Record a follow-up on a project.
     #[oai(path = "/projects/:id/follow-ups", method = "post")]
-    async fn create(&self, auth: Auth, id: Path<i64>, body: JsonBody<NewFollowUp>) -> AppResult<Created<FollowUp>> {
+    async fn create(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<NewFollowUp>,
+    ) -> AppResult<Created<FollowUp>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::create(&self.db, &auth.0, id.0, body.0.parse()?).await?;
+        let m = svc::create(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -157,9 +165,15 @@ impl FollowUpsApi {
 
     /// Change a follow-up; a stale `version` answers 409.
     #[oai(path = "/follow-ups/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<FollowUpChanges>) -> AppResult<Json<FollowUp>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<FollowUpChanges>,
+    ) -> AppResult<Json<FollowUp>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a follow-up.
@@ -167,12 +181,13 @@ impl FollowUpsApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

@@ -14,6 +14,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    audit::WriteTx,
     auth::Auth,
     body::{DecimalIn, JsonBody},
     paging, patch,
@@ -119,11 +120,12 @@ impl FundsApi {
     async fn create(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         body: JsonBody<NewFundArrival>,
     ) -> AppResult<Created<FundArrival>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::create(&self.db, id.0, body.0.parse()?).await?;
+        let m = svc::create(tx.get().await?, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
 
@@ -148,11 +150,12 @@ impl FundsApi {
     async fn update(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         body: JsonBody<FundArrivalChanges>,
     ) -> AppResult<Json<FundArrival>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a fund arrival.
@@ -160,12 +163,13 @@ impl FundsApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

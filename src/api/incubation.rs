@@ -11,7 +11,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     history::StageMove,
@@ -205,7 +207,7 @@ pub struct IncubationApi {
 impl IncubationApi {
     /// Take a company into high-tech cultivation (or record it at a later stage).
     #[oai(path = "/incubation", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewCandidate>) -> AppResult<Created<Candidate>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewCandidate>) -> AppResult<Created<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let n = svc::NewCandidate {
@@ -216,7 +218,9 @@ impl IncubationApi {
             note: Note::parse_opt("note", b.note.as_deref())?,
             notes: Note::parse_opt("notes", b.notes.as_deref())?,
         };
-        Ok(Created::Created(Json(svc::create(&self.db, &auth.0, n).await?.into())))
+        Ok(Created::Created(Json(
+            svc::create(tx.get().await?, &auth.0, n).await?.into(),
+        )))
     }
 
     /// List candidates, newest first.
@@ -254,11 +258,17 @@ impl IncubationApi {
 
     /// Change a candidate's details; a stale `version` answers 409.
     #[oai(path = "/incubation/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<CandidateChanges>) -> AppResult<Json<Candidate>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<CandidateChanges>,
+    ) -> AppResult<Json<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
-        let c = svc::update(&self.db, id.0, b.version, b.cohort_year, notes).await?;
+        let c = svc::update(tx.get().await?, id.0, b.version, b.cohort_year, notes).await?;
         Ok(Json(c.into()))
     }
 
@@ -267,12 +277,13 @@ impl IncubationApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -281,6 +292,7 @@ impl IncubationApi {
     async fn move_stage(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         body: JsonBody<NewIncubationEvent>,
     ) -> AppResult<Created<IncubationEvent>> {
@@ -294,7 +306,7 @@ impl IncubationApi {
             version: b.version,
         };
         Ok(Created::Created(Json(
-            svc::move_stage(&self.db, &auth.0, id.0, m).await?.into(),
+            svc::move_stage(tx.get().await?, &auth.0, id.0, m).await?.into(),
         )))
     }
 

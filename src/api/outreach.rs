@@ -10,7 +10,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     input::{Place, Short},
@@ -160,10 +162,10 @@ pub struct OutreachApi {
 impl OutreachApi {
     /// Record an outreach activity.
     #[oai(path = "/outreach", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewOutreach>) -> AppResult<Created<Outreach>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewOutreach>) -> AppResult<Created<Outreach>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
-            svc::create(&self.db, body.0.parse()?).await?.into(),
+            svc::create(tx.get().await?, body.0.parse()?).await?.into(),
         )))
     }
 
@@ -205,9 +207,15 @@ impl OutreachApi {
 
     /// Change an outreach activity; a stale `version` answers 409.
     #[oai(path = "/outreach/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<OutreachChanges>) -> AppResult<Json<Outreach>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<OutreachChanges>,
+    ) -> AppResult<Json<Outreach>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete an outreach activity; projects that came from it lose the reference (not their source kind).
@@ -215,12 +223,13 @@ impl OutreachApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

@@ -10,7 +10,9 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
 use crate::service::{
     AppResult, Need,
     input::{Day, Name},
@@ -117,10 +119,10 @@ pub struct PartnersApi {
 impl PartnersApi {
     /// Record a partner organisation.
     #[oai(path = "/partners", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewPartner>) -> AppResult<Created<Partner>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewPartner>) -> AppResult<Created<Partner>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
-            svc::create(&self.db, body.0.parse()?).await?.into(),
+            svc::create(tx.get().await?, body.0.parse()?).await?.into(),
         )))
     }
 
@@ -152,9 +154,15 @@ impl PartnersApi {
 
     /// Change a partner; a stale `version` answers 409.
     #[oai(path = "/partners/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<PartnerChanges>) -> AppResult<Json<Partner>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<PartnerChanges>,
+    ) -> AppResult<Json<Partner>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a partner; projects that came through it lose the reference (not their source kind).
@@ -162,12 +170,13 @@ impl PartnersApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

@@ -17,6 +17,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    audit::WriteTx,
     auth::Auth,
     body::{DecimalIn, JsonBody},
     paging, patch,
@@ -368,9 +369,9 @@ pub struct ProjectsApi {
 impl ProjectsApi {
     /// Create a project at its initial stage; the first stage event is recorded with it.
     #[oai(path = "/projects", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewProject>) -> AppResult<Created<Project>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewProject>) -> AppResult<Created<Project>> {
         auth.0.require(Need::Edit)?;
-        let p = svc::create(&self.db, &auth.0, body.0.parse()?).await?;
+        let p = svc::create(tx.get().await?, &auth.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(p.into())))
     }
 
@@ -431,9 +432,15 @@ impl ProjectsApi {
 
     /// Change a project's details; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/projects/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<ProjectChanges>) -> AppResult<Json<Project>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<ProjectChanges>,
+    ) -> AppResult<Json<Project>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a project with its history, follow-ups and fund arrivals.
@@ -441,12 +448,13 @@ impl ProjectsApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -456,6 +464,7 @@ impl ProjectsApi {
     async fn move_stage(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         body: JsonBody<NewStageEvent>,
     ) -> AppResult<Created<StageEvent>> {
@@ -468,7 +477,7 @@ impl ProjectsApi {
             reason: Note::parse_opt("reason", b.reason.as_deref())?,
             version: b.version,
         };
-        let e = svc::move_stage(&self.db, &auth.0, id.0, m).await?;
+        let e = svc::move_stage(tx.get().await?, &auth.0, id.0, m).await?;
         Ok(Created::Created(Json(e.into())))
     }
 

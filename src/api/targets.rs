@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    audit::WriteTx,
     auth::Auth,
     body::{DecimalIn, JsonBody},
     paging,
@@ -82,7 +83,7 @@ pub struct TargetsApi {
 impl TargetsApi {
     /// Set a yearly target; a second one for the same year and metric answers 409.
     #[oai(path = "/targets", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewTarget>) -> AppResult<Created<Target>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewTarget>) -> AppResult<Created<Target>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let n = svc::NewTarget {
@@ -90,7 +91,7 @@ impl TargetsApi {
             metric: b.metric,
             value: b.value.0,
         };
-        Ok(Created::Created(Json(svc::create(&self.db, n).await?.into())))
+        Ok(Created::Created(Json(svc::create(tx.get().await?, n).await?.into())))
     }
 
     /// List targets by year (newest first) and metric.
@@ -114,9 +115,15 @@ impl TargetsApi {
 
     /// Change a target's value; a stale `version` answers 409.
     #[oai(path = "/targets/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<TargetChanges>) -> AppResult<Json<Target>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<TargetChanges>,
+    ) -> AppResult<Json<Target>> {
         auth.0.require(Need::Edit)?;
-        let m = svc::update(&self.db, id.0, body.0.version, body.0.value.0).await?;
+        let m = svc::update(tx.get().await?, id.0, body.0.version, body.0.value.0).await?;
         Ok(Json(m.into()))
     }
 
@@ -125,12 +132,13 @@ impl TargetsApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

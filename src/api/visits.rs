@@ -9,7 +9,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+use super::{ApiTags, Created, Deleted, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch};
 use crate::service::{
     AppResult, Need,
     input::Day,
@@ -168,10 +168,10 @@ pub struct VisitsApi {
 impl VisitsApi {
     /// Record a visit.
     #[oai(path = "/visits", method = "post")]
-    async fn create(&self, auth: Auth, body: JsonBody<NewVisit>) -> AppResult<Created<Visit>> {
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewVisit>) -> AppResult<Created<Visit>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
-            svc::create(&self.db, body.0.parse()?).await?.into(),
+            svc::create(tx.get().await?, body.0.parse()?).await?.into(),
         )))
     }
 
@@ -220,9 +220,15 @@ impl VisitsApi {
 
     /// Change a visit; a stale `version` answers 409 and changes nothing.
     #[oai(path = "/visits/:id", method = "patch")]
-    async fn update(&self, auth: Auth, id: Path<i64>, body: JsonBody<VisitChanges>) -> AppResult<Json<Visit>> {
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<VisitChanges>,
+    ) -> AppResult<Json<Visit>> {
         auth.0.require(Need::Edit)?;
-        Ok(Json(svc::update(&self.db, id.0, body.0.parse()?).await?.into()))
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
     /// Delete a visit; projects that named it as their source keep their source kind but lose the reference.
@@ -230,12 +236,13 @@ impl VisitsApi {
     async fn delete(
         &self,
         auth: Auth,
+        tx: WriteTx,
         id: Path<i64>,
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
-        svc::delete(&self.db, id.0, version.0).await?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
 }

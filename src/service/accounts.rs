@@ -2,7 +2,7 @@
 //! what admins change. Signing in and sessions are in `sessions`; secrets in `secrets`.
 
 use chrono::Utc;
-use entity::{enums::Role, session, user};
+use entity::{enums::Role, session, sign_in_strike, user};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
     sea_query::Expr,
@@ -185,6 +185,7 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
     set_some(&mut m.role, c.role);
     set_some(&mut m.disabled, c.disabled);
     let ends_sessions = c.password.is_some() || c.disabled == Some(true);
+    let new_password = c.password.is_some();
     if let Some(p) = c.password {
         m.password_hash = Set(p.hash().await?);
         m.failed_logins = Set(0);
@@ -194,6 +195,9 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
     let u = update_versioned::<user::Entity, _>(&txn, id, "user", c.version, m).await?;
     if ends_sessions {
         end_sessions(&txn, u.id, None).await?;
+    }
+    if new_password {
+        lift_address_locks(&txn, u.id).await?;
     }
     if c.disabled == Some(true) {
         // A disabled user's API tokens end with the account: enabling it again does not bring them back.
@@ -252,6 +256,15 @@ pub async fn unlock(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    lift_address_locks(db, id).await
+}
+
+/// Forgets the failed sign-ins of a user counted per client address, and the locks they set.
+async fn lift_address_locks(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    sign_in_strike::Entity::delete_many()
+        .filter(sign_in_strike::Column::UserId.eq(id))
         .exec(db)
         .await?;
     Ok(())

@@ -2,7 +2,7 @@
 //! repeated failures, idle and absolute expiry, and who a bearer token stands for.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{api_token, session, user};
+use entity::{api_token, session, sign_in_strike, user};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
@@ -26,9 +26,12 @@ pub struct AuthConfig {
     pub session_idle_minutes: i64,
     /// A session ends this many hours after sign-in, whatever happens.
     pub session_absolute_hours: i64,
-    /// Failed sign-ins in a row that lock an account.
+    /// Failed sign-ins in a row from one client address that lock the account for that address.
     pub lockout_attempts: i32,
-    /// How long a locked account stays locked.
+    /// Failed sign-ins in a row from any addresses that lock the account for everyone (guessing spread over many
+    /// addresses); an operator lifts it with `invest-crm user unlock`.
+    pub account_lockout_attempts: i32,
+    /// How long a lock lasts.
     pub lockout_minutes: i64,
     /// Sign-in attempts one client address may make a minute (a burst of as many, then one every
     /// 60/n seconds).
@@ -41,6 +44,7 @@ impl Default for AuthConfig {
             session_idle_minutes: 120,
             session_absolute_hours: 24,
             lockout_attempts: 5,
+            account_lockout_attempts: 50,
             lockout_minutes: 15,
             sign_ins_per_minute: 20,
         }
@@ -161,8 +165,13 @@ pub struct NewSession {
 }
 
 /// Signs in: a new session for the right password of an enabled, unlocked account. Every failure — unknown user,
-/// wrong password, disabled or locked account — is the same `Unauthorized` and costs the same time; failures count
-/// towards the lockout, and every attempt is audited.
+/// wrong password, disabled or locked account — is the same `Unauthorized` and costs the same time, and every
+/// attempt is audited.
+///
+/// Two locks, so that a stranger cannot lock a named account out for its owner: `lockout_attempts` failures from
+/// one client address lock the account for that address only (each attempt is counted before the password is
+/// checked, so concurrent guesses get no more tries); `account_lockout_attempts` failures from anywhere lock it
+/// for everyone.
 pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult<NewSession> {
     let now = Utc::now();
     let found = user::Entity::find()
@@ -185,18 +194,30 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult
         audit::write(db, entry("login_failure", None, Some("unknown user"))).await?;
         return Err(AppError::Unauthorized);
     };
+    let addr = a.client_addr.as_deref().unwrap_or_default();
+    let strike = strike(db, cfg, u.id, addr, now).await?;
     let locked = u.locked_until.is_some_and(|t| t > now);
-    let matches = verify_password(&u.password_hash, a.password).await;
+    let matches = match strike {
+        Strike::Counted(_) => verify_password(&u.password_hash, a.password).await,
+        Strike::LockedOut => {
+            verify_password(DUMMY_HASH, a.password).await;
+            false
+        }
+    };
     if u.disabled || locked || !matches {
         let why = if u.disabled {
             "disabled"
         } else if locked {
             "locked"
+        } else if strike == Strike::LockedOut {
+            "locked for this address"
         } else {
             "wrong password"
         };
-        if !matches && !locked {
-            count_failure(db, cfg, &u, now).await?;
+        if let Strike::Counted(n) = strike
+            && !matches
+        {
+            count_failure(db, cfg, &u, addr, n, now).await?;
         }
         audit::write(db, entry("login_failure", Some(&u), Some(why))).await?;
         return Err(AppError::Unauthorized);
@@ -208,6 +229,11 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult
         .filter(user::Column::Id.eq(u.id))
         .exec(&txn)
         .await?;
+    sign_in_strike::Entity::delete_many()
+        .filter(sign_in_strike::Column::UserId.eq(u.id))
+        .filter(sign_in_strike::Column::ClientAddr.eq(addr))
+        .exec(&txn)
+        .await?;
     let (id, session) = open_session(&txn, cfg, u.id, a.client_addr.clone(), a.user_agent).await?;
     let success = Entry {
         entity_id: Some(id),
@@ -216,6 +242,98 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult
     audit::write(&txn, success).await?;
     txn.commit().await?;
     Ok(session)
+}
+
+/// What an attempt from one address at one account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strike {
+    /// Checked; it is the n-th attempt in a row from this address.
+    Counted(i32),
+    /// Refused unchecked: the address is locked out of the account, or its other attempts used every try.
+    LockedOut,
+}
+
+/// Counts an attempt from `addr` at the account before its password is checked: one atomic upsert, so that
+/// concurrent attempts each get their own number and no more than `lockout_attempts` are ever checked.
+async fn strike(
+    db: &impl ConnectionTrait,
+    cfg: &AuthConfig,
+    user_id: i64,
+    addr: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Strike> {
+    use sea_orm::sea_query::OnConflict;
+    let addr: String = addr.chars().take(64).collect();
+    let held = sign_in_strike::Entity::find_by_id((user_id, addr.clone()))
+        .one(db)
+        .await?;
+    if held.and_then(|s| s.locked_until).is_some_and(|t| t > now) {
+        return Ok(Strike::LockedOut);
+    }
+    let row = sign_in_strike::Entity::insert(sign_in_strike::ActiveModel {
+        user_id: Set(user_id),
+        client_addr: Set(addr),
+        failures: Set(1),
+        locked_until: Set(None),
+        last_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([sign_in_strike::Column::UserId, sign_in_strike::Column::ClientAddr])
+            .value(
+                sign_in_strike::Column::Failures,
+                Expr::col((sign_in_strike::Entity, sign_in_strike::Column::Failures)).add(1),
+            )
+            .value(
+                sign_in_strike::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .value(sign_in_strike::Column::LastAt, Expr::value(now))
+            .to_owned(),
+    )
+    .exec_with_returning(db)
+    .await?;
+    Ok(if row.failures > cfg.lockout_attempts {
+        Strike::LockedOut
+    } else {
+        Strike::Counted(row.failures)
+    })
+}
+
+/// Counts a failed sign-in: the `lockout_attempts`-th from one address locks the account for that address, the
+/// `account_lockout_attempts`-th from anywhere locks it for everyone.
+async fn count_failure(
+    db: &impl Db,
+    cfg: &AuthConfig,
+    u: &user::Model,
+    addr: &str,
+    nth: i32,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let until = Some(now + Duration::minutes(cfg.lockout_minutes));
+    if nth >= cfg.lockout_attempts {
+        sign_in_strike::Entity::update_many()
+            .col_expr(sign_in_strike::Column::Failures, Expr::value(0))
+            .col_expr(sign_in_strike::Column::LockedUntil, Expr::value(until))
+            .filter(sign_in_strike::Column::UserId.eq(u.id))
+            .filter(sign_in_strike::Column::ClientAddr.eq(addr.chars().take(64).collect::<String>()))
+            .exec(db)
+            .await?;
+    }
+    // Two statements, each atomic in the database, so that concurrent failures are all counted: one adds this
+    // failure, the other locks the account once the count has reached the limit.
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(db)
+        .await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(until))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::FailedLogins.gte(cfg.account_lockout_attempts))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Opens a session for a user whose credentials were checked; answers its id and its token (shown once).
@@ -243,28 +361,6 @@ pub async fn open_session(
     .exec_with_returning(db)
     .await?;
     Ok((s.id, NewSession { token, expires_at }))
-}
-
-/// Counts a failed sign-in; the attempt that reaches the limit locks the account.
-async fn count_failure(db: &impl Db, cfg: &AuthConfig, u: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
-    // Two statements, each atomic in the database, so that concurrent failures are all counted: one adds this
-    // failure, the other locks the account once the count has reached the limit.
-    user::Entity::update_many()
-        .col_expr(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
-        .filter(user::Column::Id.eq(u.id))
-        .exec(db)
-        .await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::FailedLogins, Expr::value(0))
-        .col_expr(
-            user::Column::LockedUntil,
-            Expr::value(Some(now + Duration::minutes(cfg.lockout_minutes))),
-        )
-        .filter(user::Column::Id.eq(u.id))
-        .filter(user::Column::FailedLogins.gte(cfg.lockout_attempts))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// The session an actor acts through, or `BadRequest` for API tokens (they are revoked, not logged out).

@@ -22,6 +22,7 @@ db_test!(
     errors_are_not_cached_and_huge_bodies_are_refused,
     absurd_numbers_and_revived_tokens_are_refused,
     json_types_are_not_coerced,
+    a_write_whose_audit_row_fails_is_not_kept,
 );
 
 async fn json_types_are_not_coerced(app: TestApp) {
@@ -133,21 +134,33 @@ async fn login(app: &TestApp, password: &str) -> StatusCode {
 async fn concurrent_wrong_passwords_lock_the_account(app: TestApp) {
     let tries = (0..30).map(|_| login(&app, "wrong password 123"));
     let answers = futures_util::future::join_all(tries).await;
-    // 20 a minute from one address get through (the rest wait, 429); those count, all of them.
+    // 20 a minute from one address get through (the rest wait, 429).
     let refused = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     let limited = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!((refused, limited), (20, 10), "{answers:?}");
+    // Of those, exactly `lockout_attempts` (5) had their password checked; the address is locked out after them.
+    let reasons: Vec<String> = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("login_failure"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.detail.unwrap()["reason"].as_str().unwrap().to_owned())
+        .collect();
+    let checked = reasons.iter().filter(|r| *r == "wrong password").count();
+    let unchecked = reasons.iter().filter(|r| *r == "locked for this address").count();
+    assert_eq!((checked, unchecked), (5, 15), "{reasons:?}");
     let u = user::Entity::find()
         .filter(user::Column::Username.eq("staff"))
         .one(&app.db)
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        u.locked_until.is_some_and(|t| t > chrono::Utc::now()),
-        "30 concurrent failures lock the account: {u:?}"
+    assert_eq!(
+        u.failed_logins, 5,
+        "every checked failure counts towards the account-wide lock"
     );
-    // Locked (or still waiting at this address): either way, no way in.
+    // Locked for this address (or still waiting at it): either way, no way in.
     let s = login(&app, PASSWORD).await;
     assert!(
         s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
@@ -312,4 +325,40 @@ async fn errors_are_not_cached_and_huge_bodies_are_refused(app: TestApp) {
     assert!(answer.starts_with("http/1.1 413"), "{answer}");
     assert!(answer.contains("cache-control: no-store"), "{answer}");
     assert!(answer.contains("payload_too_large"), "{answer}");
+}
+
+async fn a_write_whose_audit_row_fails_is_not_kept(app: TestApp) {
+    use sea_orm::{ConnectionTrait, PaginatorTrait};
+    let companies = || entity::company::Entity::find().count(&app.db);
+    let before = companies().await.unwrap();
+    // The audit log made unwritable: the write it would record must not be kept either.
+    app.db
+        .execute_unprepared("ALTER TABLE audit_log RENAME TO audit_log_away")
+        .await
+        .unwrap();
+    let (s, body) = app
+        .post("/api/v1/companies", json!({"name": "无审计不落库有限公司"}))
+        .await;
+    app.db
+        .execute_unprepared("ALTER TABLE audit_log_away RENAME TO audit_log")
+        .await
+        .unwrap();
+    assert!(s.is_server_error(), "{s} {body}");
+    assert_eq!(
+        companies().await.unwrap(),
+        before,
+        "the company went with its audit row"
+    );
+    // With the log back, the same write is kept and recorded.
+    let (s, created) = app
+        .post("/api/v1/companies", json!({"name": "无审计不落库有限公司"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let row = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Entity.eq("companies"))
+        .filter(audit_entry::Column::EntityId.eq(created["id"].as_i64()))
+        .one(&app.db)
+        .await
+        .unwrap();
+    assert!(row.is_some_and(|r| r.action == "create"));
 }

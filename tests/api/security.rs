@@ -1,7 +1,7 @@
 //! Accounts, roles, sessions, API tokens, masking and the audit trail (docs/ARCHITECTURE.md).
 
 use chrono::{Duration, Utc};
-use entity::{api_token, session, user};
+use entity::{api_token, session, sign_in_strike};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
@@ -334,21 +334,27 @@ async fn lockout_after_failed_logins_and_its_expiry(app: TestApp) {
     }
     let locked = app.login("viewer", PASSWORD).await;
     assert_error(&locked, StatusCode::UNAUTHORIZED, "unauthorized", None);
-    let (_, users) = app.get("/api/v1/users?role=viewer").await;
-    let until: chrono::DateTime<Utc> = users["items"][0]["locked_until"].as_str().unwrap().parse().unwrap();
-    let left = until - Utc::now();
+    // Locked for the address the guesses came from, for 15 minutes.
+    let strike = sign_in_strike::Entity::find()
+        .filter(sign_in_strike::Column::UserId.eq(app.user_ids["viewer"]))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(strike.client_addr, "127.0.0.1");
+    let left = strike.locked_until.unwrap() - Utc::now();
     assert!(
         left > Duration::minutes(14) && left <= Duration::minutes(15),
         "locked for 15 minutes: {left}"
     );
 
     // Fifteen minutes later (moved back in the database rather than waited for).
-    user::Entity::update_many()
+    sign_in_strike::Entity::update_many()
         .col_expr(
-            user::Column::LockedUntil,
+            sign_in_strike::Column::LockedUntil,
             Expr::value(Some(Utc::now() - Duration::seconds(1))),
         )
-        .filter(user::Column::Username.eq("viewer"))
+        .filter(sign_in_strike::Column::UserId.eq(app.user_ids["viewer"]))
         .exec(&app.db)
         .await
         .unwrap();
