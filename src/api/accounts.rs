@@ -110,15 +110,19 @@ pub struct Me {
 #[oai(deny_unknown_fields)]
 pub struct NewUser {
     /// Username: letters, digits, '.', '_', '-'; unique.
+    #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
     /// Name shown to others.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub display_name: String,
     /// E-mail address.
+    #[oai(nullable, validator(max_length = 254))]
     pub email: Option<String>,
     /// Role.
     pub role: Role,
     /// Password, at least 12 characters.
     #[oai(write_only)]
+    #[oai(validator(min_length = 12, max_length = 256))]
     pub password: String,
 }
 
@@ -127,17 +131,23 @@ pub struct NewUser {
 #[oai(deny_unknown_fields)]
 pub struct UserChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name shown to others.
+    #[oai(nullable, validator(max_length = 100))]
     pub display_name: Option<String>,
     /// E-mail address.
+    #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
     /// Role.
+    #[oai(nullable)]
     pub role: Option<Role>,
     /// Disable (true) or enable (false) the account; disabling ends its sessions.
+    #[oai(nullable)]
     pub disabled: Option<bool>,
     /// New password (reset by an admin); also lifts a lockout.
     #[oai(write_only)]
+    #[oai(nullable, validator(min_length = 12, max_length = 256))]
     pub password: Option<String>,
 }
 
@@ -158,6 +168,7 @@ pub struct PasswordChange {
     pub current_password: String,
     /// The new password, at least 12 characters.
     #[oai(write_only)]
+    #[oai(validator(min_length = 12, max_length = 256))]
     pub new_password: String,
 }
 
@@ -189,6 +200,7 @@ pub struct NewToken {
     /// The user the token acts for.
     pub user_id: i64,
     /// What the token is for, e.g. "领导小组周报表".
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub name: String,
     /// Scopes: `read`, `export`, `contact_details`.
     pub scopes: Vec<TokenScope>,

@@ -68,22 +68,30 @@ pub struct Blocker {
 #[oai(deny_unknown_fields)]
 pub struct NewBlocker {
     /// What the problem is, 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub title: String,
     /// Category.
     pub category: BlockerCategory,
     /// Responsible unit.
+    #[oai(nullable, validator(max_length = 200))]
     pub owner_unit: Option<String>,
     /// Assigned leader.
+    #[oai(nullable, validator(max_length = 100))]
     pub assigned_leader: Option<String>,
     /// Date it was raised; defaults to today.
+    #[oai(nullable)]
     pub opened_on: Option<NaiveDate>,
     /// Due date; not before `opened_on`.
+    #[oai(nullable)]
     pub due_date: Option<NaiveDate>,
     /// Status; defaults to `open`.
+    #[oai(nullable)]
     pub status: Option<BlockerStatus>,
     /// Resolution: required with status `resolved`.
+    #[oai(nullable, validator(max_length = 4000))]
     pub resolution: Option<String>,
     /// Resolution date: required with status `resolved`.
+    #[oai(nullable)]
     pub resolved_on: Option<NaiveDate>,
 }
 
@@ -93,24 +101,34 @@ pub struct NewBlocker {
 #[oai(deny_unknown_fields)]
 pub struct BlockerChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// What the problem is.
+    #[oai(nullable, validator(max_length = 200))]
     pub title: Option<String>,
     /// Category.
+    #[oai(nullable)]
     pub category: Option<BlockerCategory>,
     /// Responsible unit.
+    #[oai(nullable, validator(max_length = 200))]
     pub owner_unit: MaybeUndefined<String>,
     /// Assigned leader.
+    #[oai(nullable, validator(max_length = 100))]
     pub assigned_leader: MaybeUndefined<String>,
     /// Date it was raised.
+    #[oai(nullable)]
     pub opened_on: Option<NaiveDate>,
     /// Due date.
+    #[oai(nullable)]
     pub due_date: MaybeUndefined<NaiveDate>,
     /// Status: open → in_progress → resolved; reopening is allowed.
+    #[oai(nullable)]
     pub status: Option<BlockerStatus>,
     /// Resolution.
+    #[oai(nullable, validator(max_length = 4000))]
     pub resolution: MaybeUndefined<String>,
     /// Resolution date.
+    #[oai(nullable)]
     pub resolved_on: MaybeUndefined<NaiveDate>,
 }
 

@@ -2,7 +2,8 @@
 //!
 //! poem-openapi turns a number or a boolean sent for a string field into its text (`{"name": false}` would create
 //! a company called "false"). [`JsonBody`] walks the parsed value against the body's own OpenAPI schema first and
-//! refuses such a value with 400 naming the field, so the document and the parser agree on what is accepted.
+//! refuses such a value with 400 naming the field, so the document and the parser agree on what is accepted; the
+//! lengths and ranges the schema states are answered there too, with the service's own `invalid_value`.
 
 use std::{borrow::Cow, ops::Deref};
 
@@ -57,16 +58,8 @@ impl<T: ParseFromJSON> ParsePayload for JsonBody<T> {
         };
         let mut registry = Registry::new();
         T::register(&mut registry);
-        if let Some((field, want)) = mistyped(&registry, &T::schema_ref(), &value, "") {
-            return Err(AppError::BadRequest {
-                code: "malformed_request",
-                msg: Msg::new(
-                    format!("field `{field}` must be {}", want.en()),
-                    format!("字段 {field} 必须是{}", want.zh()),
-                ),
-                field: Some(field),
-            }
-            .into());
+        if let Some(e) = refused(&registry, &T::schema_ref(), &value, "") {
+            return Err(e.into());
         }
         T::parse_from_json(Some(value))
             .map(JsonBody)
@@ -81,49 +74,64 @@ fn malformed(reason: String) -> poem::Error {
     poem_openapi::error::ParseRequestPayloadError { reason }.into()
 }
 
-/// What a value should have been.
-enum Want {
-    Text,
-    Date,
-}
-
-impl Want {
-    fn en(&self) -> &'static str {
-        match self {
-            Want::Text => "a JSON string",
-            Want::Date => "a date written YYYY-MM-DD",
-        }
-    }
-
-    fn zh(&self) -> &'static str {
-        match self {
-            Want::Text => "字符串",
-            Want::Date => "YYYY-MM-DD 格式的日期",
-        }
-    }
-}
-
-/// The path of the first value whose JSON type the schema does not allow: a number or boolean where it says
-/// string, or a date not written in full (`2024-5-1`, which chrono would read as 1 May).
-fn mistyped(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str) -> Option<(String, Want)> {
+/// The first value the body's schema does not allow, as the error the service would answer for it: a number or
+/// boolean where the schema says string, a date not written in full (`2024-5-1`, which chrono would read as
+/// 1 May), a text longer or shorter than its stated length, a number outside its stated range.
+fn refused(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str) -> Option<AppError> {
     let schema: &MetaSchema = match schema {
         MetaSchemaRef::Inline(s) => s,
         MetaSchemaRef::Reference(name) => registry.schemas.get(name)?,
     };
-    if let Some(found) = schema.all_of.iter().find_map(|s| mistyped(registry, s, value, at)) {
+    if let Some(found) = schema.all_of.iter().find_map(|s| refused(registry, s, value, at)) {
         return Some(found);
     }
+    let mistyped = |en: &str, zh: &str| AppError::BadRequest {
+        code: "malformed_request",
+        msg: Msg::new(format!("field `{at}` must be {en}"), format!("字段 {at} 必须是{zh}")),
+        field: Some(at.to_owned()),
+    };
     match (schema.ty, value) {
-        ("string", Value::Number(_) | Value::Bool(_)) => Some((at.to_owned(), Want::Text)),
+        ("string", Value::Number(_) | Value::Bool(_)) => Some(mistyped("a JSON string", "字符串")),
         ("string", Value::String(s)) if matches!(schema.format, Some("date" | "naive-date")) && !full_date(s) => {
-            Some((at.to_owned(), Want::Date))
+            Some(mistyped("a date written YYYY-MM-DD", "YYYY-MM-DD 格式的日期"))
+        }
+        ("string", Value::String(s)) => {
+            let n = s.chars().count();
+            if let Some(max) = schema.max_length.filter(|max| n > *max) {
+                return Some(AppError::invalid(
+                    at,
+                    format!("{at} is longer than {max} characters"),
+                    format!("{at} 超过 {max} 个字符"),
+                ));
+            }
+            schema.min_length.filter(|min| n < *min).map(|min| {
+                AppError::invalid(
+                    at,
+                    format!("{at} must have at least {min} characters"),
+                    format!("{at} 至少需要 {min} 个字符"),
+                )
+            })
+        }
+        ("integer" | "number", Value::Number(x)) => {
+            let x = x.as_f64()?;
+            let below = schema.minimum.is_some_and(|min| x < min);
+            let above = schema.maximum.is_some_and(|max| x > max);
+            (below || above).then(|| {
+                let bound = |b: Option<f64>| b.map_or_else(|| "…".to_owned(), |b| b.to_string());
+                let (min, max) = (bound(schema.minimum), bound(schema.maximum));
+                AppError::invalid(
+                    at,
+                    format!("{at} must lie between {min} and {max}"),
+                    format!("{at} 须在 {min} 至 {max} 之间"),
+                )
+            })
         }
         ("array", Value::Array(items)) => {
             let item = schema.items.as_deref()?;
             items
                 .iter()
                 .enumerate()
-                .find_map(|(i, v)| mistyped(registry, item, v, &format!("{at}[{i}]")))
+                .find_map(|(i, v)| refused(registry, item, v, &format!("{at}[{i}]")))
         }
         ("object", Value::Object(fields)) => schema.properties.iter().find_map(|(name, s)| {
             let inner = if at.is_empty() {
@@ -131,7 +139,7 @@ fn mistyped(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str
             } else {
                 format!("{at}.{name}")
             };
-            fields.get(*name).and_then(|v| mistyped(registry, s, v, &inner))
+            fields.get(*name).and_then(|v| refused(registry, s, v, &inner))
         }),
         _ => None,
     }

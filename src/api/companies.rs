@@ -71,16 +71,22 @@ impl From<company::Model> for Company {
 #[oai(deny_unknown_fields)]
 pub struct NewCompany {
     /// Name, 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
     /// Unified social credit code; checked against its GB 32100 check digit; unique.
+    #[oai(nullable)]
     pub credit_code: Option<String>,
     /// Industry, up to 100 characters.
+    #[oai(nullable, validator(max_length = 100))]
     pub industry: Option<String>,
     /// Origin province, up to 50 characters.
+    #[oai(nullable, validator(max_length = 50))]
     pub province: Option<String>,
     /// Origin city, up to 50 characters.
+    #[oai(nullable, validator(max_length = 50))]
     pub city: Option<String>,
     /// Notes, up to 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
 
@@ -89,18 +95,25 @@ pub struct NewCompany {
 #[oai(deny_unknown_fields)]
 pub struct CompanyChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
+    #[oai(nullable, validator(max_length = 200))]
     pub name: Option<String>,
     /// Unified social credit code.
+    #[oai(nullable)]
     pub credit_code: MaybeUndefined<String>,
     /// Industry.
+    #[oai(nullable, validator(max_length = 100))]
     pub industry: MaybeUndefined<String>,
     /// Origin province.
+    #[oai(nullable, validator(max_length = 50))]
     pub province: MaybeUndefined<String>,
     /// Origin city.
+    #[oai(nullable, validator(max_length = 50))]
     pub city: MaybeUndefined<String>,
     /// Notes.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: MaybeUndefined<String>,
 }
 
@@ -156,14 +169,19 @@ impl From<contact::Model> for Contact {
 #[oai(deny_unknown_fields)]
 pub struct NewContact {
     /// Name, 1–100 characters.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub name: String,
     /// Title, up to 100 characters.
+    #[oai(nullable, validator(max_length = 100))]
     pub title: Option<String>,
     /// Phone: digits with spaces, dashes or brackets, optional leading +.
+    #[oai(nullable, validator(max_length = 30))]
     pub phone: Option<String>,
     /// E-mail address.
+    #[oai(nullable, validator(max_length = 254))]
     pub email: Option<String>,
     /// Notes, up to 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
 
@@ -172,16 +190,22 @@ pub struct NewContact {
 #[oai(deny_unknown_fields)]
 pub struct ContactChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
+    #[oai(nullable, validator(max_length = 100))]
     pub name: Option<String>,
     /// Title.
+    #[oai(nullable, validator(max_length = 100))]
     pub title: MaybeUndefined<String>,
     /// Phone.
+    #[oai(nullable, validator(max_length = 30))]
     pub phone: MaybeUndefined<String>,
     /// E-mail.
+    #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
     /// Notes.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: MaybeUndefined<String>,
 }
 

@@ -248,6 +248,9 @@ fn http_error(status: StatusCode, lang: Lang, allow: Option<String>) -> Option<R
             "请以 JSON 格式提交(Content-Type: application/json)",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large", "请求内容过大"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers_too_large", "the request headers are too large", "请求头过大")
+        }
         _ => return None,
     };
     let body = ErrorBody {

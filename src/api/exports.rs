@@ -79,7 +79,18 @@ impl<K: FileKind> IntoResponse for File<K> {
 
 impl<K: FileKind> ApiResponse for File<K> {
     fn meta() -> MetaResponses {
-        let binary = || MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")));
+        // A JSON export is an array of rows (their columns depend on the dataset); every other kind is a file.
+        let schema = |content_type: &str| {
+            let s = if content_type.starts_with("application/json") {
+                MetaSchema {
+                    items: Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::new("object"))))),
+                    ..MetaSchema::new("array")
+                }
+            } else {
+                MetaSchema::new_with_format("string", "binary")
+            };
+            MetaSchemaRef::Inline(Box::new(s))
+        };
         MetaResponses {
             responses: vec![MetaResponse {
                 description: "The file; `Content-Disposition` names it in Chinese (`filename*`) with an ASCII fallback.",
@@ -89,7 +100,7 @@ impl<K: FileKind> ApiResponse for File<K> {
                     .iter()
                     .map(|&content_type| MetaMediaType {
                         content_type,
-                        schema: binary(),
+                        schema: schema(content_type),
                     })
                     .collect(),
                 headers: vec![MetaHeader {

@@ -76,10 +76,13 @@ pub struct NewFollowUp {
     /// Kind.
     pub kind: FollowUpKind,
     /// What happened, 1–2000 characters.
+    #[oai(validator(min_length = 1, max_length = 2000))]
     pub note: String,
     /// The next step, up to 500 characters.
+    #[oai(nullable, validator(max_length = 500))]
     pub next_step: Option<String>,
     /// When the next step is due; not before the follow-up.
+    #[oai(nullable)]
     pub next_date: Option<NaiveDate>,
 }
 
@@ -88,16 +91,22 @@ pub struct NewFollowUp {
 #[oai(deny_unknown_fields)]
 pub struct FollowUpChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Date.
+    #[oai(nullable)]
     pub occurred_on: Option<NaiveDate>,
     /// Kind.
+    #[oai(nullable)]
     pub kind: Option<FollowUpKind>,
     /// What happened.
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
     /// The next step.
+    #[oai(nullable, validator(max_length = 500))]
     pub next_step: MaybeUndefined<String>,
     /// When the next step is due.
+    #[oai(nullable)]
     pub next_date: MaybeUndefined<NaiveDate>,
 }
 

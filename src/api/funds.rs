@@ -70,6 +70,7 @@ pub struct NewFundArrival {
     /// Amount in 万元, > 0, at most 4 decimals.
     pub amount: DecimalIn,
     /// Note, up to 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
 }
 
@@ -78,12 +79,16 @@ pub struct NewFundArrival {
 #[oai(deny_unknown_fields)]
 pub struct FundArrivalChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Date the funds arrived.
+    #[oai(nullable)]
     pub arrived_on: Option<NaiveDate>,
     /// Amount in 万元.
+    #[oai(nullable)]
     pub amount: Option<DecimalIn>,
     /// Note.
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: MaybeUndefined<String>,
 }
 

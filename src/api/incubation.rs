@@ -91,14 +91,18 @@ pub struct NewCandidate {
     /// The company.
     pub company_id: i64,
     /// Cohort year; one candidate per company and cohort.
+    #[oai(validator(minimum(value = "1990")))]
     pub cohort_year: i64,
     /// Initial stage; defaults to `cultivating`.
+    #[oai(nullable)]
     pub stage: Option<IncubationStage>,
     /// Date of the initial stage.
     pub occurred_on: NaiveDate,
     /// Note on the initial event.
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
     /// Notes, up to 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
 
@@ -107,10 +111,13 @@ pub struct NewCandidate {
 #[oai(deny_unknown_fields)]
 pub struct CandidateChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Cohort year.
+    #[oai(nullable, validator(minimum(value = "1990")))]
     pub cohort_year: Option<i64>,
     /// Notes.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: MaybeUndefined<String>,
 }
 
@@ -123,10 +130,13 @@ pub struct NewIncubationEvent {
     /// The date; not before the latest event.
     pub occurred_on: NaiveDate,
     /// Note.
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
     /// Reason: required to move backward or to fail.
+    #[oai(nullable, validator(max_length = 2000))]
     pub reason: Option<String>,
     /// The candidate version the move was decided on; when given, a stale one answers 409.
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i32>,
 }
 

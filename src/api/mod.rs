@@ -269,10 +269,18 @@ async fn limited_body(req: &mut poem::Request) -> poem::Result<Vec<u8>> {
     body.map(|b| b.to_vec()).map_err(|_| too_large())
 }
 
-/// Middleware around `/api/v1`: a request body larger than the edge's limit is refused with 413 before anything
-/// else (authentication, the audit log, parsing) sees it.
+/// The most header bytes (names and values) a request to the API may carry. The HTTP server itself refuses far
+/// larger ones (about 400 KiB, or more than 100 headers) with a bare 431 before any of this code runs.
+const HEADER_LIMIT: usize = 16 * 1024;
+
+/// Middleware around `/api/v1`: headers larger than [`HEADER_LIMIT`] are refused with 431, a request body larger
+/// than the edge's limit with 413, before anything else (authentication, the audit log, parsing) sees them.
 async fn bounded<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Result<poem::Response> {
     use poem::IntoResponse;
+    let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if header_bytes > HEADER_LIMIT {
+        return Err(poem::Error::from_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
+    }
     if req.uri().query().is_some_and(has_control_characters) {
         return Err(service::AppError::BadRequest {
             code: "invalid_text",

@@ -60,18 +60,24 @@ pub struct NewOutreach {
     /// Kind.
     pub kind: OutreachKind,
     /// City, 1–50 characters.
+    #[oai(validator(min_length = 1, max_length = 50))]
     pub city: String,
     /// First day.
     pub start_date: NaiveDate,
     /// Last day; defaults to the first.
+    #[oai(nullable)]
     pub end_date: Option<NaiveDate>,
     /// Leading official.
+    #[oai(nullable, validator(max_length = 100))]
     pub leading_official: Option<String>,
     /// Participants.
+    #[oai(nullable)]
     pub participants: Option<Vec<String>>,
     /// Companies met.
+    #[oai(nullable)]
     pub company_ids: Option<Vec<i64>>,
     /// Notes, up to 4000 characters.
+    #[oai(nullable, validator(max_length = 4000))]
     pub notes: Option<String>,
 }
 
@@ -80,22 +86,31 @@ pub struct NewOutreach {
 #[oai(deny_unknown_fields)]
 pub struct OutreachChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Kind.
+    #[oai(nullable)]
     pub kind: Option<OutreachKind>,
     /// City.
+    #[oai(nullable, validator(max_length = 50))]
     pub city: Option<String>,
     /// First day.
+    #[oai(nullable)]
     pub start_date: Option<NaiveDate>,
     /// Last day.
+    #[oai(nullable)]
     pub end_date: Option<NaiveDate>,
     /// Leading official.
+    #[oai(nullable, validator(max_length = 100))]
     pub leading_official: MaybeUndefined<String>,
     /// Participants (replaces the list).
+    #[oai(nullable)]
     pub participants: Option<Vec<String>>,
     /// Companies met (replaces the list).
+    #[oai(nullable)]
     pub company_ids: Option<Vec<i64>>,
     /// Notes.
+    #[oai(nullable, validator(max_length = 4000))]
     pub notes: MaybeUndefined<String>,
 }
 

@@ -62,12 +62,15 @@ impl From<partner::Model> for Partner {
 #[oai(deny_unknown_fields)]
 pub struct NewPartner {
     /// Name, 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
     /// Kind.
     pub kind: PartnerKind,
     /// Agreement date.
+    #[oai(nullable)]
     pub agreement_date: Option<NaiveDate>,
     /// Notes, up to 4000 characters.
+    #[oai(nullable, validator(max_length = 4000))]
     pub notes: Option<String>,
 }
 
@@ -76,14 +79,19 @@ pub struct NewPartner {
 #[oai(deny_unknown_fields)]
 pub struct PartnerChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
+    #[oai(nullable, validator(max_length = 200))]
     pub name: Option<String>,
     /// Kind.
+    #[oai(nullable)]
     pub kind: Option<PartnerKind>,
     /// Agreement date.
+    #[oai(nullable)]
     pub agreement_date: MaybeUndefined<NaiveDate>,
     /// Notes.
+    #[oai(nullable, validator(max_length = 4000))]
     pub notes: MaybeUndefined<String>,
 }
 

@@ -139,6 +139,7 @@ pub struct Project {
 #[oai(deny_unknown_fields)]
 pub struct NewProject {
     /// Name, 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
     /// The investing company.
     pub company_id: i64,
@@ -147,30 +148,43 @@ pub struct NewProject {
     /// Date of the initial stage.
     pub occurred_on: NaiveDate,
     /// Note on the initial stage event.
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
     /// Industry; defaults to the company's.
+    #[oai(nullable, validator(max_length = 100))]
     pub industry: Option<String>,
     /// Source; defaults to the kind of the source record named, else `other`.
+    #[oai(nullable)]
     pub source: Option<ProjectSource>,
     /// The visit it came from.
+    #[oai(nullable)]
     pub source_visit_id: Option<i64>,
     /// The outreach activity it came from.
+    #[oai(nullable)]
     pub source_outreach_id: Option<i64>,
     /// The partner it came through.
+    #[oai(nullable)]
     pub source_partner_id: Option<i64>,
     /// Agreed investment in 万元, ≥ 0, at most 4 decimals.
+    #[oai(nullable)]
     pub agreed_investment: Option<DecimalIn>,
     /// Land need in 亩, ≥ 0.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000000")))]
     pub land_mu: Option<f64>,
     /// Major project; defaults to false.
+    #[oai(nullable)]
     pub is_major: Option<bool>,
     /// Contact leader.
+    #[oai(nullable, validator(max_length = 100))]
     pub contact_leader: Option<String>,
     /// Responsible unit.
+    #[oai(nullable, validator(max_length = 200))]
     pub responsible_unit: Option<String>,
     /// Team (专班).
+    #[oai(nullable, validator(max_length = 200))]
     pub team: Option<String>,
     /// Notes, up to 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
 
@@ -179,34 +193,49 @@ pub struct NewProject {
 #[oai(deny_unknown_fields)]
 pub struct ProjectChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
+    #[oai(nullable, validator(max_length = 200))]
     pub name: Option<String>,
     /// The investing company.
+    #[oai(nullable)]
     pub company_id: Option<i64>,
     /// Industry.
+    #[oai(nullable, validator(max_length = 100))]
     pub industry: MaybeUndefined<String>,
     /// Source.
+    #[oai(nullable)]
     pub source: Option<ProjectSource>,
     /// The visit it came from.
+    #[oai(nullable)]
     pub source_visit_id: MaybeUndefined<i64>,
     /// The outreach activity it came from.
+    #[oai(nullable)]
     pub source_outreach_id: MaybeUndefined<i64>,
     /// The partner it came through.
+    #[oai(nullable)]
     pub source_partner_id: MaybeUndefined<i64>,
     /// Agreed investment in 万元.
+    #[oai(nullable)]
     pub agreed_investment: MaybeUndefined<DecimalIn>,
     /// Land need in 亩.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000000")))]
     pub land_mu: MaybeUndefined<f64>,
     /// Major project.
+    #[oai(nullable)]
     pub is_major: Option<bool>,
     /// Contact leader.
+    #[oai(nullable, validator(max_length = 100))]
     pub contact_leader: MaybeUndefined<String>,
     /// Responsible unit.
+    #[oai(nullable, validator(max_length = 200))]
     pub responsible_unit: MaybeUndefined<String>,
     /// Team.
+    #[oai(nullable, validator(max_length = 200))]
     pub team: MaybeUndefined<String>,
     /// Notes.
+    #[oai(nullable, validator(max_length = 2000))]
     pub notes: MaybeUndefined<String>,
 }
 
@@ -220,10 +249,13 @@ pub struct NewStageEvent {
     /// The date of the move; not before the project's latest event.
     pub occurred_on: NaiveDate,
     /// Note.
+    #[oai(nullable)]
     pub note: Option<String>,
     /// Reason: required to move backward or to drop.
+    #[oai(nullable)]
     pub reason: Option<String>,
     /// The project version the move was decided on; when given, a stale one answers 409.
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i32>,
 }
 

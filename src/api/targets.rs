@@ -57,6 +57,7 @@ impl From<target::Model> for Target {
 #[oai(deny_unknown_fields)]
 pub struct NewTarget {
     /// Year, 1990–2100.
+    #[oai(validator(minimum(value = "1990"), maximum(value = "2100")))]
     pub year: i64,
     /// Metric.
     pub metric: TargetMetric,
@@ -69,6 +70,7 @@ pub struct NewTarget {
 #[oai(deny_unknown_fields)]
 pub struct TargetChanges {
     /// The version the change was made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// New value.
     pub value: DecimalIn,

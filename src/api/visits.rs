@@ -69,18 +69,24 @@ pub struct NewVisit {
     /// Date of the visit.
     pub visit_date: NaiveDate,
     /// Number of visitors, 1–10000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub headcount: i64,
     /// The visiting companies: at least one.
     pub company_ids: Vec<i64>,
     /// Projects the visit is linked to.
+    #[oai(nullable)]
     pub project_ids: Option<Vec<i64>>,
     /// Receiving leaders.
+    #[oai(nullable)]
     pub receiving_leaders: Option<Vec<String>>,
     /// Accompanying staff.
+    #[oai(nullable)]
     pub staff: Option<Vec<String>>,
     /// Purpose, up to 500 characters.
+    #[oai(nullable, validator(max_length = 500))]
     pub purpose: Option<String>,
     /// Summary, up to 4000 characters.
+    #[oai(nullable, validator(max_length = 4000))]
     pub summary: Option<String>,
 }
 
@@ -89,22 +95,31 @@ pub struct NewVisit {
 #[oai(deny_unknown_fields)]
 pub struct VisitChanges {
     /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Date.
+    #[oai(nullable)]
     pub visit_date: Option<NaiveDate>,
     /// Number of visitors.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "10000")))]
     pub headcount: Option<i64>,
     /// The visiting companies (replaces the list).
+    #[oai(nullable)]
     pub company_ids: Option<Vec<i64>>,
     /// Linked projects (replaces the list).
+    #[oai(nullable)]
     pub project_ids: Option<Vec<i64>>,
     /// Receiving leaders (replaces the list).
+    #[oai(nullable)]
     pub receiving_leaders: Option<Vec<String>>,
     /// Accompanying staff (replaces the list).
+    #[oai(nullable)]
     pub staff: Option<Vec<String>>,
     /// Purpose.
+    #[oai(nullable, validator(max_length = 500))]
     pub purpose: MaybeUndefined<String>,
     /// Summary.
+    #[oai(nullable, validator(max_length = 4000))]
     pub summary: MaybeUndefined<String>,
 }
 

@@ -254,7 +254,8 @@ enum Strike {
 }
 
 /// Counts an attempt from `addr` at the account before its password is checked: one atomic upsert, so that
-/// concurrent attempts each get their own number and no more than `lockout_attempts` are ever checked.
+/// concurrent attempts each get their own number and no more than `lockout_attempts` are ever checked. Attempts
+/// while the address is locked out are not counted, so the count starts afresh when the lock ends.
 async fn strike(
     db: &impl ConnectionTrait,
     cfg: &AuthConfig,
@@ -262,17 +263,12 @@ async fn strike(
     addr: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Strike> {
-    use sea_orm::sea_query::OnConflict;
-    let addr: String = addr.chars().take(64).collect();
-    let held = sign_in_strike::Entity::find_by_id((user_id, addr.clone()))
-        .one(db)
-        .await?;
-    if held.and_then(|s| s.locked_until).is_some_and(|t| t > now) {
-        return Ok(Strike::LockedOut);
-    }
+    use sea_orm::sea_query::{CaseStatement, OnConflict};
+    let failures = Expr::col((sign_in_strike::Entity, sign_in_strike::Column::Failures));
+    let locked = Expr::col((sign_in_strike::Entity, sign_in_strike::Column::LockedUntil)).gt(now);
     let row = sign_in_strike::Entity::insert(sign_in_strike::ActiveModel {
         user_id: Set(user_id),
-        client_addr: Set(addr),
+        client_addr: Set(addr.chars().take(64).collect()),
         failures: Set(1),
         locked_until: Set(None),
         last_at: Set(now),
@@ -281,18 +277,17 @@ async fn strike(
         OnConflict::columns([sign_in_strike::Column::UserId, sign_in_strike::Column::ClientAddr])
             .value(
                 sign_in_strike::Column::Failures,
-                Expr::col((sign_in_strike::Entity, sign_in_strike::Column::Failures)).add(1),
-            )
-            .value(
-                sign_in_strike::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
+                CaseStatement::new()
+                    .case(locked, failures.clone())
+                    .finally(failures.add(1)),
             )
             .value(sign_in_strike::Column::LastAt, Expr::value(now))
             .to_owned(),
     )
     .exec_with_returning(db)
     .await?;
-    Ok(if row.failures > cfg.lockout_attempts {
+    let locked_out = row.locked_until.is_some_and(|t| t > now) || row.failures > cfg.lockout_attempts;
+    Ok(if locked_out {
         Strike::LockedOut
     } else {
         Strike::Counted(row.failures)

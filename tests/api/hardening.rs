@@ -23,6 +23,7 @@ db_test!(
     absurd_numbers_and_revived_tokens_are_refused,
     json_types_are_not_coerced,
     a_write_whose_audit_row_fails_is_not_kept,
+    the_spec_states_the_limits_it_enforces,
 );
 
 async fn json_types_are_not_coerced(app: TestApp) {
@@ -306,6 +307,17 @@ async fn errors_are_not_cached_and_huge_bodies_are_refused(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.headers()["allow"], "DELETE, GET, PATCH");
+    // Oversized headers: 431 in the same JSON as every error.
+    let r = client
+        .get(format!("{}/api/v1/companies", app.base_url()))
+        .header("x-padding", "a".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "headers_too_large");
     // 20 MB declared, without signing in: refused from the headers alone, before a byte of the body is sent.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = app.base_url().trim_start_matches("http://").to_owned();
@@ -361,4 +373,41 @@ async fn a_write_whose_audit_row_fails_is_not_kept(app: TestApp) {
         .await
         .unwrap();
     assert!(row.is_some_and(|r| r.action == "create"));
+}
+
+async fn the_spec_states_the_limits_it_enforces(app: TestApp) {
+    let spec: serde_json::Value = reqwest::get(format!("{}/openapi.json", app.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let name = &schemas["NewCompany"]["properties"]["name"];
+    assert_eq!(
+        (name["minLength"].as_u64(), name["maxLength"].as_u64()),
+        (Some(1), Some(200))
+    );
+    assert_eq!(schemas["NewCompany"]["properties"]["notes"]["nullable"], true);
+    let headcount = &schemas["NewVisit"]["properties"]["headcount"];
+    assert_eq!(
+        (headcount["minimum"].as_f64(), headcount["maximum"].as_f64()),
+        (Some(1.0), Some(10000.0))
+    );
+    let export = &spec["paths"]["/exports/{dataset}"]["get"]["responses"]["200"]["content"];
+    assert_eq!(export["application/json; charset=utf-8"]["schema"]["type"], "array");
+    assert_eq!(export["text/csv; charset=utf-8"]["schema"]["format"], "binary");
+    // What the document says is what is enforced, with the service's own error naming the field.
+    let (s, _) = app.post("/api/v1/companies", json!({"name": "企".repeat(200)})).await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "200 characters (600 bytes) are within the limit"
+    );
+    let too_long = app.post("/api/v1/companies", json!({"name": "企".repeat(201)})).await;
+    assert_error(&too_long, StatusCode::BAD_REQUEST, "invalid_value", Some("name"));
+    let (_, company) = app.post("/api/v1/companies", json!({"name": "访客单位"})).await;
+    let visit = json!({"visit_date": "2024-03-01", "headcount": 10001, "company_ids": [company["id"]]});
+    let too_many = app.post("/api/v1/visits", visit).await;
+    assert_error(&too_many, StatusCode::BAD_REQUEST, "invalid_value", Some("headcount"));
 }
