@@ -10,11 +10,39 @@ pub mod demo;
 pub mod export;
 pub mod report;
 pub mod service;
+pub mod web;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use poem::{Server, listener::TcpListener};
+use poem::{
+    EndpointExt, Server,
+    http::header,
+    listener::TcpListener,
+    middleware::{CatchPanic, SetHeader},
+};
+use sea_orm::DatabaseConnection;
+
+/// The whole HTTP application: the staff UI at `/`, the JSON API at `/api/v1` with its docs, spec and health
+/// checks, one bound on sign-in attempts for both, and the headers every answer carries.
+pub fn app(db: DatabaseConnection, cfg: &config::Config) -> impl poem::Endpoint + use<> {
+    let gate = Arc::new(service::sessions::SignInGate::new(cfg.auth.sign_ins_per_minute));
+    let (api, edge) = api::app(db.clone(), cfg, gate.clone());
+    let api = Arc::new(api);
+    let mut routes = web::routes(db, cfg, gate);
+    for path in api::PATHS {
+        routes = routes.nest_no_strip(path, api.clone());
+    }
+    routes
+        .data(edge)
+        .with(CatchPanic::new().with_handler(api::error::on_panic))
+        .with(
+            SetHeader::new()
+                .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+                .overriding(header::X_FRAME_OPTIONS, "DENY")
+                .overriding(header::REFERRER_POLICY, "no-referrer"),
+        )
+}
 
 /// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish. With `demo`, an
 /// empty database is first filled with the demo park.
@@ -51,7 +79,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         None
     };
     Server::new(TcpListener::bind(cfg.listen))
-        .run_with_graceful_shutdown(api::app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
     if let Some(s) = scheduler {

@@ -348,6 +348,64 @@ fn target_lines(ytd: &Kpis) -> Vec<String> {
         .collect()
 }
 
+/// Whether a project at `stage` is still in the pipeline (not dropped, not yet producing; one not yet begun has no
+/// stage and is not either).
+fn in_pipeline(stage: ProjectStage) -> bool {
+    !matches!(stage, ProjectStage::Dropped | ProjectStage::Producing)
+}
+
+/// Whether a project in the pipeline is stale: no follow-up ever, or none in the last `stale_days` days.
+fn is_stale(days_since_follow_up: Option<i64>, stale_days: i64) -> bool {
+    days_since_follow_up.is_none_or(|d| d > stale_days)
+}
+
+/// A project gone quiet.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaleProject {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its stage on the day asked about.
+    pub stage: ProjectStage,
+    /// Days since its last follow-up; none when it never had one.
+    pub days_since_follow_up: Option<i64>,
+}
+
+/// The projects in the pipeline on `as_of` with no follow-up in the `stale_days` days before it (the weekly
+/// report's rule), longest quiet first.
+pub async fn stale_projects(
+    db: &DatabaseConnection,
+    as_of: NaiveDate,
+    stale_days: i64,
+) -> anyhow::Result<Vec<StaleProject>> {
+    let names: HashMap<i64, String> = project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Name])
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let last_follow = last_follow_ups(db, as_of).await?;
+    let mut stale: Vec<StaleProject> = stages_at(db, as_of)
+        .await?
+        .into_iter()
+        .filter(|(_, stage)| in_pipeline(*stage))
+        .filter_map(|(id, stage)| {
+            let days = last_follow.get(&id).map(|d| (as_of - *d).num_days());
+            is_stale(days, stale_days).then(|| StaleProject {
+                id,
+                name: names.get(&id).cloned().unwrap_or_default(),
+                stage,
+                days_since_follow_up: days,
+            })
+        })
+        .collect();
+    stale.sort_by_key(|p| (std::cmp::Reverse(p.days_since_follow_up.unwrap_or(i64::MAX)), p.id));
+    Ok(stale)
+}
+
 async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Shared> {
     let week = last_full_week(as_of);
     let end = week.to;
@@ -377,15 +435,11 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
     let mut stale = Vec::new();
     let mut lines = Vec::new();
     for (id, name, leader) in projects {
-        // Only projects still in the pipeline at the week's end (not dropped, not yet producing, not yet begun).
-        let Some(stage) = stage_then
-            .get(&id)
-            .filter(|s| !matches!(s, ProjectStage::Dropped | ProjectStage::Producing))
-        else {
+        let Some(stage) = stage_then.get(&id).filter(|s| in_pipeline(**s)) else {
             continue;
         };
         let days = last_follow.get(&id).map(|d| (end - *d).num_days());
-        if days.is_none_or(|d| d > stale_days) {
+        if is_stale(days, stale_days) {
             stale.push(name.clone());
         }
         lines.push((

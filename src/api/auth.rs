@@ -30,7 +30,8 @@ impl CallerSlot {
         self.0.lock().ok().and_then(|c| c.clone())
     }
 
-    fn set(&self, caller: &Actor) {
+    /// Records the caller once authenticated.
+    pub fn set(&self, caller: &Actor) {
         if let Ok(mut c) = self.0.lock() {
             *c = Some(caller.clone());
         }

@@ -16,7 +16,7 @@ use poem_openapi::{
 use crate::service::{AppError, Msg};
 
 impl AppError {
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -29,8 +29,8 @@ impl AppError {
         }
     }
 
-    /// The JSON body in the given language.
-    fn body(&self, lang: Lang) -> ErrorBody {
+    /// The error body (code, message, field) in the given language.
+    pub fn body(&self, lang: Lang) -> ErrorBody {
         let pick = |m: &Msg| match lang {
             Lang::En => m.en().to_owned(),
             Lang::Zh => m.zh().to_owned(),

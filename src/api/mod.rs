@@ -2,7 +2,7 @@
 
 mod accounts;
 mod analytics;
-mod audit;
+pub mod audit;
 pub mod auth;
 mod blockers;
 mod body;
@@ -20,7 +20,7 @@ mod targets;
 mod visits;
 
 use poem::{
-    EndpointExt, IntoEndpoint, Route, get, handler,
+    EndpointExt, Route, get, handler,
     http::{Method, StatusCode, header},
     middleware::{Cors, SetHeader},
     web::{Data, Json as PoemJson},
@@ -33,11 +33,11 @@ use poem_openapi::{
     types::{MaybeUndefined, ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use sea_orm::DatabaseConnection;
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use crate::{
     config::Config,
-    service::{self, AppResult, input::Patch},
+    service::{self, AppResult, input::Patch, sessions::SignInGate},
 };
 use auth::AuthState;
 
@@ -324,13 +324,17 @@ async fn readyz(db: Data<&DatabaseConnection>) -> (StatusCode, PoemJson<serde_js
 }
 
 /// The OpenAPI service of every resource.
-fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
+fn service(
+    db: &DatabaseConnection,
+    cfg: &Config,
+    gate: Arc<SignInGate>,
+) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
             accounts::AccountsApi {
                 db: db.clone(),
                 config: cfg.auth.clone(),
-                gate: std::sync::Arc::new(service::sessions::SignInGate::new(cfg.auth.sign_ins_per_minute)),
+                gate,
             },
             companies::CompaniesApi { db: db.clone() },
             projects::ProjectsApi { db: db.clone() },
@@ -356,17 +360,25 @@ fn service(db: &DatabaseConnection, cfg: &Config) -> OpenApiService<impl poem_op
     .server("/api/v1")
 }
 
-/// The whole HTTP application: the API (audited, never cached), its docs and spec, and the health checks.
-pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> {
-    let api = service(&db, cfg);
-    let routes = routes_of(&api.spec());
+/// The paths the API part of the application answers (each with everything below it).
+pub const PATHS: [&str; 5] = ["/api", "/docs", "/openapi.json", "/healthz", "/readyz"];
+
+/// The API part of the HTTP application (audited, never cached, errors in JSON): `/api/v1`, its docs and spec,
+/// and the health checks; and the edge settings every part needs (trusted proxies, body limit, routes).
+pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl poem::Endpoint + use<>, Edge) {
+    let api = service(&db, cfg, gate);
+    let edge = Edge {
+        trusted_proxies: cfg.trusted_proxies.clone(),
+        body_limit: cfg.body_limit,
+        routes: Arc::new(routes_of(&api.spec())),
+    };
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let cors = Cors::new()
         .allow_origins(cfg.cors_origins.iter().map(String::as_str))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers(["authorization", "content-type", "accept-language"]);
-    Route::new()
+    let endpoint = Route::new()
         .nest("/api/v1", api.around(audit::record).around(bounded))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
@@ -378,25 +390,14 @@ pub fn app(db: DatabaseConnection, cfg: &Config) -> impl poem::Endpoint + use<> 
         })
         .data(db)
         .around(error::localize)
-        .data(Edge {
-            trusted_proxies: cfg.trusted_proxies.clone(),
-            body_limit: cfg.body_limit,
-            routes: std::sync::Arc::new(routes),
-        })
-        .with(poem::middleware::CatchPanic::new().with_handler(error::on_panic))
-        .with(
-            SetHeader::new()
-                // Every answer, errors included: nothing of the API belongs in a shared cache.
-                .overriding(header::CACHE_CONTROL, "no-store")
-                .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-                .overriding(header::X_FRAME_OPTIONS, "DENY")
-                .overriding(header::REFERRER_POLICY, "no-referrer"),
-        )
-        .with_if(!cfg.cors_origins.is_empty(), cors)
-        .into_endpoint()
+        // Every answer, errors included: nothing of the API belongs in a shared cache.
+        .with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-store"))
+        .with_if(!cfg.cors_origins.is_empty(), cors);
+    (endpoint, edge)
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn spec_json(cfg: &Config) -> String {
-    service(&DatabaseConnection::default(), cfg).spec()
+    let gate = Arc::new(SignInGate::new(cfg.auth.sign_ins_per_minute));
+    service(&DatabaseConnection::default(), cfg, gate).spec()
 }

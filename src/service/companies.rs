@@ -102,6 +102,15 @@ pub async fn list(db: &impl ConnectionTrait, f: CompanyFilter, paging: Paging) -
     paging.rows(db, s).await
 }
 
+/// The company of exactly this name (trimmed), if there is one.
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> AppResult<Option<company::Model>> {
+    Ok(company::Entity::find()
+        .filter(company::Column::Name.eq(name.trim()))
+        .order_by_asc(company::Column::Id)
+        .one(db)
+        .await?)
+}
+
 /// A company by id.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<company::Model> {
     find::<company::Entity, _>(db, id, "company").await

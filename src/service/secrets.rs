@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{AppError, AppResult};
 
-pub(super) const SESSION_PREFIX: &str = "ics_";
+pub const SESSION_PREFIX: &str = "ics_";
 pub(super) const TOKEN_PREFIX: &str = "ict_";
 
 /// A new random token with the given prefix: 256 bits, base64url.

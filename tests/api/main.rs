@@ -7,6 +7,7 @@
 mod support;
 
 mod analytics;
+mod browser;
 mod chaos;
 mod companies;
 mod demo;
@@ -20,3 +21,4 @@ mod records;
 mod scheduler;
 mod security;
 mod service;
+mod web;

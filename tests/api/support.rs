@@ -150,7 +150,7 @@ impl TestApp {
             .as_socket_addr()
             .copied()
             .expect("a TCP address");
-        let app = invest_crm::api::app(db.clone(), &invest_crm::config::Config::default());
+        let app = invest_crm::app(db.clone(), &invest_crm::config::Config::default());
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         TestApp {
             base: format!("http://{addr}"),

@@ -1,0 +1,247 @@
+//! 企业/客商: the searchable list, the company page with its contacts (masked per role), projects and visits, the
+//! create and edit forms with the credit-code check, and the name suggestions other forms use.
+
+use entity::{company, project};
+use minijinja::{Value, context};
+use poem::{
+    Response, handler,
+    web::{Data, Form, Html, Path, Query},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{Staff, WebState, form::opt, me, page_error, redirect, render, val};
+use crate::{
+    api::audit::WriteTx,
+    service::{
+        AppResult, Need, Paging,
+        companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
+        input::{Name, Note, Patch, Place, Short, credit_code},
+        names,
+        projects::{self, ProjectFilter},
+        visits::{self, VisitFilter},
+    },
+};
+
+/// The list's filters and page.
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct ListQuery {
+    q: Option<String>,
+    industry: Option<String>,
+    province: Option<String>,
+    page: Option<u64>,
+}
+
+fn row(c: &company::Model) -> Value {
+    context! {
+        id => c.id, name => c.name.clone(), credit_code => c.credit_code.clone(), industry => c.industry.clone(),
+        province => c.province.clone(), city => c.city.clone(), notes => c.notes.clone(), version => c.version,
+        updated => c.updated_at.date_naive().to_string(),
+    }
+}
+
+/// 企业/客商 list.
+#[handler]
+pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let f = CompanyFilter {
+        q: opt(&q.q).map(str::to_owned),
+        industry: opt(&q.industry).map(str::to_owned),
+        province: opt(&q.province).map(str::to_owned),
+    };
+    let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
+    let base = serde_urlencoded::to_string(ListQuery {
+        page: None,
+        ..q.clone()
+    })
+    .unwrap_or_default();
+    let ctx = context! {
+        me => me(&staff), menu => "companies", q => val(&q), base => format!("?{base}&"),
+        rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, page, per_page => 20,
+    };
+    render("companies.html", ctx)
+}
+
+/// What a name-suggestion request sends: the text typed so far, under the field's name.
+#[derive(Deserialize)]
+pub struct Typed {
+    company: Option<String>,
+    q: Option<String>,
+}
+
+/// Up to ten companies whose name contains the text typed.
+pub async fn matching(state: &WebState, typed: Option<&str>) -> AppResult<Vec<company::Model>> {
+    let Some(text) = typed.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let f = CompanyFilter {
+        q: Some(text.to_owned()),
+        ..Default::default()
+    };
+    Ok(svc::list(&state.db, f, Paging::new(Some(1), Some(10))?).await?.items)
+}
+
+/// Name suggestions for a `<datalist>`.
+#[handler]
+pub async fn options(staff: Staff, state: Data<&WebState>, Query(t): Query<Typed>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let found = matching(&state, t.company.as_deref().or(t.q.as_deref())).await?;
+    let names: Vec<String> = found.into_iter().map(|c| c.name).collect();
+    render("company_options.html", context! { names })
+}
+
+/// The company page.
+#[handler]
+pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let db = &state.db;
+    let c = svc::get(db, id).await?;
+    let contacts = svc::list_contacts(db, &staff.actor, id, Paging::new(Some(1), Some(100))?).await?;
+    let f = ProjectFilter {
+        company_id: Some(id),
+        ..Default::default()
+    };
+    let projects = projects::list(db, f, Paging::new(Some(1), Some(100))?).await?;
+    let vf = VisitFilter {
+        company_id: Some(id),
+        ..Default::default()
+    };
+    let (visits, _) = visits::list(db, vf, Paging::new(Some(1), Some(50))?).await?;
+    let ctx = context! {
+        me => me(&staff), menu => "companies", c => row(&c),
+        contacts => contacts.items.iter().map(|k| context! {
+            name => k.name.clone(), title => k.title.clone(), phone => k.phone.clone(), email => k.email.clone(),
+        }).collect::<Vec<_>>(),
+        projects => projects.items.iter().map(|v| context! {
+            id => v.project.id, name => v.project.name.clone(),
+            stage => entity::enums::Label::label(v.history.current(v.project.stage)),
+            investment => v.project.agreed_investment_yuan,
+        }).collect::<Vec<_>>(),
+        visits => visits.items.iter().map(|v| context! {
+            date => v.visit.visit_date.to_string(), headcount => v.visit.headcount, purpose => v.visit.purpose.clone(),
+        }).collect::<Vec<_>>(),
+    };
+    render("company.html", ctx)
+}
+
+/// The company form.
+#[derive(Deserialize, Serialize, Default)]
+pub struct CompanyForm {
+    name: Option<String>,
+    credit_code: Option<String>,
+    industry: Option<String>,
+    province: Option<String>,
+    city: Option<String>,
+    notes: Option<String>,
+    version: Option<i32>,
+}
+
+impl CompanyForm {
+    fn new_company(&self) -> AppResult<NewCompany> {
+        Ok(NewCompany {
+            name: Name::parse("name", opt(&self.name).unwrap_or_default())?,
+            credit_code: opt(&self.credit_code)
+                .map(|c| credit_code("credit_code", c))
+                .transpose()?,
+            industry: Short::parse_opt("industry", opt(&self.industry))?,
+            province: Place::parse_opt("province", opt(&self.province))?,
+            city: Place::parse_opt("city", opt(&self.city))?,
+            notes: Note::parse_opt("notes", opt(&self.notes))?,
+        })
+    }
+
+    fn changes(&self) -> AppResult<CompanyChanges> {
+        let n = self.new_company()?;
+        Ok(CompanyChanges {
+            version: self.version.unwrap_or_default(),
+            name: Some(n.name),
+            credit_code: Patch::from_opt(n.credit_code),
+            industry: Patch::from_opt(n.industry),
+            province: Patch::from_opt(n.province),
+            city: Patch::from_opt(n.city),
+            notes: Patch::from_opt(n.notes),
+        })
+    }
+}
+
+/// 新建企业 page.
+#[handler]
+pub fn new_page(staff: Staff) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let ctx = context! { me => me(&staff), menu => "companies", f => val(&CompanyForm::default()), new => true };
+    render("company_edit.html", ctx)
+}
+
+/// Creates a company; goes to its page.
+#[handler]
+pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<CompanyForm>) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let done = match f.new_company() {
+        Ok(n) => svc::create(tx.get().await?, n).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(c) => Ok(redirect(&format!("/companies/{}", c.id))),
+        Err(e) => page_error(
+            e,
+            "company_form.html",
+            context! { me => me(&staff), f => val(&f), new => true },
+        ),
+    }
+}
+
+/// 编辑企业 page.
+#[handler]
+pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let c = svc::get(&state.db, id).await?;
+    let f = CompanyForm {
+        name: Some(c.name),
+        credit_code: c.credit_code,
+        industry: c.industry,
+        province: c.province,
+        city: c.city,
+        notes: c.notes,
+        version: Some(c.version),
+    };
+    let ctx = context! { me => me(&staff), menu => "companies", f => val(&f), id, new => false };
+    render("company_edit.html", ctx)
+}
+
+/// Saves a company's changes.
+#[handler]
+pub async fn update(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<CompanyForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let done = match f.changes() {
+        Ok(c) => svc::update(tx.get().await?, id, c).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(_) => Ok(redirect(&format!("/companies/{id}"))),
+        Err(e) => page_error(
+            e,
+            "company_form.html",
+            context! { me => me(&staff), f => val(&f), id, new => false },
+        ),
+    }
+}
+
+/// The names of the companies and projects among the ids, for lists that show them.
+pub async fn names_of(
+    db: &impl sea_orm::ConnectionTrait,
+    companies: impl IntoIterator<Item = i64>,
+    projects: impl IntoIterator<Item = i64>,
+) -> AppResult<(
+    std::collections::HashMap<i64, String>,
+    std::collections::HashMap<i64, String>,
+)> {
+    Ok((
+        names::<company::Entity>(db, companies).await?,
+        names::<project::Entity>(db, projects).await?,
+    ))
+}

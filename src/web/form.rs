@@ -1,0 +1,58 @@
+//! Reading HTML form fields: every field arrives as text; these turn them into the service's inputs, with an error
+//! naming the field (shown beside it) when the text is not what the field takes.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::service::{AppError, AppResult};
+
+/// A text field: trimmed; empty is none.
+pub fn opt(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An optional date written `YYYY-MM-DD` (what a date input sends).
+pub fn date(field: &str, v: &Option<String>) -> AppResult<Option<NaiveDate>> {
+    opt(v)
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                AppError::invalid(
+                    field,
+                    format!("{field} must be a date (YYYY-MM-DD)"),
+                    "请填写日期(年-月-日)",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A required date.
+pub fn required_date(field: &str, v: &Option<String>) -> AppResult<NaiveDate> {
+    date(field, v)?.ok_or_else(|| AppError::invalid(field, format!("{field} is required"), "请填写日期"))
+}
+
+/// An optional decimal number (an amount in 万元, land in 亩); thousands separators are allowed.
+pub fn decimal(field: &str, v: &Option<String>) -> AppResult<Option<Decimal>> {
+    opt(v)
+        .map(|s| {
+            s.replace([',', ','], "")
+                .parse::<Decimal>()
+                .map_err(|_| AppError::invalid(field, format!("{field} must be a number"), "请填写数字"))
+        })
+        .transpose()
+}
+
+/// An optional whole number.
+pub fn int(field: &str, v: &Option<String>) -> AppResult<Option<i64>> {
+    opt(v)
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| AppError::invalid(field, format!("{field} must be a whole number"), "请填写整数"))
+        })
+        .transpose()
+}
+
+/// A checkbox: sent (any value) is true.
+pub fn checked(v: &Option<String>) -> bool {
+    opt(v).is_some()
+}

@@ -1,0 +1,137 @@
+//! 工作台: the year's KPIs beside last year's and the targets, the year's project funnel and months as charts, this
+//! week's signings, landings, starts and productions, and the user's open blockers and stale projects.
+
+use chrono::{Datelike, Duration};
+use entity::enums::{BlockerStatus, Label, ProjectStage};
+use minijinja::context;
+use poem::{
+    handler,
+    web::{Data, Html, Query},
+};
+
+use super::{Staff, WebState, group, me, render};
+use crate::service::{
+    Need, Paging, analytics,
+    blockers::{self, BlockerFilter},
+    input::today,
+    projects,
+};
+
+/// The home page's query: the year whose figures to show (this year by default).
+#[derive(serde::Deserialize)]
+pub struct HomeQuery {
+    year: Option<i32>,
+}
+
+/// The home page.
+#[handler]
+pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuery>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let db = &state.db;
+    let today = today();
+    let year = q.year.unwrap_or(today.year()).clamp(1990, today.year());
+    // A past year is shown as it ended; this year as of today.
+    let as_of = if year == today.year() {
+        today
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
+    };
+    let dash = analytics::dashboard(db, year, as_of).await?;
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let news: Vec<_> = projects::events_after(db, (Some(monday), Some(today)), 0, 1000)
+        .await?
+        .into_iter()
+        .filter(|(e, _)| {
+            matches!(
+                e.stage,
+                ProjectStage::Signed | ProjectStage::Landed | ProjectStage::Started | ProjectStage::Producing
+            )
+        })
+        .map(|(e, name)| context! { project_id => e.project_id, name, stage => e.stage.label(), on => e.occurred_on.to_string() })
+        .collect();
+    let stale = jobs::weekly::stale_projects(db, today, state.stale_days)
+        .await
+        .map_err(crate::service::AppError::Internal)?;
+    let stale: Vec<_> = stale
+        .into_iter()
+        .take(10)
+        .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label(), days => p.days_since_follow_up })
+        .collect();
+    let mine = BlockerFilter {
+        assigned_leader: Some(staff.name.clone()),
+        ..Default::default()
+    };
+    let mut open: Vec<_> = blockers::list(db, mine, Paging::new(Some(1), Some(200))?)
+        .await?
+        .items
+        .into_iter()
+        .filter(|b| b.blocker.status != BlockerStatus::Resolved)
+        .collect();
+    let own_blockers = !open.is_empty();
+    if !own_blockers {
+        let overdue = BlockerFilter {
+            overdue: Some(true),
+            ..Default::default()
+        };
+        open = blockers::list(db, overdue, Paging::new(Some(1), Some(8))?).await?.items;
+    }
+    let blockers: Vec<_> = open
+        .iter()
+        .take(8)
+        .map(|b| {
+            context! {
+                id => b.blocker.id, title => b.blocker.title.clone(), project => b.project_name.clone(),
+                project_id => b.blocker.project_id, due => b.blocker.due_date.map(|d| d.to_string()), overdue => b.overdue,
+                status => b.blocker.status.label(),
+            }
+        })
+        .collect();
+    let funnel: Vec<_> = dash
+        .funnel
+        .stages
+        .iter()
+        .map(|s| context! { name => stage_label(&s.stage), value => s.count })
+        .collect();
+    let ctx = context! {
+        me => me(&staff), menu => "home", as_of => as_of.to_string(), year,
+        years => (year_range_start(today.year())..=today.year()).rev().collect::<Vec<_>>(),
+        kpis => dash.kpis.lines().iter().map(line).collect::<Vec<_>>(),
+        targets => dash.kpis.targets.iter().map(|t| context! {
+            metric => t.metric.label(), target => group(&t.target.to_string()), actual => group(&t.actual.to_string()),
+            progress => t.progress.map(|p| (p * 1000.0).round() / 10.0),
+            time_progress => (t.time_progress * 1000.0).round() / 10.0,
+        }).collect::<Vec<_>>(),
+        chart_data => super::script_json(&serde_json::json!({ "funnel": funnel, "months": dash.months })),
+        news, stale, stale_days => state.stale_days, blockers, own_blockers,
+    };
+    render("home.html", ctx)
+}
+
+/// The first year the year picker offers: the records of the last ten years at most.
+fn year_range_start(this_year: i32) -> i32 {
+    this_year - 9
+}
+
+/// The Chinese label of a stage named as the API names it.
+fn stage_label(value: &str) -> &'static str {
+    ProjectStage::labels()
+        .into_iter()
+        .find(|(v, _)| v == value)
+        .map_or("", |(_, l)| l)
+}
+
+/// One KPI line for the template: label, value, last year's and the growth.
+fn line(l: &jobs::analytics::KpiLine<'_>) -> minijinja::Value {
+    use jobs::analytics::Figures;
+    match l.figures {
+        Figures::Count(c) => context! {
+            label => l.label, value => c.value.to_string(), previous => c.previous.to_string(),
+            growth => c.growth_pct, money => false,
+        },
+        Figures::Money(m) => context! {
+            label => l.label, value => group(&m.value.round_dp(2).to_string()),
+            previous => group(&m.previous.round_dp(2).to_string()),
+            growth => m.growth_pct, money => true,
+        },
+    }
+}

@@ -1,0 +1,314 @@
+//! The staff web UI at `/` (docs/ARCHITECTURE.md): server-rendered minijinja pages over the service layer, htmx for
+//! partial updates, the embedded assets of [`assets`]. Same accounts, rules and audit as the API: handlers check
+//! the permission, parse the form, call one service function and render.
+
+mod assets;
+mod blockers;
+mod companies;
+mod form;
+mod home;
+mod projects;
+mod records;
+mod session;
+mod visits;
+
+use std::sync::{Arc, LazyLock};
+
+use entity::enums::{BlockerCategory, BlockerStatus, FollowUpKind, Label, ProjectSource, ProjectStage, Role};
+use minijinja::{Environment, Value, context};
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get,
+    http::{StatusCode, header},
+    middleware::SetHeader,
+    patch, post,
+    web::Html,
+};
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    api::{audit, error::Lang},
+    config::Config,
+    service::{
+        AppError, AppResult, Need,
+        sessions::{AuthConfig, SignInGate},
+    },
+};
+pub use session::Staff;
+
+/// What the UI's handlers share.
+#[derive(Clone)]
+pub struct WebState {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The sign-in policy.
+    pub auth: AuthConfig,
+    /// The bound on sign-in attempts per client address, shared with the API.
+    pub gate: Arc<SignInGate>,
+    /// Whether the session cookie is `Secure` (behind TLS).
+    pub secure_cookies: bool,
+    /// Days without a follow-up after which a project counts as stale.
+    pub stale_days: i64,
+}
+
+/// The Content-Security-Policy of every page: nothing but this site's own files, no inline script, no eval.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+                   frame-ancestors 'none'";
+
+/// The UI's routes: the pages (never cached, under the CSP) and the embedded assets (cached for a year).
+pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Route {
+    let state = WebState {
+        db,
+        auth: cfg.auth.clone(),
+        gate,
+        secure_cookies: cfg.secure_cookies,
+        stale_days: cfg.jobs.stale_days,
+    };
+    let pages = Route::new()
+        .at("/", get(home::page))
+        .at("/login", get(session::login_page).post(session::login))
+        .at("/logout", post(session::logout))
+        .at("/password", get(session::password_page).post(session::change_password))
+        .at("/projects", get(projects::list).post(projects::create))
+        .at("/projects/new", get(projects::new_page))
+        .at("/projects/board", get(projects::board))
+        .at("/projects/:id", get(projects::show).patch(projects::update))
+        .at("/projects/:id/edit", get(projects::edit_page))
+        .at("/projects/:id/move", get(projects::move_dialog))
+        .at("/projects/:id/stage-events", post(projects::move_stage))
+        .at("/projects/:id/follow-ups/new", get(records::follow_up_dialog))
+        .at("/projects/:id/follow-ups", post(records::add_follow_up))
+        .at("/projects/:id/fund-arrivals/new", get(records::fund_dialog))
+        .at("/projects/:id/fund-arrivals", post(records::add_fund))
+        .at("/projects/:id/blockers/new", get(blockers::new_dialog))
+        .at("/projects/:id/blockers", post(blockers::create))
+        .at("/companies", get(companies::list).post(companies::create))
+        .at("/companies/new", get(companies::new_page))
+        .at("/companies/options", get(companies::options))
+        .at("/companies/:id", get(companies::show).patch(companies::update))
+        .at("/companies/:id/edit", get(companies::edit_page))
+        .at("/visits", get(visits::list).post(visits::create))
+        .at("/visits/company-search", get(visits::company_search))
+        .at("/visits/company-chip", get(visits::company_chip))
+        .at("/visits/company", post(visits::quick_company))
+        .at("/blockers", get(blockers::list))
+        .at("/blockers/:id", patch(blockers::update))
+        .at("/blockers/:id/edit", get(blockers::edit_dialog))
+        .around(audit::record)
+        .data(state.db.clone())
+        .around(session::csrf)
+        .around(html_errors)
+        .with(
+            SetHeader::new()
+                .overriding(header::CACHE_CONTROL, "no-store")
+                .overriding(header::CONTENT_SECURITY_POLICY, CSP),
+        )
+        .data(state);
+    Route::new().at("/assets/:name", get(assets::serve)).nest("/", pages)
+}
+
+/// The templates, embedded in the binary.
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("layout.html", include_str!("templates/layout.html")),
+        ("macros.html", include_str!("templates/macros.html")),
+        ("login.html", include_str!("templates/login.html")),
+        ("password.html", include_str!("templates/password.html")),
+        ("password_form.html", include_str!("templates/password_form.html")),
+        ("error.html", include_str!("templates/error.html")),
+        ("home.html", include_str!("templates/home.html")),
+        ("projects.html", include_str!("templates/projects.html")),
+        ("board.html", include_str!("templates/board.html")),
+        ("project.html", include_str!("templates/project.html")),
+        ("move_form.html", include_str!("templates/move_form.html")),
+        ("project_form.html", include_str!("templates/project_form.html")),
+        ("project_new.html", include_str!("templates/project_new.html")),
+        ("project_edit.html", include_str!("templates/project_edit.html")),
+        ("follow_up_form.html", include_str!("templates/follow_up_form.html")),
+        ("fund_form.html", include_str!("templates/fund_form.html")),
+        ("blockers.html", include_str!("templates/blockers.html")),
+        ("companies.html", include_str!("templates/companies.html")),
+        ("company.html", include_str!("templates/company.html")),
+        ("company_form.html", include_str!("templates/company_form.html")),
+        ("company_edit.html", include_str!("templates/company_edit.html")),
+        ("company_options.html", include_str!("templates/company_options.html")),
+        ("visits.html", include_str!("templates/visits.html")),
+        ("visit_form.html", include_str!("templates/visit_form.html")),
+        ("company_chip.html", include_str!("templates/company_chip.html")),
+        ("company_picks.html", include_str!("templates/company_picks.html")),
+        ("blocker_new.html", include_str!("templates/blocker_new.html")),
+        ("blocker_edit.html", include_str!("templates/blocker_edit.html")),
+    ] {
+        env.add_template(name, source).expect("the embedded templates parse");
+    }
+    // Our own URLs: safe as they are (escaping would write every / as &#x2f;).
+    env.add_function("asset", |name: &str| Value::from_safe_string(assets::url(name)));
+    env.add_filter("wan", wan);
+    env.add_filter("yi", yi);
+    env.add_filter("pct", |v: Option<f64>| {
+        v.map_or_else(|| "—".to_owned(), |p| format!("{p:+.1}%"))
+    });
+    env.add_global("labels", Value::from(minijinja::value::Serde(labels())));
+    env
+});
+
+/// Every enum's values and Chinese labels, for templates (`labels.project_stage`).
+fn labels() -> serde_json::Value {
+    fn of<T: Label>() -> Vec<serde_json::Value> {
+        T::labels()
+            .into_iter()
+            .map(|(value, label)| serde_json::json!({ "value": value, "label": label }))
+            .collect()
+    }
+    serde_json::json!({
+        "project_stage": of::<ProjectStage>(),
+        "project_source": of::<ProjectSource>(),
+        "follow_up_kind": of::<FollowUpKind>(),
+        "blocker_category": of::<BlockerCategory>(),
+        "blocker_status": of::<BlockerStatus>(),
+        "role": of::<Role>(),
+    })
+}
+
+/// An amount in whole yuan as 万元 with two decimals (`12,345.67`).
+fn wan(yuan: i64) -> String {
+    let wan = Decimal::from(yuan) / Decimal::from(10_000);
+    group(&format!("{:.2}", wan.round_dp(2)))
+}
+
+/// An amount in 万元 as 亿元 with two decimals.
+fn yi(wan: Value) -> String {
+    let wan: Decimal = wan.to_string().parse().unwrap_or_default();
+    format!("{:.2}", (wan / Decimal::from(10_000)).round_dp(2))
+}
+
+/// Thousands separators in the whole part of a decimal number.
+pub fn group(n: &str) -> String {
+    let (int, frac) = n.split_once('.').map_or((n, None), |(i, f)| (i, Some(f)));
+    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+/// A value as JSON to put inside `<script type="application/json">`: `<` escaped, so no text in it can close the
+/// element.
+pub fn script_json(v: &serde_json::Value) -> String {
+    v.to_string().replace('<', "\\u003c")
+}
+
+/// Any serializable value as a template value.
+pub fn val<T: serde::Serialize>(v: &T) -> Value {
+    Value::from(minijinja::value::Serde(v))
+}
+
+/// An enum value from a select (its API name); empty is none.
+pub fn choice<T: Label>(field: &str, v: &Option<String>) -> AppResult<Option<T>> {
+    form::opt(v)
+        .map(|s| {
+            T::iter()
+                .find(|t| t.to_value() == s)
+                .ok_or_else(|| AppError::invalid(field, format!("{field}: unknown value"), "请选择列表中的一项"))
+        })
+        .transpose()
+}
+
+/// The answer to a dialog's form that succeeded: the page reloads to show the change.
+pub fn refresh() -> Response {
+    Response::builder().header("HX-Refresh", "true").finish()
+}
+
+/// The answer to a form that succeeded: htmx goes to `path`.
+pub fn redirect(path: &str) -> Response {
+    Response::builder().header("HX-Redirect", path).finish()
+}
+
+/// An amount in whole yuan as 万元 for a form field (`1234.5`, no separators).
+pub fn wan_plain(yuan: i64) -> String {
+    (Decimal::from(yuan) / Decimal::from(10_000)).normalize().to_string()
+}
+
+/// Renders a template.
+pub fn render(name: &str, ctx: Value) -> poem::Result<Html<String>> {
+    let t = TEMPLATES
+        .get_template(name)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template {name}: {e}")))?;
+    t.render(ctx)
+        .map(Html)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {name}: {e:#}")).into())
+}
+
+/// The signed-in user as templates see them: name, role and what the menus and buttons may offer.
+pub fn me(s: &Staff) -> Value {
+    context! {
+        name => s.name.clone(),
+        username => s.actor.username.clone(),
+        role => s.actor.role.label(),
+        csrf => s.csrf.clone(),
+        can_edit => s.actor.can(Need::Edit),
+        can_pipeline => s.actor.can(Need::Pipeline),
+        can_lead => s.actor.can(Need::Lead),
+        is_admin => s.actor.can(Need::Admin),
+    }
+}
+
+/// A form answered again with the error of the service (beside its field when it names one) and what was typed:
+/// nothing is lost. Internal errors go to the error page instead.
+pub fn page_error(e: AppError, template: &str, ctx: Value) -> poem::Result<Response> {
+    if matches!(e, AppError::Internal(_) | AppError::Unauthorized) {
+        return Err(e.into());
+    }
+    let body = e.body(Lang::Zh);
+    let stale = matches!(&e, AppError::Conflict { code, .. } if *code == "stale_version");
+    let error = context! { field => body.field, message => body.message, stale };
+    let mut resp = render(template, context! { error, ..ctx })?.into_response();
+    resp.set_status(e.status());
+    Ok(resp)
+}
+
+/// Middleware: an error leaving a page becomes an HTML answer in Chinese (a whole page, or for htmx a message
+/// the page shows), with its status.
+async fn html_errors<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let htmx = req.header("hx-request").is_some();
+    let err = match ep.call(req).await {
+        Ok(r) => return Ok(r.into_response()),
+        Err(err) => err,
+    };
+    let (status, message) = match err.downcast_ref::<AppError>() {
+        Some(app) => {
+            if let AppError::Internal(e) = app {
+                tracing::error!(error = ?e, "internal error");
+            }
+            (app.status(), app.body(Lang::Zh).message)
+        }
+        // A redirect (to the sign-in page, say) passes as it is.
+        None if !(err.status().is_client_error() || err.status().is_server_error()) => {
+            return Ok(err.into_response());
+        }
+        None => (err.status(), default_message(err.status()).to_owned()),
+    };
+    let ctx = context! { status => status.as_u16(), message, fragment => htmx };
+    let mut resp = render("error.html", ctx)?.into_response();
+    resp.set_status(status);
+    Ok(resp)
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "页面不存在",
+        StatusCode::METHOD_NOT_ALLOWED => "不支持此操作",
+        StatusCode::BAD_REQUEST => "提交的内容无法识别",
+        StatusCode::PAYLOAD_TOO_LARGE => "提交的内容过大",
+        _ => "出错了,请稍后再试",
+    }
+}

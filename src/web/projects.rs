@@ -1,0 +1,463 @@
+//! 招商项目: the list with the API's filters, the board (看板), the project page with its timeline and quick actions,
+//! the stage-move dialog, and the create and edit forms.
+
+use chrono::NaiveDate;
+use entity::{
+    enums::{Label, ProjectSource, ProjectStage},
+    pipeline::Stage,
+};
+use minijinja::{Value, context};
+use poem::{
+    Response, handler,
+    web::{Data, Form, Html, Path, Query},
+};
+use sea_orm::ActiveEnum;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Staff, WebState, choice,
+    form::{self, opt},
+    me, page_error, redirect, render, val,
+};
+use crate::{
+    api::audit::WriteTx,
+    service::{
+        AppError, AppResult, Need, Paging, blockers, companies, follow_ups, funds,
+        history::StageMove,
+        input::{Day, Money, Name, Note, Patch, Short, non_negative, today},
+        projects::{self as svc, NewProject, Origin, ProjectChanges, ProjectFilter, ProjectView, Unit},
+    },
+};
+
+/// The list's filters and page, as the search form sends them.
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct ListQuery {
+    q: Option<String>,
+    stage: Option<String>,
+    industry: Option<String>,
+    source: Option<String>,
+    contact_leader: Option<String>,
+    is_major: Option<String>,
+    reached: Option<String>,
+    reached_from: Option<String>,
+    reached_to: Option<String>,
+    page: Option<u64>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> AppResult<ProjectFilter> {
+        Ok(ProjectFilter {
+            q: opt(&self.q).map(str::to_owned),
+            stage: choice("stage", &self.stage)?,
+            industry: opt(&self.industry).map(str::to_owned),
+            source: choice("source", &self.source)?,
+            contact_leader: opt(&self.contact_leader).map(str::to_owned),
+            company_id: None,
+            is_major: opt(&self.is_major).map(|v| v == "true"),
+            reached: choice("reached", &self.reached)?,
+            reached_from: form::date("reached_from", &self.reached_from)?,
+            reached_to: form::date("reached_to", &self.reached_to)?,
+        })
+    }
+
+    /// The query string of the filters without the page, for the pager's links.
+    fn base(&self) -> String {
+        let without_page = ListQuery {
+            page: None,
+            ..self.clone()
+        };
+        let q = serde_urlencoded::to_string(&without_page).unwrap_or_default();
+        if q.is_empty() { "?".to_owned() } else { format!("?{q}&") }
+    }
+}
+
+/// A project as a row or a card.
+fn card(v: &ProjectView) -> Value {
+    let p = &v.project;
+    let stage = v.history.current(p.stage);
+    context! {
+        id => p.id, name => p.name.clone(), company => v.company_name.clone(), company_id => p.company_id,
+        stage => stage.label(), stage_value => stage.to_value(),
+        industry => p.industry.clone(), source => p.source.label(),
+        investment => p.agreed_investment_yuan, funds => v.funds_arrived.as_yuan(),
+        land_mu => p.land_mu, is_major => p.is_major, leader => p.contact_leader.clone(),
+        unit => p.responsible_unit.clone(), team => p.team.clone(), notes => p.notes.clone(),
+        version => p.version, updated => p.updated_at.date_naive().to_string(),
+        reached => v.history.reach_dates().last().map(|(_, d)| d.to_string()),
+    }
+}
+
+/// 招商项目 list.
+#[handler]
+pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let (rows, error) = match q.filter() {
+        Ok(f) => (
+            Some(svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?),
+            None,
+        ),
+        Err(e) => (None, Some(e.body(crate::api::error::Lang::Zh))),
+    };
+    let ctx = context! {
+        me => me(&staff), menu => "projects", q => val(&q), base => q.base(),
+        rows => rows.as_ref().map(|r| r.items.iter().map(card).collect::<Vec<_>>()),
+        total => rows.as_ref().map_or(0, |r| r.total), page, per_page => 20,
+        error => error.map(|e| context! { field => e.field, message => e.message }),
+    };
+    render("projects.html", ctx)
+}
+
+/// The board: a column per stage of the pipeline with its latest 50 projects and its count.
+#[handler]
+pub async fn board(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let mut columns = Vec::new();
+    for stage in ProjectStage::ORDER.iter().copied().chain([ProjectStage::Dropped]) {
+        let f = ProjectFilter {
+            stage: Some(stage),
+            ..Default::default()
+        };
+        let rows = svc::list(&state.db, f, Paging::new(Some(1), Some(50))?).await?;
+        columns.push(context! {
+            stage => stage.to_value(), label => stage.label(), total => rows.total,
+            cards => rows.items.iter().map(card).collect::<Vec<_>>(),
+        });
+    }
+    render("board.html", context! { me => me(&staff), menu => "board", columns })
+}
+
+/// One entry of a project's timeline.
+#[derive(Serialize)]
+struct Entry {
+    on: NaiveDate,
+    kind: &'static str,
+    title: String,
+    detail: Option<String>,
+    by: Option<String>,
+    tone: &'static str,
+}
+
+/// Stage events, follow-ups, fund arrivals and blockers of a project, newest first.
+async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<Entry>> {
+    let all = || Paging::new(Some(1), Some(Paging::MAX_PER_PAGE));
+    let mut out: Vec<Entry> = svc::stage_history(db, id)
+        .await?
+        .into_iter()
+        .map(|e| Entry {
+            on: e.occurred_on,
+            kind: "阶段",
+            title: match e.from_stage {
+                Some(from) => format!("{} → {}", from.label(), e.stage.label()),
+                None => format!("进入{}", e.stage.label()),
+            },
+            detail: [e.note, e.reason.map(|r| format!("原因:{r}"))]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| format!("{a};{b}")),
+            by: e.recorded_by,
+            tone: "stage",
+        })
+        .collect();
+    out.extend(
+        follow_ups::list(db, id, all()?)
+            .await?
+            .items
+            .into_iter()
+            .map(|f| Entry {
+                on: f.occurred_on,
+                kind: "跟进",
+                title: format!("{}:{}", f.kind.label(), f.note),
+                detail: f.next_step.map(|s| match f.next_date {
+                    Some(d) => format!("下一步({d}):{s}"),
+                    None => format!("下一步:{s}"),
+                }),
+                by: f.recorded_by,
+                tone: "follow",
+            }),
+    );
+    out.extend(funds::list(db, id, all()?).await?.items.into_iter().map(|f| Entry {
+        on: f.arrived_on,
+        kind: "到位资金",
+        title: format!("到位 {} 万元", super::wan(f.amount_yuan)),
+        detail: f.note,
+        by: None,
+        tone: "funds",
+    }));
+    out.extend(
+        blockers::list_for_project(db, id, all()?)
+            .await?
+            .items
+            .into_iter()
+            .map(|b| Entry {
+                on: b.blocker.opened_on,
+                kind: "难题",
+                title: format!("{}({})", b.blocker.title, b.blocker.status.label()),
+                detail: b.blocker.resolution.clone(),
+                by: b.blocker.assigned_leader.clone(),
+                tone: if b.overdue { "danger" } else { "blocker" },
+            }),
+    );
+    out.sort_by_key(|e| std::cmp::Reverse(e.on));
+    Ok(out)
+}
+
+/// The project page: its facts, its timeline and the quick actions.
+#[handler]
+pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let v = svc::get(&state.db, id).await?;
+    let ctx = context! {
+        me => me(&staff), menu => "projects", p => card(&v),
+        timeline => val(&timeline(&state.db, id).await?), today => today().to_string(),
+    };
+    render("project.html", ctx)
+}
+
+/// The stage-move dialog's query: the stage a card was dropped on.
+#[derive(Deserialize)]
+pub struct MoveQuery {
+    to: Option<String>,
+}
+
+/// The stage-move form.
+#[derive(Deserialize, Serialize, Default)]
+pub struct MoveForm {
+    stage: Option<String>,
+    occurred_on: Option<String>,
+    note: Option<String>,
+    reason: Option<String>,
+    version: Option<i32>,
+}
+
+/// The stage-move dialog, for the stage dropped on (else the next one).
+#[handler]
+pub async fn move_dialog(
+    staff: Staff,
+    state: Data<&WebState>,
+    Path(id): Path<i64>,
+    Query(q): Query<MoveQuery>,
+) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Pipeline)?;
+    let v = svc::get(&state.db, id).await?;
+    let current = v.history.current(v.project.stage);
+    let next = ProjectStage::ORDER
+        .iter()
+        .skip_while(|s| **s != current)
+        .nth(1)
+        .copied()
+        .unwrap_or(current);
+    let form = MoveForm {
+        stage: Some(q.to.unwrap_or_else(|| next.to_value())),
+        occurred_on: Some(today().to_string()),
+        version: Some(v.project.version),
+        ..Default::default()
+    };
+    render(
+        "move_form.html",
+        context! { me => me(&staff), p => card(&v), f => val(&form) },
+    )
+}
+
+/// Records a stage move; the page reloads to show it.
+#[handler]
+pub async fn move_stage(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<MoveForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Pipeline)?;
+    let parsed = (|| {
+        Ok::<_, AppError>(StageMove {
+            stage: choice::<ProjectStage>("stage", &f.stage)?
+                .ok_or_else(|| AppError::invalid("stage", "choose a stage", "请选择阶段"))?,
+            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &f.occurred_on)?)?,
+            note: Note::parse_opt("note", opt(&f.note))?,
+            reason: Note::parse_opt("reason", opt(&f.reason))?,
+            version: f.version,
+        })
+    })();
+    let done = match parsed {
+        Ok(m) => svc::move_stage(tx.get().await?, &staff.actor, id, m).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Ok(Response::builder().header("HX-Refresh", "true").finish()),
+        Err(e) => {
+            // The request's transaction holds the connection (SQLite has one): read through it.
+            let v = svc::get(tx.get().await?, id).await?;
+            let ctx = context! { me => me(&staff), p => card(&v), f => val(&f) };
+            page_error(e, "move_form.html", ctx)
+        }
+    }
+}
+
+/// The project form (new and edit share it).
+#[derive(Deserialize, Serialize, Default)]
+pub struct ProjectForm {
+    name: Option<String>,
+    company: Option<String>,
+    stage: Option<String>,
+    occurred_on: Option<String>,
+    industry: Option<String>,
+    source: Option<String>,
+    agreed_investment: Option<String>,
+    land_mu: Option<String>,
+    is_major: Option<String>,
+    contact_leader: Option<String>,
+    responsible_unit: Option<String>,
+    team: Option<String>,
+    notes: Option<String>,
+    version: Option<i32>,
+}
+
+/// The company a form names, by its exact name.
+async fn company_named(db: &impl sea_orm::ConnectionTrait, name: Option<&str>) -> AppResult<i64> {
+    let missing = || {
+        AppError::invalid(
+            "company",
+            "choose an existing company",
+            "请选择已登记的企业(可先在企业/客商中新建)",
+        )
+    };
+    let name = name.ok_or_else(missing)?;
+    companies::find_by_name(db, name)
+        .await?
+        .map(|c| c.id)
+        .ok_or_else(missing)
+}
+
+impl ProjectForm {
+    fn money(&self) -> AppResult<Option<Money>> {
+        form::decimal("agreed_investment", &self.agreed_investment)?
+            .map(|w| Money::from_wan("agreed_investment", w))
+            .transpose()
+    }
+
+    fn land(&self) -> AppResult<Option<f64>> {
+        let mu = form::decimal("land_mu", &self.land_mu)?.map(|d| d.to_string().parse::<f64>().unwrap_or(f64::NAN));
+        non_negative("land_mu", mu)
+    }
+
+    async fn new_project(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<NewProject> {
+        Ok(NewProject {
+            name: Name::parse("name", opt(&self.name).unwrap_or_default())?,
+            company_id: company_named(db, opt(&self.company)).await?,
+            stage: choice("stage", &self.stage)?.unwrap_or(ProjectStage::Lead),
+            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
+            note: None,
+            industry: Short::parse_opt("industry", opt(&self.industry))?,
+            origin: Origin {
+                source: choice::<ProjectSource>("source", &self.source)?,
+                ..Default::default()
+            },
+            agreed_investment: self.money()?,
+            land_mu: self.land()?,
+            is_major: form::checked(&self.is_major),
+            contact_leader: Short::parse_opt("contact_leader", opt(&self.contact_leader))?,
+            responsible_unit: Unit::parse_opt("responsible_unit", opt(&self.responsible_unit))?,
+            team: Unit::parse_opt("team", opt(&self.team))?,
+            notes: Note::parse_opt("notes", opt(&self.notes))?,
+        })
+    }
+
+    async fn changes(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<ProjectChanges> {
+        Ok(ProjectChanges {
+            version: self.version.unwrap_or_default(),
+            name: Some(Name::parse("name", opt(&self.name).unwrap_or_default())?),
+            company_id: Some(company_named(db, opt(&self.company)).await?),
+            industry: Patch::from_opt(Short::parse_opt("industry", opt(&self.industry))?),
+            source: choice("source", &self.source)?,
+            source_visit_id: Patch::Keep,
+            source_outreach_id: Patch::Keep,
+            source_partner_id: Patch::Keep,
+            agreed_investment: Patch::from_opt(self.money()?),
+            land_mu: Patch::from_opt(self.land()?),
+            is_major: Some(form::checked(&self.is_major)),
+            contact_leader: Patch::from_opt(Short::parse_opt("contact_leader", opt(&self.contact_leader))?),
+            responsible_unit: Patch::from_opt(Unit::parse_opt("responsible_unit", opt(&self.responsible_unit))?),
+            team: Patch::from_opt(Unit::parse_opt("team", opt(&self.team))?),
+            notes: Patch::from_opt(Note::parse_opt("notes", opt(&self.notes))?),
+        })
+    }
+}
+
+/// 新建项目 page.
+#[handler]
+pub fn new_page(staff: Staff) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let f = ProjectForm {
+        occurred_on: Some(today().to_string()),
+        stage: Some(ProjectStage::Lead.to_value()),
+        ..Default::default()
+    };
+    render(
+        "project_new.html",
+        context! { me => me(&staff), menu => "projects", f => val(&f) },
+    )
+}
+
+/// Creates a project; goes to its page.
+#[handler]
+pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<ProjectForm>) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let txn = tx.get().await?;
+    let done = match f.new_project(txn).await {
+        Ok(n) => svc::create(txn, &staff.actor, n).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(v) => Ok(redirect(&format!("/projects/{}", v.project.id))),
+        Err(e) => page_error(
+            e,
+            "project_form.html",
+            context! { me => me(&staff), f => val(&f), new => true },
+        ),
+    }
+}
+
+/// 编辑项目 page.
+#[handler]
+pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let v = svc::get(&state.db, id).await?;
+    let p = &v.project;
+    let f = ProjectForm {
+        name: Some(p.name.clone()),
+        company: Some(v.company_name.clone()),
+        industry: p.industry.clone(),
+        source: Some(p.source.to_value()),
+        agreed_investment: p.agreed_investment_yuan.map(super::wan_plain),
+        land_mu: p.land_mu.map(|m| m.to_string()),
+        is_major: p.is_major.then(|| "on".to_owned()),
+        contact_leader: p.contact_leader.clone(),
+        responsible_unit: p.responsible_unit.clone(),
+        team: p.team.clone(),
+        notes: p.notes.clone(),
+        version: Some(p.version),
+        ..Default::default()
+    };
+    let ctx = context! { me => me(&staff), menu => "projects", id, f => val(&f) };
+    render("project_edit.html", ctx)
+}
+
+/// Saves a project's changes; a stale version answers that someone else changed it, keeping what was typed.
+#[handler]
+pub async fn update(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<ProjectForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let txn = tx.get().await?;
+    let done = match f.changes(txn).await {
+        Ok(c) => svc::update(txn, id, c).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(_) => Ok(redirect(&format!("/projects/{id}"))),
+        Err(e) => page_error(e, "project_form.html", context! { me => me(&staff), f => val(&f), id }),
+    }
+}

@@ -1,0 +1,139 @@
+//! The project page's quick actions that add a record to it: 添加跟进 and 登记到位资金, each a dialog.
+
+use entity::enums::FollowUpKind;
+use minijinja::{Value, context};
+use poem::{
+    Response, handler,
+    web::{Data, Form, Html, Path},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Staff, WebState,
+    form::{self, opt},
+    me, page_error, refresh, render, val,
+};
+use crate::{
+    api::audit::WriteTx,
+    service::{
+        AppError, AppResult, Need,
+        follow_ups::{self, NewFollowUp, NextStep},
+        funds::{self, NewFundArrival},
+        input::{Day, Money, Note, today},
+        projects,
+    },
+};
+
+/// The follow-up form.
+#[derive(Deserialize, Serialize, Default)]
+pub struct FollowUpForm {
+    occurred_on: Option<String>,
+    kind: Option<String>,
+    note: Option<String>,
+    next_step: Option<String>,
+    next_date: Option<String>,
+}
+
+impl FollowUpForm {
+    fn parse(&self) -> AppResult<NewFollowUp> {
+        Ok(NewFollowUp {
+            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
+            kind: super::choice::<FollowUpKind>("kind", &self.kind)?.unwrap_or(FollowUpKind::Meeting),
+            note: Note::parse("note", opt(&self.note).unwrap_or_default())?,
+            next_step: NextStep::parse_opt("next_step", opt(&self.next_step))?,
+            next_date: Day::parse_opt("next_date", form::date("next_date", &self.next_date)?)?,
+        })
+    }
+}
+
+/// The dialog's context: the project and the form.
+async fn dialog(db: &impl sea_orm::ConnectionTrait, staff: &Staff, id: i64, f: Value) -> AppResult<Value> {
+    let p = projects::get(db, id).await?;
+    Ok(context! { me => me(staff), id, name => p.project.name, f })
+}
+
+/// 添加跟进 dialog.
+#[handler]
+pub async fn follow_up_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let f = FollowUpForm {
+        occurred_on: Some(today().to_string()),
+        ..Default::default()
+    };
+    render("follow_up_form.html", dialog(&state.db, &staff, id, val(&f)).await?)
+}
+
+/// Records a follow-up; the project page reloads.
+#[handler]
+pub async fn add_follow_up(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<FollowUpForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let done = match f.parse() {
+        Ok(n) => follow_ups::create(tx.get().await?, &staff.actor, id, n)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Ok(refresh()),
+        Err(e) => page_error(
+            e,
+            "follow_up_form.html",
+            dialog(tx.get().await?, &staff, id, val(&f)).await?,
+        ),
+    }
+}
+
+/// The fund-arrival form.
+#[derive(Deserialize, Serialize, Default)]
+pub struct FundForm {
+    arrived_on: Option<String>,
+    amount: Option<String>,
+    note: Option<String>,
+}
+
+impl FundForm {
+    fn parse(&self) -> AppResult<NewFundArrival> {
+        let amount = form::decimal("amount", &self.amount)?
+            .ok_or_else(|| AppError::invalid("amount", "amount is required", "请填写金额(万元)"))?;
+        Ok(NewFundArrival {
+            arrived_on: Day::parse("arrived_on", form::required_date("arrived_on", &self.arrived_on)?)?,
+            amount: Money::positive_wan("amount", amount)?,
+            note: Note::parse_opt("note", opt(&self.note))?,
+        })
+    }
+}
+
+/// 登记到位资金 dialog.
+#[handler]
+pub async fn fund_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let f = FundForm {
+        arrived_on: Some(today().to_string()),
+        ..Default::default()
+    };
+    render("fund_form.html", dialog(&state.db, &staff, id, val(&f)).await?)
+}
+
+/// Records a fund arrival; the project page reloads.
+#[handler]
+pub async fn add_fund(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<FundForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let done = match f.parse() {
+        Ok(n) => funds::create(tx.get().await?, id, n).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Ok(refresh()),
+        Err(e) => page_error(e, "fund_form.html", dialog(tx.get().await?, &staff, id, val(&f)).await?),
+    }
+}

@@ -1,0 +1,219 @@
+//! 来访接待: the quick-entry form a staffer fills in while the guests are still in the building (companies picked by
+//! typing part of a name, or created on the spot) and the list with the batches and person-times of its range.
+
+use minijinja::{Value, context};
+use poem::{
+    Response, handler,
+    web::{Data, Html, Query},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Staff, WebState,
+    companies::{matching, names_of},
+    form::{self, opt},
+    me, page_error, refresh, render, val,
+};
+use crate::{
+    api::audit::WriteTx,
+    service::{
+        AppError, AppResult, Need, Paging, companies,
+        input::{Day, Name, Short, today},
+        visits::{self as svc, NewVisit, Purpose, Summary, VisitFilter},
+    },
+};
+
+/// The list's range and page.
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct ListQuery {
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u64>,
+}
+
+/// The quick-entry form; `company_ids` and `project_ids` repeat, one per chip.
+#[derive(Deserialize, Serialize, Default)]
+pub struct VisitForm {
+    visit_date: Option<String>,
+    headcount: Option<String>,
+    #[serde(default)]
+    company_ids: Vec<i64>,
+    receiving_leaders: Option<String>,
+    staff: Option<String>,
+    purpose: Option<String>,
+    summary: Option<String>,
+}
+
+/// Names separated by commas, 、 or spaces, each a short text.
+fn people(field: &str, v: &Option<String>) -> AppResult<Option<Vec<String>>> {
+    let Some(v) = opt(v) else { return Ok(None) };
+    v.split([',', ',', '、', ' ', ';', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Short::parse(field, s).map(String::from))
+        .collect::<AppResult<Vec<_>>>()
+        .map(Some)
+}
+
+impl VisitForm {
+    fn parse(&self) -> AppResult<NewVisit> {
+        Ok(NewVisit {
+            visit_date: Day::parse("visit_date", form::required_date("visit_date", &self.visit_date)?)?,
+            headcount: form::int("headcount", &self.headcount)?
+                .ok_or_else(|| AppError::invalid("headcount", "headcount is required", "请填写来访人数"))?,
+            company_ids: self.company_ids.clone(),
+            project_ids: Vec::new(),
+            receiving_leaders: people("receiving_leaders", &self.receiving_leaders)?,
+            staff: people("staff", &self.staff)?,
+            purpose: Purpose::parse_opt("purpose", opt(&self.purpose))?,
+            summary: Summary::parse_opt("summary", opt(&self.summary))?,
+        })
+    }
+}
+
+/// The chips of the companies a form names.
+async fn chips(db: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> AppResult<Vec<Value>> {
+    let (names, _) = names_of(db, ids.iter().copied(), []).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| names.get(id).map(|n| context! { id, name => n.clone() }))
+        .collect())
+}
+
+/// 来访接待: the quick-entry form above the list of the range.
+#[handler]
+pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let form = VisitForm {
+        visit_date: Some(today().to_string()),
+        ..Default::default()
+    };
+    let ctx = list_context(&state, &staff, &q).await?;
+    render(
+        "visits.html",
+        context! { f => val(&form), chips => Vec::<Value>::new(), ..ctx },
+    )
+}
+
+async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::Result<Value> {
+    let page = q.page.unwrap_or(1).max(1);
+    let f = VisitFilter {
+        from: form::date("from", &q.from)?,
+        to: form::date("to", &q.to)?,
+        ..Default::default()
+    };
+    let (rows, person_times) = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
+    // Every visit is one batch (批): the count of the range is its batches.
+    let batches = rows.total;
+    let (names, _) = names_of(&state.db, rows.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
+    let base = serde_urlencoded::to_string(ListQuery {
+        page: None,
+        ..q.clone()
+    })
+    .unwrap_or_default();
+    let rows: Vec<Value> = rows
+        .items
+        .iter()
+        .map(|v| {
+            let companies: Vec<String> = v.company_ids.iter().filter_map(|id| names.get(id).cloned()).collect();
+            context! {
+                date => v.visit.visit_date.to_string(), headcount => v.visit.headcount, companies => companies.join("、"),
+                leaders => svc::list_of(&v.visit.receiving_leaders).join("、"), purpose => v.visit.purpose.clone(),
+            }
+        })
+        .collect();
+    Ok(context! {
+        me => me(staff), menu => "visits", q => val(q), base => format!("?{base}&"), rows,
+        batches, person_times, page, per_page => 20,
+    })
+}
+
+/// Records a visit; the list reloads.
+#[handler]
+pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let f: VisitForm = serde_html_form::from_str(&body).map_err(|e| AppError::BadRequest {
+        code: "malformed_request",
+        msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
+        field: None,
+    })?;
+    let done = match f.parse() {
+        Ok(n) => svc::create(tx.get().await?, n).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Ok(refresh()),
+        Err(e) => {
+            let ctx =
+                context! { me => me(&staff), f => val(&f), chips => chips(tx.get().await?, &f.company_ids).await? };
+            page_error(e, "visit_form.html", ctx)
+        }
+    }
+}
+
+/// What the company picker sends: the text typed.
+#[derive(Deserialize)]
+pub struct Typed {
+    company_search: Option<String>,
+}
+
+/// The picker's suggestions for the text typed, and the offer to create a company of that name.
+#[handler]
+pub async fn company_search(
+    staff: Staff,
+    state: Data<&WebState>,
+    Query(t): Query<Typed>,
+) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let typed = opt(&t.company_search).map(str::to_owned);
+    let found = matching(&state, typed.as_deref()).await?;
+    let exact = found.iter().any(|c| Some(c.name.as_str()) == typed.as_deref());
+    let ctx = context! {
+        found => found.iter().map(|c| context! { id => c.id, name => c.name.clone() }).collect::<Vec<_>>(),
+        typed, exact, can_edit => staff.actor.can(Need::Edit),
+    };
+    render("company_picks.html", ctx)
+}
+
+/// A chosen company's chip.
+#[derive(Deserialize)]
+pub struct Chosen {
+    id: i64,
+}
+
+/// The chip of a company picked from the suggestions.
+#[handler]
+pub async fn company_chip(staff: Staff, state: Data<&WebState>, Query(c): Query<Chosen>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let company = companies::get(&state.db, c.id).await?;
+    render("company_chip.html", context! { id => company.id, name => company.name })
+}
+
+/// A new company's name, typed in the picker.
+#[derive(Deserialize)]
+pub struct NewName {
+    name: Option<String>,
+}
+
+/// Creates a company of the name typed and answers its chip.
+#[handler]
+pub async fn quick_company(
+    staff: Staff,
+    tx: WriteTx,
+    poem::web::Form(n): poem::web::Form<NewName>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let new = companies::NewCompany {
+        name: Name::parse("name", opt(&n.name).unwrap_or_default())?,
+        credit_code: None,
+        industry: None,
+        province: None,
+        city: None,
+        notes: None,
+    };
+    let c = companies::create(tx.get().await?, new).await?;
+    Ok(poem::IntoResponse::into_response(render(
+        "company_chip.html",
+        context! { id => c.id, name => c.name },
+    )?))
+}

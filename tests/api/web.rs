@@ -1,0 +1,371 @@
+//! The staff web UI through HTTP (issue: UI part 1): every page for every role, forms that create and change
+//! records (checked through the API), field errors, CSRF, role refusals, the session cookie and the headers.
+
+use reqwest::{Method, StatusCode, redirect::Policy};
+use serde_json::json;
+
+use crate::{
+    db_test,
+    support::{PASSWORD, TestApp},
+};
+
+db_test!(
+    every_page_renders_for_every_role,
+    forms_create_and_change_records,
+    field_errors_render_beside_the_field_and_keep_what_was_typed,
+    csrf_roles_and_sign_in_are_enforced,
+);
+
+/// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
+pub struct Web {
+    client: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+/// An answer: status, the `HX-Redirect` / `HX-Refresh` headers, and the body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub hx: Option<String>,
+    pub body: String,
+}
+
+impl Web {
+    /// Signs in `role` through the sign-in form.
+    pub async fn sign_in(app: &TestApp, role: &str) -> Web {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let base = app.base_url().to_owned();
+        let r = client
+            .post(format!("{base}/login"))
+            .form(&[("username", role), ("password", PASSWORD), ("next", "/projects")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/projects");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        let page = client
+            .get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = page
+            .split("\"X-CSRF-Token\": \"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("the page carries its CSRF token")
+            .to_owned();
+        Web { client, base, csrf }
+    }
+
+    /// GETs a page.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, &[], true).await
+    }
+
+    /// Sends a form as htmx does, with (or without) the CSRF header.
+    pub async fn send(&self, method: Method, path: &str, form: &[(&str, &str)], csrf: bool) -> Answer {
+        let mut r = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("hx-request", "true");
+        if method != Method::GET {
+            r = r
+                .body(serde_html_form::to_string(form).unwrap())
+                .header("content-type", "application/x-www-form-urlencoded");
+        }
+        if csrf {
+            r = r.header("x-csrf-token", &self.csrf);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let hx = ["hx-redirect", "hx-refresh"]
+            .iter()
+            .find_map(|h| r.headers().get(*h))
+            .map(|v| v.to_str().unwrap().to_owned());
+        Answer {
+            status,
+            hx,
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    /// POSTs a form with the CSRF header.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+        self.send(Method::POST, path, form, true).await
+    }
+}
+
+async fn every_page_renders_for_every_role(app: TestApp) {
+    let project = app.project("展示项目", "negotiating", "2024-03-01").await;
+    let id = project["id"].as_i64().unwrap();
+    let company = project["company_id"].as_i64().unwrap();
+    let pages = [
+        "/".to_owned(),
+        "/?year=2024".to_owned(),
+        "/companies".to_owned(),
+        format!("/companies/{company}"),
+        "/projects".to_owned(),
+        "/projects?stage=negotiating&reached=negotiating&reached_from=2024-01-01".to_owned(),
+        "/projects/board".to_owned(),
+        format!("/projects/{id}"),
+        "/visits".to_owned(),
+        "/blockers?overdue=true".to_owned(),
+        "/password".to_owned(),
+    ];
+    for role in ["admin", "leader", "staff", "viewer"] {
+        let web = Web::sign_in(&app, role).await;
+        for page in &pages {
+            let a = web.get(page).await;
+            assert_eq!(a.status, StatusCode::OK, "{role} {page}: {}", a.body);
+            assert!(a.body.contains("招商引资管理系统"), "{role} {page}");
+        }
+        let list = web.get("/projects").await.body;
+        assert!(list.contains("展示项目"));
+        // The buttons follow the role; the server checks the actions anyway (below and in csrf_roles…).
+        let can_edit = matches!(role, "admin" | "staff");
+        assert_eq!(list.contains("新建项目"), can_edit, "{role}");
+        let board = web.get("/projects/board").await.body;
+        assert_eq!(board.contains("draggable=\"true\""), role != "viewer", "{role}");
+        let new_page = web.get("/projects/new").await;
+        let expected = if can_edit {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(new_page.status, expected, "{role}");
+    }
+}
+
+async fn forms_create_and_change_records(app: TestApp) {
+    let web = Web::sign_in(&app, "staff").await;
+    let a = web
+        .post(
+            "/companies",
+            &[("name", "网页新建科技有限公司"), ("industry", "电子信息")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let company: i64 = a.hx.unwrap().trim_start_matches("/companies/").parse().unwrap();
+    let (_, c) = app.as_user("viewer").get(&format!("/api/v1/companies/{company}")).await;
+    assert_eq!(c["industry"], "电子信息");
+
+    let a = web
+        .post(
+            "/projects",
+            &[
+                ("name", "网页新建项目"),
+                ("company", "网页新建科技有限公司"),
+                ("stage", "negotiating"),
+                ("occurred_on", "2024-05-06"),
+                ("agreed_investment", "12,000.5"),
+                ("is_major", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let id: i64 = a.hx.unwrap().trim_start_matches("/projects/").parse().unwrap();
+    let (_, p) = app.as_user("viewer").get(&format!("/api/v1/projects/{id}")).await;
+    assert_eq!(
+        (p["stage"].as_str(), p["is_major"].as_bool()),
+        (Some("negotiating"), Some(true))
+    );
+    assert_eq!(p["agreed_investment"], "12000.5");
+
+    let moved = web
+        .post(
+            &format!("/projects/{id}/stage-events"),
+            &[("stage", "signed"), ("occurred_on", "2024-06-01")],
+        )
+        .await;
+    assert_eq!(
+        (moved.status, moved.hx.as_deref()),
+        (StatusCode::OK, Some("true")),
+        "{}",
+        moved.body
+    );
+    let (_, p) = app.as_user("viewer").get(&format!("/api/v1/projects/{id}")).await;
+    assert_eq!(p["stage"], "signed");
+    let page = web.get(&format!("/projects/{id}")).await.body;
+    assert!(page.contains("洽谈 → 签约"), "the timeline shows the move");
+
+    let company = company.to_string();
+    let visit = [
+        ("visit_date", "2024-06-03"),
+        ("headcount", "4"),
+        ("company_ids", company.as_str()),
+        ("receiving_leaders", "王建国、李明"),
+        ("purpose", "考察园区"),
+    ];
+    let a = web.post("/visits", &visit).await;
+    assert_eq!(
+        (a.status, a.hx.as_deref()),
+        (StatusCode::OK, Some("true")),
+        "{}",
+        a.body
+    );
+    let (_, v) = app
+        .as_user("viewer")
+        .get("/api/v1/visits?from=2024-06-03&to=2024-06-03")
+        .await;
+    assert_eq!(v["items"][0]["headcount"], 4);
+    assert_eq!(v["items"][0]["receiving_leaders"], json!(["王建国", "李明"]));
+    let list = web.get("/visits?from=2024-06-01&to=2024-06-30").await.body;
+    assert!(
+        list.contains("<strong>1</strong> 批次,<strong>4</strong> 人次"),
+        "{list}"
+    );
+
+    // A company typed in the visit form is created on the spot and comes back as its chip.
+    let chip = web.post("/visits/company", &[("name", "现场新建企业")]).await;
+    assert!(chip.body.contains("name=\"company_ids\""), "{}", chip.body);
+    let (_, found) = app.as_user("viewer").get("/api/v1/companies?q=现场新建企业").await;
+    assert_eq!(found["total"], 1);
+
+    let blocker = web
+        .post(
+            &format!("/projects/{id}/blockers"),
+            &[("title", "用地指标未落实"), ("category", "land")],
+        )
+        .await;
+    assert_eq!(blocker.status, StatusCode::OK, "{}", blocker.body);
+    let (_, b) = app
+        .as_user("viewer")
+        .get(&format!("/api/v1/blockers?project_id={id}"))
+        .await;
+    assert_eq!(b["items"][0]["status"], "open");
+}
+
+async fn field_errors_render_beside_the_field_and_keep_what_was_typed(app: TestApp) {
+    let web = Web::sign_in(&app, "staff").await;
+    let a = web
+        .post(
+            "/companies",
+            &[("name", "校验码错误公司"), ("credit_code", "91350100M000100Y42")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("has-error"), "{}", a.body);
+    assert!(a.body.contains("统一社会信用代码无效"), "{}", a.body);
+    assert!(a.body.contains("value=\"校验码错误公司\""), "what was typed stays");
+
+    let p = app.project("并发修改项目", "lead", "2024-01-05").await;
+    let id = p["id"].as_i64().unwrap();
+    let (s, _) = app
+        .as_user("staff")
+        .patch(
+            &format!("/api/v1/projects/{id}"),
+            json!({"version": p["version"], "notes": "别人先改了"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let company = app
+        .as_user("viewer")
+        .get(&format!("/api/v1/companies/{}", p["company_id"]))
+        .await
+        .1;
+    let stale = web
+        .send(
+            Method::PATCH,
+            &format!("/projects/{id}"),
+            &[
+                ("version", &p["version"].to_string()),
+                ("name", "并发修改项目"),
+                ("company", company["name"].as_str().unwrap()),
+                ("notes", "我写的备注"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("重新加载"), "{}", stale.body);
+    assert!(stale.body.contains("我写的备注"), "nothing typed is lost");
+
+    let bad_move = web
+        .post(
+            &format!("/projects/{id}/stage-events"),
+            &[("stage", "producing"), ("occurred_on", "2023-01-01")],
+        )
+        .await;
+    assert!(
+        bad_move.status.is_client_error(),
+        "{} {}",
+        bad_move.status,
+        bad_move.body
+    );
+    assert!(bad_move.body.contains("class=\"alert\"") || bad_move.body.contains("has-error"));
+}
+
+async fn csrf_roles_and_sign_in_are_enforced(app: TestApp) {
+    let anonymous = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let r = anonymous
+        .get(format!("{}/projects", app.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fprojects");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+
+    let wrong = anonymous
+        .post(format!("{}/login", app.base_url()))
+        .form(&[("username", "staff"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("用户名或密码错误"));
+
+    let web = Web::sign_in(&app, "staff").await;
+    let forged = web
+        .send(Method::POST, "/companies", &[("name", "跨站伪造公司")], false)
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let (_, found) = app.as_user("viewer").get("/api/v1/companies?q=跨站伪造公司").await;
+    assert_eq!(found["total"], 0, "nothing was written");
+
+    let viewer = Web::sign_in(&app, "viewer").await;
+    let refused = viewer.post("/companies", &[("name", "查看者不能建的公司")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Signing out ends the session: the old cookie no longer opens a page.
+    let out = web.post("/logout", &[]).await;
+    assert_eq!(out.hx.as_deref(), Some("/login"));
+    let after = web.get("/projects").await;
+    assert!(
+        after.hx.is_some_and(|to| to.starts_with("/login")),
+        "an htmx request is sent to sign in"
+    );
+
+    // The embedded assets: content-hashed names, compressed, cached for a year.
+    let page = Web::sign_in(&app, "staff").await.get("/").await.body;
+    let css = page
+        .split("href=\"/assets/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{}/assets/{css}", app.base_url()))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(
+        r.text().await.unwrap().contains(".sidemenu"),
+        "decompressed by the client"
+    );
+}
