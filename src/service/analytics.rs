@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use entity::{analytics_snapshot, job_run};
 use jobs::{
-    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, Pipeline, Scope},
+    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, MonthFigures, Pipeline, Scope},
     period::Period,
 };
 use sea_orm::DatabaseConnection;
@@ -81,19 +81,6 @@ pub async fn kpis(db: &DatabaseConnection, period: Period, as_of: Option<NaiveDa
     compute(db, as_of, Scope::All, move |a| Ok(a.kpis(&period)?)).await
 }
 
-/// One month's figures on the home page.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MonthFigures {
-    /// The month, 1–12.
-    pub month: u32,
-    /// Visits (批).
-    pub visit_batches: i64,
-    /// Visitors (人次).
-    pub person_times: i64,
-    /// Projects signed (flow).
-    pub signed: i64,
-}
-
 /// What the home page shows of a year: its KPIs (同比, targets), its flow funnel of projects and the figures of each
 /// month up to `as_of`, all from one load of the data.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -112,21 +99,10 @@ pub async fn dashboard(db: &DatabaseConnection, year: i32, as_of: NaiveDate) -> 
     let last_month = if as_of.year() == year { as_of.month() } else { 12 };
     compute(db, as_of, Scope::All, move |a| {
         let whole = Period::parse(&year.to_string())?;
-        let months = (1..=last_month)
-            .map(|month| {
-                let k = a.kpis(&Period::parse(&format!("{year}-{month:02}"))?)?;
-                Ok(MonthFigures {
-                    month,
-                    visit_batches: k.visit_batches.value,
-                    person_times: k.person_times.value,
-                    signed: k.projects_signed.value,
-                })
-            })
-            .collect::<anyhow::Result<_>>()?;
         Ok(Dashboard {
             kpis: a.kpis(&whole)?,
             funnel: a.funnel(Pipeline::Projects, FunnelKind::Flow, &whole, None)?,
-            months,
+            months: a.months(year, last_month)?,
         })
     })
     .await

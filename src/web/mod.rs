@@ -92,6 +92,8 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/visits/company-search", get(visits::company_search))
         .at("/visits/company-chip", get(visits::company_chip))
         .at("/visits/company", post(visits::quick_company))
+        .at("/visits/project-search", get(visits::project_search))
+        .at("/visits/project-chip", get(visits::project_chip))
         .at("/blockers", get(blockers::list))
         .at("/blockers/:id", patch(blockers::update))
         .at("/blockers/:id/edit", get(blockers::edit_dialog))
@@ -136,7 +138,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("company_options.html", include_str!("templates/company_options.html")),
         ("visits.html", include_str!("templates/visits.html")),
         ("visit_form.html", include_str!("templates/visit_form.html")),
-        ("company_chip.html", include_str!("templates/company_chip.html")),
+        ("chip.html", include_str!("templates/chip.html")),
+        ("project_picks.html", include_str!("templates/project_picks.html")),
         ("company_picks.html", include_str!("templates/company_picks.html")),
         ("blocker_new.html", include_str!("templates/blocker_new.html")),
         ("blocker_edit.html", include_str!("templates/blocker_edit.html")),

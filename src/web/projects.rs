@@ -195,7 +195,11 @@ async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<En
                 title: format!("{}({})", b.blocker.title, b.blocker.status.label()),
                 detail: b.blocker.resolution.clone(),
                 by: b.blocker.assigned_leader.clone(),
-                tone: if b.overdue { "danger" } else { "blocker" },
+                tone: match (b.overdue, b.blocker.status) {
+                    (true, _) => "danger",
+                    (false, entity::enums::BlockerStatus::Resolved) => "done",
+                    (false, _) => "blocker",
+                },
             }),
     );
     out.sort_by_key(|e| std::cmp::Reverse(e.on));

@@ -19,6 +19,7 @@ use crate::{
     service::{
         AppError, AppResult, Need, Paging, companies,
         input::{Day, Name, Short, today},
+        projects,
         visits::{self as svc, NewVisit, Purpose, Summary, VisitFilter},
     },
 };
@@ -38,6 +39,8 @@ pub struct VisitForm {
     headcount: Option<String>,
     #[serde(default)]
     company_ids: Vec<i64>,
+    #[serde(default)]
+    project_ids: Vec<i64>,
     receiving_leaders: Option<String>,
     staff: Option<String>,
     purpose: Option<String>,
@@ -62,7 +65,7 @@ impl VisitForm {
             headcount: form::int("headcount", &self.headcount)?
                 .ok_or_else(|| AppError::invalid("headcount", "headcount is required", "请填写来访人数"))?,
             company_ids: self.company_ids.clone(),
-            project_ids: Vec::new(),
+            project_ids: self.project_ids.clone(),
             receiving_leaders: people("receiving_leaders", &self.receiving_leaders)?,
             staff: people("staff", &self.staff)?,
             purpose: Purpose::parse_opt("purpose", opt(&self.purpose))?,
@@ -71,13 +74,18 @@ impl VisitForm {
     }
 }
 
-/// The chips of the companies a form names.
-async fn chips(db: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> AppResult<Vec<Value>> {
-    let (names, _) = names_of(db, ids.iter().copied(), []).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| names.get(id).map(|n| context! { id, name => n.clone() }))
-        .collect())
+/// The chips of the companies and projects a form names.
+async fn chips(db: &impl sea_orm::ConnectionTrait, f: &VisitForm) -> AppResult<(Vec<Value>, Vec<Value>)> {
+    let (companies, projects) = names_of(db, f.company_ids.iter().copied(), f.project_ids.iter().copied()).await?;
+    let of = |ids: &[i64], names: &std::collections::HashMap<i64, String>, field: &str| -> Vec<Value> {
+        ids.iter()
+            .filter_map(|id| names.get(id).map(|n| context! { id, name => n.clone(), field }))
+            .collect()
+    };
+    Ok((
+        of(&f.company_ids, &companies, "company_ids"),
+        of(&f.project_ids, &projects, "project_ids"),
+    ))
 }
 
 /// 来访接待: the quick-entry form above the list of the range.
@@ -144,8 +152,8 @@ pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Res
     match done {
         Ok(()) => Ok(refresh()),
         Err(e) => {
-            let ctx =
-                context! { me => me(&staff), f => val(&f), chips => chips(tx.get().await?, &f.company_ids).await? };
+            let (chips, project_chips) = chips(tx.get().await?, &f).await?;
+            let ctx = context! { me => me(&staff), f => val(&f), chips, project_chips };
             page_error(e, "visit_form.html", ctx)
         }
     }
@@ -186,7 +194,54 @@ pub struct Chosen {
 pub async fn company_chip(staff: Staff, state: Data<&WebState>, Query(c): Query<Chosen>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let company = companies::get(&state.db, c.id).await?;
-    render("company_chip.html", context! { id => company.id, name => company.name })
+    render(
+        "chip.html",
+        context! { id => company.id, name => company.name, field => "company_ids" },
+    )
+}
+
+/// What the project picker sends: the text typed.
+#[derive(Deserialize)]
+pub struct TypedProject {
+    project_search: Option<String>,
+}
+
+/// The project picker's suggestions: up to ten projects whose name contains the text typed.
+#[handler]
+pub async fn project_search(
+    staff: Staff,
+    state: Data<&WebState>,
+    Query(t): Query<TypedProject>,
+) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let found = match opt(&t.project_search) {
+        Some(text) => {
+            let f = projects::ProjectFilter {
+                q: Some(text.to_owned()),
+                ..Default::default()
+            };
+            projects::list(&state.db, f, Paging::new(Some(1), Some(10))?)
+                .await?
+                .items
+        }
+        None => Vec::new(),
+    };
+    let found: Vec<Value> = found
+        .iter()
+        .map(|v| context! { id => v.project.id, name => v.project.name.clone() })
+        .collect();
+    render("project_picks.html", context! { found })
+}
+
+/// The chip of a project picked from the suggestions.
+#[handler]
+pub async fn project_chip(staff: Staff, state: Data<&WebState>, Query(c): Query<Chosen>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let v = projects::get(&state.db, c.id).await?;
+    render(
+        "chip.html",
+        context! { id => v.project.id, name => v.project.name, field => "project_ids" },
+    )
 }
 
 /// A new company's name, typed in the picker.
@@ -213,7 +268,7 @@ pub async fn quick_company(
     };
     let c = companies::create(tx.get().await?, new).await?;
     Ok(poem::IntoResponse::into_response(render(
-        "company_chip.html",
-        context! { id => c.id, name => c.name },
+        "chip.html",
+        context! { id => c.id, name => c.name, field => "company_ids" },
     )?))
 }

@@ -111,6 +111,13 @@ async fn every_page_renders_for_every_role(app: TestApp) {
     let project = app.project("展示项目", "negotiating", "2024-03-01").await;
     let id = project["id"].as_i64().unwrap();
     let company = project["company_id"].as_i64().unwrap();
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/companies/{company}/contacts"),
+            json!({"name": "赵经理", "phone": "13800138000"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
     let pages = [
         "/".to_owned(),
         "/?year=2024".to_owned(),
@@ -138,6 +145,10 @@ async fn every_page_renders_for_every_role(app: TestApp) {
         assert_eq!(list.contains("新建项目"), can_edit, "{role}");
         let board = web.get("/projects/board").await.body;
         assert_eq!(board.contains("draggable=\"true\""), role != "viewer", "{role}");
+        // Contact details are personal data: a viewer sees them masked.
+        let company_page = web.get(&format!("/companies/{company}")).await.body;
+        assert!(company_page.contains("赵经理"));
+        assert_eq!(company_page.contains("13800138000"), role != "viewer", "{role}");
         let new_page = web.get("/projects/new").await;
         let expected = if can_edit {
             StatusCode::OK
@@ -201,10 +212,12 @@ async fn forms_create_and_change_records(app: TestApp) {
     assert!(page.contains("洽谈 → 签约"), "the timeline shows the move");
 
     let company = company.to_string();
+    let project = id.to_string();
     let visit = [
         ("visit_date", "2024-06-03"),
         ("headcount", "4"),
         ("company_ids", company.as_str()),
+        ("project_ids", project.as_str()),
         ("receiving_leaders", "王建国、李明"),
         ("purpose", "考察园区"),
     ];
@@ -221,6 +234,7 @@ async fn forms_create_and_change_records(app: TestApp) {
         .await;
     assert_eq!(v["items"][0]["headcount"], 4);
     assert_eq!(v["items"][0]["receiving_leaders"], json!(["王建国", "李明"]));
+    assert_eq!(v["items"][0]["project_ids"], json!([id]));
     let list = web.get("/visits?from=2024-06-01&to=2024-06-30").await.body;
     assert!(
         list.contains("<strong>1</strong> 批次,<strong>4</strong> 人次"),
@@ -259,6 +273,11 @@ async fn field_errors_render_beside_the_field_and_keep_what_was_typed(app: TestA
     assert!(a.body.contains("has-error"), "{}", a.body);
     assert!(a.body.contains("统一社会信用代码无效"), "{}", a.body);
     assert!(a.body.contains("value=\"校验码错误公司\""), "what was typed stays");
+
+    let no_company = web.post("/visits", &[("visit_date", "2024-06-03"), ("headcount", "3"), ("purpose", "路过")]).await;
+    assert_eq!(no_company.status, StatusCode::BAD_REQUEST);
+    assert!(no_company.body.contains("来访记录须至少填写一家企业"), "{}", no_company.body);
+    assert!(no_company.body.contains("value=\"路过\""), "what was typed stays");
 
     let p = app.project("并发修改项目", "lead", "2024-01-05").await;
     let id = p["id"].as_i64().unwrap();

@@ -56,6 +56,22 @@ impl Analytics {
         ]))
     }
 
+    /// Visits (batches, person-times) and projects signed (flow) in each month of `year` up to `last_month`.
+    pub fn months(&self, year: i32, last_month: u32) -> PolarsResult<Vec<MonthFigures>> {
+        (1..=last_month.min(12))
+            .map(|month| {
+                let p = Period::parse(&format!("{year}-{month:02}"))
+                    .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+                Ok(MonthFigures {
+                    month,
+                    visit_batches: self.sum_in(&self.visits, None, &p)?,
+                    person_times: self.sum_in(&self.visits, Some("headcount"), &p)?,
+                    signed: self.projects_reaching(2, &p)?.len() as i64,
+                })
+            })
+            .collect()
+    }
+
     fn blocker_stats(&self, p: &Period) -> PolarsResult<Vec<BlockerStats>> {
         let end = day(p.to.min(self.as_of));
         let open_at_end = col("opened")

@@ -216,6 +216,19 @@ pub struct TargetProgress {
     pub time_progress: f64,
 }
 
+/// One month's visits and signings (the home page's chart).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonthFigures {
+    /// The month, 1–12.
+    pub month: u32,
+    /// Visits (批).
+    pub visit_batches: i64,
+    /// Visitors (人次).
+    pub person_times: i64,
+    /// Projects signed (flow).
+    pub signed: i64,
+}
+
 /// The KPIs of a period (docs/DEFINITIONS.md), each beside the same period one year earlier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
