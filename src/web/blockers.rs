@@ -11,9 +11,9 @@ use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState, choice,
+    Staff, WebState, answer, choice,
     form::{self, opt},
-    me, page_error, refresh, render, val,
+    me, pager_base, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The list's filters and page.
-#[derive(Deserialize, Serialize, Default, Clone)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct ListQuery {
     status: Option<String>,
     category: Option<String>,
@@ -60,13 +60,8 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         ..Default::default()
     };
     let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
-    let base = serde_urlencoded::to_string(ListQuery {
-        page: None,
-        ..q.clone()
-    })
-    .unwrap_or_default();
     let ctx = context! {
-        me => me(&staff), menu => "blockers", q => val(&q), base => format!("?{base}&"),
+        me => me(&staff), menu => "blockers", q => val(&q), base => pager_base(&q),
         rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, page, per_page => 20,
     };
     render("blockers.html", ctx)
@@ -135,21 +130,17 @@ pub async fn create(
     Form(f): Form<BlockerForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Pipeline)?;
-    let done = match f.new_blocker() {
-        Ok(n) => svc::create(tx.get().await?, &staff.actor, id, n).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => Ok(refresh()),
-        Err(e) => {
+    let done = async { svc::create(tx.get().await?, &staff.actor, id, f.new_blocker()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "blocker_new.html",
+        async || {
             let p = projects::get(tx.get().await?, id).await?;
-            page_error(
-                e,
-                "blocker_new.html",
-                context! { me => me(&staff), id, name => p.project.name, f => val(&f) },
-            )
-        }
-    }
+            Ok(context! { me => me(&staff), id, name => p.project.name, f => val(&f) })
+        },
+    )
+    .await
 }
 
 /// 处理 dialog: assign, change status, resolve, reopen.
@@ -183,19 +174,15 @@ pub async fn update(
     Form(f): Form<BlockerForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Pipeline)?;
-    let done = match f.changes() {
-        Ok(c) => svc::update(tx.get().await?, &staff.actor, id, c).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => Ok(refresh()),
-        Err(e) => {
+    let done = async { svc::update(tx.get().await?, &staff.actor, id, f.changes()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "blocker_edit.html",
+        async || {
             let b = svc::get(tx.get().await?, id).await?;
-            page_error(
-                e,
-                "blocker_edit.html",
-                context! { me => me(&staff), b => row(&b), f => val(&f) },
-            )
-        }
-    }
+            Ok(context! { me => me(&staff), b => row(&b), f => val(&f) })
+        },
+    )
+    .await
 }

@@ -9,7 +9,7 @@ use poem::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Staff, WebState, form::opt, me, page_error, redirect, render, val};
+use super::{Staff, WebState, answer, form::opt, me, pager_base, redirect, render, val};
 use crate::{
     api::audit::WriteTx,
     service::{
@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// The list's filters and page.
-#[derive(Deserialize, Serialize, Default, Clone)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct ListQuery {
     q: Option<String>,
     industry: Option<String>,
@@ -50,13 +50,8 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         province: opt(&q.province).map(str::to_owned),
     };
     let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
-    let base = serde_urlencoded::to_string(ListQuery {
-        page: None,
-        ..q.clone()
-    })
-    .unwrap_or_default();
     let ctx = context! {
-        me => me(&staff), menu => "companies", q => val(&q), base => format!("?{base}&"),
+        me => me(&staff), menu => "companies", q => val(&q), base => pager_base(&q),
         rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, page, per_page => 20,
     };
     render("companies.html", ctx)
@@ -176,18 +171,12 @@ pub fn new_page(staff: Staff) -> poem::Result<Html<String>> {
 #[handler]
 pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<CompanyForm>) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let done = match f.new_company() {
-        Ok(n) => svc::create(tx.get().await?, n).await,
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(c) => Ok(redirect(&format!("/companies/{}", c.id))),
-        Err(e) => page_error(
-            e,
-            "company_form.html",
-            context! { me => me(&staff), f => val(&f), new => true },
-        ),
-    }
+    let done = async { svc::create(tx.get().await?, f.new_company()?).await }.await;
+    let to_page = |c: company::Model| redirect(&format!("/companies/{}", c.id));
+    answer(done, to_page, "company_form.html", async || {
+        Ok(context! { me => me(&staff), f => val(&f), new => true })
+    })
+    .await
 }
 
 /// 编辑企业 page.
@@ -217,18 +206,14 @@ pub async fn update(
     Form(f): Form<CompanyForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let done = match f.changes() {
-        Ok(c) => svc::update(tx.get().await?, id, c).await,
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(_) => Ok(redirect(&format!("/companies/{id}"))),
-        Err(e) => page_error(
-            e,
-            "company_form.html",
-            context! { me => me(&staff), f => val(&f), id, new => false },
-        ),
-    }
+    let done = async { svc::update(tx.get().await?, id, f.changes()?).await }.await;
+    answer(
+        done,
+        |_| redirect(&format!("/companies/{id}")),
+        "company_form.html",
+        async || Ok(context! { me => me(&staff), f => val(&f), id, new => false }),
+    )
+    .await
 }
 
 /// The names of the companies and projects among the ids, for lists that show them.

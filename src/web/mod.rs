@@ -265,6 +265,31 @@ pub fn me(s: &Staff) -> Value {
     }
 }
 
+/// The answer to a submitted form: what `ok` makes of the service's result, or the form again (`template` with the
+/// context `ctx` reads) with the error beside its field and what was typed.
+pub async fn answer<T>(
+    done: AppResult<T>,
+    ok: impl FnOnce(T) -> Response,
+    template: &str,
+    ctx: impl AsyncFnOnce() -> AppResult<Value>,
+) -> poem::Result<Response> {
+    match done {
+        Ok(v) => Ok(ok(v)),
+        Err(e) => page_error(e, template, ctx().await?),
+    }
+}
+
+/// A list's query string without its page, ready for the pager to append `page=N`: `?a=1&` (or `?`).
+pub fn pager_base<T: serde::Serialize>(q: &T) -> String {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(q).unwrap_or_default()).unwrap_or_default();
+    let kept: Vec<_> = pairs.into_iter().filter(|(k, _)| k != "page").collect();
+    match serde_urlencoded::to_string(kept).unwrap_or_default() {
+        q if q.is_empty() => "?".to_owned(),
+        q => format!("?{q}&"),
+    }
+}
+
 /// A form answered again with the error of the service (beside its field when it names one) and what was typed:
 /// nothing is lost. Internal errors go to the error page instead.
 pub fn page_error(e: AppError, template: &str, ctx: Value) -> poem::Result<Response> {

@@ -15,9 +15,9 @@ use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState, choice,
+    Staff, WebState, answer, choice,
     form::{self, opt},
-    me, page_error, redirect, render, val,
+    me, pager_base, redirect, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// The list's filters and page, as the search form sends them.
-#[derive(Deserialize, Serialize, Default, Clone)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct ListQuery {
     q: Option<String>,
     stage: Option<String>,
@@ -58,16 +58,6 @@ impl ListQuery {
             reached_from: form::date("reached_from", &self.reached_from)?,
             reached_to: form::date("reached_to", &self.reached_to)?,
         })
-    }
-
-    /// The query string of the filters without the page, for the pager's links.
-    fn base(&self) -> String {
-        let without_page = ListQuery {
-            page: None,
-            ..self.clone()
-        };
-        let q = serde_urlencoded::to_string(&without_page).unwrap_or_default();
-        if q.is_empty() { "?".to_owned() } else { format!("?{q}&") }
     }
 }
 
@@ -100,7 +90,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         Err(e) => (None, Some(e.body(crate::api::error::Lang::Zh))),
     };
     let ctx = context! {
-        me => me(&staff), menu => "projects", q => val(&q), base => q.base(),
+        me => me(&staff), menu => "projects", q => val(&q), base => pager_base(&q),
         rows => rows.as_ref().map(|r| r.items.iter().map(card).collect::<Vec<_>>()),
         total => rows.as_ref().map_or(0, |r| r.total), page, per_page => 20,
         error => error.map(|e| context! { field => e.field, message => e.message }),
@@ -234,6 +224,19 @@ pub struct MoveForm {
     version: Option<i32>,
 }
 
+impl MoveForm {
+    fn parse(&self) -> AppResult<StageMove<ProjectStage>> {
+        Ok(StageMove {
+            stage: choice::<ProjectStage>("stage", &self.stage)?
+                .ok_or_else(|| AppError::invalid("stage", "choose a stage", "请选择阶段"))?,
+            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
+            note: Note::parse_opt("note", opt(&self.note))?,
+            reason: Note::parse_opt("reason", opt(&self.reason))?,
+            version: self.version,
+        })
+    }
+}
+
 /// The stage-move dialog, for the stage dropped on (else the next one).
 #[handler]
 pub async fn move_dialog(
@@ -272,29 +275,18 @@ pub async fn move_stage(
     Form(f): Form<MoveForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Pipeline)?;
-    let parsed = (|| {
-        Ok::<_, AppError>(StageMove {
-            stage: choice::<ProjectStage>("stage", &f.stage)?
-                .ok_or_else(|| AppError::invalid("stage", "choose a stage", "请选择阶段"))?,
-            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &f.occurred_on)?)?,
-            note: Note::parse_opt("note", opt(&f.note))?,
-            reason: Note::parse_opt("reason", opt(&f.reason))?,
-            version: f.version,
-        })
-    })();
-    let done = match parsed {
-        Ok(m) => svc::move_stage(tx.get().await?, &staff.actor, id, m).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => Ok(Response::builder().header("HX-Refresh", "true").finish()),
-        Err(e) => {
+    let done = async { svc::move_stage(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "move_form.html",
+        async || {
             // The request's transaction holds the connection (SQLite has one): read through it.
             let v = svc::get(tx.get().await?, id).await?;
-            let ctx = context! { me => me(&staff), p => card(&v), f => val(&f) };
-            page_error(e, "move_form.html", ctx)
-        }
-    }
+            Ok(context! { me => me(&staff), p => card(&v), f => val(&f) })
+        },
+    )
+    .await
 }
 
 /// The project form (new and edit share it).
@@ -406,19 +398,16 @@ pub fn new_page(staff: Staff) -> poem::Result<Html<String>> {
 #[handler]
 pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<ProjectForm>) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let txn = tx.get().await?;
-    let done = match f.new_project(txn).await {
-        Ok(n) => svc::create(txn, &staff.actor, n).await,
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(v) => Ok(redirect(&format!("/projects/{}", v.project.id))),
-        Err(e) => page_error(
-            e,
-            "project_form.html",
-            context! { me => me(&staff), f => val(&f), new => true },
-        ),
+    let done = async {
+        let txn = tx.get().await?;
+        svc::create(txn, &staff.actor, f.new_project(txn).await?).await
     }
+    .await;
+    let to_page = |v: ProjectView| redirect(&format!("/projects/{}", v.project.id));
+    answer(done, to_page, "project_form.html", async || {
+        Ok(context! { me => me(&staff), f => val(&f), new => true })
+    })
+    .await
 }
 
 /// 编辑项目 page.
@@ -455,13 +444,16 @@ pub async fn update(
     Form(f): Form<ProjectForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let txn = tx.get().await?;
-    let done = match f.changes(txn).await {
-        Ok(c) => svc::update(txn, id, c).await,
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(_) => Ok(redirect(&format!("/projects/{id}"))),
-        Err(e) => page_error(e, "project_form.html", context! { me => me(&staff), f => val(&f), id }),
+    let done = async {
+        let txn = tx.get().await?;
+        svc::update(txn, id, f.changes(txn).await?).await
     }
+    .await;
+    answer(
+        done,
+        |_| redirect(&format!("/projects/{id}")),
+        "project_form.html",
+        async || Ok(context! { me => me(&staff), f => val(&f), id }),
+    )
+    .await
 }

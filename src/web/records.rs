@@ -9,9 +9,9 @@ use poem::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState,
+    Staff, WebState, answer,
     form::{self, opt},
-    me, page_error, refresh, render, val,
+    me, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
@@ -72,20 +72,14 @@ pub async fn add_follow_up(
     Form(f): Form<FollowUpForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let done = match f.parse() {
-        Ok(n) => follow_ups::create(tx.get().await?, &staff.actor, id, n)
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => Ok(refresh()),
-        Err(e) => page_error(
-            e,
-            "follow_up_form.html",
-            dialog(tx.get().await?, &staff, id, val(&f)).await?,
-        ),
-    }
+    let done = async { follow_ups::create(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "follow_up_form.html",
+        async || dialog(tx.get().await?, &staff, id, val(&f)).await,
+    )
+    .await
 }
 
 /// The fund-arrival form.
@@ -128,12 +122,12 @@ pub async fn add_fund(
     Form(f): Form<FundForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let done = match f.parse() {
-        Ok(n) => funds::create(tx.get().await?, id, n).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => Ok(refresh()),
-        Err(e) => page_error(e, "fund_form.html", dialog(tx.get().await?, &staff, id, val(&f)).await?),
-    }
+    let done = async { funds::create(tx.get().await?, id, f.parse()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "fund_form.html",
+        async || dialog(tx.get().await?, &staff, id, val(&f)).await,
+    )
+    .await
 }

@@ -9,10 +9,10 @@ use poem::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState,
+    Staff, WebState, answer,
     companies::{matching, names_of},
     form::{self, opt},
-    me, page_error, refresh, render, val,
+    me, pager_base, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// The list's range and page.
-#[derive(Deserialize, Serialize, Default, Clone)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct ListQuery {
     from: Option<String>,
     to: Option<String>,
@@ -114,11 +114,6 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
     // Every visit is one batch (批): the count of the range is its batches.
     let batches = rows.total;
     let (names, _) = names_of(&state.db, rows.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
-    let base = serde_urlencoded::to_string(ListQuery {
-        page: None,
-        ..q.clone()
-    })
-    .unwrap_or_default();
     let rows: Vec<Value> = rows
         .items
         .iter()
@@ -131,7 +126,7 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
         })
         .collect();
     Ok(context! {
-        me => me(staff), menu => "visits", q => val(q), base => format!("?{base}&"), rows,
+        me => me(staff), menu => "visits", q => val(q), base => pager_base(q), rows,
         batches, person_times, page, per_page => 20,
     })
 }
@@ -145,18 +140,17 @@ pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Res
         msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
         field: None,
     })?;
-    let done = match f.parse() {
-        Ok(n) => svc::create(tx.get().await?, n).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => Ok(refresh()),
-        Err(e) => {
+    let done = async { svc::create(tx.get().await?, f.parse()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "visit_form.html",
+        async || {
             let (chips, project_chips) = chips(tx.get().await?, &f).await?;
-            let ctx = context! { me => me(&staff), f => val(&f), chips, project_chips };
-            page_error(e, "visit_form.html", ctx)
-        }
-    }
+            Ok(context! { me => me(&staff), f => val(&f), chips, project_chips })
+        },
+    )
+    .await
 }
 
 /// What the company picker sends: the text typed.

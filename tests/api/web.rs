@@ -274,9 +274,18 @@ async fn field_errors_render_beside_the_field_and_keep_what_was_typed(app: TestA
     assert!(a.body.contains("统一社会信用代码无效"), "{}", a.body);
     assert!(a.body.contains("value=\"校验码错误公司\""), "what was typed stays");
 
-    let no_company = web.post("/visits", &[("visit_date", "2024-06-03"), ("headcount", "3"), ("purpose", "路过")]).await;
+    let no_company = web
+        .post(
+            "/visits",
+            &[("visit_date", "2024-06-03"), ("headcount", "3"), ("purpose", "路过")],
+        )
+        .await;
     assert_eq!(no_company.status, StatusCode::BAD_REQUEST);
-    assert!(no_company.body.contains("来访记录须至少填写一家企业"), "{}", no_company.body);
+    assert!(
+        no_company.body.contains("来访记录须至少填写一家企业"),
+        "{}",
+        no_company.body
+    );
     assert!(no_company.body.contains("value=\"路过\""), "what was typed stays");
 
     let p = app.project("并发修改项目", "lead", "2024-01-05").await;
