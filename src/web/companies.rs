@@ -15,7 +15,7 @@ use crate::{
     service::{
         AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
-        input::{Name, Note, Patch, Place, Short, credit_code},
+        input::{Name, Note, Patch, Place, Short, credit_code, email, phone},
         names,
         projects::{self, ProjectFilter},
         visits::{self, VisitFilter},
@@ -212,6 +212,59 @@ pub async fn update(
         |_| redirect(&format!("/companies/{id}")),
         "company_form.html",
         async || Ok(context! { me => me(&staff), f => val(&f), id, new => false }),
+    )
+    .await
+}
+
+/// The contact form.
+#[derive(Deserialize, Serialize, Default)]
+pub struct ContactForm {
+    name: Option<String>,
+    title: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    notes: Option<String>,
+}
+
+impl ContactForm {
+    fn parse(&self) -> AppResult<svc::NewContact> {
+        Ok(svc::NewContact {
+            name: Short::parse("name", opt(&self.name).unwrap_or_default())?,
+            title: Short::parse_opt("title", opt(&self.title))?,
+            phone: phone("phone", opt(&self.phone))?,
+            email: email("email", opt(&self.email))?,
+            notes: Note::parse_opt("notes", opt(&self.notes))?,
+        })
+    }
+}
+
+/// 添加联系人 dialog.
+#[handler]
+pub async fn contact_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let c = svc::get(&state.db, id).await?;
+    let ctx = context! { me => me(&staff), id, name => c.name, f => val(&ContactForm::default()) };
+    render("contact_form.html", ctx)
+}
+
+/// Adds a contact to a company; the page reloads.
+#[handler]
+pub async fn add_contact(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<ContactForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let done = async { svc::create_contact(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
+    answer(
+        done,
+        |_| super::refresh(),
+        "contact_form.html",
+        async || {
+            let c = svc::get(tx.get().await?, id).await?;
+            Ok(context! { me => me(&staff), id, name => c.name, f => val(&f) })
+        },
     )
     .await
 }

@@ -88,6 +88,8 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/companies/options", get(companies::options))
         .at("/companies/:id", get(companies::show).patch(companies::update))
         .at("/companies/:id/edit", get(companies::edit_page))
+        .at("/companies/:id/contacts/new", get(companies::contact_dialog))
+        .at("/companies/:id/contacts", post(companies::add_contact))
         .at("/visits", get(visits::list).post(visits::create))
         .at("/visits/company-search", get(visits::company_search))
         .at("/visits/company-chip", get(visits::company_chip))
@@ -136,6 +138,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("company_form.html", include_str!("templates/company_form.html")),
         ("company_edit.html", include_str!("templates/company_edit.html")),
         ("company_options.html", include_str!("templates/company_options.html")),
+        ("contact_form.html", include_str!("templates/contact_form.html")),
         ("visits.html", include_str!("templates/visits.html")),
         ("visit_form.html", include_str!("templates/visit_form.html")),
         ("chip.html", include_str!("templates/chip.html")),

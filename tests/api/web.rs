@@ -171,6 +171,26 @@ async fn forms_create_and_change_records(app: TestApp) {
     let company: i64 = a.hx.unwrap().trim_start_matches("/companies/").parse().unwrap();
     let (_, c) = app.as_user("viewer").get(&format!("/api/v1/companies/{company}")).await;
     assert_eq!(c["industry"], "电子信息");
+    let bad_phone = web
+        .post(
+            &format!("/companies/{company}/contacts"),
+            &[("name", "钱经理"), ("phone", "call me")],
+        )
+        .await;
+    assert_eq!(bad_phone.status, StatusCode::BAD_REQUEST);
+    assert!(bad_phone.body.contains("电话号码格式无效") && bad_phone.body.contains("value=\"钱经理\""));
+    let contact = web
+        .post(
+            &format!("/companies/{company}/contacts"),
+            &[("name", "钱经理"), ("phone", "0551-6512 3456")],
+        )
+        .await;
+    assert_eq!(contact.hx.as_deref(), Some("true"), "{}", contact.body);
+    let (_, contacts) = app
+        .as_user("staff")
+        .get(&format!("/api/v1/companies/{company}/contacts"))
+        .await;
+    assert_eq!(contacts["items"][0]["phone"], "0551-6512 3456");
 
     let a = web
         .post(
