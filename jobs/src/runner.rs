@@ -15,7 +15,10 @@ use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::{Cron, parser::CronParser};
 use entity::{job_attempt, job_run};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait, sea_query::Expr,
+};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// What a job gets to work with.
@@ -174,7 +177,7 @@ impl Runner {
     }
 
     /// Records that this runner starts attempt `attempt` of run `run_id`.
-    async fn begin_attempt(&self, run_id: i64, attempt: i32) -> anyhow::Result<()> {
+    async fn begin_attempt(&self, db: &impl ConnectionTrait, run_id: i64, attempt: i32) -> anyhow::Result<()> {
         job_attempt::Entity::insert(job_attempt::ActiveModel {
             run_id: Set(run_id),
             attempt: Set(attempt),
@@ -185,13 +188,19 @@ impl Runner {
             error: Set(None),
             ..Default::default()
         })
-        .exec(&self.db)
+        .exec(db)
         .await?;
         Ok(())
     }
 
     /// Closes attempt `attempt` of run `run_id` (still open) with its outcome.
-    async fn end_attempt(&self, run_id: i64, attempt: i32, outcome: &str, error: Option<String>) -> anyhow::Result<()> {
+    async fn end_attempt(
+        db: &impl ConnectionTrait,
+        run_id: i64,
+        attempt: i32,
+        outcome: &str,
+        error: Option<String>,
+    ) -> anyhow::Result<()> {
         job_attempt::Entity::update_many()
             .col_expr(job_attempt::Column::FinishedAt, Expr::value(Some(Utc::now())))
             .col_expr(job_attempt::Column::Outcome, Expr::value(Some(outcome.to_owned())))
@@ -199,7 +208,7 @@ impl Runner {
             .filter(job_attempt::Column::RunId.eq(run_id))
             .filter(job_attempt::Column::Attempt.eq(attempt))
             .filter(job_attempt::Column::Outcome.is_null())
-            .exec(&self.db)
+            .exec(db)
             .await?;
         Ok(())
     }
@@ -225,16 +234,19 @@ impl Runner {
             next_attempt_at: Set(None),
             ..Default::default()
         };
-        match job_run::Entity::insert(row).exec(&self.db).await {
+        // The run and its first attempt together (a failed insert rolls the transaction back).
+        let txn = self.db.begin().await?;
+        match job_run::Entity::insert(row).exec(&txn).await {
             Ok(r) => {
-                self.begin_attempt(r.last_insert_id, 1).await?;
+                self.begin_attempt(&txn, r.last_insert_id, 1).await?;
+                txn.commit().await?;
                 return Ok(Some(Claim {
                     run_id: r.last_insert_id,
                     attempt: 1,
                     slot,
                 }));
             }
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => txn.rollback().await?,
             Err(e) => return Err(e.into()),
         }
         // Someone has the slot: take it over only if they were running it and their lease has passed.
@@ -272,13 +284,15 @@ impl Runner {
         } else {
             update.filter(job_run::Column::NextAttemptAt.lte(now))
         };
-        if update.exec(&self.db).await?.rows_affected == 0 {
+        let txn = self.db.begin().await?;
+        if update.exec(&txn).await?.rows_affected == 0 {
             return Ok(None);
         }
         if from == "running" {
-            self.end_attempt(r.id, r.attempt, "lease_expired", None).await?;
+            Self::end_attempt(&txn, r.id, r.attempt, "lease_expired", None).await?;
         }
-        self.begin_attempt(r.id, r.attempt + 1).await?;
+        self.begin_attempt(&txn, r.id, r.attempt + 1).await?;
+        txn.commit().await?;
         tracing::warn!(job = %r.job, run_id = r.id, attempt = r.attempt + 1, from, "took a job slot over");
         Ok(Some(Claim {
             run_id: r.id,
@@ -297,6 +311,9 @@ impl Runner {
             (Some(_), true) => ("retrying", Some(Utc::now() + self.backoff(c.attempt))),
             (Some(_), false) => ("failed", None),
         };
+        // The run's status and its attempt's outcome together: a runner killed between two separate writes left a
+        // succeeded run with an attempt that never ended.
+        let txn = self.db.begin().await?;
         let mine = job_run::Entity::update_many()
             .col_expr(job_run::Column::Status, Expr::value(status))
             .col_expr(job_run::Column::Error, Expr::value(error.clone()))
@@ -305,12 +322,13 @@ impl Runner {
             .filter(job_run::Column::Id.eq(c.run_id))
             .filter(job_run::Column::Runner.eq(self.id.clone()))
             .filter(job_run::Column::Attempt.eq(c.attempt))
-            .exec(&self.db)
+            .exec(&txn)
             .await?
             .rows_affected
             == 1;
         let outcome = if error.is_some() { "failed" } else { "succeeded" };
-        self.end_attempt(c.run_id, c.attempt, outcome, error.clone()).await?;
+        Self::end_attempt(&txn, c.run_id, c.attempt, outcome, error.clone()).await?;
+        txn.commit().await?;
         if mine && status == "failed" && spec.retryable {
             self.alert(spec.name, c, "失败", error.as_deref().unwrap_or_default())
                 .await?;
@@ -466,6 +484,7 @@ impl Runner {
     /// Gives up a run whose runners died on every attempt, and alerts the admins.
     async fn abandon(&self, spec: &JobSpec, r: &job_run::Model) -> anyhow::Result<Option<Outcome>> {
         let error = format!("abandoned: the runner of every one of {} attempts stopped", r.attempt);
+        let txn = self.db.begin().await?;
         let done = job_run::Entity::update_many()
             .col_expr(job_run::Column::Status, Expr::value("abandoned"))
             .col_expr(job_run::Column::FinishedAt, Expr::value(Some(Utc::now())))
@@ -474,12 +493,13 @@ impl Runner {
             .filter(job_run::Column::Status.eq("running"))
             .filter(job_run::Column::Attempt.eq(r.attempt))
             .filter(job_run::Column::LeaseUntil.lt(Utc::now()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if done.rows_affected == 0 {
             return Ok(None);
         }
-        self.end_attempt(r.id, r.attempt, "lease_expired", None).await?;
+        Self::end_attempt(&txn, r.id, r.attempt, "lease_expired", None).await?;
+        txn.commit().await?;
         let c = Claim {
             run_id: r.id,
             attempt: r.attempt,

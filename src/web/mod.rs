@@ -301,7 +301,17 @@ pub fn page_error(e: AppError, template: &str, ctx: Value) -> poem::Result<Respo
     }
     let body = e.body(Lang::Zh);
     let stale = matches!(&e, AppError::Conflict { code, .. } if *code == "stale_version");
-    let error = context! { field => body.field, message => body.message, stale };
+    // Shown beside its field's Chinese label, a message reads better without the field's API name before it
+    // ("note 不能为空" → "不能为空").
+    let message = match &body.field {
+        Some(f) => body
+            .message
+            .strip_prefix(&format!("{f} "))
+            .unwrap_or(&body.message)
+            .to_owned(),
+        None => body.message,
+    };
+    let error = context! { field => body.field, message, stale };
     let mut resp = render(template, context! { error, ..ctx })?.into_response();
     resp.set_status(e.status());
     Ok(resp)
