@@ -13,7 +13,7 @@
       return {
         tooltip: { trigger: "item", formatter: "{b}:{c} 个" },
         series: [{
-          type: "funnel", left: "5%", width: "90%", sort: "none", minSize: "8%", gap: 2,
+          type: "funnel", left: "5%", width: "90%", sort: "none", minSize: "30%", gap: 2,
           label: { show: true, position: "inside", formatter: "{b} {c}" },
           data: d.funnel
         }]
