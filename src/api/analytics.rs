@@ -251,7 +251,8 @@ impl AnalyticsApi {
         from: Query<Option<NaiveDate>>,
         /// Last day of a custom period.
         to: Query<Option<NaiveDate>>,
-        /// Ignore records after this date (default: today in Asia/Shanghai).
+        /// Ignore records after this date (default: the period's last day once it has ended, else today in
+        /// Asia/Shanghai).
         as_of: Query<Option<NaiveDate>>,
     ) -> AppResult<Json<Kpis>> {
         auth.0.require(Need::Read)?;

@@ -20,7 +20,6 @@ use crate::{
     service::{
         AppError, AppResult, Need,
         audit::{self, Entry},
-        input::today,
     },
 };
 
@@ -165,7 +164,8 @@ impl ExportsApi {
         status: Query<Option<String>>,
         /// The period of `funnel` and `kpis` (`2024-H1` …).
         period: Query<Option<String>>,
-        /// `funnel` and `kpis`: ignore records after this date (default today).
+        /// `funnel`: ignore records after this date (default today); `kpis`: the same, by default the period's last day
+        /// once it has ended.
         as_of: Query<Option<NaiveDate>>,
         /// Used when `format` is absent.
         #[oai(name = "Accept")]
@@ -216,13 +216,14 @@ impl ExportsApi {
         period: Query<String>,
         /// `text` (default), `markdown` or `docx`.
         format: Query<Option<SummaryFormat>>,
-        /// Ignore records after this date (default: today in Asia/Shanghai).
+        /// Ignore records after this date (default: the period's last day once it has ended, else today in
+        /// Asia/Shanghai).
         as_of: Query<Option<NaiveDate>>,
     ) -> AppResult<File<Summarised>> {
         auth.0.require(Need::Report)?;
         let p = Period::parse(&period.0).map_err(|e| AppError::invalid("period", e.to_string(), e.to_string()))?;
         let format = format.0.unwrap_or(SummaryFormat::Text);
-        let as_of = as_of.0.unwrap_or_else(today);
+        let as_of = crate::service::analytics::measured_on(&p, as_of.0);
         let text = report::summary(&self.db, &p, as_of, format == SummaryFormat::Markdown).await?;
         let (ext, content_type, body) = match format {
             SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", Body::from(text)),

@@ -134,7 +134,7 @@ async fn report_command(conn: &DatabaseConnection, cfg: &Config, action: ReportA
             out,
         } => {
             let p = jobs::period::Period::parse(&period)?;
-            let as_of = as_of.unwrap_or_else(service::input::today);
+            let as_of = service::analytics::measured_on(&p, as_of);
             let text = report::summary(conn, &p, as_of, format == "markdown").await?;
             match (format.as_str(), out) {
                 ("docx", Some(out)) => std::fs::write(out, report::docx(&text)?)?,

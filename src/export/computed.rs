@@ -36,7 +36,11 @@ fn opt(v: Option<f64>) -> Cell {
 /// The rows of the funnel or KPI table of `f.period` (checked before) as of `f.as_of`.
 pub async fn rows(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow::Result<Vec<Vec<Cell>>> {
     let p = jobs::period::Period::parse(f.period.as_deref().unwrap_or_default())?;
-    let as_of = f.as_of.unwrap_or_else(today);
+    let as_of = if set == Dataset::Kpis {
+        crate::service::analytics::measured_on(&p, f.as_of)
+    } else {
+        f.as_of.unwrap_or_else(today)
+    };
     let scope = if set == Dataset::Kpis {
         Scope::All
     } else {

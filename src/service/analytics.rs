@@ -75,9 +75,17 @@ pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery) -> AppResult<Funnel
     compute(db, as_of, scope, move |a| Ok(a.funnel(pipeline, kind, &period, by)?)).await
 }
 
-/// The KPIs of a period beside the same period a year earlier, and target progress.
+/// The day a period's figures are measured on when none is asked for: the period's last day once it has ended,
+/// today while it runs (docs/DEFINITIONS.md, "The as-of date"). A half-year summary asked for in November is the
+/// half-year's, not the year's so far.
+pub fn measured_on(period: &Period, asked: Option<NaiveDate>) -> NaiveDate {
+    asked.unwrap_or_else(|| today().min(period.to))
+}
+
+/// The KPIs of a period beside the same period a year earlier, and target progress, measured on the period's last
+/// day by default (see [`measured_on`]).
 pub async fn kpis(db: &DatabaseConnection, period: Period, as_of: Option<NaiveDate>) -> AppResult<Kpis> {
-    let as_of = as_of.unwrap_or_else(today);
+    let as_of = measured_on(&period, as_of);
     compute(db, as_of, Scope::All, move |a| Ok(a.kpis(&period)?)).await
 }
 

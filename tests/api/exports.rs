@@ -268,6 +268,19 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
     ] {
         assert!(text.contains(part), "the summary lacks {part:?}:\n{text}");
     }
+    // Asked without `as_of` long after the half-year ended, it is measured on 30 June: the same text, targets and
+    // time progress included; and the KPIs of the period likewise.
+    let (_, _, default) = fetch(
+        &app,
+        app.token("viewer"),
+        "/api/v1/reports/summary?period=2024-H1",
+        None,
+    )
+    .await;
+    assert_eq!(String::from_utf8(default).unwrap(), text);
+    assert!(text.contains("时间进度49.7%"), "targets measured on 30 June:\n{text}");
+    let (_, k) = app.as_user("viewer").get("/api/v1/analytics/kpis?period=2024-H1").await;
+    assert_eq!(k["as_of"], "2024-06-30");
     let (_, _, md) = fetch(
         &app,
         app.token("viewer"),
