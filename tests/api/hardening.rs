@@ -383,6 +383,11 @@ async fn the_spec_states_the_limits_it_enforces(app: TestApp) {
         .await
         .unwrap();
     let schemas = &spec["components"]["schemas"];
+    assert_eq!(schemas["NewVisit"]["properties"]["visit_date"]["format"], "date");
+    assert!(
+        !spec.to_string().contains("naive-date"),
+        "dates are the standard format: date"
+    );
     let name = &schemas["NewCompany"]["properties"]["name"];
     assert_eq!(
         (name["minLength"].as_u64(), name["maxLength"].as_u64()),
