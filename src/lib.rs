@@ -54,7 +54,8 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     if let Some(password) = service::accounts::bootstrap_admin(&db).await? {
         // Printed once, straight to the console and never to the log.
         eprintln!(
-            "\n  First start: created the user `admin` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password). It is not shown again.\n"
+            "\n  First start: created the user `admin` with the password\n\n      {password}\n\n  Sign in at http://{}/ and change it (修改密码). It is not shown again.\n",
+            cfg.listen
         );
     }
     if demo {

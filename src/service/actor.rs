@@ -22,6 +22,8 @@ pub struct Actor {
     pub user_id: i64,
     /// Their username.
     pub username: String,
+    /// Their name as people read it (显示名).
+    pub display_name: String,
     /// Their role.
     pub role: Role,
     /// How they authenticated.
@@ -54,6 +56,7 @@ impl Actor {
         Actor {
             user_id: 0,
             username: name.to_owned(),
+            display_name: name.to_owned(),
             role: Role::Admin,
             via: Via::System,
         }

@@ -105,6 +105,7 @@ pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<A
     Ok(Actor {
         user_id: u.id,
         username: u.username,
+        display_name: u.display_name,
         role: u.role,
         via,
     })

@@ -58,7 +58,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label(), days => p.days_since_follow_up })
         .collect();
     let mine = BlockerFilter {
-        assigned_leader: Some(staff.name.clone()),
+        assigned_leader: Some(staff.actor.display_name.clone()),
         ..Default::default()
     };
     let mut open: Vec<_> = blockers::list(db, mine, Paging::new(Some(1), Some(200))?)

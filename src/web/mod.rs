@@ -257,7 +257,7 @@ pub fn render(name: &str, ctx: Value) -> poem::Result<Html<String>> {
 /// The signed-in user as templates see them: name, role and what the menus and buttons may offer.
 pub fn me(s: &Staff) -> Value {
     context! {
-        name => s.name.clone(),
+        name => s.actor.display_name.clone(),
         username => s.actor.username.clone(),
         role => s.actor.role.label(),
         csrf => s.csrf.clone(),

@@ -14,7 +14,7 @@ use super::{WebState, page_error, render};
 use crate::{
     api::{audit::WriteTx, client_addr},
     service::{
-        Actor, AppError, accounts,
+        Actor, AppError,
         actor::Via,
         secrets::SESSION_PREFIX,
         sessions::{self, SignIn},
@@ -29,8 +29,6 @@ const COOKIE: &str = "ics_session";
 pub struct Staff {
     /// Who it is and what they may do.
     pub actor: Actor,
-    /// Their display name.
-    pub name: String,
     /// The CSRF token of their session.
     pub csrf: String,
 }
@@ -89,13 +87,11 @@ impl<'a> FromRequest<'a> for Staff {
             Ok(_) | Err(AppError::Unauthorized) => return Err(to_sign_in(req)),
             Err(e) => return Err(e.into()),
         };
-        let name = accounts::get_user(&state.db, actor.user_id).await?.display_name;
         if let Some(slot) = req.extensions().get::<crate::api::auth::CallerSlot>() {
             slot.set(&actor);
         }
         Ok(Staff {
             actor,
-            name,
             csrf: csrf_of(&token),
         })
     }

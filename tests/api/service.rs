@@ -41,6 +41,7 @@ fn actor(app: &TestApp, role: &'static str) -> Actor {
     Actor {
         user_id: app.user_ids[role],
         username: role.into(),
+        display_name: role.into(),
         role: r,
         via: invest_crm::service::actor::Via::Session(0),
     }
