@@ -30,6 +30,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest request body accepted, in bytes (2 MiB by default); larger ones get 413 before they are read.
     pub body_limit: usize,
+    /// The largest ledger upload accepted by the import (`/api/v1/imports/…`), in bytes (32 MiB by default).
+    pub import_limit: usize,
     /// Whether the UI's session cookie is marked `Secure` (set it when TLS terminates in front of the service).
     pub secure_cookies: bool,
     /// Sign-in policy: session expiry and lockout.
@@ -50,6 +52,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             body_limit: 2 * 1024 * 1024,
+            import_limit: 32 * 1024 * 1024,
             secure_cookies: false,
             auth: AuthConfig::default(),
             jobs: Schedules::default(),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod export;
+pub mod import;
 pub mod report;
 pub mod service;
 pub mod web;

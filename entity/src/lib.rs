@@ -9,6 +9,8 @@ pub mod contact;
 pub mod enums;
 pub mod follow_up;
 pub mod fund_arrival;
+pub mod import_batch;
+pub mod import_item;
 pub mod incubation_candidate;
 pub mod incubation_event;
 pub mod job_attempt;

@@ -9,6 +9,7 @@ mod m20261126_000004_jobs;
 mod m20261126_000005_outbox;
 mod m20261127_000006_job_attempts;
 mod m20261127_000007_sign_in_strikes;
+mod m20261127_000008_imports;
 mod util;
 
 /// All migrations, oldest first.
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_outbox::Migration),
             Box::new(m20261127_000006_job_attempts::Migration),
             Box::new(m20261127_000007_sign_in_strikes::Migration),
+            Box::new(m20261127_000008_imports::Migration),
         ]
     }
 }

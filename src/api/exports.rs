@@ -57,7 +57,7 @@ pub struct File<K: FileKind> {
 pub type ExportFile = File<Exported>;
 
 impl<K: FileKind> File<K> {
-    fn new(body: Body, content_type: &'static str, disposition: String) -> Self {
+    pub fn new(body: Body, content_type: &'static str, disposition: String) -> Self {
         File {
             body,
             content_type,

@@ -11,6 +11,7 @@ pub mod error;
 mod exports;
 mod follow_ups;
 mod funds;
+mod imports;
 mod incubation;
 mod labels;
 mod outreach;
@@ -72,6 +73,8 @@ enum ApiTags {
     Analytics,
     /// Exports for the leading group: CSV, XLSX, JSON.
     Exports,
+    /// 台账导入: Excel and CSV ledgers, previewed, committed as batches, undone.
+    Imports,
 }
 
 /// A page of a list.
@@ -192,6 +195,8 @@ pub struct Edge {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest body read, in bytes.
     pub body_limit: usize,
+    /// The largest ledger upload read (`/api/v1/imports/…`), in bytes.
+    pub import_limit: usize,
     /// The paths of the API (segments; `None` for a parameter) and the methods each takes, from its document.
     pub routes: std::sync::Arc<Vec<(Vec<Option<String>>, String)>>,
 }
@@ -257,7 +262,10 @@ pub fn client_addr(req: &poem::Request) -> Option<String> {
 /// The request's body, refused with 413 when it is larger than the edge's limit: a declared length is checked before
 /// anything is read, an undeclared one is read only up to the limit.
 async fn limited_body(req: &mut poem::Request) -> poem::Result<Vec<u8>> {
-    let limit = req.data::<Edge>().map_or(usize::MAX, |e| e.body_limit);
+    let upload = req.uri().path().starts_with("/api/v1/imports/");
+    let limit = req
+        .data::<Edge>()
+        .map_or(usize::MAX, |e| if upload { e.import_limit } else { e.body_limit });
     let too_large = || poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
     let declared = req
         .header(poem::http::header::CONTENT_LENGTH)
@@ -348,6 +356,7 @@ fn service(
             targets::TargetsApi { db: db.clone() },
             labels::LabelsApi,
             exports::ExportsApi { db: db.clone() },
+            imports::ImportsApi { db: db.clone() },
             analytics::AnalyticsApi {
                 db: db.clone(),
                 schedules: cfg.jobs.clone(),
@@ -370,6 +379,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
     let edge = Edge {
         trusted_proxies: cfg.trusted_proxies.clone(),
         body_limit: cfg.body_limit,
+        import_limit: cfg.import_limit,
         routes: Arc::new(routes_of(&api.spec())),
     };
     let spec = Document(Arc::new(standard_dates(&api.spec())));

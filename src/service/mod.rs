@@ -13,6 +13,7 @@ pub mod error;
 pub mod follow_ups;
 pub mod funds;
 pub mod history;
+pub mod imports;
 pub mod incubation;
 pub mod input;
 pub mod jobs;

@@ -14,6 +14,7 @@ mod demo;
 mod errors;
 mod exports;
 mod hardening;
+mod imports;
 mod ledger;
 mod mail;
 mod projects;

@@ -1,0 +1,907 @@
+//! The 重点招商项目台账: one row per project, with its company, its figures and the dates of its stages
+//! (洽谈 / 签约 / 落地 / 开工 / 投产). A row's dates become the project's stage history; a project already recorded
+//! gains the later stages the ledger adds, in order.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{
+    company,
+    enums::{Label, ProjectSource, ProjectStage},
+    pipeline::Stage,
+    project,
+};
+use sea_orm::DatabaseTransaction;
+
+use super::{
+    Issue, Outcome, RowReader,
+    layout::{Field, Kind},
+    value::{Status, name_key},
+};
+use crate::service::{
+    Actor, AppResult,
+    history::StageMove,
+    imports::{self, CompanyBefore, ProjectBefore, Touched},
+    input::{Day, Money, Name, Note, Patch, Short},
+    projects::{self, NewProject, Origin, ProjectChanges, ProjectWithHistory, Unit as UnitName},
+};
+
+const fn f(
+    key: &'static str,
+    label: &'static str,
+    synonyms: &'static [&'static str],
+    kind: Kind,
+    required: bool,
+    example: &'static str,
+) -> Field {
+    Field {
+        key,
+        label,
+        synonyms,
+        kind,
+        required,
+        example,
+    }
+}
+
+/// The columns of a project ledger.
+pub static FIELDS: &[Field] = &[
+    f(
+        "name",
+        "项目名称",
+        &["项目名称", "项目", "项目名", "招商项目", "project", "project name"],
+        Kind::Text,
+        true,
+        "年产10万套新能源汽车零部件项目",
+    ),
+    f(
+        "company",
+        "企业名称",
+        &[
+            "企业名称",
+            "投资方",
+            "投资主体",
+            "投资企业",
+            "投资单位",
+            "客商单位",
+            "签约企业",
+            "企业",
+            "公司名称",
+            "单位名称",
+            "company",
+            "investor",
+        ],
+        Kind::Text,
+        true,
+        "精诚科技有限公司",
+    ),
+    f(
+        "credit_code",
+        "统一社会信用代码",
+        &["统一社会信用代码", "信用代码", "社会信用代码", "credit code"],
+        Kind::Text,
+        false,
+        "91320594MA1MWJTQ42",
+    ),
+    f(
+        "industry",
+        "所属行业",
+        &[
+            "所属行业",
+            "行业",
+            "产业类别",
+            "所属产业",
+            "产业",
+            "行业类别",
+            "industry",
+        ],
+        Kind::Text,
+        false,
+        "新能源",
+    ),
+    f(
+        "investment",
+        "协议投资额(万元)",
+        &[
+            "协议投资额",
+            "计划总投资",
+            "总投资",
+            "投资额",
+            "投资总额",
+            "协议总投资",
+            "计划投资",
+            "agreed investment",
+            "investment",
+        ],
+        Kind::Amount,
+        false,
+        "50000",
+    ),
+    f(
+        "land_mu",
+        "用地需求(亩)",
+        &["用地需求", "用地", "用地面积", "用地规模", "占地面积", "land"],
+        Kind::Number,
+        false,
+        "120",
+    ),
+    f(
+        "contact_leader",
+        "联系领导",
+        &[
+            "联系领导",
+            "包联领导",
+            "包抓领导",
+            "责任领导",
+            "分管领导",
+            "contact leader",
+        ],
+        Kind::Text,
+        false,
+        "王局长",
+    ),
+    f(
+        "responsible_unit",
+        "责任单位",
+        &["责任单位", "承办单位", "牵头单位", "负责单位", "responsible unit"],
+        Kind::Text,
+        false,
+        "招商一局",
+    ),
+    f(
+        "team",
+        "工作专班",
+        &["工作专班", "专班", "team"],
+        Kind::Text,
+        false,
+        "新能源专班",
+    ),
+    f(
+        "is_major",
+        "是否重大项目",
+        &["是否重大项目", "重大项目", "是否重大", "major"],
+        Kind::YesNo,
+        false,
+        "是",
+    ),
+    f(
+        "source",
+        "项目来源",
+        &["项目来源", "来源", "信息来源", "source"],
+        Kind::Word,
+        false,
+        "来访接待",
+    ),
+    f(
+        "status",
+        "项目状态",
+        &[
+            "项目状态",
+            "状态",
+            "当前阶段",
+            "项目阶段",
+            "进展阶段",
+            "推进状态",
+            "status",
+            "stage",
+        ],
+        Kind::Word,
+        false,
+        "已签约",
+    ),
+    f(
+        "lead_on",
+        "线索时间",
+        &[
+            "线索时间",
+            "首次接触时间",
+            "接触时间",
+            "获取时间",
+            "信息获取时间",
+            "lead date",
+        ],
+        Kind::Date,
+        false,
+        "2024-01-08",
+    ),
+    f(
+        "negotiating_on",
+        "洽谈时间",
+        &[
+            "洽谈时间",
+            "洽谈日期",
+            "首次洽谈时间",
+            "开始洽谈时间",
+            "negotiation date",
+        ],
+        Kind::Date,
+        false,
+        "2024-02-20",
+    ),
+    f(
+        "signed_on",
+        "签约时间",
+        &["签约时间", "签约日期", "signing date"],
+        Kind::Date,
+        false,
+        "2024-03-15",
+    ),
+    f(
+        "landed_on",
+        "落地时间",
+        &[
+            "落地时间",
+            "落地日期",
+            "注册时间",
+            "注册日期",
+            "落地注册时间",
+            "landing date",
+        ],
+        Kind::Date,
+        false,
+        "",
+    ),
+    f(
+        "started_on",
+        "开工时间",
+        &["开工时间", "开工日期", "start date"],
+        Kind::Date,
+        false,
+        "",
+    ),
+    f(
+        "producing_on",
+        "投产时间",
+        &["投产时间", "投产日期", "竣工投产时间", "竣工时间", "production date"],
+        Kind::Date,
+        false,
+        "",
+    ),
+    f(
+        "dropped_on",
+        "终止时间",
+        &["终止时间", "终止日期", "drop date"],
+        Kind::Date,
+        false,
+        "",
+    ),
+    f(
+        "drop_reason",
+        "终止原因",
+        &["终止原因", "drop reason"],
+        Kind::Text,
+        false,
+        "",
+    ),
+    f(
+        "notes",
+        "备注",
+        &["备注", "情况说明", "notes", "remarks"],
+        Kind::Text,
+        false,
+        "由来访接待转化",
+    ),
+];
+
+/// The date column of each stage, in the order of the pipeline, then 终止.
+const STAGE_DATES: [(ProjectStage, &str); 7] = [
+    (ProjectStage::Lead, "lead_on"),
+    (ProjectStage::Negotiating, "negotiating_on"),
+    (ProjectStage::Signed, "signed_on"),
+    (ProjectStage::Landed, "landed_on"),
+    (ProjectStage::Started, "started_on"),
+    (ProjectStage::Producing, "producing_on"),
+    (ProjectStage::Dropped, "dropped_on"),
+];
+
+/// A project row, read and checked.
+pub struct Row {
+    line: usize,
+    name: Name,
+    company: Name,
+    credit_code: Option<String>,
+    industry: Option<Short>,
+    investment: Option<Money>,
+    land_mu: Option<f64>,
+    contact_leader: Option<Short>,
+    responsible_unit: Option<UnitName>,
+    team: Option<UnitName>,
+    is_major: Option<bool>,
+    source: Option<ProjectSource>,
+    notes: Option<Note>,
+    /// The stages with their dates, in stage order (终止 last) and never going back in time.
+    dates: Vec<(ProjectStage, NaiveDate, &'static str)>,
+    drop_reason: Option<Note>,
+}
+
+/// Reads one row; answers `None` when it has errors (recorded in `out`).
+pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+    let name = r.required("name", |v| Name::parse("name", v));
+    let company = r.required("company", |v| Name::parse("company", v));
+    let credit_code = r.text("credit_code", |v| {
+        crate::service::input::credit_code("credit_code", v).map(Some)
+    });
+    let industry = r.text("industry", |v| Short::parse_opt("industry", Some(v)));
+    let investment = r.amount("investment");
+    let land_mu = r.quantity("land_mu");
+    let contact_leader = r.text("contact_leader", |v| Short::parse_opt("contact_leader", Some(v)));
+    let responsible_unit = r.text("responsible_unit", |v| UnitName::parse_opt("responsible_unit", Some(v)));
+    let team = r.text("team", |v| UnitName::parse_opt("team", Some(v)));
+    let is_major = r.yes_no("is_major");
+    let source = r.word("source", super::value::source);
+    let status = r.word("status", super::value::status);
+    let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
+    let drop_reason = r.text("drop_reason", |v| Note::parse_opt("drop_reason", Some(v)));
+    let mut dates = Vec::new();
+    for (stage, key) in STAGE_DATES {
+        if let Some(d) = r.date(key) {
+            dates.push((stage, d, key));
+        }
+    }
+    check_order(r, &dates);
+    let dates = with_status(r, dates, status);
+    if r.failed() {
+        return None;
+    }
+    Some(Row {
+        line: r.line(),
+        name: name?,
+        company: company?,
+        credit_code,
+        industry,
+        investment,
+        land_mu,
+        contact_leader,
+        responsible_unit,
+        team,
+        is_major,
+        source,
+        notes,
+        drop_reason: drop_reason.or_else(|| Note::parse_opt("drop_reason", Some("台账标注为终止")).ok().flatten()),
+        dates: dates?,
+    })
+}
+
+/// A stage dated before an earlier stage is a history running backwards.
+fn check_order(r: &mut RowReader<'_>, dates: &[(ProjectStage, NaiveDate, &'static str)]) {
+    let mut latest: Option<(ProjectStage, NaiveDate)> = None;
+    for &(stage, d, key) in dates {
+        if let Some((before, at)) = latest
+            && d < at
+        {
+            r.error_at(
+                key,
+                "dates_out_of_order",
+                format!(
+                    "时间节点前后颠倒:{}时间 {d} 早于{}时间 {at}",
+                    stage.label(),
+                    before.label()
+                ),
+            );
+        }
+        if latest.is_none_or(|(_, at)| d >= at) {
+            latest = Some((stage, d));
+        }
+    }
+}
+
+/// The dates checked against the status column: a status beyond the last dated stage has no date to record it
+/// by; 暂停 is not a stage (a warning); 终止 needs its date.
+fn with_status(
+    r: &mut RowReader<'_>,
+    dates: Vec<(ProjectStage, NaiveDate, &'static str)>,
+    status: Option<Status>,
+) -> Option<Vec<(ProjectStage, NaiveDate, &'static str)>> {
+    let reached = dates
+        .iter()
+        .filter(|(s, ..)| *s != ProjectStage::Dropped)
+        .map(|(s, ..)| *s)
+        .max_by_key(|s| s.rank());
+    match status {
+        Some(Status::Stage(ProjectStage::Dropped)) if !dates.iter().any(|(s, ..)| *s == ProjectStage::Dropped) => {
+            r.error_at("status", "missing_stage_date", "状态为“终止”,但没有终止时间".into());
+        }
+        Some(Status::Stage(s)) if s != ProjectStage::Dropped && reached.is_none_or(|x| x.rank() < s.rank()) => {
+            r.error_at(
+                "status",
+                "missing_stage_date",
+                format!("状态为“{}”,但没有{}时间", s.label(), s.label()),
+            );
+        }
+        Some(Status::Stage(s)) if s != ProjectStage::Dropped && reached.is_some_and(|x| x.rank() > s.rank()) => {
+            r.warn_at(
+                "status",
+                "status_behind_dates",
+                format!("状态“{}”落后于已填的时间节点,按时间节点计", s.label()),
+            );
+        }
+        Some(Status::Paused) => {
+            r.warn_at("status", "paused", "“暂停”不是项目阶段,项目保持时间节点所示阶段".into());
+        }
+        _ => {}
+    }
+    if reached.is_none() && !r.failed() {
+        r.error_at(
+            "negotiating_on",
+            "missing_stage_date",
+            "至少需要一个时间节点(如洽谈时间、签约时间)".into(),
+        );
+    }
+    reached?;
+    Some(dates)
+}
+
+/// Which company a row names: one already recorded, or one the import creates (its index among the new).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum CompanyRef {
+    Stored(i64),
+    New(usize),
+}
+
+/// A company the import creates.
+struct NewCompany {
+    name: Name,
+    credit_code: Option<String>,
+    industry: Option<Short>,
+}
+
+/// The companies rows are matched to: by credit code, else by normalised name; stored ones first.
+struct Companies {
+    stored: HashMap<i64, company::Model>,
+    by_code: HashMap<String, CompanyRef>,
+    by_key: HashMap<String, CompanyRef>,
+    new: Vec<NewCompany>,
+    /// Stored companies whose missing credit code a row fills in.
+    codes: HashMap<i64, String>,
+}
+
+impl Companies {
+    fn new(stored: Vec<company::Model>) -> Self {
+        let mut c = Companies {
+            stored: HashMap::new(),
+            by_code: HashMap::new(),
+            by_key: HashMap::new(),
+            new: Vec::new(),
+            codes: HashMap::new(),
+        };
+        for m in stored {
+            if let Some(code) = &m.credit_code {
+                c.by_code.insert(code.clone(), CompanyRef::Stored(m.id));
+            }
+            c.by_key.entry(name_key(&m.name)).or_insert(CompanyRef::Stored(m.id));
+            c.stored.insert(m.id, m);
+        }
+        c
+    }
+
+    fn code_of(&self, r: CompanyRef) -> Option<&str> {
+        match r {
+            CompanyRef::Stored(id) => self
+                .codes
+                .get(&id)
+                .map(String::as_str)
+                .or(self.stored[&id].credit_code.as_deref()),
+            CompanyRef::New(i) => self.new[i].credit_code.as_deref(),
+        }
+    }
+
+    /// The company of a row; a name matching a company with another credit code is an error.
+    fn resolve(&mut self, row: &Row, out: &mut Outcome) -> Option<CompanyRef> {
+        if let Some(code) = &row.credit_code
+            && let Some(r) = self.by_code.get(code)
+        {
+            return Some(*r);
+        }
+        let key = name_key(row.company.as_str());
+        let Some(&r) = self.by_key.get(&key) else {
+            let r = CompanyRef::New(self.new.len());
+            self.new.push(NewCompany {
+                name: row.company.clone(),
+                credit_code: row.credit_code.clone(),
+                industry: row.industry.clone(),
+            });
+            self.by_key.insert(key, r);
+            if let Some(code) = &row.credit_code {
+                self.by_code.insert(code.clone(), r);
+            }
+            return Some(r);
+        };
+        match (row.credit_code.as_deref(), self.code_of(r)) {
+            (Some(code), Some(other)) if code != other => {
+                out.error(Issue::at(
+                    row.line,
+                    out.column("credit_code"),
+                    Some(code),
+                    "credit_code_mismatch",
+                    format!(
+                        "企业“{}”已登记的统一社会信用代码为 {other},与本行不一致",
+                        row.company.as_str()
+                    ),
+                ));
+                None
+            }
+            (Some(code), None) => {
+                match r {
+                    CompanyRef::Stored(id) => {
+                        self.codes.insert(id, code.to_owned());
+                    }
+                    CompanyRef::New(i) => self.new[i].credit_code = Some(code.to_owned()),
+                }
+                self.by_code.insert(code.to_owned(), r);
+                Some(r)
+            }
+            _ => Some(r),
+        }
+    }
+}
+
+/// What a row does to a stored project.
+struct Update {
+    before: project::Model,
+    last_event_id: i64,
+    changes: ProjectChanges,
+    moves: Vec<(ProjectStage, NaiveDate)>,
+}
+
+/// What a row does.
+enum Plan {
+    Create(CompanyRef),
+    Update(Box<Update>),
+    Unchanged,
+}
+
+/// Matches the rows to what is stored and, when `commit`, writes them through the services in the caller's
+/// transaction. A row whose plan breaks a rule is reported and left out.
+pub async fn import(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rows: Vec<Row>,
+    commit: bool,
+    out: &mut Outcome,
+) -> AppResult<Vec<Touched>> {
+    let mut companies = Companies::new(imports::companies(txn).await?);
+    let refs: Vec<Option<CompanyRef>> = rows.iter().map(|row| companies.resolve(row, out)).collect();
+    let stored_ids: Vec<i64> = refs
+        .iter()
+        .filter_map(|r| match r {
+            Some(CompanyRef::Stored(id)) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let existing = imports::projects_of(txn, &stored_ids).await?;
+    let mut events = imports::events_of(txn, &existing.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+    let mut by_key: HashMap<(i64, String), project::Model> = existing
+        .into_iter()
+        .map(|p| ((p.company_id, name_key(&p.name)), p))
+        .collect();
+    let mut seen: HashMap<(CompanyRef, String), usize> = HashMap::new();
+    let mut plans: Vec<(usize, Plan)> = Vec::with_capacity(rows.len());
+    for (i, (row, cref)) in rows.iter().zip(refs).enumerate() {
+        let Some(cref) = cref else { continue };
+        let key = name_key(row.name.as_str());
+        if let Some(first) = seen.insert((cref, key.clone()), row.line) {
+            out.error(Issue::at(
+                row.line,
+                out.column("name"),
+                Some(row.name.as_str()),
+                "duplicate_row",
+                format!("与第 {first} 行是同一项目"),
+            ));
+            continue;
+        }
+        let stored = match cref {
+            CompanyRef::Stored(cid) => by_key.remove(&(cid, key)),
+            CompanyRef::New(_) => None,
+        };
+        let plan = match stored {
+            None => Plan::Create(cref),
+            Some(p) => {
+                let history = events.remove(&p.id).unwrap_or_default();
+                match compare(row, p, &history, out) {
+                    Some(plan) => plan,
+                    None => continue,
+                }
+            }
+        };
+        match plan {
+            Plan::Create(_) => out.created += 1,
+            Plan::Update(_) => out.updated += 1,
+            Plan::Unchanged => out.unchanged += 1,
+        }
+        plans.push((i, plan));
+    }
+    let mut new_used: Vec<usize> = plans
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Plan::Create(CompanyRef::New(i)) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    new_used.sort_unstable();
+    new_used.dedup();
+    out.companies_created = new_used.len();
+    if !commit || !out.may_write() {
+        return Ok(Vec::new());
+    }
+    write(txn, actor, rows, plans, companies, new_used).await
+}
+
+/// Writes the plans through the services: new companies, filled-in credit codes, new projects with their
+/// histories, then the changes and later stages of stored projects.
+async fn write(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rows: Vec<Row>,
+    plans: Vec<(usize, Plan)>,
+    companies: Companies,
+    used_new: Vec<usize>,
+) -> AppResult<Vec<Touched>> {
+    let mut touched = Vec::new();
+    let new_ids = write_companies(txn, companies, used_new, &mut touched).await?;
+    let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    let mut creates = Vec::new();
+    let mut updates = Vec::new();
+    for (i, plan) in plans {
+        match plan {
+            Plan::Create(cref) => {
+                let company_id = match cref {
+                    CompanyRef::Stored(id) => id,
+                    CompanyRef::New(n) => new_ids[&n],
+                };
+                if let Some(row) = rows[i].take() {
+                    creates.push(new_project(row, company_id));
+                }
+            }
+            Plan::Update(u) => updates.push((rows[i].take(), u)),
+            Plan::Unchanged => {}
+        }
+    }
+    let ids = projects::create_many(txn, actor, creates).await?;
+    touched.extend(ids.into_iter().map(Touched::NewProject));
+    for (row, u) in updates {
+        let Update {
+            before,
+            last_event_id,
+            changes,
+            moves,
+        } = *u;
+        let id = before.id;
+        touched.push(Touched::Project(id, ProjectBefore::of(&before, last_event_id)));
+        projects::update(txn, id, changes).await?;
+        let reason = row.and_then(|r| r.drop_reason);
+        for (stage, on) in moves {
+            let m = StageMove {
+                stage,
+                occurred_on: Day::parse("occurred_on", on)?,
+                note: Note::parse_opt("note", Some("台账导入")).ok().flatten(),
+                reason: if stage == ProjectStage::Dropped {
+                    reason.clone()
+                } else {
+                    None
+                },
+                version: None,
+            };
+            projects::move_stage(txn, actor, id, m).await?;
+        }
+    }
+    Ok(touched)
+}
+
+/// Fills in the credit codes of stored companies and creates the new companies the rows use; answers the new
+/// companies' ids by their index among the new.
+async fn write_companies(
+    txn: &DatabaseTransaction,
+    companies: Companies,
+    used_new: Vec<usize>,
+    touched: &mut Vec<Touched>,
+) -> AppResult<HashMap<usize, i64>> {
+    let Companies { stored, new, codes, .. } = companies;
+    for (id, code) in codes {
+        let before = CompanyBefore::of(&stored[&id]);
+        let version = stored[&id].version;
+        crate::service::companies::update(
+            txn,
+            id,
+            crate::service::companies::CompanyChanges {
+                version,
+                name: None,
+                credit_code: Patch::Set(code),
+                industry: Patch::Keep,
+                province: Patch::Keep,
+                city: Patch::Keep,
+                notes: Patch::Keep,
+            },
+        )
+        .await?;
+        touched.push(Touched::Company(id, before));
+    }
+    let mut new = new.into_iter().map(Some).collect::<Vec<_>>();
+    let drafts: Vec<crate::service::companies::NewCompany> = used_new
+        .iter()
+        .filter_map(|&i| new[i].take())
+        .map(|c| crate::service::companies::NewCompany {
+            name: c.name,
+            credit_code: c.credit_code,
+            industry: c.industry,
+            province: None,
+            city: None,
+            notes: None,
+        })
+        .collect();
+    let ids = crate::service::companies::create_many(txn, drafts).await?;
+    touched.extend(ids.iter().map(|id| Touched::NewCompany(*id)));
+    Ok(used_new.into_iter().zip(ids).collect())
+}
+
+/// A new project with its history from a row.
+fn new_project(row: Row, company_id: i64) -> ProjectWithHistory {
+    let mut dates = row.dates.into_iter();
+    let (stage, first, _) = dates.next().expect("a read row has a dated stage");
+    let note = Note::parse_opt("note", Some("台账导入")).ok().flatten();
+    let moves = dates
+        .map(|(stage, on, _)| StageMove {
+            stage,
+            occurred_on: Day::parse("occurred_on", on).expect("dates were checked when the row was read"),
+            note: note.clone(),
+            reason: if stage == ProjectStage::Dropped {
+                row.drop_reason.clone()
+            } else {
+                None
+            },
+            version: None,
+        })
+        .collect();
+    ProjectWithHistory {
+        project: NewProject {
+            name: row.name,
+            company_id,
+            stage,
+            occurred_on: Day::parse("occurred_on", first).expect("dates were checked when the row was read"),
+            note,
+            industry: row.industry,
+            origin: Origin {
+                source: row.source,
+                ..Origin::default()
+            },
+            agreed_investment: row.investment,
+            land_mu: row.land_mu,
+            is_major: row.is_major.unwrap_or(false),
+            contact_leader: row.contact_leader,
+            responsible_unit: row.responsible_unit,
+            team: row.team,
+            notes: row.notes,
+        },
+        moves,
+    }
+}
+
+/// A change of a stored field when the row gives a different value.
+fn differ<T: Clone, V: PartialEq>(given: &Option<T>, stored: Option<V>, view: impl Fn(&T) -> V) -> Patch<T> {
+    match given {
+        Some(v) if stored.as_ref() != Some(&view(v)) => Patch::Set(v.clone()),
+        _ => Patch::Keep,
+    }
+}
+
+/// What a row changes in a stored project: the fields it gives differently, and the stages it adds after the
+/// stored ones. A stage date that disagrees with the stored history, or comes before its latest event, is an
+/// error naming the cell.
+fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], out: &mut Outcome) -> Option<Plan> {
+    let moves = later_stages(row, &p, events, out)?;
+    let has_source_record =
+        p.source_visit_id.is_some() || p.source_outreach_id.is_some() || p.source_partner_id.is_some();
+    let changes = ProjectChanges {
+        version: p.version,
+        name: None,
+        company_id: None,
+        industry: differ(&row.industry, p.industry.clone(), |v| v.as_str().to_owned()),
+        source: row.source.filter(|s| *s != p.source && !has_source_record),
+        source_visit_id: Patch::Keep,
+        source_outreach_id: Patch::Keep,
+        source_partner_id: Patch::Keep,
+        agreed_investment: differ(&row.investment, p.agreed_investment_yuan, |m| m.as_yuan()),
+        land_mu: differ(&row.land_mu, p.land_mu, |v| *v),
+        is_major: row.is_major.filter(|b| *b != p.is_major),
+        contact_leader: differ(&row.contact_leader, p.contact_leader.clone(), |v| v.as_str().to_owned()),
+        responsible_unit: differ(&row.responsible_unit, p.responsible_unit.clone(), |v| {
+            v.as_str().to_owned()
+        }),
+        team: differ(&row.team, p.team.clone(), |v| v.as_str().to_owned()),
+        notes: differ(&row.notes, p.notes.clone(), |v| v.as_str().to_owned()),
+    };
+    let changed = [
+        changes.industry.changes(),
+        changes.agreed_investment.changes(),
+        changes.land_mu.changes(),
+        changes.contact_leader.changes(),
+        changes.responsible_unit.changes(),
+        changes.team.changes(),
+        changes.notes.changes(),
+    ]
+    .contains(&true)
+        || changes.source.is_some()
+        || changes.is_major.is_some();
+    if !changed && moves.is_empty() {
+        return Some(Plan::Unchanged);
+    }
+    Some(Plan::Update(Box::new(Update {
+        last_event_id: events.iter().map(|e| e.id).max().unwrap_or(0),
+        before: p,
+        changes,
+        moves,
+    })))
+}
+
+/// The stages a row adds after a stored project's history, checked against it; `None` (errors recorded) when a
+/// date disagrees with the history or comes before its latest event.
+fn later_stages(
+    row: &Row,
+    p: &project::Model,
+    events: &[entity::stage_event::Model],
+    out: &mut Outcome,
+) -> Option<Vec<(ProjectStage, NaiveDate)>> {
+    use entity::pipeline::{Event, reach_dates};
+    let history: Vec<Event<ProjectStage>> = events
+        .iter()
+        .map(|e| Event {
+            stage: e.stage,
+            occurred_on: e.occurred_on,
+        })
+        .collect();
+    let reached: HashMap<ProjectStage, NaiveDate> = reach_dates(&history, None).into_iter().collect();
+    let latest = history.iter().map(|e| e.occurred_on).max();
+    let dropped = p.stage == ProjectStage::Dropped;
+    let mut moves = Vec::new();
+    let mut ok = true;
+    for &(stage, on, key) in &row.dates {
+        let stored_on = if stage == ProjectStage::Dropped {
+            events
+                .iter()
+                .rev()
+                .find(|e| e.stage == ProjectStage::Dropped)
+                .map(|e| e.occurred_on)
+        } else {
+            reached.get(&stage).copied()
+        };
+        let error = match stored_on {
+            Some(d) if d == on => None,
+            Some(d) => Some((
+                "date_conflict",
+                format!("{}时间 {on} 与系统记录的 {d} 不一致", stage.label()),
+            )),
+            None if dropped => Some(("project_dropped", "该项目在系统中已终止,不能再推进阶段".to_owned())),
+            None if latest.is_some_and(|l| on < l) => Some((
+                "event_before_latest",
+                format!(
+                    "{}时间 {on} 早于系统中该项目最近一条阶段记录的日期 {}",
+                    stage.label(),
+                    latest.unwrap_or(on)
+                ),
+            )),
+            None => {
+                moves.push((stage, on));
+                None
+            }
+        };
+        if let Some((code, message)) = error {
+            out.error(Issue::at(
+                row.line,
+                out.column(key),
+                Some(&on.to_string()),
+                code,
+                message,
+            ));
+            ok = false;
+        }
+    }
+    if dropped && !row.dates.iter().any(|(s, ..)| *s == ProjectStage::Dropped) {
+        out.warn(Issue::at(
+            row.line,
+            None,
+            None,
+            "dropped_in_system",
+            "该项目在系统中已终止,台账未标注终止,阶段未作更改".into(),
+        ));
+    }
+    ok.then_some(moves)
+}

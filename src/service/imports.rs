@@ -1,0 +1,395 @@
+//! Ledger import batches (导入批次): the record of what a committed import created and changed, and its undo. The
+//! reading of files and the matching of rows live in `crate::import`; every record it writes goes through the
+//! services of its aggregate, and this module keeps the batch.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::{company, import_batch, import_item, project, stage_event};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Actor, AppError, AppResult, Db, Msg, Page, Paging,
+    audit::{Entry, write},
+    find,
+};
+
+/// What a project was before a batch changed it: the fields an import may change, its stage and its last event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectBefore {
+    industry: Option<String>,
+    agreed_investment_yuan: Option<i64>,
+    land_mu: Option<f64>,
+    is_major: bool,
+    contact_leader: Option<String>,
+    responsible_unit: Option<String>,
+    team: Option<String>,
+    notes: Option<String>,
+    source: entity::enums::ProjectSource,
+    stage: entity::enums::ProjectStage,
+    last_event_id: i64,
+}
+
+impl ProjectBefore {
+    /// The project as stored, with the id of its last stage event.
+    pub fn of(p: &project::Model, last_event_id: i64) -> Self {
+        ProjectBefore {
+            industry: p.industry.clone(),
+            agreed_investment_yuan: p.agreed_investment_yuan,
+            land_mu: p.land_mu,
+            is_major: p.is_major,
+            contact_leader: p.contact_leader.clone(),
+            responsible_unit: p.responsible_unit.clone(),
+            team: p.team.clone(),
+            notes: p.notes.clone(),
+            source: p.source,
+            stage: p.stage,
+            last_event_id,
+        }
+    }
+}
+
+/// What a company was before a batch changed it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompanyBefore {
+    credit_code: Option<String>,
+    industry: Option<String>,
+    province: Option<String>,
+    city: Option<String>,
+    notes: Option<String>,
+}
+
+impl CompanyBefore {
+    /// The company as stored.
+    pub fn of(c: &company::Model) -> Self {
+        CompanyBefore {
+            credit_code: c.credit_code.clone(),
+            industry: c.industry.clone(),
+            province: c.province.clone(),
+            city: c.city.clone(),
+            notes: c.notes.clone(),
+        }
+    }
+}
+
+/// A record a batch touched.
+#[derive(Debug, Clone)]
+pub enum Touched {
+    /// A company it created.
+    NewCompany(i64),
+    /// A company it changed, and what it was.
+    Company(i64, CompanyBefore),
+    /// A project it created.
+    NewProject(i64),
+    /// A project it changed, and what it was.
+    Project(i64, ProjectBefore),
+}
+
+/// A committed import to record.
+pub struct NewBatch {
+    /// The dataset.
+    pub dataset: String,
+    /// The file's name.
+    pub file_name: String,
+    /// The file's SHA-256, in hex.
+    pub sha256: String,
+    /// The report's counts.
+    pub counts: serde_json::Value,
+    /// What it created and changed.
+    pub touched: Vec<Touched>,
+    /// The client's address, for the audit log.
+    pub client_addr: Option<String>,
+}
+
+/// Records a committed batch with its items, and its row in the audit log, inside the caller's transaction; answers
+/// the batch's id.
+pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> AppResult<i64> {
+    let batch = import_batch::Entity::insert(import_batch::ActiveModel {
+        dataset: Set(b.dataset.clone()),
+        file_name: Set(b.file_name.chars().take(255).collect()),
+        sha256: Set(b.sha256.clone()),
+        user_id: Set((actor.user_id > 0).then_some(actor.user_id)),
+        username: Set(actor.username.clone()),
+        counts: Set(b.counts.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(db)
+    .await?;
+    let versions = versions_after(db, &b.touched).await?;
+    let items = b.touched.into_iter().map(|t| {
+        let (kind, id, created, before) = match t {
+            Touched::NewCompany(id) => ("company", id, true, None),
+            Touched::Company(id, before) => ("company", id, false, Some(serde_json::json!(before))),
+            Touched::NewProject(id) => ("project", id, true, None),
+            Touched::Project(id, before) => ("project", id, false, Some(serde_json::json!(before))),
+        };
+        import_item::ActiveModel {
+            batch_id: Set(batch.id),
+            kind: Set(kind.into()),
+            record_id: Set(id),
+            created: Set(created),
+            before: Set(before),
+            version_after: Set(versions.get(&(kind, id)).copied().unwrap_or(1)),
+            ..Default::default()
+        }
+    });
+    super::insert_all(db, items.collect(), 3000).await?;
+    write(
+        db,
+        Entry {
+            action: "import".into(),
+            user_id: (actor.user_id > 0).then_some(actor.user_id),
+            username: Some(actor.username.clone()),
+            entity: Some("imports".into()),
+            entity_id: Some(batch.id),
+            path: format!("/api/v1/imports/{}", b.dataset),
+            fields: Vec::new(),
+            client_addr: b.client_addr,
+            detail: Some(serde_json::json!({
+                "dataset": b.dataset, "file_name": b.file_name, "sha256": b.sha256, "counts": b.counts,
+            })),
+        },
+    )
+    .await?;
+    Ok(batch.id)
+}
+
+/// The versions of the touched records now, by kind and id.
+async fn versions_after(
+    db: &impl ConnectionTrait,
+    touched: &[Touched],
+) -> AppResult<HashMap<(&'static str, i64), i32>> {
+    let (mut companies, mut projects) = (Vec::new(), Vec::new());
+    for t in touched {
+        match t {
+            Touched::NewCompany(id) | Touched::Company(id, _) => companies.push(*id),
+            Touched::NewProject(id) | Touched::Project(id, _) => projects.push(*id),
+        }
+    }
+    let mut out = HashMap::new();
+    for chunk in companies.chunks(5000) {
+        let rows: Vec<(i64, i32)> = company::Entity::find()
+            .select_only()
+            .columns([company::Column::Id, company::Column::Version])
+            .filter(company::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|(id, v)| (("company", id), v)));
+    }
+    for chunk in projects.chunks(5000) {
+        let rows: Vec<(i64, i32)> = project::Entity::find()
+            .select_only()
+            .columns([project::Column::Id, project::Column::Version])
+            .filter(project::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|(id, v)| (("project", id), v)));
+    }
+    Ok(out)
+}
+
+/// A page of import batches, newest first.
+pub async fn list(db: &impl ConnectionTrait, paging: Paging) -> AppResult<Page<import_batch::Model>> {
+    paging
+        .rows(db, import_batch::Entity::find().order_by_desc(import_batch::Column::Id))
+        .await
+}
+
+/// A batch by id.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<import_batch::Model> {
+    find::<import_batch::Entity, _>(db, id, "import batch").await
+}
+
+/// Undoes a batch in one transaction: deletes the records it created and restores the ones it changed (their
+/// versions move on, so an edit made against the imported state is refused as stale). Refused with 409, naming
+/// them, when any of those records changed since the import; and when the batch was undone already.
+pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<String>) -> AppResult<import_batch::Model> {
+    let txn = db.begin().await?;
+    let batch = get(&txn, id).await?;
+    if batch.undone_at.is_some() {
+        return Err(AppError::Conflict {
+            code: "already_undone",
+            msg: Msg::new("this import was undone already", "该批次已撤销"),
+            field: None,
+        });
+    }
+    let items = import_item::Entity::find()
+        .filter(import_item::Column::BatchId.eq(id))
+        .order_by_asc(import_item::Column::Id)
+        .all(&txn)
+        .await?;
+    check_unchanged(&txn, &items).await?;
+    for i in items.iter().filter(|i| i.kind == "project") {
+        if i.created {
+            project::Entity::delete_by_id(i.record_id).exec(&txn).await?;
+        } else if let Some(before) = &i.before {
+            restore_project(&txn, i, before).await?;
+        }
+    }
+    for i in items.iter().filter(|i| i.kind == "company") {
+        if i.created {
+            company::Entity::delete_by_id(i.record_id).exec(&txn).await?;
+        } else if let Some(before) = &i.before {
+            restore_company(&txn, i, before).await?;
+        }
+    }
+    let mut done: import_batch::ActiveModel = batch.into();
+    done.undone_at = Set(Some(Utc::now()));
+    done.undone_by = Set(Some(actor.username.clone()));
+    let done = sea_orm::ActiveModelTrait::update(done, &txn).await?;
+    write(
+        &txn,
+        Entry {
+            action: "import_undo".into(),
+            user_id: (actor.user_id > 0).then_some(actor.user_id),
+            username: Some(actor.username.clone()),
+            entity: Some("imports".into()),
+            entity_id: Some(id),
+            path: format!("/api/v1/imports/{id}"),
+            fields: Vec::new(),
+            client_addr,
+            detail: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(done)
+}
+
+/// 409 naming the records that changed (or went) since the batch wrote them.
+async fn check_unchanged(db: &impl ConnectionTrait, items: &[import_item::Model]) -> AppResult<()> {
+    let touched: Vec<Touched> = items
+        .iter()
+        .map(|i| match i.kind.as_str() {
+            "company" => Touched::NewCompany(i.record_id),
+            _ => Touched::NewProject(i.record_id),
+        })
+        .collect();
+    let now = versions_after(db, &touched).await?;
+    let mut changed: Vec<String> = Vec::new();
+    for i in items {
+        let kind: &'static str = if i.kind == "company" { "company" } else { "project" };
+        if now.get(&(kind, i.record_id)) != Some(&i.version_after) {
+            changed.push(format!("{kind} {}", i.record_id));
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let shown = changed.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
+    let more = if changed.len() > 20 {
+        format!(" … ({} in all)", changed.len())
+    } else {
+        String::new()
+    };
+    Err(AppError::Conflict {
+        code: "changed_since_import",
+        msg: Msg::new(
+            format!("records changed since the import, so it cannot be undone: {shown}{more}"),
+            format!("以下记录在导入后已被修改或删除,无法撤销:{shown}{more}"),
+        ),
+        field: None,
+    })
+}
+
+fn bad_before(e: serde_json::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("an import item's saved state cannot be read: {e}"))
+}
+
+async fn restore_project(
+    db: &impl ConnectionTrait,
+    i: &import_item::Model,
+    before: &serde_json::Value,
+) -> AppResult<()> {
+    let b: ProjectBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
+    stage_event::Entity::delete_many()
+        .filter(stage_event::Column::ProjectId.eq(i.record_id))
+        .filter(stage_event::Column::Id.gt(b.last_event_id))
+        .exec(db)
+        .await?;
+    project::Entity::update(project::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(i.record_id),
+        industry: Set(b.industry),
+        agreed_investment_yuan: Set(b.agreed_investment_yuan),
+        land_mu: Set(b.land_mu),
+        is_major: Set(b.is_major),
+        contact_leader: Set(b.contact_leader),
+        responsible_unit: Set(b.responsible_unit),
+        team: Set(b.team),
+        notes: Set(b.notes),
+        source: Set(b.source),
+        stage: Set(b.stage),
+        version: Set(i.version_after + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+async fn restore_company(
+    db: &impl ConnectionTrait,
+    i: &import_item::Model,
+    before: &serde_json::Value,
+) -> AppResult<()> {
+    let b: CompanyBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
+    company::Entity::update(company::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(i.record_id),
+        credit_code: Set(b.credit_code),
+        industry: Set(b.industry),
+        province: Set(b.province),
+        city: Set(b.city),
+        notes: Set(b.notes),
+        version: Set(i.version_after + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Every company as the import matches them: id, name, credit code.
+pub async fn companies(db: &impl ConnectionTrait) -> AppResult<Vec<company::Model>> {
+    Ok(company::Entity::find()
+        .order_by_asc(company::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The projects of the given companies.
+pub async fn projects_of(db: &impl ConnectionTrait, company_ids: &[i64]) -> AppResult<Vec<project::Model>> {
+    let mut out = Vec::new();
+    for chunk in company_ids.chunks(5000) {
+        out.extend(
+            project::Entity::find()
+                .filter(project::Column::CompanyId.is_in(chunk.iter().copied()))
+                .order_by_asc(project::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The stored stage events of the given projects, each project's in recording order.
+pub async fn events_of(
+    db: &impl ConnectionTrait,
+    project_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<stage_event::Model>>> {
+    let mut out: HashMap<i64, Vec<stage_event::Model>> = HashMap::new();
+    for chunk in project_ids.chunks(5000) {
+        for e in super::history::rows::<super::projects::ProjectHistory>(db, chunk.to_vec()).await? {
+            out.entry(e.project_id).or_default().push(e);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,540 @@
+//! 台账导入: messy ledgers built here with rust_xlsxwriter (title rows, a two-row header with merged cells, blank,
+//! total and note rows, dates and amounts in every form, planted errors) and a GB18030 CSV file, imported through
+//! the API: preview, commit, idempotent re-import, update by a corrected file, undo, and the funnel they make.
+
+use reqwest::StatusCode;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
+use serde_json::{Value, json};
+
+use crate::{db_test, support::TestApp};
+
+db_test!(
+    a_messy_project_ledger_is_read_as_written,
+    reimport_correction_and_undo,
+    ledgers_of_two_years_make_the_funnel_and_its_yoy,
+);
+
+/// POSTs a file to the import and answers status and report.
+async fn upload(app: &TestApp, token: &str, query: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/imports/projects?{query}", app.base_url()))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// One data row of the ledger: 序号 … 备注, as cells to write (a `D:` prefix writes a real date).
+type Row<'a> = [&'a str; 15];
+
+const CODE: &str = "91320594MA1MWJTQ42";
+
+fn write(ws: &mut Worksheet, r: u32, c: u16, v: &str) {
+    if let Some(d) = v.strip_prefix("D:") {
+        let fmt = Format::new().set_num_format("yyyy-mm-dd");
+        ws.write_datetime_with_format(r, c, ExcelDateTime::parse_from_str(d).unwrap(), &fmt)
+            .unwrap();
+    } else if let Some(n) = v.strip_prefix("N:") {
+        ws.write_number(r, c, n.parse::<f64>().unwrap()).unwrap();
+    } else if !v.is_empty() {
+        ws.write_string(r, c, v).unwrap();
+    }
+}
+
+/// A 2024 ledger as a bureau keeps it: a notes sheet first, then the table under three title rows, with a two-row
+/// header (时间节点 over five dates; the other headers merged down both rows), the given data rows from row 6,
+/// then a total row and a merged note.
+fn ledger(rows: &[Row]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let notes = wb.add_worksheet().set_name("填表说明").unwrap();
+    notes.write_string(0, 0, "请按时填报,数据截至每月25日。").unwrap();
+    let ws = wb.add_worksheet().set_name("2024年台账").unwrap();
+    let plain = Format::new();
+    ws.merge_range(0, 0, 0, 14, "2024年重点招商项目台账", &plain).unwrap();
+    ws.write_string(1, 0, "填报单位:招商局(盖章)").unwrap();
+    ws.write_string(2, 0, "单位:万元").unwrap();
+    let heads = [
+        "序号",
+        "项目名称",
+        "投资方",
+        "统一社会信用代码",
+        "所属行业",
+        "计划总投资\n(亿元)",
+        "联系领导",
+        "是否重大项目",
+        "项目状态",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.merge_range(3, c as u16, 4, c as u16, h, &plain).unwrap();
+    }
+    ws.merge_range(3, 9, 3, 13, "时间节点", &plain).unwrap();
+    for (c, h) in ["洽谈时间", "签约时间", "落地时间", "开工时间", "投产时间"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(4, 9 + c as u16, *h).unwrap();
+    }
+    ws.merge_range(3, 14, 4, 14, "备注", &plain).unwrap();
+    let mut r = 5;
+    for row in rows {
+        for (c, v) in row.iter().enumerate() {
+            write(ws, r, c as u16, v);
+        }
+        r += 1;
+    }
+    ws.write_string(r, 0, "合计").unwrap();
+    ws.write_number(r, 5, 9.9).unwrap();
+    ws.merge_range(r + 1, 0, r + 1, 14, "注:本表数据截至2024年6月30日。", &plain)
+        .unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+fn good_rows() -> Vec<Row<'static>> {
+    vec![
+        [
+            "1",
+            "新能源汽车零部件项目",
+            "精诚科技有限公司  ",
+            CODE,
+            "新能源",
+            "N:2.5",
+            "王局长",
+            "是",
+            "已签约",
+            "D:2024-02-20",
+            "2024/3/15",
+            "",
+            "",
+            "",
+            "由来访转化",
+        ],
+        [
+            "2",
+            "智能装备项目",
+            "精诚科技（有限公司）",
+            "",
+            "智能制造",
+            "1.2亿",
+            "李主任",
+            "√",
+            "洽谈中",
+            "2024.1.5",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        ["", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+        [
+            "3",
+            "数据中心项目",
+            "中燃公司",
+            "",
+            "数字经济",
+            "３０００万元",
+            "",
+            "否",
+            "已开工",
+            "2024年1月",
+            "2024-03-01",
+            "2024年4月1日",
+            "2024-05-10",
+            "",
+            "",
+        ],
+    ]
+}
+
+fn bad_rows() -> Vec<Row<'static>> {
+    vec![
+        [
+            "4",
+            "坏日期项目",
+            "某公司",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2024-02-30",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "5",
+            "倒序项目",
+            "某公司",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2024-05-01",
+            "2024-03-01",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "6",
+            "未知状态项目",
+            "某公司",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "很好",
+            "2024-01-01",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "7",
+            "坏代码项目",
+            "新公司",
+            "123",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2024-01-02",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "8",
+            "",
+            "某公司",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2024-01-03",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+}
+
+fn errors(report: &Value) -> Vec<(i64, String, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap(),
+                e["column"].as_str().unwrap_or("").to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn counts(r: &Value) -> [i64; 5] {
+    ["rows", "created", "updated", "unchanged", "skipped"].map(|k| r[k].as_i64().unwrap())
+}
+
+async fn project_named(app: &TestApp, name: &str) -> Value {
+    let (s, page) = app.get(&format!("/api/v1/projects?q={}", urlencode(name))).await;
+    assert_eq!(s, StatusCode::OK);
+    let items = page["items"].as_array().unwrap();
+    items.iter().find(|p| p["name"] == name).cloned().unwrap_or(Value::Null)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn history(app: &TestApp, id: i64) -> Vec<(String, String)> {
+    let (s, h) = app.get(&format!("/api/v1/projects/{id}/stage-events")).await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    h.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["stage"].as_str().unwrap().to_owned(),
+                e["occurred_on"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn a_messy_project_ledger_is_read_as_written(app: TestApp) {
+    let mut rows = good_rows();
+    rows.extend(bad_rows());
+    let file = ledger(&rows);
+    let admin = app.token("admin").to_owned();
+
+    // Preview: the table is found under the titles, with its two-row header; nothing is written.
+    let (s, r) = upload(&app, app.token("viewer"), "", "2024台账.xlsx", file.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["committed"], false);
+    assert_eq!(r["sheet"], "2024年台账");
+    assert_eq!(r["header_rows"], json!([4, 5]));
+    let mapped: Vec<(String, String)> = r["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["column"].as_str().unwrap().to_owned(),
+                c["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(mapped.contains(&("C".into(), "company".into())), "{mapped:?}");
+    assert!(mapped.contains(&("F".into(), "investment".into())));
+    assert!(mapped.contains(&("K".into(), "signed_on".into())));
+    assert!(mapped.contains(&("O".into(), "notes".into())));
+    // Rows 6–14 are data (one blank), then the total and the note: 11 rows, 3 skipped.
+    assert_eq!(counts(&r), [11, 3, 0, 0, 3], "{r}");
+    assert_eq!(
+        r["companies_created"], 2,
+        "精诚科技 twice (full-width brackets, trailing spaces) and 中燃公司"
+    );
+    assert_eq!(
+        errors(&r),
+        [
+            (10, "J".into(), "invalid_date".into()),
+            (11, "K".into(), "dates_out_of_order".into()),
+            (12, "I".into(), "unknown_stage".into()),
+            (13, "D".into(), "invalid_value".into()),
+            (14, "B".into(), "missing_value".into()),
+        ],
+        "{r}"
+    );
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("2024-02-30"));
+    let warnings = r["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["row"] == 9 && w["column"] == "J" && w["code"] == "month_only"),
+        "{r}"
+    );
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
+
+    // A viewer may preview but not commit; a commit with errors writes nothing (422 with the same report).
+    let (s, _) = upload(&app, app.token("viewer"), "mode=commit", "2024台账.xlsx", file.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, r) = upload(&app, &admin, "mode=commit", "2024台账.xlsx", file.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(
+        (r["committed"].clone(), r["errors"].as_array().unwrap().len()),
+        (json!(false), 5)
+    );
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 0);
+
+    // on_error=skip commits the good rows.
+    let (s, r) = upload(&app, &admin, "mode=commit&on_error=skip", "2024台账.xlsx", file).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!((r["committed"].clone(), r["created"].clone()), (json!(true), json!(3)));
+    assert!(r["batch_id"].as_i64().is_some());
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 2);
+
+    let p = project_named(&app, "新能源汽车零部件项目").await;
+    assert_eq!(p["stage"], "signed");
+    assert_eq!(p["agreed_investment"], "25000", "2.5 in a column headed 亿元");
+    assert_eq!(
+        (p["is_major"].clone(), p["contact_leader"].clone()),
+        (json!(true), json!("王局长"))
+    );
+    assert_eq!(p["company_name"], "精诚科技有限公司");
+    assert_eq!(
+        history(&app, p["id"].as_i64().unwrap()).await,
+        [
+            ("negotiating".into(), "2024-02-20".into()),
+            ("signed".into(), "2024-03-15".into())
+        ]
+    );
+    let q = project_named(&app, "智能装备项目").await;
+    assert_eq!(
+        (q["company_id"].clone(), q["agreed_investment"].clone()),
+        (p["company_id"].clone(), json!("12000"))
+    );
+    let d = project_named(&app, "数据中心项目").await;
+    assert_eq!(
+        (
+            d["stage"].clone(),
+            d["agreed_investment"].clone(),
+            d["is_major"].clone()
+        ),
+        (json!("started"), json!("3000"), json!(false))
+    );
+    assert_eq!(
+        history(&app, d["id"].as_i64().unwrap()).await,
+        [
+            ("negotiating".into(), "2024-01-01".into()),
+            ("signed".into(), "2024-03-01".into()),
+            ("landed".into(), "2024-04-01".into()),
+            ("started".into(), "2024-05-10".into()),
+        ]
+    );
+
+    // The commit is a batch in the list and in the audit log, with the file's hash.
+    let (_, batches) = app.get("/api/v1/imports").await;
+    assert_eq!(batches["items"][0]["file_name"], "2024台账.xlsx");
+    assert_eq!(batches["items"][0]["counts"]["created"], 3);
+    let (_, audit) = app.get("/api/v1/audit?action=import").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit["items"][0]["entity_id"], r["batch_id"]);
+}
+
+async fn reimport_correction_and_undo(app: TestApp) {
+    let admin = app.token("admin").to_owned();
+    let file = ledger(&good_rows());
+    let (s, first) = upload(&app, &admin, "mode=commit", "台账.xlsx", file.clone()).await;
+    assert_eq!((s, first["created"].clone()), (StatusCode::OK, json!(3)), "{first}");
+
+    // The same file again changes nothing.
+    let (s, again) = upload(&app, &admin, "mode=commit", "台账.xlsx", file).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(counts(&again), [6, 0, 0, 3, 3]);
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 2);
+
+    // Meanwhile 新能源 was moved to 落地 on 05-01 in the system. A corrected ledger: 智能装备 is now signed (a later
+    // stage: a new event) with a new investment; but 新能源's 开工 is dated before its latest event on record: an
+    // error naming that cell, and nothing is written.
+    let p = project_named(&app, "新能源汽车零部件项目").await;
+    let (s, _) = app
+        .move_to(
+            p["id"].as_i64().unwrap(),
+            json!({"stage": "landed", "occurred_on": "2024-05-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut rows = good_rows();
+    rows[1][8] = "已签约";
+    rows[1][10] = "2024-04-01";
+    rows[1][5] = "N:1.5";
+    rows[0][12] = "2024-04-20";
+    let (s, r) = upload(&app, &admin, "mode=commit", "台账-更正.xlsx", ledger(&rows)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(errors(&r), [(6, "M".into(), "event_before_latest".into())]);
+    rows[0][12] = "2024-05-20";
+    let (s, r) = upload(&app, &admin, "mode=commit", "台账-更正.xlsx", ledger(&rows)).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(counts(&r), [6, 0, 2, 1, 3], "{r}");
+    assert_eq!(project_named(&app, "新能源汽车零部件项目").await["stage"], "started");
+    let q = project_named(&app, "智能装备项目").await;
+    let q_id = q["id"].as_i64().unwrap();
+    assert_eq!(
+        (q["stage"].clone(), q["agreed_investment"].clone()),
+        (json!("signed"), json!("15000"))
+    );
+    assert_eq!(
+        history(&app, q_id).await,
+        [
+            ("negotiating".into(), "2024-01-05".into()),
+            ("signed".into(), "2024-04-01".into())
+        ]
+    );
+    // Undo the correction: both projects are as the first import left them, at a new version.
+    let batch = r["batch_id"].as_i64().unwrap();
+    let (s, undone) = app.delete(&format!("/api/v1/imports/{batch}")).await;
+    assert_eq!(s, StatusCode::OK, "{undone}");
+    assert!(undone["undone_at"].is_string());
+    let q2 = project_named(&app, "智能装备项目").await;
+    assert_eq!(
+        (q2["stage"].clone(), q2["agreed_investment"].clone()),
+        (json!("negotiating"), json!("12000"))
+    );
+    assert!(q2["version"].as_i64() > q["version"].as_i64());
+    assert_eq!(history(&app, q_id).await, [("negotiating".into(), "2024-01-05".into())]);
+    assert_eq!(
+        project_named(&app, "新能源汽车零部件项目").await["stage"],
+        "landed",
+        "the move made in the system stays"
+    );
+    let (s, _) = app.delete(&format!("/api/v1/imports/{batch}")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "undone already");
+
+    // A record edited since the first import keeps that batch from being undone, and the answer names it.
+    let d = project_named(&app, "数据中心项目").await;
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/projects/{}", d["id"]),
+            json!({"version": d["version"], "notes": "已核实"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let first_batch = first["batch_id"].as_i64().unwrap();
+    let (s, e) = app.delete(&format!("/api/v1/imports/{first_batch}")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["code"], "changed_since_import");
+    assert!(e["message"].as_str().unwrap().contains(&d["id"].to_string()), "{e}");
+
+    // The same-file re-import made a batch of nothing: undoing it changes nothing and is allowed.
+    let (s, _) = app.delete(&format!("/api/v1/imports/{}", again["batch_id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
+}
+
+/// A 2023 ledger as a GB18030 CSV file (what Excel writes on a Chinese Windows).
+fn csv_2023() -> Vec<u8> {
+    let text = "2023年招商项目台账,,,,\n项目名称,企业名称,洽谈时间,签约时间,落地时间\n\
+                甲项目,甲公司,2023-02-01,2023-03-01,\n乙项目,乙公司,2023-02-10,,\n\
+                丙项目,丙公司,2023-08-01,2023-09-01,2023-10-01\n合计,,,,\n";
+    encoding_rs::GB18030.encode(text).0.into_owned()
+}
+
+async fn ledgers_of_two_years_make_the_funnel_and_its_yoy(app: TestApp) {
+    let admin = app.token("admin").to_owned();
+    let (s, r) = upload(&app, &admin, "mode=commit", "2023台账.csv", csv_2023()).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(counts(&r), [4, 3, 0, 0, 1]);
+    let (s, r) = upload(&app, &admin, "mode=commit", "2024台账.xlsx", ledger(&good_rows())).await;
+    assert_eq!((s, r["created"].clone()), (StatusCode::OK, json!(3)), "{r}");
+
+    // 2024 H1 flow, by the rows: negotiating 3 (02-20, 01-05, 01-01), signed 2 (03-15, 03-01), landed 1, started 1.
+    // The same half of 2023: negotiating 2 (甲, 乙), signed 1 (甲); 丙 came in the second half.
+    let (s, f) = app
+        .get("/api/v1/analytics/funnel?period=2024-H1&as_of=2024-06-30")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    let col = |k: &str| -> Vec<Value> { f["stages"].as_array().unwrap().iter().map(|s| s[k].clone()).collect() };
+    assert_eq!(
+        col("count"),
+        [json!(3), json!(3), json!(2), json!(1), json!(1), json!(0)]
+    );
+    assert_eq!(
+        col("previous_year_count"),
+        [json!(2), json!(2), json!(1), json!(0), json!(0), json!(0)]
+    );
+    assert_eq!(col("growth_pct")[0], json!(50.0));
+
+    // Undoing the 2023 batch takes its projects and companies away again.
+    let (_, batches) = app.get("/api/v1/imports").await;
+    let csv_batch = batches["items"][1]["id"].as_i64().unwrap();
+    let (s, _) = app.delete(&format!("/api/v1/imports/{csv_batch}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 2);
+}
