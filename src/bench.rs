@@ -316,3 +316,52 @@ pub async fn analytics(
     println!("peak RSS of the process: {:.0} MiB", peak_rss_mib());
     Ok(())
 }
+
+/// A synthetic 重点招商项目台账 of `rows` projects as an XLSX file: two title rows, a 单位 row, Chinese headers, a
+/// project per row (three per company) with two to five dated stages, amounts in 万元, some dates written as text.
+pub fn ledger(rows: usize) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("重点项目台账")?;
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    ws.write_string(0, 0, "重点招商项目台账(基准测试)")?;
+    ws.write_string(1, 0, "单位:万元")?;
+    let heads = [
+        "序号",
+        "项目名称",
+        "企业名称",
+        "所属行业",
+        "协议投资额",
+        "联系领导",
+        "是否重大项目",
+        "洽谈时间",
+        "签约时间",
+        "落地时间",
+        "开工时间",
+        "投产时间",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string(2, c as u16, *h)?;
+    }
+    for i in 0..rows {
+        let r = (i + 3) as u32;
+        ws.write_number(r, 0, (i + 1) as f64)?;
+        ws.write_string(r, 1, format!("基准项目{i:06}"))?;
+        ws.write_string(r, 2, format!("基准企业{:06}有限公司", i / 3))?;
+        ws.write_string(r, 3, INDUSTRIES[i % INDUSTRIES.len()])?;
+        ws.write_number(r, 4, f64::from(rng.random_range(100..200_000u32)))?;
+        ws.write_string(r, 5, LEADERS[i % LEADERS.len()])?;
+        ws.write_string(r, 6, if i % 10 == 0 { "是" } else { "否" })?;
+        let mut day = d(2022, 1, 1) + Days::new(rng.random_range(0..900));
+        for c in 0..rng.random_range(2..=5u16) {
+            if c % 2 == 0 {
+                ws.write_datetime_with_format(r, 7 + c, ExcelDateTime::parse_from_str(&day.to_string())?, &date)?;
+            } else {
+                ws.write_string(r, 7 + c, day.format("%Y/%-m/%-d").to_string())?;
+            }
+            day = day + Days::new(rng.random_range(1..120));
+        }
+    }
+    Ok(wb.save_to_buffer()?)
+}

@@ -96,7 +96,7 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
     let db = req.data::<DatabaseConnection>().cloned();
     // Sign-in and the ledger import write their own rows (an import's names its batch, file and counts; a preview
     // writes nothing and is not logged as a write).
-    let own_rows = path.ends_with("/auth/login") || path.starts_with("/api/v1/imports");
+    let own_rows = path.ends_with("/auth/login") || path.starts_with("/api/v1/imports") || path.starts_with("/imports");
     let (Some(db), true, false) = (db, writes, own_rows) else {
         return ep.call(req).await.map(IntoResponse::into_response);
     };

@@ -262,7 +262,8 @@ pub fn client_addr(req: &poem::Request) -> Option<String> {
 /// The request's body, refused with 413 when it is larger than the edge's limit: a declared length is checked before
 /// anything is read, an undeclared one is read only up to the limit.
 async fn limited_body(req: &mut poem::Request) -> poem::Result<Vec<u8>> {
-    let upload = req.uri().path().starts_with("/api/v1/imports/");
+    let path = req.uri().path();
+    let upload = path.starts_with("/api/v1/imports/") || path.starts_with("/imports/");
     let limit = req
         .data::<Edge>()
         .map_or(usize::MAX, |e| if upload { e.import_limit } else { e.body_limit });
@@ -297,6 +298,17 @@ async fn bounded<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Resu
         }
         .into());
     }
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let body = limited_body(&mut req).await?;
+        req.set_body(body);
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Middleware around the UI's pages: a request body larger than the edge's limit (the import limit for a ledger
+/// upload) is refused with 413 before anything reads it.
+pub async fn limit_body<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let body = limited_body(&mut req).await?;
         req.set_body(body);

@@ -69,6 +69,25 @@ pub enum Command {
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
     },
+    /// Import a ledger (XLSX or CSV) as the API does: a preview unless --commit; prints the report as JSON.
+    Import {
+        /// The dataset: projects.
+        dataset: String,
+        /// The ledger file.
+        file: PathBuf,
+        /// Write (else only report what would be written).
+        #[arg(long)]
+        commit: bool,
+        /// `skip`: commit the good rows even when others have errors (by default a commit with errors writes nothing).
+        #[arg(long, value_parser = ["abort", "skip"], default_value = "abort")]
+        on_error: String,
+        /// The sheet to read (by default the first with a recognisable header).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The header's row number, from 1 (detected by default).
+        #[arg(long)]
+        header_row: Option<usize>,
+    },
     /// Reports: the work summary (工作总结) of a period.
     Report {
         #[command(subcommand)]
@@ -133,6 +152,15 @@ pub enum BenchAction {
         /// Incubation candidates.
         #[arg(long, default_value_t = 20_000)]
         candidates: usize,
+    },
+    /// Write a deterministic synthetic project ledger (XLSX, as bureaus keep it) for timing the import.
+    Ledger {
+        /// Data rows.
+        #[arg(long, default_value_t = 20_000)]
+        rows: usize,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Time an on-demand funnel with a breakdown and the whole nightly analytics job.
     Analytics {

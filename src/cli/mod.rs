@@ -39,6 +39,23 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             from,
             to,
         } => export_command(&open(&cfg).await?, &dataset, &format, &out, (from, to)).await,
+        Command::Import {
+            dataset,
+            file,
+            commit,
+            on_error,
+            sheet,
+            header_row,
+        } => {
+            let options = crate::import::Options {
+                commit,
+                skip_errors: on_error == "skip",
+                sheet,
+                header_row,
+                ..Default::default()
+            };
+            import_command(&open(&cfg).await?, &dataset, &file, options).await
+        }
         Command::Report { action } => report_command(&open(&cfg).await?, &cfg, action).await,
         Command::Job { action } => job_command(&open(&cfg).await?, &cfg, action).await,
         Command::User { action } => users::run(&open(&cfg).await?, action).await,
@@ -68,6 +85,11 @@ async fn migrate(cfg: &Config, action: MigrateAction) -> anyhow::Result<()> {
 
 async fn bench_command(conn: &DatabaseConnection, cfg: &Config, action: BenchAction) -> anyhow::Result<()> {
     match action {
+        BenchAction::Ledger { rows, out } => {
+            std::fs::write(&out, bench::ledger(rows)?)?;
+            eprintln!("a ledger of {rows} projects written to {}", out.display());
+            Ok(())
+        }
         BenchAction::Generate {
             projects,
             visits,
@@ -111,6 +133,46 @@ async fn export_command(
         started.elapsed().as_secs_f64(),
         bench::peak_rss_mib()
     );
+    Ok(())
+}
+
+async fn import_command(
+    conn: &DatabaseConnection,
+    dataset: &str,
+    file: &Path,
+    options: crate::import::Options,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let dataset =
+        crate::import::Dataset::parse(dataset).map_err(|_| anyhow::anyhow!("unknown dataset {dataset} (projects)"))?;
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let name = file
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let commit = options.commit;
+    let operator = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()));
+    let actor = service::Actor::system(&operator);
+    let report = crate::import::run(conn, &actor, dataset, &name, &bytes, options).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    eprintln!(
+        "{} rows: {} created, {} updated, {} unchanged, {} skipped, {} errors; {} in {:.2} s; peak RSS {:.0} MiB",
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.skipped,
+        report.errors.len(),
+        if report.committed {
+            "committed"
+        } else {
+            "nothing written"
+        },
+        started.elapsed().as_secs_f64(),
+        bench::peak_rss_mib()
+    );
+    if commit && !report.committed {
+        anyhow::bail!("rows have errors: nothing was written (use --on-error skip to write the good rows)");
+    }
     Ok(())
 }
 

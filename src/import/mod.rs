@@ -162,6 +162,54 @@ pub struct Report {
     pub errors: Vec<Issue>,
     /// Things worth a look that did not keep a row out.
     pub warnings: Vec<Issue>,
+    /// Rows of the sheet to show beside the report (the UI's preview): every row with an error (up to 200),
+    /// else the first 20, in the read columns.
+    #[serde(skip)]
+    pub sample: Vec<SampleRow>,
+}
+
+/// A row of the sheet as the preview shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRow {
+    /// The sheet's row number.
+    pub row: usize,
+    /// The cells of the read columns, each with its errors' messages.
+    pub cells: Vec<(String, Option<String>)>,
+}
+
+/// The rows the preview shows: those with errors, or the first data rows when none has one.
+fn sample(grid: &Grid, layout: &Layout, first: usize, errors: &[Issue]) -> Vec<SampleRow> {
+    let mut lines: Vec<usize> = errors.iter().map(|e| e.row).collect();
+    lines.dedup();
+    lines.truncate(200);
+    if lines.is_empty() {
+        lines = (first + 1..=grid.rows.len())
+            .filter(|l| skip_reason(grid, l - 1).is_none())
+            .take(20)
+            .collect();
+    }
+    let read: Vec<&layout::Column> = layout.columns.iter().filter(|c| c.field.is_some()).collect();
+    lines
+        .into_iter()
+        .map(|line| SampleRow {
+            row: line,
+            cells: read
+                .iter()
+                .map(|c| {
+                    let letter = column_letter(c.index);
+                    let messages: Vec<&str> = errors
+                        .iter()
+                        .filter(|e| e.row == line && e.column.as_deref() == Some(letter.as_str()))
+                        .map(|e| e.message.as_str())
+                        .collect();
+                    (
+                        grid.cell(line - 1, c.index).display(),
+                        (!messages.is_empty()).then(|| messages.join(";")),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// What the reading and matching of rows found so far.
@@ -528,6 +576,7 @@ pub async fn run(
         companies_created,
         errors: std::mem::take(&mut out.errors),
         warnings: std::mem::take(&mut out.warnings),
+        sample: Vec::new(),
     };
     (report.columns, report.ignored) = layout
         .columns
@@ -540,6 +589,7 @@ pub async fn run(
         .partition(|m| m.field.is_some());
     report.errors.sort_by_key(|i| (i.row, i.column.clone()));
     report.warnings.sort_by_key(|i| (i.row, i.column.clone()));
+    report.sample = sample(grid, &layout, first, &report.errors);
     if committed {
         let counts = serde_json::json!({
             "rows": report.rows, "created": report.created, "updated": report.updated,

@@ -7,6 +7,7 @@ mod blockers;
 mod companies;
 mod form;
 mod home;
+mod imports;
 mod projects;
 mod records;
 mod session;
@@ -99,7 +100,14 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/blockers", get(blockers::list))
         .at("/blockers/:id", patch(blockers::update))
         .at("/blockers/:id/edit", get(blockers::edit_dialog))
+        .at("/imports", get(imports::page))
+        .at("/imports/batches", get(imports::batches))
+        .at("/imports/preview", post(imports::preview))
+        .at("/imports/commit", post(imports::commit))
+        .at("/imports/:id/undo", post(imports::undo))
+        .at("/imports/template/:dataset", get(imports::template))
         .around(audit::record)
+        .around(crate::api::limit_body)
         .data(state.db.clone())
         .around(session::csrf)
         .around(html_errors)
@@ -146,6 +154,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("company_picks.html", include_str!("templates/company_picks.html")),
         ("blocker_new.html", include_str!("templates/blocker_new.html")),
         ("blocker_edit.html", include_str!("templates/blocker_edit.html")),
+        ("imports.html", include_str!("templates/imports.html")),
+        ("import_result.html", include_str!("templates/import_result.html")),
+        ("import_batches.html", include_str!("templates/import_batches.html")),
     ] {
         env.add_template(name, source).expect("the embedded templates parse");
     }

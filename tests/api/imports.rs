@@ -6,12 +6,13 @@ use reqwest::StatusCode;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 use serde_json::{Value, json};
 
-use crate::{db_test, support::TestApp};
+use crate::{db_test, support::TestApp, web::Web};
 
 db_test!(
     a_messy_project_ledger_is_read_as_written,
     reimport_correction_and_undo,
     ledgers_of_two_years_make_the_funnel_and_its_yoy,
+    the_import_page_previews_commits_and_undoes,
 );
 
 /// POSTs a file to the import and answers status and report.
@@ -537,4 +538,74 @@ async fn ledgers_of_two_years_make_the_funnel_and_its_yoy(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
     assert_eq!(app.get("/api/v1/companies").await.1["total"], 2);
+}
+
+async fn the_import_page_previews_commits_and_undoes(app: TestApp) {
+    let mut rows = good_rows();
+    rows.extend(bad_rows());
+    let staff = Web::sign_in(&app, "staff").await;
+    let page = staff.get("/imports").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("下载导入模板") && page.body.contains("确认导入"));
+
+    // The preview names every bad cell beside its value; nothing is written.
+    let file = ("台账.xlsx", ledger(&rows));
+    let p = staff
+        .upload("/imports/preview", &[("dataset", "projects")], file.clone())
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("预览:尚未写入任何数据"), "{}", p.body);
+    assert_eq!(p.body.matches("class=\"cell-error\"").count(), 5, "{}", p.body);
+    assert!(p.body.contains("无法识别的日期“2024-02-30”"));
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
+
+    // A commit with errors writes nothing; skipping them writes the rest and reloads the batches.
+    let c = staff
+        .upload("/imports/commit", &[("dataset", "projects")], file.clone())
+        .await;
+    assert_eq!(c.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(c.body.contains("未导入任何数据"));
+    let c = staff
+        .upload(
+            "/imports/commit",
+            &[("dataset", "projects"), ("on_error", "skip")],
+            file.clone(),
+        )
+        .await;
+    assert_eq!(
+        (c.status, c.hx.as_deref()),
+        (StatusCode::OK, Some("imported")),
+        "{}",
+        c.body
+    );
+    assert!(c.body.contains("已导入(批次 #"));
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
+    let batches = staff.get("/imports/batches").await;
+    assert!(
+        batches.body.contains("台账.xlsx") && batches.body.contains("撤销"),
+        "{}",
+        batches.body
+    );
+
+    // A viewer may preview, not commit or undo; staff undo the batch.
+    let viewer = Web::sign_in(&app, "viewer").await;
+    assert_eq!(
+        viewer.upload("/imports/preview", &[], file.clone()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        viewer.upload("/imports/commit", &[], file).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let (_, list) = app.get("/api/v1/imports").await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        viewer.post(&format!("/imports/{id}/undo"), &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let u = staff.post(&format!("/imports/{id}/undo"), &[]).await;
+    assert_eq!((u.status, u.hx.as_deref()), (StatusCode::OK, Some("true")));
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
+    let t = staff.get("/imports/template/projects").await;
+    assert_eq!(t.status, StatusCode::OK);
 }

@@ -101,6 +101,34 @@ impl Web {
         }
     }
 
+    /// POSTs a file upload (multipart, as htmx sends a form with a file) with the CSRF header.
+    pub async fn upload(&self, path: &str, fields: &[(&str, &str)], file: (&str, Vec<u8>)) -> Answer {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(file.1).file_name(file.0.to_owned()),
+        );
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("hx-request", "true")
+            .header("x-csrf-token", &self.csrf)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let hx = r.headers().get("hx-trigger").map(|v| v.to_str().unwrap().to_owned());
+        Answer {
+            status,
+            hx,
+            body: r.text().await.unwrap(),
+        }
+    }
+
     /// POSTs a form with the CSRF header.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
         self.send(Method::POST, path, form, true).await
