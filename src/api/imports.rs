@@ -63,7 +63,7 @@ pub struct ImportReport {
     pub dataset: String,
     /// Whether anything was written.
     pub committed: bool,
-    /// The recorded batch, when committed (undo it with `DELETE /imports/{batch_id}`).
+    /// The recorded batch, when committed (undo it with `DELETE /imports/batches/{batch_id}`).
     pub batch_id: Option<i64>,
     /// The file's name.
     pub file_name: String,
@@ -239,7 +239,8 @@ pub struct ImportsApi {
 
 #[OpenApi(tag = "ApiTags::Imports")]
 impl ImportsApi {
-    /// Import a ledger into a dataset (`projects`): a preview by default (writes nothing), or a commit. The report
+    /// Import a ledger into a dataset (`projects`, `companies`, `visits`, `fund-arrivals`): a preview by default
+    /// (writes nothing), or a commit. The report
     /// lists the mapping used, the counts, and every error and warning by the sheet's row number and column letter.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/imports/:dataset", method = "post")]
@@ -307,7 +308,7 @@ impl ImportsApi {
 
     /// Undo a committed import: deletes what it created and restores what it changed. 409 naming the records
     /// changed since, or when it was undone already.
-    #[oai(path = "/imports/:batch_id", method = "delete")]
+    #[oai(path = "/imports/batches/:batch_id", method = "delete")]
     async fn undo(&self, auth: Auth, req: &poem::Request, batch_id: Path<i64>) -> AppResult<Json<ImportBatch>> {
         auth.0.require(Need::Edit)?;
         let b = imports::undo(&self.db, &auth.0, batch_id.0, super::client_addr(req)).await?;

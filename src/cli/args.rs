@@ -71,7 +71,7 @@ pub enum Command {
     },
     /// Import a ledger (XLSX or CSV) as the API does: a preview unless --commit; prints the report as JSON.
     Import {
-        /// The dataset: projects.
+        /// The dataset: projects, companies, visits or fund-arrivals.
         dataset: String,
         /// The ledger file.
         file: PathBuf,

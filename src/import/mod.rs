@@ -3,11 +3,14 @@
 //! services in one transaction. A preview writes nothing; a commit is a batch (service::imports) that can be
 //! undone. The report names every problem by the sheet's own row number and column letter.
 
+pub mod companies;
+pub mod funds;
 pub mod layout;
 pub mod projects;
 pub mod sheet;
 pub mod template;
 pub mod value;
+pub mod visits;
 
 use std::collections::HashMap;
 
@@ -28,13 +31,24 @@ use value::{Bad, norm};
 /// A dataset a ledger can be imported into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dataset {
+    /// 企业名录: companies with their contacts.
+    Companies,
     /// 重点招商项目台账: projects with their companies and stage dates.
     Projects,
+    /// 来访接待登记表: visits with their companies and headcounts.
+    Visits,
+    /// 到位资金: fund arrivals of recorded projects.
+    FundArrivals,
 }
 
 impl Dataset {
     /// Every dataset, by its name in paths.
-    pub const ALL: [(&'static str, Dataset); 1] = [("projects", Dataset::Projects)];
+    pub const ALL: [(&'static str, Dataset); 4] = [
+        ("projects", Dataset::Projects),
+        ("companies", Dataset::Companies),
+        ("visits", Dataset::Visits),
+        ("fund-arrivals", Dataset::FundArrivals),
+    ];
 
     /// The dataset of a path's name.
     pub fn parse(name: &str) -> AppResult<Dataset> {
@@ -48,21 +62,30 @@ impl Dataset {
     /// Its name in paths.
     pub fn as_str(self) -> &'static str {
         match self {
+            Dataset::Companies => "companies",
             Dataset::Projects => "projects",
+            Dataset::Visits => "visits",
+            Dataset::FundArrivals => "fund-arrivals",
         }
     }
 
     /// Its Chinese name (file names, the template's title).
     pub fn label(self) -> &'static str {
         match self {
+            Dataset::Companies => "企业名录",
             Dataset::Projects => "重点招商项目台账",
+            Dataset::Visits => "来访接待登记表",
+            Dataset::FundArrivals => "到位资金台账",
         }
     }
 
     /// The columns its ledgers have.
     pub fn fields(self) -> &'static [Field] {
         match self {
+            Dataset::Companies => companies::FIELDS,
             Dataset::Projects => projects::FIELDS,
+            Dataset::Visits => visits::FIELDS,
+            Dataset::FundArrivals => funds::FIELDS,
         }
     }
 }
@@ -484,7 +507,12 @@ fn pick<'g>(dataset: Dataset, grids: &'g [Grid], o: &Options) -> AppResult<(&'g 
 
 /// The data rows below the header, read (rows with errors left out, their errors in `out`), and the number of
 /// rows skipped as blank, totals or notes.
-fn read_rows(dataset: Dataset, grid: &Grid, layout: &Layout, out: &mut Outcome) -> (Vec<projects::Row>, usize) {
+fn read_rows<R>(
+    grid: &Grid,
+    layout: &Layout,
+    out: &mut Outcome,
+    read: fn(&mut RowReader<'_>) -> Option<R>,
+) -> (Vec<R>, usize) {
     let first = layout.header_rows.1 + 1;
     let mut skipped = 0;
     let mut rows = Vec::new();
@@ -500,9 +528,7 @@ fn read_rows(dataset: Dataset, grid: &Grid, layout: &Layout, out: &mut Outcome) 
             out,
             failed: false,
         };
-        match dataset {
-            Dataset::Projects => rows.extend(projects::read(&mut reader)),
-        }
+        rows.extend(read(&mut reader));
     }
     (rows, skipped)
 }
@@ -528,6 +554,36 @@ fn check_required(dataset: Dataset, grid: &Grid, layout: &Layout) -> AppResult<(
     ))
 }
 
+/// Reads the rows of the dataset and matches (and, when `commit`, writes) them; answers what was written and how
+/// many rows were skipped.
+async fn import_rows(
+    dataset: Dataset,
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    (grid, layout): (&Grid, &Layout),
+    commit: bool,
+    out: &mut Outcome,
+) -> AppResult<(Vec<imports::Touched>, usize)> {
+    Ok(match dataset {
+        Dataset::Projects => {
+            let (rows, skipped) = read_rows(grid, layout, out, projects::read);
+            (projects::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+        Dataset::Companies => {
+            let (rows, skipped) = read_rows(grid, layout, out, companies::read);
+            (companies::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+        Dataset::Visits => {
+            let (rows, skipped) = read_rows(grid, layout, out, visits::read);
+            (visits::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+        Dataset::FundArrivals => {
+            let (rows, skipped) = read_rows(grid, layout, out, funds::read);
+            (funds::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+    })
+}
+
 /// Reads a ledger file and imports it into `dataset`: a preview (nothing written) unless `o.commit`. A commit with
 /// errors writes nothing unless `o.skip_errors`; the report says which (`committed`).
 pub async fn run(
@@ -544,7 +600,6 @@ pub async fn run(
     check_required(dataset, grid, &layout)?;
     let mut out = Outcome::new(&layout, o.skip_errors);
     let first = layout.header_rows.1 + 1;
-    let (rows, skipped) = read_rows(dataset, grid, &layout, &mut out);
     // SQLite: take the write lock at BEGIN, as every write of the API does.
     let txn = db
         .begin_with_options(TransactionOptions {
@@ -552,9 +607,7 @@ pub async fn run(
             ..Default::default()
         })
         .await?;
-    let touched = match dataset {
-        Dataset::Projects => projects::import(&txn, actor, rows, o.commit, &mut out).await?,
-    };
+    let (touched, skipped) = import_rows(dataset, &txn, actor, (grid, &layout), o.commit, &mut out).await?;
     let committed = o.commit && out.may_write();
     let companies_created = out.companies_created;
     let mut report = Report {

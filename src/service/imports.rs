@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{company, import_batch, import_item, project, stage_event};
+use entity::{company, contact, fund_arrival, import_batch, import_item, project, stage_event, visit, visit_company};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionSession,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
+    sea_query::{Alias, Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,75 @@ pub enum Touched {
     NewProject(i64),
     /// A project it changed, and what it was.
     Project(i64, ProjectBefore),
+    /// A contact it added (to a company it created or to one already recorded).
+    NewContact(i64),
+    /// A visit it recorded.
+    NewVisit(i64),
+    /// A fund arrival it recorded.
+    NewFund(i64),
+}
+
+/// The kinds of record a batch touches, by their name in `import_items.kind`, in the order an undo deletes them
+/// (what hangs on a record before the record).
+const KINDS: [&str; 5] = ["fund_arrival", "visit", "contact", "project", "company"];
+
+impl Touched {
+    /// The kind of record, as stored in `import_items.kind`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Touched::NewCompany(_) | Touched::Company(..) => "company",
+            Touched::NewProject(_) | Touched::Project(..) => "project",
+            Touched::NewContact(_) => "contact",
+            Touched::NewVisit(_) => "visit",
+            Touched::NewFund(_) => "fund_arrival",
+        }
+    }
+}
+
+/// The ids and versions of the records of one kind among `ids`.
+async fn versions_of(db: &impl ConnectionTrait, kind: &str, ids: &[i64]) -> AppResult<Vec<(i64, i32)>> {
+    async fn of<E: EntityTrait>(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<(i64, i32)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(5000) {
+            let rows: Vec<(i64, i32)> = E::find()
+                .select_only()
+                .column_as(Expr::col(Alias::new("id")), "id")
+                .column_as(Expr::col(Alias::new("version")), "version")
+                .filter(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+    match kind {
+        "company" => of::<company::Entity>(db, ids).await,
+        "project" => of::<project::Entity>(db, ids).await,
+        "contact" => of::<contact::Entity>(db, ids).await,
+        "visit" => of::<visit::Entity>(db, ids).await,
+        _ => of::<fund_arrival::Entity>(db, ids).await,
+    }
+}
+
+/// Deletes the records of one kind.
+async fn delete_of(db: &impl ConnectionTrait, kind: &str, ids: Vec<i64>) -> AppResult<()> {
+    async fn del<E: EntityTrait>(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<()> {
+        for chunk in ids.chunks(5000) {
+            E::delete_many()
+                .filter(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
+                .exec(db)
+                .await?;
+        }
+        Ok(())
+    }
+    match kind {
+        "company" => del::<company::Entity>(db, ids).await,
+        "project" => del::<project::Entity>(db, ids).await,
+        "contact" => del::<contact::Entity>(db, ids).await,
+        "visit" => del::<visit::Entity>(db, ids).await,
+        _ => del::<fund_arrival::Entity>(db, ids).await,
+    }
 }
 
 /// A committed import to record.
@@ -122,11 +192,15 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> Ap
     .await?;
     let versions = versions_after(db, &b.touched).await?;
     let items = b.touched.into_iter().map(|t| {
-        let (kind, id, created, before) = match t {
-            Touched::NewCompany(id) => ("company", id, true, None),
-            Touched::Company(id, before) => ("company", id, false, Some(serde_json::json!(before))),
-            Touched::NewProject(id) => ("project", id, true, None),
-            Touched::Project(id, before) => ("project", id, false, Some(serde_json::json!(before))),
+        let kind = t.kind();
+        let (id, created, before) = match t {
+            Touched::Company(id, before) => (id, false, Some(serde_json::json!(before))),
+            Touched::Project(id, before) => (id, false, Some(serde_json::json!(before))),
+            Touched::NewCompany(id)
+            | Touched::NewProject(id)
+            | Touched::NewContact(id)
+            | Touched::NewVisit(id)
+            | Touched::NewFund(id) => (id, true, None),
         };
         import_item::ActiveModel {
             batch_id: Set(batch.id),
@@ -164,33 +238,27 @@ async fn versions_after(
     db: &impl ConnectionTrait,
     touched: &[Touched],
 ) -> AppResult<HashMap<(&'static str, i64), i32>> {
-    let (mut companies, mut projects) = (Vec::new(), Vec::new());
-    for t in touched {
-        match t {
-            Touched::NewCompany(id) | Touched::Company(id, _) => companies.push(*id),
-            Touched::NewProject(id) | Touched::Project(id, _) => projects.push(*id),
-        }
-    }
     let mut out = HashMap::new();
-    for chunk in companies.chunks(5000) {
-        let rows: Vec<(i64, i32)> = company::Entity::find()
-            .select_only()
-            .columns([company::Column::Id, company::Column::Version])
-            .filter(company::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().map(|(id, v)| (("company", id), v)));
-    }
-    for chunk in projects.chunks(5000) {
-        let rows: Vec<(i64, i32)> = project::Entity::find()
-            .select_only()
-            .columns([project::Column::Id, project::Column::Version])
-            .filter(project::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().map(|(id, v)| (("project", id), v)));
+    for kind in KINDS {
+        let ids: Vec<i64> = touched
+            .iter()
+            .filter(|t| t.kind() == kind)
+            .map(|t| match t {
+                Touched::NewCompany(id)
+                | Touched::Company(id, _)
+                | Touched::NewProject(id)
+                | Touched::Project(id, _)
+                | Touched::NewContact(id)
+                | Touched::NewVisit(id)
+                | Touched::NewFund(id) => *id,
+            })
+            .collect();
+        out.extend(
+            versions_of(db, kind, &ids)
+                .await?
+                .into_iter()
+                .map(|(id, v)| ((kind, id), v)),
+        );
     }
     Ok(out)
 }
@@ -226,19 +294,16 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
         .all(&txn)
         .await?;
     check_unchanged(&txn, &items).await?;
-    for i in items.iter().filter(|i| i.kind == "project") {
-        if i.created {
-            project::Entity::delete_by_id(i.record_id).exec(&txn).await?;
-        } else if let Some(before) = &i.before {
-            restore_project(&txn, i, before).await?;
+    for kind in KINDS {
+        let of_kind = items.iter().filter(|i| i.kind == kind);
+        for i in of_kind.clone().filter(|i| !i.created) {
+            match (kind, &i.before) {
+                ("project", Some(before)) => restore_project(&txn, i, before).await?,
+                ("company", Some(before)) => restore_company(&txn, i, before).await?,
+                _ => {}
+            }
         }
-    }
-    for i in items.iter().filter(|i| i.kind == "company") {
-        if i.created {
-            company::Entity::delete_by_id(i.record_id).exec(&txn).await?;
-        } else if let Some(before) = &i.before {
-            restore_company(&txn, i, before).await?;
-        }
+        delete_of(&txn, kind, of_kind.filter(|i| i.created).map(|i| i.record_id).collect()).await?;
     }
     let mut done: import_batch::ActiveModel = batch.into();
     done.undone_at = Set(Some(Utc::now()));
@@ -265,21 +330,18 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
 
 /// 409 naming the records that changed (or went) since the batch wrote them.
 async fn check_unchanged(db: &impl ConnectionTrait, items: &[import_item::Model]) -> AppResult<()> {
-    let touched: Vec<Touched> = items
-        .iter()
-        .map(|i| match i.kind.as_str() {
-            "company" => Touched::NewCompany(i.record_id),
-            _ => Touched::NewProject(i.record_id),
-        })
-        .collect();
-    let now = versions_after(db, &touched).await?;
     let mut changed: Vec<String> = Vec::new();
-    for i in items {
-        let kind: &'static str = if i.kind == "company" { "company" } else { "project" };
-        if now.get(&(kind, i.record_id)) != Some(&i.version_after) {
-            changed.push(format!("{kind} {}", i.record_id));
+    for kind in KINDS {
+        let of_kind: Vec<&import_item::Model> = items.iter().filter(|i| i.kind == kind).collect();
+        let ids: Vec<i64> = of_kind.iter().map(|i| i.record_id).collect();
+        let now: HashMap<i64, i32> = versions_of(db, kind, &ids).await?.into_iter().collect();
+        for i in of_kind {
+            if now.get(&i.record_id) != Some(&i.version_after) {
+                changed.push(format!("{kind} {}", i.record_id));
+            }
         }
     }
+    changed.extend(used_since(db, items).await?);
     if changed.is_empty() {
         return Ok(());
     }
@@ -297,6 +359,52 @@ async fn check_unchanged(db: &impl ConnectionTrait, items: &[import_item::Model]
         ),
         field: None,
     })
+}
+
+/// The records that hang on another (by a column naming it): their table, their own id column, the column naming
+/// the parent, the parent's kind, and the kind the batch records such children under (if it creates them).
+const CHILDREN: [(&str, &str, &str, &str, &str); 9] = [
+    ("projects", "id", "company_id", "company", "project"),
+    ("contacts", "id", "company_id", "company", "contact"),
+    ("visit_companies", "visit_id", "company_id", "company", "visit"),
+    ("outreach_companies", "outreach_id", "company_id", "company", ""),
+    ("incubation_candidates", "id", "company_id", "company", ""),
+    ("fund_arrivals", "id", "project_id", "project", "fund_arrival"),
+    ("follow_ups", "id", "project_id", "project", ""),
+    ("blockers", "id", "project_id", "project", ""),
+    ("visit_projects", "visit_id", "project_id", "project", ""),
+];
+
+/// The records a batch created that others now hang on (a project, contact, visit, follow-up … added since):
+/// deleting them would take those along.
+async fn used_since(db: &impl ConnectionTrait, items: &[import_item::Model]) -> AppResult<Vec<String>> {
+    let created = |kind: &str| -> std::collections::HashSet<i64> {
+        items
+            .iter()
+            .filter(|i| i.kind == kind && i.created)
+            .map(|i| i.record_id)
+            .collect()
+    };
+    let mut used = std::collections::BTreeSet::new();
+    for (table, id, parent, parent_kind, child_kind) in CHILDREN {
+        let parents: Vec<i64> = created(parent_kind).into_iter().collect();
+        let ours = created(child_kind);
+        for chunk in parents.chunks(2000) {
+            let mut q = sea_orm::sea_query::Query::select();
+            q.column(Alias::new(id))
+                .column(Alias::new(parent))
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new(parent)).is_in(chunk.iter().copied()));
+            let rows = db.query_all(&q).await?;
+            for row in rows {
+                let (child, of): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+                if !ours.contains(&child) {
+                    used.insert(format!("{parent_kind} {of}"));
+                }
+            }
+        }
+    }
+    Ok(used.into_iter().collect())
 }
 
 fn bad_before(e: serde_json::Error) -> AppError {
@@ -363,6 +471,91 @@ pub async fn companies(db: &impl ConnectionTrait) -> AppResult<Vec<company::Mode
         .order_by_asc(company::Column::Id)
         .all(db)
         .await?)
+}
+
+/// The contacts of the given companies.
+pub async fn contacts_of(db: &impl ConnectionTrait, company_ids: &[i64]) -> AppResult<Vec<contact::Model>> {
+    let mut out = Vec::new();
+    for chunk in company_ids.chunks(5000) {
+        out.extend(
+            contact::Entity::find()
+                .filter(contact::Column::CompanyId.is_in(chunk.iter().copied()))
+                .order_by_asc(contact::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The visits dated between `from` and `to` as the import matches them: date, sorted company ids, headcount.
+pub async fn visits_between(
+    db: &impl ConnectionTrait,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> AppResult<Vec<(chrono::NaiveDate, Vec<i64>, i64)>> {
+    let rows: Vec<(i64, chrono::NaiveDate, i32)> = visit::Entity::find()
+        .select_only()
+        .columns([visit::Column::Id, visit::Column::VisitDate, visit::Column::Headcount])
+        .filter(visit::Column::VisitDate.between(from, to))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut companies = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        companies.extend(super::links::of::<visit_company::Entity>(db, chunk.to_vec()).await?);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, date, headcount)| {
+            let mut ids = companies.remove(&id).unwrap_or_default();
+            ids.sort_unstable();
+            (date, ids, i64::from(headcount))
+        })
+        .collect())
+}
+
+/// Every project's id, name and company name (how a fund sheet names its projects).
+pub async fn project_names(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, String, String)>> {
+    let projects: Vec<(i64, String, i64)> = project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Name, project::Column::CompanyId])
+        .into_tuple()
+        .all(db)
+        .await?;
+    let companies: HashMap<i64, String> = company::Entity::find()
+        .select_only()
+        .columns([company::Column::Id, company::Column::Name])
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(projects
+        .into_iter()
+        .map(|(id, name, c)| (id, name, companies.get(&c).cloned().unwrap_or_default()))
+        .collect())
+}
+
+/// The fund arrivals of the given projects as the import matches them: project, date, amount in yuan.
+pub async fn funds_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResult<Vec<(i64, chrono::NaiveDate, i64)>> {
+    let mut out = Vec::new();
+    for chunk in project_ids.chunks(5000) {
+        let rows: Vec<(i64, chrono::NaiveDate, i64)> = fund_arrival::Entity::find()
+            .select_only()
+            .columns([
+                fund_arrival::Column::ProjectId,
+                fund_arrival::Column::ArrivedOn,
+                fund_arrival::Column::AmountYuan,
+            ])
+            .filter(fund_arrival::Column::ProjectId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// The projects of the given companies.

@@ -13,6 +13,9 @@ db_test!(
     reimport_correction_and_undo,
     ledgers_of_two_years_make_the_funnel_and_its_yoy,
     the_import_page_previews_commits_and_undoes,
+    a_company_list_with_contacts,
+    a_visit_register,
+    a_fund_sheet_on_imported_projects,
 );
 
 /// POSTs a file to the import and answers status and report.
@@ -459,7 +462,7 @@ async fn reimport_correction_and_undo(app: TestApp) {
     );
     // Undo the correction: both projects are as the first import left them, at a new version.
     let batch = r["batch_id"].as_i64().unwrap();
-    let (s, undone) = app.delete(&format!("/api/v1/imports/{batch}")).await;
+    let (s, undone) = app.delete(&format!("/api/v1/imports/batches/{batch}")).await;
     assert_eq!(s, StatusCode::OK, "{undone}");
     assert!(undone["undone_at"].is_string());
     let q2 = project_named(&app, "智能装备项目").await;
@@ -474,7 +477,7 @@ async fn reimport_correction_and_undo(app: TestApp) {
         "landed",
         "the move made in the system stays"
     );
-    let (s, _) = app.delete(&format!("/api/v1/imports/{batch}")).await;
+    let (s, _) = app.delete(&format!("/api/v1/imports/batches/{batch}")).await;
     assert_eq!(s, StatusCode::CONFLICT, "undone already");
 
     // A record edited since the first import keeps that batch from being undone, and the answer names it.
@@ -487,13 +490,15 @@ async fn reimport_correction_and_undo(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK);
     let first_batch = first["batch_id"].as_i64().unwrap();
-    let (s, e) = app.delete(&format!("/api/v1/imports/{first_batch}")).await;
+    let (s, e) = app.delete(&format!("/api/v1/imports/batches/{first_batch}")).await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
     assert_eq!(e["code"], "changed_since_import");
     assert!(e["message"].as_str().unwrap().contains(&d["id"].to_string()), "{e}");
 
     // The same-file re-import made a batch of nothing: undoing it changes nothing and is allowed.
-    let (s, _) = app.delete(&format!("/api/v1/imports/{}", again["batch_id"])).await;
+    let (s, _) = app
+        .delete(&format!("/api/v1/imports/batches/{}", again["batch_id"]))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
 }
@@ -534,7 +539,7 @@ async fn ledgers_of_two_years_make_the_funnel_and_its_yoy(app: TestApp) {
     // Undoing the 2023 batch takes its projects and companies away again.
     let (_, batches) = app.get("/api/v1/imports").await;
     let csv_batch = batches["items"][1]["id"].as_i64().unwrap();
-    let (s, _) = app.delete(&format!("/api/v1/imports/{csv_batch}")).await;
+    let (s, _) = app.delete(&format!("/api/v1/imports/batches/{csv_batch}")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
     assert_eq!(app.get("/api/v1/companies").await.1["total"], 2);
@@ -608,4 +613,170 @@ async fn the_import_page_previews_commits_and_undoes(app: TestApp) {
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
     let t = staff.get("/imports/template/projects").await;
     assert_eq!(t.status, StatusCode::OK);
+}
+
+async fn a_company_list_with_contacts(app: TestApp) {
+    let stored = app.company("中燃公司").await;
+    let text = "企业名录\n企业名称,统一社会信用代码,所属行业,省份,联系人,职务,联系电话\n\
+                精诚科技有限公司,91320594MA1MWJTQ42,新能源,江苏,张伟,董事长,13800000000\n\
+                精诚科技（有限公司）,,,,李娜,总经理,13900000000\n\
+                中燃公司,91440300MA5FUTUR1A,能源,广东,赵六,,\n\
+                坏电话公司,,,,王五,,abc\n";
+    let post = |q: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("企业名录.csv"),
+        );
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/companies?{q}", app.base_url()))
+            .bearer_auth(app.token("admin"))
+            .multipart(form)
+            .send()
+    };
+    let r: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(r["committed"], true, "{r}");
+    // 精诚 is new (two rows: its contacts); 中燃 was recorded: it gets its credit code, industry and a contact.
+    assert_eq!(counts(&r), [4, 1, 2, 0, 0], "{r}");
+    assert_eq!(errors(&r), [(6, "G".into(), "invalid_value".into())]);
+    let (_, c) = app.get(&format!("/api/v1/companies/{stored}")).await;
+    assert_eq!(
+        (c["credit_code"].clone(), c["industry"].clone()),
+        (json!("91440300MA5FUTUR1A"), json!("能源"))
+    );
+    let (_, list) = app.get("/api/v1/companies?q=精诚").await;
+    let jc = list["items"][0]["id"].as_i64().unwrap();
+    let (_, contacts) = app.get(&format!("/api/v1/companies/{jc}/contacts")).await;
+    let names: Vec<&str> = contacts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["张伟", "李娜"]);
+
+    // Again: nothing changes. Undo the first batch: 精诚 and its contacts go, 中燃 is as it was (at a new version).
+    let again: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&again), [4, 0, 0, 3, 0], "{again}");
+    let (s, e) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 1);
+    let (_, c) = app.get(&format!("/api/v1/companies/{stored}")).await;
+    assert_eq!(
+        (c["credit_code"].clone(), c["industry"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{stored}/contacts")).await.1["total"],
+        0
+    );
+}
+
+async fn a_visit_register(app: TestApp) {
+    let text = "来访接待登记表\n序号,来访日期,来访单位,来访人数,接待领导,来访事由\n\
+                1,2024-03-15,\"精诚科技有限公司、中燃公司\",5,王局长、李主任,考察选址\n\
+                2,2024/3/20,精诚科技(有限公司),3人,,\n\
+                3,2024-04-01,新公司,0,,\n\
+                4,2024-04-02,,2,,\n\
+                5,2024-03-15,\"中燃公司,精诚科技有限公司\",5,,\n";
+    let post = |q: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("来访.csv"),
+        );
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/visits?{q}", app.base_url()))
+            .bearer_auth(app.token("admin"))
+            .multipart(form)
+            .send()
+    };
+    let r: Value = post("").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&r), [5, 2, 0, 0, 0], "{r}");
+    assert_eq!(r["companies_created"], 2);
+    assert_eq!(
+        errors(&r),
+        [
+            (5, "D".into(), "invalid_value".into()),
+            (6, "C".into(), "missing_value".into()),
+            (7, "".into(), "duplicate_row".into()),
+        ]
+    );
+    let r: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(r["committed"], true, "{r}");
+    let (_, v) = app.get("/api/v1/visits?from=2024-03-01&to=2024-03-31").await;
+    assert_eq!(
+        (v["total"].clone(), v["person_times"].clone()),
+        (json!(2), json!(8)),
+        "{v}"
+    );
+    let first = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["visit_date"] == "2024-03-15")
+        .unwrap()
+        .clone();
+    assert_eq!(first["company_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(first["receiving_leaders"], json!(["王局长", "李主任"]));
+
+    let again: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&again), [5, 0, 0, 2, 0], "{again}");
+    let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/visits").await.1["total"], 0);
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 0);
+}
+
+async fn a_fund_sheet_on_imported_projects(app: TestApp) {
+    let admin = app.token("admin").to_owned();
+    let (_, ledger_batch) = upload(&app, &admin, "mode=commit", "台账.xlsx", ledger(&good_rows())).await;
+    let text = "到位资金台账\n单位:万元\n项目名称,企业名称,到位时间,到位资金\n\
+                新能源汽车零部件项目,,2024-04-30,\"3,000\"\n\
+                智能装备项目,精诚科技有限公司,2024年5月10日,0.5亿\n\
+                不存在的项目,,2024-05-01,100\n\
+                数据中心项目,,2024-05-01,0\n";
+    let post = |q: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("到位资金.csv"),
+        );
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/fund-arrivals?{q}", app.base_url()))
+            .bearer_auth(app.token("admin"))
+            .multipart(form)
+            .send()
+    };
+    let r: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
+    assert_eq!(
+        errors(&r),
+        [
+            (6, "A".into(), "unknown_project".into()),
+            (7, "D".into(), "invalid_value".into())
+        ]
+    );
+    assert_eq!(
+        project_named(&app, "新能源汽车零部件项目").await["funds_arrived"],
+        "3000"
+    );
+    assert_eq!(project_named(&app, "智能装备项目").await["funds_arrived"], "5000");
+    let again: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
+
+    // The projects' batch cannot be undone while the funds hang on its projects; the funds' batch can.
+    let (s, e) = app
+        .delete(&format!("/api/v1/imports/batches/{}", ledger_batch["batch_id"]))
+        .await;
+    assert_eq!(
+        (s, e["code"].clone()),
+        (StatusCode::CONFLICT, json!("changed_since_import")),
+        "{e}"
+    );
+    let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(project_named(&app, "新能源汽车零部件项目").await["funds_arrived"], "0");
+    let (s, e) = app
+        .delete(&format!("/api/v1/imports/batches/{}", ledger_batch["batch_id"]))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
 }

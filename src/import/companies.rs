@@ -1,0 +1,349 @@
+//! The 企业(客商)名录 with their 联系人: one row per company, or one per contact with the company repeated. A
+//! company is matched by credit code, else by normalised name; a contact by its company and name.
+
+use std::collections::{HashMap, HashSet};
+
+use entity::company;
+use sea_orm::DatabaseTransaction;
+
+use super::{
+    Issue, Outcome, RowReader,
+    layout::{Field, Kind},
+    value::name_key,
+};
+use crate::service::{
+    Actor, AppResult,
+    companies::{self as svc, CompanyChanges, NewCompany, NewContact},
+    imports::{self, CompanyBefore, Touched},
+    input::{Name, Note, Patch, Place, Short, credit_code, email, phone},
+};
+
+/// The columns of a company list.
+pub static FIELDS: &[Field] = &[
+    Field {
+        key: "name",
+        label: "企业名称",
+        synonyms: &[
+            "企业名称",
+            "客商单位",
+            "单位名称",
+            "公司名称",
+            "企业",
+            "投资方",
+            "company",
+            "company name",
+        ],
+        kind: Kind::Text,
+        required: true,
+        example: "精诚科技有限公司",
+    },
+    Field {
+        key: "credit_code",
+        label: "统一社会信用代码",
+        synonyms: &["统一社会信用代码", "信用代码", "社会信用代码", "credit code"],
+        kind: Kind::Text,
+        required: false,
+        example: "91320594MA1MWJTQ42",
+    },
+    Field {
+        key: "industry",
+        label: "所属行业",
+        synonyms: &["所属行业", "行业", "产业类别", "所属产业", "行业类别", "industry"],
+        kind: Kind::Text,
+        required: false,
+        example: "新能源",
+    },
+    Field {
+        key: "province",
+        label: "所在省份",
+        synonyms: &["所在省份", "省份", "省", "来源省份", "province"],
+        kind: Kind::Text,
+        required: false,
+        example: "江苏",
+    },
+    Field {
+        key: "city",
+        label: "所在城市",
+        synonyms: &["所在城市", "城市", "市", "city"],
+        kind: Kind::Text,
+        required: false,
+        example: "苏州",
+    },
+    Field {
+        key: "contact_name",
+        label: "联系人",
+        synonyms: &["联系人", "联系人姓名", "对接人", "contact", "contact name"],
+        kind: Kind::Text,
+        required: false,
+        example: "张伟",
+    },
+    Field {
+        key: "contact_title",
+        label: "职务",
+        synonyms: &["职务", "联系人职务", "职位", "title"],
+        kind: Kind::Text,
+        required: false,
+        example: "董事长",
+    },
+    Field {
+        key: "contact_phone",
+        label: "联系电话",
+        synonyms: &["联系电话", "电话", "手机", "手机号", "联系方式", "phone", "mobile"],
+        kind: Kind::Text,
+        required: false,
+        example: "13800000000",
+    },
+    Field {
+        key: "contact_email",
+        label: "电子邮箱",
+        synonyms: &["电子邮箱", "邮箱", "email", "e-mail"],
+        kind: Kind::Text,
+        required: false,
+        example: "zhangwei@example.com",
+    },
+    Field {
+        key: "notes",
+        label: "备注",
+        synonyms: &["备注", "情况说明", "notes", "remarks"],
+        kind: Kind::Text,
+        required: false,
+        example: "",
+    },
+];
+
+/// A company row, read and checked.
+pub struct Row {
+    line: usize,
+    name: Name,
+    credit_code: Option<String>,
+    industry: Option<Short>,
+    province: Option<Place>,
+    city: Option<Place>,
+    notes: Option<Note>,
+    contact: Option<NewContact>,
+}
+
+/// Reads one row; `None` when it has errors (recorded in the reader's outcome).
+pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+    let name = r.required("name", |v| Name::parse("name", v));
+    let credit_code = r.text("credit_code", |v| credit_code("credit_code", v).map(Some));
+    let industry = r.text("industry", |v| Short::parse_opt("industry", Some(v)));
+    let province = r.text("province", |v| Place::parse_opt("province", Some(v)));
+    let city = r.text("city", |v| Place::parse_opt("city", Some(v)));
+    let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
+    let contact_name = r.text("contact_name", |v| Short::parse_opt("contact_name", Some(v)));
+    let title = r.text("contact_title", |v| Short::parse_opt("contact_title", Some(v)));
+    let phone = r.text("contact_phone", |v| phone("contact_phone", Some(v)));
+    let email = r.text("contact_email", |v| email("contact_email", Some(v)));
+    if contact_name.is_none() && (title.is_some() || phone.is_some() || email.is_some()) {
+        r.error_at(
+            "contact_name",
+            "missing_value",
+            "填写了联系方式,但没有联系人姓名".into(),
+        );
+    }
+    if r.failed() {
+        return None;
+    }
+    Some(Row {
+        line: r.line(),
+        name: name?,
+        credit_code,
+        industry,
+        province,
+        city,
+        notes,
+        contact: contact_name.map(|name| NewContact {
+            name,
+            title,
+            phone,
+            email,
+            notes: None,
+        }),
+    })
+}
+
+/// Which company a row names.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Ref {
+    Stored(i64),
+    New(usize),
+}
+
+/// What the import does to the companies and contacts of the file.
+#[derive(Default)]
+struct Plan {
+    /// Companies to create, with the line of their first row.
+    new: Vec<NewCompany>,
+    /// Stored companies to change.
+    changes: Vec<(company::Model, CompanyChanges)>,
+    /// Contacts to add.
+    contacts: Vec<(Ref, NewContact)>,
+}
+
+fn differ<T: Clone>(given: &Option<T>, stored: &Option<String>, text: impl Fn(&T) -> &str) -> Patch<T> {
+    match given {
+        Some(v) if stored.as_deref() != Some(text(v)) => Patch::Set(v.clone()),
+        _ => Patch::Keep,
+    }
+}
+
+/// The changes a row makes to a stored company: the fields it gives differently (a blank cell never clears one).
+fn changes(row: &Row, c: &company::Model) -> Option<CompanyChanges> {
+    let ch = CompanyChanges {
+        version: c.version,
+        name: None,
+        credit_code: differ(&row.credit_code, &c.credit_code, String::as_str),
+        industry: differ(&row.industry, &c.industry, Short::as_str),
+        province: differ(&row.province, &c.province, Place::as_str),
+        city: differ(&row.city, &c.city, Place::as_str),
+        notes: differ(&row.notes, &c.notes, Note::as_str),
+    };
+    [
+        ch.credit_code.changes(),
+        ch.industry.changes(),
+        ch.province.changes(),
+        ch.city.changes(),
+        ch.notes.changes(),
+    ]
+    .contains(&true)
+    .then_some(ch)
+}
+
+/// The stored companies and their contacts, as rows are matched to them.
+struct Index {
+    stored: HashMap<i64, company::Model>,
+    by_code: HashMap<String, Ref>,
+    by_key: HashMap<String, Ref>,
+    contacts: HashSet<(Ref, String)>,
+}
+
+impl Index {
+    async fn load(txn: &DatabaseTransaction) -> AppResult<Index> {
+        let stored: HashMap<i64, company::Model> =
+            imports::companies(txn).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut by_code: HashMap<String, Ref> = HashMap::new();
+        let mut by_key: HashMap<String, Ref> = HashMap::new();
+        for c in stored.values() {
+            if let Some(code) = &c.credit_code {
+                by_code.insert(code.clone(), Ref::Stored(c.id));
+            }
+            by_key.entry(name_key(&c.name)).or_insert(Ref::Stored(c.id));
+        }
+        let contacts: HashSet<(Ref, String)> =
+            imports::contacts_of(txn, &stored.keys().copied().collect::<Vec<_>>())
+                .await?
+                .into_iter()
+                .map(|c| (Ref::Stored(c.company_id), name_key(&c.name)))
+                .collect();
+        Ok(Index {
+            stored,
+            by_code,
+            by_key,
+            contacts,
+        })
+    }
+}
+
+/// Matches the rows to what is stored and, when `commit`, writes them through the company services in the
+/// caller's transaction.
+pub async fn import(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rows: Vec<Row>,
+    commit: bool,
+    out: &mut Outcome,
+) -> AppResult<Vec<Touched>> {
+    let Index {
+        stored,
+        mut by_code,
+        mut by_key,
+        mut contacts,
+    } = Index::load(txn).await?;
+    let mut first_line: HashMap<Ref, usize> = HashMap::new();
+    let mut plan = Plan::default();
+    for row in rows {
+        let known = row
+            .credit_code
+            .as_ref()
+            .and_then(|c| by_code.get(c))
+            .or_else(|| by_key.get(&name_key(row.name.as_str())));
+        let r = match known.copied() {
+            Some(Ref::Stored(id)) => {
+                let c = &stored[&id];
+                if let (Some(code), Some(other)) = (&row.credit_code, &c.credit_code)
+                    && code != other
+                {
+                    out.error(Issue::at(
+                        row.line,
+                        out.column("credit_code"),
+                        Some(code),
+                        "credit_code_mismatch",
+                        format!("企业“{}”已登记的统一社会信用代码为 {other},与本行不一致", c.name),
+                    ));
+                    continue;
+                }
+                Ref::Stored(id)
+            }
+            Some(r) => r,
+            None => {
+                let r = Ref::New(plan.new.len());
+                plan.new.push(NewCompany {
+                    name: row.name.clone(),
+                    credit_code: row.credit_code.clone(),
+                    industry: row.industry.clone(),
+                    province: row.province.clone(),
+                    city: row.city.clone(),
+                    notes: row.notes.clone(),
+                });
+                by_key.insert(name_key(row.name.as_str()), r);
+                if let Some(code) = &row.credit_code {
+                    by_code.insert(code.clone(), r);
+                }
+                r
+            }
+        };
+        let first = *first_line.entry(r).or_insert(row.line);
+        let mut changed = false;
+        if let (Ref::Stored(id), true) = (r, first == row.line)
+            && let Some(ch) = changes(&row, &stored[&id])
+        {
+            plan.changes.push((stored[&id].clone(), ch));
+            changed = true;
+        }
+        if let Some(c) = row.contact
+            && contacts.insert((r, name_key(c.name.as_str())))
+        {
+            plan.contacts.push((r, c));
+            changed = true;
+        }
+        match r {
+            Ref::New(_) if first == row.line => out.created += 1,
+            _ if changed => out.updated += 1,
+            _ => out.unchanged += 1,
+        }
+    }
+    if !commit || !out.may_write() {
+        return Ok(Vec::new());
+    }
+    write(txn, actor, plan).await
+}
+
+async fn write(txn: &DatabaseTransaction, actor: &Actor, plan: Plan) -> AppResult<Vec<Touched>> {
+    let mut touched = Vec::new();
+    let ids = svc::create_many(txn, plan.new).await?;
+    touched.extend(ids.iter().map(|id| Touched::NewCompany(*id)));
+    for (before, ch) in plan.changes {
+        svc::update(txn, before.id, ch).await?;
+        touched.push(Touched::Company(before.id, CompanyBefore::of(&before)));
+    }
+    for (r, c) in plan.contacts {
+        let company_id = match r {
+            Ref::Stored(id) => id,
+            Ref::New(i) => ids[i],
+        };
+        let m = svc::create_contact(txn, actor, company_id, c).await?;
+        touched.push(Touched::NewContact(m.id));
+    }
+    Ok(touched)
+}

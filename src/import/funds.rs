@@ -1,0 +1,207 @@
+//! The 到位资金 sheet: one row per arrival of funds, naming its project (and, where two projects share a name, its
+//! company), the date and the amount. An arrival is matched by project, date and amount; projects are never
+//! created from a fund sheet.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use sea_orm::DatabaseTransaction;
+
+use super::{
+    Issue, Outcome, RowReader,
+    layout::{Field, Kind},
+    value::name_key,
+};
+use crate::service::{
+    Actor, AppResult,
+    funds::{self, NewFundArrival},
+    imports::{self, Touched},
+    input::{Day, Money, Name, Note},
+};
+
+/// The columns of a fund sheet.
+pub static FIELDS: &[Field] = &[
+    Field {
+        key: "project",
+        label: "项目名称",
+        synonyms: &["项目名称", "项目", "招商项目", "project"],
+        kind: Kind::Text,
+        required: true,
+        example: "年产10万套新能源汽车零部件项目",
+    },
+    Field {
+        key: "company",
+        label: "企业名称",
+        synonyms: &["企业名称", "投资方", "投资主体", "企业", "company"],
+        kind: Kind::Text,
+        required: false,
+        example: "精诚科技有限公司",
+    },
+    Field {
+        key: "arrived_on",
+        label: "到位时间",
+        synonyms: &[
+            "到位时间",
+            "到位日期",
+            "资金到位时间",
+            "日期",
+            "时间",
+            "arrival date",
+            "date",
+        ],
+        kind: Kind::Date,
+        required: true,
+        example: "2024-04-30",
+    },
+    Field {
+        key: "amount",
+        label: "到位资金(万元)",
+        synonyms: &[
+            "到位资金",
+            "到位金额",
+            "本期到位",
+            "本次到位资金",
+            "实际到位资金",
+            "金额",
+            "amount",
+        ],
+        kind: Kind::Amount,
+        required: true,
+        example: "3000",
+    },
+    Field {
+        key: "note",
+        label: "备注",
+        synonyms: &["备注", "资金来源", "说明", "note", "notes"],
+        kind: Kind::Text,
+        required: false,
+        example: "",
+    },
+];
+
+/// A fund row, read and checked.
+pub struct Row {
+    line: usize,
+    project: Name,
+    company: Option<Name>,
+    date: NaiveDate,
+    amount: Money,
+    note: Option<Note>,
+}
+
+/// Reads one row; `None` when it has errors (recorded in the reader's outcome).
+pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+    let project = r.required("project", |v| Name::parse("project", v));
+    let company = r.text("company", |v| Name::parse_opt("company", Some(v)));
+    let date = r.date("arrived_on");
+    if date.is_none() && !r.failed() {
+        r.error_at("arrived_on", "missing_value", "“到位时间”不能为空".into());
+    }
+    let amount = r.amount("amount");
+    match amount {
+        None if !r.failed() => r.error_at("amount", "missing_value", "“到位资金”不能为空".into()),
+        Some(a) if a.as_yuan() == 0 => r.error_at("amount", "invalid_value", "到位资金应大于 0".into()),
+        _ => {}
+    }
+    let note = r.text("note", |v| Note::parse_opt("note", Some(v)));
+    if r.failed() {
+        return None;
+    }
+    Some(Row {
+        line: r.line(),
+        project: project?,
+        company,
+        date: date?,
+        amount: amount?,
+        note,
+    })
+}
+
+/// Matches the rows to the projects and their stored arrivals and, when `commit`, records the new arrivals through
+/// the fund service in the caller's transaction.
+pub async fn import(
+    txn: &DatabaseTransaction,
+    _actor: &Actor,
+    rows: Vec<Row>,
+    commit: bool,
+    out: &mut Outcome,
+) -> AppResult<Vec<Touched>> {
+    let mut by_name: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for (id, name, company) in imports::project_names(txn).await? {
+        by_name
+            .entry(name_key(&name))
+            .or_default()
+            .push((id, name_key(&company)));
+    }
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let candidates = by_name
+            .get(&name_key(row.project.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let matching: Vec<i64> = candidates
+            .iter()
+            .filter(|(_, c)| row.company.as_ref().is_none_or(|n| name_key(n.as_str()) == *c))
+            .map(|(id, _)| *id)
+            .collect();
+        match matching.as_slice() {
+            [id] => found.push((*id, row)),
+            [] => out.error(Issue::at(
+                row.line,
+                out.column("project"),
+                Some(row.project.as_str()),
+                "unknown_project",
+                format!(
+                    "系统中没有项目“{}”{}",
+                    row.project.as_str(),
+                    row.company
+                        .as_ref()
+                        .map_or(String::new(), |c| format!("(企业“{}”)", c.as_str()))
+                ),
+            )),
+            _ => out.error(Issue::at(
+                row.line,
+                out.column("project"),
+                Some(row.project.as_str()),
+                "ambiguous_project",
+                "有多个同名项目,请填写企业名称以区分".into(),
+            )),
+        }
+    }
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let mut stored: HashSet<(i64, NaiveDate, i64)> = imports::funds_of(txn, &ids).await?.into_iter().collect();
+    let mut seen: HashMap<(i64, NaiveDate, i64), usize> = HashMap::new();
+    let mut new = Vec::new();
+    for (id, row) in found {
+        let key = (id, row.date, row.amount.as_yuan());
+        if let Some(first) = seen.insert(key, row.line) {
+            out.error(Issue::at(
+                row.line,
+                None,
+                None,
+                "duplicate_row",
+                format!("与第 {first} 行是同一笔到位资金(项目、日期、金额相同)"),
+            ));
+            continue;
+        }
+        if stored.remove(&key) {
+            out.unchanged += 1;
+        } else {
+            out.created += 1;
+            new.push((id, row));
+        }
+    }
+    if !commit || !out.may_write() {
+        return Ok(Vec::new());
+    }
+    let mut touched = Vec::with_capacity(new.len());
+    for (id, row) in new {
+        let n = NewFundArrival {
+            arrived_on: Day::parse("arrived_on", row.date)?,
+            amount: row.amount,
+            note: row.note,
+        };
+        touched.push(Touched::NewFund(funds::create(txn, id, n).await?.id));
+    }
+    Ok(touched)
+}

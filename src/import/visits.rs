@@ -1,0 +1,270 @@
+//! The 来访接待登记表: one row per visit (one batch, 批), its date, the visiting companies (several in one cell,
+//! separated by 、 , ; or line breaks) and its headcount (人次). A visit is matched by date, companies and
+//! headcount; companies not recorded yet are created.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use sea_orm::DatabaseTransaction;
+
+use super::{
+    Issue, Outcome, RowReader,
+    layout::{Field, Kind},
+    value::{name_key, norm},
+};
+use crate::service::{
+    Actor, AppResult,
+    companies::{self, NewCompany},
+    imports::{self, Touched},
+    input::{Name, names},
+    visits::{self, NewVisit, Purpose, Summary},
+};
+
+/// The columns of a visit register.
+pub static FIELDS: &[Field] = &[
+    Field {
+        key: "visit_date",
+        label: "来访日期",
+        synonyms: &[
+            "来访日期",
+            "来访时间",
+            "接待日期",
+            "接待时间",
+            "日期",
+            "时间",
+            "visit date",
+            "date",
+        ],
+        kind: Kind::Date,
+        required: true,
+        example: "2024-03-15",
+    },
+    Field {
+        key: "companies",
+        label: "来访单位",
+        synonyms: &[
+            "来访单位",
+            "来访企业",
+            "来访客商",
+            "客商单位",
+            "企业名称",
+            "单位名称",
+            "企业",
+            "companies",
+            "company",
+        ],
+        kind: Kind::Text,
+        required: true,
+        example: "精诚科技有限公司、中燃公司",
+    },
+    Field {
+        key: "headcount",
+        label: "来访人数",
+        synonyms: &["来访人数", "人数", "人次", "来访人次", "headcount"],
+        kind: Kind::Number,
+        required: true,
+        example: "5",
+    },
+    Field {
+        key: "receiving_leaders",
+        label: "接待领导",
+        synonyms: &["接待领导", "接待人", "参加领导", "receiving leaders"],
+        kind: Kind::Text,
+        required: false,
+        example: "王局长、李主任",
+    },
+    Field {
+        key: "staff",
+        label: "陪同人员",
+        synonyms: &["陪同人员", "陪同", "staff"],
+        kind: Kind::Text,
+        required: false,
+        example: "张科员",
+    },
+    Field {
+        key: "purpose",
+        label: "来访事由",
+        synonyms: &["来访事由", "事由", "来访目的", "洽谈内容", "purpose"],
+        kind: Kind::Text,
+        required: false,
+        example: "考察新能源项目选址",
+    },
+    Field {
+        key: "summary",
+        label: "接待情况",
+        synonyms: &["接待情况", "洽谈情况", "备注", "summary", "notes"],
+        kind: Kind::Text,
+        required: false,
+        example: "",
+    },
+];
+
+/// A visit row, read and checked.
+pub struct Row {
+    line: usize,
+    date: NaiveDate,
+    companies: Vec<Name>,
+    headcount: i64,
+    leaders: Option<Vec<String>>,
+    staff: Option<Vec<String>>,
+    purpose: Option<Purpose>,
+    summary: Option<Summary>,
+}
+
+/// The names in one cell: separated by 、 , ; / or line breaks.
+fn split(cell: &str) -> Vec<String> {
+    norm(cell)
+        .split(['、', ',', ';', '/', '\n', '，', '；'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads one row; `None` when it has errors (recorded in the reader's outcome).
+pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+    let date = r.date("visit_date");
+    if date.is_none() && !r.failed() {
+        r.error_at("visit_date", "missing_value", "“来访日期”不能为空".into());
+    }
+    let companies = r.required("companies", |v| {
+        let mut seen = HashSet::new();
+        split(v)
+            .into_iter()
+            .filter(|n| seen.insert(name_key(n)))
+            .map(|n| Name::parse("companies", &n))
+            .collect::<AppResult<Vec<_>>>()
+    });
+    let headcount = r.quantity("headcount");
+    match headcount {
+        None if !r.failed() => r.error_at("headcount", "missing_value", "“来访人数”不能为空".into()),
+        Some(n) if n.fract() != 0.0 || !(1.0..=10_000.0).contains(&n) => {
+            r.error_at("headcount", "invalid_value", "来访人数应为 1 至 10000 的整数".into());
+        }
+        _ => {}
+    }
+    let leaders = r.text("receiving_leaders", |v| {
+        names("receiving_leaders", Some(split(v))).map(Some)
+    });
+    let staff = r.text("staff", |v| names("staff", Some(split(v))).map(Some));
+    let purpose = r.text("purpose", |v| Purpose::parse_opt("purpose", Some(v)));
+    let summary = r.text("summary", |v| Summary::parse_opt("summary", Some(v)));
+    if r.failed() {
+        return None;
+    }
+    Some(Row {
+        line: r.line(),
+        date: date?,
+        companies: companies?,
+        headcount: headcount? as i64,
+        leaders,
+        staff,
+        purpose,
+        summary,
+    })
+}
+
+/// Matches the rows to the visits stored in the file's date range and, when `commit`, records the new ones (and
+/// the companies they name that are not recorded yet) through the services in the caller's transaction.
+pub async fn import(
+    txn: &DatabaseTransaction,
+    _actor: &Actor,
+    rows: Vec<Row>,
+    commit: bool,
+    out: &mut Outcome,
+) -> AppResult<Vec<Touched>> {
+    let mut by_key: HashMap<String, i64> = HashMap::new();
+    for c in imports::companies(txn).await? {
+        by_key.entry(name_key(&c.name)).or_insert(c.id);
+    }
+    let range = (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max());
+    let mut stored: HashSet<(NaiveDate, Vec<i64>, i64)> = match range {
+        (Some(from), Some(to)) => imports::visits_between(txn, from, to).await?.into_iter().collect(),
+        _ => HashSet::new(),
+    };
+    // Companies not recorded: created once, referred to by their index among the new (as negative ids).
+    let mut new_companies: Vec<Name> = Vec::new();
+    let mut seen: HashMap<(NaiveDate, Vec<i64>, i64), usize> = HashMap::new();
+    let mut plans: Vec<(Row, Vec<i64>)> = Vec::new();
+    for row in rows {
+        let mut ids: Vec<i64> = row
+            .companies
+            .iter()
+            .map(|n| {
+                *by_key.entry(name_key(n.as_str())).or_insert_with(|| {
+                    new_companies.push(n.clone());
+                    -(new_companies.len() as i64)
+                })
+            })
+            .collect();
+        ids.sort_unstable();
+        let key = (row.date, ids.clone(), row.headcount);
+        if let Some(first) = seen.insert(key.clone(), row.line) {
+            out.error(Issue::at(
+                row.line,
+                None,
+                None,
+                "duplicate_row",
+                format!("与第 {first} 行是同一次来访(日期、单位、人数相同)"),
+            ));
+            continue;
+        }
+        if stored.remove(&key) {
+            out.unchanged += 1;
+            continue;
+        }
+        out.created += 1;
+        plans.push((row, ids));
+    }
+    let used: HashSet<i64> = plans
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .filter(|id| *id < 0)
+        .collect();
+    out.companies_created = used.len();
+    if !commit || !out.may_write() {
+        return Ok(Vec::new());
+    }
+    write(txn, plans, new_companies, used).await
+}
+
+/// Creates the new companies the rows use (negative ids: their index among the new), then the visits.
+async fn write(
+    txn: &DatabaseTransaction,
+    plans: Vec<(Row, Vec<i64>)>,
+    new_companies: Vec<Name>,
+    used: HashSet<i64>,
+) -> AppResult<Vec<Touched>> {
+    let mut touched = Vec::new();
+    let mut order: Vec<i64> = used.into_iter().collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let drafts = order
+        .iter()
+        .map(|i| NewCompany {
+            name: new_companies[(-i - 1) as usize].clone(),
+            credit_code: None,
+            industry: None,
+            province: None,
+            city: None,
+            notes: None,
+        })
+        .collect();
+    let created = companies::create_many(txn, drafts).await?;
+    touched.extend(created.iter().map(|id| Touched::NewCompany(*id)));
+    let real: HashMap<i64, i64> = order.into_iter().zip(created).collect();
+    let list = plans
+        .into_iter()
+        .map(|(row, ids)| NewVisit {
+            visit_date: crate::service::input::Day::parse("visit_date", row.date).expect("checked when read"),
+            headcount: row.headcount,
+            company_ids: ids.into_iter().map(|id| real.get(&id).copied().unwrap_or(id)).collect(),
+            project_ids: Vec::new(),
+            receiving_leaders: row.leaders,
+            staff: row.staff,
+            purpose: row.purpose,
+            summary: row.summary,
+        })
+        .collect();
+    touched.extend(visits::create_many(txn, list).await?.into_iter().map(Touched::NewVisit));
+    Ok(touched)
+}
