@@ -230,12 +230,11 @@ impl Index {
             }
             by_key.entry(name_key(&c.name)).or_insert(Ref::Stored(c.id));
         }
-        let contacts: HashSet<(Ref, String)> =
-            imports::contacts_of(txn, &stored.keys().copied().collect::<Vec<_>>())
-                .await?
-                .into_iter()
-                .map(|c| (Ref::Stored(c.company_id), name_key(&c.name)))
-                .collect();
+        let contacts: HashSet<(Ref, String)> = imports::contacts_of(txn, &stored.keys().copied().collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|c| (Ref::Stored(c.company_id), name_key(&c.name)))
+            .collect();
         Ok(Index {
             stored,
             by_code,

@@ -39,7 +39,9 @@ fn book(dataset: Dataset) -> Result<Vec<u8>, XlsxError> {
         .set_border(rust_xlsxwriter::FormatBorder::Thin);
     let ws = wb.add_worksheet().set_name(dataset.label())?;
     ws.write_string_with_format(0, 0, format!("{}(导入模板)", dataset.label()), &title)?;
-    ws.write_string(1, 0, "单位:万元")?;
+    if fields.iter().any(|f| f.kind == Kind::Amount) {
+        ws.write_string(1, 0, "单位:万元")?;
+    }
     ws.write_string(2, 0, "序号")?;
     ws.write_number(3, 0, 1)?;
     for (i, f) in fields.iter().enumerate() {

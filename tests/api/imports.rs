@@ -16,6 +16,7 @@ db_test!(
     a_company_list_with_contacts,
     a_visit_register,
     a_fund_sheet_on_imported_projects,
+    every_template_imports_as_its_example_says,
 );
 
 /// POSTs a file to the import and answers status and report.
@@ -779,4 +780,51 @@ async fn a_fund_sheet_on_imported_projects(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
+}
+
+async fn every_template_imports_as_its_example_says(app: TestApp) {
+    let admin = app.token("admin").to_owned();
+    for dataset in ["projects", "companies", "visits", "fund-arrivals"] {
+        let resp = reqwest::Client::new()
+            .get(format!("{}/api/v1/imports/templates/{dataset}", app.base_url()))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let bytes = resp.bytes().await.unwrap().to_vec();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(format!("{dataset}.xlsx")),
+        );
+        let r: Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/{dataset}?mode=commit", app.base_url()))
+            .bearer_auth(&admin)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The example row imports without an error or warning; the companies list then finds the company the
+        // projects template created (so it updates it with the example's province, city and contact).
+        assert_eq!(
+            (r["errors"].clone(), r["warnings"].clone()),
+            (json!([]), json!([])),
+            "{dataset}: {r}"
+        );
+        assert_eq!(r["rows"], 1, "{dataset}: {r}");
+        let expected = if dataset == "companies" { [0, 1] } else { [1, 0] };
+        assert_eq!(
+            [r["created"].as_i64().unwrap(), r["updated"].as_i64().unwrap()],
+            expected,
+            "{dataset}: {r}"
+        );
+    }
+    let p = project_named(&app, "年产10万套新能源汽车零部件项目").await;
+    assert_eq!(
+        (p["stage"].clone(), p["funds_arrived"].clone()),
+        (json!("signed"), json!("3000"))
+    );
 }
