@@ -10,7 +10,7 @@ use sea_orm::DatabaseTransaction;
 use super::{
     Issue, Outcome, RowReader,
     layout::{Field, Kind},
-    value::name_key,
+    refs::ProjectNames,
 };
 use crate::service::{
     Actor, AppResult,
@@ -126,46 +126,11 @@ pub async fn import(
     commit: bool,
     out: &mut Outcome,
 ) -> AppResult<Vec<Touched>> {
-    let mut by_name: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-    for (id, name, company) in imports::project_names(txn).await? {
-        by_name
-            .entry(name_key(&name))
-            .or_default()
-            .push((id, name_key(&company)));
-    }
+    let names = ProjectNames::load(txn).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
-        let candidates = by_name
-            .get(&name_key(row.project.as_str()))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let matching: Vec<i64> = candidates
-            .iter()
-            .filter(|(_, c)| row.company.as_ref().is_none_or(|n| name_key(n.as_str()) == *c))
-            .map(|(id, _)| *id)
-            .collect();
-        match matching.as_slice() {
-            [id] => found.push((*id, row)),
-            [] => out.error(Issue::at(
-                row.line,
-                out.column("project"),
-                Some(row.project.as_str()),
-                "unknown_project",
-                format!(
-                    "系统中没有项目“{}”{}",
-                    row.project.as_str(),
-                    row.company
-                        .as_ref()
-                        .map_or(String::new(), |c| format!("(企业“{}”)", c.as_str()))
-                ),
-            )),
-            _ => out.error(Issue::at(
-                row.line,
-                out.column("project"),
-                Some(row.project.as_str()),
-                "ambiguous_project",
-                "有多个同名项目,请填写企业名称以区分".into(),
-            )),
+        if let Some(id) = names.find(row.line, &row.project, row.company.as_ref(), out) {
+            found.push((id, row));
         }
     }
     let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();

@@ -3,10 +3,13 @@
 //! services in one transaction. A preview writes nothing; a commit is a batch (service::imports) that can be
 //! undone. The report names every problem by the sheet's own row number and column letter.
 
+pub mod blockers;
 pub mod companies;
 pub mod funds;
 pub mod layout;
+pub mod outreach;
 pub mod projects;
+pub mod refs;
 pub mod sheet;
 pub mod template;
 pub mod value;
@@ -39,15 +42,21 @@ pub enum Dataset {
     Visits,
     /// 到位资金: fund arrivals of recorded projects.
     FundArrivals,
+    /// 问题台账: blockers of recorded projects.
+    Blockers,
+    /// 外出招商/招商活动: trips and events with the companies met.
+    Outreach,
 }
 
 impl Dataset {
     /// Every dataset, by its name in paths.
-    pub const ALL: [(&'static str, Dataset); 4] = [
+    pub const ALL: [(&'static str, Dataset); 6] = [
         ("projects", Dataset::Projects),
         ("companies", Dataset::Companies),
         ("visits", Dataset::Visits),
         ("fund-arrivals", Dataset::FundArrivals),
+        ("blockers", Dataset::Blockers),
+        ("outreach", Dataset::Outreach),
     ];
 
     /// The dataset of a path's name.
@@ -66,6 +75,8 @@ impl Dataset {
             Dataset::Projects => "projects",
             Dataset::Visits => "visits",
             Dataset::FundArrivals => "fund-arrivals",
+            Dataset::Blockers => "blockers",
+            Dataset::Outreach => "outreach",
         }
     }
 
@@ -76,6 +87,8 @@ impl Dataset {
             Dataset::Projects => "重点招商项目台账",
             Dataset::Visits => "来访接待登记表",
             Dataset::FundArrivals => "到位资金台账",
+            Dataset::Blockers => "问题台账",
+            Dataset::Outreach => "招商活动台账",
         }
     }
 
@@ -86,6 +99,8 @@ impl Dataset {
             Dataset::Projects => projects::FIELDS,
             Dataset::Visits => visits::FIELDS,
             Dataset::FundArrivals => funds::FIELDS,
+            Dataset::Blockers => blockers::FIELDS,
+            Dataset::Outreach => outreach::FIELDS,
         }
     }
 }
@@ -295,7 +310,8 @@ fn zh_bad(e: &AppError) -> Bad {
     match e {
         AppError::BadRequest { code, msg, .. }
         | AppError::Rule { code, msg, .. }
-        | AppError::Conflict { code, msg, .. } => (code, msg.zh().to_owned()),
+        | AppError::Conflict { code, msg, .. }
+        | AppError::Forbidden { code, msg } => (code, msg.zh().to_owned()),
         other => ("invalid_value", other.to_string()),
     }
 }
@@ -432,6 +448,18 @@ impl RowReader<'_> {
             .map(|c| c.header.clone())
             .unwrap_or_else(|| field.to_owned())
     }
+}
+
+/// A rule a row's record breaks, as an issue on the row (and the cell of the field the rule names).
+pub fn issue_of(line: usize, e: &AppError, out: &Outcome) -> Issue {
+    let (code, message) = zh_bad(e);
+    let field = match e {
+        AppError::BadRequest { field, .. } | AppError::Rule { field, .. } | AppError::Conflict { field, .. } => {
+            field.as_deref()
+        }
+        _ => None,
+    };
+    Issue::at(line, field.and_then(|f| out.column(f)), None, code, message)
 }
 
 /// Why a row below the header is not data: blank, a total (合计/小计/总计), or a note (注:, 填表人 …, or one text
@@ -580,6 +608,14 @@ async fn import_rows(
         Dataset::FundArrivals => {
             let (rows, skipped) = read_rows(grid, layout, out, funds::read);
             (funds::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+        Dataset::Blockers => {
+            let (rows, skipped) = read_rows(grid, layout, out, blockers::read);
+            (blockers::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+        Dataset::Outreach => {
+            let (rows, skipped) = read_rows(grid, layout, out, outreach::read);
+            (outreach::import(txn, actor, rows, commit, out).await?, skipped)
         }
     })
 }

@@ -10,13 +10,13 @@ use sea_orm::DatabaseTransaction;
 use super::{
     Issue, Outcome, RowReader,
     layout::{Field, Kind},
+    refs::{CompanyNames, resolved},
     value::{name_key, norm},
 };
 use crate::service::{
     Actor, AppResult,
-    companies::{self, NewCompany},
     imports::{self, Touched},
-    input::{Name, names},
+    input::{Day, Name, names},
     visits::{self, NewVisit, Purpose, Summary},
 };
 
@@ -112,7 +112,7 @@ pub struct Row {
 }
 
 /// The names in one cell: separated by 、 , ; / or line breaks.
-fn split(cell: &str) -> Vec<String> {
+pub fn split(cell: &str) -> Vec<String> {
     norm(cell)
         .split(['、', ',', ';', '/', '\n', '，', '；'])
         .map(str::trim)
@@ -173,31 +173,16 @@ pub async fn import(
     commit: bool,
     out: &mut Outcome,
 ) -> AppResult<Vec<Touched>> {
-    let mut by_key: HashMap<String, i64> = HashMap::new();
-    for c in imports::companies(txn).await? {
-        by_key.entry(name_key(&c.name)).or_insert(c.id);
-    }
+    let mut companies = CompanyNames::load(txn).await?;
     let range = (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max());
     let mut stored: HashSet<(NaiveDate, Vec<i64>, i64)> = match range {
         (Some(from), Some(to)) => imports::visits_between(txn, from, to).await?.into_iter().collect(),
         _ => HashSet::new(),
     };
-    // Companies not recorded: created once, referred to by their index among the new (as negative ids).
-    let mut new_companies: Vec<Name> = Vec::new();
     let mut seen: HashMap<(NaiveDate, Vec<i64>, i64), usize> = HashMap::new();
     let mut plans: Vec<(Row, Vec<i64>)> = Vec::new();
     for row in rows {
-        let mut ids: Vec<i64> = row
-            .companies
-            .iter()
-            .map(|n| {
-                *by_key.entry(name_key(n.as_str())).or_insert_with(|| {
-                    new_companies.push(n.clone());
-                    -(new_companies.len() as i64)
-                })
-            })
-            .collect();
-        ids.sort_unstable();
+        let ids = companies.ids(&row.companies);
         let key = (row.date, ids.clone(), row.headcount);
         if let Some(first) = seen.insert(key.clone(), row.line) {
             out.error(Issue::at(
@@ -216,48 +201,19 @@ pub async fn import(
         out.created += 1;
         plans.push((row, ids));
     }
-    let used: HashSet<i64> = plans
-        .iter()
-        .flat_map(|(_, ids)| ids.iter().copied())
-        .filter(|id| *id < 0)
-        .collect();
+    let used = CompanyNames::placeholders(plans.iter().map(|(_, ids)| ids));
     out.companies_created = used.len();
     if !commit || !out.may_write() {
         return Ok(Vec::new());
     }
-    write(txn, plans, new_companies, used).await
-}
-
-/// Creates the new companies the rows use (negative ids: their index among the new), then the visits.
-async fn write(
-    txn: &DatabaseTransaction,
-    plans: Vec<(Row, Vec<i64>)>,
-    new_companies: Vec<Name>,
-    used: HashSet<i64>,
-) -> AppResult<Vec<Touched>> {
     let mut touched = Vec::new();
-    let mut order: Vec<i64> = used.into_iter().collect();
-    order.sort_unstable_by(|a, b| b.cmp(a));
-    let drafts = order
-        .iter()
-        .map(|i| NewCompany {
-            name: new_companies[(-i - 1) as usize].clone(),
-            credit_code: None,
-            industry: None,
-            province: None,
-            city: None,
-            notes: None,
-        })
-        .collect();
-    let created = companies::create_many(txn, drafts).await?;
-    touched.extend(created.iter().map(|id| Touched::NewCompany(*id)));
-    let real: HashMap<i64, i64> = order.into_iter().zip(created).collect();
+    let created = companies.create(txn, used, &mut touched).await?;
     let list = plans
         .into_iter()
         .map(|(row, ids)| NewVisit {
-            visit_date: crate::service::input::Day::parse("visit_date", row.date).expect("checked when read"),
+            visit_date: Day::parse("visit_date", row.date).expect("checked when read"),
             headcount: row.headcount,
-            company_ids: ids.into_iter().map(|id| real.get(&id).copied().unwrap_or(id)).collect(),
+            company_ids: resolved(ids, &created),
             project_ids: Vec::new(),
             receiving_leaders: row.leaders,
             staff: row.staff,

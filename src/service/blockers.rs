@@ -29,6 +29,7 @@ pub struct BlockerView {
 }
 
 /// A new blocker.
+#[derive(Clone)]
 pub struct NewBlocker {
     /// What the problem is.
     pub title: Name,
@@ -198,6 +199,23 @@ pub async fn create_many(db: &impl ConnectionTrait, actor: &Actor, list: Vec<(i6
         .map(|(project, n)| row(actor, project, n))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(super::insert_all(db, rows, 2000).await?.len())
+}
+
+/// Checks a blocker as it would be recorded (dates, status and resolution together; a resolved one needs a leader
+/// or an admin unless it was resolved already), writing nothing: how a batch reports a bad row before it writes.
+pub fn check(actor: &Actor, n: &NewBlocker, resolved_before: bool) -> AppResult<()> {
+    let o = Outcome {
+        opened_on: n.opened_on.unwrap_or_else(today),
+        due_date: n.due_date,
+        status: n.status.unwrap_or(BlockerStatus::Open),
+        resolution: n.resolution.clone().map(String::from),
+        resolved_on: n.resolved_on,
+    }
+    .check()?;
+    if o.status == BlockerStatus::Resolved && !resolved_before {
+        actor.require(Need::Lead)?;
+    }
+    Ok(())
 }
 
 /// The row of a new blocker, its dates, status and resolution checked together.

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{company, contact, fund_arrival, import_batch, import_item, project, stage_event, visit, visit_company};
+use entity::{
+    blocker, company, contact, fund_arrival, import_batch, import_item, outreach, project, stage_event, visit,
+    visit_company,
+};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
@@ -77,6 +80,33 @@ impl CompanyBefore {
     }
 }
 
+/// What a blocker was before a batch changed it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockerBefore {
+    category: entity::enums::BlockerCategory,
+    owner_unit: Option<String>,
+    assigned_leader: Option<String>,
+    due_date: Option<chrono::NaiveDate>,
+    status: entity::enums::BlockerStatus,
+    resolution: Option<String>,
+    resolved_on: Option<chrono::NaiveDate>,
+}
+
+impl BlockerBefore {
+    /// The blocker as stored.
+    pub fn of(b: &blocker::Model) -> Self {
+        BlockerBefore {
+            category: b.category,
+            owner_unit: b.owner_unit.clone(),
+            assigned_leader: b.assigned_leader.clone(),
+            due_date: b.due_date,
+            status: b.status,
+            resolution: b.resolution.clone(),
+            resolved_on: b.resolved_on,
+        }
+    }
+}
+
 /// A record a batch touched.
 #[derive(Debug, Clone)]
 pub enum Touched {
@@ -94,11 +124,25 @@ pub enum Touched {
     NewVisit(i64),
     /// A fund arrival it recorded.
     NewFund(i64),
+    /// A blocker it recorded.
+    NewBlocker(i64),
+    /// A blocker it changed, and what it was.
+    Blocker(i64, BlockerBefore),
+    /// An outreach activity it recorded.
+    NewOutreach(i64),
 }
 
 /// The kinds of record a batch touches, by their name in `import_items.kind`, in the order an undo deletes them
 /// (what hangs on a record before the record).
-const KINDS: [&str; 5] = ["fund_arrival", "visit", "contact", "project", "company"];
+const KINDS: [&str; 7] = [
+    "fund_arrival",
+    "blocker",
+    "visit",
+    "outreach",
+    "contact",
+    "project",
+    "company",
+];
 
 impl Touched {
     /// The kind of record, as stored in `import_items.kind`.
@@ -109,6 +153,8 @@ impl Touched {
             Touched::NewContact(_) => "contact",
             Touched::NewVisit(_) => "visit",
             Touched::NewFund(_) => "fund_arrival",
+            Touched::NewBlocker(_) | Touched::Blocker(..) => "blocker",
+            Touched::NewOutreach(_) => "outreach",
         }
     }
 }
@@ -135,6 +181,8 @@ async fn versions_of(db: &impl ConnectionTrait, kind: &str, ids: &[i64]) -> AppR
         "project" => of::<project::Entity>(db, ids).await,
         "contact" => of::<contact::Entity>(db, ids).await,
         "visit" => of::<visit::Entity>(db, ids).await,
+        "blocker" => of::<blocker::Entity>(db, ids).await,
+        "outreach" => of::<outreach::Entity>(db, ids).await,
         _ => of::<fund_arrival::Entity>(db, ids).await,
     }
 }
@@ -155,6 +203,8 @@ async fn delete_of(db: &impl ConnectionTrait, kind: &str, ids: Vec<i64>) -> AppR
         "project" => del::<project::Entity>(db, ids).await,
         "contact" => del::<contact::Entity>(db, ids).await,
         "visit" => del::<visit::Entity>(db, ids).await,
+        "blocker" => del::<blocker::Entity>(db, ids).await,
+        "outreach" => del::<outreach::Entity>(db, ids).await,
         _ => del::<fund_arrival::Entity>(db, ids).await,
     }
 }
@@ -196,11 +246,14 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> Ap
         let (id, created, before) = match t {
             Touched::Company(id, before) => (id, false, Some(serde_json::json!(before))),
             Touched::Project(id, before) => (id, false, Some(serde_json::json!(before))),
+            Touched::Blocker(id, before) => (id, false, Some(serde_json::json!(before))),
             Touched::NewCompany(id)
             | Touched::NewProject(id)
             | Touched::NewContact(id)
             | Touched::NewVisit(id)
-            | Touched::NewFund(id) => (id, true, None),
+            | Touched::NewFund(id)
+            | Touched::NewBlocker(id)
+            | Touched::NewOutreach(id) => (id, true, None),
         };
         import_item::ActiveModel {
             batch_id: Set(batch.id),
@@ -250,7 +303,10 @@ async fn versions_after(
                 | Touched::Project(id, _)
                 | Touched::NewContact(id)
                 | Touched::NewVisit(id)
-                | Touched::NewFund(id) => *id,
+                | Touched::NewFund(id)
+                | Touched::NewBlocker(id)
+                | Touched::Blocker(id, _)
+                | Touched::NewOutreach(id) => *id,
             })
             .collect();
         out.extend(
@@ -300,6 +356,7 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
             match (kind, &i.before) {
                 ("project", Some(before)) => restore_project(&txn, i, before).await?,
                 ("company", Some(before)) => restore_company(&txn, i, before).await?,
+                ("blocker", Some(before)) => restore_blocker(&txn, i, before).await?,
                 _ => {}
             }
         }
@@ -363,16 +420,19 @@ async fn check_unchanged(db: &impl ConnectionTrait, items: &[import_item::Model]
 
 /// The records that hang on another (by a column naming it): their table, their own id column, the column naming
 /// the parent, the parent's kind, and the kind the batch records such children under (if it creates them).
-const CHILDREN: [(&str, &str, &str, &str, &str); 9] = [
+const CHILDREN: [(&str, &str, &str, &str, &str); 12] = [
     ("projects", "id", "company_id", "company", "project"),
     ("contacts", "id", "company_id", "company", "contact"),
     ("visit_companies", "visit_id", "company_id", "company", "visit"),
-    ("outreach_companies", "outreach_id", "company_id", "company", ""),
+    ("outreach_companies", "outreach_id", "company_id", "company", "outreach"),
     ("incubation_candidates", "id", "company_id", "company", ""),
     ("fund_arrivals", "id", "project_id", "project", "fund_arrival"),
     ("follow_ups", "id", "project_id", "project", ""),
-    ("blockers", "id", "project_id", "project", ""),
+    ("blockers", "id", "project_id", "project", "blocker"),
     ("visit_projects", "visit_id", "project_id", "project", ""),
+    ("visit_projects", "project_id", "visit_id", "visit", ""),
+    ("projects", "id", "source_visit_id", "visit", ""),
+    ("projects", "id", "source_outreach_id", "outreach", ""),
 ];
 
 /// The records a batch created that others now hang on (a project, contact, visit, follow-up … added since):
@@ -434,6 +494,30 @@ async fn restore_project(
         notes: Set(b.notes),
         source: Set(b.source),
         stage: Set(b.stage),
+        version: Set(i.version_after + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+async fn restore_blocker(
+    db: &impl ConnectionTrait,
+    i: &import_item::Model,
+    before: &serde_json::Value,
+) -> AppResult<()> {
+    let b: BlockerBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
+    blocker::Entity::update(blocker::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(i.record_id),
+        category: Set(b.category),
+        owner_unit: Set(b.owner_unit),
+        assigned_leader: Set(b.assigned_leader),
+        due_date: Set(b.due_date),
+        status: Set(b.status),
+        resolution: Set(b.resolution),
+        resolved_on: Set(b.resolved_on),
         version: Set(i.version_after + 1),
         updated_at: Set(Utc::now()),
         ..Default::default()
@@ -554,6 +638,37 @@ pub async fn funds_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResu
             .all(db)
             .await?;
         out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Every outreach activity as the import matches them: kind, city, first day.
+pub async fn outreach_keys(
+    db: &impl ConnectionTrait,
+) -> AppResult<Vec<(entity::enums::OutreachKind, String, chrono::NaiveDate)>> {
+    Ok(outreach::Entity::find()
+        .select_only()
+        .columns([
+            outreach::Column::Kind,
+            outreach::Column::City,
+            outreach::Column::StartDate,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The blockers of the given projects.
+pub async fn blockers_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResult<Vec<blocker::Model>> {
+    let mut out = Vec::new();
+    for chunk in project_ids.chunks(5000) {
+        out.extend(
+            blocker::Entity::find()
+                .filter(blocker::Column::ProjectId.is_in(chunk.iter().copied()))
+                .order_by_asc(blocker::Column::Id)
+                .all(db)
+                .await?,
+        );
     }
     Ok(out)
 }

@@ -17,6 +17,8 @@ db_test!(
     a_visit_register,
     a_fund_sheet_on_imported_projects,
     every_template_imports_as_its_example_says,
+    a_blocker_ledger_and_its_progress,
+    an_outreach_ledger,
 );
 
 /// POSTs a file to the import and answers status and report.
@@ -784,7 +786,14 @@ async fn a_fund_sheet_on_imported_projects(app: TestApp) {
 
 async fn every_template_imports_as_its_example_says(app: TestApp) {
     let admin = app.token("admin").to_owned();
-    for dataset in ["projects", "companies", "visits", "fund-arrivals"] {
+    for dataset in [
+        "projects",
+        "companies",
+        "visits",
+        "fund-arrivals",
+        "blockers",
+        "outreach",
+    ] {
         let resp = reqwest::Client::new()
             .get(format!("{}/api/v1/imports/templates/{dataset}", app.base_url()))
             .bearer_auth(&admin)
@@ -827,4 +836,136 @@ async fn every_template_imports_as_its_example_says(app: TestApp) {
         (p["stage"].clone(), p["funds_arrived"].clone()),
         (json!("signed"), json!("3000"))
     );
+}
+
+async fn a_blocker_ledger_and_its_progress(app: TestApp) {
+    let admin = app.token("admin").to_owned();
+    upload(&app, &admin, "mode=commit", "台账.xlsx", ledger(&good_rows())).await;
+    let sheet = |first_status: &str, resolution: &str, resolved_on: &str| {
+        format!(
+            "问题台账\n项目名称,存在问题,问题类别,责任单位,协调领导,提出时间,办结时限,办理状态,解决情况,解决时间\n\
+             新能源汽车零部件项目,用电增容审批未完成,审批,发改局,王局长,2024-04-01,2024-05-31,{first_status},{resolution},{resolved_on}\n\
+             智能装备项目,招工难,招工,人社局,,2024-04-10,,待解决,,\n\
+             数据中心项目,用地指标不足,用地,,,2024-03-01,2024-02-01,,,\n\
+             数据中心项目,资金缺口,很多,,,2024-03-01,,,,\n"
+        )
+        .into_bytes()
+    };
+    let send = |token: String, q: &'static str, body: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(body).file_name("问题台账.csv"));
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/blockers?{q}", app.base_url()))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+    };
+    let staff = app.token("staff").to_owned();
+    let r: Value = send(staff.clone(), "mode=commit&on_error=skip", sheet("推进中", "", ""))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
+    assert_eq!(
+        errors(&r),
+        [
+            (5, "G".into(), "invalid_value".into()),
+            (6, "C".into(), "unknown_category".into())
+        ]
+    );
+    let (_, list) = app.get("/api/v1/blockers?status=in_progress").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(
+        (
+            list["items"][0]["category"].clone(),
+            list["items"][0]["due_date"].clone()
+        ),
+        (json!("approvals"), json!("2024-05-31"))
+    );
+
+    // Resolving needs its resolution and date, and a leader or an admin: staff get the rule on that row.
+    let resolved = sheet("已解决", "已完成增容", "2024-05-20");
+    let r: Value = send(staff.clone(), "", sheet("已解决", "", ""))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(errors(&r)[0], (3, "I".into(), "resolution_required".into()), "{r}");
+    let r: Value = send(staff, "", resolved.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(errors(&r)[0], (3, "".into(), "forbidden".into()), "{r}");
+    let r: Value = send(admin.clone(), "mode=commit&on_error=skip", resolved)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts(&r), [4, 0, 1, 1, 0], "{r}");
+    let (_, list) = app.get("/api/v1/blockers?status=resolved").await;
+    assert_eq!(
+        (list["total"].clone(), list["items"][0]["resolved_on"].clone()),
+        (json!(1), json!("2024-05-20"))
+    );
+
+    // Undoing the correction puts the blocker back in progress.
+    let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = app.get("/api/v1/blockers?status=in_progress").await;
+    assert_eq!(
+        (list["total"].clone(), list["items"][0]["resolution"].clone()),
+        (json!(1), Value::Null)
+    );
+}
+
+async fn an_outreach_ledger(app: TestApp) {
+    let text = "2024年外出招商活动台账\n序号,活动类型,城市,开始日期,结束日期,带队领导,参加人员,拜访企业,活动成效\n\
+                1,外出招商,深圳,2024-04-08,2024-04-10,王局长,张科员、李科员,\"精诚科技有限公司、中燃公司\",意向2个\n\
+                2,推介会,上海,2024/5/20,,李主任,,,\n\
+                3,茶话会,杭州,2024-06-01,,,,,\n\
+                4,外出招商,广州,2024-06-10,2024-06-08,,,,\n";
+    let send = |q: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("活动.csv"),
+        );
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/outreach?{q}", app.base_url()))
+            .bearer_auth(app.token("admin"))
+            .multipart(form)
+            .send()
+    };
+    let r: Value = send("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
+    assert_eq!(r["companies_created"], 2);
+    assert_eq!(
+        errors(&r),
+        [
+            (5, "B".into(), "unknown_kind".into()),
+            (6, "E".into(), "invalid_value".into())
+        ]
+    );
+    let (_, list) = app.get("/api/v1/outreach").await;
+    assert_eq!(list["total"], 2, "{list}");
+    let trip = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["city"] == "深圳")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (trip["kind"].clone(), trip["end_date"].clone()),
+        (json!("trip"), json!("2024-04-10"))
+    );
+    assert_eq!(trip["company_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(trip["participants"], json!(["张科员", "李科员"]));
+
+    let again: Value = send("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
+    let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/outreach").await.1["total"], 0);
+    assert_eq!(app.get("/api/v1/companies").await.1["total"], 0);
 }

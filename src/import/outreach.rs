@@ -1,0 +1,239 @@
+//! The 外出招商/招商活动 ledger: one row per trip or event — its kind, city, dates, leading official, participants
+//! and the companies met (several in one cell). An activity is matched by kind, city and first day; companies not
+//! recorded yet are created.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use entity::enums::{Label, OutreachKind};
+use sea_orm::{DatabaseTransaction, Iterable};
+
+use super::{
+    Issue, Outcome, RowReader,
+    layout::{Field, Kind},
+    refs::{CompanyNames, resolved},
+    sheet::Cell,
+    value::{Bad, name_key, norm},
+    visits::split,
+};
+use crate::service::{
+    Actor, AppResult,
+    imports::{self, Touched},
+    input::{Name, Place, Short, names},
+    outreach::{self as svc, NewOutreach},
+    visits::Summary,
+};
+
+/// The columns of an outreach ledger.
+pub static FIELDS: &[Field] = &[
+    Field {
+        key: "kind",
+        label: "活动类型",
+        synonyms: &["活动类型", "类型", "活动形式", "形式", "kind"],
+        kind: Kind::Word,
+        required: false,
+        example: "外出招商",
+    },
+    Field {
+        key: "city",
+        label: "城市",
+        synonyms: &["城市", "地点", "目的地", "活动地点", "前往城市", "city"],
+        kind: Kind::Text,
+        required: true,
+        example: "深圳",
+    },
+    Field {
+        key: "start_date",
+        label: "开始日期",
+        synonyms: &[
+            "开始日期",
+            "开始时间",
+            "出发时间",
+            "出发日期",
+            "活动时间",
+            "活动日期",
+            "日期",
+            "start date",
+        ],
+        kind: Kind::Date,
+        required: true,
+        example: "2024-04-08",
+    },
+    Field {
+        key: "end_date",
+        label: "结束日期",
+        synonyms: &["结束日期", "结束时间", "返回时间", "返回日期", "end date"],
+        kind: Kind::Date,
+        required: false,
+        example: "2024-04-10",
+    },
+    Field {
+        key: "leading_official",
+        label: "带队领导",
+        synonyms: &["带队领导", "带队", "leading official"],
+        kind: Kind::Text,
+        required: false,
+        example: "王局长",
+    },
+    Field {
+        key: "participants",
+        label: "参加人员",
+        synonyms: &["参加人员", "随行人员", "participants"],
+        kind: Kind::Text,
+        required: false,
+        example: "张科员、李科员",
+    },
+    Field {
+        key: "companies",
+        label: "拜访企业",
+        synonyms: &["拜访企业", "对接企业", "洽谈企业", "走访企业", "companies"],
+        kind: Kind::Text,
+        required: false,
+        example: "精诚科技有限公司",
+    },
+    Field {
+        key: "notes",
+        label: "活动成效",
+        synonyms: &["活动成效", "成效", "备注", "notes"],
+        kind: Kind::Text,
+        required: false,
+        example: "达成合作意向2个",
+    },
+];
+
+/// An activity's kind by its label (外出招商, 推介会, 论坛, 驻点招商) or a word near it.
+fn kind(cell: &Cell) -> Result<OutreachKind, Bad> {
+    let t = norm(&cell.display());
+    if let Some(k) = OutreachKind::iter().find(|k| k.label() == t) {
+        return Ok(k);
+    }
+    Ok(match t.as_str() {
+        "外出" | "招商活动" | "拜访" | "考察" => OutreachKind::Trip,
+        "推介" | "招商推介会" | "专场推介会" | "对接会" => OutreachKind::PromotionEvent,
+        "峰会" | "会议" | "博览会" | "展会" => OutreachKind::Forum,
+        "驻点" | "驻外招商" => OutreachKind::ResidentCampaign,
+        _ => {
+            return Err((
+                "unknown_kind",
+                format!("无法识别的活动类型“{t}”(应为 外出招商、推介会、论坛、驻点招商)"),
+            ));
+        }
+    })
+}
+
+/// An activity row, read and checked.
+pub struct Row {
+    line: usize,
+    kind: OutreachKind,
+    city: Place,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    leading_official: Option<Short>,
+    participants: Option<Vec<String>>,
+    companies: Vec<Name>,
+    notes: Option<Summary>,
+}
+
+/// Reads one row; `None` when it has errors (recorded in the reader's outcome).
+pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+    let kind = r.word("kind", kind);
+    let city = r.required("city", |v| Place::parse("city", v));
+    let start = r.date("start_date");
+    if start.is_none() && !r.failed() {
+        r.error_at("start_date", "missing_value", "“开始日期”不能为空".into());
+    }
+    let end = r.date("end_date");
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        r.error_at("end_date", "invalid_value", format!("结束日期 {e} 早于开始日期 {s}"));
+    }
+    let leading_official = r.text("leading_official", |v| Short::parse_opt("leading_official", Some(v)));
+    let participants = r.text("participants", |v| names("participants", Some(split(v))).map(Some));
+    let companies = r
+        .text("companies", |v| {
+            let mut seen = HashSet::new();
+            split(v)
+                .into_iter()
+                .filter(|n| seen.insert(name_key(n)))
+                .map(|n| Name::parse("companies", &n))
+                .collect::<AppResult<Vec<_>>>()
+                .map(Some)
+        })
+        .unwrap_or_default();
+    let notes = r.text("notes", |v| Summary::parse_opt("notes", Some(v)));
+    if r.failed() {
+        return None;
+    }
+    Some(Row {
+        line: r.line(),
+        kind: kind.unwrap_or(OutreachKind::Trip),
+        city: city?,
+        start: start?,
+        end,
+        leading_official,
+        participants,
+        companies,
+        notes,
+    })
+}
+
+/// Matches the rows to the activities stored and, when `commit`, records the new ones (and the companies they met
+/// that are not recorded yet) through the services in the caller's transaction.
+pub async fn import(
+    txn: &DatabaseTransaction,
+    _actor: &Actor,
+    rows: Vec<Row>,
+    commit: bool,
+    out: &mut Outcome,
+) -> AppResult<Vec<Touched>> {
+    let mut companies = CompanyNames::load(txn).await?;
+    let mut stored: HashSet<(OutreachKind, String, NaiveDate)> = imports::outreach_keys(txn)
+        .await?
+        .into_iter()
+        .map(|(k, city, d)| (k, name_key(&city), d))
+        .collect();
+    let mut seen: HashMap<(OutreachKind, String, NaiveDate), usize> = HashMap::new();
+    let mut plans: Vec<(Row, Vec<i64>)> = Vec::new();
+    for row in rows {
+        let key = (row.kind, name_key(row.city.as_str()), row.start);
+        if let Some(first) = seen.insert(key.clone(), row.line) {
+            out.error(Issue::at(
+                row.line,
+                None,
+                None,
+                "duplicate_row",
+                format!("与第 {first} 行是同一次活动(类型、城市、开始日期相同)"),
+            ));
+            continue;
+        }
+        if stored.remove(&key) {
+            out.unchanged += 1;
+            continue;
+        }
+        out.created += 1;
+        let ids = companies.ids(&row.companies);
+        plans.push((row, ids));
+    }
+    let used = CompanyNames::placeholders(plans.iter().map(|(_, ids)| ids));
+    out.companies_created = used.len();
+    if !commit || !out.may_write() {
+        return Ok(Vec::new());
+    }
+    let mut touched = Vec::new();
+    let created = companies.create(txn, used, &mut touched).await?;
+    for (row, ids) in plans {
+        let n = NewOutreach {
+            kind: row.kind,
+            city: row.city,
+            start_date: row.start,
+            end_date: row.end,
+            leading_official: row.leading_official,
+            participants: row.participants,
+            company_ids: resolved(ids, &created),
+            notes: row.notes,
+        };
+        touched.push(Touched::NewOutreach(svc::create(txn, n).await?.outreach.id));
+    }
+    Ok(touched)
+}
