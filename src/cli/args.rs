@@ -71,7 +71,7 @@ pub enum Command {
     },
     /// Import a ledger (XLSX or CSV) as the API does: a preview unless --commit; prints the report as JSON.
     Import {
-        /// The dataset: projects, companies, visits or fund-arrivals.
+        /// The dataset: projects, companies, visits, fund-arrivals, blockers, outreach or incubation.
         dataset: String,
         /// The ledger file.
         file: PathBuf,

@@ -143,8 +143,11 @@ async fn import_command(
     options: crate::import::Options,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let dataset = crate::import::Dataset::parse(dataset)
-        .map_err(|_| anyhow::anyhow!("unknown dataset {dataset} (projects, companies, visits, fund-arrivals)"))?;
+    let dataset = crate::import::Dataset::parse(dataset).map_err(|_| {
+        anyhow::anyhow!(
+            "unknown dataset {dataset} (projects, companies, visits, fund-arrivals, blockers, outreach, incubation)"
+        )
+    })?;
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let name = file
         .file_name()

@@ -6,11 +6,13 @@
 pub mod blockers;
 pub mod companies;
 pub mod funds;
+pub mod incubation;
 pub mod layout;
 pub mod outreach;
 pub mod projects;
 pub mod refs;
 pub mod sheet;
+pub mod stages;
 pub mod template;
 pub mod value;
 pub mod visits;
@@ -46,17 +48,20 @@ pub enum Dataset {
     Blockers,
     /// 外出招商/招商活动: trips and events with the companies met.
     Outreach,
+    /// 高企培育: incubation candidates and their stage dates.
+    Incubation,
 }
 
 impl Dataset {
     /// Every dataset, by its name in paths.
-    pub const ALL: [(&'static str, Dataset); 6] = [
+    pub const ALL: [(&'static str, Dataset); 7] = [
         ("projects", Dataset::Projects),
         ("companies", Dataset::Companies),
         ("visits", Dataset::Visits),
         ("fund-arrivals", Dataset::FundArrivals),
         ("blockers", Dataset::Blockers),
         ("outreach", Dataset::Outreach),
+        ("incubation", Dataset::Incubation),
     ];
 
     /// The dataset of a path's name.
@@ -77,6 +82,7 @@ impl Dataset {
             Dataset::FundArrivals => "fund-arrivals",
             Dataset::Blockers => "blockers",
             Dataset::Outreach => "outreach",
+            Dataset::Incubation => "incubation",
         }
     }
 
@@ -89,6 +95,7 @@ impl Dataset {
             Dataset::FundArrivals => "到位资金台账",
             Dataset::Blockers => "问题台账",
             Dataset::Outreach => "招商活动台账",
+            Dataset::Incubation => "高企培育台账",
         }
     }
 
@@ -101,6 +108,7 @@ impl Dataset {
             Dataset::FundArrivals => funds::FIELDS,
             Dataset::Blockers => blockers::FIELDS,
             Dataset::Outreach => outreach::FIELDS,
+            Dataset::Incubation => incubation::FIELDS,
         }
     }
 }
@@ -616,6 +624,10 @@ async fn import_rows(
         Dataset::Outreach => {
             let (rows, skipped) = read_rows(grid, layout, out, outreach::read);
             (outreach::import(txn, actor, rows, commit, out).await?, skipped)
+        }
+        Dataset::Incubation => {
+            let (rows, skipped) = read_rows(grid, layout, out, incubation::read);
+            (incubation::import(txn, actor, rows, commit, out).await?, skipped)
         }
     })
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entity::{
     company,
     enums::{Label, ProjectSource, ProjectStage},
-    pipeline::Stage,
+    pipeline::{Event, Stage},
     project,
 };
 use sea_orm::DatabaseTransaction;
@@ -16,6 +16,7 @@ use sea_orm::DatabaseTransaction;
 use super::{
     Issue, Outcome, RowReader,
     layout::{Field, Kind},
+    stages::{self, Dated},
     value::{Status, name_key},
 };
 use crate::service::{
@@ -310,7 +311,7 @@ pub struct Row {
     source: Option<ProjectSource>,
     notes: Option<Note>,
     /// The stages with their dates, in stage order (终止 last) and never going back in time.
-    dates: Vec<(ProjectStage, NaiveDate, &'static str)>,
+    dates: Dated<ProjectStage>,
     drop_reason: Option<Note>,
 }
 
@@ -332,13 +333,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let status = r.word("status", super::value::status);
     let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
     let drop_reason = r.text("drop_reason", |v| Note::parse_opt("drop_reason", Some(v)));
-    let mut dates = Vec::new();
-    for (stage, key) in STAGE_DATES {
-        if let Some(d) = r.date(key) {
-            dates.push((stage, d, key));
-        }
-    }
-    check_order(r, &dates);
+    let dates = stages::read(r, &STAGE_DATES);
     let dates = with_status(r, dates, status);
     if r.failed() {
         return None;
@@ -362,36 +357,13 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
     })
 }
 
-/// A stage dated before an earlier stage is a history running backwards.
-fn check_order(r: &mut RowReader<'_>, dates: &[(ProjectStage, NaiveDate, &'static str)]) {
-    let mut latest: Option<(ProjectStage, NaiveDate)> = None;
-    for &(stage, d, key) in dates {
-        if let Some((before, at)) = latest
-            && d < at
-        {
-            r.error_at(
-                key,
-                "dates_out_of_order",
-                format!(
-                    "时间节点前后颠倒:{}时间 {d} 早于{}时间 {at}",
-                    stage.label(),
-                    before.label()
-                ),
-            );
-        }
-        if latest.is_none_or(|(_, at)| d >= at) {
-            latest = Some((stage, d));
-        }
-    }
-}
-
 /// The dates checked against the status column: a status beyond the last dated stage has no date to record it
 /// by; 暂停 is not a stage (a warning); 终止 needs its date.
 fn with_status(
     r: &mut RowReader<'_>,
-    dates: Vec<(ProjectStage, NaiveDate, &'static str)>,
+    dates: Dated<ProjectStage>,
     status: Option<Status>,
-) -> Option<Vec<(ProjectStage, NaiveDate, &'static str)>> {
+) -> Option<Dated<ProjectStage>> {
     let reached = dates
         .iter()
         .filter(|(s, ..)| *s != ProjectStage::Dropped)
@@ -787,7 +759,14 @@ fn differ<T: Clone, V: PartialEq>(given: &Option<T>, stored: Option<V>, view: im
 /// stored ones. A stage date that disagrees with the stored history, or comes before its latest event, is an
 /// error naming the cell.
 fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], out: &mut Outcome) -> Option<Plan> {
-    let moves = later_stages(row, &p, events, out)?;
+    let history: Vec<Event<ProjectStage>> = events
+        .iter()
+        .map(|e| Event {
+            stage: e.stage,
+            occurred_on: e.occurred_on,
+        })
+        .collect();
+    let moves = stages::later(row.line, &row.dates, &history, "项目", out)?;
     let has_source_record =
         p.source_visit_id.is_some() || p.source_outreach_id.is_some() || p.source_partner_id.is_some();
     let changes = ProjectChanges {
@@ -830,78 +809,4 @@ fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], 
         changes,
         moves,
     })))
-}
-
-/// The stages a row adds after a stored project's history, checked against it; `None` (errors recorded) when a
-/// date disagrees with the history or comes before its latest event.
-fn later_stages(
-    row: &Row,
-    p: &project::Model,
-    events: &[entity::stage_event::Model],
-    out: &mut Outcome,
-) -> Option<Vec<(ProjectStage, NaiveDate)>> {
-    use entity::pipeline::{Event, reach_dates};
-    let history: Vec<Event<ProjectStage>> = events
-        .iter()
-        .map(|e| Event {
-            stage: e.stage,
-            occurred_on: e.occurred_on,
-        })
-        .collect();
-    let reached: HashMap<ProjectStage, NaiveDate> = reach_dates(&history, None).into_iter().collect();
-    let latest = history.iter().map(|e| e.occurred_on).max();
-    let dropped = p.stage == ProjectStage::Dropped;
-    let mut moves = Vec::new();
-    let mut ok = true;
-    for &(stage, on, key) in &row.dates {
-        let stored_on = if stage == ProjectStage::Dropped {
-            events
-                .iter()
-                .rev()
-                .find(|e| e.stage == ProjectStage::Dropped)
-                .map(|e| e.occurred_on)
-        } else {
-            reached.get(&stage).copied()
-        };
-        let error = match stored_on {
-            Some(d) if d == on => None,
-            Some(d) => Some((
-                "date_conflict",
-                format!("{}时间 {on} 与系统记录的 {d} 不一致", stage.label()),
-            )),
-            None if dropped => Some(("project_dropped", "该项目在系统中已终止,不能再推进阶段".to_owned())),
-            None if latest.is_some_and(|l| on < l) => Some((
-                "event_before_latest",
-                format!(
-                    "{}时间 {on} 早于系统中该项目最近一条阶段记录的日期 {}",
-                    stage.label(),
-                    latest.unwrap_or(on)
-                ),
-            )),
-            None => {
-                moves.push((stage, on));
-                None
-            }
-        };
-        if let Some((code, message)) = error {
-            out.error(Issue::at(
-                row.line,
-                out.column(key),
-                Some(&on.to_string()),
-                code,
-                message,
-            ));
-            ok = false;
-        }
-    }
-    if dropped && !row.dates.iter().any(|(s, ..)| *s == ProjectStage::Dropped) {
-        out.warn(Issue::at(
-            row.line,
-            None,
-            None,
-            "dropped_in_system",
-            "该项目在系统中已终止,台账未标注终止,阶段未作更改".into(),
-        ));
-    }
-    ok.then_some(moves)
 }

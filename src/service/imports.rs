@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{
-    blocker, company, contact, fund_arrival, import_batch, import_item, outreach, project, stage_event, visit,
-    visit_company,
+    blocker, company, contact, fund_arrival, import_batch, import_item, incubation_candidate as candidate,
+    incubation_event, outreach, project, stage_event, visit, visit_company,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -107,6 +107,23 @@ impl BlockerBefore {
     }
 }
 
+/// What an incubation candidate was before a batch moved it on: its stage and its last event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CandidateBefore {
+    stage: entity::enums::IncubationStage,
+    last_event_id: i64,
+}
+
+impl CandidateBefore {
+    /// The candidate as stored, with the id of its last stage event.
+    pub fn of(c: &candidate::Model, last_event_id: i64) -> Self {
+        CandidateBefore {
+            stage: c.stage,
+            last_event_id,
+        }
+    }
+}
+
 /// A record a batch touched.
 #[derive(Debug, Clone)]
 pub enum Touched {
@@ -130,21 +147,46 @@ pub enum Touched {
     Blocker(i64, BlockerBefore),
     /// An outreach activity it recorded.
     NewOutreach(i64),
+    /// An incubation candidate it recorded.
+    NewCandidate(i64),
+    /// An incubation candidate it moved on, and what it was.
+    Candidate(i64, CandidateBefore),
 }
 
 /// The kinds of record a batch touches, by their name in `import_items.kind`, in the order an undo deletes them
 /// (what hangs on a record before the record).
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "fund_arrival",
     "blocker",
     "visit",
     "outreach",
     "contact",
     "project",
+    "candidate",
     "company",
 ];
 
 impl Touched {
+    /// The kind of record, its id, and what it was before (for a record the batch changed).
+    fn parts(self) -> (&'static str, i64, Option<serde_json::Value>) {
+        let kind = self.kind();
+        let (id, before) = match self {
+            Touched::Company(id, before) => (id, Some(serde_json::json!(before))),
+            Touched::Project(id, before) => (id, Some(serde_json::json!(before))),
+            Touched::Blocker(id, before) => (id, Some(serde_json::json!(before))),
+            Touched::Candidate(id, before) => (id, Some(serde_json::json!(before))),
+            Touched::NewCompany(id)
+            | Touched::NewProject(id)
+            | Touched::NewContact(id)
+            | Touched::NewVisit(id)
+            | Touched::NewFund(id)
+            | Touched::NewBlocker(id)
+            | Touched::NewOutreach(id)
+            | Touched::NewCandidate(id) => (id, None),
+        };
+        (kind, id, before)
+    }
+
     /// The kind of record, as stored in `import_items.kind`.
     fn kind(&self) -> &'static str {
         match self {
@@ -155,8 +197,13 @@ impl Touched {
             Touched::NewFund(_) => "fund_arrival",
             Touched::NewBlocker(_) | Touched::Blocker(..) => "blocker",
             Touched::NewOutreach(_) => "outreach",
+            Touched::NewCandidate(_) | Touched::Candidate(..) => "candidate",
         }
     }
+}
+
+fn unknown_kind(kind: &str) -> AppError {
+    AppError::Internal(anyhow::anyhow!("an import item of unknown kind {kind}"))
 }
 
 /// The ids and versions of the records of one kind among `ids`.
@@ -183,7 +230,9 @@ async fn versions_of(db: &impl ConnectionTrait, kind: &str, ids: &[i64]) -> AppR
         "visit" => of::<visit::Entity>(db, ids).await,
         "blocker" => of::<blocker::Entity>(db, ids).await,
         "outreach" => of::<outreach::Entity>(db, ids).await,
-        _ => of::<fund_arrival::Entity>(db, ids).await,
+        "candidate" => of::<candidate::Entity>(db, ids).await,
+        "fund_arrival" => of::<fund_arrival::Entity>(db, ids).await,
+        other => Err(unknown_kind(other)),
     }
 }
 
@@ -205,7 +254,9 @@ async fn delete_of(db: &impl ConnectionTrait, kind: &str, ids: Vec<i64>) -> AppR
         "visit" => del::<visit::Entity>(db, ids).await,
         "blocker" => del::<blocker::Entity>(db, ids).await,
         "outreach" => del::<outreach::Entity>(db, ids).await,
-        _ => del::<fund_arrival::Entity>(db, ids).await,
+        "candidate" => del::<candidate::Entity>(db, ids).await,
+        "fund_arrival" => del::<fund_arrival::Entity>(db, ids).await,
+        other => Err(unknown_kind(other)),
     }
 }
 
@@ -241,31 +292,25 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> Ap
     .exec_with_returning(db)
     .await?;
     let versions = versions_after(db, &b.touched).await?;
-    let items = b.touched.into_iter().map(|t| {
-        let kind = t.kind();
-        let (id, created, before) = match t {
-            Touched::Company(id, before) => (id, false, Some(serde_json::json!(before))),
-            Touched::Project(id, before) => (id, false, Some(serde_json::json!(before))),
-            Touched::Blocker(id, before) => (id, false, Some(serde_json::json!(before))),
-            Touched::NewCompany(id)
-            | Touched::NewProject(id)
-            | Touched::NewContact(id)
-            | Touched::NewVisit(id)
-            | Touched::NewFund(id)
-            | Touched::NewBlocker(id)
-            | Touched::NewOutreach(id) => (id, true, None),
-        };
-        import_item::ActiveModel {
+    let mut items = Vec::with_capacity(b.touched.len());
+    for t in b.touched {
+        let (kind, id, before) = t.parts();
+        let version = versions.get(&(kind, id)).copied().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "the {kind} {id} an import wrote is not found in its transaction"
+            ))
+        })?;
+        items.push(import_item::ActiveModel {
             batch_id: Set(batch.id),
             kind: Set(kind.into()),
             record_id: Set(id),
-            created: Set(created),
+            created: Set(before.is_none()),
             before: Set(before),
-            version_after: Set(versions.get(&(kind, id)).copied().unwrap_or(1)),
+            version_after: Set(version),
             ..Default::default()
-        }
-    });
-    super::insert_all(db, items.collect(), 3000).await?;
+        });
+    }
+    super::insert_all(db, items, 3000).await?;
     write(
         db,
         Entry {
@@ -291,24 +336,13 @@ async fn versions_after(
     db: &impl ConnectionTrait,
     touched: &[Touched],
 ) -> AppResult<HashMap<(&'static str, i64), i32>> {
+    let mut ids: HashMap<&'static str, Vec<i64>> = HashMap::new();
+    for t in touched {
+        let (kind, id, _) = t.clone().parts();
+        ids.entry(kind).or_default().push(id);
+    }
     let mut out = HashMap::new();
-    for kind in KINDS {
-        let ids: Vec<i64> = touched
-            .iter()
-            .filter(|t| t.kind() == kind)
-            .map(|t| match t {
-                Touched::NewCompany(id)
-                | Touched::Company(id, _)
-                | Touched::NewProject(id)
-                | Touched::Project(id, _)
-                | Touched::NewContact(id)
-                | Touched::NewVisit(id)
-                | Touched::NewFund(id)
-                | Touched::NewBlocker(id)
-                | Touched::Blocker(id, _)
-                | Touched::NewOutreach(id) => *id,
-            })
-            .collect();
+    for (kind, ids) in ids {
         out.extend(
             versions_of(db, kind, &ids)
                 .await?
@@ -349,6 +383,9 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
         .order_by_asc(import_item::Column::Id)
         .all(&txn)
         .await?;
+    if let Some(i) = items.iter().find(|i| !KINDS.contains(&i.kind.as_str())) {
+        return Err(unknown_kind(&i.kind));
+    }
     check_unchanged(&txn, &items).await?;
     for kind in KINDS {
         let of_kind = items.iter().filter(|i| i.kind == kind);
@@ -357,6 +394,7 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
                 ("project", Some(before)) => restore_project(&txn, i, before).await?,
                 ("company", Some(before)) => restore_company(&txn, i, before).await?,
                 ("blocker", Some(before)) => restore_blocker(&txn, i, before).await?,
+                ("candidate", Some(before)) => restore_candidate(&txn, i, before).await?,
                 _ => {}
             }
         }
@@ -425,7 +463,7 @@ const CHILDREN: [(&str, &str, &str, &str, &str); 12] = [
     ("contacts", "id", "company_id", "company", "contact"),
     ("visit_companies", "visit_id", "company_id", "company", "visit"),
     ("outreach_companies", "outreach_id", "company_id", "company", "outreach"),
-    ("incubation_candidates", "id", "company_id", "company", ""),
+    ("incubation_candidates", "id", "company_id", "company", "candidate"),
     ("fund_arrivals", "id", "project_id", "project", "fund_arrival"),
     ("follow_ups", "id", "project_id", "project", ""),
     ("blockers", "id", "project_id", "project", "blocker"),
@@ -518,6 +556,29 @@ async fn restore_blocker(
         status: Set(b.status),
         resolution: Set(b.resolution),
         resolved_on: Set(b.resolved_on),
+        version: Set(i.version_after + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+async fn restore_candidate(
+    db: &impl ConnectionTrait,
+    i: &import_item::Model,
+    before: &serde_json::Value,
+) -> AppResult<()> {
+    let b: CandidateBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
+    incubation_event::Entity::delete_many()
+        .filter(incubation_event::Column::CandidateId.eq(i.record_id))
+        .filter(incubation_event::Column::Id.gt(b.last_event_id))
+        .exec(db)
+        .await?;
+    candidate::Entity::update(candidate::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(i.record_id),
+        stage: Set(b.stage),
         version: Set(i.version_after + 1),
         updated_at: Set(Utc::now()),
         ..Default::default()
@@ -658,6 +719,24 @@ pub async fn outreach_keys(
         .await?)
 }
 
+/// Every incubation candidate, with its stored events (recording order).
+pub async fn candidates(
+    db: &impl ConnectionTrait,
+) -> AppResult<(Vec<candidate::Model>, HashMap<i64, Vec<incubation_event::Model>>)> {
+    let all = candidate::Entity::find()
+        .order_by_asc(candidate::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = all.iter().map(|c| c.id).collect();
+    let mut events: HashMap<i64, Vec<incubation_event::Model>> = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        for e in super::history::rows::<super::incubation::IncubationHistory>(db, chunk.to_vec()).await? {
+            events.entry(e.candidate_id).or_default().push(e);
+        }
+    }
+    Ok((all, events))
+}
+
 /// The blockers of the given projects.
 pub async fn blockers_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResult<Vec<blocker::Model>> {
     let mut out = Vec::new();
@@ -700,4 +779,34 @@ pub async fn events_of(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undo_knows_every_kind_a_batch_records() {
+        let before = CandidateBefore {
+            stage: entity::enums::IncubationStage::Applied,
+            last_event_id: 0,
+        };
+        for t in [
+            Touched::NewCompany(1),
+            Touched::NewProject(1),
+            Touched::NewContact(1),
+            Touched::NewVisit(1),
+            Touched::NewFund(1),
+            Touched::NewBlocker(1),
+            Touched::NewOutreach(1),
+            Touched::NewCandidate(1),
+            Touched::Candidate(1, before),
+        ] {
+            assert!(KINDS.contains(&t.kind()), "{}", t.kind());
+        }
+        // What hangs on a record is deleted before it.
+        let at = |k: &str| KINDS.iter().position(|x| *x == k).unwrap();
+        assert!(at("fund_arrival") < at("project") && at("project") < at("company") && at("candidate") < at("company"));
+        assert!(at("contact") < at("company") && at("visit") < at("company") && at("outreach") < at("company"));
+    }
 }

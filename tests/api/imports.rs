@@ -19,6 +19,7 @@ db_test!(
     every_template_imports_as_its_example_says,
     a_blocker_ledger_and_its_progress,
     an_outreach_ledger,
+    an_incubation_ledger,
 );
 
 /// POSTs a file to the import and answers status and report.
@@ -968,4 +969,90 @@ async fn an_outreach_ledger(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(app.get("/api/v1/outreach").await.1["total"], 0);
     assert_eq!(app.get("/api/v1/companies").await.1["total"], 0);
+}
+
+async fn an_incubation_ledger(app: TestApp) {
+    let sheet = |approved: &str| {
+        format!(
+            "高企培育台账\n企业名称,培育年度,纳入培育时间,申报时间,评审通过时间,备案时间,未通过时间,未通过原因\n\
+             精诚科技有限公司,2024,2024-03-01,2024-06-15,{approved},,,\n\
+             中燃公司,,2024-04-01,,,,2024-09-01,研发投入不足\n\
+             新材料公司,2024,2024-05-01,2024-04-01,,,,\n\
+             坏年度公司,24,2024-05-01,,,,,\n"
+        )
+        .into_bytes()
+    };
+    let send = |q: &'static str, body: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(body).file_name("高企培育.csv"));
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/imports/incubation?{q}", app.base_url()))
+            .bearer_auth(app.token("admin"))
+            .multipart(form)
+            .send()
+    };
+    let r: Value = send("mode=commit&on_error=skip", sheet(""))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
+    assert_eq!(
+        errors(&r),
+        [
+            (5, "D".into(), "dates_out_of_order".into()),
+            (6, "B".into(), "invalid_value".into())
+        ]
+    );
+    let (_, list) = app.get("/api/v1/incubation?cohort_year=2024").await;
+    let stage_of = |list: &Value, name: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["company_name"] == name)
+            .map(|c| c["stage"].clone())
+    };
+    assert_eq!(list["total"], 2, "{list}");
+    assert_eq!(stage_of(&list, "精诚科技有限公司"), Some(json!("applied")));
+    assert_eq!(
+        stage_of(&list, "中燃公司"),
+        Some(json!("failed")),
+        "the cohort year is the first date's"
+    );
+
+    // The same file changes nothing; approval added later moves the candidate on, and undoing that moves it back.
+    let again: Value = send("mode=commit&on_error=skip", sheet(""))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
+    let later: Value = send("mode=commit&on_error=skip", sheet("2024-10-20"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts(&later), [4, 0, 1, 1, 0], "{later}");
+    assert_eq!(
+        stage_of(&app.get("/api/v1/incubation").await.1, "精诚科技有限公司"),
+        Some(json!("approved"))
+    );
+    let (s, _) = app
+        .delete(&format!("/api/v1/imports/batches/{}", later["batch_id"]))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        stage_of(&app.get("/api/v1/incubation").await.1, "精诚科技有限公司"),
+        Some(json!("applied"))
+    );
+    let (s, e) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "the candidate moved since the first import (the undo bumped it): {e}"
+    );
 }
