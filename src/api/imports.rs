@@ -240,9 +240,8 @@ pub struct ImportsApi {
 #[OpenApi(tag = "ApiTags::Imports")]
 impl ImportsApi {
     /// Import a ledger into a dataset (`projects`, `companies`, `visits`, `fund-arrivals`, `blockers`, `outreach`,
-    /// `incubation`): a preview by default
-    /// (writes nothing), or a commit. The report
-    /// lists the mapping used, the counts, and every error and warning by the sheet's row number and column letter.
+    /// `incubation`): a preview by default (writes nothing), or a commit. The report lists the mapping used, the
+    /// counts, and every error and warning by the sheet's row number and column letter.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/imports/:dataset", method = "post")]
     async fn import(

@@ -4,12 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
-use entity::{
-    enums::IncubationStage,
-    incubation_candidate as candidate,
-    pipeline::{Event, Stage},
-};
+use chrono::Datelike;
+use entity::{enums::IncubationStage, incubation_candidate as candidate, pipeline::Event};
 use sea_orm::DatabaseTransaction;
 
 use super::{
@@ -151,26 +147,6 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
     })
 }
 
-fn moves(
-    row: &Row,
-    dates: impl Iterator<Item = (IncubationStage, NaiveDate)>,
-) -> AppResult<Vec<StageMove<IncubationStage>>> {
-    let note = Note::parse_opt("note", Some("台账导入"))?;
-    dates
-        .map(|(stage, on)| {
-            Ok(StageMove {
-                stage,
-                occurred_on: Day::parse("occurred_on", on)?,
-                note: note.clone(),
-                reason: (stage == IncubationStage::OFF)
-                    .then(|| row.fail_reason.clone())
-                    .flatten(),
-                version: None,
-            })
-        })
-        .collect()
-}
-
 /// Matches the rows to the candidates stored and, when `commit`, records the new ones (and companies not recorded
 /// yet) and the later stages of stored ones through the incubation service in the caller's transaction.
 pub async fn import(
@@ -220,7 +196,11 @@ pub async fn import(
                 } else {
                     out.updated += 1;
                     let last = stored.iter().map(|e| e.id).max().unwrap_or(0);
-                    later.push((CandidateBefore::of(&c, last), c.id, moves(&row, add.into_iter())?));
+                    later.push((
+                        CandidateBefore::of(&c, last),
+                        c.id,
+                        stages::moves(add, row.fail_reason.as_ref())?,
+                    ));
                 }
             }
         }
@@ -251,7 +231,7 @@ async fn write(
     for (company, row) in new {
         let mut dates = row.dates.iter().map(|(s, d, _)| (*s, *d));
         let (stage, first) = dates.next().expect("a read row has a dated stage");
-        let rest = moves(&row, dates)?;
+        let rest = stages::moves(dates, row.fail_reason.as_ref())?;
         let n = NewCandidate {
             company_id: resolved(vec![company], &created)[0],
             cohort_year: i64::from(row.cohort_year),

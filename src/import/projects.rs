@@ -21,7 +21,6 @@ use super::{
 };
 use crate::service::{
     Actor, AppResult,
-    history::StageMove,
     imports::{self, CompanyBefore, ProjectBefore, Touched},
     input::{Day, Money, Name, Note, Patch, Short},
     projects::{self, NewProject, Origin, ProjectChanges, ProjectWithHistory, Unit as UnitName},
@@ -621,7 +620,7 @@ async fn write(
                     CompanyRef::New(n) => new_ids[&n],
                 };
                 if let Some(row) = rows[i].take() {
-                    creates.push(new_project(row, company_id));
+                    creates.push(new_project(row, company_id)?);
                 }
             }
             Plan::Update(u) => updates.push((rows[i].take(), u)),
@@ -641,18 +640,7 @@ async fn write(
         touched.push(Touched::Project(id, ProjectBefore::of(&before, last_event_id)));
         projects::update(txn, id, changes).await?;
         let reason = row.and_then(|r| r.drop_reason);
-        for (stage, on) in moves {
-            let m = StageMove {
-                stage,
-                occurred_on: Day::parse("occurred_on", on)?,
-                note: Note::parse_opt("note", Some("台账导入")).ok().flatten(),
-                reason: if stage == ProjectStage::Dropped {
-                    reason.clone()
-                } else {
-                    None
-                },
-                version: None,
-            };
+        for m in stages::moves(moves, reason.as_ref())? {
             projects::move_stage(txn, actor, id, m).await?;
         }
     }
@@ -706,29 +694,17 @@ async fn write_companies(
 }
 
 /// A new project with its history from a row.
-fn new_project(row: Row, company_id: i64) -> ProjectWithHistory {
-    let mut dates = row.dates.into_iter();
-    let (stage, first, _) = dates.next().expect("a read row has a dated stage");
-    let note = Note::parse_opt("note", Some("台账导入")).ok().flatten();
-    let moves = dates
-        .map(|(stage, on, _)| StageMove {
-            stage,
-            occurred_on: Day::parse("occurred_on", on).expect("dates were checked when the row was read"),
-            note: note.clone(),
-            reason: if stage == ProjectStage::Dropped {
-                row.drop_reason.clone()
-            } else {
-                None
-            },
-            version: None,
-        })
-        .collect();
-    ProjectWithHistory {
+fn new_project(row: Row, company_id: i64) -> AppResult<ProjectWithHistory> {
+    let mut dates = row.dates.into_iter().map(|(stage, on, _)| (stage, on));
+    let (stage, first) = dates.next().expect("a read row has a dated stage");
+    let moves = stages::moves(dates, row.drop_reason.as_ref())?;
+    let note = Note::parse_opt("note", Some("台账导入"))?;
+    Ok(ProjectWithHistory {
         project: NewProject {
             name: row.name,
             company_id,
             stage,
-            occurred_on: Day::parse("occurred_on", first).expect("dates were checked when the row was read"),
+            occurred_on: Day::parse("occurred_on", first)?,
             note,
             industry: row.industry,
             origin: Origin {
@@ -744,7 +720,7 @@ fn new_project(row: Row, company_id: i64) -> ProjectWithHistory {
             notes: row.notes,
         },
         moves,
-    }
+    })
 }
 
 /// A change of a stored field when the row gives a different value.

@@ -9,6 +9,11 @@ use entity::{
 };
 
 use super::{Issue, Outcome, RowReader};
+use crate::service::{
+    AppResult,
+    history::StageMove,
+    input::{Day, Note},
+};
 
 /// A row's dated stages: the stage, its date, and the field it was read from; in stage order, the off stage last.
 pub type Dated<S> = Vec<(S, NaiveDate, &'static str)>;
@@ -102,4 +107,25 @@ pub fn later<S: Stage + Label>(
         ));
     }
     ok.then_some(moves)
+}
+
+/// The stage moves of dated stages as an import records them (note 台账导入); a move off to the side carries
+/// `reason`.
+pub fn moves<S: Stage>(
+    dates: impl IntoIterator<Item = (S, NaiveDate)>,
+    reason: Option<&Note>,
+) -> AppResult<Vec<StageMove<S>>> {
+    let note = Note::parse_opt("note", Some("台账导入"))?;
+    dates
+        .into_iter()
+        .map(|(stage, on)| {
+            Ok(StageMove {
+                stage,
+                occurred_on: Day::parse("occurred_on", on)?,
+                note: note.clone(),
+                reason: if stage == S::OFF { reason.cloned() } else { None },
+                version: None,
+            })
+        })
+        .collect()
 }

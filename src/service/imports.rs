@@ -620,17 +620,7 @@ pub async fn companies(db: &impl ConnectionTrait) -> AppResult<Vec<company::Mode
 
 /// The contacts of the given companies.
 pub async fn contacts_of(db: &impl ConnectionTrait, company_ids: &[i64]) -> AppResult<Vec<contact::Model>> {
-    let mut out = Vec::new();
-    for chunk in company_ids.chunks(5000) {
-        out.extend(
-            contact::Entity::find()
-                .filter(contact::Column::CompanyId.is_in(chunk.iter().copied()))
-                .order_by_asc(contact::Column::Id)
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(out)
+    of_parents::<contact::Entity>(db, contact::Column::CompanyId, company_ids).await
 }
 
 /// The visits dated between `from` and `to` as the import matches them: date, sorted company ids, headcount.
@@ -685,22 +675,11 @@ pub async fn project_names(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, Str
 
 /// The fund arrivals of the given projects as the import matches them: project, date, amount in yuan.
 pub async fn funds_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResult<Vec<(i64, chrono::NaiveDate, i64)>> {
-    let mut out = Vec::new();
-    for chunk in project_ids.chunks(5000) {
-        let rows: Vec<(i64, chrono::NaiveDate, i64)> = fund_arrival::Entity::find()
-            .select_only()
-            .columns([
-                fund_arrival::Column::ProjectId,
-                fund_arrival::Column::ArrivedOn,
-                fund_arrival::Column::AmountYuan,
-            ])
-            .filter(fund_arrival::Column::ProjectId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows);
-    }
-    Ok(out)
+    let funds = of_parents::<fund_arrival::Entity>(db, fund_arrival::Column::ProjectId, project_ids).await?;
+    Ok(funds
+        .into_iter()
+        .map(|f| (f.project_id, f.arrived_on, f.amount_yuan))
+        .collect())
 }
 
 /// Every outreach activity as the import matches them: kind, city, first day.
@@ -739,27 +718,26 @@ pub async fn candidates(
 
 /// The blockers of the given projects.
 pub async fn blockers_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResult<Vec<blocker::Model>> {
-    let mut out = Vec::new();
-    for chunk in project_ids.chunks(5000) {
-        out.extend(
-            blocker::Entity::find()
-                .filter(blocker::Column::ProjectId.is_in(chunk.iter().copied()))
-                .order_by_asc(blocker::Column::Id)
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(out)
+    of_parents::<blocker::Entity>(db, blocker::Column::ProjectId, project_ids).await
 }
 
 /// The projects of the given companies.
 pub async fn projects_of(db: &impl ConnectionTrait, company_ids: &[i64]) -> AppResult<Vec<project::Model>> {
+    of_parents::<project::Entity>(db, project::Column::CompanyId, company_ids).await
+}
+
+/// The records whose `column` names one of `parents`, in id order, read a chunk of parents at a time.
+async fn of_parents<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    parents: &[i64],
+) -> AppResult<Vec<E::Model>> {
     let mut out = Vec::new();
-    for chunk in company_ids.chunks(5000) {
+    for chunk in parents.chunks(5000) {
         out.extend(
-            project::Entity::find()
-                .filter(project::Column::CompanyId.is_in(chunk.iter().copied()))
-                .order_by_asc(project::Column::Id)
+            E::find()
+                .filter(column.is_in(chunk.iter().copied()))
+                .order_by_asc(Expr::col(Alias::new("id")))
                 .all(db)
                 .await?,
         );

@@ -22,12 +22,24 @@ db_test!(
     an_incubation_ledger,
 );
 
-/// POSTs a file to the import and answers status and report.
+/// POSTs a project ledger to the import and answers status and report.
 async fn upload(app: &TestApp, token: &str, query: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    upload_to(app, token, "projects", query, name, bytes).await
+}
+
+/// POSTs a file to the import of a dataset and answers status and report.
+async fn upload_to(
+    app: &TestApp,
+    token: &str,
+    dataset: &str,
+    query: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
     let form = reqwest::multipart::Form::new().part("file", part);
     let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/imports/projects?{query}", app.base_url()))
+        .post(format!("{}/api/v1/imports/{dataset}?{query}", app.base_url()))
         .bearer_auth(token)
         .multipart(form)
         .send()
@@ -627,17 +639,16 @@ async fn a_company_list_with_contacts(app: TestApp) {
                 中燃公司,91440300MA5FUTUR1A,能源,广东,赵六,,\n\
                 坏电话公司,,,,王五,,abc\n";
     let post = |q: &'static str| {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("企业名录.csv"),
-        );
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/companies?{q}", app.base_url()))
-            .bearer_auth(app.token("admin"))
-            .multipart(form)
-            .send()
+        upload_to(
+            &app,
+            app.token("admin"),
+            "companies",
+            q,
+            "企业名录.csv",
+            text.as_bytes().to_vec(),
+        )
     };
-    let r: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let r = post("mode=commit&on_error=skip").await.1;
     assert_eq!(r["committed"], true, "{r}");
     // 精诚 is new (two rows: its contacts); 中燃 was recorded: it gets its credit code, industry and a contact.
     assert_eq!(counts(&r), [4, 1, 2, 0, 0], "{r}");
@@ -659,7 +670,7 @@ async fn a_company_list_with_contacts(app: TestApp) {
     assert_eq!(names, ["张伟", "李娜"]);
 
     // Again: nothing changes. Undo the first batch: 精诚 and its contacts go, 中燃 is as it was (at a new version).
-    let again: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let again = post("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&again), [4, 0, 0, 3, 0], "{again}");
     let (s, e) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
     assert_eq!(s, StatusCode::OK, "{e}");
@@ -683,17 +694,16 @@ async fn a_visit_register(app: TestApp) {
                 4,2024-04-02,,2,,\n\
                 5,2024-03-15,\"中燃公司,精诚科技有限公司\",5,,\n";
     let post = |q: &'static str| {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("来访.csv"),
-        );
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/visits?{q}", app.base_url()))
-            .bearer_auth(app.token("admin"))
-            .multipart(form)
-            .send()
+        upload_to(
+            &app,
+            app.token("admin"),
+            "visits",
+            q,
+            "来访.csv",
+            text.as_bytes().to_vec(),
+        )
     };
-    let r: Value = post("").await.unwrap().json().await.unwrap();
+    let r = post("").await.1;
     assert_eq!(counts(&r), [5, 2, 0, 0, 0], "{r}");
     assert_eq!(r["companies_created"], 2);
     assert_eq!(
@@ -704,7 +714,7 @@ async fn a_visit_register(app: TestApp) {
             (7, "".into(), "duplicate_row".into()),
         ]
     );
-    let r: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let r = post("mode=commit&on_error=skip").await.1;
     assert_eq!(r["committed"], true, "{r}");
     let (_, v) = app.get("/api/v1/visits?from=2024-03-01&to=2024-03-31").await;
     assert_eq!(
@@ -722,7 +732,7 @@ async fn a_visit_register(app: TestApp) {
     assert_eq!(first["company_ids"].as_array().unwrap().len(), 2);
     assert_eq!(first["receiving_leaders"], json!(["王局长", "李主任"]));
 
-    let again: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let again = post("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&again), [5, 0, 0, 2, 0], "{again}");
     let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
     assert_eq!(s, StatusCode::OK);
@@ -739,17 +749,16 @@ async fn a_fund_sheet_on_imported_projects(app: TestApp) {
                 不存在的项目,,2024-05-01,100\n\
                 数据中心项目,,2024-05-01,0\n";
     let post = |q: &'static str| {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("到位资金.csv"),
-        );
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/fund-arrivals?{q}", app.base_url()))
-            .bearer_auth(app.token("admin"))
-            .multipart(form)
-            .send()
+        upload_to(
+            &app,
+            app.token("admin"),
+            "fund-arrivals",
+            q,
+            "到位资金.csv",
+            text.as_bytes().to_vec(),
+        )
     };
-    let r: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let r = post("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
     assert_eq!(
         errors(&r),
@@ -763,7 +772,7 @@ async fn a_fund_sheet_on_imported_projects(app: TestApp) {
         "3000"
     );
     assert_eq!(project_named(&app, "智能装备项目").await["funds_arrived"], "5000");
-    let again: Value = post("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let again = post("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
 
     // The projects' batch cannot be undone while the funds hang on its projects; the funds' batch can.
@@ -803,20 +812,7 @@ async fn every_template_imports_as_its_example_says(app: TestApp) {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         let bytes = resp.bytes().await.unwrap().to_vec();
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name(format!("{dataset}.xlsx")),
-        );
-        let r: Value = reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/{dataset}?mode=commit", app.base_url()))
-            .bearer_auth(&admin)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, r) = upload_to(&app, &admin, dataset, "mode=commit", &format!("{dataset}.xlsx"), bytes).await;
         // The example row imports without an error or warning; the companies list then finds the company the
         // projects template created (so it updates it with the example's province, city and contact).
         assert_eq!(
@@ -853,21 +849,13 @@ async fn a_blocker_ledger_and_its_progress(app: TestApp) {
         .into_bytes()
     };
     let send = |token: String, q: &'static str, body: Vec<u8>| {
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(body).file_name("问题台账.csv"));
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/blockers?{q}", app.base_url()))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
+        let app = &app;
+        async move { upload_to(app, &token, "blockers", q, "问题台账.csv", body).await }
     };
     let staff = app.token("staff").to_owned();
-    let r: Value = send(staff.clone(), "mode=commit&on_error=skip", sheet("推进中", "", ""))
+    let r = send(staff.clone(), "mode=commit&on_error=skip", sheet("推进中", "", ""))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
     assert_eq!(
         errors(&r),
@@ -888,21 +876,11 @@ async fn a_blocker_ledger_and_its_progress(app: TestApp) {
 
     // Resolving needs its resolution and date, and a leader or an admin: staff get the rule on that row.
     let resolved = sheet("已解决", "已完成增容", "2024-05-20");
-    let r: Value = send(staff.clone(), "", sheet("已解决", "", ""))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = send(staff.clone(), "", sheet("已解决", "", "")).await.1;
     assert_eq!(errors(&r)[0], (3, "I".into(), "resolution_required".into()), "{r}");
-    let r: Value = send(staff, "", resolved.clone()).await.unwrap().json().await.unwrap();
+    let r = send(staff, "", resolved.clone()).await.1;
     assert_eq!(errors(&r)[0], (3, "".into(), "forbidden".into()), "{r}");
-    let r: Value = send(admin.clone(), "mode=commit&on_error=skip", resolved)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = send(admin.clone(), "mode=commit&on_error=skip", resolved).await.1;
     assert_eq!(counts(&r), [4, 0, 1, 1, 0], "{r}");
     let (_, list) = app.get("/api/v1/blockers?status=resolved").await;
     assert_eq!(
@@ -927,17 +905,16 @@ async fn an_outreach_ledger(app: TestApp) {
                 3,茶话会,杭州,2024-06-01,,,,,\n\
                 4,外出招商,广州,2024-06-10,2024-06-08,,,,\n";
     let send = |q: &'static str| {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("活动.csv"),
-        );
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/outreach?{q}", app.base_url()))
-            .bearer_auth(app.token("admin"))
-            .multipart(form)
-            .send()
+        upload_to(
+            &app,
+            app.token("admin"),
+            "outreach",
+            q,
+            "活动.csv",
+            text.as_bytes().to_vec(),
+        )
     };
-    let r: Value = send("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let r = send("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
     assert_eq!(r["companies_created"], 2);
     assert_eq!(
@@ -963,7 +940,7 @@ async fn an_outreach_ledger(app: TestApp) {
     assert_eq!(trip["company_ids"].as_array().unwrap().len(), 2);
     assert_eq!(trip["participants"], json!(["张科员", "李科员"]));
 
-    let again: Value = send("mode=commit&on_error=skip").await.unwrap().json().await.unwrap();
+    let again = send("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
     let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
     assert_eq!(s, StatusCode::OK);
@@ -982,21 +959,9 @@ async fn an_incubation_ledger(app: TestApp) {
         )
         .into_bytes()
     };
-    let send = |q: &'static str, body: Vec<u8>| {
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(body).file_name("高企培育.csv"));
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/imports/incubation?{q}", app.base_url()))
-            .bearer_auth(app.token("admin"))
-            .multipart(form)
-            .send()
-    };
-    let r: Value = send("mode=commit&on_error=skip", sheet(""))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let send =
+        |q: &'static str, body: Vec<u8>| upload_to(&app, app.token("admin"), "incubation", q, "高企培育.csv", body);
+    let r = send("mode=commit&on_error=skip", sheet("")).await.1;
     assert_eq!(counts(&r), [4, 2, 0, 0, 0], "{r}");
     assert_eq!(
         errors(&r),
@@ -1023,19 +988,9 @@ async fn an_incubation_ledger(app: TestApp) {
     );
 
     // The same file changes nothing; approval added later moves the candidate on, and undoing that moves it back.
-    let again: Value = send("mode=commit&on_error=skip", sheet(""))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = send("mode=commit&on_error=skip", sheet("")).await.1;
     assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
-    let later: Value = send("mode=commit&on_error=skip", sheet("2024-10-20"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let later = send("mode=commit&on_error=skip", sheet("2024-10-20")).await.1;
     assert_eq!(counts(&later), [4, 0, 1, 1, 0], "{later}");
     assert_eq!(
         stage_of(&app.get("/api/v1/incubation").await.1, "精诚科技有限公司"),
