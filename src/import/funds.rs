@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sea_orm::DatabaseTransaction;
 
 use super::{
-    Issue, Outcome, RowReader,
+    Outcome, RowReader,
     layout::{Field, Kind},
     refs::ProjectNames,
 };
@@ -139,20 +139,12 @@ pub async fn import(
     let mut new = Vec::new();
     for (id, row) in found {
         let key = (id, row.date, row.amount.as_yuan());
-        if let Some(first) = seen.insert(key, row.line) {
-            out.error(Issue::at(
-                row.line,
-                None,
-                None,
-                "duplicate_row",
-                format!("与第 {first} 行是同一笔到位资金(项目、日期、金额相同)"),
-            ));
-            continue;
-        }
-        if stored.remove(&key) {
-            out.unchanged += 1;
-        } else {
-            out.created += 1;
+        if out.is_new(
+            (&mut seen, &mut stored),
+            key,
+            row.line,
+            "是同一笔到位资金(项目、日期、金额相同)",
+        ) {
             new.push((id, row));
         }
     }

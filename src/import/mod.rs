@@ -307,6 +307,33 @@ impl Outcome {
         self.columns.get(field).map(|c| column_letter(*c))
     }
 
+    /// Whether a row with this key is new: not seen on an earlier row (else a `duplicate_row` error naming that row
+    /// and what the rows share, `same`) and not stored already (else it is `unchanged`). Counts the row.
+    pub fn is_new<K: std::hash::Hash + Eq + Clone>(
+        &mut self,
+        (seen, stored): (&mut HashMap<K, usize>, &mut std::collections::HashSet<K>),
+        key: K,
+        line: usize,
+        same: &str,
+    ) -> bool {
+        if let Some(first) = seen.insert(key.clone(), line) {
+            self.error(Issue::at(
+                line,
+                None,
+                None,
+                "duplicate_row",
+                format!("与第 {first} 行{same}"),
+            ));
+            return false;
+        }
+        if stored.remove(&key) {
+            self.unchanged += 1;
+            return false;
+        }
+        self.created += 1;
+        true
+    }
+
     /// Whether a commit may write: no errors, or errors to skip.
     pub fn may_write(&self) -> bool {
         self.errors.is_empty() || self.skip_errors

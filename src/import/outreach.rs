@@ -9,7 +9,7 @@ use entity::enums::{Label, OutreachKind};
 use sea_orm::{DatabaseTransaction, Iterable};
 
 use super::{
-    Issue, Outcome, RowReader,
+    Outcome, RowReader,
     layout::{Field, Kind},
     refs::{CompanyNames, resolved},
     sheet::Cell,
@@ -197,23 +197,15 @@ pub async fn import(
     let mut plans: Vec<(Row, Vec<i64>)> = Vec::new();
     for row in rows {
         let key = (row.kind, name_key(row.city.as_str()), row.start);
-        if let Some(first) = seen.insert(key.clone(), row.line) {
-            out.error(Issue::at(
-                row.line,
-                None,
-                None,
-                "duplicate_row",
-                format!("与第 {first} 行是同一次活动(类型、城市、开始日期相同)"),
-            ));
-            continue;
+        if out.is_new(
+            (&mut seen, &mut stored),
+            key,
+            row.line,
+            "是同一次活动(类型、城市、开始日期相同)",
+        ) {
+            let ids = companies.ids(&row.companies);
+            plans.push((row, ids));
         }
-        if stored.remove(&key) {
-            out.unchanged += 1;
-            continue;
-        }
-        out.created += 1;
-        let ids = companies.ids(&row.companies);
-        plans.push((row, ids));
     }
     let used = CompanyNames::placeholders(plans.iter().map(|(_, ids)| ids));
     out.companies_created = used.len();

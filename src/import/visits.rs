@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sea_orm::DatabaseTransaction;
 
 use super::{
-    Issue, Outcome, RowReader,
+    Outcome, RowReader,
     layout::{Field, Kind},
     refs::{CompanyNames, resolved},
     value::{name_key, norm},
@@ -184,22 +184,14 @@ pub async fn import(
     for row in rows {
         let ids = companies.ids(&row.companies);
         let key = (row.date, ids.clone(), row.headcount);
-        if let Some(first) = seen.insert(key.clone(), row.line) {
-            out.error(Issue::at(
-                row.line,
-                None,
-                None,
-                "duplicate_row",
-                format!("与第 {first} 行是同一次来访(日期、单位、人数相同)"),
-            ));
-            continue;
+        if out.is_new(
+            (&mut seen, &mut stored),
+            key,
+            row.line,
+            "是同一次来访(日期、单位、人数相同)",
+        ) {
+            plans.push((row, ids));
         }
-        if stored.remove(&key) {
-            out.unchanged += 1;
-            continue;
-        }
-        out.created += 1;
-        plans.push((row, ids));
     }
     let used = CompanyNames::placeholders(plans.iter().map(|(_, ids)| ids));
     out.companies_created = used.len();
