@@ -12,7 +12,7 @@ use sea_orm::{DatabaseTransaction, Iterable};
 
 use super::{
     Issue, Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     refs::ProjectNames,
     sheet::Cell,
     value::{Bad, name_key, norm},
@@ -27,105 +27,19 @@ use crate::service::{
 };
 
 /// The columns of a blocker ledger.
-pub static FIELDS: &[Field] = &[
-    Field {
-        key: "project",
-        label: "项目名称",
-        synonyms: &["项目名称", "项目", "所属项目", "project"],
-        kind: Kind::Text,
-        required: true,
-        example: "年产10万套新能源汽车零部件项目",
-    },
-    Field {
-        key: "company",
-        label: "企业名称",
-        synonyms: &["企业名称", "投资方", "企业", "company"],
-        kind: Kind::Text,
-        required: false,
-        example: "精诚科技有限公司",
-    },
-    Field {
-        key: "title",
-        label: "存在问题",
-        synonyms: &[
-            "存在问题",
-            "问题",
-            "难题",
-            "问题描述",
-            "困难问题",
-            "问题及诉求",
-            "blocker",
-            "problem",
-        ],
-        kind: Kind::Text,
-        required: true,
-        example: "厂房用电增容审批未完成",
-    },
-    Field {
-        key: "category",
-        label: "问题类别",
-        synonyms: &["问题类别", "类别", "问题类型", "category"],
-        kind: Kind::Word,
-        required: false,
-        example: "审批",
-    },
-    Field {
-        key: "owner_unit",
-        label: "责任单位",
-        synonyms: &["责任单位", "牵头单位", "承办单位", "owner unit"],
-        kind: Kind::Text,
-        required: false,
-        example: "发改局",
-    },
-    Field {
-        key: "assigned_leader",
-        label: "协调领导",
-        synonyms: &["协调领导", "包联领导", "责任领导", "assigned leader"],
-        kind: Kind::Text,
-        required: false,
-        example: "王局长",
-    },
-    Field {
-        key: "opened_on",
-        label: "提出时间",
-        synonyms: &["提出时间", "提出日期", "登记时间", "反映时间", "opened on"],
-        kind: Kind::Date,
-        required: false,
-        example: "2024-04-01",
-    },
-    Field {
-        key: "due_date",
-        label: "办结时限",
-        synonyms: &["办结时限", "完成时限", "时限", "期限", "due date"],
-        kind: Kind::Date,
-        required: false,
-        example: "2024-05-31",
-    },
-    Field {
-        key: "status",
-        label: "办理状态",
-        synonyms: &["办理状态", "状态", "解决状态", "进展", "status"],
-        kind: Kind::Word,
-        required: false,
-        example: "推进中",
-    },
-    Field {
-        key: "resolution",
-        label: "解决情况",
-        synonyms: &["解决情况", "办理结果", "办理情况", "解决措施", "resolution"],
-        kind: Kind::Text,
-        required: false,
-        example: "",
-    },
-    Field {
-        key: "resolved_on",
-        label: "解决时间",
-        synonyms: &["解决时间", "办结时间", "办结日期", "resolved on"],
-        kind: Kind::Date,
-        required: false,
-        example: "",
-    },
-];
+pub static FIELDS: &[Field] = fields! {
+    project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "所属项目", "project"];
+    company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "企业", "company"];
+    title "存在问题" Text required "厂房用电增容审批未完成" ["存在问题", "问题", "难题", "问题描述", "困难问题", "问题及诉求", "blocker", "problem"];
+    category "问题类别" Word optional "审批" ["问题类别", "类别", "问题类型", "category"];
+    owner_unit "责任单位" Text optional "发改局" ["责任单位", "牵头单位", "承办单位", "owner unit"];
+    assigned_leader "协调领导" Text optional "王局长" ["协调领导", "包联领导", "责任领导", "assigned leader"];
+    opened_on "提出时间" Date optional "2024-04-01" ["提出时间", "提出日期", "登记时间", "反映时间", "opened on"];
+    due_date "办结时限" Date optional "2024-05-31" ["办结时限", "完成时限", "时限", "期限", "due date"];
+    status "办理状态" Word optional "推进中" ["办理状态", "状态", "解决状态", "进展", "status"];
+    resolution "解决情况" Text optional "" ["解决情况", "办理结果", "办理情况", "解决措施", "resolution"];
+    resolved_on "解决时间" Date optional "" ["解决时间", "办结时间", "办结日期", "resolved on"];
+};
 
 /// A blocker's status as ledgers write it.
 fn status(cell: &Cell) -> Result<BlockerStatus, Bad> {

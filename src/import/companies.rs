@@ -8,7 +8,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::{
     Issue, Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     value::name_key,
 };
 use crate::service::{
@@ -19,97 +19,18 @@ use crate::service::{
 };
 
 /// The columns of a company list.
-pub static FIELDS: &[Field] = &[
-    Field {
-        key: "name",
-        label: "企业名称",
-        synonyms: &[
-            "企业名称",
-            "客商单位",
-            "单位名称",
-            "公司名称",
-            "企业",
-            "投资方",
-            "company",
-            "company name",
-        ],
-        kind: Kind::Text,
-        required: true,
-        example: "精诚科技有限公司",
-    },
-    Field {
-        key: "credit_code",
-        label: "统一社会信用代码",
-        synonyms: &["统一社会信用代码", "信用代码", "社会信用代码", "credit code"],
-        kind: Kind::Text,
-        required: false,
-        example: "91320594MA1MWJTQ42",
-    },
-    Field {
-        key: "industry",
-        label: "所属行业",
-        synonyms: &["所属行业", "行业", "产业类别", "所属产业", "行业类别", "industry"],
-        kind: Kind::Text,
-        required: false,
-        example: "新能源",
-    },
-    Field {
-        key: "province",
-        label: "所在省份",
-        synonyms: &["所在省份", "省份", "省", "来源省份", "province"],
-        kind: Kind::Text,
-        required: false,
-        example: "江苏",
-    },
-    Field {
-        key: "city",
-        label: "所在城市",
-        synonyms: &["所在城市", "城市", "市", "city"],
-        kind: Kind::Text,
-        required: false,
-        example: "苏州",
-    },
-    Field {
-        key: "contact_name",
-        label: "联系人",
-        synonyms: &["联系人", "联系人姓名", "对接人", "contact", "contact name"],
-        kind: Kind::Text,
-        required: false,
-        example: "张伟",
-    },
-    Field {
-        key: "contact_title",
-        label: "职务",
-        synonyms: &["职务", "联系人职务", "职位", "title"],
-        kind: Kind::Text,
-        required: false,
-        example: "董事长",
-    },
-    Field {
-        key: "contact_phone",
-        label: "联系电话",
-        synonyms: &["联系电话", "电话", "手机", "手机号", "联系方式", "phone", "mobile"],
-        kind: Kind::Text,
-        required: false,
-        example: "13800000000",
-    },
-    Field {
-        key: "contact_email",
-        label: "电子邮箱",
-        synonyms: &["电子邮箱", "邮箱", "email", "e-mail"],
-        kind: Kind::Text,
-        required: false,
-        example: "zhangwei@example.com",
-    },
-    Field {
-        key: "notes",
-        label: "备注",
-        synonyms: &["备注", "情况说明", "notes", "remarks"],
-        kind: Kind::Text,
-        required: false,
-        example: "",
-    },
-];
+pub static FIELDS: &[Field] = fields! {
+    name "企业名称" Text required "精诚科技有限公司" ["企业名称", "客商单位", "单位名称", "公司名称", "企业", "投资方", "company", "company name"];
+    credit_code "统一社会信用代码" Text optional "91320594MA1MWJTQ42" ["统一社会信用代码", "信用代码", "社会信用代码", "credit code"];
+    industry "所属行业" Text optional "新能源" ["所属行业", "行业", "产业类别", "所属产业", "行业类别", "industry"];
+    province "所在省份" Text optional "江苏" ["所在省份", "省份", "省", "来源省份", "province"];
+    city "所在城市" Text optional "苏州" ["所在城市", "城市", "市", "city"];
+    contact_name "联系人" Text optional "张伟" ["联系人", "联系人姓名", "对接人", "contact", "contact name"];
+    contact_title "职务" Text optional "董事长" ["职务", "联系人职务", "职位", "title"];
+    contact_phone "联系电话" Text optional "13800000000" ["联系电话", "电话", "手机", "手机号", "联系方式", "phone", "mobile"];
+    contact_email "电子邮箱" Text optional "zhangwei@example.com" ["电子邮箱", "邮箱", "email", "e-mail"];
+    notes "备注" Text optional "" ["备注", "情况说明", "notes", "remarks"];
+};
 
 /// A company row, read and checked.
 pub struct Row {

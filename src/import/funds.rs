@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::{
     Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     refs::ProjectNames,
 };
 use crate::service::{
@@ -20,64 +20,13 @@ use crate::service::{
 };
 
 /// The columns of a fund sheet.
-pub static FIELDS: &[Field] = &[
-    Field {
-        key: "project",
-        label: "项目名称",
-        synonyms: &["项目名称", "项目", "招商项目", "project"],
-        kind: Kind::Text,
-        required: true,
-        example: "年产10万套新能源汽车零部件项目",
-    },
-    Field {
-        key: "company",
-        label: "企业名称",
-        synonyms: &["企业名称", "投资方", "投资主体", "企业", "company"],
-        kind: Kind::Text,
-        required: false,
-        example: "精诚科技有限公司",
-    },
-    Field {
-        key: "arrived_on",
-        label: "到位时间",
-        synonyms: &[
-            "到位时间",
-            "到位日期",
-            "资金到位时间",
-            "日期",
-            "时间",
-            "arrival date",
-            "date",
-        ],
-        kind: Kind::Date,
-        required: true,
-        example: "2024-04-30",
-    },
-    Field {
-        key: "amount",
-        label: "到位资金(万元)",
-        synonyms: &[
-            "到位资金",
-            "到位金额",
-            "本期到位",
-            "本次到位资金",
-            "实际到位资金",
-            "金额",
-            "amount",
-        ],
-        kind: Kind::Amount,
-        required: true,
-        example: "3000",
-    },
-    Field {
-        key: "note",
-        label: "备注",
-        synonyms: &["备注", "资金来源", "说明", "note", "notes"],
-        kind: Kind::Text,
-        required: false,
-        example: "",
-    },
-];
+pub static FIELDS: &[Field] = fields! {
+    project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "招商项目", "project"];
+    company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "企业", "company"];
+    arrived_on "到位时间" Date required "2024-04-30" ["到位时间", "到位日期", "资金到位时间", "日期", "时间", "arrival date", "date"];
+    amount "到位资金(万元)" Amount required "3000" ["到位资金", "到位金额", "本期到位", "本次到位资金", "实际到位资金", "金额", "amount"];
+    note "备注" Text optional "" ["备注", "资金来源", "说明", "note", "notes"];
+};
 
 /// A fund row, read and checked.
 pub struct Row {

@@ -10,7 +10,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::{
     Issue, Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     refs::{CompanyNames, resolved},
     stages::{self, Dated},
 };
@@ -23,80 +23,17 @@ use crate::service::{
 };
 
 /// The columns of an incubation ledger.
-pub static FIELDS: &[Field] = &[
-    Field {
-        key: "company",
-        label: "企业名称",
-        synonyms: &["企业名称", "培育企业", "企业", "company"],
-        kind: Kind::Text,
-        required: true,
-        example: "精诚科技有限公司",
-    },
-    Field {
-        key: "cohort_year",
-        label: "培育年度",
-        synonyms: &["培育年度", "入库年度", "年度", "批次", "cohort year"],
-        kind: Kind::Number,
-        required: false,
-        example: "2024",
-    },
-    Field {
-        key: "cultivating_on",
-        label: "纳入培育时间",
-        synonyms: &["纳入培育时间", "入库时间", "纳入时间", "cultivating date"],
-        kind: Kind::Date,
-        required: false,
-        example: "2024-03-01",
-    },
-    Field {
-        key: "applied_on",
-        label: "申报时间",
-        synonyms: &["申报时间", "申报日期", "application date"],
-        kind: Kind::Date,
-        required: false,
-        example: "2024-06-15",
-    },
-    Field {
-        key: "approved_on",
-        label: "评审通过时间",
-        synonyms: &["评审通过时间", "认定时间", "通过时间", "approval date"],
-        kind: Kind::Date,
-        required: false,
-        example: "",
-    },
-    Field {
-        key: "filed_on",
-        label: "备案时间",
-        synonyms: &["备案时间", "备案日期", "filing date"],
-        kind: Kind::Date,
-        required: false,
-        example: "",
-    },
-    Field {
-        key: "failed_on",
-        label: "未通过时间",
-        synonyms: &["未通过时间", "退出时间", "failed date"],
-        kind: Kind::Date,
-        required: false,
-        example: "",
-    },
-    Field {
-        key: "fail_reason",
-        label: "未通过原因",
-        synonyms: &["未通过原因", "退出原因", "fail reason"],
-        kind: Kind::Text,
-        required: false,
-        example: "",
-    },
-    Field {
-        key: "notes",
-        label: "备注",
-        synonyms: &["备注", "notes"],
-        kind: Kind::Text,
-        required: false,
-        example: "",
-    },
-];
+pub static FIELDS: &[Field] = fields! {
+    company "企业名称" Text required "精诚科技有限公司" ["企业名称", "培育企业", "企业", "company"];
+    cohort_year "培育年度" Number optional "2024" ["培育年度", "入库年度", "年度", "批次", "cohort year"];
+    cultivating_on "纳入培育时间" Date optional "2024-03-01" ["纳入培育时间", "入库时间", "纳入时间", "cultivating date"];
+    applied_on "申报时间" Date optional "2024-06-15" ["申报时间", "申报日期", "application date"];
+    approved_on "评审通过时间" Date optional "" ["评审通过时间", "认定时间", "通过时间", "approval date"];
+    filed_on "备案时间" Date optional "" ["备案时间", "备案日期", "filing date"];
+    failed_on "未通过时间" Date optional "" ["未通过时间", "退出时间", "failed date"];
+    fail_reason "未通过原因" Text optional "" ["未通过原因", "退出原因", "fail reason"];
+    notes "备注" Text optional "" ["备注", "notes"];
+};
 
 const STAGE_DATES: [(IncubationStage, &str); 5] = [
     (IncubationStage::Cultivating, "cultivating_on"),

@@ -43,6 +43,24 @@ pub struct Field {
     pub example: &'static str,
 }
 
+/// A dataset's field table, one line a field: key, the template's Chinese header, kind, `required` or `optional`,
+/// the template's example, and the headers it is known by.
+macro_rules! fields {
+    (@required required) => { true };
+    (@required optional) => { false };
+    ($($key:ident $label:literal $kind:ident $req:ident $example:literal [$($syn:literal),* $(,)?];)*) => {
+        &[$($crate::import::layout::Field {
+            key: stringify!($key),
+            label: $label,
+            synonyms: &[$($syn),*],
+            kind: $crate::import::layout::Kind::$kind,
+            required: fields!(@required $req),
+            example: $example,
+        }),*]
+    };
+}
+pub(crate) use fields;
+
 /// A header compared: compatibility form, no spaces or line breaks, no bracketed unit, no `*`, lower case.
 pub fn header_key(s: &str) -> String {
     let n = norm(s);

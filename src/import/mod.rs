@@ -11,6 +11,8 @@ pub mod layout;
 pub mod outreach;
 pub mod projects;
 pub mod refs;
+mod report;
+mod row;
 pub mod sheet;
 pub mod stages;
 pub mod template;
@@ -19,19 +21,19 @@ pub mod visits;
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use sea_orm::{DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::service::{
     Actor, AppError, AppResult, Msg,
     imports::{self, NewBatch},
-    input::{Day, Money},
 };
 use layout::{Field, Layout};
-use sheet::{Cell, Grid, column_letter};
-use value::{Bad, norm};
+use report::sample;
+pub use report::{Issue, MappedColumn, Report, SampleRow};
+pub use row::{Outcome, RowReader, issue_of};
+use sheet::{Grid, column_letter};
+use value::norm;
 
 /// A dataset a ledger can be imported into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,376 +132,9 @@ pub struct Options {
     pub client_addr: Option<String>,
 }
 
-/// A problem with one row (and cell) of the sheet.
-#[derive(Debug, Clone, Serialize)]
-pub struct Issue {
-    /// The sheet's row number, from 1.
-    pub row: usize,
-    /// The column letter, when one cell is at fault.
-    pub column: Option<String>,
-    /// The value as written.
-    pub value: Option<String>,
-    /// Machine code.
-    pub code: String,
-    /// What is wrong, in Chinese.
-    pub message: String,
-}
-
-impl Issue {
-    /// A problem at a row and, if known, a column.
-    pub fn at(row: usize, column: Option<String>, value: Option<&str>, code: &str, message: String) -> Issue {
-        Issue {
-            row,
-            column,
-            value: value.map(str::to_owned),
-            code: code.to_owned(),
-            message,
-        }
-    }
-}
-
-/// A column of the sheet and the field it was read into.
-#[derive(Debug, Clone, Serialize)]
-pub struct MappedColumn {
-    /// Column letter.
-    pub column: String,
-    /// Its header as written.
-    pub header: String,
-    /// The field it fills (none for an ignored column).
-    pub field: Option<String>,
-}
-
-/// What an import did, or would do: the same shape for a preview and a commit.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// The dataset.
-    pub dataset: String,
-    /// Whether anything was written.
-    pub committed: bool,
-    /// The recorded batch, when committed.
-    pub batch_id: Option<i64>,
-    /// The file's name.
-    pub file_name: String,
-    /// The file's SHA-256, hex.
-    pub sha256: String,
-    /// The sheet read.
-    pub sheet: String,
-    /// Every sheet of the file.
-    pub sheets: Vec<String>,
-    /// The header's rows, from 1 (two for a two-row header).
-    pub header_rows: Vec<usize>,
-    /// The columns read, with their fields.
-    pub columns: Vec<MappedColumn>,
-    /// The columns with a header no field knows.
-    pub ignored: Vec<MappedColumn>,
-    /// Rows below the header.
-    pub rows: usize,
-    /// Records created.
-    pub created: usize,
-    /// Records changed.
-    pub updated: usize,
-    /// Rows matching a record as it is.
-    pub unchanged: usize,
-    /// Blank, total (合计/小计) and note rows.
-    pub skipped: usize,
-    /// Companies created for the rows.
-    pub companies_created: usize,
-    /// Problems that keep a row out, by row and column.
-    pub errors: Vec<Issue>,
-    /// Things worth a look that did not keep a row out.
-    pub warnings: Vec<Issue>,
-    /// Rows of the sheet to show beside the report (the UI's preview): every row with an error (up to 200),
-    /// else the first 20, in the read columns.
-    #[serde(skip)]
-    pub sample: Vec<SampleRow>,
-}
-
-/// A row of the sheet as the preview shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct SampleRow {
-    /// The sheet's row number.
-    pub row: usize,
-    /// The cells of the read columns, each with its errors' messages.
-    pub cells: Vec<(String, Option<String>)>,
-}
-
-/// The rows the preview shows: those with errors, or the first data rows when none has one.
-fn sample(grid: &Grid, layout: &Layout, first: usize, errors: &[Issue]) -> Vec<SampleRow> {
-    let mut lines: Vec<usize> = errors.iter().map(|e| e.row).collect();
-    lines.dedup();
-    lines.truncate(200);
-    if lines.is_empty() {
-        lines = (first + 1..=grid.rows.len())
-            .filter(|l| skip_reason(grid, l - 1).is_none())
-            .take(20)
-            .collect();
-    }
-    let read: Vec<&layout::Column> = layout.columns.iter().filter(|c| c.field.is_some()).collect();
-    lines
-        .into_iter()
-        .map(|line| SampleRow {
-            row: line,
-            cells: read
-                .iter()
-                .map(|c| {
-                    let letter = column_letter(c.index);
-                    let messages: Vec<&str> = errors
-                        .iter()
-                        .filter(|e| e.row == line && e.column.as_deref() == Some(letter.as_str()))
-                        .map(|e| e.message.as_str())
-                        .collect();
-                    (
-                        grid.cell(line - 1, c.index).display(),
-                        (!messages.is_empty()).then(|| messages.join(";")),
-                    )
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// What the reading and matching of rows found so far.
-pub struct Outcome {
-    columns: HashMap<&'static str, usize>,
-    errors: Vec<Issue>,
-    warnings: Vec<Issue>,
-    skip_errors: bool,
-    /// Records created.
-    pub created: usize,
-    /// Records changed.
-    pub updated: usize,
-    /// Rows matching a record as it is.
-    pub unchanged: usize,
-    /// Companies created for the rows.
-    pub companies_created: usize,
-}
-
-impl Outcome {
-    fn new(layout: &Layout, skip_errors: bool) -> Self {
-        Outcome {
-            columns: layout
-                .columns
-                .iter()
-                .filter_map(|c| c.field.map(|f| (f, c.index)))
-                .collect(),
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            skip_errors,
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            companies_created: 0,
-        }
-    }
-
-    /// Records an error.
-    pub fn error(&mut self, i: Issue) {
-        self.errors.push(i);
-    }
-
-    /// Records a warning.
-    pub fn warn(&mut self, i: Issue) {
-        self.warnings.push(i);
-    }
-
-    /// The column letter of a field, if the sheet has it.
-    pub fn column(&self, field: &str) -> Option<String> {
-        self.columns.get(field).map(|c| column_letter(*c))
-    }
-
-    /// Whether a row with this key is new: not seen on an earlier row (else a `duplicate_row` error naming that row
-    /// and what the rows share, `same`) and not stored already (else it is `unchanged`). Counts the row.
-    pub fn is_new<K: std::hash::Hash + Eq + Clone>(
-        &mut self,
-        (seen, stored): (&mut HashMap<K, usize>, &mut std::collections::HashSet<K>),
-        key: K,
-        line: usize,
-        same: &str,
-    ) -> bool {
-        if let Some(first) = seen.insert(key.clone(), line) {
-            self.error(Issue::at(
-                line,
-                None,
-                None,
-                "duplicate_row",
-                format!("与第 {first} 行{same}"),
-            ));
-            return false;
-        }
-        if stored.remove(&key) {
-            self.unchanged += 1;
-            return false;
-        }
-        self.created += 1;
-        true
-    }
-
-    /// Whether a commit may write: no errors, or errors to skip.
-    pub fn may_write(&self) -> bool {
-        self.errors.is_empty() || self.skip_errors
-    }
-}
-
-/// The code and Chinese message of a service error about one value.
-fn zh_bad(e: &AppError) -> Bad {
-    match e {
-        AppError::BadRequest { code, msg, .. }
-        | AppError::Rule { code, msg, .. }
-        | AppError::Conflict { code, msg, .. }
-        | AppError::Forbidden { code, msg } => (code, msg.zh().to_owned()),
-        other => ("invalid_value", other.to_string()),
-    }
-}
-
-/// Reads the cells of one row into typed values, recording each problem against its cell.
-pub struct RowReader<'a> {
-    grid: &'a Grid,
-    row: usize,
-    layout: &'a Layout,
-    out: &'a mut Outcome,
-    failed: bool,
-}
-
-impl RowReader<'_> {
-    /// The sheet's row number, from 1.
-    pub fn line(&self) -> usize {
-        self.row + 1
-    }
-
-    /// Whether any cell of the row had an error.
-    pub fn failed(&self) -> bool {
-        self.failed
-    }
-
-    fn cell(&self, field: &str) -> Option<(&Cell, usize)> {
-        let c = self.layout.column_of(field)?;
-        let cell = self.grid.cell(self.row, c.index);
-        (!cell.is_blank()).then_some((cell, c.index))
-    }
-
-    /// Records an error at the field's cell.
-    pub fn error_at(&mut self, field: &str, code: &str, message: String) {
-        let (value, column) = match self.cell(field) {
-            Some((cell, c)) => (Some(cell.display()), Some(column_letter(c))),
-            None => (None, self.out.column(field)),
-        };
-        self.failed = true;
-        self.out.error(Issue {
-            row: self.line(),
-            column,
-            value,
-            code: code.into(),
-            message,
-        });
-    }
-
-    /// Records a warning at the field's cell.
-    pub fn warn_at(&mut self, field: &str, code: &str, message: String) {
-        let value = self.cell(field).map(|(c, _)| c.display());
-        let column = self.out.column(field);
-        self.out.warn(Issue {
-            row: self.line(),
-            column,
-            value,
-            code: code.into(),
-            message,
-        });
-    }
-
-    fn bad(&mut self, field: &str, (code, message): Bad) {
-        self.error_at(field, code, message);
-    }
-
-    /// A required text, parsed; a blank cell is an error.
-    pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> AppResult<T>) -> Option<T> {
-        match self.cell(field) {
-            None => {
-                let label = self.field_label(field);
-                self.error_at(field, "missing_value", format!("“{label}”不能为空"));
-                None
-            }
-            Some((cell, _)) => {
-                let text = cell.display();
-                parse(&text).map_err(|e| self.bad(field, zh_bad(&e))).ok()
-            }
-        }
-    }
-
-    /// An optional text, parsed.
-    pub fn text<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> AppResult<Option<T>>) -> Option<T> {
-        let (cell, _) = self.cell(field)?;
-        let text = cell.display();
-        parse(&text).map_err(|e| self.bad(field, zh_bad(&e))).ok().flatten()
-    }
-
-    /// An optional word from a list.
-    pub fn word<T>(&mut self, field: &str, parse: fn(&Cell) -> Result<T, Bad>) -> Option<T> {
-        let (cell, _) = self.cell(field)?;
-        parse(cell).map_err(|b| self.bad(field, b)).ok()
-    }
-
-    /// An optional yes/no.
-    pub fn yes_no(&mut self, field: &str) -> Option<bool> {
-        self.word(field, value::yes_no)
-    }
-
-    /// An optional quantity.
-    pub fn quantity(&mut self, field: &str) -> Option<f64> {
-        self.word(field, value::quantity)
-    }
-
-    /// An optional amount in the column's unit (or the title's, or 万元).
-    pub fn amount(&mut self, field: &str) -> Option<Money> {
-        let (cell, c) = self.cell(field)?;
-        let unit = self
-            .layout
-            .columns
-            .iter()
-            .find(|col| col.index == c)
-            .and_then(|col| col.unit)
-            .unwrap_or(self.layout.unit);
-        let wan = value::amount(cell, unit).map_err(|b| self.bad(field, b)).ok()?;
-        Money::from_wan(field, wan)
-            .map_err(|e| self.bad(field, zh_bad(&e)))
-            .ok()
-    }
-
-    /// An optional date people report (1990 to a year ahead); a month alone is its first day, with a warning.
-    pub fn date(&mut self, field: &str) -> Option<NaiveDate> {
-        let (cell, _) = self.cell(field)?;
-        let (d, warning) = value::date(cell).map_err(|b| self.bad(field, b)).ok()?;
-        if let Some(w) = warning {
-            self.warn_at(field, "month_only", w);
-        }
-        Day::parse(field, d)
-            .map(Day::date)
-            .map_err(|e| self.bad(field, zh_bad(&e)))
-            .ok()
-    }
-
-    fn field_label(&self, field: &str) -> String {
-        self.layout
-            .column_of(field)
-            .map(|c| c.header.clone())
-            .unwrap_or_else(|| field.to_owned())
-    }
-}
-
-/// A rule a row's record breaks, as an issue on the row (and the cell of the field the rule names).
-pub fn issue_of(line: usize, e: &AppError, out: &Outcome) -> Issue {
-    let (code, message) = zh_bad(e);
-    let field = match e {
-        AppError::BadRequest { field, .. } | AppError::Rule { field, .. } | AppError::Conflict { field, .. } => {
-            field.as_deref()
-        }
-        _ => None,
-    };
-    Issue::at(line, field.and_then(|f| out.column(f)), None, code, message)
-}
-
 /// Why a row below the header is not data: blank, a total (合计/小计/总计), or a note (注:, 填表人 …, or one text
 /// merged across the row).
-fn skip_reason(grid: &Grid, r: usize) -> Option<&'static str> {
+pub(crate) fn skip_reason(grid: &Grid, r: usize) -> Option<&'static str> {
     let cells: Vec<String> = grid.rows[r]
         .iter()
         .filter(|c| !c.is_blank())
@@ -584,13 +219,7 @@ fn read_rows<R>(
             skipped += 1;
             continue;
         }
-        let mut reader = RowReader {
-            grid,
-            row: r,
-            layout,
-            out,
-            failed: false,
-        };
+        let mut reader = RowReader::new(grid, r, layout, out);
         rows.extend(read(&mut reader));
     }
     (rows, skipped)

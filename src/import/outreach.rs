@@ -10,7 +10,7 @@ use sea_orm::{DatabaseTransaction, Iterable};
 
 use super::{
     Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     refs::{CompanyNames, resolved},
     sheet::Cell,
     value::{Bad, name_key, norm},
@@ -25,81 +25,16 @@ use crate::service::{
 };
 
 /// The columns of an outreach ledger.
-pub static FIELDS: &[Field] = &[
-    Field {
-        key: "kind",
-        label: "活动类型",
-        synonyms: &["活动类型", "类型", "活动形式", "形式", "kind"],
-        kind: Kind::Word,
-        required: false,
-        example: "外出招商",
-    },
-    Field {
-        key: "city",
-        label: "城市",
-        synonyms: &["城市", "地点", "目的地", "活动地点", "前往城市", "city"],
-        kind: Kind::Text,
-        required: true,
-        example: "深圳",
-    },
-    Field {
-        key: "start_date",
-        label: "开始日期",
-        synonyms: &[
-            "开始日期",
-            "开始时间",
-            "出发时间",
-            "出发日期",
-            "活动时间",
-            "活动日期",
-            "日期",
-            "start date",
-        ],
-        kind: Kind::Date,
-        required: true,
-        example: "2024-04-08",
-    },
-    Field {
-        key: "end_date",
-        label: "结束日期",
-        synonyms: &["结束日期", "结束时间", "返回时间", "返回日期", "end date"],
-        kind: Kind::Date,
-        required: false,
-        example: "2024-04-10",
-    },
-    Field {
-        key: "leading_official",
-        label: "带队领导",
-        synonyms: &["带队领导", "带队", "leading official"],
-        kind: Kind::Text,
-        required: false,
-        example: "王局长",
-    },
-    Field {
-        key: "participants",
-        label: "参加人员",
-        synonyms: &["参加人员", "随行人员", "participants"],
-        kind: Kind::Text,
-        required: false,
-        example: "张科员、李科员",
-    },
-    Field {
-        key: "companies",
-        label: "拜访企业",
-        synonyms: &["拜访企业", "对接企业", "洽谈企业", "走访企业", "companies"],
-        kind: Kind::Text,
-        required: false,
-        example: "精诚科技有限公司",
-    },
-    Field {
-        key: "notes",
-        label: "活动成效",
-        synonyms: &["活动成效", "成效", "备注", "notes"],
-        kind: Kind::Text,
-        required: false,
-        example: "达成合作意向2个",
-    },
-];
+pub static FIELDS: &[Field] = fields! {
+    kind "活动类型" Word optional "外出招商" ["活动类型", "类型", "活动形式", "形式", "kind"];
+    city "城市" Text required "深圳" ["城市", "地点", "目的地", "活动地点", "前往城市", "city"];
+    start_date "开始日期" Date required "2024-04-08" ["开始日期", "开始时间", "出发时间", "出发日期", "活动时间", "活动日期", "日期", "start date"];
+    end_date "结束日期" Date optional "2024-04-10" ["结束日期", "结束时间", "返回时间", "返回日期", "end date"];
+    leading_official "带队领导" Text optional "王局长" ["带队领导", "带队", "leading official"];
+    participants "参加人员" Text optional "张科员、李科员" ["参加人员", "随行人员", "participants"];
+    companies "拜访企业" Text optional "精诚科技有限公司" ["拜访企业", "对接企业", "洽谈企业", "走访企业", "companies"];
+    notes "活动成效" Text optional "达成合作意向2个" ["活动成效", "成效", "备注", "notes"];
+};
 
 /// An activity's kind by its label (外出招商, 推介会, 论坛, 驻点招商) or a word near it.
 fn kind(cell: &Cell) -> Result<OutreachKind, Bad> {

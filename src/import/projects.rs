@@ -15,7 +15,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::{
     Issue, Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     stages::{self, Dated},
     value::{Status, name_key},
 };
@@ -26,262 +26,30 @@ use crate::service::{
     projects::{self, NewProject, Origin, ProjectChanges, ProjectWithHistory, Unit as UnitName},
 };
 
-const fn f(
-    key: &'static str,
-    label: &'static str,
-    synonyms: &'static [&'static str],
-    kind: Kind,
-    required: bool,
-    example: &'static str,
-) -> Field {
-    Field {
-        key,
-        label,
-        synonyms,
-        kind,
-        required,
-        example,
-    }
-}
-
 /// The columns of a project ledger.
-pub static FIELDS: &[Field] = &[
-    f(
-        "name",
-        "项目名称",
-        &["项目名称", "项目", "项目名", "招商项目", "project", "project name"],
-        Kind::Text,
-        true,
-        "年产10万套新能源汽车零部件项目",
-    ),
-    f(
-        "company",
-        "企业名称",
-        &[
-            "企业名称",
-            "投资方",
-            "投资主体",
-            "投资企业",
-            "投资单位",
-            "客商单位",
-            "签约企业",
-            "企业",
-            "公司名称",
-            "单位名称",
-            "company",
-            "investor",
-        ],
-        Kind::Text,
-        true,
-        "精诚科技有限公司",
-    ),
-    f(
-        "credit_code",
-        "统一社会信用代码",
-        &["统一社会信用代码", "信用代码", "社会信用代码", "credit code"],
-        Kind::Text,
-        false,
-        "91320594MA1MWJTQ42",
-    ),
-    f(
-        "industry",
-        "所属行业",
-        &[
-            "所属行业",
-            "行业",
-            "产业类别",
-            "所属产业",
-            "产业",
-            "行业类别",
-            "industry",
-        ],
-        Kind::Text,
-        false,
-        "新能源",
-    ),
-    f(
-        "investment",
-        "协议投资额(万元)",
-        &[
-            "协议投资额",
-            "计划总投资",
-            "总投资",
-            "投资额",
-            "投资总额",
-            "协议总投资",
-            "计划投资",
-            "agreed investment",
-            "investment",
-        ],
-        Kind::Amount,
-        false,
-        "50000",
-    ),
-    f(
-        "land_mu",
-        "用地需求(亩)",
-        &["用地需求", "用地", "用地面积", "用地规模", "占地面积", "land"],
-        Kind::Number,
-        false,
-        "120",
-    ),
-    f(
-        "contact_leader",
-        "联系领导",
-        &[
-            "联系领导",
-            "包联领导",
-            "包抓领导",
-            "责任领导",
-            "分管领导",
-            "contact leader",
-        ],
-        Kind::Text,
-        false,
-        "王局长",
-    ),
-    f(
-        "responsible_unit",
-        "责任单位",
-        &["责任单位", "承办单位", "牵头单位", "负责单位", "responsible unit"],
-        Kind::Text,
-        false,
-        "招商一局",
-    ),
-    f(
-        "team",
-        "工作专班",
-        &["工作专班", "专班", "team"],
-        Kind::Text,
-        false,
-        "新能源专班",
-    ),
-    f(
-        "is_major",
-        "是否重大项目",
-        &["是否重大项目", "重大项目", "是否重大", "major"],
-        Kind::YesNo,
-        false,
-        "是",
-    ),
-    f(
-        "source",
-        "项目来源",
-        &["项目来源", "来源", "信息来源", "source"],
-        Kind::Word,
-        false,
-        "来访接待",
-    ),
-    f(
-        "status",
-        "项目状态",
-        &[
-            "项目状态",
-            "状态",
-            "当前阶段",
-            "项目阶段",
-            "进展阶段",
-            "推进状态",
-            "status",
-            "stage",
-        ],
-        Kind::Word,
-        false,
-        "已签约",
-    ),
-    f(
-        "lead_on",
-        "线索时间",
-        &[
-            "线索时间",
-            "首次接触时间",
-            "接触时间",
-            "获取时间",
-            "信息获取时间",
-            "lead date",
-        ],
-        Kind::Date,
-        false,
-        "2024-01-08",
-    ),
-    f(
-        "negotiating_on",
-        "洽谈时间",
-        &[
-            "洽谈时间",
-            "洽谈日期",
-            "首次洽谈时间",
-            "开始洽谈时间",
-            "negotiation date",
-        ],
-        Kind::Date,
-        false,
-        "2024-02-20",
-    ),
-    f(
-        "signed_on",
-        "签约时间",
-        &["签约时间", "签约日期", "signing date"],
-        Kind::Date,
-        false,
-        "2024-03-15",
-    ),
-    f(
-        "landed_on",
-        "落地时间",
-        &[
-            "落地时间",
-            "落地日期",
-            "注册时间",
-            "注册日期",
-            "落地注册时间",
-            "landing date",
-        ],
-        Kind::Date,
-        false,
-        "",
-    ),
-    f(
-        "started_on",
-        "开工时间",
-        &["开工时间", "开工日期", "start date"],
-        Kind::Date,
-        false,
-        "",
-    ),
-    f(
-        "producing_on",
-        "投产时间",
-        &["投产时间", "投产日期", "竣工投产时间", "竣工时间", "production date"],
-        Kind::Date,
-        false,
-        "",
-    ),
-    f(
-        "dropped_on",
-        "终止时间",
-        &["终止时间", "终止日期", "drop date"],
-        Kind::Date,
-        false,
-        "",
-    ),
-    f(
-        "drop_reason",
-        "终止原因",
-        &["终止原因", "drop reason"],
-        Kind::Text,
-        false,
-        "",
-    ),
-    f(
-        "notes",
-        "备注",
-        &["备注", "情况说明", "notes", "remarks"],
-        Kind::Text,
-        false,
-        "由来访接待转化",
-    ),
-];
+pub static FIELDS: &[Field] = fields! {
+    name "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "项目名", "招商项目", "project", "project name"];
+    company "企业名称" Text required "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "投资企业", "投资单位", "客商单位", "签约企业", "企业", "公司名称", "单位名称", "company", "investor"];
+    credit_code "统一社会信用代码" Text optional "91320594MA1MWJTQ42" ["统一社会信用代码", "信用代码", "社会信用代码", "credit code"];
+    industry "所属行业" Text optional "新能源" ["所属行业", "行业", "产业类别", "所属产业", "产业", "行业类别", "industry"];
+    investment "协议投资额(万元)" Amount optional "50000" ["协议投资额", "计划总投资", "总投资", "投资额", "投资总额", "协议总投资", "计划投资", "agreed investment", "investment"];
+    land_mu "用地需求(亩)" Number optional "120" ["用地需求", "用地", "用地面积", "用地规模", "占地面积", "land"];
+    contact_leader "联系领导" Text optional "王局长" ["联系领导", "包联领导", "包抓领导", "责任领导", "分管领导", "contact leader"];
+    responsible_unit "责任单位" Text optional "招商一局" ["责任单位", "承办单位", "牵头单位", "负责单位", "responsible unit"];
+    team "工作专班" Text optional "新能源专班" ["工作专班", "专班", "team"];
+    is_major "是否重大项目" YesNo optional "是" ["是否重大项目", "重大项目", "是否重大", "major"];
+    source "项目来源" Word optional "来访接待" ["项目来源", "来源", "信息来源", "source"];
+    status "项目状态" Word optional "已签约" ["项目状态", "状态", "当前阶段", "项目阶段", "进展阶段", "推进状态", "status", "stage"];
+    lead_on "线索时间" Date optional "2024-01-08" ["线索时间", "首次接触时间", "接触时间", "获取时间", "信息获取时间", "lead date"];
+    negotiating_on "洽谈时间" Date optional "2024-02-20" ["洽谈时间", "洽谈日期", "首次洽谈时间", "开始洽谈时间", "negotiation date"];
+    signed_on "签约时间" Date optional "2024-03-15" ["签约时间", "签约日期", "signing date"];
+    landed_on "落地时间" Date optional "" ["落地时间", "落地日期", "注册时间", "注册日期", "落地注册时间", "landing date"];
+    started_on "开工时间" Date optional "" ["开工时间", "开工日期", "start date"];
+    producing_on "投产时间" Date optional "" ["投产时间", "投产日期", "竣工投产时间", "竣工时间", "production date"];
+    dropped_on "终止时间" Date optional "" ["终止时间", "终止日期", "drop date"];
+    drop_reason "终止原因" Text optional "" ["终止原因", "drop reason"];
+    notes "备注" Text optional "由来访接待转化" ["备注", "情况说明", "notes", "remarks"];
+};
 
 /// The date column of each stage, in the order of the pipeline, then 终止.
 const STAGE_DATES: [(ProjectStage, &str); 7] = [

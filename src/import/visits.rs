@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::{
     Outcome, RowReader,
-    layout::{Field, Kind},
+    layout::{Field, fields},
     refs::{CompanyNames, resolved},
     value::{name_key, norm},
 };
@@ -21,83 +21,15 @@ use crate::service::{
 };
 
 /// The columns of a visit register.
-pub static FIELDS: &[Field] = &[
-    Field {
-        key: "visit_date",
-        label: "来访日期",
-        synonyms: &[
-            "来访日期",
-            "来访时间",
-            "接待日期",
-            "接待时间",
-            "日期",
-            "时间",
-            "visit date",
-            "date",
-        ],
-        kind: Kind::Date,
-        required: true,
-        example: "2024-03-15",
-    },
-    Field {
-        key: "companies",
-        label: "来访单位",
-        synonyms: &[
-            "来访单位",
-            "来访企业",
-            "来访客商",
-            "客商单位",
-            "企业名称",
-            "单位名称",
-            "企业",
-            "companies",
-            "company",
-        ],
-        kind: Kind::Text,
-        required: true,
-        example: "精诚科技有限公司、中燃公司",
-    },
-    Field {
-        key: "headcount",
-        label: "来访人数",
-        synonyms: &["来访人数", "人数", "人次", "来访人次", "headcount"],
-        kind: Kind::Number,
-        required: true,
-        example: "5",
-    },
-    Field {
-        key: "receiving_leaders",
-        label: "接待领导",
-        synonyms: &["接待领导", "接待人", "参加领导", "receiving leaders"],
-        kind: Kind::Text,
-        required: false,
-        example: "王局长、李主任",
-    },
-    Field {
-        key: "staff",
-        label: "陪同人员",
-        synonyms: &["陪同人员", "陪同", "staff"],
-        kind: Kind::Text,
-        required: false,
-        example: "张科员",
-    },
-    Field {
-        key: "purpose",
-        label: "来访事由",
-        synonyms: &["来访事由", "事由", "来访目的", "洽谈内容", "purpose"],
-        kind: Kind::Text,
-        required: false,
-        example: "考察新能源项目选址",
-    },
-    Field {
-        key: "summary",
-        label: "接待情况",
-        synonyms: &["接待情况", "洽谈情况", "备注", "summary", "notes"],
-        kind: Kind::Text,
-        required: false,
-        example: "",
-    },
-];
+pub static FIELDS: &[Field] = fields! {
+    visit_date "来访日期" Date required "2024-03-15" ["来访日期", "来访时间", "接待日期", "接待时间", "日期", "时间", "visit date", "date"];
+    companies "来访单位" Text required "精诚科技有限公司、中燃公司" ["来访单位", "来访企业", "来访客商", "客商单位", "企业名称", "单位名称", "企业", "companies", "company"];
+    headcount "来访人数" Number required "5" ["来访人数", "人数", "人次", "来访人次", "headcount"];
+    receiving_leaders "接待领导" Text optional "王局长、李主任" ["接待领导", "接待人", "参加领导", "receiving leaders"];
+    staff "陪同人员" Text optional "张科员" ["陪同人员", "陪同", "staff"];
+    purpose "来访事由" Text optional "考察新能源项目选址" ["来访事由", "事由", "来访目的", "洽谈内容", "purpose"];
+    summary "接待情况" Text optional "" ["接待情况", "洽谈情况", "备注", "summary", "notes"];
+};
 
 /// A visit row, read and checked.
 pub struct Row {

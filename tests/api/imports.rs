@@ -551,6 +551,22 @@ async fn ledgers_of_two_years_make_the_funnel_and_its_yoy(app: TestApp) {
         [json!(2), json!(2), json!(1), json!(0), json!(0), json!(0)]
     );
     assert_eq!(col("growth_pct")[0], json!(50.0));
+    // The whole year 2024 against 2023, where 丙 adds a negotiation, a signing and a landing in the second half.
+    let (s, y) = app.get("/api/v1/analytics/funnel?period=2024&as_of=2024-12-31").await;
+    assert_eq!(s, StatusCode::OK, "{y}");
+    let year = |k: &str| -> Vec<Value> { y["stages"].as_array().unwrap().iter().map(|s| s[k].clone()).collect() };
+    assert_eq!(
+        year("count"),
+        [json!(3), json!(3), json!(2), json!(1), json!(1), json!(0)]
+    );
+    assert_eq!(
+        year("previous_year_count"),
+        [json!(3), json!(3), json!(2), json!(1), json!(0), json!(0)]
+    );
+    assert_eq!(
+        year("growth_pct")[..4],
+        [json!(0.0), json!(0.0), json!(0.0), json!(0.0)]
+    );
 
     // Undoing the 2023 batch takes its projects and companies away again.
     let (_, batches) = app.get("/api/v1/imports").await;
