@@ -152,6 +152,7 @@ pub async fn summary(
         "started": figure(&kpis.projects_started, notable(db, reached[4].clone()).await?),
         "producing": figure(&kpis.projects_producing, notable(db, reached[5].clone()).await?),
         "signed_investment": yi(kpis.signed_investment.value),
+        "major": { "count": kpis.major_projects.value, "investment": yi(kpis.major_investment.value) },
         "funds": yi(kpis.funds_arrived.value),
         "partners": partners.join("、"),
         "blockers": { "resolved": kpis.blockers.resolved, "open": kpis.blockers.open_at_end },

@@ -228,7 +228,9 @@ pub(super) fn plan() -> anyhow::Result<Plan> {
     let (negotiating, leads, older) = plan_pipeline(&mut p, &mut r);
     majors.extend(negotiating.iter().take(20));
     majors.extend(leads.iter().take(8));
-    majors.extend(older.iter().take(8));
+    // Major projects are worked on in 2024-H1 (docs/DEFINITIONS.md): none of those dropped in 2023.
+    let live = |i: &&usize| !p.projects[**i].events.iter().any(|e| e.0 == ProjectStage::Dropped);
+    majors.extend(older.iter().filter(live).take(8));
     plan_majors(&mut p, &mut r, &majors)?;
     plan_visits(&mut p, &mut r);
     plan_outreach(&mut p, &mut r);

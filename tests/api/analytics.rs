@@ -14,6 +14,7 @@ db_test!(
     incubation_funnels_by_cohort_year,
     the_demo_park_half_year_is_reproduced,
     analytics_rejects_bad_questions,
+    major_projects_are_those_worked_on_in_the_period,
 );
 
 /// Creates a project with its history; answers its id.
@@ -474,6 +475,14 @@ async fn the_demo_park_half_year_is_reproduced(app: TestApp) {
     .map(|m| k[*m]["value"].as_i64().unwrap())
     .collect();
     assert_eq!(inc, [5, 3, 3, 3]);
+    // 实施重大项目建设58个，总投资额达到98亿元.
+    assert_eq!(
+        (
+            k["major_projects"]["value"].as_i64(),
+            k["major_investment"]["value"].as_str()
+        ),
+        (Some(58), Some("980000"))
+    );
     for m in [
         "projects_negotiating",
         "projects_signed",
@@ -554,5 +563,102 @@ async fn analytics_rejects_bad_questions(app: TestApp) {
         StatusCode::FORBIDDEN,
         "forbidden",
         None,
+    );
+}
+
+/// A project to make: name, major, agreed investment (万元), history.
+type Spec<'a> = (&'a str, bool, &'a str, Vec<(&'a str, &'a str, Option<&'a str>)>);
+
+async fn major_projects_are_those_worked_on_in_the_period(app: TestApp) {
+    // All major but G; agreed investment in 万元, powers of two so every sum names its projects.
+    // A lead 2023-05-10: worked on in both halves.
+    // B lead 2023-05-10, dropped 2023-10-01: dropped all through 2024-H1; in 2023-H1.
+    // C like B, reopened 2024-02-01: counts in 2024-H1 (a move in the period) and in 2023-H1.
+    // D lead 2022-03-01, producing 2023-12-01: producing before 2024; in 2023-H1.
+    // E lead 2022-06-01, producing 2024-03-01: in both.
+    // F lead 2024-07-01: first recorded after 2024-H1.  G not major.  H lead 2024-02-01, dropped 2024-05-01: 2024-H1.
+    let dropped = |d| ("dropped", d, Some("企业投资计划调整"));
+    let specs: [Spec; 8] = [
+        ("A", true, "1000", vec![("lead", "2023-05-10", None)]),
+        (
+            "B",
+            true,
+            "2000",
+            vec![("lead", "2023-05-10", None), dropped("2023-10-01")],
+        ),
+        (
+            "C",
+            true,
+            "4000",
+            vec![
+                ("lead", "2023-05-10", None),
+                dropped("2023-10-01"),
+                ("negotiating", "2024-02-01", Some("重新洽谈")),
+            ],
+        ),
+        (
+            "D",
+            true,
+            "8000",
+            vec![("lead", "2022-03-01", None), ("producing", "2023-12-01", None)],
+        ),
+        (
+            "E",
+            true,
+            "16000",
+            vec![("lead", "2022-06-01", None), ("producing", "2024-03-01", None)],
+        ),
+        ("F", true, "32000", vec![("lead", "2024-07-01", None)]),
+        ("G", false, "64000", vec![("lead", "2024-01-10", None)]),
+        (
+            "H",
+            true,
+            "128000",
+            vec![("lead", "2024-02-01", None), dropped("2024-05-01")],
+        ),
+    ];
+    for (name, major, agreed, history) in &specs {
+        let id = project(&app, name, "新材料", Some(agreed), history).await;
+        let (s, p) = app.get(&format!("/api/v1/projects/{id}")).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, e) = app
+            .patch(
+                &format!("/api/v1/projects/{id}"),
+                json!({"version": p["version"], "is_major": major}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+    }
+    let (s, k) = app.get("/api/v1/analytics/kpis?period=2024-H1&as_of=2024-12-31").await;
+    assert_eq!(s, StatusCode::OK, "{k}");
+    // 2024-H1: A, C, E, H = 4, 1000 + 4000 + 16000 + 128000 = 149000; 2023-H1: A, B, C, D, E = 5, 31000.
+    assert_eq!(
+        k["major_projects"],
+        json!({"value": 4, "previous": 5, "growth_pct": -20.0})
+    );
+    assert_eq!(k["major_investment"]["value"], "149000");
+    assert_eq!(k["major_investment"]["previous"], "31000");
+    // The whole of 2023: B and C were worked on until October, D until December; F and H not yet recorded.
+    let (_, y) = app.get("/api/v1/analytics/kpis?period=2023&as_of=2024-12-31").await;
+    assert_eq!(y["major_projects"]["value"], 5);
+    // The KPI table of the exports carries the new lines.
+    let (s, rows) = app
+        .get("/api/v1/exports/kpis?period=2024-H1&as_of=2024-12-31&format=json")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{rows}");
+    let row = |m: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == m)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (
+            row("major_projects")["value"].clone(),
+            row("major_investment")["value"].clone()
+        ),
+        (json!(4), json!("149000"))
     );
 }

@@ -56,6 +56,114 @@ impl Analytics {
         ]))
     }
 
+    /// The projects off to the side (终止) at the start of the day `cutoff`: whose latest event before it is a 终止.
+    fn dropped_before(&self, cutoff: i32) -> LazyFrame {
+        let moved = self
+            .project_moves
+            .clone()
+            .lazy()
+            .filter(col("day").lt(lit(cutoff)))
+            .group_by([col("id")])
+            .agg([col("day").max().alias("moved")]);
+        self.project_drops
+            .clone()
+            .lazy()
+            .filter(col("day").lt(lit(cutoff)))
+            .group_by([col("id")])
+            .agg([col("day").max().alias("dropped")])
+            .join(moved, [col("id")], [col("id")], JoinArgs::new(JoinType::Left))
+            .filter(col("moved").is_null().or(col("dropped").gt_eq(col("moved"))))
+            .select([col("id")])
+    }
+
+    /// 重大项目 worked on during a period (docs/DEFINITIONS.md): the major projects first recorded by its end that
+    /// had not reached 竣工投产 before its start, and were not 终止 all through it; their number and agreed
+    /// investment (yuan).
+    pub fn major(&self, p: &Period) -> PolarsResult<(i64, i64)> {
+        let (start, end) = (day(p.from), day(p.to));
+        let moved_in = self
+            .project_moves
+            .clone()
+            .lazy()
+            .filter(in_period(col("day"), p))
+            .group_by([col("id")])
+            .agg([len().alias("moves")]);
+        let idle = self
+            .dropped_before(start)
+            .join(moved_in, [col("id")], [col("id")], JoinArgs::new(JoinType::Left))
+            .filter(col("moves").is_null())
+            .select([col("id"), lit(true).alias("idle")]);
+        let out = self
+            .projects
+            .clone()
+            .lazy()
+            .filter(
+                col("major")
+                    .and(col("r0").lt_eq(lit(end)))
+                    .and(col("r5").is_null().or(col("r5").gt_eq(lit(start)))),
+            )
+            .join(idle, [col("id")], [col("id")], JoinArgs::new(JoinType::Left))
+            .filter(col("idle").is_null())
+            .select([
+                len().cast(DataType::Int64).alias("n"),
+                col("agreed").cast(DataType::Int64).sum().alias("v"),
+            ])
+            .collect()?;
+        Ok((i64_at(&out, "n", 0)?, i64_at(&out, "v", 0)?))
+    }
+
+    /// Outreach activities of a period beside the year before: in all, and by kind.
+    fn outreach_compared(&self, p: &Period, prev: &Period) -> PolarsResult<(Compare, Vec<KindCount>)> {
+        let (kinds_now, kinds_then) = (self.outreach_by_kind(p)?, self.outreach_by_kind(prev)?);
+        let mut kinds: Vec<&String> = kinds_now.keys().chain(kinds_then.keys()).collect();
+        kinds.sort();
+        kinds.dedup();
+        let outreach_by_kind = kinds
+            .into_iter()
+            .map(|k| {
+                let (a, b) = (
+                    kinds_now.get(k).copied().unwrap_or(0),
+                    kinds_then.get(k).copied().unwrap_or(0),
+                );
+                KindCount {
+                    kind: k.clone(),
+                    count: Compare {
+                        value: a,
+                        previous: b,
+                        growth_pct: growth(a as f64, b as f64),
+                    },
+                }
+            })
+            .collect::<Vec<_>>();
+        let total_now: i64 = kinds_now.values().sum();
+        let total_then: i64 = kinds_then.values().sum();
+        Ok((
+            Compare {
+                value: total_now,
+                previous: total_then,
+                growth_pct: growth(total_now as f64, total_then as f64),
+            },
+            outreach_by_kind,
+        ))
+    }
+
+    /// The major projects of a period beside the year before: their number and their agreed investment.
+    fn major_compared(&self, p: &Period, prev: &Period) -> PolarsResult<(Compare, MoneyCompare)> {
+        let ((n, yuan), (n0, yuan0)) = (self.major(p)?, self.major(prev)?);
+        Ok((
+            Compare {
+                value: n,
+                previous: n0,
+                growth_pct: growth(n as f64, n0 as f64),
+            },
+            MoneyCompare {
+                value: entity::money::wan(yuan),
+                previous: entity::money::wan(yuan0),
+                growth_pct: growth(yuan as f64, yuan0 as f64),
+            },
+        ))
+    }
+
     /// Visits (batches, person-times) and projects signed (flow) in each month of `year` up to `last_month`.
     pub fn months(&self, year: i32, last_month: u32) -> PolarsResult<Vec<MonthFigures>> {
         (1..=last_month.min(12))
@@ -185,29 +293,8 @@ impl Analytics {
                 growth_pct: growth(a as f64, b as f64),
             })
         };
-        let (kinds_now, kinds_then) = (self.outreach_by_kind(p)?, self.outreach_by_kind(&prev)?);
-        let mut kinds: Vec<&String> = kinds_now.keys().chain(kinds_then.keys()).collect();
-        kinds.sort();
-        kinds.dedup();
-        let outreach_by_kind = kinds
-            .into_iter()
-            .map(|k| {
-                let (a, b) = (
-                    kinds_now.get(k).copied().unwrap_or(0),
-                    kinds_then.get(k).copied().unwrap_or(0),
-                );
-                KindCount {
-                    kind: k.clone(),
-                    count: Compare {
-                        value: a,
-                        previous: b,
-                        growth_pct: growth(a as f64, b as f64),
-                    },
-                }
-            })
-            .collect::<Vec<_>>();
-        let total_now: i64 = kinds_now.values().sum();
-        let total_then: i64 = kinds_then.values().sum();
+        let (outreach_total, outreach_by_kind) = self.outreach_compared(p, &prev)?;
+        let (major_projects, major_investment) = self.major_compared(p, &prev)?;
         let mut blockers = self.blocker_stats(p)?;
         let blockers_by_category = blockers.split_off(1);
         Ok(Kpis {
@@ -216,17 +303,15 @@ impl Analytics {
             as_of: self.as_of,
             visit_batches: cmp(VisitBatches),
             person_times: cmp(PersonTimes),
-            outreach_total: Compare {
-                value: total_now,
-                previous: total_then,
-                growth_pct: growth(total_now as f64, total_then as f64),
-            },
+            outreach_total,
             outreach_by_kind,
             projects_negotiating: cmp(ProjectsNegotiating),
             projects_signed: cmp(ProjectsSigned),
             projects_landed: cmp(ProjectsLanded),
             projects_started: cmp(ProjectsStarted),
             projects_producing: cmp(ProjectsProducing),
+            major_projects,
+            major_investment,
             signed_investment: money(SignedInvestment),
             funds_arrived: money(FundsArrived),
             incubation_cultivating: stage_cmp(Pipeline::Incubation, 0)?,

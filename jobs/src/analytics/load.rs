@@ -29,6 +29,8 @@ pub(super) fn day(d: NaiveDate) -> i32 {
 pub struct Raw {
     pub(super) as_of: Option<NaiveDate>,
     pub(super) project_events: Events,
+    /// The (project, day) of every 终止 event up to the as-of date.
+    pub(super) project_drops: (Vec<i64>, Vec<i32>),
     pub(super) projects: ProjectColumns,
     pub(super) incubation_events: Events,
     pub(super) candidates: (Vec<i64>, Vec<i32>),
@@ -54,6 +56,7 @@ pub(super) struct ProjectColumns {
     pub(super) leader: Vec<Option<String>>,
     pub(super) province: Vec<Option<String>>,
     pub(super) agreed: Vec<Option<i64>>,
+    pub(super) major: Vec<bool>,
 }
 
 #[derive(Default)]
@@ -132,6 +135,19 @@ where
     C: ConnectionTrait + StreamTrait,
 {
     raw.project_events = stage_events::<C, stage_event::Entity, ProjectStage>(db, as_of, "project_id").await?;
+    let mut drops = stage_event::Entity::find()
+        .select_only()
+        .columns([stage_event::Column::ProjectId, stage_event::Column::OccurredOn])
+        .filter(stage_event::Column::Stage.eq(ProjectStage::Dropped))
+        .filter(stage_event::Column::OccurredOn.lte(as_of))
+        .into_tuple::<(i64, NaiveDate)>()
+        .stream(db)
+        .await?;
+    while let Some((owner, on)) = drops.try_next().await? {
+        raw.project_drops.0.push(owner);
+        raw.project_drops.1.push(day(on));
+    }
+    drop(drops);
     let mut rows = project::Entity::find()
         .select_only()
         .columns([
@@ -142,12 +158,22 @@ where
         ])
         .column(company::Column::Province)
         .column(project::Column::AgreedInvestmentYuan)
+        .column(project::Column::IsMajor)
         .join(JoinType::InnerJoin, project::Relation::Company.def())
-        .into_tuple::<(i64, Option<String>, String, Option<String>, Option<String>, Option<i64>)>()
+        .into_tuple::<(
+            i64,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            bool,
+        )>()
         .stream(db)
         .await?;
     let p = &mut raw.projects;
-    while let Some((id, industry, source, leader, province, agreed)) = rows.try_next().await? {
+    while let Some((id, industry, source, leader, province, agreed, major)) = rows.try_next().await? {
+        p.major.push(major);
         p.id.push(id);
         p.industry.push(industry);
         p.source.push(source);

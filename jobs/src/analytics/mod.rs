@@ -50,6 +50,9 @@ pub fn median_p90(mut v: Vec<i32>) -> (Option<f64>, Option<i64>) {
 pub struct Analytics {
     as_of: NaiveDate,
     projects: DataFrame,
+    /// Every ranked project stage event (id, day), and every 终止 event (id, day): a project's stage on a date.
+    project_moves: DataFrame,
+    project_drops: DataFrame,
     incubation: DataFrame,
     visits: DataFrame,
     outreach: DataFrame,
@@ -99,6 +102,15 @@ impl Analytics {
             Column::new("contact_leader".into(), p.leader),
             Column::new("province".into(), p.province),
             Column::new("agreed".into(), p.agreed),
+            Column::new("major".into(), p.major),
+        ])?;
+        let project_moves = DataFrame::new_infer_height(vec![
+            Column::new("id".into(), raw.project_events.owner.clone()),
+            Column::new("day".into(), raw.project_events.day.clone()),
+        ])?;
+        let project_drops = DataFrame::new_infer_height(vec![
+            Column::new("id".into(), raw.project_drops.0),
+            Column::new("day".into(), raw.project_drops.1),
         ])?;
         let projects = attrs
             .lazy()
@@ -127,6 +139,8 @@ impl Analytics {
         Ok(Analytics {
             as_of,
             projects,
+            project_moves,
+            project_drops,
             incubation,
             visits: DataFrame::new_infer_height(vec![
                 Column::new("day".into(), raw.visits.0),

@@ -257,6 +257,11 @@ pub struct Kpis {
     pub projects_started: Compare,
     /// Projects producing (flow).
     pub projects_producing: Compare,
+    /// 重大项目 worked on during the period: major projects first recorded by its end, not producing before its
+    /// start, not dropped all through it.
+    pub major_projects: Compare,
+    /// The agreed investment of those major projects.
+    pub major_investment: MoneyCompare,
     /// Agreed investment of the projects signed in the period.
     pub signed_investment: MoneyCompare,
     /// Fund arrivals dated in the period.
@@ -320,6 +325,12 @@ impl Kpis {
             target("projects_landed", T::ProjectsLanded, &self.projects_landed),
             target("projects_started", T::ProjectsStarted, &self.projects_started),
             target("projects_producing", T::ProjectsProducing, &self.projects_producing),
+            count("major_projects", "重大项目个数", &self.major_projects),
+            KpiLine {
+                key: "major_investment",
+                label: "重大项目总投资额(万元)",
+                figures: Figures::Money(&self.major_investment),
+            },
             KpiLine {
                 key: "signed_investment",
                 label: entity::enums::Label::label(T::SignedInvestment),
