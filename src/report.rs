@@ -154,6 +154,7 @@ pub async fn summary(
         "signed_investment": yi(kpis.signed_investment.value),
         "major": { "count": kpis.major_projects.value, "investment": yi(kpis.major_investment.value) },
         "funds": yi(kpis.funds_arrived.value),
+        "support": (!kpis.support_funds.value.is_zero()).then(|| kpis.support_funds.value.normalize().to_string()),
         "partners": partners.join("、"),
         "blockers": { "resolved": kpis.blockers.resolved, "open": kpis.blockers.open_at_end },
         "cultivating": kpis.incubation_cultivating.value,

@@ -108,6 +108,23 @@ pub enum PartnerKind {
     Other,
 }
 
+/// Level of a support programme (扶持资金级别).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+pub enum SupportLevel {
+    /// 国家级
+    National,
+    /// 省级
+    Provincial,
+    /// 市级
+    City,
+    /// 区级
+    District,
+}
+
 /// Category of a blocker (难题类别).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
@@ -273,6 +290,7 @@ labels!(OutreachKind {
     Trip => "外出招商", PromotionEvent => "推介会", Forum => "论坛", ResidentCampaign => "驻点招商",
 });
 labels!(PartnerKind { ChamberOfCommerce => "商会", Agency => "中介机构", Other => "其他" });
+labels!(SupportLevel { National => "国家级", Provincial => "省级", City => "市级", District => "区级" });
 labels!(BlockerCategory {
     Funds => "资金", Land => "用地", Recruitment => "招工", Facilities => "配套", Approvals => "审批", Other => "其他",
 });

@@ -25,6 +25,7 @@ pub mod project;
 pub mod session;
 pub mod sign_in_strike;
 pub mod stage_event;
+pub mod support_fund;
 pub mod target;
 pub mod user;
 pub mod visit;

@@ -10,6 +10,7 @@ mod m20261126_000005_outbox;
 mod m20261127_000006_job_attempts;
 mod m20261127_000007_sign_in_strikes;
 mod m20261127_000008_imports;
+mod m20261127_000009_support_funds;
 mod util;
 
 /// All migrations, oldest first.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_job_attempts::Migration),
             Box::new(m20261127_000007_sign_in_strikes::Migration),
             Box::new(m20261127_000008_imports::Migration),
+            Box::new(m20261127_000009_support_funds::Migration),
         ]
     }
 }

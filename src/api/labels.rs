@@ -2,7 +2,7 @@
 
 use entity::enums::{
     BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, Label, OutreachKind, PartnerKind, ProjectSource,
-    ProjectStage, TargetMetric,
+    ProjectStage, SupportLevel, TargetMetric,
 };
 use poem_openapi::{Object, OpenApi, payload::Json};
 
@@ -31,6 +31,8 @@ pub struct Labels {
     pub outreach_kind: Vec<Labelled>,
     /// Partner kinds.
     pub partner_kind: Vec<Labelled>,
+    /// Support-fund levels.
+    pub support_level: Vec<Labelled>,
     /// Blocker categories.
     pub blocker_category: Vec<Labelled>,
     /// Blocker statuses.
@@ -66,6 +68,7 @@ impl LabelsApi {
             follow_up_kind: of::<FollowUpKind>(),
             outreach_kind: of::<OutreachKind>(),
             partner_kind: of::<PartnerKind>(),
+            support_level: of::<SupportLevel>(),
             blocker_category: of::<BlockerCategory>(),
             blocker_status: of::<BlockerStatus>(),
             incubation_stage: of::<IncubationStage>(),

@@ -17,6 +17,7 @@ mod labels;
 mod outreach;
 mod partners;
 mod projects;
+mod support_funds;
 mod targets;
 mod visits;
 
@@ -65,6 +66,8 @@ enum ApiTags {
     Incubation,
     /// 年度目标: yearly targets.
     Targets,
+    /// 扶持资金: support funds secured for companies.
+    SupportFunds,
     /// Reference data: labels of enum values.
     Reference,
     /// Sign-in, sessions, users, API tokens and the audit log.
@@ -369,6 +372,7 @@ fn service(
             labels::LabelsApi,
             exports::ExportsApi { db: db.clone() },
             imports::ImportsApi { db: db.clone() },
+            support_funds::SupportFundsApi { db: db.clone() },
             analytics::AnalyticsApi {
                 db: db.clone(),
                 schedules: cfg.jobs.clone(),

@@ -14,7 +14,7 @@ mod write;
 use anyhow::{Context, bail};
 use entity::{
     blocker, company, contact, follow_up, fund_arrival, incubation_candidate, incubation_event, outreach,
-    outreach_company, partner, project, stage_event, target, visit, visit_company, visit_project,
+    outreach_company, partner, project, stage_event, support_fund, target, visit, visit_company, visit_project,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 
@@ -61,6 +61,7 @@ async fn clear(db: &impl ConnectionTrait) -> anyhow::Result<()> {
     stage_event::Entity::delete_many().exec(db).await?;
     project::Entity::delete_many().exec(db).await?;
     contact::Entity::delete_many().exec(db).await?;
+    support_fund::Entity::delete_many().exec(db).await?;
     company::Entity::delete_many().exec(db).await?;
     visit::Entity::delete_many().exec(db).await?;
     outreach::Entity::delete_many().exec(db).await?;

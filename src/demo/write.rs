@@ -3,7 +3,9 @@
 
 use chrono::{Days, NaiveDate};
 use entity::{
-    enums::{BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, PartnerKind, Role, TargetMetric},
+    enums::{
+        BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, PartnerKind, Role, SupportLevel, TargetMetric,
+    },
     money::yuan_of_wan,
 };
 use rand::SeedableRng;
@@ -24,7 +26,7 @@ use crate::service::{
     outreach, partners,
     partners::LongNote,
     projects::{self, Origin, Unit},
-    targets,
+    support_funds, targets,
     visits::{self, Purpose, Summary as VisitSummary},
 };
 
@@ -55,6 +57,7 @@ pub(super) async fn write(db: &impl Db, plan: Plan) -> anyhow::Result<Summary> {
     let blockers = write_blockers(db, &actor, &mut r, &plan, &project_ids).await?;
     let candidates = write_incubation(db, &actor, &mut r, &ids.companies).await?;
     write_targets(db).await?;
+    write_support_funds(db, &ids.companies).await?;
     write_leaders(db).await?;
     Ok(Summary {
         companies: ids.companies.len(),
@@ -493,6 +496,33 @@ async fn write_targets(db: &impl Db) -> anyhow::Result<()> {
             };
             targets::create(db, t).await?;
         }
+    }
+    Ok(())
+}
+
+/// Support funds the companies secured: 7590万元 approved in 2024-H1 (the bureau's summary), 3800万元 in 2023-H1.
+async fn write_support_funds(db: &impl Db, company_ids: &[i64]) -> anyhow::Result<()> {
+    use SupportLevel::*;
+    let funds = [
+        (0, "工业企业技术改造专项资金", Provincial, 2000, d(2024, 3, 15)),
+        (1, "先进制造业发展专项资金", City, 1500, d(2024, 4, 20)),
+        (2, "高新技术企业培育奖补", District, 590, d(2024, 5, 10)),
+        (3, "中小企业发展专项资金", National, 2500, d(2024, 6, 18)),
+        (4, "稳岗就业补贴", District, 1000, d(2024, 2, 26)),
+        (5, "技术改造专项资金", Provincial, 3000, d(2023, 4, 12)),
+        (6, "科技创新券", District, 800, d(2023, 5, 30)),
+        (7, "数字化转型补助", City, 1200, d(2024, 9, 10)),
+    ];
+    for (company, programme, level, wan, on) in funds {
+        let n = support_funds::NewSupportFund {
+            company_id: company_ids[company],
+            programme: Name::parse("programme", programme)?,
+            level,
+            amount: Money::positive_wan("amount", Decimal::from(wan))?,
+            approved_on: Day::parse("approved_on", on)?,
+            note: None,
+        };
+        support_funds::create(db, n).await?;
     }
     Ok(())
 }

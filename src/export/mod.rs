@@ -17,6 +17,7 @@ use tables::{ContactRow, EventRow, ProjectRow, Table, VisitRow, columns};
 
 use crate::service::{
     AppResult, blockers::BlockerView, incubation::CandidateView, input::today, outreach::OutreachView,
+    support_funds::SupportFundView,
 };
 
 /// One cell of an export.
@@ -79,6 +80,8 @@ pub enum Dataset {
     Incubation,
     /// 联系人 (phone and e-mail masked without the contact_details scope).
     Contacts,
+    /// 扶持资金: support funds secured for companies.
+    SupportFunds,
     /// 项目漏斗: flow and cohort funnels of `period`, with conversion, days and year on year.
     Funnel,
     /// 主要指标: the KPIs of `period` beside the same period a year earlier.
@@ -102,6 +105,7 @@ impl Dataset {
             Dataset::Blockers => ("blockers", "难题台账"),
             Dataset::Incubation => ("incubation", "高企培育"),
             Dataset::Contacts => ("contacts", "联系人"),
+            Dataset::SupportFunds => ("support-funds", "扶持资金"),
             Dataset::Funnel => ("funnel", "项目漏斗"),
             Dataset::Kpis => ("kpis", "主要指标"),
         }
@@ -117,6 +121,7 @@ impl Dataset {
             Dataset::Blockers => columns::<BlockerView>(),
             Dataset::Incubation => columns::<CandidateView>(),
             Dataset::Contacts => columns::<ContactRow>(),
+            Dataset::SupportFunds => columns::<SupportFundView>(),
             Dataset::Funnel => computed::FUNNEL.to_vec(),
             Dataset::Kpis => computed::KPIS.to_vec(),
         }
@@ -174,6 +179,7 @@ pub fn rows(db: DatabaseConnection, set: Dataset, filters: Filters, open_contact
         Dataset::Blockers => table_rows::<BlockerView>(db, filters, open_contacts),
         Dataset::Incubation => table_rows::<CandidateView>(db, filters, open_contacts),
         Dataset::Contacts => table_rows::<ContactRow>(db, filters, open_contacts),
+        Dataset::SupportFunds => table_rows::<SupportFundView>(db, filters, open_contacts),
         Dataset::Funnel | Dataset::Kpis => {
             let once = stream::once(async move { computed::rows(&db, set, &filters).await });
             Box::pin(once.map_ok(|rows| stream::iter(rows.into_iter().map(Ok))).try_flatten())

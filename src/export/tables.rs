@@ -19,6 +19,7 @@ use crate::service::{
     names,
     outreach::{self, OutreachView},
     projects::{self, ProjectView},
+    support_funds,
     visits::{self, VisitView, list_of},
 };
 
@@ -302,6 +303,33 @@ impl Table for blockers::BlockerView {
             ..Default::default()
         };
         blockers::after(db, filter, after, CHUNK).await
+    }
+}
+
+impl Table for support_funds::SupportFundView {
+    const FIELDS: &'static [Field<Self>] = &[
+        f("id", "编号", 8.0, |r| Cell::Int(r.fund.id)),
+        f("company", "企业名称", 30.0, |r| Cell::Text(r.company_name.clone())),
+        f("programme", "项目/政策名称", 30.0, |r| {
+            Cell::Text(r.fund.programme.clone())
+        }),
+        f("level", "级别", 8.0, |r| label(r.fund.level)),
+        f("amount", "金额(万元)", 14.0, |r| Cell::Money(r.fund.amount_yuan)),
+        f("approved_on", "批准日期", 12.0, |r| Cell::Date(r.fund.approved_on)),
+        f("note", "备注", 30.0, |r| text(&r.fund.note)),
+    ];
+
+    fn id(&self) -> i64 {
+        self.fund.id
+    }
+
+    async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
+        let filter = support_funds::SupportFundFilter {
+            from: f.from,
+            to: f.to,
+            ..Default::default()
+        };
+        support_funds::after(db, filter, after, CHUNK).await
     }
 }
 

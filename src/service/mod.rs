@@ -23,6 +23,7 @@ pub mod partners;
 pub mod projects;
 pub mod secrets;
 pub mod sessions;
+pub mod support_funds;
 pub mod targets;
 pub mod tokens;
 pub mod visits;

@@ -15,6 +15,7 @@ db_test!(
     the_demo_park_half_year_is_reproduced,
     analytics_rejects_bad_questions,
     major_projects_are_those_worked_on_in_the_period,
+    support_funds_are_summed_by_approval_date,
 );
 
 /// Creates a project with its history; answers its id.
@@ -483,6 +484,11 @@ async fn the_demo_park_half_year_is_reproduced(app: TestApp) {
         ),
         (Some(58), Some("980000"))
     );
+    // 为企业争取扶持资金7590万元, against 3800万元 in 2023-H1.
+    assert_eq!(
+        k["support_funds"],
+        json!({"value": "7590", "previous": "3800", "growth_pct": 99.7})
+    );
     for m in [
         "projects_negotiating",
         "projects_signed",
@@ -661,4 +667,88 @@ async fn major_projects_are_those_worked_on_in_the_period(app: TestApp) {
         ),
         (json!(4), json!("149000"))
     );
+}
+
+async fn support_funds_are_summed_by_approval_date(app: TestApp) {
+    let a = app.company("甲公司").await;
+    let b = app.company("乙公司").await;
+    let fund = |company: i64, level: &str, amount: &str, on: &str| json!({"company_id": company, "programme": "技术改造专项资金", "level": level, "amount": amount, "approved_on": on});
+    // 2024-H1: 1000 + 500.5 (the last day counts); 300 on 07-01 is the next half; 2023-H1: 400.
+    for body in [
+        fund(a, "provincial", "1000", "2024-03-01"),
+        fund(b, "district", "500.5", "2024-06-30"),
+        fund(a, "city", "300", "2024-07-01"),
+        fund(b, "national", "400", "2023-02-01"),
+    ] {
+        let (s, f) = app.post("/api/v1/support-funds", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{f}");
+    }
+    let (_, k) = app.get("/api/v1/analytics/kpis?period=2024-H1&as_of=2024-12-31").await;
+    // (1500.5 - 400) / 400 = +275.1%.
+    assert_eq!(
+        k["support_funds"],
+        json!({"value": "1500.5", "previous": "400", "growth_pct": 275.1})
+    );
+
+    // The list filters by company, level and approval date; the record carries its company's name.
+    let (_, l) = app
+        .get(&format!(
+            "/api/v1/support-funds?company_id={a}&from=2024-01-01&to=2024-06-30"
+        ))
+        .await;
+    assert_eq!(l["total"], 1, "{l}");
+    assert_eq!(
+        (l["items"][0]["company_name"].clone(), l["items"][0]["amount"].clone()),
+        (json!("甲公司"), json!("1000"))
+    );
+    let (_, l) = app.get("/api/v1/support-funds?level=national").await;
+    assert_eq!(l["total"], 1);
+    // Rules: an amount above zero, a company that exists; a stale version is refused.
+    assert_error(
+        &app.post("/api/v1/support-funds", fund(a, "city", "0", "2024-01-02"))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_value",
+        Some("amount"),
+    );
+    assert_error(
+        &app.post("/api/v1/support-funds", fund(999_999, "city", "1", "2024-01-02"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_company",
+        Some("company_id"),
+    );
+    let id = l["items"][0]["id"].as_i64().unwrap();
+    let (s, f) = app
+        .patch(
+            &format!("/api/v1/support-funds/{id}"),
+            json!({"version": 1, "amount": "450"}),
+        )
+        .await;
+    assert_eq!((s, f["amount"].clone()), (StatusCode::OK, json!("450")));
+    assert_error(
+        &app.patch(
+            &format!("/api/v1/support-funds/{id}"),
+            json!({"version": 1, "amount": "9"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "stale_version",
+        Some("version"),
+    );
+    // The summary writes the period's sum in 万元; the export lists the funds.
+    let text = reqwest::Client::new()
+        .get(format!("{}/api/v1/reports/summary?period=2024-H1", app.base_url()))
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("为企业争取扶持资金1500.5万元"), "{text}");
+    let (s, rows) = app.get("/api/v1/exports/support-funds?format=json").await;
+    assert_eq!((s, rows.as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{rows}");
+    let (s, _) = app.delete(&format!("/api/v1/support-funds/{id}?version=2")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
 }

@@ -265,6 +265,8 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
         "难题206个",
         "新纳入高新技术企业培育5家，申报3家，评审通过并备案3家",
         "同比增长20.3%",
+        "实施重大项目建设58个，总投资额达到98亿元",
+        "为企业争取扶持资金7590万元",
     ] {
         assert!(text.contains(part), "the summary lacks {part:?}:\n{text}");
     }

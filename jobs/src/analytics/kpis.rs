@@ -295,6 +295,10 @@ impl Analytics {
         };
         let (outreach_total, outreach_by_kind) = self.outreach_compared(p, &prev)?;
         let (major_projects, major_investment) = self.major_compared(p, &prev)?;
+        let (support_now, support_then) = (
+            self.sum_in(&self.support, Some("amount"), p)?,
+            self.sum_in(&self.support, Some("amount"), &prev)?,
+        );
         let mut blockers = self.blocker_stats(p)?;
         let blockers_by_category = blockers.split_off(1);
         Ok(Kpis {
@@ -312,6 +316,11 @@ impl Analytics {
             projects_producing: cmp(ProjectsProducing),
             major_projects,
             major_investment,
+            support_funds: MoneyCompare {
+                value: entity::money::wan(support_now),
+                previous: entity::money::wan(support_then),
+                growth_pct: growth(support_now as f64, support_then as f64),
+            },
             signed_investment: money(SignedInvestment),
             funds_arrived: money(FundsArrived),
             incubation_cultivating: stage_cmp(Pipeline::Incubation, 0)?,

@@ -6,7 +6,7 @@ use entity::{
     enums::{IncubationStage, ProjectStage, TargetMetric},
     fund_arrival, incubation_candidate, incubation_event, outreach,
     pipeline::Stage,
-    project, stage_event, target, visit,
+    project, stage_event, support_fund, target, visit,
 };
 use futures_util::TryStreamExt;
 use sea_orm::{
@@ -37,6 +37,8 @@ pub struct Raw {
     pub(super) visits: (Vec<i32>, Vec<i32>),
     pub(super) outreach: (Vec<i32>, Vec<String>),
     pub(super) funds: (Vec<i32>, Vec<i64>),
+    /// Support funds: approval day and amount (yuan).
+    pub(super) support: (Vec<i32>, Vec<i64>),
     pub(super) blockers: BlockerColumns,
     pub(super) targets: Vec<(i32, TargetMetric, i64)>,
 }
@@ -246,6 +248,18 @@ where
     while let Some((d, a)) = rows.try_next().await? {
         raw.funds.0.push(day(d));
         raw.funds.1.push(a);
+    }
+    drop(rows);
+    let mut rows = support_fund::Entity::find()
+        .select_only()
+        .columns([support_fund::Column::ApprovedOn, support_fund::Column::AmountYuan])
+        .filter(support_fund::Column::ApprovedOn.lte(as_of))
+        .into_tuple::<(NaiveDate, i64)>()
+        .stream(db)
+        .await?;
+    while let Some((d, a)) = rows.try_next().await? {
+        raw.support.0.push(day(d));
+        raw.support.1.push(a);
     }
     drop(rows);
     raw.targets = target::Entity::find()

@@ -57,6 +57,7 @@ pub struct Analytics {
     visits: DataFrame,
     outreach: DataFrame,
     funds: DataFrame,
+    support: DataFrame,
     blockers: DataFrame,
     targets: Vec<(i32, TargetMetric, i64)>,
 }
@@ -153,6 +154,10 @@ impl Analytics {
             funds: DataFrame::new_infer_height(vec![
                 Column::new("day".into(), raw.funds.0),
                 Column::new("amount".into(), raw.funds.1),
+            ])?,
+            support: DataFrame::new_infer_height(vec![
+                Column::new("day".into(), raw.support.0),
+                Column::new("amount".into(), raw.support.1),
             ])?,
             blockers: DataFrame::new_infer_height(vec![
                 Column::new("category".into(), b.category),

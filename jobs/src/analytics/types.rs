@@ -266,6 +266,8 @@ pub struct Kpis {
     pub signed_investment: MoneyCompare,
     /// Fund arrivals dated in the period.
     pub funds_arrived: MoneyCompare,
+    /// Support funds (扶持资金) secured for companies, approved in the period.
+    pub support_funds: MoneyCompare,
     /// Companies taken into high-tech cultivation.
     pub incubation_cultivating: Compare,
     /// Incubation candidates that applied.
@@ -340,6 +342,11 @@ impl Kpis {
                 key: "funds_arrived",
                 label: entity::enums::Label::label(T::FundsArrived),
                 figures: Figures::Money(&self.funds_arrived),
+            },
+            KpiLine {
+                key: "support_funds",
+                label: "争取扶持资金(万元)",
+                figures: Figures::Money(&self.support_funds),
             },
             count(
                 "incubation_cultivating",

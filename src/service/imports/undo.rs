@@ -110,12 +110,13 @@ async fn check_unchanged(db: &impl ConnectionTrait, items: &[import_item::Model]
 
 /// The records that hang on another (by a column naming it): their table, their own id column, the column naming
 /// the parent, the parent's kind, and the kind the batch records such children under (if it creates them).
-const CHILDREN: [(&str, &str, &str, &str, &str); 12] = [
+const CHILDREN: [(&str, &str, &str, &str, &str); 13] = [
     ("projects", "id", "company_id", "company", "project"),
     ("contacts", "id", "company_id", "company", "contact"),
     ("visit_companies", "visit_id", "company_id", "company", "visit"),
     ("outreach_companies", "outreach_id", "company_id", "company", "outreach"),
     ("incubation_candidates", "id", "company_id", "company", "candidate"),
+    ("support_funds", "id", "company_id", "company", ""),
     ("fund_arrivals", "id", "project_id", "project", "fund_arrival"),
     ("follow_ups", "id", "project_id", "project", ""),
     ("blockers", "id", "project_id", "project", "blocker"),

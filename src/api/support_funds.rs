@@ -1,0 +1,224 @@
+//! 扶持资金: funds secured for companies from support programmes and policies, with their level and approval date.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::SupportLevel;
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+};
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+
+use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage,
+    audit::WriteTx,
+    auth::Auth,
+    body::{DecimalIn, JsonBody},
+    paging, patch,
+};
+use crate::service::{
+    AppResult, Need,
+    input::{Day, Money, Name, Note},
+    support_funds::{self as svc, SupportFundFilter, SupportFundView},
+};
+
+/// A support fund (扶持资金) a company secured.
+#[derive(Object)]
+pub struct SupportFund {
+    /// Id.
+    pub id: i64,
+    /// The company.
+    pub company_id: i64,
+    /// The company's name.
+    pub company_name: String,
+    /// The programme or policy (项目/政策名称).
+    pub programme: String,
+    /// Its level.
+    pub level: SupportLevel,
+    /// Amount in 万元.
+    pub amount: Decimal,
+    /// Date approved.
+    pub approved_on: NaiveDate,
+    /// Note.
+    #[oai(nullable)]
+    pub note: Option<String>,
+    /// Version for optimistic locking.
+    pub version: i32,
+    /// When the record was created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the record was last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SupportFundView> for SupportFund {
+    fn from(v: SupportFundView) -> Self {
+        let m = v.fund;
+        SupportFund {
+            id: m.id,
+            company_id: m.company_id,
+            company_name: v.company_name,
+            programme: m.programme,
+            level: m.level,
+            amount: Money::yuan(m.amount_yuan).as_wan(),
+            approved_on: m.approved_on,
+            note: m.note,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A new support fund.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewSupportFund {
+    /// The company that secured it.
+    pub company_id: i64,
+    /// The programme or policy, 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub programme: String,
+    /// Its level.
+    pub level: SupportLevel,
+    /// Amount in 万元, > 0, at most 4 decimals.
+    pub amount: DecimalIn,
+    /// Date approved.
+    pub approved_on: NaiveDate,
+    /// Note, up to 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
+    pub note: Option<String>,
+}
+
+/// Changes to a support fund: left out keeps; `null` clears the note.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct SupportFundChanges {
+    /// The version the changes were made against.
+    #[oai(validator(minimum(value = "0")))]
+    pub version: i32,
+    /// The programme or policy.
+    #[oai(nullable, validator(max_length = 200))]
+    pub programme: Option<String>,
+    /// Its level.
+    #[oai(nullable)]
+    pub level: Option<SupportLevel>,
+    /// Amount in 万元.
+    #[oai(nullable)]
+    pub amount: Option<DecimalIn>,
+    /// Date approved.
+    #[oai(nullable)]
+    pub approved_on: Option<NaiveDate>,
+    /// Note.
+    #[oai(nullable, validator(max_length = 2000))]
+    pub note: MaybeUndefined<String>,
+}
+
+impl NewSupportFund {
+    fn parse(self) -> AppResult<svc::NewSupportFund> {
+        Ok(svc::NewSupportFund {
+            company_id: self.company_id,
+            programme: Name::parse("programme", &self.programme)?,
+            level: self.level,
+            amount: Money::positive_wan("amount", self.amount.0)?,
+            approved_on: Day::parse("approved_on", self.approved_on)?,
+            note: Note::parse_opt("note", self.note.as_deref())?,
+        })
+    }
+}
+
+impl SupportFundChanges {
+    fn parse(self) -> AppResult<svc::SupportFundChanges> {
+        Ok(svc::SupportFundChanges {
+            version: self.version,
+            programme: self.programme.map(|p| Name::parse("programme", &p)).transpose()?,
+            level: self.level,
+            amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
+            approved_on: self.approved_on.map(|d| Day::parse("approved_on", d)).transpose()?,
+            note: patch(self.note, |v| Note::parse_opt("note", Some(&v)))?,
+        })
+    }
+}
+
+/// Support-fund endpoints.
+pub struct SupportFundsApi {
+    pub db: DatabaseConnection,
+}
+
+#[OpenApi(tag = "ApiTags::SupportFunds")]
+impl SupportFundsApi {
+    /// Record a support fund a company secured.
+    #[oai(path = "/support-funds", method = "post")]
+    async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewSupportFund>) -> AppResult<Created<SupportFund>> {
+        auth.0.require(Need::Edit)?;
+        Ok(Created::Created(Json(
+            svc::create(tx.get().await?, body.0.parse()?).await?.into(),
+        )))
+    }
+
+    /// List support funds, latest approved first.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/support-funds", method = "get")]
+    async fn list(
+        &self,
+        auth: Auth,
+        /// Of this company.
+        company_id: Query<Option<i64>>,
+        /// Of this level.
+        level: Query<Option<SupportLevel>>,
+        /// Approved on or after this day.
+        from: Query<Option<NaiveDate>>,
+        /// Approved on or before this day.
+        to: Query<Option<NaiveDate>>,
+        /// Page number, from 1.
+        page: Query<Option<PageNo>>,
+        /// Records per page, 1–200 (default 20).
+        per_page: Query<Option<PerPage>>,
+    ) -> AppResult<Json<Page<SupportFund>>> {
+        auth.0.require(Need::Read)?;
+        let f = SupportFundFilter {
+            company_id: company_id.0,
+            level: level.0,
+            from: from.0,
+            to: to.0,
+        };
+        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        Ok(Json(rows.map(SupportFund::from).into()))
+    }
+
+    /// Read a support fund.
+    #[oai(path = "/support-funds/:id", method = "get")]
+    async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<SupportFund>> {
+        auth.0.require(Need::Read)?;
+        Ok(Json(svc::get(&self.db, id.0).await?.into()))
+    }
+
+    /// Change a support fund; a stale `version` answers 409.
+    #[oai(path = "/support-funds/:id", method = "patch")]
+    async fn update(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        body: JsonBody<SupportFundChanges>,
+    ) -> AppResult<Json<SupportFund>> {
+        auth.0.require(Need::Edit)?;
+        Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
+    }
+
+    /// Delete a support fund.
+    #[oai(path = "/support-funds/:id", method = "delete")]
+    async fn delete(
+        &self,
+        auth: Auth,
+        tx: WriteTx,
+        id: Path<i64>,
+        /// The version the deletion was decided on.
+        version: Query<i32>,
+    ) -> AppResult<Deleted> {
+        auth.0.require(Need::Edit)?;
+        svc::delete(tx.get().await?, id.0, version.0).await?;
+        Ok(Deleted::Deleted)
+    }
+}
