@@ -99,6 +99,7 @@ async fn gen_companies(db: &impl ConnectionTrait, n: usize) -> anyhow::Result<Ve
                 province: Some(Place::parse("province", PROVINCES[i % PROVINCES.len()])?),
                 city: None,
                 notes: None,
+                above_size_since: None,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

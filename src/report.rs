@@ -2,7 +2,7 @@
 //! analytics of docs/DEFINITIONS.md, written through a template (`templates/summary.md.j2`) as text, Markdown or DOCX.
 
 use chrono::NaiveDate;
-use entity::{enums::ProjectStage, partner, pipeline::Stage, project};
+use entity::{company, enums::ProjectStage, partner, pipeline::Stage, project};
 use jobs::{
     analytics::{self, Analytics, Compare, Kpis, Scope},
     period::Period,
@@ -132,6 +132,14 @@ pub async fn summary(
         .into_tuple()
         .all(db)
         .await?;
+    let above_size: Vec<String> = company::Entity::find()
+        .select_only()
+        .column(company::Column::Name)
+        .filter(company::Column::AboveSizeSince.between(period.from, period.to.min(as_of)))
+        .order_by_asc(company::Column::AboveSizeSince)
+        .into_tuple()
+        .all(db)
+        .await?;
     let trips = kpis
         .outreach_by_kind
         .iter()
@@ -154,6 +162,7 @@ pub async fn summary(
         "signed_investment": yi(kpis.signed_investment.value),
         "major": { "count": kpis.major_projects.value, "investment": yi(kpis.major_investment.value) },
         "funds": yi(kpis.funds_arrived.value),
+        "above_size": { "count": above_size.len(), "names": above_size.join("、") },
         "support": (!kpis.support_funds.value.is_zero()).then(|| kpis.support_funds.value.normalize().to_string()),
         "partners": partners.join("、"),
         "blockers": { "resolved": kpis.blockers.resolved, "open": kpis.blockers.open_at_end },

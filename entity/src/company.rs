@@ -14,6 +14,8 @@ pub struct Model {
     pub province: Option<String>,
     pub city: Option<String>,
     pub notes: Option<String>,
+    /// The day it became an above-size (规模以上) enterprise, if it has.
+    pub above_size_since: Option<Date>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -11,6 +11,7 @@ mod m20261127_000006_job_attempts;
 mod m20261127_000007_sign_in_strikes;
 mod m20261127_000008_imports;
 mod m20261127_000009_support_funds;
+mod m20261127_000010_above_size;
 mod util;
 
 /// All migrations, oldest first.
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_sign_in_strikes::Migration),
             Box::new(m20261127_000008_imports::Migration),
             Box::new(m20261127_000009_support_funds::Migration),
+            Box::new(m20261127_000010_above_size::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! 企业/客商单位 and their 联系人.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{company, contact};
 use poem_openapi::{
     Object, OpenApi,
@@ -16,7 +16,7 @@ use super::{
 use crate::service::{
     AppResult, Need,
     companies::{self as svc, CompanyChanges as Changes, CompanyFilter, ContactChanges as ContactEdit},
-    input::{Name, Note, Place, Short, credit_code, email, phone},
+    input::{Day, Name, Note, Place, Short, credit_code, email, phone},
 };
 
 /// A company (企业/客商单位).
@@ -41,6 +41,9 @@ pub struct Company {
     /// Notes.
     #[oai(nullable)]
     pub notes: Option<String>,
+    /// The day it became an above-size enterprise (规模以上), if it has.
+    #[oai(nullable)]
+    pub above_size_since: Option<NaiveDate>,
     /// Version for optimistic locking; send it back with updates.
     pub version: i32,
     /// When the record was created (UTC).
@@ -59,6 +62,7 @@ impl From<company::Model> for Company {
             province: m.province,
             city: m.city,
             notes: m.notes,
+            above_size_since: m.above_size_since,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -88,6 +92,9 @@ pub struct NewCompany {
     /// Notes, up to 2000 characters.
     #[oai(nullable, validator(max_length = 2000))]
     pub notes: Option<String>,
+    /// The day it became an above-size enterprise (规模以上).
+    #[oai(nullable)]
+    pub above_size_since: Option<NaiveDate>,
 }
 
 /// Changes to a company: fields left out stay as they are; `null` clears an optional field.
@@ -115,6 +122,9 @@ pub struct CompanyChanges {
     /// Notes.
     #[oai(nullable, validator(max_length = 2000))]
     pub notes: MaybeUndefined<String>,
+    /// The day it became an above-size enterprise (规模以上); `null` clears it.
+    #[oai(nullable)]
+    pub above_size_since: MaybeUndefined<NaiveDate>,
 }
 
 /// A contact person (联系人) of a company. Phone and email are personal data.
@@ -226,6 +236,7 @@ impl NewCompany {
             province: Place::parse_opt("province", self.province.as_deref())?,
             city: Place::parse_opt("city", self.city.as_deref())?,
             notes: Note::parse_opt("notes", self.notes.as_deref())?,
+            above_size_since: Day::parse_opt("above_size_since", self.above_size_since)?,
         })
     }
 }
@@ -240,6 +251,7 @@ impl CompanyChanges {
             province: patch(self.province, |v| Place::parse_opt("province", Some(&v)))?,
             city: patch(self.city, |v| Place::parse_opt("city", Some(&v)))?,
             notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,
+            above_size_since: patch(self.above_size_since, |d| Day::parse("above_size_since", d).map(Some))?,
         })
     }
 }

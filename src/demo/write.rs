@@ -58,6 +58,7 @@ pub(super) async fn write(db: &impl Db, plan: Plan) -> anyhow::Result<Summary> {
     let candidates = write_incubation(db, &actor, &mut r, &ids.companies).await?;
     write_targets(db).await?;
     write_support_funds(db, &ids.companies).await?;
+    write_above_size(db).await?;
     write_leaders(db).await?;
     Ok(Summary {
         companies: ids.companies.len(),
@@ -79,6 +80,7 @@ async fn write_companies(db: &impl Db, actor: &Actor, plan: &Plan) -> anyhow::Re
             province: Some(Place::parse("province", c.province)?),
             city: Some(Place::parse("city", c.city)?),
             notes: None,
+            above_size_since: None,
         };
         let id = companies::create(db, company).await?.id;
         let contact = companies::NewContact {
@@ -523,6 +525,28 @@ async fn write_support_funds(db: &impl Db, company_ids: &[i64]) -> anyhow::Resul
             note: None,
         };
         support_funds::create(db, n).await?;
+    }
+    Ok(())
+}
+
+/// The two companies that became above-size (规模以上) enterprises in 2024-H1, as the bureau's summary names them, and
+/// one of 2023.
+async fn write_above_size(db: &impl Db) -> anyhow::Result<()> {
+    for (name, industry, since) in [
+        ("精诚科技公司", "智能制造", d(2024, 3, 31)),
+        ("中燃公司", "新能源", d(2024, 6, 28)),
+        ("宏远机械公司", "智能制造", d(2023, 6, 30)),
+    ] {
+        let c = companies::NewCompany {
+            name: Name::parse("name", name)?,
+            credit_code: None,
+            industry: Short::parse_opt("industry", Some(industry))?,
+            province: None,
+            city: None,
+            notes: None,
+            above_size_since: Some(Day::parse("above_size_since", since)?),
+        };
+        companies::create(db, c).await?;
     }
     Ok(())
 }

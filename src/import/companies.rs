@@ -119,6 +119,7 @@ fn changes(row: &Row, c: &company::Model) -> Option<CompanyChanges> {
         province: differ(&row.province, &c.province, Place::as_str),
         city: differ(&row.city, &c.city, Place::as_str),
         notes: differ(&row.notes, &c.notes, Note::as_str),
+        above_size_since: Patch::Keep,
     };
     [
         ch.credit_code.changes(),
@@ -215,6 +216,7 @@ pub async fn import(
                     province: row.province.clone(),
                     city: row.city.clone(),
                     notes: row.notes.clone(),
+                    above_size_since: None,
                 });
                 by_key.insert(name_key(row.name.as_str()), r);
                 if let Some(code) = &row.credit_code {

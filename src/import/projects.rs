@@ -438,6 +438,7 @@ async fn write_companies(
                 province: Patch::Keep,
                 city: Patch::Keep,
                 notes: Patch::Keep,
+                above_size_since: Patch::Keep,
             },
         )
         .await?;
@@ -454,6 +455,7 @@ async fn write_companies(
             province: None,
             city: None,
             notes: None,
+            above_size_since: None,
         })
         .collect();
     let ids = crate::service::companies::create_many(txn, drafts).await?;

@@ -123,6 +123,7 @@ impl CompanyNames {
                 province: None,
                 city: None,
                 notes: None,
+                above_size_since: None,
             })
             .collect();
         let created = companies::create_many(txn, drafts).await?;

@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::{
     Actor, AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
-    input::{Name, Note, Patch, Place, Short, opt_string, set_some},
+    input::{Day, Name, Note, Patch, Place, Short, opt_string, set_some},
     known, name_contains, search_text, update_versioned,
 };
 
@@ -25,6 +25,8 @@ pub struct NewCompany {
     pub city: Option<Place>,
     /// Notes.
     pub notes: Option<Note>,
+    /// The day it became an above-size (规模以上) enterprise.
+    pub above_size_since: Option<Day>,
 }
 
 /// Changes to a company.
@@ -43,6 +45,8 @@ pub struct CompanyChanges {
     pub city: Patch<Place>,
     /// Notes.
     pub notes: Patch<Note>,
+    /// The day it became an above-size (规模以上) enterprise.
+    pub above_size_since: Patch<Day>,
 }
 
 /// Which companies to list.
@@ -80,6 +84,7 @@ fn row(c: NewCompany) -> company::ActiveModel {
         province: Set(opt_string(c.province)),
         city: Set(opt_string(c.city)),
         notes: Set(opt_string(c.notes)),
+        above_size_since: Set(c.above_size_since.map(Day::date)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -128,6 +133,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, c: CompanyChanges) -> Ap
     c.province.apply(&mut m.province);
     c.city.apply(&mut m.city);
     c.notes.apply(&mut m.notes);
+    c.above_size_since.apply(&mut m.above_size_since);
     update_versioned::<company::Entity, _>(db, id, "company", c.version, m)
         .await
         .map_err(|e| e.if_duplicate(code_taken))

@@ -142,6 +142,7 @@ impl CompanyForm {
             province: Place::parse_opt("province", opt(&self.province))?,
             city: Place::parse_opt("city", opt(&self.city))?,
             notes: Note::parse_opt("notes", opt(&self.notes))?,
+            above_size_since: None,
         })
     }
 
@@ -155,6 +156,7 @@ impl CompanyForm {
             province: Patch::from_opt(n.province),
             city: Patch::from_opt(n.city),
             notes: Patch::from_opt(n.notes),
+            above_size_since: Patch::Keep,
         })
     }
 }

@@ -259,6 +259,7 @@ pub async fn quick_company(
         province: None,
         city: None,
         notes: None,
+        above_size_since: None,
     };
     let c = companies::create(tx.get().await?, new).await?;
     Ok(poem::IntoResponse::into_response(render(

@@ -16,6 +16,7 @@ db_test!(
     analytics_rejects_bad_questions,
     major_projects_are_those_worked_on_in_the_period,
     support_funds_are_summed_by_approval_date,
+    above_size_companies_count_when_they_became_so,
 );
 
 /// Creates a project with its history; answers its id.
@@ -751,4 +752,53 @@ async fn support_funds_are_summed_by_approval_date(app: TestApp) {
     assert_eq!((s, rows.as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{rows}");
     let (s, _) = app.delete(&format!("/api/v1/support-funds/{id}?version=2")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+async fn above_size_companies_count_when_they_became_so(app: TestApp) {
+    // 甲 became above-size on 2024-03-01, 乙 on 2024-06-30 (the last day counts), 丙 on 2024-07-01 (the next half),
+    // 丁 on 2023-04-01; 戊 never. 2024-H1: 甲, 乙 = 2 against 丁 = 1.
+    for (name, since) in [
+        ("甲公司", Some("2024-03-01")),
+        ("乙公司", Some("2024-06-30")),
+        ("丙公司", Some("2024-07-01")),
+        ("丁公司", Some("2023-04-01")),
+        ("戊公司", None),
+    ] {
+        let (s, c) = app
+            .post("/api/v1/companies", json!({"name": name, "above_size_since": since}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        assert_eq!(c["above_size_since"], json!(since));
+    }
+    let (_, k) = app.get("/api/v1/analytics/kpis?period=2024-H1&as_of=2024-12-31").await;
+    assert_eq!(
+        k["new_above_size"],
+        json!({"value": 2, "previous": 1, "growth_pct": 100.0})
+    );
+    // The date is changed or cleared like any field; the summary names the companies of the period.
+    let (_, list) = app.get("/api/v1/companies?q=戊").await;
+    let wu = &list["items"][0];
+    let (s, c) = app
+        .patch(
+            &format!("/api/v1/companies/{}", wu["id"]),
+            json!({"version": wu["version"], "above_size_since": "2024-05-05"}),
+        )
+        .await;
+    assert_eq!(
+        (s, c["above_size_since"].clone()),
+        (StatusCode::OK, json!("2024-05-05"))
+    );
+    let text = reqwest::Client::new()
+        .get(format!("{}/api/v1/reports/summary?period=2024-H1", app.base_url()))
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("新增规模以上工业企业3家（甲公司、戊公司、乙公司）"),
+        "{text}"
+    );
 }

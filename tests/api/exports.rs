@@ -267,6 +267,7 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
         "同比增长20.3%",
         "实施重大项目建设58个，总投资额达到98亿元",
         "为企业争取扶持资金7590万元",
+        "新增规模以上工业企业2家（精诚科技公司、中燃公司）",
     ] {
         assert!(text.contains(part), "the summary lacks {part:?}:\n{text}");
     }

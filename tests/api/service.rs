@@ -55,6 +55,7 @@ async fn company(db: &DatabaseConnection, name: &str) -> i64 {
         province: None,
         city: None,
         notes: None,
+        above_size_since: None,
     };
     companies::create(db, c).await.unwrap().id
 }

@@ -299,6 +299,10 @@ impl Analytics {
             self.sum_in(&self.support, Some("amount"), p)?,
             self.sum_in(&self.support, Some("amount"), &prev)?,
         );
+        let (above_now, above_then) = (
+            self.sum_in(&self.above_size, None, p)?,
+            self.sum_in(&self.above_size, None, &prev)?,
+        );
         let mut blockers = self.blocker_stats(p)?;
         let blockers_by_category = blockers.split_off(1);
         Ok(Kpis {
@@ -316,6 +320,11 @@ impl Analytics {
             projects_producing: cmp(ProjectsProducing),
             major_projects,
             major_investment,
+            new_above_size: Compare {
+                value: above_now,
+                previous: above_then,
+                growth_pct: growth(above_now as f64, above_then as f64),
+            },
             support_funds: MoneyCompare {
                 value: entity::money::wan(support_now),
                 previous: entity::money::wan(support_then),

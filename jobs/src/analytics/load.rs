@@ -39,6 +39,8 @@ pub struct Raw {
     pub(super) funds: (Vec<i32>, Vec<i64>),
     /// Support funds: approval day and amount (yuan).
     pub(super) support: (Vec<i32>, Vec<i64>),
+    /// The day each above-size (规上) company became one.
+    pub(super) above_size: Vec<i32>,
     pub(super) blockers: BlockerColumns,
     pub(super) targets: Vec<(i32, TargetMetric, i64)>,
 }
@@ -262,6 +264,16 @@ where
         raw.support.1.push(a);
     }
     drop(rows);
+    raw.above_size = company::Entity::find()
+        .select_only()
+        .column(company::Column::AboveSizeSince)
+        .filter(company::Column::AboveSizeSince.lte(as_of))
+        .into_tuple::<NaiveDate>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(day)
+        .collect();
     raw.targets = target::Entity::find()
         .select_only()
         .columns([target::Column::Year, target::Column::Metric, target::Column::Value])

@@ -58,6 +58,7 @@ pub struct Analytics {
     outreach: DataFrame,
     funds: DataFrame,
     support: DataFrame,
+    above_size: DataFrame,
     blockers: DataFrame,
     targets: Vec<(i32, TargetMetric, i64)>,
 }
@@ -159,6 +160,7 @@ impl Analytics {
                 Column::new("day".into(), raw.support.0),
                 Column::new("amount".into(), raw.support.1),
             ])?,
+            above_size: DataFrame::new_infer_height(vec![Column::new("day".into(), raw.above_size)])?,
             blockers: DataFrame::new_infer_height(vec![
                 Column::new("category".into(), b.category),
                 Column::new("opened".into(), b.opened),

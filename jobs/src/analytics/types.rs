@@ -268,6 +268,8 @@ pub struct Kpis {
     pub funds_arrived: MoneyCompare,
     /// Support funds (扶持资金) secured for companies, approved in the period.
     pub support_funds: MoneyCompare,
+    /// Companies that became above-size (规模以上) enterprises in the period.
+    pub new_above_size: Compare,
     /// Companies taken into high-tech cultivation.
     pub incubation_cultivating: Compare,
     /// Incubation candidates that applied.
@@ -343,6 +345,7 @@ impl Kpis {
                 label: entity::enums::Label::label(T::FundsArrived),
                 figures: Figures::Money(&self.funds_arrived),
             },
+            count("new_above_size", "新增规模以上企业数", &self.new_above_size),
             KpiLine {
                 key: "support_funds",
                 label: "争取扶持资金(万元)",
