@@ -15,7 +15,7 @@ use crate::service::{
     Actor, AppResult,
     companies::{self as svc, CompanyChanges, NewCompany, NewContact},
     imports::{self, CompanyBefore, Touched},
-    input::{Name, Note, Patch, Place, Short, credit_code, email, phone},
+    input::{Day, Name, Note, Patch, Place, Short, credit_code, email, phone},
 };
 
 /// The columns of a company list.
@@ -29,6 +29,7 @@ pub static FIELDS: &[Field] = fields! {
     contact_title "职务" Text optional "董事长" ["职务", "联系人职务", "职位", "title"];
     contact_phone "联系电话" Text optional "13800000000" ["联系电话", "电话", "手机", "手机号", "联系方式", "phone", "mobile"];
     contact_email "电子邮箱" Text optional "zhangwei@example.com" ["电子邮箱", "邮箱", "email", "e-mail"];
+    above_size_since "规上时间" Date optional "" ["规上时间", "入规时间", "纳规时间", "规模以上时间", "above size since"];
     notes "备注" Text optional "" ["备注", "情况说明", "notes", "remarks"];
 };
 
@@ -41,6 +42,7 @@ pub struct Row {
     province: Option<Place>,
     city: Option<Place>,
     notes: Option<Note>,
+    above_size_since: Option<Day>,
     contact: Option<NewContact>,
 }
 
@@ -52,6 +54,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let province = r.text("province", |v| Place::parse_opt("province", Some(v)));
     let city = r.text("city", |v| Place::parse_opt("city", Some(v)));
     let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
+    let above_size_since = r.date("above_size_since");
     let contact_name = r.text("contact_name", |v| Short::parse_opt("contact_name", Some(v)));
     let title = r.text("contact_title", |v| Short::parse_opt("contact_title", Some(v)));
     let phone = r.text("contact_phone", |v| phone("contact_phone", Some(v)));
@@ -74,6 +77,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
         province,
         city,
         notes,
+        above_size_since: above_size_since.and_then(|d| Day::parse("above_size_since", d).ok()),
         contact: contact_name.map(|name| NewContact {
             name,
             title,
@@ -119,9 +123,13 @@ fn changes(row: &Row, c: &company::Model) -> Option<CompanyChanges> {
         province: differ(&row.province, &c.province, Place::as_str),
         city: differ(&row.city, &c.city, Place::as_str),
         notes: differ(&row.notes, &c.notes, Note::as_str),
-        above_size_since: Patch::Keep,
+        above_size_since: match row.above_size_since {
+            Some(d) if c.above_size_since != Some(d.date()) => Patch::Set(d),
+            _ => Patch::Keep,
+        },
     };
     [
+        ch.above_size_since.changes(),
         ch.credit_code.changes(),
         ch.industry.changes(),
         ch.province.changes(),
@@ -216,7 +224,7 @@ pub async fn import(
                     province: row.province.clone(),
                     city: row.city.clone(),
                     notes: row.notes.clone(),
-                    above_size_since: None,
+                    above_size_since: row.above_size_since,
                 });
                 by_key.insert(name_key(row.name.as_str()), r);
                 if let Some(code) = &row.credit_code {

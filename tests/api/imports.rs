@@ -649,11 +649,11 @@ async fn the_import_page_previews_commits_and_undoes(app: TestApp) {
 
 async fn a_company_list_with_contacts(app: TestApp) {
     let stored = app.company("中燃公司").await;
-    let text = "企业名录\n企业名称,统一社会信用代码,所属行业,省份,联系人,职务,联系电话\n\
-                精诚科技有限公司,91320594MA1MWJTQ42,新能源,江苏,张伟,董事长,13800000000\n\
-                精诚科技（有限公司）,,,,李娜,总经理,13900000000\n\
-                中燃公司,91440300MA5FUTUR1A,能源,广东,赵六,,\n\
-                坏电话公司,,,,王五,,abc\n";
+    let text = "企业名录\n企业名称,统一社会信用代码,所属行业,省份,联系人,职务,联系电话,规上时间\n\
+                精诚科技有限公司,91320594MA1MWJTQ42,新能源,江苏,张伟,董事长,13800000000,\n\
+                精诚科技（有限公司）,,,,李娜,总经理,13900000000,\n\
+                中燃公司,91440300MA5FUTUR1A,能源,广东,赵六,,,2024年6月28日\n\
+                坏电话公司,,,,王五,,abc,\n";
     let post = |q: &'static str| {
         upload_to(
             &app,
@@ -671,8 +671,12 @@ async fn a_company_list_with_contacts(app: TestApp) {
     assert_eq!(errors(&r), [(6, "G".into(), "invalid_value".into())]);
     let (_, c) = app.get(&format!("/api/v1/companies/{stored}")).await;
     assert_eq!(
-        (c["credit_code"].clone(), c["industry"].clone()),
-        (json!("91440300MA5FUTUR1A"), json!("能源"))
+        (
+            c["credit_code"].clone(),
+            c["industry"].clone(),
+            c["above_size_since"].clone()
+        ),
+        (json!("91440300MA5FUTUR1A"), json!("能源"), json!("2024-06-28"))
     );
     let (_, list) = app.get("/api/v1/companies?q=精诚").await;
     let jc = list["items"][0]["id"].as_i64().unwrap();
@@ -693,8 +697,12 @@ async fn a_company_list_with_contacts(app: TestApp) {
     assert_eq!(app.get("/api/v1/companies").await.1["total"], 1);
     let (_, c) = app.get(&format!("/api/v1/companies/{stored}")).await;
     assert_eq!(
-        (c["credit_code"].clone(), c["industry"].clone()),
-        (Value::Null, Value::Null)
+        (
+            c["credit_code"].clone(),
+            c["industry"].clone(),
+            c["above_size_since"].clone()
+        ),
+        (Value::Null, Value::Null, Value::Null)
     );
     assert_eq!(
         app.get(&format!("/api/v1/companies/{stored}/contacts")).await.1["total"],

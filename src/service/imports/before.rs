@@ -53,6 +53,8 @@ pub struct CompanyBefore {
     province: Option<String>,
     city: Option<String>,
     notes: Option<String>,
+    #[serde(default)]
+    above_size_since: Option<chrono::NaiveDate>,
 }
 
 impl CompanyBefore {
@@ -64,6 +66,7 @@ impl CompanyBefore {
             province: c.province.clone(),
             city: c.city.clone(),
             notes: c.notes.clone(),
+            above_size_since: c.above_size_since,
         }
     }
 }
@@ -208,6 +211,7 @@ pub(super) async fn restore_company(
         province: Set(b.province),
         city: Set(b.city),
         notes: Set(b.notes),
+        above_size_since: Set(b.above_size_since),
         version: Set(i.version_after + 1),
         updated_at: Set(Utc::now()),
         ..Default::default()
