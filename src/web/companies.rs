@@ -9,13 +9,17 @@ use poem::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Staff, WebState, answer, form::opt, me, pager_base, redirect, render, val};
+use super::{
+    Staff, WebState, answer,
+    form::{self, opt},
+    me, pager_base, redirect, render, val,
+};
 use crate::{
     api::audit::WriteTx,
     service::{
         AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
-        input::{Name, Note, Patch, Place, Short, credit_code, email, phone},
+        input::{Day, Name, Note, Patch, Place, Short, credit_code, email, phone},
         names,
         projects::{self, ProjectFilter},
         visits::{self, VisitFilter},
@@ -35,6 +39,7 @@ fn row(c: &company::Model) -> Value {
     context! {
         id => c.id, name => c.name.clone(), credit_code => c.credit_code.clone(), industry => c.industry.clone(),
         province => c.province.clone(), city => c.city.clone(), notes => c.notes.clone(), version => c.version,
+        above_size_since => c.above_size_since.map(|d| d.to_string()),
         updated => c.updated_at.date_naive().to_string(),
     }
 }
@@ -128,6 +133,7 @@ pub struct CompanyForm {
     province: Option<String>,
     city: Option<String>,
     notes: Option<String>,
+    above_size_since: Option<String>,
     version: Option<i32>,
 }
 
@@ -142,7 +148,10 @@ impl CompanyForm {
             province: Place::parse_opt("province", opt(&self.province))?,
             city: Place::parse_opt("city", opt(&self.city))?,
             notes: Note::parse_opt("notes", opt(&self.notes))?,
-            above_size_since: None,
+            above_size_since: Day::parse_opt(
+                "above_size_since",
+                form::date("above_size_since", &self.above_size_since)?,
+            )?,
         })
     }
 
@@ -156,7 +165,7 @@ impl CompanyForm {
             province: Patch::from_opt(n.province),
             city: Patch::from_opt(n.city),
             notes: Patch::from_opt(n.notes),
-            above_size_since: Patch::Keep,
+            above_size_since: Patch::from_opt(n.above_size_since),
         })
     }
 }
@@ -193,6 +202,7 @@ pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>
         province: c.province,
         city: c.city,
         notes: c.notes,
+        above_size_since: c.above_size_since.map(|d| d.to_string()),
         version: Some(c.version),
     };
     let ctx = context! { me => me(&staff), menu => "companies", f => val(&f), id, new => false };

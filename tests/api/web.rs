@@ -192,13 +192,26 @@ async fn forms_create_and_change_records(app: TestApp) {
     let a = web
         .post(
             "/companies",
-            &[("name", "网页新建科技有限公司"), ("industry", "电子信息")],
+            &[
+                ("name", "网页新建科技有限公司"),
+                ("industry", "电子信息"),
+                ("above_size_since", "2024-03-31"),
+            ],
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let company: i64 = a.hx.unwrap().trim_start_matches("/companies/").parse().unwrap();
     let (_, c) = app.as_user("viewer").get(&format!("/api/v1/companies/{company}")).await;
-    assert_eq!(c["industry"], "电子信息");
+    assert_eq!(
+        (c["industry"].clone(), c["above_size_since"].clone()),
+        (json!("电子信息"), json!("2024-03-31"))
+    );
+    assert!(
+        web.get(&format!("/companies/{company}"))
+            .await
+            .body
+            .contains("2024-03-31 起")
+    );
     let bad_phone = web
         .post(
             &format!("/companies/{company}/contacts"),
