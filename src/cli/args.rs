@@ -52,7 +52,8 @@ pub enum Command {
         #[command(subcommand)]
         action: BenchAction,
     },
-    /// Export a dataset to a file, as the API does (CSV with BOM, XLSX or JSON; contact details unmasked).
+    /// Export a dataset to a file, as the API does (CSV with BOM, XLSX or JSON; contact details unmasked); the
+    /// `funnel` and `kpis` tables need `--period`.
     Export {
         /// projects, stage-events, visits, outreach, blockers, incubation or contacts.
         dataset: String,
@@ -68,6 +69,13 @@ pub enum Command {
         /// Last day (inclusive).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
+        /// The period of the `funnel` and `kpis` tables: 2024, 2024-H1, 2024-Q2, 2024-05, 2024-W21.
+        #[arg(long)]
+        period: Option<String>,
+        /// For `funnel` and `kpis`: ignore records dated after this day (default: today, or the period's last day
+        /// once it has ended).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Import a ledger (XLSX or CSV) as the API does: a preview unless --commit; prints the report as JSON.
     Import {

@@ -38,7 +38,18 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             out,
             from,
             to,
-        } => export_command(&open(&cfg).await?, &dataset, &format, &out, (from, to)).await,
+            period,
+            as_of,
+        } => {
+            let filters = export::Filters {
+                from,
+                to,
+                period,
+                as_of,
+                ..Default::default()
+            };
+            export_command(&open(&cfg).await?, &dataset, &format, &out, filters).await
+        }
         Command::Import {
             dataset,
             file,
@@ -108,21 +119,17 @@ async fn bench_command(conn: &DatabaseConnection, cfg: &Config, action: BenchAct
     }
 }
 
-type Range = (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>);
-
 async fn export_command(
     conn: &DatabaseConnection,
     dataset: &str,
     format: &str,
     out: &Path,
-    (from, to): Range,
+    filters: export::Filters,
 ) -> anyhow::Result<()> {
     let set = export::Dataset::from_name(dataset).ok_or_else(|| anyhow::anyhow!("unknown dataset {dataset}"))?;
-    let filters = export::Filters {
-        from,
-        to,
-        ..Default::default()
-    };
+    if matches!(set, export::Dataset::Funnel | export::Dataset::Kpis) && filters.period.is_none() {
+        anyhow::bail!("the {dataset} table is of a period: give --period (2024, 2024-H1, 2024-Q2, 2024-05, 2024-W21)");
+    }
     let started = std::time::Instant::now();
     let format = export::Format::from_name(format)
         .ok_or_else(|| anyhow::anyhow!("unknown format {format} (csv, xlsx or json)"))?;
