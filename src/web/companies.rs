@@ -1,7 +1,11 @@
 //! 企业/客商: the searchable list, the company page with its contacts (masked per role), projects and visits, the
 //! create and edit forms with the credit-code check, and the name suggestions other forms use.
 
-use entity::{company, project};
+use entity::{
+    company,
+    enums::{Label, SupportLevel},
+    project,
+};
 use minijinja::{Value, context};
 use poem::{
     Response, handler,
@@ -9,19 +13,22 @@ use poem::{
 };
 use serde::{Deserialize, Serialize};
 
+use sea_orm::ConnectionTrait;
+
 use super::{
-    Staff, WebState, answer,
+    Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, redirect, render, val,
+    me, pager_base, redirect, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
     service::{
-        AppResult, Need, Paging,
+        AppError, AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
-        input::{Day, Name, Note, Patch, Place, Short, credit_code, email, phone},
+        input::{Day, Money, Name, Note, Patch, Place, Short, credit_code, email, phone, today},
         names,
         projects::{self, ProjectFilter},
+        support_funds::{self, NewSupportFund, SupportFundFilter},
         visits::{self, VisitFilter},
     },
 };
@@ -107,6 +114,11 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
         ..Default::default()
     };
     let (visits, _) = visits::list(db, vf, Paging::new(Some(1), Some(50))?).await?;
+    let sf = SupportFundFilter {
+        company_id: Some(id),
+        ..Default::default()
+    };
+    let support = support_funds::list(db, sf, Paging::new(Some(1), Some(100))?).await?;
     let ctx = context! {
         me => me(&staff), menu => "companies", c => row(&c),
         contacts => contacts.items.iter().map(|k| context! {
@@ -119,6 +131,10 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
         }).collect::<Vec<_>>(),
         visits => visits.items.iter().map(|v| context! {
             date => v.visit.visit_date.to_string(), headcount => v.visit.headcount, purpose => v.visit.purpose.clone(),
+        }).collect::<Vec<_>>(),
+        support => support.items.iter().map(|v| context! {
+            programme => v.fund.programme.clone(), level => v.fund.level.label(), amount => v.fund.amount_yuan,
+            approved => v.fund.approved_on.to_string(),
         }).collect::<Vec<_>>(),
     };
     render("company.html", ctx)
@@ -294,4 +310,71 @@ pub async fn names_of(
         names::<company::Entity>(db, companies).await?,
         names::<project::Entity>(db, projects).await?,
     ))
+}
+
+/// The support-fund form.
+#[derive(Deserialize, Serialize, Default)]
+pub struct SupportFundForm {
+    programme: Option<String>,
+    level: Option<String>,
+    amount: Option<String>,
+    approved_on: Option<String>,
+    note: Option<String>,
+}
+
+impl SupportFundForm {
+    fn parse(&self, company_id: i64) -> AppResult<NewSupportFund> {
+        let amount = form::decimal("amount", &self.amount)?
+            .ok_or_else(|| AppError::invalid("amount", "amount is required", "请填写金额(万元)"))?;
+        Ok(NewSupportFund {
+            company_id,
+            programme: Name::parse("programme", opt(&self.programme).unwrap_or_default())?,
+            level: choice("level", &self.level)?.unwrap_or(SupportLevel::District),
+            amount: Money::positive_wan("amount", amount)?,
+            approved_on: Day::parse("approved_on", form::required_date("approved_on", &self.approved_on)?)?,
+            note: Note::parse_opt("note", opt(&self.note))?,
+        })
+    }
+}
+
+async fn fund_dialog_ctx(db: &impl ConnectionTrait, staff: &Staff, id: i64, f: Value) -> AppResult<Value> {
+    let c = svc::get(db, id).await?;
+    Ok(context! { me => me(staff), id, name => c.name, f })
+}
+
+/// 登记扶持资金 dialog on a company.
+#[handler]
+pub async fn support_fund_dialog(
+    staff: Staff,
+    state: Data<&WebState>,
+    Path(id): Path<i64>,
+) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let f = SupportFundForm {
+        approved_on: Some(today().to_string()),
+        ..Default::default()
+    };
+    render(
+        "support_fund_form.html",
+        fund_dialog_ctx(&state.db, &staff, id, val(&f)).await?,
+    )
+}
+
+/// Records a support fund; the company page reloads.
+#[handler]
+pub async fn add_support_fund(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Form(f): Form<SupportFundForm>,
+) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let done = async { support_funds::create(tx.get().await?, f.parse(id)?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "support_fund_form.html",
+        async || fund_dialog_ctx(tx.get().await?, &staff, id, val(&f)).await,
+    )
+    .await
 }

@@ -15,7 +15,9 @@ mod visits;
 
 use std::sync::{Arc, LazyLock};
 
-use entity::enums::{BlockerCategory, BlockerStatus, FollowUpKind, Label, ProjectSource, ProjectStage, Role};
+use entity::enums::{
+    BlockerCategory, BlockerStatus, FollowUpKind, Label, ProjectSource, ProjectStage, Role, SupportLevel,
+};
 use minijinja::{Environment, Value, context};
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get,
@@ -91,6 +93,8 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/companies/:id/edit", get(companies::edit_page))
         .at("/companies/:id/contacts/new", get(companies::contact_dialog))
         .at("/companies/:id/contacts", post(companies::add_contact))
+        .at("/companies/:id/support-funds/new", get(companies::support_fund_dialog))
+        .at("/companies/:id/support-funds", post(companies::add_support_fund))
         .at("/visits", get(visits::list).post(visits::create))
         .at("/visits/company-search", get(visits::company_search))
         .at("/visits/company-chip", get(visits::company_chip))
@@ -147,6 +151,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("company_edit.html", include_str!("templates/company_edit.html")),
         ("company_options.html", include_str!("templates/company_options.html")),
         ("contact_form.html", include_str!("templates/contact_form.html")),
+        (
+            "support_fund_form.html",
+            include_str!("templates/support_fund_form.html"),
+        ),
         ("visits.html", include_str!("templates/visits.html")),
         ("visit_form.html", include_str!("templates/visit_form.html")),
         ("chip.html", include_str!("templates/chip.html")),
@@ -186,6 +194,7 @@ fn labels() -> serde_json::Value {
         "blocker_category": of::<BlockerCategory>(),
         "blocker_status": of::<BlockerStatus>(),
         "role": of::<Role>(),
+        "support_level": of::<SupportLevel>(),
     })
 }
 

@@ -212,6 +212,46 @@ async fn forms_create_and_change_records(app: TestApp) {
             .body
             .contains("2024-03-31 起")
     );
+    // 扶持资金 on the company page: the form keeps what was typed beside an error, then records the fund.
+    let dialog = web.get(&format!("/companies/{company}/support-funds/new")).await;
+    assert!(
+        dialog.body.contains("登记扶持资金") && dialog.body.contains("区级"),
+        "{}",
+        dialog.body
+    );
+    let form = [
+        ("programme", "技术改造专项资金"),
+        ("level", "provincial"),
+        ("amount", "0"),
+        ("approved_on", "2024-04-02"),
+    ];
+    let bad = web.post(&format!("/companies/{company}/support-funds"), &form).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("value=\"技术改造专项资金\""), "{}", bad.body);
+    let mut form = form;
+    form[2].1 = "1,200.5";
+    let ok = web.post(&format!("/companies/{company}/support-funds"), &form).await;
+    assert_eq!(
+        (ok.status, ok.hx.as_deref()),
+        (StatusCode::OK, Some("true")),
+        "{}",
+        ok.body
+    );
+    let (_, funds) = app.get(&format!("/api/v1/support-funds?company_id={company}")).await;
+    assert_eq!(
+        (
+            funds["total"].clone(),
+            funds["items"][0]["amount"].clone(),
+            funds["items"][0]["level"].clone()
+        ),
+        (json!(1), json!("1200.5"), json!("provincial"))
+    );
+    assert!(
+        web.get(&format!("/companies/{company}"))
+            .await
+            .body
+            .contains("技术改造专项资金(省级)· 1,200.50 万元")
+    );
     let bad_phone = web
         .post(
             &format!("/companies/{company}/contacts"),
