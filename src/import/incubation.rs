@@ -11,7 +11,7 @@ use sea_orm::DatabaseTransaction;
 use super::{
     Issue, Outcome, RowReader,
     layout::{Field, fields},
-    refs::{CompanyNames, resolved},
+    refs::CompanyNames,
     stages::{self, Dated},
 };
 use crate::service::{
@@ -170,7 +170,7 @@ async fn write(
         let (stage, first) = dates.next().expect("a read row has a dated stage");
         let rest = stages::moves(dates, row.fail_reason.as_ref())?;
         let n = NewCandidate {
-            company_id: resolved(vec![company], &created)[0],
+            company_id: created.get(&company).copied().unwrap_or(company),
             cohort_year: i64::from(row.cohort_year),
             stage: Some(stage),
             occurred_on: Day::parse("occurred_on", first)?,

@@ -77,15 +77,11 @@ impl Dataset {
 
     /// Its name in paths.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dataset::Companies => "companies",
-            Dataset::Projects => "projects",
-            Dataset::Visits => "visits",
-            Dataset::FundArrivals => "fund-arrivals",
-            Dataset::Blockers => "blockers",
-            Dataset::Outreach => "outreach",
-            Dataset::Incubation => "incubation",
-        }
+        Self::ALL
+            .iter()
+            .find(|(_, d)| *d == self)
+            .map(|(n, _)| *n)
+            .expect("every dataset is in ALL")
     }
 
     /// Its Chinese name (file names, the template's title).

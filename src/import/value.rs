@@ -2,7 +2,7 @@
 //! stage and yes/no words, company names with their bracket variants. Each parser answers the value or the Chinese
 //! reason it could not be read.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use entity::enums::{ProjectSource, ProjectStage};
 use rust_decimal::{Decimal, prelude::FromPrimitive};
 use unicode_normalization::UnicodeNormalization;
@@ -226,11 +226,6 @@ pub fn quantity(cell: &Cell) -> Result<f64, Bad> {
         return Err(bad());
     }
     Ok(v)
-}
-
-/// Whether a date is one a ledger row can hold: from 1990 to next year (what the services take).
-pub fn plausible(d: NaiveDate) -> bool {
-    d.year() >= 1990 && d <= crate::service::input::today() + chrono::Days::new(366)
 }
 
 #[cfg(test)]
