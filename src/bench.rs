@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
 use entity::{
-    enums::{BlockerCategory, BlockerStatus, IncubationStage, ProjectStage},
+    enums::{BlockerCategory, BlockerStatus, CapitalOrigin, IncubationStage, ProjectStage},
     pipeline::Stage,
     project,
 };
@@ -142,6 +142,7 @@ async fn gen_projects(
                 agreed_investment: agreed,
                 land_mu: None,
                 is_major: i % 3 == 0,
+                capital_origin: CapitalOrigin::Domestic,
                 contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
                 responsible_unit: None,
                 team: None,

@@ -43,7 +43,11 @@ fn label(p: &Period) -> String {
 
 /// `（同比增长20.3%）`, `（同比下降5.0%）`, or nothing where the year before has no data.
 fn yoy(c: &Compare) -> String {
-    match c.growth_pct {
+    growth_text(c.growth_pct)
+}
+
+fn growth_text(growth_pct: Option<f64>) -> String {
+    match growth_pct {
         Some(g) if g > 0.0 => format!("（同比增长{g:.1}%）"),
         Some(g) if g < 0.0 => format!("（同比下降{:.1}%）", -g),
         Some(_) => "（与上年同期持平）".into(),
@@ -162,6 +166,11 @@ pub async fn summary(
         "signed_investment": yi(kpis.signed_investment.value),
         "major": { "count": kpis.major_projects.value, "investment": yi(kpis.major_investment.value) },
         "funds": yi(kpis.funds_arrived.value),
+        "domestic": { "value": yi(kpis.domestic_funds.value), "yoy": growth_text(kpis.domestic_funds.growth_pct) },
+        "foreign": (!kpis.foreign_funds.value.is_zero()).then(|| serde_json::json!({
+            "value": kpis.foreign_funds.value.round_dp(2).normalize().to_string(),
+            "yoy": growth_text(kpis.foreign_funds.growth_pct),
+        })),
         "above_size": { "count": above_size.len(), "names": above_size.join("、") },
         "support": (!kpis.support_funds.value.is_zero()).then(|| kpis.support_funds.value.normalize().to_string()),
         "partners": partners.join("、"),

@@ -125,6 +125,30 @@ pub enum SupportLevel {
     District,
 }
 
+/// Origin of the capital behind a project or a fund arrival (资本来源). 外资 and 港澳台资 together are 实际利用外资 in
+/// the statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))", rename_all = "snake_case")]
+pub enum CapitalOrigin {
+    /// 内资
+    #[default]
+    Domestic,
+    /// 外资
+    Foreign,
+    /// 港澳台资
+    HongKongMacaoTaiwan,
+}
+
+impl CapitalOrigin {
+    /// Whether the capital counts as 实际利用外资 (kept in 美元).
+    pub fn is_foreign(self) -> bool {
+        self != Self::Domestic
+    }
+}
+
 /// Category of a blocker (难题类别).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
@@ -291,6 +315,7 @@ labels!(OutreachKind {
 });
 labels!(PartnerKind { ChamberOfCommerce => "商会", Agency => "中介机构", Other => "其他" });
 labels!(SupportLevel { National => "国家级", Provincial => "省级", City => "市级", District => "区级" });
+labels!(CapitalOrigin { Domestic => "内资", Foreign => "外资", HongKongMacaoTaiwan => "港澳台资" });
 labels!(BlockerCategory {
     Funds => "资金", Land => "用地", Recruitment => "招工", Facilities => "配套", Approvals => "审批", Other => "其他",
 });

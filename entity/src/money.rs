@@ -34,6 +34,53 @@ pub const fn yuan_of_wan(wan: i64) -> i64 {
     wan * WAN
 }
 
+/// Cents in one 万美元.
+const WAN_USD_CENTS: i64 = 1_000_000;
+
+/// A CNY-per-USD rate is kept in ten-thousandths (7.1268 → 71 268), as the central parity is published.
+const RATE_SCALE: i64 = 10_000;
+
+/// US cents as 万美元, exactly.
+pub fn wan_usd(cents: i64) -> Decimal {
+    (Decimal::from(cents) / Decimal::from(WAN_USD_CENTS)).normalize()
+}
+
+/// 万美元 as whole US cents; none when it is not a whole number of cents or out of range.
+pub fn usd_cents(wan_usd: Decimal) -> Option<i64> {
+    let c = wan_usd.checked_mul(Decimal::from(WAN_USD_CENTS))?;
+    if !c.fract().is_zero() {
+        return None;
+    }
+    i64::try_from(c).ok()
+}
+
+/// A rate in yuan per US dollar as ten-thousandths; none when it has more than four decimals or is out of range.
+pub fn rate_e4(rate: Decimal) -> Option<i64> {
+    let r = rate.checked_mul(Decimal::from(RATE_SCALE))?;
+    if !r.fract().is_zero() {
+        return None;
+    }
+    i64::try_from(r).ok()
+}
+
+/// A rate kept in ten-thousandths as yuan per US dollar.
+pub fn rate(rate_e4: i64) -> Decimal {
+    (Decimal::from(rate_e4) / Decimal::from(RATE_SCALE)).normalize()
+}
+
+/// US cents at a rate (ten-thousandths of a yuan per dollar) as whole yuan, half away from zero; none on overflow.
+pub fn yuan_of_usd(cents: i64, rate_e4: i64) -> Option<i64> {
+    let scale = 100 * i128::from(RATE_SCALE);
+    let milli = i128::from(cents) * i128::from(rate_e4);
+    let y = (milli + scale / 2).div_euclid(scale);
+    i64::try_from(y).ok()
+}
+
+/// US cents as 万美元 in a float, for a spreadsheet cell.
+pub fn wan_usd_f64(cents: i64) -> f64 {
+    cents as f64 / WAN_USD_CENTS as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +93,16 @@ mod tests {
         assert_eq!(yuan("1.23456".parse().unwrap()), None);
         assert_eq!(yi(Decimal::from(98_0000)).to_string(), "98");
         assert_eq!(yuan_of_wan(3), 30_000);
+        assert_eq!(wan_usd(12_345_678).to_string(), "12.345678");
+        assert_eq!(usd_cents("1.5".parse().unwrap()), Some(1_500_000));
+        assert_eq!(usd_cents("0.0000001".parse().unwrap()), None);
+        assert_eq!(rate_e4("7.1268".parse().unwrap()), Some(71_268));
+        assert_eq!(rate_e4("7.12681".parse().unwrap()), None);
+        assert_eq!(rate(71_268).to_string(), "7.1268");
+        // 100 万美元 at 7.1268 is 712.68 万元; 0.01 美元 at 7.1268 rounds to 7 分, so to 0 yuan.
+        assert_eq!(yuan_of_usd(100_000_000, 71_268), Some(7_126_800));
+        assert_eq!(yuan_of_usd(1, 71_268), Some(0));
+        assert_eq!(yuan_of_usd(7, 71_268), Some(0));
+        assert_eq!(yuan_of_usd(8, 71_268), Some(1));
     }
 }

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{ProjectSource, ProjectStage};
+use crate::enums::{CapitalOrigin, ProjectSource, ProjectStage};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "projects")]
@@ -19,6 +19,8 @@ pub struct Model {
     pub source_partner_id: Option<i64>,
     /// 协议投资额 in whole yuan.
     pub agreed_investment_yuan: Option<i64>,
+    /// 资本来源 of the investor.
+    pub capital_origin: CapitalOrigin,
     /// 用地需求 in 亩.
     pub land_mu: Option<f64>,
     pub is_major: bool,

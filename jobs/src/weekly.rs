@@ -89,9 +89,10 @@ fn rows(k: &Kpis) -> Vec<Row> {
                 value: c.value.to_string(),
                 yoy: yoy(c),
             },
-            Figures::Money(c) => Row {
+            // Two decimals of 万元 (万美元) read well in a mail; the export keeps them exact.
+            Figures::Money(c) | Figures::Dollars(c) => Row {
                 label: l.label.into(),
-                value: c.value.to_string(),
+                value: c.value.round_dp(2).normalize().to_string(),
                 yoy: c.growth_pct.map_or("—".into(), |g| format!("{g:+.1}%")),
             },
         })

@@ -12,6 +12,7 @@ mod m20261127_000007_sign_in_strikes;
 mod m20261127_000008_imports;
 mod m20261127_000009_support_funds;
 mod m20261127_000010_above_size;
+mod m20261205_000011_capital_origin;
 mod util;
 
 /// All migrations, oldest first.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_imports::Migration),
             Box::new(m20261127_000009_support_funds::Migration),
             Box::new(m20261127_000010_above_size::Migration),
+            Box::new(m20261205_000011_capital_origin::Migration),
         ]
     }
 }

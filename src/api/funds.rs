@@ -2,7 +2,7 @@
 //! from the agreed investment (协议投资额).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::fund_arrival;
+use entity::{enums::CapitalOrigin, fund_arrival};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::service::{
     AppResult, Need, funds as svc,
-    input::{Day, Money, Note},
+    input::{Day, Dollars, Money, Note},
 };
 
 /// A fund arrival (到位资金记录).
@@ -33,8 +33,16 @@ pub struct FundArrival {
     pub project_id: i64,
     /// Date the funds arrived.
     pub arrived_on: NaiveDate,
-    /// Amount in 万元.
+    /// Amount in 万元 (for foreign capital, the dollars at the recorded rate).
     pub amount: Decimal,
+    /// Origin of the capital (资本来源).
+    pub capital_origin: CapitalOrigin,
+    /// Foreign capital: the amount in 万美元, exact to the cent.
+    #[oai(nullable)]
+    pub amount_usd: Option<Decimal>,
+    /// Foreign capital: the rate it is counted at, yuan per US dollar.
+    #[oai(nullable)]
+    pub usd_rate: Option<Decimal>,
     /// Note.
     #[oai(nullable)]
     pub note: Option<String>,
@@ -53,6 +61,9 @@ impl From<fund_arrival::Model> for FundArrival {
             project_id: m.project_id,
             arrived_on: m.arrived_on,
             amount: Money::yuan(m.amount_yuan).as_wan(),
+            capital_origin: m.capital_origin,
+            amount_usd: m.amount_usd_cents.map(entity::money::wan_usd),
+            usd_rate: m.usd_rate_e4.map(entity::money::rate),
             note: m.note,
             version: m.version,
             created_at: m.created_at,
@@ -67,8 +78,19 @@ impl From<fund_arrival::Model> for FundArrival {
 pub struct NewFundArrival {
     /// Date the funds arrived.
     pub arrived_on: NaiveDate,
-    /// Amount in 万元, > 0, at most 4 decimals.
-    pub amount: DecimalIn,
+    /// Origin of the capital; defaults to the project's (`foreign` when `amount_usd` is given for a 内资 project).
+    #[oai(nullable)]
+    pub capital_origin: Option<CapitalOrigin>,
+    /// Amount in 万元, > 0, at most 4 decimals: required for 内资; for 外资 and 港澳台资 it is worked out from
+    /// `amount_usd` at `usd_rate` (when given as well, it must agree with them to within 0.5%).
+    #[oai(nullable)]
+    pub amount: Option<DecimalIn>,
+    /// 外资 and 港澳台资 only, and required for them: the amount in 万美元 (> 0, whole cents).
+    #[oai(nullable)]
+    pub amount_usd: Option<DecimalIn>,
+    /// With `amount_usd`: yuan per US dollar (> 0, at most 4 decimals), e.g. 7.1268.
+    #[oai(nullable)]
+    pub usd_rate: Option<DecimalIn>,
     /// Note, up to 2000 characters.
     #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
@@ -84,9 +106,18 @@ pub struct FundArrivalChanges {
     /// Date the funds arrived.
     #[oai(nullable)]
     pub arrived_on: Option<NaiveDate>,
-    /// Amount in 万元.
+    /// Origin of the capital; a change to `domestic` keeps the amount in 万元 and drops the dollars.
+    #[oai(nullable)]
+    pub capital_origin: Option<CapitalOrigin>,
+    /// Amount in 万元 (内资; for foreign capital it must agree with the dollars).
     #[oai(nullable)]
     pub amount: Option<DecimalIn>,
+    /// Foreign capital: the amount in 万美元, changed together with `usd_rate`.
+    #[oai(nullable)]
+    pub amount_usd: Option<DecimalIn>,
+    /// Foreign capital: yuan per US dollar, changed together with `amount_usd`.
+    #[oai(nullable)]
+    pub usd_rate: Option<DecimalIn>,
     /// Note.
     #[oai(nullable, validator(max_length = 2000))]
     pub note: MaybeUndefined<String>,
@@ -96,7 +127,9 @@ impl NewFundArrival {
     fn parse(self) -> AppResult<svc::NewFundArrival> {
         Ok(svc::NewFundArrival {
             arrived_on: Day::parse("arrived_on", self.arrived_on)?,
-            amount: Money::positive_wan("amount", self.amount.0)?,
+            capital_origin: self.capital_origin,
+            amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
+            dollars: Dollars::parse_opt(self.amount_usd.map(|d| d.0), self.usd_rate.map(|d| d.0))?,
             note: Note::parse_opt("note", self.note.as_deref())?,
         })
     }
@@ -107,7 +140,9 @@ impl FundArrivalChanges {
         Ok(svc::FundArrivalChanges {
             version: self.version,
             arrived_on: self.arrived_on.map(|d| Day::parse("arrived_on", d)).transpose()?,
+            capital_origin: self.capital_origin,
             amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
+            dollars: Dollars::parse_opt(self.amount_usd.map(|d| d.0), self.usd_rate.map(|d| d.0))?,
             note: patch(self.note, |v| Note::parse_opt("note", Some(&v)))?,
         })
     }

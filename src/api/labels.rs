@@ -1,8 +1,8 @@
 //! The Chinese label of every enum value, so clients and reports never hard-code them.
 
 use entity::enums::{
-    BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, Label, OutreachKind, PartnerKind, ProjectSource,
-    ProjectStage, SupportLevel, TargetMetric,
+    BlockerCategory, BlockerStatus, CapitalOrigin, FollowUpKind, IncubationStage, Label, OutreachKind, PartnerKind,
+    ProjectSource, ProjectStage, SupportLevel, TargetMetric,
 };
 use poem_openapi::{Object, OpenApi, payload::Json};
 
@@ -33,6 +33,8 @@ pub struct Labels {
     pub partner_kind: Vec<Labelled>,
     /// Support-fund levels.
     pub support_level: Vec<Labelled>,
+    /// Origins of capital.
+    pub capital_origin: Vec<Labelled>,
     /// Blocker categories.
     pub blocker_category: Vec<Labelled>,
     /// Blocker statuses.
@@ -69,6 +71,7 @@ impl LabelsApi {
             outreach_kind: of::<OutreachKind>(),
             partner_kind: of::<PartnerKind>(),
             support_level: of::<SupportLevel>(),
+            capital_origin: of::<CapitalOrigin>(),
             blocker_category: of::<BlockerCategory>(),
             blocker_status: of::<BlockerStatus>(),
             incubation_stage: of::<IncubationStage>(),

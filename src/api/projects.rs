@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    enums::{ProjectSource, ProjectStage},
+    enums::{CapitalOrigin, ProjectSource, ProjectStage},
     stage_event,
 };
 use poem_openapi::{
@@ -107,6 +107,8 @@ pub struct Project {
     pub land_mu: Option<f64>,
     /// Major project (重大项目).
     pub is_major: bool,
+    /// Origin of the capital (资本来源).
+    pub capital_origin: CapitalOrigin,
     /// Contact leader (联系领导).
     #[oai(nullable)]
     pub contact_leader: Option<String>,
@@ -174,6 +176,9 @@ pub struct NewProject {
     /// Major project; defaults to false.
     #[oai(nullable)]
     pub is_major: Option<bool>,
+    /// Origin of the capital; defaults to `domestic` (内资).
+    #[oai(nullable)]
+    pub capital_origin: Option<CapitalOrigin>,
     /// Contact leader.
     #[oai(nullable, validator(max_length = 100))]
     pub contact_leader: Option<String>,
@@ -225,6 +230,9 @@ pub struct ProjectChanges {
     /// Major project.
     #[oai(nullable)]
     pub is_major: Option<bool>,
+    /// Origin of the capital.
+    #[oai(nullable)]
+    pub capital_origin: Option<CapitalOrigin>,
     /// Contact leader.
     #[oai(nullable, validator(max_length = 100))]
     pub contact_leader: MaybeUndefined<String>,
@@ -325,6 +333,7 @@ impl From<ProjectView> for Project {
             funds_arrived: v.funds_arrived.as_wan(),
             land_mu: p.land_mu,
             is_major: p.is_major,
+            capital_origin: p.capital_origin,
             contact_leader: p.contact_leader,
             responsible_unit: p.responsible_unit,
             team: p.team,
@@ -360,6 +369,7 @@ impl NewProject {
                 .transpose()?,
             land_mu: non_negative("land_mu", self.land_mu)?,
             is_major: self.is_major.unwrap_or(false),
+            capital_origin: self.capital_origin.unwrap_or_default(),
             contact_leader: Short::parse_opt("contact_leader", self.contact_leader.as_deref())?,
             responsible_unit: Unit::parse_opt("responsible_unit", self.responsible_unit.as_deref())?,
             team: Unit::parse_opt("team", self.team.as_deref())?,
@@ -384,6 +394,7 @@ impl ProjectChanges {
             })?,
             land_mu: patch(self.land_mu, |v| non_negative("land_mu", Some(v)))?,
             is_major: self.is_major,
+            capital_origin: self.capital_origin,
             contact_leader: patch(self.contact_leader, |v| Short::parse_opt("contact_leader", Some(&v)))?,
             responsible_unit: patch(self.responsible_unit, |v| Unit::parse_opt("responsible_unit", Some(&v)))?,
             team: patch(self.team, |v| Unit::parse_opt("team", Some(&v)))?,
@@ -427,6 +438,8 @@ impl ProjectsApi {
         company_id: Query<Option<i64>>,
         /// Major projects only (true) or non-major only (false).
         is_major: Query<Option<bool>>,
+        /// Origin of the capital.
+        capital_origin: Query<Option<CapitalOrigin>>,
         /// The stage whose reach date `reached_from`/`reached_to` filter (default `lead`).
         reached: Query<Option<ProjectStage>>,
         /// Earliest reach date, inclusive.
@@ -447,6 +460,7 @@ impl ProjectsApi {
             contact_leader: contact_leader.0,
             company_id: company_id.0,
             is_major: is_major.0,
+            capital_origin: capital_origin.0,
             reached: reached.0,
             reached_from: reached_from.0,
             reached_to: reached_to.0,

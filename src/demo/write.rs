@@ -4,7 +4,8 @@
 use chrono::{Days, NaiveDate};
 use entity::{
     enums::{
-        BlockerCategory, BlockerStatus, FollowUpKind, IncubationStage, PartnerKind, Role, SupportLevel, TargetMetric,
+        BlockerCategory, BlockerStatus, CapitalOrigin, FollowUpKind, IncubationStage, PartnerKind, Role, SupportLevel,
+        TargetMetric,
     },
     money::yuan_of_wan,
 };
@@ -22,7 +23,7 @@ use crate::service::{
     funds,
     history::StageMove,
     incubation,
-    input::{Day, Money, Name, Note, Place, Short, email, phone},
+    input::{Day, Dollars, Money, Name, Note, Place, Short, email, phone},
     outreach, partners,
     partners::LongNote,
     projects::{self, Origin, Unit},
@@ -197,6 +198,7 @@ async fn write_project(
         agreed_investment: pr.agreed_wan.map(|w| Money::yuan(yuan_of_wan(w))),
         land_mu: pr.major.then(|| r.int(20, 300) as f64),
         is_major: pr.major,
+        capital_origin: origin_of(i),
         contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
         responsible_unit: Some(Unit::parse("responsible_unit", UNITS[i % UNITS.len()])?),
         team: Some(Unit::parse("team", &format!("{}专班", pr.industry))?),
@@ -216,7 +218,7 @@ async fn write_project(
             .map_err(|e| anyhow::anyhow!("demo project {} breaks a stage rule: {e}", pr.name))?;
     }
     write_follow_ups(db, actor, r, id, pr).await?;
-    write_funds(db, r, id, pr).await?;
+    write_funds(db, r, id, pr, origin_of(i)).await?;
     Ok(id)
 }
 
@@ -246,8 +248,35 @@ async fn write_follow_ups(db: &impl Db, actor: &Actor, r: &mut Dates, id: i64, p
     Ok(())
 }
 
-/// Funds arrive after landing, a share of the agreed investment at a time.
-async fn write_funds(db: &impl Db, r: &mut Dates, id: i64, pr: &ProjectPlan) -> anyhow::Result<()> {
+/// A few projects in every dozen are foreign-funded (外资, 港澳台资).
+fn origin_of(i: usize) -> CapitalOrigin {
+    match i % 12 {
+        2 | 5 => CapitalOrigin::Foreign,
+        10 => CapitalOrigin::HongKongMacaoTaiwan,
+        _ => CapitalOrigin::Domestic,
+    }
+}
+
+/// The dollars near `yuan`, to the hundred, at a rate of the month (about where the central parity stood in 2023–2024).
+fn dollars_for(yuan: i64, on: NaiveDate) -> Dollars {
+    use chrono::Datelike;
+    let rate_e4 = if on.year() < 2024 { 69_000 } else { 70_900 } + i64::from(on.month()) * 40;
+    // Ledgers give dollars to the hundred (两位小数的万美元).
+    let hundreds = (yuan * 100 / rate_e4).max(1);
+    Dollars {
+        cents: hundreds * 10_000,
+        rate_e4,
+    }
+}
+
+/// Funds arrive after landing, a share of the agreed investment at a time; foreign capital in dollars.
+async fn write_funds(
+    db: &impl Db,
+    r: &mut Dates,
+    id: i64,
+    pr: &ProjectPlan,
+    origin: CapitalOrigin,
+) -> anyhow::Result<()> {
     use entity::enums::ProjectStage;
     let (Some(landed), Some(wan)) = (pr.reached(ProjectStage::Landed), pr.agreed_wan) else {
         return Ok(());
@@ -258,9 +287,13 @@ async fn write_funds(db: &impl Db, r: &mut Dates, id: i64, pr: &ProjectPlan) -> 
         if on > d(2024, 12, 31) {
             break;
         }
+        let yuan = wan * r.int(8, 25) * 100;
+        let dollars = origin.is_foreign().then(|| dollars_for(yuan, on));
         let f = funds::NewFundArrival {
             arrived_on: Day::parse("arrived_on", on)?,
-            amount: Money::yuan(wan * r.int(8, 25) * 100),
+            capital_origin: Some(origin),
+            amount: dollars.is_none().then_some(Money::yuan(yuan)),
+            dollars,
             note: Some(Note::parse("note", "企业注册资本金到位")?),
         };
         funds::create(db, id, f).await?;

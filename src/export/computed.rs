@@ -72,6 +72,7 @@ pub async fn rows(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow:
         }
         let k = a.kpis(&p)?;
         let yuan = |d| Cell::Money(entity::money::yuan(d).unwrap_or(0));
+        let cents = |d| Cell::Dollars(entity::money::usd_cents(d).unwrap_or(0));
         Ok(k.lines()
             .into_iter()
             .map(|l| {
@@ -85,6 +86,7 @@ pub async fn rows(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow:
                         opt(c.growth_pct),
                     ],
                     Figures::Money(c) => vec![period(), metric, yuan(c.value), yuan(c.previous), opt(c.growth_pct)],
+                    Figures::Dollars(c) => vec![period(), metric, cents(c.value), cents(c.previous), opt(c.growth_pct)],
                 }
             })
             .collect())

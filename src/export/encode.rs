@@ -142,6 +142,7 @@ fn csv_text(cell: &Cell) -> String {
         Cell::Int(i) => i.to_string(),
         Cell::Date(d) => d.to_string(),
         Cell::Money(y) => entity::money::wan(*y).to_string(),
+        Cell::Dollars(c) => entity::money::wan_usd(*c).to_string(),
         Cell::Float(v) => v.to_string(),
         Cell::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
     }
@@ -156,6 +157,7 @@ fn json_value(cell: &Cell) -> serde_json::Value {
         Cell::Int(i) => (*i).into(),
         Cell::Date(d) => d.to_string().into(),
         Cell::Money(y) => entity::money::wan(*y).to_string().into(),
+        Cell::Dollars(c) => entity::money::wan_usd(*c).to_string().into(),
         Cell::Float(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into),
         Cell::Bool(b) => (*b).into(),
     }
@@ -205,6 +207,7 @@ pub fn xlsx(columns: &[Column], title: &str, rows: &[Vec<Cell>]) -> anyhow::Resu
     let sheet = jobs::xlsx::sheet(&mut book, title, &headers)?;
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let money = Format::new().set_num_format("#,##0.0000");
+    let dollars = Format::new().set_num_format("#,##0.00####");
     for (r, row) in rows.iter().enumerate() {
         let r = u32::try_from(r + 1)?;
         for (i, cell) in row.iter().enumerate() {
@@ -226,6 +229,10 @@ pub fn xlsx(columns: &[Column], title: &str, rows: &[Vec<Cell>]) -> anyhow::Resu
                 // 万元 with four decimals: whole yuan, exact in an f64 far beyond any park's budget.
                 Cell::Money(y) => {
                     sheet.write_number_with_format(r, i, entity::money::wan_f64(*y), &money)?;
+                }
+                // 万美元 to the cent: six decimals.
+                Cell::Dollars(c) => {
+                    sheet.write_number_with_format(r, i, entity::money::wan_usd_f64(*c), &dollars)?;
                 }
                 Cell::Bool(b) => {
                     sheet.write_string(r, i, if *b { "是" } else { "否" })?;

@@ -35,6 +35,8 @@ pub enum Cell {
     Date(NaiveDate),
     /// Money in whole yuan, shown in 万元.
     Money(i64),
+    /// US cents, shown in 万美元.
+    Dollars(i64),
     /// A rate or a number of days.
     Float(f64),
     /// Yes or no.

@@ -122,6 +122,9 @@ impl Table for ProjectRow {
         f("source", "来源", 10.0, |r| label(r.view.project.source)),
         f("stage", "当前阶段", 10.0, |r| label(r.stage)),
         f("is_major", "重大项目", 9.0, |r| Cell::Bool(r.view.project.is_major)),
+        f("capital_origin", "资本来源", 9.0, |r| {
+            label(r.view.project.capital_origin)
+        }),
         f("agreed_investment", "协议投资额(万元)", 16.0, |r| {
             r.view.project.agreed_investment_yuan.map_or(Cell::Null, Cell::Money)
         }),

@@ -1,10 +1,11 @@
 //! The 到位资金 sheet: one row per arrival of funds, naming its project (and, where two projects share a name, its
-//! company), the date and the amount. An arrival is matched by project, date and amount; projects are never
-//! created from a fund sheet.
+//! company), the date and the amount: in 万元, or for foreign capital in 万美元 with its rate. An arrival is
+//! matched by project, date and amount in yuan; projects are never created from a fund sheet.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
+use entity::enums::CapitalOrigin;
 use sea_orm::DatabaseTransaction;
 
 use super::{
@@ -16,7 +17,7 @@ use crate::service::{
     Actor, AppResult,
     funds::{self, NewFundArrival},
     imports::{self, Touched},
-    input::{Day, Money, Name, Note},
+    input::{Day, Dollars, Money, Name, Note},
 };
 
 /// The columns of a fund sheet.
@@ -24,7 +25,10 @@ pub static FIELDS: &[Field] = fields! {
     project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "招商项目", "project"];
     company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "企业", "company"];
     arrived_on "到位时间" Date required "2024-04-30" ["到位时间", "到位日期", "资金到位时间", "日期", "时间", "arrival date", "date"];
-    amount "到位资金(万元)" Amount required "3000" ["到位资金", "到位金额", "本期到位", "本次到位资金", "实际到位资金", "金额", "amount"];
+    amount "到位资金(万元)" Amount optional "3000" ["到位资金", "到位金额", "本期到位", "本次到位资金", "实际到位资金", "金额", "折合人民币", "amount"];
+    capital_origin "资本来源" Word optional "内资" ["资本来源", "内外资", "资金性质", "capital origin"];
+    amount_usd "到位外资(万美元)" Number optional "" ["到位外资", "外资到位", "实际利用外资", "到位美元", "美元金额", "amount usd"];
+    usd_rate "汇率" Number optional "" ["汇率", "美元汇率", "折算汇率", "usd rate", "rate"];
     note "备注" Text optional "" ["备注", "资金来源", "说明", "note", "notes"];
 };
 
@@ -35,6 +39,8 @@ pub struct Row {
     company: Option<Name>,
     date: NaiveDate,
     amount: Money,
+    capital_origin: Option<CapitalOrigin>,
+    dollars: Option<Dollars>,
     note: Option<Note>,
 }
 
@@ -46,7 +52,11 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
     if date.is_none() && !r.failed() {
         r.error_at("arrived_on", "missing_value", "“到位时间”不能为空".into());
     }
-    let amount = r.amount("amount");
+    let given = r.amount("amount");
+    let capital_origin = r.word("capital_origin", super::value::capital_origin);
+    let dollars = r.dollars("amount_usd", "usd_rate");
+    // The amount in yuan matches stored arrivals: foreign capital's is worked out from the dollars.
+    let amount = given.or(dollars.map(Dollars::as_money));
     match amount {
         None if !r.failed() => r.error_at("amount", "missing_value", "“到位资金”不能为空".into()),
         Some(a) if a.as_yuan() == 0 => r.error_at("amount", "invalid_value", "到位资金应大于 0".into()),
@@ -62,6 +72,8 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
         company,
         date: date?,
         amount: amount?,
+        capital_origin,
+        dollars,
         note,
     })
 }
@@ -82,11 +94,23 @@ pub async fn import(
             found.push((id, row));
         }
     }
-    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let mut ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let origins = imports::origins_of(txn, &ids).await?;
     let mut stored: HashSet<(i64, NaiveDate, i64)> = imports::funds_of(txn, &ids).await?.into_iter().collect();
     let mut seen: HashMap<(i64, NaiveDate, i64), usize> = HashMap::new();
     let mut new = Vec::new();
-    for (id, row) in found {
+    for (id, mut row) in found {
+        let project = origins.get(&id).copied().unwrap_or_default();
+        let origin = funds::origin_of(project, row.capital_origin, row.dollars.is_some());
+        match funds::settle(origin, Some(row.amount), row.dollars) {
+            Ok((amount, _)) => (row.amount, row.capital_origin) = (amount, Some(origin)),
+            Err(e) => {
+                out.error(super::issue_of(row.line, &e, out));
+                continue;
+            }
+        }
         let key = (id, row.date, row.amount.as_yuan());
         if out.is_new(
             (&mut seen, &mut stored),
@@ -104,7 +128,9 @@ pub async fn import(
     for (id, row) in new {
         let n = NewFundArrival {
             arrived_on: Day::parse("arrived_on", row.date)?,
-            amount: row.amount,
+            capital_origin: row.capital_origin,
+            amount: Some(row.amount),
+            dollars: row.dollars,
             note: row.note,
         };
         touched.push(Touched::NewFund(funds::create(txn, id, n).await?.id));

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use entity::{
     company,
-    enums::{Label, ProjectSource, ProjectStage},
+    enums::{CapitalOrigin, Label, ProjectSource, ProjectStage},
     pipeline::{Event, Stage},
     project,
 };
@@ -38,6 +38,7 @@ pub static FIELDS: &[Field] = fields! {
     responsible_unit "责任单位" Text optional "招商一局" ["责任单位", "承办单位", "牵头单位", "负责单位", "responsible unit"];
     team "工作专班" Text optional "新能源专班" ["工作专班", "专班", "team"];
     is_major "是否重大项目" YesNo optional "是" ["是否重大项目", "重大项目", "是否重大", "major"];
+    capital_origin "资本来源" Word optional "内资" ["资本来源", "内外资", "投资来源", "资金性质", "capital origin"];
     source "项目来源" Word optional "来访接待" ["项目来源", "来源", "信息来源", "source"];
     status "项目状态" Word optional "已签约" ["项目状态", "状态", "当前阶段", "项目阶段", "进展阶段", "推进状态", "status", "stage"];
     lead_on "线索时间" Date optional "2024-01-08" ["线索时间", "首次接触时间", "接触时间", "获取时间", "信息获取时间", "lead date"];
@@ -75,6 +76,7 @@ pub struct Row {
     responsible_unit: Option<UnitName>,
     team: Option<UnitName>,
     is_major: Option<bool>,
+    capital_origin: Option<CapitalOrigin>,
     source: Option<ProjectSource>,
     notes: Option<Note>,
     /// The stages with their dates, in stage order (终止 last) and never going back in time.
@@ -96,6 +98,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let responsible_unit = r.text("responsible_unit", |v| UnitName::parse_opt("responsible_unit", Some(v)));
     let team = r.text("team", |v| UnitName::parse_opt("team", Some(v)));
     let is_major = r.yes_no("is_major");
+    let capital_origin = r.word("capital_origin", super::value::capital_origin);
     let source = r.word("source", super::value::source);
     let status = r.word("status", super::value::status);
     let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
@@ -117,6 +120,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
         responsible_unit,
         team,
         is_major,
+        capital_origin,
         source,
         notes,
         drop_reason: drop_reason.or_else(|| Note::parse_opt("drop_reason", Some("台账标注为终止")).ok().flatten()),
@@ -484,6 +488,7 @@ fn new_project(row: Row, company_id: i64) -> AppResult<ProjectWithHistory> {
             agreed_investment: row.investment,
             land_mu: row.land_mu,
             is_major: row.is_major.unwrap_or(false),
+            capital_origin: row.capital_origin.unwrap_or_default(),
             contact_leader: row.contact_leader,
             responsible_unit: row.responsible_unit,
             team: row.team,
@@ -527,6 +532,7 @@ fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], 
         agreed_investment: differ(&row.investment, p.agreed_investment_yuan, |m| m.as_yuan()),
         land_mu: differ(&row.land_mu, p.land_mu, |v| *v),
         is_major: row.is_major.filter(|b| *b != p.is_major),
+        capital_origin: row.capital_origin.filter(|o| *o != p.capital_origin),
         contact_leader: differ(&row.contact_leader, p.contact_leader.clone(), |v| v.as_str().to_owned()),
         responsible_unit: differ(&row.responsible_unit, p.responsible_unit.clone(), |v| {
             v.as_str().to_owned()
@@ -545,7 +551,8 @@ fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], 
     ]
     .contains(&true)
         || changes.source.is_some()
-        || changes.is_major.is_some();
+        || changes.is_major.is_some()
+        || changes.capital_origin.is_some();
     if !changed && moves.is_empty() {
         return Some(Plan::Unchanged);
     }

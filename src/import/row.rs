@@ -13,7 +13,7 @@ use super::{
 };
 use crate::service::{
     AppError, AppResult,
-    input::{Day, Money},
+    input::{Day, Dollars, Money},
 };
 
 /// What the reading and matching of rows found so far.
@@ -233,6 +233,22 @@ impl RowReader<'_> {
         Money::from_wan(field, wan)
             .map_err(|e| self.bad(field, zh_bad(&e)))
             .ok()
+    }
+
+    /// Optional foreign capital: an amount in 万美元 and its rate, given together.
+    pub fn dollars(&mut self, usd: &str, rate: &str) -> Option<Dollars> {
+        let (u, r) = (self.word(usd, value::wan_usd), self.word(rate, value::usd_rate));
+        match (u, r) {
+            (Some(u), Some(r)) => Dollars::parse(usd, u, rate, r)
+                .map_err(|e| self.bad(usd, zh_bad(&e)))
+                .ok(),
+            (Some(_), None) | (None, Some(_)) if !self.failed => {
+                let missing = if u.is_some() { rate } else { usd };
+                self.error_at(missing, "missing_value", "美元金额和汇率须同时填写".into());
+                None
+            }
+            _ => None,
+        }
     }
 
     /// An optional date people report (1990 to a year ahead); a month alone is its first day, with a warning.

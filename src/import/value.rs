@@ -3,7 +3,7 @@
 //! reason it could not be read.
 
 use chrono::NaiveDate;
-use entity::enums::{ProjectSource, ProjectStage};
+use entity::enums::{CapitalOrigin, ProjectSource, ProjectStage};
 use rust_decimal::{Decimal, prelude::FromPrimitive};
 use unicode_normalization::UnicodeNormalization;
 
@@ -137,7 +137,7 @@ pub fn amount(cell: &Cell, unit: Unit) -> Result<Decimal, Bad> {
     if unit == Unit::WanUsd {
         return Err((
             "unsupported_currency",
-            "万美元金额无法记入以人民币计的协议投资额,请换算为万元".into(),
+            "此列以人民币计:万美元金额请换算为万元(外资到位可填“到位外资(万美元)”和“汇率”两列)".into(),
         ));
     }
     if value.is_sign_negative() {
@@ -210,6 +210,59 @@ pub fn source(cell: &Cell) -> Result<ProjectSource, Bad> {
     })
 }
 
+/// The origin of capital as ledgers write it.
+pub fn capital_origin(cell: &Cell) -> Result<CapitalOrigin, Bad> {
+    let t = norm(&cell.display());
+    Ok(match t.as_str() {
+        "内资" | "国内" | "国内资本" | "国资" | "民资" | "内资企业" => CapitalOrigin::Domestic,
+        "外资" | "外商" | "外商投资" | "外资企业" | "外企" => CapitalOrigin::Foreign,
+        "港澳台资" | "港澳台" | "港澳台商" | "港澳台商投资" | "港资" | "澳资" | "台资" => {
+            CapitalOrigin::HongKongMacaoTaiwan
+        }
+        _ => {
+            return Err((
+                "unknown_capital_origin",
+                format!("无法识别的资本来源“{t}”(应为 内资、外资、港澳台资)"),
+            ));
+        }
+    })
+}
+
+/// A decimal number: a spreadsheet number, or text with full-width digits, thousands separators and one of
+/// `units` after it.
+fn decimal(cell: &Cell, units: &[&str]) -> Option<Decimal> {
+    match cell {
+        // Spreadsheets store decimals as binary floats: 7.1268 comes back as 7.126799999…
+        Cell::Number(n) => Decimal::from_f64(*n).map(|d| d.round_dp(8).normalize()),
+        Cell::Text(t) => {
+            let t: String = norm(t).chars().filter(|c| !c.is_whitespace() && *c != ',').collect();
+            let t = units.iter().fold(t.as_str(), |t, u| t.strip_suffix(u).unwrap_or(t));
+            t.parse().ok()
+        }
+        Cell::Empty | Cell::Date(_) => None,
+    }
+}
+
+/// An amount of foreign capital in 万美元.
+pub fn wan_usd(cell: &Cell) -> Result<Decimal, Bad> {
+    decimal(cell, &["万美元"]).ok_or_else(|| {
+        (
+            "invalid_amount",
+            format!("无法识别的美元金额“{}”(以万美元计)", cell.display()),
+        )
+    })
+}
+
+/// A rate in yuan per US dollar.
+pub fn usd_rate(cell: &Cell) -> Result<Decimal, Bad> {
+    decimal(cell, &[]).ok_or_else(|| {
+        (
+            "invalid_number",
+            format!("无法识别的汇率“{}”(应如 7.1268)", cell.display()),
+        )
+    })
+}
+
 /// A number of 亩 (or any plain quantity): a number, or text with full-width digits and a unit after it.
 pub fn quantity(cell: &Cell) -> Result<f64, Bad> {
     let bad = || ("invalid_number", format!("无法识别的数字“{}”", cell.display()));
@@ -256,6 +309,23 @@ mod tests {
         assert!(warning.is_some());
         assert_eq!(date(&t("2024-02-30")).unwrap_err().0, "invalid_date");
         assert_eq!(date(&t("三月")).unwrap_err().0, "invalid_date");
+    }
+
+    #[test]
+    fn foreign_capital_words_and_numbers() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(capital_origin(&t("外商投资")).unwrap(), CapitalOrigin::Foreign);
+        assert_eq!(
+            capital_origin(&t(" 台资 ")).unwrap(),
+            CapitalOrigin::HongKongMacaoTaiwan
+        );
+        assert_eq!(capital_origin(&t("民资")).unwrap(), CapitalOrigin::Domestic);
+        assert_eq!(capital_origin(&t("侨资")).unwrap_err().0, "unknown_capital_origin");
+        assert_eq!(wan_usd(&t("1,234.5万美元")).unwrap(), d("1234.5"));
+        assert_eq!(wan_usd(&Cell::Number(12.34)).unwrap(), d("12.34"));
+        assert!(wan_usd(&t("12万元")).is_err());
+        // A spreadsheet's binary float of 7.1268 reads back as the rate written.
+        assert_eq!(usd_rate(&Cell::Number(7.1268)).unwrap(), d("7.1268"));
     }
 
     #[test]

@@ -145,6 +145,65 @@ impl From<Money> for i64 {
     }
 }
 
+/// Foreign capital in its own currency: US cents, exact, and the rate (yuan per dollar, in ten-thousandths) it is
+/// counted in yuan at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dollars {
+    /// US cents, > 0.
+    pub cents: i64,
+    /// Yuan per dollar in ten-thousandths, > 0.
+    pub rate_e4: i64,
+}
+
+/// The largest dollar amount accepted, in 万美元 (一千亿美元).
+const MAX_WAN_USD: i64 = 10_000_000;
+/// The largest rate accepted, in yuan per dollar: far above any the yuan has had.
+const MAX_RATE: i64 = 100;
+
+impl Dollars {
+    /// An amount in 万美元 (> 0, whole cents) of `usd_field` at a rate of `rate_field` (> 0, at most 4 decimals).
+    pub fn parse(usd_field: &str, wan_usd: Decimal, rate_field: &str, rate: Decimal) -> AppResult<Dollars> {
+        let cents = entity::money::usd_cents(wan_usd)
+            .filter(|c| *c > 0 && wan_usd <= Decimal::from(MAX_WAN_USD))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    usd_field,
+                    format!("{usd_field} is in 万美元, greater than 0, whole cents, at most {MAX_WAN_USD}"),
+                    format!("{usd_field} 以万美元计,须大于 0、精确到美分、不超过 {MAX_WAN_USD}"),
+                )
+            })?;
+        let rate_e4 = entity::money::rate_e4(rate)
+            .filter(|r| *r > 0 && rate <= Decimal::from(MAX_RATE))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    rate_field,
+                    format!("{rate_field} is yuan per US dollar, greater than 0, at most 4 decimals"),
+                    format!("{rate_field} 为 1 美元折合的人民币元数,须大于 0、最多 4 位小数"),
+                )
+            })?;
+        Ok(Dollars { cents, rate_e4 })
+    }
+
+    /// Optional dollars of the fields `amount_usd` and `usd_rate`, given together or not at all.
+    pub fn parse_opt(usd: Option<Decimal>, rate: Option<Decimal>) -> AppResult<Option<Dollars>> {
+        match (usd, rate) {
+            (None, None) => Ok(None),
+            (Some(u), Some(r)) => Dollars::parse("amount_usd", u, "usd_rate", r).map(Some),
+            (u, _) => Err(AppError::invalid(
+                if u.is_some() { "usd_rate" } else { "amount_usd" },
+                "amount_usd and usd_rate are given together",
+                "美元金额和汇率须同时填写",
+            )),
+        }
+    }
+
+    /// The amount in yuan at the rate, to the nearest yuan.
+    pub fn as_money(self) -> Money {
+        // Bounded above: 10^7 万美元 at 100 yuan is 10^16 yuan, within i64.
+        Money(entity::money::yuan_of_usd(self.cents, self.rate_e4).unwrap_or(i64::MAX))
+    }
+}
+
 /// A calendar date a person reports: from 1990 to a year ahead of today (Asia/Shanghai).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Day(NaiveDate);

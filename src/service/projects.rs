@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use entity::{
     company,
-    enums::{ProjectSource, ProjectStage},
+    enums::{CapitalOrigin, ProjectSource, ProjectStage},
     fund_arrival,
     pipeline::Stage,
     project, stage_event,
@@ -100,6 +100,8 @@ pub struct NewProject {
     pub land_mu: Option<f64>,
     /// Major project.
     pub is_major: bool,
+    /// Origin of the capital.
+    pub capital_origin: CapitalOrigin,
     /// Contact leader.
     pub contact_leader: Option<Short>,
     /// Responsible unit.
@@ -134,6 +136,8 @@ pub struct ProjectChanges {
     pub land_mu: Patch<f64>,
     /// Major project.
     pub is_major: Option<bool>,
+    /// Origin of the capital.
+    pub capital_origin: Option<CapitalOrigin>,
     /// Contact leader.
     pub contact_leader: Patch<Short>,
     /// Responsible unit.
@@ -161,6 +165,8 @@ pub struct ProjectFilter {
     pub company_id: Option<i64>,
     /// Major (true) or non-major (false) only.
     pub is_major: Option<bool>,
+    /// Origin of the capital.
+    pub capital_origin: Option<CapitalOrigin>,
     /// The stage whose reach date `reached_from`/`reached_to` filter (default `lead`).
     pub reached: Option<ProjectStage>,
     /// Earliest reach date, inclusive.
@@ -354,6 +360,7 @@ fn row(
         agreed_investment_yuan: Set(n.agreed_investment.map(Money::as_yuan)),
         land_mu: Set(n.land_mu),
         is_major: Set(n.is_major),
+        capital_origin: Set(n.capital_origin),
         contact_leader: Set(opt_string(n.contact_leader)),
         responsible_unit: Set(opt_string(n.responsible_unit)),
         team: Set(opt_string(n.team)),
@@ -403,6 +410,9 @@ fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
     }
     if let Some(v) = f.is_major {
         s = s.filter(project::Column::IsMajor.eq(v));
+    }
+    if let Some(v) = f.capital_origin {
+        s = s.filter(project::Column::CapitalOrigin.eq(v));
     }
     Ok(s)
 }
@@ -482,6 +492,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
     c.agreed_investment.apply(&mut m.agreed_investment_yuan);
     c.land_mu.apply(&mut m.land_mu);
     set_some(&mut m.is_major, c.is_major);
+    set_some(&mut m.capital_origin, c.capital_origin);
     c.contact_leader.apply(&mut m.contact_leader);
     c.responsible_unit.apply(&mut m.responsible_unit);
     c.team.apply(&mut m.team);

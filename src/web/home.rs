@@ -128,7 +128,7 @@ fn line(l: &jobs::analytics::KpiLine<'_>) -> minijinja::Value {
             label => l.label, value => c.value.to_string(), previous => c.previous.to_string(),
             growth => c.growth_pct, money => false,
         },
-        Figures::Money(m) => context! {
+        Figures::Money(m) | Figures::Dollars(m) => context! {
             label => l.label, value => group(&m.value.round_dp(2).to_string()),
             previous => group(&m.previous.round_dp(2).to_string()),
             growth => m.growth_pct, money => true,

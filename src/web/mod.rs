@@ -16,7 +16,7 @@ mod visits;
 use std::sync::{Arc, LazyLock};
 
 use entity::enums::{
-    BlockerCategory, BlockerStatus, FollowUpKind, Label, ProjectSource, ProjectStage, Role, SupportLevel,
+    BlockerCategory, BlockerStatus, CapitalOrigin, FollowUpKind, Label, ProjectSource, ProjectStage, Role, SupportLevel,
 };
 use minijinja::{Environment, Value, context};
 use poem::{
@@ -195,6 +195,7 @@ fn labels() -> serde_json::Value {
         "blocker_status": of::<BlockerStatus>(),
         "role": of::<Role>(),
         "support_level": of::<SupportLevel>(),
+        "capital_origin": of::<CapitalOrigin>(),
     })
 }
 

@@ -6,20 +6,21 @@ use poem::{
     Response, handler,
     web::{Data, Form, Html, Path},
 };
+use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState, answer,
+    Staff, WebState, answer, choice,
     form::{self, opt},
     me, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
     service::{
-        AppError, AppResult, Need,
+        AppResult, Need,
         follow_ups::{self, NewFollowUp, NextStep},
         funds::{self, NewFundArrival},
-        input::{Day, Money, Note, today},
+        input::{Day, Dollars, Money, Note, today},
         projects,
     },
 };
@@ -86,17 +87,25 @@ pub async fn add_follow_up(
 #[derive(Deserialize, Serialize, Default)]
 pub struct FundForm {
     arrived_on: Option<String>,
+    capital_origin: Option<String>,
     amount: Option<String>,
+    amount_usd: Option<String>,
+    usd_rate: Option<String>,
     note: Option<String>,
 }
 
 impl FundForm {
     fn parse(&self) -> AppResult<NewFundArrival> {
-        let amount = form::decimal("amount", &self.amount)?
-            .ok_or_else(|| AppError::invalid("amount", "amount is required", "请填写金额(万元)"))?;
+        let amount = form::decimal("amount", &self.amount)?;
+        let dollars = Dollars::parse_opt(
+            form::decimal("amount_usd", &self.amount_usd)?,
+            form::decimal("usd_rate", &self.usd_rate)?,
+        )?;
         Ok(NewFundArrival {
             arrived_on: Day::parse("arrived_on", form::required_date("arrived_on", &self.arrived_on)?)?,
-            amount: Money::positive_wan("amount", amount)?,
+            capital_origin: choice("capital_origin", &self.capital_origin)?,
+            amount: amount.map(|a| Money::positive_wan("amount", a)).transpose()?,
+            dollars,
             note: Note::parse_opt("note", opt(&self.note))?,
         })
     }
@@ -106,8 +115,10 @@ impl FundForm {
 #[handler]
 pub async fn fund_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Edit)?;
+    let origin = projects::get(&state.db, id).await?.project.capital_origin;
     let f = FundForm {
         arrived_on: Some(today().to_string()),
+        capital_origin: Some(origin.to_value()),
         ..Default::default()
     };
     render("fund_form.html", dialog(&state.db, &staff, id, val(&f)).await?)

@@ -17,7 +17,21 @@ db_test!(
     major_projects_are_those_worked_on_in_the_period,
     support_funds_are_summed_by_approval_date,
     above_size_companies_count_when_they_became_so,
+    foreign_capital_is_kept_in_dollars_and_counted_apart,
 );
+
+/// The work summary of 2024-H1 as text.
+async fn summary_2024_h1(app: &TestApp) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/reports/summary?period=2024-H1", app.base_url()))
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
 
 /// Creates a project with its history; answers its id.
 async fn project(
@@ -738,15 +752,7 @@ async fn support_funds_are_summed_by_approval_date(app: TestApp) {
         Some("version"),
     );
     // The summary writes the period's sum in 万元; the export lists the funds.
-    let text = reqwest::Client::new()
-        .get(format!("{}/api/v1/reports/summary?period=2024-H1", app.base_url()))
-        .bearer_auth(app.token("admin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = summary_2024_h1(&app).await;
     assert!(text.contains("为企业争取扶持资金1500.5万元"), "{text}");
     let (s, rows) = app.get("/api/v1/exports/support-funds?format=json").await;
     assert_eq!((s, rows.as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{rows}");
@@ -788,17 +794,175 @@ async fn above_size_companies_count_when_they_became_so(app: TestApp) {
         (s, c["above_size_since"].clone()),
         (StatusCode::OK, json!("2024-05-05"))
     );
-    let text = reqwest::Client::new()
-        .get(format!("{}/api/v1/reports/summary?period=2024-H1", app.base_url()))
-        .bearer_auth(app.token("admin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = summary_2024_h1(&app).await;
     assert!(
         text.contains("新增规模以上工业企业3家（甲公司、戊公司、乙公司）"),
         "{text}"
+    );
+}
+
+async fn foreign_capital_is_kept_in_dollars_and_counted_apart(app: TestApp) {
+    // A is 内资, B 外资, C 港澳台资; an arrival takes its project's origin.
+    let mut ids = Vec::new();
+    for (name, origin) in [
+        ("甲项目", "domestic"),
+        ("乙项目", "foreign"),
+        ("丙项目", "hong_kong_macao_taiwan"),
+    ] {
+        let c = app.company(&format!("{name}公司")).await;
+        let (s, p) = app
+            .post(
+                "/api/v1/projects",
+                json!({"name": name, "company_id": c, "stage": "signed", "occurred_on": "2023-01-05", "capital_origin": origin}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["capital_origin"].as_str()),
+            (StatusCode::CREATED, Some(origin)),
+            "{p}"
+        );
+        ids.push(p["id"].as_i64().unwrap());
+    }
+    let arrive = |i: usize, body: Value| {
+        let url = format!("/api/v1/projects/{}/fund-arrivals", ids[i]);
+        let app = &app;
+        async move { app.post(&url, body).await }
+    };
+    // A: 100 万元 in 2024-H1, 80 in 2023-H1.
+    for (on, amount) in [("2024-02-10", "100"), ("2023-03-01", "80")] {
+        let (s, f) = arrive(0, json!({"arrived_on": on, "amount": amount})).await;
+        assert_eq!(
+            (s, f["capital_origin"].as_str()),
+            (StatusCode::CREATED, Some("domestic")),
+            "{f}"
+        );
+    }
+    // B: 12.5 万美元 at 7.1 = 887 500 yuan = 88.75 万元; 10 万美元 at 6.9 = 69 万元 in 2023-H1.
+    let (s, b) = arrive(
+        1,
+        json!({"arrived_on": "2024-03-05", "amount_usd": "12.5", "usd_rate": "7.1"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        (&b["capital_origin"], &b["amount"], &b["amount_usd"], &b["usd_rate"]),
+        (&json!("foreign"), &json!("88.75"), &json!("12.5"), &json!("7.1"))
+    );
+    let (s, _) = arrive(
+        1,
+        json!({"arrived_on": "2023-04-01", "amount_usd": "10", "usd_rate": "6.9"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // C: 12 345.67 美元 at 7.2034 = 88 930.80 yuan, kept as 88 931; the ledger's rounded 8.89 万元 agrees within 0.5%.
+    let (s, c) = arrive(
+        2,
+        json!({"arrived_on": "2024-05-20", "amount_usd": "1.234567", "usd_rate": "7.2034", "amount": "8.89"}),
+    )
+    .await;
+    assert_eq!(
+        (s, &c["amount"], &c["amount_usd"]),
+        (StatusCode::CREATED, &json!("8.8931"), &json!("1.234567")),
+        "{c}"
+    );
+
+    // What is refused, each naming its field.
+    let cases = [
+        (
+            1,
+            json!({"arrived_on": "2024-03-06", "amount": "50"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            "amount_usd",
+        ),
+        (
+            0,
+            json!({"arrived_on": "2024-03-06", "amount_usd": "1"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            "usd_rate",
+        ),
+        (
+            0,
+            json!({"arrived_on": "2024-03-06", "capital_origin": "domestic", "amount_usd": "1", "usd_rate": "7"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "dollars_on_domestic",
+            "amount_usd",
+        ),
+        (
+            1,
+            json!({"arrived_on": "2024-03-06", "amount_usd": "1", "usd_rate": "7.12345"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            "usd_rate",
+        ),
+        (
+            1,
+            json!({"arrived_on": "2024-03-06", "amount_usd": "0.0000001", "usd_rate": "7"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            "amount_usd",
+        ),
+        (
+            1,
+            json!({"arrived_on": "2024-03-06", "amount_usd": "1", "usd_rate": "7", "amount": "8"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            "amount",
+        ),
+    ];
+    for (i, body, status, code, field) in cases {
+        assert_error(&arrive(i, body).await, status, code, Some(field));
+    }
+
+    // 2024-H1: every origin 100 + 88.75 + 8.8931 = 197.6431 against 80 + 69 = 149 (+32.6%); 内资 100 against 80
+    // (+25.0%); 实际利用外资 12.5 + 1.234567 = 13.734567 万美元 against 10 (+37.3%).
+    let (_, k) = app.get("/api/v1/analytics/kpis?period=2024-H1&as_of=2024-12-31").await;
+    assert_eq!(
+        k["funds_arrived"],
+        json!({"value": "197.6431", "previous": "149", "growth_pct": 32.6})
+    );
+    assert_eq!(
+        k["domestic_funds"],
+        json!({"value": "100", "previous": "80", "growth_pct": 25.0})
+    );
+    assert_eq!(
+        k["foreign_funds"],
+        json!({"value": "13.734567", "previous": "10", "growth_pct": 37.3})
+    );
+    let (s, rows) = app
+        .get("/api/v1/exports/kpis?period=2024-H1&as_of=2024-12-31&format=json")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{rows}");
+    let foreign = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "foreign_funds")
+        .cloned();
+    assert_eq!(
+        foreign.map(|r| (r["value"].clone(), r["previous"].clone())),
+        Some((json!("13.734567"), json!("10")))
+    );
+    let text = summary_2024_h1(&app).await;
+    assert!(text.contains("实际利用外资13.73万美元（同比增长37.3%）"), "{text}");
+    assert!(text.contains("其中内资到位0.01亿元（同比增长25.0%）"), "{text}");
+
+    // B's arrival turned 内资 keeps its yuan and drops the dollars; the list filters projects by origin.
+    let (s, f) = app
+        .patch(
+            &format!("/api/v1/fund-arrivals/{}", b["id"]),
+            json!({"version": 1, "capital_origin": "domestic"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(
+        (&f["amount"], &f["amount_usd"], &f["usd_rate"]),
+        (&json!("88.75"), &Value::Null, &Value::Null)
+    );
+    let (_, l) = app.get("/api/v1/projects?capital_origin=hong_kong_macao_taiwan").await;
+    assert_eq!(
+        (l["total"].as_i64(), l["items"][0]["name"].as_str()),
+        (Some(1), Some("丙项目"))
     );
 }

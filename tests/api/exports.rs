@@ -80,9 +80,10 @@ async fn csv_exports_are_excel_ready_and_safe(app: TestApp) {
     assert_eq!(&first[1], "'@SUM(A1:A9)", "formula neutralised");
     assert_eq!(&first[2], "'=cmd|' /C calc'!A0");
     assert_eq!(&first[5], "签约", "enum values carry their Chinese labels");
-    assert_eq!(&first[7], "12345.6789", "money in 万元, exact");
+    assert_eq!(&first[7], "内资", "records before capital origins were kept are 内资");
+    assert_eq!(&first[8], "12345.6789", "money in 万元, exact");
     assert_eq!(
-        (&first[11], &first[12], &first[13]),
+        (&first[12], &first[13], &first[14]),
         ("2024-01-08", "2024-03-01", "2024-03-01")
     );
 
@@ -111,11 +112,11 @@ async fn xlsx_exports_have_typed_cells(app: TestApp) {
     assert_eq!(sheet.get((1, 1)), Some(&Data::String("'@SUM(A1:A9)".into())));
     assert_eq!(sheet.get((1, 0)), Some(&Data::Float(1.0)), "ids are numbers");
     assert_eq!(
-        sheet.get((1, 7)),
+        sheet.get((1, 8)),
         Some(&Data::Float(12345.6789)),
         "money as a number in 万元"
     );
-    match sheet.get((1, 11)) {
+    match sheet.get((1, 12)) {
         // Excel's serial day of 2024-01-08 (1900 date system).
         Some(Data::DateTime(d)) => assert_eq!(d.as_f64(), 45299.0),
         other => panic!("dates are dates: {other:?}"),
@@ -267,6 +268,7 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
         "同比增长20.3%",
         "实施重大项目建设58个，总投资额达到98亿元",
         "为企业争取扶持资金7590万元",
+        "到位资金3.41亿元，其中内资到位2.84亿元（同比增长5.9%），实际利用外资796.12万美元（同比增长61.2%）",
         "新增规模以上工业企业2家（精诚科技公司、中燃公司）",
     ] {
         assert!(text.contains(part), "the summary lacks {part:?}:\n{text}");

@@ -16,6 +16,7 @@ db_test!(
     a_company_list_with_contacts,
     a_visit_register,
     a_fund_sheet_on_imported_projects,
+    foreign_capital_arrives_in_dollars_from_a_fund_sheet,
     every_template_imports_as_its_example_says,
     a_blocker_ledger_and_its_progress,
     an_outreach_ledger,
@@ -816,6 +817,56 @@ async fn a_fund_sheet_on_imported_projects(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 0);
+}
+
+async fn foreign_capital_arrives_in_dollars_from_a_fund_sheet(app: TestApp) {
+    let admin = app.token("admin").to_owned();
+    upload(&app, &admin, "mode=commit", "台账.xlsx", ledger(&good_rows())).await;
+    let text = "项目名称,到位时间,资本来源,到位资金(万元),到位外资(万美元),汇率\n\
+                新能源汽车零部件项目,2024-04-30,外资,,12.5,7.1\n\
+                智能装备项目,2024-05-10,港澳台资,8.89,\"1.234567万美元\",7.2034\n\
+                新能源汽车零部件项目,2024-05-01,内资,100,,\n\
+                数据中心项目,2024-05-01,,,10,\n\
+                数据中心项目,2024-05-02,内资,,10,7\n\
+                数据中心项目,2024-05-03,外资,50,,\n\
+                数据中心项目,2024-05-04,侨资,50,,\n";
+    let r = upload_to(
+        &app,
+        &admin,
+        "fund-arrivals",
+        "mode=commit&on_error=skip",
+        "到位资金.csv",
+        text.as_bytes().to_vec(),
+    )
+    .await
+    .1;
+    assert_eq!(
+        errors(&r),
+        [
+            (5, "F".into(), "missing_value".into()),
+            (6, "E".into(), "dollars_on_domestic".into()),
+            (7, "E".into(), "invalid_value".into()),
+            (8, "C".into(), "unknown_capital_origin".into()),
+        ],
+        "{r}"
+    );
+    assert_eq!(counts(&r)[1], 3, "{r}");
+    // 12.5 万美元 at 7.1 = 88.75 万元 beside 100 万元 of 内资; 1.234567 万美元 at 7.2034 = 8.8931 万元.
+    assert_eq!(
+        project_named(&app, "新能源汽车零部件项目").await["funds_arrived"],
+        "188.75"
+    );
+    let p = project_named(&app, "智能装备项目").await;
+    assert_eq!(p["funds_arrived"], "8.8931");
+    let (_, f) = app.get(&format!("/api/v1/projects/{}/fund-arrivals", p["id"])).await;
+    assert_eq!(
+        (
+            &f["items"][0]["capital_origin"],
+            &f["items"][0]["amount_usd"],
+            &f["items"][0]["usd_rate"]
+        ),
+        (&json!("hong_kong_macao_taiwan"), &json!("1.234567"), &json!("7.2034"))
+    );
 }
 
 async fn every_template_imports_as_its_example_says(app: TestApp) {

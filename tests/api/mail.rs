@@ -422,6 +422,15 @@ async fn the_weekly_report_reaches_each_subscribed_leader_once(app: TestApp) {
         text.contains("王建国领导") && text.contains("一、主要指标") && text.contains("逾期未解决的难题"),
         "{text}"
     );
+    for line in [
+        "重大项目个数",
+        "争取扶持资金(万元)",
+        "新增规模以上企业数",
+        "内资到位资金(万元)",
+        "实际利用外资(万美元)",
+    ] {
+        assert!(text.contains(line), "the weekly KPIs lack {line}:\n{text}");
+    }
     let html = msg.body_html(0).unwrap();
     assert!(html.contains("cid:funnel") && html.contains("您联系的项目") && !html.contains("<script"));
     let parts: Vec<_> = msg.attachments().collect();

@@ -72,6 +72,7 @@ fn new_project(company_id: i64, name: &str, on: &str) -> NewProject {
         agreed_investment: Some(Money::from_wan("agreed_investment", "1.5".parse().unwrap()).unwrap()),
         land_mu: None,
         is_major: false,
+        capital_origin: Default::default(),
         contact_leader: None,
         responsible_unit: None,
         team: None,

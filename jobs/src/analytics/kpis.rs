@@ -148,6 +148,22 @@ impl Analytics {
     }
 
     /// The major projects of a period beside the year before: their number and their agreed investment.
+    /// The sum of a money column over a period beside the year before, in the unit `unit` turns it into.
+    fn sum_compared(
+        &self,
+        df: &DataFrame,
+        value: &str,
+        (p, prev): (&Period, &Period),
+        unit: fn(i64) -> Decimal,
+    ) -> PolarsResult<MoneyCompare> {
+        let (now, then) = (self.sum_in(df, Some(value), p)?, self.sum_in(df, Some(value), prev)?);
+        Ok(MoneyCompare {
+            value: unit(now),
+            previous: unit(then),
+            growth_pct: growth(now as f64, then as f64),
+        })
+    }
+
     fn major_compared(&self, p: &Period, prev: &Period) -> PolarsResult<(Compare, MoneyCompare)> {
         let ((n, yuan), (n0, yuan0)) = (self.major(p)?, self.major(prev)?);
         Ok((
@@ -295,10 +311,7 @@ impl Analytics {
         };
         let (outreach_total, outreach_by_kind) = self.outreach_compared(p, &prev)?;
         let (major_projects, major_investment) = self.major_compared(p, &prev)?;
-        let (support_now, support_then) = (
-            self.sum_in(&self.support, Some("amount"), p)?,
-            self.sum_in(&self.support, Some("amount"), &prev)?,
-        );
+        let both = (p, &prev);
         let (above_now, above_then) = (
             self.sum_in(&self.above_size, None, p)?,
             self.sum_in(&self.above_size, None, &prev)?,
@@ -325,13 +338,11 @@ impl Analytics {
                 previous: above_then,
                 growth_pct: growth(above_now as f64, above_then as f64),
             },
-            support_funds: MoneyCompare {
-                value: entity::money::wan(support_now),
-                previous: entity::money::wan(support_then),
-                growth_pct: growth(support_now as f64, support_then as f64),
-            },
+            support_funds: self.sum_compared(&self.support, "amount", both, entity::money::wan)?,
             signed_investment: money(SignedInvestment),
             funds_arrived: money(FundsArrived),
+            domestic_funds: self.sum_compared(&self.funds, "domestic", both, entity::money::wan)?,
+            foreign_funds: self.sum_compared(&self.funds, "usd", both, entity::money::wan_usd)?,
             incubation_cultivating: stage_cmp(Pipeline::Incubation, 0)?,
             incubation_applied: cmp(IncubationApplied),
             incubation_approved: cmp(IncubationApproved),

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use entity::{
     blocker, company,
-    enums::{IncubationStage, ProjectStage, TargetMetric},
+    enums::{CapitalOrigin, IncubationStage, ProjectStage, TargetMetric},
     fund_arrival, incubation_candidate, incubation_event, outreach,
     pipeline::Stage,
     project, stage_event, support_fund, target, visit,
@@ -36,13 +36,23 @@ pub struct Raw {
     pub(super) candidates: (Vec<i64>, Vec<i32>),
     pub(super) visits: (Vec<i32>, Vec<i32>),
     pub(super) outreach: (Vec<i32>, Vec<String>),
-    pub(super) funds: (Vec<i32>, Vec<i64>),
+    pub(super) funds: FundColumns,
     /// Support funds: approval day and amount (yuan).
     pub(super) support: (Vec<i32>, Vec<i64>),
     /// The day each above-size (规上) company became one.
     pub(super) above_size: Vec<i32>,
     pub(super) blockers: BlockerColumns,
     pub(super) targets: Vec<(i32, TargetMetric, i64)>,
+}
+
+/// Fund arrivals: day, amount in yuan, the yuan of 内资 (0 for foreign capital) and the US cents of foreign capital
+/// (外资 and 港澳台资; 0 for 内资).
+#[derive(Default)]
+pub(super) struct FundColumns {
+    pub(super) day: Vec<i32>,
+    pub(super) amount: Vec<i64>,
+    pub(super) domestic: Vec<i64>,
+    pub(super) usd: Vec<i64>,
 }
 
 #[derive(Default)]
@@ -242,14 +252,22 @@ where
     drop(rows);
     let mut rows = fund_arrival::Entity::find()
         .select_only()
-        .columns([fund_arrival::Column::ArrivedOn, fund_arrival::Column::AmountYuan])
+        .columns([
+            fund_arrival::Column::ArrivedOn,
+            fund_arrival::Column::AmountYuan,
+            fund_arrival::Column::CapitalOrigin,
+            fund_arrival::Column::AmountUsdCents,
+        ])
         .filter(fund_arrival::Column::ArrivedOn.lte(as_of))
-        .into_tuple::<(NaiveDate, i64)>()
+        .into_tuple::<(NaiveDate, i64, CapitalOrigin, Option<i64>)>()
         .stream(db)
         .await?;
-    while let Some((d, a)) = rows.try_next().await? {
-        raw.funds.0.push(day(d));
-        raw.funds.1.push(a);
+    while let Some((d, a, origin, cents)) = rows.try_next().await? {
+        let f = &mut raw.funds;
+        f.day.push(day(d));
+        f.amount.push(a);
+        f.domestic.push(if origin.is_foreign() { 0 } else { a });
+        f.usd.push(if origin.is_foreign() { cents.unwrap_or(0) } else { 0 });
     }
     drop(rows);
     let mut rows = support_fund::Entity::find()

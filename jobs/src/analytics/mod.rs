@@ -153,8 +153,10 @@ impl Analytics {
                 Column::new("kind".into(), raw.outreach.1),
             ])?,
             funds: DataFrame::new_infer_height(vec![
-                Column::new("day".into(), raw.funds.0),
-                Column::new("amount".into(), raw.funds.1),
+                Column::new("day".into(), raw.funds.day),
+                Column::new("amount".into(), raw.funds.amount),
+                Column::new("domestic".into(), raw.funds.domestic),
+                Column::new("usd".into(), raw.funds.usd),
             ])?,
             support: DataFrame::new_infer_height(vec![
                 Column::new("day".into(), raw.support.0),

@@ -155,13 +155,13 @@ pub struct Compare {
     pub growth_pct: Option<f64>,
 }
 
-/// An amount in 万元 beside the same amount one year earlier.
+/// An amount in 万元 (万美元 where the field says so) beside the same amount one year earlier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct MoneyCompare {
-    /// In the period, 万元.
+    /// In the period, 万元 (or 万美元).
     pub value: Decimal,
-    /// In the same period one year earlier, 万元.
+    /// In the same period one year earlier, 万元 (or 万美元).
     pub previous: Decimal,
     /// Year-on-year growth in %, one decimal; none when the previous value is 0.
     #[cfg_attr(feature = "openapi", oai(nullable))]
@@ -264,8 +264,12 @@ pub struct Kpis {
     pub major_investment: MoneyCompare,
     /// Agreed investment of the projects signed in the period.
     pub signed_investment: MoneyCompare,
-    /// Fund arrivals dated in the period.
+    /// Fund arrivals dated in the period, every origin of capital (foreign capital at its recorded rate), 万元.
     pub funds_arrived: MoneyCompare,
+    /// 内资到位资金: the arrivals of 内资 dated in the period, 万元.
+    pub domestic_funds: MoneyCompare,
+    /// 实际利用外资: the arrivals of 外资 and 港澳台资 dated in the period, in 万美元 (their own currency).
+    pub foreign_funds: MoneyCompare,
     /// Support funds (扶持资金) secured for companies, approved in the period.
     pub support_funds: MoneyCompare,
     /// Companies that became above-size (规模以上) enterprises in the period.
@@ -290,8 +294,10 @@ pub struct Kpis {
 pub enum Figures<'a> {
     /// A count.
     Count(&'a Compare),
-    /// Money.
+    /// Money in 万元.
     Money(&'a MoneyCompare),
+    /// Money in 万美元.
+    Dollars(&'a MoneyCompare),
 }
 
 /// One KPI of a period as the tables people read show it (exports, the weekly e-mail): its key (the API's field
@@ -344,6 +350,16 @@ impl Kpis {
                 key: "funds_arrived",
                 label: entity::enums::Label::label(T::FundsArrived),
                 figures: Figures::Money(&self.funds_arrived),
+            },
+            KpiLine {
+                key: "domestic_funds",
+                label: "内资到位资金(万元)",
+                figures: Figures::Money(&self.domestic_funds),
+            },
+            KpiLine {
+                key: "foreign_funds",
+                label: "实际利用外资(万美元)",
+                figures: Figures::Dollars(&self.foreign_funds),
             },
             count("new_above_size", "新增规模以上企业数", &self.new_above_size),
             KpiLine {

@@ -85,6 +85,15 @@ pub async fn funds_of(db: &impl ConnectionTrait, project_ids: &[i64]) -> AppResu
         .collect())
 }
 
+/// The capital origin of each of the given projects.
+pub async fn origins_of(
+    db: &impl ConnectionTrait,
+    project_ids: &[i64],
+) -> AppResult<HashMap<i64, entity::enums::CapitalOrigin>> {
+    let projects = of_parents::<project::Entity>(db, project::Column::Id, project_ids).await?;
+    Ok(projects.into_iter().map(|p| (p.id, p.capital_origin)).collect())
+}
+
 /// Every outreach activity as the import matches them: kind, city, first day.
 pub async fn outreach_keys(
     db: &impl ConnectionTrait,
