@@ -144,6 +144,8 @@ async fn gen_projects(
                 is_major: i % 3 == 0,
                 capital_origin: CapitalOrigin::Domestic,
                 contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
+                contact_leader_id: None,
+                owner_id: None,
                 responsible_unit: None,
                 team: None,
                 notes: None,

@@ -19,6 +19,8 @@ pub struct Model {
     pub status: BlockerStatus,
     pub resolution: Option<String>,
     pub resolved_on: Option<Date>,
+    /// The owner (负责人), a user; through them the record belongs to a department.
+    pub owner_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

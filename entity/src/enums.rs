@@ -149,6 +149,21 @@ impl CapitalOrigin {
     }
 }
 
+/// The records a user may see (数据权限).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+pub enum DataScope {
+    /// 全部
+    All,
+    /// 本部门及下级部门
+    Department,
+    /// 本人负责、联系或参与的
+    Own,
+}
+
 /// Category of a blocker (难题类别).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
@@ -316,6 +331,7 @@ labels!(OutreachKind {
 labels!(PartnerKind { ChamberOfCommerce => "商会", Agency => "中介机构", Other => "其他" });
 labels!(SupportLevel { National => "国家级", Provincial => "省级", City => "市级", District => "区级" });
 labels!(CapitalOrigin { Domestic => "内资", Foreign => "外资", HongKongMacaoTaiwan => "港澳台资" });
+labels!(DataScope { All => "全部数据", Department => "本部门及下级", Own => "本人相关" });
 labels!(BlockerCategory {
     Funds => "资金", Land => "用地", Recruitment => "招工", Facilities => "配套", Approvals => "审批", Other => "其他",
 });

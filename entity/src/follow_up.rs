@@ -16,6 +16,8 @@ pub struct Model {
     pub next_step: Option<String>,
     pub next_date: Option<Date>,
     pub recorded_by: Option<String>,
+    /// The owner (负责人), a user; through them the record belongs to a department.
+    pub owner_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -13,6 +13,8 @@ pub struct Model {
     pub cohort_year: i32,
     pub stage: IncubationStage,
     pub notes: Option<String>,
+    /// The owner (负责人), a user; through them the record belongs to a department.
+    pub owner_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

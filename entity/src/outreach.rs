@@ -17,6 +17,8 @@ pub struct Model {
     /// JSON list of names.
     pub participants: Json,
     pub notes: Option<String>,
+    /// The owner (负责人), a user; through them the record belongs to a department.
+    pub owner_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

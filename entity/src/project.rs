@@ -24,11 +24,16 @@ pub struct Model {
     /// 用地需求 in 亩.
     pub land_mu: Option<f64>,
     pub is_major: bool,
+    /// 联系领导 as written before leaders were linked; kept where it names no one user.
     pub contact_leader: Option<String>,
+    /// 联系领导: a user with the leader role.
+    pub contact_leader_id: Option<i64>,
     pub responsible_unit: Option<String>,
     pub team: Option<String>,
     pub notes: Option<String>,
     pub stage: ProjectStage,
+    /// The owner (负责人), a user; through them the record belongs to a department.
+    pub owner_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

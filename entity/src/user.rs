@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::Role;
+use crate::enums::{DataScope, Role};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -20,6 +20,12 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     /// Receives the weekly report (leaders with an e-mail address).
     pub weekly_report: bool,
+    /// The department (部门) the user belongs to.
+    pub department_id: Option<i64>,
+    /// The records the user may see; none is the role's default.
+    pub data_scope: Option<DataScope>,
+    /// Receives the daily reminder digest.
+    pub reminders: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

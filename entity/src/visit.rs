@@ -15,6 +15,8 @@ pub struct Model {
     pub receiving_leaders: Json,
     /// JSON list of names (陪同人员).
     pub staff: Json,
+    /// The owner (负责人), a user; through them the record belongs to a department.
+    pub owner_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

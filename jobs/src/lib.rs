@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod nightly;
 pub mod outbox;
 pub mod period;
+pub mod reminders;
 pub mod runner;
 pub mod weekly;
 pub mod xlsx;
@@ -25,7 +26,9 @@ pub struct Schedules {
     pub outbox: String,
     /// The weekly report to leaders.
     pub weekly_report: String,
-    /// The weekly report lists projects without a follow-up for more than this many days.
+    /// The daily reminder digests.
+    pub reminders: String,
+    /// The weekly report and the reminders list projects without a follow-up for more than this many days.
     pub stale_days: i64,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
     pub lease_seconds: u64,
@@ -44,6 +47,7 @@ impl Default for Schedules {
             analytics: "0 0 2 * * *".into(),
             outbox: "0 * * * * *".into(),
             weekly_report: "0 0 8 * * 1".into(),
+            reminders: "0 0 8 * * *".into(),
             stale_days: 30,
             lease_seconds: 300,
             max_attempts: 3,
@@ -69,6 +73,15 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
             run: {
                 let stale_days = s.stale_days;
                 Arc::new(move |ctx| Box::pin(weekly::run(ctx, stale_days)))
+            },
+            retryable: true,
+        },
+        runner::JobSpec {
+            name: "reminders",
+            cron: s.reminders.clone(),
+            run: {
+                let stale_days = s.stale_days;
+                Arc::new(move |ctx| Box::pin(reminders::run(ctx, stale_days)))
             },
             retryable: true,
         },

@@ -42,7 +42,7 @@ pub type JobFn = Arc<dyn Fn(Ctx) -> JobFuture + Send + Sync>;
 /// A job as the scheduler knows it.
 #[derive(Clone)]
 pub struct JobSpec {
-    /// Its name (`analytics`, `weekly_report`, `outbox`).
+    /// Its name (`analytics`, `weekly_report`, `reminders`, `outbox`).
     pub name: &'static str,
     /// Its 6-field cron schedule (seconds first), in the runner's zone.
     pub cron: String,

@@ -71,7 +71,8 @@ struct Shared {
     stale_days: i64,
     stale: Vec<String>,
     targets: Vec<String>,
-    projects: Vec<(String, ProjectLine)>,
+    /// Each project in the pipeline with its contact leader (a user).
+    projects: Vec<(Option<i64>, ProjectLine)>,
     chart: Vec<u8>,
 }
 
@@ -362,6 +363,7 @@ fn is_stale(days_since_follow_up: Option<i64>, stale_days: i64) -> bool {
 
 /// A project gone quiet.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct StaleProject {
     /// Its id.
     pub id: i64,
@@ -370,6 +372,7 @@ pub struct StaleProject {
     /// Its stage on the day asked about.
     pub stage: ProjectStage,
     /// Days since its last follow-up; none when it never had one.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub days_since_follow_up: Option<i64>,
 }
 
@@ -411,12 +414,12 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
     let week = last_full_week(as_of);
     let end = week.to;
     let (kw, ky, funnel, news) = figures(db, &week).await?;
-    let projects: Vec<(i64, String, Option<String>)> = project::Entity::find()
+    let projects: Vec<(i64, String, Option<i64>)> = project::Entity::find()
         .select_only()
         .columns([
             project::Column::Id,
             project::Column::Name,
-            project::Column::ContactLeader,
+            project::Column::ContactLeaderId,
         ])
         .into_tuple()
         .all(db)
@@ -444,7 +447,7 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
             stale.push(name.clone());
         }
         lines.push((
-            leader.unwrap_or_default(),
+            leader,
             ProjectLine {
                 name,
                 stage: stage.label().into(),
@@ -477,11 +480,12 @@ fn env() -> anyhow::Result<minijinja::Environment<'static>> {
 }
 
 /// The e-mail for one leader.
-fn mail(s: &Shared, env: &minijinja::Environment, name: &str, to: &str) -> anyhow::Result<Mail> {
+fn mail(s: &Shared, env: &minijinja::Environment, (id, name, to): &Recipient) -> anyhow::Result<Mail> {
+    let (name, to) = (name.as_str(), to.as_str());
     let mine: Vec<ProjectLine> = s
         .projects
         .iter()
-        .filter(|(l, _)| l == name)
+        .filter(|(l, _)| *l == Some(*id))
         .map(|(_, p)| p.clone())
         .collect();
     let funnel: Vec<serde_json::Value> = s
@@ -538,20 +542,23 @@ fn mail(s: &Shared, env: &minijinja::Environment, name: &str, to: &str) -> anyho
     })
 }
 
+/// A leader who gets the report: user id, display name, e-mail address.
+type Recipient = (i64, String, String);
+
 /// The leaders who get the report: enabled, subscribed, with an e-mail address.
-async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(String, String)>> {
+async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<Recipient>> {
     Ok(user::Entity::find()
         .select_only()
-        .columns([user::Column::DisplayName, user::Column::Email])
+        .columns([user::Column::Id, user::Column::DisplayName, user::Column::Email])
         .filter(user::Column::Role.eq(Role::Leader))
         .filter(user::Column::Disabled.eq(false))
         .filter(user::Column::WeeklyReport.eq(true))
         .filter(user::Column::Email.is_not_null())
-        .into_tuple::<(String, Option<String>)>()
+        .into_tuple::<(i64, String, Option<String>)>()
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|(n, e)| e.map(|e| (n, e)))
+        .filter_map(|(id, n, e)| e.map(|e| (id, n, e)))
         .collect())
 }
 
@@ -567,8 +574,8 @@ pub async fn build(
     recipients(db)
         .await?
         .into_iter()
-        .filter(|(n, _)| only.is_none_or(|o| o == n))
-        .map(|(n, e)| mail(&s, &env, &n, &e))
+        .filter(|(_, n, _)| only.is_none_or(|o| o == n))
+        .map(|r| mail(&s, &env, &r))
         .collect()
 }
 

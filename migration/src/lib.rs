@@ -13,6 +13,7 @@ mod m20261127_000008_imports;
 mod m20261127_000009_support_funds;
 mod m20261127_000010_above_size;
 mod m20261205_000011_capital_origin;
+mod m20261205_000012_people;
 mod util;
 
 /// All migrations, oldest first.
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_support_funds::Migration),
             Box::new(m20261127_000010_above_size::Migration),
             Box::new(m20261205_000011_capital_origin::Migration),
+            Box::new(m20261205_000012_people::Migration),
         ]
     }
 }

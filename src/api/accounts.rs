@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     api_token, audit_entry,
-    enums::{Role, TokenScope},
+    enums::{DataScope, Role, TokenScope},
     user,
 };
 use poem_openapi::{
@@ -65,6 +65,15 @@ pub struct User {
     pub disabled: bool,
     /// Receives the weekly report.
     pub weekly_report: bool,
+    /// Receives the daily reminder digest.
+    pub reminders: bool,
+    /// The department (部门) the user belongs to.
+    #[oai(nullable)]
+    pub department_id: Option<i64>,
+    /// The records the user may see, as an admin set it; none is the role's default (`all` for admins, leaders
+    /// and viewers, `department` for staff).
+    #[oai(nullable)]
+    pub data_scope: Option<DataScope>,
     /// Locked after repeated failed sign-ins until this time.
     #[oai(nullable)]
     pub locked_until: Option<DateTime<Utc>>,
@@ -86,6 +95,9 @@ impl From<user::Model> for User {
             role: m.role,
             disabled: m.disabled,
             weekly_report: m.weekly_report,
+            reminders: m.reminders,
+            department_id: m.department_id,
+            data_scope: m.data_scope,
             locked_until: m.locked_until.filter(|t| *t > Utc::now()),
             version: m.version,
             created_at: m.created_at,
@@ -124,6 +136,12 @@ pub struct NewUser {
     #[oai(write_only)]
     #[oai(validator(min_length = 12, max_length = 256))]
     pub password: String,
+    /// The department (部门) the user belongs to.
+    #[oai(nullable)]
+    pub department_id: Option<i64>,
+    /// The records the user may see; left out, the role's default.
+    #[oai(nullable)]
+    pub data_scope: Option<DataScope>,
 }
 
 /// Changes to a user: left out keeps; `null` clears the e-mail. A new password ends the user's sessions.
@@ -149,14 +167,36 @@ pub struct UserChanges {
     #[oai(write_only)]
     #[oai(nullable, validator(min_length = 12, max_length = 256))]
     pub password: Option<String>,
+    /// The department.
+    #[oai(nullable)]
+    pub department_id: MaybeUndefined<i64>,
+    /// The data scope; `null` returns to the role's default.
+    #[oai(nullable)]
+    pub data_scope: MaybeUndefined<DataScope>,
+    /// Receive the daily reminder digest.
+    #[oai(nullable)]
+    pub reminders: Option<bool>,
 }
 
 /// The caller's mail subscriptions.
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
 pub struct Subscription {
     /// Receive the weekly report (leaders with an e-mail address).
     pub weekly_report: bool,
+    /// Receive the daily reminder digest (follow-ups due, blockers due, stale projects).
+    pub reminders: bool,
+}
+
+/// Changes to the caller's mail subscriptions: left out keeps.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct SubscriptionChanges {
+    /// Receive the weekly report.
+    #[oai(nullable)]
+    pub weekly_report: Option<bool>,
+    /// Receive the daily reminder digest.
+    #[oai(nullable)]
+    pub reminders: Option<bool>,
 }
 
 /// A password change by the user.
@@ -375,16 +415,20 @@ impl AccountsApi {
         ))
     }
 
-    /// Turn the caller's weekly report on or off.
+    /// Turn the caller's weekly report or daily reminders on or off.
     #[oai(path = "/auth/subscription", method = "put")]
     async fn subscription(
         &self,
         auth: Auth,
         tx: WriteTx,
-        body: JsonBody<Subscription>,
+        body: JsonBody<SubscriptionChanges>,
     ) -> AppResult<Json<Subscription>> {
-        let weekly_report = sessions::set_weekly_report(tx.get().await?, &auth.0, body.0.weekly_report).await?;
-        Ok(Json(Subscription { weekly_report }))
+        let b = body.0;
+        let u = sessions::set_subscription(tx.get().await?, &auth.0, b.weekly_report, b.reminders).await?;
+        Ok(Json(Subscription {
+            weekly_report: u.weekly_report,
+            reminders: u.reminders,
+        }))
     }
 
     /// End one of the caller's sessions.
@@ -413,6 +457,8 @@ impl AccountsApi {
             email: email("email", b.email.as_deref())?,
             role: b.role,
             password: Password::parse("password", &b.password)?,
+            department_id: b.department_id,
+            data_scope: b.data_scope,
         };
         Ok(Created::Created(Json(
             accounts::create_user(tx.get().await?, new).await?.into(),
@@ -461,6 +507,9 @@ impl AccountsApi {
             role: b.role,
             disabled: b.disabled,
             password: b.password.map(|p| Password::parse("password", &p)).transpose()?,
+            department_id: patch(b.department_id, |d| Ok(Some(d)))?,
+            data_scope: patch(b.data_scope, |d| Ok(Some(d)))?,
+            reminders: b.reminders,
         };
         Ok(Json(
             accounts::update_user(tx.get().await?, &auth.0, id.0, changes)

@@ -1,12 +1,14 @@
 //! The HTTP API under `/api/v1` (docs/ARCHITECTURE.md): one `#[OpenApi]` struct per resource, all sharing the types here.
 
 mod accounts;
+mod agenda;
 mod analytics;
 pub mod audit;
 pub mod auth;
 mod blockers;
 mod body;
 mod companies;
+mod departments;
 pub mod error;
 mod exports;
 mod follow_ups;
@@ -354,11 +356,18 @@ fn service(
 ) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
-            accounts::AccountsApi {
-                db: db.clone(),
-                config: cfg.auth.clone(),
-                gate,
-            },
+            (
+                accounts::AccountsApi {
+                    db: db.clone(),
+                    config: cfg.auth.clone(),
+                    gate,
+                },
+                departments::DepartmentsApi { db: db.clone() },
+                agenda::AgendaApi {
+                    db: db.clone(),
+                    stale_days: cfg.jobs.stale_days,
+                },
+            ),
             companies::CompaniesApi { db: db.clone() },
             projects::ProjectsApi { db: db.clone() },
             follow_ups::FollowUpsApi { db: db.clone() },

@@ -109,9 +109,19 @@ pub struct Project {
     pub is_major: bool,
     /// Origin of the capital (资本来源).
     pub capital_origin: CapitalOrigin,
-    /// Contact leader (联系领导).
+    /// Contact leader (联系领导): the linked leader's display name, or the name as written where it names no one
+    /// user.
     #[oai(nullable)]
     pub contact_leader: Option<String>,
+    /// Contact leader: the user (leader role).
+    #[oai(nullable)]
+    pub contact_leader_id: Option<i64>,
+    /// Owner (负责人): the user; through them the project belongs to a department.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
+    /// The owner's display name.
+    #[oai(nullable)]
+    pub owner_name: Option<String>,
     /// Responsible unit (责任单位).
     #[oai(nullable)]
     pub responsible_unit: Option<String>,
@@ -179,9 +189,15 @@ pub struct NewProject {
     /// Origin of the capital; defaults to `domestic` (内资).
     #[oai(nullable)]
     pub capital_origin: Option<CapitalOrigin>,
-    /// Contact leader.
+    /// Contact leader by name: linked to the one user of that display name, else kept as written.
     #[oai(nullable, validator(max_length = 100))]
     pub contact_leader: Option<String>,
+    /// Contact leader: a user with the leader role (wins over `contact_leader`).
+    #[oai(nullable)]
+    pub contact_leader_id: Option<i64>,
+    /// Owner (负责人): a user; defaults to the caller.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
     /// Responsible unit.
     #[oai(nullable, validator(max_length = 200))]
     pub responsible_unit: Option<String>,
@@ -233,9 +249,15 @@ pub struct ProjectChanges {
     /// Origin of the capital.
     #[oai(nullable)]
     pub capital_origin: Option<CapitalOrigin>,
-    /// Contact leader.
+    /// Contact leader by name (linked as on creation).
     #[oai(nullable, validator(max_length = 100))]
     pub contact_leader: MaybeUndefined<String>,
+    /// Contact leader: a user with the leader role.
+    #[oai(nullable)]
+    pub contact_leader_id: MaybeUndefined<i64>,
+    /// Owner (负责人).
+    #[oai(nullable)]
+    pub owner_id: MaybeUndefined<i64>,
     /// Responsible unit.
     #[oai(nullable, validator(max_length = 200))]
     pub responsible_unit: MaybeUndefined<String>,
@@ -334,7 +356,10 @@ impl From<ProjectView> for Project {
             land_mu: p.land_mu,
             is_major: p.is_major,
             capital_origin: p.capital_origin,
-            contact_leader: p.contact_leader,
+            contact_leader: v.contact_leader,
+            contact_leader_id: p.contact_leader_id,
+            owner_id: p.owner_id,
+            owner_name: v.owner_name,
             responsible_unit: p.responsible_unit,
             team: p.team,
             notes: p.notes,
@@ -371,6 +396,8 @@ impl NewProject {
             is_major: self.is_major.unwrap_or(false),
             capital_origin: self.capital_origin.unwrap_or_default(),
             contact_leader: Short::parse_opt("contact_leader", self.contact_leader.as_deref())?,
+            contact_leader_id: self.contact_leader_id,
+            owner_id: self.owner_id,
             responsible_unit: Unit::parse_opt("responsible_unit", self.responsible_unit.as_deref())?,
             team: Unit::parse_opt("team", self.team.as_deref())?,
             notes: Note::parse_opt("notes", self.notes.as_deref())?,
@@ -396,6 +423,8 @@ impl ProjectChanges {
             is_major: self.is_major,
             capital_origin: self.capital_origin,
             contact_leader: patch(self.contact_leader, |v| Short::parse_opt("contact_leader", Some(&v)))?,
+            contact_leader_id: patch(self.contact_leader_id, |v| Ok(Some(v)))?,
+            owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
             responsible_unit: patch(self.responsible_unit, |v| Unit::parse_opt("responsible_unit", Some(&v)))?,
             team: patch(self.team, |v| Unit::parse_opt("team", Some(&v)))?,
             notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,
@@ -432,8 +461,12 @@ impl ProjectsApi {
         industry: Query<Option<String>>,
         /// Source.
         source: Query<Option<ProjectSource>>,
-        /// Contact leader, exactly.
+        /// Contact leader by name, exactly.
         contact_leader: Query<Option<String>>,
+        /// Contact leader by user.
+        contact_leader_id: Query<Option<i64>>,
+        /// Owner.
+        owner_id: Query<Option<i64>>,
         /// The investing company.
         company_id: Query<Option<i64>>,
         /// Major projects only (true) or non-major only (false).
@@ -458,6 +491,8 @@ impl ProjectsApi {
             industry: industry.0,
             source: source.0,
             contact_leader: contact_leader.0,
+            contact_leader_id: contact_leader_id.0,
+            owner_id: owner_id.0,
             company_id: company_id.0,
             is_major: is_major.0,
             capital_origin: capital_origin.0,

@@ -271,4 +271,7 @@ pub enum MigrateAction {
     },
     /// List every migration and whether it is applied.
     Status,
+    /// List what names no account: projects whose contact leader (联系领导) is text that matches no one user's
+    /// display name, and the records without an owner (负责人), for an admin to fix.
+    ReportUnlinked,
 }

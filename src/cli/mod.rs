@@ -90,6 +90,17 @@ async fn migrate(cfg: &Config, action: MigrateAction) -> anyhow::Result<()> {
                 println!("{:<8} {}", m.status().to_string(), m.name());
             }
         }
+        MigrateAction::ReportUnlinked => {
+            let u = crate::service::people::unlinked(&conn).await?;
+            println!("contact leaders that name no one user ({}):", u.leaders.len());
+            for (id, name, leader) in &u.leaders {
+                println!("  project {id} {name}: {leader}");
+            }
+            println!("records without an owner:");
+            for (table, n) in &u.unowned {
+                println!("  {table}: {n}");
+            }
+        }
     }
     Ok(())
 }

@@ -25,6 +25,8 @@ pub async fn run(conn: &DatabaseConnection, action: UserAction) -> anyhow::Resul
                 email: email("email", address.as_deref())?,
                 role: role.into(),
                 password: Password::parse("password", &password)?,
+                department_id: None,
+                data_scope: None,
             };
             let u = accounts::create_user(conn, new).await?;
             println!("created user {} ({})", u.username, u.role.to_value());

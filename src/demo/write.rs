@@ -18,7 +18,7 @@ use super::{
     plan::{Dates, Plan, ProjectPlan, SURNAMES, UNITS, d},
 };
 use crate::service::{
-    Actor, Db, accounts, blockers, companies,
+    Actor, Db, accounts, blockers, companies, departments,
     follow_ups::{self, NextStep},
     funds,
     history::StageMove,
@@ -50,9 +50,10 @@ pub(super) async fn write(db: &impl Db, plan: Plan) -> anyhow::Result<Summary> {
         outreach: write_outreach(db, &plan, &companies).await?,
         companies,
     };
+    let staff = write_people(db).await?;
     let mut project_ids = Vec::with_capacity(plan.projects.len());
     for (i, pr) in plan.projects.iter().enumerate() {
-        project_ids.push(write_project(db, &actor, &mut r, (i, pr), &ids).await?);
+        project_ids.push(write_project(db, &actor, &mut r, (i, pr), (&ids, &staff)).await?);
     }
     link_visits(db, &plan, &ids.visits, &project_ids).await?;
     let blockers = write_blockers(db, &actor, &mut r, &plan, &project_ids).await?;
@@ -60,7 +61,6 @@ pub(super) async fn write(db: &impl Db, plan: Plan) -> anyhow::Result<Summary> {
     write_targets(db).await?;
     write_support_funds(db, &ids.companies).await?;
     write_above_size(db).await?;
-    write_leaders(db).await?;
     Ok(Summary {
         companies: ids.companies.len(),
         projects: project_ids.len(),
@@ -179,7 +179,7 @@ async fn write_project(
     actor: &Actor,
     r: &mut Dates,
     (i, pr): (usize, &ProjectPlan),
-    ids: &Ids,
+    (ids, staff): (&Ids, &[i64]),
 ) -> anyhow::Result<i64> {
     let &(stage, occurred_on, _) = pr.events.first().expect("every demo project has events");
     let new = projects::NewProject {
@@ -200,6 +200,9 @@ async fn write_project(
         is_major: pr.major,
         capital_origin: origin_of(i),
         contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
+        contact_leader_id: None,
+        // The staffer of the unit responsible for it owns it.
+        owner_id: Some(staff[i % UNITS.len()]),
         responsible_unit: Some(Unit::parse("responsible_unit", UNITS[i % UNITS.len()])?),
         team: Some(Unit::parse("team", &format!("{}专班", pr.industry))?),
         notes: None,
@@ -584,21 +587,59 @@ async fn write_above_size(db: &impl Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The contact leaders as users who get the weekly report (example.com addresses; random passwords an admin resets).
-async fn write_leaders(db: &impl Db) -> anyhow::Result<()> {
+/// The bureau's people: 局机关 with a department under it for each responsible unit; the contact leaders in 局机关
+/// (they get the weekly report: example.com addresses, random passwords an admin resets) and a staffer in each
+/// unit. Answers the staffers' ids in the order of the units. People already there (a `--force` reseed) are kept.
+async fn write_people(db: &impl Db) -> anyhow::Result<Vec<i64>> {
     const LOGINS: [&str; 5] = ["wangjianguo", "liming", "zhanghua", "chenjing", "liuyang"];
-    for (login, name) in LOGINS.into_iter().zip(LEADERS) {
-        if accounts::find_user(db, login).await.is_ok() {
-            continue;
-        }
-        let leader = accounts::NewUser {
-            username: accounts::Username::parse("username", login)?,
-            display_name: Short::parse("display_name", name)?,
-            email: Some(format!("{login}@example.com")),
-            role: Role::Leader,
-            password: accounts::Password::parse("password", &crate::service::secrets::random_password()?)?,
-        };
-        accounts::create_user(db, leader).await?;
+    const STAFF: [(&str, &str); 4] = [
+        ("zhoumin", "周敏"),
+        ("wulei", "吴磊"),
+        ("zhengjie", "郑洁"),
+        ("suntao", "孙涛"),
+    ];
+    let bureau = department(db, "局机关", None).await?;
+    let people = LOGINS
+        .into_iter()
+        .zip(LEADERS)
+        .map(|(l, n)| (l, n, Role::Leader, bureau));
+    let mut units = Vec::with_capacity(UNITS.len());
+    for unit in UNITS {
+        units.push(department(db, unit, Some(bureau)).await?);
     }
-    Ok(())
+    let staff = STAFF.into_iter().zip(&units).map(|((l, n), d)| (l, n, Role::Staff, *d));
+    let mut staff_ids = Vec::with_capacity(STAFF.len());
+    for (login, name, role, dept) in people.chain(staff) {
+        let id = match accounts::find_user(db, login).await {
+            Ok(u) => u.id,
+            Err(_) => {
+                let u = accounts::NewUser {
+                    username: accounts::Username::parse("username", login)?,
+                    display_name: Short::parse("display_name", name)?,
+                    email: Some(format!("{login}@example.com")),
+                    role,
+                    password: accounts::Password::parse("password", &crate::service::secrets::random_password()?)?,
+                    department_id: Some(dept),
+                    data_scope: None,
+                };
+                accounts::create_user(db, u).await?.id
+            }
+        };
+        if role == Role::Staff {
+            staff_ids.push(id);
+        }
+    }
+    Ok(staff_ids)
+}
+
+/// The department of that name, recorded when it is not yet.
+async fn department(db: &impl Db, name: &str, parent_id: Option<i64>) -> anyhow::Result<i64> {
+    if let Some(d) = departments::list(db).await?.into_iter().find(|d| d.name == name) {
+        return Ok(d.id);
+    }
+    let n = departments::NewDepartment {
+        name: Name::parse("name", name)?,
+        parent_id,
+    };
+    Ok(departments::create(db, n).await?.id)
 }

@@ -131,9 +131,7 @@ impl Table for ProjectRow {
         f("funds_arrived", "到位资金(万元)", 14.0, |r| {
             Cell::Money(r.view.funds_arrived.as_yuan())
         }),
-        f("contact_leader", "联系领导", 10.0, |r| {
-            text(&r.view.project.contact_leader)
-        }),
+        f("contact_leader", "联系领导", 10.0, |r| text(&r.view.contact_leader)),
         f("responsible_unit", "责任单位", 14.0, |r| {
             text(&r.view.project.responsible_unit)
         }),

@@ -23,6 +23,7 @@ use crate::service::{
     Actor, AppResult,
     imports::{self, CompanyBefore, ProjectBefore, Touched},
     input::{Day, Money, Name, Note, Patch, Short},
+    people,
     projects::{self, NewProject, Origin, ProjectChanges, ProjectWithHistory, Unit as UnitName},
 };
 
@@ -313,6 +314,8 @@ pub async fn import(
         .collect();
     let existing = imports::projects_of(txn, &stored_ids).await?;
     let mut events = imports::events_of(txn, &existing.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+    let leader_ids: Vec<i64> = existing.iter().filter_map(|p| p.contact_leader_id).collect();
+    let leaders = people::display_names(txn, leader_ids).await?;
     let mut by_key: HashMap<(i64, String), project::Model> = existing
         .into_iter()
         .map(|p| ((p.company_id, name_key(&p.name)), p))
@@ -340,7 +343,8 @@ pub async fn import(
             None => Plan::Create(cref),
             Some(p) => {
                 let history = events.remove(&p.id).unwrap_or_default();
-                match compare(row, p, &history, out) {
+                let leader = p.contact_leader_id.and_then(|id| leaders.get(&id).cloned());
+                match compare(row, (p, leader), &history, out) {
                     Some(plan) => plan,
                     None => continue,
                 }
@@ -490,6 +494,8 @@ fn new_project(row: Row, company_id: i64) -> AppResult<ProjectWithHistory> {
             is_major: row.is_major.unwrap_or(false),
             capital_origin: row.capital_origin.unwrap_or_default(),
             contact_leader: row.contact_leader,
+            contact_leader_id: None,
+            owner_id: None,
             responsible_unit: row.responsible_unit,
             team: row.team,
             notes: row.notes,
@@ -509,7 +515,14 @@ fn differ<T: Clone, V: PartialEq>(given: &Option<T>, stored: Option<V>, view: im
 /// What a row changes in a stored project: the fields it gives differently, and the stages it adds after the
 /// stored ones. A stage date that disagrees with the stored history, or comes before its latest event, is an
 /// error naming the cell.
-fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], out: &mut Outcome) -> Option<Plan> {
+/// `p` comes with its linked contact leader's display name.
+fn compare(
+    row: &Row,
+    (p, leader): (project::Model, Option<String>),
+    events: &[entity::stage_event::Model],
+    out: &mut Outcome,
+) -> Option<Plan> {
+    let leader = leader.or_else(|| p.contact_leader.clone());
     let history: Vec<Event<ProjectStage>> = events
         .iter()
         .map(|e| Event {
@@ -533,7 +546,9 @@ fn compare(row: &Row, p: project::Model, events: &[entity::stage_event::Model], 
         land_mu: differ(&row.land_mu, p.land_mu, |v| *v),
         is_major: row.is_major.filter(|b| *b != p.is_major),
         capital_origin: row.capital_origin.filter(|o| *o != p.capital_origin),
-        contact_leader: differ(&row.contact_leader, p.contact_leader.clone(), |v| v.as_str().to_owned()),
+        contact_leader: differ(&row.contact_leader, leader, |v| v.as_str().to_owned()),
+        contact_leader_id: Patch::Keep,
+        owner_id: Patch::Keep,
         responsible_unit: differ(&row.responsible_unit, p.responsible_unit.clone(), |v| {
             v.as_str().to_owned()
         }),

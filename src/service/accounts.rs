@@ -2,7 +2,10 @@
 //! what admins change. Signing in and sessions are in `sessions`; secrets in `secrets`.
 
 use chrono::Utc;
-use entity::{enums::Role, session, sign_in_strike, user};
+use entity::{
+    enums::{DataScope, Role},
+    session, sign_in_strike, user,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
     sea_query::Expr,
@@ -44,6 +47,8 @@ pub async fn bootstrap_admin(db: &impl Db) -> anyhow::Result<Option<String>> {
         email: None,
         role: Role::Admin,
         password: Password::parse("password", &password)?,
+        department_id: None,
+        data_scope: None,
     };
     create_user(db, admin)
         .await
@@ -63,6 +68,23 @@ pub struct NewUser {
     pub role: Role,
     /// Password.
     pub password: Password,
+    /// The department (部门) the user belongs to.
+    pub department_id: Option<i64>,
+    /// The records the user may see; none takes the role's default.
+    pub data_scope: Option<DataScope>,
+}
+
+/// A department named for a user must exist.
+async fn check_department(db: &impl ConnectionTrait, id: Option<i64>) -> AppResult<()> {
+    let Some(id) = id else { return Ok(()) };
+    if entity::department::Entity::find_by_id(id).one(db).await?.is_none() {
+        return Err(AppError::rule(
+            "unknown_department",
+            Some("department_id"),
+            Msg::new("the department does not exist", "部门不存在"),
+        ));
+    }
+    Ok(())
 }
 
 /// A username: 1–64 of letters, digits, '.', '_' and '-'.
@@ -122,6 +144,7 @@ pub async fn create_user(db: &impl ConnectionTrait, u: NewUser) -> AppResult<use
     {
         return Err(username_taken());
     }
+    check_department(db, u.department_id).await?;
     let now = Utc::now();
     let m = user::ActiveModel {
         username: Set(u.username.0),
@@ -133,6 +156,9 @@ pub async fn create_user(db: &impl ConnectionTrait, u: NewUser) -> AppResult<use
         failed_logins: Set(0),
         locked_until: Set(None),
         weekly_report: Set(true),
+        department_id: Set(u.department_id),
+        data_scope: Set(u.data_scope),
+        reminders: Set(true),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -159,6 +185,12 @@ pub struct UserChanges {
     pub disabled: Option<bool>,
     /// A new password; also lifts a lockout.
     pub password: Option<Password>,
+    /// The department.
+    pub department_id: Patch<i64>,
+    /// The data scope; cleared, the role's default.
+    pub data_scope: Patch<DataScope>,
+    /// Receive the daily reminder digest.
+    pub reminders: Option<bool>,
 }
 
 /// Changes a user (an admin's work): admins cannot disable or demote themselves; a new password or disabling ends
@@ -184,6 +216,12 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
     c.email.apply(&mut m.email);
     set_some(&mut m.role, c.role);
     set_some(&mut m.disabled, c.disabled);
+    set_some(&mut m.reminders, c.reminders);
+    if let Patch::Set(d) = c.department_id {
+        check_department(db, Some(d)).await?;
+    }
+    c.department_id.apply(&mut m.department_id);
+    c.data_scope.apply(&mut m.data_scope);
     let ends_sessions = c.password.is_some() || c.disabled == Some(true);
     let new_password = c.password.is_some();
     if let Some(p) = c.password {

@@ -185,8 +185,12 @@ pub async fn create(
     project_id: i64,
     n: NewBlocker,
 ) -> AppResult<BlockerView> {
-    let m = row(actor, project_id, n)?;
-    find::<project::Entity, _>(db, project_id, "project").await?;
+    let mut m = row(actor, project_id, n)?;
+    let p = find::<project::Entity, _>(db, project_id, "project").await?;
+    // Recorded by the system (the demo park), a blocker is its project owner's.
+    if m.owner_id.as_ref().is_none() {
+        m.owner_id = Set(p.owner_id);
+    }
     view(db, blocker::Entity::insert(m).exec_with_returning(db).await?).await
 }
 
@@ -238,6 +242,7 @@ fn row(actor: &Actor, project_id: i64, n: NewBlocker) -> AppResult<blocker::Acti
         category: Set(n.category),
         owner_unit: Set(opt_string(n.owner_unit)),
         assigned_leader: Set(opt_string(n.assigned_leader)),
+        owner_id: Set(super::people::owner_or_actor(None, actor)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

@@ -64,9 +64,11 @@ pub async fn create(
     n: NewFollowUp,
 ) -> AppResult<follow_up::Model> {
     next_after(n.occurred_on.date(), n.next_date.map(Day::date))?;
-    find::<project::Entity, _>(db, project_id, "project").await?;
+    let p = find::<project::Entity, _>(db, project_id, "project").await?;
     let now = Utc::now();
     let m = follow_up::ActiveModel {
+        // Recorded by the system (the demo park), a follow-up is its project owner's.
+        owner_id: Set(super::people::owner_or_actor(None, actor).or(p.owner_id)),
         project_id: Set(project_id),
         occurred_on: Set(n.occurred_on.into()),
         kind: Set(n.kind),

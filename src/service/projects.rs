@@ -13,7 +13,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionSession,
     sea_query::{Alias, Expr, ExprTrait, Func, Query as SqlQuery},
 };
 
@@ -21,7 +22,7 @@ use super::{
     Actor, AppError, AppResult, Db, Msg, Page, Paging, delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
-    name_contains, names, search_text, update_versioned,
+    name_contains, names, people, search_text, update_versioned,
 };
 
 crate::tracked!(
@@ -39,6 +40,10 @@ pub struct ProjectView {
     pub funds_arrived: Money,
     /// Its stage history, oldest first.
     pub history: History<ProjectStage>,
+    /// The contact leader's name: the linked user's display name as it is now, else the text kept.
+    pub contact_leader: Option<String>,
+    /// The owner's display name.
+    pub owner_name: Option<String>,
 }
 
 /// Projects with their history, funds arrived and company names, loaded in one query each.
@@ -60,10 +65,19 @@ pub async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppR
         .into_iter()
         .collect();
     let names = names::<company::Entity>(db, rows.iter().map(|p| p.company_id)).await?;
+    let person_ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|p| [p.contact_leader_id, p.owner_id])
+        .flatten()
+        .collect();
+    let people = people::display_names(db, person_ids).await?;
+    let person = |id: Option<i64>| id.and_then(|i| people.get(&i).cloned());
     Ok(rows
         .into_iter()
         .map(|p| ProjectView {
             company_name: names.get(&p.company_id).cloned().unwrap_or_default(),
+            contact_leader: person(p.contact_leader_id).or_else(|| p.contact_leader.clone()),
+            owner_name: person(p.owner_id),
             funds_arrived: Money::yuan(funds.get(&p.id).copied().unwrap_or(0)),
             history: events.remove(&p.id).unwrap_or_default(),
             project: p,
@@ -102,8 +116,12 @@ pub struct NewProject {
     pub is_major: bool,
     /// Origin of the capital.
     pub capital_origin: CapitalOrigin,
-    /// Contact leader.
+    /// Contact leader by name: linked to the one user of that display name, else kept as text.
     pub contact_leader: Option<Short>,
+    /// Contact leader: a user with the leader role (wins over the name).
+    pub contact_leader_id: Option<i64>,
+    /// Owner (负责人); none: the user creating it.
+    pub owner_id: Option<i64>,
     /// Responsible unit.
     pub responsible_unit: Option<Unit>,
     /// Team (专班).
@@ -138,8 +156,12 @@ pub struct ProjectChanges {
     pub is_major: Option<bool>,
     /// Origin of the capital.
     pub capital_origin: Option<CapitalOrigin>,
-    /// Contact leader.
+    /// Contact leader by name (linked as on creation).
     pub contact_leader: Patch<Short>,
+    /// Contact leader: a user with the leader role.
+    pub contact_leader_id: Patch<i64>,
+    /// Owner (负责人).
+    pub owner_id: Patch<i64>,
     /// Responsible unit.
     pub responsible_unit: Patch<Unit>,
     /// Team.
@@ -159,8 +181,12 @@ pub struct ProjectFilter {
     pub industry: Option<String>,
     /// Source.
     pub source: Option<ProjectSource>,
-    /// Contact leader, exactly.
+    /// Contact leader by name, exactly (a linked leader's display name, or the text kept).
     pub contact_leader: Option<String>,
+    /// Contact leader by user.
+    pub contact_leader_id: Option<i64>,
+    /// Owner.
+    pub owner_id: Option<i64>,
     /// The investing company.
     pub company_id: Option<i64>,
     /// Major (true) or non-major (false) only.
@@ -267,7 +293,8 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewProject) -> AppResult<Pro
     let company_industry = company_industry(&txn, n.company_id).await?;
     let source = n.origin.check(&txn).await?;
     let first = first_step(actor, &n);
-    let p = project::Entity::insert(row(n, source, company_industry, (first.stage, 1)))
+    let people = People::of(&txn, actor, &n, &mut HashMap::new()).await?;
+    let p = project::Entity::insert(row(n, source, company_industry, (first.stage, 1), people))
         .exec_with_returning(&txn)
         .await?;
     history::start::<ProjectHistory>(&txn, p.id, &first).await?;
@@ -294,13 +321,15 @@ pub async fn create_many(
     let company_ids: Vec<i64> = list.iter().map(|p| p.project.company_id).collect();
     let industries = industries(db, &company_ids).await?;
     let (mut rows, mut histories) = (Vec::with_capacity(list.len()), Vec::with_capacity(list.len()));
+    let mut leaders = HashMap::new();
     for ProjectWithHistory { project, moves } in list {
+        let people = People::of(db, actor, &project, &mut leaders).await?;
         let mut steps = vec![first_step(actor, &project)];
         steps.extend(moves.into_iter().map(|m| m.step(actor)));
         let stage = history::check_history::<ProjectHistory>(&steps, actor.can(super::Need::Lead))?;
         let source = project.origin.check(db).await?;
         let industry = industries.get(&project.company_id).cloned().flatten();
-        rows.push(row(project, source, industry, (stage, steps.len() as i32)));
+        rows.push(row(project, source, industry, (stage, steps.len() as i32), people));
         histories.push(steps);
     }
     let ids = super::insert_all(db, rows, 1000).await?;
@@ -311,6 +340,47 @@ pub async fn create_many(
         .collect();
     super::insert_all(db, events, 3000).await?;
     Ok(ids)
+}
+
+/// The people of a new project: its owner and its contact leader (linked, or as text).
+struct People {
+    owner: Option<i64>,
+    leader_id: Option<i64>,
+    leader_text: Option<String>,
+}
+
+impl People {
+    /// Checks the people a new project names; `leaders` remembers the names already looked up.
+    async fn of(
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        n: &NewProject,
+        leaders: &mut HashMap<String, (Option<i64>, Option<String>)>,
+    ) -> AppResult<People> {
+        if let Some(o) = n.owner_id {
+            people::check_user(db, "owner_id", o, false).await?;
+        }
+        let (leader_id, leader_text) = match (n.contact_leader_id, &n.contact_leader) {
+            (Some(id), _) => {
+                people::check_user(db, "contact_leader_id", id, true).await?;
+                (Some(id), None)
+            }
+            (None, Some(name)) => match leaders.get(name.as_str()) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = people::leader_named(db, Some(name.clone())).await?;
+                    leaders.insert(name.as_str().to_owned(), found.clone());
+                    found
+                }
+            },
+            (None, None) => (None, None),
+        };
+        Ok(People {
+            owner: people::owner_or_actor(n.owner_id, actor),
+            leader_id,
+            leader_text,
+        })
+    }
 }
 
 /// The industry of each of the companies named (each must exist).
@@ -347,6 +417,7 @@ fn row(
     source: ProjectSource,
     company_industry: Option<String>,
     (stage, events): (ProjectStage, i32),
+    people: People,
 ) -> project::ActiveModel {
     let now = Utc::now();
     project::ActiveModel {
@@ -361,7 +432,9 @@ fn row(
         land_mu: Set(n.land_mu),
         is_major: Set(n.is_major),
         capital_origin: Set(n.capital_origin),
-        contact_leader: Set(opt_string(n.contact_leader)),
+        contact_leader: Set(people.leader_text),
+        contact_leader_id: Set(people.leader_id),
+        owner_id: Set(people.owner),
         responsible_unit: Set(opt_string(n.responsible_unit)),
         team: Set(opt_string(n.team)),
         notes: Set(opt_string(n.notes)),
@@ -403,7 +476,22 @@ fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
         s = s.filter(project::Column::Source.eq(v));
     }
     if let Some(v) = f.contact_leader {
-        s = s.filter(project::Column::ContactLeader.eq(v));
+        let named = entity::user::Entity::find()
+            .select_only()
+            .column(entity::user::Column::Id)
+            .filter(entity::user::Column::DisplayName.eq(v.as_str()))
+            .into_query();
+        s = s.filter(
+            Condition::any()
+                .add(project::Column::ContactLeader.eq(v))
+                .add(project::Column::ContactLeaderId.in_subquery(named)),
+        );
+    }
+    if let Some(v) = f.contact_leader_id {
+        s = s.filter(project::Column::ContactLeaderId.eq(v));
+    }
+    if let Some(v) = f.owner_id {
+        s = s.filter(project::Column::OwnerId.eq(v));
     }
     if let Some(v) = f.company_id {
         s = s.filter(project::Column::CompanyId.eq(v));
@@ -493,7 +581,22 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
     c.land_mu.apply(&mut m.land_mu);
     set_some(&mut m.is_major, c.is_major);
     set_some(&mut m.capital_origin, c.capital_origin);
-    c.contact_leader.apply(&mut m.contact_leader);
+    match (c.contact_leader_id, c.contact_leader) {
+        (Patch::Set(id), _) => {
+            people::check_user(db, "contact_leader_id", id, true).await?;
+            (m.contact_leader_id, m.contact_leader) = (Set(Some(id)), Set(None));
+        }
+        (Patch::Clear, _) | (_, Patch::Clear) => (m.contact_leader_id, m.contact_leader) = (Set(None), Set(None)),
+        (Patch::Keep, Patch::Set(name)) => {
+            let (id, text) = people::leader_named(db, Some(name)).await?;
+            (m.contact_leader_id, m.contact_leader) = (Set(id), Set(text));
+        }
+        (Patch::Keep, Patch::Keep) => {}
+    }
+    if let Patch::Set(o) = c.owner_id {
+        people::check_user(db, "owner_id", o, false).await?;
+    }
+    c.owner_id.apply(&mut m.owner_id);
     c.responsible_unit.apply(&mut m.responsible_unit);
     c.team.apply(&mut m.team);
     c.notes.apply(&mut m.notes);

@@ -437,17 +437,27 @@ pub async fn end_session(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> A
     Ok(())
 }
 
-/// Turns the actor's weekly report on or off; answers the stored setting.
-pub async fn set_weekly_report(db: &impl ConnectionTrait, actor: &Actor, on: bool) -> AppResult<bool> {
+/// Turns the actor's weekly report or daily reminders on or off (left out keeps); answers the stored account.
+pub async fn set_subscription(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    weekly_report: Option<bool>,
+    reminders: Option<bool>,
+) -> AppResult<user::Model> {
     person_only(actor, "API tokens cannot change subscriptions", "API 令牌不能修改订阅")?;
-    user::Entity::update_many()
-        .col_expr(user::Column::WeeklyReport, Expr::value(on))
-        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+    let mut q = user::Entity::update_many();
+    if let Some(on) = weekly_report {
+        q = q.col_expr(user::Column::WeeklyReport, Expr::value(on));
+    }
+    if let Some(on) = reminders {
+        q = q.col_expr(user::Column::Reminders, Expr::value(on));
+    }
+    q.col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
         .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(user::Column::Id.eq(actor.user_id))
         .exec(db)
         .await?;
-    Ok(get_user(db, actor.user_id).await?.weekly_report)
+    get_user(db, actor.user_id).await
 }
 
 /// Changes the actor's own password after checking the current one; their other sessions end.

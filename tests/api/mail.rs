@@ -21,6 +21,7 @@ db_test!(
     a_permanent_rejection_stops_and_alerts_the_admins,
     the_outbox_and_subscriptions_through_the_api,
     the_weekly_report_reaches_each_subscribed_leader_once,
+    reminders_reach_each_person_with_something_due_once_a_day,
     without_smtp_mail_is_written_to_files,
 );
 
@@ -477,4 +478,122 @@ async fn without_smtp_mail_is_written_to_files(app: TestApp) {
     let msg_raw = std::fs::read(&files[0]).unwrap();
     let msg = MessageParser::default().parse(&msg_raw).unwrap();
     assert_eq!(msg.subject(), Some("【招商周报】2024年第21周(5月20日—5月26日)"));
+}
+
+async fn reminders_reach_each_person_with_something_due_once_a_day(app: TestApp) {
+    let Some(sink) = Sink::start(free_port()) else { return };
+    let staff = app.as_user("staff");
+    let company = app.company("精诚科技有限公司").await;
+    let mut ids = Vec::new();
+    for (name, lead) in [
+        ("甲项目", "2024-05-01"),
+        ("乙项目", "2024-05-01"),
+        ("丙项目", "2024-03-01"),
+    ] {
+        let (s, p) = staff
+            .post(
+                "/api/v1/projects",
+                serde_json::json!({"name": name, "company_id": company, "stage": "lead", "occurred_on": lead}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{p}");
+        ids.push(p["id"].as_i64().unwrap());
+    }
+    // 甲's next step was due on 05-10 (due on 05-20); 乙's is on 05-25 (not yet); 丙 never had a follow-up (quiet
+    // for over 30 days on 05-20). 甲's blocker is due on 05-22 (within three days); 乙's on 06-30 (not yet).
+    for (i, next) in [(0, "2024-05-10"), (1, "2024-05-25")] {
+        let (s, f) = staff
+            .post(
+                &format!("/api/v1/projects/{}/follow-ups", ids[i]),
+                serde_json::json!({"occurred_on": "2024-05-02", "kind": "call", "note": "电话沟通", "next_step": "报送用地需求", "next_date": next}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{f}");
+    }
+    for (i, due) in [(0, "2024-05-22"), (1, "2024-06-30")] {
+        let (s, b) = staff
+            .post(
+                &format!("/api/v1/projects/{}/blockers", ids[i]),
+                serde_json::json!({"title": "用地指标未落实", "category": "land", "opened_on": "2024-05-03", "due_date": due}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{b}");
+    }
+    let (_, a) = staff.get("/api/v1/me/agenda?as_of=2024-05-20").await;
+    let names = |key: &str, field: &str| -> Vec<String> {
+        a[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[field].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names("follow_ups", "project"), ["甲项目"], "{a}");
+    assert_eq!(names("blockers", "project"), ["甲项目"], "{a}");
+    assert_eq!(names("stale", "name"), ["丙项目"], "{a}");
+    let (_, none) = app.as_user("leader").get("/api/v1/me/agenda?as_of=2024-05-20").await;
+    assert!(none["follow_ups"].as_array().unwrap().is_empty() && none["stale"].as_array().unwrap().is_empty());
+
+    // The job queues one digest for the staffer however often it runs, and none for people with nothing due.
+    let runner = jobs::runner::Runner::named(
+        app.db.clone(),
+        chrono_tz::Asia::Shanghai,
+        std::time::Duration::from_secs(60),
+        "t".into(),
+    );
+    let spec = jobs::specs(&jobs::Schedules::default(), &MailConfig::default())
+        .into_iter()
+        .find(|s| s.name == "reminders")
+        .unwrap();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2024, 5, d);
+    for _ in 0..2 {
+        assert!(matches!(
+            runner.run_manual(&spec, day(20)).await.unwrap(),
+            jobs::runner::Outcome::Succeeded(_)
+        ));
+    }
+    let queued = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("reminders"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|q| q.recipient.as_str()).collect::<Vec<_>>(),
+        ["staff@example.com"]
+    );
+    let d = Dispatcher::new(app.db.clone(), config(sink.port, 3)).unwrap();
+    assert_eq!(d.dispatch().await.unwrap().sent, 1);
+    let files = sink.messages();
+    let msg_raw = std::fs::read(&files[0]).unwrap();
+    let msg = MessageParser::default().parse(&msg_raw).unwrap();
+    assert_eq!(msg.subject(), Some("【招商提醒】2024年5月20日待办事项"));
+    let text = msg.body_text(0).unwrap();
+    for part in [
+        "甲项目:报送用地需求(计划日期 2024-05-10)",
+        "甲项目:用地指标未落实(办结时限 2024-05-22)",
+        "丙项目:从未跟进",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert!(!text.contains("乙项目"), "{text}");
+
+    // Turned off, nothing more comes.
+    let (s, sub) = staff
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/auth/subscription",
+            Some(serde_json::json!({"reminders": false})),
+        )
+        .await;
+    assert_eq!(
+        (s, sub["reminders"].as_bool(), sub["weekly_report"].as_bool()),
+        (reqwest::StatusCode::OK, Some(false), Some(true))
+    );
+    runner.run_manual(&spec, day(21)).await.unwrap();
+    let queued = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("reminders"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
 }

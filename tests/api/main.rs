@@ -17,6 +17,7 @@ mod hardening;
 mod imports;
 mod ledger;
 mod mail;
+mod people;
 mod projects;
 mod records;
 mod scheduler;

@@ -74,6 +74,8 @@ fn new_project(company_id: i64, name: &str, on: &str) -> NewProject {
         is_major: false,
         capital_origin: Default::default(),
         contact_leader: None,
+        contact_leader_id: None,
+        owner_id: None,
         responsible_unit: None,
         team: None,
         notes: None,

@@ -344,6 +344,8 @@ async fn sign_in_users(db: &DatabaseConnection) -> (HashMap<&'static str, String
             email: Some(format!("{name}@example.com")),
             role,
             password: Password::parse("password", PASSWORD).unwrap(),
+            department_id: None,
+            data_scope: None,
         };
         let u = accounts::create_user(db, new).await.unwrap();
         let (_, session) = sessions::open_session(db, &AuthConfig::default(), u.id, None, None)

@@ -6,13 +6,13 @@ use entity::{
     enums::{CapitalOrigin, IncubationStage, ProjectStage, TargetMetric},
     fund_arrival, incubation_candidate, incubation_event, outreach,
     pipeline::Stage,
-    project, stage_event, support_fund, target, visit,
+    project, stage_event, support_fund, target, user, visit,
 };
 use futures_util::TryStreamExt;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
     StreamTrait,
-    sea_query::{self, Alias},
+    sea_query::{self, Alias, Expr},
 };
 
 pub(super) fn epoch() -> NaiveDate {
@@ -173,7 +173,19 @@ where
         .column(company::Column::Province)
         .column(project::Column::AgreedInvestmentYuan)
         .column(project::Column::IsMajor)
+        .column_as(
+            Expr::col((Alias::new("leader"), user::Column::DisplayName)),
+            "leader_name",
+        )
         .join(JoinType::InnerJoin, project::Relation::Company.def())
+        .join_as(
+            JoinType::LeftJoin,
+            project::Entity::belongs_to(user::Entity)
+                .from(project::Column::ContactLeaderId)
+                .to(user::Column::Id)
+                .into(),
+            Alias::new("leader"),
+        )
         .into_tuple::<(
             i64,
             Option<String>,
@@ -182,11 +194,14 @@ where
             Option<String>,
             Option<i64>,
             bool,
+            Option<String>,
         )>()
         .stream(db)
         .await?;
     let p = &mut raw.projects;
-    while let Some((id, industry, source, leader, province, agreed, major)) = rows.try_next().await? {
+    while let Some((id, industry, source, text, province, agreed, major, linked)) = rows.try_next().await? {
+        // A linked leader by their name as it is now; a name that links no one as written.
+        let leader = linked.or(text);
         p.major.push(major);
         p.id.push(id);
         p.industry.push(industry);

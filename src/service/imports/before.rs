@@ -20,6 +20,8 @@ pub struct ProjectBefore {
     #[serde(default)]
     capital_origin: entity::enums::CapitalOrigin,
     contact_leader: Option<String>,
+    #[serde(default)]
+    contact_leader_id: Option<i64>,
     responsible_unit: Option<String>,
     team: Option<String>,
     notes: Option<String>,
@@ -38,6 +40,7 @@ impl ProjectBefore {
             is_major: p.is_major,
             capital_origin: p.capital_origin,
             contact_leader: p.contact_leader.clone(),
+            contact_leader_id: p.contact_leader_id,
             responsible_unit: p.responsible_unit.clone(),
             team: p.team.clone(),
             notes: p.notes.clone(),
@@ -141,6 +144,7 @@ pub(super) async fn restore_project(
         is_major: Set(b.is_major),
         capital_origin: Set(b.capital_origin),
         contact_leader: Set(b.contact_leader),
+        contact_leader_id: Set(b.contact_leader_id),
         responsible_unit: Set(b.responsible_unit),
         team: Set(b.team),
         notes: Set(b.notes),

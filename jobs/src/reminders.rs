@@ -1,0 +1,257 @@
+//! The daily reminders (docs/ARCHITECTURE.md): what is due for each person, as `GET /api/v1/me/agenda` answers it
+//! and as the `reminders` job mails it — at most one digest per person per day, through the outbox, and nothing to
+//! anyone with nothing due or with reminders turned off.
+//!
+//! Due for a user, on the as-of day: the follow-ups they own whose next date has come (the latest follow-up of a
+//! project still in the pipeline: a later one means the next step was taken), the blockers they own that are not
+//! resolved and are due within three days or overdue, and the projects they own that have gone quiet (the weekly
+//! report's rule: in the pipeline, no follow-up for `stale_days`).
+
+use chrono::{Days, NaiveDate};
+use entity::{blocker, enums::BlockerStatus, follow_up, project, user};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::{
+    outbox::{self, Mail},
+    runner::Ctx,
+    weekly::{StaleProject, stale_projects},
+};
+
+/// A blocker due within this many days is a reminder.
+pub const BLOCKER_DAYS_AHEAD: u64 = 3;
+
+/// A follow-up whose next step is due.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct DueFollowUp {
+    /// The follow-up.
+    pub id: i64,
+    /// Its project.
+    pub project_id: i64,
+    /// The project's name.
+    pub project: String,
+    /// The next step agreed.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub next_step: Option<String>,
+    /// When it was due.
+    pub next_date: NaiveDate,
+}
+
+/// A blocker due soon or overdue.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct DueBlocker {
+    /// The blocker.
+    pub id: i64,
+    /// Its project.
+    pub project_id: i64,
+    /// The project's name.
+    pub project: String,
+    /// The problem.
+    pub title: String,
+    /// Its due date.
+    pub due_date: NaiveDate,
+    /// Past its due date.
+    pub overdue: bool,
+}
+
+/// What is due for one person on one day.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct Agenda {
+    /// The day asked about.
+    pub as_of: NaiveDate,
+    /// Follow-ups whose next date is that day or past.
+    pub follow_ups: Vec<DueFollowUp>,
+    /// Blockers due within three days or overdue, soonest first.
+    pub blockers: Vec<DueBlocker>,
+    /// Own projects without a follow-up for `stale_days`, longest quiet first.
+    pub stale: Vec<StaleProject>,
+}
+
+impl Agenda {
+    /// Nothing is due.
+    pub fn is_empty(&self) -> bool {
+        self.follow_ups.is_empty() && self.blockers.is_empty() && self.stale.is_empty()
+    }
+}
+
+async fn project_names(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    use sea_orm::QuerySelect;
+    Ok(project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Name])
+        .filter(project::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The follow-ups `user` owns whose next date has come and that are the latest of their project.
+async fn due_follow_ups(db: &DatabaseConnection, user: i64, as_of: NaiveDate) -> anyhow::Result<Vec<DueFollowUp>> {
+    let due = follow_up::Entity::find()
+        .filter(follow_up::Column::OwnerId.eq(user))
+        .filter(follow_up::Column::NextDate.lte(as_of))
+        .filter(follow_up::Column::OccurredOn.lte(as_of))
+        .order_by_asc(follow_up::Column::NextDate)
+        .order_by_asc(follow_up::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = due.iter().map(|f| f.project_id).collect();
+    let all = follow_up::Entity::find()
+        .filter(follow_up::Column::ProjectId.is_in(ids.clone()))
+        .filter(follow_up::Column::OccurredOn.lte(as_of))
+        .all(db)
+        .await?;
+    let live: std::collections::HashMap<i64, String> = project::Entity::find()
+        .filter(project::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|p| {
+            !matches!(
+                p.stage,
+                entity::enums::ProjectStage::Dropped | entity::enums::ProjectStage::Producing
+            )
+        })
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(due
+        .into_iter()
+        .filter(|f| {
+            !all.iter()
+                .any(|o| o.project_id == f.project_id && (o.occurred_on, o.id) > (f.occurred_on, f.id))
+        })
+        .filter_map(|f| {
+            Some(DueFollowUp {
+                project: live.get(&f.project_id)?.clone(),
+                id: f.id,
+                project_id: f.project_id,
+                next_step: f.next_step,
+                next_date: f.next_date?,
+            })
+        })
+        .collect())
+}
+
+/// The open blockers `user` owns that are due within three days or overdue.
+async fn due_blockers(db: &DatabaseConnection, user: i64, as_of: NaiveDate) -> anyhow::Result<Vec<DueBlocker>> {
+    let horizon = as_of + Days::new(BLOCKER_DAYS_AHEAD);
+    let rows = blocker::Entity::find()
+        .filter(blocker::Column::OwnerId.eq(user))
+        .filter(blocker::Column::Status.ne(BlockerStatus::Resolved))
+        .filter(blocker::Column::DueDate.lte(horizon))
+        .filter(blocker::Column::OpenedOn.lte(as_of))
+        .order_by_asc(blocker::Column::DueDate)
+        .order_by_asc(blocker::Column::Id)
+        .all(db)
+        .await?;
+    let names = project_names(db, rows.iter().map(|b| b.project_id).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|b| {
+            let due_date = b.due_date?;
+            Some(DueBlocker {
+                id: b.id,
+                project: names.get(&b.project_id).cloned().unwrap_or_default(),
+                project_id: b.project_id,
+                title: b.title,
+                due_date,
+                overdue: due_date < as_of,
+            })
+        })
+        .collect())
+}
+
+/// What is due for `user` on `as_of`.
+pub async fn agenda(db: &DatabaseConnection, user: i64, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Agenda> {
+    use sea_orm::QuerySelect;
+    let owned: std::collections::HashSet<i64> = project::Entity::find()
+        .select_only()
+        .column(project::Column::Id)
+        .filter(project::Column::OwnerId.eq(user))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let stale = if owned.is_empty() {
+        Vec::new()
+    } else {
+        stale_projects(db, as_of, stale_days)
+            .await?
+            .into_iter()
+            .filter(|p| owned.contains(&p.id))
+            .collect()
+    };
+    Ok(Agenda {
+        as_of,
+        follow_ups: due_follow_ups(db, user, as_of).await?,
+        blockers: due_blockers(db, user, as_of).await?,
+        stale,
+    })
+}
+
+fn env() -> anyhow::Result<minijinja::Environment<'static>> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("reminders.html", include_str!("../../templates/reminders.html.j2"))?;
+    env.add_template("reminders.txt", include_str!("../../templates/reminders.txt.j2"))?;
+    Ok(env)
+}
+
+/// The digest for one person.
+fn mail(
+    env: &minijinja::Environment,
+    (id, name, to): (i64, &str, &str),
+    a: &Agenda,
+    stale_days: i64,
+) -> anyhow::Result<Mail> {
+    let ctx = minijinja::context! { name, agenda => minijinja::value::Serde(a), stale_days };
+    Ok(Mail {
+        // One a person a day, however often the job runs.
+        key: format!("reminders:{}:{id}", a.as_of),
+        kind: "reminders".into(),
+        to: to.into(),
+        subject: format!("【招商提醒】{}待办事项", a.as_of.format("%Y年%-m月%-d日")),
+        html: env.get_template("reminders.html")?.render(&ctx)?,
+        text: env.get_template("reminders.txt")?.render(&ctx)?,
+        attachments: Vec::new(),
+    })
+}
+
+/// The `reminders` job: queues the day's digest for every enabled person with reminders on, an e-mail address and
+/// something due; all or nothing.
+pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
+    use sea_orm::QuerySelect;
+    let people: Vec<(i64, String, Option<String>)> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::DisplayName, user::Column::Email])
+        .filter(user::Column::Disabled.eq(false))
+        .filter(user::Column::Reminders.eq(true))
+        .filter(user::Column::Email.is_not_null())
+        .order_by_asc(user::Column::Id)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    let env = env()?;
+    let mut mails = Vec::new();
+    for (id, name, email) in people {
+        let a = agenda(&ctx.db, id, ctx.as_of, stale_days).await?;
+        if let (Some(to), false) = (email, a.is_empty()) {
+            mails.push(mail(&env, (id, &name, &to), &a, stale_days)?);
+        }
+    }
+    let txn = ctx.db.begin().await?;
+    let added = outbox::enqueue(&txn, mails).await?;
+    txn.commit().await?;
+    tracing::info!(added, "reminders queued");
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The people records point at: owners (负责人) and contact leaders (联系领导) are accounts, not names. A renamed
+//! leader keeps their projects; two people of one name are two people.
+
+use std::collections::HashMap;
+
+use entity::{enums::Role, user};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::{Actor, AppError, AppResult, Msg, actor::Via, input::Short};
+
+/// The owner of a new record: the one named, else the user creating it (the system, at the command line, owns
+/// nothing).
+pub fn owner_or_actor(given: Option<i64>, actor: &Actor) -> Option<i64> {
+    given.or((actor.via != Via::System && actor.user_id > 0).then_some(actor.user_id))
+}
+
+/// A user named as `field` must exist and be enabled; with `leader`, must also have the leader role.
+pub async fn check_user(db: &impl ConnectionTrait, field: &str, id: i64, leader: bool) -> AppResult<()> {
+    let u = user::Entity::find_by_id(id).one(db).await?;
+    match u {
+        Some(u) if !u.disabled && (!leader || u.role == Role::Leader) => Ok(()),
+        Some(u) if !u.disabled => Err(AppError::rule(
+            "not_a_leader",
+            Some(field),
+            Msg::new(
+                "the contact leader must have the leader role",
+                "联系领导须为领导角色的用户",
+            ),
+        )),
+        _ => Err(AppError::rule(
+            "unknown_user",
+            Some(field),
+            Msg::new("no enabled user has this id", "该用户不存在或已停用"),
+        )),
+    }
+}
+
+/// A contact leader as given in text: the one user of that display name, if there is exactly one; otherwise the
+/// text is kept as it is (and listed by `invest-crm migrate report-unlinked`).
+pub async fn leader_named(db: &impl ConnectionTrait, name: Option<Short>) -> AppResult<(Option<i64>, Option<String>)> {
+    let Some(name) = name else { return Ok((None, None)) };
+    let ids: Vec<i64> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::DisplayName.eq(name.as_str()))
+        .limit(2)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(match ids[..] {
+        [id] => (Some(id), None),
+        _ => (None, Some(name.into())),
+    })
+}
+
+/// The display name of each of the users among `ids`.
+pub async fn display_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, String>> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::DisplayName])
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// What names no account: projects whose contact leader is text only (id, name, the text), and the number of records
+/// without an owner in each table that has owners.
+pub struct Unlinked {
+    /// Projects whose contact leader links no user.
+    pub leaders: Vec<(i64, String, String)>,
+    /// Records without an owner, by table.
+    pub unowned: Vec<(&'static str, u64)>,
+}
+
+/// What names no account, for an admin to fix (`invest-crm migrate report-unlinked`).
+pub async fn unlinked(db: &impl ConnectionTrait) -> AppResult<Unlinked> {
+    use entity::{blocker, follow_up, incubation_candidate, outreach, project, visit};
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let leaders = project::Entity::find()
+        .select_only()
+        .columns([
+            project::Column::Id,
+            project::Column::Name,
+            project::Column::ContactLeader,
+        ])
+        .filter(project::Column::ContactLeaderId.is_null())
+        .filter(project::Column::ContactLeader.is_not_null())
+        .order_by_asc(project::Column::Id)
+        .into_tuple::<(i64, String, String)>()
+        .all(db)
+        .await?;
+    let unowned = vec![
+        (
+            "projects",
+            project::Entity::find()
+                .filter(project::Column::OwnerId.is_null())
+                .count(db)
+                .await?,
+        ),
+        (
+            "blockers",
+            blocker::Entity::find()
+                .filter(blocker::Column::OwnerId.is_null())
+                .count(db)
+                .await?,
+        ),
+        (
+            "visits",
+            visit::Entity::find()
+                .filter(visit::Column::OwnerId.is_null())
+                .count(db)
+                .await?,
+        ),
+        (
+            "outreach",
+            outreach::Entity::find()
+                .filter(outreach::Column::OwnerId.is_null())
+                .count(db)
+                .await?,
+        ),
+        (
+            "follow_ups",
+            follow_up::Entity::find()
+                .filter(follow_up::Column::OwnerId.is_null())
+                .count(db)
+                .await?,
+        ),
+        (
+            "incubation_candidates",
+            incubation_candidate::Entity::find()
+                .filter(incubation_candidate::Column::OwnerId.is_null())
+                .count(db)
+                .await?,
+        ),
+    ];
+    Ok(Unlinked { leaders, unowned })
+}
+
+/// What is due for the actor on `as_of` (today when none): their follow-ups, blockers and quiet projects.
+pub async fn agenda(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    as_of: Option<chrono::NaiveDate>,
+    stale_days: i64,
+) -> AppResult<jobs::reminders::Agenda> {
+    let as_of = as_of.unwrap_or_else(super::input::today);
+    jobs::reminders::agenda(db, actor.user_id, as_of, stale_days)
+        .await
+        .map_err(AppError::Internal)
+}

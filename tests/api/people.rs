@@ -1,0 +1,311 @@
+//! People, not names: departments, owners and contact leaders as accounts, and the migration that links today's
+//! text to them.
+
+use migration::MigratorTrait;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    support::{TestApp, assert_error},
+};
+
+db_test!(
+    departments_form_a_tree_that_admins_keep,
+    projects_name_people_not_strings,
+    the_migration_links_leaders_or_reports_them,
+);
+
+async fn departments_form_a_tree_that_admins_keep(app: TestApp) {
+    let dept = |name: &str, parent: Option<i64>| json!({"name": name, "parent_id": parent});
+    let (s, a) = app.post("/api/v1/departments", dept("局机关", None)).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let a = a["id"].as_i64().unwrap();
+    let b = app.post("/api/v1/departments", dept("招商一局", Some(a))).await.1["id"]
+        .as_i64()
+        .unwrap();
+    let c = app.post("/api/v1/departments", dept("一局一组", Some(b))).await.1["id"]
+        .as_i64()
+        .unwrap();
+    assert_error(
+        &app.post("/api/v1/departments", dept("招商一局", None)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "duplicate_department",
+        Some("name"),
+    );
+    assert_error(
+        &app.post("/api/v1/departments", dept("招商二局", Some(999_999))).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_parent",
+        Some("parent_id"),
+    );
+    // No department goes below itself or one of its own.
+    for (id, parent) in [(a, c), (b, b)] {
+        assert_error(
+            &app.patch(
+                &format!("/api/v1/departments/{id}"),
+                json!({"version": 1, "parent_id": parent}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parent",
+            Some("parent_id"),
+        );
+    }
+    // Everyone reads them; only admins change them.
+    let (s, list) = app.as_user("staff").get("/api/v1/departments").await;
+    assert_eq!((s, list.as_array().map(Vec::len)), (StatusCode::OK, Some(3)));
+    let (s, _) = app
+        .as_user("staff")
+        .post("/api/v1/departments", dept("三局", None))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A user is put in a department with a data scope; an unknown department is refused.
+    let staff = app.user_ids["staff"];
+    let (_, u) = app.get(&format!("/api/v1/users/{staff}")).await;
+    assert_eq!(
+        (u["department_id"].clone(), u["data_scope"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let (s, u) = app
+        .patch(
+            &format!("/api/v1/users/{staff}"),
+            json!({"version": u["version"], "department_id": b, "data_scope": "own"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(
+        (u["department_id"].as_i64(), u["data_scope"].as_str()),
+        (Some(b), Some("own"))
+    );
+    assert_error(
+        &app.patch(
+            &format!("/api/v1/users/{staff}"),
+            json!({"version": u["version"], "department_id": 999_999}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_department",
+        Some("department_id"),
+    );
+    // A department with users or departments below it stays; an empty one goes.
+    let (s, e) = app.delete(&format!("/api/v1/departments/{b}?version=1")).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("department_in_use"))
+    );
+    let (s, _) = app.delete(&format!("/api/v1/departments/{c}?version=1")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+async fn projects_name_people_not_strings(app: TestApp) {
+    let (leader, staff) = (app.user_ids["leader"], app.user_ids["staff"]);
+    let company = app.company("精诚科技有限公司").await;
+    let new = |name: &str, more: Value| {
+        let mut body = json!({"name": name, "company_id": company, "stage": "lead", "occurred_on": "2024-03-01"});
+        body.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+        body
+    };
+    // The creator owns a project; a contact leader named as the one user of that name is linked to them.
+    let (s, p) = app
+        .as_user("staff")
+        .post(
+            "/api/v1/projects",
+            new("甲项目", json!({"contact_leader": "测试leader"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        (
+            p["owner_id"].as_i64(),
+            p["owner_name"].as_str(),
+            p["contact_leader_id"].as_i64()
+        ),
+        (Some(staff), Some("测试staff"), Some(leader))
+    );
+    // A name that is no one's stays as written.
+    let (_, q) = app
+        .post("/api/v1/projects", new("乙项目", json!({"contact_leader": "外区领导"})))
+        .await;
+    assert_eq!(
+        (q["contact_leader_id"].clone(), q["contact_leader"].as_str()),
+        (Value::Null, Some("外区领导"))
+    );
+    assert_eq!(q["owner_id"].as_i64(), Some(app.user_ids["admin"]));
+    // A contact leader must have the leader role; an owner must be an enabled user.
+    assert_error(
+        &app.post("/api/v1/projects", new("丙项目", json!({"contact_leader_id": staff})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not_a_leader",
+        Some("contact_leader_id"),
+    );
+    assert_error(
+        &app.post("/api/v1/projects", new("丙项目", json!({"owner_id": 999_999})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_user",
+        Some("owner_id"),
+    );
+    // A renamed leader keeps their projects: the link holds and shows the new name.
+    let (_, u) = app.get(&format!("/api/v1/users/{leader}")).await;
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/users/{leader}"),
+            json!({"version": u["version"], "display_name": "王局长"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, p) = app.get(&format!("/api/v1/projects/{}", p["id"])).await;
+    assert_eq!(p["contact_leader"], "王局长");
+    for query in [
+        "contact_leader=王局长".to_owned(),
+        format!("contact_leader_id={leader}"),
+        format!("owner_id={staff}"),
+    ] {
+        let (_, l) = app.get(&format!("/api/v1/projects?{query}")).await;
+        assert_eq!(
+            (l["total"].as_i64(), l["items"][0]["name"].as_str()),
+            (Some(1), Some("甲项目")),
+            "{query}"
+        );
+    }
+    // The owner changes hands; the leader is cleared.
+    let (s, p) = app
+        .patch(
+            &format!("/api/v1/projects/{}", p["id"]),
+            json!({"version": p["version"], "owner_id": leader, "contact_leader_id": null}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(
+        (
+            p["owner_id"].as_i64(),
+            p["contact_leader_id"].clone(),
+            p["contact_leader"].clone()
+        ),
+        (Some(leader), Value::Null, Value::Null)
+    );
+}
+
+/// A database of the schema before people were linked (migrations up to the capital origins), of the app's kind.
+async fn previous_schema(app: &TestApp) -> (DatabaseConnection, Option<(String, String)>) {
+    let (db, drop) = if app.url.starts_with("postgres") {
+        let admin_url = std::env::var("TEST_DATABASE_URL").unwrap();
+        let admin = Database::connect(&admin_url).await.unwrap();
+        let name = format!("icrm_prev_{}", std::process::id());
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap();
+        let base = admin_url
+            .split('?')
+            .next()
+            .unwrap()
+            .rsplit_once('/')
+            .unwrap()
+            .0
+            .to_owned();
+        (
+            Database::connect(format!("{base}/{name}")).await.unwrap(),
+            Some((admin_url, name)),
+        )
+    } else {
+        (Database::connect("sqlite::memory:").await.unwrap(), None)
+    };
+    migration::Migrator::up(&db, Some(11)).await.unwrap();
+    (db, drop)
+}
+
+/// A project after the migration: id, contact leader as text, linked leader, owner.
+type LinkRow = (i64, Option<String>, Option<i64>, Option<i64>);
+
+async fn the_migration_links_leaders_or_reports_them(app: TestApp) {
+    let (db, drop) = previous_schema(&app).await;
+    let now = "'2024-01-01 00:00:00+00'";
+    for sql in [
+        // 李局长 is one user; 张局长 is two; 赵局长 is no one.
+        format!(
+            "INSERT INTO users (id, username, display_name, role, password_hash, disabled, failed_logins, weekly_report, version, created_at, updated_at) VALUES \
+             (1, 'li', '李局长', 'leader', 'x', false, 0, true, 1, {now}, {now}), \
+             (2, 'zhang1', '张局长', 'leader', 'x', false, 0, true, 1, {now}, {now}), \
+             (3, 'zhang2', '张局长', 'leader', 'x', false, 0, true, 1, {now}, {now}), \
+             (4, 'zhou', '周敏', 'staff', 'x', false, 0, true, 1, {now}, {now})"
+        ),
+        format!(
+            "INSERT INTO companies (id, name, version, created_at, updated_at) VALUES (1, '精诚科技', 1, {now}, {now})"
+        ),
+        format!(
+            "INSERT INTO projects (id, name, company_id, source, is_major, contact_leader, stage, version, created_at, updated_at) VALUES \
+             (1, '甲', 1, 'visit', false, '李局长', 'lead', 1, {now}, {now}), \
+             (2, '乙', 1, 'visit', false, '张局长', 'lead', 1, {now}, {now}), \
+             (3, '丙', 1, 'visit', false, '赵局长', 'lead', 1, {now}, {now}), \
+             (4, '丁', 1, 'visit', false, NULL, 'lead', 1, {now}, {now})"
+        ),
+        format!(
+            "INSERT INTO stage_events (project_id, stage, occurred_on, recorded_by, created_at) VALUES \
+             (1, 'lead', '2024-01-01', 'zhou', {now}), (2, 'lead', '2024-01-01', 'nobody', {now})"
+        ),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    migration::Migrator::up(&db, None).await.unwrap();
+    let rows: Vec<LinkRow> = {
+        use entity::project;
+        use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+        project::Entity::find()
+            .select_only()
+            .columns([
+                project::Column::Id,
+                project::Column::ContactLeader,
+                project::Column::ContactLeaderId,
+                project::Column::OwnerId,
+            ])
+            .order_by_asc(project::Column::Id)
+            .into_tuple()
+            .all(&db)
+            .await
+            .unwrap()
+    };
+    // 李局长 is linked; 张局长 (two users) and 赵局长 (none) keep their text; no text is lost. 甲's owner is the
+    // recorder of its first event.
+    assert_eq!(
+        rows,
+        [
+            (1, Some("李局长".into()), Some(1), Some(4)),
+            (2, Some("张局长".into()), None, None),
+            (3, Some("赵局长".into()), None, None),
+            (4, None, None, None),
+        ]
+    );
+    let u = invest_crm::service::people::unlinked(&db).await.unwrap();
+    assert_eq!(
+        u.leaders,
+        [(2, "乙".into(), "张局长".into()), (3, "丙".into(), "赵局长".into())]
+    );
+    assert_eq!(u.unowned[0], ("projects", 3));
+    // Every user already there is in the first department.
+    let (n,): (i64,) = {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        (entity::user::Entity::find()
+            .filter(entity::user::Column::DepartmentId.is_null())
+            .count(&db)
+            .await
+            .unwrap() as i64,)
+    };
+    assert_eq!(n, 0);
+    db.close().await.ok();
+    if let Some((admin_url, name)) = drop {
+        let admin = Database::connect(&admin_url).await.unwrap();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await
+            .ok();
+    }
+}
