@@ -180,10 +180,11 @@ async fn gen_visits(db: &impl ConnectionTrait, r: &mut ChaCha8Rng, n: usize, com
                     staff: None,
                     purpose: None,
                     summary: None,
+                    owner_id: None,
                 })
             })
             .collect::<AppResult<Vec<_>>>()?;
-        visits::create_many(db, list).await?;
+        visits::create_many(db, &Actor::system("bench"), list).await?;
     }
     Ok(())
 }
@@ -259,6 +260,7 @@ async fn gen_candidates(
                 occurred_on: Day::parse("occurred_on", first)?,
                 note: None,
                 notes: None,
+                owner_id: None,
             };
             list.push((candidate, moves));
         }

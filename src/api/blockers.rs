@@ -53,6 +53,9 @@ pub struct Blocker {
     /// Date it was resolved (when resolved).
     #[oai(nullable)]
     pub resolved_on: Option<NaiveDate>,
+    /// Owner (负责人): the user who recorded it (for records made by the system, its project's owner).
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
     /// Not resolved and past its due date (as of today in Asia/Shanghai).
     pub overdue: bool,
     /// Version for optimistic locking.
@@ -149,6 +152,7 @@ impl From<BlockerView> for Blocker {
             status: b.status,
             resolution: b.resolution,
             resolved_on: b.resolved_on,
+            owner_id: b.owner_id,
             version: b.version,
             created_at: b.created_at,
             updated_at: b.updated_at,

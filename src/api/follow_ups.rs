@@ -41,6 +41,9 @@ pub struct FollowUp {
     /// Who recorded it.
     #[oai(nullable)]
     pub recorded_by: Option<String>,
+    /// Owner (负责人): the user who recorded it (for records made by the system, its project's owner).
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
     /// Version for optimistic locking.
     pub version: i32,
     /// When the record was created (UTC).
@@ -60,6 +63,7 @@ impl From<follow_up::Model> for FollowUp {
             next_step: m.next_step,
             next_date: m.next_date,
             recorded_by: m.recorded_by,
+            owner_id: m.owner_id,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,

@@ -76,6 +76,9 @@ pub struct Candidate {
     /// Notes.
     #[oai(nullable)]
     pub notes: Option<String>,
+    /// Owner (负责人): the user; through them the record belongs to a department.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
     /// Version for optimistic locking (a stage move changes it too).
     pub version: i32,
     /// When the record was created (UTC).
@@ -104,6 +107,9 @@ pub struct NewCandidate {
     /// Notes, up to 2000 characters.
     #[oai(nullable, validator(max_length = 2000))]
     pub notes: Option<String>,
+    /// Owner (负责人): a user; defaults to the caller.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
 }
 
 /// Changes to a candidate (not its stage). Left out keeps; `null` clears.
@@ -119,6 +125,9 @@ pub struct CandidateChanges {
     /// Notes.
     #[oai(nullable, validator(max_length = 2000))]
     pub notes: MaybeUndefined<String>,
+    /// Owner (负责人).
+    #[oai(nullable)]
+    pub owner_id: MaybeUndefined<i64>,
 }
 
 /// An incubation stage move to record.
@@ -201,6 +210,7 @@ impl From<CandidateView> for Candidate {
             failed_from,
             reach_dates,
             notes: c.notes,
+            owner_id: c.owner_id,
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -227,6 +237,7 @@ impl IncubationApi {
             occurred_on: Day::parse("occurred_on", b.occurred_on)?,
             note: Note::parse_opt("note", b.note.as_deref())?,
             notes: Note::parse_opt("notes", b.notes.as_deref())?,
+            owner_id: b.owner_id,
         };
         Ok(Created::Created(Json(
             svc::create(tx.get().await?, &auth.0, n).await?.into(),
@@ -278,7 +289,8 @@ impl IncubationApi {
         auth.0.require(Need::Edit)?;
         let b = body.0;
         let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
-        let c = svc::update(tx.get().await?, id.0, b.version, b.cohort_year, notes).await?;
+        let owner = patch(b.owner_id, |v| Ok(Some(v)))?;
+        let c = svc::update(tx.get().await?, id.0, b.version, b.cohort_year, (notes, owner)).await?;
         Ok(Json(c.into()))
     }
 

@@ -45,6 +45,9 @@ pub struct Outreach {
     /// Notes.
     #[oai(nullable)]
     pub notes: Option<String>,
+    /// Owner (负责人): the user; through them the record belongs to a department.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
     /// Version for optimistic locking.
     pub version: i32,
     /// When the record was created (UTC).
@@ -79,6 +82,9 @@ pub struct NewOutreach {
     /// Notes, up to 4000 characters.
     #[oai(nullable, validator(max_length = 4000))]
     pub notes: Option<String>,
+    /// Owner (负责人): a user; defaults to the caller.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
 }
 
 /// Changes to an outreach activity: left out keeps; lists replace; `null` clears a text.
@@ -112,6 +118,9 @@ pub struct OutreachChanges {
     /// Notes.
     #[oai(nullable, validator(max_length = 4000))]
     pub notes: MaybeUndefined<String>,
+    /// Owner (负责人).
+    #[oai(nullable)]
+    pub owner_id: MaybeUndefined<i64>,
 }
 
 impl From<OutreachView> for Outreach {
@@ -128,6 +137,7 @@ impl From<OutreachView> for Outreach {
             company_ids: v.company_ids,
             project_ids: v.project_ids,
             notes: o.notes,
+            owner_id: o.owner_id,
             version: o.version,
             created_at: o.created_at,
             updated_at: o.updated_at,
@@ -146,6 +156,7 @@ impl NewOutreach {
             participants: self.participants,
             company_ids: self.company_ids.unwrap_or_default(),
             notes: Summary::parse_opt("notes", self.notes.as_deref())?,
+            owner_id: self.owner_id,
         })
     }
 }
@@ -164,6 +175,7 @@ impl OutreachChanges {
             participants: self.participants,
             company_ids: self.company_ids,
             notes: patch(self.notes, |v| Summary::parse_opt("notes", Some(&v)))?,
+            owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
         })
     }
 }
@@ -180,7 +192,7 @@ impl OutreachApi {
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewOutreach>) -> AppResult<Created<Outreach>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
-            svc::create(tx.get().await?, body.0.parse()?).await?.into(),
+            svc::create(tx.get().await?, &auth.0, body.0.parse()?).await?.into(),
         )))
     }
 

@@ -39,6 +39,9 @@ pub struct Visit {
     /// Summary (洽谈情况).
     #[oai(nullable)]
     pub summary: Option<String>,
+    /// Owner (负责人): the user; through them the record belongs to a department.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
     /// Version for optimistic locking.
     pub version: i32,
     /// When the record was created (UTC).
@@ -88,6 +91,9 @@ pub struct NewVisit {
     /// Summary, up to 4000 characters.
     #[oai(nullable, validator(max_length = 4000))]
     pub summary: Option<String>,
+    /// Owner (负责人): a user; defaults to the caller.
+    #[oai(nullable)]
+    pub owner_id: Option<i64>,
 }
 
 /// Changes to a visit: left out keeps; lists given replace the stored ones; `null` clears a text.
@@ -121,6 +127,9 @@ pub struct VisitChanges {
     /// Summary.
     #[oai(nullable, validator(max_length = 4000))]
     pub summary: MaybeUndefined<String>,
+    /// Owner (负责人).
+    #[oai(nullable)]
+    pub owner_id: MaybeUndefined<i64>,
 }
 
 impl From<VisitView> for Visit {
@@ -136,6 +145,7 @@ impl From<VisitView> for Visit {
             staff: list_of(&m.staff),
             purpose: m.purpose,
             summary: m.summary,
+            owner_id: m.owner_id,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -154,6 +164,7 @@ impl NewVisit {
             staff: self.staff,
             purpose: Purpose::parse_opt("purpose", self.purpose.as_deref())?,
             summary: Summary::parse_opt("summary", self.summary.as_deref())?,
+            owner_id: self.owner_id,
         })
     }
 }
@@ -170,6 +181,7 @@ impl VisitChanges {
             staff: self.staff,
             purpose: patch(self.purpose, |v| Purpose::parse_opt("purpose", Some(&v)))?,
             summary: patch(self.summary, |v| Summary::parse_opt("summary", Some(&v)))?,
+            owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
         })
     }
 }
@@ -186,7 +198,7 @@ impl VisitsApi {
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewVisit>) -> AppResult<Created<Visit>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
-            svc::create(tx.get().await?, body.0.parse()?).await?.into(),
+            svc::create(tx.get().await?, &auth.0, body.0.parse()?).await?.into(),
         )))
     }
 

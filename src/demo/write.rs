@@ -44,13 +44,13 @@ pub(super) async fn write(db: &impl Db, plan: Plan) -> anyhow::Result<Summary> {
     let actor = Actor::system("demo");
     let mut r = Dates(ChaCha8Rng::seed_from_u64(20_231_231));
     let companies = write_companies(db, &actor, &plan).await?;
+    let staff = write_people(db).await?;
     let ids = Ids {
         partners: write_partners(db).await?,
-        visits: write_visits(db, &plan, &companies).await?,
-        outreach: write_outreach(db, &plan, &companies).await?,
+        visits: write_visits(db, (&actor, &staff), &plan, &companies).await?,
+        outreach: write_outreach(db, (&actor, &staff), &plan, &companies).await?,
         companies,
     };
-    let staff = write_people(db).await?;
     let mut project_ids = Vec::with_capacity(plan.projects.len());
     for (i, pr) in plan.projects.iter().enumerate() {
         project_ids.push(write_project(db, &actor, &mut r, (i, pr), (&ids, &staff)).await?);
@@ -131,9 +131,15 @@ async fn write_partners(db: &impl Db) -> anyhow::Result<Vec<i64>> {
     Ok(ids)
 }
 
-async fn write_visits(db: &impl Db, plan: &Plan, company_ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+/// Visits, each owned by a staffer in turn.
+async fn write_visits(
+    db: &impl Db,
+    (actor, staff): (&Actor, &[i64]),
+    plan: &Plan,
+    company_ids: &[i64],
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(plan.visits.len());
-    for v in &plan.visits {
+    for (i, v) in plan.visits.iter().enumerate() {
         let visit = visits::NewVisit {
             visit_date: Day::parse("visit_date", v.date)?,
             headcount: v.headcount.into(),
@@ -146,15 +152,22 @@ async fn write_visits(db: &impl Db, plan: &Plan, company_ids: &[i64]) -> anyhow:
                 "summary",
                 "介绍园区产业政策与配套,企业表达投资意向",
             )?),
+            owner_id: Some(staff[i % staff.len()]),
         };
-        ids.push(visits::create(db, visit).await?.visit.id);
+        ids.push(visits::create(db, actor, visit).await?.visit.id);
     }
     Ok(ids)
 }
 
-async fn write_outreach(db: &impl Db, plan: &Plan, company_ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+/// Outreach activities, each owned by a staffer in turn.
+async fn write_outreach(
+    db: &impl Db,
+    (actor, staff): (&Actor, &[i64]),
+    plan: &Plan,
+    company_ids: &[i64],
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(plan.outreach.len());
-    for o in &plan.outreach {
+    for (i, o) in plan.outreach.iter().enumerate() {
         let activity = outreach::NewOutreach {
             kind: o.kind,
             city: Place::parse("city", o.city)?,
@@ -167,8 +180,9 @@ async fn write_outreach(db: &impl Db, plan: &Plan, company_ids: &[i64]) -> anyho
                 "notes",
                 &format!("赴{}开展招商活动,走访重点企业", o.city),
             )?),
+            owner_id: Some(staff[i % staff.len()]),
         };
-        ids.push(outreach::create(db, activity).await?.outreach.id);
+        ids.push(outreach::create(db, actor, activity).await?.outreach.id);
     }
     Ok(ids)
 }
@@ -321,6 +335,7 @@ async fn link_visits(db: &impl Db, plan: &Plan, visit_ids: &[i64], project_ids: 
             staff: None,
             purpose: Default::default(),
             summary: Default::default(),
+            owner_id: Default::default(),
         };
         visits::update(db, visit_ids[v], changes).await?;
     }
@@ -494,6 +509,7 @@ async fn write_incubation(db: &impl Db, actor: &Actor, r: &mut Dates, company_id
             occurred_on: Day::parse("occurred_on", on)?,
             note: None,
             notes: None,
+            owner_id: None,
         };
         let id = incubation::create(db, actor, new).await?.candidate.id;
         for &(stage, on, reason) in &steps[1..] {

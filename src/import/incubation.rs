@@ -176,6 +176,7 @@ async fn write(
             occurred_on: Day::parse("occurred_on", first)?,
             note: Note::parse_opt("note", Some("台账导入"))?,
             notes: row.notes,
+            owner_id: None,
         };
         list.push((n, rest));
     }

@@ -117,7 +117,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 /// that are not recorded yet) through the services in the caller's transaction.
 pub async fn import(
     txn: &DatabaseTransaction,
-    _actor: &Actor,
+    actor: &Actor,
     rows: Vec<Row>,
     commit: bool,
     out: &mut Outcome,
@@ -159,8 +159,9 @@ pub async fn import(
             participants: row.participants,
             company_ids: resolved(ids, &created),
             notes: row.notes,
+            owner_id: None,
         };
-        touched.push(Touched::NewOutreach(svc::create(txn, n).await?.outreach.id));
+        touched.push(Touched::NewOutreach(svc::create(txn, actor, n).await?.outreach.id));
     }
     Ok(touched)
 }

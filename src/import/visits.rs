@@ -100,7 +100,7 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 /// the companies they name that are not recorded yet) through the services in the caller's transaction.
 pub async fn import(
     txn: &DatabaseTransaction,
-    _actor: &Actor,
+    actor: &Actor,
     rows: Vec<Row>,
     commit: bool,
     out: &mut Outcome,
@@ -143,8 +143,14 @@ pub async fn import(
             staff: row.staff,
             purpose: row.purpose,
             summary: row.summary,
+            owner_id: None,
         })
         .collect();
-    touched.extend(visits::create_many(txn, list).await?.into_iter().map(Touched::NewVisit));
+    touched.extend(
+        visits::create_many(txn, actor, list)
+            .await?
+            .into_iter()
+            .map(Touched::NewVisit),
+    );
     Ok(touched)
 }

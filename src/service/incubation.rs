@@ -14,7 +14,7 @@ use super::{
     delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Note, Patch, int_in, opt_string, today},
-    names, update_versioned,
+    names, people, update_versioned,
 };
 
 crate::tracked!(
@@ -46,6 +46,8 @@ pub struct NewCandidate {
     pub note: Option<Note>,
     /// Notes.
     pub notes: Option<Note>,
+    /// Owner (负责人); none: the user recording it.
+    pub owner_id: Option<i64>,
 }
 
 /// Which candidates to list.
@@ -109,12 +111,13 @@ async fn ensure_free(db: &impl ConnectionTrait, company: i64, year: i32, except:
 pub async fn create(db: &impl Db, actor: &Actor, n: NewCandidate) -> AppResult<CandidateView> {
     let year = cohort(n.cohort_year)?;
     let first = first_step(actor, &n)?;
+    let n_owner = n.owner_id;
     let txn = db.begin().await?;
     known_companies(&txn, "company_id", &[n.company_id]).await?;
     ensure_free(&txn, n.company_id, year, None).await?;
-    let c = candidate::Entity::insert(row(n, year, (first.stage, 1)))
-        .exec_with_returning(&txn)
-        .await?;
+    let mut m = row(n, year, (first.stage, 1));
+    m.owner_id = Set(people::owner_for(&txn, actor, n_owner).await?);
+    let c = candidate::Entity::insert(m).exec_with_returning(&txn).await?;
     history::start::<IncubationHistory>(&txn, c.id, &first).await?;
     let out = view(&txn, c).await?;
     txn.commit().await?;
@@ -137,7 +140,10 @@ pub async fn create_many(
         let mut steps = vec![first_step(actor, &n)?];
         steps.extend(moves.into_iter().map(|m| m.step(actor)));
         let stage = history::check_history::<IncubationHistory>(&steps, actor.can(super::Need::Lead))?;
-        rows.push(row(n, year, (stage, steps.len() as i32)));
+        let owner = people::owner_for(db, actor, n.owner_id).await?;
+        let mut m = row(n, year, (stage, steps.len() as i32));
+        m.owner_id = Set(owner);
+        rows.push(m);
         histories.push(steps);
     }
     let ids = super::insert_all(db, rows, 2000).await?;
@@ -214,15 +220,16 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<CandidateView>
     view(db, find::<candidate::Entity, _>(db, id, WHAT).await?).await
 }
 
-/// Changes a candidate's cohort year (still unique for its company) or notes.
+/// Changes a candidate's cohort year (still unique for its company), notes or owner.
 pub async fn update(
     db: &impl ConnectionTrait,
     id: i64,
     version: i32,
     cohort_year: Option<i64>,
-    notes: Patch<Note>,
+    (notes, owner_id): (Patch<Note>, Patch<i64>),
 ) -> AppResult<CandidateView> {
     let mut m = candidate::ActiveModel::default();
+    people::change_owner(db, &mut m.owner_id, owner_id).await?;
     if let Some(y) = cohort_year {
         let y = cohort(y)?;
         let old = find::<candidate::Entity, _>(db, id, WHAT).await?;

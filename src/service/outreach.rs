@@ -11,11 +11,11 @@ use sea_orm::{
 };
 
 use super::{
-    AppError, AppResult, Db, Page, Paging,
+    Actor, AppError, AppResult, Db, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Place, Short, names, opt_string, set_some},
-    links,
+    links, people,
     projects::forget_source,
     update_versioned,
     visits::Summary,
@@ -49,6 +49,8 @@ pub struct NewOutreach {
     pub company_ids: Vec<i64>,
     /// Notes.
     pub notes: Option<Summary>,
+    /// Owner (负责人); none: the user recording it.
+    pub owner_id: Option<i64>,
 }
 
 /// Changes to an outreach activity; lists given replace the stored ones.
@@ -71,6 +73,8 @@ pub struct OutreachChanges {
     pub company_ids: Option<Vec<i64>>,
     /// Notes.
     pub notes: Patch<Summary>,
+    /// Owner (负责人).
+    pub owner_id: Patch<i64>,
 }
 
 /// Which activities to list.
@@ -134,7 +138,7 @@ async fn view(db: &impl ConnectionTrait, o: outreach::Model) -> AppResult<Outrea
 }
 
 /// Records an outreach activity with the companies met, in one transaction.
-pub async fn create(db: &impl Db, n: NewOutreach) -> AppResult<OutreachView> {
+pub async fn create(db: &impl Db, actor: &Actor, n: NewOutreach) -> AppResult<OutreachView> {
     let end = n.end_date.unwrap_or(n.start_date);
     dates(n.start_date, end)?;
     let now = Utc::now();
@@ -146,6 +150,7 @@ pub async fn create(db: &impl Db, n: NewOutreach) -> AppResult<OutreachView> {
         leading_official: Set(opt_string(n.leading_official)),
         participants: Set(serde_json::json!(names("participants", n.participants)?)),
         notes: Set(opt_string(n.notes)),
+        owner_id: Set(people::owner_for(db, actor, n.owner_id).await?),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -219,6 +224,7 @@ pub async fn update(db: &impl Db, id: i64, c: OutreachChanges) -> AppResult<Outr
     }
     c.notes.apply(&mut m.notes);
     let txn = db.begin().await?;
+    people::change_owner(&txn, &mut m.owner_id, c.owner_id).await?;
     let companies = match &c.company_ids {
         Some(ids) => Some(known_companies(&txn, "company_ids", ids).await?),
         None => None,

@@ -6,12 +6,37 @@ use std::collections::HashMap;
 use entity::{enums::Role, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::{Actor, AppError, AppResult, Msg, actor::Via, input::Short};
+use super::{
+    Actor, AppError, AppResult, Msg,
+    actor::Via,
+    input::{Patch, Short},
+};
 
 /// The owner of a new record: the one named, else the user creating it (the system, at the command line, owns
 /// nothing).
 pub fn owner_or_actor(given: Option<i64>, actor: &Actor) -> Option<i64> {
     given.or((actor.via != Via::System && actor.user_id > 0).then_some(actor.user_id))
+}
+
+/// The owner of a new record, checked: the user named (who must be enabled), else the actor.
+pub async fn owner_for(db: &impl ConnectionTrait, actor: &Actor, given: Option<i64>) -> AppResult<Option<i64>> {
+    if let Some(o) = given {
+        check_user(db, "owner_id", o, false).await?;
+    }
+    Ok(owner_or_actor(given, actor))
+}
+
+/// A change of owner, checked, onto a record's column.
+pub async fn change_owner(
+    db: &impl ConnectionTrait,
+    column: &mut sea_orm::ActiveValue<Option<i64>>,
+    change: Patch<i64>,
+) -> AppResult<()> {
+    if let Patch::Set(o) = change {
+        check_user(db, "owner_id", o, false).await?;
+    }
+    change.apply(column);
+    Ok(())
 }
 
 /// A user named as `field` must exist and be enabled; with `leader`, must also have the leader role.

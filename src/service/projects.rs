@@ -357,9 +357,6 @@ impl People {
         n: &NewProject,
         leaders: &mut HashMap<String, (Option<i64>, Option<String>)>,
     ) -> AppResult<People> {
-        if let Some(o) = n.owner_id {
-            people::check_user(db, "owner_id", o, false).await?;
-        }
         let (leader_id, leader_text) = match (n.contact_leader_id, &n.contact_leader) {
             (Some(id), _) => {
                 people::check_user(db, "contact_leader_id", id, true).await?;
@@ -376,7 +373,7 @@ impl People {
             (None, None) => (None, None),
         };
         Ok(People {
-            owner: people::owner_or_actor(n.owner_id, actor),
+            owner: people::owner_for(db, actor, n.owner_id).await?,
             leader_id,
             leader_text,
         })
@@ -593,10 +590,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
         }
         (Patch::Keep, Patch::Keep) => {}
     }
-    if let Patch::Set(o) = c.owner_id {
-        people::check_user(db, "owner_id", o, false).await?;
-    }
-    c.owner_id.apply(&mut m.owner_id);
+    people::change_owner(db, &mut m.owner_id, c.owner_id).await?;
     c.responsible_unit.apply(&mut m.responsible_unit);
     c.team.apply(&mut m.team);
     c.notes.apply(&mut m.notes);

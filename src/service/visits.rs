@@ -10,11 +10,11 @@ use sea_orm::{
 };
 
 use super::{
-    AppError, AppResult, Db, Msg, Page, Paging,
+    Actor, AppError, AppResult, Db, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Text, int_in, names, opt_string, set_some},
-    known, links,
+    known, links, people,
     projects::forget_source,
     update_versioned,
 };
@@ -57,6 +57,8 @@ pub struct NewVisit {
     pub purpose: Option<Purpose>,
     /// Summary.
     pub summary: Option<Summary>,
+    /// Owner (负责人); none: the user recording it.
+    pub owner_id: Option<i64>,
 }
 
 /// Changes to a visit; lists given replace the stored ones.
@@ -79,6 +81,8 @@ pub struct VisitChanges {
     pub purpose: Patch<Purpose>,
     /// Summary.
     pub summary: Patch<Summary>,
+    /// Owner (负责人).
+    pub owner_id: Patch<i64>,
 }
 
 /// Which visits to list.
@@ -167,10 +171,12 @@ fn row(n: &mut NewVisit) -> AppResult<visit::ActiveModel> {
 }
 
 /// Records many visits with their companies inside the caller's transaction; answers their ids in order.
-pub async fn create_many(db: &impl ConnectionTrait, mut list: Vec<NewVisit>) -> AppResult<Vec<i64>> {
+pub async fn create_many(db: &impl ConnectionTrait, actor: &Actor, mut list: Vec<NewVisit>) -> AppResult<Vec<i64>> {
     let mut rows = Vec::with_capacity(list.len());
     for n in &mut list {
-        rows.push(row(n)?);
+        let mut m = row(n)?;
+        m.owner_id = Set(people::owner_for(db, actor, n.owner_id).await?);
+        rows.push(m);
     }
     let all: Vec<i64> = list.iter().flat_map(|n| n.company_ids.iter().copied()).collect();
     known_companies(db, "company_ids", &all).await?;
@@ -194,9 +200,10 @@ pub async fn create_many(db: &impl ConnectionTrait, mut list: Vec<NewVisit>) -> 
 }
 
 /// Records a visit with its links, in one transaction.
-pub async fn create(db: &impl Db, mut n: NewVisit) -> AppResult<VisitView> {
-    let m = row(&mut n)?;
+pub async fn create(db: &impl Db, actor: &Actor, mut n: NewVisit) -> AppResult<VisitView> {
+    let mut m = row(&mut n)?;
     let txn = db.begin().await?;
+    m.owner_id = Set(people::owner_for(&txn, actor, n.owner_id).await?);
     let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
     let projects = known_projects(&txn, "project_ids", &n.project_ids).await?;
     let v = visit::Entity::insert(m).exec_with_returning(&txn).await?;
@@ -273,6 +280,7 @@ pub async fn update(db: &impl Db, id: i64, c: VisitChanges) -> AppResult<VisitVi
     c.purpose.apply(&mut m.purpose);
     c.summary.apply(&mut m.summary);
     let txn = db.begin().await?;
+    people::change_owner(&txn, &mut m.owner_id, c.owner_id).await?;
     let companies = match &c.company_ids {
         Some(ids) => Some(known_companies(&txn, "company_ids", ids).await?),
         None => None,

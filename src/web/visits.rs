@@ -70,6 +70,7 @@ impl VisitForm {
             staff: people("staff", &self.staff)?,
             purpose: Purpose::parse_opt("purpose", opt(&self.purpose))?,
             summary: Summary::parse_opt("summary", opt(&self.summary))?,
+            owner_id: None,
         })
     }
 }
@@ -140,7 +141,7 @@ pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Res
         msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
         field: None,
     })?;
-    let done = async { svc::create(tx.get().await?, f.parse()?).await }.await;
+    let done = async { svc::create(tx.get().await?, &staff.actor, f.parse()?).await }.await;
     answer(
         done,
         |_| refresh(),

@@ -14,6 +14,7 @@ use crate::{
 db_test!(
     departments_form_a_tree_that_admins_keep,
     projects_name_people_not_strings,
+    every_owned_record_has_an_owner,
     the_migration_links_leaders_or_reports_them,
 );
 
@@ -187,6 +188,83 @@ async fn projects_name_people_not_strings(app: TestApp) {
             p["contact_leader"].clone()
         ),
         (Some(leader), Value::Null, Value::Null)
+    );
+}
+
+async fn every_owned_record_has_an_owner(app: TestApp) {
+    let (staff, leader) = (app.user_ids["staff"], app.user_ids["leader"]);
+    let as_staff = app.as_user("staff");
+    let company = app.company("精诚科技有限公司").await;
+    let p = as_staff
+        .post(
+            "/api/v1/projects",
+            json!({"name": "甲项目", "company_id": company, "stage": "lead", "occurred_on": "2024-03-01"}),
+        )
+        .await
+        .1;
+    let records = [
+        (
+            "/api/v1/visits",
+            json!({"visit_date": "2024-03-02", "headcount": 3, "company_ids": [company]}),
+            "/api/v1/visits",
+        ),
+        (
+            "/api/v1/outreach",
+            json!({"kind": "trip", "city": "深圳", "start_date": "2024-03-03", "company_ids": [company]}),
+            "/api/v1/outreach",
+        ),
+        (
+            "/api/v1/incubation",
+            json!({"company_id": company, "cohort_year": 2024, "occurred_on": "2024-03-04"}),
+            "/api/v1/incubation",
+        ),
+    ];
+    // The recorder owns what they record; an owner is changed like any field.
+    for (url, body, base) in records {
+        let (s, r) = as_staff.post(url, body).await;
+        assert_eq!(
+            (s, r["owner_id"].as_i64()),
+            (StatusCode::CREATED, Some(staff)),
+            "{url}: {r}"
+        );
+        let (s, r) = app
+            .patch(
+                &format!("{base}/{}", r["id"]),
+                json!({"version": r["version"], "owner_id": leader}),
+            )
+            .await;
+        assert_eq!(
+            (s, r["owner_id"].as_i64()),
+            (StatusCode::OK, Some(leader)),
+            "{url}: {r}"
+        );
+    }
+    let (_, b) = as_staff
+        .post(
+            &format!("/api/v1/projects/{}/blockers", p["id"]),
+            json!({"title": "用地指标未落实", "category": "land"}),
+        )
+        .await;
+    let (_, f) = as_staff
+        .post(
+            &format!("/api/v1/projects/{}/follow-ups", p["id"]),
+            json!({"occurred_on": "2024-03-05", "kind": "call", "note": "电话沟通"}),
+        )
+        .await;
+    assert_eq!(
+        (b["owner_id"].as_i64(), f["owner_id"].as_i64()),
+        (Some(staff), Some(staff)),
+        "{b} {f}"
+    );
+    assert_error(
+        &app.patch(
+            &format!("/api/v1/visits/{}", 1),
+            json!({"version": 2, "owner_id": 999_999}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_user",
+        Some("owner_id"),
     );
 }
 

@@ -221,22 +221,24 @@ async fn visits_need_a_company_and_sum_their_headcounts(app: TestApp) {
         staff: None,
         purpose: None,
         summary: None,
+        owner_id: None,
     };
+    let actor = &invest_crm::service::Actor::system("test");
     assert_eq!(
-        code(&fails(visits::create(db, visit(vec![], 5)).await)),
+        code(&fails(visits::create(db, actor, visit(vec![], 5)).await)),
         "invalid_value"
     );
     assert_eq!(
-        code(&fails(visits::create(db, visit(vec![c], 0)).await)),
+        code(&fails(visits::create(db, actor, visit(vec![c], 0)).await)),
         "invalid_value"
     );
     assert_eq!(
-        code(&fails(visits::create(db, visit(vec![c + 1000], 5)).await)),
+        code(&fails(visits::create(db, actor, visit(vec![c + 1000], 5)).await)),
         "unknown_company"
     );
-    visits::create(db, visit(vec![c, c], 5)).await.unwrap();
+    visits::create(db, actor, visit(vec![c, c], 5)).await.unwrap();
     let txn = db.begin().await.unwrap();
-    visits::create_many(&txn, vec![visit(vec![c], 7), visit(vec![c], 9)])
+    visits::create_many(&txn, actor, vec![visit(vec![c], 7), visit(vec![c], 9)])
         .await
         .unwrap();
     sea_orm::TransactionSession::commit(txn).await.unwrap();
