@@ -57,7 +57,7 @@ pub(super) async fn write(db: &impl Db, plan: Plan) -> anyhow::Result<Summary> {
     }
     link_visits(db, &plan, &ids.visits, &project_ids).await?;
     let blockers = write_blockers(db, &actor, &mut r, &plan, &project_ids).await?;
-    let candidates = write_incubation(db, &actor, &mut r, &ids.companies).await?;
+    let candidates = write_incubation(db, (&actor, &staff), &mut r, &ids.companies).await?;
     write_targets(db).await?;
     write_support_funds(db, &ids.companies).await?;
     write_above_size(db).await?;
@@ -498,7 +498,13 @@ fn plan_incubation(r: &mut Dates) -> Candidates {
     plans
 }
 
-async fn write_incubation(db: &impl Db, actor: &Actor, r: &mut Dates, company_ids: &[i64]) -> anyhow::Result<usize> {
+/// Incubation candidates, each owned by a staffer in turn.
+async fn write_incubation(
+    db: &impl Db,
+    (actor, staff): (&Actor, &[i64]),
+    r: &mut Dates,
+    company_ids: &[i64],
+) -> anyhow::Result<usize> {
     let plans = plan_incubation(r);
     for (k, (cohort, steps)) in plans.iter().enumerate() {
         let (stage, on, _) = steps[0];
@@ -509,7 +515,7 @@ async fn write_incubation(db: &impl Db, actor: &Actor, r: &mut Dates, company_id
             occurred_on: Day::parse("occurred_on", on)?,
             note: None,
             notes: None,
-            owner_id: None,
+            owner_id: Some(staff[k % staff.len()]),
         };
         let id = incubation::create(db, actor, new).await?.candidate.id;
         for &(stage, on, reason) in &steps[1..] {

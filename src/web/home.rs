@@ -57,6 +57,35 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         .take(10)
         .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label(), days => p.days_since_follow_up })
         .collect();
+    let agenda = crate::service::people::agenda(db, &staff.actor, Some(today), state.stale_days).await?;
+    let (blockers, own_blockers) = blocker_list(db, &staff).await?;
+    let funnel: Vec<_> = dash
+        .funnel
+        .stages
+        .iter()
+        .map(|s| context! { name => stage_label(&s.stage), value => s.count })
+        .collect();
+    let ctx = context! {
+        me => me(&staff), menu => "home", as_of => as_of.to_string(), year,
+        years => (year_range_start(today.year())..=today.year()).rev().collect::<Vec<_>>(),
+        kpis => dash.kpis.lines().iter().map(line).collect::<Vec<_>>(),
+        targets => dash.kpis.targets.iter().map(|t| context! {
+            metric => t.metric.label(), target => group(&t.target.to_string()), actual => group(&t.actual.to_string()),
+            progress => t.progress.map(|p| (p * 1000.0).round() / 10.0),
+            time_progress => (t.time_progress * 1000.0).round() / 10.0,
+        }).collect::<Vec<_>>(),
+        chart_data => super::script_json(&serde_json::json!({ "funnel": funnel, "months": dash.months })),
+        news, stale, stale_days => state.stale_days, blockers, own_blockers,
+        agenda => (!agenda.is_empty()).then_some(minijinja::value::Serde(agenda)),
+    };
+    render("home.html", ctx)
+}
+
+/// The open blockers the user coordinates as leader (whether there are any), else the overdue ones; eight at most.
+async fn blocker_list(
+    db: &sea_orm::DatabaseConnection,
+    staff: &Staff,
+) -> crate::service::AppResult<(Vec<minijinja::Value>, bool)> {
     let mine = BlockerFilter {
         assigned_leader: Some(staff.actor.display_name.clone()),
         ..Default::default()
@@ -86,25 +115,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
             }
         })
         .collect();
-    let funnel: Vec<_> = dash
-        .funnel
-        .stages
-        .iter()
-        .map(|s| context! { name => stage_label(&s.stage), value => s.count })
-        .collect();
-    let ctx = context! {
-        me => me(&staff), menu => "home", as_of => as_of.to_string(), year,
-        years => (year_range_start(today.year())..=today.year()).rev().collect::<Vec<_>>(),
-        kpis => dash.kpis.lines().iter().map(line).collect::<Vec<_>>(),
-        targets => dash.kpis.targets.iter().map(|t| context! {
-            metric => t.metric.label(), target => group(&t.target.to_string()), actual => group(&t.actual.to_string()),
-            progress => t.progress.map(|p| (p * 1000.0).round() / 10.0),
-            time_progress => (t.time_progress * 1000.0).round() / 10.0,
-        }).collect::<Vec<_>>(),
-        chart_data => super::script_json(&serde_json::json!({ "funnel": funnel, "months": dash.months })),
-        news, stale, stale_days => state.stale_days, blockers, own_blockers,
-    };
-    render("home.html", ctx)
+    Ok((blockers, own_blockers))
 }
 
 /// The first year the year picker offers: the records of the last ten years at most.
