@@ -48,7 +48,7 @@ impl MigrationTrait for Migration {
         let mut t = Table::create();
         t.table(Departments::Table)
             .col(big_pk_auto(Departments::Id))
-            .col(string_len_uniq(Departments::Name, 100))
+            .col(string_len_uniq(Departments::Name, 200))
             .col(big_integer_null(Departments::ParentId))
             .foreign_key(&mut fk(
                 "fk_departments_parent",

@@ -18,6 +18,7 @@ use crate::service::{
     blockers::{self as svc, BlockerFilter, BlockerView},
     input::{Name, Short},
     projects::Unit,
+    scope::{self, Of, Visible},
     visits::Summary,
 };
 
@@ -210,6 +211,7 @@ impl BlockersApi {
         body: JsonBody<NewBlocker>,
     ) -> AppResult<Created<Blocker>> {
         auth.0.require(Need::Pipeline)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let b = svc::create(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(b.into())))
     }
@@ -226,6 +228,7 @@ impl BlockersApi {
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Blocker>>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let rows = svc::list_for_project(&self.db, id.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(Blocker::from).into()))
     }
@@ -252,6 +255,7 @@ impl BlockersApi {
     ) -> AppResult<Json<Page<Blocker>>> {
         auth.0.require(Need::Read)?;
         let f = BlockerFilter {
+            visible: Visible::of(&self.db, &auth.0).await?,
             status: status.0,
             category: category.0,
             assigned_leader: assigned_leader.0,
@@ -267,6 +271,7 @@ impl BlockersApi {
     #[oai(path = "/blockers/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Blocker>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Blocker(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -280,6 +285,7 @@ impl BlockersApi {
         body: JsonBody<BlockerChanges>,
     ) -> AppResult<Json<Blocker>> {
         auth.0.require(Need::Pipeline)?;
+        scope::guard(&self.db, &auth.0, Of::Blocker(id.0)).await?;
         let b = svc::update(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Json(b.into()))
     }
@@ -295,6 +301,7 @@ impl BlockersApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Blocker(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

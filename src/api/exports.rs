@@ -183,6 +183,7 @@ impl ExportsApi {
             status: status.0,
             period: period.0,
             as_of: as_of.0,
+            visible: crate::service::scope::Visible::of(&self.db, &auth.0).await?,
         };
         filters.validate(set)?;
         let (ascii, chinese) = export::file_names(set, format);

@@ -17,6 +17,7 @@ use crate::service::{
     AppResult, Need,
     follow_ups::{self as svc, NextStep},
     input::{Day, Note},
+    scope::{self, Of},
 };
 
 /// A follow-up on a project (跟进记录).
@@ -156,6 +157,7 @@ impl FollowUpsApi {
         body: JsonBody<NewFollowUp>,
     ) -> AppResult<Created<FollowUp>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let m = svc::create(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
@@ -172,6 +174,7 @@ impl FollowUpsApi {
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<FollowUp>>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(FollowUp::from).into()))
     }
@@ -186,6 +189,7 @@ impl FollowUpsApi {
         body: JsonBody<FollowUpChanges>,
     ) -> AppResult<Json<FollowUp>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::FollowUp(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -200,6 +204,7 @@ impl FollowUpsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::FollowUp(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

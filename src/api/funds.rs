@@ -22,6 +22,7 @@ use super::{
 use crate::service::{
     AppResult, Need, funds as svc,
     input::{Day, Dollars, Money, Note},
+    scope::{self, Of},
 };
 
 /// A fund arrival (到位资金记录).
@@ -165,6 +166,7 @@ impl FundsApi {
         body: JsonBody<NewFundArrival>,
     ) -> AppResult<Created<FundArrival>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let m = svc::create(tx.get().await?, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
@@ -181,6 +183,7 @@ impl FundsApi {
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<FundArrival>>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(FundArrival::from).into()))
     }
@@ -195,6 +198,7 @@ impl FundsApi {
         body: JsonBody<FundArrivalChanges>,
     ) -> AppResult<Json<FundArrival>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::FundArrival(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -209,6 +213,7 @@ impl FundsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::FundArrival(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

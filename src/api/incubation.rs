@@ -19,6 +19,7 @@ use crate::service::{
     history::StageMove,
     incubation::{self as svc, CandidateFilter, CandidateView},
     input::{Day, Note},
+    scope::{self, Of, Visible},
 };
 
 /// The date each incubation stage was reached; stages not reached are null.
@@ -262,6 +263,7 @@ impl IncubationApi {
     ) -> AppResult<Json<Page<Candidate>>> {
         auth.0.require(Need::Read)?;
         let f = CandidateFilter {
+            visible: Visible::of(&self.db, &auth.0).await?,
             cohort_year: cohort_year.0,
             stage: stage.0,
             company_id: company_id.0,
@@ -274,6 +276,7 @@ impl IncubationApi {
     #[oai(path = "/incubation/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Candidate>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -287,6 +290,7 @@ impl IncubationApi {
         body: JsonBody<CandidateChanges>,
     ) -> AppResult<Json<Candidate>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
         let b = body.0;
         let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
         let owner = patch(b.owner_id, |v| Ok(Some(v)))?;
@@ -305,6 +309,7 @@ impl IncubationApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
@@ -319,6 +324,7 @@ impl IncubationApi {
         body: JsonBody<NewIncubationEvent>,
     ) -> AppResult<Created<IncubationEvent>> {
         auth.0.require(Need::Pipeline)?;
+        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
         let b = body.0;
         let m = StageMove {
             stage: b.stage,
@@ -336,6 +342,7 @@ impl IncubationApi {
     #[oai(path = "/incubation/:id/stage-events", method = "get")]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<IncubationEvent>>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
         let rows = svc::stage_history(&self.db, id.0).await?;
         Ok(Json(rows.into_iter().map(IncubationEvent::from).collect()))
     }

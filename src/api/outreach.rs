@@ -17,6 +17,7 @@ use crate::service::{
     AppResult, Need,
     input::{Place, Short},
     outreach::{self as svc, OutreachFilter, OutreachView},
+    scope::{self, Of, Visible},
     visits::{Summary, list_of},
 };
 
@@ -216,6 +217,7 @@ impl OutreachApi {
     ) -> AppResult<Json<Page<Outreach>>> {
         auth.0.require(Need::Read)?;
         let f = OutreachFilter {
+            visible: Visible::of(&self.db, &auth.0).await?,
             kind: kind.0,
             city: city.0,
             from: from.0,
@@ -229,6 +231,7 @@ impl OutreachApi {
     #[oai(path = "/outreach/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Outreach>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Outreach(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -242,6 +245,7 @@ impl OutreachApi {
         body: JsonBody<OutreachChanges>,
     ) -> AppResult<Json<Outreach>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Outreach(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -256,6 +260,7 @@ impl OutreachApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Outreach(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

@@ -27,6 +27,7 @@ use crate::service::{
     history::StageMove,
     input::{Day, Money, Name, Note, Short, non_negative},
     projects::{self as svc, Origin, ProjectFilter, ProjectView, Unit},
+    scope::{self, Of, Visible},
 };
 
 /// The date each stage was reached (docs/DEFINITIONS.md): the earliest date of an event at that stage or a later one.
@@ -486,6 +487,7 @@ impl ProjectsApi {
     ) -> AppResult<Json<Page<Project>>> {
         auth.0.require(Need::Read)?;
         let f = ProjectFilter {
+            visible: Visible::of(&self.db, &auth.0).await?,
             q: q.0,
             stage: stage.0,
             industry: industry.0,
@@ -508,6 +510,7 @@ impl ProjectsApi {
     #[oai(path = "/projects/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Project>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -521,6 +524,7 @@ impl ProjectsApi {
         body: JsonBody<ProjectChanges>,
     ) -> AppResult<Json<Project>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -535,6 +539,7 @@ impl ProjectsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
@@ -550,6 +555,7 @@ impl ProjectsApi {
         body: JsonBody<NewStageEvent>,
     ) -> AppResult<Created<StageEvent>> {
         auth.0.require(Need::Pipeline)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let b = body.0;
         let m = StageMove {
             stage: b.stage,
@@ -566,6 +572,7 @@ impl ProjectsApi {
     #[oai(path = "/projects/:id/stage-events", method = "get")]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
         let rows = svc::stage_history(&self.db, id.0).await?;
         Ok(Json(rows.into_iter().map(StageEvent::from).collect()))
     }

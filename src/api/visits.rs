@@ -13,6 +13,7 @@ use super::{ApiTags, Created, Deleted, PageNo, PerPage, audit::WriteTx, auth::Au
 use crate::service::{
     AppResult, Need,
     input::Day,
+    scope::{self, Of, Visible},
     visits::{self as svc, Purpose, Summary, VisitFilter, VisitView, list_of},
 };
 
@@ -223,6 +224,7 @@ impl VisitsApi {
     ) -> AppResult<Json<VisitPage>> {
         auth.0.require(Need::Read)?;
         let f = VisitFilter {
+            visible: Visible::of(&self.db, &auth.0).await?,
             from: from.0,
             to: to.0,
             company_id: company_id.0,
@@ -242,6 +244,7 @@ impl VisitsApi {
     #[oai(path = "/visits/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Visit>> {
         auth.0.require(Need::Read)?;
+        scope::guard(&self.db, &auth.0, Of::Visit(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -255,6 +258,7 @@ impl VisitsApi {
         body: JsonBody<VisitChanges>,
     ) -> AppResult<Json<Visit>> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Visit(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -269,6 +273,7 @@ impl VisitsApi {
         version: Query<i32>,
     ) -> AppResult<Deleted> {
         auth.0.require(Need::Edit)?;
+        scope::guard(&self.db, &auth.0, Of::Visit(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

@@ -147,6 +147,9 @@ pub struct Filters {
     pub period: Option<String>,
     /// Funnel and KPIs: ignore records after this date.
     pub as_of: Option<NaiveDate>,
+    /// The records the caller sees (数据权限); the funnel and KPI tables are not yet limited by it.
+    #[serde(skip)]
+    pub visible: crate::service::scope::Visible,
 }
 
 // Rows per database round trip. Measured on PostgreSQL through sqlx: the 2,000-id IN lists of bigger chunks cost

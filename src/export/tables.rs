@@ -149,6 +149,7 @@ impl Table for ProjectRow {
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
         let filter = projects::ProjectFilter {
+            visible: f.visible.clone(),
             stage: one_of("stage", f.stage.as_deref())?,
             industry: f.industry.clone(),
             reached_from: f.from,
@@ -198,7 +199,8 @@ impl Table for EventRow {
     }
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
-        let rows = projects::events_after(db, f.range(), after, CHUNK).await?;
+        let (from, to) = f.range();
+        let rows = projects::events_after(db, (from, to, &f.visible), after, CHUNK).await?;
         Ok(rows.into_iter().map(|(e, name)| EventRow(e, name)).collect())
     }
 }
@@ -225,6 +227,7 @@ impl Table for VisitRow {
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
         let filter = visits::VisitFilter {
+            visible: f.visible.clone(),
             from: f.from,
             to: f.to,
             ..Default::default()
@@ -266,6 +269,7 @@ impl Table for OutreachView {
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
         let filter = outreach::OutreachFilter {
+            visible: f.visible.clone(),
             from: f.from,
             to: f.to,
             ..Default::default()
@@ -298,6 +302,7 @@ impl Table for blockers::BlockerView {
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
         let filter = blockers::BlockerFilter {
+            visible: f.visible.clone(),
             status: one_of("status", f.status.as_deref())?,
             opened_from: f.from,
             opened_to: f.to,
@@ -350,6 +355,7 @@ impl Table for CandidateView {
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
         let filter = incubation::CandidateFilter {
+            visible: f.visible.clone(),
             stage: one_of("stage", f.stage.as_deref())?,
             ..Default::default()
         };

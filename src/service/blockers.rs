@@ -78,6 +78,8 @@ pub struct BlockerChanges {
 /// Which blockers to list.
 #[derive(Default)]
 pub struct BlockerFilter {
+    /// What the caller sees (数据权限).
+    pub visible: super::scope::Visible,
     /// Status.
     pub status: Option<BlockerStatus>,
     /// Category.
@@ -268,6 +270,9 @@ pub async fn after(db: &impl ConnectionTrait, f: BlockerFilter, after: i64, limi
 /// The blockers the filter keeps.
 fn select(f: BlockerFilter) -> sea_orm::Select<blocker::Entity> {
     let mut s = blocker::Entity::find();
+    if let Some(c) = f.visible.via_project(blocker::Column::ProjectId) {
+        s = s.filter(c);
+    }
     if let Some(d) = f.opened_from {
         s = s.filter(blocker::Column::OpenedOn.gte(d));
     }

@@ -53,6 +53,8 @@ pub struct NewCandidate {
 /// Which candidates to list.
 #[derive(Default)]
 pub struct CandidateFilter {
+    /// What the caller sees (数据权限).
+    pub visible: super::scope::Visible,
     /// Cohort year.
     pub cohort_year: Option<i32>,
     /// Current stage.
@@ -203,6 +205,9 @@ pub async fn after(
 /// The candidates the filter keeps.
 fn select(f: CandidateFilter) -> sea_orm::Select<candidate::Entity> {
     let mut s = candidate::Entity::find();
+    if let Some(c) = f.visible.owned(candidate::Column::OwnerId) {
+        s = s.filter(c);
+    }
     if let Some(y) = f.cohort_year {
         s = s.filter(candidate::Column::CohortYear.eq(y));
     }

@@ -80,6 +80,8 @@ pub struct OutreachChanges {
 /// Which activities to list.
 #[derive(Default)]
 pub struct OutreachFilter {
+    /// What the caller sees (数据权限).
+    pub visible: super::scope::Visible,
     /// Kind.
     pub kind: Option<OutreachKind>,
     /// City, exactly.
@@ -186,6 +188,9 @@ pub async fn after(
 /// The activities the filter keeps.
 fn select(f: OutreachFilter) -> sea_orm::Select<outreach::Entity> {
     let mut s = outreach::Entity::find();
+    if let Some(c) = f.visible.owned(outreach::Column::OwnerId) {
+        s = s.filter(c);
+    }
     if let Some(k) = f.kind {
         s = s.filter(outreach::Column::Kind.eq(k));
     }

@@ -173,6 +173,8 @@ pub struct ProjectChanges {
 /// Which projects to list.
 #[derive(Default)]
 pub struct ProjectFilter {
+    /// What the caller sees (数据权限).
+    pub visible: super::scope::Visible,
     /// Part of the name.
     pub q: Option<String>,
     /// Current stage.
@@ -457,6 +459,9 @@ pub async fn after(db: &impl ConnectionTrait, f: ProjectFilter, after: i64, limi
 /// The projects the filter keeps.
 fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
     let mut s = project::Entity::find();
+    if let Some(c) = f.visible.projects() {
+        s = s.filter(c);
+    }
     if f.reached_from.is_some() || f.reached_to.is_some() {
         s = s.filter(project::Column::Id.in_subquery(reached_between(&f)?));
     }
@@ -506,11 +511,14 @@ fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
 /// project's name.
 pub async fn events_after(
     db: &impl ConnectionTrait,
-    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    (from, to, visible): (Option<NaiveDate>, Option<NaiveDate>, &super::scope::Visible),
     after: i64,
     limit: u64,
 ) -> AppResult<Vec<(stage_event::Model, String)>> {
     let mut s = stage_event::Entity::find();
+    if let Some(c) = visible.via_project(stage_event::Column::ProjectId) {
+        s = s.filter(c);
+    }
     if let Some(d) = from {
         s = s.filter(stage_event::Column::OccurredOn.gte(d));
     }

@@ -88,6 +88,8 @@ pub struct VisitChanges {
 /// Which visits to list.
 #[derive(Default)]
 pub struct VisitFilter {
+    /// What the caller sees (数据权限).
+    pub visible: super::scope::Visible,
     /// Earliest visit date, inclusive.
     pub from: Option<NaiveDate>,
     /// Latest visit date, inclusive.
@@ -243,6 +245,9 @@ pub async fn after(db: &impl ConnectionTrait, f: VisitFilter, after: i64, limit:
 /// The visits the filter keeps.
 fn select(f: VisitFilter) -> sea_orm::Select<visit::Entity> {
     let mut s = visit::Entity::find();
+    if let Some(c) = f.visible.owned(visit::Column::OwnerId) {
+        s = s.filter(c);
+    }
     if let Some(d) = f.from {
         s = s.filter(visit::Column::VisitDate.gte(d));
     }

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::{
     api::audit::WriteTx,
+    service::scope::{self, Of, Visible},
     service::{
         AppResult, Need, Paging,
         blockers::{self as svc, BlockerChanges, BlockerFilter, BlockerView, NewBlocker},
@@ -57,6 +58,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         category: choice::<BlockerCategory>("category", &q.category)?,
         overdue: opt(&q.overdue).map(|v| v == "true"),
         assigned_leader: opt(&q.assigned_leader).map(str::to_owned),
+        visible: Visible::of(&state.db, &staff.actor).await?,
         ..Default::default()
     };
     let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
@@ -116,6 +118,7 @@ impl BlockerForm {
 #[handler]
 pub async fn new_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Pipeline)?;
+    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let p = projects::get(&state.db, id).await?;
     let ctx = context! { me => me(&staff), id, name => p.project.name, f => val(&BlockerForm::default()) };
     render("blocker_new.html", ctx)
@@ -130,6 +133,7 @@ pub async fn create(
     Form(f): Form<BlockerForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Pipeline)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
     let done = async { svc::create(tx.get().await?, &staff.actor, id, f.new_blocker()?).await }.await;
     answer(
         done,
@@ -147,6 +151,7 @@ pub async fn create(
 #[handler]
 pub async fn edit_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Pipeline)?;
+    scope::guard(&state.db, &staff.actor, Of::Blocker(id)).await?;
     let b = svc::get(&state.db, id).await?;
     let m = &b.blocker;
     let f = BlockerForm {
@@ -174,6 +179,7 @@ pub async fn update(
     Form(f): Form<BlockerForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Pipeline)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Blocker(id)).await?;
     let done = async { svc::update(tx.get().await?, &staff.actor, id, f.changes()?).await }.await;
     answer(
         done,

@@ -104,13 +104,16 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     let db = &state.db;
     let c = svc::get(db, id).await?;
     let contacts = svc::list_contacts(db, &staff.actor, id, Paging::new(Some(1), Some(100))?).await?;
+    let visible = crate::service::scope::Visible::of(db, &staff.actor).await?;
     let f = ProjectFilter {
         company_id: Some(id),
+        visible: visible.clone(),
         ..Default::default()
     };
     let projects = projects::list(db, f, Paging::new(Some(1), Some(100))?).await?;
     let vf = VisitFilter {
         company_id: Some(id),
+        visible,
         ..Default::default()
     };
     let (visits, _) = visits::list(db, vf, Paging::new(Some(1), Some(50))?).await?;

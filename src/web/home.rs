@@ -38,7 +38,8 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
     };
     let dash = analytics::dashboard(db, year, as_of).await?;
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let news: Vec<_> = projects::events_after(db, (Some(monday), Some(today)), 0, 1000)
+    let visible = crate::service::scope::Visible::of(db, &staff.actor).await?;
+    let news: Vec<_> = projects::events_after(db, (Some(monday), Some(today), &visible), 0, 1000)
         .await?
         .into_iter()
         .filter(|(e, _)| {
@@ -86,7 +87,9 @@ async fn blocker_list(
     db: &sea_orm::DatabaseConnection,
     staff: &Staff,
 ) -> crate::service::AppResult<(Vec<minijinja::Value>, bool)> {
+    let visible = crate::service::scope::Visible::of(db, &staff.actor).await?;
     let mine = BlockerFilter {
+        visible: visible.clone(),
         assigned_leader: Some(staff.actor.display_name.clone()),
         ..Default::default()
     };
@@ -99,6 +102,7 @@ async fn blocker_list(
     let own_blockers = !open.is_empty();
     if !own_blockers {
         let overdue = BlockerFilter {
+            visible,
             overdue: Some(true),
             ..Default::default()
         };

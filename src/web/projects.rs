@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     api::audit::WriteTx,
+    service::scope::{self, Of, Visible},
     service::{
         AppError, AppResult, Need, Paging, blockers, companies, follow_ups, funds,
         history::StageMove,
@@ -46,8 +47,9 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn filter(&self) -> AppResult<ProjectFilter> {
+    fn filter(&self, visible: Visible) -> AppResult<ProjectFilter> {
         Ok(ProjectFilter {
+            visible,
             q: opt(&self.q).map(str::to_owned),
             stage: choice("stage", &self.stage)?,
             industry: opt(&self.industry).map(str::to_owned),
@@ -86,7 +88,8 @@ fn card(v: &ProjectView) -> Value {
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let page = q.page.unwrap_or(1).max(1);
-    let (rows, error) = match q.filter() {
+    let visible = Visible::of(&state.db, &staff.actor).await?;
+    let (rows, error) = match q.filter(visible) {
         Ok(f) => (
             Some(svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?),
             None,
@@ -107,8 +110,10 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
 pub async fn board(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let mut columns = Vec::new();
+    let visible = Visible::of(&state.db, &staff.actor).await?;
     for stage in ProjectStage::ORDER.iter().copied().chain([ProjectStage::Dropped]) {
         let f = ProjectFilter {
+            visible: visible.clone(),
             stage: Some(stage),
             ..Default::default()
         };
@@ -213,6 +218,7 @@ async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<En
 #[handler]
 pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
+    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let ctx = context! {
         me => me(&staff), menu => "projects", p => card(&v),
@@ -259,6 +265,7 @@ pub async fn move_dialog(
     Query(q): Query<MoveQuery>,
 ) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Pipeline)?;
+    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let current = v.history.current(v.project.stage);
     let next = ProjectStage::ORDER
@@ -288,6 +295,7 @@ pub async fn move_stage(
     Form(f): Form<MoveForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Pipeline)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
     let done = async { svc::move_stage(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
@@ -434,6 +442,7 @@ pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<ProjectForm>) -> po
 #[handler]
 pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Edit)?;
+    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let p = &v.project;
     let f = ProjectForm {
@@ -465,6 +474,7 @@ pub async fn update(
     Form(f): Form<ProjectForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
     let done = async {
         let txn = tx.get().await?;
         svc::update(txn, id, f.changes(txn).await?).await

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     api::audit::WriteTx,
+    service::scope::{self, Of},
     service::{
         AppResult, Need,
         follow_ups::{self, NewFollowUp, NextStep},
@@ -57,6 +58,7 @@ async fn dialog(db: &impl sea_orm::ConnectionTrait, staff: &Staff, id: i64, f: V
 #[handler]
 pub async fn follow_up_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Edit)?;
+    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let f = FollowUpForm {
         occurred_on: Some(today().to_string()),
         ..Default::default()
@@ -73,6 +75,7 @@ pub async fn add_follow_up(
     Form(f): Form<FollowUpForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
     let done = async { follow_ups::create(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
@@ -115,6 +118,7 @@ impl FundForm {
 #[handler]
 pub async fn fund_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Edit)?;
+    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let origin = projects::get(&state.db, id).await?.project.capital_origin;
     let f = FundForm {
         arrived_on: Some(today().to_string()),
@@ -133,6 +137,7 @@ pub async fn add_fund(
     Form(f): Form<FundForm>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
     let done = async { funds::create(tx.get().await?, id, f.parse()?).await }.await;
     answer(
         done,

@@ -15,6 +15,7 @@ db_test!(
     departments_form_a_tree_that_admins_keep,
     projects_name_people_not_strings,
     every_owned_record_has_an_owner,
+    staff_of_one_department_never_see_another_s_records,
     the_migration_links_leaders_or_reports_them,
 );
 
@@ -266,6 +267,171 @@ async fn every_owned_record_has_an_owner(app: TestApp) {
         "unknown_user",
         Some("owner_id"),
     );
+}
+
+/// Names of the records of a JSON list or page.
+fn names_in(v: &Value, key: &str) -> Vec<String> {
+    let items = v["items"]
+        .as_array()
+        .or(v.as_array())
+        .unwrap_or_else(|| panic!("a list: {v}"));
+    let mut out: Vec<String> = items
+        .iter()
+        .map(|i| i[key].as_str().unwrap_or_default().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
+    let dept = async |name: &str| app.post("/api/v1/departments", json!({"name": name})).await.1["id"].clone();
+    let (a, b) = (dept("招商一局").await, dept("招商二局").await);
+    let password = "a-long-password-123";
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for (login, d) in [("a1", &a), ("a2", &a), ("b1", &b)] {
+        let (s, u) = app
+            .post(
+                "/api/v1/users",
+                json!({"username": login, "display_name": login, "role": "staff", "password": password, "department_id": d}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        ids.push(u["id"].as_i64().unwrap());
+        tokens.push(app.login(login, password).await.1["token"].as_str().unwrap().to_owned());
+    }
+    let company = app.company("精诚科技有限公司").await;
+    // Each staffer records a project with a follow-up, a blocker and funds, a visit, an outreach activity and a
+    // candidate, named after themselves.
+    let mut projects = Vec::new();
+    for (i, who) in ["a1", "a2", "b1"].iter().enumerate() {
+        let me = app.with_token(&tokens[i]);
+        let (s, p) = me
+            .post(
+                "/api/v1/projects",
+                json!({"name": format!("{who}项目"), "company_id": company, "stage": "lead", "occurred_on": "2024-03-01"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let pid = p["id"].as_i64().unwrap();
+        projects.push(pid);
+        for (url, body) in [
+            (
+                format!("/api/v1/projects/{pid}/follow-ups"),
+                json!({"occurred_on": "2024-03-02", "kind": "call", "note": who}),
+            ),
+            (
+                format!("/api/v1/projects/{pid}/blockers"),
+                json!({"title": format!("{who}难题"), "category": "land"}),
+            ),
+            (
+                format!("/api/v1/projects/{pid}/fund-arrivals"),
+                json!({"arrived_on": "2024-03-03", "amount": "10"}),
+            ),
+            (
+                "/api/v1/visits".into(),
+                json!({"visit_date": "2024-03-02", "headcount": 2, "company_ids": [company], "purpose": who}),
+            ),
+            (
+                "/api/v1/outreach".into(),
+                json!({"kind": "trip", "city": who, "start_date": "2024-03-03"}),
+            ),
+        ] {
+            let (s, r) = me.post(&url, body).await;
+            assert_eq!(s, StatusCode::CREATED, "{url}: {r}");
+        }
+    }
+    let a1 = app.with_token(&tokens[0]);
+    // Lists and exports: department A's staff see A's records, never B's.
+    assert_eq!(
+        names_in(&a1.get("/api/v1/projects").await.1, "name"),
+        ["a1项目", "a2项目"]
+    );
+    assert_eq!(
+        names_in(&a1.get("/api/v1/blockers").await.1, "title"),
+        ["a1难题", "a2难题"]
+    );
+    assert_eq!(names_in(&a1.get("/api/v1/visits").await.1, "purpose"), ["a1", "a2"]);
+    assert_eq!(names_in(&a1.get("/api/v1/outreach").await.1, "city"), ["a1", "a2"]);
+    assert_eq!(
+        names_in(&a1.get("/api/v1/exports/projects?format=json").await.1, "name"),
+        ["a1项目", "a2项目"]
+    );
+    assert_eq!(
+        names_in(&a1.get("/api/v1/exports/blockers?format=json").await.1, "title"),
+        ["a1难题", "a2难题"]
+    );
+    let (_, events) = a1.get("/api/v1/exports/stage-events?format=json").await;
+    assert_eq!(events.as_array().map(Vec::len), Some(2), "{events}");
+    // B's records do not exist for them, by any route that names one.
+    let pb = projects[2];
+    let (_, bb) = app.get(&format!("/api/v1/projects/{pb}/blockers")).await;
+    let (_, fb) = app.get(&format!("/api/v1/projects/{pb}/follow-ups")).await;
+    let (_, vb) = app.get("/api/v1/visits").await;
+    let vb = vb["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["purpose"] == "b1")
+        .unwrap()["id"]
+        .clone();
+    for url in [
+        format!("/api/v1/projects/{pb}"),
+        format!("/api/v1/projects/{pb}/follow-ups"),
+        format!("/api/v1/projects/{pb}/blockers"),
+        format!("/api/v1/projects/{pb}/fund-arrivals"),
+        format!("/api/v1/projects/{pb}/stage-events"),
+        format!("/api/v1/blockers/{}", bb["items"][0]["id"]),
+        format!("/api/v1/visits/{vb}"),
+    ] {
+        assert_eq!(a1.get(&url).await.0, StatusCode::NOT_FOUND, "{url}");
+    }
+    let writes = [
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/projects/{pb}"),
+            json!({"version": 1, "name": "x"}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/follow-ups/{}", fb["items"][0]["id"]),
+            json!({"version": 1, "note": "x"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/projects/{pb}/follow-ups"),
+            json!({"occurred_on": "2024-03-02", "kind": "call", "note": "x"}),
+        ),
+    ];
+    for (method, url, body) in writes {
+        assert_eq!(
+            a1.call(method, &url, Some(body)).await.0,
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    // An admin sees all; a token sees what its user sees.
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
+    let in_a_year = (invest_crm::service::input::today() + chrono::Duration::days(365)).to_string();
+    let (_, t) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"user_id": ids[2], "name": "t", "scopes": ["read"], "expires_on": in_a_year}),
+        )
+        .await;
+    let token = t["token"].as_str().unwrap();
+    assert_eq!(
+        names_in(&app.with_token(token).get("/api/v1/projects").await.1, "name"),
+        ["b1项目"]
+    );
+    // With the `own` scope, a1 sees only their own records.
+    let (_, u) = app.get(&format!("/api/v1/users/{}", ids[0])).await;
+    app.patch(
+        &format!("/api/v1/users/{}", ids[0]),
+        json!({"version": u["version"], "data_scope": "own"}),
+    )
+    .await;
+    assert_eq!(names_in(&a1.get("/api/v1/projects").await.1, "name"), ["a1项目"]);
 }
 
 /// A database of the schema before people were linked (migrations up to the capital origins), of the app's kind.
