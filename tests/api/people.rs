@@ -336,6 +336,10 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
                 "/api/v1/outreach".into(),
                 json!({"kind": "trip", "city": who, "start_date": "2024-03-03"}),
             ),
+            (
+                "/api/v1/incubation".into(),
+                json!({"company_id": company, "cohort_year": 2022 + i, "occurred_on": "2024-03-04", "notes": who}),
+            ),
         ] {
             let (s, r) = me.post(&url, body).await;
             assert_eq!(s, StatusCode::CREATED, "{url}: {r}");
@@ -410,6 +414,7 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
             "{url}"
         );
     }
+    every_route_naming_a_record_of_b_is_not_found(&app, &tokens[0], pb).await;
     // An admin sees all; a token sees what its user sees.
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
     let in_a_year = (invest_crm::service::input::today() + chrono::Duration::days(365)).to_string();
@@ -432,6 +437,75 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
     )
     .await;
     assert_eq!(names_in(&a1.get("/api/v1/projects").await.1, "name"), ["a1项目"]);
+}
+
+/// Every route of the OpenAPI document that names a record: either scoped (B's record of that kind is not found
+/// for a staffer of department A, read or deleted) or listed here as shared reference data or administration. A new
+/// route must be put on one side.
+async fn every_route_naming_a_record_of_b_is_not_found(app: &TestApp, token: &str, pb: i64) {
+    const SHARED: [&str; 14] = [
+        "/auth/sessions/{id}",
+        "/users/{id}",
+        "/tokens/{id}",
+        "/departments/{id}",
+        "/companies/{id}",
+        "/companies/{id}/contacts",
+        "/contacts/{id}",
+        "/partners/{id}",
+        "/targets/{id}",
+        "/support-funds/{id}",
+        "/exports/{dataset}",
+        "/imports/{dataset}",
+        "/imports/batches/{batch_id}",
+        "/imports/templates/{dataset}",
+    ];
+    // B's record of each kind, found as the admin.
+    let first = async |url: String, key: &str| -> i64 {
+        let (_, l) = app.get(&url).await;
+        let items = l["items"].as_array().cloned().unwrap_or_default();
+        let found = items
+            .iter()
+            .find(|i| key.is_empty() || i[key].as_str().is_some_and(|v| v.starts_with("b1")));
+        found.unwrap_or_else(|| panic!("{url}: {l}"))["id"].as_i64().unwrap()
+    };
+    let ids: Vec<(&str, i64)> = vec![
+        ("/projects/{id}", pb),
+        (
+            "/follow-ups/{id}",
+            first(format!("/api/v1/projects/{pb}/follow-ups"), "").await,
+        ),
+        (
+            "/fund-arrivals/{id}",
+            first(format!("/api/v1/projects/{pb}/fund-arrivals"), "").await,
+        ),
+        ("/blockers/{id}", first("/api/v1/blockers".into(), "title").await),
+        ("/visits/{id}", first("/api/v1/visits".into(), "purpose").await),
+        ("/outreach/{id}", first("/api/v1/outreach".into(), "city").await),
+        ("/incubation/{id}", first("/api/v1/incubation".into(), "notes").await),
+    ];
+    let (_, doc) = app.anonymous().get("/openapi.json").await;
+    let me = app.with_token(token);
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.contains('{') || SHARED.contains(&path.as_str()) {
+            continue;
+        }
+        let &(_, id) = ids
+            .iter()
+            .find(|(p, _)| path == p || path.starts_with(&format!("{p}/")))
+            .unwrap_or_else(|| panic!("{path}: a new route that names a record: scope it, or list it as shared"));
+        let url = format!("/api/v1{}", path.replace("{id}", &id.to_string()));
+        for method in ops.as_object().unwrap().keys() {
+            let got = match method.as_str() {
+                "get" => me.get(&url).await,
+                "delete" => me.delete(&format!("{url}?version=1")).await,
+                _ => continue,
+            };
+            assert_eq!(got.0, StatusCode::NOT_FOUND, "{method} {url}: {}", got.1);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} routes checked");
 }
 
 /// A database of the schema before people were linked (migrations up to the capital origins), of the app's kind.
