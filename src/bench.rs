@@ -146,6 +146,7 @@ async fn gen_projects(
                 contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
                 contact_leader_id: None,
                 owner_id: None,
+                team_members: Vec::new(),
                 responsible_unit: None,
                 team: None,
                 notes: None,

@@ -123,6 +123,8 @@ pub struct Project {
     /// The owner's display name.
     #[oai(nullable)]
     pub owner_name: Option<String>,
+    /// The members of its team (专班): users.
+    pub team_member_ids: Vec<i64>,
     /// Responsible unit (责任单位).
     #[oai(nullable)]
     pub responsible_unit: Option<String>,
@@ -199,6 +201,9 @@ pub struct NewProject {
     /// Owner (负责人): a user; defaults to the caller.
     #[oai(nullable)]
     pub owner_id: Option<i64>,
+    /// Team (专班) members: users, at most 50.
+    #[oai(nullable, validator(max_items = 50))]
+    pub team_member_ids: Option<Vec<i64>>,
     /// Responsible unit.
     #[oai(nullable, validator(max_length = 200))]
     pub responsible_unit: Option<String>,
@@ -259,6 +264,9 @@ pub struct ProjectChanges {
     /// Owner (负责人).
     #[oai(nullable)]
     pub owner_id: MaybeUndefined<i64>,
+    /// Team (专班) members: users, at most 50; given, they replace the team.
+    #[oai(nullable, validator(max_items = 50))]
+    pub team_member_ids: Option<Vec<i64>>,
     /// Responsible unit.
     #[oai(nullable, validator(max_length = 200))]
     pub responsible_unit: MaybeUndefined<String>,
@@ -361,6 +369,7 @@ impl From<ProjectView> for Project {
             contact_leader_id: p.contact_leader_id,
             owner_id: p.owner_id,
             owner_name: v.owner_name,
+            team_member_ids: v.team_members,
             responsible_unit: p.responsible_unit,
             team: p.team,
             notes: p.notes,
@@ -399,6 +408,7 @@ impl NewProject {
             contact_leader: Short::parse_opt("contact_leader", self.contact_leader.as_deref())?,
             contact_leader_id: self.contact_leader_id,
             owner_id: self.owner_id,
+            team_members: self.team_member_ids.unwrap_or_default(),
             responsible_unit: Unit::parse_opt("responsible_unit", self.responsible_unit.as_deref())?,
             team: Unit::parse_opt("team", self.team.as_deref())?,
             notes: Note::parse_opt("notes", self.notes.as_deref())?,
@@ -426,6 +436,7 @@ impl ProjectChanges {
             contact_leader: patch(self.contact_leader, |v| Short::parse_opt("contact_leader", Some(&v)))?,
             contact_leader_id: patch(self.contact_leader_id, |v| Ok(Some(v)))?,
             owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
+            team_members: self.team_member_ids,
             responsible_unit: patch(self.responsible_unit, |v| Unit::parse_opt("responsible_unit", Some(&v)))?,
             team: patch(self.team, |v| Unit::parse_opt("team", Some(&v)))?,
             notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,

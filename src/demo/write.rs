@@ -217,6 +217,7 @@ async fn write_project(
         contact_leader_id: None,
         // The staffer of the unit responsible for it owns it.
         owner_id: Some(staff[i % UNITS.len()]),
+        team_members: Vec::new(),
         responsible_unit: Some(Unit::parse("responsible_unit", UNITS[i % UNITS.len()])?),
         team: Some(Unit::parse("team", &format!("{}专班", pr.industry))?),
         notes: None,

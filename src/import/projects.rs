@@ -496,6 +496,7 @@ fn new_project(row: Row, company_id: i64) -> AppResult<ProjectWithHistory> {
             contact_leader: row.contact_leader,
             contact_leader_id: None,
             owner_id: None,
+            team_members: Vec::new(),
             responsible_unit: row.responsible_unit,
             team: row.team,
             notes: row.notes,
@@ -549,6 +550,7 @@ fn compare(
         contact_leader: differ(&row.contact_leader, leader, |v| v.as_str().to_owned()),
         contact_leader_id: Patch::Keep,
         owner_id: Patch::Keep,
+        team_members: None,
         responsible_unit: differ(&row.responsible_unit, p.responsible_unit.clone(), |v| {
             v.as_str().to_owned()
         }),

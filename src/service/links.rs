@@ -101,3 +101,15 @@ impl Link for entity::outreach_company::Entity {
         }
     }
 }
+
+impl Link for entity::project_team::Entity {
+    const OWNER: &'static str = "project_id";
+    const TARGET: &'static str = "user_id";
+    fn link(owner: i64, target: i64) -> Self::ActiveModel {
+        use sea_orm::ActiveValue::Set;
+        entity::project_team::ActiveModel {
+            project_id: Set(owner),
+            user_id: Set(target),
+        }
+    }
+}

@@ -183,3 +183,14 @@ pub async fn agenda(
         .await
         .map_err(AppError::Internal)
 }
+
+/// The members of a team as given, each an enabled user, each once.
+pub async fn check_members(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        check_user(db, "team_member_ids", *id, false).await?;
+    }
+    Ok(ids)
+}

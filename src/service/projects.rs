@@ -44,6 +44,8 @@ pub struct ProjectView {
     pub contact_leader: Option<String>,
     /// The owner's display name.
     pub owner_name: Option<String>,
+    /// The members of its team (专班), users.
+    pub team_members: Vec<i64>,
 }
 
 /// Projects with their history, funds arrived and company names, loaded in one query each.
@@ -72,12 +74,14 @@ pub async fn views(db: &impl ConnectionTrait, rows: Vec<project::Model>) -> AppR
         .collect();
     let people = people::display_names(db, person_ids).await?;
     let person = |id: Option<i64>| id.and_then(|i| people.get(&i).cloned());
+    let mut teams = super::links::of::<entity::project_team::Entity>(db, rows.iter().map(|p| p.id).collect()).await?;
     Ok(rows
         .into_iter()
         .map(|p| ProjectView {
             company_name: names.get(&p.company_id).cloned().unwrap_or_default(),
             contact_leader: person(p.contact_leader_id).or_else(|| p.contact_leader.clone()),
             owner_name: person(p.owner_id),
+            team_members: teams.remove(&p.id).unwrap_or_default(),
             funds_arrived: Money::yuan(funds.get(&p.id).copied().unwrap_or(0)),
             history: events.remove(&p.id).unwrap_or_default(),
             project: p,
@@ -122,6 +126,8 @@ pub struct NewProject {
     pub contact_leader_id: Option<i64>,
     /// Owner (负责人); none: the user creating it.
     pub owner_id: Option<i64>,
+    /// Team (专班) members: users.
+    pub team_members: Vec<i64>,
     /// Responsible unit.
     pub responsible_unit: Option<Unit>,
     /// Team (专班).
@@ -162,6 +168,8 @@ pub struct ProjectChanges {
     pub contact_leader_id: Patch<i64>,
     /// Owner (负责人).
     pub owner_id: Patch<i64>,
+    /// Team (专班) members: replaced when given.
+    pub team_members: Option<Vec<i64>>,
     /// Responsible unit.
     pub responsible_unit: Patch<Unit>,
     /// Team.
@@ -296,9 +304,11 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewProject) -> AppResult<Pro
     let source = n.origin.check(&txn).await?;
     let first = first_step(actor, &n);
     let people = People::of(&txn, actor, &n, &mut HashMap::new()).await?;
+    let members = people::check_members(&txn, &n.team_members).await?;
     let p = project::Entity::insert(row(n, source, company_industry, (first.stage, 1), people))
         .exec_with_returning(&txn)
         .await?;
+    super::links::replace::<entity::project_team::Entity>(&txn, p.id, members).await?;
     history::start::<ProjectHistory>(&txn, p.id, &first).await?;
     let out = view(&txn, p).await?;
     txn.commit().await?;
@@ -323,9 +333,10 @@ pub async fn create_many(
     let company_ids: Vec<i64> = list.iter().map(|p| p.project.company_id).collect();
     let industries = industries(db, &company_ids).await?;
     let (mut rows, mut histories) = (Vec::with_capacity(list.len()), Vec::with_capacity(list.len()));
-    let mut leaders = HashMap::new();
+    let (mut leaders, mut teams) = (HashMap::new(), Vec::with_capacity(list.len()));
     for ProjectWithHistory { project, moves } in list {
         let people = People::of(db, actor, &project, &mut leaders).await?;
+        teams.push(people::check_members(db, &project.team_members).await?);
         let mut steps = vec![first_step(actor, &project)];
         steps.extend(moves.into_iter().map(|m| m.step(actor)));
         let stage = history::check_history::<ProjectHistory>(&steps, actor.can(super::Need::Lead))?;
@@ -335,6 +346,11 @@ pub async fn create_many(
         histories.push(steps);
     }
     let ids = super::insert_all(db, rows, 1000).await?;
+    let members = ids
+        .iter()
+        .zip(teams)
+        .flat_map(|(id, team)| team.into_iter().map(move |u| (*id, u)));
+    super::links::add_many::<entity::project_team::Entity>(db, members.collect()).await?;
     let events = ids
         .iter()
         .zip(&histories)
@@ -599,10 +615,17 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
         (Patch::Keep, Patch::Keep) => {}
     }
     people::change_owner(db, &mut m.owner_id, c.owner_id).await?;
+    let team = match c.team_members.take() {
+        Some(ids) => Some(people::check_members(db, &ids).await?),
+        None => None,
+    };
     c.responsible_unit.apply(&mut m.responsible_unit);
     c.team.apply(&mut m.team);
     c.notes.apply(&mut m.notes);
     let p = update_versioned::<project::Entity, _>(db, id, "project", c.version, m).await?;
+    if let Some(members) = team {
+        super::links::replace::<entity::project_team::Entity>(db, id, members).await?;
+    }
     view(db, p).await
 }
 

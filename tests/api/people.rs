@@ -437,6 +437,34 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
     )
     .await;
     assert_eq!(names_in(&a1.get("/api/v1/projects").await.1, "name"), ["a1项目"]);
+    // On the team (专班) of a2's project, they see it too; an unknown member is refused.
+    let pa2 = projects[1];
+    let (_, p) = app.get(&format!("/api/v1/projects/{pa2}")).await;
+    let (s, p) = app
+        .patch(
+            &format!("/api/v1/projects/{pa2}"),
+            json!({"version": p["version"], "team_member_ids": [ids[0], ids[0]]}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["team_member_ids"].clone()),
+        (StatusCode::OK, json!([ids[0]])),
+        "{p}"
+    );
+    assert_eq!(
+        names_in(&a1.get("/api/v1/projects").await.1, "name"),
+        ["a1项目", "a2项目"]
+    );
+    assert_error(
+        &app.patch(
+            &format!("/api/v1/projects/{pa2}"),
+            json!({"version": p["version"], "team_member_ids": [999_999]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_user",
+        Some("team_member_ids"),
+    );
 }
 
 /// Every route of the OpenAPI document that names a record: either scoped (B's record of that kind is not found

@@ -76,6 +76,7 @@ fn new_project(company_id: i64, name: &str, on: &str) -> NewProject {
         contact_leader: None,
         contact_leader_id: None,
         owner_id: None,
+        team_members: Vec::new(),
         responsible_unit: None,
         team: None,
         notes: None,
