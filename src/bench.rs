@@ -292,7 +292,7 @@ pub async fn analytics(
     let p = Period::parse(&format!("{}", chrono::Datelike::year(&as_of)))?;
     for i in 0..repeat {
         let t = Instant::now();
-        let raw = analytics::load(db, as_of, Scope::Projects).await?;
+        let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
         let loaded = t.elapsed();
         let pc = p.clone();
         let f = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {

@@ -1,5 +1,6 @@
 //! The work summary (工作总结) of a period in the bureau's own style: every number from the records, computed by the
 //! analytics of docs/DEFINITIONS.md, written through a template (`templates/summary.md.j2`) as text, Markdown or DOCX.
+//! It is written over the records its reader sees (数据权限) and says so in its first line when that is not all.
 
 use chrono::NaiveDate;
 use entity::{company, enums::ProjectStage, partner, pipeline::Stage, project};
@@ -8,7 +9,9 @@ use jobs::{
     period::Period,
 };
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+
+use crate::service::scope::Seen;
 use serde::Serialize;
 
 /// Output format of the summary.
@@ -112,14 +115,14 @@ fn target_lines(k: &Kpis) -> Vec<String> {
         .collect()
 }
 
-/// Writes the summary of `period` as of `as_of`.
+/// Writes the summary of `period` as of `as_of` over the records `seen`.
 pub async fn summary(
     db: &DatabaseConnection,
-    period: &Period,
-    as_of: NaiveDate,
+    (period, as_of): (&Period, NaiveDate),
+    seen: &Seen,
     markdown: bool,
 ) -> anyhow::Result<String> {
-    let raw = analytics::load(db, as_of, Scope::All).await?;
+    let raw = analytics::load(db, as_of, Scope::All, &seen.visible).await?;
     let p = period.clone();
     let (kpis, reached) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Kpis, Vec<Vec<i64>>)> {
         let a = Analytics::build(raw)?;
@@ -133,6 +136,15 @@ pub async fn summary(
         .select_only()
         .column(partner::Column::Name)
         .filter(partner::Column::AgreementDate.between(period.from, period.to.min(as_of)))
+        .apply_if(seen.visible.project_ids(), |q, ids| {
+            // A partner of a part of the bureau is one that brought it a project.
+            let brought = project::Entity::find()
+                .select_only()
+                .column(project::Column::SourcePartnerId)
+                .filter(project::Column::Id.in_subquery(ids))
+                .into_query();
+            q.filter(partner::Column::Id.in_subquery(brought))
+        })
         .into_tuple()
         .all(db)
         .await?;
@@ -140,6 +152,7 @@ pub async fn summary(
         .select_only()
         .column(company::Column::Name)
         .filter(company::Column::AboveSizeSince.between(period.from, period.to.min(as_of)))
+        .apply_if(seen.visible.via_company(company::Column::Id), QueryFilter::filter)
         .order_by_asc(company::Column::AboveSizeSince)
         .into_tuple()
         .all(db)
@@ -155,6 +168,7 @@ pub async fn summary(
         "markdown": markdown,
         "title": format!("{}招商引资工作总结", label(period)),
         "label": label(period),
+        "within": seen.within,
         "trips": trips,
         "batches": figure(&kpis.visit_batches, vec![]),
         "persons": figure(&kpis.person_times, vec![]),

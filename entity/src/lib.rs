@@ -30,6 +30,7 @@ pub mod stage_event;
 pub mod support_fund;
 pub mod target;
 pub mod user;
+pub mod visible;
 pub mod visit;
 pub mod visit_company;
 pub mod visit_project;

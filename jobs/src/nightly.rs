@@ -2,7 +2,7 @@
 //! transaction. A failed run writes nothing, so the previous snapshots stay the latest.
 
 use chrono::Utc;
-use entity::{analytics_snapshot, job_run};
+use entity::{analytics_snapshot, job_run, visible::Visible};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     TransactionTrait,
@@ -78,7 +78,7 @@ fn compute(a: &Analytics, periods: &[Period]) -> anyhow::Result<Vec<Snapshot>> {
 
 /// The `analytics` job.
 pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
-    let raw = analytics::load(&ctx.db, ctx.as_of, Scope::All).await?;
+    let raw = analytics::load(&ctx.db, ctx.as_of, Scope::All, &Visible::All).await?;
     let periods = standard_periods(ctx.as_of);
     let snapshots = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Snapshot>> {
         let a = Analytics::build(raw)?;

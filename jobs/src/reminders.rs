@@ -173,8 +173,19 @@ async fn due_blockers(db: &DatabaseConnection, user: i64, as_of: NaiveDate) -> a
 
 /// What is due for `user` on `as_of`.
 pub async fn agenda(db: &DatabaseConnection, user: i64, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Agenda> {
+    let owned = owned_projects(db, user).await?;
+    // Someone who owns no project has no quiet one: the scan of every project is not needed.
+    let stale = if owned.is_empty() {
+        Vec::new()
+    } else {
+        stale_projects(db, as_of, stale_days).await?
+    };
+    agenda_among(db, (user, &owned), as_of, &stale).await
+}
+
+async fn owned_projects(db: &DatabaseConnection, user: i64) -> anyhow::Result<std::collections::HashSet<i64>> {
     use sea_orm::QuerySelect;
-    let owned: std::collections::HashSet<i64> = project::Entity::find()
+    Ok(project::Entity::find()
         .select_only()
         .column(project::Column::Id)
         .filter(project::Column::OwnerId.eq(user))
@@ -182,21 +193,22 @@ pub async fn agenda(db: &DatabaseConnection, user: i64, as_of: NaiveDate, stale_
         .all(db)
         .await?
         .into_iter()
-        .collect();
-    let stale = if owned.is_empty() {
-        Vec::new()
-    } else {
-        stale_projects(db, as_of, stale_days)
-            .await?
-            .into_iter()
-            .filter(|p| owned.contains(&p.id))
-            .collect()
-    };
+        .collect())
+}
+
+/// The agenda of `user` (with the projects they own), their quiet projects taken from `stale`, the quiet projects
+/// of everyone.
+async fn agenda_among(
+    db: &DatabaseConnection,
+    (user, owned): (i64, &std::collections::HashSet<i64>),
+    as_of: NaiveDate,
+    stale: &[StaleProject],
+) -> anyhow::Result<Agenda> {
     Ok(Agenda {
         as_of,
         follow_ups: due_follow_ups(db, user, as_of).await?,
         blockers: due_blockers(db, user, as_of).await?,
-        stale,
+        stale: stale.iter().filter(|p| owned.contains(&p.id)).cloned().collect(),
     })
 }
 
@@ -242,9 +254,12 @@ pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
         .all(&ctx.db)
         .await?;
     let env = env()?;
+    // The quiet projects of the whole park, found once for everyone.
+    let stale = stale_projects(&ctx.db, ctx.as_of, stale_days).await?;
     let mut mails = Vec::new();
     for (id, name, email) in people {
-        let a = agenda(&ctx.db, id, ctx.as_of, stale_days).await?;
+        let owned = owned_projects(&ctx.db, id).await?;
+        let a = agenda_among(&ctx.db, (id, &owned), ctx.as_of, &stale).await?;
         if let (Some(to), false) = (email, a.is_empty()) {
             mails.push(mail(&env, (id, &name, &to), &a, stale_days)?);
         }

@@ -13,6 +13,7 @@ use entity::{
     follow_up,
     pipeline::Stage,
     project, user,
+    visible::Visible,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -253,7 +254,7 @@ type WeekFigures = (Kpis, Kpis, Funnel, Vec<Vec<i64>>);
 
 async fn figures(db: &DatabaseConnection, week: &Period) -> anyhow::Result<WeekFigures> {
     let end = week.to;
-    let raw = analytics::load(db, end, Scope::All).await?;
+    let raw = analytics::load(db, end, Scope::All, &Visible::All).await?;
     let (w, y) = (
         week.clone(),
         Period::range(NaiveDate::from_ymd_opt(end.year(), 1, 1).expect("valid"), end)?,

@@ -12,7 +12,7 @@ use super::{ApiTags, Page, PageNo, PerPage, auth::Auth, paging};
 use crate::service::{
     AppResult, Need,
     analytics::{self as svc, FunnelQuery, period_of},
-    jobs,
+    jobs, scope,
 };
 
 /// One stored result of the nightly job.
@@ -236,7 +236,8 @@ impl AnalyticsApi {
             by: by.0,
             as_of: as_of.0,
         };
-        Ok(Json(svc::funnel(&self.db, q).await?))
+        let seen = scope::seen(&self.db, &auth.0).await?;
+        Ok(Json(svc::funnel(&self.db, q, &seen).await?))
     }
 
     /// The KPIs of a period: visits, outreach, project flow counts, money, incubation and blockers, each beside the
@@ -257,14 +258,17 @@ impl AnalyticsApi {
     ) -> AppResult<Json<Kpis>> {
         auth.0.require(Need::Read)?;
         let p = period_of(period.0, from.0, to.0)?;
-        Ok(Json(svc::kpis(&self.db, p, as_of.0).await?))
+        let seen = scope::seen(&self.db, &auth.0).await?;
+        Ok(Json(svc::kpis(&self.db, p, as_of.0, &seen).await?))
     }
 
-    /// The snapshots of the latest successful nightly analytics run (404 before the first).
+    /// The snapshots of the latest successful nightly analytics run (404 before the first). They are of every record:
+    /// a caller whose data scope is narrower gets 403 `whole_park_only`.
     #[oai(path = "/analytics/snapshots/latest", method = "get")]
     async fn latest(&self, auth: Auth) -> AppResult<Json<Snapshots>> {
         auth.0.require(Need::Read)?;
-        let (run, rows) = svc::latest_snapshots(&self.db).await?;
+        let seen = scope::seen(&self.db, &auth.0).await?;
+        let (run, rows) = svc::latest_snapshots(&self.db, &seen).await?;
         Ok(Json(Snapshots {
             job_run_id: run.id,
             as_of: rows.first().map_or_else(|| run.scheduled_for.date_naive(), |r| r.as_of),

@@ -18,7 +18,7 @@ use crate::service::{
     blockers::{self as svc, BlockerFilter, BlockerView},
     input::{Name, Short},
     projects::Unit,
-    scope::{self, Of, Visible},
+    scope::{self, Of},
     visits::Summary,
 };
 
@@ -255,7 +255,7 @@ impl BlockersApi {
     ) -> AppResult<Json<Page<Blocker>>> {
         auth.0.require(Need::Read)?;
         let f = BlockerFilter {
-            visible: Visible::of(&self.db, &auth.0).await?,
+            visible: scope::visible(&self.db, &auth.0).await?,
             status: status.0,
             category: category.0,
             assigned_leader: assigned_leader.0,

@@ -183,7 +183,7 @@ impl ExportsApi {
             status: status.0,
             period: period.0,
             as_of: as_of.0,
-            visible: crate::service::scope::Visible::of(&self.db, &auth.0).await?,
+            visible: crate::service::scope::visible(&self.db, &auth.0).await?,
         };
         filters.validate(set)?;
         let (ascii, chinese) = export::file_names(set, format);
@@ -207,8 +207,8 @@ impl ExportsApi {
         ))
     }
 
-    /// The investment-promotion section of a work summary (工作总结) for a period, every number from the records:
-    /// as `text`, `markdown` or `docx`.
+    /// The investment-promotion section of a work summary (工作总结) for a period, every number from the records
+    /// the caller sees (its first line says which when that is not all): as `text`, `markdown` or `docx`.
     #[oai(path = "/reports/summary", method = "get")]
     async fn summary(
         &self,
@@ -225,7 +225,8 @@ impl ExportsApi {
         let p = Period::parse(&period.0).map_err(|e| AppError::invalid("period", e.to_string(), e.to_string()))?;
         let format = format.0.unwrap_or(SummaryFormat::Text);
         let as_of = crate::service::analytics::measured_on(&p, as_of.0);
-        let text = report::summary(&self.db, &p, as_of, format == SummaryFormat::Markdown).await?;
+        let seen = crate::service::scope::seen(&self.db, &auth.0).await?;
+        let text = report::summary(&self.db, (&p, as_of), &seen, format == SummaryFormat::Markdown).await?;
         let (ext, content_type, body) = match format {
             SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", Body::from(text)),
             SummaryFormat::Markdown => ("md", "text/markdown; charset=utf-8", Body::from(text)),

@@ -19,7 +19,7 @@ use crate::service::{
     history::StageMove,
     incubation::{self as svc, CandidateFilter, CandidateView},
     input::{Day, Note},
-    scope::{self, Of, Visible},
+    scope::{self, Of},
 };
 
 /// The date each incubation stage was reached; stages not reached are null.
@@ -263,7 +263,7 @@ impl IncubationApi {
     ) -> AppResult<Json<Page<Candidate>>> {
         auth.0.require(Need::Read)?;
         let f = CandidateFilter {
-            visible: Visible::of(&self.db, &auth.0).await?,
+            visible: scope::visible(&self.db, &auth.0).await?,
             cohort_year: cohort_year.0,
             stage: stage.0,
             company_id: company_id.0,

@@ -17,7 +17,7 @@ use crate::service::{
     AppResult, Need,
     input::{Place, Short},
     outreach::{self as svc, OutreachFilter, OutreachView},
-    scope::{self, Of, Visible},
+    scope::{self, Of},
     visits::{Summary, list_of},
 };
 
@@ -217,7 +217,7 @@ impl OutreachApi {
     ) -> AppResult<Json<Page<Outreach>>> {
         auth.0.require(Need::Read)?;
         let f = OutreachFilter {
-            visible: Visible::of(&self.db, &auth.0).await?,
+            visible: scope::visible(&self.db, &auth.0).await?,
             kind: kind.0,
             city: city.0,
             from: from.0,

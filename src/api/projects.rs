@@ -27,7 +27,7 @@ use crate::service::{
     history::StageMove,
     input::{Day, Money, Name, Note, Short, non_negative},
     projects::{self as svc, Origin, ProjectFilter, ProjectView, Unit},
-    scope::{self, Of, Visible},
+    scope::{self, Of},
 };
 
 /// The date each stage was reached (docs/DEFINITIONS.md): the earliest date of an event at that stage or a later one.
@@ -498,7 +498,7 @@ impl ProjectsApi {
     ) -> AppResult<Json<Page<Project>>> {
         auth.0.require(Need::Read)?;
         let f = ProjectFilter {
-            visible: Visible::of(&self.db, &auth.0).await?,
+            visible: scope::visible(&self.db, &auth.0).await?,
             q: q.0,
             stage: stage.0,
             industry: industry.0,

@@ -13,7 +13,7 @@ use super::{ApiTags, Created, Deleted, PageNo, PerPage, audit::WriteTx, auth::Au
 use crate::service::{
     AppResult, Need,
     input::Day,
-    scope::{self, Of, Visible},
+    scope::{self, Of},
     visits::{self as svc, Purpose, Summary, VisitFilter, VisitView, list_of},
 };
 
@@ -224,7 +224,7 @@ impl VisitsApi {
     ) -> AppResult<Json<VisitPage>> {
         auth.0.require(Need::Read)?;
         let f = VisitFilter {
-            visible: Visible::of(&self.db, &auth.0).await?,
+            visible: scope::visible(&self.db, &auth.0).await?,
             from: from.0,
             to: to.0,
             company_id: company_id.0,

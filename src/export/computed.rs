@@ -33,7 +33,7 @@ fn opt(v: Option<f64>) -> Cell {
     v.map_or(Cell::Null, Cell::Float)
 }
 
-/// The rows of the funnel or KPI table of `f.period` (checked before) as of `f.as_of`.
+/// The rows of the funnel or KPI table of `f.period` (checked before) as of `f.as_of`, over the records seen.
 pub async fn rows(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow::Result<Vec<Vec<Cell>>> {
     let p = jobs::period::Period::parse(f.period.as_deref().unwrap_or_default())?;
     let as_of = if set == Dataset::Kpis {
@@ -46,7 +46,7 @@ pub async fn rows(db: &DatabaseConnection, set: Dataset, f: &Filters) -> anyhow:
     } else {
         Scope::Projects
     };
-    let raw = jobs::analytics::load(db, as_of, scope).await?;
+    let raw = jobs::analytics::load(db, as_of, scope, &f.visible).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Vec<Cell>>> {
         let a = Analytics::build(raw)?;
         let period = || Cell::Text(p.label.clone());

@@ -147,7 +147,7 @@ pub struct Filters {
     pub period: Option<String>,
     /// Funnel and KPIs: ignore records after this date.
     pub as_of: Option<NaiveDate>,
-    /// The records the caller sees (数据权限); the funnel and KPI tables are not yet limited by it.
+    /// The records the caller sees (数据权限); the funnel and KPI tables are computed over them.
     #[serde(skip)]
     pub visible: crate::service::scope::Visible,
 }

@@ -1,5 +1,6 @@
 //! The numbers of docs/DEFINITIONS.md on demand, computed by the same code as the nightly job (jobs::analytics), and
-//! the latest nightly snapshots.
+//! the latest nightly snapshots. On demand, the figures are those of the records the caller sees (数据权限) and say
+//! so (`within`); the snapshots are the whole park's, for those who see every record.
 
 use chrono::NaiveDate;
 use entity::{analytics_snapshot, job_run};
@@ -9,7 +10,7 @@ use jobs::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{AppError, AppResult, input::today};
+use super::{AppError, AppResult, Msg, input::today, scope::Seen};
 
 /// The period asked for: `period` (`2024`, `2024-H1` …), or `from` and `to`.
 pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
@@ -21,14 +22,14 @@ pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<Nai
     }
 }
 
-/// Loads, builds and answers in the blocking pool: polars must stay off the request threads.
+/// Loads the records seen, builds and answers in the blocking pool: polars must stay off the request threads.
 async fn compute<T: Send + 'static>(
     db: &DatabaseConnection,
-    as_of: NaiveDate,
-    scope: Scope,
+    (as_of, scope): (NaiveDate, Scope),
+    seen: &Seen,
     f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
 ) -> AppResult<T> {
-    let raw = analytics::load(db, as_of, scope).await?;
+    let raw = analytics::load(db, as_of, scope, &seen.visible).await?;
     tokio::task::spawn_blocking(move || f(&Analytics::build(raw)?))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
@@ -49,8 +50,8 @@ pub struct FunnelQuery {
     pub as_of: Option<NaiveDate>,
 }
 
-/// A flow or cohort funnel over a period.
-pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery) -> AppResult<Funnel> {
+/// A flow or cohort funnel over a period, of the records seen.
+pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery, seen: &Seen) -> AppResult<Funnel> {
     if q.by
         .is_some_and(|b| (b == Breakdown::CohortYear) != (q.pipeline == Pipeline::Incubation))
     {
@@ -72,7 +73,12 @@ pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery) -> AppResult<Funnel
         by,
         ..
     } = q;
-    compute(db, as_of, scope, move |a| Ok(a.funnel(pipeline, kind, &period, by)?)).await
+    let mut f = compute(db, (as_of, scope), seen, move |a| {
+        Ok(a.funnel(pipeline, kind, &period, by)?)
+    })
+    .await?;
+    f.within = seen.within.clone();
+    Ok(f)
 }
 
 /// The day a period's figures are measured on when none is asked for: the period's last day once it has ended,
@@ -83,10 +89,12 @@ pub fn measured_on(period: &Period, asked: Option<NaiveDate>) -> NaiveDate {
 }
 
 /// The KPIs of a period beside the same period a year earlier, and target progress, measured on the period's last
-/// day by default (see [`measured_on`]).
-pub async fn kpis(db: &DatabaseConnection, period: Period, as_of: Option<NaiveDate>) -> AppResult<Kpis> {
+/// day by default (see [`measured_on`]); of the records seen.
+pub async fn kpis(db: &DatabaseConnection, period: Period, as_of: Option<NaiveDate>, seen: &Seen) -> AppResult<Kpis> {
     let as_of = measured_on(&period, as_of);
-    compute(db, as_of, Scope::All, move |a| Ok(a.kpis(&period)?)).await
+    let mut k = compute(db, (as_of, Scope::All), seen, move |a| Ok(a.kpis(&period)?)).await?;
+    k.within = seen.within.clone();
+    Ok(k)
 }
 
 /// What the home page shows of a year: its KPIs (同比, targets), its flow funnel of projects and the figures of each
@@ -101,11 +109,11 @@ pub struct Dashboard {
     pub months: Vec<MonthFigures>,
 }
 
-/// The home page's figures of `year` as of `as_of`.
-pub async fn dashboard(db: &DatabaseConnection, year: i32, as_of: NaiveDate) -> AppResult<Dashboard> {
+/// The home page's figures of `year` as of `as_of`, of the records seen.
+pub async fn dashboard(db: &DatabaseConnection, year: i32, as_of: NaiveDate, seen: &Seen) -> AppResult<Dashboard> {
     use chrono::Datelike;
     let last_month = if as_of.year() == year { as_of.month() } else { 12 };
-    compute(db, as_of, Scope::All, move |a| {
+    let mut d = compute(db, (as_of, Scope::All), seen, move |a| {
         let whole = Period::parse(&year.to_string())?;
         Ok(Dashboard {
             kpis: a.kpis(&whole)?,
@@ -113,10 +121,26 @@ pub async fn dashboard(db: &DatabaseConnection, year: i32, as_of: NaiveDate) -> 
             months: a.months(year, last_month)?,
         })
     })
-    .await
+    .await?;
+    d.kpis.within = seen.within.clone();
+    d.funnel.within = seen.within.clone();
+    Ok(d)
 }
 
-/// The latest successful nightly run and its snapshots; `NotFound` before the first.
-pub async fn latest_snapshots(db: &DatabaseConnection) -> AppResult<(job_run::Model, Vec<analytics_snapshot::Model>)> {
+/// The latest successful nightly run and its snapshots; `NotFound` before the first. They are the whole park's:
+/// someone who sees part of the records is refused (their figures are computed on demand).
+pub async fn latest_snapshots(
+    db: &DatabaseConnection,
+    seen: &Seen,
+) -> AppResult<(job_run::Model, Vec<analytics_snapshot::Model>)> {
+    if !seen.visible.is_all() {
+        return Err(AppError::Forbidden {
+            code: "whole_park_only",
+            msg: Msg::new(
+                "the nightly snapshots are of every record; ask /analytics/funnel or /analytics/kpis for the records you see",
+                "夜间统计快照含全部数据,不在您的数据权限内;请按需查询漏斗或主要指标",
+            ),
+        });
+    }
     jobs::nightly::latest(db).await?.ok_or(AppError::not_found("snapshot"))
 }

@@ -1,8 +1,6 @@
 //! 部门: the bureau's 招商分局, 科室 and 小分队 as a simple tree. Admins change them; everyone reads them. A user's
 //! department (and those below it) is what the `department` data scope sees.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use entity::{department, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -49,19 +47,9 @@ async fn name_taken(db: &impl ConnectionTrait, name: &Name, except: Option<i64>)
     Ok(q.count(db).await? > 0)
 }
 
-/// The parent of every department.
-async fn parents(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Option<i64>>> {
-    Ok(department::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d.parent_id))
-        .collect())
-}
-
 /// A parent that exists and, for department `id`, is not the department itself or one below it.
 async fn check_parent(db: &impl ConnectionTrait, id: Option<i64>, parent: i64) -> AppResult<()> {
-    let tree = parents(db).await?;
+    let tree = entity::visible::parents(db).await?;
     let broken =
         |en: &'static str, zh: &'static str| Err(AppError::rule("invalid_parent", Some("parent_id"), Msg::new(en, zh)));
     if !tree.contains_key(&parent) {
@@ -156,17 +144,4 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
         ));
     }
     delete_versioned::<department::Entity, _>(db, id, WHAT, version).await
-}
-
-/// The department and every department below it.
-pub async fn with_descendants(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i64>> {
-    let tree = parents(db).await?;
-    let mut out = vec![id];
-    let mut i = 0;
-    while i < out.len() {
-        let at = out[i];
-        out.extend(tree.iter().filter(|(_, p)| **p == Some(at)).map(|(d, _)| *d));
-        i += 1;
-    }
-    Ok(out)
 }

@@ -7,130 +7,68 @@
 //! scope does not exist for the user (404). An API token sees what its user sees; the system (the command line) sees
 //! all.
 
-use entity::{
-    enums::{DataScope, Role},
-    project, project_team, user,
-};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::SelectStatement,
-};
+use entity::user;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
-use super::{Actor, AppError, AppResult, actor::Via, departments};
+pub use entity::visible::{Visible, scope_of};
 
-/// The records a user sees.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Visible {
-    /// Every record.
-    #[default]
-    All,
-    /// The records owned by these users (a department and those below it), and those owned by no one.
-    Owners(Vec<i64>),
-    /// The records of this user: owned, led or worked on in a team.
-    Own(i64),
+use super::{Actor, AppError, AppResult, actor::Via};
+
+/// What the actor sees.
+pub async fn visible(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Visible> {
+    Ok(seen(db, actor).await?.visible)
 }
 
-/// A user's scope: as an admin set it, else the role's default.
-pub fn scope_of(u: &user::Model) -> DataScope {
-    u.data_scope.unwrap_or(match u.role {
-        Role::Staff => DataScope::Department,
-        Role::Admin | Role::Leader | Role::Viewer => DataScope::All,
-    })
+/// What a user sees, and how a figure computed over it says so.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// The records.
+    pub visible: Visible,
+    /// None when every record is seen; else which records, in Chinese (`招商一局及其下属部门负责的记录…`).
+    pub within: Option<String>,
 }
 
-impl Visible {
-    /// What the actor sees.
-    pub async fn of(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Visible> {
-        if actor.via == Via::System {
-            return Ok(Visible::All);
-        }
-        let u = user::Entity::find_by_id(actor.user_id)
-            .one(db)
-            .await?
-            .ok_or(AppError::not_found("user"))?;
-        Ok(match (scope_of(&u), u.department_id) {
-            (DataScope::All, _) | (DataScope::Department, None) => Visible::All,
-            (DataScope::Own, _) => Visible::Own(u.id),
-            (DataScope::Department, Some(d)) => {
-                let depts = departments::with_descendants(db, d).await?;
-                let users = user::Entity::find()
-                    .select_only()
-                    .column(user::Column::Id)
-                    .filter(user::Column::DepartmentId.is_in(depts))
-                    .into_tuple::<i64>()
-                    .all(db)
-                    .await?;
-                Visible::Owners(users)
-            }
-        })
+/// What the actor sees, described.
+pub async fn seen(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Seen> {
+    use entity::department;
+    if actor.via == Via::System {
+        return Ok(Seen::default());
     }
-
-    /// The projects seen, as a condition on projects (none: all).
-    pub fn projects(&self) -> Option<Condition> {
-        match self {
-            Visible::All => None,
-            Visible::Owners(ids) => Some(
-                Condition::any()
-                    .add(project::Column::OwnerId.is_in(ids.clone()))
-                    .add(project::Column::OwnerId.is_null()),
-            ),
-            Visible::Own(me) => {
-                let teams = project_team::Entity::find()
-                    .select_only()
-                    .column(project_team::Column::ProjectId)
-                    .filter(project_team::Column::UserId.eq(*me))
-                    .into_query();
-                Some(
-                    Condition::any()
-                        .add(project::Column::OwnerId.eq(*me))
-                        .add(project::Column::ContactLeaderId.eq(*me))
-                        .add(project::Column::Id.in_subquery(teams)),
-                )
-            }
+    let u = user::Entity::find_by_id(actor.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::not_found("user"))?;
+    let visible = Visible::of_user(db, &u).await?;
+    let within = match (&visible, u.department_id) {
+        (Visible::All, _) => None,
+        (Visible::Own(_), _) => Some("本人负责、联系或参与专班的记录".to_owned()),
+        (Visible::Owners(_), d) => {
+            let name = match d {
+                Some(d) => department::Entity::find_by_id(d).one(db).await?.map(|d| d.name),
+                None => None,
+            };
+            Some(format!(
+                "{}及其下属部门负责的记录(含未指定负责人的记录)",
+                name.unwrap_or_else(|| "本部门".into())
+            ))
         }
-    }
+    };
+    Ok(Seen { visible, within })
+}
 
-    /// The ids of the projects seen, as a subquery (none: all).
-    pub fn project_ids(&self) -> Option<SelectStatement> {
-        self.projects().map(|c| {
-            project::Entity::find()
-                .select_only()
-                .column(project::Column::Id)
-                .filter(c)
-                .into_query()
-        })
-    }
-
-    /// A condition on a record of the project in `column`: its project is seen (none: all).
-    pub fn via_project(&self, column: impl ColumnTrait) -> Option<Condition> {
-        self.project_ids().map(|q| Condition::all().add(column.in_subquery(q)))
-    }
-
-    /// A condition on a record with an owner in `column` (visits, outreach, candidates): its owner is seen (none: all).
-    pub fn owned(&self, column: impl ColumnTrait + Copy) -> Option<Condition> {
-        match self {
-            Visible::All => None,
-            Visible::Owners(ids) => Some(Condition::any().add(column.is_in(ids.clone())).add(column.is_null())),
-            Visible::Own(me) => Some(Condition::all().add(column.eq(*me))),
-        }
-    }
-
-    /// The project exists for the actor: seen, else not found.
-    pub async fn project(&self, db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
-        let mut q = project::Entity::find_by_id(id);
-        if let Some(c) = self.projects() {
-            q = q.filter(c);
-        }
-        match q
-            .select_only()
-            .column(project::Column::Id)
-            .into_tuple::<i64>()
-            .one(db)
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => Err(AppError::not_found("project")),
-        }
+/// The project exists for a caller who sees `visible`: seen, else not found.
+pub async fn project(db: &impl ConnectionTrait, visible: &Visible, id: i64) -> AppResult<()> {
+    use entity::project;
+    match project::Entity::find_by_id(id)
+        .apply_if(visible.projects(), QueryFilter::filter)
+        .select_only()
+        .column(project::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found("project")),
     }
 }
 
@@ -157,12 +95,12 @@ pub enum Of {
 /// A record that does not exist at all is left to the operation to answer.
 pub async fn guard(db: &impl ConnectionTrait, actor: &Actor, of: Of) -> AppResult<()> {
     use entity::{blocker, follow_up, fund_arrival, incubation_candidate, outreach, visit};
-    let visible = Visible::of(db, actor).await?;
+    let visible = visible(db, actor).await?;
     if visible == Visible::All {
         return Ok(());
     }
     let project_of = async |found: Option<i64>, what: &'static str| match found {
-        Some(p) => visible.project(db, p).await.map_err(|_| AppError::not_found(what)),
+        Some(p) => project(db, &visible, p).await.map_err(|_| AppError::not_found(what)),
         None => Ok(()),
     };
     let owned = |owner: Option<Option<i64>>, what: &'static str| match owner {
@@ -201,16 +139,5 @@ pub async fn guard(db: &impl ConnectionTrait, actor: &Actor, of: Of) -> AppResul
                 .map(|c| c.owner_id),
             "incubation candidate",
         ),
-    }
-}
-
-impl Visible {
-    /// Whether a record owned by `owner` is seen.
-    pub fn sees_owner(&self, owner: Option<i64>) -> bool {
-        match (self, owner) {
-            (Visible::All, _) | (Visible::Owners(_), None) => true,
-            (Visible::Owners(ids), Some(o)) => ids.contains(&o),
-            (Visible::Own(me), o) => o == Some(*me),
-        }
     }
 }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     api::audit::WriteTx,
-    service::scope::{self, Of, Visible},
+    service::scope::{self, Of},
     service::{
         AppResult, Need, Paging,
         blockers::{self as svc, BlockerChanges, BlockerFilter, BlockerView, NewBlocker},
@@ -58,7 +58,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         category: choice::<BlockerCategory>("category", &q.category)?,
         overdue: opt(&q.overdue).map(|v| v == "true"),
         assigned_leader: opt(&q.assigned_leader).map(str::to_owned),
-        visible: Visible::of(&state.db, &staff.actor).await?,
+        visible: scope::visible(&state.db, &staff.actor).await?,
         ..Default::default()
     };
     let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;

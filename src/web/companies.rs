@@ -104,7 +104,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     let db = &state.db;
     let c = svc::get(db, id).await?;
     let contacts = svc::list_contacts(db, &staff.actor, id, Paging::new(Some(1), Some(100))?).await?;
-    let visible = crate::service::scope::Visible::of(db, &staff.actor).await?;
+    let visible = crate::service::scope::visible(db, &staff.actor).await?;
     let f = ProjectFilter {
         company_id: Some(id),
         visible: visible.clone(),

@@ -36,9 +36,10 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
     } else {
         chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
     };
-    let dash = analytics::dashboard(db, year, as_of).await?;
+    let seen = crate::service::scope::seen(db, &staff.actor).await?;
+    let dash = analytics::dashboard(db, year, as_of, &seen).await?;
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let visible = crate::service::scope::Visible::of(db, &staff.actor).await?;
+    let visible = seen.visible.clone();
     let news: Vec<_> = projects::events_after(db, (Some(monday), Some(today), &visible), 0, 1000)
         .await?
         .into_iter()
@@ -50,16 +51,21 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         })
         .map(|(e, name)| context! { project_id => e.project_id, name, stage => e.stage.label(), on => e.occurred_on.to_string() })
         .collect();
-    let stale = jobs::weekly::stale_projects(db, today, state.stale_days)
-        .await
-        .map_err(crate::service::AppError::Internal)?;
+    let agenda = crate::service::people::agenda(db, &staff.actor, Some(today), state.stale_days).await?;
+    // The park's quiet projects show only to someone with nothing of their own due.
+    let stale = if agenda.is_empty() {
+        jobs::weekly::stale_projects(db, today, state.stale_days)
+            .await
+            .map_err(crate::service::AppError::Internal)?
+    } else {
+        Vec::new()
+    };
     let stale: Vec<_> = stale
         .into_iter()
         .take(10)
         .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label(), days => p.days_since_follow_up })
         .collect();
-    let agenda = crate::service::people::agenda(db, &staff.actor, Some(today), state.stale_days).await?;
-    let (blockers, own_blockers) = blocker_list(db, &staff).await?;
+    let (blockers, own_blockers) = blocker_list(db, &staff, visible).await?;
     let funnel: Vec<_> = dash
         .funnel
         .stages
@@ -78,6 +84,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         chart_data => super::script_json(&serde_json::json!({ "funnel": funnel, "months": dash.months })),
         news, stale, stale_days => state.stale_days, blockers, own_blockers,
         agenda => (!agenda.is_empty()).then_some(minijinja::value::Serde(agenda)),
+        within => seen.within,
     };
     render("home.html", ctx)
 }
@@ -86,8 +93,8 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
 async fn blocker_list(
     db: &sea_orm::DatabaseConnection,
     staff: &Staff,
+    visible: crate::service::scope::Visible,
 ) -> crate::service::AppResult<(Vec<minijinja::Value>, bool)> {
-    let visible = crate::service::scope::Visible::of(db, &staff.actor).await?;
     let mine = BlockerFilter {
         visible: visible.clone(),
         assigned_leader: Some(staff.actor.display_name.clone()),

@@ -88,7 +88,7 @@ fn card(v: &ProjectView) -> Value {
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let page = q.page.unwrap_or(1).max(1);
-    let visible = Visible::of(&state.db, &staff.actor).await?;
+    let visible = crate::service::scope::visible(&state.db, &staff.actor).await?;
     let (rows, error) = match q.filter(visible) {
         Ok(f) => (
             Some(svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?),
@@ -110,7 +110,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
 pub async fn board(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let mut columns = Vec::new();
-    let visible = Visible::of(&state.db, &staff.actor).await?;
+    let visible = crate::service::scope::visible(&state.db, &staff.actor).await?;
     for stage in ProjectStage::ORDER.iter().copied().chain([ProjectStage::Dropped]) {
         let f = ProjectFilter {
             visible: visible.clone(),

@@ -107,7 +107,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
 async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::Result<Value> {
     let page = q.page.unwrap_or(1).max(1);
     let f = VisitFilter {
-        visible: crate::service::scope::Visible::of(&state.db, &staff.actor).await?,
+        visible: crate::service::scope::visible(&state.db, &staff.actor).await?,
         from: form::date("from", &q.from)?,
         to: form::date("to", &q.to)?,
         ..Default::default()
@@ -213,7 +213,7 @@ pub async fn project_search(
     let found = match opt(&t.project_search) {
         Some(text) => {
             let f = projects::ProjectFilter {
-                visible: crate::service::scope::Visible::of(&state.db, &staff.actor).await?,
+                visible: crate::service::scope::visible(&state.db, &staff.actor).await?,
                 q: Some(text.to_owned()),
                 ..Default::default()
             };

@@ -16,6 +16,7 @@ db_test!(
     projects_name_people_not_strings,
     every_owned_record_has_an_owner,
     staff_of_one_department_never_see_another_s_records,
+    figures_are_those_of_the_records_in_scope,
     the_migration_links_leaders_or_reports_them,
 );
 
@@ -283,7 +284,9 @@ fn names_in(v: &Value, key: &str) -> Vec<String> {
     out
 }
 
-async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
+/// Staffers a1 and a2 of 招商一局 and b1 of 招商二局, each with a project (lead on 2024-03-01), a follow-up, a
+/// blocker, 10 万元 of funds, a visit of 2, a trip and an incubation candidate: their tokens, user ids and projects.
+async fn two_departments(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>) {
     let dept = async |name: &str| app.post("/api/v1/departments", json!({"name": name})).await.1["id"].clone();
     let (a, b) = (dept("招商一局").await, dept("招商二局").await);
     let password = "a-long-password-123";
@@ -322,7 +325,7 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
             ),
             (
                 format!("/api/v1/projects/{pid}/blockers"),
-                json!({"title": format!("{who}难题"), "category": "land"}),
+                json!({"title": format!("{who}难题"), "category": "land", "opened_on": "2024-03-05"}),
             ),
             (
                 format!("/api/v1/projects/{pid}/fund-arrivals"),
@@ -345,6 +348,11 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
             assert_eq!(s, StatusCode::CREATED, "{url}: {r}");
         }
     }
+    (tokens, ids, projects)
+}
+
+async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
+    let (tokens, ids, projects) = two_departments(&app).await;
     let a1 = app.with_token(&tokens[0]);
     // Lists and exports: department A's staff see A's records, never B's.
     assert_eq!(
@@ -464,6 +472,81 @@ async fn staff_of_one_department_never_see_another_s_records(app: TestApp) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown_user",
         Some("team_member_ids"),
+    );
+}
+
+async fn figures_are_those_of_the_records_in_scope(app: TestApp) {
+    let (tokens, _, _) = two_departments(&app).await;
+    app.post(
+        "/api/v1/targets",
+        json!({"year": 2024, "metric": "visit_batches", "value": 10}),
+    )
+    .await;
+    let a1 = app.with_token(&tokens[0]);
+    let kpis = "/api/v1/analytics/kpis?period=2024-H1";
+    let (s, all) = app.get(kpis).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    let (s, mine) = a1.get(kpis).await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    // The admin counts the three staffers' records; a staffer of 招商一局 those of a1 and a2, and is told so.
+    for (k, visits, persons, funds, trips, open, cultivating) in
+        [(&all, 3, 6, "30", 3, 3, 3), (&mine, 2, 4, "20", 2, 2, 2)]
+    {
+        assert_eq!(k["visit_batches"]["value"], visits, "{k}");
+        assert_eq!(k["person_times"]["value"], persons);
+        assert_eq!(k["funds_arrived"]["value"], funds);
+        assert_eq!(k["outreach_total"]["value"], trips);
+        assert_eq!(k["blockers"]["open_at_end"], open);
+        assert_eq!(k["incubation_cultivating"]["value"], cultivating);
+    }
+    assert_eq!(all["within"], Value::Null);
+    let within = mine["within"].as_str().unwrap_or_default();
+    assert!(within.starts_with("招商一局及其下属部门"), "{within}");
+    // Targets are the whole bureau's: not set against part of it.
+    assert_eq!(all["targets"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine["targets"], json!([]));
+    // The funnel, its export and the KPI export likewise.
+    let funnel = "/api/v1/analytics/funnel?period=2024&as_of=2024-12-31";
+    assert_eq!(app.get(funnel).await.1["stages"][0]["count"], 3);
+    let (_, f) = a1.get(funnel).await;
+    assert_eq!(
+        (f["stages"][0]["count"].clone(), f["within"].is_string()),
+        (json!(2), true),
+        "{f}"
+    );
+    let (_, rows) = a1
+        .get("/api/v1/exports/funnel?period=2024&as_of=2024-12-31&format=json")
+        .await;
+    let lead = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "flow" && r["stage"] == "lead")
+        .cloned();
+    assert_eq!(lead.map(|r| r["count"].clone()), Some(json!(2)), "{rows}");
+    let (_, rows) = a1.get("/api/v1/exports/kpis?period=2024-H1&format=json").await;
+    let visits = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "visit_batches")
+        .cloned();
+    assert_eq!(visits.map(|r| r["value"].clone()), Some(json!(2)), "{rows}");
+    // The work summary says whose records it counts.
+    let (s, text) = a1.get("/api/v1/reports/summary?period=2024-H1").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = text.as_str().unwrap_or_default();
+    assert!(text.contains("统计范围：招商一局及其下属部门"), "{text}");
+    assert!(text.contains("接待前来考察、洽谈的各地客商2批4人次"), "{text}");
+    let (_, whole) = app.get("/api/v1/reports/summary?period=2024-H1").await;
+    let whole = whole.as_str().unwrap_or_default();
+    assert!(!whole.contains("统计范围") && whole.contains("客商3批6人次"), "{whole}");
+    // The nightly snapshots are the whole park's: refused to a staffer whose scope is narrower.
+    assert_error(
+        &a1.get("/api/v1/analytics/snapshots/latest").await,
+        StatusCode::FORBIDDEN,
+        "whole_park_only",
+        None,
     );
 }
 

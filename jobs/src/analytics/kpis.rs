@@ -322,6 +322,7 @@ impl Analytics {
             period: p.into(),
             previous_year: (&prev).into(),
             as_of: self.as_of,
+            within: None,
             visit_batches: cmp(VisitBatches),
             person_times: cmp(PersonTimes),
             outreach_total,

@@ -6,12 +6,14 @@ use entity::{
     enums::{CapitalOrigin, IncubationStage, ProjectStage, TargetMetric},
     fund_arrival, incubation_candidate, incubation_event, outreach,
     pipeline::Stage,
-    project, stage_event, support_fund, target, user, visit,
+    project, stage_event, support_fund, target, user,
+    visible::Visible,
+    visit,
 };
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
-    StreamTrait,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait,
+    RelationTrait, StreamTrait,
     sea_query::{self, Alias, Expr},
 };
 
@@ -92,9 +94,14 @@ pub enum Scope {
     All,
 }
 
-/// The (owner, rank, day) of every stage event of `E` up to `as_of`; events off to the side have no rank and are
-/// left out.
-async fn stage_events<C, E, S>(db: &C, as_of: NaiveDate, owner: &'static str) -> anyhow::Result<Events>
+/// The (owner, rank, day) of every stage event of `E` up to `as_of` whose owner is `within`; events off to the side
+/// have no rank and are left out.
+async fn stage_events<C, E, S>(
+    db: &C,
+    as_of: NaiveDate,
+    owner: &'static str,
+    within: Option<Condition>,
+) -> anyhow::Result<Events>
 where
     C: ConnectionTrait + StreamTrait,
     E: EntityTrait,
@@ -108,6 +115,7 @@ where
         .column_as(sea_query::Expr::col(Alias::new("stage")), "stage")
         .column_as(sea_query::Expr::col(Alias::new("occurred_on")), "occurred_on")
         .filter(sea_query::Expr::col(Alias::new("occurred_on")).lte(as_of))
+        .apply_if(within, QueryFilter::filter)
         .into_tuple::<(i64, String, NaiveDate)>()
         .stream(db)
         .await?;
@@ -121,8 +129,9 @@ where
     Ok(out)
 }
 
-/// Reads the columns a computation as of `as_of` needs; records dated after `as_of` are left out.
-pub async fn load<C>(db: &C, as_of: NaiveDate, scope: Scope) -> anyhow::Result<Raw>
+/// Reads the columns a computation as of `as_of` needs, of the records `visible` (数据权限); records dated after
+/// `as_of` are left out. Targets are the whole bureau's: a computation over part of the records has none.
+pub async fn load<C>(db: &C, as_of: NaiveDate, scope: Scope, visible: &Visible) -> anyhow::Result<Raw>
 where
     C: ConnectionTrait + StreamTrait,
 {
@@ -131,29 +140,32 @@ where
         ..Raw::default()
     };
     if matches!(scope, Scope::Projects | Scope::All) {
-        load_projects(db, as_of, &mut raw).await?;
+        load_projects(db, as_of, visible, &mut raw).await?;
     }
     if matches!(scope, Scope::Incubation | Scope::All) {
-        load_incubation(db, as_of, &mut raw).await?;
+        load_incubation(db, as_of, visible, &mut raw).await?;
     }
     if scope == Scope::All {
-        load_ledger(db, as_of, &mut raw).await?;
-        load_blockers(db, as_of, &mut raw).await?;
+        load_ledger(db, as_of, visible, &mut raw).await?;
+        load_blockers(db, as_of, visible, &mut raw).await?;
     }
     Ok(raw)
 }
 
 /// Project stage events and the project columns the breakdowns and money read.
-async fn load_projects<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+async fn load_projects<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
-    raw.project_events = stage_events::<C, stage_event::Entity, ProjectStage>(db, as_of, "project_id").await?;
+    let events = || visible.via_project(stage_event::Column::ProjectId);
+    raw.project_events =
+        stage_events::<C, stage_event::Entity, ProjectStage>(db, as_of, "project_id", events()).await?;
     let mut drops = stage_event::Entity::find()
         .select_only()
         .columns([stage_event::Column::ProjectId, stage_event::Column::OccurredOn])
         .filter(stage_event::Column::Stage.eq(ProjectStage::Dropped))
         .filter(stage_event::Column::OccurredOn.lte(as_of))
+        .apply_if(events(), QueryFilter::filter)
         .into_tuple::<(i64, NaiveDate)>()
         .stream(db)
         .await?;
@@ -186,6 +198,7 @@ where
                 .into(),
             Alias::new("leader"),
         )
+        .apply_if(visible.projects(), QueryFilter::filter)
         .into_tuple::<(
             i64,
             Option<String>,
@@ -214,18 +227,23 @@ where
 }
 
 /// Incubation stage events and the candidates' cohort years.
-async fn load_incubation<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+async fn load_incubation<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
+    let events = visible.via_candidate(incubation_event::Column::CandidateId);
     raw.incubation_events =
-        stage_events::<C, incubation_event::Entity, IncubationStage>(db, as_of, "candidate_id").await?;
+        stage_events::<C, incubation_event::Entity, IncubationStage>(db, as_of, "candidate_id", events).await?;
     let mut rows = incubation_candidate::Entity::find()
         .select_only()
         .columns([
             incubation_candidate::Column::Id,
             incubation_candidate::Column::CohortYear,
         ])
+        .apply_if(
+            visible.owned(incubation_candidate::Column::OwnerId),
+            QueryFilter::filter,
+        )
         .into_tuple::<(i64, i32)>()
         .stream(db)
         .await?;
@@ -237,7 +255,7 @@ where
 }
 
 /// Visits, outreach, fund arrivals and targets.
-async fn load_ledger<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+async fn load_ledger<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
@@ -245,6 +263,7 @@ where
         .select_only()
         .columns([visit::Column::VisitDate, visit::Column::Headcount])
         .filter(visit::Column::VisitDate.lte(as_of))
+        .apply_if(visible.owned(visit::Column::OwnerId), QueryFilter::filter)
         .into_tuple::<(NaiveDate, i32)>()
         .stream(db)
         .await?;
@@ -257,6 +276,7 @@ where
         .select_only()
         .columns([outreach::Column::StartDate, outreach::Column::Kind])
         .filter(outreach::Column::StartDate.lte(as_of))
+        .apply_if(visible.owned(outreach::Column::OwnerId), QueryFilter::filter)
         .into_tuple::<(NaiveDate, String)>()
         .stream(db)
         .await?;
@@ -265,6 +285,35 @@ where
         raw.outreach.1.push(k);
     }
     drop(rows);
+    load_money(db, as_of, visible, raw).await?;
+    raw.above_size = company::Entity::find()
+        .select_only()
+        .column(company::Column::AboveSizeSince)
+        .filter(company::Column::AboveSizeSince.lte(as_of))
+        .apply_if(visible.via_company(company::Column::Id), QueryFilter::filter)
+        .into_tuple::<NaiveDate>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(day)
+        .collect();
+    if !visible.is_all() {
+        return Ok(());
+    }
+    raw.targets = target::Entity::find()
+        .select_only()
+        .columns([target::Column::Year, target::Column::Metric, target::Column::Value])
+        .into_tuple::<(i32, TargetMetric, i64)>()
+        .all(db)
+        .await?;
+    Ok(())
+}
+
+/// Fund arrivals and support funds.
+async fn load_money<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
     let mut rows = fund_arrival::Entity::find()
         .select_only()
         .columns([
@@ -274,6 +323,10 @@ where
             fund_arrival::Column::AmountUsdCents,
         ])
         .filter(fund_arrival::Column::ArrivedOn.lte(as_of))
+        .apply_if(
+            visible.via_project(fund_arrival::Column::ProjectId),
+            QueryFilter::filter,
+        )
         .into_tuple::<(NaiveDate, i64, CapitalOrigin, Option<i64>)>()
         .stream(db)
         .await?;
@@ -289,6 +342,10 @@ where
         .select_only()
         .columns([support_fund::Column::ApprovedOn, support_fund::Column::AmountYuan])
         .filter(support_fund::Column::ApprovedOn.lte(as_of))
+        .apply_if(
+            visible.via_company(support_fund::Column::CompanyId),
+            QueryFilter::filter,
+        )
         .into_tuple::<(NaiveDate, i64)>()
         .stream(db)
         .await?;
@@ -296,28 +353,11 @@ where
         raw.support.0.push(day(d));
         raw.support.1.push(a);
     }
-    drop(rows);
-    raw.above_size = company::Entity::find()
-        .select_only()
-        .column(company::Column::AboveSizeSince)
-        .filter(company::Column::AboveSizeSince.lte(as_of))
-        .into_tuple::<NaiveDate>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(day)
-        .collect();
-    raw.targets = target::Entity::find()
-        .select_only()
-        .columns([target::Column::Year, target::Column::Metric, target::Column::Value])
-        .into_tuple::<(i32, TargetMetric, i64)>()
-        .all(db)
-        .await?;
     Ok(())
 }
 
 /// Blockers: their category and dates (a resolution after the as-of date has not happened yet).
-async fn load_blockers<C>(db: &C, as_of: NaiveDate, raw: &mut Raw) -> anyhow::Result<()>
+async fn load_blockers<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
@@ -330,6 +370,7 @@ where
             blocker::Column::ResolvedOn,
         ])
         .filter(blocker::Column::OpenedOn.lte(as_of))
+        .apply_if(visible.via_project(blocker::Column::ProjectId), QueryFilter::filter)
         .into_tuple::<(String, NaiveDate, Option<NaiveDate>, Option<NaiveDate>)>()
         .stream(db)
         .await?;

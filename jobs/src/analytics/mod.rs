@@ -307,6 +307,7 @@ impl Analytics {
             by,
             stages,
             groups,
+            within: None,
         })
     }
 }

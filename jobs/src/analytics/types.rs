@@ -140,6 +140,10 @@ pub struct Funnel {
     pub stages: Vec<FunnelStage>,
     /// The same per group of the breakdown (empty without one).
     pub groups: Vec<FunnelGroup>,
+    /// 数据权限: none when computed over every record; else which records it was computed over (in Chinese).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    #[serde(default)]
+    pub within: Option<String>,
 }
 
 /// A count beside the same count one year earlier.
@@ -239,6 +243,11 @@ pub struct Kpis {
     pub previous_year: PeriodRange,
     /// Records dated after this are ignored.
     pub as_of: NaiveDate,
+    /// 数据权限: none when computed over every record; else which records it was computed over (in Chinese). The
+    /// targets are the whole bureau's: there are none then.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    #[serde(default)]
+    pub within: Option<String>,
     /// Visits (批).
     pub visit_batches: Compare,
     /// Visitors (人次): the sum of the visits' headcounts.
