@@ -78,6 +78,25 @@ impl Visible {
         })
     }
 
+    /// How figures computed over what `u` sees (`self`) say so: none when it is every record; else which records, in
+    /// Chinese.
+    pub async fn describe(&self, db: &impl ConnectionTrait, u: &user::Model) -> Result<Option<String>, DbErr> {
+        Ok(match self {
+            Visible::All => None,
+            Visible::Own(_) => Some("本人负责、联系或参与专班的记录".to_owned()),
+            Visible::Owners(_) => {
+                let name = match u.department_id {
+                    Some(d) => department::Entity::find_by_id(d).one(db).await?.map(|d| d.name),
+                    None => None,
+                };
+                Some(format!(
+                    "{}及其下属部门负责的记录(含未指定负责人的记录)",
+                    name.unwrap_or_else(|| "本部门".into())
+                ))
+            }
+        })
+    }
+
     /// Whether every record is seen.
     pub fn is_all(&self) -> bool {
         *self == Visible::All

@@ -16,7 +16,7 @@ use entity::{
     visible::Visible,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     TransactionTrait,
 };
 use serde::Serialize;
@@ -75,6 +75,8 @@ struct Shared {
     /// Each project in the pipeline with its contact leader (a user).
     projects: Vec<(Option<i64>, ProjectLine)>,
     chart: Vec<u8>,
+    /// Which records the figures count, when not all (数据权限).
+    within: Option<String>,
 }
 
 fn yoy(c: &Compare) -> String {
@@ -252,9 +254,9 @@ fn open_blockers_sheet(book: &mut rust_xlsxwriter::Workbook, open: &[BlockerLine
 /// from `signed` on during the week.
 type WeekFigures = (Kpis, Kpis, Funnel, Vec<Vec<i64>>);
 
-async fn figures(db: &DatabaseConnection, week: &Period) -> anyhow::Result<WeekFigures> {
+async fn figures(db: &DatabaseConnection, week: &Period, visible: &Visible) -> anyhow::Result<WeekFigures> {
     let end = week.to;
-    let raw = analytics::load(db, end, Scope::All, &Visible::All).await?;
+    let raw = analytics::load(db, end, Scope::All, visible).await?;
     let (w, y) = (
         week.clone(),
         Period::range(NaiveDate::from_ymd_opt(end.year(), 1, 1).expect("valid"), end)?,
@@ -289,15 +291,16 @@ async fn last_follow_ups(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Res
         .collect())
 }
 
-/// The blockers open at `end`, most overdue first, and how many each project has.
+/// The blockers open at `end` of the projects seen, most overdue first, and how many each project has.
 async fn open_blockers(
     db: &DatabaseConnection,
-    end: NaiveDate,
+    (end, visible): (NaiveDate, &Visible),
     names: &HashMap<i64, String>,
 ) -> anyhow::Result<(Vec<BlockerLine>, HashMap<i64, usize>)> {
     let open: Vec<blocker::Model> = blocker::Entity::find()
         .filter(blocker::Column::Status.ne(BlockerStatus::Resolved))
         .filter(blocker::Column::OpenedOn.lte(end))
+        .apply_if(visible.via_project(blocker::Column::ProjectId), QueryFilter::filter)
         .all(db)
         .await?;
     let mut per_project: HashMap<i64, usize> = HashMap::new();
@@ -411,10 +414,15 @@ pub async fn stale_projects(
     Ok(stale)
 }
 
-async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> anyhow::Result<Shared> {
+/// What the report shows everyone who sees `visible`, described by `within`.
+async fn shared(
+    db: &DatabaseConnection,
+    (as_of, stale_days): (NaiveDate, i64),
+    (visible, within): (&Visible, Option<String>),
+) -> anyhow::Result<Shared> {
     let week = last_full_week(as_of);
     let end = week.to;
-    let (kw, ky, funnel, news) = figures(db, &week).await?;
+    let (kw, ky, funnel, news) = figures(db, &week, visible).await?;
     let projects: Vec<(i64, String, Option<i64>)> = project::Entity::find()
         .select_only()
         .columns([
@@ -422,6 +430,7 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
             project::Column::Name,
             project::Column::ContactLeaderId,
         ])
+        .apply_if(visible.projects(), QueryFilter::filter)
         .into_tuple()
         .all(db)
         .await?;
@@ -435,7 +444,7 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
         })
         .collect();
     let last_follow = last_follow_ups(db, end).await?;
-    let (open_lines, open_per_project) = open_blockers(db, end, &names).await?;
+    let (open_lines, open_per_project) = open_blockers(db, (end, visible), &names).await?;
     let stage_then = stages_at(db, end).await?;
     let mut stale = Vec::new();
     let mut lines = Vec::new();
@@ -470,6 +479,7 @@ async fn shared(db: &DatabaseConnection, as_of: NaiveDate, stale_days: i64) -> a
         stale,
         projects: lines,
         week,
+        within,
     })
 }
 
@@ -515,6 +525,7 @@ fn mail(s: &Shared, env: &minijinja::Environment, (id, name, to): &Recipient) ->
         "stale": s.stale,
         "stale_days": s.stale_days,
         "targets": s.targets,
+        "within": s.within,
     });
     let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
     let html = env.get_template("weekly.html")?.render(value.clone())?;
@@ -546,38 +557,49 @@ fn mail(s: &Shared, env: &minijinja::Environment, (id, name, to): &Recipient) ->
 /// A leader who gets the report: user id, display name, e-mail address.
 type Recipient = (i64, String, String);
 
-/// The leaders who get the report: enabled, subscribed, with an e-mail address.
-async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<Recipient>> {
+/// The leaders who get the report (enabled, subscribed, with an e-mail address), with what each sees.
+async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(Recipient, user::Model)>> {
     Ok(user::Entity::find()
-        .select_only()
-        .columns([user::Column::Id, user::Column::DisplayName, user::Column::Email])
         .filter(user::Column::Role.eq(Role::Leader))
         .filter(user::Column::Disabled.eq(false))
         .filter(user::Column::WeeklyReport.eq(true))
         .filter(user::Column::Email.is_not_null())
-        .into_tuple::<(i64, String, Option<String>)>()
+        .order_by_asc(user::Column::Id)
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|(id, n, e)| e.map(|e| (id, n, e)))
+        .filter_map(|u| Some(((u.id, u.display_name.clone(), u.email.clone()?), u)))
         .collect())
 }
 
-/// Builds the week's e-mails without queuing them (for previews); `only` picks one leader by name.
+/// Builds the week's e-mails without queuing them (for previews); `only` picks one leader by name. Each leader's
+/// report counts the records they see (数据权限): the figures are computed once per distinct scope.
 pub async fn build(
     db: &DatabaseConnection,
     as_of: NaiveDate,
     only: Option<&str>,
     stale_days: i64,
 ) -> anyhow::Result<Vec<Mail>> {
-    let s = shared(db, as_of, stale_days).await?;
     let env = env()?;
-    recipients(db)
-        .await?
-        .into_iter()
-        .filter(|(_, n, _)| only.is_none_or(|o| o == n))
-        .map(|r| mail(&s, &env, &r))
-        .collect()
+    let mut computed: Vec<(Visible, Shared)> = Vec::new();
+    let mut mails = Vec::new();
+    for (r, u) in recipients(db).await? {
+        if only.is_some_and(|o| o != r.1) {
+            continue;
+        }
+        let visible = Visible::of_user(db, &u).await?;
+        let at = match computed.iter().position(|(v, _)| *v == visible) {
+            Some(at) => at,
+            None => {
+                let within = visible.describe(db, &u).await?;
+                let s = shared(db, (as_of, stale_days), (&visible, within)).await?;
+                computed.push((visible, s));
+                computed.len() - 1
+            }
+        };
+        mails.push(mail(&computed[at].1, &env, &r)?);
+    }
+    Ok(mails)
 }
 
 /// The `weekly_report` job: queues the last full week's report for every recipient, all or nothing.

@@ -197,7 +197,7 @@ pub async fn import(
     commit: bool,
     out: &mut Outcome,
 ) -> AppResult<Vec<Touched>> {
-    let names = ProjectNames::load(txn).await?;
+    let names = ProjectNames::load(txn, actor).await?;
     let found: Vec<(i64, Row)> = rows
         .into_iter()
         .filter_map(|row| {

@@ -82,12 +82,12 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 /// the fund service in the caller's transaction.
 pub async fn import(
     txn: &DatabaseTransaction,
-    _actor: &Actor,
+    actor: &Actor,
     rows: Vec<Row>,
     commit: bool,
     out: &mut Outcome,
 ) -> AppResult<Vec<Touched>> {
-    let names = ProjectNames::load(txn).await?;
+    let names = ProjectNames::load(txn, actor).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(id) = names.find(row.line, &row.project, row.company.as_ref(), out) {

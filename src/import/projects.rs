@@ -25,6 +25,7 @@ use crate::service::{
     input::{Day, Money, Name, Note, Patch, Short},
     people,
     projects::{self, NewProject, Origin, ProjectChanges, ProjectWithHistory, Unit as UnitName},
+    scope,
 };
 
 /// The columns of a project ledger.
@@ -294,6 +295,17 @@ enum Plan {
     Unchanged,
 }
 
+/// Reports a row naming a project the importer does not see.
+fn refuse_unseen(row: &Row, out: &mut Outcome) {
+    out.error(Issue::at(
+        row.line,
+        out.column("name"),
+        Some(row.name.as_str()),
+        "out_of_scope",
+        "该企业的同名项目由其他部门负责,不在您的数据权限内,不能导入或修改".into(),
+    ));
+}
+
 /// Matches the rows to what is stored and, when `commit`, writes them through the services in the caller's
 /// transaction. A row whose plan breaks a rule is reported and left out.
 pub async fn import(
@@ -313,6 +325,8 @@ pub async fn import(
         })
         .collect();
     let existing = imports::projects_of(txn, &stored_ids).await?;
+    let visible = scope::visible(txn, actor).await?;
+    let out_of_scope = scope::unseen_among(txn, &visible, existing.iter().map(|p| p.id)).await?;
     let mut events = imports::events_of(txn, &existing.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
     let leader_ids: Vec<i64> = existing.iter().filter_map(|p| p.contact_leader_id).collect();
     let leaders = people::display_names(txn, leader_ids).await?;
@@ -341,6 +355,11 @@ pub async fn import(
         };
         let plan = match stored {
             None => Plan::Create(cref),
+            // The project is another department's: neither a second one nor a change to theirs.
+            Some(p) if out_of_scope.contains(&p.id) => {
+                refuse_unseen(row, out);
+                continue;
+            }
             Some(p) => {
                 let history = events.remove(&p.id).unwrap_or_default();
                 let leader = p.contact_leader_id.and_then(|id| leaders.get(&id).cloned());

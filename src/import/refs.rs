@@ -7,10 +7,11 @@ use sea_orm::DatabaseTransaction;
 
 use super::{Issue, Outcome, value::name_key};
 use crate::service::{
-    AppResult,
+    Actor, AppResult,
     companies::{self, NewCompany},
     imports::{self, Touched},
     input::Name,
+    scope,
 };
 
 /// The projects by normalised name, with their companies' normalised names: how sheets that name a project (fund
@@ -18,10 +19,11 @@ use crate::service::{
 pub struct ProjectNames(HashMap<String, Vec<(i64, String)>>);
 
 impl ProjectNames {
-    /// Every stored project.
-    pub async fn load(txn: &DatabaseTransaction) -> AppResult<ProjectNames> {
+    /// Every stored project the actor sees (数据权限): a project out of scope is unknown to their sheets too.
+    pub async fn load(txn: &DatabaseTransaction, actor: &Actor) -> AppResult<ProjectNames> {
+        let visible = scope::visible(txn, actor).await?;
         let mut by_name: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-        for (id, name, company) in imports::project_names(txn).await? {
+        for (id, name, company) in imports::project_names(txn, &visible).await? {
             by_name
                 .entry(name_key(&name))
                 .or_default()

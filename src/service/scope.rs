@@ -8,7 +8,7 @@
 //! all.
 
 use entity::user;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 pub use entity::visible::{Visible, scope_of};
 
@@ -30,7 +30,6 @@ pub struct Seen {
 
 /// What the actor sees, described.
 pub async fn seen(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Seen> {
-    use entity::department;
     if actor.via == Via::System {
         return Ok(Seen::default());
     }
@@ -39,20 +38,7 @@ pub async fn seen(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Seen> {
         .await?
         .ok_or(AppError::not_found("user"))?;
     let visible = Visible::of_user(db, &u).await?;
-    let within = match (&visible, u.department_id) {
-        (Visible::All, _) => None,
-        (Visible::Own(_), _) => Some("本人负责、联系或参与专班的记录".to_owned()),
-        (Visible::Owners(_), d) => {
-            let name = match d {
-                Some(d) => department::Entity::find_by_id(d).one(db).await?.map(|d| d.name),
-                None => None,
-            };
-            Some(format!(
-                "{}及其下属部门负责的记录(含未指定负责人的记录)",
-                name.unwrap_or_else(|| "本部门".into())
-            ))
-        }
-    };
+    let within = visible.describe(db, &u).await?;
     Ok(Seen { visible, within })
 }
 
@@ -70,6 +56,34 @@ pub async fn project(db: &impl ConnectionTrait, visible: &Visible, id: i64) -> A
         Some(_) => Ok(()),
         None => Err(AppError::not_found("project")),
     }
+}
+
+/// Those of the projects `ids` that a caller who sees `visible` does not see.
+pub async fn unseen_among(
+    db: &impl ConnectionTrait,
+    visible: &Visible,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashSet<i64>> {
+    use entity::project;
+    let mut ids: std::collections::HashSet<i64> = ids.into_iter().collect();
+    let Some(c) = visible.projects() else {
+        return Ok(Default::default());
+    };
+    let list: Vec<i64> = ids.iter().copied().collect();
+    for chunk in list.chunks(5000) {
+        let seen: Vec<i64> = project::Entity::find()
+            .select_only()
+            .column(project::Column::Id)
+            .filter(project::Column::Id.is_in(chunk.iter().copied()))
+            .filter(c.clone())
+            .into_tuple()
+            .all(db)
+            .await?;
+        for id in seen {
+            ids.remove(&id);
+        }
+    }
+    Ok(ids)
 }
 
 /// A record named in a request, to be checked against what the caller sees.

@@ -21,6 +21,7 @@ db_test!(
     a_blocker_ledger_and_its_progress,
     an_outreach_ledger,
     an_incubation_ledger,
+    a_sheet_finds_only_the_projects_its_importer_sees,
 );
 
 /// POSTs a project ledger to the import and answers status and report.
@@ -1085,4 +1086,70 @@ async fn an_incubation_ledger(app: TestApp) {
         StatusCode::CONFLICT,
         "the candidate moved since the first import (the undo bumped it): {e}"
     );
+}
+
+/// A staffer of 招商一局 importing a sheet that names 招商二局's project: the fund sheet does not find it, the project
+/// ledger neither changes it nor records a second one; nothing of theirs is written.
+async fn a_sheet_finds_only_the_projects_its_importer_sees(app: TestApp) {
+    let mut tokens = Vec::new();
+    for (login, dept) in [("a1", "招商一局"), ("b1", "招商二局")] {
+        let (_, d) = app.post("/api/v1/departments", json!({"name": dept})).await;
+        let (s, u) = app
+            .post(
+                "/api/v1/users",
+                json!({"username": login, "display_name": login, "role": "staff", "password": "a-long-password-123", "department_id": d["id"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        tokens.push(
+            app.login(login, "a-long-password-123").await.1["token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let company = app.company("精诚科技有限公司").await;
+    let (s, p) = app
+        .with_token(&tokens[1])
+        .post(
+            "/api/v1/projects",
+            json!({"name": "二局项目", "company_id": company, "stage": "lead", "occurred_on": "2024-03-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let funds = "项目名称,到位时间,到位资金(万元)\n二局项目,2024-05-01,10\n";
+    let (s, r) = upload_to(
+        &app,
+        &tokens[0],
+        "fund-arrivals",
+        "mode=commit",
+        "到位资金.csv",
+        funds.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(errors(&r), [(2, "A".into(), "unknown_project".into())], "{r}");
+    let ledger = "项目名称,企业名称,洽谈时间\n二局项目,精诚科技有限公司,2024-04-01\n";
+    let (_, r) = upload(&app, &tokens[0], "mode=commit", "台账.csv", ledger.as_bytes().to_vec()).await;
+    assert_eq!(errors(&r), [(2, "A".into(), "out_of_scope".into())], "{r}");
+    let stored = project_named(&app, "二局项目").await;
+    assert_eq!(
+        (stored["funds_arrived"].clone(), stored["stage"].clone()),
+        (json!("0"), json!("lead")),
+        "{stored}"
+    );
+    assert_eq!(app.get("/api/v1/projects").await.1["total"], 1);
+    // The staffer who owns it imports both.
+    let (_, r) = upload_to(
+        &app,
+        &tokens[1],
+        "fund-arrivals",
+        "mode=commit",
+        "到位资金.csv",
+        funds.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(counts(&r)[1], 1, "{r}");
+    let (_, r) = upload(&app, &tokens[1], "mode=commit", "台账.csv", ledger.as_bytes().to_vec()).await;
+    assert_eq!((errors(&r), counts(&r)[2]), (vec![], 1), "{r}");
 }

@@ -21,6 +21,7 @@ db_test!(
     a_permanent_rejection_stops_and_alerts_the_admins,
     the_outbox_and_subscriptions_through_the_api,
     the_weekly_report_reaches_each_subscribed_leader_once,
+    a_leader_s_weekly_report_counts_what_they_see,
     reminders_reach_each_person_with_something_due_once_a_day,
     without_smtp_mail_is_written_to_files,
 );
@@ -456,6 +457,43 @@ async fn the_weekly_report_reaches_each_subscribed_leader_once(app: TestApp) {
     );
     let mine = book.worksheet_range("我的项目").unwrap();
     assert!(mine.height() > 1, "王建国 has contact projects");
+}
+
+/// A leader an admin limited to 招商一局 gets a report of its records, saying so; the others the whole park's.
+async fn a_leader_s_weekly_report_counts_what_they_see(app: TestApp) {
+    use entity::{department, user};
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let unit = department::Entity::find()
+        .filter(department::Column::Name.eq("招商一局"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    user::Entity::update_many()
+        .col_expr(user::Column::DepartmentId, Expr::value(unit.id))
+        .col_expr(
+            user::Column::DataScope,
+            Expr::value(entity::enums::DataScope::Department),
+        )
+        .filter(user::Column::DisplayName.eq("张华"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let monday = chrono::NaiveDate::from_ymd_opt(2024, 5, 27).unwrap();
+    let mails = jobs::weekly::build(&app.db, monday, None, 30).await.unwrap();
+    let text_of = |to: &str| mails.iter().find(|m| m.to.starts_with(to)).unwrap().text.clone();
+    let (part, whole) = (text_of("zhanghua@"), text_of("wangjianguo@"));
+    // The year-to-date visits: a part of the park's, and fewer.
+    let ytd_visits = |text: &str| -> i64 {
+        let line = text.lines().find(|l| l.starts_with("- 接待客商批次:")).unwrap();
+        line.split(" / ").nth(2).unwrap().trim().parse().unwrap()
+    };
+    assert!(part.contains("统计范围:招商一局及其下属部门"), "{part}");
+    assert!(!whole.contains("统计范围"), "{whole}");
+    let (mine, all) = (ytd_visits(&part), ytd_visits(&whole));
+    assert!(0 < mine && mine < all, "招商一局 {mine} of {all}");
+    // The bureau's targets are not set against a part of it.
+    assert!(whole.contains("完成率") && !part.contains("完成率"), "{part}");
 }
 
 async fn without_smtp_mail_is_written_to_files(app: TestApp) {

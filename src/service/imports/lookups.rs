@@ -7,7 +7,7 @@ use entity::{
     stage_event, visit, visit_company,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Alias, Expr},
 };
 
@@ -54,11 +54,15 @@ pub async fn visits_between(
         .collect())
 }
 
-/// Every project's id, name and company name (how a fund sheet names its projects).
-pub async fn project_names(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, String, String)>> {
+/// The id, name and company name of every project `visible` (how a fund sheet names its projects).
+pub async fn project_names(
+    db: &impl ConnectionTrait,
+    visible: &entity::visible::Visible,
+) -> AppResult<Vec<(i64, String, String)>> {
     let projects: Vec<(i64, String, i64)> = project::Entity::find()
         .select_only()
         .columns([project::Column::Id, project::Column::Name, project::Column::CompanyId])
+        .apply_if(visible.projects(), QueryFilter::filter)
         .into_tuple()
         .all(db)
         .await?;
