@@ -10,6 +10,7 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def driver():
@@ -31,6 +32,8 @@ def main():
         d.find_element(By.NAME, "username").send_keys(user)
         d.find_element(By.NAME, "password").send_keys(password)
         d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        # The sign-in must land before the first page is asked for, or its redirect wins.
+        WebDriverWait(d, 10).until(lambda drv: "/login" not in drv.current_url)
         for path in paths:
             name = path.strip("/").replace("/", "_").replace("?", "_") or "home"
             for width in (1280, 390):

@@ -197,6 +197,42 @@ pub async fn summary(
     Ok(env.get_template("summary")?.render(minijinja::value::Serde(&ctx))?)
 }
 
+/// The summary of a period as a file to download.
+pub struct SummaryFile {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its content type.
+    pub content_type: &'static str,
+    /// Its RFC 6266 `Content-Disposition` (an ASCII name and the Chinese one).
+    pub disposition: String,
+}
+
+/// The content type of a Word document.
+pub const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+/// The summary of `period` as of `as_of` over the records `seen`, as a file in `format`.
+pub async fn file(
+    db: &DatabaseConnection,
+    (period, as_of): (&Period, NaiveDate),
+    seen: &Seen,
+    format: SummaryFormat,
+) -> anyhow::Result<SummaryFile> {
+    let text = summary(db, (period, as_of), seen, format == SummaryFormat::Markdown).await?;
+    let (ext, content_type, bytes) = match format {
+        SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", text.into_bytes()),
+        SummaryFormat::Markdown => ("md", "text/markdown; charset=utf-8", text.into_bytes()),
+        SummaryFormat::Docx => ("docx", DOCX_TYPE, docx(&text)?),
+    };
+    Ok(SummaryFile {
+        bytes,
+        content_type,
+        disposition: crate::export::content_disposition(
+            &format!("summary-{}.{ext}", period.label),
+            &format!("招商引资工作总结-{}.{ext}", period.label),
+        ),
+    })
+}
+
 /// The summary as a Word document: the title as a heading, each paragraph as one.
 pub fn docx(text: &str) -> anyhow::Result<Vec<u8>> {
     use docx_rs::{Docx, Paragraph, Run};

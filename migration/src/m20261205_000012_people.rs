@@ -106,6 +106,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite cannot drop a column that references another table; rebuilding eight tables to undo this is not
+        // worth the risk. Refuse before anything is changed, rather than stop halfway.
+        if m.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            return Err(DbErr::Migration(
+                "m20261205_000012_people cannot be undone on SQLite (it cannot drop the owner columns, which refer \
+                 to users); restore the database file from a backup taken before it instead"
+                    .into(),
+            ));
+        }
         m.drop_table(Table::drop().table(ProjectTeam::Table).to_owned()).await?;
         let db = m.get_connection();
         let mut columns = vec![(

@@ -2,7 +2,6 @@
 //! filters and the row count.
 
 use chrono::NaiveDate;
-use futures_util::{StreamExt, TryStreamExt, stream};
 use jobs::period::Period;
 use poem::{Body, IntoResponse, Response, http::header};
 use poem_openapi::{
@@ -16,11 +15,8 @@ use sea_orm::DatabaseConnection;
 use super::{ApiTags, auth::Auth};
 use crate::{
     export::{self, Dataset, Filters, Format, XLSX_TYPE},
-    report::{self, SummaryFormat},
-    service::{
-        AppError, AppResult, Need,
-        audit::{self, Entry},
-    },
+    report::{self, DOCX_TYPE, SummaryFormat},
+    service::{AppError, AppResult, Need},
 };
 
 /// The content types a kind of file is documented with.
@@ -42,8 +38,6 @@ pub struct Summarised;
 impl FileKind for Summarised {
     const TYPES: &'static [&'static str] = &["text/plain; charset=utf-8", "text/markdown; charset=utf-8", DOCX_TYPE];
 }
-
-const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 /// A file to download, with its real content type and an RFC 6266 `Content-Disposition`.
 pub struct File<K: FileKind> {
@@ -116,23 +110,6 @@ impl<K: FileKind> ApiResponse for File<K> {
     fn register(_registry: &mut Registry) {}
 }
 
-/// The export's bytes as a response body; the audit row (with the row count) is written when the last byte has
-/// gone out, so an export cut short is not logged as complete.
-fn audited(db: DatabaseConnection, encoded: export::Encoded, mut entry: Entry) -> Body {
-    let export::Encoded { bytes, rows } = encoded;
-    let tail = stream::once(async move {
-        if let Some(d) = entry.detail.as_mut() {
-            d["rows"] = rows.load(std::sync::atomic::Ordering::Relaxed).into();
-        }
-        audit::write(&db, entry).await?;
-        Ok(Vec::new())
-    });
-    Body::from_bytes_stream(bytes.chain(tail).map_err(|e: anyhow::Error| {
-        tracing::error!(error = %format!("{e:#}"), "an export failed while streaming");
-        std::io::Error::other(e.to_string())
-    }))
-}
-
 /// Export endpoints.
 pub struct ExportsApi {
     pub db: DatabaseConnection,
@@ -172,8 +149,6 @@ impl ExportsApi {
         accept: Header<Option<String>>,
         req: &poem::Request,
     ) -> AppResult<ExportFile> {
-        auth.0.require(Need::Export)?;
-        let set = dataset.0;
         let format = format.0.unwrap_or_else(|| Format::from_accept(accept.0.as_deref()));
         let filters = Filters {
             from: from.0,
@@ -183,28 +158,18 @@ impl ExportsApi {
             status: status.0,
             period: period.0,
             as_of: as_of.0,
-            visible: crate::service::scope::visible(&self.db, &auth.0).await?,
-        };
-        filters.validate(set)?;
-        let (ascii, chinese) = export::file_names(set, format);
-        let stem = set.names().0;
-        let entry = Entry {
-            action: "export".into(),
-            user_id: Some(auth.0.user_id),
-            username: Some(auth.0.username.clone()),
-            entity: Some(stem.into()),
-            path: format!("/api/v1/exports/{stem}"),
-            client_addr: super::client_addr(req),
-            detail: Some(serde_json::json!({"format": format.ext(), "filters": filters})),
             ..Default::default()
         };
-        let rows = export::rows(self.db.clone(), set, filters, auth.0.sees_contact_details());
-        let encoded = export::encode(set, format, rows).await.map_err(AppError::Internal)?;
-        Ok(ExportFile::new(
-            audited(self.db.clone(), encoded, entry),
-            format.content_type(),
-            export::content_disposition(&ascii, &chinese),
-        ))
+        let path = format!("/api/v1/exports/{}", dataset.0.names().0);
+        let d = export::download(
+            &self.db,
+            &auth.0,
+            (dataset.0, format),
+            filters,
+            (path, super::client_addr(req)),
+        )
+        .await?;
+        Ok(ExportFile::new(d.body, d.content_type, d.disposition))
     }
 
     /// The investment-promotion section of a work summary (工作总结) for a period, every number from the records
@@ -226,19 +191,7 @@ impl ExportsApi {
         let format = format.0.unwrap_or(SummaryFormat::Text);
         let as_of = crate::service::analytics::measured_on(&p, as_of.0);
         let seen = crate::service::scope::seen(&self.db, &auth.0).await?;
-        let text = report::summary(&self.db, (&p, as_of), &seen, format == SummaryFormat::Markdown).await?;
-        let (ext, content_type, body) = match format {
-            SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", Body::from(text)),
-            SummaryFormat::Markdown => ("md", "text/markdown; charset=utf-8", Body::from(text)),
-            SummaryFormat::Docx => ("docx", DOCX_TYPE, Body::from(report::docx(&text)?)),
-        };
-        Ok(File::new(
-            body,
-            content_type,
-            export::content_disposition(
-                &format!("summary-{}.{ext}", p.label),
-                &format!("招商引资工作总结-{}.{ext}", p.label),
-            ),
-        ))
+        let f = report::file(&self.db, (&p, as_of), &seen, format).await?;
+        Ok(File::new(Body::from(f.bytes), f.content_type, f.disposition))
     }
 }

@@ -16,8 +16,8 @@ pub use encode::{Encoded, Format, XLSX_TYPE, content_disposition, encode, neutra
 use tables::{ContactRow, EventRow, ProjectRow, Table, VisitRow, columns};
 
 use crate::service::{
-    AppResult, blockers::BlockerView, incubation::CandidateView, input::today, outreach::OutreachView,
-    support_funds::SupportFundView,
+    Actor, AppError, AppResult, Need, audit, blockers::BlockerView, incubation::CandidateView, input::today,
+    outreach::OutreachView, support_funds::SupportFundView,
 };
 
 /// One cell of an export.
@@ -91,6 +91,20 @@ pub enum Dataset {
 }
 
 impl Dataset {
+    /// Every dataset, in the order a menu lists them.
+    pub const ALL: [Dataset; 10] = [
+        Dataset::Projects,
+        Dataset::StageEvents,
+        Dataset::Visits,
+        Dataset::Outreach,
+        Dataset::Blockers,
+        Dataset::Incubation,
+        Dataset::Contacts,
+        Dataset::SupportFunds,
+        Dataset::Funnel,
+        Dataset::Kpis,
+    ];
+
     /// The dataset named by its file stem (`stage-events`) or API value (`stage_events`).
     pub fn from_name(name: &str) -> Option<Dataset> {
         use poem_openapi::types::ParseFromParameter;
@@ -236,4 +250,60 @@ pub async fn to_file(
     }
     w.flush()?;
     Ok(e.count())
+}
+
+/// An export on its way out: the bytes (its audit row, with the row count, written after the last of them, so an
+/// export cut short is not logged as complete), its content type and `Content-Disposition`.
+pub struct Download {
+    /// The bytes.
+    pub body: poem::Body,
+    /// Its content type.
+    pub content_type: &'static str,
+    /// Its RFC 6266 `Content-Disposition`.
+    pub disposition: String,
+}
+
+/// Exports `set` in `format` for `actor` over the records they see, audited as a request to `path` from `client`;
+/// the filters are checked before any byte is written.
+pub async fn download(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    (set, format): (Dataset, Format),
+    mut filters: Filters,
+    (path, client_addr): (String, Option<String>),
+) -> AppResult<Download> {
+    use futures_util::StreamExt;
+    actor.require(Need::Export)?;
+    filters.visible = crate::service::scope::visible(db, actor).await?;
+    filters.validate(set)?;
+    let (ascii, chinese) = file_names(set, format);
+    let mut entry = audit::Entry {
+        action: "export".into(),
+        user_id: Some(actor.user_id),
+        username: Some(actor.username.clone()),
+        entity: Some(set.names().0.into()),
+        path,
+        client_addr,
+        detail: Some(serde_json::json!({"format": format.ext(), "filters": filters})),
+        ..Default::default()
+    };
+    let rows = rows(db.clone(), set, filters, actor.sees_contact_details());
+    let Encoded { bytes, rows } = encode(set, format, rows).await.map_err(AppError::Internal)?;
+    let db = db.clone();
+    let tail = stream::once(async move {
+        if let Some(d) = entry.detail.as_mut() {
+            d["rows"] = rows.load(std::sync::atomic::Ordering::Relaxed).into();
+        }
+        audit::write(&db, entry).await?;
+        Ok(Vec::new())
+    });
+    let body = poem::Body::from_bytes_stream(bytes.chain(tail).map_err(|e: anyhow::Error| {
+        tracing::error!(error = %format!("{e:#}"), "an export failed while streaming");
+        std::io::Error::other(e.to_string())
+    }));
+    Ok(Download {
+        body,
+        content_type: format.content_type(),
+        disposition: content_disposition(&ascii, &chinese),
+    })
 }

@@ -2,21 +2,25 @@
 //! partial updates, the embedded assets of [`assets`]. Same accounts, rules and audit as the API: handlers check
 //! the permission, parse the form, call one service function and render.
 
+mod admin;
 mod assets;
 mod blockers;
 mod companies;
+mod exports;
 mod form;
 mod home;
 mod imports;
 mod projects;
 mod records;
+mod reports;
 mod session;
 mod visits;
 
 use std::sync::{Arc, LazyLock};
 
 use entity::enums::{
-    BlockerCategory, BlockerStatus, CapitalOrigin, FollowUpKind, Label, ProjectSource, ProjectStage, Role, SupportLevel,
+    BlockerCategory, BlockerStatus, CapitalOrigin, DataScope, FollowUpKind, IncubationStage, Label, ProjectSource,
+    ProjectStage, Role, SupportLevel,
 };
 use minijinja::{Environment, Value, context};
 use poem::{
@@ -110,6 +114,16 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/imports/commit", post(imports::commit))
         .at("/imports/:id/undo", post(imports::undo))
         .at("/imports/template/:dataset", get(imports::template))
+        .at("/reports/summary", get(reports::page))
+        .at("/exports", get(exports::page))
+        .at("/admin/users", get(admin::users).post(admin::create_user))
+        .at("/admin/users/new", get(admin::new_user_dialog))
+        .at("/admin/users/:id", patch(admin::update_user))
+        .at("/admin/users/:id/edit", get(admin::edit_user_dialog))
+        .at("/admin/departments", post(admin::create_department))
+        .at("/admin/departments/new", get(admin::new_department_dialog))
+        .at("/exports/file", get(exports::download))
+        .at("/reports/summary/file", get(reports::download))
         .around(audit::record)
         .around(crate::api::limit_body)
         .data(state.db.clone())
@@ -165,6 +179,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("imports.html", include_str!("templates/imports.html")),
         ("import_result.html", include_str!("templates/import_result.html")),
         ("import_batches.html", include_str!("templates/import_batches.html")),
+        ("summary.html", include_str!("templates/summary.html")),
+        ("exports.html", include_str!("templates/exports.html")),
+        ("admin_users.html", include_str!("templates/admin_users.html")),
+        ("user_form.html", include_str!("templates/user_form.html")),
+        ("department_form.html", include_str!("templates/department_form.html")),
     ] {
         env.add_template(name, source).expect("the embedded templates parse");
     }
@@ -189,11 +208,13 @@ fn labels() -> serde_json::Value {
     }
     serde_json::json!({
         "project_stage": of::<ProjectStage>(),
+        "incubation_stage": of::<IncubationStage>(),
         "project_source": of::<ProjectSource>(),
         "follow_up_kind": of::<FollowUpKind>(),
         "blocker_category": of::<BlockerCategory>(),
         "blocker_status": of::<BlockerStatus>(),
         "role": of::<Role>(),
+        "data_scope": of::<DataScope>(),
         "support_level": of::<SupportLevel>(),
         "capital_origin": of::<CapitalOrigin>(),
     })
@@ -286,6 +307,7 @@ pub fn me(s: &Staff) -> Value {
         can_pipeline => s.actor.can(Need::Pipeline),
         can_lead => s.actor.can(Need::Lead),
         is_admin => s.actor.can(Need::Admin),
+        can_export => s.actor.can(Need::Export),
     }
 }
 

@@ -18,6 +18,7 @@ db_test!(
     staff_of_one_department_never_see_another_s_records,
     figures_are_those_of_the_records_in_scope,
     the_migration_links_leaders_or_reports_them,
+    the_people_migration_is_undone_whole_or_not_at_all,
 );
 
 async fn departments_form_a_tree_that_admins_keep(app: TestApp) {
@@ -737,4 +738,31 @@ async fn the_migration_links_leaders_or_reports_them(app: TestApp) {
             .await
             .ok();
     }
+}
+
+/// `migrate down` of the people migration: on PostgreSQL it goes and comes back; on SQLite (which cannot drop the
+/// owner columns) it is refused before anything changes.
+async fn the_people_migration_is_undone_whole_or_not_at_all(app: TestApp) {
+    app.post("/api/v1/departments", json!({"name": "招商一局"})).await;
+    let undone = migration::Migrator::down(&app.db, Some(1)).await;
+    if app.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        let e = undone.expect_err("refused on SQLite").to_string();
+        assert!(e.contains("restore the database file"), "{e}");
+    } else {
+        undone.unwrap();
+        let pending = migration::Migrator::get_pending_migrations(&app.db).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        migration::Migrator::up(&app.db, None).await.unwrap();
+    }
+    // Either way the schema is whole: departments, owners and teams are there to use.
+    let (s, d) = app.get("/api/v1/departments").await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let company = app.company("精诚科技有限公司").await;
+    let (s, p) = app
+        .post(
+            "/api/v1/projects",
+            json!({"name": "回滚后项目", "company_id": company, "stage": "lead", "occurred_on": "2024-03-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
 }

@@ -14,6 +14,9 @@ db_test!(
     forms_create_and_change_records,
     field_errors_render_beside_the_field_and_keep_what_was_typed,
     csrf_roles_and_sign_in_are_enforced,
+    the_work_summary_reads_on_the_page_and_downloads,
+    an_export_downloads_from_the_form,
+    an_admin_keeps_users_and_departments,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -67,6 +70,12 @@ impl Web {
             .expect("the page carries its CSRF token")
             .to_owned();
         Web { client, base, csrf }
+    }
+
+    /// GETs a file: status, headers and bytes.
+    pub async fn file(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        (r.status(), r.headers().clone(), r.bytes().await.unwrap().to_vec())
     }
 
     /// GETs a page.
@@ -418,7 +427,11 @@ async fn field_errors_render_beside_the_field_and_keep_what_was_typed(app: TestA
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
-    assert!(stale.body.contains("重新加载"), "{}", stale.body);
+    assert!(
+        stale.body.contains("重新加载") && stale.body.contains("编辑用户:zhangsan") && stale.body.contains("张三丰"),
+        "{}",
+        stale.body
+    );
     assert!(stale.body.contains("我写的备注"), "nothing typed is lost");
 
     let bad_move = web
@@ -497,4 +510,195 @@ async fn csrf_roles_and_sign_in_are_enforced(app: TestApp) {
         r.text().await.unwrap().contains(".sidemenu"),
         "decompressed by the client"
     );
+}
+
+/// 工作总结: the page shows the summary of the period picked (the demo park's 2024 half-year, as the API writes
+/// it), and downloads it as a Word document and as Markdown; a part of the year that is none is an error on its
+/// field.
+async fn the_work_summary_reads_on_the_page_and_downloads(app: TestApp) {
+    use std::io::Read;
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let web = Web::sign_in(&app, "viewer").await;
+    let page = web.get("/reports/summary?year=2024&span=-H1").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for part in [
+        "2024年上半年招商引资工作总结",
+        "42批278人次",
+        "下载 Word",
+        "数据截至 2024-06-30",
+    ] {
+        assert!(page.body.contains(part), "the page lacks {part}");
+    }
+    let (s, h, docx) = web.file("/reports/summary/file?year=2024&span=-H1&format=docx").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("summary-2024-H1.docx")
+    );
+    let mut xml = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(docx))
+        .unwrap()
+        .by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(xml.contains("42批278人次"), "the Word document carries the figures");
+    let (_, h, md) = web
+        .file("/reports/summary/file?year=2024&span=-H1&format=markdown")
+        .await;
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/markdown"));
+    assert!(
+        String::from_utf8(md)
+            .unwrap()
+            .starts_with("# 2024年上半年招商引资工作总结")
+    );
+    let bad = web.get("/reports/summary?year=2024&span=-H9").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("has-error") && bad.body.contains("请选择列表中的一项"),
+        "{}",
+        bad.body
+    );
+}
+
+/// 数据导出: the form downloads a workbook that opens with the dataset's header, audited like the API's; a funnel
+/// without a period answers the form again with the error beside the period.
+async fn an_export_downloads_from_the_form(app: TestApp) {
+    use calamine::{Data, Reader, Xlsx};
+    app.project("导出项目", "negotiating", "2024-03-01").await;
+    let web = Web::sign_in(&app, "staff").await;
+    let page = web.get("/exports").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("数据导出") && page.body.contains("项目漏斗"));
+    let (s, h, xlsx) = web
+        .file("/exports/file?dataset=projects&format=xlsx&stage=negotiating&from=&to=")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-disposition"].to_str().unwrap().contains(".xlsx"));
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    assert_eq!(sheet.get((0, 1)), Some(&Data::String("项目名称".into())));
+    assert_eq!(sheet.get((1, 1)), Some(&Data::String("导出项目".into())));
+    let (_, log) = app.get("/api/v1/audit?action=export").await;
+    assert_eq!(log["items"][0]["path"], "/exports/projects", "{log}");
+    assert_eq!(log["items"][0]["detail"]["rows"], 1, "{log}");
+    let bad = web.get("/exports/file?dataset=funnel&format=csv&period=").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("has-error") && bad.body.contains("请给出期间"),
+        "{}",
+        bad.body
+    );
+}
+
+/// 用户与部门: an admin creates a department and a user in it with a data scope, changes and clears them, and is
+/// told beside the field what is wrong; nobody else sees the menu or may post the forms.
+async fn an_admin_keeps_users_and_departments(app: TestApp) {
+    let admin = Web::sign_in(&app, "admin").await;
+    let page = admin.get("/admin/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("新建用户") && page.body.contains("尚未设立部门"));
+    let ok = admin
+        .send(
+            Method::POST,
+            "/admin/departments",
+            &[("name", "招商一局"), ("parent_id", "")],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (ok.status, ok.hx.as_deref()),
+        (StatusCode::OK, Some("true")),
+        "{}",
+        ok.body
+    );
+    let (_, d) = app.get("/api/v1/departments").await;
+    let dept = d[0]["id"].as_i64().unwrap().to_string();
+    let user = [
+        ("username", "zhangsan"),
+        ("display_name", "张三"),
+        ("email", "zhangsan@example.com"),
+        ("role", "staff"),
+        ("department_id", dept.as_str()),
+        ("data_scope", "own"),
+        ("password", "short"),
+        ("reminders", "on"),
+    ];
+    let bad = admin.send(Method::POST, "/admin/users", &user, true).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("has-error") && bad.body.contains("zhangsan"),
+        "what was typed stays: {}",
+        bad.body
+    );
+    let mut user = user.to_vec();
+    user[6].1 = "a-long-password-123";
+    let ok = admin.send(Method::POST, "/admin/users", &user, true).await;
+    assert_eq!(ok.hx.as_deref(), Some("true"), "{}", ok.body);
+    let (_, users) = app.get("/api/v1/users").await;
+    let u = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "zhangsan")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            u["department_id"].to_string(),
+            u["data_scope"].clone(),
+            u["reminders"].clone()
+        ),
+        (dept.clone(), json!("own"), json!(true)),
+        "{u}"
+    );
+    assert!(admin.get("/admin/users").await.body.contains("本人相关"));
+    // Cleared department and scope, reminders off: what an unticked box and a blank select mean.
+    let id = u["id"].as_i64().unwrap();
+    let version = u["version"].to_string();
+    let edit = [
+        ("version", version.as_str()),
+        ("username", "zhangsan"),
+        ("display_name", "张三丰"),
+        ("email", ""),
+        ("role", "staff"),
+        ("department_id", ""),
+        ("data_scope", ""),
+        ("password", ""),
+    ];
+    let ok = admin
+        .send(Method::PATCH, &format!("/admin/users/{id}"), &edit, true)
+        .await;
+    assert_eq!(ok.hx.as_deref(), Some("true"), "{}", ok.body);
+    let (_, u) = app.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(
+        (
+            u["display_name"].clone(),
+            u["department_id"].clone(),
+            u["data_scope"].clone(),
+            u["reminders"].clone()
+        ),
+        (json!("张三丰"), json!(null), json!(null), json!(false)),
+        "{u}"
+    );
+    // Stale: the form was read before that change.
+    let stale = admin
+        .send(Method::PATCH, &format!("/admin/users/{id}"), &edit, true)
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(
+        stale.body.contains("重新加载") && stale.body.contains("编辑用户:zhangsan") && stale.body.contains("张三丰"),
+        "{}",
+        stale.body
+    );
+    // Nobody else may.
+    for role in ["leader", "staff", "viewer"] {
+        let web = Web::sign_in(&app, role).await;
+        assert!(!web.get("/").await.body.contains("用户与部门"), "{role}");
+        assert_eq!(web.get("/admin/users").await.status, StatusCode::FORBIDDEN, "{role}");
+        let posted = web.send(Method::POST, "/admin/users", &user, true).await;
+        assert_eq!(posted.status, StatusCode::FORBIDDEN, "{role}");
+    }
 }
