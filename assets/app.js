@@ -111,5 +111,19 @@
       { target: "#modal-body", swap: "innerHTML" });
   });
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  // The period picker shows the week or the dates only when they are what is picked.
+  function showSpanFields(select) {
+    var form = select.closest("form");
+    form.querySelectorAll("[data-when-span]").forEach(function (el) {
+      el.hidden = el.dataset.whenSpan !== select.value;
+    });
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.matches("select[data-span]")) showSpanFields(e.target);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts(document);
+    document.querySelectorAll("select[data-span]").forEach(showSpanFields);
+  });
 })();

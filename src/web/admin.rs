@@ -24,6 +24,7 @@ use crate::{
         accounts::{self, NewUser, Password, UserChanges, Username},
         departments::{self, NewDepartment},
         input::{Name, Patch, Short, email},
+        people,
         scope::scope_of,
     },
 };
@@ -51,7 +52,20 @@ fn row(u: &user::Model, depts: &HashMap<i64, String>) -> Value {
     }
 }
 
-/// 用户与部门.
+/// The Chinese name of a table with owners.
+fn unowned_label(table: &str) -> &'static str {
+    match table {
+        "projects" => "招商项目",
+        "blockers" => "难题",
+        "visits" => "来访接待",
+        "outreach" => "招商活动",
+        "follow_ups" => "跟进记录",
+        "incubation_candidates" => "高企培育",
+        _ => "其他",
+    }
+}
+
+/// 用户与部门, and what names no account (as `invest-crm migrate report-unlinked` lists it).
 #[handler]
 pub async fn users(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Admin)?;
@@ -61,9 +75,14 @@ pub async fn users(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<St
         .iter()
         .map(|u| row(u, &names))
         .collect();
+    let u = people::unlinked(&state.db).await?;
+    let unlinked = context! {
+        leaders => u.leaders.iter().map(|(id, name, leader)| context! { id, name, leader }).collect::<Vec<_>>(),
+        unowned => u.unowned.iter().filter(|(_, n)| *n > 0).map(|(table, n)| context! { table => unowned_label(table), n }).collect::<Vec<_>>(),
+    };
     render(
         "admin_users.html",
-        context! { me => me(&staff), menu => "admin", users, departments },
+        context! { me => me(&staff), menu => "admin", users, departments, unlinked },
     )
 }
 

@@ -143,7 +143,7 @@ fn stage_label(value: &str) -> &'static str {
 }
 
 /// One KPI line for the template: label, value, last year's and the growth.
-fn line(l: &jobs::analytics::KpiLine<'_>) -> minijinja::Value {
+pub(super) fn line(l: &jobs::analytics::KpiLine<'_>) -> minijinja::Value {
     use jobs::analytics::Figures;
     match l.figures {
         Figures::Count(c) => context! {

