@@ -8,7 +8,7 @@ use jobs::{
     analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, MonthFigures, Pipeline, Scope},
     period::Period,
 };
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, StreamTrait};
 
 use super::{AppError, AppResult, Msg, input::today, scope::Seen};
 
@@ -24,7 +24,7 @@ pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<Nai
 
 /// Loads the records seen, builds and answers in the blocking pool: polars must stay off the request threads.
 async fn compute<T: Send + 'static>(
-    db: &DatabaseConnection,
+    db: &(impl ConnectionTrait + StreamTrait),
     (as_of, scope): (NaiveDate, Scope),
     seen: &Seen,
     f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
@@ -90,7 +90,12 @@ pub fn measured_on(period: &Period, asked: Option<NaiveDate>) -> NaiveDate {
 
 /// The KPIs of a period beside the same period a year earlier, and target progress, measured on the period's last
 /// day by default (see [`measured_on`]); of the records seen.
-pub async fn kpis(db: &DatabaseConnection, period: Period, as_of: Option<NaiveDate>, seen: &Seen) -> AppResult<Kpis> {
+pub async fn kpis(
+    db: &(impl ConnectionTrait + StreamTrait),
+    period: Period,
+    as_of: Option<NaiveDate>,
+    seen: &Seen,
+) -> AppResult<Kpis> {
     let as_of = measured_on(&period, as_of);
     let mut k = compute(db, (as_of, Scope::All), seen, move |a| Ok(a.kpis(&period)?)).await?;
     k.within = seen.within.clone();

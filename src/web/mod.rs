@@ -16,6 +16,7 @@ mod projects;
 mod records;
 mod reports;
 mod session;
+mod targets;
 mod visits;
 
 use std::sync::{Arc, LazyLock};
@@ -117,6 +118,7 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/imports/:id/undo", post(imports::undo))
         .at("/imports/template/:dataset", get(imports::template))
         .at("/analytics", get(analytics::page))
+        .at("/targets", get(targets::page).post(targets::update))
         .at("/reports/summary", get(reports::page))
         .at("/exports", get(exports::page))
         .at("/admin/users", get(admin::users).post(admin::create_user))
@@ -184,6 +186,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("import_batches.html", include_str!("templates/import_batches.html")),
         ("summary.html", include_str!("templates/summary.html")),
         ("analytics.html", include_str!("templates/analytics.html")),
+        ("targets.html", include_str!("templates/targets.html")),
+        ("targets_grid.html", include_str!("templates/targets_grid.html")),
         ("exports.html", include_str!("templates/exports.html")),
         ("admin_users.html", include_str!("templates/admin_users.html")),
         ("user_form.html", include_str!("templates/user_form.html")),

@@ -265,6 +265,7 @@ async fn a_staffer_works_through_the_ui() {
         "/analytics",
         "/reports/summary",
         "/exports",
+        "/targets",
     ];
     console_errors(c).await;
     for width in [1280, 390] {

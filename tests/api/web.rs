@@ -18,6 +18,7 @@ db_test!(
     an_export_downloads_from_the_form,
     an_admin_keeps_users_and_departments,
     the_analytics_page_shows_the_api_s_figures,
+    a_year_s_targets_are_kept_in_one_grid,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -171,6 +172,7 @@ async fn every_page_renders_for_every_role(app: TestApp) {
         "/analytics?year=2024&span=-Q1&by=source".to_owned(),
         "/reports/summary?year=2024&span=-H1".to_owned(),
         "/exports".to_owned(),
+        "/targets?year=2024".to_owned(),
     ];
     for role in ["admin", "leader", "staff", "viewer"] {
         let web = Web::sign_in(&app, role).await;
@@ -600,6 +602,11 @@ async fn an_admin_keeps_users_and_departments(app: TestApp) {
     let page = admin.get("/admin/users").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("新建用户") && page.body.contains("尚未设立部门"));
+    assert!(
+        page.body.contains("<title>用户与部门 · 招商引资管理系统</title>"),
+        "{}",
+        page.body
+    );
     // A contact leader written as a name no account has is listed for the admin to fix.
     let company = app.company("关联测试有限公司").await;
     let (s, p) = app
@@ -779,4 +786,105 @@ async fn the_analytics_page_shows_the_api_s_figures(app: TestApp) {
         );
         assert!(a.body.contains(message), "{page}: {}", a.body);
     }
+}
+
+/// The targets of 2024 as metric → value (as the API writes them).
+async fn targets_of_2024(app: &TestApp) -> Vec<(String, String)> {
+    let (_, t) = app.get("/api/v1/targets?year=2024").await;
+    let mut out: Vec<(String, String)> = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["metric"].as_str().unwrap().to_owned(),
+                t["value"].to_string().replace('"', ""),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// 年度目标: the grid sets targets, shows their completion, clears one by emptying it, and saves all or nothing (a bad
+/// value is shown beside its field, nothing of the grid is written); a viewer can only read it.
+async fn a_year_s_targets_are_kept_in_one_grid(app: TestApp) {
+    let web = Web::sign_in(&app, "staff").await;
+    let page = web.get("/targets?year=2024").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("接待客商批次") && page.body.contains("name=\"value_visit_batches\""));
+    let ok = web
+        .send(
+            Method::POST,
+            "/targets?year=2024",
+            &[
+                ("value_visit_batches", "40"),
+                ("value_signed_investment", "5,000"),
+                ("value_projects_signed", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(ok.hx.as_deref(), Some("true"), "{}", ok.body);
+    let set = vec![
+        ("signed_investment".to_owned(), "5000".to_owned()),
+        ("visit_batches".to_owned(), "40".to_owned()),
+    ];
+    assert_eq!(targets_of_2024(&app).await, set);
+    let page = web.get("/targets?year=2024").await.body;
+    assert!(
+        page.contains("value=\"40\"") && page.contains("时间进度") && page.contains("0.0%"),
+        "{page}"
+    );
+    // One bad value: the error beside it, what was typed kept, nothing of the grid written.
+    let bad = web
+        .send(
+            Method::POST,
+            "/targets?year=2024",
+            &[
+                ("value_visit_batches", ""),
+                ("version_visit_batches", "1"),
+                ("value_signed_investment", "6000"),
+                ("version_signed_investment", "1"),
+                ("value_projects_signed", "1.5"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(
+        bad.body.contains("数量目标须为整数") && bad.body.contains("value=\"6000\""),
+        "{}",
+        bad.body
+    );
+    assert_eq!(targets_of_2024(&app).await, set, "all or nothing");
+    let ok = web
+        .send(
+            Method::POST,
+            "/targets?year=2024",
+            &[
+                ("value_visit_batches", ""),
+                ("version_visit_batches", "1"),
+                ("value_signed_investment", "6000"),
+                ("version_signed_investment", "1"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(ok.hx.as_deref(), Some("true"), "{}", ok.body);
+    assert_eq!(
+        targets_of_2024(&app).await,
+        [("signed_investment".to_owned(), "6000".to_owned())]
+    );
+    let viewer = Web::sign_in(&app, "viewer").await;
+    assert!(!viewer.get("/targets?year=2024").await.body.contains("target-input"));
+    let refused = viewer
+        .send(
+            Method::POST,
+            "/targets?year=2024",
+            &[("value_visit_batches", "1")],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
