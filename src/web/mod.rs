@@ -16,6 +16,7 @@ mod projects;
 mod records;
 mod reports;
 mod session;
+mod settings;
 mod targets;
 mod visits;
 
@@ -80,6 +81,9 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/login", get(session::login_page).post(session::login))
         .at("/logout", post(session::logout))
         .at("/password", get(session::password_page).post(session::change_password))
+        .at("/settings", get(settings::page))
+        .at("/settings/subscription", post(settings::subscribe))
+        .at("/settings/sessions/:id", poem::delete(settings::end_session))
         .at("/projects", get(projects::list).post(projects::create))
         .at("/projects/new", get(projects::new_page))
         .at("/projects/board", get(projects::board))
@@ -187,6 +191,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("summary.html", include_str!("templates/summary.html")),
         ("analytics.html", include_str!("templates/analytics.html")),
         ("targets.html", include_str!("templates/targets.html")),
+        ("settings.html", include_str!("templates/settings.html")),
+        (
+            "subscription_form.html",
+            include_str!("templates/subscription_form.html"),
+        ),
         ("targets_grid.html", include_str!("templates/targets_grid.html")),
         ("exports.html", include_str!("templates/exports.html")),
         ("admin_users.html", include_str!("templates/admin_users.html")),

@@ -266,6 +266,7 @@ async fn a_staffer_works_through_the_ui() {
         "/reports/summary",
         "/exports",
         "/targets",
+        "/settings",
     ];
     console_errors(c).await;
     for width in [1280, 390] {

@@ -19,6 +19,7 @@ db_test!(
     an_admin_keeps_users_and_departments,
     the_analytics_page_shows_the_api_s_figures,
     a_year_s_targets_are_kept_in_one_grid,
+    one_s_own_settings_subscriptions_and_sessions,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -173,6 +174,7 @@ async fn every_page_renders_for_every_role(app: TestApp) {
         "/reports/summary?year=2024&span=-H1".to_owned(),
         "/exports".to_owned(),
         "/targets?year=2024".to_owned(),
+        "/settings".to_owned(),
     ];
     for role in ["admin", "leader", "staff", "viewer"] {
         let web = Web::sign_in(&app, role).await;
@@ -887,4 +889,60 @@ async fn a_year_s_targets_are_kept_in_one_grid(app: TestApp) {
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+/// 个人设置: the subscriptions change as the boxes say; another session of one's own can be ended (it is signed out),
+/// a session that is not one's own cannot.
+async fn one_s_own_settings_subscriptions_and_sessions(app: TestApp) {
+    let web = Web::sign_in(&app, "staff").await;
+    let page = web.get("/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("个人设置") && page.body.contains("当前会话") && !page.body.contains("weekly_report"));
+    let ids = |page: &str| -> Vec<String> {
+        page.split("hx-delete=\"/settings/sessions/")
+            .skip(1)
+            .filter_map(|s| s.split('"').next().map(str::to_owned))
+            .collect()
+    };
+    let before = ids(&page.body);
+    // A staffer is not offered the weekly report (leaders get it): a box sent by hand does not change it.
+    let saved = web
+        .send(Method::POST, "/settings/subscription", &[("weekly_report", "on")], true)
+        .await;
+    assert!(saved.body.contains("已保存"), "{}", saved.body);
+    let (_, users) = app.get("/api/v1/users").await;
+    let me = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "staff")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (me["weekly_report"].clone(), me["reminders"].clone()),
+        (json!(true), json!(false)),
+        "{me}"
+    );
+    let other = Web::sign_in(&app, "staff").await;
+    assert_eq!(other.get("/").await.status, StatusCode::OK);
+    let after = ids(&web.get("/settings").await.body);
+    let id = after
+        .iter()
+        .find(|i| !before.contains(i))
+        .expect("the new session can be ended")
+        .clone();
+    let ended = web
+        .send(Method::DELETE, &format!("/settings/sessions/{id}"), &[], true)
+        .await;
+    assert_eq!(ended.hx.as_deref(), Some("true"));
+    let gone = other.get("/").await;
+    assert_eq!(
+        gone.hx.as_deref(),
+        Some("/login?next=%2F"),
+        "the ended session is sent to sign in"
+    );
+    let still = web.get("/").await;
+    assert_eq!((still.status, still.hx), (StatusCode::OK, None), "this one is not");
+    let foreign = web.send(Method::DELETE, "/settings/sessions/999999", &[], true).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }
