@@ -17,6 +17,7 @@ mod records;
 mod reports;
 mod session;
 mod settings;
+mod system;
 mod targets;
 mod visits;
 
@@ -60,6 +61,8 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// Days without a follow-up after which a project counts as stale.
     pub stale_days: i64,
+    /// The jobs' schedules (the 系统日志 page shows them).
+    pub schedules: jobs::Schedules,
 }
 
 /// The Content-Security-Policy of every page: nothing but this site's own files, no inline script, no eval.
@@ -75,6 +78,7 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         gate,
         secure_cookies: cfg.secure_cookies,
         stale_days: cfg.jobs.stale_days,
+        schedules: cfg.jobs.clone(),
     };
     let pages = Route::new()
         .at("/", get(home::page))
@@ -125,6 +129,7 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/targets", get(targets::page).post(targets::update))
         .at("/reports/summary", get(reports::page))
         .at("/exports", get(exports::page))
+        .at("/system", get(system::page))
         .at("/admin/users", get(admin::users).post(admin::create_user))
         .at("/admin/users/new", get(admin::new_user_dialog))
         .at("/admin/users/:id", patch(admin::update_user))
@@ -192,6 +197,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("analytics.html", include_str!("templates/analytics.html")),
         ("targets.html", include_str!("templates/targets.html")),
         ("settings.html", include_str!("templates/settings.html")),
+        ("system.html", include_str!("templates/system.html")),
         (
             "subscription_form.html",
             include_str!("templates/subscription_form.html"),

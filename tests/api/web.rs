@@ -20,6 +20,7 @@ db_test!(
     the_analytics_page_shows_the_api_s_figures,
     a_year_s_targets_are_kept_in_one_grid,
     one_s_own_settings_subscriptions_and_sessions,
+    the_system_log_shows_audit_outbox_and_jobs_to_admins,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -945,4 +946,31 @@ async fn one_s_own_settings_subscriptions_and_sessions(app: TestApp) {
     assert_eq!((still.status, still.hx), (StatusCode::OK, None), "this one is not");
     let foreign = web.send(Method::DELETE, "/settings/sessions/999999", &[], true).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+/// 系统日志: the audit log filtered by user and action, the outbox and the jobs with their schedule, for admins only.
+async fn the_system_log_shows_audit_outbox_and_jobs_to_admins(app: TestApp) {
+    let admin = Web::sign_in(&app, "admin").await;
+    let audit = admin.get("/system?tab=audit&username=admin&action=login_success").await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+    assert!(
+        audit.body.contains("<td>login_success</td>") && !audit.body.contains("<td>staff</td>"),
+        "{}",
+        audit.body
+    );
+    let none = admin
+        .get("/system?tab=audit&action=login_success&from=2001-01-01&to=2001-01-02")
+        .await;
+    assert!(none.body.contains("没有符合条件的记录"), "a day range is applied");
+    let outbox = admin.get("/system?tab=outbox&status=failed").await;
+    assert!(outbox.body.contains("发件箱是空的"), "{}", outbox.body);
+    let jobs = admin.get("/system?tab=jobs").await;
+    for job in ["analytics", "weekly_report", "reminders"] {
+        assert!(jobs.body.contains(&format!("<td>{job}</td>")), "{job}: {}", jobs.body);
+    }
+    for role in ["leader", "staff", "viewer"] {
+        let web = Web::sign_in(&app, role).await;
+        assert_eq!(web.get("/system").await.status, StatusCode::FORBIDDEN, "{role}");
+        assert!(!web.get("/").await.body.contains("系统日志"), "{role}");
+    }
 }
