@@ -2,7 +2,6 @@
 //! days between stages and 同比, the KPI table of the period, and when the nightly snapshot ran. The same numbers
 //! as `/api/v1/analytics/…`, over the records the user sees.
 
-use entity::enums::{IncubationStage, Label, ProjectStage};
 use jobs::analytics::{Breakdown, Funnel, FunnelKind, FunnelStage, Pipeline};
 use minijinja::{Value, context};
 use poem::{
@@ -11,7 +10,9 @@ use poem::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Staff, WebState, form::opt, me, page_error, period::PeriodPick, render, script_json};
+use super::{
+    Staff, WebState, form::opt, local_time, me, page_error, period::PeriodPick, render, script_json, stage_label,
+};
 use crate::service::{
     AppError, AppResult, Need,
     analytics::{self, FunnelQuery},
@@ -38,18 +39,9 @@ fn pick<T: DeserializeOwned>(field: &str, v: &Option<String>) -> AppResult<Optio
         .transpose()
 }
 
-/// The Chinese name of a stage as the analytics name it.
-fn stage_name(stage: &str) -> &'static str {
-    ProjectStage::labels()
-        .into_iter()
-        .chain(IncubationStage::labels())
-        .find(|(v, _)| v == stage)
-        .map_or("", |(_, l)| l)
-}
-
 fn stage_row(s: &FunnelStage) -> Value {
     context! {
-        name => stage_name(&s.stage), count => s.count, previous => s.previous_year_count, growth => s.growth_pct,
+        name => stage_label(&s.stage), count => s.count, previous => s.previous_year_count, growth => s.growth_pct,
         conversion => s.conversion.map(|c| format!("{:.1}%", c * 100.0)),
         median => s.median_days.map(|d| format!("{d:.1}")), p90 => s.p90_days,
     }
@@ -59,11 +51,11 @@ fn funnel_ctx(f: &Funnel) -> Value {
     let chart: Vec<_> = f
         .stages
         .iter()
-        .map(|s| serde_json::json!({ "name": stage_name(&s.stage), "value": s.count }))
+        .map(|s| serde_json::json!({ "name": stage_label(&s.stage), "value": s.count }))
         .collect();
     context! {
         stages => f.stages.iter().map(stage_row).collect::<Vec<_>>(),
-        heads => f.stages.iter().map(|s| stage_name(&s.stage)).collect::<Vec<_>>(),
+        heads => f.stages.iter().map(|s| stage_label(&s.stage)).collect::<Vec<_>>(),
         groups => f.groups.iter().map(|g| context! {
             key => g.key.clone(), counts => g.stages.iter().map(|s| s.count).collect::<Vec<_>>(),
         }).collect::<Vec<_>>(),
@@ -101,13 +93,16 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
         Err(e) => return page_error(e, "analytics.html", ctx),
     };
     // The nightly snapshot is the whole park's: shown to those who see all.
-    let snapshot = analytics::latest_snapshots(&state.db, &seen).await.ok().map(|(run, rows)| {
-        context! {
-            as_of => rows.first().map(|r| r.as_of.to_string()),
-            finished => run.finished_at.map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string()),
-            count => rows.len(),
-        }
-    });
+    let snapshot = analytics::latest_snapshots(&state.db, &seen)
+        .await
+        .ok()
+        .map(|(run, rows)| {
+            context! {
+                as_of => rows.first().map(|r| r.as_of.to_string()),
+                finished => run.finished_at.map(local_time),
+                count => rows.len(),
+            }
+        });
     let ctx = context! {
         funnel => funnel_ctx(&funnel), within => seen.within,
         kpis => kpis.lines().iter().map(super::home::line).collect::<Vec<_>>(),

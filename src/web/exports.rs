@@ -4,7 +4,6 @@
 use minijinja::{Value, context};
 use poem::{
     IntoResponse, Request, Response, handler,
-    http::header,
     web::{Data, Html, Query},
 };
 use serde::{Deserialize, Serialize};
@@ -91,10 +90,7 @@ pub async fn download(
         Err(e) => Err(e),
     };
     match done {
-        Ok(d) => Ok(Response::builder()
-            .header(header::CONTENT_TYPE, d.content_type)
-            .header(header::CONTENT_DISPOSITION, d.disposition)
-            .body(d.body)),
+        Ok(d) => Ok(super::attachment(d.content_type, d.disposition, d.body)),
         Err(e @ AppError::Forbidden { .. }) => Err(e.into()),
         Err(e) => page_error(e, "exports.html", page_ctx(&staff, &q)).map(IntoResponse::into_response),
     }

@@ -70,7 +70,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         .funnel
         .stages
         .iter()
-        .map(|s| context! { name => stage_label(&s.stage), value => s.count })
+        .map(|s| context! { name => super::stage_label(&s.stage), value => s.count })
         .collect();
     let ctx = context! {
         me => me(&staff), menu => "home", as_of => as_of.to_string(), year,
@@ -132,14 +132,6 @@ async fn blocker_list(
 /// The first year the year picker offers: the records of the last ten years at most.
 fn year_range_start(this_year: i32) -> i32 {
     this_year - 9
-}
-
-/// The Chinese label of a stage named as the API names it.
-fn stage_label(value: &str) -> &'static str {
-    ProjectStage::labels()
-        .into_iter()
-        .find(|(v, _)| v == value)
-        .map_or("", |(_, l)| l)
 }
 
 /// One KPI line for the template: label, value, last year's and the growth.

@@ -177,8 +177,5 @@ pub async fn template(staff: Staff, Path(name): Path<String>) -> poem::Result<Re
         &format!("{}-template.xlsx", dataset.as_str()),
         &format!("{}导入模板.xlsx", dataset.label()),
     );
-    Ok(Response::builder()
-        .content_type(XLSX_TYPE)
-        .header(header::CONTENT_DISPOSITION, disposition)
-        .body(bytes))
+    Ok(super::attachment(XLSX_TYPE, disposition, bytes))
 }

@@ -255,6 +255,30 @@ fn yi(wan: Value) -> String {
     format!("{:.2}", (wan / Decimal::from(10_000)).round_dp(2))
 }
 
+/// A moment as the bureau's clock reads it (Asia/Shanghai): `2024-05-27 08:00:00`.
+pub fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&crate::service::input::LOCAL_TZ)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The Chinese name of a project or incubation stage as the API names it (`negotiating` → 洽谈).
+pub fn stage_label(value: &str) -> &'static str {
+    ProjectStage::labels()
+        .into_iter()
+        .chain(IncubationStage::labels())
+        .find(|(v, _)| v == value)
+        .map_or("", |(_, l)| l)
+}
+
+/// A file to download: its bytes with their content type and `Content-Disposition`.
+pub fn attachment(content_type: &str, disposition: String, body: impl Into<poem::Body>) -> Response {
+    Response::builder()
+        .content_type(content_type)
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(body)
+}
+
 /// Thousands separators in the whole part of a decimal number.
 pub fn group(n: &str) -> String {
     let (int, frac) = n.split_once('.').map_or((n, None), |(i, f)| (i, Some(f)));

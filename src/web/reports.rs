@@ -4,12 +4,11 @@
 use minijinja::context;
 use poem::{
     Response, handler,
-    http::header,
     web::{Data, Query},
 };
 use serde::Deserialize;
 
-use super::{Staff, WebState, form::opt, me, page_error, period::PeriodPick, render};
+use super::{Staff, WebState, attachment, form::opt, me, page_error, period::PeriodPick, render};
 use crate::{
     report::{self, SummaryFormat},
     service::{AppError, Need, analytics::measured_on, scope},
@@ -61,8 +60,5 @@ pub async fn download(staff: Staff, state: Data<&WebState>, Query(q): Query<File
     let f = report::file(&state.db, (&p, measured_on(&p, None)), &seen, format)
         .await
         .map_err(AppError::Internal)?;
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, f.content_type)
-        .header(header::CONTENT_DISPOSITION, f.disposition)
-        .body(f.bytes))
+    Ok(attachment(f.content_type, f.disposition, f.bytes))
 }

@@ -10,7 +10,7 @@ use poem::{
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
-use super::{Staff, WebState, me, refresh, render};
+use super::{Staff, WebState, local_time, me, refresh, render};
 use crate::{
     api::audit::WriteTx,
     service::{AppResult, accounts, sessions},
@@ -19,17 +19,12 @@ use crate::{
 /// What the page shows of the user: subscriptions and sessions.
 async fn ctx(db: &impl ConnectionTrait, state: &WebState, staff: &Staff) -> AppResult<Value> {
     let u = accounts::get_user(db, staff.actor.user_id).await?;
-    let local = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&chrono_tz::Asia::Shanghai)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    };
     let sessions: Vec<Value> = sessions::open_sessions(db, &state.auth, &staff.actor)
         .await?
         .into_iter()
         .map(|(s, current)| {
             context! {
-                id => s.id, current, started => local(s.created_at), last_seen => local(s.last_seen_at),
+                id => s.id, current, started => local_time(s.created_at), last_seen => local_time(s.last_seen_at),
                 addr => s.client_addr, agent => s.user_agent,
             }
         })

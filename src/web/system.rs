@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState,
     form::{date, opt},
-    me, pager_base, render, val,
+    local_time, me, pager_base, render, val,
 };
 use crate::service::{
     AppResult, Need, Paging,
@@ -37,10 +37,6 @@ pub struct SystemQuery {
 }
 
 const PER_PAGE: u64 = 30;
-
-fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&LOCAL_TZ).format("%Y-%m-%d %H:%M:%S").to_string()
-}
 
 /// The first instant of a local day, in UTC.
 fn start_of(d: NaiveDate) -> Option<DateTime<Utc>> {
@@ -66,7 +62,7 @@ async fn audit_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResu
     Ok(context! {
         total => rows.total,
         rows => rows.items.iter().map(|e| context! {
-            at => local(e.at), user => e.username.clone(), action => e.action.clone(), entity => e.entity.clone(),
+            at => local_time(e.at), user => e.username.clone(), action => e.action.clone(), entity => e.entity.clone(),
             id => e.entity_id, path => e.path.clone(), addr => e.client_addr.clone(),
             fields => val(&e.fields), detail => e.detail.as_ref().map(|d| d.to_string()),
         }).collect::<Vec<_>>(),
@@ -78,9 +74,9 @@ async fn outbox_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppRes
     Ok(context! {
         total => rows.total,
         rows => rows.items.iter().map(|m| context! {
-            created => local(m.created_at), kind => m.kind.clone(), to => m.recipient.clone(),
+            created => local_time(m.created_at), kind => m.kind.clone(), to => m.recipient.clone(),
             subject => m.subject.clone(), status => m.status.clone(), attempts => m.attempts,
-            error => m.last_error.clone(), sent => m.sent_at.map(local),
+            error => m.last_error.clone(), sent => m.sent_at.map(local_time),
         }).collect::<Vec<_>>(),
     })
 }
@@ -88,7 +84,7 @@ async fn outbox_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppRes
 async fn jobs_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResult<Value> {
     let schedule: Vec<Value> = jobs::schedule(&state.db, &state.schedules)
         .into_iter()
-        .map(|j| context! { name => j.name, cron => j.cron, next => j.next_run.ok().map(local) })
+        .map(|j| context! { name => j.name, cron => j.cron, next => j.next_run.ok().map(local_time) })
         .collect();
     let rows = jobs::runs(&state.db, opt(&q.job).map(str::to_owned), paging).await?;
     Ok(context! {
@@ -96,8 +92,8 @@ async fn jobs_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResul
         rows => rows.items.iter().map(|v| {
             let r = &v.run;
             context! {
-                job => r.job.clone(), slot => local(r.scheduled_for), trigger => r.trigger.clone(),
-                status => r.status.clone(), attempts => v.attempts.len(), started => local(r.started_at),
+                job => r.job.clone(), slot => local_time(r.scheduled_for), trigger => r.trigger.clone(),
+                status => r.status.clone(), attempts => v.attempts.len(), started => local_time(r.started_at),
                 seconds => r.finished_at.map(|f| (f - r.started_at).num_milliseconds() as f64 / 1000.0),
                 error => r.error.clone(),
             }
