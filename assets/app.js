@@ -85,11 +85,12 @@
     }
   });
 
-  // The board: a card dropped on another stage's column asks the server for the move dialog.
+  // A board (projects, incubation): a card dropped on another stage's column asks the server for its move dialog
+  // (the card's data-move address) with the stage dropped on.
   document.addEventListener("dragstart", function (e) {
-    var card = e.target.closest && e.target.closest("[data-project]");
+    var card = e.target.closest && e.target.closest("[data-move]");
     if (!card) return;
-    e.dataTransfer.setData("text/plain", card.dataset.project);
+    e.dataTransfer.setData("text/plain", card.dataset.move);
     e.dataTransfer.effectAllowed = "move";
   });
   document.addEventListener("dragover", function (e) {
@@ -105,9 +106,9 @@
     if (!col) return;
     e.preventDefault();
     col.classList.remove("drop");
-    var id = e.dataTransfer.getData("text/plain");
-    if (!id || !window.htmx) return;
-    window.htmx.ajax("GET", "/projects/" + encodeURIComponent(id) + "/move?to=" + encodeURIComponent(col.dataset.stageColumn),
+    var url = e.dataTransfer.getData("text/plain");
+    if (!url || url.charAt(0) !== "/" || !window.htmx) return;
+    window.htmx.ajax("GET", url + "?to=" + encodeURIComponent(col.dataset.stageColumn),
       { target: "#modal-body", swap: "innerHTML" });
   });
 

@@ -17,6 +17,14 @@ pub trait Stage: Copy + Eq + std::fmt::Debug + 'static {
     fn rank(self) -> Option<usize> {
         Self::ORDER.iter().position(|s| *s == self)
     }
+
+    /// The stage after this one; the last stage and the off stage answer themselves.
+    fn next(self) -> Self {
+        self.rank()
+            .and_then(|r| Self::ORDER.get(r + 1))
+            .copied()
+            .unwrap_or(self)
+    }
 }
 
 /// One dated event of a history, in recording order.

@@ -176,6 +176,9 @@ pub struct UserChanges {
     /// Receive the daily reminder digest.
     #[oai(nullable)]
     pub reminders: Option<bool>,
+    /// Receive the weekly report (sent to leaders with an e-mail address).
+    #[oai(nullable)]
+    pub weekly_report: Option<bool>,
 }
 
 /// The caller's mail subscriptions.
@@ -510,6 +513,7 @@ impl AccountsApi {
             department_id: patch(b.department_id, |d| Ok(Some(d)))?,
             data_scope: patch(b.data_scope, |d| Ok(Some(d)))?,
             reminders: b.reminders,
+            weekly_report: b.weekly_report,
         };
         Ok(Json(
             accounts::update_user(tx.get().await?, &auth.0, id.0, changes)

@@ -3,12 +3,17 @@
 use ::jobs::{
     Schedules,
     analytics::{Breakdown, Funnel, FunnelKind, Kpis, Pipeline},
+    outbox::MailConfig,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Page, PageNo, PerPage, auth::Auth, paging};
+use super::{ApiTags, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, paging};
 use crate::service::{
     AppResult, Need,
     analytics::{self as svc, FunnelQuery, period_of},
@@ -202,6 +207,14 @@ pub struct JobRuns {
 pub struct AnalyticsApi {
     pub db: DatabaseConnection,
     pub schedules: Schedules,
+    pub mail: MailConfig,
+}
+
+/// A job started by hand.
+#[derive(Object)]
+pub struct JobStarted {
+    /// The job.
+    pub job: String,
 }
 
 #[OpenApi(tag = "ApiTags::Analytics")]
@@ -330,5 +343,22 @@ impl AnalyticsApi {
         auth.0.require(Need::Admin)?;
         let rows = jobs::outbox(&self.db, status.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(OutboxMessage::from).into()))
+    }
+
+    /// Start a job now (admin): `analytics`, `weekly_report`, `reminders` or `outbox`. It runs in the background and
+    /// shows in `/jobs/runs` with the trigger `manual`.
+    #[oai(path = "/jobs/:name/run", method = "post")]
+    async fn run_job(&self, auth: Auth, name: Path<String>) -> AppResult<Json<JobStarted>> {
+        auth.0.require(Need::Admin)?;
+        jobs::start_now(&self.db, &self.schedules, &self.mail, &name.0)?;
+        Ok(Json(JobStarted { job: name.0 }))
+    }
+
+    /// Send a failed message again (admin): it goes back in the queue with its attempts counted afresh; the next
+    /// pass of the outbox job sends it. 422 `not_failed` for a message that did not fail.
+    #[oai(path = "/outbox/:id/resend", method = "post")]
+    async fn resend(&self, auth: Auth, tx: WriteTx, id: Path<i64>) -> AppResult<Json<OutboxMessage>> {
+        auth.0.require(Need::Admin)?;
+        Ok(Json(jobs::resend(tx.get().await?, id.0).await?.into()))
     }
 }

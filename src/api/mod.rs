@@ -385,6 +385,7 @@ fn service(
             analytics::AnalyticsApi {
                 db: db.clone(),
                 schedules: cfg.jobs.clone(),
+                mail: cfg.mail.clone(),
             },
         ),
         "invest-crm",

@@ -235,12 +235,9 @@ async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction)
     match action {
         JobAction::Run { name, as_of } => {
             let runner = service::jobs::runner(conn, &cfg.jobs)?;
-            let specs = jobs::specs(&cfg.jobs, &cfg.mail);
-            let spec = specs
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| anyhow::anyhow!("there is no job {name}; see `invest-crm job list`"))?;
-            match runner.run_manual(spec, as_of).await? {
+            let spec = service::jobs::spec(&cfg.jobs, &cfg.mail, &name)
+                .map_err(|_| anyhow::anyhow!("there is no job {name}; see `invest-crm job list`"))?;
+            match runner.run_manual(&spec, as_of).await? {
                 jobs::runner::Outcome::Succeeded(id) => println!("{name}: succeeded (run {id})"),
                 jobs::runner::Outcome::Failed(id, e) => anyhow::bail!("{name}: failed (run {id}): {e}"),
                 jobs::runner::Outcome::Skipped => println!("{name}: another runner has this slot"),

@@ -191,6 +191,8 @@ pub struct UserChanges {
     pub data_scope: Patch<DataScope>,
     /// Receive the daily reminder digest.
     pub reminders: Option<bool>,
+    /// Receive the weekly report (sent to leaders only).
+    pub weekly_report: Option<bool>,
 }
 
 /// Changes a user (an admin's work): admins cannot disable or demote themselves; a new password or disabling ends
@@ -217,6 +219,7 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
     set_some(&mut m.role, c.role);
     set_some(&mut m.disabled, c.disabled);
     set_some(&mut m.reminders, c.reminders);
+    set_some(&mut m.weekly_report, c.weekly_report);
     if let Patch::Set(d) = c.department_id {
         check_department(db, Some(d)).await?;
     }

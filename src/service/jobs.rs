@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use entity::{job_attempt, job_run, outbox};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
 
-use super::{AppResult, Page, Paging, input::LOCAL_TZ};
+use super::{AppError, AppResult, Msg, Page, Paging, input::LOCAL_TZ};
 
 /// A job with its schedule and next slot.
 pub struct JobInfo {
@@ -22,9 +24,10 @@ pub struct JobInfo {
 
 /// The job runner of this process, with the configured zone and lease.
 pub fn runner(db: &DatabaseConnection, s: &jobs::Schedules) -> AppResult<jobs::runner::Runner> {
-    let tz: chrono_tz::Tz = s.timezone.parse().map_err(|_| {
-        super::AppError::Internal(anyhow::anyhow!("unknown time zone {:?} in jobs.timezone", s.timezone))
-    })?;
+    let tz: chrono_tz::Tz = s
+        .timezone
+        .parse()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("unknown time zone {:?} in jobs.timezone", s.timezone)))?;
     let retry = jobs::runner::Retry {
         max_attempts: s.max_attempts.max(1),
         backoff: chrono::Duration::seconds(s.retry_seconds.max(1)),
@@ -96,4 +99,56 @@ pub async fn outbox(
         s = s.filter(outbox::Column::Status.eq(v));
     }
     paging.rows(db, s).await
+}
+
+/// The job of this name with its work, as the configuration schedules it.
+pub fn spec(s: &jobs::Schedules, mail: &jobs::outbox::MailConfig, name: &str) -> AppResult<jobs::runner::JobSpec> {
+    jobs::specs(s, mail)
+        .into_iter()
+        .find(|j| j.name == name)
+        .ok_or(AppError::not_found("job"))
+}
+
+/// Starts a job now, in the background, recorded in the job runs with the trigger `manual` like a run from the
+/// command line; how it went shows there. Answers once it has started.
+pub fn start_now(
+    db: &DatabaseConnection,
+    s: &jobs::Schedules,
+    mail: &jobs::outbox::MailConfig,
+    name: &str,
+) -> AppResult<()> {
+    let spec = spec(s, mail, name)?;
+    let runner = runner(db, s)?;
+    tokio::spawn(async move {
+        match runner.run_manual(&spec, None).await {
+            Ok(outcome) => tracing::info!(job = spec.name, ?outcome, "manual run"),
+            Err(e) => tracing::error!(job = spec.name, error = ?e, "manual run could not start"),
+        }
+    });
+    Ok(())
+}
+
+/// Puts a message the dispatcher gave up on back in the queue, with its attempts counted afresh: the next pass of
+/// the outbox job sends it (same Message-ID). Only a failed message can be sent again.
+pub async fn resend(db: &impl ConnectionTrait, id: i64) -> AppResult<outbox::Model> {
+    let res = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value("pending"))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq("failed"))
+        .exec(db)
+        .await?;
+    let m = super::find::<outbox::Entity, _>(db, id, "message").await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::rule(
+            "not_failed",
+            None,
+            Msg::new(
+                format!("only a failed message is sent again; this one is {}", m.status),
+                "只有发送失败的邮件可以重新发送",
+            ),
+        ));
+    }
+    Ok(m)
 }

@@ -661,3 +661,38 @@ pub async fn forget_source(db: &impl ConnectionTrait, column: project::Column, i
         .await?;
     Ok(())
 }
+
+/// A project as other records list it: id, name and current stage.
+pub struct Brought {
+    /// The project.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its current stage.
+    pub stage: ProjectStage,
+}
+
+/// The projects the caller sees that name one of `ids` in `column` (a source partner or outreach activity), by that
+/// id, oldest first.
+pub async fn brought_by(
+    db: &impl ConnectionTrait,
+    visible: &super::scope::Visible,
+    column: project::Column,
+    ids: Vec<i64>,
+) -> AppResult<HashMap<i64, Vec<Brought>>> {
+    let mut s = project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Name, project::Column::Stage])
+        .column_as(Expr::col(column), "source")
+        .filter(column.is_in(ids))
+        .order_by_asc(project::Column::Id);
+    if let Some(c) = visible.projects() {
+        s = s.filter(c);
+    }
+    let rows: Vec<(i64, String, ProjectStage, i64)> = s.into_tuple().all(db).await?;
+    let mut out: HashMap<i64, Vec<Brought>> = HashMap::new();
+    for (id, name, stage, source) in rows {
+        out.entry(source).or_default().push(Brought { id, name, stage });
+    }
+    Ok(out)
+}

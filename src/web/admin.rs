@@ -49,6 +49,7 @@ fn row(u: &user::Model, depts: &HashMap<i64, String>) -> Value {
         role => u.role.label(), department => u.department_id.and_then(|d| depts.get(&d).cloned()),
         scope => scope_of(u).label(), scope_set => u.data_scope.is_some(),
         disabled => u.disabled, reminders => u.reminders, weekly => u.weekly_report,
+        role_value => u.role.to_value(),
     }
 }
 
@@ -98,6 +99,7 @@ pub struct UserForm {
     password: Option<String>,
     disabled: Option<String>,
     reminders: Option<String>,
+    weekly_report: Option<String>,
     version: Option<i32>,
 }
 
@@ -136,6 +138,7 @@ impl UserForm {
             department_id: Patch::from_opt(form::int("department_id", &self.department_id)?),
             data_scope: Patch::from_opt(choice::<DataScope>("data_scope", &self.data_scope)?),
             reminders: Some(self.reminders.is_some()),
+            weekly_report: Some(self.weekly_report.is_some()),
         })
     }
 }
@@ -186,6 +189,7 @@ pub async fn edit_user_dialog(staff: Staff, state: Data<&WebState>, Path(id): Pa
         data_scope: u.data_scope.map(|s| s.to_value()),
         disabled: on(u.disabled),
         reminders: on(u.reminders),
+        weekly_report: on(u.weekly_report),
         version: Some(u.version),
         password: None,
     };

@@ -381,3 +381,16 @@ pub async fn add_support_fund(
     )
     .await
 }
+
+/// The company a form names, by its exact name.
+pub async fn company_named(db: &impl sea_orm::ConnectionTrait, name: Option<&str>) -> AppResult<i64> {
+    let missing = || {
+        AppError::invalid(
+            "company",
+            "choose an existing company",
+            "请选择已登记的企业(可先在企业/客商中新建)",
+        )
+    };
+    let name = name.ok_or_else(missing)?;
+    svc::find_by_name(db, name).await?.map(|c| c.id).ok_or_else(missing)
+}

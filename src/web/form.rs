@@ -56,3 +56,23 @@ pub fn int(field: &str, v: &Option<String>) -> AppResult<Option<i64>> {
 pub fn checked(v: &Option<String>) -> bool {
     opt(v).is_some()
 }
+
+/// Names separated by commas, 、, semicolons or spaces, each a short text.
+pub fn names(field: &str, v: &Option<String>) -> AppResult<Option<Vec<String>>> {
+    let Some(v) = opt(v) else { return Ok(None) };
+    v.split([',', ',', '、', ' ', ';', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| crate::service::input::Short::parse(field, s).map(String::from))
+        .collect::<AppResult<Vec<_>>>()
+        .map(Some)
+}
+
+/// A form whose fields may repeat (`company_ids=1&company_ids=2`, one per chip), which poem's `Form` cannot read.
+pub fn repeated<T: serde::de::DeserializeOwned>(body: &str) -> AppResult<T> {
+    serde_html_form::from_str(body).map_err(|e| AppError::BadRequest {
+        code: "malformed_request",
+        msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
+        field: None,
+    })
+}

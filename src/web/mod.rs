@@ -11,6 +11,9 @@ mod exports;
 mod form;
 mod home;
 mod imports;
+mod incubation;
+mod outreach;
+mod partners;
 mod period;
 mod projects;
 mod records;
@@ -24,8 +27,8 @@ mod visits;
 use std::sync::{Arc, LazyLock};
 
 use entity::enums::{
-    BlockerCategory, BlockerStatus, CapitalOrigin, DataScope, FollowUpKind, IncubationStage, Label, ProjectSource,
-    ProjectStage, Role, SupportLevel,
+    BlockerCategory, BlockerStatus, CapitalOrigin, DataScope, FollowUpKind, IncubationStage, Label, OutreachKind,
+    PartnerKind, ProjectSource, ProjectStage, Role, SupportLevel,
 };
 use minijinja::{Environment, Value, context};
 use poem::{
@@ -61,8 +64,10 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// Days without a follow-up after which a project counts as stale.
     pub stale_days: i64,
-    /// The jobs' schedules (the 系统日志 page shows them).
+    /// The jobs' schedules (the 系统日志 page shows them and runs a job now).
     pub schedules: jobs::Schedules,
+    /// The mail settings (a job run now sends with them).
+    pub mail: jobs::outbox::MailConfig,
 }
 
 /// The Content-Security-Policy of every page: nothing but this site's own files, no inline script, no eval.
@@ -79,8 +84,26 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         secure_cookies: cfg.secure_cookies,
         stale_days: cfg.jobs.stale_days,
         schedules: cfg.jobs.clone(),
+        mail: cfg.mail.clone(),
     };
-    let pages = Route::new()
+    let pages = office_pages(work_pages())
+        .around(audit::record)
+        .around(crate::api::limit_body)
+        .data(state.db.clone())
+        .around(session::csrf)
+        .around(html_errors)
+        .with(
+            SetHeader::new()
+                .overriding(header::CACHE_CONTROL, "no-store")
+                .overriding(header::CONTENT_SECURITY_POLICY, CSP),
+        )
+        .data(state);
+    Route::new().at("/assets/:name", get(assets::serve)).nest("/", pages)
+}
+
+/// Sign-in and one's settings, 工作台, projects, companies and visits.
+fn work_pages() -> Route {
+    Route::new()
         .at("/", get(home::page))
         .at("/login", get(session::login_page).post(session::login))
         .at("/logout", post(session::logout))
@@ -116,6 +139,23 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/visits/company", post(visits::quick_company))
         .at("/visits/project-search", get(visits::project_search))
         .at("/visits/project-chip", get(visits::project_chip))
+}
+
+/// Outreach, partners, incubation, blockers, imports, analytics, targets, the summary, exports and administration.
+fn office_pages(r: Route) -> Route {
+    r.at("/outreach", get(outreach::list).post(outreach::create))
+        .at("/outreach/new", get(outreach::new_dialog))
+        .at("/outreach/:id", patch(outreach::update))
+        .at("/outreach/:id/edit", get(outreach::edit_dialog))
+        .at("/partners", get(partners::list).post(partners::create))
+        .at("/partners/new", get(partners::new_dialog))
+        .at("/partners/:id", patch(partners::update))
+        .at("/partners/:id/edit", get(partners::edit_dialog))
+        .at("/incubation", get(incubation::board).post(incubation::create))
+        .at("/incubation/new", get(incubation::new_dialog))
+        .at("/incubation/:id", get(incubation::show))
+        .at("/incubation/:id/move", get(incubation::move_dialog))
+        .at("/incubation/:id/stage-events", post(incubation::move_stage))
         .at("/blockers", get(blockers::list))
         .at("/blockers/:id", patch(blockers::update))
         .at("/blockers/:id/edit", get(blockers::edit_dialog))
@@ -130,6 +170,11 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/reports/summary", get(reports::page))
         .at("/exports", get(exports::page))
         .at("/system", get(system::page))
+        .at("/system/outbox/:id/resend", post(system::resend))
+        .at("/system/jobs/:name/run", post(system::run_job))
+        .at("/system/tokens", post(system::issue_token))
+        .at("/system/tokens/new", get(system::new_token_dialog))
+        .at("/system/tokens/:id/revoke", post(system::revoke_token))
         .at("/admin/users", get(admin::users).post(admin::create_user))
         .at("/admin/users/new", get(admin::new_user_dialog))
         .at("/admin/users/:id", patch(admin::update_user))
@@ -138,18 +183,6 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .at("/admin/departments/new", get(admin::new_department_dialog))
         .at("/exports/file", get(exports::download))
         .at("/reports/summary/file", get(reports::download))
-        .around(audit::record)
-        .around(crate::api::limit_body)
-        .data(state.db.clone())
-        .around(session::csrf)
-        .around(html_errors)
-        .with(
-            SetHeader::new()
-                .overriding(header::CACHE_CONTROL, "no-store")
-                .overriding(header::CONTENT_SECURITY_POLICY, CSP),
-        )
-        .data(state);
-    Route::new().at("/assets/:name", get(assets::serve)).nest("/", pages)
 }
 
 /// The templates, embedded in the binary.
@@ -207,6 +240,15 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("admin_users.html", include_str!("templates/admin_users.html")),
         ("user_form.html", include_str!("templates/user_form.html")),
         ("department_form.html", include_str!("templates/department_form.html")),
+        ("outreach.html", include_str!("templates/outreach.html")),
+        ("token_form.html", include_str!("templates/token_form.html")),
+        ("token_issued.html", include_str!("templates/token_issued.html")),
+        ("outreach_form.html", include_str!("templates/outreach_form.html")),
+        ("partners.html", include_str!("templates/partners.html")),
+        ("partner_form.html", include_str!("templates/partner_form.html")),
+        ("incubation.html", include_str!("templates/incubation.html")),
+        ("candidate.html", include_str!("templates/candidate.html")),
+        ("candidate_form.html", include_str!("templates/candidate_form.html")),
     ] {
         env.add_template(name, source).expect("the embedded templates parse");
     }
@@ -240,6 +282,8 @@ fn labels() -> serde_json::Value {
         "data_scope": of::<DataScope>(),
         "support_level": of::<SupportLevel>(),
         "capital_origin": of::<CapitalOrigin>(),
+        "outreach_kind": of::<OutreachKind>(),
+        "partner_kind": of::<PartnerKind>(),
     })
 }
 

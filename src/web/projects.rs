@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Staff, WebState, answer, choice,
+    companies::company_named,
     form::{self, opt},
     me, pager_base, redirect, refresh, render, val,
 };
@@ -23,7 +24,7 @@ use crate::{
     api::audit::WriteTx,
     service::scope::{self, Of, Visible},
     service::{
-        AppError, AppResult, Need, Paging, blockers, companies, follow_ups, funds,
+        AppError, AppResult, Need, Paging, blockers, follow_ups, funds,
         history::StageMove,
         input::{Day, Money, Name, Note, Patch, Short, non_negative, today},
         projects::{self as svc, NewProject, Origin, ProjectChanges, ProjectFilter, ProjectView, Unit},
@@ -126,9 +127,9 @@ pub async fn board(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<St
     render("board.html", context! { me => me(&staff), menu => "board", columns })
 }
 
-/// One entry of a project's timeline.
+/// One entry of a record's timeline.
 #[derive(Serialize)]
-struct Entry {
+pub struct Entry {
     on: NaiveDate,
     kind: &'static str,
     title: String,
@@ -137,25 +138,42 @@ struct Entry {
     tone: &'static str,
 }
 
+/// A stage event (of a project or an incubation candidate) as a timeline entry.
+pub fn stage_entry<S: Label>(
+    on: NaiveDate,
+    (from, to): (Option<S>, S),
+    (note, reason): (Option<String>, Option<String>),
+    by: Option<String>,
+) -> Entry {
+    Entry {
+        on,
+        kind: "阶段",
+        title: match from {
+            Some(from) => format!("{} → {}", from.label(), to.label()),
+            None => format!("进入{}", to.label()),
+        },
+        detail: [note, reason.map(|r| format!("原因:{r}"))]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| format!("{a};{b}")),
+        by,
+        tone: "stage",
+    }
+}
+
 /// Stage events, follow-ups, fund arrivals and blockers of a project, newest first.
 async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<Entry>> {
     let all = || Paging::new(Some(1), Some(Paging::MAX_PER_PAGE));
     let mut out: Vec<Entry> = svc::stage_history(db, id)
         .await?
         .into_iter()
-        .map(|e| Entry {
-            on: e.occurred_on,
-            kind: "阶段",
-            title: match e.from_stage {
-                Some(from) => format!("{} → {}", from.label(), e.stage.label()),
-                None => format!("进入{}", e.stage.label()),
-            },
-            detail: [e.note, e.reason.map(|r| format!("原因:{r}"))]
-                .into_iter()
-                .flatten()
-                .reduce(|a, b| format!("{a};{b}")),
-            by: e.recorded_by,
-            tone: "stage",
+        .map(|e| {
+            stage_entry(
+                e.occurred_on,
+                (e.from_stage, e.stage),
+                (e.note, e.reason),
+                e.recorded_by,
+            )
         })
         .collect();
     out.extend(
@@ -230,10 +248,11 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
 /// The stage-move dialog's query: the stage a card was dropped on.
 #[derive(Deserialize)]
 pub struct MoveQuery {
-    to: Option<String>,
+    /// The stage.
+    pub to: Option<String>,
 }
 
-/// The stage-move form.
+/// The stage-move form (projects and incubation candidates).
 #[derive(Deserialize, Serialize, Default)]
 pub struct MoveForm {
     stage: Option<String>,
@@ -244,9 +263,20 @@ pub struct MoveForm {
 }
 
 impl MoveForm {
-    fn parse(&self) -> AppResult<StageMove<ProjectStage>> {
+    /// The form as the dialog opens: to `stage`, today, against `version`.
+    pub fn new(stage: String, version: i32) -> Self {
+        Self {
+            stage: Some(stage),
+            occurred_on: Some(today().to_string()),
+            version: Some(version),
+            ..Default::default()
+        }
+    }
+
+    /// The move the form asks for.
+    pub fn parse<S: Label>(&self) -> AppResult<StageMove<S>> {
         Ok(StageMove {
-            stage: choice::<ProjectStage>("stage", &self.stage)?
+            stage: choice::<S>("stage", &self.stage)?
                 .ok_or_else(|| AppError::invalid("stage", "choose a stage", "请选择阶段"))?,
             occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
             note: Note::parse_opt("note", opt(&self.note))?,
@@ -267,23 +297,18 @@ pub async fn move_dialog(
     staff.actor.require(Need::Pipeline)?;
     scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
-    let current = v.history.current(v.project.stage);
-    let next = ProjectStage::ORDER
-        .iter()
-        .skip_while(|s| **s != current)
-        .nth(1)
-        .copied()
-        .unwrap_or(current);
-    let form = MoveForm {
-        stage: Some(q.to.unwrap_or_else(|| next.to_value())),
-        occurred_on: Some(today().to_string()),
-        version: Some(v.project.version),
-        ..Default::default()
+    let next = v.history.current(v.project.stage).next();
+    let form = MoveForm::new(q.to.unwrap_or_else(|| next.to_value()), v.project.version);
+    render("move_form.html", move_ctx(&staff, &v, &form))
+}
+
+/// The move dialog's context for a project.
+fn move_ctx(staff: &Staff, v: &ProjectView, f: &MoveForm) -> Value {
+    let m = context! {
+        name => v.project.name.clone(), stage => v.history.current(v.project.stage).label(),
+        action => format!("/projects/{}/stage-events", v.project.id), stages => "project_stage",
     };
-    render(
-        "move_form.html",
-        context! { me => me(&staff), p => card(&v), f => val(&form) },
-    )
+    context! { me => me(staff), m, f => val(f) }
 }
 
 /// Records a stage move; the page reloads to show it.
@@ -304,7 +329,7 @@ pub async fn move_stage(
         async || {
             // The request's transaction holds the connection (SQLite has one): read through it.
             let v = svc::get(tx.get().await?, id).await?;
-            Ok(context! { me => me(&staff), p => card(&v), f => val(&f) })
+            Ok(move_ctx(&staff, &v, &f))
         },
     )
     .await
@@ -328,22 +353,6 @@ pub struct ProjectForm {
     team: Option<String>,
     notes: Option<String>,
     version: Option<i32>,
-}
-
-/// The company a form names, by its exact name.
-async fn company_named(db: &impl sea_orm::ConnectionTrait, name: Option<&str>) -> AppResult<i64> {
-    let missing = || {
-        AppError::invalid(
-            "company",
-            "choose an existing company",
-            "请选择已登记的企业(可先在企业/客商中新建)",
-        )
-    };
-    let name = name.ok_or_else(missing)?;
-    companies::find_by_name(db, name)
-        .await?
-        .map(|c| c.id)
-        .ok_or_else(missing)
 }
 
 impl ProjectForm {

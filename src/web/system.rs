@@ -1,25 +1,30 @@
 //! 系统日志 (admins only): the audit log (filter by user, action, kind of record and day), the mail outbox (status,
-//! attempts, last error) and the jobs (schedule, next slot, runs with every attempt). Read-only views of
-//! `/api/v1/audit`, `/api/v1/outbox` and `/api/v1/jobs/runs`.
+//! attempts, last error; a failed message sent again), the jobs (schedule, next slot, runs with every attempt; a job
+//! run now) and the API tokens (issued for a user with scopes and an expiry, the secret shown once; revoked).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{Label, TokenScope};
 use minijinja::{Value, context};
 use poem::{
-    handler,
-    web::{Data, Html, Query},
+    Response, handler,
+    web::{Data, Html, Path, Query},
 };
+use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState,
-    form::{date, opt},
-    local_time, me, pager_base, render, val,
+    Staff, WebState, answer,
+    form::{self, date, opt},
+    local_time, me, pager_base, refresh, render, val,
 };
-use crate::service::{
-    AppResult, Need, Paging,
-    audit::{self, Filter},
-    input::LOCAL_TZ,
-    jobs,
+use crate::{
+    api::audit::WriteTx,
+    service::{
+        AppError, AppResult, Need, Paging, accounts,
+        audit::{self, Filter},
+        input::{LOCAL_TZ, Short, today},
+        jobs, tokens,
+    },
 };
 
 /// The tab, its filters and page.
@@ -74,7 +79,7 @@ async fn outbox_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppRes
     Ok(context! {
         total => rows.total,
         rows => rows.items.iter().map(|m| context! {
-            created => local_time(m.created_at), kind => m.kind.clone(), to => m.recipient.clone(),
+            id => m.id, created => local_time(m.created_at), kind => m.kind.clone(), to => m.recipient.clone(),
             subject => m.subject.clone(), status => m.status.clone(), attempts => m.attempts,
             error => m.last_error.clone(), sent => m.sent_at.map(local_time),
         }).collect::<Vec<_>>(),
@@ -110,10 +115,12 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<SystemQu
     let tab = match opt(&q.tab) {
         Some("outbox") => "outbox",
         Some("jobs") => "jobs",
+        Some("tokens") => "tokens",
         _ => "audit",
     };
     let data = match tab {
         "outbox" => outbox_tab(&state, &q, paging).await?,
+        "tokens" => tokens_tab(&state, paging).await?,
         "jobs" => jobs_tab(&state, &q, paging).await?,
         _ => audit_tab(&state, &q, paging).await?,
     };
@@ -122,4 +129,131 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<SystemQu
         per_page => PER_PAGE,
     };
     render("system.html", ctx)
+}
+
+/// The last day a token works: its expiry is the midnight (Asia/Shanghai) after it.
+fn last_day(expires_at: DateTime<Utc>) -> String {
+    (expires_at.with_timezone(&LOCAL_TZ) - chrono::Duration::seconds(1))
+        .date_naive()
+        .to_string()
+}
+
+async fn tokens_tab(state: &WebState, paging: Paging) -> AppResult<Value> {
+    let users: std::collections::HashMap<i64, String> = accounts::all_users(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, format!("{}({})", u.display_name, u.username)))
+        .collect();
+    let rows = tokens::list(&state.db, None, paging).await?;
+    let now = chrono::Utc::now();
+    Ok(context! {
+        total => rows.total,
+        rows => rows.items.iter().map(|t| context! {
+            id => t.id, name => t.name.clone(), user => users.get(&t.user_id).cloned(),
+            scopes => tokens::scopes(&t.scopes).into_iter().map(Label::label).collect::<Vec<_>>().join("、"),
+            expires => last_day(t.expires_at), created => local_time(t.created_at),
+            used => t.last_used_at.map(local_time), revoked => t.revoked_at.map(local_time),
+            expired => t.expires_at <= now,
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// Sends a failed message again; the page reloads.
+#[handler]
+pub async fn resend(staff: Staff, tx: WriteTx, Path(id): Path<i64>) -> poem::Result<Response> {
+    staff.actor.require(Need::Admin)?;
+    jobs::resend(tx.get().await?, id).await?;
+    Ok(refresh())
+}
+
+/// Starts a job now; the page reloads and shows its run.
+#[handler]
+pub async fn run_job(staff: Staff, state: Data<&WebState>, Path(name): Path<String>) -> poem::Result<Response> {
+    staff.actor.require(Need::Admin)?;
+    jobs::start_now(&state.db, &state.schedules, &state.mail, &name)?;
+    // A short wait lets the run's row appear before the page reloads.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Ok(refresh())
+}
+
+/// The token form; `scopes` repeats, one per box ticked.
+#[derive(Deserialize, Serialize, Default)]
+pub struct TokenForm {
+    user_id: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    expires_on: Option<String>,
+}
+
+impl TokenForm {
+    fn parse(&self) -> AppResult<tokens::NewToken> {
+        let mut scopes = Vec::new();
+        for v in &self.scopes {
+            scopes.extend(super::choice::<TokenScope>("scopes", &Some(v.clone()))?);
+        }
+        Ok(tokens::NewToken {
+            user_id: form::int("user_id", &self.user_id)?
+                .ok_or_else(|| AppError::invalid("user_id", "user_id is required", "请选择用户"))?,
+            name: Short::parse("name", opt(&self.name).unwrap_or_default())?,
+            scopes,
+            expires_on: form::required_date("expires_on", &self.expires_on)?,
+        })
+    }
+}
+
+async fn token_dialog(db: &impl sea_orm::ConnectionTrait, staff: &Staff, f: &TokenForm) -> AppResult<Value> {
+    let users: Vec<Value> = accounts::all_users(db)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .map(|u| context! { value => u.id.to_string(), label => format!("{}({})", u.display_name, u.username) })
+        .collect();
+    let scopes: Vec<Value> = TokenScope::labels()
+        .into_iter()
+        .map(|(value, label)| context! { checked => f.scopes.contains(&value), value, label })
+        .collect();
+    Ok(context! { me => me(staff), f => val(f), users, scopes })
+}
+
+/// 签发令牌 dialog.
+#[handler]
+pub async fn new_token_dialog(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Admin)?;
+    let f = TokenForm {
+        scopes: vec![TokenScope::Read.to_value()],
+        expires_on: Some((today() + chrono::Duration::days(90)).to_string()),
+        ..Default::default()
+    };
+    render("token_form.html", token_dialog(&state.db, &staff, &f).await?)
+}
+
+/// Issues a token and shows its secret, this once.
+#[handler]
+pub async fn issue_token(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
+    staff.actor.require(Need::Admin)?;
+    let f: TokenForm = form::repeated(&body)?;
+    let done = async { tokens::issue(tx.get().await?, &staff.actor, f.parse()?).await }.await;
+    let shown = match done {
+        Ok((secret, m)) => Ok(render(
+            "token_issued.html",
+            context! { me => me(&staff), secret, name => m.name, expires => last_day(m.expires_at) },
+        )?),
+        Err(e) => Err(e),
+    };
+    answer(
+        shown,
+        poem::IntoResponse::into_response,
+        "token_form.html",
+        async || token_dialog(tx.get().await?, &staff, &f).await,
+    )
+    .await
+}
+
+/// Revokes a token; the page reloads.
+#[handler]
+pub async fn revoke_token(staff: Staff, tx: WriteTx, Path(id): Path<i64>) -> poem::Result<Response> {
+    staff.actor.require(Need::Admin)?;
+    tokens::revoke(tx.get().await?, id).await?;
+    Ok(refresh())
 }

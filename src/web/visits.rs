@@ -18,7 +18,7 @@ use crate::{
     api::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging, companies,
-        input::{Day, Name, Short, today},
+        input::{Day, Name, today},
         projects,
         visits::{self as svc, NewVisit, Purpose, Summary, VisitFilter},
     },
@@ -47,17 +47,6 @@ pub struct VisitForm {
     summary: Option<String>,
 }
 
-/// Names separated by commas, 、 or spaces, each a short text.
-fn people(field: &str, v: &Option<String>) -> AppResult<Option<Vec<String>>> {
-    let Some(v) = opt(v) else { return Ok(None) };
-    v.split([',', ',', '、', ' ', ';', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| Short::parse(field, s).map(String::from))
-        .collect::<AppResult<Vec<_>>>()
-        .map(Some)
-}
-
 impl VisitForm {
     fn parse(&self) -> AppResult<NewVisit> {
         Ok(NewVisit {
@@ -66,8 +55,8 @@ impl VisitForm {
                 .ok_or_else(|| AppError::invalid("headcount", "headcount is required", "请填写来访人数"))?,
             company_ids: self.company_ids.clone(),
             project_ids: self.project_ids.clone(),
-            receiving_leaders: people("receiving_leaders", &self.receiving_leaders)?,
-            staff: people("staff", &self.staff)?,
+            receiving_leaders: form::names("receiving_leaders", &self.receiving_leaders)?,
+            staff: form::names("staff", &self.staff)?,
             purpose: Purpose::parse_opt("purpose", opt(&self.purpose))?,
             summary: Summary::parse_opt("summary", opt(&self.summary))?,
             owner_id: None,
@@ -76,16 +65,20 @@ impl VisitForm {
 }
 
 /// The chips of the companies and projects a form names.
-async fn chips(db: &impl sea_orm::ConnectionTrait, f: &VisitForm) -> AppResult<(Vec<Value>, Vec<Value>)> {
-    let (companies, projects) = names_of(db, f.company_ids.iter().copied(), f.project_ids.iter().copied()).await?;
+pub async fn chips(
+    db: &impl sea_orm::ConnectionTrait,
+    company_ids: &[i64],
+    project_ids: &[i64],
+) -> AppResult<(Vec<Value>, Vec<Value>)> {
+    let (companies, projects) = names_of(db, company_ids.iter().copied(), project_ids.iter().copied()).await?;
     let of = |ids: &[i64], names: &std::collections::HashMap<i64, String>, field: &str| -> Vec<Value> {
         ids.iter()
             .filter_map(|id| names.get(id).map(|n| context! { id, name => n.clone(), field }))
             .collect()
     };
     Ok((
-        of(&f.company_ids, &companies, "company_ids"),
-        of(&f.project_ids, &projects, "project_ids"),
+        of(company_ids, &companies, "company_ids"),
+        of(project_ids, &projects, "project_ids"),
     ))
 }
 
@@ -137,18 +130,14 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
 #[handler]
 pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let f: VisitForm = serde_html_form::from_str(&body).map_err(|e| AppError::BadRequest {
-        code: "malformed_request",
-        msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
-        field: None,
-    })?;
+    let f: VisitForm = form::repeated(&body)?;
     let done = async { svc::create(tx.get().await?, &staff.actor, f.parse()?).await }.await;
     answer(
         done,
         |_| refresh(),
         "visit_form.html",
         async || {
-            let (chips, project_chips) = chips(tx.get().await?, &f).await?;
+            let (chips, project_chips) = chips(tx.get().await?, &f.company_ids, &f.project_ids).await?;
             Ok(context! { me => me(&staff), f => val(&f), chips, project_chips })
         },
     )

@@ -33,6 +33,11 @@ impl Drop for Browser {
 
 /// Starts chromedriver on a free port and opens a session; `None` (printed) when they are not installed.
 async fn browser() -> Option<Browser> {
+    browser_saving_to(None).await
+}
+
+/// A browser that saves downloads in `downloads` without asking.
+async fn browser_saving_to(downloads: Option<&std::path::Path>) -> Option<Browser> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
         let why = "chromium and chromium-driver are not installed (apt install chromium chromium-driver)";
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -52,10 +57,15 @@ async fn browser() -> Option<Browser> {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
+    let prefs = downloads.map_or(
+        json!({}),
+        |d| json!({ "download.default_directory": d, "download.prompt_for_download": false }),
+    );
     let caps = json!({
         "goog:chromeOptions": {
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"],
+            "prefs": prefs,
         },
         "goog:loggingPrefs": { "browser": "ALL" },
     });
@@ -370,4 +380,124 @@ async fn the_period_picker_changes_the_funnel_to_the_api_s_numbers() {
     assert_ne!(week, half, "the picker changed the funnel shown");
     let errors = console_errors(c).await;
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// Waits up to 20 s for a finished download whose name ends with `ext` in `dir`; answers its bytes.
+async fn downloaded(dir: &std::path::Path, ext: &str) -> Vec<u8> {
+    for _ in 0..200 {
+        let found = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == ext));
+        if let Some(path) = found {
+            return std::fs::read(path).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no .{ext} file arrived in {}", dir.display());
+}
+
+async fn sign_in(c: &Client, base: &str, path: &str, user: &str) {
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    fill(c, "input[name=username]", user).await;
+    fill(c, "input[name=password]", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    let at = format!("return location.pathname === '{}'", path.split('?').next().unwrap());
+    until(c, path, &at).await;
+}
+
+/// 工作总结 downloads as a Word file holding the period's figures, 数据导出 as a workbook with the dataset's header,
+/// an admin issues an API token in 系统日志 that works against `/api/v1`, and a staffer sees no admin menu and is
+/// refused its pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_and_an_api_token_from_the_browser() {
+    use std::io::Read;
+    let downloads = tempfile::tempdir().unwrap();
+    let Some(b) = browser_saving_to(Some(downloads.path())).await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let c = &b.client;
+    let base = app.base_url().to_owned();
+    c.set_window_size(1280, 900).await.unwrap();
+
+    sign_in(c, &base, "/reports/summary?year=2024&span=-H1", "admin").await;
+    click(c, "a[href*='format=docx']").await;
+    let docx = downloaded(downloads.path(), "docx").await;
+    let mut xml = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(docx))
+        .expect("a DOCX is a zip")
+        .by_name("word/document.xml")
+        .expect("with a document")
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(
+        xml.contains("2024年上半年招商引资工作总结") && xml.contains("42批278人次"),
+        "the Word file holds the period's figures"
+    );
+
+    c.goto(&format!("{base}/exports")).await.unwrap();
+    js(c, "document.querySelector('select[name=dataset]').value = 'projects'").await;
+    js(c, "document.querySelector('select[name=format]').value = 'xlsx'").await;
+    click(c, "form button.primary[type=submit]").await;
+    let xlsx = downloaded(downloads.path(), "xlsx").await;
+    {
+        use calamine::{Data, Reader, Xlsx};
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx)).expect("the workbook opens");
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        assert_eq!(sheet.get((0, 1)), Some(&Data::String("项目名称".into())));
+        let (_, projects) = app.get("/api/v1/projects?per_page=1").await;
+        assert_eq!(
+            sheet.height() as u64 - 1,
+            projects["total"].as_u64().unwrap(),
+            "one row per project"
+        );
+    }
+
+    c.goto(&format!("{base}/system?tab=tokens")).await.unwrap();
+    click(c, "button[hx-get='/system/tokens/new']").await;
+    until(
+        c,
+        "the token dialog",
+        "return !!document.querySelector('#modal-body select[name=user_id]')",
+    )
+    .await;
+    let leader = app.user_ids["leader"];
+    js(
+        c,
+        &format!("document.querySelector('#modal-body select[name=user_id]').value = '{leader}'"),
+    )
+    .await;
+    fill(c, "#modal-body input[name=name]", "浏览器签发").await;
+    click(c, "#modal-body button.primary[type=submit]").await;
+    until(c, "the secret", "return !!document.querySelector('#issued-token')").await;
+    let secret = js(c, "return document.querySelector('#issued-token').innerText").await;
+    let secret = secret.as_str().unwrap().trim().to_owned();
+    let (s, me) = app.with_token(&secret).get("/api/v1/auth/me").await;
+    assert_eq!(
+        (s, &me["user"]["username"]),
+        (reqwest::StatusCode::OK, &json!("leader")),
+        "{me}"
+    );
+    let (s, _) = app.with_token(&secret).get("/api/v1/visits").await;
+    assert_eq!(s, reqwest::StatusCode::OK, "the token reads the API");
+
+    sign_in(c, &base, "/", "staff").await;
+    let menu = js(c, "return document.querySelector('#sidemenu').innerText").await;
+    let menu = menu.as_str().unwrap();
+    assert!(
+        menu.contains("高企培育") && !menu.contains("系统日志") && !menu.contains("用户与部门"),
+        "{menu}"
+    );
+    // Before the refusals below, which the console logs as failed loads.
+    let errors = console_errors(c).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    for path in ["/system", "/system?tab=tokens", "/admin/users"] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let title = c.title().await.unwrap();
+        assert!(title.starts_with("403"), "{path}: {title}");
+    }
 }

@@ -17,6 +17,7 @@ mod hardening;
 mod imports;
 mod ledger;
 mod mail;
+mod pages;
 mod people;
 mod projects;
 mod records;

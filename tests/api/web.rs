@@ -176,6 +176,9 @@ async fn every_page_renders_for_every_role(app: TestApp) {
         "/exports".to_owned(),
         "/targets?year=2024".to_owned(),
         "/settings".to_owned(),
+        "/outreach?kind=trip&from=2024-01-01".to_owned(),
+        "/partners?q=商会".to_owned(),
+        "/incubation?cohort_year=2024".to_owned(),
     ];
     for role in ["admin", "leader", "staff", "viewer"] {
         let web = Web::sign_in(&app, role).await;

@@ -1,0 +1,223 @@
+//! 外出招商/招商活动: the activities by kind and date range with the companies met and the projects each produced,
+//! and the dialog that records or changes one (companies picked as on the visit form).
+
+use entity::enums::{Label, OutreachKind};
+use minijinja::{Value, context};
+use poem::{
+    Response, handler,
+    web::{Data, Html, Path, Query},
+};
+use sea_orm::ActiveEnum;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Staff, WebState, answer, choice,
+    companies::names_of,
+    form::{self, opt},
+    me, pager_base, refresh, render, val,
+    visits::chips,
+};
+use crate::{
+    api::audit::WriteTx,
+    service::scope::{self, Of},
+    service::{
+        AppError, AppResult, Need, Paging,
+        input::{Patch, Place, Short},
+        outreach::{self as svc, NewOutreach, OutreachChanges, OutreachFilter, OutreachView},
+        projects::brought_by,
+        visits::Summary,
+    },
+};
+
+/// The list's filters and page.
+#[derive(Deserialize, Serialize, Default)]
+pub struct ListQuery {
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u64>,
+}
+
+/// The activity form; `company_ids` repeats, one per chip.
+#[derive(Deserialize, Serialize, Default)]
+pub struct OutreachForm {
+    kind: Option<String>,
+    city: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    leading_official: Option<String>,
+    participants: Option<String>,
+    #[serde(default)]
+    company_ids: Vec<i64>,
+    notes: Option<String>,
+    version: Option<i32>,
+}
+
+impl OutreachForm {
+    fn kind(&self) -> AppResult<OutreachKind> {
+        choice("kind", &self.kind)?.ok_or_else(|| AppError::invalid("kind", "kind is required", "请选择活动类型"))
+    }
+
+    fn city(&self) -> AppResult<Place> {
+        Place::parse("city", opt(&self.city).unwrap_or_default())
+    }
+
+    fn new_outreach(&self) -> AppResult<NewOutreach> {
+        Ok(NewOutreach {
+            kind: self.kind()?,
+            city: self.city()?,
+            start_date: form::required_date("start_date", &self.start_date)?,
+            end_date: form::date("end_date", &self.end_date)?,
+            leading_official: Short::parse_opt("leading_official", opt(&self.leading_official))?,
+            participants: form::names("participants", &self.participants)?,
+            company_ids: self.company_ids.clone(),
+            notes: Summary::parse_opt("notes", opt(&self.notes))?,
+            owner_id: None,
+        })
+    }
+
+    fn changes(&self) -> AppResult<OutreachChanges> {
+        let start = form::required_date("start_date", &self.start_date)?;
+        Ok(OutreachChanges {
+            version: self.version.unwrap_or_default(),
+            kind: Some(self.kind()?),
+            city: Some(self.city()?),
+            start_date: Some(start),
+            // A blank last day is a one-day activity, as when it was recorded.
+            end_date: Some(form::date("end_date", &self.end_date)?.unwrap_or(start)),
+            leading_official: Patch::from_opt(Short::parse_opt("leading_official", opt(&self.leading_official))?),
+            participants: Some(form::names("participants", &self.participants)?.unwrap_or_default()),
+            company_ids: Some(self.company_ids.clone()),
+            notes: Patch::from_opt(Summary::parse_opt("notes", opt(&self.notes))?),
+            owner_id: Patch::Keep,
+        })
+    }
+
+    fn of(v: &OutreachView) -> Self {
+        let o = &v.outreach;
+        Self {
+            kind: Some(o.kind.to_value()),
+            city: Some(o.city.clone()),
+            start_date: Some(o.start_date.to_string()),
+            end_date: Some(o.end_date.to_string()),
+            leading_official: o.leading_official.clone(),
+            participants: Some(crate::service::visits::list_of(&o.participants).join("、")),
+            company_ids: v.company_ids.clone(),
+            notes: o.notes.clone(),
+            version: Some(o.version),
+        }
+    }
+}
+
+/// 外出招商/招商活动.
+#[handler]
+pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let db = &state.db;
+    let page = q.page.unwrap_or(1).max(1);
+    let visible = scope::visible(db, &staff.actor).await?;
+    let f = OutreachFilter {
+        visible: visible.clone(),
+        kind: choice("kind", &q.kind)?,
+        city: None,
+        from: form::date("from", &q.from)?,
+        to: form::date("to", &q.to)?,
+    };
+    let rows = svc::list(db, f, Paging::new(Some(page), Some(20))?).await?;
+    let total = rows.total;
+    let ids = rows.items.iter().map(|v| v.outreach.id).collect();
+    let mut produced = brought_by(db, &visible, entity::project::Column::SourceOutreachId, ids).await?;
+    let (companies, _) = names_of(db, rows.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
+    let rows: Vec<Value> = rows
+        .items
+        .iter()
+        .map(|v| {
+            let o = &v.outreach;
+            let met: Vec<String> = v
+                .company_ids
+                .iter()
+                .filter_map(|id| companies.get(id).cloned())
+                .collect();
+            let projects: Vec<Value> = produced
+                .remove(&o.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label() })
+                .collect();
+            context! {
+                id => o.id, kind => o.kind.label(), city => o.city.clone(), start => o.start_date.to_string(),
+                end => (o.end_date != o.start_date).then(|| o.end_date.to_string()),
+                official => o.leading_official.clone(), companies => met.join("、"), projects,
+                participants => crate::service::visits::list_of(&o.participants).join("、"),
+                notes => o.notes.clone(),
+            }
+        })
+        .collect();
+    let ctx = context! {
+        me => me(&staff), menu => "outreach", q => val(&q), base => pager_base(&q), rows,
+        total, page, per_page => 20,
+    };
+    render("outreach.html", ctx)
+}
+
+/// The dialog's context: the form as typed and the chips of its companies.
+async fn dialog(
+    db: &impl sea_orm::ConnectionTrait,
+    staff: &Staff,
+    id: Option<i64>,
+    f: &OutreachForm,
+) -> AppResult<Value> {
+    let (chips, _) = chips(db, &f.company_ids, &[]).await?;
+    Ok(context! { me => me(staff), id, f => val(f), chips })
+}
+
+/// 新建活动 dialog.
+#[handler]
+pub async fn new_dialog(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let f = OutreachForm {
+        kind: Some(OutreachKind::Trip.to_value()),
+        ..Default::default()
+    };
+    render("outreach_form.html", dialog(&state.db, &staff, None, &f).await?)
+}
+
+/// Records an activity; the list reloads.
+#[handler]
+pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    let f: OutreachForm = form::repeated(&body)?;
+    let done = async { svc::create(tx.get().await?, &staff.actor, f.new_outreach()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "outreach_form.html",
+        async || dialog(tx.get().await?, &staff, None, &f).await,
+    )
+    .await
+}
+
+/// 编辑 dialog of an activity.
+#[handler]
+pub async fn edit_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    scope::guard(&state.db, &staff.actor, Of::Outreach(id)).await?;
+    let f = OutreachForm::of(&svc::get(&state.db, id).await?);
+    render("outreach_form.html", dialog(&state.db, &staff, Some(id), &f).await?)
+}
+
+/// Saves an activity's changes; the list reloads.
+#[handler]
+pub async fn update(staff: Staff, tx: WriteTx, Path(id): Path<i64>, body: String) -> poem::Result<Response> {
+    staff.actor.require(Need::Edit)?;
+    scope::guard(tx.get().await?, &staff.actor, Of::Outreach(id)).await?;
+    let f: OutreachForm = form::repeated(&body)?;
+    let done = async { svc::update(tx.get().await?, id, f.changes()?).await }.await;
+    answer(
+        done,
+        |_| refresh(),
+        "outreach_form.html",
+        async || dialog(tx.get().await?, &staff, Some(id), &f).await,
+    )
+    .await
+}
