@@ -13,6 +13,7 @@ db_test!(
     incubation_moves_on_its_board,
     an_admin_issues_and_revokes_tokens_in_the_ui,
     failed_mail_is_sent_again_and_a_job_runs_now,
+    an_admin_sets_a_leader_s_weekly_report,
 );
 
 async fn api_list(app: &TestApp, path: &str) -> Vec<Value> {
@@ -458,4 +459,41 @@ async fn failed_mail_is_sent_again_and_a_job_runs_now(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, "succeeded", "the manual run is recorded and finishes");
+}
+
+async fn an_admin_sets_a_leader_s_weekly_report(app: TestApp) {
+    let id = app.user_ids["leader"];
+    let admin = Web::sign_in(&app, "admin").await;
+    assert!(admin.get("/admin/users").await.body.contains("每日提醒 · 周报"));
+    let dialog = admin.get(&format!("/admin/users/{id}/edit")).await.body;
+    assert!(dialog.contains("name=\"weekly_report\" checked"), "{dialog}");
+    let (_, u) = app.get(&format!("/api/v1/users/{id}")).await;
+    let version = u["version"].to_string();
+    // The box left unticked turns the weekly report off; the rest stays.
+    let edit = [
+        ("version", version.as_str()),
+        ("username", "leader"),
+        ("display_name", "测试leader"),
+        ("email", "leader@example.com"),
+        ("role", "leader"),
+        ("reminders", "on"),
+    ];
+    let a = admin
+        .send(Method::PATCH, &format!("/admin/users/{id}"), &edit, true)
+        .await;
+    assert_eq!(a.hx.as_deref(), Some("true"), "{}", a.body);
+    let (_, u) = app.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(
+        (&u["weekly_report"], &u["reminders"]),
+        (&json!(false), &json!(true)),
+        "{u}"
+    );
+    // And back on through the API.
+    let (s, u) = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            json!({"version": u["version"], "weekly_report": true}),
+        )
+        .await;
+    assert_eq!((s, &u["weekly_report"]), (StatusCode::OK, &json!(true)), "{u}");
 }
