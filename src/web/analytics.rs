@@ -110,3 +110,26 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
     };
     Ok(render("analytics.html", ctx)?.into_response())
 }
+
+/// The latest nightly snapshot as a JSON file (the body of `/api/v1/analytics/snapshots/latest`): every period's
+/// funnels and KPIs as the job computed them. The whole park's: refused to a narrower data scope.
+#[handler]
+pub async fn snapshot_file(staff: Staff, state: Data<&WebState>) -> poem::Result<Response> {
+    staff.actor.require(Need::Read)?;
+    let seen = scope::seen(&state.db, &staff.actor).await?;
+    let (run, rows) = analytics::latest_snapshots(&state.db, &seen).await?;
+    let as_of = rows.first().map_or_else(|| run.scheduled_for.date_naive(), |r| r.as_of);
+    let body = serde_json::json!({
+        "job_run_id": run.id,
+        "as_of": as_of,
+        "computed_at": run.finished_at,
+        "snapshots": rows.into_iter().map(|r| serde_json::json!({
+            "period": r.period, "from": r.period_from, "to": r.period_to, "kind": r.kind, "payload": r.payload,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(super::attachment(
+        "application/json",
+        format!("attachment; filename=\"snapshot-{as_of}.json\""),
+        body.to_string(),
+    ))
+}

@@ -166,6 +166,7 @@ fn office_pages(r: Route) -> Route {
         .at("/imports/:id/undo", post(imports::undo))
         .at("/imports/template/:dataset", get(imports::template))
         .at("/analytics", get(analytics::page))
+        .at("/analytics/snapshot", get(analytics::snapshot_file))
         .at("/targets", get(targets::page).post(targets::update))
         .at("/reports/summary", get(reports::page))
         .at("/exports", get(exports::page))

@@ -26,6 +26,9 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Ending the session quits chromium; killing chromedriver alone would leave it running.
+        let client = self.client.clone();
+        let _ = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(client.close()));
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -27,9 +27,30 @@ db_test!(
     mail_survives_dispatchers_killed_mid_send,
 );
 
-/// Seconds between slots of the job the scheduler test runs, and the lease of its claims.
-const EVERY: i64 = 4;
+/// The lease of the scheduler test's claims, in seconds.
 const LEASE: u64 = 3;
+
+/// Seconds between the scheduler test's slots: at least twice what one run of the job takes on this machine (timed
+/// once with the binary), so that the slots do not pile up behind each other, and a divisor of a minute.
+fn slot_seconds(app: &TestApp) -> i64 {
+    let began = Instant::now();
+    let ok = Command::new(env!("CARGO_BIN_EXE_invest-crm"))
+        .args(["job", "run", "analytics"])
+        .env("DATABASE_URL", &app.url)
+        .env("INVEST_CRM_LOG", "error")
+        .stdout(Stdio::null())
+        .status()
+        .expect("the binary runs")
+        .success();
+    assert!(ok, "the analytics job runs");
+    let run = began.elapsed().as_secs_f64();
+    let every = [4, 5, 6, 10, 12, 15, 20]
+        .into_iter()
+        .find(|e| *e as f64 >= 2.0 * run)
+        .unwrap_or(30);
+    println!("one analytics run takes {run:.1} s: a slot every {every} s");
+    every
+}
 
 /// Starts `invest-crm serve` on the test's database with the given extra settings.
 fn replica(app: &TestApp, dir: &Path, env: &[(&str, String)]) -> Child {
@@ -85,14 +106,17 @@ fn stop(replicas: &mut [Child]) {
 }
 
 async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
-    // Real work for each slot: the nightly analytics over the demo park take a second or two.
+    // Real work for each slot: the nightly analytics over the demo park (seconds in a debug build).
     invest_crm::demo::seed(&app.db, false).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let env = [("INVEST_CRM_JOBS__ANALYTICS", format!("*/{EVERY} * * * * *"))];
+    let every = slot_seconds(&app);
+    let env = [("INVEST_CRM_JOBS__ANALYTICS", format!("*/{every} * * * * *"))];
     let start = || replica(&app, dir.path(), &env);
     let mut replicas: Vec<Child> = (0..replicas_for(&app)).map(|_| start()).collect();
     let began = Utc::now();
-    let kills = kill_at_random(&mut replicas, Duration::from_secs(40), (1500, 4000), start).await;
+    // Long enough for several slots whatever their spacing.
+    let span = Duration::from_secs((40).max(6 * every as u64));
+    let kills = kill_at_random(&mut replicas, span, (1500, 4000), start).await;
     let ended = Utc::now();
     // Until the survivors have swept up every dead claim of the window and finished its run.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -112,7 +136,7 @@ async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
     }
     stop(&mut replicas);
 
-    let window = |s: &DateTime<Utc>| *s > began + chrono::Duration::seconds(EVERY) && *s <= ended;
+    let window = |s: &DateTime<Utc>| *s > began + chrono::Duration::seconds(every) && *s <= ended;
     let runs: Vec<job_run::Model> = job_run::Entity::find()
         .filter(job_run::Column::Job.eq("analytics"))
         .all(&app.db)
@@ -131,7 +155,7 @@ async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
         *succeeded.entry(a.run_id).or_default() += 1;
     }
     let takeovers = runs.iter().filter(|r| r.attempt > 1).count();
-    let expected = (ended.timestamp() / EVERY - (began.timestamp() + EVERY) / EVERY) as usize;
+    let expected = (ended.timestamp() / every - (began.timestamp() + every) / every) as usize;
     let duplicates = runs
         .iter()
         .filter(|r| succeeded.get(&r.id).copied().unwrap_or(0) > 1)

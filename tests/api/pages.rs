@@ -459,6 +459,40 @@ async fn failed_mail_is_sent_again_and_a_job_runs_now(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, "succeeded", "the manual run is recorded and finishes");
+
+    // The nightly statistics run now too; 统计分析 then offers their snapshot, the API's body as a file.
+    let before = admin.get("/analytics").await.body;
+    assert!(before.contains("夜间统计尚未运行") && !before.contains("/analytics/snapshot"));
+    let a = admin.post("/system/jobs/analytics/run", &[]).await;
+    assert_eq!(a.hx.as_deref(), Some("true"), "{}", a.body);
+    let mut latest = Value::Null;
+    for _ in 0..200 {
+        let (s, b) = app.get("/api/v1/analytics/snapshots/latest").await;
+        if s == StatusCode::OK {
+            latest = b;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        latest["snapshots"].as_array().is_some_and(|s| !s.is_empty()),
+        "{latest}"
+    );
+    assert!(
+        admin
+            .get("/analytics")
+            .await
+            .body
+            .contains("href=\"/analytics/snapshot\"")
+    );
+    let (s, h, file) = admin.file("/analytics/snapshot").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-disposition"].to_str().unwrap().contains("snapshot-"));
+    let file: Value = serde_json::from_slice(&file).unwrap();
+    assert_eq!(
+        (&file["job_run_id"], &file["as_of"], &file["snapshots"]),
+        (&latest["job_run_id"], &latest["as_of"], &latest["snapshots"])
+    );
 }
 
 async fn an_admin_sets_a_leader_s_weekly_report(app: TestApp) {
