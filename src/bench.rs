@@ -1,5 +1,5 @@
 //! `invest-crm bench`: a deterministic synthetic park of any size, and timings of the analytics on it.
-//! Timings are printed for docs/BENCHMARKS.md; nothing here is a test.
+//! Timings are printed for docs/BENCHMARKS.md, never asserted; the engine's funnel is checked against one SQL query.
 
 use std::time::Instant;
 
@@ -29,7 +29,7 @@ use crate::service::{
 /// Sizes of the synthetic park.
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
-    /// Projects (each with 1–6 stage events).
+    /// Projects (each with 1–10 stage events, some moving back, dropped or reopened).
     pub projects: usize,
     /// Visits.
     pub visits: usize,
@@ -106,7 +106,48 @@ async fn gen_companies(db: &impl ConnectionTrait, n: usize) -> anyhow::Result<Ve
     Ok(companies::create_many(db, list).await?)
 }
 
-/// Projects with 1–6 stages reached, one in ten dropped at the end.
+/// The as-of date `bench analytics` uses: some synthetic events fall after it, as real records entered late would.
+pub const AS_OF: (i32, u32, u32) = (2024, 12, 31);
+
+/// A project's synthetic history after its lead: moves that exercise every rule of the pipeline engine —
+/// forward one stage or skipping up to two (the skipped ones reached the same day), backward with a reason (one in
+/// fifteen, moved on again half of the time), dropped with a reason (one in ten), reopened at or before the stage it
+/// left (a third of the drops) — on dates that only go forward and may run past [`AS_OF`].
+fn history(r: &mut ChaCha8Rng, lead: NaiveDate) -> Vec<(ProjectStage, NaiveDate, Option<&'static str>)> {
+    let order = ProjectStage::ORDER;
+    let goal = r.random_range(0..order.len());
+    let mut out = Vec::new();
+    let mut day = lead;
+    let mut rank = 0;
+    fn later(r: &mut ChaCha8Rng, day: &mut NaiveDate, most: u64) -> NaiveDate {
+        *day = *day + Days::new(r.random_range(5..most));
+        *day
+    }
+    while rank < goal {
+        let skip = usize::from(r.random_range(0..5) == 0) + usize::from(r.random_range(0..20) == 0);
+        rank = (rank + 1 + skip).min(goal);
+        out.push((order[rank], later(r, &mut day, 90), None));
+    }
+    if rank > 0 && r.random_range(0..15) == 0 {
+        out.push((order[rank - 1], later(r, &mut day, 60), Some("协议变更")));
+        if r.random_range(0..2) == 0 {
+            out.push((order[rank], later(r, &mut day, 60), None));
+        } else {
+            rank -= 1;
+        }
+    }
+    if r.random_range(0..10) == 0 {
+        out.push((ProjectStage::Dropped, later(r, &mut day, 60), Some("基准")));
+        if r.random_range(0..3) == 0 {
+            let back = rank.saturating_sub(r.random_range(0..2));
+            let reason = (back < rank).then_some("重新启动");
+            out.push((order[back], later(r, &mut day, 120), reason));
+        }
+    }
+    out
+}
+
+/// Projects with the histories of [`history`].
 async fn gen_projects(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -119,17 +160,12 @@ async fn gen_projects(
         let mut list = Vec::new();
         for i in chunk_start..(chunk_start + 5000).min(n) {
             let lead = some_day(r);
-            let reach = r.random_range(0..6usize);
-            let mut moves = Vec::new();
-            let mut day = lead;
-            for s in &ProjectStage::ORDER[1..=reach] {
-                day = day + Days::new(r.random_range(5..90));
-                moves.push(stage_move(*s, day, None)?);
-            }
-            if r.random_range(0..10) == 0 {
-                day = day + Days::new(r.random_range(5..60));
-                moves.push(stage_move(ProjectStage::Dropped, day, Some("基准"))?);
-            }
+            let steps = history(r, lead);
+            let moves = steps
+                .iter()
+                .map(|(s, day, reason)| stage_move(*s, *day, *reason))
+                .collect::<AppResult<Vec<_>>>()?;
+            let reach = steps.iter().filter_map(|(s, _, _)| s.rank()).max().unwrap_or(0);
             let agreed = (reach >= 2).then(|| Money::yuan(entity::money::yuan_of_wan(r.random_range(100..50_000))));
             let project = projects::NewProject {
                 name: Name::parse("name", &format!("基准项目{i:06}"))?,
@@ -290,6 +326,26 @@ pub async fn analytics(
     repeat: usize,
 ) -> anyhow::Result<()> {
     let p = Period::parse(&format!("{}", chrono::Datelike::year(&as_of)))?;
+    let peer = sql_peer_funnel(db, &p, as_of).await?;
+    let ours = {
+        let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
+        let pc = p.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+            let f = Analytics::build(raw)?.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, None)?;
+            Ok(f.stages.iter().map(|s| s.count).collect())
+        })
+        .await??
+    };
+    anyhow::ensure!(
+        ours == peer.0,
+        "the funnel {ours:?} differs from the SQL peer's {:?}",
+        peer.0
+    );
+    println!(
+        "flow funnel {} {ours:?} equals the one-query SQL peer's; the peer took {:.0} ms",
+        p.label,
+        peer.1 * 1000.0
+    );
     for i in 0..repeat {
         let t = Instant::now();
         let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
@@ -322,6 +378,44 @@ pub async fn analytics(
     );
     println!("peak RSS of the process: {:.0} MiB", peak_rss_mib());
     Ok(())
+}
+
+/// The flow funnel of `p` as one SQL query, the way an analyst would write it by DEFINITIONS.md (the reach date of
+/// a stage is the earliest event at it or a later stage, dropped not counting, events after `as_of` ignored): the
+/// counts per stage in pipeline order and the seconds the query took. An independent check of the engine's numbers,
+/// and the peer its speed is measured against.
+pub async fn sql_peer_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<(Vec<i64>, f64)> {
+    let order = ProjectStage::ORDER;
+    let rank = order
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("when '{}' then {i}", sea_orm::ActiveEnum::to_value(s)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let reach = (0..order.len())
+        .map(|i| format!("min(occurred_on) filter (where r >= {i}) as s{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let counts = (0..order.len())
+        .map(|i| format!("count(*) filter (where s{i} between '{}' and '{}')", p.from, p.to))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "with ranked as (select project_id, occurred_on, case stage {rank} end as r from stage_events \
+         where occurred_on <= '{as_of}' and stage <> 'dropped'), \
+         reach as (select project_id, {reach} from ranked group by project_id) \
+         select {counts} from reach"
+    );
+    let t = Instant::now();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the peer query answered no row"))?;
+    let took = t.elapsed().as_secs_f64();
+    let counts = (0..order.len())
+        .map(|i| row.try_get_by_index::<i64>(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((counts, took))
 }
 
 /// A synthetic 重点招商项目台账 of `rows` projects as an XLSX file: two title rows, a 单位 row, Chinese headers, a
@@ -371,4 +465,50 @@ pub fn ledger(rows: usize) -> anyhow::Result<Vec<u8>> {
         }
     }
     Ok(wb.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::pipeline::{Event, Move, classify};
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// The synthetic histories hold every kind of move the engine knows, each valid, and events past the as-of date.
+    #[test]
+    fn synthetic_histories_exercise_every_rule() {
+        let mut r = ChaCha8Rng::seed_from_u64(42);
+        let as_of = d(AS_OF.0, AS_OF.1, AS_OF.2);
+        let mut seen = std::collections::HashMap::new();
+        let (mut skips, mut after) = (0, 0);
+        for _ in 0..5000 {
+            let lead = some_day(&mut r);
+            let mut events = vec![Event {
+                stage: ProjectStage::Lead,
+                occurred_on: lead,
+            }];
+            for (stage, day, reason) in history(&mut r, lead) {
+                let kind = classify(&events, stage).expect("a valid move");
+                assert_eq!(kind.needs_reason(), reason.is_some(), "{kind:?} to {stage:?}");
+                let last = events.last().unwrap();
+                assert!(day > last.occurred_on);
+                if kind == Move::Forward && stage.rank() > last.stage.rank().map(|r| r + 1) {
+                    skips += 1;
+                }
+                after += usize::from(day > as_of);
+                *seen.entry(format!("{kind:?}")).or_insert(0) += 1;
+                events.push(Event {
+                    stage,
+                    occurred_on: day,
+                });
+            }
+        }
+        for kind in ["Forward", "Backward", "Off", "Reopen", "ReopenBackward"] {
+            assert!(seen.get(kind).copied().unwrap_or(0) > 10, "{kind}: {seen:?}");
+        }
+        assert!(
+            skips > 100 && after > 100,
+            "skips {skips}, after the as-of date {after}"
+        );
+    }
 }

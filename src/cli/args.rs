@@ -148,7 +148,7 @@ pub enum ReportAction {
 pub enum BenchAction {
     /// Write a deterministic synthetic park into an empty database.
     Generate {
-        /// Projects (each with 1–7 stage events).
+        /// Projects (each with 1–10 stage events, some moving back, dropped or reopened).
         #[arg(long, default_value_t = 100_000)]
         projects: usize,
         /// Visits.
