@@ -6,7 +6,10 @@
 //! from them. The nightly job and the on-demand API use this same code. Polars blocks: call [`Analytics::build`] and
 //! the queries from `spawn_blocking`.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use chrono::NaiveDate;
 use entity::{
@@ -61,7 +64,13 @@ pub struct Analytics {
     above_size: DataFrame,
     blockers: DataFrame,
     targets: Vec<(i32, TargetMetric, i64)>,
+    /// The counts asked for so far: the nightly job asks for the same period's totals in every funnel and KPI table,
+    /// and for a period's previous year, which is often another of its periods.
+    counted: Mutex<HashMap<CountKey, Arc<Counted>>>,
 }
+
+/// What a count is of: pipeline, kind, the period's first and last day, breakdown.
+type CountKey = (Pipeline, FunnelKind, NaiveDate, NaiveDate, Option<Breakdown>);
 
 /// Per owner, the reach day of every stage: the earliest day of an event at that stage or a later one.
 fn reach(events: Events, stages: usize) -> PolarsResult<DataFrame> {
@@ -170,6 +179,7 @@ impl Analytics {
                 Column::new("resolved".into(), b.resolved),
             ])?,
             targets: raw.targets,
+            counted: Mutex::default(),
         })
     }
 
@@ -190,7 +200,33 @@ impl Analytics {
         Ok(out.column("id")?.i64()?.into_no_null_iter().collect())
     }
 
-    fn count(&self, pipeline: Pipeline, kind: FunnelKind, p: &Period, by: Option<Breakdown>) -> PolarsResult<Counted> {
+    /// Counts per group of a funnel, each computed once per value of [`Analytics`].
+    fn count(
+        &self,
+        pipeline: Pipeline,
+        kind: FunnelKind,
+        p: &Period,
+        by: Option<Breakdown>,
+    ) -> PolarsResult<Arc<Counted>> {
+        let key = (pipeline, kind, p.from, p.to, by);
+        if let Some(c) = self.counted.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(self.count_now(pipeline, kind, p, by)?);
+        self.counted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, c.clone());
+        Ok(c)
+    }
+
+    fn count_now(
+        &self,
+        pipeline: Pipeline,
+        kind: FunnelKind,
+        p: &Period,
+        by: Option<Breakdown>,
+    ) -> PolarsResult<Counted> {
         let (df, stages) = match pipeline {
             Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),
             Pipeline::Incubation => (&self.incubation, IncubationStage::ORDER.len()),
@@ -287,14 +323,14 @@ impl Analytics {
         if let Some(b) = by {
             let before: HashMap<String, Vec<i64>> = self
                 .count(pipeline, kind, &prev, Some(b))?
-                .into_iter()
-                .map(|(k, c, _)| (k, c))
+                .iter()
+                .map(|(k, c, _)| (k.clone(), c.clone()))
                 .collect();
-            for (key, counts, days) in self.count(pipeline, kind, p, Some(b))? {
-                let then = before.get(&key).unwrap_or(&zeros);
+            for (key, counts, days) in self.count(pipeline, kind, p, Some(b))?.iter() {
+                let then = before.get(key).unwrap_or(&zeros);
                 groups.push(FunnelGroup {
-                    stages: stages_of(&counts, &days, then),
-                    key,
+                    stages: stages_of(counts, days, then),
+                    key: key.clone(),
                 });
             }
         }
