@@ -6,16 +6,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Label, TokenScope};
 use minijinja::{Value, context};
 use poem::{
-    Response, handler,
+    IntoResponse, Response, handler,
     web::{Data, Html, Path, Query},
 };
 use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState, answer,
+    Staff, WebState,
     form::{self, date, opt},
-    local_time, me, pager_base, refresh, render, val,
+    local_time, me, page_error, pager_base, refresh, render, val,
 };
 use crate::{
     api::audit::WriteTx,
@@ -234,20 +234,13 @@ pub async fn issue_token(staff: Staff, tx: WriteTx, body: String) -> poem::Resul
     staff.actor.require(Need::Admin)?;
     let f: TokenForm = form::repeated(&body)?;
     let done = async { tokens::issue(tx.get().await?, &staff.actor, f.parse()?).await }.await;
-    let shown = match done {
-        Ok((secret, m)) => Ok(render(
-            "token_issued.html",
-            context! { me => me(&staff), secret, name => m.name, expires => last_day(m.expires_at) },
-        )?),
-        Err(e) => Err(e),
-    };
-    answer(
-        shown,
-        poem::IntoResponse::into_response,
-        "token_form.html",
-        async || token_dialog(tx.get().await?, &staff, &f).await,
-    )
-    .await
+    match done {
+        Ok((secret, m)) => {
+            let ctx = context! { me => me(&staff), secret, name => m.name, expires => last_day(m.expires_at) };
+            Ok(render("token_issued.html", ctx)?.into_response())
+        }
+        Err(e) => page_error(e, "token_form.html", token_dialog(tx.get().await?, &staff, &f).await?),
+    }
 }
 
 /// Revokes a token; the page reloads.
