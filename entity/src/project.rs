@@ -32,6 +32,15 @@ pub struct Model {
     pub team: Option<String>,
     pub notes: Option<String>,
     pub stage: ProjectStage,
+    /// The date each stage of the main line was reached, 线索 to 竣工投产 (none where not reached): derived from the
+    /// stage events by the rule of docs/DEFINITIONS.md and written in the same transaction as they are, so lists
+    /// filter by them through an index.
+    pub reached_lead_on: Option<Date>,
+    pub reached_negotiating_on: Option<Date>,
+    pub reached_signed_on: Option<Date>,
+    pub reached_landed_on: Option<Date>,
+    pub reached_started_on: Option<Date>,
+    pub reached_producing_on: Option<Date>,
     /// The owner (负责人), a user; through them the record belongs to a department.
     pub owner_id: Option<i64>,
     pub version: i32,
@@ -56,3 +65,13 @@ impl Related<super::company::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The reach-date columns, in the order of the main line (ProjectStage::ORDER).
+pub const REACHED: [Column; 6] = [
+    Column::ReachedLeadOn,
+    Column::ReachedNegotiatingOn,
+    Column::ReachedSignedOn,
+    Column::ReachedLandedOn,
+    Column::ReachedStartedOn,
+    Column::ReachedProducingOn,
+];

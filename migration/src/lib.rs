@@ -14,6 +14,7 @@ mod m20261127_000009_support_funds;
 mod m20261127_000010_above_size;
 mod m20261205_000011_capital_origin;
 mod m20261205_000012_people;
+mod m20261205_000013_reach_dates;
 mod util;
 
 /// All migrations, oldest first.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_above_size::Migration),
             Box::new(m20261205_000011_capital_origin::Migration),
             Box::new(m20261205_000012_people::Migration),
+            Box::new(m20261205_000013_reach_dates::Migration),
         ]
     }
 }

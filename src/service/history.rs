@@ -42,13 +42,28 @@ pub trait Tracked {
 
     /// The owner and the pipeline event of a stored row.
     fn event_of(row: &<Self::Event as EntityTrait>::Model) -> (i64, Event<Self::Stage>);
+
+    /// Brings what is stored from an owner's history (a project's reach dates) in step with its whole history after a
+    /// change, inside the caller's transaction. Nothing is stored by default.
+    fn keep(
+        db: &impl ConnectionTrait,
+        owner: i64,
+        history: &[Event<Self::Stage>],
+    ) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (db, owner, history);
+        async { Ok(()) }
+    }
 }
 
 /// Declares a kind of record with a stage history: its stage set, its owner and event entities, the event column
-/// naming the owner, and its names in messages. Projects and incubation candidates are the two.
+/// naming the owner, its names in messages, and optionally what keeps the data stored from a history
+/// ([`Tracked::keep`]). Projects and incubation candidates are the two.
 #[macro_export]
 macro_rules! tracked {
-    ($(#[$doc:meta])* $name:ident: $stage:ty, $owner:ident, $event:ident . $column:ident, $what:literal, $zh:literal) => {
+    (
+        $(#[$doc:meta])* $name:ident: $stage:ty, $owner:ident, $event:ident . $column:ident, $what:literal, $zh:literal
+        $(, keep = $keep:path)?
+    ) => {
         $(#[$doc])*
         pub struct $name;
 
@@ -86,6 +101,16 @@ macro_rules! tracked {
                 };
                 (row.$column, e)
             }
+
+            $(
+                fn keep(
+                    db: &impl sea_orm::ConnectionTrait,
+                    owner: i64,
+                    history: &[entity::pipeline::Event<$stage>],
+                ) -> impl std::future::Future<Output = $crate::service::AppResult<()>> + Send {
+                    $keep(db, owner, history)
+                }
+            )?
         }
     };
 }
@@ -178,7 +203,11 @@ pub fn check_start<T: Tracked>(stage: T::Stage, occurred_on: NaiveDate) -> AppRe
 /// Records the first event of a new owner, inside the caller's transaction.
 pub async fn start<T: Tracked>(db: &impl ConnectionTrait, owner: i64, step: &Step<T::Stage>) -> AppResult<()> {
     T::Event::insert(T::new_event(owner, step, None)).exec(db).await?;
-    Ok(())
+    let first = Event {
+        stage: step.stage,
+        occurred_on: step.occurred_on,
+    };
+    T::keep(db, owner, &[first]).await
 }
 
 /// Records a stage move in one transaction: checks it against the history and the rules of docs/DEFINITIONS.md, appends the
@@ -197,7 +226,7 @@ pub async fn record<T: Tracked>(
     if let Some(sent) = version {
         input::version(stored, sent)?;
     }
-    let history = histories::<T>(&txn, vec![owner])
+    let mut history = histories::<T>(&txn, vec![owner])
         .await?
         .remove(&owner)
         .unwrap_or_default()
@@ -227,6 +256,11 @@ pub async fn record<T: Tracked>(
         let now = current_version::<T::Owner>(db, owner).await?;
         return Err(now.map_or(AppError::not_found(T::WHAT), AppError::stale));
     }
+    history.push(Event {
+        stage: step.stage,
+        occurred_on: step.occurred_on,
+    });
+    T::keep(&txn, owner, &history).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -325,16 +359,23 @@ pub async fn move_by<T: Tracked>(
 /// Checks a whole history given at once (a batch), as [`record`] checks it one move at a time; answers the stage it
 /// ends at.
 pub fn check_history<T: Tracked>(steps: &[Step<T::Stage>], may_move_back: bool) -> AppResult<T::Stage> {
-    let mut history: Vec<Event<T::Stage>> = Vec::with_capacity(steps.len());
-    for s in steps {
-        pipeline::check_move(&history, s.stage, s.occurred_on, s.reason.is_some(), may_move_back)
+    let history = events(steps);
+    for (i, s) in steps.iter().enumerate() {
+        pipeline::check_move(&history[..i], s.stage, s.occurred_on, s.reason.is_some(), may_move_back)
             .map_err(move_error::<T>)?;
-        history.push(Event {
-            stage: s.stage,
-            occurred_on: s.occurred_on,
-        });
     }
     pipeline::current(&history).ok_or_else(|| move_error::<T>(MoveError::StartsOff))
+}
+
+/// A history given as steps, as the pipeline engine sees it.
+pub fn events<S: Copy>(steps: &[Step<S>]) -> Vec<Event<S>> {
+    steps
+        .iter()
+        .map(|s| Event {
+            stage: s.stage,
+            occurred_on: s.occurred_on,
+        })
+        .collect()
 }
 
 /// The event rows of a history checked by [`check_history`], each with the stage before it.

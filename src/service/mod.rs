@@ -23,6 +23,7 @@ pub mod outreach;
 pub mod partners;
 pub mod people;
 pub mod projects;
+pub mod reach;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;

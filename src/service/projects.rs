@@ -7,15 +7,13 @@ use chrono::{NaiveDate, Utc};
 use entity::{
     company,
     enums::{CapitalOrigin, ProjectSource, ProjectStage},
-    fund_arrival,
-    pipeline::Stage,
-    project, stage_event,
+    fund_arrival, project, stage_event,
 };
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     TransactionSession,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query as SqlQuery},
+    sea_query::{Alias, Expr, ExprTrait, Func},
 };
 
 use super::{
@@ -27,7 +25,7 @@ use super::{
 
 crate::tracked!(
     /// Projects as records with a stage history.
-    ProjectHistory: ProjectStage, project, stage_event.project_id, "project", "项目"
+    ProjectHistory: ProjectStage, project, stage_event.project_id, "project", "项目", keep = super::reach::keep
 );
 
 /// A project with what is derived from other records: its company's name, its funds arrived and its history.
@@ -342,7 +340,9 @@ pub async fn create_many(
         let stage = history::check_history::<ProjectHistory>(&steps, actor.can(super::Need::Lead))?;
         let source = project.origin.check(db).await?;
         let industry = industries.get(&project.company_id).cloned().flatten();
-        rows.push(row(project, source, industry, (stage, steps.len() as i32), people));
+        let mut new = row(project, source, industry, (stage, steps.len() as i32), people);
+        super::reach::set(&mut new, &history::events(&steps));
+        rows.push(new);
         histories.push(steps);
     }
     let ids = super::insert_all(db, rows, 1000).await?;
@@ -479,7 +479,7 @@ fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
         s = s.filter(c);
     }
     if f.reached_from.is_some() || f.reached_to.is_some() {
-        s = s.filter(project::Column::Id.in_subquery(reached_between(&f)?));
+        s = s.filter(super::reach::between(f.reached, f.reached_from, f.reached_to)?);
     }
     if let Some(q) = search_text(f.q.as_deref()) {
         s = s.filter(name_contains(project::Column::Name, q));
@@ -550,31 +550,6 @@ pub async fn events_after(
             (e, name)
         })
         .collect())
-}
-
-/// The ids of the projects whose reach date of `f.reached` lies between `f.reached_from` and `f.reached_to`.
-fn reached_between(f: &ProjectFilter) -> AppResult<sea_orm::sea_query::SelectStatement> {
-    let reached = f.reached.unwrap_or(ProjectStage::Lead);
-    let Some(rank) = reached.rank() else {
-        return Err(AppError::invalid(
-            "reached",
-            "dropped has no reach date",
-            "“终止”没有到达日期",
-        ));
-    };
-    let reach = Expr::col(stage_event::Column::OccurredOn).min();
-    let mut sub = SqlQuery::select();
-    sub.column(stage_event::Column::ProjectId)
-        .from(stage_event::Entity)
-        .and_where(stage_event::Column::Stage.is_in(ProjectStage::ORDER[rank..].iter().copied()))
-        .group_by_col(stage_event::Column::ProjectId);
-    if let Some(from) = f.reached_from {
-        sub.and_having(reach.clone().gte(from));
-    }
-    if let Some(to) = f.reached_to {
-        sub.and_having(reach.lte(to));
-    }
-    Ok(sub)
 }
 
 /// A project by id.

@@ -478,6 +478,12 @@ async fn reimport_correction_and_undo(app: TestApp) {
             ("signed".into(), "2024-04-01".into())
         ]
     );
+    let signed_in_april = "/api/v1/projects?reached=signed&reached_from=2024-04-01&reached_to=2024-04-30";
+    assert_eq!(
+        app.get(signed_in_april).await.1["items"][0]["id"],
+        q_id,
+        "the reach date came with the import"
+    );
     // Undo the correction: both projects are as the first import left them, at a new version.
     let batch = r["batch_id"].as_i64().unwrap();
     let (s, undone) = app.delete(&format!("/api/v1/imports/batches/{batch}")).await;
@@ -490,6 +496,7 @@ async fn reimport_correction_and_undo(app: TestApp) {
     );
     assert!(q2["version"].as_i64() > q["version"].as_i64());
     assert_eq!(history(&app, q_id).await, [("negotiating".into(), "2024-01-05".into())]);
+    assert_eq!(app.get(signed_in_april).await.1["total"], 0, "and went with the undo");
     assert_eq!(
         project_named(&app, "新能源汽车零部件项目").await["stage"],
         "landed",

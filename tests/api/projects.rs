@@ -1,6 +1,13 @@
 //! Projects and the stage pipeline of docs/DEFINITIONS.md through the API.
 
+use entity::{
+    enums::ProjectStage,
+    pipeline::{Event, Stage, reach_dates},
+    project, stage_event,
+};
+use migration::MigratorTrait;
 use reqwest::StatusCode;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
 
 use crate::{
@@ -19,6 +26,7 @@ db_test!(
     project_lists_filter_in_the_database,
     deleting_a_project_removes_its_records,
     project_create_is_validated,
+    kept_reach_dates_are_those_of_the_history,
 );
 
 async fn history(app: &TestApp, id: i64) -> Vec<Value> {
@@ -505,4 +513,93 @@ async fn project_create_is_validated(app: TestApp) {
     assert_eq!(p["source"], "other");
     assert_eq!(p["is_major"], false);
     assert_eq!(p["funds_arrived"], "0");
+}
+
+type Reach = std::collections::HashMap<(i64, ProjectStage), chrono::NaiveDate>;
+
+/// Every project's reach dates as its stage events give them (docs/DEFINITIONS.md, by the pipeline engine).
+async fn reach_of_histories(db: &DatabaseConnection) -> Reach {
+    let mut histories: std::collections::HashMap<i64, Vec<Event<ProjectStage>>> = Default::default();
+    for e in stage_event::Entity::find().all(db).await.unwrap() {
+        let event = Event {
+            stage: e.stage,
+            occurred_on: e.occurred_on,
+        };
+        histories.entry(e.project_id).or_default().push(event);
+    }
+    histories
+        .into_iter()
+        .flat_map(|(id, h)| reach_dates(&h, None).into_iter().map(move |(s, on)| ((id, s), on)))
+        .collect()
+}
+
+/// The reach dates stored on the projects for the list filters.
+async fn reach_kept(db: &DatabaseConnection) -> Reach {
+    let mut kept = Reach::new();
+    for p in project::Entity::find().all(db).await.unwrap() {
+        let dates = [
+            p.reached_lead_on,
+            p.reached_negotiating_on,
+            p.reached_signed_on,
+            p.reached_landed_on,
+            p.reached_started_on,
+            p.reached_producing_on,
+        ];
+        for (stage, on) in ProjectStage::ORDER.iter().zip(dates) {
+            kept.extend(on.map(|on| ((p.id, *stage), on)));
+        }
+    }
+    kept
+}
+
+/// The reach dates kept per project are those its history gives, however the history was written: in a batch with
+/// skipped stages, backward moves, drops and reopens (the benchmark's histories), one move at a time through the API,
+/// or recomputed from the events by the migration that introduced them; and the list filters count by them.
+async fn kept_reach_dates_are_those_of_the_history(app: TestApp) {
+    let size = invest_crm::bench::Size {
+        projects: 400,
+        visits: 10,
+        blockers: 10,
+        candidates: 10,
+    };
+    invest_crm::bench::generate(&app.db, size).await.unwrap();
+    let (_, list) = app.get("/api/v1/projects?stage=signed&per_page=1").await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let back = json!({"stage": "lead", "occurred_on": "2025-01-02", "reason": "重新谈"});
+    assert_eq!(app.move_to(id, back).await.0, StatusCode::CREATED);
+    let forward = json!({"stage": "producing", "occurred_on": "2025-01-03"});
+    assert_eq!(app.move_to(id, forward).await.0, StatusCode::CREATED);
+
+    let derived = reach_of_histories(&app.db).await;
+    assert!(derived.len() > 1000, "{} reach dates", derived.len());
+    assert_eq!(derived[&(id, ProjectStage::Producing)].to_string(), "2025-01-03");
+    assert_eq!(reach_kept(&app.db).await, derived);
+
+    migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+    migration::Migrator::up(&app.db, None).await.unwrap();
+    assert_eq!(
+        reach_kept(&app.db).await,
+        derived,
+        "the migration derives the same from the events"
+    );
+
+    let (from, to) = ("2024-01-01".parse().unwrap(), "2024-06-30".parse().unwrap());
+    for stage in ProjectStage::ORDER {
+        let expected = derived
+            .iter()
+            .filter(|((_, s), on)| s == stage && (from..=to).contains(*on))
+            .count();
+        let name = serde_json::to_value(stage).unwrap();
+        let q = format!(
+            "/api/v1/projects?reached={}&reached_from={from}&reached_to={to}&per_page=1",
+            name.as_str().unwrap()
+        );
+        let (s, page) = app.get(&q).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], expected, "{q}");
+        assert!(
+            expected > 0,
+            "{q}: the benchmark's histories reach every stage in 2024-H1"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use entity::{
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
-use super::super::{AppError, AppResult};
+use super::super::{AppError, AppResult, projects::ProjectHistory};
 
 /// What a project was before a batch changed it: the fields an import may change, its stage and its last event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,6 +136,9 @@ pub(super) async fn restore_project(
         .filter(stage_event::Column::Id.gt(b.last_event_id))
         .exec(db)
         .await?;
+    let history = crate::service::history::histories::<ProjectHistory>(db, vec![i.record_id]).await?;
+    let events = history.get(&i.record_id).map(|h| h.0.as_slice()).unwrap_or_default();
+    crate::service::reach::keep(db, i.record_id, events).await?;
     project::Entity::update(project::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(i.record_id),
         industry: Set(b.industry),
