@@ -42,7 +42,7 @@ impl Analytics {
             .select([col("agreed").cast(DataType::Int64).sum().alias("v")])
             .collect()?;
         Ok(HashMap::from([
-            (VisitBatches, self.sum_in(&self.visits, None, p)?),
+            (VisitBatches, self.sum_in(&self.visits, Some("batches"), p)?),
             (PersonTimes, self.sum_in(&self.visits, Some("headcount"), p)?),
             (ProjectsNegotiating, proj[1]),
             (ProjectsSigned, proj[2]),
@@ -188,7 +188,7 @@ impl Analytics {
                     .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
                 Ok(MonthFigures {
                     month,
-                    visit_batches: self.sum_in(&self.visits, None, &p)?,
+                    visit_batches: self.sum_in(&self.visits, Some("batches"), &p)?,
                     person_times: self.sum_in(&self.visits, Some("headcount"), &p)?,
                     signed: self.projects_reaching(2, &p)?.len() as i64,
                 })

@@ -36,7 +36,8 @@ pub struct Raw {
     pub(super) projects: ProjectColumns,
     pub(super) incubation_events: Events,
     pub(super) candidates: (Vec<i64>, Vec<i32>),
-    pub(super) visits: (Vec<i32>, Vec<i32>),
+    /// Visits per day: the day, the batches (visits) and the person-times (their headcounts).
+    pub(super) visits: (Vec<i32>, Vec<i64>, Vec<i64>),
     pub(super) outreach: (Vec<i32>, Vec<String>),
     pub(super) funds: FundColumns,
     /// Support funds: approval day and amount (yuan).
@@ -259,17 +260,29 @@ async fn load_ledger<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut R
 where
     C: ConnectionTrait + StreamTrait,
 {
+    // Every visit figure is a count or a headcount sum over days: the database adds them up per day, so a year of
+    // visits arrives as at most 366 rows however many there were.
     let mut rows = visit::Entity::find()
         .select_only()
-        .columns([visit::Column::VisitDate, visit::Column::Headcount])
+        .column(visit::Column::VisitDate)
+        .column_as(visit::Column::Id.count(), "batches")
+        .column_as(
+            Expr::expr(sea_query::Func::cast_as(
+                sea_query::Func::sum(Expr::col(visit::Column::Headcount)),
+                Alias::new("BIGINT"),
+            )),
+            "headcount",
+        )
         .filter(visit::Column::VisitDate.lte(as_of))
         .apply_if(visible.owned(visit::Column::OwnerId), QueryFilter::filter)
-        .into_tuple::<(NaiveDate, i32)>()
+        .group_by(visit::Column::VisitDate)
+        .into_tuple::<(NaiveDate, i64, i64)>()
         .stream(db)
         .await?;
-    while let Some((d, h)) = rows.try_next().await? {
+    while let Some((d, batches, headcount)) = rows.try_next().await? {
         raw.visits.0.push(day(d));
-        raw.visits.1.push(h);
+        raw.visits.1.push(batches);
+        raw.visits.2.push(headcount);
     }
     drop(rows);
     let mut rows = outreach::Entity::find()

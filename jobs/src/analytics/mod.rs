@@ -155,7 +155,8 @@ impl Analytics {
             incubation,
             visits: DataFrame::new_infer_height(vec![
                 Column::new("day".into(), raw.visits.0),
-                Column::new("headcount".into(), raw.visits.1),
+                Column::new("batches".into(), raw.visits.1),
+                Column::new("headcount".into(), raw.visits.2),
             ])?,
             outreach: DataFrame::new_infer_height(vec![
                 Column::new("day".into(), raw.outreach.0),
