@@ -13,7 +13,7 @@ use futures_util::{Stream, TryStreamExt, stream};
 use sea_orm::DatabaseConnection;
 
 pub use encode::{Encoded, Format, XLSX_TYPE, content_disposition, encode, neutralise};
-use tables::{ContactRow, EventRow, ProjectRow, Table, VisitRow, columns};
+use tables::{ContactRow, EventRow, ProjectRow, Record, Table, VisitRow, columns};
 
 use crate::service::{
     Actor, AppError, AppResult, Need, audit, blockers::BlockerView, incubation::CandidateView, input::today,
@@ -188,12 +188,43 @@ fn table_rows<T: Table>(db: DatabaseConnection, filters: Filters, open_contacts:
     Box::pin(pages.try_flatten())
 }
 
+/// The visits, read by one streamed query on a task of its own and handed over a bounded channel: memory stays
+/// flat, and a client that goes away drops the receiver, which ends the task and its query.
+fn visit_rows(db: DatabaseConnection, filters: Filters) -> Rows {
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<Cell>>>(CHUNK as usize);
+    tokio::spawn(async move {
+        let filter = crate::service::visits::VisitFilter {
+            visible: filters.visible,
+            from: filters.from,
+            to: filters.to,
+            ..Default::default()
+        };
+        let lines = match crate::service::visits::lines(&db, filter).await {
+            Ok(lines) => lines,
+            Err(e) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+        };
+        let mut lines = std::pin::pin!(lines);
+        while let Some(line) = lines.next().await {
+            let row = line.map(|l| VisitRow(l).row()).map_err(anyhow::Error::from);
+            let failed = row.is_err();
+            if tx.send(row).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    Box::pin(stream::unfold(rx, async |mut rx| rx.recv().await.map(|row| (row, rx))))
+}
+
 /// The rows of a dataset; contact details are masked unless `open_contacts`.
 pub fn rows(db: DatabaseConnection, set: Dataset, filters: Filters, open_contacts: bool) -> Rows {
     match set {
         Dataset::Projects => table_rows::<ProjectRow>(db, filters, open_contacts),
         Dataset::StageEvents => table_rows::<EventRow>(db, filters, open_contacts),
-        Dataset::Visits => table_rows::<VisitRow>(db, filters, open_contacts),
+        Dataset::Visits => visit_rows(db, filters),
         Dataset::Outreach => table_rows::<OutreachView>(db, filters, open_contacts),
         Dataset::Blockers => table_rows::<BlockerView>(db, filters, open_contacts),
         Dataset::Incubation => table_rows::<CandidateView>(db, filters, open_contacts),

@@ -16,11 +16,10 @@ use super::{CHUNK, Cell, Column, Filters};
 use crate::service::{
     AppError, AppResult, blockers, companies,
     incubation::{self, CandidateView},
-    names,
     outreach::{self, OutreachView},
     projects::{self, ProjectView},
     support_funds,
-    visits::{self, VisitView, list_of},
+    visits::{VisitLine, list_of},
 };
 
 /// A column of an export and the cell it takes from a record.
@@ -38,11 +37,19 @@ const fn f<R>(key: &'static str, header: &'static str, width: f64, cell: fn(&R) 
     }
 }
 
-/// The records of a dataset.
-pub trait Table: Sized + Send + 'static {
+/// A record of a dataset as a row.
+pub trait Record: Sized + Send + 'static {
     /// The columns and their cells.
     const FIELDS: &'static [Field<Self>];
 
+    /// The record as a row.
+    fn row(&self) -> Vec<Cell> {
+        Self::FIELDS.iter().map(|f| (f.cell)(self)).collect()
+    }
+}
+
+/// The records of a dataset read a chunk at a time.
+pub trait Table: Record {
     /// The record's id (exports read in id order).
     fn id(&self) -> i64;
 
@@ -53,11 +60,6 @@ pub trait Table: Sized + Send + 'static {
         after: i64,
         open_contacts: bool,
     ) -> impl Future<Output = AppResult<Vec<Self>>> + Send;
-
-    /// The record as a row.
-    fn row(&self) -> Vec<Cell> {
-        Self::FIELDS.iter().map(|f| (f.cell)(self)).collect()
-    }
 }
 
 fn text(s: &Option<String>) -> Cell {
@@ -111,7 +113,7 @@ pub struct ProjectRow {
     reached: [Option<NaiveDate>; 6],
 }
 
-impl Table for ProjectRow {
+impl Record for ProjectRow {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.view.project.id)),
         f("name", "项目名称", 30.0, |r| {
@@ -142,7 +144,9 @@ impl Table for ProjectRow {
         f("started_on", "开工日期", 12.0, |r| date(r.reached[4])),
         f("producing_on", "投产日期", 12.0, |r| date(r.reached[5])),
     ];
+}
 
+impl Table for ProjectRow {
     fn id(&self) -> i64 {
         self.view.project.id
     }
@@ -179,7 +183,7 @@ impl Table for ProjectRow {
 /// A stage event with its project's name.
 pub struct EventRow(stage_event::Model, String);
 
-impl Table for EventRow {
+impl Record for EventRow {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.0.id)),
         f("project_id", "项目编号", 10.0, |r| Cell::Int(r.0.project_id)),
@@ -193,7 +197,9 @@ impl Table for EventRow {
         f("note", "备注", 24.0, |r| text(&r.0.note)),
         f("recorded_by", "记录人", 10.0, |r| text(&r.0.recorded_by)),
     ];
+}
 
+impl Table for EventRow {
     fn id(&self) -> i64 {
         self.0.id
     }
@@ -206,49 +212,25 @@ impl Table for EventRow {
 }
 
 /// A visit with its companies' names.
-pub struct VisitRow(VisitView, String);
+pub struct VisitRow(pub VisitLine);
 
-impl Table for VisitRow {
+impl Record for VisitRow {
     const FIELDS: &'static [Field<Self>] = &[
-        f("id", "编号", 8.0, |r| Cell::Int(r.0.visit.id)),
-        f("visit_date", "来访日期", 12.0, |r| Cell::Date(r.0.visit.visit_date)),
-        f("headcount", "人次", 8.0, |r| Cell::Int(r.0.visit.headcount.into())),
-        f("companies", "来访企业", 36.0, |r| Cell::Text(r.1.clone())),
-        f("receiving_leaders", "接待领导", 16.0, |r| {
-            Cell::Text(list_of(&r.0.visit.receiving_leaders).join("、"))
+        f("id", "编号", 8.0, |r| Cell::Int(r.0.id)),
+        f("visit_date", "来访日期", 12.0, |r| Cell::Date(r.0.visit_date)),
+        f("headcount", "人次", 8.0, |r| Cell::Int(r.0.headcount.into())),
+        f("companies", "来访企业", 36.0, |r| {
+            Cell::Text(r.0.companies.join("、"))
         }),
-        f("purpose", "来访事由", 24.0, |r| text(&r.0.visit.purpose)),
-        f("summary", "洽谈情况", 30.0, |r| text(&r.0.visit.summary)),
+        f("receiving_leaders", "接待领导", 16.0, |r| {
+            Cell::Text(list_of(&r.0.receiving_leaders).join("、"))
+        }),
+        f("purpose", "来访事由", 24.0, |r| text(&r.0.purpose)),
+        f("summary", "洽谈情况", 30.0, |r| text(&r.0.summary)),
     ];
-
-    fn id(&self) -> i64 {
-        self.0.visit.id
-    }
-
-    async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
-        let filter = visits::VisitFilter {
-            visible: f.visible.clone(),
-            from: f.from,
-            to: f.to,
-            ..Default::default()
-        };
-        let views = visits::after(db, filter, after, CHUNK).await?;
-        let names = names::<entity::company::Entity>(db, views.iter().flat_map(|v| v.company_ids.clone())).await?;
-        Ok(views
-            .into_iter()
-            .map(|v| {
-                let companies: Vec<String> = v
-                    .company_ids
-                    .iter()
-                    .map(|c| names.get(c).cloned().unwrap_or_default())
-                    .collect();
-                VisitRow(v, companies.join("、"))
-            })
-            .collect())
-    }
 }
 
-impl Table for OutreachView {
+impl Record for OutreachView {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.outreach.id)),
         f("kind", "类型", 10.0, |r| label(r.outreach.kind)),
@@ -262,7 +244,9 @@ impl Table for OutreachView {
         }),
         f("notes", "备注", 30.0, |r| text(&r.outreach.notes)),
     ];
+}
 
+impl Table for OutreachView {
     fn id(&self) -> i64 {
         self.outreach.id
     }
@@ -278,7 +262,7 @@ impl Table for OutreachView {
     }
 }
 
-impl Table for blockers::BlockerView {
+impl Record for blockers::BlockerView {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.blocker.id)),
         f("project", "项目名称", 30.0, |r| Cell::Text(r.project_name.clone())),
@@ -295,7 +279,9 @@ impl Table for blockers::BlockerView {
         f("overdue", "逾期", 6.0, |r| Cell::Bool(r.overdue)),
         f("resolution", "解决情况", 30.0, |r| text(&r.blocker.resolution)),
     ];
+}
 
+impl Table for blockers::BlockerView {
     fn id(&self) -> i64 {
         self.blocker.id
     }
@@ -312,7 +298,7 @@ impl Table for blockers::BlockerView {
     }
 }
 
-impl Table for support_funds::SupportFundView {
+impl Record for support_funds::SupportFundView {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.fund.id)),
         f("company", "企业名称", 30.0, |r| Cell::Text(r.company_name.clone())),
@@ -324,7 +310,9 @@ impl Table for support_funds::SupportFundView {
         f("approved_on", "批准日期", 12.0, |r| Cell::Date(r.fund.approved_on)),
         f("note", "备注", 30.0, |r| text(&r.fund.note)),
     ];
+}
 
+impl Table for support_funds::SupportFundView {
     fn id(&self) -> i64 {
         self.fund.id
     }
@@ -339,7 +327,7 @@ impl Table for support_funds::SupportFundView {
     }
 }
 
-impl Table for CandidateView {
+impl Record for CandidateView {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.candidate.id)),
         f("company", "企业", 30.0, |r| Cell::Text(r.company_name.clone())),
@@ -348,7 +336,9 @@ impl Table for CandidateView {
         }),
         f("stage", "当前阶段", 10.0, |r| label(r.candidate.stage)),
     ];
+}
 
+impl Table for CandidateView {
     fn id(&self) -> i64 {
         self.candidate.id
     }
@@ -366,7 +356,7 @@ impl Table for CandidateView {
 /// A contact with its company's name, masked unless the caller may see contact details.
 pub struct ContactRow(contact::Model, String);
 
-impl Table for ContactRow {
+impl Record for ContactRow {
     const FIELDS: &'static [Field<Self>] = &[
         f("id", "编号", 8.0, |r| Cell::Int(r.0.id)),
         f("company", "企业", 30.0, |r| Cell::Text(r.1.clone())),
@@ -375,7 +365,9 @@ impl Table for ContactRow {
         f("phone", "电话", 16.0, |r| text(&r.0.phone)),
         f("email", "电子邮箱", 26.0, |r| text(&r.0.email)),
     ];
+}
 
+impl Table for ContactRow {
     fn id(&self) -> i64 {
         self.0.id
     }
@@ -387,6 +379,6 @@ impl Table for ContactRow {
 }
 
 /// The columns of a table.
-pub fn columns<T: Table>() -> Vec<Column> {
+pub fn columns<T: Record>() -> Vec<Column> {
     T::FIELDS.iter().map(|f| f.column).collect()
 }

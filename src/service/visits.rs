@@ -314,3 +314,102 @@ pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
     txn.commit().await?;
     Ok(())
 }
+
+/// A visit as the export writes it: its own fields and its companies' names, in company order.
+pub struct VisitLine {
+    /// Id.
+    pub id: i64,
+    /// Date.
+    pub visit_date: NaiveDate,
+    /// Person-times.
+    pub headcount: i32,
+    /// Receiving leaders, as stored (a JSON list of names).
+    pub receiving_leaders: serde_json::Value,
+    /// Purpose.
+    pub purpose: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// The visiting companies' names.
+    pub companies: Vec<String>,
+}
+
+/// One visit-and-company row of the export's query.
+#[derive(sea_orm::FromQueryResult)]
+struct LineRow {
+    id: i64,
+    visit_date: NaiveDate,
+    headcount: i32,
+    receiving_leaders: serde_json::Value,
+    purpose: Option<String>,
+    summary: Option<String>,
+    company: Option<String>,
+}
+
+/// Every visit the filter keeps with its companies' names, in id order, read by one query as it streams (the
+/// export: memory stays flat however many there are).
+pub async fn lines<'a, C>(
+    db: &'a C,
+    f: VisitFilter,
+) -> AppResult<impl futures_util::Stream<Item = AppResult<VisitLine>> + Send + 'a>
+where
+    C: ConnectionTrait + sea_orm::StreamTrait + Send,
+{
+    use futures_util::{TryStreamExt, stream};
+    use sea_orm::{
+        QueryTrait,
+        sea_query::{ExprTrait, JoinType},
+    };
+    let company_of_link = Expr::col((entity::company::Entity, entity::company::Column::Id))
+        .equals((visit_company::Entity, visit_company::Column::CompanyId));
+    let mut s = select(f).select_only().columns([
+        visit::Column::Id,
+        visit::Column::VisitDate,
+        visit::Column::Headcount,
+        visit::Column::ReceivingLeaders,
+        visit::Column::Purpose,
+        visit::Column::Summary,
+    ]);
+    QueryTrait::query(&mut s)
+        .expr_as(
+            Expr::col((entity::company::Entity, entity::company::Column::Name)),
+            Alias::new("company"),
+        )
+        .join(
+            JoinType::LeftJoin,
+            visit_company::Entity,
+            Expr::col((visit_company::Entity, visit_company::Column::VisitId))
+                .equals((visit::Entity, visit::Column::Id)),
+        )
+        .join(JoinType::LeftJoin, entity::company::Entity, company_of_link)
+        .order_by((visit::Entity, visit::Column::Id), sea_orm::Order::Asc)
+        .order_by(
+            (visit_company::Entity, visit_company::Column::CompanyId),
+            sea_orm::Order::Asc,
+        );
+    let rows = s.into_model::<LineRow>().stream(db).await?;
+    // The query gives a visit once per company, consecutively: fold those rows into one line.
+    Ok(stream::try_unfold(
+        (rows, None::<VisitLine>),
+        |(mut rows, mut open)| async move {
+            while let Some(r) = rows.try_next().await? {
+                if let Some(line) = open.as_mut().filter(|l| l.id == r.id) {
+                    line.companies.extend(r.company);
+                    continue;
+                }
+                let next = VisitLine {
+                    id: r.id,
+                    visit_date: r.visit_date,
+                    headcount: r.headcount,
+                    receiving_leaders: r.receiving_leaders,
+                    purpose: r.purpose,
+                    summary: r.summary,
+                    companies: r.company.into_iter().collect(),
+                };
+                if let Some(done) = open.replace(next) {
+                    return Ok(Some((done, (rows, open))));
+                }
+            }
+            Ok::<_, AppError>(open.take().map(|done| (done, (rows, None))))
+        },
+    ))
+}

@@ -17,6 +17,7 @@ db_test!(
     json_exports_and_formats_by_accept,
     exports_mask_contacts_check_scopes_and_are_audited,
     the_summary_writes_the_half_year_in_the_bureaus_words,
+    the_visits_export_is_what_the_api_says,
 );
 
 /// GET with the raw body: status, headers, bytes.
@@ -325,5 +326,73 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
         StatusCode::BAD_REQUEST,
         "invalid_value",
         Some("period"),
+    );
+}
+
+/// The visits export gives every visit the caller sees, in id order, with its companies' names in company order
+/// and its receiving leaders: the same as the API's visits and companies say, on the whole demo park and within a
+/// date range.
+async fn the_visits_export_is_what_the_api_says(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let (_, companies) = app.get("/api/v1/companies?per_page=200").await;
+    let name_of: std::collections::HashMap<i64, String> = companies["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_i64().unwrap(), c["name"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(companies["total"], name_of.len(), "one page holds every company");
+    let (mut expected, mut page) = (Vec::new(), 1);
+    loop {
+        let (_, visits) = app.get(&format!("/api/v1/visits?per_page=200&page={page}")).await;
+        let items = visits["items"].as_array().unwrap();
+        for v in items {
+            let names: Vec<&str> = v["company_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| name_of[&id.as_i64().unwrap()].as_str())
+                .collect();
+            let leaders: Vec<&str> = v["receiving_leaders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect();
+            expected.push(json!({
+                "id": v["id"], "visit_date": v["visit_date"], "headcount": v["headcount"],
+                "companies": names.join("、"), "receiving_leaders": leaders.join("、"),
+                "purpose": v["purpose"], "summary": v["summary"],
+            }));
+        }
+        if items.len() < 200 {
+            break;
+        }
+        page += 1;
+    }
+    expected.sort_by_key(|v| v["id"].as_i64());
+    assert!(expected.len() > 40, "{} visits", expected.len());
+    assert!(
+        expected.iter().any(|v| v["companies"].as_str().unwrap().contains('、')),
+        "some visit has more than one company"
+    );
+    let (s, _, body) = fetch(&app, app.token("viewer"), "/api/v1/exports/visits?format=json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let got: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(got, expected);
+
+    let in_march = |v: &&Value| v["visit_date"].as_str().unwrap().starts_with("2024-03");
+    let march: Vec<Value> = expected.iter().filter(in_march).cloned().collect();
+    assert!(!march.is_empty());
+    let q = "/api/v1/exports/visits?format=json&from=2024-03-01&to=2024-03-31";
+    let (_, _, body) = fetch(&app, app.token("viewer"), q, None).await;
+    assert_eq!(serde_json::from_slice::<Vec<Value>>(&body).unwrap(), march);
+    let (_, _, csv) = fetch(&app, app.token("viewer"), "/api/v1/exports/visits?format=csv", None).await;
+    let text = String::from_utf8(csv).unwrap();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(
+        reader.records().count(),
+        expected.len(),
+        "a record per visit after the header"
     );
 }
