@@ -30,7 +30,8 @@ pub(super) fn day(d: NaiveDate) -> i32 {
 #[derive(Default)]
 pub struct Raw {
     pub(super) as_of: Option<NaiveDate>,
-    pub(super) project_events: Events,
+    /// The (project, day) of every event of the main line up to the as-of date (KPIs only).
+    pub(super) project_moves: (Vec<i64>, Vec<i32>),
     /// The (project, day) of every 终止 event up to the as-of date.
     pub(super) project_drops: (Vec<i64>, Vec<i32>),
     pub(super) projects: ProjectColumns,
@@ -65,9 +66,12 @@ pub(super) struct Events {
     pub(super) day: Vec<i32>,
 }
 
+/// The projects reached by the as-of date, with their attributes and reach days.
 #[derive(Default)]
 pub(super) struct ProjectColumns {
     pub(super) id: Vec<i64>,
+    /// The reach day of each stage of the main line by the as-of date (none where not reached by then).
+    pub(super) reach: [Vec<Option<i32>>; 6],
     pub(super) industry: Vec<Option<String>>,
     pub(super) source: Vec<String>,
     pub(super) leader: Vec<Option<String>>,
@@ -141,7 +145,7 @@ where
         ..Raw::default()
     };
     if matches!(scope, Scope::Projects | Scope::All) {
-        load_projects(db, as_of, visible, &mut raw).await?;
+        load_projects(db, (as_of, scope), visible, &mut raw).await?;
     }
     if matches!(scope, Scope::Incubation | Scope::All) {
         load_incubation(db, as_of, visible, &mut raw).await?;
@@ -153,29 +157,54 @@ where
     Ok(raw)
 }
 
-/// Project stage events and the project columns the breakdowns and money read.
-async fn load_projects<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
+/// One project as the loader reads it.
+struct ProjectRow {
+    id: i64,
+    industry: Option<String>,
+    source: String,
+    contact_leader: Option<String>,
+    province: Option<String>,
+    agreed: Option<i64>,
+    major: bool,
+    leader_name: Option<String>,
+    reached: [Option<NaiveDate>; 6],
+}
+
+impl sea_orm::FromQueryResult for ProjectRow {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let mut reached = [None; 6];
+        for (on, column) in reached.iter_mut().zip(project::REACHED) {
+            *on = row.try_get(pre, sea_orm::IdenStatic::as_str(&column))?;
+        }
+        Ok(ProjectRow {
+            id: row.try_get(pre, "id")?,
+            industry: row.try_get(pre, "industry")?,
+            source: row.try_get(pre, "source")?,
+            contact_leader: row.try_get(pre, "contact_leader")?,
+            province: row.try_get(pre, "province")?,
+            agreed: row.try_get(pre, "agreed_investment_yuan")?,
+            major: row.try_get(pre, "is_major")?,
+            leader_name: row.try_get(pre, "leader_name")?,
+            reached,
+        })
+    }
+}
+
+/// The projects that reached their first stage by the as-of date: the columns the breakdowns and money read, and
+/// their reach days. A project keeps its reach dates (docs/DEFINITIONS.md) on its record; a reach date as of any day
+/// is the stored one when it is not after that day (the earliest event at a stage or later is after the day exactly
+/// when every such event is), so no stage event needs reading. The KPIs also read the main-line events' days, and the
+/// 终止 events.
+async fn load_projects<C>(
+    db: &C,
+    (as_of, scope): (NaiveDate, Scope),
+    visible: &Visible,
+    raw: &mut Raw,
+) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
-    let events = || visible.via_project(stage_event::Column::ProjectId);
-    raw.project_events =
-        stage_events::<C, stage_event::Entity, ProjectStage>(db, as_of, "project_id", events()).await?;
-    let mut drops = stage_event::Entity::find()
-        .select_only()
-        .columns([stage_event::Column::ProjectId, stage_event::Column::OccurredOn])
-        .filter(stage_event::Column::Stage.eq(ProjectStage::Dropped))
-        .filter(stage_event::Column::OccurredOn.lte(as_of))
-        .apply_if(events(), QueryFilter::filter)
-        .into_tuple::<(i64, NaiveDate)>()
-        .stream(db)
-        .await?;
-    while let Some((owner, on)) = drops.try_next().await? {
-        raw.project_drops.0.push(owner);
-        raw.project_drops.1.push(day(on));
-    }
-    drop(drops);
-    let mut rows = project::Entity::find()
+    let select = project::Entity::find()
         .select_only()
         .columns([
             project::Column::Id,
@@ -190,6 +219,7 @@ where
             Expr::col((Alias::new("leader"), user::Column::DisplayName)),
             "leader_name",
         )
+        .columns(project::REACHED)
         .join(JoinType::InnerJoin, project::Relation::Company.def())
         .join_as(
             JoinType::LeftJoin,
@@ -199,30 +229,47 @@ where
                 .into(),
             Alias::new("leader"),
         )
-        .apply_if(visible.projects(), QueryFilter::filter)
-        .into_tuple::<(
-            i64,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            bool,
-            Option<String>,
-        )>()
-        .stream(db)
-        .await?;
+        .filter(project::Column::ReachedLeadOn.lte(as_of))
+        .apply_if(visible.projects(), QueryFilter::filter);
+    let mut rows = select.into_model::<ProjectRow>().stream(db).await?;
     let p = &mut raw.projects;
-    while let Some((id, industry, source, text, province, agreed, major, linked)) = rows.try_next().await? {
+    while let Some(r) = rows.try_next().await? {
         // A linked leader by their name as it is now; a name that links no one as written.
-        let leader = linked.or(text);
-        p.major.push(major);
-        p.id.push(id);
-        p.industry.push(industry);
-        p.source.push(source);
-        p.leader.push(leader);
-        p.province.push(province);
-        p.agreed.push(agreed);
+        p.major.push(r.major);
+        p.id.push(r.id);
+        p.industry.push(r.industry);
+        p.source.push(r.source);
+        p.leader.push(r.leader_name.or(r.contact_leader));
+        p.province.push(r.province);
+        p.agreed.push(r.agreed);
+        for (column, on) in p.reach.iter_mut().zip(r.reached) {
+            column.push(on.filter(|d| *d <= as_of).map(day));
+        }
+    }
+    drop(rows);
+    if scope != Scope::All {
+        return Ok(());
+    }
+    let events = || visible.via_project(stage_event::Column::ProjectId);
+    for (dropped, out) in [(false, &mut raw.project_moves), (true, &mut raw.project_drops)] {
+        let stage = stage_event::Column::Stage;
+        let mut rows = stage_event::Entity::find()
+            .select_only()
+            .columns([stage_event::Column::ProjectId, stage_event::Column::OccurredOn])
+            .filter(if dropped {
+                stage.eq(ProjectStage::Dropped)
+            } else {
+                stage.ne(ProjectStage::Dropped)
+            })
+            .filter(stage_event::Column::OccurredOn.lte(as_of))
+            .apply_if(events(), QueryFilter::filter)
+            .into_tuple::<(i64, NaiveDate)>()
+            .stream(db)
+            .await?;
+        while let Some((owner, on)) = rows.try_next().await? {
+            out.0.push(owner);
+            out.1.push(day(on));
+        }
     }
     Ok(())
 }

@@ -106,7 +106,7 @@ impl Analytics {
     pub fn build(raw: Raw) -> PolarsResult<Analytics> {
         let as_of = raw.as_of.unwrap_or_else(epoch);
         let p = raw.projects;
-        let attrs = DataFrame::new_infer_height(vec![
+        let mut columns = vec![
             Column::new("id".into(), p.id),
             Column::new("industry".into(), p.industry),
             Column::new("source".into(), p.source),
@@ -114,24 +114,19 @@ impl Analytics {
             Column::new("province".into(), p.province),
             Column::new("agreed".into(), p.agreed),
             Column::new("major".into(), p.major),
-        ])?;
+        ];
         let project_moves = DataFrame::new_infer_height(vec![
-            Column::new("id".into(), raw.project_events.owner.clone()),
-            Column::new("day".into(), raw.project_events.day.clone()),
+            Column::new("id".into(), raw.project_moves.0),
+            Column::new("day".into(), raw.project_moves.1),
         ])?;
         let project_drops = DataFrame::new_infer_height(vec![
             Column::new("id".into(), raw.project_drops.0),
             Column::new("day".into(), raw.project_drops.1),
         ])?;
-        let projects = attrs
-            .lazy()
-            .join(
-                reach(raw.project_events, ProjectStage::ORDER.len())?.lazy(),
-                [col("id")],
-                [col("id")],
-                JoinArgs::new(polars::prelude::JoinType::Inner),
-            )
-            .collect()?;
+        for (r, days) in p.reach.into_iter().enumerate() {
+            columns.push(Column::new(format!("r{r}").into(), days));
+        }
+        let projects = DataFrame::new_infer_height(columns)?;
         let cands = DataFrame::new_infer_height(vec![
             Column::new("id".into(), raw.candidates.0),
             Column::new("cohort_year".into(), raw.candidates.1),
