@@ -12,3 +12,11 @@ curl -s -o /dev/null -H "authorization: Bearer $T" -w "first byte %{time_starttr
 PEAK=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
 echo "server RSS before $((BEFORE/1024)) MiB, peak $((PEAK/1024)) MiB, added $(((PEAK-BEFORE)/1024)) MiB"
 kill $PID; wait $PID 2>/dev/null
+# The floor on PostgreSQL: psql \copy of the same content (every visit with its companies' names, in id order).
+if [[ "${DATABASE_URL:-}" == postgres* ]] && command -v psql >/dev/null; then
+  T0=$(date +%s.%N)
+  psql "$DATABASE_URL" -qXc "\\copy (select v.id, v.visit_date, v.headcount, string_agg(c.name, '、' order by c.id), \
+    v.receiving_leaders, v.purpose, v.summary from visits v left join visit_companies vc on vc.visit_id = v.id \
+    left join companies c on c.id = vc.company_id group by v.id order by v.id) to '/dev/null' csv"
+  echo "floor: psql \\copy of the same content $(echo "$(date +%s.%N) - $T0" | bc) s"
+fi

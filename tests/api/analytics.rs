@@ -971,13 +971,7 @@ async fn foreign_capital_is_kept_in_dollars_and_counted_apart(app: TestApp) {
 /// The bench park's histories skip stages, move back, drop, reopen and run past the as-of date; on them the API's
 /// flow funnel of several periods equals the one SQL query an analyst would write from DEFINITIONS.md.
 async fn the_engine_agrees_with_one_sql_query_on_histories_that_use_every_rule(app: TestApp) {
-    let size = invest_crm::bench::Size {
-        projects: 3000,
-        visits: 10,
-        blockers: 10,
-        candidates: 10,
-    };
-    invest_crm::bench::generate(&app.db, size).await.unwrap();
+    app.synthetic_projects(3000).await;
     let as_of = chrono::NaiveDate::from_ymd_opt(2024, 9, 30).unwrap();
     for label in ["2022", "2023-H2", "2024-Q2", "2024-09", "2024-W30"] {
         let period = jobs::period::Period::parse(label).unwrap();

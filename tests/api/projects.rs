@@ -556,13 +556,7 @@ async fn reach_kept(db: &DatabaseConnection) -> Reach {
 /// skipped stages, backward moves, drops and reopens (the benchmark's histories), one move at a time through the API,
 /// or recomputed from the events by the migration that introduced them; and the list filters count by them.
 async fn kept_reach_dates_are_those_of_the_history(app: TestApp) {
-    let size = invest_crm::bench::Size {
-        projects: 400,
-        visits: 10,
-        blockers: 10,
-        candidates: 10,
-    };
-    invest_crm::bench::generate(&app.db, size).await.unwrap();
+    app.synthetic_projects(400).await;
     let (_, list) = app.get("/api/v1/projects?stage=signed&per_page=1").await;
     let id = list["items"][0]["id"].as_i64().unwrap();
     let back = json!({"stage": "lead", "occurred_on": "2025-01-02", "reason": "重新谈"});

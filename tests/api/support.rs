@@ -106,6 +106,18 @@ fn unique_name() -> String {
 }
 
 impl TestApp {
+    /// Fills the database with the benchmark's synthetic projects (histories that skip stages, move back, drop,
+    /// reopen and run past the as-of date) and a few other records.
+    pub async fn synthetic_projects(&self, projects: usize) {
+        let size = invest_crm::bench::Size {
+            projects,
+            visits: 10,
+            blockers: 10,
+            candidates: 10,
+        };
+        invest_crm::bench::generate(&self.db, size).await.unwrap();
+    }
+
     /// The app on a new SQLite file.
     pub async fn sqlite() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -1,6 +1,8 @@
 //! `invest-crm bench`: a deterministic synthetic park of any size, and timings of the analytics on it.
 //! Timings are printed for docs/BENCHMARKS.md, never asserted; the engine's funnel is checked against one SQL query.
 
+mod floor;
+
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
@@ -318,7 +320,8 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Times the nightly job and on-demand funnels; prints one line per measurement.
+/// Times, in one run, the on-demand funnel against the one-query SQL peer and the nightly job against the floor of
+/// the data it reads (docs/BENCHMARKS.md); prints each measurement, then the medians, ranges and ratios.
 pub async fn analytics(
     db: &DatabaseConnection,
     cfg: &crate::config::Config,
@@ -326,58 +329,126 @@ pub async fn analytics(
     repeat: usize,
 ) -> anyhow::Result<()> {
     let p = Period::parse(&format!("{}", chrono::Datelike::year(&as_of)))?;
-    let peer = sql_peer_funnel(db, &p, as_of).await?;
-    let ours = {
-        let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
-        let pc = p.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
-            let f = Analytics::build(raw)?.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, None)?;
-            Ok(f.stages.iter().map(|s| s.count).collect())
-        })
-        .await??
-    };
-    anyhow::ensure!(
-        ours == peer.0,
-        "the funnel {ours:?} differs from the SQL peer's {:?}",
-        peer.0
-    );
-    println!(
-        "flow funnel {} {ours:?} equals the one-query SQL peer's; the peer took {:.0} ms",
-        p.label,
-        peer.1 * 1000.0
-    );
+    let repeat = repeat.max(1);
+    let (mut peer, mut ours, mut floor, mut copy, mut job) = (vec![], vec![], vec![], vec![], vec![]);
     for i in 0..repeat {
-        let t = Instant::now();
-        let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
-        let loaded = t.elapsed();
-        let pc = p.clone();
-        let f = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-            let a = Analytics::build(raw)?;
-            Ok(
-                a.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, Some(Breakdown::Industry))?
-                    .groups
-                    .len(),
-            )
-        })
-        .await??;
+        peer.push(checked_peer(db, &p, as_of).await?);
+        ours.push(on_demand_funnel(db, &p, as_of).await?);
+        let (took, rows) = floor::driver(db, as_of).await?;
+        floor.push(took);
+        copy.extend(floor::psql_copy(db, &cfg.database_url(), as_of).await?);
+        job.push(nightly(db, cfg, as_of).await?);
         println!(
-            "on-demand funnel {} by industry ({f} groups), run {}: {:.0} ms (load {:.0} ms)",
-            p.label,
+            "run {}: peer {:.0} ms, on-demand funnel {:.0} ms; floor {:.2} s ({rows} rows){}, nightly job {:.2} s",
             i + 1,
-            t.elapsed().as_secs_f64() * 1000.0,
-            loaded.as_secs_f64() * 1000.0
+            peer[i] * 1e3,
+            ours[i] * 1e3,
+            floor[i],
+            copy.last()
+                .map(|c| format!(", psql \\copy {c:.2} s"))
+                .unwrap_or_default(),
+            job[i],
         );
     }
+    let (peer, ours, floor, job) = (Spread::of(peer), Spread::of(ours), Spread::of(floor), Spread::of(job));
+    println!(
+        "on-demand flow funnel {} by industry, in process: {} ms; one-query SQL peer: {} ms; ratio {:.2}",
+        p.label,
+        ours.ms(),
+        peer.ms(),
+        ours.median / peer.median
+    );
+    println!(
+        "nightly analytics job: {} s; floor through the driver: {} s; ratio {:.2}",
+        job.s(),
+        floor.s(),
+        job.median / floor.median
+    );
+    if !copy.is_empty() {
+        let copy = Spread::of(copy);
+        println!(
+            "floor by psql \\copy: {} s; ratio {:.2}",
+            copy.s(),
+            job.median / copy.median
+        );
+    }
+    println!("peak RSS of the process: {:.0} MiB", peak_rss_mib());
+    Ok(())
+}
+
+/// The median and range of some timings, in seconds.
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut v: Vec<f64>) -> Spread {
+        v.sort_by(f64::total_cmp);
+        Spread {
+            median: v[(v.len() - 1) / 2],
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+
+    fn ms(&self) -> String {
+        format!(
+            "median {:.0} (min–max {:.0}–{:.0})",
+            self.median * 1e3,
+            self.min * 1e3,
+            self.max * 1e3
+        )
+    }
+
+    fn s(&self) -> String {
+        format!("median {:.2} (min–max {:.2}–{:.2})", self.median, self.min, self.max)
+    }
+}
+
+/// The one-query SQL peer's flow funnel, checked equal to the engine's; the seconds the peer took.
+async fn checked_peer(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<f64> {
+    let (counts, took) = sql_peer_funnel(db, p, as_of).await?;
+    let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
+    let pc = p.clone();
+    let ours = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+        let f = Analytics::build(raw)?.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, None)?;
+        Ok(f.stages.iter().map(|s| s.count).collect())
+    })
+    .await??;
+    anyhow::ensure!(
+        ours == counts,
+        "the funnel {ours:?} differs from the SQL peer's {counts:?}"
+    );
+    Ok(took)
+}
+
+/// Seconds to load and compute the flow funnel of `p` broken down by industry, as an on-demand request does.
+async fn on_demand_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
+    let pc = p.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let a = Analytics::build(raw)?;
+        a.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, Some(Breakdown::Industry))?;
+        Ok(())
+    })
+    .await??;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Seconds one manual run of the nightly analytics job takes.
+async fn nightly(db: &DatabaseConnection, cfg: &crate::config::Config, as_of: NaiveDate) -> anyhow::Result<f64> {
     let runner = crate::service::jobs::runner(db, &cfg.jobs)?;
     let spec = jobs::specs(&cfg.jobs, &cfg.mail).remove(0);
     let t = Instant::now();
     let outcome = runner.run_manual(&spec, Some(as_of)).await?;
-    println!(
-        "nightly analytics job (10 periods, KPIs and 14 funnels each): {:.2} s, {outcome:?}",
-        t.elapsed().as_secs_f64()
+    anyhow::ensure!(
+        matches!(outcome, jobs::runner::Outcome::Succeeded(_)),
+        "the nightly job did not succeed: {outcome:?}"
     );
-    println!("peak RSS of the process: {:.0} MiB", peak_rss_mib());
-    Ok(())
+    Ok(t.elapsed().as_secs_f64())
 }
 
 /// The flow funnel of `p` as one SQL query, the way an analyst would write it by DEFINITIONS.md (the reach date of
