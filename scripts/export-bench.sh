@@ -2,11 +2,13 @@
 # Streams the visits CSV export over HTTP from a release server and measures first byte, total time and the server's memory.
 set -u
 B=${INVEST_CRM_BIN:-target/release/invest-crm}; PORT=${PORT:-18099}
-export INVEST_CRM_LOG=warn INVEST_CRM_ADMIN_PASSWORD=bench-password-123 INVEST_CRM_JOBS__ENABLED=false
+# The admin's password: the one the database's first admin was given (set it when the database already has one).
+export INVEST_CRM_ADMIN_PASSWORD=${INVEST_CRM_ADMIN_PASSWORD:-bench-password-123}
+export INVEST_CRM_LOG=warn INVEST_CRM_JOBS__ENABLED=false
 $B serve --listen 127.0.0.1:$PORT > /tmp/expserve.log 2>&1 &
 PID=$!
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:$PORT/readyz >/dev/null && break; sleep 0.2; done
-T=$(curl -s -XPOST http://127.0.0.1:$PORT/api/v1/auth/login -H 'content-type: application/json' -d '{"username":"admin","password":"bench-password-123"}' | python3 -c "import json,sys;print(json.load(sys.stdin)['token'])")
+T=$(curl -s -XPOST http://127.0.0.1:$PORT/api/v1/auth/login -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$INVEST_CRM_ADMIN_PASSWORD\"}" | python3 -c "import json,sys;print(json.load(sys.stdin)['token'])")
 BEFORE=$(awk '/VmRSS/{print $2}' /proc/$PID/status)
 curl -s -o /dev/null -H "authorization: Bearer $T" -w "first byte %{time_starttransfer} s, total %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$PORT/api/v1/exports/visits?format=csv"
 PEAK=$(awk '/VmHWM/{print $2}' /proc/$PID/status)

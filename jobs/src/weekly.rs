@@ -322,19 +322,38 @@ async fn open_blockers(
     Ok((lines, per_project))
 }
 
-/// Each project's stage at the end of `end`, from its history (the stored stage is today's).
+/// Each project's stage at the end of `end` (those with no event by then left out): the stored stage, which is that
+/// of its latest event, for the projects with no event after `end`; from the history up to `end` for the few others.
 async fn stages_at(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Result<HashMap<i64, ProjectStage>> {
     use entity::stage_event;
+    let moved_since = || {
+        stage_event::Entity::find()
+            .select_only()
+            .column(stage_event::Column::ProjectId)
+            .filter(stage_event::Column::OccurredOn.gt(end))
+            .into_query()
+    };
+    let mut stages: HashMap<i64, ProjectStage> = project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Stage])
+        .filter(project::Column::Id.not_in_subquery(moved_since()))
+        .into_tuple::<(i64, ProjectStage)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     let events: Vec<(i64, ProjectStage)> = stage_event::Entity::find()
         .select_only()
         .columns([stage_event::Column::ProjectId, stage_event::Column::Stage])
+        .filter(stage_event::Column::ProjectId.in_subquery(moved_since()))
         .filter(stage_event::Column::OccurredOn.lte(end))
         .order_by_asc(stage_event::Column::OccurredOn)
         .order_by_asc(stage_event::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(events.into_iter().collect())
+    stages.extend(events);
+    Ok(stages)
 }
 
 /// The target lines of the year so far.

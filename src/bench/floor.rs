@@ -11,12 +11,15 @@ use sea_orm::{DatabaseConnection, Statement, StreamTrait};
 /// The loader's statements as of `as_of`, in the order it sends them.
 pub fn statements(as_of: NaiveDate) -> Vec<String> {
     vec![
-        format!("select project_id, stage, occurred_on from stage_events where occurred_on <= '{as_of}'"),
+        format!(
+            "select project_id, occurred_on from stage_events where stage <> 'dropped' and occurred_on <= '{as_of}'"
+        ),
         format!(
             "select project_id, occurred_on from stage_events where stage = 'dropped' and occurred_on <= '{as_of}'"
         ),
         "select p.id, p.industry, p.source, p.contact_leader, c.province, p.agreed_investment_yuan, p.is_major, \
-         u.display_name from projects p join companies c on c.id = p.company_id \
+         u.display_name, p.reached_lead_on, p.reached_negotiating_on, p.reached_signed_on, p.reached_landed_on, \
+         p.reached_started_on, p.reached_producing_on from projects p join companies c on c.id = p.company_id \
          left join users u on u.id = p.contact_leader_id"
             .to_owned(),
         format!("select candidate_id, stage, occurred_on from incubation_events where occurred_on <= '{as_of}'"),
@@ -33,7 +36,7 @@ pub fn statements(as_of: NaiveDate) -> Vec<String> {
         format!("select approved_on, amount_yuan from support_funds where approved_on <= '{as_of}'"),
         format!("select above_size_since from companies where above_size_since <= '{as_of}'"),
         "select year, metric, value from targets".to_owned(),
-        format!("select category, opened_on, due_date, resolved_on from blockers where opened_on <= '{as_of}'"),
+        "select category, opened_on, due_date, resolved_on from blockers".to_owned(),
     ]
 }
 

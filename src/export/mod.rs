@@ -188,11 +188,11 @@ fn table_rows<T: Table>(db: DatabaseConnection, filters: Filters, open_contacts:
     Box::pin(pages.try_flatten())
 }
 
-/// The visits, read by one streamed query on a task of its own and handed over a bounded channel: memory stays
-/// flat, and a client that goes away drops the receiver, which ends the task and its query.
+/// The visits, read by one streamed query on a task of its own and handed over a bounded channel a chunk at a time:
+/// memory stays flat, and a client that goes away drops the receiver, which ends the task and its query.
 fn visit_rows(db: DatabaseConnection, filters: Filters) -> Rows {
     use futures_util::StreamExt;
-    let (tx, rx) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<Cell>>>(CHUNK as usize);
+    let (tx, rx) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<Vec<Cell>>>>(4);
     tokio::spawn(async move {
         let filter = crate::service::visits::VisitFilter {
             visible: filters.visible,
@@ -201,22 +201,27 @@ fn visit_rows(db: DatabaseConnection, filters: Filters) -> Rows {
             ..Default::default()
         };
         let lines = match crate::service::visits::lines(&db, filter).await {
-            Ok(lines) => lines,
+            Ok(lines) => lines.map(|l| l.map(|l| VisitRow(l).row())),
             Err(e) => {
                 let _ = tx.send(Err(e.into())).await;
                 return;
             }
         };
-        let mut lines = std::pin::pin!(lines);
-        while let Some(line) = lines.next().await {
-            let row = line.map(|l| VisitRow(l).row()).map_err(anyhow::Error::from);
-            let failed = row.is_err();
-            if tx.send(row).await.is_err() || failed {
+        let mut chunks = std::pin::pin!(lines.chunks(CHUNK as usize));
+        while let Some(chunk) = chunks.next().await {
+            let rows: Result<Vec<_>, _> = chunk.into_iter().collect();
+            let failed = rows.is_err();
+            if tx.send(rows.map_err(anyhow::Error::from)).await.is_err() || failed {
                 return;
             }
         }
     });
-    Box::pin(stream::unfold(rx, async |mut rx| rx.recv().await.map(|row| (row, rx))))
+    let chunks = stream::unfold(rx, async |mut rx| rx.recv().await.map(|chunk| (chunk, rx)));
+    Box::pin(
+        chunks
+            .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+            .try_flatten(),
+    )
 }
 
 /// The rows of a dataset; contact details are masked unless `open_contacts`.

@@ -457,6 +457,37 @@ async fn the_weekly_report_reaches_each_subscribed_leader_once(app: TestApp) {
     );
     let mine = book.worksheet_range("我的项目").unwrap();
     assert!(mine.height() > 1, "王建国 has contact projects");
+    // Each project at the stage it had at the week's end, from its history: some have moved on since.
+    let (_, all) = app.get("/api/v1/projects?per_page=200").await;
+    let (_, labels) = app.get("/api/v1/labels").await;
+    let label_of = |stage: &serde_json::Value| {
+        let stages = labels["project_stage"].as_array().unwrap();
+        stages.iter().find(|l| l["value"] == *stage).unwrap()["label"].clone()
+    };
+    let mut moved_since = 0;
+    for row in 1..mine.height() {
+        let name = mine.get((row, 0)).unwrap().to_string();
+        let p = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name.as_str())
+            .unwrap();
+        let (_, history) = app.get(&format!("/api/v1/projects/{}/stage-events", p["id"])).await;
+        let events = history.as_array().unwrap();
+        let then = events
+            .iter()
+            .rfind(|e| e["occurred_on"].as_str().unwrap() <= "2024-05-26")
+            .unwrap();
+        moved_since += usize::from(events.last() != Some(then));
+        let label = label_of(&then["stage"]);
+        assert_eq!(
+            mine.get((row, 1)).unwrap().to_string(),
+            label.as_str().unwrap(),
+            "{name}"
+        );
+    }
+    assert!(moved_since > 0, "some of the projects moved after the week");
 }
 
 /// A leader an admin limited to 招商一局 gets a report of its records, saying so; the others the whole park's.

@@ -229,11 +229,15 @@ where
                 .into(),
             Alias::new("leader"),
         )
-        .filter(project::Column::ReachedLeadOn.lte(as_of))
         .apply_if(visible.projects(), QueryFilter::filter);
     let mut rows = select.into_model::<ProjectRow>().stream(db).await?;
     let p = &mut raw.projects;
     while let Some(r) = rows.try_next().await? {
+        // Dates are compared here rather than in the query: a range over nearly every row would lead SQLite's
+        // planner to an index and a table look-up per row, where a plain scan is several times faster.
+        if r.reached[0].is_none_or(|d| d > as_of) {
+            continue;
+        }
         // A linked leader by their name as it is now; a name that links no one as written.
         p.major.push(r.major);
         p.id.push(r.id);
@@ -429,13 +433,16 @@ where
             blocker::Column::DueDate,
             blocker::Column::ResolvedOn,
         ])
-        .filter(blocker::Column::OpenedOn.lte(as_of))
         .apply_if(visible.via_project(blocker::Column::ProjectId), QueryFilter::filter)
         .into_tuple::<(String, NaiveDate, Option<NaiveDate>, Option<NaiveDate>)>()
         .stream(db)
         .await?;
     let b = &mut raw.blockers;
     while let Some((c, o, due, res)) = rows.try_next().await? {
+        // Compared here, not in the query, as for the projects.
+        if o > as_of {
+            continue;
+        }
         b.category.push(c);
         b.opened.push(day(o));
         b.due.push(due.map(day));
