@@ -427,11 +427,12 @@ async fn checked_peer(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> 
 /// Seconds to load and compute the flow funnel of `p` broken down by industry, as an on-demand request does.
 async fn on_demand_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<f64> {
     let t = Instant::now();
-    let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
+    let by = Some(Breakdown::Industry);
+    let raw = analytics::load(db, as_of, Scope::Funnel(by), &entity::visible::Visible::All).await?;
     let pc = p.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let a = Analytics::build(raw)?;
-        a.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, Some(Breakdown::Industry))?;
+        a.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, by)?;
         Ok(())
     })
     .await??;

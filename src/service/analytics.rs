@@ -62,7 +62,7 @@ pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery, seen: &Seen) -> App
         ));
     }
     let scope = match q.pipeline {
-        Pipeline::Projects => Scope::Projects,
+        Pipeline::Projects => Scope::Funnel(q.by),
         Pipeline::Incubation => Scope::Incubation,
     };
     let as_of = q.as_of.unwrap_or_else(today);

@@ -11,6 +11,8 @@ use entity::{
     visit,
 };
 use futures_util::TryStreamExt;
+
+use super::Breakdown;
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait,
     RelationTrait, StreamTrait,
@@ -93,6 +95,8 @@ pub(super) struct BlockerColumns {
 pub enum Scope {
     /// Project stage history and attributes.
     Projects,
+    /// One project funnel with this breakdown: the reach dates, and only the attribute it breaks down by.
+    Funnel(Option<Breakdown>),
     /// Incubation stage history.
     Incubation,
     /// Everything (KPIs and the nightly job).
@@ -144,8 +148,12 @@ where
         as_of: Some(as_of),
         ..Raw::default()
     };
-    if matches!(scope, Scope::Projects | Scope::All) {
-        load_projects(db, (as_of, scope), visible, &mut raw).await?;
+    match scope {
+        Scope::Funnel(by @ (None | Some(Breakdown::Industry | Breakdown::Source))) => {
+            load_reach(db, (as_of, by), visible, &mut raw).await?;
+        }
+        Scope::Projects | Scope::All | Scope::Funnel(_) => load_projects(db, (as_of, scope), visible, &mut raw).await?,
+        Scope::Incubation => {}
     }
     if matches!(scope, Scope::Incubation | Scope::All) {
         load_incubation(db, as_of, visible, &mut raw).await?;
@@ -156,6 +164,65 @@ where
     }
     Ok(raw)
 }
+
+/// The projects that reached their first stage by the as-of date: their reach days and, for a breakdown by
+/// industry or source, that column; the attributes a funnel does not read are left empty (`None`, `""`, `false`).
+async fn load_reach<C>(
+    db: &C,
+    (as_of, by): (NaiveDate, Option<Breakdown>),
+    visible: &Visible,
+    raw: &mut Raw,
+) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    let key = match by {
+        Some(Breakdown::Industry) => Expr::col(project::Column::Industry),
+        Some(Breakdown::Source) => Expr::col(project::Column::Source),
+        _ => Expr::val(Option::<String>::None),
+    };
+    let [r0, r1, r2, r3, r4, r5] = project::REACHED;
+    let mut rows = project::Entity::find()
+        .select_only()
+        .column(project::Column::Id)
+        .column_as(key, "key")
+        .columns([r0, r1, r2, r3, r4, r5])
+        .apply_if(visible.projects(), QueryFilter::filter)
+        .into_tuple::<(
+            i64,
+            Option<String>,
+            Reached,
+            Reached,
+            Reached,
+            Reached,
+            Reached,
+            Reached,
+        )>()
+        .stream(db)
+        .await?;
+    let p = &mut raw.projects;
+    while let Some((id, key, d0, d1, d2, d3, d4, d5)) = rows.try_next().await? {
+        // Compared here, not in the query, as in load_projects.
+        if d0.is_none_or(|d| d > as_of) {
+            continue;
+        }
+        p.id.push(id);
+        p.industry.push(key.clone().filter(|_| by == Some(Breakdown::Industry)));
+        p.source
+            .push(key.filter(|_| by == Some(Breakdown::Source)).unwrap_or_default());
+        p.leader.push(None);
+        p.province.push(None);
+        p.agreed.push(None);
+        p.major.push(false);
+        for (column, on) in p.reach.iter_mut().zip([d0, d1, d2, d3, d4, d5]) {
+            column.push(on.filter(|d| *d <= as_of).map(day));
+        }
+    }
+    Ok(())
+}
+
+/// A reach date as read.
+type Reached = Option<NaiveDate>;
 
 /// One project as the loader reads it.
 struct ProjectRow {
