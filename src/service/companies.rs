@@ -96,7 +96,7 @@ fn row(c: NewCompany) -> company::ActiveModel {
 pub async fn list(db: &impl ConnectionTrait, f: CompanyFilter, paging: Paging) -> AppResult<Page<company::Model>> {
     let mut s = company::Entity::find().order_by_desc(company::Column::Id);
     if let Some(q) = search_text(f.q.as_deref()) {
-        s = s.filter(name_contains(company::Column::Name, q));
+        s = s.filter(name_contains(db.get_database_backend(), company::Column::Name, q));
     }
     if let Some(i) = f.industry {
         s = s.filter(company::Column::Industry.eq(i));

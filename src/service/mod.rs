@@ -302,8 +302,10 @@ pub async fn current_version<E: EntityTrait>(db: &impl ConnectionTrait, id: i64)
         .await?)
 }
 
-/// A case-insensitive "name contains `q`" condition; `%`, `_` and `\` in `q` are taken literally.
-pub fn name_contains(col: impl sea_orm::ColumnTrait, q: &str) -> SimpleExpr {
+/// A case-insensitive "name contains `q`" condition; `%`, `_` and `\` in `q` are taken literally. On PostgreSQL
+/// `lower(name) LIKE …`, which the trigram index on `lower(name)` answers; on SQLite a plain `LIKE`, which ignores
+/// ASCII case there already (its `lower` lowers only ASCII too), without calling `lower` on every name.
+pub fn name_contains(backend: sea_orm::DbBackend, col: impl sea_orm::ColumnTrait, q: &str) -> SimpleExpr {
     let mut p = String::with_capacity(q.len() + 2);
     p.push('%');
     for c in q.to_lowercase().chars() {
@@ -313,7 +315,12 @@ pub fn name_contains(col: impl sea_orm::ColumnTrait, q: &str) -> SimpleExpr {
         p.push(c);
     }
     p.push('%');
-    Expr::expr(Func::lower(Expr::col(col.as_column_ref()))).like(LikeExpr::new(p).escape('\\'))
+    let name = Expr::col(col.as_column_ref());
+    let like = LikeExpr::new(p).escape('\\');
+    match backend {
+        sea_orm::DbBackend::Sqlite => name.like(like),
+        _ => Expr::expr(Func::lower(name)).like(like),
+    }
 }
 
 /// A search text worth filtering by: trimmed, not empty.

@@ -70,7 +70,7 @@ pub async fn list(
 ) -> AppResult<Page<partner::Model>> {
     let mut s = partner::Entity::find().order_by_desc(partner::Column::Id);
     if let Some(q) = search_text(q) {
-        s = s.filter(name_contains(partner::Column::Name, q));
+        s = s.filter(name_contains(db.get_database_backend(), partner::Column::Name, q));
     }
     if let Some(k) = kind {
         s = s.filter(partner::Column::Kind.eq(k));

@@ -463,17 +463,21 @@ fn row(
 
 /// A page of projects, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -> AppResult<Page<ProjectView>> {
-    let s = select(f)?.order_by_desc(project::Column::Id);
+    let s = select(db.get_database_backend(), f)?.order_by_desc(project::Column::Id);
     paging.fetch(db, s, async |rows| views(db, rows).await).await
 }
 
 /// The next `limit` projects the filter keeps after the id `after`, in id order.
 pub async fn after(db: &impl ConnectionTrait, f: ProjectFilter, after: i64, limit: u64) -> AppResult<Vec<ProjectView>> {
-    views(db, super::after(db, select(f)?, after, limit).await?).await
+    views(
+        db,
+        super::after(db, select(db.get_database_backend(), f)?, after, limit).await?,
+    )
+    .await
 }
 
 /// The projects the filter keeps.
-fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
+fn select(backend: sea_orm::DbBackend, f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
     let mut s = project::Entity::find();
     if let Some(c) = f.visible.projects() {
         s = s.filter(c);
@@ -482,7 +486,7 @@ fn select(f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
         s = s.filter(super::reach::between(f.reached, f.reached_from, f.reached_to)?);
     }
     if let Some(q) = search_text(f.q.as_deref()) {
-        s = s.filter(name_contains(project::Column::Name, q));
+        s = s.filter(name_contains(backend, project::Column::Name, q));
     }
     if let Some(v) = f.stage {
         s = s.filter(project::Column::Stage.eq(v));
