@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use entity::{
     company,
     enums::{CapitalOrigin, ProjectSource, ProjectStage},
@@ -11,17 +11,20 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionSession,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionSession,
     sea_query::{Alias, Expr, ExprTrait, Func},
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Db, Msg, delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
-    name_contains, names, people, search_text, update_versioned,
+    names, people, update_versioned,
 };
+
+mod list;
+
+pub use list::{Brought, ProjectFilter, after, brought_by, events_after, list};
 
 crate::tracked!(
     /// Projects as records with a stage history.
@@ -174,39 +177,6 @@ pub struct ProjectChanges {
     pub team: Patch<Unit>,
     /// Notes.
     pub notes: Patch<Note>,
-}
-
-/// Which projects to list.
-#[derive(Default)]
-pub struct ProjectFilter {
-    /// What the caller sees (数据权限).
-    pub visible: super::scope::Visible,
-    /// Part of the name.
-    pub q: Option<String>,
-    /// Current stage.
-    pub stage: Option<ProjectStage>,
-    /// Industry, exactly.
-    pub industry: Option<String>,
-    /// Source.
-    pub source: Option<ProjectSource>,
-    /// Contact leader by name, exactly (a linked leader's display name, or the text kept).
-    pub contact_leader: Option<String>,
-    /// Contact leader by user.
-    pub contact_leader_id: Option<i64>,
-    /// Owner.
-    pub owner_id: Option<i64>,
-    /// The investing company.
-    pub company_id: Option<i64>,
-    /// Major (true) or non-major (false) only.
-    pub is_major: Option<bool>,
-    /// Origin of the capital.
-    pub capital_origin: Option<CapitalOrigin>,
-    /// The stage whose reach date `reached_from`/`reached_to` filter (default `lead`).
-    pub reached: Option<ProjectStage>,
-    /// Earliest reach date, inclusive.
-    pub reached_from: Option<NaiveDate>,
-    /// Latest reach date, inclusive.
-    pub reached_to: Option<NaiveDate>,
 }
 
 /// A company named in a request must exist (a broken rule otherwise); answers its industry.
@@ -461,101 +431,6 @@ fn row(
     }
 }
 
-/// A page of projects, newest first.
-pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -> AppResult<Page<ProjectView>> {
-    let s = select(db.get_database_backend(), f)?.order_by_desc(project::Column::Id);
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
-}
-
-/// The next `limit` projects the filter keeps after the id `after`, in id order.
-pub async fn after(db: &impl ConnectionTrait, f: ProjectFilter, after: i64, limit: u64) -> AppResult<Vec<ProjectView>> {
-    views(
-        db,
-        super::after(db, select(db.get_database_backend(), f)?, after, limit).await?,
-    )
-    .await
-}
-
-/// The projects the filter keeps.
-fn select(backend: sea_orm::DbBackend, f: ProjectFilter) -> AppResult<sea_orm::Select<project::Entity>> {
-    let mut s = project::Entity::find();
-    if let Some(c) = f.visible.projects() {
-        s = s.filter(c);
-    }
-    if f.reached_from.is_some() || f.reached_to.is_some() {
-        s = s.filter(super::reach::between(f.reached, f.reached_from, f.reached_to)?);
-    }
-    if let Some(q) = search_text(f.q.as_deref()) {
-        s = s.filter(name_contains(backend, project::Column::Name, q));
-    }
-    if let Some(v) = f.stage {
-        s = s.filter(project::Column::Stage.eq(v));
-    }
-    if let Some(v) = f.industry {
-        s = s.filter(project::Column::Industry.eq(v));
-    }
-    if let Some(v) = f.source {
-        s = s.filter(project::Column::Source.eq(v));
-    }
-    if let Some(v) = f.contact_leader {
-        let named = entity::user::Entity::find()
-            .select_only()
-            .column(entity::user::Column::Id)
-            .filter(entity::user::Column::DisplayName.eq(v.as_str()))
-            .into_query();
-        s = s.filter(
-            Condition::any()
-                .add(project::Column::ContactLeader.eq(v))
-                .add(project::Column::ContactLeaderId.in_subquery(named)),
-        );
-    }
-    if let Some(v) = f.contact_leader_id {
-        s = s.filter(project::Column::ContactLeaderId.eq(v));
-    }
-    if let Some(v) = f.owner_id {
-        s = s.filter(project::Column::OwnerId.eq(v));
-    }
-    if let Some(v) = f.company_id {
-        s = s.filter(project::Column::CompanyId.eq(v));
-    }
-    if let Some(v) = f.is_major {
-        s = s.filter(project::Column::IsMajor.eq(v));
-    }
-    if let Some(v) = f.capital_origin {
-        s = s.filter(project::Column::CapitalOrigin.eq(v));
-    }
-    Ok(s)
-}
-
-/// The next `limit` stage events dated between `from` and `to` after the id `after`, in id order, each with its
-/// project's name.
-pub async fn events_after(
-    db: &impl ConnectionTrait,
-    (from, to, visible): (Option<NaiveDate>, Option<NaiveDate>, &super::scope::Visible),
-    after: i64,
-    limit: u64,
-) -> AppResult<Vec<(stage_event::Model, String)>> {
-    let mut s = stage_event::Entity::find();
-    if let Some(c) = visible.via_project(stage_event::Column::ProjectId) {
-        s = s.filter(c);
-    }
-    if let Some(d) = from {
-        s = s.filter(stage_event::Column::OccurredOn.gte(d));
-    }
-    if let Some(d) = to {
-        s = s.filter(stage_event::Column::OccurredOn.lte(d));
-    }
-    let rows = super::after(db, s, after, limit).await?;
-    let names = names::<project::Entity>(db, rows.iter().map(|e| e.project_id)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|e| {
-            let name = names.get(&e.project_id).cloned().unwrap_or_default();
-            (e, name)
-        })
-        .collect())
-}
-
 /// A project by id.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<ProjectView> {
     view(db, find::<project::Entity, _>(db, id, "project").await?).await
@@ -639,39 +514,4 @@ pub async fn forget_source(db: &impl ConnectionTrait, column: project::Column, i
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// A project as other records list it: id, name and current stage.
-pub struct Brought {
-    /// The project.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// Its current stage.
-    pub stage: ProjectStage,
-}
-
-/// The projects the caller sees that name one of `ids` in `column` (a source partner or outreach activity), by that
-/// id, oldest first.
-pub async fn brought_by(
-    db: &impl ConnectionTrait,
-    visible: &super::scope::Visible,
-    column: project::Column,
-    ids: Vec<i64>,
-) -> AppResult<HashMap<i64, Vec<Brought>>> {
-    let mut s = project::Entity::find()
-        .select_only()
-        .columns([project::Column::Id, project::Column::Name, project::Column::Stage])
-        .column_as(Expr::col(column), "source")
-        .filter(column.is_in(ids))
-        .order_by_asc(project::Column::Id);
-    if let Some(c) = visible.projects() {
-        s = s.filter(c);
-    }
-    let rows: Vec<(i64, String, ProjectStage, i64)> = s.into_tuple().all(db).await?;
-    let mut out: HashMap<i64, Vec<Brought>> = HashMap::new();
-    for (id, name, stage, source) in rows {
-        out.entry(source).or_default().push(Brought { id, name, stage });
-    }
-    Ok(out)
 }
