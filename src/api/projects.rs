@@ -55,21 +55,16 @@ pub struct ReachDates {
 }
 
 impl ReachDates {
-    fn of(reached: Vec<(ProjectStage, NaiveDate)>) -> ReachDates {
-        let mut r = ReachDates::default();
-        for (stage, date) in reached {
-            let slot = match stage {
-                ProjectStage::Lead => &mut r.lead,
-                ProjectStage::Negotiating => &mut r.negotiating,
-                ProjectStage::Signed => &mut r.signed,
-                ProjectStage::Landed => &mut r.landed,
-                ProjectStage::Started => &mut r.started,
-                ProjectStage::Producing => &mut r.producing,
-                ProjectStage::Dropped => continue,
-            };
-            *slot = Some(date);
+    /// The reach dates the project keeps (written with its stage events).
+    fn of(p: &entity::project::Model) -> ReachDates {
+        ReachDates {
+            lead: p.reached_lead_on,
+            negotiating: p.reached_negotiating_on,
+            signed: p.reached_signed_on,
+            landed: p.reached_landed_on,
+            started: p.reached_started_on,
+            producing: p.reached_producing_on,
         }
-        r
     }
 }
 
@@ -344,11 +339,7 @@ impl From<stage_event::Model> for StageEvent {
 impl From<ProjectView> for Project {
     fn from(v: ProjectView) -> Self {
         let h = &v.history;
-        let (stage, dropped_from, reach_dates) = (
-            h.current(v.project.stage),
-            h.off_from(),
-            ReachDates::of(h.reach_dates()),
-        );
+        let (stage, dropped_from, reach_dates) = (h.current(v.project.stage), h.off_from(), ReachDates::of(&v.project));
         let p = v.project;
         Project {
             id: p.id,

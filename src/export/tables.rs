@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use entity::{
     contact,
     enums::{BlockerStatus, IncubationStage, Label, ProjectStage},
-    pipeline::Stage,
     stage_event,
 };
 use sea_orm::{ActiveEnum, DatabaseConnection};
@@ -106,11 +105,10 @@ impl Filters {
     }
 }
 
-/// A project with the reach date of every stage.
+/// A project with its current stage.
 pub struct ProjectRow {
     view: ProjectView,
     stage: ProjectStage,
-    reached: [Option<NaiveDate>; 6],
 }
 
 impl Record for ProjectRow {
@@ -137,12 +135,24 @@ impl Record for ProjectRow {
         f("responsible_unit", "责任单位", 14.0, |r| {
             text(&r.view.project.responsible_unit)
         }),
-        f("lead_on", "线索日期", 12.0, |r| date(r.reached[0])),
-        f("negotiating_on", "洽谈日期", 12.0, |r| date(r.reached[1])),
-        f("signed_on", "签约日期", 12.0, |r| date(r.reached[2])),
-        f("landed_on", "落地日期", 12.0, |r| date(r.reached[3])),
-        f("started_on", "开工日期", 12.0, |r| date(r.reached[4])),
-        f("producing_on", "投产日期", 12.0, |r| date(r.reached[5])),
+        f("lead_on", "线索日期", 12.0, |r| {
+            date(r.view.project.reached_lead_on)
+        }),
+        f("negotiating_on", "洽谈日期", 12.0, |r| {
+            date(r.view.project.reached_negotiating_on)
+        }),
+        f("signed_on", "签约日期", 12.0, |r| {
+            date(r.view.project.reached_signed_on)
+        }),
+        f("landed_on", "落地日期", 12.0, |r| {
+            date(r.view.project.reached_landed_on)
+        }),
+        f("started_on", "开工日期", 12.0, |r| {
+            date(r.view.project.reached_started_on)
+        }),
+        f("producing_on", "投产日期", 12.0, |r| {
+            date(r.view.project.reached_producing_on)
+        }),
     ];
 }
 
@@ -163,18 +173,9 @@ impl Table for ProjectRow {
         let views = projects::after(db, filter, after, CHUNK).await?;
         Ok(views
             .into_iter()
-            .map(|view| {
-                let mut reached = [None; 6];
-                for (stage, on) in view.history.reach_dates() {
-                    if let Some(slot) = ProjectStage::ORDER.iter().position(|s| *s == stage) {
-                        reached[slot] = Some(on);
-                    }
-                }
-                ProjectRow {
-                    stage: view.history.current(view.project.stage),
-                    view,
-                    reached,
-                }
+            .map(|view| ProjectRow {
+                stage: view.history.current(view.project.stage),
+                view,
             })
             .collect())
     }

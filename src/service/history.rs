@@ -44,7 +44,7 @@ pub trait Tracked {
     fn event_of(row: &<Self::Event as EntityTrait>::Model) -> (i64, Event<Self::Stage>);
 
     /// Brings what is stored from an owner's history (a project's reach dates) in step with its whole history after a
-    /// change, inside the caller's transaction. Nothing is stored by default.
+    /// move, inside the caller's transaction (a new owner's row is written with it). Nothing is stored by default.
     fn keep(
         db: &impl ConnectionTrait,
         owner: i64,
@@ -203,11 +203,7 @@ pub fn check_start<T: Tracked>(stage: T::Stage, occurred_on: NaiveDate) -> AppRe
 /// Records the first event of a new owner, inside the caller's transaction.
 pub async fn start<T: Tracked>(db: &impl ConnectionTrait, owner: i64, step: &Step<T::Stage>) -> AppResult<()> {
     T::Event::insert(T::new_event(owner, step, None)).exec(db).await?;
-    let first = Event {
-        stage: step.stage,
-        occurred_on: step.occurred_on,
-    };
-    T::keep(db, owner, &[first]).await
+    Ok(())
 }
 
 /// Records a stage move in one transaction: checks it against the history and the rules of docs/DEFINITIONS.md, appends the
@@ -256,10 +252,7 @@ pub async fn record<T: Tracked>(
         let now = current_version::<T::Owner>(db, owner).await?;
         return Err(now.map_or(AppError::not_found(T::WHAT), AppError::stale));
     }
-    history.push(Event {
-        stage: step.stage,
-        occurred_on: step.occurred_on,
-    });
+    history.extend(events(std::slice::from_ref(&step)));
     T::keep(&txn, owner, &history).await?;
     txn.commit().await?;
     Ok(row)

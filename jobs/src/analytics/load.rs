@@ -11,13 +11,13 @@ use entity::{
     visit,
 };
 use futures_util::TryStreamExt;
-
-use super::Breakdown;
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait,
     RelationTrait, StreamTrait,
     sea_query::{self, Alias, Expr},
 };
+
+use super::Breakdown;
 
 pub(super) fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")
@@ -80,6 +80,21 @@ pub(super) struct ProjectColumns {
     pub(super) province: Vec<Option<String>>,
     pub(super) agreed: Vec<Option<i64>>,
     pub(super) major: Vec<bool>,
+}
+
+impl ProjectColumns {
+    /// Adds a project's reach days as of `as_of` when it had reached its first stage by then (else nothing, and
+    /// false). Dates are compared here rather than in the query: a range over nearly every row would lead SQLite's
+    /// planner to an index and a table look-up per row, where a plain scan is several times faster.
+    fn reached_by(&mut self, as_of: NaiveDate, reached: [Option<NaiveDate>; 6]) -> bool {
+        if reached[0].is_none_or(|d| d > as_of) {
+            return false;
+        }
+        for (column, on) in self.reach.iter_mut().zip(reached) {
+            column.push(on.filter(|d| *d <= as_of).map(day));
+        }
+        true
+    }
 }
 
 #[derive(Default)]
@@ -202,21 +217,21 @@ where
         .await?;
     let p = &mut raw.projects;
     while let Some((id, key, d0, d1, d2, d3, d4, d5)) = rows.try_next().await? {
-        // Compared here, not in the query, as in load_projects.
-        if d0.is_none_or(|d| d > as_of) {
+        if !p.reached_by(as_of, [d0, d1, d2, d3, d4, d5]) {
             continue;
         }
+        let (industry, source) = match by {
+            Some(Breakdown::Industry) => (key, String::new()),
+            Some(Breakdown::Source) => (None, key.unwrap_or_default()),
+            _ => (None, String::new()),
+        };
         p.id.push(id);
-        p.industry.push(key.clone().filter(|_| by == Some(Breakdown::Industry)));
-        p.source
-            .push(key.filter(|_| by == Some(Breakdown::Source)).unwrap_or_default());
+        p.industry.push(industry);
+        p.source.push(source);
         p.leader.push(None);
         p.province.push(None);
         p.agreed.push(None);
         p.major.push(false);
-        for (column, on) in p.reach.iter_mut().zip([d0, d1, d2, d3, d4, d5]) {
-            column.push(on.filter(|d| *d <= as_of).map(day));
-        }
     }
     Ok(())
 }
@@ -300,9 +315,7 @@ where
     let mut rows = select.into_model::<ProjectRow>().stream(db).await?;
     let p = &mut raw.projects;
     while let Some(r) = rows.try_next().await? {
-        // Dates are compared here rather than in the query: a range over nearly every row would lead SQLite's
-        // planner to an index and a table look-up per row, where a plain scan is several times faster.
-        if r.reached[0].is_none_or(|d| d > as_of) {
+        if !p.reached_by(as_of, r.reached) {
             continue;
         }
         // A linked leader by their name as it is now; a name that links no one as written.
@@ -313,9 +326,6 @@ where
         p.leader.push(r.leader_name.or(r.contact_leader));
         p.province.push(r.province);
         p.agreed.push(r.agreed);
-        for (column, on) in p.reach.iter_mut().zip(r.reached) {
-            column.push(on.filter(|d| *d <= as_of).map(day));
-        }
     }
     drop(rows);
     if scope != Scope::All {
@@ -506,7 +516,7 @@ where
         .await?;
     let b = &mut raw.blockers;
     while let Some((c, o, due, res)) = rows.try_next().await? {
-        // Compared here, not in the query, as for the projects.
+        // Compared here, not in the query, as for the projects (ProjectColumns::reached_by).
         if o > as_of {
             continue;
         }

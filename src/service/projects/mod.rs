@@ -273,11 +273,12 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewProject) -> AppResult<Pro
     let first = first_step(actor, &n);
     let people = People::of(&txn, actor, &n, &mut HashMap::new()).await?;
     let members = people::check_members(&txn, &n.team_members).await?;
-    let p = project::Entity::insert(row(n, source, company_industry, (first.stage, 1), people))
+    let first = [first];
+    let p = project::Entity::insert(row(n, source, company_industry, (first[0].stage, &first), people))
         .exec_with_returning(&txn)
         .await?;
     super::links::replace::<entity::project_team::Entity>(&txn, p.id, members).await?;
-    history::start::<ProjectHistory>(&txn, p.id, &first).await?;
+    history::start::<ProjectHistory>(&txn, p.id, &first[0]).await?;
     let out = view(&txn, p).await?;
     txn.commit().await?;
     Ok(out)
@@ -310,9 +311,7 @@ pub async fn create_many(
         let stage = history::check_history::<ProjectHistory>(&steps, actor.can(super::Need::Lead))?;
         let source = project.origin.check(db).await?;
         let industry = industries.get(&project.company_id).cloned().flatten();
-        let mut new = row(project, source, industry, (stage, steps.len() as i32), people);
-        super::reach::set(&mut new, &history::events(&steps));
-        rows.push(new);
+        rows.push(row(project, source, industry, (stage, &steps), people));
         histories.push(steps);
     }
     let ids = super::insert_all(db, rows, 1000).await?;
@@ -396,16 +395,17 @@ fn first_step(actor: &Actor, n: &NewProject) -> Step<ProjectStage> {
     }
 }
 
-/// The row of a new project whose history ends at `stage` after `events` events (its version).
+/// The row of a new project whose history, `steps`, ends at `stage`: its version counts the steps, and it keeps
+/// the reach dates they give.
 fn row(
     n: NewProject,
     source: ProjectSource,
     company_industry: Option<String>,
-    (stage, events): (ProjectStage, i32),
+    (stage, steps): (ProjectStage, &[Step<ProjectStage>]),
     people: People,
 ) -> project::ActiveModel {
     let now = Utc::now();
-    project::ActiveModel {
+    let mut m = project::ActiveModel {
         name: Set(n.name.into()),
         company_id: Set(n.company_id),
         industry: Set(opt_string(n.industry).or(company_industry)),
@@ -424,11 +424,13 @@ fn row(
         team: Set(opt_string(n.team)),
         notes: Set(opt_string(n.notes)),
         stage: Set(stage),
-        version: Set(events),
+        version: Set(steps.len() as i32),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
+    };
+    super::reach::set(&mut m, &history::events(steps));
+    m
 }
 
 /// A project by id.
