@@ -12,10 +12,8 @@ use sea_orm::{DatabaseConnection, Statement, StreamTrait};
 pub fn statements(as_of: NaiveDate) -> Vec<String> {
     vec![
         format!(
-            "select project_id, occurred_on from stage_events where stage <> 'dropped' and occurred_on <= '{as_of}'"
-        ),
-        format!(
-            "select project_id, occurred_on from stage_events where stage = 'dropped' and occurred_on <= '{as_of}'"
+            "select project_id, occurred_on, stage from stage_events where occurred_on <= '{as_of}' \
+             and project_id in (select id from projects where is_major)"
         ),
         "select p.id, p.industry, p.source, p.contact_leader, c.province, p.agreed_investment_yuan, p.is_major, \
          u.display_name, p.reached_lead_on, p.reached_negotiating_on, p.reached_signed_on, p.reached_landed_on, \

@@ -97,7 +97,8 @@ pub async fn kpis(
     seen: &Seen,
 ) -> AppResult<Kpis> {
     let as_of = measured_on(&period, as_of);
-    let mut k = compute(db, (as_of, Scope::All), seen, move |a| Ok(a.kpis(&period)?)).await?;
+    let scope = Scope::Kpis(period.previous_year().from);
+    let mut k = compute(db, (as_of, scope), seen, move |a| Ok(a.kpis(&period)?)).await?;
     k.within = seen.within.clone();
     Ok(k)
 }
@@ -118,8 +119,9 @@ pub struct Dashboard {
 pub async fn dashboard(db: &DatabaseConnection, year: i32, as_of: NaiveDate, seen: &Seen) -> AppResult<Dashboard> {
     use chrono::Datelike;
     let last_month = if as_of.year() == year { as_of.month() } else { 12 };
-    let mut d = compute(db, (as_of, Scope::All), seen, move |a| {
-        let whole = Period::parse(&year.to_string())?;
+    let whole = Period::parse(&year.to_string()).map_err(|e| AppError::Internal(e.into()))?;
+    let scope = Scope::Kpis(whole.previous_year().from);
+    let mut d = compute(db, (as_of, scope), seen, move |a| {
         Ok(Dashboard {
             kpis: a.kpis(&whole)?,
             funnel: a.funnel(Pipeline::Projects, FunnelKind::Flow, &whole, None)?,

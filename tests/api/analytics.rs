@@ -19,6 +19,7 @@ db_test!(
     above_size_companies_count_when_they_became_so,
     foreign_capital_is_kept_in_dollars_and_counted_apart,
     the_engine_agrees_with_one_sql_query_on_histories_that_use_every_rule,
+    kpis_and_funnels_from_their_own_reads_equal_those_from_everything,
 );
 
 /// The work summary of 2024-H1 as text.
@@ -990,5 +991,82 @@ async fn the_engine_agrees_with_one_sql_query_on_histories_that_use_every_rule(a
             .collect();
         assert_eq!(ours, peer, "{label}");
         assert!(peer[0] > 0, "{label}: the period has leads");
+    }
+}
+
+/// The KPIs (the API's, 工作台's, the weekly report's) read only what they use: no attribute a breakdown reads, the
+/// stage events of the 重大项目 only, and no visit, outreach, money or blocker that counts in no period from the
+/// previous year's on; an on-demand funnel reads the reach dates and the one column it breaks down by. On the bench
+/// park's histories (skips, backward moves, drops, reopens) and on the demo park, both equal those computed from
+/// everything the nightly job reads, for periods of every kind, as-of dates inside and after them, and every
+/// breakdown.
+async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: TestApp) {
+    use jobs::analytics::{Analytics, Breakdown, FunnelKind, Pipeline, Scope, load};
+    let size = invest_crm::bench::Size {
+        projects: 1500,
+        visits: 2000,
+        blockers: 400,
+        candidates: 100,
+    };
+    invest_crm::bench::generate(&app.db, size).await.unwrap();
+    let cases = [
+        ("2024-H1", "2024-12-31"),
+        ("2024", "2024-09-30"),
+        ("2023-Q4", "2024-06-30"),
+        ("2024-W30", "2024-07-28"),
+        ("2024-W01", "2024-01-07"),
+        ("2023-02", "2023-02-20"),
+    ];
+    for park in ["bench", "demo"] {
+        if park == "demo" {
+            invest_crm::demo::seed(&app.db, true).await.unwrap();
+        }
+        let (mut majors, mut visits) = (0, 0);
+        for (label, as_of) in cases {
+            let period = jobs::period::Period::parse(label).unwrap();
+            let as_of: chrono::NaiveDate = as_of.parse().unwrap();
+            let mut figures = Vec::new();
+            for scope in [Scope::All, Scope::Kpis(period.previous_year().from)] {
+                let raw = load(&app.db, as_of, scope, &entity::visible::Visible::All)
+                    .await
+                    .unwrap();
+                let p = period.clone();
+                let k = tokio::task::spawn_blocking(move || Analytics::build(raw).unwrap().kpis(&p).unwrap())
+                    .await
+                    .unwrap();
+                figures.push(serde_json::to_value(k).unwrap());
+            }
+            assert_eq!(figures[0], figures[1], "{park} {label} as of {as_of}");
+            majors += figures[0]["major_projects"]["value"].as_i64().unwrap();
+            visits += figures[0]["visit_batches"]["value"].as_i64().unwrap();
+            let all = load(&app.db, as_of, Scope::All, &entity::visible::Visible::All)
+                .await
+                .unwrap();
+            let all = Analytics::build(all).unwrap();
+            for by in [
+                None,
+                Some(Breakdown::Industry),
+                Some(Breakdown::Source),
+                Some(Breakdown::Province),
+                Some(Breakdown::ContactLeader),
+            ] {
+                let own = load(&app.db, as_of, Scope::Funnel(by), &entity::visible::Visible::All)
+                    .await
+                    .unwrap();
+                let own = Analytics::build(own).unwrap();
+                for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
+                    let (a, b) = (
+                        all.funnel(Pipeline::Projects, kind, &period, by).unwrap(),
+                        own.funnel(Pipeline::Projects, kind, &period, by).unwrap(),
+                    );
+                    assert_eq!(a, b, "{park} {label} as of {as_of} by {by:?} {kind:?}");
+                    assert!(by.is_none() || a.stages[0].count == 0 || !a.groups.is_empty());
+                }
+            }
+        }
+        assert!(
+            majors > 0 && visits > 0,
+            "{park}: some 重大项目 were worked on, some visits made"
+        );
     }
 }

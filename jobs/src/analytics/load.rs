@@ -114,7 +114,10 @@ pub enum Scope {
     Funnel(Option<Breakdown>),
     /// Incubation stage history.
     Incubation,
-    /// Everything (KPIs and the nightly job).
+    /// The KPIs and the flow funnels (no breakdown) of periods that start on this day or later: the projects'
+    /// attributes no breakdown reads, and the visits, outreach and money dated before it, are left out.
+    Kpis(NaiveDate),
+    /// Everything (the nightly job's breakdowns and KPIs of any period).
     All,
 }
 
@@ -164,48 +167,68 @@ where
         ..Raw::default()
     };
     match scope {
-        Scope::Funnel(by @ (None | Some(Breakdown::Industry | Breakdown::Source))) => {
-            load_reach(db, (as_of, by), visible, &mut raw).await?;
-        }
-        Scope::Projects | Scope::All | Scope::Funnel(_) => load_projects(db, (as_of, scope), visible, &mut raw).await?,
+        Scope::Funnel(by) => load_reach(db, (as_of, by, None), visible, &mut raw).await?,
+        Scope::Kpis(since) => load_reach(db, (as_of, None, Some(since)), visible, &mut raw).await?,
+        Scope::Projects | Scope::All => load_projects(db, as_of, visible, &mut raw).await?,
         Scope::Incubation => {}
     }
-    if matches!(scope, Scope::Incubation | Scope::All) {
-        load_incubation(db, as_of, visible, &mut raw).await?;
-    }
-    if scope == Scope::All {
-        load_ledger(db, as_of, visible, &mut raw).await?;
-        load_blockers(db, as_of, visible, &mut raw).await?;
-    }
+    let since = match scope {
+        Scope::Kpis(since) => Some(since),
+        Scope::All => None,
+        Scope::Incubation => return load_incubation(db, as_of, visible, &mut raw).await.map(|()| raw),
+        Scope::Projects | Scope::Funnel(_) => return Ok(raw),
+    };
+    load_major_moves(db, (since, as_of), visible, &mut raw).await?;
+    load_incubation(db, as_of, visible, &mut raw).await?;
+    load_ledger(db, (since, as_of), visible, &mut raw).await?;
+    load_blockers(db, (since, as_of), visible, &mut raw).await?;
     Ok(raw)
 }
 
-/// The projects that reached their first stage by the as-of date: their reach days and, for a breakdown by
-/// industry or source, that column; the attributes a funnel does not read are left empty (`None`, `""`, `false`).
+/// The projects that reached their first stage by the as-of date: their reach days, agreed investment and 重大 flag
+/// and, for a breakdown, the column it breaks down by (a breakdown by province or contact leader joins the companies
+/// or the users for it); the attributes no breakdown reads are left empty (`None`, `""`). With `since`, only the projects a period starting then or later can count ([`counted_since`]).
 async fn load_reach<C>(
     db: &C,
-    (as_of, by): (NaiveDate, Option<Breakdown>),
+    (as_of, by, since): (NaiveDate, Option<Breakdown>, Option<NaiveDate>),
     visible: &Visible,
     raw: &mut Raw,
 ) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
-    let key = match by {
-        Some(Breakdown::Industry) => Expr::col(project::Column::Industry),
-        Some(Breakdown::Source) => Expr::col(project::Column::Source),
-        _ => Expr::val(Option::<String>::None),
+    let leader = Alias::new("leader");
+    let select = project::Entity::find().select_only();
+    let (select, key) = match by {
+        Some(Breakdown::Industry) => (select, Expr::col((project::Entity, project::Column::Industry))),
+        Some(Breakdown::Source) => (select, Expr::col((project::Entity, project::Column::Source))),
+        Some(Breakdown::Province) => (
+            select.join(JoinType::InnerJoin, project::Relation::Company.def()),
+            Expr::col((company::Entity, company::Column::Province)),
+        ),
+        // A linked leader by their name as it is now; a name that links no one as written.
+        Some(Breakdown::ContactLeader) => (
+            select.join_as(JoinType::LeftJoin, leader_link(), leader.clone()),
+            Expr::expr(sea_query::Func::coalesce([
+                Expr::col((leader, user::Column::DisplayName)),
+                Expr::col((project::Entity, project::Column::ContactLeader)),
+            ])),
+        ),
+        Some(Breakdown::CohortYear) | None => (select, Expr::val(Option::<String>::None)),
     };
     let [r0, r1, r2, r3, r4, r5] = project::REACHED;
-    let mut rows = project::Entity::find()
-        .select_only()
+    let mut rows = select
         .column(project::Column::Id)
         .column_as(key, "key")
+        .columns([project::Column::AgreedInvestmentYuan, project::Column::IsMajor])
         .columns([r0, r1, r2, r3, r4, r5])
         .apply_if(visible.projects(), QueryFilter::filter)
+        .apply_if(since.map(counted_since), QueryFilter::filter)
         .into_tuple::<(
             i64,
             Option<String>,
+            Option<i64>,
+            bool,
             Reached,
             Reached,
             Reached,
@@ -216,24 +239,46 @@ where
         .stream(db)
         .await?;
     let p = &mut raw.projects;
-    while let Some((id, key, d0, d1, d2, d3, d4, d5)) = rows.try_next().await? {
+    while let Some((id, key, agreed, major, d0, d1, d2, d3, d4, d5)) = rows.try_next().await? {
         if !p.reached_by(as_of, [d0, d1, d2, d3, d4, d5]) {
             continue;
         }
-        let (industry, source) = match by {
-            Some(Breakdown::Industry) => (key, String::new()),
-            Some(Breakdown::Source) => (None, key.unwrap_or_default()),
-            _ => (None, String::new()),
-        };
+        let mut key = Some(key);
+        let mut take = |b| if by == Some(b) { key.take().flatten() } else { None };
+        let (industry, source) = (take(Breakdown::Industry), take(Breakdown::Source));
+        let (leader, province) = (take(Breakdown::ContactLeader), take(Breakdown::Province));
         p.id.push(id);
         p.industry.push(industry);
-        p.source.push(source);
-        p.leader.push(None);
-        p.province.push(None);
-        p.agreed.push(None);
-        p.major.push(false);
+        p.source.push(source.unwrap_or_default());
+        p.leader.push(leader);
+        p.province.push(province);
+        p.agreed.push(agreed);
+        p.major.push(major);
     }
     Ok(())
+}
+
+/// The projects with a figure in a period starting on `since` or later, of those a flow count, the signed
+/// investment or the 重大项目 read: one with a reach date on or after it (its latest, as a later stage is never reached
+/// earlier), or a 重大项目 not in production before it. Some of them may have no figure as of a date (a reach date
+/// after it): they are counted nowhere, as before.
+fn counted_since(since: NaiveDate) -> Condition {
+    use sea_query::ExprTrait as _;
+    let latest = sea_query::Func::coalesce(project::REACHED.iter().rev().map(|c| Expr::col(*c)));
+    let producing = project::REACHED[5];
+    Condition::any().add(Expr::expr(latest).gte(since)).add(
+        Condition::all()
+            .add(project::Column::IsMajor.eq(true))
+            .add(Condition::any().add(producing.is_null()).add(producing.gte(since))),
+    )
+}
+
+/// A project's linked contact leader (joined as `leader`).
+fn leader_link() -> sea_orm::RelationDef {
+    project::Entity::belongs_to(user::Entity)
+        .from(project::Column::ContactLeaderId)
+        .to(user::Column::Id)
+        .into()
 }
 
 /// A reach date as read.
@@ -275,14 +320,8 @@ impl sea_orm::FromQueryResult for ProjectRow {
 /// The projects that reached their first stage by the as-of date: the columns the breakdowns and money read, and
 /// their reach days. A project keeps its reach dates (docs/DEFINITIONS.md) on its record; a reach date as of any day
 /// is the stored one when it is not after that day (the earliest event at a stage or later is after the day exactly
-/// when every such event is), so no stage event needs reading. The KPIs also read the main-line events' days, and the
-/// 终止 events.
-async fn load_projects<C>(
-    db: &C,
-    (as_of, scope): (NaiveDate, Scope),
-    visible: &Visible,
-    raw: &mut Raw,
-) -> anyhow::Result<()>
+/// when every such event is), so no stage event needs reading.
+async fn load_projects<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
@@ -303,14 +342,7 @@ where
         )
         .columns(project::REACHED)
         .join(JoinType::InnerJoin, project::Relation::Company.def())
-        .join_as(
-            JoinType::LeftJoin,
-            project::Entity::belongs_to(user::Entity)
-                .from(project::Column::ContactLeaderId)
-                .to(user::Column::Id)
-                .into(),
-            Alias::new("leader"),
-        )
+        .join_as(JoinType::LeftJoin, leader_link(), Alias::new("leader"))
         .apply_if(visible.projects(), QueryFilter::filter);
     let mut rows = select.into_model::<ProjectRow>().stream(db).await?;
     let p = &mut raw.projects;
@@ -327,30 +359,61 @@ where
         p.province.push(r.province);
         p.agreed.push(r.agreed);
     }
-    drop(rows);
-    if scope != Scope::All {
-        return Ok(());
-    }
-    let events = || visible.via_project(stage_event::Column::ProjectId);
-    for (dropped, out) in [(false, &mut raw.project_moves), (true, &mut raw.project_drops)] {
-        let stage = stage_event::Column::Stage;
-        let mut rows = stage_event::Entity::find()
+    Ok(())
+}
+
+/// The (project, day) of the main-line and of the 终止 events of the 重大项目 up to the as-of date: whether one was
+/// worked on in a period (the KPIs) depends on them; no other figure does. With `since`, for periods starting then
+/// or later: the events from `since` on, and the earlier ones of the projects 终止 before it (only their latest move
+/// and drop before a period's start matter; a project never 终止 before it is idle in no such period).
+async fn load_major_moves<C>(
+    db: &C,
+    (since, as_of): (Option<NaiveDate>, NaiveDate),
+    visible: &Visible,
+    raw: &mut Raw,
+) -> anyhow::Result<()>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    use sea_query::ExprTrait as _;
+    let (stage, on, owner) = (
+        stage_event::Column::Stage,
+        stage_event::Column::OccurredOn,
+        stage_event::Column::ProjectId,
+    );
+    let majors = project::Entity::find()
+        .select_only()
+        .column(project::Column::Id)
+        .filter(project::Column::IsMajor.eq(true))
+        .into_query();
+    let counted = since.map(|since| {
+        let dropped_before = stage_event::Entity::find()
             .select_only()
-            .columns([stage_event::Column::ProjectId, stage_event::Column::OccurredOn])
-            .filter(if dropped {
-                stage.eq(ProjectStage::Dropped)
-            } else {
-                stage.ne(ProjectStage::Dropped)
-            })
-            .filter(stage_event::Column::OccurredOn.lte(as_of))
-            .apply_if(events(), QueryFilter::filter)
-            .into_tuple::<(i64, NaiveDate)>()
-            .stream(db)
-            .await?;
-        while let Some((owner, on)) = rows.try_next().await? {
-            out.0.push(owner);
-            out.1.push(day(on));
-        }
+            .column(owner)
+            .filter(stage.eq(ProjectStage::Dropped))
+            .filter(on.lt(since))
+            .into_query();
+        Condition::any()
+            .add(on.gte(since))
+            .add(Expr::col(owner).in_subquery(dropped_before))
+    });
+    let mut rows = stage_event::Entity::find()
+        .select_only()
+        .columns([owner, on, stage])
+        .filter(on.lte(as_of))
+        .filter(Expr::col(owner).in_subquery(majors))
+        .apply_if(counted, QueryFilter::filter)
+        .apply_if(visible.via_project(owner), QueryFilter::filter)
+        .into_tuple::<(i64, NaiveDate, ProjectStage)>()
+        .stream(db)
+        .await?;
+    while let Some((id, on, stage)) = rows.try_next().await? {
+        let out = match stage {
+            ProjectStage::Dropped => &mut raw.project_drops,
+            _ => &mut raw.project_moves,
+        };
+        out.0.push(id);
+        out.1.push(day(on));
     }
     Ok(())
 }
@@ -383,8 +446,14 @@ where
     Ok(())
 }
 
-/// Visits, outreach, fund arrivals and targets.
-async fn load_ledger<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
+/// Visits, outreach, fund arrivals, support funds and companies turned 规上 dated up to the as-of date (and from
+/// `since` on, when given), and the targets.
+async fn load_ledger<C>(
+    db: &C,
+    (since, as_of): (Option<NaiveDate>, NaiveDate),
+    visible: &Visible,
+    raw: &mut Raw,
+) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
@@ -402,6 +471,7 @@ where
             "headcount",
         )
         .filter(visit::Column::VisitDate.lte(as_of))
+        .apply_if(since, |q, d| q.filter(visit::Column::VisitDate.gte(d)))
         .apply_if(visible.owned(visit::Column::OwnerId), QueryFilter::filter)
         .group_by(visit::Column::VisitDate)
         .into_tuple::<(NaiveDate, i64, i64)>()
@@ -417,6 +487,7 @@ where
         .select_only()
         .columns([outreach::Column::StartDate, outreach::Column::Kind])
         .filter(outreach::Column::StartDate.lte(as_of))
+        .apply_if(since, |q, d| q.filter(outreach::Column::StartDate.gte(d)))
         .apply_if(visible.owned(outreach::Column::OwnerId), QueryFilter::filter)
         .into_tuple::<(NaiveDate, String)>()
         .stream(db)
@@ -426,11 +497,12 @@ where
         raw.outreach.1.push(k);
     }
     drop(rows);
-    load_money(db, as_of, visible, raw).await?;
+    load_money(db, (since, as_of), visible, raw).await?;
     raw.above_size = company::Entity::find()
         .select_only()
         .column(company::Column::AboveSizeSince)
         .filter(company::Column::AboveSizeSince.lte(as_of))
+        .apply_if(since, |q, d| q.filter(company::Column::AboveSizeSince.gte(d)))
         .apply_if(visible.via_company(company::Column::Id), QueryFilter::filter)
         .into_tuple::<NaiveDate>()
         .all(db)
@@ -451,7 +523,12 @@ where
 }
 
 /// Fund arrivals and support funds.
-async fn load_money<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
+async fn load_money<C>(
+    db: &C,
+    (since, as_of): (Option<NaiveDate>, NaiveDate),
+    visible: &Visible,
+    raw: &mut Raw,
+) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
@@ -464,6 +541,7 @@ where
             fund_arrival::Column::AmountUsdCents,
         ])
         .filter(fund_arrival::Column::ArrivedOn.lte(as_of))
+        .apply_if(since, |q, d| q.filter(fund_arrival::Column::ArrivedOn.gte(d)))
         .apply_if(
             visible.via_project(fund_arrival::Column::ProjectId),
             QueryFilter::filter,
@@ -483,6 +561,7 @@ where
         .select_only()
         .columns([support_fund::Column::ApprovedOn, support_fund::Column::AmountYuan])
         .filter(support_fund::Column::ApprovedOn.lte(as_of))
+        .apply_if(since, |q, d| q.filter(support_fund::Column::ApprovedOn.gte(d)))
         .apply_if(
             visible.via_company(support_fund::Column::CompanyId),
             QueryFilter::filter,
@@ -497,11 +576,45 @@ where
     Ok(())
 }
 
-/// Blockers: their category and dates (a resolution after the as-of date has not happened yet).
-async fn load_blockers<C>(db: &C, as_of: NaiveDate, visible: &Visible, raw: &mut Raw) -> anyhow::Result<()>
+/// Blockers: their category and dates (a resolution after the as-of date has not happened yet). With `since`, a
+/// blocker opened and resolved before it counts in no period starting then or later; such blockers are read as one
+/// row per category (dated the day before `since`), which keeps the category in the table, with zeros.
+async fn load_blockers<C>(
+    db: &C,
+    (since, as_of): (Option<NaiveDate>, NaiveDate),
+    visible: &Visible,
+    raw: &mut Raw,
+) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
+    let (opened, resolved) = (blocker::Column::OpenedOn, blocker::Column::ResolvedOn);
+    if let Some(since) = since {
+        let before = since.pred_opt().unwrap_or(since);
+        let categories = blocker::Entity::find()
+            .select_only()
+            .column(blocker::Column::Category)
+            .distinct()
+            .filter(opened.lt(since))
+            .filter(resolved.lt(since))
+            .apply_if(visible.via_project(blocker::Column::ProjectId), QueryFilter::filter)
+            .into_tuple::<String>()
+            .all(db)
+            .await?;
+        let b = &mut raw.blockers;
+        for c in categories {
+            b.category.push(c);
+            b.opened.push(day(before));
+            b.due.push(None);
+            b.resolved.push(Some(day(before)));
+        }
+    }
+    let counted = since.map(|since| {
+        Condition::any()
+            .add(opened.gte(since))
+            .add(resolved.is_null())
+            .add(resolved.gte(since))
+    });
     let mut rows = blocker::Entity::find()
         .select_only()
         .columns([
@@ -511,6 +624,7 @@ where
             blocker::Column::ResolvedOn,
         ])
         .apply_if(visible.via_project(blocker::Column::ProjectId), QueryFilter::filter)
+        .apply_if(counted, QueryFilter::filter)
         .into_tuple::<(String, NaiveDate, Option<NaiveDate>, Option<NaiveDate>)>()
         .stream(db)
         .await?;
