@@ -178,7 +178,7 @@ pub async fn agenda(db: &DatabaseConnection, user: i64, as_of: NaiveDate, stale_
     let stale = if owned.is_empty() {
         Vec::new()
     } else {
-        stale_projects(db, as_of, stale_days).await?
+        stale_projects(db, (as_of, stale_days), None).await?
     };
     agenda_among(db, (user, &owned), as_of, &stale).await
 }
@@ -255,7 +255,7 @@ pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
         .await?;
     let env = env()?;
     // The quiet projects of the whole park, found once for everyone.
-    let stale = stale_projects(&ctx.db, ctx.as_of, stale_days).await?;
+    let stale = stale_projects(&ctx.db, (ctx.as_of, stale_days), None).await?;
     let mut mails = Vec::new();
     for (id, name, email) in people {
         let owned = owned_projects(&ctx.db, id).await?;

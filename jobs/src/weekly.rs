@@ -26,8 +26,12 @@ use crate::{
     outbox::{self, Attachment, Mail},
     period::Period,
     runner::Ctx,
-    xlsx,
 };
+
+mod attachments;
+
+pub use attachments::chart;
+use attachments::workbook;
 
 /// The last full ISO week before `as_of` (a Monday run reports the week that just ended).
 pub fn last_full_week(as_of: NaiveDate) -> Period {
@@ -123,144 +127,18 @@ pub fn subject(week: &Period) -> String {
     )
 }
 
-/// The funnel as a bar chart (PNG), Chinese stage labels drawn with the bundled CJK font subset.
-pub fn chart(f: &Funnel) -> anyhow::Result<Vec<u8>> {
-    use plotters::prelude::*;
-    const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei-subset.ttf");
-    plotters::style::register_font("cjk", FontStyle::Normal, FONT).map_err(|_| anyhow::anyhow!("bad font"))?;
-    let (w, h) = (640u32, 300u32);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let max = f.stages.iter().map(|s| s.count).max().unwrap_or(0).max(1);
-        let labels: Vec<&str> = ProjectStage::ORDER.iter().map(|s| s.label()).collect();
-        let mut c = ChartBuilder::on(&root)
-            .margin(12)
-            .caption("年初至今项目漏斗", ("cjk", 20))
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d((0..labels.len() - 1).into_segmented(), 0..(max + max / 5 + 1))?;
-        c.configure_mesh()
-            .disable_x_mesh()
-            .x_labels(labels.len())
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).copied().unwrap_or("").to_owned(),
-                _ => String::new(),
-            })
-            .label_style(("cjk", 14))
-            .draw()?;
-        c.draw_series(f.stages.iter().enumerate().map(|(i, s)| {
-            let mut bar = Rectangle::new(
-                [(SegmentValue::Exact(i), 0), (SegmentValue::Exact(i + 1), s.count)],
-                RGBColor(31, 119, 180).filled(),
-            );
-            bar.set_margin(0, 0, 8, 8);
-            bar
-        }))?;
-        c.draw_series(f.stages.iter().enumerate().map(|(i, s)| {
-            // Above the bar: the count's baseline a little over its top.
-            Text::new(
-                s.count.to_string(),
-                (SegmentValue::CenterOf(i), s.count + max / 12 + 1),
-                ("cjk", 14).into_font(),
-            )
-        }))?;
-        root.present()?;
-    }
-    let img = image::RgbImage::from_raw(w, h, buf).ok_or_else(|| anyhow::anyhow!("chart buffer"))?;
-    let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-    Ok(png)
-}
-
-/// The XLSX attachment: the funnel, the KPIs, the leader's projects and the open blockers.
-fn workbook(s: &Shared, mine: &[ProjectLine]) -> anyhow::Result<Vec<u8>> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let headers = [("阶段", 12.0), ("数量", 10.0), ("转化率", 10.0), ("中位天数", 10.0)];
-    let ws = xlsx::sheet(&mut book, "项目漏斗", &headers)?;
-    for (i, st) in s.funnel.stages.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, ProjectStage::ORDER[i].label())?;
-        ws.write_number(r, 1, st.count as f64)?;
-        if let Some(c) = st.conversion {
-            ws.write_number(r, 2, c)?;
-        }
-        if let Some(d) = st.median_days {
-            ws.write_number(r, 3, d)?;
-        }
-    }
-    let headers = [
-        ("指标", 18.0),
-        ("本周", 14.0),
-        ("本周同比", 10.0),
-        ("年初至今", 14.0),
-        ("年初至今同比", 12.0),
-    ];
-    let ws = xlsx::sheet(&mut book, "主要指标", &headers)?;
-    for (i, (w, y)) in s.week_rows.iter().zip(&s.ytd_rows).enumerate() {
-        let r = i as u32 + 1;
-        for (c, text) in [&w.label, &w.value, &w.yoy, &y.value, &y.yoy].into_iter().enumerate() {
-            ws.write_string(r, c as u16, text)?;
-        }
-    }
-    my_projects_sheet(&mut book, mine)?;
-    open_blockers_sheet(&mut book, &s.open)?;
-    Ok(book.save_to_buffer()?)
-}
-
-fn my_projects_sheet(book: &mut rust_xlsxwriter::Workbook, mine: &[ProjectLine]) -> anyhow::Result<()> {
-    let headers = [
-        ("项目", 30.0),
-        ("阶段", 10.0),
-        ("距上次跟进(天)", 16.0),
-        ("未解决难题", 12.0),
-    ];
-    let ws = xlsx::sheet(book, "我的项目", &headers)?;
-    for (i, p) in mine.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, &p.name)?;
-        ws.write_string(r, 1, &p.stage)?;
-        if let Some(d) = p.days_since_follow_up {
-            ws.write_number(r, 2, d as f64)?;
-        }
-        ws.write_number(r, 3, p.open_blockers as f64)?;
-    }
-    Ok(())
-}
-
-fn open_blockers_sheet(book: &mut rust_xlsxwriter::Workbook, open: &[BlockerLine]) -> anyhow::Result<()> {
-    let headers = [
-        ("项目", 30.0),
-        ("问题", 24.0),
-        ("包联领导", 10.0),
-        ("截止日期", 12.0),
-        ("逾期天数", 10.0),
-    ];
-    let ws = xlsx::sheet(book, "未解决难题", &headers)?;
-    for (i, b) in open.iter().enumerate() {
-        let r = i as u32 + 1;
-        for (c, text) in [&b.project, &b.title, &b.leader, &b.due].into_iter().enumerate() {
-            ws.write_string(r, c as u16, text)?;
-        }
-        if b.overdue {
-            ws.write_number(r, 4, b.days_overdue as f64)?;
-        }
-    }
-    Ok(())
-}
-
 /// The week's and the year's KPIs, the year's flow funnel, and the ids of the projects newly reaching each stage
 /// from `signed` on during the week.
 type WeekFigures = (Kpis, Kpis, Funnel, Vec<Vec<i64>>);
 
 async fn figures(db: &DatabaseConnection, week: &Period, visible: &Visible) -> anyhow::Result<WeekFigures> {
     let end = week.to;
-    let raw = analytics::load(db, end, Scope::All, visible).await?;
     let (w, y) = (
         week.clone(),
         Period::range(NaiveDate::from_ymd_opt(end.year(), 1, 1).expect("valid"), end)?,
     );
+    let since = w.previous_year().from.min(y.previous_year().from);
+    let raw = analytics::load(db, end, Scope::Kpis(since), visible).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let a = Analytics::build(raw)?;
         let news: Vec<Vec<i64>> = (2..ProjectStage::ORDER.len())
@@ -400,20 +278,12 @@ pub struct StaleProject {
 }
 
 /// The projects in the pipeline on `as_of` with no follow-up in the `stale_days` days before it (the weekly
-/// report's rule), longest quiet first.
+/// report's rule), longest quiet first; the first `most` of them when given.
 pub async fn stale_projects(
     db: &DatabaseConnection,
-    as_of: NaiveDate,
-    stale_days: i64,
+    (as_of, stale_days): (NaiveDate, i64),
+    most: Option<usize>,
 ) -> anyhow::Result<Vec<StaleProject>> {
-    let names: HashMap<i64, String> = project::Entity::find()
-        .select_only()
-        .columns([project::Column::Id, project::Column::Name])
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
     let last_follow = last_follow_ups(db, as_of).await?;
     let mut stale: Vec<StaleProject> = stages_at(db, as_of)
         .await?
@@ -423,13 +293,27 @@ pub async fn stale_projects(
             let days = last_follow.get(&id).map(|d| (as_of - *d).num_days());
             is_stale(days, stale_days).then(|| StaleProject {
                 id,
-                name: names.get(&id).cloned().unwrap_or_default(),
+                name: String::new(),
                 stage,
                 days_since_follow_up: days,
             })
         })
         .collect();
     stale.sort_by_key(|p| (std::cmp::Reverse(p.days_since_follow_up.unwrap_or(i64::MAX)), p.id));
+    stale.truncate(most.unwrap_or(usize::MAX));
+    // Only the names shown are read, a few of them by id; many by reading them all.
+    let names = project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Name]);
+    let names = if stale.len() <= 500 {
+        names.filter(project::Column::Id.is_in(stale.iter().map(|p| p.id)))
+    } else {
+        names
+    };
+    let names: HashMap<i64, String> = names.into_tuple().all(db).await?.into_iter().collect();
+    for p in &mut stale {
+        p.name = names.get(&p.id).cloned().unwrap_or_default();
+    }
     Ok(stale)
 }
 

@@ -37,35 +37,13 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
     };
     let seen = crate::service::scope::seen(db, &staff.actor).await?;
-    let dash = analytics::dashboard(db, year, as_of, &seen).await?;
-    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let visible = seen.visible.clone();
-    let news: Vec<_> = projects::events_after(db, (Some(monday), Some(today), &visible), 0, 1000)
-        .await?
-        .into_iter()
-        .filter(|(e, _)| {
-            matches!(
-                e.stage,
-                ProjectStage::Signed | ProjectStage::Landed | ProjectStage::Started | ProjectStage::Producing
-            )
-        })
-        .map(|(e, name)| context! { project_id => e.project_id, name, stage => e.stage.label(), on => e.occurred_on.to_string() })
-        .collect();
-    let agenda = crate::service::people::agenda(db, &staff.actor, Some(today), state.stale_days).await?;
-    // The park's quiet projects show only to someone with nothing of their own due.
-    let stale = if agenda.is_empty() {
-        jobs::weekly::stale_projects(db, today, state.stale_days)
-            .await
-            .map_err(crate::service::AppError::Internal)?
-    } else {
-        Vec::new()
-    };
-    let stale: Vec<_> = stale
-        .into_iter()
-        .take(10)
-        .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label(), days => p.days_since_follow_up })
-        .collect();
-    let (blockers, own_blockers) = blocker_list(db, &staff, visible).await?;
+    // The parts are independent: the database works on the others while the figures are computed.
+    let (dash, news, (agenda, stale), (blockers, own_blockers)) = tokio::try_join!(
+        analytics::dashboard(db, year, as_of, &seen),
+        this_week(db, today, &seen.visible),
+        due(db, &staff, today, state.stale_days),
+        blocker_list(db, &staff, seen.visible.clone()),
+    )?;
     let funnel: Vec<_> = dash
         .funnel
         .stages
@@ -87,6 +65,48 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         within => seen.within,
     };
     render("home.html", ctx)
+}
+
+/// This week's signings, landings, starts and productions.
+async fn this_week(
+    db: &sea_orm::DatabaseConnection,
+    today: chrono::NaiveDate,
+    visible: &crate::service::scope::Visible,
+) -> crate::service::AppResult<Vec<minijinja::Value>> {
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    Ok(projects::events_after(db, (Some(monday), Some(today), visible), 0, 1000)
+        .await?
+        .into_iter()
+        .filter(|(e, _)| {
+            matches!(
+                e.stage,
+                ProjectStage::Signed | ProjectStage::Landed | ProjectStage::Started | ProjectStage::Producing
+            )
+        })
+        .map(|(e, name)| context! { project_id => e.project_id, name, stage => e.stage.label(), on => e.occurred_on.to_string() })
+        .collect())
+}
+
+/// The user's agenda, and the park's ten quietest projects for someone with nothing of their own due.
+async fn due(
+    db: &sea_orm::DatabaseConnection,
+    staff: &Staff,
+    today: chrono::NaiveDate,
+    stale_days: i64,
+) -> crate::service::AppResult<(jobs::reminders::Agenda, Vec<minijinja::Value>)> {
+    let agenda = crate::service::people::agenda(db, &staff.actor, Some(today), stale_days).await?;
+    let stale = if agenda.is_empty() {
+        jobs::weekly::stale_projects(db, (today, stale_days), Some(10))
+            .await
+            .map_err(crate::service::AppError::Internal)?
+    } else {
+        Vec::new()
+    };
+    let stale = stale
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name, stage => p.stage.label(), days => p.days_since_follow_up })
+        .collect();
+    Ok((agenda, stale))
 }
 
 /// The open blockers the user coordinates as leader (whether there are any), else the overdue ones; eight at most.
