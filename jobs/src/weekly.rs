@@ -139,17 +139,19 @@ async fn figures(db: &DatabaseConnection, week: &Period, visible: &Visible) -> a
     );
     let since = w.previous_year().from.min(y.previous_year().from);
     let raw = analytics::load(db, end, Scope::Kpis(since), visible).await?;
-    tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let a = Analytics::build(raw)?;
-        let news: Vec<Vec<i64>> = (2..ProjectStage::ORDER.len())
-            .map(|k| a.projects_reaching(k, &w))
-            .collect::<Result<_, _>>()?;
-        Ok((
-            a.kpis(&w)?,
-            a.kpis(&y)?,
-            a.funnel(Pipeline::Projects, FunnelKind::Flow, &y, None)?,
-            news,
-        ))
+    tokio::task::spawn_blocking(move || {
+        analytics::on_pool(|| -> anyhow::Result<_> {
+            let a = Analytics::build(raw)?;
+            let news: Vec<Vec<i64>> = (2..ProjectStage::ORDER.len())
+                .map(|k| a.projects_reaching(k, &w))
+                .collect::<Result<_, _>>()?;
+            Ok((
+                a.kpis(&w)?,
+                a.kpis(&y)?,
+                a.funnel(Pipeline::Projects, FunnelKind::Flow, &y, None)?,
+                news,
+            ))
+        })
     })
     .await?
 }

@@ -30,7 +30,7 @@ async fn compute<T: Send + 'static>(
     f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
 ) -> AppResult<T> {
     let raw = analytics::load(db, as_of, scope, &seen.visible).await?;
-    tokio::task::spawn_blocking(move || f(&Analytics::build(raw)?))
+    tokio::task::spawn_blocking(move || analytics::on_pool(|| f(&Analytics::build(raw)?)))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::Internal)

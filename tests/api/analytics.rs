@@ -1068,5 +1068,37 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
             majors > 0 && visits > 0,
             "{park}: some 重大项目 were worked on, some visits made"
         );
+        // The nightly job counts every funnel of its periods ahead, several periods in one pass: the same figures.
+        let as_of = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+        let periods = jobs::nightly::standard_periods(as_of);
+        let raw = || load(&app.db, as_of, Scope::All, &entity::visible::Visible::All);
+        let (ahead, one_by_one) = (
+            Analytics::build(raw().await.unwrap()).unwrap(),
+            Analytics::build(raw().await.unwrap()).unwrap(),
+        );
+        ahead.count_ahead(&periods).unwrap();
+        let mut groups = 0;
+        for p in &periods {
+            assert_eq!(
+                ahead.kpis(p).unwrap(),
+                one_by_one.kpis(p).unwrap(),
+                "{park} {}",
+                p.label
+            );
+            for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
+                let projects = Breakdown::PROJECTS.map(|b| (Pipeline::Projects, Some(b)));
+                let incubation = Breakdown::INCUBATION.map(|b| (Pipeline::Incubation, Some(b)));
+                let all = [(Pipeline::Projects, None), (Pipeline::Incubation, None)];
+                for (pipeline, by) in all.into_iter().chain(projects).chain(incubation) {
+                    let (a, b) = (
+                        ahead.funnel(pipeline, kind, p, by).unwrap(),
+                        one_by_one.funnel(pipeline, kind, p, by).unwrap(),
+                    );
+                    assert_eq!(a, b, "{park} {} {kind:?} {pipeline:?} {by:?}", p.label);
+                    groups += a.groups.len();
+                }
+            }
+        }
+        assert!(groups > 100, "{park}: the breakdowns have groups ({groups})");
     }
 }

@@ -301,20 +301,21 @@ struct ProjectRow {
 }
 
 impl sea_orm::FromQueryResult for ProjectRow {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+    /// By position, in the order [`load_projects`] selects them (by name, each cell costs a search of the names).
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
         let mut reached = [None; 6];
-        for (on, column) in reached.iter_mut().zip(project::REACHED) {
-            *on = row.try_get(pre, sea_orm::IdenStatic::as_str(&column))?;
+        for (i, on) in reached.iter_mut().enumerate() {
+            *on = row.try_get_by_index(8 + i)?;
         }
         Ok(ProjectRow {
-            id: row.try_get(pre, "id")?,
-            industry: row.try_get(pre, "industry")?,
-            source: row.try_get(pre, "source")?,
-            contact_leader: row.try_get(pre, "contact_leader")?,
-            province: row.try_get(pre, "province")?,
-            agreed: row.try_get(pre, "agreed_investment_yuan")?,
-            major: row.try_get(pre, "is_major")?,
-            leader_name: row.try_get(pre, "leader_name")?,
+            id: row.try_get_by_index(0)?,
+            industry: row.try_get_by_index(1)?,
+            source: row.try_get_by_index(2)?,
+            contact_leader: row.try_get_by_index(3)?,
+            province: row.try_get_by_index(4)?,
+            agreed: row.try_get_by_index(5)?,
+            major: row.try_get_by_index(6)?,
+            leader_name: row.try_get_by_index(7)?,
             reached,
         })
     }

@@ -28,6 +28,14 @@ mod types;
 use load::{Events, day, epoch};
 pub use load::{Raw, Scope, load};
 pub use types::*;
+/// Runs `f` (building the frames and querying them) on one of polars' own worker threads. Polars hands every query,
+/// and parts of each, to its thread pool; called from elsewhere, each hand-over wakes a pool thread and puts the caller
+/// to sleep until it is done, which for the hundreds of small queries of a nightly run cost more than the queries.
+/// On a pool thread the same work runs in place, and what polars splits still spreads over the pool.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    polars_core::runtime::THREAD_POOL.install(f)
+}
+
 /// Growth in % with one decimal; none on a zero base.
 pub fn growth(now: f64, then: f64) -> Option<f64> {
     (then != 0.0).then(|| ((now - then) / then * 1000.0).round() / 10.0)
@@ -69,8 +77,8 @@ pub struct Analytics {
     counted: Mutex<HashMap<CountKey, Arc<Counted>>>,
 }
 
-/// What a count is of: pipeline, kind, the period's first and last day, breakdown.
-type CountKey = (Pipeline, FunnelKind, NaiveDate, NaiveDate, Option<Breakdown>);
+/// What a count is of: pipeline, kind, the period's first and last day, breakdown; whether it has the days.
+type CountKey = (Pipeline, FunnelKind, NaiveDate, NaiveDate, Option<Breakdown>, bool);
 
 /// Per owner, the reach day of every stage: the earliest day of an event at that stage or a later one.
 fn reach(events: Events, stages: usize) -> PolarsResult<DataFrame> {
@@ -92,6 +100,14 @@ fn reach(events: Events, stages: usize) -> PolarsResult<DataFrame> {
 
 fn in_period(e: Expr, p: &Period) -> Expr {
     e.clone().gt_eq(lit(day(p.from))).and(e.lt_eq(lit(day(p.to))))
+}
+
+/// The list of days in a cell.
+fn days_at(df: &DataFrame, name: &str, row: usize) -> PolarsResult<Vec<i32>> {
+    Ok(match df.column(name)?.list()?.get_as_series(row) {
+        Some(s) => s.cast(&DataType::Int32)?.i32()?.into_no_null_iter().collect(),
+        None => Vec::new(),
+    })
 }
 
 fn i64_at(df: &DataFrame, name: &str, row: usize) -> PolarsResult<i64> {
@@ -196,7 +212,7 @@ impl Analytics {
         Ok(out.column("id")?.i64()?.into_no_null_iter().collect())
     }
 
-    /// Counts per group of a funnel, each computed once per value of [`Analytics`].
+    /// Counts per group of a funnel (the days left empty), each computed once per value of [`Analytics`].
     fn count(
         &self,
         pipeline: Pipeline,
@@ -204,33 +220,49 @@ impl Analytics {
         p: &Period,
         by: Option<Breakdown>,
     ) -> PolarsResult<Arc<Counted>> {
-        let key = (pipeline, kind, p.from, p.to, by);
-        if let Some(c) = self.counted.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(c.clone());
-        }
-        let c = Arc::new(self.count_now(pipeline, kind, p, by)?);
-        self.counted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, c.clone());
-        Ok(c)
+        self.count_once((pipeline, kind, p, by), false)
     }
 
-    fn count_now(
+    /// The same with the days each project took from the previous stage (for the medians and p90): only the
+    /// period's own funnel shows them, not the year before it nor the KPIs.
+    fn count_with_days(
         &self,
         pipeline: Pipeline,
         kind: FunnelKind,
         p: &Period,
         by: Option<Breakdown>,
-    ) -> PolarsResult<Counted> {
+    ) -> PolarsResult<Arc<Counted>> {
+        self.count_once((pipeline, kind, p, by), true)
+    }
+
+    fn count_once(
+        &self,
+        (pipeline, kind, p, by): (Pipeline, FunnelKind, &Period, Option<Breakdown>),
+        days: bool,
+    ) -> PolarsResult<Arc<Counted>> {
+        let key = |days| (pipeline, kind, p.from, p.to, by, days);
+        {
+            let counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+            // A count with the days serves one without them.
+            if let Some(c) = counted.get(&key(true)).or_else(|| counted.get(&key(days))) {
+                return Ok(c.clone());
+            }
+        }
+        let mut c = self.count_periods((pipeline, kind, by), &[(p, days)])?;
+        Ok(c.pop().expect("one period asked"))
+    }
+
+    /// Counts, in one pass, the funnels of `pipeline`, `kind` and `by` over each of the periods `asked` (each with
+    /// the days or not), and keeps them for [`Analytics::count`].
+    fn count_periods(
+        &self,
+        (pipeline, kind, by): (Pipeline, FunnelKind, Option<Breakdown>),
+        asked: &[(&Period, bool)],
+    ) -> PolarsResult<Vec<Arc<Counted>>> {
         let (df, stages) = match pipeline {
             Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),
             Pipeline::Incubation => (&self.incubation, IncubationStage::ORDER.len()),
         };
-        let mut lf = df.clone().lazy();
-        if kind == FunnelKind::Cohort {
-            lf = lf.filter(in_period(col("r0"), p));
-        }
         let key = match by {
             Some(b) => col(b.column())
                 .cast(DataType::String)
@@ -239,41 +271,90 @@ impl Analytics {
             None => lit("all").alias("key"),
         };
         let mut aggs = Vec::new();
-        for k in 0..stages {
-            let rk = col(format!("r{k}"));
-            let reached = match kind {
-                FunnelKind::Flow => in_period(rk.clone(), p),
-                FunnelKind::Cohort => rk.clone().is_not_null(),
-            };
-            aggs.push(reached.clone().cast(DataType::Int64).sum().alias(format!("c{k}")));
-            if k > 0 {
-                aggs.push((rk - col(format!("r{}", k - 1))).filter(reached).alias(format!("d{k}")));
+        for (i, (p, days)) in asked.iter().enumerate() {
+            // A cohort is the records that reached the first stage in the period; a flow counts every record.
+            let cohort = in_period(col("r0"), p);
+            aggs.push(match kind {
+                FunnelKind::Cohort => cohort.clone().cast(DataType::Int64).sum().alias(format!("n{i}")),
+                FunnelKind::Flow => len().cast(DataType::Int64).alias(format!("n{i}")),
+            });
+            for k in 0..stages {
+                let rk = col(format!("r{k}"));
+                let reached = match kind {
+                    FunnelKind::Flow => in_period(rk.clone(), p),
+                    FunnelKind::Cohort => cohort.clone().and(rk.clone().is_not_null()),
+                };
+                aggs.push(reached.clone().cast(DataType::Int64).sum().alias(format!("c{i}_{k}")));
+                if *days && k > 0 {
+                    aggs.push(
+                        (rk - col(format!("r{}", k - 1)))
+                            .filter(reached)
+                            .alias(format!("d{i}_{k}")),
+                    );
+                }
             }
         }
-        let out = lf
+        let out = df
+            .clone()
+            .lazy()
             .with_column(key)
             .group_by([col("key")])
             .agg(aggs)
             .sort(["key"], SortMultipleOptions::default())
             .collect()?;
         let keys = out.column("key")?.str()?.clone();
-        let mut groups = Vec::with_capacity(out.height());
-        for row in 0..out.height() {
-            let mut counts = Vec::with_capacity(stages);
-            let mut days = vec![Vec::new()];
-            for k in 0..stages {
-                counts.push(i64_at(&out, &format!("c{k}"), row)?);
-                if k > 0 {
-                    let list = out.column(&format!("d{k}"))?.list()?.get_as_series(row);
-                    days.push(match list {
-                        Some(s) => s.cast(&DataType::Int32)?.i32()?.into_no_null_iter().collect(),
-                        None => Vec::new(),
-                    });
+        let mut all = Vec::with_capacity(asked.len());
+        for (i, (p, days)) in asked.iter().enumerate() {
+            let mut groups = Vec::with_capacity(out.height());
+            for row in 0..out.height() {
+                // A group with no member in the period is not part of its cohort.
+                if i64_at(&out, &format!("n{i}"), row)? == 0 {
+                    continue;
+                }
+                let mut counts = Vec::with_capacity(stages);
+                let mut days_of = vec![Vec::new()];
+                for k in 0..stages {
+                    counts.push(i64_at(&out, &format!("c{i}_{k}"), row)?);
+                    if k > 0 {
+                        days_of.push(if *days {
+                            days_at(&out, &format!("d{i}_{k}"), row)?
+                        } else {
+                            Vec::new()
+                        });
+                    }
+                }
+                groups.push((keys.get(row).unwrap_or("").to_owned(), counts, days_of));
+            }
+            let c = Arc::new(groups);
+            self.counted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((pipeline, kind, p.from, p.to, by, *days), c.clone());
+            all.push(c);
+        }
+        Ok(all)
+    }
+
+    /// Counts ahead, in one pass per pipeline, kind and breakdown, what the KPIs and every funnel of `periods` read:
+    /// each period with the days between stages, the same period a year earlier without.
+    pub fn count_ahead(&self, periods: &[Period]) -> PolarsResult<()> {
+        let before: Vec<Period> = periods.iter().map(Period::previous_year).collect();
+        let asked: Vec<(&Period, bool)> = periods
+            .iter()
+            .map(|p| (p, true))
+            .chain(before.iter().map(|p| (p, false)))
+            .collect();
+        for (pipeline, breakdowns) in [
+            (Pipeline::Projects, Breakdown::PROJECTS.as_slice()),
+            (Pipeline::Incubation, Breakdown::INCUBATION.as_slice()),
+        ] {
+            for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
+                for by in std::iter::once(None).chain(breakdowns.iter().copied().map(Some)) {
+                    self.count_periods((pipeline, kind, by), &asked)?;
                 }
             }
-            groups.push((keys.get(row).unwrap_or("").to_owned(), counts, days));
         }
-        Ok(groups)
+        Ok(())
     }
 
     /// A flow or cohort funnel over a period, optionally broken down, with year-on-year counts.
@@ -308,7 +389,7 @@ impl Analytics {
                 })
                 .collect()
         };
-        let total = self.count(pipeline, kind, p, None)?;
+        let total = self.count_with_days(pipeline, kind, p, None)?;
         let total_before = self.count(pipeline, kind, &prev, None)?;
         let zeros = vec![0; names.len()];
         let empty = vec![Vec::new(); names.len()];
@@ -322,7 +403,7 @@ impl Analytics {
                 .iter()
                 .map(|(k, c, _)| (k.clone(), c.clone()))
                 .collect();
-            for (key, counts, days) in self.count(pipeline, kind, p, Some(b))?.iter() {
+            for (key, counts, days) in self.count_with_days(pipeline, kind, p, Some(b))?.iter() {
                 let then = before.get(key).unwrap_or(&zeros);
                 groups.push(FunnelGroup {
                     stages: stages_of(counts, days, then),

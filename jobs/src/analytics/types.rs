@@ -51,6 +51,16 @@ pub enum Breakdown {
 }
 
 impl Breakdown {
+    /// The breakdowns of the project funnels, in the order the nightly snapshots list them.
+    pub const PROJECTS: [Breakdown; 4] = [
+        Breakdown::Industry,
+        Breakdown::Source,
+        Breakdown::ContactLeader,
+        Breakdown::Province,
+    ];
+    /// The breakdowns of the incubation funnels.
+    pub const INCUBATION: [Breakdown; 1] = [Breakdown::CohortYear];
+
     pub(super) fn column(self) -> &'static str {
         match self {
             Breakdown::Industry => "industry",
