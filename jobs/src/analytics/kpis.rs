@@ -12,19 +12,135 @@ use crate::period::Period;
 use super::types::*;
 use super::{Analytics, day, growth, i64_at, in_period, median_p90};
 
+/// A sum over a period that the KPIs show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Sum {
+    VisitBatches,
+    PersonTimes,
+    FundsArrived,
+    DomesticFunds,
+    ForeignFunds,
+    SupportFunds,
+    AboveSize,
+    SignedInvestment,
+    ProjectsSigned,
+}
+
+impl Sum {
+    /// The sums by the frame they read: each group is summed in one pass.
+    const BY_FRAME: [&'static [Sum]; 5] = [
+        &[Sum::VisitBatches, Sum::PersonTimes],
+        &[Sum::FundsArrived, Sum::DomesticFunds, Sum::ForeignFunds],
+        &[Sum::SupportFunds],
+        &[Sum::AboveSize],
+        &[Sum::SignedInvestment, Sum::ProjectsSigned],
+    ];
+
+    /// Its date column and the column it adds up (none: it counts the rows).
+    fn columns(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Sum::VisitBatches => ("day", Some("batches")),
+            Sum::PersonTimes => ("day", Some("headcount")),
+            Sum::FundsArrived | Sum::SupportFunds => ("day", Some("amount")),
+            Sum::DomesticFunds => ("day", Some("domestic")),
+            Sum::ForeignFunds => ("day", Some("usd")),
+            Sum::AboveSize => ("day", None),
+            // A project's agreed investment counts in the period it reached 签约.
+            Sum::SignedInvestment => ("r2", Some("agreed")),
+            Sum::ProjectsSigned => ("r2", None),
+        }
+    }
+}
+
 impl Analytics {
-    fn sum_in(&self, df: &DataFrame, value: Option<&str>, p: &Period) -> PolarsResult<i64> {
-        let agg = match value {
-            Some(v) => col(v).cast(DataType::Int64).sum(),
-            None => len().cast(DataType::Int64),
+    fn frame_of(&self, s: Sum) -> &DataFrame {
+        match s {
+            Sum::VisitBatches | Sum::PersonTimes => &self.visits,
+            Sum::FundsArrived | Sum::DomesticFunds | Sum::ForeignFunds => &self.funds,
+            Sum::SupportFunds => &self.support,
+            Sum::AboveSize => &self.above_size,
+            Sum::SignedInvestment | Sum::ProjectsSigned => &self.projects,
+        }
+    }
+
+    /// A sum over a period, each summed once per value of [`Analytics`].
+    fn sum(&self, s: Sum, p: &Period) -> PolarsResult<i64> {
+        let key = (s, p.from, p.to);
+        if let Some(v) = self.summed.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(*v);
+        }
+        self.sum_periods(&[s], &[p])?;
+        Ok(self.summed.lock().unwrap_or_else(|e| e.into_inner())[&key])
+    }
+
+    /// Sums `sums` (of one frame) over each of `periods` not summed yet, in one pass, and keeps them for
+    /// [`Analytics::sum`].
+    fn sum_periods(&self, sums: &[Sum], periods: &[&Period]) -> PolarsResult<()> {
+        let todo: Vec<&Period> = {
+            let summed = self.summed.lock().unwrap_or_else(|e| e.into_inner());
+            let mut todo: Vec<&Period> = periods
+                .iter()
+                .copied()
+                .filter(|p| sums.iter().any(|s| !summed.contains_key(&(*s, p.from, p.to))))
+                .collect();
+            todo.sort_by_key(|p| (p.from, p.to));
+            todo.dedup_by_key(|p| (p.from, p.to));
+            todo
         };
-        let out = df
-            .clone()
-            .lazy()
-            .filter(in_period(col("day"), p))
-            .select([agg.alias("v")])
-            .collect()?;
-        i64_at(&out, "v", 0)
+        let Some(first) = sums.first() else { return Ok(()) };
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let mut aggs = Vec::with_capacity(todo.len() * sums.len());
+        for (i, p) in todo.iter().enumerate() {
+            for (j, s) in sums.iter().enumerate() {
+                let (day, value) = s.columns();
+                let inside = in_period(col(day), p);
+                aggs.push(
+                    match value {
+                        Some(v) => col(v).cast(DataType::Int64).filter(inside).sum(),
+                        None => inside.cast(DataType::Int64).sum(),
+                    }
+                    .alias(format!("s{i}_{j}")),
+                );
+            }
+        }
+        let out = self.frame_of(*first).clone().lazy().select(aggs).collect()?;
+        let mut summed = self.summed.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, p) in todo.iter().enumerate() {
+            for (j, s) in sums.iter().enumerate() {
+                summed.insert((*s, p.from, p.to), i64_at(&out, &format!("s{i}_{j}"), 0)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sums ahead, one pass per frame, every sum and outreach count the KPIs of `periods` read: each period, the
+    /// same period a year earlier, and the year to date of the period's year (for the targets).
+    pub fn sum_ahead(&self, periods: &[Period]) -> PolarsResult<()> {
+        let mut asked: Vec<Period> = Vec::with_capacity(periods.len() * 3);
+        for p in periods {
+            asked.push(p.clone());
+            asked.push(p.previous_year());
+            if let Some(ytd) = self.year_to_date(p.to.year()) {
+                asked.push(ytd);
+            }
+        }
+        let asked: Vec<&Period> = asked.iter().collect();
+        for sums in Sum::BY_FRAME {
+            self.sum_periods(sums, &asked)?;
+        }
+        self.outreach_periods(&asked)
+    }
+
+    /// The year to date of `year` when it has targets: 1 January to the as-of date, inside the year.
+    pub(super) fn year_to_date(&self, year: i32) -> Option<Period> {
+        if !self.targets.iter().any(|t| t.0 == year) {
+            return None;
+        }
+        let jan1 = NaiveDate::from_ymd_opt(year, 1, 1)?;
+        let dec31 = NaiveDate::from_ymd_opt(year, 12, 31)?;
+        Period::range(jan1, self.as_of.clamp(jan1, dec31)).ok()
     }
 
     /// Every target metric's value over a period (money in yuan).
@@ -34,23 +150,16 @@ impl Analytics {
         let proj = flow.first().map(|(_, c, _)| c.clone()).unwrap_or_else(|| vec![0; 6]);
         let inc = self.count(Pipeline::Incubation, FunnelKind::Flow, p, None)?;
         let inc = inc.first().map(|(_, c, _)| c.clone()).unwrap_or_else(|| vec![0; 4]);
-        let signed = self
-            .projects
-            .clone()
-            .lazy()
-            .filter(in_period(col("r2"), p))
-            .select([col("agreed").cast(DataType::Int64).sum().alias("v")])
-            .collect()?;
         Ok(HashMap::from([
-            (VisitBatches, self.sum_in(&self.visits, Some("batches"), p)?),
-            (PersonTimes, self.sum_in(&self.visits, Some("headcount"), p)?),
+            (VisitBatches, self.sum(Sum::VisitBatches, p)?),
+            (PersonTimes, self.sum(Sum::PersonTimes, p)?),
             (ProjectsNegotiating, proj[1]),
             (ProjectsSigned, proj[2]),
             (ProjectsLanded, proj[3]),
             (ProjectsStarted, proj[4]),
             (ProjectsProducing, proj[5]),
-            (SignedInvestment, i64_at(&signed, "v", 0)?),
-            (FundsArrived, self.sum_in(&self.funds, Some("amount"), p)?),
+            (SignedInvestment, self.sum(Sum::SignedInvestment, p)?),
+            (FundsArrived, self.sum(Sum::FundsArrived, p)?),
             (IncubationApplied, inc[1]),
             (IncubationApproved, inc[2]),
         ]))
@@ -147,16 +256,14 @@ impl Analytics {
         ))
     }
 
-    /// The major projects of a period beside the year before: their number and their agreed investment.
     /// The sum of a money column over a period beside the year before, in the unit `unit` turns it into.
     fn sum_compared(
         &self,
-        df: &DataFrame,
-        value: &str,
+        s: Sum,
         (p, prev): (&Period, &Period),
         unit: fn(i64) -> Decimal,
     ) -> PolarsResult<MoneyCompare> {
-        let (now, then) = (self.sum_in(df, Some(value), p)?, self.sum_in(df, Some(value), prev)?);
+        let (now, then) = (self.sum(s, p)?, self.sum(s, prev)?);
         Ok(MoneyCompare {
             value: unit(now),
             previous: unit(then),
@@ -164,6 +271,7 @@ impl Analytics {
         })
     }
 
+    /// The major projects of a period beside the year before: their number and their agreed investment.
     fn major_compared(&self, p: &Period, prev: &Period) -> PolarsResult<(Compare, MoneyCompare)> {
         let ((n, yuan), (n0, yuan0)) = (self.major(p)?, self.major(prev)?);
         Ok((
@@ -182,15 +290,23 @@ impl Analytics {
 
     /// Visits (batches, person-times) and projects signed (flow) in each month of `year` up to `last_month`.
     pub fn months(&self, year: i32, last_month: u32) -> PolarsResult<Vec<MonthFigures>> {
-        (1..=last_month.min(12))
+        let months = (1..=last_month.min(12))
             .map(|month| {
-                let p = Period::parse(&format!("{year}-{month:02}"))
-                    .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+                Period::parse(&format!("{year}-{month:02}"))
+                    .map_err(|e| PolarsError::ComputeError(e.to_string().into()))
+            })
+            .collect::<PolarsResult<Vec<Period>>>()?;
+        let asked: Vec<&Period> = months.iter().collect();
+        self.sum_periods(&[Sum::VisitBatches, Sum::PersonTimes], &asked)?;
+        self.sum_periods(&[Sum::ProjectsSigned], &asked)?;
+        (1..)
+            .zip(&months)
+            .map(|(month, p)| {
                 Ok(MonthFigures {
                     month,
-                    visit_batches: self.sum_in(&self.visits, Some("batches"), &p)?,
-                    person_times: self.sum_in(&self.visits, Some("headcount"), &p)?,
-                    signed: self.projects_reaching(2, &p)?.len() as i64,
+                    visit_batches: self.sum(Sum::VisitBatches, p)?,
+                    person_times: self.sum(Sum::PersonTimes, p)?,
+                    signed: self.sum(Sum::ProjectsSigned, p)?,
                 })
             })
             .collect()
@@ -264,24 +380,73 @@ impl Analytics {
         Ok(all)
     }
 
+    /// The outreach activities of a period by kind (the kinds it has), each counted once per value of
+    /// [`Analytics`].
     fn outreach_by_kind(&self, p: &Period) -> PolarsResult<HashMap<String, i64>> {
+        let key = (p.from, p.to);
+        if let Some(kinds) = self
+            .outreach_counted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(kinds.clone());
+        }
+        self.outreach_periods(&[p])?;
+        Ok(self.outreach_counted.lock().unwrap_or_else(|e| e.into_inner())[&key].clone())
+    }
+
+    /// Counts the outreach activities by kind of each of `periods` not counted yet, in one pass.
+    fn outreach_periods(&self, periods: &[&Period]) -> PolarsResult<()> {
+        let todo: Vec<&Period> = {
+            let counted = self.outreach_counted.lock().unwrap_or_else(|e| e.into_inner());
+            let mut todo: Vec<&Period> = periods
+                .iter()
+                .copied()
+                .filter(|p| !counted.contains_key(&(p.from, p.to)))
+                .collect();
+            todo.sort_by_key(|p| (p.from, p.to));
+            todo.dedup_by_key(|p| (p.from, p.to));
+            todo
+        };
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let aggs: Vec<Expr> = (0..todo.len())
+            .map(|i| {
+                in_period(col("day"), todo[i])
+                    .cast(DataType::Int64)
+                    .sum()
+                    .alias(format!("n{i}"))
+            })
+            .collect();
         let out = self
             .outreach
             .clone()
             .lazy()
-            .filter(in_period(col("day"), p))
             .group_by([col("kind")])
-            .agg([len().cast(DataType::Int64).alias("n")])
+            .agg(aggs)
             .collect()?;
         let kinds = out.column("kind")?.str()?.clone();
-        (0..out.height())
-            .map(|r| Ok((kinds.get(r).unwrap_or("").to_owned(), i64_at(&out, "n", r)?)))
-            .collect()
+        let mut counted = self.outreach_counted.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, p) in todo.iter().enumerate() {
+            let mut by_kind = HashMap::new();
+            for r in 0..out.height() {
+                // Only the kinds the period has, as a count of its own rows would give.
+                let n = i64_at(&out, &format!("n{i}"), r)?;
+                if n > 0 {
+                    by_kind.insert(kinds.get(r).unwrap_or("").to_owned(), n);
+                }
+            }
+            counted.insert((p.from, p.to), by_kind);
+        }
+        Ok(())
     }
 
     /// The KPIs of a period, with the same period one year earlier and the targets of its year.
     pub fn kpis(&self, p: &Period) -> PolarsResult<Kpis> {
         use TargetMetric::*;
+        self.sum_ahead(std::slice::from_ref(p))?;
         let prev = p.previous_year();
         let (now, then) = (self.metrics(p)?, self.metrics(&prev)?);
         let cmp = |m: TargetMetric| Compare {
@@ -312,10 +477,7 @@ impl Analytics {
         let (outreach_total, outreach_by_kind) = self.outreach_compared(p, &prev)?;
         let (major_projects, major_investment) = self.major_compared(p, &prev)?;
         let both = (p, &prev);
-        let (above_now, above_then) = (
-            self.sum_in(&self.above_size, None, p)?,
-            self.sum_in(&self.above_size, None, &prev)?,
-        );
+        let (above_now, above_then) = (self.sum(Sum::AboveSize, p)?, self.sum(Sum::AboveSize, &prev)?);
         let mut blockers = self.blocker_stats(p)?;
         let blockers_by_category = blockers.split_off(1);
         Ok(Kpis {
@@ -339,11 +501,11 @@ impl Analytics {
                 previous: above_then,
                 growth_pct: growth(above_now as f64, above_then as f64),
             },
-            support_funds: self.sum_compared(&self.support, "amount", both, entity::money::wan)?,
+            support_funds: self.sum_compared(Sum::SupportFunds, both, entity::money::wan)?,
             signed_investment: money(SignedInvestment),
             funds_arrived: money(FundsArrived),
-            domestic_funds: self.sum_compared(&self.funds, "domestic", both, entity::money::wan)?,
-            foreign_funds: self.sum_compared(&self.funds, "usd", both, entity::money::wan_usd)?,
+            domestic_funds: self.sum_compared(Sum::DomesticFunds, both, entity::money::wan)?,
+            foreign_funds: self.sum_compared(Sum::ForeignFunds, both, entity::money::wan_usd)?,
             incubation_cultivating: stage_cmp(Pipeline::Incubation, 0)?,
             incubation_applied: cmp(IncubationApplied),
             incubation_approved: cmp(IncubationApproved),
@@ -364,12 +526,11 @@ impl Analytics {
         } else {
             f64::from(self.as_of.min(dec31).ordinal())
         };
-        let mut targets: Vec<&(i32, TargetMetric, i64)> = self.targets.iter().filter(|t| t.0 == year).collect();
-        if targets.is_empty() {
+        let Some(ytd) = self.year_to_date(year) else {
             return Ok(Vec::new());
-        }
+        };
+        let mut targets: Vec<&(i32, TargetMetric, i64)> = self.targets.iter().filter(|t| t.0 == year).collect();
         targets.sort_by_key(|t| t.1 as u8);
-        let ytd = Period::range(jan1, self.as_of.clamp(jan1, dec31)).expect("ordered");
         let actual = self.metrics(&ytd)?;
         Ok(targets
             .into_iter()

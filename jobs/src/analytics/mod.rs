@@ -11,7 +11,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use entity::{
     enums::{IncubationStage, ProjectStage, TargetMetric},
     pipeline::Stage,
@@ -75,6 +75,9 @@ pub struct Analytics {
     /// The counts asked for so far: the nightly job asks for the same period's totals in every funnel and KPI table,
     /// and for a period's previous year, which is often another of its periods.
     counted: Mutex<HashMap<CountKey, Arc<Counted>>>,
+    /// The sums and outreach counts asked for so far, by what and the period's first and last day.
+    summed: Mutex<HashMap<(kpis::Sum, NaiveDate, NaiveDate), i64>>,
+    outreach_counted: Mutex<HashMap<(NaiveDate, NaiveDate), HashMap<String, i64>>>,
 }
 
 /// What a count is of: pipeline, kind, the period's first and last day, breakdown; whether it has the days.
@@ -102,20 +105,111 @@ fn in_period(e: Expr, p: &Period) -> Expr {
     e.clone().gt_eq(lit(day(p.from))).and(e.lt_eq(lit(day(p.to))))
 }
 
-/// The list of days in a cell.
-fn days_at(df: &DataFrame, name: &str, row: usize) -> PolarsResult<Vec<i32>> {
-    Ok(match df.column(name)?.list()?.get_as_series(row) {
-        Some(s) => s.cast(&DataType::Int32)?.i32()?.into_no_null_iter().collect(),
-        None => Vec::new(),
-    })
-}
-
 fn i64_at(df: &DataFrame, name: &str, row: usize) -> PolarsResult<i64> {
     Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.get(row).unwrap_or(0))
 }
 
 /// Counts per group: (key, count per stage, days from the previous stage per stage).
 type Counted = Vec<(String, Vec<i64>, Vec<Vec<i32>>)>;
+
+/// The calendar cut at the first days of some periods and the days after their last, so that each of them is a run
+/// of whole spans.
+struct Calendar(Vec<i32>);
+
+impl Calendar {
+    fn new<'a>(periods: impl Iterator<Item = &'a Period>) -> Calendar {
+        let mut cuts: Vec<i32> = periods.flat_map(|p| [day(p.from), day(p.to) + 1]).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        Calendar(cuts)
+    }
+
+    /// How many spans there are.
+    fn len(&self) -> usize {
+        self.0.len() + 1
+    }
+
+    /// The span of a day.
+    fn span(&self, d: i32) -> usize {
+        self.0.partition_point(|&c| c <= d)
+    }
+
+    /// The spans of one of the periods.
+    fn spans_of(&self, p: &Period) -> std::ops::RangeInclusive<usize> {
+        self.span(day(p.from))..=self.span(day(p.to))
+    }
+}
+
+/// The records of each group (sorted by key) by span: a flow counts each stage in the span of its reach day; a
+/// cohort every stage of a record in the span of its first stage's.
+fn tally<'a>(
+    keys: &'a StringChunked,
+    reach: &[Vec<Option<i32>>],
+    kind: FunnelKind,
+    calendar: &Calendar,
+    with_days: bool,
+) -> Vec<(&'a str, Spans)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<(&str, Spans)> = Vec::new();
+    let mut reached: Vec<Option<i32>> = vec![None; reach.len()];
+    for (row, key) in keys.iter().enumerate() {
+        for (r, column) in reached.iter_mut().zip(reach) {
+            *r = column[row];
+        }
+        let key = key.unwrap_or("");
+        let at = *index.entry(key).or_insert_with(|| {
+            groups.push((key, Spans::new(reach.len(), calendar.len(), with_days)));
+            groups.len() - 1
+        });
+        let group = &mut groups[at].1;
+        group.records += 1;
+        let cohort_span = reached[0].map(|d| calendar.span(d));
+        for (k, on) in reached.iter().enumerate() {
+            let Some(d) = *on else { continue };
+            let at = match (kind, cohort_span) {
+                (FunnelKind::Flow, _) => calendar.span(d),
+                (FunnelKind::Cohort, Some(s)) => s,
+                (FunnelKind::Cohort, None) => continue,
+            };
+            let days = k
+                .checked_sub(1)
+                .and_then(|before| reached[before])
+                .map(|before| d - before);
+            group.count(k, at, days);
+        }
+    }
+    groups.sort_unstable_by_key(|(key, _)| *key);
+    groups
+}
+
+/// One group's records by span of the calendar: per stage, how many reached it in each span and, when asked, the
+/// days each took from the stage before.
+struct Spans {
+    records: i64,
+    reached: Vec<Vec<i64>>,
+    days: Vec<Vec<Vec<i32>>>,
+}
+
+impl Spans {
+    fn new(stages: usize, spans: usize, with_days: bool) -> Spans {
+        Spans {
+            records: 0,
+            reached: vec![vec![0; spans]; stages],
+            days: if with_days {
+                vec![vec![Vec::new(); spans]; stages]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn count(&mut self, stage: usize, span: usize, days: Option<i32>) {
+        self.reached[stage][span] += 1;
+        if let (Some(d), Some(by_span)) = (days, self.days.get_mut(stage)) {
+            by_span[span].push(d);
+        }
+    }
+}
 
 impl Analytics {
     /// Builds the frames from what [`load`] read.
@@ -192,6 +286,8 @@ impl Analytics {
             ])?,
             targets: raw.targets,
             counted: Mutex::default(),
+            summed: Mutex::default(),
+            outreach_counted: Mutex::default(),
         })
     }
 
@@ -254,6 +350,10 @@ impl Analytics {
 
     /// Counts, in one pass, the funnels of `pipeline`, `kind` and `by` over each of the periods `asked` (each with
     /// the days or not), and keeps them for [`Analytics::count`].
+    ///
+    /// The periods' first days and the days after their last cut the calendar into spans, so that every period is
+    /// a run of whole spans: each record is counted once, in the span of its reach day (a cohort: of its first
+    /// stage's), and a period's counts and days are those of its spans.
     fn count_periods(
         &self,
         (pipeline, kind, by): (Pipeline, FunnelKind, Option<Breakdown>),
@@ -270,62 +370,43 @@ impl Analytics {
                 .alias("key"),
             None => lit("all").alias("key"),
         };
-        let mut aggs = Vec::new();
-        for (i, (p, days)) in asked.iter().enumerate() {
-            // A cohort is the records that reached the first stage in the period; a flow counts every record.
-            let cohort = in_period(col("r0"), p);
-            aggs.push(match kind {
-                FunnelKind::Cohort => cohort.clone().cast(DataType::Int64).sum().alias(format!("n{i}")),
-                FunnelKind::Flow => len().cast(DataType::Int64).alias(format!("n{i}")),
-            });
-            for k in 0..stages {
-                let rk = col(format!("r{k}"));
-                let reached = match kind {
-                    FunnelKind::Flow => in_period(rk.clone(), p),
-                    FunnelKind::Cohort => cohort.clone().and(rk.clone().is_not_null()),
-                };
-                aggs.push(reached.clone().cast(DataType::Int64).sum().alias(format!("c{i}_{k}")));
-                if *days && k > 0 {
-                    aggs.push(
-                        (rk - col(format!("r{}", k - 1)))
-                            .filter(reached)
-                            .alias(format!("d{i}_{k}")),
-                    );
-                }
-            }
-        }
-        let out = df
+        let reach_columns = (0..stages).map(|k| col(format!("r{k}")).cast(DataType::Int32));
+        let rows = df
             .clone()
             .lazy()
-            .with_column(key)
-            .group_by([col("key")])
-            .agg(aggs)
-            .sort(["key"], SortMultipleOptions::default())
+            .select(std::iter::once(key).chain(reach_columns).collect::<Vec<_>>())
             .collect()?;
-        let keys = out.column("key")?.str()?.clone();
+        let keys = rows.column("key")?.str()?.clone();
+        let reach = (0..stages)
+            .map(|k| Ok(rows.column(&format!("r{k}"))?.i32()?.iter().collect()))
+            .collect::<PolarsResult<Vec<Vec<Option<i32>>>>>()?;
+        let calendar = Calendar::new(asked.iter().map(|(p, _)| *p));
+        let with_days = asked.iter().any(|(_, days)| *days);
+        let groups = tally(&keys, &reach, kind, &calendar, with_days);
         let mut all = Vec::with_capacity(asked.len());
-        for (i, (p, days)) in asked.iter().enumerate() {
-            let mut groups = Vec::with_capacity(out.height());
-            for row in 0..out.height() {
-                // A group with no member in the period is not part of its cohort.
-                if i64_at(&out, &format!("n{i}"), row)? == 0 {
-                    continue;
-                }
-                let mut counts = Vec::with_capacity(stages);
-                let mut days_of = vec![Vec::new()];
-                for k in 0..stages {
-                    counts.push(i64_at(&out, &format!("c{i}_{k}"), row)?);
-                    if k > 0 {
-                        days_of.push(if *days {
-                            days_at(&out, &format!("d{i}_{k}"), row)?
-                        } else {
-                            Vec::new()
-                        });
-                    }
-                }
-                groups.push((keys.get(row).unwrap_or("").to_owned(), counts, days_of));
-            }
-            let c = Arc::new(groups);
+        for (p, days) in asked {
+            let within = calendar.spans_of(p);
+            let counted: Counted = groups
+                .iter()
+                .filter_map(|(key, g)| {
+                    let counts: Vec<i64> = (0..stages).map(|k| g.reached[k][within.clone()].iter().sum()).collect();
+                    // A group with no member in the period is not part of its cohort.
+                    let members = match kind {
+                        FunnelKind::Flow => g.records,
+                        FunnelKind::Cohort => counts[0],
+                    };
+                    (members > 0).then(|| {
+                        let days_of = (0..stages)
+                            .map(|k| match g.days.get(k) {
+                                Some(by_span) if *days && k > 0 => by_span[within.clone()].concat(),
+                                _ => Vec::new(),
+                            })
+                            .collect();
+                        ((*key).to_owned(), counts, days_of)
+                    })
+                })
+                .collect();
+            let c = Arc::new(counted);
             self.counted
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -336,9 +417,14 @@ impl Analytics {
     }
 
     /// Counts ahead, in one pass per pipeline, kind and breakdown, what the KPIs and every funnel of `periods` read:
-    /// each period with the days between stages, the same period a year earlier without.
+    /// each period with the days between stages, the same period a year earlier and the year to date of its year
+    /// (for the targets) without; and sums ahead what the KPIs add up ([`Analytics::sum_ahead`]).
     pub fn count_ahead(&self, periods: &[Period]) -> PolarsResult<()> {
-        let before: Vec<Period> = periods.iter().map(Period::previous_year).collect();
+        self.sum_ahead(periods)?;
+        let mut before: Vec<Period> = periods.iter().map(Period::previous_year).collect();
+        before.extend(periods.iter().filter_map(|p| self.year_to_date(p.to.year())));
+        before.sort_by_key(|p| (p.from, p.to));
+        before.dedup_by_key(|p| (p.from, p.to));
         let asked: Vec<(&Period, bool)> = periods
             .iter()
             .map(|p| (p, true))
