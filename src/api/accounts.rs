@@ -1,24 +1,13 @@
 //! Sign-in, sessions, users, API tokens and the audit log.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     api_token, audit_entry,
     enums::{DataScope, Role, TokenScope},
     user,
 };
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     accounts::{self, Password, Username},
     actor::Via,
     audit,

@@ -1,20 +1,9 @@
 //! 难题/问题台账: blockers under a project, who owns them, when they are due, and how they were resolved.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{BlockerCategory, BlockerStatus};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     blockers::{self as svc, BlockerFilter, BlockerView},
     input::{Name, Short},
     projects::Unit,

@@ -1,20 +1,9 @@
 //! 企业/客商单位 and their 联系人.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{company, contact};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     companies::{self as svc, CompanyChanges as Changes, CompanyFilter, ContactChanges as ContactEdit},
     input::{Day, Name, Note, Place, Short, credit_code, email, phone},
 };

@@ -1,20 +1,9 @@
 //! 跟进记录: dated notes on a project, with the next step and its date.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{enums::FollowUpKind, follow_up};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     follow_ups::{self as svc, NextStep},
     input::{Day, Note},
     scope::{self, Of},

@@ -1,26 +1,12 @@
 //! 到位资金: dated fund arrivals of a project. Their sum is the project's funds arrived; it is a different number
 //! from the agreed investment (协议投资额).
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{enums::CapitalOrigin, fund_arrival};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
 use rust_decimal::Decimal;
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage,
-    audit::WriteTx,
-    auth::Auth,
-    body::{DecimalIn, JsonBody},
-    paging, patch,
-};
+use super::{body::DecimalIn, prelude::*};
 use crate::service::{
-    AppResult, Need, funds as svc,
+    funds as svc,
     input::{Day, Dollars, Money, Note},
     scope::{self, Of},
 };

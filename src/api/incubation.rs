@@ -1,21 +1,10 @@
 //! 高企培育: companies cultivated toward high-tech enterprise status, with a stage history over cultivating →
 //! applied → approved → filed (or failed). Same history rules as projects, through the same engine.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{enums::IncubationStage, incubation_event};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     history::StageMove,
     incubation::{self as svc, CandidateFilter, CandidateView},
     input::{Day, Note},

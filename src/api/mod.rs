@@ -18,6 +18,7 @@ mod incubation;
 mod labels;
 mod outreach;
 mod partners;
+mod prelude;
 mod projects;
 mod support_funds;
 mod targets;

@@ -1,20 +1,9 @@
 //! 招商活动: outreach trips (外出招商), promotion events (推介会), forums (论坛) and resident campaigns (驻点招商).
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::OutreachKind;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     input::{Place, Short},
     outreach::{self as svc, OutreachFilter, OutreachView},
     scope::{self, Of},

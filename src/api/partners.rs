@@ -1,20 +1,9 @@
 //! 合作机构: chambers of commerce and agencies the bureau works with or commissions (委托招商).
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{enums::PartnerKind, partner};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
-};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     input::{Day, Name},
     partners::{self as svc, LongNote},
 };

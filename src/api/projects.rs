@@ -1,29 +1,14 @@
 //! 招商项目 and their stage history (阶段记录). The history is the truth: a project's stage, the stage it dropped
 //! from and the reach date of every stage are derived from its events (entity::pipeline).
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     enums::{CapitalOrigin, ProjectSource, ProjectStage},
     stage_event,
 };
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
 use rust_decimal::Decimal;
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage,
-    audit::WriteTx,
-    auth::Auth,
-    body::{DecimalIn, JsonBody},
-    paging, patch,
-};
+use super::{body::DecimalIn, prelude::*};
 use crate::service::{
-    AppResult, Need,
     history::StageMove,
     input::{Day, Money, Name, Note, Short, non_negative},
     projects::{self as svc, Origin, ProjectFilter, ProjectView, Unit},

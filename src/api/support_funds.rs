@@ -1,25 +1,10 @@
 //! 扶持资金: funds secured for companies from support programmes and policies, with their level and approval date.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::SupportLevel;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
 use rust_decimal::Decimal;
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage,
-    audit::WriteTx,
-    auth::Auth,
-    body::{DecimalIn, JsonBody},
-    paging, patch,
-};
+use super::{body::DecimalIn, prelude::*};
 use crate::service::{
-    AppResult, Need,
     input::{Day, Money, Name, Note},
     support_funds::{self as svc, SupportFundFilter, SupportFundView},
 };

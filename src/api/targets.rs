@@ -1,23 +1,10 @@
 //! 年度目标: one target value per year and metric; money metrics in 万元.
 
-use chrono::{DateTime, Utc};
 use entity::{enums::TargetMetric, target};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
 use rust_decimal::Decimal;
-use sea_orm::DatabaseConnection;
 
-use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage,
-    audit::WriteTx,
-    auth::Auth,
-    body::{DecimalIn, JsonBody},
-    paging,
-};
-use crate::service::{AppResult, Need, targets as svc};
+use super::{body::DecimalIn, prelude::*};
+use crate::service::targets as svc;
 
 /// A yearly target (年度目标).
 #[derive(Object)]

@@ -1,17 +1,7 @@
 //! 来访接待: one visit record is one batch (批); its headcount is the person-times (人次) it brings.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
-use sea_orm::DatabaseConnection;
-
-use super::{ApiTags, Created, Deleted, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch};
+use super::prelude::*;
 use crate::service::{
-    AppResult, Need,
     input::Day,
     scope::{self, Of},
     visits::{self as svc, Purpose, Summary, VisitFilter, VisitView, list_of},

@@ -8,17 +8,17 @@ use entity::{
     blocker,
     enums::{BlockerCategory, BlockerStatus, Label},
 };
-use sea_orm::{DatabaseTransaction, Iterable};
+use sea_orm::Iterable;
 
 use super::{
-    Issue, Outcome, RowReader,
+    Issue, Outcome, RowReader, Target,
     layout::{Field, fields},
     refs::ProjectNames,
     sheet::Cell,
     value::{Bad, name_key, norm},
 };
 use crate::service::{
-    Actor, AppResult,
+    AppResult,
     blockers::{self as svc, BlockerChanges, NewBlocker},
     imports::{self, BlockerBefore, Touched},
     input::{Name, Patch, Short, today},
@@ -190,13 +190,8 @@ fn changes(n: &NewBlocker, b: &blocker::Model) -> Option<(BlockerChanges, NewBlo
 /// Matches the rows to the projects and their stored blockers and, when `commit`, writes them through the blocker
 /// service in the caller's transaction. The rules of a blocker (dates in order, a resolution for a resolved one,
 /// resolving needs a leader) are checked for every row before anything is written.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let names = ProjectNames::load(txn, actor).await?;
     let found: Vec<(i64, Row)> = rows
         .into_iter()

@@ -7,7 +7,7 @@ use entity::company;
 use sea_orm::DatabaseTransaction;
 
 use super::{
-    Issue, Outcome, RowReader,
+    Issue, Outcome, RowReader, Target,
     layout::{Field, fields},
     value::name_key,
 };
@@ -176,13 +176,8 @@ impl Index {
 
 /// Matches the rows to what is stored and, when `commit`, writes them through the company services in the
 /// caller's transaction.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let Index {
         stored,
         mut by_code,

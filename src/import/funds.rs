@@ -6,15 +6,14 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use entity::enums::CapitalOrigin;
-use sea_orm::DatabaseTransaction;
 
 use super::{
-    Outcome, RowReader,
+    Outcome, RowReader, Target,
     layout::{Field, fields},
     refs::ProjectNames,
 };
 use crate::service::{
-    Actor, AppResult,
+    AppResult,
     funds::{self, NewFundArrival},
     imports::{self, Touched},
     input::{Day, Dollars, Money, Name, Note},
@@ -80,13 +79,8 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the projects and their stored arrivals and, when `commit`, records the new arrivals through
 /// the fund service in the caller's transaction.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let names = ProjectNames::load(txn, actor).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {

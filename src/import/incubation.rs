@@ -9,7 +9,7 @@ use entity::{enums::IncubationStage, incubation_candidate as candidate, pipeline
 use sea_orm::DatabaseTransaction;
 
 use super::{
-    Issue, Outcome, RowReader,
+    Issue, Outcome, RowReader, Target,
     layout::{Field, fields},
     refs::CompanyNames,
     stages::{self, Dated},
@@ -86,13 +86,8 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the candidates stored and, when `commit`, records the new ones (and companies not recorded
 /// yet) and the later stages of stored ones through the incubation service in the caller's transaction.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let mut companies = CompanyNames::load(txn).await?;
     let (stored, mut events) = imports::candidates(txn).await?;
     let mut by_key: HashMap<(i64, i32), candidate::Model> =

@@ -111,6 +111,17 @@ impl Dataset {
     }
 }
 
+/// Where an import's rows go: the transaction, who imports, and whether to write (else only match and check).
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    /// The import's one transaction.
+    pub txn: &'a sea_orm::DatabaseTransaction,
+    /// Who imports.
+    pub actor: &'a Actor,
+    /// Write what matched, or only report it.
+    pub commit: bool,
+}
+
 /// How to import.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -246,40 +257,38 @@ fn check_required(dataset: Dataset, grid: &Grid, layout: &Layout) -> AppResult<(
 /// many rows were skipped.
 async fn import_rows(
     dataset: Dataset,
-    txn: &sea_orm::DatabaseTransaction,
-    actor: &Actor,
+    to: Target<'_>,
     (grid, layout): (&Grid, &Layout),
-    commit: bool,
     out: &mut Outcome,
 ) -> AppResult<(Vec<imports::Touched>, usize)> {
     Ok(match dataset {
         Dataset::Projects => {
             let (rows, skipped) = read_rows(grid, layout, out, projects::read);
-            (projects::import(txn, actor, rows, commit, out).await?, skipped)
+            (projects::import(to, rows, out).await?, skipped)
         }
         Dataset::Companies => {
             let (rows, skipped) = read_rows(grid, layout, out, companies::read);
-            (companies::import(txn, actor, rows, commit, out).await?, skipped)
+            (companies::import(to, rows, out).await?, skipped)
         }
         Dataset::Visits => {
             let (rows, skipped) = read_rows(grid, layout, out, visits::read);
-            (visits::import(txn, actor, rows, commit, out).await?, skipped)
+            (visits::import(to, rows, out).await?, skipped)
         }
         Dataset::FundArrivals => {
             let (rows, skipped) = read_rows(grid, layout, out, funds::read);
-            (funds::import(txn, actor, rows, commit, out).await?, skipped)
+            (funds::import(to, rows, out).await?, skipped)
         }
         Dataset::Blockers => {
             let (rows, skipped) = read_rows(grid, layout, out, blockers::read);
-            (blockers::import(txn, actor, rows, commit, out).await?, skipped)
+            (blockers::import(to, rows, out).await?, skipped)
         }
         Dataset::Outreach => {
             let (rows, skipped) = read_rows(grid, layout, out, outreach::read);
-            (outreach::import(txn, actor, rows, commit, out).await?, skipped)
+            (outreach::import(to, rows, out).await?, skipped)
         }
         Dataset::Incubation => {
             let (rows, skipped) = read_rows(grid, layout, out, incubation::read);
-            (incubation::import(txn, actor, rows, commit, out).await?, skipped)
+            (incubation::import(to, rows, out).await?, skipped)
         }
     })
 }
@@ -307,7 +316,17 @@ pub async fn run(
             ..Default::default()
         })
         .await?;
-    let (touched, skipped) = import_rows(dataset, &txn, actor, (grid, &layout), o.commit, &mut out).await?;
+    let (touched, skipped) = import_rows(
+        dataset,
+        Target {
+            txn: &txn,
+            actor,
+            commit: o.commit,
+        },
+        (grid, &layout),
+        &mut out,
+    )
+    .await?;
     let committed = o.commit && out.may_write();
     let companies_created = out.companies_created;
     let mut report = Report {

@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use entity::enums::{Label, OutreachKind};
-use sea_orm::{DatabaseTransaction, Iterable};
+use sea_orm::Iterable;
 
 use super::{
-    Outcome, RowReader,
+    Outcome, RowReader, Target,
     layout::{Field, fields},
     refs::{CompanyNames, resolved},
     sheet::Cell,
@@ -17,7 +17,7 @@ use super::{
     visits::split,
 };
 use crate::service::{
-    Actor, AppResult,
+    AppResult,
     imports::{self, Touched},
     input::{Name, Place, Short, names},
     outreach::{self as svc, NewOutreach},
@@ -115,13 +115,8 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the activities stored and, when `commit`, records the new ones (and the companies they met
 /// that are not recorded yet) through the services in the caller's transaction.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let mut companies = CompanyNames::load(txn).await?;
     let mut stored: HashSet<(OutreachKind, String, NaiveDate)> = imports::outreach_keys(txn)
         .await?

@@ -14,7 +14,7 @@ use entity::{
 use sea_orm::DatabaseTransaction;
 
 use super::{
-    Issue, Outcome, RowReader,
+    Issue, Outcome, RowReader, Target,
     layout::{Field, fields},
     stages::{self, Dated},
     value::{Status, name_key},
@@ -312,13 +312,8 @@ fn refuse_unseen(row: &Row, out: &mut Outcome) {
 
 /// Matches the rows to what is stored and, when `commit`, writes them through the services in the caller's
 /// transaction. A row whose plan breaks a rule is reported and left out.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let mut companies = Companies::new(imports::companies(txn).await?);
     let refs: Vec<Option<CompanyRef>> = rows.iter().map(|row| companies.resolve(row, out)).collect();
     let stored_ids: Vec<i64> = refs

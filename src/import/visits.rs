@@ -5,16 +5,15 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::DatabaseTransaction;
 
 use super::{
-    Outcome, RowReader,
+    Outcome, RowReader, Target,
     layout::{Field, fields},
     refs::{CompanyNames, resolved},
     value::{name_key, norm},
 };
 use crate::service::{
-    Actor, AppResult,
+    AppResult,
     imports::{self, Touched},
     input::{Day, Name, names},
     visits::{self, NewVisit, Purpose, Summary},
@@ -98,13 +97,8 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the visits stored in the file's date range and, when `commit`, records the new ones (and
 /// the companies they name that are not recorded yet) through the services in the caller's transaction.
-pub async fn import(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    rows: Vec<Row>,
-    commit: bool,
-    out: &mut Outcome,
-) -> AppResult<Vec<Touched>> {
+pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { txn, actor, commit } = to;
     let mut companies = CompanyNames::load(txn).await?;
     let range = (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max());
     let mut stored: HashSet<(NaiveDate, Vec<i64>, i64)> = match range {

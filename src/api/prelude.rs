@@ -1,0 +1,16 @@
+//! What the endpoints of every resource use: the poem-openapi parts, the shared types and helpers of `api`, and the
+//! service's result and permission types.
+
+pub(super) use chrono::{DateTime, NaiveDate, Utc};
+pub(super) use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+};
+pub(super) use sea_orm::DatabaseConnection;
+
+pub(super) use super::{
+    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+};
+pub(super) use crate::service::{AppResult, Need};
