@@ -95,13 +95,9 @@ async fn gen_companies(db: &impl ConnectionTrait, n: usize) -> anyhow::Result<Ve
     let list = (0..n)
         .map(|i| {
             Ok(companies::NewCompany {
-                name: Name::parse("name", &format!("基准企业{i:06}"))?,
-                credit_code: None,
                 industry: Some(Short::parse("industry", INDUSTRIES[i % INDUSTRIES.len()])?),
                 province: Some(Place::parse("province", PROVINCES[i % PROVINCES.len()])?),
-                city: None,
-                notes: None,
-                above_size_since: None,
+                ..companies::NewCompany::named(Name::parse("name", &format!("基准企业{i:06}"))?)
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

@@ -74,13 +74,10 @@ async fn write_companies(db: &impl Db, actor: &Actor, plan: &Plan) -> anyhow::Re
     let mut ids = Vec::with_capacity(plan.companies.len());
     for (i, c) in plan.companies.iter().enumerate() {
         let company = companies::NewCompany {
-            name: Name::parse("name", &c.name)?,
-            credit_code: None,
             industry: Some(Short::parse("industry", c.industry)?),
             province: Some(Place::parse("province", c.province)?),
             city: Some(Place::parse("city", c.city)?),
-            notes: None,
-            above_size_since: None,
+            ..companies::NewCompany::named(Name::parse("name", &c.name)?)
         };
         let id = companies::create(db, company).await?.id;
         let contact = companies::NewContact {

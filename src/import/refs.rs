@@ -118,15 +118,7 @@ impl CompanyNames {
         order.sort_unstable_by(|a, b| b.cmp(a));
         let drafts = order
             .iter()
-            .map(|i| NewCompany {
-                name: self.new[(-i - 1) as usize].clone(),
-                credit_code: None,
-                industry: None,
-                province: None,
-                city: None,
-                notes: None,
-                above_size_since: None,
-            })
+            .map(|i| NewCompany::named(self.new[(-i - 1) as usize].clone()))
             .collect();
         let created = companies::create_many(txn, drafts).await?;
         touched.extend(created.iter().map(|id| Touched::NewCompany(*id)));

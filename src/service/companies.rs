@@ -29,6 +29,21 @@ pub struct NewCompany {
     pub above_size_since: Option<Day>,
 }
 
+impl NewCompany {
+    /// A company known by its name only (met on a visit, named in a ledger).
+    pub fn named(name: Name) -> NewCompany {
+        NewCompany {
+            name,
+            credit_code: None,
+            industry: None,
+            province: None,
+            city: None,
+            notes: None,
+            above_size_since: None,
+        }
+    }
+}
+
 /// Changes to a company.
 pub struct CompanyChanges {
     /// The version the changes were made against.

@@ -244,15 +244,7 @@ pub async fn quick_company(
     poem::web::Form(n): poem::web::Form<NewName>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let new = companies::NewCompany {
-        name: Name::parse("name", opt(&n.name).unwrap_or_default())?,
-        credit_code: None,
-        industry: None,
-        province: None,
-        city: None,
-        notes: None,
-        above_size_since: None,
-    };
+    let new = companies::NewCompany::named(Name::parse("name", opt(&n.name).unwrap_or_default())?);
     let c = companies::create(tx.get().await?, new).await?;
     Ok(poem::IntoResponse::into_response(render(
         "chip.html",

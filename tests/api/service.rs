@@ -49,13 +49,8 @@ fn actor(app: &TestApp, role: &'static str) -> Actor {
 
 async fn company(db: &DatabaseConnection, name: &str) -> i64 {
     let c = companies::NewCompany {
-        name: Name::parse("name", name).unwrap(),
-        credit_code: None,
         industry: Some(Short::parse("industry", "新材料").unwrap()),
-        province: None,
-        city: None,
-        notes: None,
-        above_size_since: None,
+        ..companies::NewCompany::named(Name::parse("name", name).unwrap())
     };
     companies::create(db, c).await.unwrap().id
 }

@@ -79,13 +79,9 @@ pub(super) async fn write_above_size(db: &impl Db) -> anyhow::Result<()> {
         ("宏远机械公司", "智能制造", d(2023, 6, 30)),
     ] {
         let c = companies::NewCompany {
-            name: Name::parse("name", name)?,
-            credit_code: None,
             industry: Short::parse_opt("industry", Some(industry))?,
-            province: None,
-            city: None,
-            notes: None,
             above_size_since: Some(Day::parse("above_size_since", since)?),
+            ..companies::NewCompany::named(Name::parse("name", name)?)
         };
         companies::create(db, c).await?;
     }
