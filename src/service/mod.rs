@@ -320,12 +320,11 @@ pub fn name_contains(backend: sea_orm::DbBackend, col: impl sea_orm::ColumnTrait
     p.push('%');
     let name = Expr::col(col.as_column_ref());
     let like = LikeExpr::new(p).escape('\\');
-    let caseless = q.chars().all(|c| !c.is_lowercase() && !c.is_uppercase());
-    match backend {
-        sea_orm::DbBackend::Postgres if !(caseless && q.chars().count() < 3) => {
-            Expr::expr(Func::lower(name)).like(like)
-        }
-        _ => name.like(like),
+    let short_caseless = q.chars().count() < 3 && q.to_lowercase() == q && q.to_uppercase() == q;
+    if backend == sea_orm::DbBackend::Postgres && !short_caseless {
+        Expr::expr(Func::lower(name)).like(like)
+    } else {
+        name.like(like)
     }
 }
 

@@ -23,7 +23,6 @@ pub(super) enum Sum {
     SupportFunds,
     AboveSize,
     SignedInvestment,
-    ProjectsSigned,
 }
 
 impl Sum {
@@ -33,7 +32,7 @@ impl Sum {
         &[Sum::FundsArrived, Sum::DomesticFunds, Sum::ForeignFunds],
         &[Sum::SupportFunds],
         &[Sum::AboveSize],
-        &[Sum::SignedInvestment, Sum::ProjectsSigned],
+        &[Sum::SignedInvestment],
     ];
 
     /// Its date column and the column it adds up (none: it counts the rows).
@@ -47,9 +46,16 @@ impl Sum {
             Sum::AboveSize => ("day", None),
             // A project's agreed investment counts in the period it reached 签约.
             Sum::SignedInvestment => ("r2", Some("agreed")),
-            Sum::ProjectsSigned => ("r2", None),
         }
     }
+}
+
+/// The periods of `periods` not `done` yet, each once.
+fn not_yet<'p>(periods: &[&'p Period], done: impl Fn(&Period) -> bool) -> Vec<&'p Period> {
+    let mut todo: Vec<&Period> = periods.iter().copied().filter(|p| !done(p)).collect();
+    todo.sort_by_key(|p| (p.from, p.to));
+    todo.dedup_by_key(|p| (p.from, p.to));
+    todo
 }
 
 impl Analytics {
@@ -59,7 +65,7 @@ impl Analytics {
             Sum::FundsArrived | Sum::DomesticFunds | Sum::ForeignFunds => &self.funds,
             Sum::SupportFunds => &self.support,
             Sum::AboveSize => &self.above_size,
-            Sum::SignedInvestment | Sum::ProjectsSigned => &self.projects,
+            Sum::SignedInvestment => &self.projects,
         }
     }
 
@@ -76,16 +82,11 @@ impl Analytics {
     /// Sums `sums` (of one frame) over each of `periods` not summed yet, in one pass, and keeps them for
     /// [`Analytics::sum`].
     fn sum_periods(&self, sums: &[Sum], periods: &[&Period]) -> PolarsResult<()> {
-        let todo: Vec<&Period> = {
+        let todo = {
             let summed = self.summed.lock().unwrap_or_else(|e| e.into_inner());
-            let mut todo: Vec<&Period> = periods
-                .iter()
-                .copied()
-                .filter(|p| sums.iter().any(|s| !summed.contains_key(&(*s, p.from, p.to))))
-                .collect();
-            todo.sort_by_key(|p| (p.from, p.to));
-            todo.dedup_by_key(|p| (p.from, p.to));
-            todo
+            not_yet(periods, |p| {
+                sums.iter().all(|s| summed.contains_key(&(*s, p.from, p.to)))
+            })
         };
         let Some(first) = sums.first() else { return Ok(()) };
         if todo.is_empty() {
@@ -296,17 +297,20 @@ impl Analytics {
                     .map_err(|e| PolarsError::ComputeError(e.to_string().into()))
             })
             .collect::<PolarsResult<Vec<Period>>>()?;
-        let asked: Vec<&Period> = months.iter().collect();
-        self.sum_periods(&[Sum::VisitBatches, Sum::PersonTimes], &asked)?;
-        self.sum_periods(&[Sum::ProjectsSigned], &asked)?;
+        self.sum_periods(
+            &[Sum::VisitBatches, Sum::PersonTimes],
+            &months.iter().collect::<Vec<_>>(),
+        )?;
+        let asked: Vec<(&Period, bool)> = months.iter().map(|p| (p, false)).collect();
+        let flows = self.count_periods((Pipeline::Projects, FunnelKind::Flow, None), &asked)?;
         (1..)
-            .zip(&months)
-            .map(|(month, p)| {
+            .zip(months.iter().zip(flows))
+            .map(|(month, (p, flow))| {
                 Ok(MonthFigures {
                     month,
                     visit_batches: self.sum(Sum::VisitBatches, p)?,
                     person_times: self.sum(Sum::PersonTimes, p)?,
-                    signed: self.sum(Sum::ProjectsSigned, p)?,
+                    signed: flow.first().map_or(0, |(_, c, _)| c[2]),
                 })
             })
             .collect()
@@ -398,16 +402,9 @@ impl Analytics {
 
     /// Counts the outreach activities by kind of each of `periods` not counted yet, in one pass.
     fn outreach_periods(&self, periods: &[&Period]) -> PolarsResult<()> {
-        let todo: Vec<&Period> = {
+        let todo = {
             let counted = self.outreach_counted.lock().unwrap_or_else(|e| e.into_inner());
-            let mut todo: Vec<&Period> = periods
-                .iter()
-                .copied()
-                .filter(|p| !counted.contains_key(&(p.from, p.to)))
-                .collect();
-            todo.sort_by_key(|p| (p.from, p.to));
-            todo.dedup_by_key(|p| (p.from, p.to));
-            todo
+            not_yet(periods, |p| counted.contains_key(&(p.from, p.to)))
         };
         if todo.is_empty() {
             return Ok(());
