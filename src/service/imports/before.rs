@@ -5,7 +5,10 @@ use chrono::Utc;
 use entity::{
     blocker, company, import_item, incubation_candidate as candidate, incubation_event, project, stage_event,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::{Set, Unchanged},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 
 use super::super::{AppError, AppResult, projects::ProjectHistory};
@@ -121,113 +124,120 @@ impl CandidateBefore {
     }
 }
 
-fn bad_before(e: serde_json::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("an import item's saved state cannot be read: {e}"))
+/// Puts back what a batch changed in the record of `i` (the records it created are deleted, not restored); its
+/// version moves on past the one the batch left.
+pub(super) async fn restore(db: &impl ConnectionTrait, i: &import_item::Model) -> AppResult<()> {
+    let Some(before) = &i.before else {
+        return Ok(());
+    };
+    let (id, version) = (i.record_id, i.version_after + 1);
+    match i.kind.as_str() {
+        "project" => read::<ProjectBefore>(before)?.put_back(db, id, version).await,
+        "company" => read::<CompanyBefore>(before)?.put_back(db, id, version).await,
+        "blocker" => read::<BlockerBefore>(before)?.put_back(db, id, version).await,
+        "candidate" => read::<CandidateBefore>(before)?.put_back(db, id, version).await,
+        _ => Ok(()),
+    }
 }
 
-pub(super) async fn restore_project(
-    db: &impl ConnectionTrait,
-    i: &import_item::Model,
-    before: &serde_json::Value,
-) -> AppResult<()> {
-    let b: ProjectBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
-    stage_event::Entity::delete_many()
-        .filter(stage_event::Column::ProjectId.eq(i.record_id))
-        .filter(stage_event::Column::Id.gt(b.last_event_id))
+fn read<T: serde::de::DeserializeOwned>(before: &serde_json::Value) -> AppResult<T> {
+    serde_json::from_value(before.clone())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("an import item's saved state cannot be read: {e}")))
+}
+
+impl ProjectBefore {
+    /// Drops the stage events recorded after the saved last one (and the reach dates they gave), then the fields.
+    async fn put_back(self, db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+        stage_event::Entity::delete_many()
+            .filter(stage_event::Column::ProjectId.eq(id))
+            .filter(stage_event::Column::Id.gt(self.last_event_id))
+            .exec(db)
+            .await?;
+        let history = crate::service::history::histories::<ProjectHistory>(db, vec![id]).await?;
+        let events = history.get(&id).map(|h| h.0.as_slice()).unwrap_or_default();
+        crate::service::reach::keep(db, id, events).await?;
+        project::Entity::update(project::ActiveModel {
+            id: Unchanged(id),
+            industry: Set(self.industry),
+            agreed_investment_yuan: Set(self.agreed_investment_yuan),
+            land_mu: Set(self.land_mu),
+            is_major: Set(self.is_major),
+            capital_origin: Set(self.capital_origin),
+            contact_leader: Set(self.contact_leader),
+            contact_leader_id: Set(self.contact_leader_id),
+            responsible_unit: Set(self.responsible_unit),
+            team: Set(self.team),
+            notes: Set(self.notes),
+            source: Set(self.source),
+            stage: Set(self.stage),
+            version: Set(version),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
         .exec(db)
         .await?;
-    let history = crate::service::history::histories::<ProjectHistory>(db, vec![i.record_id]).await?;
-    let events = history.get(&i.record_id).map(|h| h.0.as_slice()).unwrap_or_default();
-    crate::service::reach::keep(db, i.record_id, events).await?;
-    project::Entity::update(project::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(i.record_id),
-        industry: Set(b.industry),
-        agreed_investment_yuan: Set(b.agreed_investment_yuan),
-        land_mu: Set(b.land_mu),
-        is_major: Set(b.is_major),
-        capital_origin: Set(b.capital_origin),
-        contact_leader: Set(b.contact_leader),
-        contact_leader_id: Set(b.contact_leader_id),
-        responsible_unit: Set(b.responsible_unit),
-        team: Set(b.team),
-        notes: Set(b.notes),
-        source: Set(b.source),
-        stage: Set(b.stage),
-        version: Set(i.version_after + 1),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+        Ok(())
+    }
 }
 
-pub(super) async fn restore_blocker(
-    db: &impl ConnectionTrait,
-    i: &import_item::Model,
-    before: &serde_json::Value,
-) -> AppResult<()> {
-    let b: BlockerBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
-    blocker::Entity::update(blocker::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(i.record_id),
-        category: Set(b.category),
-        owner_unit: Set(b.owner_unit),
-        assigned_leader: Set(b.assigned_leader),
-        due_date: Set(b.due_date),
-        status: Set(b.status),
-        resolution: Set(b.resolution),
-        resolved_on: Set(b.resolved_on),
-        version: Set(i.version_after + 1),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn restore_candidate(
-    db: &impl ConnectionTrait,
-    i: &import_item::Model,
-    before: &serde_json::Value,
-) -> AppResult<()> {
-    let b: CandidateBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
-    incubation_event::Entity::delete_many()
-        .filter(incubation_event::Column::CandidateId.eq(i.record_id))
-        .filter(incubation_event::Column::Id.gt(b.last_event_id))
+impl BlockerBefore {
+    async fn put_back(self, db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+        blocker::Entity::update(blocker::ActiveModel {
+            id: Unchanged(id),
+            category: Set(self.category),
+            owner_unit: Set(self.owner_unit),
+            assigned_leader: Set(self.assigned_leader),
+            due_date: Set(self.due_date),
+            status: Set(self.status),
+            resolution: Set(self.resolution),
+            resolved_on: Set(self.resolved_on),
+            version: Set(version),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
         .exec(db)
         .await?;
-    candidate::Entity::update(candidate::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(i.record_id),
-        stage: Set(b.stage),
-        version: Set(i.version_after + 1),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+        Ok(())
+    }
 }
 
-pub(super) async fn restore_company(
-    db: &impl ConnectionTrait,
-    i: &import_item::Model,
-    before: &serde_json::Value,
-) -> AppResult<()> {
-    let b: CompanyBefore = serde_json::from_value(before.clone()).map_err(bad_before)?;
-    company::Entity::update(company::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(i.record_id),
-        credit_code: Set(b.credit_code),
-        industry: Set(b.industry),
-        province: Set(b.province),
-        city: Set(b.city),
-        notes: Set(b.notes),
-        above_size_since: Set(b.above_size_since),
-        version: Set(i.version_after + 1),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+impl CandidateBefore {
+    /// Drops the stage events recorded after the saved last one, then the stage.
+    async fn put_back(self, db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+        incubation_event::Entity::delete_many()
+            .filter(incubation_event::Column::CandidateId.eq(id))
+            .filter(incubation_event::Column::Id.gt(self.last_event_id))
+            .exec(db)
+            .await?;
+        candidate::Entity::update(candidate::ActiveModel {
+            id: Unchanged(id),
+            stage: Set(self.stage),
+            version: Set(version),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(db)
+        .await?;
+        Ok(())
+    }
+}
+
+impl CompanyBefore {
+    async fn put_back(self, db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+        company::Entity::update(company::ActiveModel {
+            id: Unchanged(id),
+            credit_code: Set(self.credit_code),
+            industry: Set(self.industry),
+            province: Set(self.province),
+            city: Set(self.city),
+            notes: Set(self.notes),
+            above_size_since: Set(self.above_size_since),
+            version: Set(version),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(db)
+        .await?;
+        Ok(())
+    }
 }

@@ -42,13 +42,7 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
     for kind in KINDS {
         let of_kind = items.iter().filter(|i| i.kind == kind);
         for i in of_kind.clone().filter(|i| !i.created) {
-            match (kind, &i.before) {
-                ("project", Some(b)) => before::restore_project(&txn, i, b).await?,
-                ("company", Some(b)) => before::restore_company(&txn, i, b).await?,
-                ("blocker", Some(b)) => before::restore_blocker(&txn, i, b).await?,
-                ("candidate", Some(b)) => before::restore_candidate(&txn, i, b).await?,
-                _ => {}
-            }
+            before::restore(&txn, i).await?;
         }
         delete_of(&txn, kind, of_kind.filter(|i| i.created).map(|i| i.record_id).collect()).await?;
     }
