@@ -199,8 +199,7 @@ impl BlockersApi {
         id: Path<i64>,
         body: JsonBody<NewBlocker>,
     ) -> AppResult<Created<Blocker>> {
-        auth.0.require(Need::Pipeline)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Pipeline, Of::Project(id.0)).await?;
         let b = svc::create(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(b.into())))
     }
@@ -216,8 +215,7 @@ impl BlockersApi {
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<Blocker>>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         let rows = svc::list_for_project(&self.db, id.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(Blocker::from).into()))
     }
@@ -259,8 +257,7 @@ impl BlockersApi {
     /// Read a blocker.
     #[oai(path = "/blockers/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Blocker>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Blocker(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Blocker(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -273,8 +270,7 @@ impl BlockersApi {
         id: Path<i64>,
         body: JsonBody<BlockerChanges>,
     ) -> AppResult<Json<Blocker>> {
-        auth.0.require(Need::Pipeline)?;
-        scope::guard(&self.db, &auth.0, Of::Blocker(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Pipeline, Of::Blocker(id.0)).await?;
         let b = svc::update(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Json(b.into()))
     }
@@ -289,8 +285,7 @@ impl BlockersApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Blocker(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Blocker(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

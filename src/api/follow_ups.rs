@@ -145,8 +145,7 @@ impl FollowUpsApi {
         id: Path<i64>,
         body: JsonBody<NewFollowUp>,
     ) -> AppResult<Created<FollowUp>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Project(id.0)).await?;
         let m = svc::create(tx.get().await?, &auth.0, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
@@ -162,8 +161,7 @@ impl FollowUpsApi {
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<FollowUp>>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(FollowUp::from).into()))
     }
@@ -177,8 +175,7 @@ impl FollowUpsApi {
         id: Path<i64>,
         body: JsonBody<FollowUpChanges>,
     ) -> AppResult<Json<FollowUp>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::FollowUp(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::FollowUp(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -192,8 +189,7 @@ impl FollowUpsApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::FollowUp(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::FollowUp(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

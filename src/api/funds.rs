@@ -151,8 +151,7 @@ impl FundsApi {
         id: Path<i64>,
         body: JsonBody<NewFundArrival>,
     ) -> AppResult<Created<FundArrival>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Project(id.0)).await?;
         let m = svc::create(tx.get().await?, id.0, body.0.parse()?).await?;
         Ok(Created::Created(Json(m.into())))
     }
@@ -168,8 +167,7 @@ impl FundsApi {
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<FundArrival>>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(FundArrival::from).into()))
     }
@@ -183,8 +181,7 @@ impl FundsApi {
         id: Path<i64>,
         body: JsonBody<FundArrivalChanges>,
     ) -> AppResult<Json<FundArrival>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::FundArrival(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::FundArrival(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -198,8 +195,7 @@ impl FundsApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::FundArrival(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::FundArrival(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

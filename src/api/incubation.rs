@@ -264,8 +264,7 @@ impl IncubationApi {
     /// Read a candidate, with its stage and reach dates.
     #[oai(path = "/incubation/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Candidate>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Candidate(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -278,8 +277,7 @@ impl IncubationApi {
         id: Path<i64>,
         body: JsonBody<CandidateChanges>,
     ) -> AppResult<Json<Candidate>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Candidate(id.0)).await?;
         let b = body.0;
         let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
         let owner = patch(b.owner_id, |v| Ok(Some(v)))?;
@@ -297,8 +295,7 @@ impl IncubationApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Candidate(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
@@ -312,8 +309,7 @@ impl IncubationApi {
         id: Path<i64>,
         body: JsonBody<NewIncubationEvent>,
     ) -> AppResult<Created<IncubationEvent>> {
-        auth.0.require(Need::Pipeline)?;
-        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Pipeline, Of::Candidate(id.0)).await?;
         let b = body.0;
         let m = StageMove {
             stage: b.stage,
@@ -330,8 +326,7 @@ impl IncubationApi {
     /// The candidate's stage history, oldest first.
     #[oai(path = "/incubation/:id/stage-events", method = "get")]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<IncubationEvent>>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Candidate(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Candidate(id.0)).await?;
         let rows = svc::stage_history(&self.db, id.0).await?;
         Ok(Json(rows.into_iter().map(IncubationEvent::from).collect()))
     }

@@ -219,8 +219,7 @@ impl OutreachApi {
     /// Read an outreach activity.
     #[oai(path = "/outreach/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Outreach>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Outreach(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Outreach(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -233,8 +232,7 @@ impl OutreachApi {
         id: Path<i64>,
         body: JsonBody<OutreachChanges>,
     ) -> AppResult<Json<Outreach>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Outreach(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Outreach(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -248,8 +246,7 @@ impl OutreachApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Outreach(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Outreach(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

@@ -496,8 +496,7 @@ impl ProjectsApi {
     /// Read a project, with its current stage, reach dates and funds arrived.
     #[oai(path = "/projects/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Project>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -510,8 +509,7 @@ impl ProjectsApi {
         id: Path<i64>,
         body: JsonBody<ProjectChanges>,
     ) -> AppResult<Json<Project>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Project(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -525,8 +523,7 @@ impl ProjectsApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Project(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }
@@ -541,8 +538,7 @@ impl ProjectsApi {
         id: Path<i64>,
         body: JsonBody<NewStageEvent>,
     ) -> AppResult<Created<StageEvent>> {
-        auth.0.require(Need::Pipeline)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Pipeline, Of::Project(id.0)).await?;
         let b = body.0;
         let m = StageMove {
             stage: b.stage,
@@ -558,8 +554,7 @@ impl ProjectsApi {
     /// The project's stage history, oldest first.
     #[oai(path = "/projects/:id/stage-events", method = "get")]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Project(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         let rows = svc::stage_history(&self.db, id.0).await?;
         Ok(Json(rows.into_iter().map(StageEvent::from).collect()))
     }

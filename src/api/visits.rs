@@ -233,8 +233,7 @@ impl VisitsApi {
     /// Read a visit.
     #[oai(path = "/visits/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Visit>> {
-        auth.0.require(Need::Read)?;
-        scope::guard(&self.db, &auth.0, Of::Visit(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Read, Of::Visit(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
@@ -247,8 +246,7 @@ impl VisitsApi {
         id: Path<i64>,
         body: JsonBody<VisitChanges>,
     ) -> AppResult<Json<Visit>> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Visit(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Visit(id.0)).await?;
         Ok(Json(svc::update(tx.get().await?, id.0, body.0.parse()?).await?.into()))
     }
 
@@ -262,8 +260,7 @@ impl VisitsApi {
         /// The version the deletion was decided on.
         version: Query<i32>,
     ) -> AppResult<Deleted> {
-        auth.0.require(Need::Edit)?;
-        scope::guard(&self.db, &auth.0, Of::Visit(id.0)).await?;
+        scope::permit(&self.db, &auth.0, Need::Edit, Of::Visit(id.0)).await?;
         svc::delete(tx.get().await?, id.0, version.0).await?;
         Ok(Deleted::Deleted)
     }

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 pub use entity::visible::{Visible, scope_of};
 
-use super::{Actor, AppError, AppResult, actor::Via};
+use super::{Actor, AppError, AppResult, Need, actor::Via};
 
 /// What the actor sees.
 pub async fn visible(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Visible> {
@@ -105,10 +105,12 @@ pub enum Of {
     Candidate(i64),
 }
 
-/// The record exists for the actor, else not found (a record out of scope is answered as one that does not exist).
-/// A record that does not exist at all is left to the operation to answer.
-pub async fn guard(db: &impl ConnectionTrait, actor: &Actor, of: Of) -> AppResult<()> {
+/// The actor may do what `need` names (else forbidden) to this record, which exists for them (else not found: a
+/// record out of scope is answered as one that does not exist). A record that does not exist at all is left to the
+/// operation to answer.
+pub async fn permit(db: &impl ConnectionTrait, actor: &Actor, need: Need, of: Of) -> AppResult<()> {
     use entity::{blocker, follow_up, fund_arrival, incubation_candidate, outreach, visit};
+    actor.require(need)?;
     let visible = visible(db, actor).await?;
     if visible == Visible::All {
         return Ok(());

@@ -117,8 +117,7 @@ impl BlockerForm {
 /// 登记难题 dialog on a project.
 #[handler]
 pub async fn new_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Pipeline, Of::Project(id)).await?;
     let p = projects::get(&state.db, id).await?;
     let ctx = context! { me => me(&staff), id, name => p.project.name, f => val(&BlockerForm::default()) };
     render("blocker_new.html", ctx)
@@ -132,8 +131,7 @@ pub async fn create(
     Path(id): Path<i64>,
     Form(f): Form<BlockerForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Pipeline, Of::Project(id)).await?;
     let done = async { svc::create(tx.get().await?, &staff.actor, id, f.new_blocker()?).await }.await;
     answer(
         done,
@@ -150,8 +148,7 @@ pub async fn create(
 /// 处理 dialog: assign, change status, resolve, reopen.
 #[handler]
 pub async fn edit_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(&state.db, &staff.actor, Of::Blocker(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Pipeline, Of::Blocker(id)).await?;
     let b = svc::get(&state.db, id).await?;
     let m = &b.blocker;
     let f = BlockerForm {
@@ -178,8 +175,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Form(f): Form<BlockerForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Blocker(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Pipeline, Of::Blocker(id)).await?;
     let done = async { svc::update(tx.get().await?, &staff.actor, id, f.changes()?).await }.await;
     answer(
         done,

@@ -81,8 +81,7 @@ pub async fn board(staff: Staff, state: Data<&WebState>, Query(q): Query<BoardQu
 /// A candidate's page: its facts and its stage history.
 #[handler]
 pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Read)?;
-    scope::guard(&state.db, &staff.actor, Of::Candidate(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Read, Of::Candidate(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let mut timeline: Vec<_> = svc::stage_history(&state.db, id)
         .await?
@@ -172,8 +171,7 @@ pub async fn move_dialog(
     Path(id): Path<i64>,
     Query(q): Query<MoveQuery>,
 ) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(&state.db, &staff.actor, Of::Candidate(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Pipeline, Of::Candidate(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let next = v.history.current(v.candidate.stage).next();
     let f = MoveForm::new(q.to.unwrap_or_else(|| next.to_value()), v.candidate.version);
@@ -188,8 +186,7 @@ pub async fn move_stage(
     Path(id): Path<i64>,
     Form(f): Form<MoveForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Candidate(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Pipeline, Of::Candidate(id)).await?;
     let done = async { svc::move_stage(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,

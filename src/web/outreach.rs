@@ -200,8 +200,7 @@ pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Res
 /// 编辑 dialog of an activity.
 #[handler]
 pub async fn edit_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(&state.db, &staff.actor, Of::Outreach(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Edit, Of::Outreach(id)).await?;
     let f = OutreachForm::of(&svc::get(&state.db, id).await?);
     render("outreach_form.html", dialog(&state.db, &staff, Some(id), &f).await?)
 }
@@ -209,8 +208,7 @@ pub async fn edit_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i6
 /// Saves an activity's changes; the list reloads.
 #[handler]
 pub async fn update(staff: Staff, tx: WriteTx, Path(id): Path<i64>, body: String) -> poem::Result<Response> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Outreach(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Outreach(id)).await?;
     let f: OutreachForm = form::repeated(&body)?;
     let done = async { svc::update(tx.get().await?, id, f.changes()?).await }.await;
     answer(

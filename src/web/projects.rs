@@ -235,8 +235,7 @@ async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<En
 /// The project page: its facts, its timeline and the quick actions.
 #[handler]
 pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Read)?;
-    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Read, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let ctx = context! {
         me => me(&staff), menu => "projects", p => card(&v),
@@ -294,8 +293,7 @@ pub async fn move_dialog(
     Path(id): Path<i64>,
     Query(q): Query<MoveQuery>,
 ) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Pipeline, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let next = v.history.current(v.project.stage).next();
     let form = MoveForm::new(q.to.unwrap_or_else(|| next.to_value()), v.project.version);
@@ -319,8 +317,7 @@ pub async fn move_stage(
     Path(id): Path<i64>,
     Form(f): Form<MoveForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Pipeline)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Pipeline, Of::Project(id)).await?;
     let done = async { svc::move_stage(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
@@ -452,8 +449,7 @@ pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<ProjectForm>) -> po
 /// 编辑项目 page.
 #[handler]
 pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let p = &v.project;
     let f = ProjectForm {
@@ -484,8 +480,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Form(f): Form<ProjectForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let done = async {
         let txn = tx.get().await?;
         svc::update(txn, id, f.changes(txn).await?).await

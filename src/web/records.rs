@@ -57,8 +57,7 @@ async fn dialog(db: &impl sea_orm::ConnectionTrait, staff: &Staff, id: i64, f: V
 /// 添加跟进 dialog.
 #[handler]
 pub async fn follow_up_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let f = FollowUpForm {
         occurred_on: Some(today().to_string()),
         ..Default::default()
@@ -74,8 +73,7 @@ pub async fn add_follow_up(
     Path(id): Path<i64>,
     Form(f): Form<FollowUpForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let done = async { follow_ups::create(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
@@ -117,8 +115,7 @@ impl FundForm {
 /// 登记到位资金 dialog.
 #[handler]
 pub async fn fund_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(&state.db, &staff.actor, Of::Project(id)).await?;
+    scope::permit(&state.db, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let origin = projects::get(&state.db, id).await?.project.capital_origin;
     let f = FundForm {
         arrived_on: Some(today().to_string()),
@@ -136,8 +133,7 @@ pub async fn add_fund(
     Path(id): Path<i64>,
     Form(f): Form<FundForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Edit)?;
-    scope::guard(tx.get().await?, &staff.actor, Of::Project(id)).await?;
+    scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let done = async { funds::create(tx.get().await?, id, f.parse()?).await }.await;
     answer(
         done,
