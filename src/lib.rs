@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod edge;
 pub mod export;
 pub mod import;
 pub mod report;
@@ -36,7 +37,7 @@ pub fn app(db: DatabaseConnection, cfg: &config::Config) -> impl poem::Endpoint 
     }
     routes
         .data(edge)
-        .with(CatchPanic::new().with_handler(api::error::on_panic))
+        .with(CatchPanic::new().with_handler(edge::error::on_panic))
         .with(
             SetHeader::new()
                 .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
@@ -48,7 +49,7 @@ pub fn app(db: DatabaseConnection, cfg: &config::Config) -> impl poem::Endpoint 
 /// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish. With `demo`, an
 /// empty database is first filled with the demo park.
 pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
-    api::error::log_panics();
+    edge::error::log_panics();
     let url = cfg.database_url();
     let db = db::connect(&url).await?;
     db::migrate(&db).await?;

@@ -351,7 +351,7 @@ impl AccountsApi {
     /// Sign in. Wrong credentials, unknown users, disabled and locked accounts all get the same 401.
     #[oai(path = "/auth/login", method = "post")]
     async fn login(&self, body: JsonBody<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
-        let client_addr = super::client_addr(req);
+        let client_addr = crate::edge::client_addr(req);
         self.gate.admit(client_addr.as_deref().unwrap_or_default())?;
         let attempt = sessions::SignIn {
             username: &body.0.username,

@@ -13,11 +13,14 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, paging};
-use crate::service::{
-    AppResult, Need,
-    analytics::{self as svc, FunnelQuery, period_of},
-    jobs, scope,
+use super::{ApiTags, Page, PageNo, PerPage, auth::Auth, paging};
+use crate::{
+    edge::audit::WriteTx,
+    service::{
+        AppResult, Need,
+        analytics::{self as svc, FunnelQuery, period_of},
+        jobs, scope,
+    },
 };
 
 /// One stored result of the nightly job.

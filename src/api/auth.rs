@@ -1,14 +1,15 @@
 //! Authentication at the HTTP edge: the bearer security scheme of the API, resolved by the account service.
 
-use std::sync::{Arc, Mutex};
-
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use sea_orm::DatabaseConnection;
 
-use crate::service::{
-    Actor, AppError,
-    sessions::{self, AuthConfig},
+use crate::{
+    edge::audit::CallerSlot,
+    service::{
+        Actor, AppError,
+        sessions::{self, AuthConfig},
+    },
 };
 
 /// What the auth checker needs from the app.
@@ -18,24 +19,6 @@ pub struct AuthState {
     pub db: DatabaseConnection,
     /// The sign-in policy.
     pub config: AuthConfig,
-}
-
-/// A slot the auth checker fills, so that middleware around the API (the audit log) knows the caller.
-#[derive(Clone, Default)]
-pub struct CallerSlot(Arc<Mutex<Option<Actor>>>);
-
-impl CallerSlot {
-    /// The caller, once authenticated.
-    pub fn get(&self) -> Option<Actor> {
-        self.0.lock().ok().and_then(|c| c.clone())
-    }
-
-    /// Records the caller once authenticated.
-    pub fn set(&self, caller: &Actor) {
-        if let Ok(mut c) = self.0.lock() {
-            *c = Some(caller.clone());
-        }
-    }
 }
 
 /// A session token or an API token, sent as `Authorization: Bearer <token>`.

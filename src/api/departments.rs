@@ -10,8 +10,11 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, audit::WriteTx, auth::Auth, body::JsonBody, patch};
-use crate::service::{AppResult, Need, departments as svc, input::Name};
+use super::{ApiTags, Created, Deleted, auth::Auth, body::JsonBody, patch};
+use crate::{
+    edge::audit::WriteTx,
+    service::{AppResult, Need, departments as svc, input::Name},
+};
 
 /// A department (部门).
 #[derive(Object)]

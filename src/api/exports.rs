@@ -166,7 +166,7 @@ impl ExportsApi {
             &auth.0,
             (dataset.0, format),
             filters,
-            (path, super::client_addr(req)),
+            (path, crate::edge::client_addr(req)),
         )
         .await?;
         Ok(ExportFile::new(d.body, d.content_type, d.disposition))

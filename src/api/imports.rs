@@ -273,7 +273,7 @@ impl ImportsApi {
             sheet: sheet.0,
             header_row: header_row.0.map(|r| r as usize),
             mapping: self::mapping(mapping.0)?,
-            client_addr: super::client_addr(req),
+            client_addr: crate::edge::client_addr(req),
         };
         let name = upload.file.file_name().unwrap_or("upload.xlsx").to_owned();
         let bytes = upload.file.into_vec().await.map_err(|e| {
@@ -311,7 +311,7 @@ impl ImportsApi {
     #[oai(path = "/imports/batches/:batch_id", method = "delete")]
     async fn undo(&self, auth: Auth, req: &poem::Request, batch_id: Path<i64>) -> AppResult<Json<ImportBatch>> {
         auth.0.require(Need::Edit)?;
-        let b = imports::undo(&self.db, &auth.0, batch_id.0, super::client_addr(req)).await?;
+        let b = imports::undo(&self.db, &auth.0, batch_id.0, crate::edge::client_addr(req)).await?;
         Ok(Json(b.into()))
     }
 

@@ -1,5 +1,5 @@
-//! What the endpoints of every resource use: the poem-openapi parts, the shared types and helpers of `api`, and the
-//! service's result and permission types.
+//! What the endpoints of every resource use: the poem-openapi parts, the shared types and helpers of `api`, the
+//! audited write transaction, and the service's result and permission types.
 
 pub(super) use chrono::{DateTime, NaiveDate, Utc};
 pub(super) use poem_openapi::{
@@ -10,7 +10,8 @@ pub(super) use poem_openapi::{
 };
 pub(super) use sea_orm::DatabaseConnection;
 
-pub(super) use super::{
-    ApiTags, Created, Deleted, Page, PageNo, PerPage, audit::WriteTx, auth::Auth, body::JsonBody, paging, patch,
+pub(super) use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
+pub(super) use crate::{
+    edge::audit::WriteTx,
+    service::{AppResult, Need},
 };
-pub(super) use crate::service::{AppResult, Need};

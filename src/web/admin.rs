@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Staff, WebState, answer, choice, form, me, refresh, render, val};
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need,
         accounts::{self, NewUser, Password, UserChanges, Username},

@@ -16,7 +16,7 @@ use super::{
     me, pager_base, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::scope::{self, Of},
     service::{
         AppResult, Need, Paging,

@@ -21,7 +21,7 @@ use super::{
     me, pager_base, redirect, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},

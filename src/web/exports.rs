@@ -84,7 +84,7 @@ pub async fn download(
     let done = match q.parse() {
         Ok((set, format, filters)) => {
             let path = format!("/exports/{}", set.names().0);
-            let client = crate::api::client_addr(req);
+            let client = crate::edge::client_addr(req);
             export::download(&state.db, &staff.actor, (set, format), filters, (path, client)).await
         }
         Err(e) => Err(e),

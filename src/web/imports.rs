@@ -93,7 +93,7 @@ fn result(staff: &Staff, done: AppResult<Report>, writes: bool) -> poem::Result<
         Ok(r) => r,
         Err(e) if !matches!(e, AppError::Internal(_) | AppError::Unauthorized) => {
             let status = e.status();
-            let body = e.body(crate::api::error::Lang::Zh);
+            let body = e.body(crate::edge::error::Lang::Zh);
             let mut resp = render(
                 "import_result.html",
                 context! { me => me(staff), failure => body.message },
@@ -122,7 +122,7 @@ async fn run(staff: &Staff, state: &WebState, req: &poem::Request, form: Multipa
     let options = Options {
         commit: writes,
         skip_errors: u.skip_errors,
-        client_addr: crate::api::client_addr(req),
+        client_addr: crate::edge::client_addr(req),
         ..Default::default()
     };
     import::run(&state.db, &staff.actor, u.dataset, &u.file_name, &u.bytes, options).await
@@ -163,7 +163,7 @@ pub async fn undo(
     Path(id): Path<i64>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    imports::undo(&state.db, &staff.actor, id, crate::api::client_addr(req)).await?;
+    imports::undo(&state.db, &staff.actor, id, crate::edge::client_addr(req)).await?;
     Ok(refresh())
 }
 

@@ -24,7 +24,7 @@ use super::{
     redirect, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppResult, Need, Paging,
         incubation::{self as svc, CandidateFilter, CandidateView, NewCandidate},

@@ -42,8 +42,8 @@ use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    api::{audit, error::Lang},
     config::Config,
+    edge::{audit, error::Lang},
     service::{
         AppError, AppResult, Need,
         sessions::{AuthConfig, SignInGate},
@@ -88,7 +88,7 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
     };
     let pages = office_pages(work_pages())
         .around(audit::record)
-        .around(crate::api::limit_body)
+        .around(crate::edge::limit_body)
         .data(state.db.clone())
         .around(session::csrf)
         .around(html_errors)

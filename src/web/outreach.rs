@@ -18,7 +18,7 @@ use super::{
     visits::chips,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::scope::{self, Of},
     service::{
         AppError, AppResult, Need, Paging,

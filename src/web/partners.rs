@@ -19,7 +19,7 @@ use super::{
     me, pager_base, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging,
         input::{Day, Name, Patch},

@@ -21,7 +21,7 @@ use super::{
     me, pager_base, redirect, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::scope::{self, Of, Visible},
     service::{
         AppError, AppResult, Need, Paging, blockers, follow_ups, funds,
@@ -95,7 +95,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
             Some(svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?),
             None,
         ),
-        Err(e) => (None, Some(e.body(crate::api::error::Lang::Zh))),
+        Err(e) => (None, Some(e.body(crate::edge::error::Lang::Zh))),
     };
     let ctx = context! {
         me => me(&staff), menu => "projects", q => val(&q), base => pager_base(&q),

@@ -15,7 +15,7 @@ use super::{
     me, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::scope::{self, Of},
     service::{
         AppResult, Need,

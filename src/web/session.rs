@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{WebState, page_error, render};
 use crate::{
-    api::{audit::WriteTx, client_addr},
+    edge::{audit::WriteTx, client_addr},
     service::{
         Actor, AppError,
         actor::Via,
@@ -87,7 +87,7 @@ impl<'a> FromRequest<'a> for Staff {
             Ok(_) | Err(AppError::Unauthorized) => return Err(to_sign_in(req)),
             Err(e) => return Err(e.into()),
         };
-        if let Some(slot) = req.extensions().get::<crate::api::auth::CallerSlot>() {
+        if let Some(slot) = req.extensions().get::<crate::edge::audit::CallerSlot>() {
             slot.set(&actor);
         }
         Ok(Staff {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Staff, WebState, local_time, me, refresh, render};
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{AppResult, accounts, sessions},
 };
 

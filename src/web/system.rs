@@ -18,7 +18,7 @@ use super::{
     local_time, me, page_error, pager_base, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging, accounts,
         audit::{self, Filter},

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::{Staff, WebState, answer, form::opt, me, refresh, render};
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging, analytics,
         input::today,

@@ -15,7 +15,7 @@ use super::{
     me, pager_base, refresh, render, val,
 };
 use crate::{
-    api::audit::WriteTx,
+    edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging, companies,
         input::{Day, Name, today},

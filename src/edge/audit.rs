@@ -2,17 +2,34 @@
 //! endpoint can forget it, committed in the same transaction as the write it records ([`WriteTx`]), so a crash
 //! cannot keep the one without the other. The sign-in and export services write their own rows.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use poem::{Body, Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response, http::Method};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 use tokio::sync::OnceCell;
 
-use super::auth::CallerSlot;
 use crate::service::{
-    AppError, AppResult,
+    Actor, AppError, AppResult,
     audit::{Entry, write},
 };
+
+/// A slot the auth checker fills, so that the audit middleware knows the caller.
+#[derive(Clone, Default)]
+pub struct CallerSlot(Arc<Mutex<Option<Actor>>>);
+
+impl CallerSlot {
+    /// The caller, once authenticated.
+    pub fn get(&self) -> Option<Actor> {
+        self.0.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Records the caller once authenticated.
+    pub fn set(&self, caller: &Actor) {
+        if let Ok(mut c) = self.0.lock() {
+            *c = Some(caller.clone());
+        }
+    }
+}
 
 /// The transaction of a write request. A handler that writes takes it as a parameter and runs its service calls
 /// in it; the transaction begins at the first use (after authentication, which reads and writes on its own
