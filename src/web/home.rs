@@ -55,7 +55,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         years => (year_range_start(today.year())..=today.year()).rev().collect::<Vec<_>>(),
         kpis => dash.kpis.lines().iter().map(line).collect::<Vec<_>>(),
         targets => dash.kpis.targets.iter().map(|t| context! {
-            metric => t.metric.label(), target => group(&t.target.to_string()), actual => group(&t.actual.to_string()),
+            metric => t.metric.label(), target => super::target_figure(t.target), actual => super::target_figure(t.actual),
             progress => t.progress.map(|p| (p * 1000.0).round() / 10.0),
             time_progress => (t.time_progress * 1000.0).round() / 10.0,
         }).collect::<Vec<_>>(),

@@ -290,14 +290,13 @@ fn labels() -> serde_json::Value {
 
 /// An amount in whole yuan as 万元 with two decimals (`12,345.67`).
 fn wan(yuan: i64) -> String {
-    let wan = Decimal::from(yuan) / Decimal::from(10_000);
-    group(&format!("{:.2}", wan.round_dp(2)))
+    group(&format!("{:.2}", entity::money::wan(yuan).round_dp(2)))
 }
 
 /// An amount in 万元 as 亿元 with two decimals.
 fn yi(wan: Value) -> String {
     let wan: Decimal = wan.to_string().parse().unwrap_or_default();
-    format!("{:.2}", (wan / Decimal::from(10_000)).round_dp(2))
+    format!("{:.2}", entity::money::yi(wan).round_dp(2))
 }
 
 /// A moment as the bureau's clock reads it (Asia/Shanghai): `2024-05-27 08:00:00`.
@@ -341,6 +340,12 @@ pub fn group(n: &str) -> String {
     }
 }
 
+/// A target or its actual (a count, or an amount in 万元) as 年度目标 shows it: at most two decimals, separated
+/// thousands.
+pub fn target_figure(d: Decimal) -> String {
+    group(&d.round_dp(2).normalize().to_string())
+}
+
 /// A value as JSON to put inside `<script type="application/json">`: `<` escaped, so no text in it can close the
 /// element.
 pub fn script_json(v: &serde_json::Value) -> String {
@@ -375,7 +380,7 @@ pub fn redirect(path: &str) -> Response {
 
 /// An amount in whole yuan as 万元 for a form field (`1234.5`, no separators).
 pub fn wan_plain(yuan: i64) -> String {
-    (Decimal::from(yuan) / Decimal::from(10_000)).normalize().to_string()
+    entity::money::wan(yuan).to_string()
 }
 
 /// Renders a template.

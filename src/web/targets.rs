@@ -81,7 +81,7 @@ async fn grid(
             context! {
                 key, label => m.label(), value,
                 version,
-                actual => p.map(|p| super::group(&p.actual.round_dp(2).normalize().to_string())),
+                actual => p.map(|p| super::target_figure(p.actual)),
                 progress => p.and_then(|p| p.progress).map(|v| (v * 1000.0).round() / 10.0),
                 time_progress => p.map(|p| (p.time_progress * 1000.0).round() / 10.0),
             }

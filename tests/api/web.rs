@@ -19,6 +19,7 @@ db_test!(
     an_admin_keeps_users_and_departments,
     the_analytics_page_shows_the_api_s_figures,
     a_year_s_targets_are_kept_in_one_grid,
+    the_home_page_shows_a_target_s_actual_as_the_targets_page_does,
     one_s_own_settings_subscriptions_and_sessions,
     the_system_log_shows_audit_outbox_and_jobs_to_admins,
 );
@@ -810,6 +811,25 @@ async fn targets_of_2024(app: &TestApp) -> Vec<(String, String)> {
         .collect();
     out.sort();
     out
+}
+
+/// 工作台's target table and the 年度目标 grid show an actual in 万元 to the cent of a 万元 with separated thousands
+/// (the API keeps it exact): the demo park's funds arrived in 2024 are 39022.909 万元.
+async fn the_home_page_shows_a_target_s_actual_as_the_targets_page_does(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let (_, kpis) = app.get("/api/v1/analytics/kpis?period=2024").await;
+    let funds = kpis["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["metric"] == "funds_arrived");
+    assert_eq!(funds.unwrap()["actual"], "39022.909", "{kpis}");
+    let web = Web::sign_in(&app, "viewer").await;
+    for page in ["/?year=2024", "/targets?year=2024"] {
+        let body = web.get(page).await.body;
+        assert!(body.contains(">39,022.91</td>"), "{page}: {body}");
+        assert!(!body.contains("39,022.909"), "{page}");
+    }
 }
 
 /// 年度目标: the grid sets targets, shows their completion, clears one by emptying it, and saves all or nothing (a bad
