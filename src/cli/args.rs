@@ -55,7 +55,7 @@ pub enum Command {
     /// Export a dataset to a file, as the API does (CSV with BOM, XLSX or JSON; contact details unmasked); the
     /// `funnel` and `kpis` tables need `--period`.
     Export {
-        /// projects, stage-events, visits, outreach, blockers, incubation or contacts.
+        /// projects, stage-events, visits, outreach, blockers, incubation, contacts, support-funds, funnel or kpis.
         dataset: String,
         /// csv, xlsx or json.
         #[arg(long, default_value = "csv")]

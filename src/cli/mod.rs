@@ -137,7 +137,10 @@ async fn export_command(
     out: &Path,
     filters: export::Filters,
 ) -> anyhow::Result<()> {
-    let set = export::Dataset::from_name(dataset).ok_or_else(|| anyhow::anyhow!("unknown dataset {dataset}"))?;
+    let set = export::Dataset::from_name(dataset).ok_or_else(|| {
+        let known: Vec<&str> = export::Dataset::ALL.iter().map(|d| d.names().0).collect();
+        anyhow::anyhow!("unknown dataset {dataset} ({})", known.join(", "))
+    })?;
     if matches!(set, export::Dataset::Funnel | export::Dataset::Kpis) && filters.period.is_none() {
         anyhow::bail!("the {dataset} table is of a period: give --period (2024, 2024-H1, 2024-Q2, 2024-05, 2024-W21)");
     }

@@ -18,7 +18,46 @@ db_test!(
     exports_mask_contacts_check_scopes_and_are_audited,
     the_summary_writes_the_half_year_in_the_bureaus_words,
     the_visits_export_is_what_the_api_says,
+    the_command_line_exports_what_the_api_does,
 );
+
+/// `invest-crm export` on the test's database: its status and standard error.
+fn export_command(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_invest-crm"))
+        .arg("export")
+        .args(args)
+        .env("DATABASE_URL", &app.url)
+        .env("INVEST_CRM_LOG", "error")
+        .output()
+        .expect("the binary runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `invest-crm export` writes the file the API answers, byte for byte; a dataset it does not know is refused with the
+/// names of those it does, a period table without `--period` with what to give.
+async fn the_command_line_exports_what_the_api_does(app: TestApp) {
+    sample(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("projects.csv");
+    let (ok, err) = export_command(&app, &["projects", "--out", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.starts_with("3 rows to "), "{err}");
+    let (_, _, api) = fetch(&app, app.token("viewer"), "/api/v1/exports/projects?format=csv", None).await;
+    assert_eq!(std::fs::read(&file).unwrap(), api);
+
+    let (ok, err) = export_command(&app, &["bogus", "--out", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown dataset bogus")
+            && err.contains("stage-events")
+            && err.contains("support-funds")
+            && err.contains("kpis"),
+        "{err}"
+    );
+    let (ok, err) = export_command(&app, &["kpis", "--out", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("give --period"), "{err}");
+}
 
 /// GET with the raw body: status, headers, bytes.
 async fn fetch(
