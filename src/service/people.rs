@@ -78,6 +78,25 @@ pub async fn leader_named(db: &impl ConnectionTrait, name: Option<Short>) -> App
     })
 }
 
+/// A contact leader as an edit form sends it back: the linked user's id beside the name in the text box. The
+/// link is kept while the box holds that user's display name (resolving the name again would unlink a leader who
+/// shares it with someone); a name typed anew is resolved as on creation, and an empty box clears.
+pub async fn leader_edited(
+    db: &impl ConnectionTrait,
+    linked: Option<i64>,
+    typed: Option<Short>,
+) -> AppResult<(Patch<i64>, Patch<Short>)> {
+    if let (Some(id), Some(name)) = (linked, &typed)
+        && display_names(db, [id])
+            .await?
+            .get(&id)
+            .is_some_and(|n| n == name.as_str())
+    {
+        return Ok((Patch::Keep, Patch::Keep));
+    }
+    Ok((Patch::Keep, Patch::from_opt(typed)))
+}
+
 /// The display name of each of the users among `ids`.
 pub async fn display_names(
     db: &impl ConnectionTrait,

@@ -27,6 +27,7 @@ use crate::{
         AppError, AppResult, Need, Paging, blockers, follow_ups, funds,
         history::StageMove,
         input::{Day, Money, Name, Note, Patch, Short, non_negative, today},
+        people,
         projects::{self as svc, NewProject, Origin, ProjectChanges, ProjectFilter, ProjectView, Unit},
     },
 };
@@ -346,6 +347,8 @@ pub struct ProjectForm {
     is_major: Option<String>,
     capital_origin: Option<String>,
     contact_leader: Option<String>,
+    /// The linked contact leader, carried by the edit form beside the name it shows.
+    contact_leader_id: Option<i64>,
     responsible_unit: Option<String>,
     team: Option<String>,
     notes: Option<String>,
@@ -391,6 +394,8 @@ impl ProjectForm {
     }
 
     async fn changes(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<ProjectChanges> {
+        let typed = Short::parse_opt("contact_leader", opt(&self.contact_leader))?;
+        let (contact_leader_id, contact_leader) = people::leader_edited(db, self.contact_leader_id, typed).await?;
         Ok(ProjectChanges {
             version: self.version.unwrap_or_default(),
             name: Some(Name::parse("name", opt(&self.name).unwrap_or_default())?),
@@ -404,8 +409,8 @@ impl ProjectForm {
             land_mu: Patch::from_opt(self.land()?),
             is_major: Some(form::checked(&self.is_major)),
             capital_origin: choice("capital_origin", &self.capital_origin)?,
-            contact_leader: Patch::from_opt(Short::parse_opt("contact_leader", opt(&self.contact_leader))?),
-            contact_leader_id: Patch::Keep,
+            contact_leader,
+            contact_leader_id,
             owner_id: Patch::Keep,
             team_members: None,
             responsible_unit: Patch::from_opt(Unit::parse_opt("responsible_unit", opt(&self.responsible_unit))?),
@@ -462,6 +467,7 @@ pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>
         is_major: p.is_major.then(|| "on".to_owned()),
         capital_origin: Some(p.capital_origin.to_value()),
         contact_leader: v.contact_leader.clone(),
+        contact_leader_id: p.contact_leader_id,
         responsible_unit: p.responsible_unit.clone(),
         team: p.team.clone(),
         notes: p.notes.clone(),

@@ -8,12 +8,14 @@ use serde_json::{Value, json};
 
 use crate::{
     db_test,
-    support::{TestApp, assert_error},
+    support::{PASSWORD, TestApp, assert_error},
+    web::Web,
 };
 
 db_test!(
     departments_form_a_tree_that_admins_keep,
     projects_name_people_not_strings,
+    an_unchanged_edit_form_keeps_a_leader_who_shares_a_name,
     every_owned_record_has_an_owner,
     staff_of_one_department_never_see_another_s_records,
     figures_are_those_of_the_records_in_scope,
@@ -191,6 +193,71 @@ async fn projects_name_people_not_strings(app: TestApp) {
             p["contact_leader"].clone()
         ),
         (Some(leader), Value::Null, Value::Null)
+    );
+}
+
+/// The value of the form input `name` on a page.
+fn input_value(page: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!("name=\"{name}\""))?;
+    let tag = &page[page[..at].rfind('<')?..at + page[at..].find('>')?];
+    let v = tag.split("value=\"").nth(1)?;
+    Some(v[..v.find('"')?].to_owned())
+}
+
+async fn an_unchanged_edit_form_keeps_a_leader_who_shares_a_name(app: TestApp) {
+    // A second leader with the display name of the first: the name alone no longer names one person.
+    let (s, twin) = app
+        .post(
+            "/api/v1/users",
+            json!({"username": "leader2", "display_name": "测试leader", "role": "leader", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{twin}");
+    let twin = twin["id"].as_i64().unwrap();
+    let company = app.company("同名领导测试公司").await;
+    let (_, p) = app
+        .post(
+            "/api/v1/projects",
+            json!({"name": "同名领导项目", "company_id": company, "stage": "lead",
+                   "occurred_on": "2024-03-01", "contact_leader_id": twin}),
+        )
+        .await;
+    let id = p["id"].as_i64().unwrap();
+    // The edit form carries the link beside the name it shows; saved unchanged, the link holds.
+    let web = Web::sign_in(&app, "staff").await;
+    let page = web.get(&format!("/projects/{id}/edit")).await.body;
+    assert_eq!(
+        input_value(&page, "contact_leader_id"),
+        Some(twin.to_string()),
+        "{page}"
+    );
+    let fields = ["version", "name", "company", "contact_leader", "contact_leader_id"];
+    let mut form: Vec<(&str, String)> = fields
+        .iter()
+        .map(|f| (*f, input_value(&page, f).unwrap_or_else(|| panic!("the form has {f}"))))
+        .collect();
+    assert_eq!(form[3].1, "测试leader");
+    let save = async |form: &[(&str, String)]| {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let saved = web
+            .send(reqwest::Method::PATCH, &format!("/projects/{id}"), &form, true)
+            .await;
+        assert!(saved.status.is_success(), "{} {}", saved.status, saved.body);
+        app.get(&format!("/api/v1/projects/{id}")).await.1
+    };
+    let after = save(&form).await;
+    assert_eq!(
+        (after["contact_leader_id"].as_i64(), after["contact_leader"].as_str()),
+        (Some(twin), Some("测试leader"))
+    );
+    assert!(after["version"].as_i64() > p["version"].as_i64(), "the form was saved");
+    // A name typed anew is resolved: one that is no one's is kept as written, and the link goes.
+    form[0].1 = after["version"].to_string();
+    form[3].1 = "外区领导".to_owned();
+    let after = save(&form).await;
+    assert_eq!(
+        (after["contact_leader_id"].clone(), after["contact_leader"].as_str()),
+        (Value::Null, Some("外区领导"))
     );
 }
 
