@@ -294,6 +294,57 @@ pub enum TokenScope {
     ContactDetails,
 }
 
+/// Where a job run stands (`job_runs.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+pub enum JobStatus {
+    /// A runner holds the claim (its lease is renewed while it works).
+    Running,
+    /// An attempt failed; tried again at `next_attempt_at`.
+    Retrying,
+    /// Done.
+    Succeeded,
+    /// No attempt left, or a job that is not retried failed.
+    Failed,
+    /// Its runners died on every attempt.
+    Abandoned,
+}
+
+/// How an attempt at a job run ended (`job_attempts.outcome`; none while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// The work was done.
+    Succeeded,
+    /// The work failed with an error.
+    Failed,
+    /// Its runner died: the lease passed and another took the slot over.
+    LeaseExpired,
+}
+
+/// Where a message of the outbox stands (`outbox.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A dispatcher has claimed it and is sending.
+    Sending,
+    /// Sent.
+    Sent,
+    /// Given up after the last attempt (an admin may send it again).
+    Failed,
+}
+
 /// The Chinese label users see for an enum value (docs/ARCHITECTURE.md: clients and reports never hard-code them).
 pub trait Label: Sized + Copy + sea_orm::Iterable + ActiveEnum<Value = String> {
     /// The Chinese label.
@@ -347,3 +398,8 @@ labels!(TargetMetric {
     ProjectsProducing => "竣工投产项目数", SignedInvestment => "签约投资额(万元)", FundsArrived => "到位资金(万元)",
     IncubationApplied => "高企申报数", IncubationApproved => "高企评审通过数",
 });
+labels!(JobStatus {
+    Running => "运行中", Retrying => "等待重试", Succeeded => "成功", Failed => "失败", Abandoned => "已放弃",
+});
+labels!(AttemptOutcome { Succeeded => "成功", Failed => "失败", LeaseExpired => "租约过期" });
+labels!(OutboxStatus { Pending => "待发送", Sending => "发送中", Sent => "已发送", Failed => "发送失败" });

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::AttemptOutcome;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "job_attempts")]
 pub struct Model {
@@ -15,7 +17,7 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     /// `succeeded`, `failed`, `lease_expired` (its runner died), or none while it runs.
-    pub outcome: Option<String>,
+    pub outcome: Option<AttemptOutcome>,
     pub error: Option<String>,
 }
 

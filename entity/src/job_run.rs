@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::JobStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "job_runs")]
 pub struct Model {
@@ -14,7 +16,7 @@ pub struct Model {
     pub trigger: String,
     /// `running`; `retrying` (a failed attempt waits for `next_attempt_at`); `succeeded`; `failed` (no attempt
     /// left, or a job that is not retried); `abandoned` (its runners died and no attempt is left).
-    pub status: String,
+    pub status: JobStatus,
     /// Which process holds (or held) the claim.
     pub runner: String,
     /// 1, plus one for every takeover after an expired lease and every retry after a failure.

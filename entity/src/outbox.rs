@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::OutboxStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
 pub struct Model {
@@ -20,7 +22,7 @@ pub struct Model {
     /// Stable Message-ID, the same on every attempt.
     pub message_id: String,
     /// `pending`, `sending`, `sent`, `failed`.
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// A dispatcher's claim on the row; another may take it once this has passed.

@@ -129,7 +129,7 @@ async fn latest_on(
 ) -> anyhow::Result<Option<(job_run::Model, Vec<analytics_snapshot::Model>)>> {
     let Some(run) = job_run::Entity::find()
         .filter(job_run::Column::Job.eq("analytics"))
-        .filter(job_run::Column::Status.eq("succeeded"))
+        .filter(job_run::Column::Status.eq(entity::enums::JobStatus::Succeeded))
         .order_by_desc(job_run::Column::FinishedAt)
         .order_by_desc(job_run::Column::Id)
         .one(db)

@@ -6,7 +6,7 @@
 use std::{path::PathBuf, time::Duration as StdDuration};
 
 use chrono::{Duration, Utc};
-use entity::outbox;
+use entity::{enums::OutboxStatus, outbox};
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Attachment as Part, Mailbox, MultiPart, SinglePart, header::ContentType},
@@ -153,7 +153,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, mails: Vec<Mail>) -> anyhow::Res
             html: Set(m.html),
             text: Set(m.text),
             attachments: Set(serde_json::to_value(&m.attachments)?),
-            status: Set("pending".into()),
+            status: Set(OutboxStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(now),
             claimed_until: Set(None),
@@ -261,7 +261,7 @@ impl Dispatcher {
     async fn claim(&self, id: i64) -> anyhow::Result<bool> {
         let now = Utc::now();
         let res = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value("sending"))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sending))
             .col_expr(
                 outbox::Column::ClaimedUntil,
                 Expr::value(Some(now + Duration::seconds(self.cfg.claim_seconds))),
@@ -269,11 +269,11 @@ impl Dispatcher {
             .filter(outbox::Column::Id.eq(id))
             .filter(
                 Condition::any()
-                    .add(outbox::Column::Status.eq("pending"))
+                    .add(outbox::Column::Status.eq(OutboxStatus::Pending))
                     // A dispatcher that died mid-send leaves `sending` behind; its claim runs out.
                     .add(
                         Condition::all()
-                            .add(outbox::Column::Status.eq("sending"))
+                            .add(outbox::Column::Status.eq(OutboxStatus::Sending))
                             .add(outbox::Column::ClaimedUntil.lt(now)),
                     ),
             )
@@ -314,7 +314,7 @@ impl Dispatcher {
             match result {
                 Ok(()) => {
                     update
-                        .col_expr(outbox::Column::Status, Expr::value("sent"))
+                        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
                         .col_expr(outbox::Column::SentAt, Expr::value(Some(Utc::now())))
                         .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
                         .exec(&self.db)
@@ -332,7 +332,11 @@ impl Dispatcher {
                     update
                         .col_expr(
                             outbox::Column::Status,
-                            Expr::value(if give_up { "failed" } else { "pending" }),
+                            Expr::value(if give_up {
+                                OutboxStatus::Failed
+                            } else {
+                                OutboxStatus::Pending
+                            }),
                         )
                         .col_expr(outbox::Column::LastError, Expr::value(Some(error.clone())))
                         .col_expr(
@@ -420,12 +424,12 @@ fn due_at(now: chrono::DateTime<Utc>) -> Condition {
     Condition::any()
         .add(
             Condition::all()
-                .add(outbox::Column::Status.eq("pending"))
+                .add(outbox::Column::Status.eq(OutboxStatus::Pending))
                 .add(outbox::Column::NextAttemptAt.lte(now)),
         )
         .add(
             Condition::all()
-                .add(outbox::Column::Status.eq("sending"))
+                .add(outbox::Column::Status.eq(OutboxStatus::Sending))
                 .add(outbox::Column::ClaimedUntil.lt(now)),
         )
 }

@@ -14,7 +14,10 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration as StdDuration};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::{Cron, parser::CronParser};
-use entity::{job_attempt, job_run};
+use entity::{
+    enums::{AttemptOutcome, JobStatus},
+    job_attempt, job_run,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr,
     TransactionTrait, sea_query::Expr,
@@ -198,12 +201,12 @@ impl Runner {
         db: &impl ConnectionTrait,
         run_id: i64,
         attempt: i32,
-        outcome: &str,
+        outcome: AttemptOutcome,
         error: Option<String>,
     ) -> anyhow::Result<()> {
         job_attempt::Entity::update_many()
             .col_expr(job_attempt::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .col_expr(job_attempt::Column::Outcome, Expr::value(Some(outcome.to_owned())))
+            .col_expr(job_attempt::Column::Outcome, Expr::value(outcome))
             .col_expr(job_attempt::Column::Error, Expr::value(error))
             .filter(job_attempt::Column::RunId.eq(run_id))
             .filter(job_attempt::Column::Attempt.eq(attempt))
@@ -224,7 +227,7 @@ impl Runner {
             job: Set(job.to_owned()),
             scheduled_for: Set(slot),
             trigger: Set(trigger.to_owned()),
-            status: Set("running".into()),
+            status: Set(JobStatus::Running),
             runner: Set(self.id.clone()),
             attempt: Set(1),
             started_at: Set(now),
@@ -256,18 +259,18 @@ impl Runner {
             .one(&self.db)
             .await?;
         match seen {
-            Some(r) if r.status == "running" && r.lease_until < now && r.attempt < self.retry.max_attempts => {
-                self.take_over(&r, "running").await
+            Some(r) if r.status == JobStatus::Running && r.lease_until < now && r.attempt < self.retry.max_attempts => {
+                self.take_over(&r, JobStatus::Running).await
             }
             _ => Ok(None),
         }
     }
 
     /// Takes run `r` (seen with status `from`) over with one conditional update: only one runner can win it.
-    async fn take_over(&self, r: &job_run::Model, from: &str) -> anyhow::Result<Option<Claim>> {
+    async fn take_over(&self, r: &job_run::Model, from: JobStatus) -> anyhow::Result<Option<Claim>> {
         let now = Utc::now();
         let mut update = job_run::Entity::update_many()
-            .col_expr(job_run::Column::Status, Expr::value("running"))
+            .col_expr(job_run::Column::Status, Expr::value(JobStatus::Running))
             .col_expr(job_run::Column::Runner, Expr::value(self.id.clone()))
             .col_expr(job_run::Column::Attempt, Expr::value(r.attempt + 1))
             .col_expr(job_run::Column::StartedAt, Expr::value(now))
@@ -279,7 +282,7 @@ impl Runner {
             .filter(job_run::Column::Id.eq(r.id))
             .filter(job_run::Column::Status.eq(from))
             .filter(job_run::Column::Attempt.eq(r.attempt));
-        update = if from == "running" {
+        update = if from == JobStatus::Running {
             update.filter(job_run::Column::LeaseUntil.lt(now))
         } else {
             update.filter(job_run::Column::NextAttemptAt.lte(now))
@@ -288,12 +291,12 @@ impl Runner {
         if update.exec(&txn).await?.rows_affected == 0 {
             return Ok(None);
         }
-        if from == "running" {
-            Self::end_attempt(&txn, r.id, r.attempt, "lease_expired", None).await?;
+        if from == JobStatus::Running {
+            Self::end_attempt(&txn, r.id, r.attempt, AttemptOutcome::LeaseExpired, None).await?;
         }
         self.begin_attempt(&txn, r.id, r.attempt + 1).await?;
         txn.commit().await?;
-        tracing::warn!(job = %r.job, run_id = r.id, attempt = r.attempt + 1, from, "took a job slot over");
+        tracing::warn!(job = %r.job, run_id = r.id, attempt = r.attempt + 1, ?from, "took a job slot over");
         Ok(Some(Claim {
             run_id: r.id,
             attempt: r.attempt + 1,
@@ -307,9 +310,9 @@ impl Runner {
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
         let retry = error.is_some() && spec.retryable && c.attempt < self.retry.max_attempts;
         let (status, next) = match (&error, retry) {
-            (None, _) => ("succeeded", None),
-            (Some(_), true) => ("retrying", Some(Utc::now() + self.backoff(c.attempt))),
-            (Some(_), false) => ("failed", None),
+            (None, _) => (JobStatus::Succeeded, None),
+            (Some(_), true) => (JobStatus::Retrying, Some(Utc::now() + self.backoff(c.attempt))),
+            (Some(_), false) => (JobStatus::Failed, None),
         };
         // The run's status and its attempt's outcome together: a runner killed between two separate writes left a
         // succeeded run with an attempt that never ended.
@@ -326,10 +329,14 @@ impl Runner {
             .await?
             .rows_affected
             == 1;
-        let outcome = if error.is_some() { "failed" } else { "succeeded" };
+        let outcome = if error.is_some() {
+            AttemptOutcome::Failed
+        } else {
+            AttemptOutcome::Succeeded
+        };
         Self::end_attempt(&txn, c.run_id, c.attempt, outcome, error.clone()).await?;
         txn.commit().await?;
-        if mine && status == "failed" && spec.retryable {
+        if mine && status == JobStatus::Failed && spec.retryable {
             self.alert(spec.name, c, "失败", error.as_deref().unwrap_or_default())
                 .await?;
         }
@@ -448,12 +455,12 @@ impl Runner {
                 sea_orm::Condition::any()
                     .add(
                         sea_orm::Condition::all()
-                            .add(job_run::Column::Status.eq("running"))
+                            .add(job_run::Column::Status.eq(JobStatus::Running))
                             .add(job_run::Column::LeaseUntil.lt(now)),
                     )
                     .add(
                         sea_orm::Condition::all()
-                            .add(job_run::Column::Status.eq("retrying"))
+                            .add(job_run::Column::Status.eq(JobStatus::Retrying))
                             .add(job_run::Column::NextAttemptAt.lte(now)),
                     ),
             )
@@ -472,10 +479,10 @@ impl Runner {
 
     /// Takes over (and runs) or abandons one stuck run; none when another runner got to it first.
     async fn settle(&self, spec: &JobSpec, r: &job_run::Model) -> anyhow::Result<Option<Outcome>> {
-        if r.status == "running" && r.attempt >= self.retry.max_attempts {
+        if r.status == JobStatus::Running && r.attempt >= self.retry.max_attempts {
             return self.abandon(spec, r).await;
         }
-        match self.take_over(r, &r.status).await? {
+        match self.take_over(r, r.status).await? {
             Some(c) => Ok(Some(self.run_claimed(spec, c).await?)),
             None => Ok(None),
         }
@@ -486,11 +493,11 @@ impl Runner {
         let error = format!("abandoned: the runner of every one of {} attempts stopped", r.attempt);
         let txn = self.db.begin().await?;
         let done = job_run::Entity::update_many()
-            .col_expr(job_run::Column::Status, Expr::value("abandoned"))
+            .col_expr(job_run::Column::Status, Expr::value(JobStatus::Abandoned))
             .col_expr(job_run::Column::FinishedAt, Expr::value(Some(Utc::now())))
             .col_expr(job_run::Column::Error, Expr::value(Some(error.clone())))
             .filter(job_run::Column::Id.eq(r.id))
-            .filter(job_run::Column::Status.eq("running"))
+            .filter(job_run::Column::Status.eq(JobStatus::Running))
             .filter(job_run::Column::Attempt.eq(r.attempt))
             .filter(job_run::Column::LeaseUntil.lt(Utc::now()))
             .exec(&txn)
@@ -498,7 +505,7 @@ impl Runner {
         if done.rows_affected == 0 {
             return Ok(None);
         }
-        Self::end_attempt(&txn, r.id, r.attempt, "lease_expired", None).await?;
+        Self::end_attempt(&txn, r.id, r.attempt, AttemptOutcome::LeaseExpired, None).await?;
         txn.commit().await?;
         let c = Claim {
             run_id: r.id,

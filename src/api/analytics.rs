@@ -6,6 +6,7 @@ use ::jobs::{
     outbox::MailConfig,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{AttemptOutcome, JobStatus, OutboxStatus};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
@@ -69,7 +70,7 @@ pub struct JobInfo {
 /// One run of a job.
 #[derive(Object)]
 pub struct JobRun {
-    /// Id.
+    /// The run's id.
     pub id: i64,
     /// Job name.
     pub job: String,
@@ -77,9 +78,8 @@ pub struct JobRun {
     pub scheduled_for: DateTime<Utc>,
     /// `schedule`, `catch_up` or `manual`.
     pub trigger: String,
-    /// `running`; `retrying` (a failed attempt, tried again at `next_attempt_at`); `succeeded`; `failed` (no attempt
-    /// left, or a job that is not retried); `abandoned` (its runners died on every attempt).
-    pub status: String,
+    /// Where it stands.
+    pub status: JobStatus,
     /// The process that ran it.
     pub runner: String,
     /// 1, plus one per takeover after an expired lease and per retry after a failure.
@@ -111,9 +111,9 @@ pub struct JobAttempt {
     /// End (UTC), none while it runs.
     #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
-    /// `succeeded`, `failed`, `lease_expired` (its runner died), or none while it runs.
+    /// How it ended; none while it runs.
     #[oai(nullable)]
-    pub outcome: Option<String>,
+    pub outcome: Option<AttemptOutcome>,
     /// The error of a failed attempt.
     #[oai(nullable)]
     pub error: Option<String>,
@@ -153,7 +153,7 @@ impl From<jobs::RunView> for JobRun {
 /// One queued or sent e-mail (without its body).
 #[derive(Object)]
 pub struct OutboxMessage {
-    /// Id.
+    /// The message's id: `POST /outbox/{id}/resend` sends a failed one again.
     pub id: i64,
     /// `weekly_report`, `alert`, …
     pub kind: String,
@@ -161,8 +161,8 @@ pub struct OutboxMessage {
     pub recipient: String,
     /// Subject.
     pub subject: String,
-    /// `pending`, `sending`, `sent` or `failed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: OutboxStatus,
     /// Attempts so far.
     pub attempts: i32,
     /// When the next attempt is due (pending messages).
@@ -336,8 +336,8 @@ impl AnalyticsApi {
     async fn outbox(
         &self,
         auth: Auth,
-        /// `pending`, `sending`, `sent` or `failed`.
-        status: Query<Option<String>>,
+        /// Only the messages of this status.
+        status: Query<Option<OutboxStatus>>,
         /// Page number, from 1.
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).

@@ -7,7 +7,7 @@ mod users;
 use std::path::Path;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ActiveEnum, DatabaseConnection};
 
 use crate::{bench, config::Config, db, demo, export, report, service};
 use args::{BenchAction, Command, JobAction, MigrateAction, ReportAction};
@@ -176,7 +176,7 @@ async fn import_command(
     let commit = options.commit;
     let operator = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()));
     let actor = service::Actor::system(&operator);
-    let report = crate::import::run(conn, &actor, dataset, &name, &bytes, options).await?;
+    let report = crate::import::run(conn, &actor, dataset, &name, bytes, options).await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!(
         "{} rows: {} created, {} updated, {} unchanged, {} skipped, {} errors; {} in {:.2} s; peak RSS {:.0} MiB",
@@ -273,12 +273,12 @@ async fn print_runs(conn: &DatabaseConnection) -> anyhow::Result<()> {
             r.job,
             r.scheduled_for.to_rfc3339(),
             r.trigger,
-            r.status,
+            r.status.to_value(),
             r.attempt,
             r.error.unwrap_or_default()
         );
         for a in v.attempts {
-            let outcome = a.outcome.unwrap_or_else(|| "running".into());
+            let outcome = a.outcome.map_or_else(|| "running".into(), |o| o.to_value());
             println!("       attempt {} by {}: {outcome}", a.attempt, a.runner);
         }
     }

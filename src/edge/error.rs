@@ -13,7 +13,7 @@ use poem_openapi::{
     types::{ToJSON, Type},
 };
 
-use crate::service::{AppError, Msg};
+use crate::service::{AppError, Kind, Msg};
 
 impl AppError {
     pub fn status(&self) -> StatusCode {
@@ -51,7 +51,7 @@ impl AppError {
             ),
             AppError::NotFound { what } => (
                 "not_found".into(),
-                fixed(&format!("{what} not found"), &format!("未找到该{}", zh_name(what))),
+                fixed(&format!("{} not found", what.en()), &format!("未找到该{}", what.zh())),
                 None,
             ),
             AppError::TooMany { retry_after } => (
@@ -109,7 +109,7 @@ impl AppError {
             };
         }
         match status {
-            StatusCode::NOT_FOUND => AppError::NotFound { what: "route" },
+            StatusCode::NOT_FOUND => AppError::NotFound { what: Kind::Route },
             StatusCode::UNAUTHORIZED => AppError::Unauthorized,
             s if s.is_client_error() => AppError::BadRequest {
                 code: "malformed_request",
@@ -118,25 +118,6 @@ impl AppError {
             },
             _ => AppError::Internal(anyhow::anyhow!("{detail}")),
         }
-    }
-}
-
-/// The Chinese name of a kind of record, for messages.
-fn zh_name(what: &str) -> &'static str {
-    match what {
-        "company" => "企业",
-        "contact" => "联系人",
-        "project" => "项目",
-        "follow-up" => "跟进记录",
-        "fund arrival" => "到位资金记录",
-        "visit" => "来访记录",
-        "outreach" => "招商活动",
-        "partner" => "合作机构",
-        "blocker" => "难题",
-        "incubation candidate" => "培育对象",
-        "target" => "年度目标",
-        "route" => "接口",
-        _ => "记录",
     }
 }
 

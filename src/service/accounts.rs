@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg, Page, Paging, find,
+    Actor, AppError, AppResult, Db, Kind, Msg, Page, Paging, find,
     input::{Patch, Short, Text, set_some},
     secrets::{check_password, hash_password, random_password},
     update_versioned,
@@ -233,7 +233,7 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
         m.locked_until = Set(None);
     }
     let txn = db.begin().await?;
-    let u = update_versioned::<user::Entity, _>(&txn, id, "user", c.version, m).await?;
+    let u = update_versioned::<user::Entity, _>(&txn, id, Kind::User, c.version, m).await?;
     if ends_sessions {
         end_sessions(&txn, u.id, None).await?;
     }
@@ -259,7 +259,7 @@ pub async fn find_user(db: &impl ConnectionTrait, username: &str) -> AppResult<u
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await?
-        .ok_or(AppError::not_found("user"))
+        .ok_or(AppError::not_found(Kind::User))
 }
 
 /// A page of users, optionally of one role, oldest first.
@@ -324,5 +324,5 @@ pub async fn reset_password(db: &impl Db, id: i64, password: Password) -> AppRes
 
 /// A user by id.
 pub async fn get_user(db: &impl ConnectionTrait, id: i64) -> AppResult<user::Model> {
-    find::<user::Entity, _>(db, id, "user").await
+    find::<user::Entity, _>(db, id, Kind::User).await
 }

@@ -10,7 +10,7 @@ use jobs::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, StreamTrait};
 
-use super::{AppError, AppResult, Msg, input::today, scope::Seen};
+use super::{AppError, AppResult, Kind, Msg, input::today, scope::Seen};
 
 /// The period asked for: `period` (`2024`, `2024-H1` …), or `from` and `to`.
 pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
@@ -149,5 +149,7 @@ pub async fn latest_snapshots(
             ),
         });
     }
-    jobs::nightly::latest(db).await?.ok_or(AppError::not_found("snapshot"))
+    jobs::nightly::latest(db)
+        .await?
+        .ok_or(AppError::not_found(Kind::Snapshot))
 }

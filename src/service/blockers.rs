@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    Actor, AppError, AppResult, Msg, Need, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Kind, Msg, Need, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Short, opt_string, set_some, today},
     names,
     projects::Unit,
@@ -96,7 +96,7 @@ pub struct BlockerFilter {
     pub opened_to: Option<NaiveDate>,
 }
 
-const WHAT: &str = "blocker";
+const WHAT: Kind = Kind::Blocker;
 
 /// The dates, status and resolution a blocker ends up with, checked together.
 struct Outcome {
@@ -188,7 +188,7 @@ pub async fn create(
     n: NewBlocker,
 ) -> AppResult<BlockerView> {
     let mut m = row(actor, project_id, n)?;
-    let p = find::<project::Entity, _>(db, project_id, "project").await?;
+    let p = find::<project::Entity, _>(db, project_id, Kind::Project).await?;
     // Recorded by the system (the demo park), a blocker is its project owner's.
     if m.owner_id.as_ref().is_none() {
         m.owner_id = Set(p.owner_id);
@@ -308,7 +308,7 @@ pub async fn list_for_project(
     project_id: i64,
     paging: Paging,
 ) -> AppResult<Page<BlockerView>> {
-    find::<project::Entity, _>(db, project_id, "project").await?;
+    find::<project::Entity, _>(db, project_id, Kind::Project).await?;
     let f = BlockerFilter {
         project_id: Some(project_id),
         ..Default::default()

@@ -6,7 +6,7 @@ use entity::{company, contact, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    Actor, AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Day, Name, Note, Patch, Place, Short, opt_string, set_some},
     known, name_contains, search_text, update_versioned,
 };
@@ -133,7 +133,7 @@ pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> AppResult<Op
 
 /// A company by id.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<company::Model> {
-    find::<company::Entity, _>(db, id, "company").await
+    find::<company::Entity, _>(db, id, Kind::Company).await
 }
 
 /// Changes a company.
@@ -149,7 +149,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, c: CompanyChanges) -> Ap
     c.city.apply(&mut m.city);
     c.notes.apply(&mut m.notes);
     c.above_size_since.apply(&mut m.above_size_since);
-    update_versioned::<company::Entity, _>(db, id, "company", c.version, m)
+    update_versioned::<company::Entity, _>(db, id, Kind::Company, c.version, m)
         .await
         .map_err(|e| e.if_duplicate(code_taken))
 }
@@ -168,7 +168,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
             field: None,
         });
     }
-    delete_versioned::<company::Entity, _>(db, id, "company", version).await
+    delete_versioned::<company::Entity, _>(db, id, Kind::Company, version).await
 }
 
 /// The distinct ids among `ids`, sorted; each must be a company (`unknown_company` on `field` otherwise).
@@ -277,7 +277,7 @@ pub async fn list_contacts(
 
 /// A contact, as the actor may see it.
 pub async fn get_contact(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppResult<contact::Model> {
-    let m = find::<contact::Entity, _>(db, id, "contact").await?;
+    let m = find::<contact::Entity, _>(db, id, Kind::Contact).await?;
     Ok(masked(m, actor.sees_contact_details()))
 }
 
@@ -294,13 +294,13 @@ pub async fn update_contact(
     c.phone.apply(&mut m.phone);
     c.email.apply(&mut m.email);
     c.notes.apply(&mut m.notes);
-    let m = update_versioned::<contact::Entity, _>(db, id, "contact", c.version, m).await?;
+    let m = update_versioned::<contact::Entity, _>(db, id, Kind::Contact, c.version, m).await?;
     Ok(masked(m, actor.sees_contact_details()))
 }
 
 /// Deletes a contact.
 pub async fn delete_contact(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
-    delete_versioned::<contact::Entity, _>(db, id, "contact", version).await
+    delete_versioned::<contact::Entity, _>(db, id, Kind::Contact, version).await
 }
 
 /// The next `limit` contacts after the id `after`, in id order, each with its company's name, masked unless `open`.

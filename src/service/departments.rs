@@ -6,7 +6,7 @@ use entity::{department, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use super::{
-    AppError, AppResult, Msg, delete_versioned, find,
+    AppError, AppResult, Kind, Msg, delete_versioned, find,
     input::{Name, Patch, set_some},
     update_versioned,
 };
@@ -29,7 +29,7 @@ pub struct DepartmentChanges {
     pub parent_id: Patch<i64>,
 }
 
-const WHAT: &str = "department";
+const WHAT: Kind = Kind::Department;
 
 fn duplicate() -> AppError {
     AppError::rule(

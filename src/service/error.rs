@@ -32,6 +32,72 @@ impl Msg {
     }
 }
 
+/// A kind of record (or thing a request names), with its name in both languages for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Company,
+    Contact,
+    Project,
+    FollowUp,
+    FundArrival,
+    Visit,
+    Outreach,
+    Partner,
+    Blocker,
+    Candidate,
+    Target,
+    SupportFund,
+    Department,
+    User,
+    Token,
+    Session,
+    ImportBatch,
+    ImportDataset,
+    Message,
+    Job,
+    Snapshot,
+    Route,
+}
+
+impl Kind {
+    /// Its English name.
+    pub fn en(self) -> &'static str {
+        self.names().0
+    }
+
+    /// Its Chinese name.
+    pub fn zh(self) -> &'static str {
+        self.names().1
+    }
+
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Company => ("company", "企业"),
+            Kind::Contact => ("contact", "联系人"),
+            Kind::Project => ("project", "项目"),
+            Kind::FollowUp => ("follow-up", "跟进记录"),
+            Kind::FundArrival => ("fund arrival", "到位资金记录"),
+            Kind::Visit => ("visit", "来访记录"),
+            Kind::Outreach => ("outreach activity", "招商活动"),
+            Kind::Partner => ("partner", "合作机构"),
+            Kind::Blocker => ("blocker", "难题"),
+            Kind::Candidate => ("incubation candidate", "培育对象"),
+            Kind::Target => ("target", "年度目标"),
+            Kind::SupportFund => ("support fund", "扶持资金记录"),
+            Kind::Department => ("department", "部门"),
+            Kind::User => ("user", "用户"),
+            Kind::Token => ("token", "令牌"),
+            Kind::Session => ("session", "会话"),
+            Kind::ImportBatch => ("import batch", "导入批次"),
+            Kind::ImportDataset => ("import dataset", "导入数据集"),
+            Kind::Message => ("message", "邮件"),
+            Kind::Job => ("job", "任务"),
+            Kind::Snapshot => ("snapshot", "统计快照"),
+            Kind::Route => ("route", "接口"),
+        }
+    }
+}
+
 /// Everything that can go wrong in an operation of the service layer.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -49,8 +115,8 @@ pub enum AppError {
     #[error("forbidden ({code})")]
     Forbidden { code: &'static str, msg: Msg },
     /// 404: the record (or route) does not exist.
-    #[error("{what} not found")]
-    NotFound { what: &'static str },
+    #[error("{} not found", .what.en())]
+    NotFound { what: Kind },
     /// 409: stale version or duplicate.
     #[error("conflict ({code}): {}", .msg.en)]
     Conflict {
@@ -87,7 +153,7 @@ impl AppError {
     }
 
     /// 404 for a record of the given kind.
-    pub fn not_found(what: &'static str) -> Self {
+    pub fn not_found(what: Kind) -> Self {
         AppError::NotFound { what }
     }
 

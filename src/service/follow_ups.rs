@@ -5,7 +5,7 @@ use entity::{enums::FollowUpKind, follow_up, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    Actor, AppError, AppResult, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Kind, Page, Paging, delete_versioned, find,
     input::{Day, Note, Patch, Text, opt_string, set_some},
     update_versioned,
 };
@@ -43,7 +43,7 @@ pub struct FollowUpChanges {
     pub next_date: Patch<Day>,
 }
 
-const WHAT: &str = "follow-up";
+const WHAT: Kind = Kind::FollowUp;
 
 fn next_after(occurred_on: NaiveDate, next: Option<NaiveDate>) -> AppResult<()> {
     if next.is_some_and(|n| n < occurred_on) {
@@ -64,7 +64,7 @@ pub async fn create(
     n: NewFollowUp,
 ) -> AppResult<follow_up::Model> {
     next_after(n.occurred_on.date(), n.next_date.map(Day::date))?;
-    let p = find::<project::Entity, _>(db, project_id, "project").await?;
+    let p = find::<project::Entity, _>(db, project_id, Kind::Project).await?;
     let now = Utc::now();
     let m = follow_up::ActiveModel {
         // Recorded by the system (the demo park), a follow-up is its project owner's.
@@ -86,7 +86,7 @@ pub async fn create(
 
 /// A page of a project's follow-ups, newest first.
 pub async fn list(db: &impl ConnectionTrait, project_id: i64, paging: Paging) -> AppResult<Page<follow_up::Model>> {
-    find::<project::Entity, _>(db, project_id, "project").await?;
+    find::<project::Entity, _>(db, project_id, Kind::Project).await?;
     let s = follow_up::Entity::find()
         .filter(follow_up::Column::ProjectId.eq(project_id))
         .order_by_desc(follow_up::Column::OccurredOn)

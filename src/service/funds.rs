@@ -6,7 +6,7 @@ use entity::{enums::CapitalOrigin, fund_arrival, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
+    AppError, AppResult, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Day, Dollars, Money, Note, Patch, opt_string, set_some},
     update_versioned,
 };
@@ -42,7 +42,7 @@ pub struct FundArrivalChanges {
     pub note: Patch<Note>,
 }
 
-const WHAT: &str = "fund arrival";
+const WHAT: Kind = Kind::FundArrival;
 
 /// The amounts an arrival of `origin` stores: 内资 in yuan as given; foreign capital in dollars at their rate, the
 /// yuan worked out from them. A yuan amount given beside the dollars must agree with them to within 0.5% (ledgers
@@ -110,7 +110,7 @@ pub fn origin_of(project: CapitalOrigin, given: Option<CapitalOrigin>, dollars: 
 
 /// Records funds arrived for a project.
 pub async fn create(db: &impl ConnectionTrait, project_id: i64, n: NewFundArrival) -> AppResult<fund_arrival::Model> {
-    let p = find::<project::Entity, _>(db, project_id, "project").await?;
+    let p = find::<project::Entity, _>(db, project_id, Kind::Project).await?;
     let origin = origin_of(p.capital_origin, n.capital_origin, n.dollars.is_some());
     let (amount, dollars) = settle(origin, n.amount, n.dollars)?;
     let now = Utc::now();
@@ -132,7 +132,7 @@ pub async fn create(db: &impl ConnectionTrait, project_id: i64, n: NewFundArriva
 
 /// A page of a project's fund arrivals, newest first.
 pub async fn list(db: &impl ConnectionTrait, project_id: i64, paging: Paging) -> AppResult<Page<fund_arrival::Model>> {
-    find::<project::Entity, _>(db, project_id, "project").await?;
+    find::<project::Entity, _>(db, project_id, Kind::Project).await?;
     let s = fund_arrival::Entity::find()
         .filter(fund_arrival::Column::ProjectId.eq(project_id))
         .order_by_desc(fund_arrival::Column::ArrivedOn)

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg, Need, current_version,
+    Actor, AppError, AppResult, Db, Kind, Msg, Need, current_version,
     input::{self, Day, Note, opt_string},
 };
 
@@ -26,10 +26,8 @@ pub trait Tracked {
     type Owner: EntityTrait;
     /// Its events (they have the owner column, `occurred_on` and `id`).
     type Event: EntityTrait<Model: IntoActiveModel<<Self::Event as EntityTrait>::ActiveModel>>;
-    /// The record's name in English messages.
-    const WHAT: &'static str;
-    /// The record's name in Chinese messages.
-    const WHAT_ZH: &'static str;
+    /// The kind of record, for messages.
+    const WHAT: Kind;
     /// The events' column naming the owner.
     const OWNER_COLUMN: &'static str;
 
@@ -61,7 +59,7 @@ pub trait Tracked {
 #[macro_export]
 macro_rules! tracked {
     (
-        $(#[$doc:meta])* $name:ident: $stage:ty, $owner:ident, $event:ident . $column:ident, $what:literal, $zh:literal
+        $(#[$doc:meta])* $name:ident: $stage:ty, $owner:ident, $event:ident . $column:ident, $what:ident
         $(, keep = $keep:path)?
     ) => {
         $(#[$doc])*
@@ -71,8 +69,7 @@ macro_rules! tracked {
             type Stage = $stage;
             type Owner = $owner::Entity;
             type Event = $event::Entity;
-            const WHAT: &'static str = $what;
-            const WHAT_ZH: &'static str = $zh;
+            const WHAT: $crate::service::Kind = $crate::service::Kind::$what;
             const OWNER_COLUMN: &'static str = stringify!($column);
 
             fn new_event(
@@ -260,7 +257,7 @@ pub async fn record<T: Tracked>(
 
 /// The 422 (or 403) answer for a move that breaks the rules.
 fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
-    let (what, zh) = (T::WHAT, T::WHAT_ZH);
+    let (what, zh) = (T::WHAT.en(), T::WHAT.zh());
     match e {
         MoveError::Unchanged(s) => AppError::rule(
             "stage_unchanged",

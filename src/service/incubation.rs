@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg, Page, Paging,
+    Actor, AppError, AppResult, Db, Kind, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     history::{self, History, StageMove, Step},
@@ -19,7 +19,7 @@ use super::{
 
 crate::tracked!(
     /// Incubation candidates as records with a stage history.
-    IncubationHistory: IncubationStage, candidate, incubation_event.candidate_id, "incubation candidate", "培育对象"
+    IncubationHistory: IncubationStage, candidate, incubation_event.candidate_id, Candidate
 );
 
 /// A candidate with its company's name and its history.
@@ -63,7 +63,7 @@ pub struct CandidateFilter {
     pub company_id: Option<i64>,
 }
 
-const WHAT: &str = "incubation candidate";
+const WHAT: Kind = Kind::Candidate;
 
 fn cohort(v: i64) -> AppResult<i32> {
     let max = i64::from(today().year()) + 1;

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use entity::{job_attempt, job_run, outbox};
+use entity::{enums::OutboxStatus, job_attempt, job_run, outbox};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
-use super::{AppError, AppResult, Msg, Page, Paging, input::LOCAL_TZ};
+use super::{AppError, AppResult, Kind, Msg, Page, Paging, input::LOCAL_TZ};
 
 /// A job with its schedule and next slot.
 pub struct JobInfo {
@@ -91,7 +91,7 @@ pub async fn runs(db: &impl ConnectionTrait, job: Option<String>, paging: Paging
 /// A page of the mail outbox, newest first, optionally of one status.
 pub async fn outbox(
     db: &impl ConnectionTrait,
-    status: Option<String>,
+    status: Option<OutboxStatus>,
     paging: Paging,
 ) -> AppResult<Page<outbox::Model>> {
     let mut s = outbox::Entity::find().order_by_desc(outbox::Column::Id);
@@ -106,7 +106,7 @@ pub fn spec(s: &jobs::Schedules, mail: &jobs::outbox::MailConfig, name: &str) ->
     jobs::specs(s, mail)
         .into_iter()
         .find(|j| j.name == name)
-        .ok_or(AppError::not_found("job"))
+        .ok_or(AppError::not_found(Kind::Job))
 }
 
 /// Starts a job now, in the background, recorded in the job runs with the trigger `manual` like a run from the
@@ -132,20 +132,23 @@ pub fn start_now(
 /// the outbox job sends it (same Message-ID). Only a failed message can be sent again.
 pub async fn resend(db: &impl ConnectionTrait, id: i64) -> AppResult<outbox::Model> {
     let res = outbox::Entity::update_many()
-        .col_expr(outbox::Column::Status, Expr::value("pending"))
+        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
         .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.eq("failed"))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Failed))
         .exec(db)
         .await?;
-    let m = super::find::<outbox::Entity, _>(db, id, "message").await?;
+    let m = super::find::<outbox::Entity, _>(db, id, Kind::Message).await?;
     if res.rows_affected == 0 {
         return Err(AppError::rule(
             "not_failed",
             None,
             Msg::new(
-                format!("only a failed message is sent again; this one is {}", m.status),
+                format!(
+                    "only a failed message is sent again; this one is {}",
+                    m.status.to_value()
+                ),
                 "只有发送失败的邮件可以重新发送",
             ),
         ));

@@ -46,7 +46,7 @@ pub use actor::{Actor, Need};
 pub trait Db: ConnectionTrait + sea_orm::TransactionTrait {}
 
 impl<T: ConnectionTrait + sea_orm::TransactionTrait> Db for T {}
-pub use error::{AppError, AppResult, Msg};
+pub use error::{AppError, AppResult, Kind, Msg};
 
 /// A page of records and the count of all that match.
 pub struct Page<T> {
@@ -176,7 +176,7 @@ where
 }
 
 /// Loads a record by id, or `NotFound`.
-pub async fn find<E, C>(db: &C, id: i64, what: &'static str) -> AppResult<E::Model>
+pub async fn find<E, C>(db: &C, id: i64, what: Kind) -> AppResult<E::Model>
 where
     E: EntityTrait,
     E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
@@ -190,7 +190,7 @@ where
 pub async fn update_versioned<E, C>(
     db: &C,
     id: i64,
-    what: &'static str,
+    what: Kind,
     sent: i32,
     changes: E::ActiveModel,
 ) -> AppResult<E::Model>
@@ -216,7 +216,7 @@ where
 }
 
 /// Deletes the record `id` only if it still has version `sent`.
-pub async fn delete_versioned<E, C>(db: &C, id: i64, what: &'static str, sent: i32) -> AppResult<()>
+pub async fn delete_versioned<E, C>(db: &C, id: i64, what: Kind, sent: i32) -> AppResult<()>
 where
     E: EntityTrait,
     C: ConnectionTrait,
@@ -233,7 +233,7 @@ fn at_version(id: i64, sent: i32) -> sea_orm::Condition {
 }
 
 /// Ok when a versioned write touched its row; else why it did not: the record is gone or has another version.
-async fn touched<E: EntityTrait, C: ConnectionTrait>(db: &C, rows: u64, id: i64, what: &'static str) -> AppResult<()> {
+async fn touched<E: EntityTrait, C: ConnectionTrait>(db: &C, rows: u64, id: i64, what: Kind) -> AppResult<()> {
     if rows > 0 {
         return Ok(());
     }
@@ -241,7 +241,7 @@ async fn touched<E: EntityTrait, C: ConnectionTrait>(db: &C, rows: u64, id: i64,
 }
 
 /// Why a versioned write did not touch the record `id`: it is gone, or it has another version.
-async fn missed<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: &'static str) -> AppResult<AppError> {
+async fn missed<E: EntityTrait, C: ConnectionTrait>(db: &C, id: i64, what: Kind) -> AppResult<AppError> {
     Ok(match current_version::<E>(db, id).await? {
         Some(v) => AppError::stale(v),
         None => AppError::not_found(what),

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Page, Paging,
+    Actor, AppError, AppResult, Db, Kind, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Place, Short, names, opt_string, set_some},
@@ -92,7 +92,7 @@ pub struct OutreachFilter {
     pub to: Option<NaiveDate>,
 }
 
-const WHAT: &str = "outreach";
+const WHAT: Kind = Kind::Outreach;
 
 fn dates(start: NaiveDate, end: NaiveDate) -> AppResult<()> {
     Day::parse("start_date", start)?;

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::{
-    AppResult, Db, Page, Paging, delete_versioned, find,
+    AppResult, Db, Kind, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Text, opt_string, set_some},
     name_contains,
     projects::forget_source,
@@ -43,7 +43,7 @@ pub struct PartnerChanges {
     pub notes: Patch<LongNote>,
 }
 
-const WHAT: &str = "partner";
+const WHAT: Kind = Kind::Partner;
 
 /// Records a partner.
 pub async fn create(db: &impl ConnectionTrait, n: NewPartner) -> AppResult<partner::Model> {

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 pub use entity::visible::{Visible, scope_of};
 
-use super::{Actor, AppError, AppResult, Need, actor::Via};
+use super::{Actor, AppError, AppResult, Kind, Need, actor::Via};
 
 /// What the actor sees.
 pub async fn visible(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Visible> {
@@ -36,7 +36,7 @@ pub async fn seen(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Seen> {
     let u = user::Entity::find_by_id(actor.user_id)
         .one(db)
         .await?
-        .ok_or(AppError::not_found("user"))?;
+        .ok_or(AppError::not_found(Kind::User))?;
     let visible = Visible::of_user(db, &u).await?;
     let within = visible.describe(db, &u).await?;
     Ok(Seen { visible, within })
@@ -54,7 +54,7 @@ pub async fn project(db: &impl ConnectionTrait, visible: &Visible, id: i64) -> A
         .await?
     {
         Some(_) => Ok(()),
-        None => Err(AppError::not_found("project")),
+        None => Err(AppError::not_found(Kind::Project)),
     }
 }
 
@@ -115,45 +115,45 @@ pub async fn permit(db: &impl ConnectionTrait, actor: &Actor, need: Need, of: Of
     if visible == Visible::All {
         return Ok(());
     }
-    let project_of = async |found: Option<i64>, what: &'static str| match found {
+    let project_of = async |found: Option<i64>, what: Kind| match found {
         Some(p) => project(db, &visible, p).await.map_err(|_| AppError::not_found(what)),
         None => Ok(()),
     };
-    let owned = |owner: Option<Option<i64>>, what: &'static str| match owner {
+    let owned = |owner: Option<Option<i64>>, what: Kind| match owner {
         Some(o) if !visible.sees_owner(o) => Err(AppError::not_found(what)),
         _ => Ok(()),
     };
     match of {
-        Of::Project(id) => project_of(Some(id), "project").await,
+        Of::Project(id) => project_of(Some(id), Kind::Project).await,
         Of::FollowUp(id) => {
             let p = follow_up::Entity::find_by_id(id).one(db).await?.map(|f| f.project_id);
-            project_of(p, "follow-up").await
+            project_of(p, Kind::FollowUp).await
         }
         Of::FundArrival(id) => {
             let p = fund_arrival::Entity::find_by_id(id)
                 .one(db)
                 .await?
                 .map(|f| f.project_id);
-            project_of(p, "fund arrival").await
+            project_of(p, Kind::FundArrival).await
         }
         Of::Blocker(id) => {
             let p = blocker::Entity::find_by_id(id).one(db).await?.map(|b| b.project_id);
-            project_of(p, "blocker").await
+            project_of(p, Kind::Blocker).await
         }
         Of::Visit(id) => owned(
             visit::Entity::find_by_id(id).one(db).await?.map(|v| v.owner_id),
-            "visit",
+            Kind::Visit,
         ),
         Of::Outreach(id) => owned(
             outreach::Entity::find_by_id(id).one(db).await?.map(|o| o.owner_id),
-            "outreach activity",
+            Kind::Outreach,
         ),
         Of::Candidate(id) => owned(
             incubation_candidate::Entity::find_by_id(id)
                 .one(db)
                 .await?
                 .map(|c| c.owner_id),
-            "incubation candidate",
+            Kind::Candidate,
         ),
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg,
+    Actor, AppError, AppResult, Db, Kind, Msg,
     accounts::{Password, end_sessions, get_user},
     actor::Via,
     audit::{self, Entry},
@@ -432,7 +432,7 @@ pub async fn end_session(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> A
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
-        return Err(AppError::not_found("session"));
+        return Err(AppError::not_found(Kind::Session));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use entity::{company, enums::SupportLevel, support_fund};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use super::{
-    AppResult, Page, Paging, delete_versioned, find,
+    AppResult, Kind, Page, Paging, delete_versioned, find,
     input::{Day, Money, Name, Note, Patch, opt_string, set_some},
     names, update_versioned,
 };
@@ -64,7 +64,7 @@ pub struct SupportFundFilter {
     pub to: Option<NaiveDate>,
 }
 
-const WHAT: &str = "support fund";
+const WHAT: Kind = Kind::SupportFund;
 
 async fn views(db: &impl ConnectionTrait, rows: Vec<support_fund::Model>) -> AppResult<Vec<SupportFundView>> {
     let names = names::<company::Entity>(db, rows.iter().map(|f| f.company_id)).await?;

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    AppError, AppResult, Msg, Page, Paging, delete_versioned, find,
+    AppError, AppResult, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Money, int_in},
     update_versioned,
 };
@@ -21,7 +21,7 @@ pub struct NewTarget {
     pub value: Decimal,
 }
 
-const WHAT: &str = "target";
+const WHAT: Kind = Kind::Target;
 
 /// The stored value of a target: yuan for money metrics, the count otherwise.
 fn stored(metric: TargetMetric, value: Decimal) -> AppResult<i64> {

@@ -6,7 +6,7 @@ use entity::{api_token, enums::TokenScope, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 
 use super::{
-    Actor, AppError, AppResult, Msg, Page, Paging, find,
+    Actor, AppError, AppResult, Kind, Msg, Page, Paging, find,
     input::{LOCAL_TZ, Short, today},
 };
 
@@ -44,7 +44,7 @@ pub async fn issue(db: &impl ConnectionTrait, actor: &Actor, t: NewToken) -> App
             "有效期须在今天至两年之内",
         ));
     }
-    find::<user::Entity, _>(db, t.user_id, "user").await.map_err(|_| {
+    find::<user::Entity, _>(db, t.user_id, Kind::User).await.map_err(|_| {
         AppError::rule(
             "unknown_user",
             Some("user_id"),
@@ -101,7 +101,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
-        find::<api_token::Entity, _>(db, id, "token").await?;
+        find::<api_token::Entity, _>(db, id, Kind::Token).await?;
     }
     Ok(())
 }

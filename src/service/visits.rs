@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg, Page, Paging,
+    Actor, AppError, AppResult, Db, Kind, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Text, int_in, names, opt_string, set_some},
@@ -100,7 +100,7 @@ pub struct VisitFilter {
     pub project_id: Option<i64>,
 }
 
-const WHAT: &str = "visit";
+const WHAT: Kind = Kind::Visit;
 
 fn headcount(v: i64) -> AppResult<i32> {
     Ok(int_in("headcount", v, 1..=10_000)? as i32)

@@ -13,7 +13,7 @@ use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Staff, WebState,
+    Staff, WebState, choice,
     form::{self, date, opt},
     local_time, me, page_error, pager_base, refresh, render, val,
 };
@@ -75,12 +75,12 @@ async fn audit_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResu
 }
 
 async fn outbox_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResult<Value> {
-    let rows = jobs::outbox(&state.db, opt(&q.status).map(str::to_owned), paging).await?;
+    let rows = jobs::outbox(&state.db, choice("status", &q.status)?, paging).await?;
     Ok(context! {
         total => rows.total,
         rows => rows.items.iter().map(|m| context! {
             id => m.id, created => local_time(m.created_at), kind => m.kind.clone(), to => m.recipient.clone(),
-            subject => m.subject.clone(), status => m.status.clone(), attempts => m.attempts,
+            subject => m.subject.clone(), status => m.status.to_value(), attempts => m.attempts,
             error => m.last_error.clone(), sent => m.sent_at.map(local_time),
         }).collect::<Vec<_>>(),
     })
@@ -98,7 +98,7 @@ async fn jobs_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResul
             let r = &v.run;
             context! {
                 job => r.job.clone(), slot => local_time(r.scheduled_for), trigger => r.trigger.clone(),
-                status => r.status.clone(), attempts => v.attempts.len(), started => local_time(r.started_at),
+                status => r.status.to_value(), attempts => v.attempts.len(), started => local_time(r.started_at),
                 seconds => r.finished_at.map(|f| (f - r.started_at).num_milliseconds() as f64 / 1000.0),
                 error => r.error.clone(),
             }

@@ -10,7 +10,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use entity::{job_attempt, job_run, outbox};
+use entity::{
+    enums::{AttemptOutcome, JobStatus, OutboxStatus},
+    job_attempt, job_run, outbox,
+};
 use jobs::outbox::{Mail, enqueue};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -125,7 +128,7 @@ async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
         let open = job_run::Entity::find()
             .filter(job_run::Column::Job.eq("analytics"))
             .filter(job_run::Column::ScheduledFor.lte(ended))
-            .filter(job_run::Column::Status.is_in(["running", "retrying"]))
+            .filter(job_run::Column::Status.is_in([JobStatus::Running, JobStatus::Retrying]))
             .count(&app.db)
             .await
             .unwrap();
@@ -147,7 +150,7 @@ async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
         .collect();
     let mut succeeded: HashMap<i64, usize> = HashMap::new();
     for a in job_attempt::Entity::find()
-        .filter(job_attempt::Column::Outcome.eq("succeeded"))
+        .filter(job_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
         .all(&app.db)
         .await
         .unwrap()
@@ -169,9 +172,11 @@ async fn replicas_killed_at_random_run_every_slot_once(app: TestApp) {
     assert!(kills >= 6, "the test must actually have killed: {kills}");
     for r in &runs {
         assert_eq!(
-            r.status, "succeeded",
-            "slot {} ended {}: {r:?}",
-            r.scheduled_for, r.status
+            r.status,
+            JobStatus::Succeeded,
+            "slot {} ended {:?}: {r:?}",
+            r.scheduled_for,
+            r.status
         );
         assert_eq!(
             succeeded.get(&r.id),
@@ -217,7 +222,7 @@ async fn mail_survives_dispatchers_killed_mid_send(app: TestApp) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let sent = || {
         outbox::Entity::find()
-            .filter(outbox::Column::Status.eq("sent"))
+            .filter(outbox::Column::Status.eq(OutboxStatus::Sent))
             .filter(outbox::Column::IdempotencyKey.starts_with("chaos:"))
             .count(&app.db)
     };
@@ -250,7 +255,10 @@ async fn mail_survives_dispatchers_killed_mid_send(app: TestApp) {
         replicas.len()
     );
     assert!(kills >= 3, "the test must actually have killed: {kills}");
-    assert!(rows.iter().all(|r| r.status == "sent"), "every message is sent");
+    assert!(
+        rows.iter().all(|r| r.status == OutboxStatus::Sent),
+        "every message is sent"
+    );
     assert_eq!(lost, 0, "every queued message arrives");
     // A duplicate needs a kill between the server's 250 and the row's update: at most one per kill, same Message-ID.
     assert!(duplicates <= kills, "{duplicates} duplicates for {kills} kills");
@@ -267,7 +275,7 @@ async fn update_window(app: &TestApp, id: i64) -> Duration {
     for _ in 0..50 {
         let t = Instant::now();
         outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value("sent"))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
             .col_expr(outbox::Column::SentAt, Expr::value(Some(Utc::now())))
             .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
             .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))

@@ -8,7 +8,7 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::outbox;
+use entity::{enums::OutboxStatus, outbox};
 use jobs::outbox::{Attachment, Dispatched, Dispatcher, Mail, MailConfig, enqueue};
 use mail_parser::{MessageParser, MimeHeaders};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
@@ -185,7 +185,7 @@ async fn queued_mail_is_delivered_once_with_every_part(app: TestApp) {
         row.message_id,
         "the stored, stable Message-ID"
     );
-    assert_eq!((row.status.as_str(), row.attempts), ("sent", 1));
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Sent, 1));
     let parts: Vec<_> = msg.attachments().collect();
     assert_eq!(parts.len(), 2);
     let png = parts
@@ -219,7 +219,7 @@ async fn mail_waits_while_the_server_is_down_and_goes_once_it_is_back(app: TestA
     let rows = outbox::Entity::find().all(&app.db).await.unwrap();
     assert!(
         rows.iter()
-            .all(|r| r.status == "pending" && r.attempts == 1 && r.last_error.is_some())
+            .all(|r| r.status == OutboxStatus::Pending && r.attempts == 1 && r.last_error.is_some())
     );
     assert!(
         rows.iter()
@@ -279,7 +279,7 @@ async fn a_permanent_rejection_stops_and_alerts_the_admins(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((row.status.as_str(), row.attempts), ("failed", 1));
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Failed, 1));
     assert!(row.last_error.unwrap().contains("550"));
     let alert = outbox::Entity::find()
         .filter(outbox::Column::Kind.eq("alert"))

@@ -404,7 +404,7 @@ async fn failed_mail_is_sent_again_and_a_job_runs_now(app: TestApp) {
         text: Set("x".into()),
         attachments: Set(json!([])),
         message_id: Set("<resend@test>".into()),
-        status: Set("failed".into()),
+        status: Set(entity::enums::OutboxStatus::Failed),
         attempts: Set(5),
         next_attempt_at: Set(now),
         last_error: Set(Some("550 mailbox unavailable".into())),
@@ -427,7 +427,7 @@ async fn failed_mail_is_sent_again_and_a_job_runs_now(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((m.status.as_str(), m.attempts), ("pending", 0));
+    assert_eq!((m.status, m.attempts), (entity::enums::OutboxStatus::Pending, 0));
     // Only a failed message goes back; the second time it is pending and is refused.
     let (s, b) = app
         .post(&format!("/api/v1/outbox/{}/resend", failed.id), json!({}))

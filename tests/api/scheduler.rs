@@ -10,7 +10,10 @@ use std::{
 };
 
 use chrono::{Timelike, Utc};
-use entity::job_run;
+use entity::{
+    enums::{AttemptOutcome, JobStatus},
+    job_run,
+};
 use jobs::runner::{JobSpec, Outcome, Runner};
 use reqwest::StatusCode;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -34,7 +37,7 @@ async fn dead_claim(app: &TestApp, job: &str, slot: chrono::DateTime<Utc>, attem
         job: Set(job.into()),
         scheduled_for: Set(slot),
         trigger: Set("schedule".into()),
-        status: Set("running".into()),
+        status: Set(JobStatus::Running),
         runner: Set("dead-replica".into()),
         attempt: Set(attempt),
         started_at: Set(now - chrono::Duration::minutes(10)),
@@ -50,7 +53,7 @@ async fn dead_claim(app: &TestApp, job: &str, slot: chrono::DateTime<Utc>, attem
     .last_insert_id
 }
 
-async fn attempts(app: &TestApp, run_id: i64) -> Vec<(i32, String, Option<String>)> {
+async fn attempts(app: &TestApp, run_id: i64) -> Vec<(i32, String, Option<AttemptOutcome>)> {
     use entity::job_attempt;
     use sea_orm::QueryOrder;
     job_attempt::Entity::find()
@@ -89,7 +92,7 @@ async fn the_sweep_takes_over_any_slot_whose_lease_passed(app: TestApp) {
     assert_eq!(counter.load(Ordering::SeqCst), 3);
     for id in ids {
         let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
-        assert_eq!((row.status.as_str(), row.attempt), ("succeeded", 2));
+        assert_eq!((row.status, row.attempt), (JobStatus::Succeeded, 2));
         let tried = attempts(&app, id).await;
         assert_eq!(
             tried.len(),
@@ -97,7 +100,7 @@ async fn the_sweep_takes_over_any_slot_whose_lease_passed(app: TestApp) {
             "the dead runner's attempt was made before attempts were recorded"
         );
         assert_eq!(tried[0].0, 2);
-        assert_eq!(tried[0].2.as_deref(), Some("succeeded"));
+        assert_eq!(tried[0].2, Some(AttemptOutcome::Succeeded));
     }
     // Nothing left to sweep.
     assert!(a.sweep(&specs).await.unwrap().is_empty());
@@ -113,7 +116,7 @@ async fn a_slot_whose_runners_keep_dying_is_abandoned_and_the_admins_told(app: T
     assert_eq!(done, vec![("weekly_report", Outcome::Abandoned(id))]);
     assert_eq!(counter.load(Ordering::SeqCst), 0, "no fourth attempt");
     let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
-    assert_eq!(row.status, "abandoned");
+    assert_eq!(row.status, JobStatus::Abandoned);
     assert!(row.finished_at.is_some());
     // The admins are told through the outbox (the test admin has an address), once however often it is swept.
     assert!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().is_empty());
@@ -149,7 +152,7 @@ async fn a_failed_retryable_run_is_retried_with_backoff_then_given_up(app: TestA
         panic!("the job fails")
     };
     let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
-    assert_eq!(row.status, "retrying");
+    assert_eq!(row.status, JobStatus::Retrying);
     let wait = row.next_attempt_at.unwrap() - Utc::now();
     assert!(wait > chrono::Duration::milliseconds(50), "{wait}");
     // Not before its time.
@@ -163,14 +166,14 @@ async fn a_failed_retryable_run_is_retried_with_backoff_then_given_up(app: TestA
     assert_eq!(r.sweep(std::slice::from_ref(&spec)).await.unwrap().len(), 1);
     assert_eq!(tries.load(Ordering::SeqCst), 3);
     let row = job_run::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
-    assert_eq!((row.status.as_str(), row.attempt), ("failed", 3));
+    assert_eq!((row.status, row.attempt), (JobStatus::Failed, 3));
     assert_eq!(row.error.as_deref(), Some("attempt 3 failed"));
     let tried = attempts(&app, id).await;
     assert_eq!(tried.len(), 3);
     assert!(
         tried
             .iter()
-            .all(|t| t.1 == "nightly" && t.2.as_deref() == Some("failed"))
+            .all(|t| t.1 == "nightly" && t.2 == Some(AttemptOutcome::Failed))
     );
     let alerts = entity::outbox::Entity::find()
         .filter(entity::outbox::Column::Kind.eq("alert"))
@@ -248,7 +251,7 @@ async fn two_runners_run_each_slot_once(app: TestApp) {
     let mut slots: Vec<_> = runs.iter().map(|r| r.scheduled_for).collect();
     slots.dedup();
     assert_eq!(slots.len(), runs.len());
-    assert!(runs.iter().all(|r| r.status == "succeeded" && r.attempt == 1));
+    assert!(runs.iter().all(|r| r.status == JobStatus::Succeeded && r.attempt == 1));
 }
 
 async fn a_dead_runners_slot_is_retried_after_its_lease(app: TestApp) {
@@ -261,7 +264,7 @@ async fn a_dead_runners_slot_is_retried_after_its_lease(app: TestApp) {
         job: Set("probe".into()),
         scheduled_for: Set(slot),
         trigger: Set("schedule".into()),
-        status: Set("running".into()),
+        status: Set(JobStatus::Running),
         runner: Set("dead-replica".into()),
         attempt: Set(1),
         started_at: Set(now),
@@ -295,8 +298,8 @@ async fn a_dead_runners_slot_is_retried_after_its_lease(app: TestApp) {
     assert_eq!(counter.load(Ordering::SeqCst), 1);
     let row = job_run::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!(
-        (row.status.as_str(), row.attempt, row.runner.as_str()),
-        ("succeeded", 2, "survivor")
+        (row.status, row.attempt, row.runner.as_str()),
+        (JobStatus::Succeeded, 2, "survivor")
     );
     // Finished slots are never run again.
     assert_eq!(r.run_slot(&spec, slot, "schedule").await.unwrap(), Outcome::Skipped);
@@ -344,8 +347,8 @@ async fn a_failed_analytics_run_keeps_the_previous_snapshots(app: TestApp) {
     assert!(error.contains("went away"));
     let row = job_run::Entity::find_by_id(second).one(&app.db).await.unwrap().unwrap();
     assert_eq!(
-        (row.status.as_str(), row.error.as_deref()),
-        ("failed", Some("the database went away mid-run"))
+        (row.status, row.error.as_deref()),
+        (JobStatus::Failed, Some("the database went away mid-run"))
     );
 
     let (s, latest) = app.get("/api/v1/analytics/snapshots/latest").await;

@@ -20,7 +20,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Page, Paging,
+    Actor, AppError, AppResult, Kind, Page, Paging,
     audit::{Entry, write},
     find,
 };
@@ -266,7 +266,7 @@ pub async fn list(db: &impl ConnectionTrait, paging: Paging) -> AppResult<Page<i
 
 /// A batch by id.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<import_batch::Model> {
-    find::<import_batch::Entity, _>(db, id, "import batch").await
+    find::<import_batch::Entity, _>(db, id, Kind::ImportBatch).await
 }
 
 #[cfg(test)]

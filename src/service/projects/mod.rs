@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Msg, delete_versioned, find,
+    Actor, AppError, AppResult, Db, Kind, Msg, delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
     names, people, update_versioned,
@@ -28,7 +28,7 @@ pub use list::{Brought, ProjectFilter, after, brought_by, events_after, list};
 
 crate::tracked!(
     /// Projects as records with a stage history.
-    ProjectHistory: ProjectStage, project, stage_event.project_id, "project", "项目", keep = super::reach::keep
+    ProjectHistory: ProjectStage, project, stage_event.project_id, Project, keep = super::reach::keep
 );
 
 /// A project with what is derived from other records: its company's name, its funds arrived and its history.
@@ -435,7 +435,7 @@ fn row(
 
 /// A project by id.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<ProjectView> {
-    view(db, find::<project::Entity, _>(db, id, "project").await?).await
+    view(db, find::<project::Entity, _>(db, id, Kind::Project).await?).await
 }
 
 /// Changes a project's details.
@@ -445,7 +445,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
         company_industry(db, company).await?;
         m.company_id = Set(company);
     }
-    let old = find::<project::Entity, _>(db, id, "project").await?;
+    let old = find::<project::Entity, _>(db, id, Kind::Project).await?;
     if let Some(origin) = Origin::after(&old, &mut c) {
         m.source = Set(origin.check(db).await?);
         m.source_visit_id = Set(origin.visit);
@@ -478,7 +478,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
     c.responsible_unit.apply(&mut m.responsible_unit);
     c.team.apply(&mut m.team);
     c.notes.apply(&mut m.notes);
-    let p = update_versioned::<project::Entity, _>(db, id, "project", c.version, m).await?;
+    let p = update_versioned::<project::Entity, _>(db, id, Kind::Project, c.version, m).await?;
     if let Some(members) = team {
         super::links::replace::<entity::project_team::Entity>(db, id, members).await?;
     }
@@ -487,7 +487,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, mut c: ProjectChanges) -
 
 /// Deletes a project with its history, follow-ups and fund arrivals.
 pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
-    delete_versioned::<project::Entity, _>(db, id, "project", version).await
+    delete_versioned::<project::Entity, _>(db, id, Kind::Project, version).await
 }
 
 /// Records a stage move by the rules of docs/DEFINITIONS.md; moving backward needs a leader or an admin.
