@@ -143,7 +143,7 @@ impl From<import::Report> for ImportReport {
 /// A committed import.
 #[derive(Object)]
 pub struct ImportBatch {
-    /// Id.
+    /// The batch's id: `DELETE /imports/batches/{id}` undoes it.
     pub id: i64,
     /// The dataset.
     pub dataset: String,
@@ -283,7 +283,7 @@ impl ImportsApi {
                 "上传的文件无法读取",
             )
         })?;
-        let report = import::run(&self.db, &auth.0, dataset, &name, &bytes, options).await?;
+        let report = import::run(&self.db, &auth.0, dataset, &name, bytes, options).await?;
         Ok(if commit && !report.committed {
             ImportAnswer::Refused(Json(report.into()))
         } else {

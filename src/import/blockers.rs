@@ -78,8 +78,13 @@ pub struct Row {
     blocker: NewBlocker,
 }
 
+super::ledger!(
+    /// 问题台账.
+    Blockers
+);
+
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let project = r.required("project", |v| Name::parse("project", v));
     let company = r.text("company", |v| Name::parse_opt("company", Some(v)));
     let title = r.required("title", |v| Name::parse("title", v));
@@ -190,9 +195,9 @@ fn changes(n: &NewBlocker, b: &blocker::Model) -> Option<(BlockerChanges, NewBlo
 /// Matches the rows to the projects and their stored blockers and, when `commit`, writes them through the blocker
 /// service in the caller's transaction. The rules of a blocker (dates in order, a resolution for a resolved one,
 /// resolving needs a leader) are checked for every row before anything is written.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
-    let names = ProjectNames::load(txn, actor).await?;
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
+    let names = ProjectNames::load(db, actor).await?;
     let found: Vec<(i64, Row)> = rows
         .into_iter()
         .filter_map(|row| {
@@ -202,7 +207,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
         })
         .collect();
     let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
-    let mut stored: HashMap<(i64, String), blocker::Model> = imports::blockers_of(txn, &ids)
+    let mut stored: HashMap<(i64, String), blocker::Model> = imports::blockers_of(db, &ids)
         .await?
         .into_iter()
         .map(|b| ((b.project_id, name_key(&b.title)), b))
@@ -253,11 +258,11 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
         match plan {
             Plan::Create(project, n) => {
                 touched.push(Touched::NewBlocker(
-                    svc::create(txn, actor, project, n).await?.blocker.id,
+                    svc::create(db, actor, project, n).await?.blocker.id,
                 ));
             }
             Plan::Update(b, c) => {
-                svc::update(txn, actor, b.id, c).await?;
+                svc::update(db, actor, b.id, c).await?;
                 touched.push(Touched::Blocker(b.id, BlockerBefore::of(&b)));
             }
         }

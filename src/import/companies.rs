@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::company;
-use sea_orm::DatabaseTransaction;
+use sea_orm::DatabaseExecutor;
 
 use super::{
     Issue, Outcome, RowReader, Target,
@@ -46,8 +46,13 @@ pub struct Row {
     contact: Option<NewContact>,
 }
 
+super::ledger!(
+    /// 企业名录.
+    Companies
+);
+
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let name = r.required("name", |v| Name::parse("name", v));
     let credit_code = r.text("credit_code", |v| credit_code("credit_code", v).map(Some));
     let industry = r.text("industry", |v| Short::parse_opt("industry", Some(v)));
@@ -149,9 +154,9 @@ struct Index {
 }
 
 impl Index {
-    async fn load(txn: &DatabaseTransaction) -> AppResult<Index> {
+    async fn load(db: &DatabaseExecutor<'_>) -> AppResult<Index> {
         let stored: HashMap<i64, company::Model> =
-            imports::companies(txn).await?.into_iter().map(|c| (c.id, c)).collect();
+            imports::companies(db).await?.into_iter().map(|c| (c.id, c)).collect();
         let mut by_code: HashMap<String, Ref> = HashMap::new();
         let mut by_key: HashMap<String, Ref> = HashMap::new();
         for c in stored.values() {
@@ -160,7 +165,7 @@ impl Index {
             }
             by_key.entry(name_key(&c.name)).or_insert(Ref::Stored(c.id));
         }
-        let contacts: HashSet<(Ref, String)> = imports::contacts_of(txn, &stored.keys().copied().collect::<Vec<_>>())
+        let contacts: HashSet<(Ref, String)> = imports::contacts_of(db, &stored.keys().copied().collect::<Vec<_>>())
             .await?
             .into_iter()
             .map(|c| (Ref::Stored(c.company_id), name_key(&c.name)))
@@ -176,14 +181,14 @@ impl Index {
 
 /// Matches the rows to what is stored and, when `commit`, writes them through the company services in the
 /// caller's transaction.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
     let Index {
         stored,
         mut by_code,
         mut by_key,
         mut contacts,
-    } = Index::load(txn).await?;
+    } = Index::load(db).await?;
     let mut first_line: HashMap<Ref, usize> = HashMap::new();
     let mut plan = Plan::default();
     for row in rows {
@@ -251,15 +256,15 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
     if !commit || !out.may_write() {
         return Ok(Vec::new());
     }
-    write(txn, actor, plan).await
+    write(db, actor, plan).await
 }
 
-async fn write(txn: &DatabaseTransaction, actor: &Actor, plan: Plan) -> AppResult<Vec<Touched>> {
+async fn write(db: &DatabaseExecutor<'_>, actor: &Actor, plan: Plan) -> AppResult<Vec<Touched>> {
     let mut touched = Vec::new();
-    let ids = svc::create_many(txn, plan.new).await?;
+    let ids = svc::create_many(db, plan.new).await?;
     touched.extend(ids.iter().map(|id| Touched::NewCompany(*id)));
     for (before, ch) in plan.changes {
-        svc::update(txn, before.id, ch).await?;
+        svc::update(db, before.id, ch).await?;
         touched.push(Touched::Company(before.id, CompanyBefore::of(&before)));
     }
     for (r, c) in plan.contacts {
@@ -267,7 +272,7 @@ async fn write(txn: &DatabaseTransaction, actor: &Actor, plan: Plan) -> AppResul
             Ref::Stored(id) => id,
             Ref::New(i) => ids[i],
         };
-        let m = svc::create_contact(txn, actor, company_id, c).await?;
+        let m = svc::create_contact(db, actor, company_id, c).await?;
         touched.push(Touched::NewContact(m.id));
     }
     Ok(touched)

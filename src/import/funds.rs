@@ -43,8 +43,13 @@ pub struct Row {
     note: Option<Note>,
 }
 
+super::ledger!(
+    /// 到位资金台账.
+    FundArrivals
+);
+
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let project = r.required("project", |v| Name::parse("project", v));
     let company = r.text("company", |v| Name::parse_opt("company", Some(v)));
     let date = r.date("arrived_on");
@@ -79,9 +84,9 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the projects and their stored arrivals and, when `commit`, records the new arrivals through
 /// the fund service in the caller's transaction.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
-    let names = ProjectNames::load(txn, actor).await?;
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
+    let names = ProjectNames::load(db, actor).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(id) = names.find(row.line, &row.project, row.company.as_ref(), out) {
@@ -91,8 +96,8 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
     let mut ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let origins = imports::origins_of(txn, &ids).await?;
-    let mut stored: HashSet<(i64, NaiveDate, i64)> = imports::funds_of(txn, &ids).await?.into_iter().collect();
+    let origins = imports::origins_of(db, &ids).await?;
+    let mut stored: HashSet<(i64, NaiveDate, i64)> = imports::funds_of(db, &ids).await?.into_iter().collect();
     let mut seen: HashMap<(i64, NaiveDate, i64), usize> = HashMap::new();
     let mut new = Vec::new();
     for (id, mut row) in found {
@@ -127,7 +132,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
             dollars: row.dollars,
             note: row.note,
         };
-        touched.push(Touched::NewFund(funds::create(txn, id, n).await?.id));
+        touched.push(Touched::NewFund(funds::create(db, id, n).await?.id));
     }
     Ok(touched)
 }

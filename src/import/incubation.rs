@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Datelike;
 use entity::{enums::IncubationStage, incubation_candidate as candidate, pipeline::Event};
-use sea_orm::DatabaseTransaction;
+use sea_orm::DatabaseExecutor;
 
 use super::{
     Issue, Outcome, RowReader, Target,
@@ -53,8 +53,13 @@ pub struct Row {
     notes: Option<Note>,
 }
 
+super::ledger!(
+    /// 高企培育台账.
+    Incubation
+);
+
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let company = r.required("company", |v| Name::parse("company", v));
     let year = r.quantity("cohort_year");
     if year.is_some_and(|y| y.fract() != 0.0 || !(1990.0..=2100.0).contains(&y)) {
@@ -86,10 +91,10 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the candidates stored and, when `commit`, records the new ones (and companies not recorded
 /// yet) and the later stages of stored ones through the incubation service in the caller's transaction.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
-    let mut companies = CompanyNames::load(txn).await?;
-    let (stored, mut events) = imports::candidates(txn).await?;
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
+    let mut companies = CompanyNames::load(db).await?;
+    let (stored, mut events) = imports::candidates(db).await?;
     let mut by_key: HashMap<(i64, i32), candidate::Model> =
         stored.into_iter().map(|c| ((c.company_id, c.cohort_year), c)).collect();
     let mut seen: HashMap<(i64, i32), usize> = HashMap::new();
@@ -142,7 +147,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
     if !commit || !out.may_write() {
         return Ok(Vec::new());
     }
-    write(txn, actor, companies, used, new, later).await
+    write(db, actor, companies, used, new, later).await
 }
 
 /// A stored candidate to move on: what it was, its id, the moves.
@@ -150,7 +155,7 @@ type Later = (CandidateBefore, i64, Vec<StageMove<IncubationStage>>);
 
 /// Creates the companies not recorded and the new candidates with their histories, then moves the stored ones on.
 async fn write(
-    txn: &DatabaseTransaction,
+    db: &DatabaseExecutor<'_>,
     actor: &Actor,
     companies: CompanyNames,
     used: HashSet<i64>,
@@ -158,7 +163,7 @@ async fn write(
     later: Vec<Later>,
 ) -> AppResult<Vec<Touched>> {
     let mut touched = Vec::new();
-    let created = companies.create(txn, used, &mut touched).await?;
+    let created = companies.create(db, used, &mut touched).await?;
     let mut list = Vec::with_capacity(new.len());
     for (company, row) in new {
         let mut dates = row.dates.iter().map(|(s, d, _)| (*s, *d));
@@ -176,14 +181,14 @@ async fn write(
         list.push((n, rest));
     }
     touched.extend(
-        svc::create_many(txn, actor, list)
+        svc::create_many(db, actor, list)
             .await?
             .into_iter()
             .map(Touched::NewCandidate),
     );
     for (before, id, steps) in later {
         for m in steps {
-            svc::move_stage(txn, actor, id, m).await?;
+            svc::move_stage(db, actor, id, m).await?;
         }
         touched.push(Touched::Candidate(id, before));
     }

@@ -21,11 +21,11 @@ pub mod visits;
 
 use std::collections::HashMap;
 
-use sea_orm::{DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseExecutor, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 use sha2::{Digest, Sha256};
 
 use crate::service::{
-    Actor, AppError, AppResult, Msg,
+    Actor, AppError, AppResult, Kind, Msg,
     imports::{self, NewBatch},
 };
 use layout::{Field, Layout};
@@ -72,7 +72,7 @@ impl Dataset {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, d)| *d)
-            .ok_or(AppError::not_found("import dataset"))
+            .ok_or(AppError::not_found(Kind::ImportDataset))
     }
 
     /// Its name in paths.
@@ -111,11 +111,11 @@ impl Dataset {
     }
 }
 
-/// Where an import's rows go: the transaction, who imports, and whether to write (else only match and check).
+/// Where an import's rows go: the database, who imports, and whether to write (else only match and check).
 #[derive(Clone, Copy)]
 pub struct Target<'a> {
-    /// The import's one transaction.
-    pub txn: &'a sea_orm::DatabaseTransaction,
+    /// The commit's one transaction, or for a preview the pool (short reads that hold no write lock).
+    pub db: &'a DatabaseExecutor<'a>,
     /// Who imports.
     pub actor: &'a Actor,
     /// Write what matched, or only report it.
@@ -253,43 +253,78 @@ fn check_required(dataset: Dataset, grid: &Grid, layout: &Layout) -> AppResult<(
     ))
 }
 
-/// Reads the rows of the dataset and matches (and, when `commit`, writes) them; answers what was written and how
-/// many rows were skipped.
-async fn import_rows(
-    dataset: Dataset,
-    to: Target<'_>,
-    (grid, layout): (&Grid, &Layout),
-    out: &mut Outcome,
-) -> AppResult<(Vec<imports::Touched>, usize)> {
-    Ok(match dataset {
-        Dataset::Projects => {
-            let (rows, skipped) = read_rows(grid, layout, out, projects::read);
-            (projects::import(to, rows, out).await?, skipped)
+/// A dataset's ledger: its columns, how one row is read, and how the rows are matched to what is stored and
+/// written. One implementation per dataset, as `Tracked` is for the pipelines.
+pub trait Ledger {
+    /// A row as read from the sheet.
+    type Row: Send + 'static;
+    /// The columns its ledgers have.
+    const FIELDS: &'static [Field];
+    /// Reads one row, recording each problem against its cell; none when the row cannot be used.
+    fn read(r: &mut RowReader<'_>) -> Option<Self::Row>;
+    /// Matches the rows to what is stored and, when `to.commit`, writes them; answers what was written.
+    fn import(
+        to: Target<'_>,
+        rows: Vec<Self::Row>,
+        out: &mut Outcome,
+    ) -> impl Future<Output = AppResult<Vec<imports::Touched>>> + Send;
+}
+
+/// Declares a dataset module's ledger from its `Row`, `FIELDS`, `read` and `import`, in one line.
+macro_rules! ledger {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $crate::import::Ledger for $name {
+            type Row = Row;
+            const FIELDS: &'static [$crate::import::layout::Field] = FIELDS;
+
+            fn read(r: &mut $crate::import::RowReader<'_>) -> Option<Row> {
+                read(r)
+            }
+
+            fn import(
+                to: $crate::import::Target<'_>,
+                rows: Vec<Row>,
+                out: &mut $crate::import::Outcome,
+            ) -> impl Future<Output = $crate::service::AppResult<Vec<$crate::service::imports::Touched>>> + Send {
+                import(to, rows, out)
+            }
         }
-        Dataset::Companies => {
-            let (rows, skipped) = read_rows(grid, layout, out, companies::read);
-            (companies::import(to, rows, out).await?, skipped)
-        }
-        Dataset::Visits => {
-            let (rows, skipped) = read_rows(grid, layout, out, visits::read);
-            (visits::import(to, rows, out).await?, skipped)
-        }
-        Dataset::FundArrivals => {
-            let (rows, skipped) = read_rows(grid, layout, out, funds::read);
-            (funds::import(to, rows, out).await?, skipped)
-        }
-        Dataset::Blockers => {
-            let (rows, skipped) = read_rows(grid, layout, out, blockers::read);
-            (blockers::import(to, rows, out).await?, skipped)
-        }
-        Dataset::Outreach => {
-            let (rows, skipped) = read_rows(grid, layout, out, outreach::read);
-            (outreach::import(to, rows, out).await?, skipped)
-        }
-        Dataset::Incubation => {
-            let (rows, skipped) = read_rows(grid, layout, out, incubation::read);
-            (incubation::import(to, rows, out).await?, skipped)
-        }
+    };
+}
+use ledger;
+
+/// A ledger file read: its hash, its sheets, the one read with its layout, and the rows below the header.
+struct Read<R> {
+    sha256: String,
+    grids: Vec<Grid>,
+    at: usize,
+    layout: Layout,
+    rows: Vec<R>,
+    skipped: usize,
+    out: Outcome,
+}
+
+/// Hashes and reads the file, finds the sheet and its layout, and reads the rows: CPU work, off the request
+/// threads.
+fn read_file<L: Ledger>(dataset: Dataset, file_name: &str, bytes: &[u8], o: &Options) -> AppResult<Read<L::Row>> {
+    let sha256 = sha256_hex(bytes);
+    let grids = sheet::read(file_name, bytes)?;
+    let (grid, layout) = pick(dataset, &grids, o)?;
+    check_required(dataset, grid, &layout)?;
+    let mut out = Outcome::new(&layout, o.skip_errors);
+    let (rows, skipped) = read_rows(grid, &layout, &mut out, L::read);
+    let at = grids.iter().position(|g| std::ptr::eq(g, grid)).unwrap_or_default();
+    Ok(Read {
+        sha256,
+        grids,
+        at,
+        layout,
+        rows,
+        skipped,
+        out,
     })
 }
 
@@ -300,38 +335,99 @@ pub async fn run(
     actor: &Actor,
     dataset: Dataset,
     file_name: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     o: Options,
 ) -> AppResult<Report> {
-    let sha256 = sha256_hex(bytes);
-    let grids = sheet::read(file_name, bytes)?;
-    let (grid, layout) = pick(dataset, &grids, &o)?;
-    check_required(dataset, grid, &layout)?;
-    let mut out = Outcome::new(&layout, o.skip_errors);
-    let first = layout.header_rows.1 + 1;
-    // SQLite: take the write lock at BEGIN, as every write of the API does.
-    let txn = db
-        .begin_with_options(TransactionOptions {
+    let file = (file_name.to_owned(), bytes);
+    match dataset {
+        Dataset::Projects => run_ledger::<projects::Projects>(db, actor, dataset, file, o).await,
+        Dataset::Companies => run_ledger::<companies::Companies>(db, actor, dataset, file, o).await,
+        Dataset::Visits => run_ledger::<visits::Visits>(db, actor, dataset, file, o).await,
+        Dataset::FundArrivals => run_ledger::<funds::FundArrivals>(db, actor, dataset, file, o).await,
+        Dataset::Blockers => run_ledger::<blockers::Blockers>(db, actor, dataset, file, o).await,
+        Dataset::Outreach => run_ledger::<outreach::Outreach>(db, actor, dataset, file, o).await,
+        Dataset::Incubation => run_ledger::<incubation::Incubation>(db, actor, dataset, file, o).await,
+    }
+}
+
+async fn run_ledger<L: Ledger>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    dataset: Dataset,
+    (file_name, bytes): (String, Vec<u8>),
+    mut o: Options,
+) -> AppResult<Report> {
+    let client_addr = o.client_addr.take();
+    let (read, file_name, o) = tokio::task::spawn_blocking(move || {
+        let read = read_file::<L>(dataset, &file_name, &bytes, &o);
+        (read, file_name, o)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let Read {
+        sha256,
+        grids,
+        at,
+        layout,
+        rows,
+        skipped,
+        mut out,
+    } = read?;
+    // A commit writes in one transaction, taking SQLite's write lock at BEGIN as every write of the API does; a
+    // preview only reads, one short query at a time, so writers go on meanwhile.
+    let txn = if o.commit {
+        let immediate = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
-        })
-        .await?;
-    let (touched, skipped) = import_rows(
-        dataset,
-        Target {
-            txn: &txn,
-            actor,
-            commit: o.commit,
-        },
-        (grid, &layout),
-        &mut out,
-    )
-    .await?;
-    let committed = o.commit && out.may_write();
-    let companies_created = out.companies_created;
+        };
+        Some(db.begin_with_options(immediate).await?)
+    } else {
+        None
+    };
+    let exec = txn
+        .as_ref()
+        .map_or(DatabaseExecutor::Connection(db), DatabaseExecutor::Transaction);
+    let to = Target {
+        db: &exec,
+        actor,
+        commit: o.commit,
+    };
+    let touched = L::import(to, rows, &mut out).await?;
+    let grid = &grids[at];
+    let mut report = report(dataset, (&file_name, sha256), (&grids, grid, &layout), out, skipped);
+    report.committed = o.commit && report.committed;
+    if let (true, Some(txn)) = (report.committed, txn) {
+        let counts = serde_json::json!({
+            "rows": report.rows, "created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "skipped": report.skipped, "errors": report.errors.len(),
+            "companies_created": report.companies_created,
+        });
+        let batch = NewBatch {
+            dataset: report.dataset.clone(),
+            file_name,
+            sha256: report.sha256.clone(),
+            counts,
+            touched,
+            client_addr,
+        };
+        report.batch_id = Some(imports::record(&txn, actor, batch).await?);
+        sea_orm::TransactionSession::commit(txn).await?;
+    }
+    Ok(report)
+}
+
+/// The report of what the rows did (or would do); `committed` says whether they may be written.
+fn report(
+    dataset: Dataset,
+    (file_name, sha256): (&str, String),
+    (grids, grid, layout): (&[Grid], &Grid, &Layout),
+    mut out: Outcome,
+    skipped: usize,
+) -> Report {
+    let first = layout.header_rows.1 + 1;
     let mut report = Report {
         dataset: dataset.as_str().into(),
-        committed,
+        committed: out.may_write(),
         batch_id: None,
         file_name: file_name.into(),
         sha256,
@@ -345,7 +441,7 @@ pub async fn run(
         updated: out.updated,
         unchanged: out.unchanged,
         skipped,
-        companies_created,
+        companies_created: out.companies_created,
         errors: std::mem::take(&mut out.errors),
         warnings: std::mem::take(&mut out.warnings),
         sample: Vec::new(),
@@ -361,23 +457,6 @@ pub async fn run(
         .partition(|m| m.field.is_some());
     report.errors.sort_by_key(|i| (i.row, i.column.clone()));
     report.warnings.sort_by_key(|i| (i.row, i.column.clone()));
-    report.sample = sample(grid, &layout, first, &report.errors);
-    if committed {
-        let counts = serde_json::json!({
-            "rows": report.rows, "created": report.created, "updated": report.updated,
-            "unchanged": report.unchanged, "skipped": report.skipped, "errors": report.errors.len(),
-            "companies_created": companies_created,
-        });
-        let batch = NewBatch {
-            dataset: report.dataset.clone(),
-            file_name: file_name.into(),
-            sha256: report.sha256.clone(),
-            counts,
-            touched,
-            client_addr: o.client_addr,
-        };
-        report.batch_id = Some(imports::record(&txn, actor, batch).await?);
-        sea_orm::TransactionSession::commit(txn).await?;
-    }
-    Ok(report)
+    report.sample = sample(grid, layout, first, &report.errors);
+    report
 }

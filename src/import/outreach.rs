@@ -69,8 +69,13 @@ pub struct Row {
     notes: Option<Summary>,
 }
 
+super::ledger!(
+    /// 招商活动台账.
+    Outreach
+);
+
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let kind = r.word("kind", kind);
     let city = r.required("city", |v| Place::parse("city", v));
     let start = r.date("start_date");
@@ -115,10 +120,10 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the activities stored and, when `commit`, records the new ones (and the companies they met
 /// that are not recorded yet) through the services in the caller's transaction.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
-    let mut companies = CompanyNames::load(txn).await?;
-    let mut stored: HashSet<(OutreachKind, String, NaiveDate)> = imports::outreach_keys(txn)
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
+    let mut companies = CompanyNames::load(db).await?;
+    let mut stored: HashSet<(OutreachKind, String, NaiveDate)> = imports::outreach_keys(db)
         .await?
         .into_iter()
         .map(|(k, city, d)| (k, name_key(&city), d))
@@ -143,7 +148,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
         return Ok(Vec::new());
     }
     let mut touched = Vec::new();
-    let created = companies.create(txn, used, &mut touched).await?;
+    let created = companies.create(db, used, &mut touched).await?;
     for (row, ids) in plans {
         let n = NewOutreach {
             kind: row.kind,
@@ -156,7 +161,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
             notes: row.notes,
             owner_id: None,
         };
-        touched.push(Touched::NewOutreach(svc::create(txn, actor, n).await?.outreach.id));
+        touched.push(Touched::NewOutreach(svc::create(db, actor, n).await?.outreach.id));
     }
     Ok(touched)
 }

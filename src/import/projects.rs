@@ -11,7 +11,7 @@ use entity::{
     pipeline::Stage,
     project,
 };
-use sea_orm::DatabaseTransaction;
+use sea_orm::DatabaseExecutor;
 
 use super::{
     Issue, Outcome, RowReader, Target,
@@ -90,8 +90,13 @@ pub struct Row {
     drop_reason: Option<Note>,
 }
 
+super::ledger!(
+    /// 重点招商项目台账.
+    Projects
+);
+
 /// Reads one row; answers `None` when it has errors (recorded in `out`).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let name = r.required("name", |v| Name::parse("name", v));
     let company = r.required("company", |v| Name::parse("company", v));
     let credit_code = r.text("credit_code", |v| {
@@ -312,9 +317,9 @@ fn refuse_unseen(row: &Row, out: &mut Outcome) {
 
 /// Matches the rows to what is stored and, when `commit`, writes them through the services in the caller's
 /// transaction. A row whose plan breaks a rule is reported and left out.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
-    let mut companies = Companies::new(imports::companies(txn).await?);
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
+    let mut companies = Companies::new(imports::companies(db).await?);
     let refs: Vec<Option<CompanyRef>> = rows.iter().map(|row| companies.resolve(row, out)).collect();
     let stored_ids: Vec<i64> = refs
         .iter()
@@ -323,12 +328,12 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
             _ => None,
         })
         .collect();
-    let existing = imports::projects_of(txn, &stored_ids).await?;
-    let visible = scope::visible(txn, actor).await?;
-    let out_of_scope = scope::unseen_among(txn, &visible, existing.iter().map(|p| p.id)).await?;
-    let mut events = imports::events_of(txn, &existing.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+    let existing = imports::projects_of(db, &stored_ids).await?;
+    let visible = scope::visible(db, actor).await?;
+    let out_of_scope = scope::unseen_among(db, &visible, existing.iter().map(|p| p.id)).await?;
+    let mut events = imports::events_of(db, &existing.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
     let leader_ids: Vec<i64> = existing.iter().filter_map(|p| p.contact_leader_id).collect();
-    let leaders = people::display_names(txn, leader_ids).await?;
+    let leaders = people::display_names(db, leader_ids).await?;
     let mut by_key: HashMap<(i64, String), project::Model> = existing
         .into_iter()
         .map(|p| ((p.company_id, name_key(&p.name)), p))
@@ -388,13 +393,13 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
     if !commit || !out.may_write() {
         return Ok(Vec::new());
     }
-    write(txn, actor, rows, plans, companies, new_used).await
+    write(db, actor, rows, plans, companies, new_used).await
 }
 
 /// Writes the plans through the services: new companies, filled-in credit codes, new projects with their
 /// histories, then the changes and later stages of stored projects.
 async fn write(
-    txn: &DatabaseTransaction,
+    db: &DatabaseExecutor<'_>,
     actor: &Actor,
     rows: Vec<Row>,
     plans: Vec<(usize, Plan)>,
@@ -402,7 +407,7 @@ async fn write(
     used_new: Vec<usize>,
 ) -> AppResult<Vec<Touched>> {
     let mut touched = Vec::new();
-    let new_ids = write_companies(txn, companies, used_new, &mut touched).await?;
+    let new_ids = write_companies(db, companies, used_new, &mut touched).await?;
     let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
     let mut creates = Vec::new();
     let mut updates = Vec::new();
@@ -421,7 +426,7 @@ async fn write(
             Plan::Unchanged => {}
         }
     }
-    let ids = projects::create_many(txn, actor, creates).await?;
+    let ids = projects::create_many(db, actor, creates).await?;
     touched.extend(ids.into_iter().map(Touched::NewProject));
     for (row, u) in updates {
         let Update {
@@ -432,10 +437,10 @@ async fn write(
         } = *u;
         let id = before.id;
         touched.push(Touched::Project(id, ProjectBefore::of(&before, last_event_id)));
-        projects::update(txn, id, changes).await?;
+        projects::update(db, id, changes).await?;
         let reason = row.and_then(|r| r.drop_reason);
         for m in stages::moves(moves, reason.as_ref())? {
-            projects::move_stage(txn, actor, id, m).await?;
+            projects::move_stage(db, actor, id, m).await?;
         }
     }
     Ok(touched)
@@ -444,7 +449,7 @@ async fn write(
 /// Fills in the credit codes of stored companies and creates the new companies the rows use; answers the new
 /// companies' ids by their index among the new.
 async fn write_companies(
-    txn: &DatabaseTransaction,
+    db: &DatabaseExecutor<'_>,
     companies: Companies,
     used_new: Vec<usize>,
     touched: &mut Vec<Touched>,
@@ -454,7 +459,7 @@ async fn write_companies(
         let before = CompanyBefore::of(&stored[&id]);
         let version = stored[&id].version;
         crate::service::companies::update(
-            txn,
+            db,
             id,
             crate::service::companies::CompanyChanges {
                 version,
@@ -484,7 +489,7 @@ async fn write_companies(
             above_size_since: None,
         })
         .collect();
-    let ids = crate::service::companies::create_many(txn, drafts).await?;
+    let ids = crate::service::companies::create_many(db, drafts).await?;
     touched.extend(ids.iter().map(|id| Touched::NewCompany(*id)));
     Ok(used_new.into_iter().zip(ids).collect())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::DatabaseTransaction;
+use sea_orm::DatabaseExecutor;
 
 use super::{Issue, Outcome, value::name_key};
 use crate::service::{
@@ -20,10 +20,10 @@ pub struct ProjectNames(HashMap<String, Vec<(i64, String)>>);
 
 impl ProjectNames {
     /// Every stored project the actor sees (数据权限): a project out of scope is unknown to their sheets too.
-    pub async fn load(txn: &DatabaseTransaction, actor: &Actor) -> AppResult<ProjectNames> {
-        let visible = scope::visible(txn, actor).await?;
+    pub async fn load(db: &DatabaseExecutor<'_>, actor: &Actor) -> AppResult<ProjectNames> {
+        let visible = scope::visible(db, actor).await?;
         let mut by_name: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-        for (id, name, company) in imports::project_names(txn, &visible).await? {
+        for (id, name, company) in imports::project_names(db, &visible).await? {
             by_name
                 .entry(name_key(&name))
                 .or_default()
@@ -76,9 +76,9 @@ pub struct CompanyNames {
 
 impl CompanyNames {
     /// Every stored company.
-    pub async fn load(txn: &DatabaseTransaction) -> AppResult<CompanyNames> {
+    pub async fn load(db: &DatabaseExecutor<'_>) -> AppResult<CompanyNames> {
         let mut by_key = HashMap::new();
-        for c in imports::companies(txn).await? {
+        for c in imports::companies(db).await? {
             by_key.entry(name_key(&c.name)).or_insert(c.id);
         }
         Ok(CompanyNames {
@@ -110,7 +110,7 @@ impl CompanyNames {
     /// Creates the companies of the placeholders `used`; answers each placeholder's id.
     pub async fn create(
         self,
-        txn: &DatabaseTransaction,
+        db: &DatabaseExecutor<'_>,
         used: HashSet<i64>,
         touched: &mut Vec<Touched>,
     ) -> AppResult<HashMap<i64, i64>> {
@@ -120,7 +120,7 @@ impl CompanyNames {
             .iter()
             .map(|i| NewCompany::named(self.new[(-i - 1) as usize].clone()))
             .collect();
-        let created = companies::create_many(txn, drafts).await?;
+        let created = companies::create_many(db, drafts).await?;
         touched.extend(created.iter().map(|id| Touched::NewCompany(*id)));
         Ok(order.into_iter().zip(created).collect())
     }

@@ -52,8 +52,13 @@ pub fn split(cell: &str) -> Vec<String> {
         .collect()
 }
 
+super::ledger!(
+    /// 来访接待登记表.
+    Visits
+);
+
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
-pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
+fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let date = r.date("visit_date");
     if date.is_none() && !r.failed() {
         r.error_at("visit_date", "missing_value", "“来访日期”不能为空".into());
@@ -97,12 +102,12 @@ pub fn read(r: &mut RowReader<'_>) -> Option<Row> {
 
 /// Matches the rows to the visits stored in the file's date range and, when `commit`, records the new ones (and
 /// the companies they name that are not recorded yet) through the services in the caller's transaction.
-pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
-    let Target { txn, actor, commit } = to;
-    let mut companies = CompanyNames::load(txn).await?;
+async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<Vec<Touched>> {
+    let Target { db, actor, commit } = to;
+    let mut companies = CompanyNames::load(db).await?;
     let range = (rows.iter().map(|r| r.date).min(), rows.iter().map(|r| r.date).max());
     let mut stored: HashSet<(NaiveDate, Vec<i64>, i64)> = match range {
-        (Some(from), Some(to)) => imports::visits_between(txn, from, to).await?.into_iter().collect(),
+        (Some(from), Some(to)) => imports::visits_between(db, from, to).await?.into_iter().collect(),
         _ => HashSet::new(),
     };
     let mut seen: HashMap<(NaiveDate, Vec<i64>, i64), usize> = HashMap::new();
@@ -125,7 +130,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
         return Ok(Vec::new());
     }
     let mut touched = Vec::new();
-    let created = companies.create(txn, used, &mut touched).await?;
+    let created = companies.create(db, used, &mut touched).await?;
     let list = plans
         .into_iter()
         .map(|(row, ids)| NewVisit {
@@ -141,7 +146,7 @@ pub async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppRes
         })
         .collect();
     touched.extend(
-        visits::create_many(txn, actor, list)
+        visits::create_many(db, actor, list)
             .await?
             .into_iter()
             .map(Touched::NewVisit),

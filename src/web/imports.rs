@@ -125,7 +125,7 @@ async fn run(staff: &Staff, state: &WebState, req: &poem::Request, form: Multipa
         client_addr: crate::edge::client_addr(req),
         ..Default::default()
     };
-    import::run(&state.db, &staff.actor, u.dataset, &u.file_name, &u.bytes, options).await
+    import::run(&state.db, &staff.actor, u.dataset, &u.file_name, u.bytes, options).await
 }
 
 /// 预览: reads and matches the file, writes nothing.
