@@ -39,7 +39,7 @@ pub struct SessionToken {
 /// A user account.
 #[derive(Object)]
 pub struct User {
-    /// Id.
+    /// The user's id, at `/users/{id}`; records name it as their owner, contact leader or team member.
     pub id: i64,
     /// Username.
     pub username: String,
@@ -141,7 +141,7 @@ pub struct UserChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name shown to others.
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub display_name: Option<String>,
     /// E-mail address.
     #[oai(nullable, validator(max_length = 254))]
@@ -207,7 +207,7 @@ pub struct PasswordChange {
 /// A signed-in session of the caller.
 #[derive(Object)]
 pub struct SessionInfo {
-    /// Id.
+    /// The session's id: `DELETE /auth/sessions/{id}` ends it.
     pub id: i64,
     /// When it started (UTC).
     pub created_at: DateTime<Utc>,
@@ -243,7 +243,7 @@ pub struct NewToken {
 /// An API token (without its secret).
 #[derive(Object)]
 pub struct Token {
-    /// Id.
+    /// The token's id: `DELETE /tokens/{id}` revokes it.
     pub id: i64,
     /// The user it acts for.
     pub user_id: i64,
@@ -290,7 +290,7 @@ pub struct IssuedToken {
 /// One row of the audit log.
 #[derive(Object)]
 pub struct AuditEntry {
-    /// Id.
+    /// The entry's place in the trail: it grows with every entry, so a later entry has a larger id.
     pub id: i64,
     /// When (UTC).
     pub at: DateTime<Utc>,

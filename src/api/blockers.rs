@@ -14,7 +14,7 @@ use crate::service::{
 /// A blocker (难题).
 #[derive(Object)]
 pub struct Blocker {
-    /// Id.
+    /// The blocker's id, at `/blockers/{id}`.
     pub id: i64,
     /// The project it stands in the way of.
     pub project_id: i64,
@@ -97,7 +97,7 @@ pub struct BlockerChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// What the problem is.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub title: Option<String>,
     /// Category.
     #[oai(nullable)]

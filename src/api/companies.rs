@@ -11,7 +11,7 @@ use crate::service::{
 /// A company (企业/客商单位).
 #[derive(Object)]
 pub struct Company {
-    /// Id.
+    /// The company's id, at `/companies/{id}`; projects, visits and contacts name it as `company_id`.
     pub id: i64,
     /// Name (企业名称).
     pub name: String,
@@ -94,7 +94,7 @@ pub struct CompanyChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     /// Unified social credit code.
     #[oai(nullable)]
@@ -119,7 +119,7 @@ pub struct CompanyChanges {
 /// A contact person (联系人) of a company. Phone and email are personal data.
 #[derive(Object)]
 pub struct Contact {
-    /// Id.
+    /// The contact's id, at `/contacts/{id}`.
     pub id: i64,
     /// The company.
     pub company_id: i64,
@@ -192,7 +192,7 @@ pub struct ContactChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub name: Option<String>,
     /// Title.
     #[oai(nullable, validator(max_length = 100))]

@@ -19,7 +19,7 @@ use crate::{
 /// A department (部门).
 #[derive(Object)]
 pub struct Department {
-    /// Id.
+    /// The department's id, at `/departments/{id}`; users and sub-departments name it.
     pub id: i64,
     /// Name.
     pub name: String,
@@ -67,7 +67,7 @@ pub struct DepartmentChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     /// The department it is part of.
     #[oai(nullable)]

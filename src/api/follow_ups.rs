@@ -12,7 +12,7 @@ use crate::service::{
 /// A follow-up on a project (跟进记录).
 #[derive(Object)]
 pub struct FollowUp {
-    /// Id.
+    /// The follow-up's id, at `/follow-ups/{id}`.
     pub id: i64,
     /// The project.
     pub project_id: i64,
@@ -94,7 +94,7 @@ pub struct FollowUpChanges {
     #[oai(nullable)]
     pub kind: Option<FollowUpKind>,
     /// What happened.
-    #[oai(nullable, validator(max_length = 2000))]
+    #[oai(nullable, validator(min_length = 1, max_length = 2000))]
     pub note: Option<String>,
     /// The next step.
     #[oai(nullable, validator(max_length = 500))]

@@ -14,7 +14,7 @@ use crate::service::{
 /// A fund arrival (到位资金记录).
 #[derive(Object)]
 pub struct FundArrival {
-    /// Id.
+    /// The record's id, at `/fund-arrivals/{id}`.
     pub id: i64,
     /// The project.
     pub project_id: i64,

@@ -48,7 +48,7 @@ impl IncubationReachDates {
 /// A high-tech incubation candidate (高企培育对象).
 #[derive(Object)]
 pub struct Candidate {
-    /// Id.
+    /// The candidate's id, at `/incubation/{id}`.
     pub id: i64,
     /// The company.
     pub company_id: i64,
@@ -142,7 +142,7 @@ pub struct NewIncubationEvent {
 /// One event of a candidate's stage history.
 #[derive(Object)]
 pub struct IncubationEvent {
-    /// Id.
+    /// The event's id. Events are never changed: a correction is a new event.
     pub id: i64,
     /// The candidate.
     pub candidate_id: i64,

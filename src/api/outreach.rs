@@ -13,7 +13,7 @@ use crate::service::{
 /// An outreach activity (招商活动).
 #[derive(Object)]
 pub struct Outreach {
-    /// Id.
+    /// The activity's id: it is read, changed and deleted at `/outreach/{id}`.
     pub id: i64,
     /// Kind.
     pub kind: OutreachKind,
@@ -88,7 +88,7 @@ pub struct OutreachChanges {
     #[oai(nullable)]
     pub kind: Option<OutreachKind>,
     /// City.
-    #[oai(nullable, validator(max_length = 50))]
+    #[oai(nullable, validator(min_length = 1, max_length = 50))]
     pub city: Option<String>,
     /// First day.
     #[oai(nullable)]

@@ -11,7 +11,7 @@ use crate::service::{
 /// A partner organisation (合作机构).
 #[derive(Object)]
 pub struct Partner {
-    /// Id.
+    /// The partner's id, at `/partners/{id}`; projects name it as `source_partner_id`.
     pub id: i64,
     /// Name.
     pub name: String,
@@ -71,7 +71,7 @@ pub struct PartnerChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     /// Kind.
     #[oai(nullable)]

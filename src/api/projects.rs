@@ -56,7 +56,7 @@ impl ReachDates {
 /// An investment project (招商项目).
 #[derive(Object)]
 pub struct Project {
-    /// Id.
+    /// The project's id, at `/projects/{id}`.
     pub id: i64,
     /// Name (项目名称).
     pub name: String,
@@ -203,7 +203,7 @@ pub struct ProjectChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     /// The investing company.
     #[oai(nullable)]
@@ -281,7 +281,7 @@ pub struct NewStageEvent {
 /// One event of a project's stage history.
 #[derive(Object)]
 pub struct StageEvent {
-    /// Id.
+    /// The event's id. Events are never changed: a correction is a new event.
     pub id: i64,
     /// The project.
     pub project_id: i64,

@@ -12,7 +12,7 @@ use crate::service::{
 /// A support fund (扶持资金) a company secured.
 #[derive(Object)]
 pub struct SupportFund {
-    /// Id.
+    /// The record's id, at `/support-funds/{id}`.
     pub id: i64,
     /// The company.
     pub company_id: i64,
@@ -84,7 +84,7 @@ pub struct SupportFundChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// The programme or policy.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub programme: Option<String>,
     /// Its level.
     #[oai(nullable)]

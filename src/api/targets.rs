@@ -9,7 +9,7 @@ use crate::service::targets as svc;
 /// A yearly target (年度目标).
 #[derive(Object)]
 pub struct Target {
-    /// Id.
+    /// The target's id, at `/targets/{id}`.
     pub id: i64,
     /// Year.
     pub year: i32,

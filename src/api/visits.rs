@@ -10,7 +10,7 @@ use crate::service::{
 /// A visit (来访接待): one batch of visitors.
 #[derive(Object)]
 pub struct Visit {
-    /// Id.
+    /// The visit's id, at `/visits/{id}`; projects name it as `source_visit_id`.
     pub id: i64,
     /// Date of the visit.
     pub visit_date: NaiveDate,

@@ -1,7 +1,7 @@
 //! Bad input gets a JSON error with a machine code, never a 500; health, readiness and the API docs.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     db_test,
@@ -156,4 +156,84 @@ async fn health_readiness_and_docs(app: TestApp) {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
     let (s, _) = app.get("/healthz").await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// A schema's own constraints on a value, with `allOf` merged and the description left out.
+fn constraints(s: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for part in s["allOf"].as_array().into_iter().flatten() {
+        out.extend(constraints(part));
+    }
+    for key in [
+        "type",
+        "format",
+        "maxLength",
+        "minLength",
+        "maximum",
+        "minimum",
+        "maxItems",
+        "$ref",
+        "items",
+        "anyOf",
+    ] {
+        if let Some(v) = s.get(key) {
+            out.push((key.to_owned(), v.clone()));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Every resource's create and change schemas describe the same fields with the same limits, and every change
+/// field may be left out or null: the two cannot drift apart. A field only a new record takes (its first stage
+/// event, its key) is listed here, as is a change that no new record takes.
+#[test]
+fn create_and_change_schemas_agree() {
+    let doc: Value = serde_json::from_str(&invest_crm::api::spec_json(&invest_crm::config::Config::default())).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let create_only = [
+        "stage",
+        "occurred_on",
+        "note",
+        "company_id",
+        "metric",
+        "year",
+        "username",
+    ];
+    let change_only = ["version", "disabled", "reminders", "weekly_report"];
+    let mut pairs = 0;
+    for (name, change) in schemas {
+        let Some(create) = name
+            .strip_suffix("Changes")
+            .and_then(|r| schemas.get(&format!("New{r}")))
+        else {
+            continue;
+        };
+        pairs += 1;
+        let (new_fields, change_fields) = (
+            create["properties"].as_object().unwrap(),
+            change["properties"].as_object().unwrap(),
+        );
+        for f in new_fields.keys().filter(|f| !change_fields.contains_key(*f)) {
+            assert!(create_only.contains(&f.as_str()), "{name} lacks {f}, which New… has");
+        }
+        let required: Vec<&str> = change["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for (f, s) in change_fields {
+            let Some(n) = new_fields.get(f) else {
+                assert!(change_only.contains(&f.as_str()), "{name} has {f}, which New… lacks");
+                continue;
+            };
+            assert_eq!(constraints(n), constraints(s), "{name}.{f} differs from its New… field");
+            assert!(
+                s["nullable"] == true || required.contains(&f.as_str()),
+                "{name}.{f} is neither nullable nor required"
+            );
+        }
+    }
+    assert!(pairs >= 14, "only {pairs} pairs of create and change schemas");
 }
