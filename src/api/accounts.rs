@@ -114,8 +114,7 @@ pub struct NewUser {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
     /// Name shown to others.
-    #[oai(validator(min_length = 1, max_length = 100))]
-    pub display_name: String,
+    pub display_name: Short,
     /// E-mail address.
     #[oai(nullable, validator(max_length = 254))]
     pub email: Option<String>,
@@ -141,8 +140,8 @@ pub struct UserChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name shown to others.
-    #[oai(nullable, validator(min_length = 1, max_length = 100))]
-    pub display_name: Option<String>,
+    #[oai(nullable)]
+    pub display_name: Option<Short>,
     /// E-mail address.
     #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
@@ -232,8 +231,7 @@ pub struct NewToken {
     /// The user the token acts for.
     pub user_id: i64,
     /// What the token is for, e.g. "领导小组周报表".
-    #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: String,
+    pub name: Short,
     /// Scopes: `read`, `export`, `contact_details`.
     pub scopes: Vec<TokenScope>,
     /// Last day the token works (inclusive, Asia/Shanghai); at most two years ahead.
@@ -445,7 +443,7 @@ impl AccountsApi {
         let b = body.0;
         let new = accounts::NewUser {
             username: Username::parse("username", &b.username)?,
-            display_name: Short::parse("display_name", &b.display_name)?,
+            display_name: b.display_name,
             email: email("email", b.email.as_deref())?,
             role: b.role,
             password: Password::parse("password", &b.password)?,
@@ -494,13 +492,13 @@ impl AccountsApi {
         let b = body.0;
         let changes = accounts::UserChanges {
             version: b.version,
-            display_name: b.display_name.map(|n| Short::parse("display_name", &n)).transpose()?,
+            display_name: b.display_name,
             email: patch(b.email, |v| email("email", Some(&v)))?,
             role: b.role,
             disabled: b.disabled,
             password: b.password.map(|p| Password::parse("password", &p)).transpose()?,
-            department_id: patch(b.department_id, |d| Ok(Some(d)))?,
-            data_scope: patch(b.data_scope, |d| Ok(Some(d)))?,
+            department_id: b.department_id.into(),
+            data_scope: b.data_scope.into(),
             reminders: b.reminders,
             weekly_report: b.weekly_report,
         };
@@ -518,7 +516,7 @@ impl AccountsApi {
         let b = body.0;
         let new = tokens::NewToken {
             user_id: b.user_id,
-            name: Short::parse("name", &b.name)?,
+            name: b.name,
             scopes: b.scopes,
             expires_on: b.expires_on,
         };

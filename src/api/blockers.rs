@@ -6,9 +6,7 @@ use super::prelude::*;
 use crate::service::{
     blockers::{self as svc, BlockerFilter, BlockerView},
     input::{Name, Short},
-    projects::Unit,
     scope::{self, Of},
-    visits::Summary,
 };
 
 /// A blocker (难题).
@@ -61,16 +59,15 @@ pub struct Blocker {
 #[oai(deny_unknown_fields)]
 pub struct NewBlocker {
     /// What the problem is, 1–200 characters.
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub title: String,
+    pub title: Name,
     /// Category.
     pub category: BlockerCategory,
     /// Responsible unit.
-    #[oai(nullable, validator(max_length = 200))]
-    pub owner_unit: Option<String>,
+    #[oai(nullable)]
+    pub owner_unit: Option<Name>,
     /// Assigned leader.
-    #[oai(nullable, validator(max_length = 100))]
-    pub assigned_leader: Option<String>,
+    #[oai(nullable)]
+    pub assigned_leader: Option<Short>,
     /// Date it was raised; defaults to today.
     #[oai(nullable)]
     pub opened_on: Option<NaiveDate>,
@@ -81,8 +78,8 @@ pub struct NewBlocker {
     #[oai(nullable)]
     pub status: Option<BlockerStatus>,
     /// Resolution: required with status `resolved`.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub resolution: Option<String>,
+    #[oai(nullable)]
+    pub resolution: Option<Text<4000>>,
     /// Resolution date: required with status `resolved`.
     #[oai(nullable)]
     pub resolved_on: Option<NaiveDate>,
@@ -97,17 +94,17 @@ pub struct BlockerChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// What the problem is.
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    pub title: Option<String>,
+    #[oai(nullable)]
+    pub title: Option<Name>,
     /// Category.
     #[oai(nullable)]
     pub category: Option<BlockerCategory>,
     /// Responsible unit.
-    #[oai(nullable, validator(max_length = 200))]
-    pub owner_unit: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub owner_unit: MaybeUndefined<Name>,
     /// Assigned leader.
-    #[oai(nullable, validator(max_length = 100))]
-    pub assigned_leader: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub assigned_leader: MaybeUndefined<Short>,
     /// Date it was raised.
     #[oai(nullable)]
     pub opened_on: Option<NaiveDate>,
@@ -118,8 +115,8 @@ pub struct BlockerChanges {
     #[oai(nullable)]
     pub status: Option<BlockerStatus>,
     /// Resolution.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub resolution: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub resolution: MaybeUndefined<Text<4000>>,
     /// Resolution date.
     #[oai(nullable)]
     pub resolved_on: MaybeUndefined<NaiveDate>,
@@ -153,11 +150,11 @@ impl From<BlockerView> for Blocker {
 impl NewBlocker {
     fn parse(self) -> AppResult<svc::NewBlocker> {
         Ok(svc::NewBlocker {
-            resolution: Summary::parse_opt("resolution", self.resolution.as_deref())?,
-            title: Name::parse("title", &self.title)?,
+            resolution: self.resolution,
+            title: self.title,
             category: self.category,
-            owner_unit: Unit::parse_opt("owner_unit", self.owner_unit.as_deref())?,
-            assigned_leader: Short::parse_opt("assigned_leader", self.assigned_leader.as_deref())?,
+            owner_unit: self.owner_unit,
+            assigned_leader: self.assigned_leader,
             opened_on: self.opened_on,
             due_date: self.due_date,
             status: self.status,
@@ -170,15 +167,15 @@ impl BlockerChanges {
     fn parse(self) -> AppResult<svc::BlockerChanges> {
         Ok(svc::BlockerChanges {
             version: self.version,
-            resolution: patch(self.resolution, |v| Summary::parse_opt("resolution", Some(&v)))?,
-            title: self.title.map(|t| Name::parse("title", &t)).transpose()?,
+            resolution: self.resolution.into(),
+            title: self.title,
             category: self.category,
-            owner_unit: patch(self.owner_unit, |v| Unit::parse_opt("owner_unit", Some(&v)))?,
-            assigned_leader: patch(self.assigned_leader, |v| Short::parse_opt("assigned_leader", Some(&v)))?,
+            owner_unit: self.owner_unit.into(),
+            assigned_leader: self.assigned_leader.into(),
             opened_on: self.opened_on,
-            due_date: patch(self.due_date, |d| Ok(Some(d)))?,
+            due_date: self.due_date.into(),
             status: self.status,
-            resolved_on: patch(self.resolved_on, |d| Ok(Some(d)))?,
+            resolved_on: self.resolved_on.into(),
         })
     }
 }

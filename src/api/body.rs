@@ -17,7 +17,7 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::service::{AppError, Msg};
+use crate::service::{AppError, Msg, input};
 
 /// A JSON request body whose string fields accept only JSON strings.
 pub struct JsonBody<T>(pub T);
@@ -51,13 +51,14 @@ impl<T: ParseFromJSON> ParsePayload for JsonBody<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let data = Vec::<u8>::from_request(request, body).await?;
-        let value = if data.is_empty() {
+        let mut value = if data.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&data).map_err(|e| malformed(e.to_string()))?
         };
         let mut registry = Registry::new();
         T::register(&mut registry);
+        blank_is_absent(&registry, &T::schema_ref(), &mut value);
         if let Some(e) = refused(&registry, &T::schema_ref(), &value, "") {
             return Err(e.into());
         }
@@ -74,6 +75,33 @@ fn malformed(reason: String) -> poem::Error {
     poem_openapi::error::ParseRequestPayloadError { reason }.into()
 }
 
+/// A text field that need not be given, sent as spaces only, counts as not given (null: an optional field stays
+/// empty, a change keeps the field), as a blank form field does. An empty string is still refused by the schema
+/// (`minLength: 1`).
+fn blank_is_absent(registry: &Registry, schema: &MetaSchemaRef, value: &mut Value) {
+    let schema: &MetaSchema = match schema {
+        MetaSchemaRef::Inline(s) => s,
+        MetaSchemaRef::Reference(name) => match registry.schemas.get(name) {
+            Some(s) => s,
+            None => return,
+        },
+    };
+    let Value::Object(fields) = value else { return };
+    for (name, s) in &schema.properties {
+        let Some(v) = fields.get_mut(*name) else { continue };
+        let text = |s: &MetaSchemaRef| match s {
+            MetaSchemaRef::Inline(s) => s.ty == "string" && s.min_length == Some(1) && s.max_length.is_some(),
+            MetaSchemaRef::Reference(_) => false,
+        };
+        let blank = v.as_str().is_some_and(|t| !t.is_empty() && t.trim().is_empty());
+        if blank && !schema.required.contains(name) && text(s) {
+            *v = Value::Null;
+        } else {
+            blank_is_absent(registry, s, v);
+        }
+    }
+}
+
 /// The first value the body's schema does not allow, as the error the service would answer for it: a number or
 /// boolean where the schema says string, a date not written in full (`2024-5-1`, which chrono would read as
 /// 1 May), a text longer or shorter than its stated length, a number outside its stated range.
@@ -85,6 +113,11 @@ fn refused(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str)
     if let Some(found) = schema.all_of.iter().find_map(|s| refused(registry, s, value, at)) {
         return Some(found);
     }
+    if !value.is_null()
+        && let Some(found) = super::types::domain_error(schema, value, at)
+    {
+        return Some(found);
+    }
     let mistyped = |en: &str, zh: &str| AppError::BadRequest {
         code: "malformed_request",
         msg: Msg::new(format!("field `{at}` must be {en}"), format!("字段 {at} 必须是{zh}")),
@@ -94,6 +127,10 @@ fn refused(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str)
         ("string", Value::Number(_) | Value::Bool(_)) => Some(mistyped("a JSON string", "字符串")),
         ("string", Value::String(s)) if matches!(schema.format, Some("date" | "naive-date")) && !full_date(s) => {
             Some(mistyped("a date written YYYY-MM-DD", "YYYY-MM-DD 格式的日期"))
+        }
+        // A `Text<N>`: trimmed, not blank, no control character, at most N characters.
+        ("string", Value::String(s)) if schema.min_length == Some(1) && schema.max_length.is_some() => {
+            input::text(at, s, schema.max_length.unwrap_or_default()).err()
         }
         ("string", Value::String(s)) => {
             let n = s.chars().count();

@@ -64,26 +64,25 @@ impl From<company::Model> for Company {
 #[oai(deny_unknown_fields)]
 pub struct NewCompany {
     /// Name, 1–200 characters.
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    pub name: Name,
     /// Unified social credit code; checked against its GB 32100 check digit; unique.
     #[oai(nullable)]
     pub credit_code: Option<String>,
     /// Industry, up to 100 characters.
-    #[oai(nullable, validator(max_length = 100))]
-    pub industry: Option<String>,
+    #[oai(nullable)]
+    pub industry: Option<Short>,
     /// Origin province, up to 50 characters.
-    #[oai(nullable, validator(max_length = 50))]
-    pub province: Option<String>,
+    #[oai(nullable)]
+    pub province: Option<Place>,
     /// Origin city, up to 50 characters.
-    #[oai(nullable, validator(max_length = 50))]
-    pub city: Option<String>,
+    #[oai(nullable)]
+    pub city: Option<Place>,
     /// Notes, up to 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub notes: Option<Note>,
     /// The day it became an above-size enterprise (规模以上).
     #[oai(nullable)]
-    pub above_size_since: Option<NaiveDate>,
+    pub above_size_since: Option<Day>,
 }
 
 /// Changes to a company: fields left out stay as they are; `null` clears an optional field.
@@ -94,26 +93,26 @@ pub struct CompanyChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<Name>,
     /// Unified social credit code.
     #[oai(nullable)]
     pub credit_code: MaybeUndefined<String>,
     /// Industry.
-    #[oai(nullable, validator(max_length = 100))]
-    pub industry: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub industry: MaybeUndefined<Short>,
     /// Origin province.
-    #[oai(nullable, validator(max_length = 50))]
-    pub province: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub province: MaybeUndefined<Place>,
     /// Origin city.
-    #[oai(nullable, validator(max_length = 50))]
-    pub city: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub city: MaybeUndefined<Place>,
     /// Notes.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<Note>,
     /// The day it became an above-size enterprise (规模以上); `null` clears it.
     #[oai(nullable)]
-    pub above_size_since: MaybeUndefined<NaiveDate>,
+    pub above_size_since: MaybeUndefined<Day>,
 }
 
 /// A contact person (联系人) of a company. Phone and email are personal data.
@@ -168,11 +167,10 @@ impl From<contact::Model> for Contact {
 #[oai(deny_unknown_fields)]
 pub struct NewContact {
     /// Name, 1–100 characters.
-    #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: String,
+    pub name: Short,
     /// Title, up to 100 characters.
-    #[oai(nullable, validator(max_length = 100))]
-    pub title: Option<String>,
+    #[oai(nullable)]
+    pub title: Option<Short>,
     /// Phone: digits with spaces, dashes or brackets, optional leading +.
     #[oai(nullable, validator(max_length = 30))]
     pub phone: Option<String>,
@@ -180,8 +178,8 @@ pub struct NewContact {
     #[oai(nullable, validator(max_length = 254))]
     pub email: Option<String>,
     /// Notes, up to 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub notes: Option<Note>,
 }
 
 /// Changes to a contact: fields left out stay; `null` clears.
@@ -192,11 +190,11 @@ pub struct ContactChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(min_length = 1, max_length = 100))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<Short>,
     /// Title.
-    #[oai(nullable, validator(max_length = 100))]
-    pub title: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub title: MaybeUndefined<Short>,
     /// Phone.
     #[oai(nullable, validator(max_length = 30))]
     pub phone: MaybeUndefined<String>,
@@ -204,8 +202,8 @@ pub struct ContactChanges {
     #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
     /// Notes.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<Note>,
 }
 
 /// An optional credit code: blank is none, anything else must be valid.
@@ -219,13 +217,13 @@ fn opt_credit_code(code: &str) -> AppResult<Option<String>> {
 impl NewCompany {
     fn parse(self) -> AppResult<svc::NewCompany> {
         Ok(svc::NewCompany {
-            name: Name::parse("name", &self.name)?,
+            name: self.name,
             credit_code: self.credit_code.as_deref().map(opt_credit_code).transpose()?.flatten(),
-            industry: Short::parse_opt("industry", self.industry.as_deref())?,
-            province: Place::parse_opt("province", self.province.as_deref())?,
-            city: Place::parse_opt("city", self.city.as_deref())?,
-            notes: Note::parse_opt("notes", self.notes.as_deref())?,
-            above_size_since: Day::parse_opt("above_size_since", self.above_size_since)?,
+            industry: self.industry,
+            province: self.province,
+            city: self.city,
+            notes: self.notes,
+            above_size_since: self.above_size_since,
         })
     }
 }
@@ -234,13 +232,13 @@ impl CompanyChanges {
     fn parse(self) -> AppResult<Changes> {
         Ok(Changes {
             version: self.version,
-            name: self.name.map(|n| Name::parse("name", &n)).transpose()?,
+            name: self.name,
             credit_code: patch(self.credit_code, |c| opt_credit_code(&c))?,
-            industry: patch(self.industry, |v| Short::parse_opt("industry", Some(&v)))?,
-            province: patch(self.province, |v| Place::parse_opt("province", Some(&v)))?,
-            city: patch(self.city, |v| Place::parse_opt("city", Some(&v)))?,
-            notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,
-            above_size_since: patch(self.above_size_since, |d| Day::parse("above_size_since", d).map(Some))?,
+            industry: self.industry.into(),
+            province: self.province.into(),
+            city: self.city.into(),
+            notes: self.notes.into(),
+            above_size_since: self.above_size_since.into(),
         })
     }
 }
@@ -248,11 +246,11 @@ impl CompanyChanges {
 impl NewContact {
     fn parse(self) -> AppResult<svc::NewContact> {
         Ok(svc::NewContact {
-            name: Short::parse("name", &self.name)?,
-            title: Short::parse_opt("title", self.title.as_deref())?,
+            name: self.name,
+            title: self.title,
             phone: phone("phone", self.phone.as_deref())?,
             email: email("email", self.email.as_deref())?,
-            notes: Note::parse_opt("notes", self.notes.as_deref())?,
+            notes: self.notes,
         })
     }
 }
@@ -261,11 +259,11 @@ impl ContactChanges {
     fn parse(self) -> AppResult<ContactEdit> {
         Ok(ContactEdit {
             version: self.version,
-            name: self.name.map(|n| Short::parse("name", &n)).transpose()?,
-            title: patch(self.title, |v| Short::parse_opt("title", Some(&v)))?,
+            name: self.name,
+            title: self.title.into(),
             phone: patch(self.phone, |v| phone("phone", Some(&v)))?,
             email: patch(self.email, |v| email("email", Some(&v)))?,
-            notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,
+            notes: self.notes.into(),
         })
     }
 }

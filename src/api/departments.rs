@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::{ApiTags, Created, Deleted, auth::Auth, body::JsonBody, patch};
+use super::{ApiTags, Created, Deleted, auth::Auth, body::JsonBody};
 use crate::{
     edge::audit::WriteTx,
     service::{AppResult, Need, departments as svc, input::Name},
@@ -52,8 +52,7 @@ impl From<department::Model> for Department {
 #[oai(deny_unknown_fields)]
 pub struct NewDepartment {
     /// Name, 1–200 characters, unique.
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    pub name: Name,
     /// The department it is part of.
     #[oai(nullable)]
     pub parent_id: Option<i64>,
@@ -67,8 +66,8 @@ pub struct DepartmentChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<Name>,
     /// The department it is part of.
     #[oai(nullable)]
     pub parent_id: MaybeUndefined<i64>,
@@ -86,7 +85,7 @@ impl DepartmentsApi {
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewDepartment>) -> AppResult<Created<Department>> {
         auth.0.require(Need::Admin)?;
         let n = svc::NewDepartment {
-            name: Name::parse("name", &body.0.name)?,
+            name: body.0.name,
             parent_id: body.0.parent_id,
         };
         Ok(Created::Created(Json(svc::create(tx.get().await?, n).await?.into())))
@@ -121,8 +120,8 @@ impl DepartmentsApi {
         let b = body.0;
         let c = svc::DepartmentChanges {
             version: b.version,
-            name: b.name.map(|n| Name::parse("name", &n)).transpose()?,
-            parent_id: patch(b.parent_id, |p| Ok(Some(p)))?,
+            name: b.name,
+            parent_id: b.parent_id.into(),
         };
         Ok(Json(svc::update(tx.get().await?, id.0, c).await?.into()))
     }

@@ -4,7 +4,7 @@ use entity::{enums::FollowUpKind, follow_up};
 
 use super::prelude::*;
 use crate::service::{
-    follow_ups::{self as svc, NextStep},
+    follow_ups::{self as svc},
     input::{Day, Note},
     scope::{self, Of},
 };
@@ -66,18 +66,17 @@ impl From<follow_up::Model> for FollowUp {
 #[oai(deny_unknown_fields)]
 pub struct NewFollowUp {
     /// Date of the follow-up.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Day,
     /// Kind.
     pub kind: FollowUpKind,
     /// What happened, 1–2000 characters.
-    #[oai(validator(min_length = 1, max_length = 2000))]
-    pub note: String,
+    pub note: Note,
     /// The next step, up to 500 characters.
-    #[oai(nullable, validator(max_length = 500))]
-    pub next_step: Option<String>,
+    #[oai(nullable)]
+    pub next_step: Option<Text<500>>,
     /// When the next step is due; not before the follow-up.
     #[oai(nullable)]
-    pub next_date: Option<NaiveDate>,
+    pub next_date: Option<Day>,
 }
 
 /// Changes to a follow-up: left out keeps; `null` clears.
@@ -89,29 +88,29 @@ pub struct FollowUpChanges {
     pub version: i32,
     /// Date.
     #[oai(nullable)]
-    pub occurred_on: Option<NaiveDate>,
+    pub occurred_on: Option<Day>,
     /// Kind.
     #[oai(nullable)]
     pub kind: Option<FollowUpKind>,
     /// What happened.
-    #[oai(nullable, validator(min_length = 1, max_length = 2000))]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<Note>,
     /// The next step.
-    #[oai(nullable, validator(max_length = 500))]
-    pub next_step: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub next_step: MaybeUndefined<Text<500>>,
     /// When the next step is due.
     #[oai(nullable)]
-    pub next_date: MaybeUndefined<NaiveDate>,
+    pub next_date: MaybeUndefined<Day>,
 }
 
 impl NewFollowUp {
     fn parse(self) -> AppResult<svc::NewFollowUp> {
         Ok(svc::NewFollowUp {
-            occurred_on: Day::parse("occurred_on", self.occurred_on)?,
-            next_date: Day::parse_opt("next_date", self.next_date)?,
+            occurred_on: self.occurred_on,
+            next_date: self.next_date,
             kind: self.kind,
-            note: Note::parse("note", &self.note)?,
-            next_step: NextStep::parse_opt("next_step", self.next_step.as_deref())?,
+            note: self.note,
+            next_step: self.next_step,
         })
     }
 }
@@ -120,11 +119,11 @@ impl FollowUpChanges {
     fn parse(self) -> AppResult<svc::FollowUpChanges> {
         Ok(svc::FollowUpChanges {
             version: self.version,
-            occurred_on: self.occurred_on.map(|d| Day::parse("occurred_on", d)).transpose()?,
-            next_date: patch(self.next_date, |d| Day::parse("next_date", d).map(Some))?,
+            occurred_on: self.occurred_on,
+            next_date: self.next_date.into(),
             kind: self.kind,
-            note: self.note.map(|n| Note::parse("note", &n)).transpose()?,
-            next_step: patch(self.next_step, |v| NextStep::parse_opt("next_step", Some(&v)))?,
+            note: self.note,
+            next_step: self.next_step.into(),
         })
     }
 }

@@ -64,7 +64,7 @@ impl From<fund_arrival::Model> for FundArrival {
 #[oai(deny_unknown_fields)]
 pub struct NewFundArrival {
     /// Date the funds arrived.
-    pub arrived_on: NaiveDate,
+    pub arrived_on: Day,
     /// Origin of the capital; defaults to the project's (`foreign` when `amount_usd` is given for a 内资 project).
     #[oai(nullable)]
     pub capital_origin: Option<CapitalOrigin>,
@@ -79,8 +79,8 @@ pub struct NewFundArrival {
     #[oai(nullable)]
     pub usd_rate: Option<DecimalIn>,
     /// Note, up to 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<Note>,
 }
 
 /// Changes to a fund arrival: left out keeps; `null` clears the note.
@@ -92,7 +92,7 @@ pub struct FundArrivalChanges {
     pub version: i32,
     /// Date the funds arrived.
     #[oai(nullable)]
-    pub arrived_on: Option<NaiveDate>,
+    pub arrived_on: Option<Day>,
     /// Origin of the capital; a change to `domestic` keeps the amount in 万元 and drops the dollars.
     #[oai(nullable)]
     pub capital_origin: Option<CapitalOrigin>,
@@ -106,18 +106,18 @@ pub struct FundArrivalChanges {
     #[oai(nullable)]
     pub usd_rate: Option<DecimalIn>,
     /// Note.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub note: MaybeUndefined<Note>,
 }
 
 impl NewFundArrival {
     fn parse(self) -> AppResult<svc::NewFundArrival> {
         Ok(svc::NewFundArrival {
-            arrived_on: Day::parse("arrived_on", self.arrived_on)?,
+            arrived_on: self.arrived_on,
             capital_origin: self.capital_origin,
             amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
             dollars: Dollars::parse_opt(self.amount_usd.map(|d| d.0), self.usd_rate.map(|d| d.0))?,
-            note: Note::parse_opt("note", self.note.as_deref())?,
+            note: self.note,
         })
     }
 }
@@ -126,11 +126,11 @@ impl FundArrivalChanges {
     fn parse(self) -> AppResult<svc::FundArrivalChanges> {
         Ok(svc::FundArrivalChanges {
             version: self.version,
-            arrived_on: self.arrived_on.map(|d| Day::parse("arrived_on", d)).transpose()?,
+            arrived_on: self.arrived_on,
             capital_origin: self.capital_origin,
             amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
             dollars: Dollars::parse_opt(self.amount_usd.map(|d| d.0), self.usd_rate.map(|d| d.0))?,
-            note: patch(self.note, |v| Note::parse_opt("note", Some(&v)))?,
+            note: self.note.into(),
         })
     }
 }

@@ -90,13 +90,13 @@ pub struct NewCandidate {
     #[oai(nullable)]
     pub stage: Option<IncubationStage>,
     /// Date of the initial stage.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Day,
     /// Note on the initial event.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<Note>,
     /// Notes, up to 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub notes: Option<Note>,
     /// Owner (负责人): a user; defaults to the caller.
     #[oai(nullable)]
     pub owner_id: Option<i64>,
@@ -113,8 +113,8 @@ pub struct CandidateChanges {
     #[oai(nullable, validator(minimum(value = "1990")))]
     pub cohort_year: Option<i64>,
     /// Notes.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<Note>,
     /// Owner (负责人).
     #[oai(nullable)]
     pub owner_id: MaybeUndefined<i64>,
@@ -127,13 +127,13 @@ pub struct NewIncubationEvent {
     /// The stage moved to. Forward may skip; backward and `failed` need a reason; from `failed` any stage reopens.
     pub stage: IncubationStage,
     /// The date; not before the latest event.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Day,
     /// Note.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<Note>,
     /// Reason: required to move backward or to fail.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub reason: Option<String>,
+    #[oai(nullable)]
+    pub reason: Option<Note>,
     /// The candidate version the move was decided on; when given, a stale one answers 409.
     #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i32>,
@@ -224,9 +224,9 @@ impl IncubationApi {
             company_id: b.company_id,
             cohort_year: b.cohort_year,
             stage: b.stage,
-            occurred_on: Day::parse("occurred_on", b.occurred_on)?,
-            note: Note::parse_opt("note", b.note.as_deref())?,
-            notes: Note::parse_opt("notes", b.notes.as_deref())?,
+            occurred_on: b.occurred_on,
+            note: b.note,
+            notes: b.notes,
             owner_id: b.owner_id,
         };
         Ok(Created::Created(Json(
@@ -279,8 +279,8 @@ impl IncubationApi {
     ) -> AppResult<Json<Candidate>> {
         scope::permit(&self.db, &auth.0, Need::Edit, Of::Candidate(id.0)).await?;
         let b = body.0;
-        let notes = patch(b.notes, |v| Note::parse_opt("notes", Some(&v)))?;
-        let owner = patch(b.owner_id, |v| Ok(Some(v)))?;
+        let notes = b.notes.into();
+        let owner = b.owner_id.into();
         let c = svc::update(tx.get().await?, id.0, b.version, b.cohort_year, (notes, owner)).await?;
         Ok(Json(c.into()))
     }
@@ -313,9 +313,9 @@ impl IncubationApi {
         let b = body.0;
         let m = StageMove {
             stage: b.stage,
-            occurred_on: Day::parse("occurred_on", b.occurred_on)?,
-            note: Note::parse_opt("note", b.note.as_deref())?,
-            reason: Note::parse_opt("reason", b.reason.as_deref())?,
+            occurred_on: b.occurred_on,
+            note: b.note,
+            reason: b.reason,
             version: b.version,
         };
         Ok(Created::Created(Json(

@@ -20,6 +20,7 @@ mod prelude;
 mod projects;
 mod support_funds;
 mod targets;
+pub mod types;
 mod visits;
 
 use poem::{

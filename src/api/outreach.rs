@@ -7,7 +7,7 @@ use crate::service::{
     input::{Place, Short},
     outreach::{self as svc, OutreachFilter, OutreachView},
     scope::{self, Of},
-    visits::{Summary, list_of},
+    visits::list_of,
 };
 
 /// An outreach activity (招商活动).
@@ -53,16 +53,15 @@ pub struct NewOutreach {
     /// Kind.
     pub kind: OutreachKind,
     /// City, 1–50 characters.
-    #[oai(validator(min_length = 1, max_length = 50))]
-    pub city: String,
+    pub city: Place,
     /// First day.
     pub start_date: NaiveDate,
     /// Last day; defaults to the first.
     #[oai(nullable)]
     pub end_date: Option<NaiveDate>,
     /// Leading official.
-    #[oai(nullable, validator(max_length = 100))]
-    pub leading_official: Option<String>,
+    #[oai(nullable)]
+    pub leading_official: Option<Short>,
     /// Participants.
     #[oai(nullable)]
     pub participants: Option<Vec<String>>,
@@ -70,8 +69,8 @@ pub struct NewOutreach {
     #[oai(nullable)]
     pub company_ids: Option<Vec<i64>>,
     /// Notes, up to 4000 characters.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub notes: Option<Text<4000>>,
     /// Owner (负责人): a user; defaults to the caller.
     #[oai(nullable)]
     pub owner_id: Option<i64>,
@@ -88,8 +87,8 @@ pub struct OutreachChanges {
     #[oai(nullable)]
     pub kind: Option<OutreachKind>,
     /// City.
-    #[oai(nullable, validator(min_length = 1, max_length = 50))]
-    pub city: Option<String>,
+    #[oai(nullable)]
+    pub city: Option<Place>,
     /// First day.
     #[oai(nullable)]
     pub start_date: Option<NaiveDate>,
@@ -97,8 +96,8 @@ pub struct OutreachChanges {
     #[oai(nullable)]
     pub end_date: Option<NaiveDate>,
     /// Leading official.
-    #[oai(nullable, validator(max_length = 100))]
-    pub leading_official: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub leading_official: MaybeUndefined<Short>,
     /// Participants (replaces the list).
     #[oai(nullable)]
     pub participants: Option<Vec<String>>,
@@ -106,8 +105,8 @@ pub struct OutreachChanges {
     #[oai(nullable)]
     pub company_ids: Option<Vec<i64>>,
     /// Notes.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub notes: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<Text<4000>>,
     /// Owner (负责人).
     #[oai(nullable)]
     pub owner_id: MaybeUndefined<i64>,
@@ -139,13 +138,13 @@ impl NewOutreach {
     fn parse(self) -> AppResult<svc::NewOutreach> {
         Ok(svc::NewOutreach {
             kind: self.kind,
-            city: Place::parse("city", &self.city)?,
+            city: self.city,
             start_date: self.start_date,
             end_date: self.end_date,
-            leading_official: Short::parse_opt("leading_official", self.leading_official.as_deref())?,
+            leading_official: self.leading_official,
             participants: self.participants,
             company_ids: self.company_ids.unwrap_or_default(),
-            notes: Summary::parse_opt("notes", self.notes.as_deref())?,
+            notes: self.notes,
             owner_id: self.owner_id,
         })
     }
@@ -156,16 +155,14 @@ impl OutreachChanges {
         Ok(svc::OutreachChanges {
             version: self.version,
             kind: self.kind,
-            city: self.city.map(|c| Place::parse("city", &c)).transpose()?,
+            city: self.city,
             start_date: self.start_date,
             end_date: self.end_date,
-            leading_official: patch(self.leading_official, |v| {
-                Short::parse_opt("leading_official", Some(&v))
-            })?,
+            leading_official: self.leading_official.into(),
             participants: self.participants,
             company_ids: self.company_ids,
-            notes: patch(self.notes, |v| Summary::parse_opt("notes", Some(&v)))?,
-            owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
+            notes: self.notes.into(),
+            owner_id: self.owner_id.into(),
         })
     }
 }

@@ -5,7 +5,7 @@ use entity::{enums::PartnerKind, partner};
 use super::prelude::*;
 use crate::service::{
     input::{Day, Name},
-    partners::{self as svc, LongNote},
+    partners::{self as svc},
 };
 
 /// A partner organisation (合作机构).
@@ -51,16 +51,15 @@ impl From<partner::Model> for Partner {
 #[oai(deny_unknown_fields)]
 pub struct NewPartner {
     /// Name, 1–200 characters.
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    pub name: Name,
     /// Kind.
     pub kind: PartnerKind,
     /// Agreement date.
     #[oai(nullable)]
-    pub agreement_date: Option<NaiveDate>,
+    pub agreement_date: Option<Day>,
     /// Notes, up to 4000 characters.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub notes: Option<Text<4000>>,
 }
 
 /// Changes to a partner: left out keeps; `null` clears.
@@ -71,26 +70,26 @@ pub struct PartnerChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<Name>,
     /// Kind.
     #[oai(nullable)]
     pub kind: Option<PartnerKind>,
     /// Agreement date.
     #[oai(nullable)]
-    pub agreement_date: MaybeUndefined<NaiveDate>,
+    pub agreement_date: MaybeUndefined<Day>,
     /// Notes.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub notes: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<Text<4000>>,
 }
 
 impl NewPartner {
     fn parse(self) -> AppResult<svc::NewPartner> {
         Ok(svc::NewPartner {
-            name: Name::parse("name", &self.name)?,
+            name: self.name,
             kind: self.kind,
-            agreement_date: Day::parse_opt("agreement_date", self.agreement_date)?,
-            notes: LongNote::parse_opt("notes", self.notes.as_deref())?,
+            agreement_date: self.agreement_date,
+            notes: self.notes,
         })
     }
 }
@@ -99,10 +98,10 @@ impl PartnerChanges {
     fn parse(self) -> AppResult<svc::PartnerChanges> {
         Ok(svc::PartnerChanges {
             version: self.version,
-            name: self.name.map(|n| Name::parse("name", &n)).transpose()?,
+            name: self.name,
             kind: self.kind,
-            agreement_date: patch(self.agreement_date, |d| Day::parse("agreement_date", d).map(Some))?,
-            notes: patch(self.notes, |v| LongNote::parse_opt("notes", Some(&v)))?,
+            agreement_date: self.agreement_date.into(),
+            notes: self.notes.into(),
         })
     }
 }

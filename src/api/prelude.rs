@@ -13,5 +13,5 @@ pub(super) use sea_orm::DatabaseConnection;
 pub(super) use super::{ApiTags, Created, Deleted, Page, PageNo, PerPage, auth::Auth, body::JsonBody, paging, patch};
 pub(super) use crate::{
     edge::audit::WriteTx,
-    service::{AppResult, Need},
+    service::{AppResult, Need, input::Text},
 };

@@ -7,7 +7,7 @@ use entity::{
 };
 use rust_decimal::Decimal;
 
-use super::{body::DecimalIn, prelude::*};
+use super::prelude::*;
 use crate::service::{
     history::StageMove,
     input::{Day, Money, Name, Note, Short, non_negative},
@@ -133,21 +133,20 @@ pub struct Project {
 #[derive(Object)]
 #[oai(deny_unknown_fields)]
 pub struct NewProject {
-    /// Name, 1–200 characters.
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    /// Name (项目名称).
+    pub name: Name,
     /// The investing company.
     pub company_id: i64,
     /// Initial stage (any but `dropped`).
     pub stage: ProjectStage,
     /// Date of the initial stage.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Day,
     /// Note on the initial stage event.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<Note>,
     /// Industry; defaults to the company's.
-    #[oai(nullable, validator(max_length = 100))]
-    pub industry: Option<String>,
+    #[oai(nullable)]
+    pub industry: Option<Short>,
     /// Source; defaults to the kind of the source record named, else `other`.
     #[oai(nullable)]
     pub source: Option<ProjectSource>,
@@ -160,9 +159,9 @@ pub struct NewProject {
     /// The partner it came through.
     #[oai(nullable)]
     pub source_partner_id: Option<i64>,
-    /// Agreed investment in 万元, ≥ 0, at most 4 decimals.
+    /// Agreed investment (协议投资额) in 万元, whole yuan (at most 4 decimals).
     #[oai(nullable)]
-    pub agreed_investment: Option<DecimalIn>,
+    pub agreed_investment: Option<Money>,
     /// Land need in 亩, ≥ 0.
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000000")))]
     pub land_mu: Option<f64>,
@@ -173,8 +172,8 @@ pub struct NewProject {
     #[oai(nullable)]
     pub capital_origin: Option<CapitalOrigin>,
     /// Contact leader by name: linked to the one user of that display name, else kept as written.
-    #[oai(nullable, validator(max_length = 100))]
-    pub contact_leader: Option<String>,
+    #[oai(nullable)]
+    pub contact_leader: Option<Short>,
     /// Contact leader: a user with the leader role (wins over `contact_leader`).
     #[oai(nullable)]
     pub contact_leader_id: Option<i64>,
@@ -184,15 +183,15 @@ pub struct NewProject {
     /// Team (专班) members: users, at most 50.
     #[oai(nullable, validator(max_items = 50))]
     pub team_member_ids: Option<Vec<i64>>,
-    /// Responsible unit.
-    #[oai(nullable, validator(max_length = 200))]
-    pub responsible_unit: Option<String>,
+    /// Responsible unit (责任单位).
+    #[oai(nullable)]
+    pub responsible_unit: Option<Unit>,
     /// Team (专班).
-    #[oai(nullable, validator(max_length = 200))]
-    pub team: Option<String>,
-    /// Notes, up to 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub team: Option<Unit>,
+    /// Notes.
+    #[oai(nullable)]
+    pub notes: Option<Note>,
 }
 
 /// Changes to a project (not its stage: stages move by stage events). Left out keeps; `null` clears.
@@ -203,14 +202,14 @@ pub struct ProjectChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// Name.
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<Name>,
     /// The investing company.
     #[oai(nullable)]
     pub company_id: Option<i64>,
     /// Industry.
-    #[oai(nullable, validator(max_length = 100))]
-    pub industry: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub industry: MaybeUndefined<Short>,
     /// Source.
     #[oai(nullable)]
     pub source: Option<ProjectSource>,
@@ -223,9 +222,9 @@ pub struct ProjectChanges {
     /// The partner it came through.
     #[oai(nullable)]
     pub source_partner_id: MaybeUndefined<i64>,
-    /// Agreed investment in 万元.
+    /// Agreed investment (协议投资额) in 万元.
     #[oai(nullable)]
-    pub agreed_investment: MaybeUndefined<DecimalIn>,
+    pub agreed_investment: MaybeUndefined<Money>,
     /// Land need in 亩.
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000000")))]
     pub land_mu: MaybeUndefined<f64>,
@@ -236,8 +235,8 @@ pub struct ProjectChanges {
     #[oai(nullable)]
     pub capital_origin: Option<CapitalOrigin>,
     /// Contact leader by name (linked as on creation).
-    #[oai(nullable, validator(max_length = 100))]
-    pub contact_leader: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub contact_leader: MaybeUndefined<Short>,
     /// Contact leader: a user with the leader role.
     #[oai(nullable)]
     pub contact_leader_id: MaybeUndefined<i64>,
@@ -248,14 +247,14 @@ pub struct ProjectChanges {
     #[oai(nullable, validator(max_items = 50))]
     pub team_member_ids: Option<Vec<i64>>,
     /// Responsible unit.
-    #[oai(nullable, validator(max_length = 200))]
-    pub responsible_unit: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub responsible_unit: MaybeUndefined<Unit>,
     /// Team.
-    #[oai(nullable, validator(max_length = 200))]
-    pub team: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub team: MaybeUndefined<Unit>,
     /// Notes.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub notes: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<Note>,
 }
 
 /// A stage move to record.
@@ -266,13 +265,13 @@ pub struct NewStageEvent {
     /// `dropped` any stage reopens the project.
     pub stage: ProjectStage,
     /// The date of the move; not before the project's latest event.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Day,
     /// Note.
     #[oai(nullable)]
-    pub note: Option<String>,
+    pub note: Option<Note>,
     /// Reason: required to move backward or to drop.
     #[oai(nullable)]
-    pub reason: Option<String>,
+    pub reason: Option<Note>,
     /// The project version the move was decided on; when given, a stale one answers 409.
     #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i32>,
@@ -362,32 +361,29 @@ impl From<ProjectView> for Project {
 impl NewProject {
     fn parse(self) -> AppResult<svc::NewProject> {
         Ok(svc::NewProject {
-            name: Name::parse("name", &self.name)?,
+            name: self.name,
             company_id: self.company_id,
             stage: self.stage,
-            occurred_on: Day::parse("occurred_on", self.occurred_on)?,
-            note: Note::parse_opt("note", self.note.as_deref())?,
-            industry: Short::parse_opt("industry", self.industry.as_deref())?,
+            occurred_on: self.occurred_on,
+            note: self.note,
+            industry: self.industry,
             origin: Origin {
                 source: self.source,
                 visit: self.source_visit_id,
                 outreach: self.source_outreach_id,
                 partner: self.source_partner_id,
             },
-            agreed_investment: self
-                .agreed_investment
-                .map(|w| Money::from_wan("agreed_investment", w.0))
-                .transpose()?,
+            agreed_investment: self.agreed_investment,
             land_mu: non_negative("land_mu", self.land_mu)?,
             is_major: self.is_major.unwrap_or(false),
             capital_origin: self.capital_origin.unwrap_or_default(),
-            contact_leader: Short::parse_opt("contact_leader", self.contact_leader.as_deref())?,
+            contact_leader: self.contact_leader,
             contact_leader_id: self.contact_leader_id,
             owner_id: self.owner_id,
             team_members: self.team_member_ids.unwrap_or_default(),
-            responsible_unit: Unit::parse_opt("responsible_unit", self.responsible_unit.as_deref())?,
-            team: Unit::parse_opt("team", self.team.as_deref())?,
-            notes: Note::parse_opt("notes", self.notes.as_deref())?,
+            responsible_unit: self.responsible_unit,
+            team: self.team,
+            notes: self.notes,
         })
     }
 }
@@ -396,26 +392,24 @@ impl ProjectChanges {
     fn parse(self) -> AppResult<svc::ProjectChanges> {
         Ok(svc::ProjectChanges {
             version: self.version,
-            name: self.name.map(|n| Name::parse("name", &n)).transpose()?,
+            name: self.name,
             company_id: self.company_id,
-            industry: patch(self.industry, |v| Short::parse_opt("industry", Some(&v)))?,
+            industry: self.industry.into(),
             source: self.source,
-            source_visit_id: patch(self.source_visit_id, |v| Ok(Some(v)))?,
-            source_outreach_id: patch(self.source_outreach_id, |v| Ok(Some(v)))?,
-            source_partner_id: patch(self.source_partner_id, |v| Ok(Some(v)))?,
-            agreed_investment: patch(self.agreed_investment, |w| {
-                Money::from_wan("agreed_investment", w.0).map(Some)
-            })?,
+            source_visit_id: self.source_visit_id.into(),
+            source_outreach_id: self.source_outreach_id.into(),
+            source_partner_id: self.source_partner_id.into(),
+            agreed_investment: self.agreed_investment.into(),
             land_mu: patch(self.land_mu, |v| non_negative("land_mu", Some(v)))?,
             is_major: self.is_major,
             capital_origin: self.capital_origin,
-            contact_leader: patch(self.contact_leader, |v| Short::parse_opt("contact_leader", Some(&v)))?,
-            contact_leader_id: patch(self.contact_leader_id, |v| Ok(Some(v)))?,
-            owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
+            contact_leader: self.contact_leader.into(),
+            contact_leader_id: self.contact_leader_id.into(),
+            owner_id: self.owner_id.into(),
             team_members: self.team_member_ids,
-            responsible_unit: patch(self.responsible_unit, |v| Unit::parse_opt("responsible_unit", Some(&v)))?,
-            team: patch(self.team, |v| Unit::parse_opt("team", Some(&v)))?,
-            notes: patch(self.notes, |v| Note::parse_opt("notes", Some(&v)))?,
+            responsible_unit: self.responsible_unit.into(),
+            team: self.team.into(),
+            notes: self.notes.into(),
         })
     }
 }
@@ -542,9 +536,9 @@ impl ProjectsApi {
         let b = body.0;
         let m = StageMove {
             stage: b.stage,
-            occurred_on: Day::parse("occurred_on", b.occurred_on)?,
-            note: Note::parse_opt("note", b.note.as_deref())?,
-            reason: Note::parse_opt("reason", b.reason.as_deref())?,
+            occurred_on: b.occurred_on,
+            note: b.note,
+            reason: b.reason,
             version: b.version,
         };
         let e = svc::move_stage(tx.get().await?, &auth.0, id.0, m).await?;

@@ -63,17 +63,16 @@ pub struct NewSupportFund {
     /// The company that secured it.
     pub company_id: i64,
     /// The programme or policy, 1–200 characters.
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub programme: String,
+    pub programme: Name,
     /// Its level.
     pub level: SupportLevel,
     /// Amount in 万元, > 0, at most 4 decimals.
     pub amount: DecimalIn,
     /// Date approved.
-    pub approved_on: NaiveDate,
+    pub approved_on: Day,
     /// Note, up to 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<Note>,
 }
 
 /// Changes to a support fund: left out keeps; `null` clears the note.
@@ -84,8 +83,8 @@ pub struct SupportFundChanges {
     #[oai(validator(minimum(value = "0")))]
     pub version: i32,
     /// The programme or policy.
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    pub programme: Option<String>,
+    #[oai(nullable)]
+    pub programme: Option<Name>,
     /// Its level.
     #[oai(nullable)]
     pub level: Option<SupportLevel>,
@@ -94,21 +93,21 @@ pub struct SupportFundChanges {
     pub amount: Option<DecimalIn>,
     /// Date approved.
     #[oai(nullable)]
-    pub approved_on: Option<NaiveDate>,
+    pub approved_on: Option<Day>,
     /// Note.
-    #[oai(nullable, validator(max_length = 2000))]
-    pub note: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub note: MaybeUndefined<Note>,
 }
 
 impl NewSupportFund {
     fn parse(self) -> AppResult<svc::NewSupportFund> {
         Ok(svc::NewSupportFund {
             company_id: self.company_id,
-            programme: Name::parse("programme", &self.programme)?,
+            programme: self.programme,
             level: self.level,
             amount: Money::positive_wan("amount", self.amount.0)?,
-            approved_on: Day::parse("approved_on", self.approved_on)?,
-            note: Note::parse_opt("note", self.note.as_deref())?,
+            approved_on: self.approved_on,
+            note: self.note,
         })
     }
 }
@@ -117,11 +116,11 @@ impl SupportFundChanges {
     fn parse(self) -> AppResult<svc::SupportFundChanges> {
         Ok(svc::SupportFundChanges {
             version: self.version,
-            programme: self.programme.map(|p| Name::parse("programme", &p)).transpose()?,
+            programme: self.programme,
             level: self.level,
             amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
-            approved_on: self.approved_on.map(|d| Day::parse("approved_on", d)).transpose()?,
-            note: patch(self.note, |v| Note::parse_opt("note", Some(&v)))?,
+            approved_on: self.approved_on,
+            note: self.note.into(),
         })
     }
 }

@@ -4,7 +4,7 @@ use super::prelude::*;
 use crate::service::{
     input::Day,
     scope::{self, Of},
-    visits::{self as svc, Purpose, Summary, VisitFilter, VisitView, list_of},
+    visits::{self as svc, VisitFilter, VisitView, list_of},
 };
 
 /// A visit (来访接待): one batch of visitors.
@@ -61,7 +61,7 @@ pub struct VisitPage {
 #[oai(deny_unknown_fields)]
 pub struct NewVisit {
     /// Date of the visit.
-    pub visit_date: NaiveDate,
+    pub visit_date: Day,
     /// Number of visitors, 1–10000.
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub headcount: i64,
@@ -77,11 +77,11 @@ pub struct NewVisit {
     #[oai(nullable)]
     pub staff: Option<Vec<String>>,
     /// Purpose, up to 500 characters.
-    #[oai(nullable, validator(max_length = 500))]
-    pub purpose: Option<String>,
+    #[oai(nullable)]
+    pub purpose: Option<Text<500>>,
     /// Summary, up to 4000 characters.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub summary: Option<String>,
+    #[oai(nullable)]
+    pub summary: Option<Text<4000>>,
     /// Owner (负责人): a user; defaults to the caller.
     #[oai(nullable)]
     pub owner_id: Option<i64>,
@@ -96,7 +96,7 @@ pub struct VisitChanges {
     pub version: i32,
     /// Date.
     #[oai(nullable)]
-    pub visit_date: Option<NaiveDate>,
+    pub visit_date: Option<Day>,
     /// Number of visitors.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "10000")))]
     pub headcount: Option<i64>,
@@ -113,11 +113,11 @@ pub struct VisitChanges {
     #[oai(nullable)]
     pub staff: Option<Vec<String>>,
     /// Purpose.
-    #[oai(nullable, validator(max_length = 500))]
-    pub purpose: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub purpose: MaybeUndefined<Text<500>>,
     /// Summary.
-    #[oai(nullable, validator(max_length = 4000))]
-    pub summary: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub summary: MaybeUndefined<Text<4000>>,
     /// Owner (负责人).
     #[oai(nullable)]
     pub owner_id: MaybeUndefined<i64>,
@@ -147,14 +147,14 @@ impl From<VisitView> for Visit {
 impl NewVisit {
     fn parse(self) -> AppResult<svc::NewVisit> {
         Ok(svc::NewVisit {
-            visit_date: Day::parse("visit_date", self.visit_date)?,
+            visit_date: self.visit_date,
             headcount: self.headcount,
             company_ids: self.company_ids,
             project_ids: self.project_ids.unwrap_or_default(),
             receiving_leaders: self.receiving_leaders,
             staff: self.staff,
-            purpose: Purpose::parse_opt("purpose", self.purpose.as_deref())?,
-            summary: Summary::parse_opt("summary", self.summary.as_deref())?,
+            purpose: self.purpose,
+            summary: self.summary,
             owner_id: self.owner_id,
         })
     }
@@ -164,15 +164,15 @@ impl VisitChanges {
     fn parse(self) -> AppResult<svc::VisitChanges> {
         Ok(svc::VisitChanges {
             version: self.version,
-            visit_date: self.visit_date.map(|d| Day::parse("visit_date", d)).transpose()?,
+            visit_date: self.visit_date,
             headcount: self.headcount,
             company_ids: self.company_ids,
             project_ids: self.project_ids,
             receiving_leaders: self.receiving_leaders,
             staff: self.staff,
-            purpose: patch(self.purpose, |v| Purpose::parse_opt("purpose", Some(&v)))?,
-            summary: patch(self.summary, |v| Summary::parse_opt("summary", Some(&v)))?,
-            owner_id: patch(self.owner_id, |v| Ok(Some(v)))?,
+            purpose: self.purpose.into(),
+            summary: self.summary.into(),
+            owner_id: self.owner_id.into(),
         })
     }
 }

@@ -113,6 +113,9 @@ where
 pub struct Money(i64);
 
 impl Money {
+    /// The largest amount accepted, in 万元 (一万亿元).
+    pub const MAX_WAN: i64 = 100_000_000;
+
     /// An amount given in 万元: ≥ 0, at most 4 decimals (whole yuan), at most 一万亿元.
     pub fn from_wan(field: &str, wan: Decimal) -> AppResult<Money> {
         wan_to_yuan(field, wan, false).map(Money)
@@ -239,8 +242,8 @@ pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&LOCAL_TZ).date_naive()
 }
 
-/// A required text: trimmed, not empty, at most `max` characters.
-fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
+/// A required text: trimmed, not empty, at most `max` characters (what [`Text`] takes).
+pub fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(AppError::invalid(
@@ -305,9 +308,6 @@ fn date(field: &str, d: NaiveDate) -> AppResult<NaiveDate> {
     Ok(d)
 }
 
-/// The largest amount accepted, in 万元 (一万亿元).
-const MAX_WAN: i64 = 100_000_000;
-
 /// An amount in 万元 (at most 4 decimals, i.e. whole yuan), as whole yuan. `positive` rejects zero.
 fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> {
     let bad = |en: String, zh: String| Err(AppError::invalid(field, en, zh));
@@ -317,10 +317,10 @@ fn wan_to_yuan(field: &str, wan: Decimal, positive: bool) -> AppResult<i64> {
     if positive && wan.is_zero() {
         return bad(format!("{field} must be greater than 0"), format!("{field} 必须大于 0"));
     }
-    if wan > Decimal::from(MAX_WAN) {
+    if wan > Decimal::from(Money::MAX_WAN) {
         return bad(
-            format!("{field} exceeds {MAX_WAN} (万元)"),
-            format!("{field} 超过上限 {MAX_WAN} 万元"),
+            format!("{field} exceeds {} (万元)", Money::MAX_WAN),
+            format!("{field} 超过上限 {} 万元", Money::MAX_WAN),
         );
     }
     entity::money::yuan(wan).map_or_else(

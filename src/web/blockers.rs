@@ -21,9 +21,8 @@ use crate::{
     service::{
         AppResult, Need, Paging,
         blockers::{self as svc, BlockerChanges, BlockerFilter, BlockerView, NewBlocker},
-        input::{Name, Patch, Short},
-        projects::{self, Unit},
-        visits::Summary,
+        input::Patch,
+        projects::{self},
     },
 };
 
@@ -86,10 +85,10 @@ pub struct BlockerForm {
 impl BlockerForm {
     fn new_blocker(&self) -> AppResult<NewBlocker> {
         Ok(NewBlocker {
-            title: Name::parse("title", opt(&self.title).unwrap_or_default())?,
+            title: form::required("title", &self.title)?,
             category: choice("category", &self.category)?.unwrap_or(BlockerCategory::Other),
-            owner_unit: Unit::parse_opt("owner_unit", opt(&self.owner_unit))?,
-            assigned_leader: Short::parse_opt("assigned_leader", opt(&self.assigned_leader))?,
+            owner_unit: form::field("owner_unit", &self.owner_unit)?,
+            assigned_leader: form::field("assigned_leader", &self.assigned_leader)?,
             opened_on: None,
             due_date: form::date("due_date", &self.due_date)?,
             status: None,
@@ -103,12 +102,12 @@ impl BlockerForm {
             version: self.version.unwrap_or_default(),
             title: None,
             category: None,
-            owner_unit: Patch::from_opt(Unit::parse_opt("owner_unit", opt(&self.owner_unit))?),
-            assigned_leader: Patch::from_opt(Short::parse_opt("assigned_leader", opt(&self.assigned_leader))?),
+            owner_unit: Patch::from_opt(form::field("owner_unit", &self.owner_unit)?),
+            assigned_leader: Patch::from_opt(form::field("assigned_leader", &self.assigned_leader)?),
             opened_on: None,
             due_date: Patch::from_opt(form::date("due_date", &self.due_date)?),
             status: choice("status", &self.status)?,
-            resolution: Patch::from_opt(Summary::parse_opt("resolution", opt(&self.resolution))?),
+            resolution: Patch::from_opt(form::field("resolution", &self.resolution)?),
             resolved_on: Patch::from_opt(form::date("resolved_on", &self.resolved_on)?),
         })
     }

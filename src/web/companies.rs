@@ -25,7 +25,7 @@ use crate::{
     service::{
         AppError, AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
-        input::{Day, Money, Name, Note, Patch, Place, Short, credit_code, email, phone, today},
+        input::{Money, Patch, credit_code, email, phone, today},
         names,
         projects::{self, ProjectFilter},
         support_funds::{self, NewSupportFund, SupportFundFilter},
@@ -159,18 +159,15 @@ pub struct CompanyForm {
 impl CompanyForm {
     fn new_company(&self) -> AppResult<NewCompany> {
         Ok(NewCompany {
-            name: Name::parse("name", opt(&self.name).unwrap_or_default())?,
+            name: form::required("name", &self.name)?,
             credit_code: opt(&self.credit_code)
                 .map(|c| credit_code("credit_code", c))
                 .transpose()?,
-            industry: Short::parse_opt("industry", opt(&self.industry))?,
-            province: Place::parse_opt("province", opt(&self.province))?,
-            city: Place::parse_opt("city", opt(&self.city))?,
-            notes: Note::parse_opt("notes", opt(&self.notes))?,
-            above_size_since: Day::parse_opt(
-                "above_size_since",
-                form::date("above_size_since", &self.above_size_since)?,
-            )?,
+            industry: form::field("industry", &self.industry)?,
+            province: form::field("province", &self.province)?,
+            city: form::field("city", &self.city)?,
+            notes: form::field("notes", &self.notes)?,
+            above_size_since: form::field("above_size_since", &self.above_size_since)?,
         })
     }
 
@@ -260,11 +257,11 @@ pub struct ContactForm {
 impl ContactForm {
     fn parse(&self) -> AppResult<svc::NewContact> {
         Ok(svc::NewContact {
-            name: Short::parse("name", opt(&self.name).unwrap_or_default())?,
-            title: Short::parse_opt("title", opt(&self.title))?,
+            name: form::required("name", &self.name)?,
+            title: form::field("title", &self.title)?,
             phone: phone("phone", opt(&self.phone))?,
             email: email("email", opt(&self.email))?,
-            notes: Note::parse_opt("notes", opt(&self.notes))?,
+            notes: form::field("notes", &self.notes)?,
         })
     }
 }
@@ -331,11 +328,11 @@ impl SupportFundForm {
             .ok_or_else(|| AppError::invalid("amount", "amount is required", "请填写金额(万元)"))?;
         Ok(NewSupportFund {
             company_id,
-            programme: Name::parse("programme", opt(&self.programme).unwrap_or_default())?,
+            programme: form::required("programme", &self.programme)?,
             level: choice("level", &self.level)?.unwrap_or(SupportLevel::District),
             amount: Money::positive_wan("amount", amount)?,
-            approved_on: Day::parse("approved_on", form::required_date("approved_on", &self.approved_on)?)?,
-            note: Note::parse_opt("note", opt(&self.note))?,
+            approved_on: form::required("approved_on", &self.approved_on)?,
+            note: form::field("note", &self.note)?,
         })
     }
 }

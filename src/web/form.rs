@@ -4,7 +4,46 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::service::{AppError, AppResult};
+use crate::service::{
+    AppError, AppResult,
+    input::{Day, Money, Text},
+};
+
+/// A value a form field is read into: the service's own types, through their own parse, so a form takes what the
+/// API takes and says what is wrong in the same words, beside the field.
+pub trait FromField: Sized {
+    /// The value of field `field` from its text (trimmed, not blank).
+    fn from_field(field: &str, text: &str) -> AppResult<Self>;
+}
+
+impl<const MAX: usize> FromField for Text<MAX> {
+    fn from_field(field: &str, text: &str) -> AppResult<Self> {
+        Text::parse(field, text)
+    }
+}
+
+impl FromField for Day {
+    fn from_field(field: &str, text: &str) -> AppResult<Self> {
+        Day::parse(field, day_of(field, text)?)
+    }
+}
+
+impl FromField for Money {
+    /// An amount in 万元; thousands separators are allowed.
+    fn from_field(field: &str, text: &str) -> AppResult<Self> {
+        Money::from_wan(field, decimal_of(field, text)?)
+    }
+}
+
+/// An optional field: blank is none.
+pub fn field<T: FromField>(name: &str, v: &Option<String>) -> AppResult<Option<T>> {
+    opt(v).map(|s| T::from_field(name, s)).transpose()
+}
+
+/// A required field: blank is refused as the type refuses an empty value.
+pub fn required<T: FromField>(name: &str, v: &Option<String>) -> AppResult<T> {
+    T::from_field(name, opt(v).unwrap_or_default())
+}
 
 /// A text field: trimmed; empty is none.
 pub fn opt(v: &Option<String>) -> Option<&str> {
@@ -13,17 +52,17 @@ pub fn opt(v: &Option<String>) -> Option<&str> {
 
 /// An optional date written `YYYY-MM-DD` (what a date input sends).
 pub fn date(field: &str, v: &Option<String>) -> AppResult<Option<NaiveDate>> {
-    opt(v)
-        .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                AppError::invalid(
-                    field,
-                    format!("{field} must be a date (YYYY-MM-DD)"),
-                    "请填写日期(年-月-日)",
-                )
-            })
-        })
-        .transpose()
+    opt(v).map(|s| day_of(field, s)).transpose()
+}
+
+fn day_of(field: &str, s: &str) -> AppResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        AppError::invalid(
+            field,
+            format!("{field} must be a date (YYYY-MM-DD)"),
+            "请填写日期(年-月-日)",
+        )
+    })
 }
 
 /// A required date.
@@ -33,13 +72,13 @@ pub fn required_date(field: &str, v: &Option<String>) -> AppResult<NaiveDate> {
 
 /// An optional decimal number (an amount in 万元, land in 亩); thousands separators are allowed.
 pub fn decimal(field: &str, v: &Option<String>) -> AppResult<Option<Decimal>> {
-    opt(v)
-        .map(|s| {
-            s.replace([',', ','], "")
-                .parse::<Decimal>()
-                .map_err(|_| AppError::invalid(field, format!("{field} must be a number"), "请填写数字"))
-        })
-        .transpose()
+    opt(v).map(|s| decimal_of(field, s)).transpose()
+}
+
+fn decimal_of(field: &str, s: &str) -> AppResult<Decimal> {
+    s.replace([',', ','], "")
+        .parse::<Decimal>()
+        .map_err(|_| AppError::invalid(field, format!("{field} must be a number"), "请填写数字"))
 }
 
 /// An optional whole number.

@@ -28,7 +28,7 @@ use crate::{
     service::{
         AppResult, Need, Paging,
         incubation::{self as svc, CandidateFilter, CandidateView, NewCandidate},
-        input::{Day, Note, today},
+        input::today,
         scope::{self, Of},
     },
 };
@@ -115,9 +115,9 @@ impl CandidateForm {
             company_id: company_named(db, opt(&self.company)).await?,
             cohort_year: form::int("cohort_year", &self.cohort_year)?.unwrap_or_else(|| today().year().into()),
             stage: None,
-            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
+            occurred_on: form::required("occurred_on", &self.occurred_on)?,
             note: None,
-            notes: Note::parse_opt("notes", opt(&self.notes))?,
+            notes: form::field("notes", &self.notes)?,
             owner_id: None,
         })
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState, answer, choice,
     companies::names_of,
-    form::{self, opt},
+    form::{self},
     me, pager_base, refresh, render, val,
     visits::chips,
 };
@@ -22,10 +22,9 @@ use crate::{
     service::scope::{self, Of},
     service::{
         AppError, AppResult, Need, Paging,
-        input::{Patch, Place, Short},
+        input::{Patch, Place},
         outreach::{self as svc, NewOutreach, OutreachChanges, OutreachFilter, OutreachView},
         projects::brought_by,
-        visits::Summary,
     },
 };
 
@@ -59,7 +58,7 @@ impl OutreachForm {
     }
 
     fn city(&self) -> AppResult<Place> {
-        Place::parse("city", opt(&self.city).unwrap_or_default())
+        form::required("city", &self.city)
     }
 
     fn new_outreach(&self) -> AppResult<NewOutreach> {
@@ -68,10 +67,10 @@ impl OutreachForm {
             city: self.city()?,
             start_date: form::required_date("start_date", &self.start_date)?,
             end_date: form::date("end_date", &self.end_date)?,
-            leading_official: Short::parse_opt("leading_official", opt(&self.leading_official))?,
+            leading_official: form::field("leading_official", &self.leading_official)?,
             participants: form::names("participants", &self.participants)?,
             company_ids: self.company_ids.clone(),
-            notes: Summary::parse_opt("notes", opt(&self.notes))?,
+            notes: form::field("notes", &self.notes)?,
             owner_id: None,
         })
     }
@@ -85,10 +84,10 @@ impl OutreachForm {
             start_date: Some(start),
             // A blank last day is a one-day activity, as when it was recorded.
             end_date: Some(form::date("end_date", &self.end_date)?.unwrap_or(start)),
-            leading_official: Patch::from_opt(Short::parse_opt("leading_official", opt(&self.leading_official))?),
+            leading_official: Patch::from_opt(form::field("leading_official", &self.leading_official)?),
             participants: Some(form::names("participants", &self.participants)?.unwrap_or_default()),
             company_ids: Some(self.company_ids.clone()),
-            notes: Patch::from_opt(Summary::parse_opt("notes", opt(&self.notes))?),
+            notes: Patch::from_opt(form::field("notes", &self.notes)?),
             owner_id: Patch::Keep,
         })
     }

@@ -22,8 +22,8 @@ use crate::{
     edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging,
-        input::{Day, Name, Patch},
-        partners::{self as svc, LongNote, NewPartner, PartnerChanges},
+        input::{Day, Patch},
+        partners::{self as svc, NewPartner, PartnerChanges},
         projects::brought_by,
         scope,
     },
@@ -53,25 +53,25 @@ impl PartnerForm {
     }
 
     fn agreement_date(&self) -> AppResult<Option<Day>> {
-        Day::parse_opt("agreement_date", form::date("agreement_date", &self.agreement_date)?)
+        form::field("agreement_date", &self.agreement_date)
     }
 
     fn new_partner(&self) -> AppResult<NewPartner> {
         Ok(NewPartner {
-            name: Name::parse("name", opt(&self.name).unwrap_or_default())?,
+            name: form::required("name", &self.name)?,
             kind: self.kind()?,
             agreement_date: self.agreement_date()?,
-            notes: LongNote::parse_opt("notes", opt(&self.notes))?,
+            notes: form::field("notes", &self.notes)?,
         })
     }
 
     fn changes(&self) -> AppResult<PartnerChanges> {
         Ok(PartnerChanges {
             version: self.version.unwrap_or_default(),
-            name: Some(Name::parse("name", opt(&self.name).unwrap_or_default())?),
+            name: Some(form::required("name", &self.name)?),
             kind: Some(self.kind()?),
             agreement_date: Patch::from_opt(self.agreement_date()?),
-            notes: Patch::from_opt(LongNote::parse_opt("notes", opt(&self.notes))?),
+            notes: Patch::from_opt(form::field("notes", &self.notes)?),
         })
     }
 

@@ -26,9 +26,9 @@ use crate::{
     service::{
         AppError, AppResult, Need, Paging, blockers, follow_ups, funds,
         history::StageMove,
-        input::{Day, Money, Name, Note, Patch, Short, non_negative, today},
+        input::{Patch, non_negative, today},
         people,
-        projects::{self as svc, NewProject, Origin, ProjectChanges, ProjectFilter, ProjectView, Unit},
+        projects::{self as svc, NewProject, Origin, ProjectChanges, ProjectFilter, ProjectView},
     },
 };
 
@@ -278,9 +278,9 @@ impl MoveForm {
         Ok(StageMove {
             stage: choice::<S>("stage", &self.stage)?
                 .ok_or_else(|| AppError::invalid("stage", "choose a stage", "请选择阶段"))?,
-            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
-            note: Note::parse_opt("note", opt(&self.note))?,
-            reason: Note::parse_opt("reason", opt(&self.reason))?,
+            occurred_on: form::required("occurred_on", &self.occurred_on)?,
+            note: form::field("note", &self.note)?,
+            reason: form::field("reason", &self.reason)?,
             version: self.version,
         })
     }
@@ -356,12 +356,6 @@ pub struct ProjectForm {
 }
 
 impl ProjectForm {
-    fn money(&self) -> AppResult<Option<Money>> {
-        form::decimal("agreed_investment", &self.agreed_investment)?
-            .map(|w| Money::from_wan("agreed_investment", w))
-            .transpose()
-    }
-
     fn land(&self) -> AppResult<Option<f64>> {
         let mu = form::decimal("land_mu", &self.land_mu)?.map(|d| d.to_string().parse::<f64>().unwrap_or(f64::NAN));
         non_negative("land_mu", mu)
@@ -369,43 +363,43 @@ impl ProjectForm {
 
     async fn new_project(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<NewProject> {
         Ok(NewProject {
-            name: Name::parse("name", opt(&self.name).unwrap_or_default())?,
+            name: form::required("name", &self.name)?,
             company_id: company_named(db, opt(&self.company)).await?,
             stage: choice("stage", &self.stage)?.unwrap_or(ProjectStage::Lead),
-            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
+            occurred_on: form::required("occurred_on", &self.occurred_on)?,
             note: None,
-            industry: Short::parse_opt("industry", opt(&self.industry))?,
+            industry: form::field("industry", &self.industry)?,
             origin: Origin {
                 source: choice::<ProjectSource>("source", &self.source)?,
                 ..Default::default()
             },
-            agreed_investment: self.money()?,
+            agreed_investment: form::field("agreed_investment", &self.agreed_investment)?,
             land_mu: self.land()?,
             is_major: form::checked(&self.is_major),
             capital_origin: choice("capital_origin", &self.capital_origin)?.unwrap_or_default(),
-            contact_leader: Short::parse_opt("contact_leader", opt(&self.contact_leader))?,
+            contact_leader: form::field("contact_leader", &self.contact_leader)?,
             contact_leader_id: None,
             owner_id: None,
             team_members: Vec::new(),
-            responsible_unit: Unit::parse_opt("responsible_unit", opt(&self.responsible_unit))?,
-            team: Unit::parse_opt("team", opt(&self.team))?,
-            notes: Note::parse_opt("notes", opt(&self.notes))?,
+            responsible_unit: form::field("responsible_unit", &self.responsible_unit)?,
+            team: form::field("team", &self.team)?,
+            notes: form::field("notes", &self.notes)?,
         })
     }
 
     async fn changes(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<ProjectChanges> {
-        let typed = Short::parse_opt("contact_leader", opt(&self.contact_leader))?;
+        let typed = form::field("contact_leader", &self.contact_leader)?;
         let (contact_leader_id, contact_leader) = people::leader_edited(db, self.contact_leader_id, typed).await?;
         Ok(ProjectChanges {
             version: self.version.unwrap_or_default(),
-            name: Some(Name::parse("name", opt(&self.name).unwrap_or_default())?),
+            name: Some(form::required("name", &self.name)?),
             company_id: Some(company_named(db, opt(&self.company)).await?),
-            industry: Patch::from_opt(Short::parse_opt("industry", opt(&self.industry))?),
+            industry: Patch::from_opt(form::field("industry", &self.industry)?),
             source: choice("source", &self.source)?,
             source_visit_id: Patch::Keep,
             source_outreach_id: Patch::Keep,
             source_partner_id: Patch::Keep,
-            agreed_investment: Patch::from_opt(self.money()?),
+            agreed_investment: Patch::from_opt(form::field("agreed_investment", &self.agreed_investment)?),
             land_mu: Patch::from_opt(self.land()?),
             is_major: Some(form::checked(&self.is_major)),
             capital_origin: choice("capital_origin", &self.capital_origin)?,
@@ -413,9 +407,9 @@ impl ProjectForm {
             contact_leader_id,
             owner_id: Patch::Keep,
             team_members: None,
-            responsible_unit: Patch::from_opt(Unit::parse_opt("responsible_unit", opt(&self.responsible_unit))?),
-            team: Patch::from_opt(Unit::parse_opt("team", opt(&self.team))?),
-            notes: Patch::from_opt(Note::parse_opt("notes", opt(&self.notes))?),
+            responsible_unit: Patch::from_opt(form::field("responsible_unit", &self.responsible_unit)?),
+            team: Patch::from_opt(form::field("team", &self.team)?),
+            notes: Patch::from_opt(form::field("notes", &self.notes)?),
         })
     }
 }

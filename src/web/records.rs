@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Staff, WebState, answer, choice,
-    form::{self, opt},
+    form::{self},
     me, refresh, render, val,
 };
 use crate::{
@@ -19,9 +19,9 @@ use crate::{
     service::scope::{self, Of},
     service::{
         AppResult, Need,
-        follow_ups::{self, NewFollowUp, NextStep},
+        follow_ups::{self, NewFollowUp},
         funds::{self, NewFundArrival},
-        input::{Day, Dollars, Money, Note, today},
+        input::{Dollars, Money, today},
         projects,
     },
 };
@@ -39,11 +39,11 @@ pub struct FollowUpForm {
 impl FollowUpForm {
     fn parse(&self) -> AppResult<NewFollowUp> {
         Ok(NewFollowUp {
-            occurred_on: Day::parse("occurred_on", form::required_date("occurred_on", &self.occurred_on)?)?,
+            occurred_on: form::required("occurred_on", &self.occurred_on)?,
             kind: super::choice::<FollowUpKind>("kind", &self.kind)?.unwrap_or(FollowUpKind::Meeting),
-            note: Note::parse("note", opt(&self.note).unwrap_or_default())?,
-            next_step: NextStep::parse_opt("next_step", opt(&self.next_step))?,
-            next_date: Day::parse_opt("next_date", form::date("next_date", &self.next_date)?)?,
+            note: form::required("note", &self.note)?,
+            next_step: form::field("next_step", &self.next_step)?,
+            next_date: form::field("next_date", &self.next_date)?,
         })
     }
 }
@@ -103,11 +103,11 @@ impl FundForm {
             form::decimal("usd_rate", &self.usd_rate)?,
         )?;
         Ok(NewFundArrival {
-            arrived_on: Day::parse("arrived_on", form::required_date("arrived_on", &self.arrived_on)?)?,
+            arrived_on: form::required("arrived_on", &self.arrived_on)?,
             capital_origin: choice("capital_origin", &self.capital_origin)?,
             amount: amount.map(|a| Money::positive_wan("amount", a)).transpose()?,
             dollars,
-            note: Note::parse_opt("note", opt(&self.note))?,
+            note: form::field("note", &self.note)?,
         })
     }
 }

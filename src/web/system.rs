@@ -22,7 +22,7 @@ use crate::{
     service::{
         AppError, AppResult, Need, Paging, accounts,
         audit::{self, Filter},
-        input::{LOCAL_TZ, Short, today},
+        input::{LOCAL_TZ, today},
         jobs, tokens,
     },
 };
@@ -195,7 +195,7 @@ impl TokenForm {
         Ok(tokens::NewToken {
             user_id: form::int("user_id", &self.user_id)?
                 .ok_or_else(|| AppError::invalid("user_id", "user_id is required", "请选择用户"))?,
-            name: Short::parse("name", opt(&self.name).unwrap_or_default())?,
+            name: form::required("name", &self.name)?,
             scopes,
             expires_on: form::required_date("expires_on", &self.expires_on)?,
         })

@@ -18,9 +18,9 @@ use crate::{
     edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging, companies,
-        input::{Day, Name, today},
+        input::today,
         projects,
-        visits::{self as svc, NewVisit, Purpose, Summary, VisitFilter},
+        visits::{self as svc, NewVisit, VisitFilter},
     },
 };
 
@@ -50,15 +50,15 @@ pub struct VisitForm {
 impl VisitForm {
     fn parse(&self) -> AppResult<NewVisit> {
         Ok(NewVisit {
-            visit_date: Day::parse("visit_date", form::required_date("visit_date", &self.visit_date)?)?,
+            visit_date: form::required("visit_date", &self.visit_date)?,
             headcount: form::int("headcount", &self.headcount)?
                 .ok_or_else(|| AppError::invalid("headcount", "headcount is required", "请填写来访人数"))?,
             company_ids: self.company_ids.clone(),
             project_ids: self.project_ids.clone(),
             receiving_leaders: form::names("receiving_leaders", &self.receiving_leaders)?,
             staff: form::names("staff", &self.staff)?,
-            purpose: Purpose::parse_opt("purpose", opt(&self.purpose))?,
-            summary: Summary::parse_opt("summary", opt(&self.summary))?,
+            purpose: form::field("purpose", &self.purpose)?,
+            summary: form::field("summary", &self.summary)?,
             owner_id: None,
         })
     }
@@ -244,7 +244,7 @@ pub async fn quick_company(
     poem::web::Form(n): poem::web::Form<NewName>,
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let new = companies::NewCompany::named(Name::parse("name", opt(&n.name).unwrap_or_default())?);
+    let new = companies::NewCompany::named(form::required("name", &n.name)?);
     let c = companies::create(tx.get().await?, new).await?;
     Ok(poem::IntoResponse::into_response(render(
         "chip.html",

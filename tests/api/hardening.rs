@@ -22,9 +22,61 @@ db_test!(
     errors_are_not_cached_and_huge_bodies_are_refused,
     absurd_numbers_and_revived_tokens_are_refused,
     json_types_are_not_coerced,
+    typed_fields_answer_with_their_type_s_own_error,
     a_write_whose_audit_row_fails_is_not_kept,
     the_spec_states_the_limits_it_enforces,
 );
+
+/// A request field holds the service's own type (`Text<N>`, `Day`, `Money`): a bad value gets that type's error,
+/// naming the field, before the handler runs; a text of spaces in a field that need not be given counts as not given.
+async fn typed_fields_answer_with_their_type_s_own_error(app: TestApp) {
+    let company = app.company("类型检查有限公司").await;
+    let project = |more: serde_json::Value| {
+        let mut body =
+            json!({"name": "类型检查项目", "company_id": company, "stage": "lead", "occurred_on": "2024-03-01"});
+        body.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+        body
+    };
+    for (more, code, field) in [
+        (
+            json!({"agreed_investment": "1.23456"}),
+            "invalid_value",
+            "agreed_investment",
+        ),
+        (json!({"agreed_investment": -1}), "invalid_value", "agreed_investment"),
+        (json!({"occurred_on": "1989-12-31"}), "invalid_value", "occurred_on"),
+        (json!({"occurred_on": "2024-02-30"}), "malformed_request", "occurred_on"),
+        (json!({"industry": ""}), "invalid_value", "industry"),
+        (json!({"name": "   "}), "invalid_value", "name"),
+        (json!({"notes": "备\u{7}注"}), "invalid_text", "notes"),
+    ] {
+        let got = app.post("/api/v1/projects", project(more.clone())).await;
+        assert_error(&got, StatusCode::BAD_REQUEST, code, Some(field));
+    }
+    let (s, p) = app
+        .post(
+            "/api/v1/projects",
+            project(json!({"notes": "   ", "agreed_investment": 1200.5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        (p["notes"].clone(), p["agreed_investment"].clone()),
+        (json!(null), json!("1200.5"))
+    );
+    // Spaces in a change keep the field; null clears it.
+    let id = p["id"].as_i64().unwrap();
+    let (_, p) = app
+        .patch(
+            &format!("/api/v1/projects/{id}"),
+            json!({"version": p["version"], "name": "  ", "notes": "新备注"}),
+        )
+        .await;
+    assert_eq!(
+        (p["name"].as_str(), p["notes"].as_str()),
+        (Some("类型检查项目"), Some("新备注"))
+    );
+}
 
 async fn json_types_are_not_coerced(app: TestApp) {
     // poem-openapi alone would store these as the text "false" and "12".
