@@ -127,6 +127,22 @@ async fn messages_follow_accept_language(app: TestApp) {
     assert_eq!(en.1["message"], "project not found");
     let default = app.get("/api/v1/projects/5").await;
     assert_eq!(default.1["message"], "project not found", "English by default");
+    // Every kind of record is named in both languages, not only the main ones.
+    for (path, en, zh) in [
+        ("/api/v1/outreach/5", "outreach activity not found", "未找到该招商活动"),
+        (
+            "/api/v1/support-funds/5",
+            "support fund not found",
+            "未找到该扶持资金记录",
+        ),
+        ("/api/v1/users/999", "user not found", "未找到该用户"),
+    ] {
+        let zh_answer = app
+            .call_with(Method::GET, path, &[("accept-language", "zh-CN")], None)
+            .await;
+        assert_eq!(zh_answer.1["message"], zh, "{path}");
+        assert_eq!(app.get(path).await.1["message"], en, "{path}");
+    }
 }
 
 async fn health_readiness_and_docs(app: TestApp) {
