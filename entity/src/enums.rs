@@ -294,6 +294,82 @@ pub enum TokenScope {
     ContactDetails,
 }
 
+/// A stage of either pipeline, as a funnel names it: a project's or an incubation candidate's (their values differ,
+/// so the plain value says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AnyStage {
+    /// A project's stage.
+    Project(ProjectStage),
+    /// An incubation candidate's stage.
+    Incubation(IncubationStage),
+}
+
+impl AnyStage {
+    /// The Chinese label users see.
+    pub fn label(self) -> &'static str {
+        match self {
+            AnyStage::Project(s) => s.label(),
+            AnyStage::Incubation(s) => s.label(),
+        }
+    }
+}
+
+/// In the API a funnel's stage is one string of either stage set.
+#[cfg(feature = "openapi")]
+mod any_stage_openapi {
+    use std::borrow::Cow;
+
+    use poem_openapi::{
+        registry::{MetaSchema, MetaSchemaRef},
+        types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    };
+    use sea_orm::{ActiveEnum, Iterable};
+    use serde_json::Value;
+
+    use super::{AnyStage, IncubationStage, ProjectStage};
+
+    impl Type for AnyStage {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn name() -> Cow<'static, str> {
+            "AnyStage".into()
+        }
+
+        fn schema_ref() -> MetaSchemaRef {
+            let values = ProjectStage::iter()
+                .map(|s| s.to_value())
+                .chain(IncubationStage::iter().map(|s| s.to_value()));
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                enum_items: values.map(Value::String).collect(),
+                ..MetaSchema::new("string")
+            }))
+        }
+
+        fn as_raw_value(&self) -> Option<&Self> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+            Box::new(std::iter::once(self))
+        }
+    }
+
+    impl ParseFromJSON for AnyStage {
+        fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+            serde_json::from_value(value.unwrap_or_default()).map_err(ParseError::custom)
+        }
+    }
+
+    impl ToJSON for AnyStage {
+        fn to_json(&self) -> Option<Value> {
+            serde_json::to_value(self).ok()
+        }
+    }
+}
+
 /// Where a job run stands (`job_runs.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]

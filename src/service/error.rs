@@ -169,6 +169,17 @@ impl AppError {
         }
     }
 
+    /// Whether this is the answer to an outdated `version` ([`AppError::stale`]).
+    pub fn is_stale(&self) -> bool {
+        matches!(
+            self,
+            AppError::Conflict {
+                code: "stale_version",
+                ..
+            }
+        )
+    }
+
     /// 422 for a broken domain rule.
     pub fn rule(code: &'static str, field: Option<&str>, msg: Msg) -> Self {
         AppError::Rule {

@@ -10,9 +10,7 @@ use poem::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{
-    Staff, WebState, form::opt, local_time, me, page_error, period::PeriodPick, render, script_json, stage_label,
-};
+use super::{Staff, WebState, form::opt, local_time, me, page_error, period::PeriodPick, render, script_json};
 use crate::service::{
     AppError, AppResult, Need,
     analytics::{self, FunnelQuery},
@@ -41,7 +39,7 @@ fn pick<T: DeserializeOwned>(field: &str, v: &Option<String>) -> AppResult<Optio
 
 fn stage_row(s: &FunnelStage) -> Value {
     context! {
-        name => stage_label(&s.stage), count => s.count, previous => s.previous_year_count, growth => s.growth_pct,
+        name => s.stage.label(), count => s.count, previous => s.previous_year_count, growth => s.growth_pct,
         conversion => s.conversion.map(|c| format!("{:.1}%", c * 100.0)),
         median => s.median_days.map(|d| format!("{d:.1}")), p90 => s.p90_days,
     }
@@ -51,11 +49,11 @@ fn funnel_ctx(f: &Funnel) -> Value {
     let chart: Vec<_> = f
         .stages
         .iter()
-        .map(|s| serde_json::json!({ "name": stage_label(&s.stage), "value": s.count }))
+        .map(|s| serde_json::json!({ "name": s.stage.label(), "value": s.count }))
         .collect();
     context! {
         stages => f.stages.iter().map(stage_row).collect::<Vec<_>>(),
-        heads => f.stages.iter().map(|s| stage_label(&s.stage)).collect::<Vec<_>>(),
+        heads => f.stages.iter().map(|s| s.stage.label()).collect::<Vec<_>>(),
         groups => f.groups.iter().map(|g| context! {
             key => g.key.clone(), counts => g.stages.iter().map(|s| s.count).collect::<Vec<_>>(),
         }).collect::<Vec<_>>(),

@@ -48,7 +48,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         .funnel
         .stages
         .iter()
-        .map(|s| context! { name => super::stage_label(&s.stage), value => s.count })
+        .map(|s| context! { name => s.stage.label(), value => s.count })
         .collect();
     let ctx = context! {
         me => me(&staff), menu => "home", as_of => as_of.to_string(), year,

@@ -306,15 +306,6 @@ pub fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
-/// The Chinese name of a project or incubation stage as the API names it (`negotiating` → 洽谈).
-pub fn stage_label(value: &str) -> &'static str {
-    ProjectStage::labels()
-        .into_iter()
-        .chain(IncubationStage::labels())
-        .find(|(v, _)| v == value)
-        .map_or("", |(_, l)| l)
-}
-
 /// A file to download: its bytes with their content type and `Content-Disposition`.
 pub fn attachment(content_type: &str, disposition: String, body: impl Into<poem::Body>) -> Response {
     Response::builder()
@@ -440,7 +431,7 @@ pub fn page_error(e: AppError, template: &str, ctx: Value) -> poem::Result<Respo
         return Err(e.into());
     }
     let body = e.body(Lang::Zh);
-    let stale = matches!(&e, AppError::Conflict { code, .. } if *code == "stale_version");
+    let stale = e.is_stale();
     // Shown beside its field's Chinese label, a message reads better without the field's API name before it
     // ("note 不能为空" → "不能为空").
     let message = match &body.field {

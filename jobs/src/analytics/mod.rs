@@ -13,11 +13,10 @@ use std::{
 
 use chrono::{Datelike, NaiveDate};
 use entity::{
-    enums::{IncubationStage, ProjectStage, TargetMetric},
+    enums::{AnyStage, IncubationStage, ProjectStage, TargetMetric},
     pipeline::Stage,
 };
 use polars::prelude::*;
-use sea_orm::ActiveEnum;
 
 use crate::period::Period;
 
@@ -451,9 +450,13 @@ impl Analytics {
         p: &Period,
         by: Option<Breakdown>,
     ) -> PolarsResult<Funnel> {
-        let names: Vec<String> = match pipeline {
-            Pipeline::Projects => ProjectStage::ORDER.iter().map(|s| s.to_value()).collect(),
-            Pipeline::Incubation => IncubationStage::ORDER.iter().map(|s| s.to_value()).collect(),
+        let names: Vec<AnyStage> = match pipeline {
+            Pipeline::Projects => ProjectStage::ORDER.iter().copied().map(AnyStage::Project).collect(),
+            Pipeline::Incubation => IncubationStage::ORDER
+                .iter()
+                .copied()
+                .map(AnyStage::Incubation)
+                .collect(),
         };
         let prev = p.previous_year();
         let stages_of = |counts: &[i64], days: &[Vec<i32>], before: &[i64]| -> Vec<FunnelStage> {
@@ -464,7 +467,7 @@ impl Analytics {
                     let (median_days, p90_days) = median_p90(days[k].clone());
                     let then = before.get(k).copied().unwrap_or(0);
                     FunnelStage {
-                        stage: name.clone(),
+                        stage: *name,
                         count: counts[k],
                         conversion: (k > 0 && counts[k - 1] > 0).then(|| counts[k] as f64 / counts[k - 1] as f64),
                         median_days,

@@ -1,7 +1,7 @@
 //! The answers of the analytics: funnels, KPIs and their parts, as the API and the reports speak them.
 
 use chrono::NaiveDate;
-use entity::enums::TargetMetric;
+use entity::enums::{AnyStage, TargetMetric};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +99,7 @@ impl From<&Period> for PeriodRange {
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct FunnelStage {
     /// The stage.
-    pub stage: String,
+    pub stage: AnyStage,
     /// Records counted at this stage.
     pub count: i64,
     /// This stage's count over the previous stage's (none for the first stage, or when the previous count is 0).
