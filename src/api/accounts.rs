@@ -11,7 +11,7 @@ use crate::service::{
     accounts::{self, Password, Username},
     actor::Via,
     audit,
-    input::{Short, email},
+    input::{Email, Patch, Short},
     sessions::{self, AuthConfig},
     tokens,
 };
@@ -111,19 +111,17 @@ pub struct Me {
 #[oai(deny_unknown_fields)]
 pub struct NewUser {
     /// Username: letters, digits, '.', '_', '-'; unique.
-    #[oai(validator(min_length = 1, max_length = 64))]
-    pub username: String,
+    pub username: Username,
     /// Name shown to others.
     pub display_name: Short,
     /// E-mail address.
-    #[oai(nullable, validator(max_length = 254))]
-    pub email: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<Email>,
     /// Role.
     pub role: Role,
-    /// Password, at least 12 characters.
+    /// Password, 12 to 256 characters.
     #[oai(write_only)]
-    #[oai(validator(min_length = 12, max_length = 256))]
-    pub password: String,
+    pub password: Password,
     /// The department (部门) the user belongs to.
     #[oai(nullable)]
     pub department_id: Option<i64>,
@@ -143,8 +141,8 @@ pub struct UserChanges {
     #[oai(nullable)]
     pub display_name: Option<Short>,
     /// E-mail address.
-    #[oai(nullable, validator(max_length = 254))]
-    pub email: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub email: MaybeUndefined<Email>,
     /// Role.
     #[oai(nullable)]
     pub role: Option<Role>,
@@ -153,8 +151,8 @@ pub struct UserChanges {
     pub disabled: Option<bool>,
     /// New password (reset by an admin); also lifts a lockout.
     #[oai(write_only)]
-    #[oai(nullable, validator(min_length = 12, max_length = 256))]
-    pub password: Option<String>,
+    #[oai(nullable)]
+    pub password: Option<Password>,
     /// The department.
     #[oai(nullable)]
     pub department_id: MaybeUndefined<i64>,
@@ -197,10 +195,9 @@ pub struct PasswordChange {
     /// The current password.
     #[oai(write_only)]
     pub current_password: String,
-    /// The new password, at least 12 characters.
+    /// The new password, 12 to 256 characters.
     #[oai(write_only)]
-    #[oai(validator(min_length = 12, max_length = 256))]
-    pub new_password: String,
+    pub new_password: Password,
 }
 
 /// A signed-in session of the caller.
@@ -432,7 +429,7 @@ impl AccountsApi {
     #[oai(path = "/auth/password", method = "post")]
     async fn change_password(&self, auth: Auth, tx: WriteTx, body: JsonBody<PasswordChange>) -> AppResult<Deleted> {
         let b = body.0;
-        sessions::change_password(tx.get().await?, &auth.0, &b.current_password, &b.new_password).await?;
+        sessions::change_password(tx.get().await?, &auth.0, &b.current_password, b.new_password.as_str()).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -442,11 +439,11 @@ impl AccountsApi {
         auth.0.require(Need::Admin)?;
         let b = body.0;
         let new = accounts::NewUser {
-            username: Username::parse("username", &b.username)?,
+            username: b.username,
             display_name: b.display_name,
-            email: email("email", b.email.as_deref())?,
+            email: b.email.map(String::from),
             role: b.role,
-            password: Password::parse("password", &b.password)?,
+            password: b.password,
             department_id: b.department_id,
             data_scope: b.data_scope,
         };
@@ -493,10 +490,10 @@ impl AccountsApi {
         let changes = accounts::UserChanges {
             version: b.version,
             display_name: b.display_name,
-            email: patch(b.email, |v| email("email", Some(&v)))?,
+            email: Patch::from(b.email).map(String::from),
             role: b.role,
             disabled: b.disabled,
-            password: b.password.map(|p| Password::parse("password", &p)).transpose()?,
+            password: b.password,
             department_id: b.department_id.into(),
             data_scope: b.data_scope.into(),
             reminders: b.reminders,

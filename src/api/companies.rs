@@ -5,7 +5,7 @@ use entity::{company, contact};
 use super::prelude::*;
 use crate::service::{
     companies::{self as svc, CompanyChanges as Changes, CompanyFilter, ContactChanges as ContactEdit},
-    input::{Day, Name, Note, Place, Short, credit_code, email, phone},
+    input::{Day, Email, Name, Note, Patch, Phone, Place, Short, credit_code},
 };
 
 /// A company (企业/客商单位).
@@ -172,11 +172,11 @@ pub struct NewContact {
     #[oai(nullable)]
     pub title: Option<Short>,
     /// Phone: digits with spaces, dashes or brackets, optional leading +.
-    #[oai(nullable, validator(max_length = 30))]
-    pub phone: Option<String>,
+    #[oai(nullable)]
+    pub phone: Option<Phone>,
     /// E-mail address.
-    #[oai(nullable, validator(max_length = 254))]
-    pub email: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<Email>,
     /// Notes, up to 2000 characters.
     #[oai(nullable)]
     pub notes: Option<Note>,
@@ -196,11 +196,11 @@ pub struct ContactChanges {
     #[oai(nullable)]
     pub title: MaybeUndefined<Short>,
     /// Phone.
-    #[oai(nullable, validator(max_length = 30))]
-    pub phone: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub phone: MaybeUndefined<Phone>,
     /// E-mail.
-    #[oai(nullable, validator(max_length = 254))]
-    pub email: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub email: MaybeUndefined<Email>,
     /// Notes.
     #[oai(nullable)]
     pub notes: MaybeUndefined<Note>,
@@ -248,8 +248,8 @@ impl NewContact {
         Ok(svc::NewContact {
             name: self.name,
             title: self.title,
-            phone: phone("phone", self.phone.as_deref())?,
-            email: email("email", self.email.as_deref())?,
+            phone: self.phone.map(String::from),
+            email: self.email.map(String::from),
             notes: self.notes,
         })
     }
@@ -261,8 +261,8 @@ impl ContactChanges {
             version: self.version,
             name: self.name,
             title: self.title.into(),
-            phone: patch(self.phone, |v| phone("phone", Some(&v)))?,
-            email: patch(self.email, |v| email("email", Some(&v)))?,
+            phone: Patch::from(self.phone).map(String::from),
+            email: Patch::from(self.email).map(String::from),
             notes: self.notes.into(),
         })
     }

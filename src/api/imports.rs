@@ -20,7 +20,10 @@ use super::{
 use crate::{
     export::{XLSX_TYPE, content_disposition},
     import::{self, Dataset, Options},
-    service::{AppError, AppResult, Need, imports},
+    service::{
+        AppError, AppResult, Need, imports,
+        input::{Short, Text},
+    },
 };
 
 /// The upload of a ledger.
@@ -254,14 +257,12 @@ impl ImportsApi {
         /// `abort` (default: a commit with errors writes nothing) or `skip` (write the good rows).
         on_error: Query<Option<OnError>>,
         /// The sheet to read; by default the first with a recognisable header.
-        #[oai(validator(max_length = 100))]
-        sheet: Query<Option<String>>,
+        sheet: Query<Option<Short>>,
         /// The header's row number, from 1; detected by default.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         header_row: Query<Option<u32>>,
         /// JSON object: column letter or header text → field key (null ignores the column).
-        #[oai(validator(max_length = 4000))]
-        mapping: Query<Option<String>>,
+        mapping: Query<Option<Text<4000>>>,
         upload: LedgerUpload,
     ) -> AppResult<ImportAnswer> {
         let dataset = Dataset::parse(&dataset.0)?;
@@ -270,9 +271,9 @@ impl ImportsApi {
         let options = Options {
             commit,
             skip_errors: on_error.0 == Some(OnError::Skip),
-            sheet: sheet.0,
+            sheet: sheet.0.map(String::from),
             header_row: header_row.0.map(|r| r as usize),
-            mapping: self::mapping(mapping.0)?,
+            mapping: self::mapping(mapping.0.map(String::from))?,
             client_addr: crate::edge::client_addr(req),
         };
         let name = upload.file.file_name().unwrap_or("upload.xlsx").to_owned();

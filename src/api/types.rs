@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use crate::service::{
     AppError, AppResult,
-    input::{Day, Money, Patch, Text},
+    accounts::{Password, Username},
+    input::{Day, Email, Money, Patch, Phone, Text},
 };
 
 /// A value type of the service at the edge: the schema of every field of the type, and its parse with the field
@@ -92,6 +93,80 @@ impl Edge for Money {
     }
 }
 
+impl Edge for Email {
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            min_length: Some(1),
+            max_length: Some(254),
+            ..MetaSchema::new_with_format("string", "email")
+        }
+    }
+
+    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
+        Email::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
+    }
+
+    fn json(&self) -> Value {
+        Value::String(self.as_str().to_owned())
+    }
+}
+
+impl Edge for Phone {
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            min_length: Some(1),
+            max_length: Some(30),
+            ..MetaSchema::new_with_format("string", "phone")
+        }
+    }
+
+    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
+        Phone::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
+    }
+
+    fn json(&self) -> Value {
+        Value::String(self.as_str().to_owned())
+    }
+}
+
+impl Edge for Username {
+    /// Letters, digits, `.`, `_` and `-`, 1 to 64 of them.
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            min_length: Some(1),
+            max_length: Some(64),
+            ..MetaSchema::new_with_format("string", "username")
+        }
+    }
+
+    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
+        Username::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
+    }
+
+    fn json(&self) -> Value {
+        Value::String(self.as_str().to_owned())
+    }
+}
+
+impl Edge for Password {
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            min_length: Some(12),
+            max_length: Some(256),
+            ..MetaSchema::new_with_format("string", "password")
+        }
+    }
+
+    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
+        Password::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
+    }
+
+    /// Never written back.
+    fn json(&self) -> Value {
+        Value::Null
+    }
+}
+
 /// A change to a field as JSON states it: left out keeps it, `null` clears it, a value sets it.
 impl<T> From<poem_openapi::types::MaybeUndefined<T>> for Patch<T> {
     fn from(v: poem_openapi::types::MaybeUndefined<T>) -> Patch<T> {
@@ -119,14 +194,41 @@ fn mistyped(field: &str) -> AppError {
 /// the schema cannot state (a reported date's range, an amount's precision); none when it parses.
 pub(super) fn domain_error(schema: &MetaSchema, v: &Value, field: &str) -> Option<AppError> {
     let same = |t: MetaSchema| {
-        (t.ty, t.format, &t.any_of, t.minimum, t.maximum)
-            == (schema.ty, schema.format, &schema.any_of, schema.minimum, schema.maximum)
+        (
+            t.ty,
+            t.format,
+            &t.any_of,
+            t.minimum,
+            t.maximum,
+            t.min_length,
+            t.max_length,
+        ) == (
+            schema.ty,
+            schema.format,
+            &schema.any_of,
+            schema.minimum,
+            schema.maximum,
+            schema.min_length,
+            schema.max_length,
+        )
     };
     if same(Day::schema()) {
         return Day::parse_json(field, v).err();
     }
     if same(Money::schema()) {
         return Money::parse_json(field, v).err();
+    }
+    if same(Email::schema()) {
+        return Email::parse_json(field, v).err();
+    }
+    if same(Phone::schema()) {
+        return Phone::parse_json(field, v).err();
+    }
+    if same(Username::schema()) {
+        return Username::parse_json(field, v).err();
+    }
+    if same(Password::schema()) {
+        return Password::parse_json(field, v).err();
     }
     None
 }
@@ -179,4 +281,4 @@ macro_rules! at_the_edge {
     )+};
 }
 
-at_the_edge!([const MAX: usize] Text<MAX>, [] Day, [] Money);
+at_the_edge!([const MAX: usize] Text<MAX>, [] Day, [] Money, [] Email, [] Phone, [] Username, [] Password);

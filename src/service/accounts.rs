@@ -108,6 +108,11 @@ impl Username {
         }
         Ok(Username(v.into()))
     }
+
+    /// The username.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A password that meets the policy: 12 to 256 characters, no composition rules.
@@ -117,6 +122,11 @@ impl Password {
     /// The password's argon2id hash (slow on purpose).
     pub async fn hash(&self) -> AppResult<String> {
         hash_password(&self.0).await
+    }
+
+    /// The password as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// The password of `field`.

@@ -76,6 +76,15 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The same change of another type.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(v) => Patch::Set(f(v)),
+        }
+    }
+
     /// Whether the field changes.
     pub fn changes(&self) -> bool {
         !matches!(self, Patch::Keep)
@@ -370,6 +379,52 @@ pub fn credit_code(field: &str, code: &str) -> AppResult<String> {
         ));
     }
     Ok(code)
+}
+
+/// An e-mail address (RFC 5322 syntax), at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// The address of `field`.
+    pub fn parse(field: &str, v: &str) -> AppResult<Email> {
+        let v = text(field, v, 254)?;
+        email(field, Some(&v)).map(|_| Email(v))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+/// A phone number: 5 to 20 digits with the usual separators and an optional leading +, at most 30 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// The number of `field`.
+    pub fn parse(field: &str, v: &str) -> AppResult<Phone> {
+        let v = text(field, v, 30)?;
+        phone(field, Some(&v)).map(|_| Phone(v))
+    }
+
+    /// The number.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Phone> for String {
+    fn from(p: Phone) -> String {
+        p.0
+    }
 }
 
 /// An e-mail address, checked by RFC 5322 syntax.
