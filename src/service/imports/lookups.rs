@@ -13,12 +13,23 @@ use sea_orm::{
 
 use crate::service::AppResult;
 
-/// Every company as the import matches them: id, name, credit code.
+/// Records (or parents) read per statement. SQLite has one connection: a statement that returns thousands of rows
+/// holds it for tens of milliseconds, and a writer waits for one such statement before each of its own; two hundred
+/// keep each wait to a few milliseconds while a large ledger is matched (`scripts/preview-bench.sh`).
+const PER_READ: usize = 100;
+
+/// Every company as the import matches them: id, name, credit code; read in id order, a few hundred a statement.
 pub async fn companies(db: &impl ConnectionTrait) -> AppResult<Vec<company::Model>> {
-    Ok(company::Entity::find()
-        .order_by_asc(company::Column::Id)
-        .all(db)
-        .await?)
+    let mut all: Vec<company::Model> = Vec::new();
+    loop {
+        let last = all.last().map_or(0, |c| c.id);
+        let next = crate::service::after(db, company::Entity::find(), last, PER_READ as u64).await?;
+        let done = next.len() < PER_READ;
+        all.extend(next);
+        if done {
+            return Ok(all);
+        }
+    }
 }
 
 /// The contacts of the given companies.
@@ -41,7 +52,7 @@ pub async fn visits_between(
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let mut companies = HashMap::new();
-    for chunk in ids.chunks(5000) {
+    for chunk in ids.chunks(PER_READ) {
         companies.extend(crate::service::links::of::<visit_company::Entity>(db, chunk.to_vec()).await?);
     }
     Ok(rows
@@ -124,7 +135,7 @@ pub async fn candidates(
         .await?;
     let ids: Vec<i64> = all.iter().map(|c| c.id).collect();
     let mut events: HashMap<i64, Vec<incubation_event::Model>> = HashMap::new();
-    for chunk in ids.chunks(5000) {
+    for chunk in ids.chunks(PER_READ) {
         for e in
             crate::service::history::rows::<crate::service::incubation::IncubationHistory>(db, chunk.to_vec()).await?
         {
@@ -150,8 +161,11 @@ async fn of_parents<E: EntityTrait>(
     column: E::Column,
     parents: &[i64],
 ) -> AppResult<Vec<E::Model>> {
+    let mut parents = parents.to_vec();
+    parents.sort_unstable();
+    parents.dedup();
     let mut out = Vec::new();
-    for chunk in parents.chunks(5000) {
+    for chunk in parents.chunks(PER_READ) {
         out.extend(
             E::find()
                 .filter(column.is_in(chunk.iter().copied()))
@@ -169,7 +183,7 @@ pub async fn events_of(
     project_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<stage_event::Model>>> {
     let mut out: HashMap<i64, Vec<stage_event::Model>> = HashMap::new();
-    for chunk in project_ids.chunks(5000) {
+    for chunk in project_ids.chunks(PER_READ) {
         for e in crate::service::history::rows::<crate::service::projects::ProjectHistory>(db, chunk.to_vec()).await? {
             out.entry(e.project_id).or_default().push(e);
         }
