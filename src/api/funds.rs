@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::{body::DecimalIn, prelude::*};
 use crate::service::{
     funds as svc,
-    input::{Day, Dollars, Money, Note},
+    input::{Amount, Day, Dollars, Money, Note},
     scope::{self, Of},
 };
 
@@ -71,7 +71,7 @@ pub struct NewFundArrival {
     /// Amount in 万元, > 0, at most 4 decimals: required for 内资; for 外资 and 港澳台资 it is worked out from
     /// `amount_usd` at `usd_rate` (when given as well, it must agree with them to within 0.5%).
     #[oai(nullable)]
-    pub amount: Option<DecimalIn>,
+    pub amount: Option<Amount>,
     /// 外资 and 港澳台资 only, and required for them: the amount in 万美元 (> 0, whole cents).
     #[oai(nullable)]
     pub amount_usd: Option<DecimalIn>,
@@ -98,7 +98,7 @@ pub struct FundArrivalChanges {
     pub capital_origin: Option<CapitalOrigin>,
     /// Amount in 万元 (内资; for foreign capital it must agree with the dollars).
     #[oai(nullable)]
-    pub amount: Option<DecimalIn>,
+    pub amount: Option<Amount>,
     /// Foreign capital: the amount in 万美元, changed together with `usd_rate`.
     #[oai(nullable)]
     pub amount_usd: Option<DecimalIn>,
@@ -115,7 +115,7 @@ impl NewFundArrival {
         Ok(svc::NewFundArrival {
             arrived_on: self.arrived_on,
             capital_origin: self.capital_origin,
-            amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
+            amount: self.amount.map(Amount::money),
             dollars: Dollars::parse_opt(self.amount_usd.map(|d| d.0), self.usd_rate.map(|d| d.0))?,
             note: self.note,
         })
@@ -128,7 +128,7 @@ impl FundArrivalChanges {
             version: self.version,
             arrived_on: self.arrived_on,
             capital_origin: self.capital_origin,
-            amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
+            amount: self.amount.map(Amount::money),
             dollars: Dollars::parse_opt(self.amount_usd.map(|d| d.0), self.usd_rate.map(|d| d.0))?,
             note: self.note.into(),
         })

@@ -3,9 +3,9 @@
 use entity::enums::SupportLevel;
 use rust_decimal::Decimal;
 
-use super::{body::DecimalIn, prelude::*};
+use super::prelude::*;
 use crate::service::{
-    input::{Day, Money, Name, Note},
+    input::{Amount, Day, Money, Name, Note},
     support_funds::{self as svc, SupportFundFilter, SupportFundView},
 };
 
@@ -67,7 +67,7 @@ pub struct NewSupportFund {
     /// Its level.
     pub level: SupportLevel,
     /// Amount in 万元, > 0, at most 4 decimals.
-    pub amount: DecimalIn,
+    pub amount: Amount,
     /// Date approved.
     pub approved_on: Day,
     /// Note, up to 2000 characters.
@@ -90,7 +90,7 @@ pub struct SupportFundChanges {
     pub level: Option<SupportLevel>,
     /// Amount in 万元.
     #[oai(nullable)]
-    pub amount: Option<DecimalIn>,
+    pub amount: Option<Amount>,
     /// Date approved.
     #[oai(nullable)]
     pub approved_on: Option<Day>,
@@ -105,7 +105,7 @@ impl NewSupportFund {
             company_id: self.company_id,
             programme: self.programme,
             level: self.level,
-            amount: Money::positive_wan("amount", self.amount.0)?,
+            amount: self.amount.money(),
             approved_on: self.approved_on,
             note: self.note,
         })
@@ -118,7 +118,7 @@ impl SupportFundChanges {
             version: self.version,
             programme: self.programme,
             level: self.level,
-            amount: self.amount.map(|a| Money::positive_wan("amount", a.0)).transpose()?,
+            amount: self.amount.map(Amount::money),
             approved_on: self.approved_on,
             note: self.note.into(),
         })

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::service::{
     AppError, AppResult,
     accounts::{Password, Username},
-    input::{Day, Email, Money, Patch, Phone, Text},
+    input::{Amount, Day, Email, Money, Patch, Phone, Text},
 };
 
 /// A value type of the service at the edge: the schema of every field of the type, and its parse with the field
@@ -80,16 +80,29 @@ impl Edge for Money {
     }
 
     fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
-        let wan = match v {
-            Value::String(s) => s.trim().parse::<Decimal>().ok(),
-            Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
-            _ => None,
-        };
-        Money::from_wan(field, wan.ok_or_else(|| mistyped(field))?)
+        Money::from_wan(field, wan_of(v).ok_or_else(|| mistyped(field))?)
     }
 
     fn json(&self) -> Value {
         Value::String(self.as_wan().to_string())
+    }
+}
+
+impl Edge for Amount {
+    /// As [`Money`], and greater than zero.
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            exclusive_minimum: Some(true),
+            ..Money::schema()
+        }
+    }
+
+    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
+        Amount::from_wan(field, wan_of(v).ok_or_else(|| mistyped(field))?)
+    }
+
+    fn json(&self) -> Value {
+        self.money().json()
     }
 }
 
@@ -178,6 +191,15 @@ impl<T> From<poem_openapi::types::MaybeUndefined<T>> for Patch<T> {
     }
 }
 
+/// An amount in 万元 as JSON sends it: a decimal string or a number.
+fn wan_of(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::String(s) => s.trim().parse::<Decimal>().ok(),
+        Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
+        _ => None,
+    }
+}
+
 /// A value of the wrong JSON type, or text that is no value of the type.
 fn mistyped(field: &str) -> AppError {
     AppError::BadRequest {
@@ -193,30 +215,19 @@ fn mistyped(field: &str) -> AppError {
 /// The error a leaf of a request body gets from the service type its schema belongs to, if it is one whose checks
 /// the schema cannot state (a reported date's range, an amount's precision); none when it parses.
 pub(super) fn domain_error(schema: &MetaSchema, v: &Value, field: &str) -> Option<AppError> {
-    let same = |t: MetaSchema| {
-        (
-            t.ty,
-            t.format,
-            &t.any_of,
-            t.minimum,
-            t.maximum,
-            t.min_length,
-            t.max_length,
-        ) == (
-            schema.ty,
-            schema.format,
-            &schema.any_of,
-            schema.minimum,
-            schema.maximum,
-            schema.min_length,
-            schema.max_length,
-        )
+    let key = |t: &MetaSchema| {
+        let bounds = (t.minimum, t.exclusive_minimum, t.maximum, t.min_length, t.max_length);
+        (t.ty, t.format, t.any_of.clone(), bounds)
     };
+    let same = |t: MetaSchema| key(&t) == key(schema);
     if same(Day::schema()) {
         return Day::parse_json(field, v).err();
     }
     if same(Money::schema()) {
         return Money::parse_json(field, v).err();
+    }
+    if same(Amount::schema()) {
+        return Amount::parse_json(field, v).err();
     }
     if same(Email::schema()) {
         return Email::parse_json(field, v).err();
@@ -281,4 +292,4 @@ macro_rules! at_the_edge {
     )+};
 }
 
-at_the_edge!([const MAX: usize] Text<MAX>, [] Day, [] Money, [] Email, [] Phone, [] Username, [] Password);
+at_the_edge!([const MAX: usize] Text<MAX>, [] Day, [] Money, [] Amount, [] Email, [] Phone, [] Username, [] Password);

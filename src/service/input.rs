@@ -157,6 +157,22 @@ impl From<Money> for i64 {
     }
 }
 
+/// An amount that must be greater than zero (a fund arrival, a support fund), in 万元 as [`Money`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(Money);
+
+impl Amount {
+    /// An amount of `field` given in 万元: > 0, whole yuan, at most 一万亿元.
+    pub fn from_wan(field: &str, wan: Decimal) -> AppResult<Amount> {
+        Money::positive_wan(field, wan).map(Amount)
+    }
+
+    /// The amount as money.
+    pub fn money(self) -> Money {
+        self.0
+    }
+}
+
 /// Foreign capital in its own currency: US cents, exact, and the rate (yuan per dollar, in ten-thousandths) it is
 /// counted in yuan at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

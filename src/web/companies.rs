@@ -25,7 +25,7 @@ use crate::{
     service::{
         AppError, AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
-        input::{Money, Patch, credit_code, email, phone, today},
+        input::{Amount, Patch, credit_code, email, phone, today},
         names,
         projects::{self, ProjectFilter},
         support_funds::{self, NewSupportFund, SupportFundFilter},
@@ -324,13 +324,12 @@ pub struct SupportFundForm {
 
 impl SupportFundForm {
     fn parse(&self, company_id: i64) -> AppResult<NewSupportFund> {
-        let amount = form::decimal("amount", &self.amount)?
-            .ok_or_else(|| AppError::invalid("amount", "amount is required", "请填写金额(万元)"))?;
+        let amount: Amount = form::required("amount", &self.amount)?;
         Ok(NewSupportFund {
             company_id,
             programme: form::required("programme", &self.programme)?,
             level: choice("level", &self.level)?.unwrap_or(SupportLevel::District),
-            amount: Money::positive_wan("amount", amount)?,
+            amount: amount.money(),
             approved_on: form::required("approved_on", &self.approved_on)?,
             note: form::field("note", &self.note)?,
         })

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::service::{
     AppError, AppResult,
-    input::{Day, Money, Text},
+    input::{Amount, Day, Money, Text},
 };
 
 /// A value a form field is read into: the service's own types, through their own parse, so a form takes what the
@@ -32,6 +32,13 @@ impl FromField for Money {
     /// An amount in 万元; thousands separators are allowed.
     fn from_field(field: &str, text: &str) -> AppResult<Self> {
         Money::from_wan(field, decimal_of(field, text)?)
+    }
+}
+
+impl FromField for Amount {
+    /// An amount in 万元 greater than zero; thousands separators are allowed.
+    fn from_field(field: &str, text: &str) -> AppResult<Self> {
+        Amount::from_wan(field, decimal_of(field, text)?)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::{
         AppResult, Need,
         follow_ups::{self, NewFollowUp},
         funds::{self, NewFundArrival},
-        input::{Dollars, Money, today},
+        input::{Amount, Dollars, today},
         projects,
     },
 };
@@ -97,7 +97,7 @@ pub struct FundForm {
 
 impl FundForm {
     fn parse(&self) -> AppResult<NewFundArrival> {
-        let amount = form::decimal("amount", &self.amount)?;
+        let amount: Option<Amount> = form::field("amount", &self.amount)?;
         let dollars = Dollars::parse_opt(
             form::decimal("amount_usd", &self.amount_usd)?,
             form::decimal("usd_rate", &self.usd_rate)?,
@@ -105,7 +105,7 @@ impl FundForm {
         Ok(NewFundArrival {
             arrived_on: form::required("arrived_on", &self.arrived_on)?,
             capital_origin: choice("capital_origin", &self.capital_origin)?,
-            amount: amount.map(|a| Money::positive_wan("amount", a)).transpose()?,
+            amount: amount.map(Amount::money),
             dollars,
             note: form::field("note", &self.note)?,
         })

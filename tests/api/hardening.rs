@@ -64,6 +64,16 @@ async fn typed_fields_answer_with_their_type_s_own_error(app: TestApp) {
         (p["notes"].clone(), p["agreed_investment"].clone()),
         (json!(null), json!("1200.5"))
     );
+    // A fund arrival's amount must be more than zero, in whole yuan; the type says so, naming the field.
+    for amount in [json!(0), json!("0"), json!("-3"), json!("1.00001")] {
+        let got = app
+            .post(
+                &format!("/api/v1/projects/{}/fund-arrivals", p["id"]),
+                json!({"arrived_on": "2024-05-20", "amount": amount}),
+            )
+            .await;
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_value", Some("amount"));
+    }
     // Spaces in a change keep the field; null clears it.
     let id = p["id"].as_i64().unwrap();
     let (_, p) = app
