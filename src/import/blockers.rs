@@ -12,7 +12,7 @@ use sea_orm::Iterable;
 
 use super::{
     Issue, Outcome, RowReader, Target,
-    layout::{Field, fields},
+    layout::fields,
     refs::ProjectNames,
     sheet::Cell,
     value::{Bad, name_key, norm},
@@ -26,20 +26,21 @@ use crate::service::{
     visits::Summary,
 };
 
-/// The columns of a blocker ledger.
-pub static FIELDS: &[Field] = fields! {
-    project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "所属项目", "project"];
-    company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "企业", "company"];
-    title "存在问题" Text required "厂房用电增容审批未完成" ["存在问题", "问题", "难题", "问题描述", "困难问题", "问题及诉求", "blocker", "problem"];
-    category "问题类别" Word optional "审批" ["问题类别", "类别", "问题类型", "category"];
-    owner_unit "责任单位" Text optional "发改局" ["责任单位", "牵头单位", "承办单位", "owner unit"];
-    assigned_leader "协调领导" Text optional "王局长" ["协调领导", "包联领导", "责任领导", "assigned leader"];
-    opened_on "提出时间" Date optional "2024-04-01" ["提出时间", "提出日期", "登记时间", "反映时间", "opened on"];
-    due_date "办结时限" Date optional "2024-05-31" ["办结时限", "完成时限", "时限", "期限", "due date"];
-    status "办理状态" Word optional "推进中" ["办理状态", "状态", "解决状态", "进展", "status"];
-    resolution "解决情况" Text optional "" ["解决情况", "办理结果", "办理情况", "解决措施", "resolution"];
-    resolved_on "解决时间" Date optional "" ["解决时间", "办结时间", "办结日期", "resolved on"];
-};
+fields! {
+    /// A column of a blocker ledger.
+    Col;
+    Project project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "所属项目", "project"];
+    Company company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "企业", "company"];
+    Title title "存在问题" Text required "厂房用电增容审批未完成" ["存在问题", "问题", "难题", "问题描述", "困难问题", "问题及诉求", "blocker", "problem"];
+    Category category "问题类别" Word optional "审批" ["问题类别", "类别", "问题类型", "category"];
+    OwnerUnit owner_unit "责任单位" Text optional "发改局" ["责任单位", "牵头单位", "承办单位", "owner unit"];
+    AssignedLeader assigned_leader "协调领导" Text optional "王局长" ["协调领导", "包联领导", "责任领导", "assigned leader"];
+    OpenedOn opened_on "提出时间" Date optional "2024-04-01" ["提出时间", "提出日期", "登记时间", "反映时间", "opened on"];
+    DueDate due_date "办结时限" Date optional "2024-05-31" ["办结时限", "完成时限", "时限", "期限", "due date"];
+    Status status "办理状态" Word optional "推进中" ["办理状态", "状态", "解决状态", "进展", "status"];
+    Resolution resolution "解决情况" Text optional "" ["解决情况", "办理结果", "办理情况", "解决措施", "resolution"];
+    ResolvedOn resolved_on "解决时间" Date optional "" ["解决时间", "办结时间", "办结日期", "resolved on"];
+}
 
 /// A blocker's status as ledgers write it.
 fn status(cell: &Cell) -> Result<BlockerStatus, Bad> {
@@ -85,23 +86,23 @@ super::ledger!(
 
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let project = r.required("project", |v| Name::parse("project", v));
-    let company = r.text("company", |v| Name::parse_opt("company", Some(v)));
-    let title = r.required("title", |v| Name::parse("title", v));
-    let category = r.word("category", category);
-    let owner_unit = r.text("owner_unit", |v| Unit::parse_opt("owner_unit", Some(v)));
-    let assigned_leader = r.text("assigned_leader", |v| Short::parse_opt("assigned_leader", Some(v)));
-    let opened_on = r.date("opened_on");
-    let due_date = r.date("due_date");
-    let status = r.word("status", status);
-    let resolution = r.text("resolution", |v| Summary::parse_opt("resolution", Some(v)));
-    let resolved_on = r.date("resolved_on");
+    let project = r.required(Col::Project, |v| Name::parse("project", v));
+    let company = r.text(Col::Company, |v| Name::parse_opt("company", Some(v)));
+    let title = r.required(Col::Title, |v| Name::parse("title", v));
+    let category = r.word(Col::Category, category);
+    let owner_unit = r.text(Col::OwnerUnit, |v| Unit::parse_opt("owner_unit", Some(v)));
+    let assigned_leader = r.text(Col::AssignedLeader, |v| Short::parse_opt("assigned_leader", Some(v)));
+    let opened_on = r.date(Col::OpenedOn);
+    let due_date = r.date(Col::DueDate);
+    let status = r.word(Col::Status, status);
+    let resolution = r.text(Col::Resolution, |v| Summary::parse_opt("resolution", Some(v)));
+    let resolved_on = r.date(Col::ResolvedOn);
     if r.failed() {
         return None;
     }
     if opened_on.is_none() {
         r.warn_at(
-            "opened_on",
+            Col::OpenedOn,
             "no_opened_on",
             format!("没有提出时间,按导入当天({})计", today()),
         );
@@ -202,7 +203,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
         .into_iter()
         .filter_map(|row| {
             names
-                .find(row.line, &row.project, row.company.as_ref(), out)
+                .find(row.line, (&row.project, Col::Project), row.company.as_ref(), out)
                 .map(|id| (id, row))
         })
         .collect();
@@ -219,7 +220,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
         if let Some(first) = seen.insert(key.clone(), row.line) {
             out.error(Issue::at(
                 row.line,
-                out.column("title"),
+                out.column(Col::Title),
                 Some(row.blocker.title.as_str()),
                 "duplicate_row",
                 format!("与第 {first} 行是同一问题"),

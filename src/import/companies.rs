@@ -6,11 +6,7 @@ use std::collections::{HashMap, HashSet};
 use entity::company;
 use sea_orm::DatabaseExecutor;
 
-use super::{
-    Issue, Outcome, RowReader, Target,
-    layout::{Field, fields},
-    value::name_key,
-};
+use super::{Issue, Outcome, RowReader, Target, layout::fields, value::name_key};
 use crate::service::{
     Actor, AppResult,
     companies::{self as svc, CompanyChanges, NewCompany, NewContact},
@@ -18,20 +14,21 @@ use crate::service::{
     input::{Day, Name, Note, Patch, Place, Short, credit_code, email, phone},
 };
 
-/// The columns of a company list.
-pub static FIELDS: &[Field] = fields! {
-    name "企业名称" Text required "精诚科技有限公司" ["企业名称", "客商单位", "单位名称", "公司名称", "企业", "投资方", "company", "company name"];
-    credit_code "统一社会信用代码" Text optional "91320594MA1MWJTQ42" ["统一社会信用代码", "信用代码", "社会信用代码", "credit code"];
-    industry "所属行业" Text optional "新能源" ["所属行业", "行业", "产业类别", "所属产业", "行业类别", "industry"];
-    province "所在省份" Text optional "江苏" ["所在省份", "省份", "省", "来源省份", "province"];
-    city "所在城市" Text optional "苏州" ["所在城市", "城市", "市", "city"];
-    contact_name "联系人" Text optional "张伟" ["联系人", "联系人姓名", "对接人", "contact", "contact name"];
-    contact_title "职务" Text optional "董事长" ["职务", "联系人职务", "职位", "title"];
-    contact_phone "联系电话" Text optional "13800000000" ["联系电话", "电话", "手机", "手机号", "联系方式", "phone", "mobile"];
-    contact_email "电子邮箱" Text optional "zhangwei@example.com" ["电子邮箱", "邮箱", "email", "e-mail"];
-    above_size_since "规上时间" Date optional "" ["规上时间", "入规时间", "纳规时间", "规模以上时间", "above size since"];
-    notes "备注" Text optional "" ["备注", "情况说明", "notes", "remarks"];
-};
+fields! {
+    /// A column of a company list.
+    Col;
+    Name name "企业名称" Text required "精诚科技有限公司" ["企业名称", "客商单位", "单位名称", "公司名称", "企业", "投资方", "company", "company name"];
+    CreditCode credit_code "统一社会信用代码" Text optional "91320594MA1MWJTQ42" ["统一社会信用代码", "信用代码", "社会信用代码", "credit code"];
+    Industry industry "所属行业" Text optional "新能源" ["所属行业", "行业", "产业类别", "所属产业", "行业类别", "industry"];
+    Province province "所在省份" Text optional "江苏" ["所在省份", "省份", "省", "来源省份", "province"];
+    City city "所在城市" Text optional "苏州" ["所在城市", "城市", "市", "city"];
+    ContactName contact_name "联系人" Text optional "张伟" ["联系人", "联系人姓名", "对接人", "contact", "contact name"];
+    ContactTitle contact_title "职务" Text optional "董事长" ["职务", "联系人职务", "职位", "title"];
+    ContactPhone contact_phone "联系电话" Text optional "13800000000" ["联系电话", "电话", "手机", "手机号", "联系方式", "phone", "mobile"];
+    ContactEmail contact_email "电子邮箱" Text optional "zhangwei@example.com" ["电子邮箱", "邮箱", "email", "e-mail"];
+    AboveSizeSince above_size_since "规上时间" Date optional "" ["规上时间", "入规时间", "纳规时间", "规模以上时间", "above size since"];
+    Notes notes "备注" Text optional "" ["备注", "情况说明", "notes", "remarks"];
+}
 
 /// A company row, read and checked.
 pub struct Row {
@@ -53,20 +50,20 @@ super::ledger!(
 
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let name = r.required("name", |v| Name::parse("name", v));
-    let credit_code = r.text("credit_code", |v| credit_code("credit_code", v).map(Some));
-    let industry = r.text("industry", |v| Short::parse_opt("industry", Some(v)));
-    let province = r.text("province", |v| Place::parse_opt("province", Some(v)));
-    let city = r.text("city", |v| Place::parse_opt("city", Some(v)));
-    let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
-    let above_size_since = r.date("above_size_since");
-    let contact_name = r.text("contact_name", |v| Short::parse_opt("contact_name", Some(v)));
-    let title = r.text("contact_title", |v| Short::parse_opt("contact_title", Some(v)));
-    let phone = r.text("contact_phone", |v| phone("contact_phone", Some(v)));
-    let email = r.text("contact_email", |v| email("contact_email", Some(v)));
+    let name = r.required(Col::Name, |v| Name::parse("name", v));
+    let credit_code = r.text(Col::CreditCode, |v| credit_code("credit_code", v).map(Some));
+    let industry = r.text(Col::Industry, |v| Short::parse_opt("industry", Some(v)));
+    let province = r.text(Col::Province, |v| Place::parse_opt("province", Some(v)));
+    let city = r.text(Col::City, |v| Place::parse_opt("city", Some(v)));
+    let notes = r.text(Col::Notes, |v| Note::parse_opt("notes", Some(v)));
+    let above_size_since = r.date(Col::AboveSizeSince);
+    let contact_name = r.text(Col::ContactName, |v| Short::parse_opt("contact_name", Some(v)));
+    let title = r.text(Col::ContactTitle, |v| Short::parse_opt("contact_title", Some(v)));
+    let phone = r.text(Col::ContactPhone, |v| phone("contact_phone", Some(v)));
+    let email = r.text(Col::ContactEmail, |v| email("contact_email", Some(v)));
     if contact_name.is_none() && (title.is_some() || phone.is_some() || email.is_some()) {
         r.error_at(
-            "contact_name",
+            Col::ContactName,
             "missing_value",
             "填写了联系方式,但没有联系人姓名".into(),
         );
@@ -205,7 +202,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
                 {
                     out.error(Issue::at(
                         row.line,
-                        out.column("credit_code"),
+                        out.column(Col::CreditCode),
                         Some(code),
                         "credit_code_mismatch",
                         format!("企业“{}”已登记的统一社会信用代码为 {other},与本行不一致", c.name),

@@ -7,11 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use entity::enums::CapitalOrigin;
 
-use super::{
-    Outcome, RowReader, Target,
-    layout::{Field, fields},
-    refs::ProjectNames,
-};
+use super::{Outcome, RowReader, Target, layout::fields, refs::ProjectNames};
 use crate::service::{
     AppResult,
     funds::{self, NewFundArrival},
@@ -19,17 +15,18 @@ use crate::service::{
     input::{Day, Dollars, Money, Name, Note},
 };
 
-/// The columns of a fund sheet.
-pub static FIELDS: &[Field] = fields! {
-    project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "招商项目", "project"];
-    company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "企业", "company"];
-    arrived_on "到位时间" Date required "2024-04-30" ["到位时间", "到位日期", "资金到位时间", "日期", "时间", "arrival date", "date"];
-    amount "到位资金(万元)" Amount optional "3000" ["到位资金", "到位金额", "本期到位", "本次到位资金", "实际到位资金", "金额", "折合人民币", "amount"];
-    capital_origin "资本来源" Word optional "内资" ["资本来源", "内外资", "资金性质", "capital origin"];
-    amount_usd "到位外资(万美元)" Number optional "" ["到位外资", "外资到位", "实际利用外资", "到位美元", "美元金额", "amount usd"];
-    usd_rate "汇率" Number optional "" ["汇率", "美元汇率", "折算汇率", "usd rate", "rate"];
-    note "备注" Text optional "" ["备注", "资金来源", "说明", "note", "notes"];
-};
+fields! {
+    /// A column of a fund sheet.
+    Col;
+    Project project "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "招商项目", "project"];
+    Company company "企业名称" Text optional "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "企业", "company"];
+    ArrivedOn arrived_on "到位时间" Date required "2024-04-30" ["到位时间", "到位日期", "资金到位时间", "日期", "时间", "arrival date", "date"];
+    Amount amount "到位资金(万元)" Amount optional "3000" ["到位资金", "到位金额", "本期到位", "本次到位资金", "实际到位资金", "金额", "折合人民币", "amount"];
+    CapitalOrigin capital_origin "资本来源" Word optional "内资" ["资本来源", "内外资", "资金性质", "capital origin"];
+    AmountUsd amount_usd "到位外资(万美元)" Number optional "" ["到位外资", "外资到位", "实际利用外资", "到位美元", "美元金额", "amount usd"];
+    UsdRate usd_rate "汇率" Number optional "" ["汇率", "美元汇率", "折算汇率", "usd rate", "rate"];
+    Note note "备注" Text optional "" ["备注", "资金来源", "说明", "note", "notes"];
+}
 
 /// A fund row, read and checked.
 pub struct Row {
@@ -50,23 +47,23 @@ super::ledger!(
 
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let project = r.required("project", |v| Name::parse("project", v));
-    let company = r.text("company", |v| Name::parse_opt("company", Some(v)));
-    let date = r.date("arrived_on");
+    let project = r.required(Col::Project, |v| Name::parse("project", v));
+    let company = r.text(Col::Company, |v| Name::parse_opt("company", Some(v)));
+    let date = r.date(Col::ArrivedOn);
     if date.is_none() && !r.failed() {
-        r.error_at("arrived_on", "missing_value", "“到位时间”不能为空".into());
+        r.error_at(Col::ArrivedOn, "missing_value", "“到位时间”不能为空".into());
     }
-    let given = r.amount("amount");
-    let capital_origin = r.word("capital_origin", super::value::capital_origin);
-    let dollars = r.dollars("amount_usd", "usd_rate");
+    let given = r.amount(Col::Amount);
+    let capital_origin = r.word(Col::CapitalOrigin, super::value::capital_origin);
+    let dollars = r.dollars(Col::AmountUsd, Col::UsdRate);
     // The amount in yuan matches stored arrivals: foreign capital's is worked out from the dollars.
     let amount = given.or(dollars.map(Dollars::as_money));
     match amount {
-        None if !r.failed() => r.error_at("amount", "missing_value", "“到位资金”不能为空".into()),
-        Some(a) if a.as_yuan() == 0 => r.error_at("amount", "invalid_value", "到位资金应大于 0".into()),
+        None if !r.failed() => r.error_at(Col::Amount, "missing_value", "“到位资金”不能为空".into()),
+        Some(a) if a.as_yuan() == 0 => r.error_at(Col::Amount, "invalid_value", "到位资金应大于 0".into()),
         _ => {}
     }
-    let note = r.text("note", |v| Note::parse_opt("note", Some(v)));
+    let note = r.text(Col::Note, |v| Note::parse_opt("note", Some(v)));
     if r.failed() {
         return None;
     }
@@ -89,7 +86,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
     let names = ProjectNames::load(db, actor).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
-        if let Some(id) = names.find(row.line, &row.project, row.company.as_ref(), out) {
+        if let Some(id) = names.find(row.line, (&row.project, Col::Project), row.company.as_ref(), out) {
             found.push((id, row));
         }
     }

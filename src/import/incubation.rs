@@ -10,7 +10,7 @@ use sea_orm::DatabaseExecutor;
 
 use super::{
     Issue, Outcome, RowReader, Target,
-    layout::{Field, fields},
+    layout::fields,
     refs::CompanyNames,
     stages::{self, Dated},
 };
@@ -22,25 +22,26 @@ use crate::service::{
     input::{Day, Name, Note},
 };
 
-/// The columns of an incubation ledger.
-pub static FIELDS: &[Field] = fields! {
-    company "企业名称" Text required "精诚科技有限公司" ["企业名称", "培育企业", "企业", "company"];
-    cohort_year "培育年度" Number optional "2024" ["培育年度", "入库年度", "年度", "批次", "cohort year"];
-    cultivating_on "纳入培育时间" Date optional "2024-03-01" ["纳入培育时间", "入库时间", "纳入时间", "cultivating date"];
-    applied_on "申报时间" Date optional "2024-06-15" ["申报时间", "申报日期", "application date"];
-    approved_on "评审通过时间" Date optional "" ["评审通过时间", "认定时间", "通过时间", "approval date"];
-    filed_on "备案时间" Date optional "" ["备案时间", "备案日期", "filing date"];
-    failed_on "未通过时间" Date optional "" ["未通过时间", "退出时间", "failed date"];
-    fail_reason "未通过原因" Text optional "" ["未通过原因", "退出原因", "fail reason"];
-    notes "备注" Text optional "" ["备注", "notes"];
-};
+fields! {
+    /// A column of an incubation ledger.
+    Col;
+    Company company "企业名称" Text required "精诚科技有限公司" ["企业名称", "培育企业", "企业", "company"];
+    CohortYear cohort_year "培育年度" Number optional "2024" ["培育年度", "入库年度", "年度", "批次", "cohort year"];
+    CultivatingOn cultivating_on "纳入培育时间" Date optional "2024-03-01" ["纳入培育时间", "入库时间", "纳入时间", "cultivating date"];
+    AppliedOn applied_on "申报时间" Date optional "2024-06-15" ["申报时间", "申报日期", "application date"];
+    ApprovedOn approved_on "评审通过时间" Date optional "" ["评审通过时间", "认定时间", "通过时间", "approval date"];
+    FiledOn filed_on "备案时间" Date optional "" ["备案时间", "备案日期", "filing date"];
+    FailedOn failed_on "未通过时间" Date optional "" ["未通过时间", "退出时间", "failed date"];
+    FailReason fail_reason "未通过原因" Text optional "" ["未通过原因", "退出原因", "fail reason"];
+    Notes notes "备注" Text optional "" ["备注", "notes"];
+}
 
-const STAGE_DATES: [(IncubationStage, &str); 5] = [
-    (IncubationStage::Cultivating, "cultivating_on"),
-    (IncubationStage::Applied, "applied_on"),
-    (IncubationStage::Approved, "approved_on"),
-    (IncubationStage::Filed, "filed_on"),
-    (IncubationStage::Failed, "failed_on"),
+const STAGE_DATES: [(IncubationStage, Col); 5] = [
+    (IncubationStage::Cultivating, Col::CultivatingOn),
+    (IncubationStage::Applied, Col::AppliedOn),
+    (IncubationStage::Approved, Col::ApprovedOn),
+    (IncubationStage::Filed, Col::FiledOn),
+    (IncubationStage::Failed, Col::FailedOn),
 ];
 
 /// A candidate row, read and checked.
@@ -60,21 +61,21 @@ super::ledger!(
 
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let company = r.required("company", |v| Name::parse("company", v));
-    let year = r.quantity("cohort_year");
+    let company = r.required(Col::Company, |v| Name::parse("company", v));
+    let year = r.quantity(Col::CohortYear);
     if year.is_some_and(|y| y.fract() != 0.0 || !(1990.0..=2100.0).contains(&y)) {
-        r.error_at("cohort_year", "invalid_value", "培育年度应为年份,如 2024".into());
+        r.error_at(Col::CohortYear, "invalid_value", "培育年度应为年份,如 2024".into());
     }
     let dates = stages::read(r, &STAGE_DATES);
     if dates.iter().all(|(s, ..)| *s == IncubationStage::Failed) && !r.failed() {
         r.error_at(
-            "cultivating_on",
+            Col::CultivatingOn,
             "missing_stage_date",
             "至少需要一个时间节点(如纳入培育时间、申报时间)".into(),
         );
     }
-    let fail_reason = r.text("fail_reason", |v| Note::parse_opt("fail_reason", Some(v)));
-    let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
+    let fail_reason = r.text(Col::FailReason, |v| Note::parse_opt("fail_reason", Some(v)));
+    let notes = r.text(Col::Notes, |v| Note::parse_opt("notes", Some(v)));
     if r.failed() {
         return None;
     }
@@ -104,7 +105,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
         if let Some(first) = seen.insert((company, row.cohort_year), row.line) {
             out.error(Issue::at(
                 row.line,
-                out.column("company"),
+                out.column(Col::Company),
                 Some(row.company.as_str()),
                 "duplicate_row",
                 format!("与第 {first} 行是同一培育对象(企业、年度相同)"),

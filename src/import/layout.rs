@@ -43,20 +43,46 @@ pub struct Field {
     pub example: &'static str,
 }
 
-/// A dataset's field table, one line a field: key, the template's Chinese header, kind, `required` or `optional`,
-/// the template's example, and the headers it is known by.
+/// A column of a dataset's ledger, named in code by its dataset's own enum (`fields!` declares it): a typo in a key
+/// is a compile error, not a column that is never read.
+pub trait Key: Copy {
+    /// Its name in the API's `mapping`, the report and [`Field::key`].
+    fn key(self) -> &'static str;
+}
+
+/// A dataset's columns, one line a field: its variant in the dataset's key enum `$keys`, key, the template's Chinese
+/// header, kind, `required` or `optional`, the template's example, and the headers it is known by. Declares the
+/// enum (with [`Key`]) and the static `FIELDS` table.
 macro_rules! fields {
     (@required required) => { true };
     (@required optional) => { false };
-    ($($key:ident $label:literal $kind:ident $req:ident $example:literal [$($syn:literal),* $(,)?];)*) => {
-        &[$($crate::import::layout::Field {
+    (
+        $(#[$doc:meta])* $keys:ident;
+        $($variant:ident $key:ident $label:literal $kind:ident $req:ident $example:literal [$($syn:literal),* $(,)?];)*
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $keys {
+            $($variant),*
+        }
+
+        impl $crate::import::layout::Key for $keys {
+            fn key(self) -> &'static str {
+                match self {
+                    $($keys::$variant => stringify!($key)),*
+                }
+            }
+        }
+
+        /// The columns of this dataset's ledgers.
+        pub static FIELDS: &[$crate::import::layout::Field] = &[$($crate::import::layout::Field {
             key: stringify!($key),
             label: $label,
             synonyms: &[$($syn),*],
             kind: $crate::import::layout::Kind::$kind,
             required: fields!(@required $req),
             example: $example,
-        }),*]
+        }),*];
     };
 }
 pub(crate) use fields;

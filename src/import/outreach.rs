@@ -10,7 +10,7 @@ use sea_orm::Iterable;
 
 use super::{
     Outcome, RowReader, Target,
-    layout::{Field, fields},
+    layout::fields,
     refs::{CompanyNames, resolved},
     sheet::Cell,
     value::{Bad, name_key, norm},
@@ -24,17 +24,18 @@ use crate::service::{
     visits::Summary,
 };
 
-/// The columns of an outreach ledger.
-pub static FIELDS: &[Field] = fields! {
-    kind "活动类型" Word optional "外出招商" ["活动类型", "类型", "活动形式", "形式", "kind"];
-    city "城市" Text required "深圳" ["城市", "地点", "目的地", "活动地点", "前往城市", "city"];
-    start_date "开始日期" Date required "2024-04-08" ["开始日期", "开始时间", "出发时间", "出发日期", "活动时间", "活动日期", "日期", "start date"];
-    end_date "结束日期" Date optional "2024-04-10" ["结束日期", "结束时间", "返回时间", "返回日期", "end date"];
-    leading_official "带队领导" Text optional "王局长" ["带队领导", "带队", "leading official"];
-    participants "参加人员" Text optional "张科员、李科员" ["参加人员", "随行人员", "participants"];
-    companies "拜访企业" Text optional "精诚科技有限公司" ["拜访企业", "对接企业", "洽谈企业", "走访企业", "companies"];
-    notes "活动成效" Text optional "达成合作意向2个" ["活动成效", "成效", "备注", "notes"];
-};
+fields! {
+    /// A column of an outreach ledger.
+    Col;
+    Kind kind "活动类型" Word optional "外出招商" ["活动类型", "类型", "活动形式", "形式", "kind"];
+    City city "城市" Text required "深圳" ["城市", "地点", "目的地", "活动地点", "前往城市", "city"];
+    StartDate start_date "开始日期" Date required "2024-04-08" ["开始日期", "开始时间", "出发时间", "出发日期", "活动时间", "活动日期", "日期", "start date"];
+    EndDate end_date "结束日期" Date optional "2024-04-10" ["结束日期", "结束时间", "返回时间", "返回日期", "end date"];
+    LeadingOfficial leading_official "带队领导" Text optional "王局长" ["带队领导", "带队", "leading official"];
+    Participants participants "参加人员" Text optional "张科员、李科员" ["参加人员", "随行人员", "participants"];
+    Companies companies "拜访企业" Text optional "精诚科技有限公司" ["拜访企业", "对接企业", "洽谈企业", "走访企业", "companies"];
+    Notes notes "活动成效" Text optional "达成合作意向2个" ["活动成效", "成效", "备注", "notes"];
+}
 
 /// An activity's kind by its label (外出招商, 推介会, 论坛, 驻点招商) or a word near it.
 fn kind(cell: &Cell) -> Result<OutreachKind, Bad> {
@@ -76,22 +77,22 @@ super::ledger!(
 
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let kind = r.word("kind", kind);
-    let city = r.required("city", |v| Place::parse("city", v));
-    let start = r.date("start_date");
+    let kind = r.word(Col::Kind, kind);
+    let city = r.required(Col::City, |v| Place::parse("city", v));
+    let start = r.date(Col::StartDate);
     if start.is_none() && !r.failed() {
-        r.error_at("start_date", "missing_value", "“开始日期”不能为空".into());
+        r.error_at(Col::StartDate, "missing_value", "“开始日期”不能为空".into());
     }
-    let end = r.date("end_date");
+    let end = r.date(Col::EndDate);
     if let (Some(s), Some(e)) = (start, end)
         && e < s
     {
-        r.error_at("end_date", "invalid_value", format!("结束日期 {e} 早于开始日期 {s}"));
+        r.error_at(Col::EndDate, "invalid_value", format!("结束日期 {e} 早于开始日期 {s}"));
     }
-    let leading_official = r.text("leading_official", |v| Short::parse_opt("leading_official", Some(v)));
-    let participants = r.text("participants", |v| names("participants", Some(split(v))).map(Some));
+    let leading_official = r.text(Col::LeadingOfficial, |v| Short::parse_opt("leading_official", Some(v)));
+    let participants = r.text(Col::Participants, |v| names("participants", Some(split(v))).map(Some));
     let companies = r
-        .text("companies", |v| {
+        .text(Col::Companies, |v| {
             let mut seen = HashSet::new();
             split(v)
                 .into_iter()
@@ -101,7 +102,7 @@ fn read(r: &mut RowReader<'_>) -> Option<Row> {
                 .map(Some)
         })
         .unwrap_or_default();
-    let notes = r.text("notes", |v| Summary::parse_opt("notes", Some(v)));
+    let notes = r.text(Col::Notes, |v| Summary::parse_opt("notes", Some(v)));
     if r.failed() {
         return None;
     }

@@ -15,7 +15,7 @@ use sea_orm::DatabaseExecutor;
 
 use super::{
     Issue, Outcome, RowReader, Target,
-    layout::{Field, fields},
+    layout::fields,
     stages::{self, Dated},
     value::{Status, name_key},
 };
@@ -32,41 +32,42 @@ mod compare;
 
 use compare::compare;
 
-/// The columns of a project ledger.
-pub static FIELDS: &[Field] = fields! {
-    name "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "项目名", "招商项目", "project", "project name"];
-    company "企业名称" Text required "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "投资企业", "投资单位", "客商单位", "签约企业", "企业", "公司名称", "单位名称", "company", "investor"];
-    credit_code "统一社会信用代码" Text optional "91320594MA1MWJTQ42" ["统一社会信用代码", "信用代码", "社会信用代码", "credit code"];
-    industry "所属行业" Text optional "新能源" ["所属行业", "行业", "产业类别", "所属产业", "产业", "行业类别", "industry"];
-    investment "协议投资额(万元)" Amount optional "50000" ["协议投资额", "计划总投资", "总投资", "投资额", "投资总额", "协议总投资", "计划投资", "agreed investment", "investment"];
-    land_mu "用地需求(亩)" Number optional "120" ["用地需求", "用地", "用地面积", "用地规模", "占地面积", "land"];
-    contact_leader "联系领导" Text optional "王局长" ["联系领导", "包联领导", "包抓领导", "责任领导", "分管领导", "contact leader"];
-    responsible_unit "责任单位" Text optional "招商一局" ["责任单位", "承办单位", "牵头单位", "负责单位", "responsible unit"];
-    team "工作专班" Text optional "新能源专班" ["工作专班", "专班", "team"];
-    is_major "是否重大项目" YesNo optional "是" ["是否重大项目", "重大项目", "是否重大", "major"];
-    capital_origin "资本来源" Word optional "内资" ["资本来源", "内外资", "投资来源", "资金性质", "capital origin"];
-    source "项目来源" Word optional "来访接待" ["项目来源", "来源", "信息来源", "source"];
-    status "项目状态" Word optional "已签约" ["项目状态", "状态", "当前阶段", "项目阶段", "进展阶段", "推进状态", "status", "stage"];
-    lead_on "线索时间" Date optional "2024-01-08" ["线索时间", "首次接触时间", "接触时间", "获取时间", "信息获取时间", "lead date"];
-    negotiating_on "洽谈时间" Date optional "2024-02-20" ["洽谈时间", "洽谈日期", "首次洽谈时间", "开始洽谈时间", "negotiation date"];
-    signed_on "签约时间" Date optional "2024-03-15" ["签约时间", "签约日期", "signing date"];
-    landed_on "落地时间" Date optional "" ["落地时间", "落地日期", "注册时间", "注册日期", "落地注册时间", "landing date"];
-    started_on "开工时间" Date optional "" ["开工时间", "开工日期", "start date"];
-    producing_on "投产时间" Date optional "" ["投产时间", "投产日期", "竣工投产时间", "竣工时间", "production date"];
-    dropped_on "终止时间" Date optional "" ["终止时间", "终止日期", "drop date"];
-    drop_reason "终止原因" Text optional "" ["终止原因", "drop reason"];
-    notes "备注" Text optional "由来访接待转化" ["备注", "情况说明", "notes", "remarks"];
-};
+fields! {
+    /// A column of a project ledger.
+    Col;
+    Name name "项目名称" Text required "年产10万套新能源汽车零部件项目" ["项目名称", "项目", "项目名", "招商项目", "project", "project name"];
+    Company company "企业名称" Text required "精诚科技有限公司" ["企业名称", "投资方", "投资主体", "投资企业", "投资单位", "客商单位", "签约企业", "企业", "公司名称", "单位名称", "company", "investor"];
+    CreditCode credit_code "统一社会信用代码" Text optional "91320594MA1MWJTQ42" ["统一社会信用代码", "信用代码", "社会信用代码", "credit code"];
+    Industry industry "所属行业" Text optional "新能源" ["所属行业", "行业", "产业类别", "所属产业", "产业", "行业类别", "industry"];
+    Investment investment "协议投资额(万元)" Amount optional "50000" ["协议投资额", "计划总投资", "总投资", "投资额", "投资总额", "协议总投资", "计划投资", "agreed investment", "investment"];
+    LandMu land_mu "用地需求(亩)" Number optional "120" ["用地需求", "用地", "用地面积", "用地规模", "占地面积", "land"];
+    ContactLeader contact_leader "联系领导" Text optional "王局长" ["联系领导", "包联领导", "包抓领导", "责任领导", "分管领导", "contact leader"];
+    ResponsibleUnit responsible_unit "责任单位" Text optional "招商一局" ["责任单位", "承办单位", "牵头单位", "负责单位", "responsible unit"];
+    Team team "工作专班" Text optional "新能源专班" ["工作专班", "专班", "team"];
+    IsMajor is_major "是否重大项目" YesNo optional "是" ["是否重大项目", "重大项目", "是否重大", "major"];
+    CapitalOrigin capital_origin "资本来源" Word optional "内资" ["资本来源", "内外资", "投资来源", "资金性质", "capital origin"];
+    Source source "项目来源" Word optional "来访接待" ["项目来源", "来源", "信息来源", "source"];
+    Status status "项目状态" Word optional "已签约" ["项目状态", "状态", "当前阶段", "项目阶段", "进展阶段", "推进状态", "status", "stage"];
+    LeadOn lead_on "线索时间" Date optional "2024-01-08" ["线索时间", "首次接触时间", "接触时间", "获取时间", "信息获取时间", "lead date"];
+    NegotiatingOn negotiating_on "洽谈时间" Date optional "2024-02-20" ["洽谈时间", "洽谈日期", "首次洽谈时间", "开始洽谈时间", "negotiation date"];
+    SignedOn signed_on "签约时间" Date optional "2024-03-15" ["签约时间", "签约日期", "signing date"];
+    LandedOn landed_on "落地时间" Date optional "" ["落地时间", "落地日期", "注册时间", "注册日期", "落地注册时间", "landing date"];
+    StartedOn started_on "开工时间" Date optional "" ["开工时间", "开工日期", "start date"];
+    ProducingOn producing_on "投产时间" Date optional "" ["投产时间", "投产日期", "竣工投产时间", "竣工时间", "production date"];
+    DroppedOn dropped_on "终止时间" Date optional "" ["终止时间", "终止日期", "drop date"];
+    DropReason drop_reason "终止原因" Text optional "" ["终止原因", "drop reason"];
+    Notes notes "备注" Text optional "由来访接待转化" ["备注", "情况说明", "notes", "remarks"];
+}
 
 /// The date column of each stage, in the order of the pipeline, then 终止.
-const STAGE_DATES: [(ProjectStage, &str); 7] = [
-    (ProjectStage::Lead, "lead_on"),
-    (ProjectStage::Negotiating, "negotiating_on"),
-    (ProjectStage::Signed, "signed_on"),
-    (ProjectStage::Landed, "landed_on"),
-    (ProjectStage::Started, "started_on"),
-    (ProjectStage::Producing, "producing_on"),
-    (ProjectStage::Dropped, "dropped_on"),
+const STAGE_DATES: [(ProjectStage, Col); 7] = [
+    (ProjectStage::Lead, Col::LeadOn),
+    (ProjectStage::Negotiating, Col::NegotiatingOn),
+    (ProjectStage::Signed, Col::SignedOn),
+    (ProjectStage::Landed, Col::LandedOn),
+    (ProjectStage::Started, Col::StartedOn),
+    (ProjectStage::Producing, Col::ProducingOn),
+    (ProjectStage::Dropped, Col::DroppedOn),
 ];
 
 /// A project row, read and checked.
@@ -97,23 +98,25 @@ super::ledger!(
 
 /// Reads one row; answers `None` when it has errors (recorded in `out`).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let name = r.required("name", |v| Name::parse("name", v));
-    let company = r.required("company", |v| Name::parse("company", v));
-    let credit_code = r.text("credit_code", |v| {
+    let name = r.required(Col::Name, |v| Name::parse("name", v));
+    let company = r.required(Col::Company, |v| Name::parse("company", v));
+    let credit_code = r.text(Col::CreditCode, |v| {
         crate::service::input::credit_code("credit_code", v).map(Some)
     });
-    let industry = r.text("industry", |v| Short::parse_opt("industry", Some(v)));
-    let investment = r.amount("investment");
-    let land_mu = r.quantity("land_mu");
-    let contact_leader = r.text("contact_leader", |v| Short::parse_opt("contact_leader", Some(v)));
-    let responsible_unit = r.text("responsible_unit", |v| UnitName::parse_opt("responsible_unit", Some(v)));
-    let team = r.text("team", |v| UnitName::parse_opt("team", Some(v)));
-    let is_major = r.yes_no("is_major");
-    let capital_origin = r.word("capital_origin", super::value::capital_origin);
-    let source = r.word("source", super::value::source);
-    let status = r.word("status", super::value::status);
-    let notes = r.text("notes", |v| Note::parse_opt("notes", Some(v)));
-    let drop_reason = r.text("drop_reason", |v| Note::parse_opt("drop_reason", Some(v)));
+    let industry = r.text(Col::Industry, |v| Short::parse_opt("industry", Some(v)));
+    let investment = r.amount(Col::Investment);
+    let land_mu = r.quantity(Col::LandMu);
+    let contact_leader = r.text(Col::ContactLeader, |v| Short::parse_opt("contact_leader", Some(v)));
+    let responsible_unit = r.text(Col::ResponsibleUnit, |v| {
+        UnitName::parse_opt("responsible_unit", Some(v))
+    });
+    let team = r.text(Col::Team, |v| UnitName::parse_opt("team", Some(v)));
+    let is_major = r.yes_no(Col::IsMajor);
+    let capital_origin = r.word(Col::CapitalOrigin, super::value::capital_origin);
+    let source = r.word(Col::Source, super::value::source);
+    let status = r.word(Col::Status, super::value::status);
+    let notes = r.text(Col::Notes, |v| Note::parse_opt("notes", Some(v)));
+    let drop_reason = r.text(Col::DropReason, |v| Note::parse_opt("drop_reason", Some(v)));
     let dates = stages::read(r, &STAGE_DATES);
     let dates = with_status(r, dates, status);
     if r.failed() {
@@ -153,30 +156,34 @@ fn with_status(
         .max_by_key(|s| s.rank());
     match status {
         Some(Status::Stage(ProjectStage::Dropped)) if !dates.iter().any(|(s, ..)| *s == ProjectStage::Dropped) => {
-            r.error_at("status", "missing_stage_date", "状态为“终止”,但没有终止时间".into());
+            r.error_at(Col::Status, "missing_stage_date", "状态为“终止”,但没有终止时间".into());
         }
         Some(Status::Stage(s)) if s != ProjectStage::Dropped && reached.is_none_or(|x| x.rank() < s.rank()) => {
             r.error_at(
-                "status",
+                Col::Status,
                 "missing_stage_date",
                 format!("状态为“{}”,但没有{}时间", s.label(), s.label()),
             );
         }
         Some(Status::Stage(s)) if s != ProjectStage::Dropped && reached.is_some_and(|x| x.rank() > s.rank()) => {
             r.warn_at(
-                "status",
+                Col::Status,
                 "status_behind_dates",
                 format!("状态“{}”落后于已填的时间节点,按时间节点计", s.label()),
             );
         }
         Some(Status::Paused) => {
-            r.warn_at("status", "paused", "“暂停”不是项目阶段,项目保持时间节点所示阶段".into());
+            r.warn_at(
+                Col::Status,
+                "paused",
+                "“暂停”不是项目阶段,项目保持时间节点所示阶段".into(),
+            );
         }
         _ => {}
     }
     if reached.is_none() && !r.failed() {
         r.error_at(
-            "negotiating_on",
+            Col::NegotiatingOn,
             "missing_stage_date",
             "至少需要一个时间节点(如洽谈时间、签约时间)".into(),
         );
@@ -264,7 +271,7 @@ impl Companies {
             (Some(code), Some(other)) if code != other => {
                 out.error(Issue::at(
                     row.line,
-                    out.column("credit_code"),
+                    out.column(Col::CreditCode),
                     Some(code),
                     "credit_code_mismatch",
                     format!(
@@ -308,7 +315,7 @@ enum Plan {
 fn refuse_unseen(row: &Row, out: &mut Outcome) {
     out.error(Issue::at(
         row.line,
-        out.column("name"),
+        out.column(Col::Name),
         Some(row.name.as_str()),
         "out_of_scope",
         "该企业的同名项目由其他部门负责,不在您的数据权限内,不能导入或修改".into(),
@@ -346,7 +353,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
         if let Some(first) = seen.insert((cref, key.clone()), row.line) {
             out.error(Issue::at(
                 row.line,
-                out.column("name"),
+                out.column(Col::Name),
                 Some(row.name.as_str()),
                 "duplicate_row",
                 format!("与第 {first} 行是同一项目"),

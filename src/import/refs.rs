@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::DatabaseExecutor;
 
-use super::{Issue, Outcome, value::name_key};
+use super::{Issue, Outcome, layout::Key, value::name_key};
 use crate::service::{
     Actor, AppResult,
     companies::{self, NewCompany},
@@ -33,7 +33,13 @@ impl ProjectNames {
     }
 
     /// The one project of this name (and company, when given); an error on the row's project cell otherwise.
-    pub fn find(&self, line: usize, project: &Name, company: Option<&Name>, out: &mut Outcome) -> Option<i64> {
+    pub fn find(
+        &self,
+        line: usize,
+        (project, at): (&Name, impl Key),
+        company: Option<&Name>,
+        out: &mut Outcome,
+    ) -> Option<i64> {
         let candidates = self
             .0
             .get(&name_key(project.as_str()))
@@ -56,13 +62,7 @@ impl ProjectNames {
             ),
             _ => ("ambiguous_project", "有多个同名项目,请填写企业名称以区分".into()),
         };
-        out.error(Issue::at(
-            line,
-            out.column("project"),
-            Some(project.as_str()),
-            code,
-            message,
-        ));
+        out.error(Issue::at(line, out.column(at), Some(project.as_str()), code, message));
         None
     }
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::{
     Issue,
-    layout::Layout,
+    layout::{Key, Layout},
     sheet::{Cell, Grid, column_letter},
     value::{self, Bad},
 };
@@ -61,7 +61,12 @@ impl Outcome {
     }
 
     /// The column letter of a field, if the sheet has it.
-    pub fn column(&self, field: &str) -> Option<String> {
+    pub fn column(&self, field: impl Key) -> Option<String> {
+        self.column_named(field.key())
+    }
+
+    /// The column letter of the field a key or a service error names, if the sheet has it.
+    pub(super) fn column_named(&self, field: &str) -> Option<String> {
         self.columns.get(field).map(|c| column_letter(*c))
     }
 
@@ -149,10 +154,14 @@ impl RowReader<'_> {
     }
 
     /// Records an error at the field's cell.
-    pub fn error_at(&mut self, field: &str, code: &str, message: String) {
+    pub fn error_at(&mut self, field: impl Key, code: &str, message: String) {
+        self.error_in(field.key(), code, message);
+    }
+
+    fn error_in(&mut self, field: &str, code: &str, message: String) {
         let (value, column) = match self.cell(field) {
             Some((cell, c)) => (Some(cell.display()), Some(column_letter(c))),
-            None => (None, self.out.column(field)),
+            None => (None, self.out.column_named(field)),
         };
         self.failed = true;
         self.out.error(Issue {
@@ -165,9 +174,13 @@ impl RowReader<'_> {
     }
 
     /// Records a warning at the field's cell.
-    pub fn warn_at(&mut self, field: &str, code: &str, message: String) {
+    pub fn warn_at(&mut self, field: impl Key, code: &str, message: String) {
+        self.warn_in(field.key(), code, message);
+    }
+
+    fn warn_in(&mut self, field: &str, code: &str, message: String) {
         let value = self.cell(field).map(|(c, _)| c.display());
-        let column = self.out.column(field);
+        let column = self.out.column_named(field);
         self.out.warn(Issue {
             row: self.line(),
             column,
@@ -178,15 +191,16 @@ impl RowReader<'_> {
     }
 
     fn bad(&mut self, field: &str, (code, message): Bad) {
-        self.error_at(field, code, message);
+        self.error_in(field, code, message);
     }
 
     /// A required text, parsed; a blank cell is an error.
-    pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> AppResult<T>) -> Option<T> {
+    pub fn required<T>(&mut self, field: impl Key, parse: impl FnOnce(&str) -> AppResult<T>) -> Option<T> {
+        let field = field.key();
         match self.cell(field) {
             None => {
                 let label = self.field_label(field);
-                self.error_at(field, "missing_value", format!("“{label}”不能为空"));
+                self.error_in(field, "missing_value", format!("“{label}”不能为空"));
                 None
             }
             Some((cell, _)) => {
@@ -197,30 +211,36 @@ impl RowReader<'_> {
     }
 
     /// An optional text, parsed.
-    pub fn text<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> AppResult<Option<T>>) -> Option<T> {
+    pub fn text<T>(&mut self, field: impl Key, parse: impl FnOnce(&str) -> AppResult<Option<T>>) -> Option<T> {
+        let field = field.key();
         let (cell, _) = self.cell(field)?;
         let text = cell.display();
         parse(&text).map_err(|e| self.bad(field, zh_bad(&e))).ok().flatten()
     }
 
     /// An optional word from a list.
-    pub fn word<T>(&mut self, field: &str, parse: fn(&Cell) -> Result<T, Bad>) -> Option<T> {
+    pub fn word<T>(&mut self, field: impl Key, parse: fn(&Cell) -> Result<T, Bad>) -> Option<T> {
+        self.word_in(field.key(), parse)
+    }
+
+    fn word_in<T>(&mut self, field: &str, parse: fn(&Cell) -> Result<T, Bad>) -> Option<T> {
         let (cell, _) = self.cell(field)?;
         parse(cell).map_err(|b| self.bad(field, b)).ok()
     }
 
     /// An optional yes/no.
-    pub fn yes_no(&mut self, field: &str) -> Option<bool> {
-        self.word(field, value::yes_no)
+    pub fn yes_no(&mut self, field: impl Key) -> Option<bool> {
+        self.word_in(field.key(), value::yes_no)
     }
 
     /// An optional quantity.
-    pub fn quantity(&mut self, field: &str) -> Option<f64> {
-        self.word(field, value::quantity)
+    pub fn quantity(&mut self, field: impl Key) -> Option<f64> {
+        self.word_in(field.key(), value::quantity)
     }
 
     /// An optional amount in the column's unit (or the title's, or 万元).
-    pub fn amount(&mut self, field: &str) -> Option<Money> {
+    pub fn amount(&mut self, field: impl Key) -> Option<Money> {
+        let field = field.key();
         let (cell, c) = self.cell(field)?;
         let unit = self
             .layout
@@ -236,15 +256,16 @@ impl RowReader<'_> {
     }
 
     /// Optional foreign capital: an amount in 万美元 and its rate, given together.
-    pub fn dollars(&mut self, usd: &str, rate: &str) -> Option<Dollars> {
-        let (u, r) = (self.word(usd, value::wan_usd), self.word(rate, value::usd_rate));
+    pub fn dollars(&mut self, usd: impl Key, rate: impl Key) -> Option<Dollars> {
+        let (usd, rate) = (usd.key(), rate.key());
+        let (u, r) = (self.word_in(usd, value::wan_usd), self.word_in(rate, value::usd_rate));
         match (u, r) {
             (Some(u), Some(r)) => Dollars::parse(usd, u, rate, r)
                 .map_err(|e| self.bad(usd, zh_bad(&e)))
                 .ok(),
             (Some(_), None) | (None, Some(_)) if !self.failed => {
                 let missing = if u.is_some() { rate } else { usd };
-                self.error_at(missing, "missing_value", "美元金额和汇率须同时填写".into());
+                self.error_in(missing, "missing_value", "美元金额和汇率须同时填写".into());
                 None
             }
             _ => None,
@@ -252,11 +273,12 @@ impl RowReader<'_> {
     }
 
     /// An optional date people report (1990 to a year ahead); a month alone is its first day, with a warning.
-    pub fn date(&mut self, field: &str) -> Option<NaiveDate> {
+    pub fn date(&mut self, field: impl Key) -> Option<NaiveDate> {
+        let field = field.key();
         let (cell, _) = self.cell(field)?;
         let (d, warning) = value::date(cell).map_err(|b| self.bad(field, b)).ok()?;
         if let Some(w) = warning {
-            self.warn_at(field, "month_only", w);
+            self.warn_in(field, "month_only", w);
         }
         Day::parse(field, d)
             .map(Day::date)
@@ -281,5 +303,5 @@ pub fn issue_of(line: usize, e: &AppError, out: &Outcome) -> Issue {
         }
         _ => None,
     };
-    Issue::at(line, field.and_then(|f| out.column(f)), None, code, message)
+    Issue::at(line, field.and_then(|f| out.column_named(f)), None, code, message)
 }

@@ -8,7 +8,7 @@ use entity::{
     pipeline::{Event, Stage, current, reach_dates},
 };
 
-use super::{Issue, Outcome, RowReader};
+use super::{Issue, Outcome, RowReader, layout::Key};
 use crate::service::{
     AppResult,
     history::StageMove,
@@ -19,7 +19,7 @@ use crate::service::{
 pub type Dated<S> = Vec<(S, NaiveDate, &'static str)>;
 
 /// Reads the date of each stage's field (`fields` in stage order) and checks that they run forward.
-pub fn read<S: Label>(r: &mut RowReader<'_>, fields: &[(S, &'static str)]) -> Dated<S> {
+pub fn read<S: Label, K: Key>(r: &mut RowReader<'_>, fields: &[(S, K)]) -> Dated<S> {
     let mut dates = Vec::new();
     for &(stage, key) in fields {
         if let Some(d) = r.date(key) {
@@ -45,7 +45,7 @@ pub fn read<S: Label>(r: &mut RowReader<'_>, fields: &[(S, &'static str)]) -> Da
             latest = Some((stage, d));
         }
     }
-    dates
+    dates.into_iter().map(|(stage, d, key)| (stage, d, key.key())).collect()
 }
 
 /// The stages a row adds after a stored history, each checked against it; `None` (errors recorded) when a date
@@ -93,7 +93,13 @@ pub fn later<S: Stage + Label>(
             }
         };
         if let Some((code, message)) = error {
-            out.error(Issue::at(line, out.column(key), Some(&on.to_string()), code, message));
+            out.error(Issue::at(
+                line,
+                out.column_named(key),
+                Some(&on.to_string()),
+                code,
+                message,
+            ));
             ok = false;
         }
     }

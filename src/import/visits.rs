@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use super::{
     Outcome, RowReader, Target,
-    layout::{Field, fields},
+    layout::fields,
     refs::{CompanyNames, resolved},
     value::{name_key, norm},
 };
@@ -19,16 +19,17 @@ use crate::service::{
     visits::{self, NewVisit, Purpose, Summary},
 };
 
-/// The columns of a visit register.
-pub static FIELDS: &[Field] = fields! {
-    visit_date "来访日期" Date required "2024-03-15" ["来访日期", "来访时间", "接待日期", "接待时间", "日期", "时间", "visit date", "date"];
-    companies "来访单位" Text required "精诚科技有限公司、中燃公司" ["来访单位", "来访企业", "来访客商", "客商单位", "企业名称", "单位名称", "企业", "companies", "company"];
-    headcount "来访人数" Number required "5" ["来访人数", "人数", "人次", "来访人次", "headcount"];
-    receiving_leaders "接待领导" Text optional "王局长、李主任" ["接待领导", "接待人", "参加领导", "receiving leaders"];
-    staff "陪同人员" Text optional "张科员" ["陪同人员", "陪同", "staff"];
-    purpose "来访事由" Text optional "考察新能源项目选址" ["来访事由", "事由", "来访目的", "洽谈内容", "purpose"];
-    summary "接待情况" Text optional "" ["接待情况", "洽谈情况", "备注", "summary", "notes"];
-};
+fields! {
+    /// A column of a visit register.
+    Col;
+    VisitDate visit_date "来访日期" Date required "2024-03-15" ["来访日期", "来访时间", "接待日期", "接待时间", "日期", "时间", "visit date", "date"];
+    Companies companies "来访单位" Text required "精诚科技有限公司、中燃公司" ["来访单位", "来访企业", "来访客商", "客商单位", "企业名称", "单位名称", "企业", "companies", "company"];
+    Headcount headcount "来访人数" Number required "5" ["来访人数", "人数", "人次", "来访人次", "headcount"];
+    ReceivingLeaders receiving_leaders "接待领导" Text optional "王局长、李主任" ["接待领导", "接待人", "参加领导", "receiving leaders"];
+    Staff staff "陪同人员" Text optional "张科员" ["陪同人员", "陪同", "staff"];
+    Purpose purpose "来访事由" Text optional "考察新能源项目选址" ["来访事由", "事由", "来访目的", "洽谈内容", "purpose"];
+    Summary summary "接待情况" Text optional "" ["接待情况", "洽谈情况", "备注", "summary", "notes"];
+}
 
 /// A visit row, read and checked.
 pub struct Row {
@@ -59,11 +60,11 @@ super::ledger!(
 
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
-    let date = r.date("visit_date");
+    let date = r.date(Col::VisitDate);
     if date.is_none() && !r.failed() {
-        r.error_at("visit_date", "missing_value", "“来访日期”不能为空".into());
+        r.error_at(Col::VisitDate, "missing_value", "“来访日期”不能为空".into());
     }
-    let companies = r.required("companies", |v| {
+    let companies = r.required(Col::Companies, |v| {
         let mut seen = HashSet::new();
         split(v)
             .into_iter()
@@ -71,20 +72,20 @@ fn read(r: &mut RowReader<'_>) -> Option<Row> {
             .map(|n| Name::parse("companies", &n))
             .collect::<AppResult<Vec<_>>>()
     });
-    let headcount = r.quantity("headcount");
+    let headcount = r.quantity(Col::Headcount);
     match headcount {
-        None if !r.failed() => r.error_at("headcount", "missing_value", "“来访人数”不能为空".into()),
+        None if !r.failed() => r.error_at(Col::Headcount, "missing_value", "“来访人数”不能为空".into()),
         Some(n) if n.fract() != 0.0 || !(1.0..=10_000.0).contains(&n) => {
-            r.error_at("headcount", "invalid_value", "来访人数应为 1 至 10000 的整数".into());
+            r.error_at(Col::Headcount, "invalid_value", "来访人数应为 1 至 10000 的整数".into());
         }
         _ => {}
     }
-    let leaders = r.text("receiving_leaders", |v| {
+    let leaders = r.text(Col::ReceivingLeaders, |v| {
         names("receiving_leaders", Some(split(v))).map(Some)
     });
-    let staff = r.text("staff", |v| names("staff", Some(split(v))).map(Some));
-    let purpose = r.text("purpose", |v| Purpose::parse_opt("purpose", Some(v)));
-    let summary = r.text("summary", |v| Summary::parse_opt("summary", Some(v)));
+    let staff = r.text(Col::Staff, |v| names("staff", Some(split(v))).map(Some));
+    let purpose = r.text(Col::Purpose, |v| Purpose::parse_opt("purpose", Some(v)));
+    let summary = r.text(Col::Summary, |v| Summary::parse_opt("summary", Some(v)));
     if r.failed() {
         return None;
     }
