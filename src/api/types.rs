@@ -106,59 +106,34 @@ impl Edge for Amount {
     }
 }
 
-impl Edge for Email {
-    fn schema() -> MetaSchema {
-        MetaSchema {
-            min_length: Some(1),
-            max_length: Some(254),
-            ..MetaSchema::new_with_format("string", "email")
+/// A text checked by its own rules (an address, a number, a name for signing in): its format and lengths in the
+/// schema, its type's parse.
+macro_rules! checked_text {
+    ($($ty:ident: $format:literal, $min:literal..=$max:literal;)+) => {$(
+        impl Edge for $ty {
+            fn schema() -> MetaSchema {
+                MetaSchema {
+                    min_length: Some($min),
+                    max_length: Some($max),
+                    ..MetaSchema::new_with_format("string", $format)
+                }
+            }
+
+            fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
+                $ty::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
+            }
+
+            fn json(&self) -> Value {
+                Value::String(self.as_str().to_owned())
+            }
         }
-    }
-
-    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
-        Email::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
-    }
-
-    fn json(&self) -> Value {
-        Value::String(self.as_str().to_owned())
-    }
+    )+};
 }
 
-impl Edge for Phone {
-    fn schema() -> MetaSchema {
-        MetaSchema {
-            min_length: Some(1),
-            max_length: Some(30),
-            ..MetaSchema::new_with_format("string", "phone")
-        }
-    }
-
-    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
-        Phone::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
-    }
-
-    fn json(&self) -> Value {
-        Value::String(self.as_str().to_owned())
-    }
-}
-
-impl Edge for Username {
-    /// Letters, digits, `.`, `_` and `-`, 1 to 64 of them.
-    fn schema() -> MetaSchema {
-        MetaSchema {
-            min_length: Some(1),
-            max_length: Some(64),
-            ..MetaSchema::new_with_format("string", "username")
-        }
-    }
-
-    fn parse_json(field: &str, v: &Value) -> AppResult<Self> {
-        Username::parse(field, v.as_str().ok_or_else(|| mistyped(field))?)
-    }
-
-    fn json(&self) -> Value {
-        Value::String(self.as_str().to_owned())
-    }
+checked_text! {
+    Email: "email", 1..=254;
+    Phone: "phone", 1..=30;
+    Username: "username", 1..=64;
 }
 
 impl Edge for Password {
