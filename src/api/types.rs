@@ -190,33 +190,28 @@ fn mistyped(field: &str) -> AppError {
 /// The error a leaf of a request body gets from the service type its schema belongs to, if it is one whose checks
 /// the schema cannot state (a reported date's range, an amount's precision); none when it parses.
 pub(super) fn domain_error(schema: &MetaSchema, v: &Value, field: &str) -> Option<AppError> {
+    /// A type whose checks go beyond what its schema states: its schema and its parse.
+    type Checked = (fn() -> MetaSchema, fn(&str, &Value) -> Option<AppError>);
+    const CHECKED: [Checked; 7] = [
+        (Day::schema, refusal::<Day>),
+        (Money::schema, refusal::<Money>),
+        (Amount::schema, refusal::<Amount>),
+        (Email::schema, refusal::<Email>),
+        (Phone::schema, refusal::<Phone>),
+        (Username::schema, refusal::<Username>),
+        (Password::schema, refusal::<Password>),
+    ];
     let key = |t: &MetaSchema| {
         let bounds = (t.minimum, t.exclusive_minimum, t.maximum, t.min_length, t.max_length);
         (t.ty, t.format, t.any_of.clone(), bounds)
     };
-    let same = |t: MetaSchema| key(&t) == key(schema);
-    if same(Day::schema()) {
-        return Day::parse_json(field, v).err();
-    }
-    if same(Money::schema()) {
-        return Money::parse_json(field, v).err();
-    }
-    if same(Amount::schema()) {
-        return Amount::parse_json(field, v).err();
-    }
-    if same(Email::schema()) {
-        return Email::parse_json(field, v).err();
-    }
-    if same(Phone::schema()) {
-        return Phone::parse_json(field, v).err();
-    }
-    if same(Username::schema()) {
-        return Username::parse_json(field, v).err();
-    }
-    if same(Password::schema()) {
-        return Password::parse_json(field, v).err();
-    }
-    None
+    let (_, refused) = CHECKED.iter().find(|(schema_of, _)| key(&schema_of()) == key(schema))?;
+    refused(field, v)
+}
+
+/// Why `v` is no value of `T` for field `field`, if it is not.
+fn refusal<T: Edge>(field: &str, v: &Value) -> Option<AppError> {
+    T::parse_json(field, v).err()
 }
 
 /// poem-openapi's traits for every service type at the edge, from its [`Edge`] impl.
