@@ -253,13 +253,11 @@ fn check_required(dataset: Dataset, grid: &Grid, layout: &Layout) -> AppResult<(
     ))
 }
 
-/// A dataset's ledger: its columns, how one row is read, and how the rows are matched to what is stored and
-/// written. One implementation per dataset, as `Tracked` is for the pipelines.
+/// A dataset's ledger: how one row is read, and how the rows are matched to what is stored and written (its
+/// columns are its module's `FIELDS`). One implementation per dataset, as `Tracked` is for the pipelines.
 pub trait Ledger {
     /// A row as read from the sheet.
     type Row: Send + 'static;
-    /// The columns its ledgers have.
-    const FIELDS: &'static [Field];
     /// Reads one row, recording each problem against its cell; none when the row cannot be used.
     fn read(r: &mut RowReader<'_>) -> Option<Self::Row>;
     /// Matches the rows to what is stored and, when `to.commit`, writes them; answers what was written.
@@ -270,7 +268,7 @@ pub trait Ledger {
     ) -> impl Future<Output = AppResult<Vec<imports::Touched>>> + Send;
 }
 
-/// Declares a dataset module's ledger from its `Row`, `FIELDS`, `read` and `import`, in one line.
+/// Declares a dataset module's ledger from its `Row`, `read` and `import`, in one line.
 macro_rules! ledger {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -278,7 +276,6 @@ macro_rules! ledger {
 
         impl $crate::import::Ledger for $name {
             type Row = Row;
-            const FIELDS: &'static [$crate::import::layout::Field] = FIELDS;
 
             fn read(r: &mut $crate::import::RowReader<'_>) -> Option<Row> {
                 read(r)
@@ -394,8 +391,13 @@ async fn run_ledger<L: Ledger>(
     };
     let touched = L::import(to, rows, &mut out).await?;
     let grid = &grids[at];
-    let mut report = report(dataset, (&file_name, sha256), (&grids, grid, &layout), out, skipped);
-    report.committed = o.commit && report.committed;
+    let mut report = report(
+        dataset,
+        (&file_name, sha256),
+        (&grids, grid, &layout),
+        (out, skipped),
+        o.commit,
+    );
     if let (true, Some(txn)) = (report.committed, txn) {
         let counts = serde_json::json!({
             "rows": report.rows, "created": report.created, "updated": report.updated,
@@ -416,18 +418,18 @@ async fn run_ledger<L: Ledger>(
     Ok(report)
 }
 
-/// The report of what the rows did (or would do); `committed` says whether they may be written.
+/// The report of what the rows did (or would do); `committed` when a commit was asked for and may write.
 fn report(
     dataset: Dataset,
     (file_name, sha256): (&str, String),
     (grids, grid, layout): (&[Grid], &Grid, &Layout),
-    mut out: Outcome,
-    skipped: usize,
+    (mut out, skipped): (Outcome, usize),
+    commit: bool,
 ) -> Report {
     let first = layout.header_rows.1 + 1;
     let mut report = Report {
         dataset: dataset.as_str().into(),
-        committed: out.may_write(),
+        committed: commit && out.may_write(),
         batch_id: None,
         file_name: file_name.into(),
         sha256,

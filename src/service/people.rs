@@ -85,16 +85,16 @@ pub async fn leader_edited(
     db: &impl ConnectionTrait,
     linked: Option<i64>,
     typed: Option<Short>,
-) -> AppResult<(Patch<i64>, Patch<Short>)> {
+) -> AppResult<Patch<Short>> {
     if let (Some(id), Some(name)) = (linked, &typed)
         && display_names(db, [id])
             .await?
             .get(&id)
             .is_some_and(|n| n == name.as_str())
     {
-        return Ok((Patch::Keep, Patch::Keep));
+        return Ok(Patch::Keep);
     }
-    Ok((Patch::Keep, Patch::from_opt(typed)))
+    Ok(Patch::from_opt(typed))
 }
 
 /// The display name of each of the users among `ids`.

@@ -389,7 +389,7 @@ impl ProjectForm {
 
     async fn changes(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<ProjectChanges> {
         let typed = form::field("contact_leader", &self.contact_leader)?;
-        let (contact_leader_id, contact_leader) = people::leader_edited(db, self.contact_leader_id, typed).await?;
+        let contact_leader = people::leader_edited(db, self.contact_leader_id, typed).await?;
         Ok(ProjectChanges {
             version: self.version.unwrap_or_default(),
             name: Some(form::required("name", &self.name)?),
@@ -404,7 +404,7 @@ impl ProjectForm {
             is_major: Some(form::checked(&self.is_major)),
             capital_origin: choice("capital_origin", &self.capital_origin)?,
             contact_leader,
-            contact_leader_id,
+            contact_leader_id: Patch::Keep,
             owner_id: Patch::Keep,
             team_members: None,
             responsible_unit: Patch::from_opt(form::field("responsible_unit", &self.responsible_unit)?),
