@@ -17,7 +17,7 @@ use poem_openapi::{
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::service::{AppError, Msg, input};
+use crate::service::{AppError, Code, Msg, input};
 
 /// A JSON request body whose string fields accept only JSON strings.
 pub struct JsonBody<T>(pub T);
@@ -119,7 +119,7 @@ fn refused(registry: &Registry, schema: &MetaSchemaRef, value: &Value, at: &str)
         return Some(found);
     }
     let mistyped = |en: &str, zh: &str| AppError::BadRequest {
-        code: "malformed_request",
+        code: Code::MalformedRequest,
         msg: Msg::new(format!("field `{at}` must be {en}"), format!("字段 {at} 必须是{zh}")),
         field: Some(at.to_owned()),
     };

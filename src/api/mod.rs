@@ -39,6 +39,7 @@ use poem_openapi::{
 use sea_orm::DatabaseConnection;
 use std::{borrow::Cow, sync::Arc};
 
+use crate::service::Code;
 use crate::{
     config::Config,
     edge::{Edge, audit, error, limited_body},
@@ -229,7 +230,7 @@ async fn bounded<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Resu
     }
     if req.uri().query().is_some_and(has_control_characters) {
         return Err(service::AppError::BadRequest {
-            code: "invalid_text",
+            code: Code::InvalidText,
             msg: service::Msg::new("a query parameter contains a control character", "查询参数包含控制字符"),
             field: None,
         }

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::service::{
-    AppError, AppResult,
+    AppError, AppResult, Code,
     accounts::{Password, Username},
     input::{Amount, Day, Email, Money, Patch, Phone, Text},
 };
@@ -178,7 +178,7 @@ fn wan_of(v: &Value) -> Option<Decimal> {
 /// A value of the wrong JSON type, or text that is no value of the type.
 fn mistyped(field: &str) -> AppError {
     AppError::BadRequest {
-        code: "malformed_request",
+        code: Code::MalformedRequest,
         msg: crate::service::Msg::new(
             format!("field `{field}` is not a value of its type"),
             format!("字段 {field} 的值格式不正确"),

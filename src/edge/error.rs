@@ -13,7 +13,7 @@ use poem_openapi::{
     types::{ToJSON, Type},
 };
 
-use crate::service::{AppError, Kind, Msg};
+use crate::service::{AppError, Code, Kind, Msg};
 
 impl AppError {
     pub fn status(&self) -> StatusCode {
@@ -39,36 +39,30 @@ impl AppError {
             Lang::En => en.to_owned(),
             Lang::Zh => zh.to_owned(),
         };
-        let (code, message, field) = match self {
-            AppError::BadRequest { code, msg, field }
-            | AppError::Conflict { code, msg, field }
-            | AppError::Rule { code, msg, field } => (code.to_string(), pick(msg), field.clone()),
-            AppError::Forbidden { code, msg } => (code.to_string(), pick(msg), None),
-            AppError::Unauthorized => (
-                "unauthorized".into(),
-                fixed("authentication required", "需要登录或有效的令牌"),
-                None,
-            ),
+        let (message, field) = match self {
+            AppError::BadRequest { msg, field, .. }
+            | AppError::Conflict { msg, field, .. }
+            | AppError::Rule { msg, field, .. } => (pick(msg), field.clone()),
+            AppError::Forbidden { msg, .. } => (pick(msg), None),
+            AppError::Unauthorized => (fixed("authentication required", "需要登录或有效的令牌"), None),
             AppError::NotFound { what } => (
-                "not_found".into(),
                 fixed(&format!("{} not found", what.en()), &format!("未找到该{}", what.zh())),
                 None,
             ),
             AppError::TooMany { retry_after } => (
-                "too_many_attempts".into(),
                 fixed(
                     &format!("too many attempts; try again in {retry_after} s"),
                     &format!("尝试次数过多,请 {retry_after} 秒后再试"),
                 ),
                 None,
             ),
-            AppError::Internal(_) => (
-                "internal".into(),
-                fixed("internal server error", "服务器内部错误"),
-                None,
-            ),
+            AppError::Internal(_) => (fixed("internal server error", "服务器内部错误"), None),
         };
-        ErrorBody { code, message, field }
+        ErrorBody {
+            code: self.code(),
+            message,
+            field,
+        }
     }
 
     /// The HTTP answer in the given language; internal errors are logged here, once.
@@ -92,7 +86,7 @@ impl AppError {
         let detail = err.to_string();
         if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
             return AppError::BadRequest {
-                code: "invalid_parameter",
+                code: Code::InvalidParameter,
                 msg: Msg::new(detail.clone(), format!("参数 {} 无效:{}", e.name, e.reason)),
                 field: Some(e.name.to_owned()),
             };
@@ -100,7 +94,7 @@ impl AppError {
         if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
             // poem-openapi names path segments by position (`param0`), which means nothing to a client.
             return AppError::BadRequest {
-                code: "invalid_path",
+                code: Code::InvalidPath,
                 msg: Msg::new(
                     format!("invalid path parameter: {}", e.reason),
                     format!("路径中的参数无效:{}", e.reason),
@@ -112,7 +106,7 @@ impl AppError {
             StatusCode::NOT_FOUND => AppError::NotFound { what: Kind::Route },
             StatusCode::UNAUTHORIZED => AppError::Unauthorized,
             s if s.is_client_error() => AppError::BadRequest {
-                code: "malformed_request",
+                code: Code::MalformedRequest,
                 field: field_of(&detail),
                 msg: Msg::new(detail.clone(), format!("请求格式错误:{detail}")),
             },
@@ -131,8 +125,8 @@ fn field_of(detail: &str) -> Option<String> {
 /// The body of every error answer.
 #[derive(Debug, Object)]
 pub struct ErrorBody {
-    /// Stable machine code, e.g. `stale_version`, `invalid_value`, `illegal_stage_move`.
-    pub code: String,
+    /// Stable machine code: what went wrong, for a client to act on.
+    pub code: Code,
     /// Human-readable message, in Chinese or English by `Accept-Language` (English by default).
     pub message: String,
     /// The request field the error is about, where it applies.
@@ -219,23 +213,23 @@ impl Lang {
 fn http_error(status: StatusCode, lang: Lang, allow: Option<String>) -> Option<Response> {
     let (code, en, zh) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            Code::MethodNotAllowed,
             "this method is not allowed here",
             "不支持此请求方法",
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send JSON (Content-Type: application/json)",
             "请以 JSON 格式提交(Content-Type: application/json)",
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large", "请求内容过大"),
+        StatusCode::PAYLOAD_TOO_LARGE => (Code::PayloadTooLarge, "the request body is too large", "请求内容过大"),
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-            ("headers_too_large", "the request headers are too large", "请求头过大")
+            (Code::HeadersTooLarge, "the request headers are too large", "请求头过大")
         }
         _ => return None,
     };
     let body = ErrorBody {
-        code: code.into(),
+        code,
         message: if lang == Lang::Zh { zh } else { en }.into(),
         field: None,
     };

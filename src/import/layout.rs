@@ -8,7 +8,7 @@ use super::{
     sheet::{Cell, Grid, column_index, column_letter},
     value::{Unit, norm},
 };
-use crate::service::{AppError, AppResult, Msg};
+use crate::service::{AppError, AppResult, Code, Msg};
 
 /// What kind of value a field holds (for templates and for reading).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +300,7 @@ fn columns(
 
 fn no_header(sheet: &str) -> AppError {
     AppError::rule(
-        "header_not_found",
+        Code::HeaderNotFound,
         Some("file"),
         Msg::new(
             format!(

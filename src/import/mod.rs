@@ -25,7 +25,7 @@ use sea_orm::{DatabaseConnection, DatabaseExecutor, SqliteTransactionMode, Trans
 use sha2::{Digest, Sha256};
 
 use crate::service::{
-    Actor, AppError, AppResult, Kind, Msg,
+    Actor, AppError, AppResult, Code, Kind, Msg,
     imports::{self, NewBatch},
 };
 use layout::{Field, Layout};
@@ -203,7 +203,7 @@ fn pick<'g>(dataset: Dataset, grids: &'g [Grid], o: &Options) -> AppResult<(&'g 
     }
     Err(first_error.unwrap_or_else(|| {
         AppError::rule(
-            "empty_file",
+            Code::EmptyFile,
             Some("file"),
             Msg::new("the file has no sheet", "文件中没有工作表"),
         )
@@ -244,7 +244,7 @@ fn check_required(dataset: Dataset, grid: &Grid, layout: &Layout) -> AppResult<(
         return Ok(());
     }
     Err(AppError::rule(
-        "missing_column",
+        Code::MissingColumn,
         Some("file"),
         Msg::new(
             format!("the sheet {} lacks required columns: {}", grid.name, missing.join(", ")),

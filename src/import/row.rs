@@ -105,13 +105,14 @@ impl Outcome {
 
 /// The code and Chinese message of a service error about one value.
 fn zh_bad(e: &AppError) -> Bad {
-    match e {
-        AppError::BadRequest { code, msg, .. }
-        | AppError::Rule { code, msg, .. }
-        | AppError::Conflict { code, msg, .. }
-        | AppError::Forbidden { code, msg } => (code, msg.zh().to_owned()),
-        other => ("invalid_value", other.to_string()),
-    }
+    let message = match e {
+        AppError::BadRequest { msg, .. }
+        | AppError::Rule { msg, .. }
+        | AppError::Conflict { msg, .. }
+        | AppError::Forbidden { msg, .. } => msg.zh().to_owned(),
+        other => other.to_string(),
+    };
+    (e.code().into(), message)
 }
 
 /// Reads the cells of one row into typed values, recording each problem against its cell.

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use calamine::{Data, DataType, Reader, Sheets, open_workbook_auto_from_rs};
 use chrono::NaiveDate;
 
-use crate::service::{AppError, AppResult, Msg};
+use crate::service::{AppError, AppResult, Code, Msg};
 
 /// A cell as the import reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +91,7 @@ pub fn column_index(letters: &str) -> Option<usize> {
 
 fn unreadable(en: String, zh: String) -> AppError {
     AppError::BadRequest {
-        code: "unreadable_file",
+        code: Code::UnreadableFile,
         msg: Msg::new(en, zh),
         field: Some("file".into()),
     }

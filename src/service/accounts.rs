@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Msg, Page, Paging, find,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging, find,
     input::{Patch, Short, Text, set_some},
     secrets::{check_password, hash_password, random_password},
     update_versioned,
@@ -79,7 +79,7 @@ async fn check_department(db: &impl ConnectionTrait, id: Option<i64>) -> AppResu
     let Some(id) = id else { return Ok(()) };
     if entity::department::Entity::find_by_id(id).one(db).await?.is_none() {
         return Err(AppError::rule(
-            "unknown_department",
+            Code::UnknownDepartment,
             Some("department_id"),
             Msg::new("the department does not exist", "部门不存在"),
         ));
@@ -138,7 +138,7 @@ impl Password {
 
 fn username_taken() -> AppError {
     AppError::Conflict {
-        code: "duplicate_username",
+        code: Code::DuplicateUsername,
         msg: Msg::new("this username is taken", "该用户名已被使用"),
         field: Some("username".into()),
     }
@@ -210,7 +210,7 @@ pub struct UserChanges {
 pub async fn update_user(db: &impl Db, actor: &Actor, id: i64, c: UserChanges) -> AppResult<user::Model> {
     if id == actor.user_id && (c.disabled == Some(true) || c.role.is_some_and(|r| r != Role::Admin)) {
         return Err(AppError::rule(
-            "cannot_demote_self",
+            Code::CannotDemoteSelf,
             Some(if c.disabled == Some(true) { "disabled" } else { "role" }),
             Msg::new(
                 "admins cannot disable or demote themselves",

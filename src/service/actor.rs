@@ -2,7 +2,7 @@
 
 use entity::enums::{Role, TokenScope};
 
-use super::{AppError, AppResult, Msg};
+use super::{AppError, AppResult, Code, Msg};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl Actor {
             _ => ("your role may not change records", "您的角色无权修改记录"),
         };
         Err(AppError::Forbidden {
-            code: "forbidden",
+            code: Code::Forbidden,
             msg: Msg::new(en, zh),
         })
     }

@@ -10,7 +10,7 @@ use jobs::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, StreamTrait};
 
-use super::{AppError, AppResult, Kind, Msg, input::today, scope::Seen};
+use super::{AppError, AppResult, Code, Kind, Msg, input::today, scope::Seen};
 
 /// The period asked for: `period` (`2024`, `2024-H1` …), or `from` and `to`.
 pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
@@ -142,7 +142,7 @@ pub async fn latest_snapshots(
 ) -> AppResult<(job_run::Model, Vec<analytics_snapshot::Model>)> {
     if !seen.visible.is_all() {
         return Err(AppError::Forbidden {
-            code: "whole_park_only",
+            code: Code::WholeParkOnly,
             msg: Msg::new(
                 "the nightly snapshots are of every record; ask /analytics/funnel or /analytics/kpis for the records you see",
                 "夜间统计快照含全部数据,不在您的数据权限内;请按需查询漏斗或主要指标",

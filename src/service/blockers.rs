@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    Actor, AppError, AppResult, Kind, Msg, Need, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Code, Kind, Msg, Need, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Short, opt_string, set_some, today},
     names,
     projects::Unit,
@@ -125,14 +125,14 @@ impl Outcome {
         }
         if self.resolution.is_none() {
             return Err(AppError::rule(
-                "resolution_required",
+                Code::ResolutionRequired,
                 Some("resolution"),
                 Msg::new("a resolved blocker needs its resolution", "问题办结须填写解决情况"),
             ));
         }
         let Some(on) = self.resolved_on else {
             return Err(AppError::rule(
-                "resolution_required",
+                Code::ResolutionRequired,
                 Some("resolved_on"),
                 Msg::new("a resolved blocker needs its resolution date", "问题办结须填写办结日期"),
             ));

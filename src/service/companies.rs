@@ -6,7 +6,7 @@ use entity::{company, contact, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    Actor, AppError, AppResult, Kind, Msg, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Day, Name, Note, Patch, Place, Short, opt_string, set_some},
     known, name_contains, search_text, update_versioned,
 };
@@ -163,7 +163,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
         .await?;
     if used.is_some() {
         return Err(AppError::Conflict {
-            code: "company_in_use",
+            code: Code::CompanyInUse,
             msg: Msg::new("projects refer to this company", "该企业下仍有项目,无法删除"),
             field: None,
         });
@@ -179,7 +179,7 @@ pub async fn known_companies(db: &impl ConnectionTrait, field: &str, ids: &[i64]
 /// The rule broken by naming a company that does not exist.
 pub fn unknown_company(field: &str, id: i64) -> AppError {
     AppError::rule(
-        "unknown_company",
+        Code::UnknownCompany,
         Some(field),
         Msg::new(format!("there is no company {id}"), format!("企业 {id} 不存在")),
     )
@@ -199,7 +199,7 @@ async fn ensure_code_free(db: &impl ConnectionTrait, code: Option<&str>, except:
 
 fn code_taken() -> AppError {
     AppError::Conflict {
-        code: "duplicate_credit_code",
+        code: Code::DuplicateCreditCode,
         msg: Msg::new("another company has this credit code", "已有企业使用该统一社会信用代码"),
         field: Some("credit_code".into()),
     }

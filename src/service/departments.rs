@@ -6,7 +6,7 @@ use entity::{department, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use super::{
-    AppError, AppResult, Kind, Msg, delete_versioned, find,
+    AppError, AppResult, Code, Kind, Msg, delete_versioned, find,
     input::{Name, Patch, set_some},
     update_versioned,
 };
@@ -33,7 +33,7 @@ const WHAT: Kind = Kind::Department;
 
 fn duplicate() -> AppError {
     AppError::rule(
-        "duplicate_department",
+        Code::DuplicateDepartment,
         Some("name"),
         Msg::new("a department of this name exists", "已有同名部门"),
     )
@@ -50,8 +50,9 @@ async fn name_taken(db: &impl ConnectionTrait, name: &Name, except: Option<i64>)
 /// A parent that exists and, for department `id`, is not the department itself or one below it.
 async fn check_parent(db: &impl ConnectionTrait, id: Option<i64>, parent: i64) -> AppResult<()> {
     let tree = entity::visible::parents(db).await?;
-    let broken =
-        |en: &'static str, zh: &'static str| Err(AppError::rule("invalid_parent", Some("parent_id"), Msg::new(en, zh)));
+    let broken = |en: &'static str, zh: &'static str| {
+        Err(AppError::rule(Code::InvalidParent, Some("parent_id"), Msg::new(en, zh)))
+    };
     if !tree.contains_key(&parent) {
         return broken("the parent department does not exist", "上级部门不存在");
     }
@@ -135,7 +136,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64, version: i32) -> AppResu
         .await?;
     if members + children > 0 {
         return Err(AppError::rule(
-            "department_in_use",
+            Code::DepartmentInUse,
             None,
             Msg::new(
                 "the department still has users or departments below it",

@@ -98,13 +98,123 @@ impl Kind {
     }
 }
 
+/// The stable machine code of an error answer (`code` in the body): clients match on it, so renaming one is a
+/// breaking change. Grouped by the status that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::Display, poem_openapi::Enum)]
+#[strum(serialize_all = "snake_case")]
+#[oai(rename_all = "snake_case", rename = "ErrorCode")]
+pub enum Code {
+    /// 400: a value breaks its type's bounds (`field` names it).
+    InvalidValue,
+    /// 400: a text holds a control character.
+    InvalidText,
+    /// 400: a query parameter could not be read.
+    InvalidParameter,
+    /// 400: a path segment could not be read (an id that is not a number).
+    InvalidPath,
+    /// 400: the body is not what the operation takes (bad JSON, a missing field, a wrong type).
+    MalformedRequest,
+    /// 400: an uploaded ledger is not a workbook this product reads.
+    UnreadableFile,
+    /// 401: no valid session or token.
+    Unauthorized,
+    /// 403: the caller's role may not do this.
+    Forbidden,
+    /// 403: a form was posted without the session's CSRF token.
+    Csrf,
+    /// 403: the figure is the whole park's and the caller's scope is narrower.
+    WholeParkOnly,
+    /// 403: a stage may not move backwards (only an admin corrects one).
+    BackwardMoveForbidden,
+    /// 403: an API token is revoked by an admin, not logged out.
+    NotASession,
+    /// 404: no such record or route.
+    NotFound,
+    /// 405: the path does not take this method.
+    MethodNotAllowed,
+    /// 409: the record was changed since the `version` sent.
+    StaleVersion,
+    /// 409: a record with the same key exists.
+    Duplicate,
+    /// 409: a company with this credit code exists.
+    DuplicateCreditCode,
+    /// 409: a user with this username exists.
+    DuplicateUsername,
+    /// 409: the year already has a target for this metric.
+    DuplicateTarget,
+    /// 409: the cohort already holds this company.
+    DuplicateCandidate,
+    /// 409: other records refer to this one.
+    InUse,
+    /// 409: projects or visits refer to this company.
+    CompanyInUse,
+    /// 409: the import was undone before.
+    AlreadyUndone,
+    /// 409: a record the import wrote was changed since; undoing would lose that change.
+    ChangedSinceImport,
+    /// 413: the body is larger than the configured limit.
+    PayloadTooLarge,
+    /// 415: the body is not JSON.
+    UnsupportedMediaType,
+    /// 422: a stage move to the stage the record is in.
+    StageUnchanged,
+    /// 422: an event dated before the record's latest one.
+    EventBeforeLatest,
+    /// 422: a move to 终止/未通过 without its reason.
+    ReasonRequired,
+    /// 422: a record cannot start in its off stage.
+    IllegalInitialStage,
+    /// 422: a resolved blocker without its resolution or date.
+    ResolutionRequired,
+    /// 422: a project's source record is not of the kind of its source.
+    SourceMismatch,
+    /// 422: no such source record.
+    UnknownSource,
+    /// 422: no such company.
+    UnknownCompany,
+    /// 422: no such project.
+    UnknownProject,
+    /// 422: no such department.
+    UnknownDepartment,
+    /// 422: no such (enabled) user.
+    UnknownUser,
+    /// 422: the contact leader must have the leader role.
+    NotALeader,
+    /// 422: a department cannot sit under itself or one of its own.
+    InvalidParent,
+    /// 422: an admin cannot disable or demote themselves.
+    CannotDemoteSelf,
+    /// 422: a 内资 fund arrival carries dollars or a rate.
+    DollarsOnDomestic,
+    /// 422: only a failed message is sent again.
+    NotFailed,
+    /// 422: a ledger's header row was not found.
+    HeaderNotFound,
+    /// 422: a ledger lacks a required column.
+    MissingColumn,
+    /// 422: users or departments are still under this department.
+    DepartmentInUse,
+    /// 422: a department of this name exists.
+    DuplicateDepartment,
+    /// 422: an uploaded ledger has no rows.
+    EmptyFile,
+    /// 422: the current password given is wrong.
+    WrongPassword,
+    /// 429: too many sign-in attempts; `Retry-After` says when to try again.
+    TooManyAttempts,
+    /// 431: the request headers are too large.
+    HeadersTooLarge,
+    /// 500: an internal error (logged; no detail in the answer).
+    Internal,
+}
+
 /// Everything that can go wrong in an operation of the service layer.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 400: the request is malformed or a value is out of its bounds.
     #[error("bad request ({code}): {}", .msg.en)]
     BadRequest {
-        code: &'static str,
+        code: Code,
         msg: Msg,
         field: Option<String>,
     },
@@ -113,21 +223,21 @@ pub enum AppError {
     Unauthorized,
     /// 403: the caller may not do this.
     #[error("forbidden ({code})")]
-    Forbidden { code: &'static str, msg: Msg },
+    Forbidden { code: Code, msg: Msg },
     /// 404: the record (or route) does not exist.
     #[error("{} not found", .what.en())]
     NotFound { what: Kind },
     /// 409: stale version or duplicate.
     #[error("conflict ({code}): {}", .msg.en)]
     Conflict {
-        code: &'static str,
+        code: Code,
         msg: Msg,
         field: Option<String>,
     },
     /// 422: a domain rule is broken (an illegal stage move, say).
     #[error("rule broken ({code}): {}", .msg.en)]
     Rule {
-        code: &'static str,
+        code: Code,
         msg: Msg,
         field: Option<String>,
     },
@@ -146,7 +256,7 @@ impl AppError {
     /// 400 for a value of `field` that breaks its bounds.
     pub fn invalid(field: &str, en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Self {
         AppError::BadRequest {
-            code: "invalid_value",
+            code: Code::InvalidValue,
             msg: Msg::new(en, zh),
             field: Some(field.to_owned()),
         }
@@ -160,7 +270,7 @@ impl AppError {
     /// 409 for an update that carried an outdated `version`.
     pub fn stale(current: i32) -> Self {
         AppError::Conflict {
-            code: "stale_version",
+            code: Code::StaleVersion,
             msg: Msg::new(
                 format!("the record was changed by someone else (current version {current}); reload and retry"),
                 format!("该记录已被他人修改(当前版本 {current}),请刷新后重试"),
@@ -174,14 +284,28 @@ impl AppError {
         matches!(
             self,
             AppError::Conflict {
-                code: "stale_version",
+                code: Code::StaleVersion,
                 ..
             }
         )
     }
 
+    /// The machine code the answer to this error carries.
+    pub fn code(&self) -> Code {
+        match self {
+            AppError::BadRequest { code, .. }
+            | AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Rule { code, .. } => *code,
+            AppError::Unauthorized => Code::Unauthorized,
+            AppError::NotFound { .. } => Code::NotFound,
+            AppError::TooMany { .. } => Code::TooManyAttempts,
+            AppError::Internal(_) => Code::Internal,
+        }
+    }
+
     /// 422 for a broken domain rule.
-    pub fn rule(code: &'static str, field: Option<&str>, msg: Msg) -> Self {
+    pub fn rule(code: Code, field: Option<&str>, msg: Msg) -> Self {
         AppError::Rule {
             code,
             msg,
@@ -195,7 +319,9 @@ impl AppError {
     /// answers the documented code of that key.
     pub fn if_duplicate(self, duplicate: impl FnOnce() -> AppError) -> AppError {
         match self {
-            AppError::Conflict { code: "duplicate", .. } => duplicate(),
+            AppError::Conflict {
+                code: Code::Duplicate, ..
+            } => duplicate(),
             other => other,
         }
     }
@@ -220,14 +346,14 @@ impl From<DbErr> for AppError {
         match sqlstate(&e).as_deref() {
             Some("22021") => {
                 return AppError::BadRequest {
-                    code: "invalid_text",
+                    code: Code::InvalidText,
                     msg: Msg::new("text may not contain control characters", "文本不能包含控制字符"),
                     field: None,
                 };
             }
             Some("22008" | "22007") => {
                 return AppError::BadRequest {
-                    code: "invalid_value",
+                    code: Code::InvalidValue,
                     msg: Msg::new("a date is out of range", "日期超出范围"),
                     field: None,
                 };
@@ -236,12 +362,12 @@ impl From<DbErr> for AppError {
         }
         match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
-                code: "duplicate",
+                code: Code::Duplicate,
                 msg: Msg::new("a record with the same key already exists", "已存在相同的记录"),
                 field: None,
             },
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::Conflict {
-                code: "in_use",
+                code: Code::InUse,
                 msg: Msg::new(
                     "the record is referenced by other records",
                     "该记录被其他记录引用,无法执行此操作",

@@ -6,7 +6,7 @@ use entity::{enums::CapitalOrigin, fund_arrival, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    AppError, AppResult, Kind, Msg, Page, Paging, delete_versioned, find,
+    AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Day, Dollars, Money, Note, Patch, opt_string, set_some},
     update_versioned,
 };
@@ -55,7 +55,7 @@ pub fn settle(
     let d = match (origin.is_foreign(), dollars) {
         (false, Some(_)) => {
             return Err(AppError::rule(
-                "dollars_on_domestic",
+                Code::DollarsOnDomestic,
                 Some("amount_usd"),
                 Msg::new(
                     "a 内资 arrival is recorded in yuan, without dollars or a rate",

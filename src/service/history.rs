@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Msg, Need, current_version,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, Need, current_version,
     input::{self, Day, Note, opt_string},
 };
 
@@ -260,7 +260,7 @@ fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
     let (what, zh) = (T::WHAT.en(), T::WHAT.zh());
     match e {
         MoveError::Unchanged(s) => AppError::rule(
-            "stage_unchanged",
+            Code::StageUnchanged,
             Some("stage"),
             Msg::new(
                 format!("the {what} is already at stage {}", s.to_value()),
@@ -268,7 +268,7 @@ fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
             ),
         ),
         MoveError::BeforeLatest(d) => AppError::rule(
-            "event_before_latest",
+            Code::EventBeforeLatest,
             Some("occurred_on"),
             Msg::new(
                 format!("the history is chronological: the {what}'s latest event is dated {d}"),
@@ -276,7 +276,7 @@ fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
             ),
         ),
         MoveError::ReasonRequired(kind) => AppError::rule(
-            "reason_required",
+            Code::ReasonRequired,
             Some("reason"),
             if kind.is_backward() {
                 Msg::new(
@@ -291,14 +291,14 @@ fn move_error<T: Tracked>(e: MoveError<T::Stage>) -> AppError {
             },
         ),
         MoveError::BackwardNotAllowed => AppError::Forbidden {
-            code: "backward_move_forbidden",
+            code: Code::BackwardMoveForbidden,
             msg: Msg::new(
                 format!("only a leader or an admin may move a {what} backward"),
                 format!("只有领导或管理员可以回退{zh}阶段"),
             ),
         },
         MoveError::StartsOff => AppError::rule(
-            "illegal_initial_stage",
+            Code::IllegalInitialStage,
             Some("stage"),
             Msg::new(
                 format!("a {what} cannot start as {}", T::Stage::OFF.to_value()),

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Msg, Page, Paging,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     history::{self, History, StageMove, Step},
@@ -98,7 +98,7 @@ async fn ensure_free(db: &impl ConnectionTrait, company: i64, year: i32, except:
     }
     if q.one(db).await?.is_some() {
         return Err(AppError::Conflict {
-            code: "duplicate_candidate",
+            code: Code::DuplicateCandidate,
             msg: Msg::new(
                 "the company is already a candidate of this cohort",
                 "该企业已是本年度的培育对象",

@@ -6,7 +6,7 @@ use chrono::{Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::ActiveValue::{self, Set};
 
-use super::{AppError, AppResult};
+use super::{AppError, AppResult, Code};
 
 /// A trimmed, non-empty text of at most `MAX` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,7 +296,7 @@ fn opt_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<St
 fn printable(field: &str, v: &str) -> AppResult<()> {
     if v.chars().any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r') {
         return Err(AppError::BadRequest {
-            code: "invalid_text",
+            code: Code::InvalidText,
             msg: super::Msg::new(
                 format!("{field} contains a control character"),
                 format!("{field} 包含控制字符"),

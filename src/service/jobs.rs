@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
-use super::{AppError, AppResult, Kind, Msg, Page, Paging, input::LOCAL_TZ};
+use super::{AppError, AppResult, Code, Kind, Msg, Page, Paging, input::LOCAL_TZ};
 
 /// A job with its schedule and next slot.
 pub struct JobInfo {
@@ -142,7 +142,7 @@ pub async fn resend(db: &impl ConnectionTrait, id: i64) -> AppResult<outbox::Mod
     let m = super::find::<outbox::Entity, _>(db, id, Kind::Message).await?;
     if res.rows_affected == 0 {
         return Err(AppError::rule(
-            "not_failed",
+            Code::NotFailed,
             None,
             Msg::new(
                 format!(

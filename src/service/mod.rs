@@ -46,7 +46,7 @@ pub use actor::{Actor, Need};
 pub trait Db: ConnectionTrait + sea_orm::TransactionTrait {}
 
 impl<T: ConnectionTrait + sea_orm::TransactionTrait> Db for T {}
-pub use error::{AppError, AppResult, Kind, Msg};
+pub use error::{AppError, AppResult, Code, Kind, Msg};
 
 /// A page of records and the count of all that match.
 pub struct Page<T> {

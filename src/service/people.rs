@@ -7,7 +7,7 @@ use entity::{enums::Role, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{
-    Actor, AppError, AppResult, Msg,
+    Actor, AppError, AppResult, Code, Msg,
     actor::Via,
     input::{Patch, Short},
 };
@@ -45,7 +45,7 @@ pub async fn check_user(db: &impl ConnectionTrait, field: &str, id: i64, leader:
     match u {
         Some(u) if !u.disabled && (!leader || u.role == Role::Leader) => Ok(()),
         Some(u) if !u.disabled => Err(AppError::rule(
-            "not_a_leader",
+            Code::NotALeader,
             Some(field),
             Msg::new(
                 "the contact leader must have the leader role",
@@ -53,7 +53,7 @@ pub async fn check_user(db: &impl ConnectionTrait, field: &str, id: i64, leader:
             ),
         )),
         _ => Err(AppError::rule(
-            "unknown_user",
+            Code::UnknownUser,
             Some(field),
             Msg::new("no enabled user has this id", "该用户不存在或已停用"),
         )),

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Msg,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg,
     accounts::{Password, end_sessions, get_user},
     actor::Via,
     audit::{self, Entry},
@@ -364,7 +364,7 @@ fn session_of(actor: &Actor) -> AppResult<i64> {
     match actor.via {
         Via::Session(id) => Ok(id),
         Via::Token(..) | Via::System => Err(AppError::BadRequest {
-            code: "not_a_session",
+            code: Code::NotASession,
             msg: Msg::new(
                 "API tokens are revoked by an admin, not logged out",
                 "API 令牌须由管理员吊销",
@@ -379,7 +379,7 @@ fn person_only(actor: &Actor, en: &'static str, zh: &'static str) -> AppResult<i
     match actor.via {
         Via::Session(id) => Ok(id),
         Via::Token(..) | Via::System => Err(AppError::Forbidden {
-            code: "forbidden",
+            code: Code::Forbidden,
             msg: Msg::new(en, zh),
         }),
     }
@@ -466,7 +466,7 @@ pub async fn change_password(db: &impl Db, actor: &Actor, current_password: &str
     let u = get_user(db, actor.user_id).await?;
     if !verify_password(&u.password_hash, current_password).await {
         return Err(AppError::rule(
-            "wrong_password",
+            Code::WrongPassword,
             Some("current_password"),
             Msg::new("the current password is not right", "当前密码不正确"),
         ));

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    AppError, AppResult, Kind, Msg, Page, Paging, delete_versioned, find,
+    AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Money, int_in},
     update_versioned,
 };
@@ -50,7 +50,7 @@ pub fn spoken(m: &target::Model) -> Decimal {
 
 fn target_taken() -> AppError {
     AppError::Conflict {
-        code: "duplicate_target",
+        code: Code::DuplicateTarget,
         msg: Msg::new(
             "this year already has a target for this metric; change it instead",
             "该年度已设置此项目标,请修改原目标",

@@ -6,7 +6,7 @@ use entity::{api_token, enums::TokenScope, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 
 use super::{
-    Actor, AppError, AppResult, Kind, Msg, Page, Paging, find,
+    Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, find,
     input::{LOCAL_TZ, Short, today},
 };
 
@@ -46,7 +46,7 @@ pub async fn issue(db: &impl ConnectionTrait, actor: &Actor, t: NewToken) -> App
     }
     find::<user::Entity, _>(db, t.user_id, Kind::User).await.map_err(|_| {
         AppError::rule(
-            "unknown_user",
+            Code::UnknownUser,
             Some("user_id"),
             Msg::new("there is no such user", "用户不存在"),
         )

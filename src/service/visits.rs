@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Msg, Page, Paging,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Text, int_in, names, opt_string, set_some},
@@ -121,7 +121,7 @@ fn company_list(ids: &[i64]) -> AppResult<()> {
 pub async fn known_projects(db: &impl ConnectionTrait, field: &str, ids: &[i64]) -> AppResult<Vec<i64>> {
     known::<project::Entity>(db, ids, |missing| {
         AppError::rule(
-            "unknown_project",
+            Code::UnknownProject,
             Some(field),
             Msg::new(
                 format!("there is no project {missing}"),

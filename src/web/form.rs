@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::service::{
-    AppError, AppResult,
+    AppError, AppResult, Code,
     input::{Amount, Day, Money, Text},
 };
 
@@ -117,7 +117,7 @@ pub fn names(field: &str, v: &Option<String>) -> AppResult<Option<Vec<String>>> 
 /// A form whose fields may repeat (`company_ids=1&company_ids=2`, one per chip), which poem's `Form` cannot read.
 pub fn repeated<T: serde::de::DeserializeOwned>(body: &str) -> AppResult<T> {
     serde_html_form::from_str(body).map_err(|e| AppError::BadRequest {
-        code: "malformed_request",
+        code: Code::MalformedRequest,
         msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
         field: None,
     })

@@ -14,7 +14,7 @@ use super::{WebState, page_error, render};
 use crate::{
     edge::{audit::WriteTx, client_addr},
     service::{
-        Actor, AppError,
+        Actor, AppError, Code,
         actor::Via,
         secrets::SESSION_PREFIX,
         sessions::{self, SignIn},
@@ -106,7 +106,7 @@ pub async fn csrf<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
         let sent = req.header("x-csrf-token");
         if expected.is_none() || sent != expected.as_deref() {
             return Err(AppError::Forbidden {
-                code: "csrf",
+                code: Code::Csrf,
                 msg: crate::service::Msg::new(
                     "this form has expired: reload the page and try again",
                     "页面已过期,请刷新后重试",

@@ -98,14 +98,7 @@ fn fails<T>(r: Result<T, AppError>) -> AppError {
 }
 
 fn code(e: &AppError) -> &'static str {
-    match e {
-        AppError::Rule { code, .. } | AppError::Conflict { code, .. } | AppError::Forbidden { code, .. } => code,
-        AppError::BadRequest { code, .. } => code,
-        AppError::NotFound { .. } => "not_found",
-        AppError::Unauthorized => "unauthorized",
-        AppError::TooMany { .. } => "too_many_attempts",
-        AppError::Internal(_) => "internal",
-    }
+    e.code().into()
 }
 
 async fn stage_moves_follow_the_rules(app: TestApp) {

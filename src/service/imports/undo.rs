@@ -13,7 +13,7 @@ use sea_orm::{
 
 use super::{KINDS, before, delete_of, get, unknown_kind, versions_of};
 use crate::service::{
-    Actor, AppError, AppResult, Db, Msg,
+    Actor, AppError, AppResult, Code, Db, Msg,
     audit::{Entry, write},
 };
 
@@ -25,7 +25,7 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
     let batch = get(&txn, id).await?;
     if batch.undone_at.is_some() {
         return Err(AppError::Conflict {
-            code: "already_undone",
+            code: Code::AlreadyUndone,
             msg: Msg::new("this import was undone already", "该批次已撤销"),
             field: None,
         });
@@ -93,7 +93,7 @@ async fn check_unchanged(db: &impl ConnectionTrait, items: &[import_item::Model]
         String::new()
     };
     Err(AppError::Conflict {
-        code: "changed_since_import",
+        code: Code::ChangedSinceImport,
         msg: Msg::new(
             format!("records changed since the import, so it cannot be undone: {shown}{more}"),
             format!("以下记录在导入后已被修改或删除,无法撤销:{shown}{more}"),

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Msg, delete_versioned, find,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
     names, people, update_versioned,
@@ -217,7 +217,7 @@ impl Origin {
         };
         if named.len() > 1 || self.source.is_some_and(|s| s != kind) {
             return Err(AppError::rule(
-                "source_mismatch",
+                Code::SourceMismatch,
                 Some(field),
                 Msg::new(
                     "a project names one source record, of the kind of its source",
@@ -232,7 +232,7 @@ impl Origin {
         };
         if !exists {
             return Err(AppError::rule(
-                "unknown_source",
+                Code::UnknownSource,
                 Some(field),
                 Msg::new(
                     format!("there is no such source record ({id})"),
