@@ -5,7 +5,7 @@ use entity::{company, contact};
 use super::prelude::*;
 use crate::service::{
     companies::{self as svc, CompanyChanges as Changes, CompanyFilter, ContactChanges as ContactEdit},
-    input::{Day, Email, Name, Note, Patch, Phone, Place, Short, credit_code},
+    input::{CreditCode, Day, Email, Name, Note, Patch, Phone, Place, Short},
 };
 
 /// A company (企业/客商单位).
@@ -67,7 +67,7 @@ pub struct NewCompany {
     pub name: Name,
     /// Unified social credit code; checked against its GB 32100 check digit; unique.
     #[oai(nullable)]
-    pub credit_code: Option<String>,
+    pub credit_code: Option<CreditCode>,
     /// Industry, up to 100 characters.
     #[oai(nullable)]
     pub industry: Option<Short>,
@@ -97,7 +97,7 @@ pub struct CompanyChanges {
     pub name: Option<Name>,
     /// Unified social credit code.
     #[oai(nullable)]
-    pub credit_code: MaybeUndefined<String>,
+    pub credit_code: MaybeUndefined<CreditCode>,
     /// Industry.
     #[oai(nullable)]
     pub industry: MaybeUndefined<Short>,
@@ -206,19 +206,11 @@ pub struct ContactChanges {
     pub notes: MaybeUndefined<Note>,
 }
 
-/// An optional credit code: blank is none, anything else must be valid.
-fn opt_credit_code(code: &str) -> AppResult<Option<String>> {
-    match code.trim() {
-        "" => Ok(None),
-        c => credit_code("credit_code", c).map(Some),
-    }
-}
-
 impl NewCompany {
     fn parse(self) -> AppResult<svc::NewCompany> {
         Ok(svc::NewCompany {
             name: self.name,
-            credit_code: self.credit_code.as_deref().map(opt_credit_code).transpose()?.flatten(),
+            credit_code: self.credit_code,
             industry: self.industry,
             province: self.province,
             city: self.city,
@@ -233,7 +225,7 @@ impl CompanyChanges {
         Ok(Changes {
             version: self.version,
             name: self.name,
-            credit_code: patch(self.credit_code, |c| opt_credit_code(&c))?,
+            credit_code: self.credit_code.into(),
             industry: self.industry.into(),
             province: self.province.into(),
             city: self.city.into(),

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::service::{
     AppError, AppResult, Code,
     accounts::{Password, Username},
-    input::{Amount, Day, Email, Money, Patch, Phone, Text},
+    input::{Amount, CreditCode, Day, Email, Money, Patch, Phone, Text},
 };
 
 /// A value type of the service at the edge: the schema of every field of the type, and its parse with the field
@@ -131,6 +131,7 @@ macro_rules! checked_text {
 }
 
 checked_text! {
+    CreditCode: "credit-code", 18..=18;
     Email: "email", 1..=254;
     Phone: "phone", 1..=30;
     Username: "username", 1..=64;
@@ -192,7 +193,8 @@ fn mistyped(field: &str) -> AppError {
 pub(super) fn domain_error(schema: &MetaSchema, v: &Value, field: &str) -> Option<AppError> {
     /// A type whose checks go beyond what its schema states: its schema and its parse.
     type Checked = (fn() -> MetaSchema, fn(&str, &Value) -> Option<AppError>);
-    const CHECKED: [Checked; 7] = [
+    const CHECKED: [Checked; 8] = [
+        (CreditCode::schema, refusal::<CreditCode>),
         (Day::schema, refusal::<Day>),
         (Money::schema, refusal::<Money>),
         (Amount::schema, refusal::<Amount>),
@@ -262,4 +264,4 @@ macro_rules! at_the_edge {
     )+};
 }
 
-at_the_edge!([const MAX: usize] Text<MAX>, [] Day, [] Money, [] Amount, [] Email, [] Phone, [] Username, [] Password);
+at_the_edge!([const MAX: usize] Text<MAX>, [] Day, [] Money, [] Amount, [] CreditCode, [] Email, [] Phone, [] Username, [] Password);

@@ -11,7 +11,7 @@ use crate::service::{
     Actor, AppResult,
     companies::{self as svc, CompanyChanges, NewCompany, NewContact},
     imports::{self, CompanyBefore, Touched},
-    input::{Day, Name, Note, Patch, Place, Short, credit_code, email, phone},
+    input::{CreditCode, Day, Name, Note, Patch, Place, Short, email, phone},
 };
 
 fields! {
@@ -34,7 +34,7 @@ fields! {
 pub struct Row {
     line: usize,
     name: Name,
-    credit_code: Option<String>,
+    credit_code: Option<CreditCode>,
     industry: Option<Short>,
     province: Option<Place>,
     city: Option<Place>,
@@ -51,7 +51,7 @@ super::ledger!(
 /// Reads one row; `None` when it has errors (recorded in the reader's outcome).
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let name = r.required(Col::Name, |v| Name::parse("name", v));
-    let credit_code = r.text(Col::CreditCode, |v| credit_code("credit_code", v).map(Some));
+    let credit_code = r.text(Col::CreditCode, |v| CreditCode::parse("credit_code", v).map(Some));
     let industry = r.text(Col::Industry, |v| Short::parse_opt("industry", Some(v)));
     let province = r.text(Col::Province, |v| Place::parse_opt("province", Some(v)));
     let city = r.text(Col::City, |v| Place::parse_opt("city", Some(v)));
@@ -120,7 +120,7 @@ fn changes(row: &Row, c: &company::Model) -> Option<CompanyChanges> {
     let ch = CompanyChanges {
         version: c.version,
         name: None,
-        credit_code: differ(&row.credit_code, &c.credit_code, String::as_str),
+        credit_code: differ(&row.credit_code, &c.credit_code, CreditCode::as_str),
         industry: differ(&row.industry, &c.industry, Short::as_str),
         province: differ(&row.province, &c.province, Place::as_str),
         city: differ(&row.city, &c.city, Place::as_str),
@@ -192,18 +192,18 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
         let known = row
             .credit_code
             .as_ref()
-            .and_then(|c| by_code.get(c))
+            .and_then(|c| by_code.get(c.as_str()))
             .or_else(|| by_key.get(&name_key(row.name.as_str())));
         let r = match known.copied() {
             Some(Ref::Stored(id)) => {
                 let c = &stored[&id];
                 if let (Some(code), Some(other)) = (&row.credit_code, &c.credit_code)
-                    && code != other
+                    && code.as_str() != other
                 {
                     out.error(Issue::at(
                         row.line,
                         out.column(Col::CreditCode),
-                        Some(code),
+                        Some(code.as_str()),
                         "credit_code_mismatch",
                         format!("企业“{}”已登记的统一社会信用代码为 {other},与本行不一致", c.name),
                     ));
@@ -225,7 +225,7 @@ async fn import(to: Target<'_>, rows: Vec<Row>, out: &mut Outcome) -> AppResult<
                 });
                 by_key.insert(name_key(row.name.as_str()), r);
                 if let Some(code) = &row.credit_code {
-                    by_code.insert(code.clone(), r);
+                    by_code.insert(code.as_str().to_owned(), r);
                 }
                 r
             }

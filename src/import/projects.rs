@@ -22,7 +22,7 @@ use super::{
 use crate::service::{
     Actor, AppResult,
     imports::{self, CompanyBefore, ProjectBefore, Touched},
-    input::{Day, Money, Name, Note, Patch, Short},
+    input::{CreditCode, Day, Money, Name, Note, Patch, Short},
     people,
     projects::{self, NewProject, Origin, ProjectChanges, ProjectWithHistory, Unit as UnitName},
     scope,
@@ -75,7 +75,7 @@ pub struct Row {
     line: usize,
     name: Name,
     company: Name,
-    credit_code: Option<String>,
+    credit_code: Option<CreditCode>,
     industry: Option<Short>,
     investment: Option<Money>,
     land_mu: Option<f64>,
@@ -100,9 +100,7 @@ super::ledger!(
 fn read(r: &mut RowReader<'_>) -> Option<Row> {
     let name = r.required(Col::Name, |v| Name::parse("name", v));
     let company = r.required(Col::Company, |v| Name::parse("company", v));
-    let credit_code = r.text(Col::CreditCode, |v| {
-        crate::service::input::credit_code("credit_code", v).map(Some)
-    });
+    let credit_code = r.text(Col::CreditCode, |v| CreditCode::parse("credit_code", v).map(Some));
     let industry = r.text(Col::Industry, |v| Short::parse_opt("industry", Some(v)));
     let investment = r.amount(Col::Investment);
     let land_mu = r.quantity(Col::LandMu);
@@ -202,7 +200,7 @@ enum CompanyRef {
 /// A company the import creates.
 struct NewCompany {
     name: Name,
-    credit_code: Option<String>,
+    credit_code: Option<CreditCode>,
     industry: Option<Short>,
 }
 
@@ -213,7 +211,7 @@ struct Companies {
     by_key: HashMap<String, CompanyRef>,
     new: Vec<NewCompany>,
     /// Stored companies whose missing credit code a row fills in.
-    codes: HashMap<i64, String>,
+    codes: HashMap<i64, CreditCode>,
 }
 
 impl Companies {
@@ -240,16 +238,16 @@ impl Companies {
             CompanyRef::Stored(id) => self
                 .codes
                 .get(&id)
-                .map(String::as_str)
+                .map(CreditCode::as_str)
                 .or(self.stored[&id].credit_code.as_deref()),
-            CompanyRef::New(i) => self.new[i].credit_code.as_deref(),
+            CompanyRef::New(i) => self.new[i].credit_code.as_ref().map(CreditCode::as_str),
         }
     }
 
     /// The company of a row; a name matching a company with another credit code is an error.
     fn resolve(&mut self, row: &Row, out: &mut Outcome) -> Option<CompanyRef> {
         if let Some(code) = &row.credit_code
-            && let Some(r) = self.by_code.get(code)
+            && let Some(r) = self.by_code.get(code.as_str())
         {
             return Some(*r);
         }
@@ -263,16 +261,16 @@ impl Companies {
             });
             self.by_key.insert(key, r);
             if let Some(code) = &row.credit_code {
-                self.by_code.insert(code.clone(), r);
+                self.by_code.insert(code.as_str().to_owned(), r);
             }
             return Some(r);
         };
-        match (row.credit_code.as_deref(), self.code_of(r)) {
-            (Some(code), Some(other)) if code != other => {
+        match (row.credit_code.as_ref(), self.code_of(r)) {
+            (Some(code), Some(other)) if code.as_str() != other => {
                 out.error(Issue::at(
                     row.line,
                     out.column(Col::CreditCode),
-                    Some(code),
+                    Some(code.as_str()),
                     "credit_code_mismatch",
                     format!(
                         "企业“{}”已登记的统一社会信用代码为 {other},与本行不一致",
@@ -284,11 +282,11 @@ impl Companies {
             (Some(code), None) => {
                 match r {
                     CompanyRef::Stored(id) => {
-                        self.codes.insert(id, code.to_owned());
+                        self.codes.insert(id, code.clone());
                     }
-                    CompanyRef::New(i) => self.new[i].credit_code = Some(code.to_owned()),
+                    CompanyRef::New(i) => self.new[i].credit_code = Some(code.clone()),
                 }
-                self.by_code.insert(code.to_owned(), r);
+                self.by_code.insert(code.as_str().to_owned(), r);
                 Some(r)
             }
             _ => Some(r),

@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::{
     Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
-    input::{Day, Name, Note, Patch, Place, Short, opt_string, set_some},
+    input::{CreditCode, Day, Name, Note, Patch, Place, Short, opt_string, set_some},
     known, name_contains, search_text, update_versioned,
 };
 
@@ -15,8 +15,8 @@ use super::{
 pub struct NewCompany {
     /// Name.
     pub name: Name,
-    /// Unified social credit code, checked (see [`super::input::credit_code`]).
-    pub credit_code: Option<String>,
+    /// Unified social credit code.
+    pub credit_code: Option<CreditCode>,
     /// Industry.
     pub industry: Option<Short>,
     /// Origin province.
@@ -51,7 +51,7 @@ pub struct CompanyChanges {
     /// Name.
     pub name: Option<Name>,
     /// Unified social credit code.
-    pub credit_code: Patch<String>,
+    pub credit_code: Patch<CreditCode>,
     /// Industry.
     pub industry: Patch<Short>,
     /// Origin province.
@@ -77,7 +77,7 @@ pub struct CompanyFilter {
 
 /// Creates a company; a credit code another company has is a conflict.
 pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<company::Model> {
-    ensure_code_free(db, c.credit_code.as_deref(), None).await?;
+    ensure_code_free(db, c.credit_code.as_ref().map(CreditCode::as_str), None).await?;
     company::Entity::insert(row(c))
         .exec_with_returning(db)
         .await
@@ -94,7 +94,7 @@ fn row(c: NewCompany) -> company::ActiveModel {
     let now = Utc::now();
     company::ActiveModel {
         name: Set(c.name.into()),
-        credit_code: Set(c.credit_code),
+        credit_code: Set(c.credit_code.map(String::from)),
         industry: Set(opt_string(c.industry)),
         province: Set(opt_string(c.province)),
         city: Set(opt_string(c.city)),
@@ -139,7 +139,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<company::Model
 /// Changes a company.
 pub async fn update(db: &impl ConnectionTrait, id: i64, c: CompanyChanges) -> AppResult<company::Model> {
     if let Patch::Set(code) = &c.credit_code {
-        ensure_code_free(db, Some(code), Some(id)).await?;
+        ensure_code_free(db, Some(code.as_str()), Some(id)).await?;
     }
     let mut m = company::ActiveModel::default();
     set_some(&mut m.name, c.name);

@@ -374,27 +374,45 @@ pub fn non_negative(field: &str, v: Option<f64>) -> AppResult<Option<f64>> {
     }
 }
 
-/// 统一社会信用代码 (GB 32100-2015): 18 characters from the code's alphabet, the last a checksum of the others.
-pub fn credit_code(field: &str, code: &str) -> AppResult<String> {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let code = code.trim().to_ascii_uppercase();
-    let values: Option<Vec<usize>> = code.bytes().map(|b| ALPHABET.iter().position(|a| *a == b)).collect();
-    let valid = match values {
-        Some(v) if v.len() == 18 => {
-            let sum: usize = v.iter().zip(WEIGHTS).map(|(c, w)| c * w).sum();
-            (31 - sum % 31) % 31 == v[17]
+/// 统一社会信用代码 (GB 32100-2015): 18 characters from the code's alphabet, the last a checksum of the others; kept
+/// in capitals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditCode(String);
+
+impl CreditCode {
+    /// The code of `field`, trimmed and in capitals.
+    pub fn parse(field: &str, code: &str) -> AppResult<CreditCode> {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+        const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+        let code = code.trim().to_ascii_uppercase();
+        let values: Option<Vec<usize>> = code.bytes().map(|b| ALPHABET.iter().position(|a| *a == b)).collect();
+        let valid = match values {
+            Some(v) if v.len() == 18 => {
+                let sum: usize = v.iter().zip(WEIGHTS).map(|(c, w)| c * w).sum();
+                (31 - sum % 31) % 31 == v[17]
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err(AppError::invalid(
+                field,
+                "not a valid unified social credit code (18 characters with a correct check digit)",
+                "统一社会信用代码无效(应为18位且校验位正确)",
+            ));
         }
-        _ => false,
-    };
-    if !valid {
-        return Err(AppError::invalid(
-            field,
-            "not a valid unified social credit code (18 characters with a correct check digit)",
-            "统一社会信用代码无效(应为18位且校验位正确)",
-        ));
+        Ok(CreditCode(code))
     }
-    Ok(code)
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<CreditCode> for String {
+    fn from(c: CreditCode) -> String {
+        c.0
+    }
 }
 
 /// An e-mail address (RFC 5322 syntax), at most 254 characters.
@@ -518,11 +536,11 @@ mod tests {
 
     #[test]
     fn credit_codes() {
-        assert!(credit_code("c", "91350100M000100Y43").is_ok());
-        assert!(credit_code("c", "91350100m000100y43").is_ok());
-        assert!(credit_code("c", "91350100M000100Y44").is_err());
-        assert!(credit_code("c", "91350100M000100Y4").is_err());
-        assert!(credit_code("c", "91350100I000100Y43").is_err());
+        assert!(CreditCode::parse("c", "91350100M000100Y43").is_ok());
+        assert!(CreditCode::parse("c", "91350100m000100y43").is_ok());
+        assert!(CreditCode::parse("c", "91350100M000100Y44").is_err());
+        assert!(CreditCode::parse("c", "91350100M000100Y4").is_err());
+        assert!(CreditCode::parse("c", "91350100I000100Y43").is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::{
     service::{
         AppError, AppResult, Need, Paging,
         companies::{self as svc, CompanyChanges, CompanyFilter, NewCompany},
-        input::{Amount, Patch, credit_code, email, phone, today},
+        input::{Amount, Patch, email, phone, today},
         names,
         projects::{self, ProjectFilter},
         support_funds::{self, NewSupportFund, SupportFundFilter},
@@ -160,9 +160,7 @@ impl CompanyForm {
     fn new_company(&self) -> AppResult<NewCompany> {
         Ok(NewCompany {
             name: form::required("name", &self.name)?,
-            credit_code: opt(&self.credit_code)
-                .map(|c| credit_code("credit_code", c))
-                .transpose()?,
+            credit_code: form::field("credit_code", &self.credit_code)?,
             industry: form::field("industry", &self.industry)?,
             province: form::field("province", &self.province)?,
             city: form::field("city", &self.city)?,

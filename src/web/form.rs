@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::service::{
     AppError, AppResult, Code,
-    input::{Amount, Day, Money, Text},
+    input::{Amount, CreditCode, Day, Money, Text},
 };
 
 /// A value a form field is read into: the service's own types, through their own parse, so a form takes what the
@@ -19,6 +19,12 @@ pub trait FromField: Sized {
 impl<const MAX: usize> FromField for Text<MAX> {
     fn from_field(field: &str, text: &str) -> AppResult<Self> {
         Text::parse(field, text)
+    }
+}
+
+impl FromField for CreditCode {
+    fn from_field(field: &str, text: &str) -> AppResult<Self> {
+        CreditCode::parse(field, text)
     }
 }
 

@@ -74,6 +74,26 @@ async fn typed_fields_answer_with_their_type_s_own_error(app: TestApp) {
             .await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_value", Some("amount"));
     }
+    // A credit code is checked by its own type (check digit, length), and kept in capitals.
+    for code in ["91350100M000100Y44", "91350100M000100Y4", ""] {
+        let got = app
+            .post(
+                "/api/v1/companies",
+                json!({"name": "代码检查公司", "credit_code": code}),
+            )
+            .await;
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_value", Some("credit_code"));
+    }
+    let (s, c) = app
+        .post(
+            "/api/v1/companies",
+            json!({"name": "代码检查公司", "credit_code": "91350100m000100y43"}),
+        )
+        .await;
+    assert_eq!(
+        (s, c["credit_code"].as_str()),
+        (StatusCode::CREATED, Some("91350100M000100Y43"))
+    );
     // Spaces in a change keep the field; null clears it.
     let id = p["id"].as_i64().unwrap();
     let (_, p) = app
