@@ -344,7 +344,7 @@ pub struct AccountsApi {
 #[OpenApi(tag = "ApiTags::Accounts")]
 impl AccountsApi {
     /// Sign in. Wrong credentials, unknown users, disabled and locked accounts all get the same 401.
-    #[oai(path = "/auth/login", method = "post")]
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, body: JsonBody<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
         let client_addr = crate::edge::client_addr(req);
         self.gate.admit(client_addr.as_deref().unwrap_or_default())?;
@@ -362,14 +362,14 @@ impl AccountsApi {
     }
 
     /// End the current session.
-    #[oai(path = "/auth/logout", method = "post")]
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, auth: Auth, tx: WriteTx) -> AppResult<Deleted> {
         sessions::sign_out(tx.get().await?, &auth.0).await?;
         Ok(Deleted::Deleted)
     }
 
     /// Who the caller is.
-    #[oai(path = "/auth/me", method = "get")]
+    #[oai(path = "/auth/me", method = "get", operation_id = "getCurrentUser")]
     async fn me(&self, auth: Auth) -> AppResult<Json<Me>> {
         let u = accounts::get_user(&self.db, auth.0.user_id).await?;
         let (via, scopes) = match auth.0.via {
@@ -384,7 +384,7 @@ impl AccountsApi {
     }
 
     /// The caller's open sessions.
-    #[oai(path = "/auth/sessions", method = "get")]
+    #[oai(path = "/auth/sessions", method = "get", operation_id = "listSessions")]
     async fn sessions(&self, auth: Auth) -> AppResult<Json<Vec<SessionInfo>>> {
         let rows = sessions::open_sessions(&self.db, &self.config, &auth.0).await?;
         Ok(Json(
@@ -403,7 +403,7 @@ impl AccountsApi {
     }
 
     /// Turn the caller's weekly report or daily reminders on or off.
-    #[oai(path = "/auth/subscription", method = "put")]
+    #[oai(path = "/auth/subscription", method = "put", operation_id = "setSubscription")]
     async fn subscription(
         &self,
         auth: Auth,
@@ -419,14 +419,14 @@ impl AccountsApi {
     }
 
     /// End one of the caller's sessions.
-    #[oai(path = "/auth/sessions/:id", method = "delete")]
+    #[oai(path = "/auth/sessions/:id", method = "delete", operation_id = "endSession")]
     async fn end_session(&self, auth: Auth, tx: WriteTx, id: Path<i64>) -> AppResult<Deleted> {
         sessions::end_session(tx.get().await?, &auth.0, id.0).await?;
         Ok(Deleted::Deleted)
     }
 
     /// Change one's own password; every other session of the user ends.
-    #[oai(path = "/auth/password", method = "post")]
+    #[oai(path = "/auth/password", method = "post", operation_id = "changePassword")]
     async fn change_password(&self, auth: Auth, tx: WriteTx, body: JsonBody<PasswordChange>) -> AppResult<Deleted> {
         let b = body.0;
         sessions::change_password(tx.get().await?, &auth.0, &b.current_password, b.new_password.as_str()).await?;
@@ -434,7 +434,7 @@ impl AccountsApi {
     }
 
     /// Create a user (admin).
-    #[oai(path = "/users", method = "post")]
+    #[oai(path = "/users", method = "post", operation_id = "createUser")]
     async fn create_user(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewUser>) -> AppResult<Created<User>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
@@ -453,7 +453,7 @@ impl AccountsApi {
     }
 
     /// List users (admin).
-    #[oai(path = "/users", method = "get")]
+    #[oai(path = "/users", method = "get", operation_id = "listUsers")]
     async fn list_users(
         &self,
         auth: Auth,
@@ -470,14 +470,14 @@ impl AccountsApi {
     }
 
     /// Read a user (admin).
-    #[oai(path = "/users/:id", method = "get")]
+    #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
     async fn get_user(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<User>> {
         auth.0.require(Need::Admin)?;
         Ok(Json(accounts::get_user(&self.db, id.0).await?.into()))
     }
 
     /// Change a user (admin): role, name, e-mail, disable, reset the password.
-    #[oai(path = "/users/:id", method = "patch")]
+    #[oai(path = "/users/:id", method = "patch", operation_id = "updateUser")]
     async fn update_user(
         &self,
         auth: Auth,
@@ -507,7 +507,7 @@ impl AccountsApi {
     }
 
     /// Issue an API token for a user (admin). The token is in this answer only.
-    #[oai(path = "/tokens", method = "post")]
+    #[oai(path = "/tokens", method = "post", operation_id = "createToken")]
     async fn create_token(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewToken>) -> AppResult<Created<IssuedToken>> {
         auth.0.require(Need::Admin)?;
         let b = body.0;
@@ -522,7 +522,7 @@ impl AccountsApi {
     }
 
     /// List API tokens (admin); secrets are never shown again.
-    #[oai(path = "/tokens", method = "get")]
+    #[oai(path = "/tokens", method = "get", operation_id = "listTokens")]
     async fn list_tokens(
         &self,
         auth: Auth,
@@ -539,7 +539,7 @@ impl AccountsApi {
     }
 
     /// Revoke an API token (admin).
-    #[oai(path = "/tokens/:id", method = "delete")]
+    #[oai(path = "/tokens/:id", method = "delete", operation_id = "revokeToken")]
     async fn revoke_token(&self, auth: Auth, tx: WriteTx, id: Path<i64>) -> AppResult<Deleted> {
         auth.0.require(Need::Admin)?;
         tokens::revoke(tx.get().await?, id.0).await?;
@@ -547,7 +547,7 @@ impl AccountsApi {
     }
 
     /// The audit log (admin), newest first.
-    #[oai(path = "/audit", method = "get")]
+    #[oai(path = "/audit", method = "get", operation_id = "listAuditEntries")]
     async fn audit(
         &self,
         auth: Auth,

@@ -19,7 +19,7 @@ pub struct AgendaApi {
 impl AgendaApi {
     /// The caller's agenda: the follow-ups they own whose next date has come, their open blockers due within three
     /// days or overdue, and their projects without a follow-up for `jobs.stale_days` — the daily reminder's items.
-    #[oai(path = "/me/agenda", method = "get")]
+    #[oai(path = "/me/agenda", method = "get", operation_id = "getAgenda")]
     async fn agenda(
         &self,
         auth: Auth,

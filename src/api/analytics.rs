@@ -225,7 +225,7 @@ impl AnalyticsApi {
     /// A flow or cohort funnel over a period, with conversion, median and p90 days between stages and year-on-year
     /// counts; `by` breaks it down (`industry`, `source`, `contact_leader`, `province` for projects; `cohort_year`
     /// for incubation).
-    #[oai(path = "/analytics/funnel", method = "get")]
+    #[oai(path = "/analytics/funnel", method = "get", operation_id = "getFunnel")]
     async fn funnel(
         &self,
         auth: Auth,
@@ -258,7 +258,7 @@ impl AnalyticsApi {
 
     /// The KPIs of a period: visits, outreach, project flow counts, money, incubation and blockers, each beside the
     /// same period one year earlier, and progress toward the targets of the period's year.
-    #[oai(path = "/analytics/kpis", method = "get")]
+    #[oai(path = "/analytics/kpis", method = "get", operation_id = "getKpis")]
     async fn kpis(
         &self,
         auth: Auth,
@@ -280,7 +280,11 @@ impl AnalyticsApi {
 
     /// The snapshots of the latest successful nightly analytics run (404 before the first). They are of every record:
     /// a caller whose data scope is narrower gets 403 `whole_park_only`.
-    #[oai(path = "/analytics/snapshots/latest", method = "get")]
+    #[oai(
+        path = "/analytics/snapshots/latest",
+        method = "get",
+        operation_id = "getLatestSnapshot"
+    )]
     async fn latest(&self, auth: Auth) -> AppResult<Json<Snapshots>> {
         auth.0.require(Need::Read)?;
         let seen = scope::seen(&self.db, &auth.0).await?;
@@ -303,7 +307,7 @@ impl AnalyticsApi {
     }
 
     /// The jobs, their next slots and their runs (admin).
-    #[oai(path = "/jobs/runs", method = "get")]
+    #[oai(path = "/jobs/runs", method = "get", operation_id = "listJobRuns")]
     async fn runs(
         &self,
         auth: Auth,
@@ -332,7 +336,7 @@ impl AnalyticsApi {
     }
 
     /// The mail outbox (admin), newest first: status, attempts and the last error of each message.
-    #[oai(path = "/outbox", method = "get")]
+    #[oai(path = "/outbox", method = "get", operation_id = "listOutboxMessages")]
     async fn outbox(
         &self,
         auth: Auth,
@@ -350,7 +354,7 @@ impl AnalyticsApi {
 
     /// Start a job now (admin): `analytics`, `weekly_report`, `reminders` or `outbox`. It runs in the background and
     /// shows in `/jobs/runs` with the trigger `manual`.
-    #[oai(path = "/jobs/:name/run", method = "post")]
+    #[oai(path = "/jobs/:name/run", method = "post", operation_id = "runJob")]
     async fn run_job(&self, auth: Auth, name: Path<String>) -> AppResult<Json<JobStarted>> {
         auth.0.require(Need::Admin)?;
         jobs::start_now(&self.db, &self.schedules, &self.mail, &name.0)?;
@@ -359,7 +363,7 @@ impl AnalyticsApi {
 
     /// Send a failed message again (admin): it goes back in the queue with its attempts counted afresh; the next
     /// pass of the outbox job sends it. 422 `not_failed` for a message that did not fail.
-    #[oai(path = "/outbox/:id/resend", method = "post")]
+    #[oai(path = "/outbox/:id/resend", method = "post", operation_id = "resendMessage")]
     async fn resend(&self, auth: Auth, tx: WriteTx, id: Path<i64>) -> AppResult<Json<OutboxMessage>> {
         auth.0.require(Need::Admin)?;
         Ok(Json(jobs::resend(tx.get().await?, id.0).await?.into()))

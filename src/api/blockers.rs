@@ -188,7 +188,7 @@ pub struct BlockersApi {
 #[OpenApi(tag = "ApiTags::Blockers")]
 impl BlockersApi {
     /// Record a blocker on a project.
-    #[oai(path = "/projects/:id/blockers", method = "post")]
+    #[oai(path = "/projects/:id/blockers", method = "post", operation_id = "createBlocker")]
     async fn create(
         &self,
         auth: Auth,
@@ -202,7 +202,11 @@ impl BlockersApi {
     }
 
     /// The blockers of a project, newest first.
-    #[oai(path = "/projects/:id/blockers", method = "get")]
+    #[oai(
+        path = "/projects/:id/blockers",
+        method = "get",
+        operation_id = "listProjectBlockers"
+    )]
     async fn list_for_project(
         &self,
         auth: Auth,
@@ -218,7 +222,7 @@ impl BlockersApi {
     }
 
     /// Blockers across all projects, newest first, filtered.
-    #[oai(path = "/blockers", method = "get")]
+    #[oai(path = "/blockers", method = "get", operation_id = "listBlockers")]
     async fn list(
         &self,
         auth: Auth,
@@ -252,14 +256,14 @@ impl BlockersApi {
     }
 
     /// Read a blocker.
-    #[oai(path = "/blockers/:id", method = "get")]
+    #[oai(path = "/blockers/:id", method = "get", operation_id = "getBlocker")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Blocker>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Blocker(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a blocker, including its status; a stale `version` answers 409.
-    #[oai(path = "/blockers/:id", method = "patch")]
+    #[oai(path = "/blockers/:id", method = "patch", operation_id = "updateBlocker")]
     async fn update(
         &self,
         auth: Auth,
@@ -273,7 +277,7 @@ impl BlockersApi {
     }
 
     /// Delete a blocker.
-    #[oai(path = "/blockers/:id", method = "delete")]
+    #[oai(path = "/blockers/:id", method = "delete", operation_id = "deleteBlocker")]
     async fn delete(
         &self,
         auth: Auth,

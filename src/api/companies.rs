@@ -268,7 +268,7 @@ pub struct CompaniesApi {
 #[OpenApi(tag = "ApiTags::Companies")]
 impl CompaniesApi {
     /// Create a company.
-    #[oai(path = "/companies", method = "post")]
+    #[oai(path = "/companies", method = "post", operation_id = "createCompany")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewCompany>) -> AppResult<Created<Company>> {
         auth.0.require(Need::Edit)?;
         let m = svc::create(tx.get().await?, body.0.parse()?).await?;
@@ -276,7 +276,7 @@ impl CompaniesApi {
     }
 
     /// List companies, newest first; `q` searches the name.
-    #[oai(path = "/companies", method = "get")]
+    #[oai(path = "/companies", method = "get", operation_id = "listCompanies")]
     async fn list(
         &self,
         auth: Auth,
@@ -302,14 +302,14 @@ impl CompaniesApi {
     }
 
     /// Read a company.
-    #[oai(path = "/companies/:id", method = "get")]
+    #[oai(path = "/companies/:id", method = "get", operation_id = "getCompany")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Company>> {
         auth.0.require(Need::Read)?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a company; a stale `version` answers 409 and changes nothing.
-    #[oai(path = "/companies/:id", method = "patch")]
+    #[oai(path = "/companies/:id", method = "patch", operation_id = "updateCompany")]
     async fn update(
         &self,
         auth: Auth,
@@ -322,7 +322,7 @@ impl CompaniesApi {
     }
 
     /// Delete a company and its contacts; refused with 409 while projects refer to it.
-    #[oai(path = "/companies/:id", method = "delete")]
+    #[oai(path = "/companies/:id", method = "delete", operation_id = "deleteCompany")]
     async fn delete(
         &self,
         auth: Auth,
@@ -337,7 +337,7 @@ impl CompaniesApi {
     }
 
     /// Add a contact to a company.
-    #[oai(path = "/companies/:id/contacts", method = "post")]
+    #[oai(path = "/companies/:id/contacts", method = "post", operation_id = "createContact")]
     async fn create_contact(
         &self,
         auth: Auth,
@@ -351,7 +351,7 @@ impl CompaniesApi {
     }
 
     /// List the contacts of a company.
-    #[oai(path = "/companies/:id/contacts", method = "get")]
+    #[oai(path = "/companies/:id/contacts", method = "get", operation_id = "listContacts")]
     async fn list_contacts(
         &self,
         auth: Auth,
@@ -367,14 +367,14 @@ impl CompaniesApi {
     }
 
     /// Read a contact.
-    #[oai(path = "/contacts/:id", method = "get")]
+    #[oai(path = "/contacts/:id", method = "get", operation_id = "getContact")]
     async fn get_contact(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Contact>> {
         auth.0.require(Need::Read)?;
         Ok(Json(svc::get_contact(&self.db, &auth.0, id.0).await?.into()))
     }
 
     /// Change a contact; a stale `version` answers 409.
-    #[oai(path = "/contacts/:id", method = "patch")]
+    #[oai(path = "/contacts/:id", method = "patch", operation_id = "updateContact")]
     async fn update_contact(
         &self,
         auth: Auth,
@@ -388,7 +388,7 @@ impl CompaniesApi {
     }
 
     /// Delete a contact.
-    #[oai(path = "/contacts/:id", method = "delete")]
+    #[oai(path = "/contacts/:id", method = "delete", operation_id = "deleteContact")]
     async fn delete_contact(
         &self,
         auth: Auth,

@@ -81,7 +81,7 @@ pub struct DepartmentsApi {
 #[OpenApi(tag = "ApiTags::Accounts")]
 impl DepartmentsApi {
     /// Record a department (admins).
-    #[oai(path = "/departments", method = "post")]
+    #[oai(path = "/departments", method = "post", operation_id = "createDepartment")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewDepartment>) -> AppResult<Created<Department>> {
         auth.0.require(Need::Admin)?;
         let n = svc::NewDepartment {
@@ -92,7 +92,7 @@ impl DepartmentsApi {
     }
 
     /// Every department, by name.
-    #[oai(path = "/departments", method = "get")]
+    #[oai(path = "/departments", method = "get", operation_id = "listDepartments")]
     async fn list(&self, auth: Auth) -> AppResult<Json<Vec<Department>>> {
         auth.0.require(Need::Read)?;
         Ok(Json(
@@ -101,14 +101,14 @@ impl DepartmentsApi {
     }
 
     /// Read a department.
-    #[oai(path = "/departments/:id", method = "get")]
+    #[oai(path = "/departments/:id", method = "get", operation_id = "getDepartment")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Department>> {
         auth.0.require(Need::Read)?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a department (admins); a stale `version` answers 409.
-    #[oai(path = "/departments/:id", method = "patch")]
+    #[oai(path = "/departments/:id", method = "patch", operation_id = "updateDepartment")]
     async fn update(
         &self,
         auth: Auth,
@@ -127,7 +127,7 @@ impl DepartmentsApi {
     }
 
     /// Delete a department that has no users and no departments below it (admins).
-    #[oai(path = "/departments/:id", method = "delete")]
+    #[oai(path = "/departments/:id", method = "delete", operation_id = "deleteDepartment")]
     async fn delete(
         &self,
         auth: Auth,

@@ -120,7 +120,7 @@ impl ExportsApi {
     /// Export a dataset. Filters: `from`/`to` on the dataset's own date (a project's lead date, an event's date, a
     /// visit's date, an outreach's start, a blocker's raised date), `stage` (projects, incubation), `industry`
     /// (projects), `status` (blockers). Large CSV and JSON exports stream as they are read.
-    #[oai(path = "/exports/:dataset", method = "get")]
+    #[oai(path = "/exports/:dataset", method = "get", operation_id = "exportDataset")]
     #[allow(clippy::too_many_arguments)]
     async fn export(
         &self,
@@ -174,7 +174,7 @@ impl ExportsApi {
 
     /// The investment-promotion section of a work summary (工作总结) for a period, every number from the records
     /// the caller sees (its first line says which when that is not all): as `text`, `markdown` or `docx`.
-    #[oai(path = "/reports/summary", method = "get")]
+    #[oai(path = "/reports/summary", method = "get", operation_id = "getWorkSummary")]
     async fn summary(
         &self,
         auth: Auth,

@@ -136,7 +136,7 @@ pub struct FollowUpsApi {
 #[OpenApi(tag = "ApiTags::FollowUps")]
 impl FollowUpsApi {
     /// Record a follow-up on a project.
-    #[oai(path = "/projects/:id/follow-ups", method = "post")]
+    #[oai(path = "/projects/:id/follow-ups", method = "post", operation_id = "createFollowUp")]
     async fn create(
         &self,
         auth: Auth,
@@ -150,7 +150,7 @@ impl FollowUpsApi {
     }
 
     /// The follow-ups of a project, newest first.
-    #[oai(path = "/projects/:id/follow-ups", method = "get")]
+    #[oai(path = "/projects/:id/follow-ups", method = "get", operation_id = "listFollowUps")]
     async fn list(
         &self,
         auth: Auth,
@@ -166,7 +166,7 @@ impl FollowUpsApi {
     }
 
     /// Change a follow-up; a stale `version` answers 409.
-    #[oai(path = "/follow-ups/:id", method = "patch")]
+    #[oai(path = "/follow-ups/:id", method = "patch", operation_id = "updateFollowUp")]
     async fn update(
         &self,
         auth: Auth,
@@ -179,7 +179,7 @@ impl FollowUpsApi {
     }
 
     /// Delete a follow-up.
-    #[oai(path = "/follow-ups/:id", method = "delete")]
+    #[oai(path = "/follow-ups/:id", method = "delete", operation_id = "deleteFollowUp")]
     async fn delete(
         &self,
         auth: Auth,

@@ -143,7 +143,11 @@ pub struct FundsApi {
 #[OpenApi(tag = "ApiTags::FundArrivals")]
 impl FundsApi {
     /// Record funds arrived for a project.
-    #[oai(path = "/projects/:id/fund-arrivals", method = "post")]
+    #[oai(
+        path = "/projects/:id/fund-arrivals",
+        method = "post",
+        operation_id = "createFundArrival"
+    )]
     async fn create(
         &self,
         auth: Auth,
@@ -157,7 +161,11 @@ impl FundsApi {
     }
 
     /// The fund arrivals of a project, newest first.
-    #[oai(path = "/projects/:id/fund-arrivals", method = "get")]
+    #[oai(
+        path = "/projects/:id/fund-arrivals",
+        method = "get",
+        operation_id = "listFundArrivals"
+    )]
     async fn list(
         &self,
         auth: Auth,
@@ -173,7 +181,7 @@ impl FundsApi {
     }
 
     /// Change a fund arrival; a stale `version` answers 409.
-    #[oai(path = "/fund-arrivals/:id", method = "patch")]
+    #[oai(path = "/fund-arrivals/:id", method = "patch", operation_id = "updateFundArrival")]
     async fn update(
         &self,
         auth: Auth,
@@ -186,7 +194,7 @@ impl FundsApi {
     }
 
     /// Delete a fund arrival.
-    #[oai(path = "/fund-arrivals/:id", method = "delete")]
+    #[oai(path = "/fund-arrivals/:id", method = "delete", operation_id = "deleteFundArrival")]
     async fn delete(
         &self,
         auth: Auth,

@@ -3,10 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use entity::import_batch;
+use poem::{IntoResponse, http::StatusCode};
 use poem_openapi::{
     ApiResponse, Multipart, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
+    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry},
+    types::Type,
     types::multipart::Upload,
 };
 use sea_orm::DatabaseConnection;
@@ -18,6 +21,7 @@ use super::{
     paging,
 };
 use crate::{
+    edge::error::{ErrorBody, ErrorsBesides},
     export::{XLSX_TYPE, content_disposition},
     import::{self, Dataset, Options},
     service::{
@@ -202,15 +206,66 @@ pub enum OnError {
     Skip,
 }
 
-/// The answer to an import.
-#[derive(ApiResponse)]
+/// The answer to an import: the report, with 200, or with 422 when a commit wrote nothing because rows have errors.
 pub enum ImportAnswer {
     /// The report: of the preview, or of the commit that wrote.
-    #[oai(status = 200)]
-    Done(Json<ImportReport>),
+    Done(ImportReport),
     /// The commit wrote nothing because rows have errors (see `errors`; `on_error=skip` writes the good rows).
-    #[oai(status = 422)]
-    Refused(Json<ImportReport>),
+    Refused(ImportReport),
+}
+
+impl IntoResponse for ImportAnswer {
+    fn into_response(self) -> poem::Response {
+        match self {
+            ImportAnswer::Done(r) => Json(r).into_response(),
+            ImportAnswer::Refused(r) => Json(r).with_status(StatusCode::UNPROCESSABLE_ENTITY).into_response(),
+        }
+    }
+}
+
+impl ApiResponse for ImportAnswer {
+    /// 200 with the report; 422 with either the report of a refused commit or the error body of a broken rule (a
+    /// ledger without a header row or a required column): one response, whose body is one of the two.
+    fn meta() -> MetaResponses {
+        let json = |schema| {
+            vec![MetaMediaType {
+                content_type: "application/json; charset=utf-8",
+                schema,
+            }]
+        };
+        let either = MetaSchema {
+            one_of: vec![ImportReport::schema_ref(), ErrorBody::schema_ref()],
+            ..MetaSchema::ANY
+        };
+        let answer = |status, description, content| MetaResponse {
+            description,
+            status: Some(status),
+            status_range: None,
+            content,
+            headers: vec![],
+        };
+        MetaResponses {
+            responses: vec![
+                answer(
+                    200,
+                    "The report: of the preview, or of the commit that wrote.",
+                    json(ImportReport::schema_ref()),
+                ),
+                answer(
+                    422,
+                    "A commit that wrote nothing because rows have errors (the report: see `errors`; \
+                     `on_error=skip` writes the good rows), or a ledger the import cannot read as its dataset (an \
+                     error body: no header row, a required column missing).",
+                    json(MetaSchemaRef::Inline(Box::new(either))),
+                ),
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ImportReport::register(registry);
+        ErrorBody::register(registry);
+    }
 }
 
 /// Import templates: XLSX.
@@ -246,7 +301,7 @@ impl ImportsApi {
     /// `incubation`): a preview by default (writes nothing), or a commit. The report lists the mapping used, the
     /// counts, and every error and warning by the sheet's row number and column letter.
     #[allow(clippy::too_many_arguments)]
-    #[oai(path = "/imports/:dataset", method = "post")]
+    #[oai(path = "/imports/:dataset", method = "post", operation_id = "importLedger")]
     async fn import(
         &self,
         auth: Auth,
@@ -264,7 +319,7 @@ impl ImportsApi {
         /// JSON object: column letter or header text → field key (null ignores the column).
         mapping: Query<Option<Text<4000>>>,
         upload: LedgerUpload,
-    ) -> AppResult<ImportAnswer> {
+    ) -> Result<ImportAnswer, ErrorsBesides<422>> {
         let dataset = Dataset::parse(&dataset.0)?;
         let commit = mode.0 == Some(ImportMode::Commit);
         auth.0.require(if commit { Need::Edit } else { Need::Read })?;
@@ -286,14 +341,14 @@ impl ImportsApi {
         })?;
         let report = import::run(&self.db, &auth.0, dataset, &name, bytes, options).await?;
         Ok(if commit && !report.committed {
-            ImportAnswer::Refused(Json(report.into()))
+            ImportAnswer::Refused(report.into())
         } else {
-            ImportAnswer::Done(Json(report.into()))
+            ImportAnswer::Done(report.into())
         })
     }
 
     /// The committed imports, newest first.
-    #[oai(path = "/imports", method = "get")]
+    #[oai(path = "/imports", method = "get", operation_id = "listImportBatches")]
     async fn list(
         &self,
         auth: Auth,
@@ -309,7 +364,7 @@ impl ImportsApi {
 
     /// Undo a committed import: deletes what it created and restores what it changed. 409 naming the records
     /// changed since, or when it was undone already.
-    #[oai(path = "/imports/batches/:batch_id", method = "delete")]
+    #[oai(path = "/imports/batches/:batch_id", method = "delete", operation_id = "undoImport")]
     async fn undo(&self, auth: Auth, req: &poem::Request, batch_id: Path<i64>) -> AppResult<Json<ImportBatch>> {
         auth.0.require(Need::Edit)?;
         let b = imports::undo(&self.db, &auth.0, batch_id.0, crate::edge::client_addr(req)).await?;
@@ -317,7 +372,11 @@ impl ImportsApi {
     }
 
     /// The XLSX template of a dataset: the Chinese headers the import recognises, an example row, and notes.
-    #[oai(path = "/imports/templates/:dataset", method = "get")]
+    #[oai(
+        path = "/imports/templates/:dataset",
+        method = "get",
+        operation_id = "getImportTemplate"
+    )]
     async fn template(&self, auth: Auth, dataset: Path<String>) -> AppResult<File<Template>> {
         auth.0.require(Need::Read)?;
         let dataset = Dataset::parse(&dataset.0)?;

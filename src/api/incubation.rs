@@ -216,7 +216,7 @@ pub struct IncubationApi {
 #[OpenApi(tag = "ApiTags::Incubation")]
 impl IncubationApi {
     /// Take a company into high-tech cultivation (or record it at a later stage).
-    #[oai(path = "/incubation", method = "post")]
+    #[oai(path = "/incubation", method = "post", operation_id = "createCandidate")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewCandidate>) -> AppResult<Created<Candidate>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
@@ -235,7 +235,7 @@ impl IncubationApi {
     }
 
     /// List candidates, newest first.
-    #[oai(path = "/incubation", method = "get")]
+    #[oai(path = "/incubation", method = "get", operation_id = "listCandidates")]
     async fn list(
         &self,
         auth: Auth,
@@ -262,14 +262,14 @@ impl IncubationApi {
     }
 
     /// Read a candidate, with its stage and reach dates.
-    #[oai(path = "/incubation/:id", method = "get")]
+    #[oai(path = "/incubation/:id", method = "get", operation_id = "getCandidate")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Candidate>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Candidate(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a candidate's details; a stale `version` answers 409.
-    #[oai(path = "/incubation/:id", method = "patch")]
+    #[oai(path = "/incubation/:id", method = "patch", operation_id = "updateCandidate")]
     async fn update(
         &self,
         auth: Auth,
@@ -286,7 +286,7 @@ impl IncubationApi {
     }
 
     /// Delete a candidate with its history.
-    #[oai(path = "/incubation/:id", method = "delete")]
+    #[oai(path = "/incubation/:id", method = "delete", operation_id = "deleteCandidate")]
     async fn delete(
         &self,
         auth: Auth,
@@ -301,7 +301,11 @@ impl IncubationApi {
     }
 
     /// Record an incubation stage move; illegal moves answer 422 and change nothing.
-    #[oai(path = "/incubation/:id/stage-events", method = "post")]
+    #[oai(
+        path = "/incubation/:id/stage-events",
+        method = "post",
+        operation_id = "moveCandidateStage"
+    )]
     async fn move_stage(
         &self,
         auth: Auth,
@@ -324,7 +328,11 @@ impl IncubationApi {
     }
 
     /// The candidate's stage history, oldest first.
-    #[oai(path = "/incubation/:id/stage-events", method = "get")]
+    #[oai(
+        path = "/incubation/:id/stage-events",
+        method = "get",
+        operation_id = "listCandidateStageEvents"
+    )]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<IncubationEvent>>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Candidate(id.0)).await?;
         let rows = svc::stage_history(&self.db, id.0).await?;

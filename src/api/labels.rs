@@ -61,7 +61,7 @@ pub struct LabelsApi;
 #[OpenApi(tag = "ApiTags::Reference")]
 impl LabelsApi {
     /// The Chinese label of every enum value.
-    #[oai(path = "/labels", method = "get")]
+    #[oai(path = "/labels", method = "get", operation_id = "getLabels")]
     async fn labels(&self, auth: Auth) -> AppResult<Json<Labels>> {
         auth.0.require(Need::Read)?;
         Ok(Json(Labels {

@@ -8,6 +8,7 @@ mod blockers;
 mod body;
 mod companies;
 mod departments;
+mod document;
 mod exports;
 mod follow_ups;
 mod funds;
@@ -330,7 +331,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
         import_limit: cfg.import_limit,
         routes: Arc::new(routes_of(&api.spec())),
     };
-    let spec = Document(Arc::new(standard_dates(&api.spec())));
+    let spec = Document(Arc::new(document::finish(&api.spec())));
     let docs = api.swagger_ui();
     let cors = Cors::new()
         .allow_origins(cfg.cors_origins.iter().map(String::as_str))
@@ -339,7 +340,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
     let endpoint = Route::new()
         .nest("/api/v1", api.around(audit::record).around(bounded))
         .nest("/docs", docs)
-        .at("/openapi.json", get(document).data(spec))
+        .at("/openapi.json", get(served).data(spec))
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .data(AuthState {
@@ -357,13 +358,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn spec_json(cfg: &Config) -> String {
     let gate = Arc::new(SignInGate::new(cfg.auth.sign_ins_per_minute));
-    standard_dates(&service(&DatabaseConnection::default(), cfg, gate).spec())
-}
-
-/// poem-openapi writes dates as `format: naive-date`, which generated clients do not recognise; the document says
-/// `format: date`, the OpenAPI format for `YYYY-MM-DD`.
-fn standard_dates(spec: &str) -> String {
-    spec.replace("\"format\": \"naive-date\"", "\"format\": \"date\"")
+    document::finish(&service(&DatabaseConnection::default(), cfg, gate).spec())
 }
 
 /// The served OpenAPI document.
@@ -371,7 +366,7 @@ fn standard_dates(spec: &str) -> String {
 struct Document(Arc<String>);
 
 #[handler]
-fn document(doc: Data<&Document>) -> poem::Response {
+fn served(doc: Data<&Document>) -> poem::Response {
     poem::Response::builder()
         .content_type("application/json; charset=utf-8")
         .body(doc.0.0.as_str().to_owned())

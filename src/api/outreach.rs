@@ -175,7 +175,7 @@ pub struct OutreachApi {
 #[OpenApi(tag = "ApiTags::Outreach")]
 impl OutreachApi {
     /// Record an outreach activity.
-    #[oai(path = "/outreach", method = "post")]
+    #[oai(path = "/outreach", method = "post", operation_id = "createOutreachActivity")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewOutreach>) -> AppResult<Created<Outreach>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
@@ -184,7 +184,7 @@ impl OutreachApi {
     }
 
     /// List outreach activities, newest first; `from`/`to` select by start date (inclusive).
-    #[oai(path = "/outreach", method = "get")]
+    #[oai(path = "/outreach", method = "get", operation_id = "listOutreachActivities")]
     async fn list(
         &self,
         auth: Auth,
@@ -214,14 +214,14 @@ impl OutreachApi {
     }
 
     /// Read an outreach activity.
-    #[oai(path = "/outreach/:id", method = "get")]
+    #[oai(path = "/outreach/:id", method = "get", operation_id = "getOutreachActivity")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Outreach>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Outreach(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change an outreach activity; a stale `version` answers 409.
-    #[oai(path = "/outreach/:id", method = "patch")]
+    #[oai(path = "/outreach/:id", method = "patch", operation_id = "updateOutreachActivity")]
     async fn update(
         &self,
         auth: Auth,
@@ -234,7 +234,7 @@ impl OutreachApi {
     }
 
     /// Delete an outreach activity; projects that came from it lose the reference (not their source kind).
-    #[oai(path = "/outreach/:id", method = "delete")]
+    #[oai(path = "/outreach/:id", method = "delete", operation_id = "deleteOutreachActivity")]
     async fn delete(
         &self,
         auth: Auth,

@@ -114,7 +114,7 @@ pub struct PartnersApi {
 #[OpenApi(tag = "ApiTags::Partners")]
 impl PartnersApi {
     /// Record a partner organisation.
-    #[oai(path = "/partners", method = "post")]
+    #[oai(path = "/partners", method = "post", operation_id = "createPartner")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewPartner>) -> AppResult<Created<Partner>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
@@ -123,7 +123,7 @@ impl PartnersApi {
     }
 
     /// List partners, newest first; `q` searches the name.
-    #[oai(path = "/partners", method = "get")]
+    #[oai(path = "/partners", method = "get", operation_id = "listPartners")]
     async fn list(
         &self,
         auth: Auth,
@@ -142,14 +142,14 @@ impl PartnersApi {
     }
 
     /// Read a partner.
-    #[oai(path = "/partners/:id", method = "get")]
+    #[oai(path = "/partners/:id", method = "get", operation_id = "getPartner")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Partner>> {
         auth.0.require(Need::Read)?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a partner; a stale `version` answers 409.
-    #[oai(path = "/partners/:id", method = "patch")]
+    #[oai(path = "/partners/:id", method = "patch", operation_id = "updatePartner")]
     async fn update(
         &self,
         auth: Auth,
@@ -162,7 +162,7 @@ impl PartnersApi {
     }
 
     /// Delete a partner; projects that came through it lose the reference (not their source kind).
-    #[oai(path = "/partners/:id", method = "delete")]
+    #[oai(path = "/partners/:id", method = "delete", operation_id = "deletePartner")]
     async fn delete(
         &self,
         auth: Auth,

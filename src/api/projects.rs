@@ -422,7 +422,7 @@ pub struct ProjectsApi {
 #[OpenApi(tag = "ApiTags::Projects")]
 impl ProjectsApi {
     /// Create a project at its initial stage; the first stage event is recorded with it.
-    #[oai(path = "/projects", method = "post")]
+    #[oai(path = "/projects", method = "post", operation_id = "createProject")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewProject>) -> AppResult<Created<Project>> {
         auth.0.require(Need::Edit)?;
         let p = svc::create(tx.get().await?, &auth.0, body.0.parse()?).await?;
@@ -431,7 +431,7 @@ impl ProjectsApi {
 
     /// List projects, newest first, filtered; `q` searches the name. `reached_from`/`reached_to` keep the projects
     /// whose reach date of stage `reached` (default `lead`) lies in the range, both ends inclusive.
-    #[oai(path = "/projects", method = "get")]
+    #[oai(path = "/projects", method = "get", operation_id = "listProjects")]
     async fn list(
         &self,
         auth: Auth,
@@ -488,14 +488,14 @@ impl ProjectsApi {
     }
 
     /// Read a project, with its current stage, reach dates and funds arrived.
-    #[oai(path = "/projects/:id", method = "get")]
+    #[oai(path = "/projects/:id", method = "get", operation_id = "getProject")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Project>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a project's details; a stale `version` answers 409 and changes nothing.
-    #[oai(path = "/projects/:id", method = "patch")]
+    #[oai(path = "/projects/:id", method = "patch", operation_id = "updateProject")]
     async fn update(
         &self,
         auth: Auth,
@@ -508,7 +508,7 @@ impl ProjectsApi {
     }
 
     /// Delete a project with its history, follow-ups and fund arrivals.
-    #[oai(path = "/projects/:id", method = "delete")]
+    #[oai(path = "/projects/:id", method = "delete", operation_id = "deleteProject")]
     async fn delete(
         &self,
         auth: Auth,
@@ -524,7 +524,11 @@ impl ProjectsApi {
 
     /// Record a stage move. Illegal moves answer 422 with a machine code (`stage_unchanged`, `event_before_latest`,
     /// `reason_required`) and change nothing.
-    #[oai(path = "/projects/:id/stage-events", method = "post")]
+    #[oai(
+        path = "/projects/:id/stage-events",
+        method = "post",
+        operation_id = "moveProjectStage"
+    )]
     async fn move_stage(
         &self,
         auth: Auth,
@@ -546,7 +550,11 @@ impl ProjectsApi {
     }
 
     /// The project's stage history, oldest first.
-    #[oai(path = "/projects/:id/stage-events", method = "get")]
+    #[oai(
+        path = "/projects/:id/stage-events",
+        method = "get",
+        operation_id = "listProjectStageEvents"
+    )]
     async fn stage_history(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Vec<StageEvent>>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
         let rows = svc::stage_history(&self.db, id.0).await?;

@@ -133,7 +133,7 @@ pub struct SupportFundsApi {
 #[OpenApi(tag = "ApiTags::SupportFunds")]
 impl SupportFundsApi {
     /// Record a support fund a company secured.
-    #[oai(path = "/support-funds", method = "post")]
+    #[oai(path = "/support-funds", method = "post", operation_id = "createSupportFund")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewSupportFund>) -> AppResult<Created<SupportFund>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
@@ -143,7 +143,7 @@ impl SupportFundsApi {
 
     /// List support funds, latest approved first.
     #[allow(clippy::too_many_arguments)]
-    #[oai(path = "/support-funds", method = "get")]
+    #[oai(path = "/support-funds", method = "get", operation_id = "listSupportFunds")]
     async fn list(
         &self,
         auth: Auth,
@@ -172,14 +172,14 @@ impl SupportFundsApi {
     }
 
     /// Read a support fund.
-    #[oai(path = "/support-funds/:id", method = "get")]
+    #[oai(path = "/support-funds/:id", method = "get", operation_id = "getSupportFund")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<SupportFund>> {
         auth.0.require(Need::Read)?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a support fund; a stale `version` answers 409.
-    #[oai(path = "/support-funds/:id", method = "patch")]
+    #[oai(path = "/support-funds/:id", method = "patch", operation_id = "updateSupportFund")]
     async fn update(
         &self,
         auth: Auth,
@@ -192,7 +192,7 @@ impl SupportFundsApi {
     }
 
     /// Delete a support fund.
-    #[oai(path = "/support-funds/:id", method = "delete")]
+    #[oai(path = "/support-funds/:id", method = "delete", operation_id = "deleteSupportFund")]
     async fn delete(
         &self,
         auth: Auth,

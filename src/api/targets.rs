@@ -71,7 +71,7 @@ pub struct TargetsApi {
 #[OpenApi(tag = "ApiTags::Targets")]
 impl TargetsApi {
     /// Set a yearly target; a second one for the same year and metric answers 409.
-    #[oai(path = "/targets", method = "post")]
+    #[oai(path = "/targets", method = "post", operation_id = "createTarget")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewTarget>) -> AppResult<Created<Target>> {
         auth.0.require(Need::Edit)?;
         let b = body.0;
@@ -84,7 +84,7 @@ impl TargetsApi {
     }
 
     /// List targets by year (newest first) and metric.
-    #[oai(path = "/targets", method = "get")]
+    #[oai(path = "/targets", method = "get", operation_id = "listTargets")]
     async fn list(
         &self,
         auth: Auth,
@@ -103,7 +103,7 @@ impl TargetsApi {
     }
 
     /// Change a target's value; a stale `version` answers 409.
-    #[oai(path = "/targets/:id", method = "patch")]
+    #[oai(path = "/targets/:id", method = "patch", operation_id = "updateTarget")]
     async fn update(
         &self,
         auth: Auth,
@@ -117,7 +117,7 @@ impl TargetsApi {
     }
 
     /// Delete a target.
-    #[oai(path = "/targets/:id", method = "delete")]
+    #[oai(path = "/targets/:id", method = "delete", operation_id = "deleteTarget")]
     async fn delete(
         &self,
         auth: Auth,

@@ -185,7 +185,7 @@ pub struct VisitsApi {
 #[OpenApi(tag = "ApiTags::Visits")]
 impl VisitsApi {
     /// Record a visit.
-    #[oai(path = "/visits", method = "post")]
+    #[oai(path = "/visits", method = "post", operation_id = "createVisit")]
     async fn create(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewVisit>) -> AppResult<Created<Visit>> {
         auth.0.require(Need::Edit)?;
         Ok(Created::Created(Json(
@@ -195,7 +195,7 @@ impl VisitsApi {
 
     /// List visits, newest first. `total` is the number of batches and `person_times` the sum of headcounts of all
     /// the visits the filters match (not only this page).
-    #[oai(path = "/visits", method = "get")]
+    #[oai(path = "/visits", method = "get", operation_id = "listVisits")]
     async fn list(
         &self,
         auth: Auth,
@@ -231,14 +231,14 @@ impl VisitsApi {
     }
 
     /// Read a visit.
-    #[oai(path = "/visits/:id", method = "get")]
+    #[oai(path = "/visits/:id", method = "get", operation_id = "getVisit")]
     async fn get(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<Visit>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Visit(id.0)).await?;
         Ok(Json(svc::get(&self.db, id.0).await?.into()))
     }
 
     /// Change a visit; a stale `version` answers 409 and changes nothing.
-    #[oai(path = "/visits/:id", method = "patch")]
+    #[oai(path = "/visits/:id", method = "patch", operation_id = "updateVisit")]
     async fn update(
         &self,
         auth: Auth,
@@ -251,7 +251,7 @@ impl VisitsApi {
     }
 
     /// Delete a visit; projects that named it as their source keep their source kind but lose the reference.
-    #[oai(path = "/visits/:id", method = "delete")]
+    #[oai(path = "/visits/:id", method = "delete", operation_id = "deleteVisit")]
     async fn delete(
         &self,
         auth: Auth,

@@ -184,6 +184,35 @@ impl ApiResponse for AppError {
     }
 }
 
+/// The error answers of an operation whose own answer declares status `S` too (a ledger import's refused commit:
+/// 422 with its report): [`AppError`]'s answers without `S`, which the operation describes itself, so that the
+/// document never holds one status twice.
+pub struct ErrorsBesides<const S: u16>(pub AppError);
+
+impl<const S: u16> From<AppError> for ErrorsBesides<S> {
+    fn from(e: AppError) -> Self {
+        ErrorsBesides(e)
+    }
+}
+
+impl<const S: u16> From<ErrorsBesides<S>> for poem::Error {
+    fn from(e: ErrorsBesides<S>) -> poem::Error {
+        e.0.into()
+    }
+}
+
+impl<const S: u16> ApiResponse for ErrorsBesides<S> {
+    fn meta() -> MetaResponses {
+        let mut meta = AppError::meta();
+        meta.responses.retain(|r| r.status != Some(S));
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        AppError::register(registry);
+    }
+}
+
 /// The language of messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
