@@ -40,6 +40,23 @@ pub struct Config {
     pub jobs: Schedules,
     /// Mail: SMTP (`SMTP_URL`) or `.eml` files, retries.
     pub mail: MailConfig,
+    /// The audit trail's retention.
+    pub audit: AuditConfig,
+}
+
+/// The audit trail's settings (docs/SECURITY.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditConfig {
+    /// Days an audit entry is kept in the database before `invest-crm audit archive` may move it to a file (the
+    /// Cybersecurity Law asks for at least six months).
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { retention_days: 180 }
+    }
 }
 
 impl Default for Config {
@@ -57,6 +74,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             jobs: Schedules::default(),
             mail: MailConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

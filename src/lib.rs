@@ -67,6 +67,8 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
+    let sealer = tokio::spawn(seal_every_second(db.clone()));
+    let sealing = db.clone();
     let scheduler = if cfg.jobs.enabled {
         let runner = service::jobs::runner(&db, &cfg.jobs)?;
         let specs = jobs::specs(&cfg.jobs, &cfg.mail);
@@ -87,6 +89,10 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("serving on {}", cfg.listen))?;
     if let Some(s) = scheduler {
         s.shutdown().await.ok();
+    }
+    sealer.abort();
+    if let Err(e) = service::audit::chain::seal(&sealing).await {
+        tracing::error!(error = %e, "sealing the audit trail failed");
     }
     tracing::info!("invest-crm stopped");
     Ok(())
@@ -118,4 +124,16 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Seals what was written to the audit trail, every second, for as long as the service runs (docs/SECURITY.md).
+async fn seal_every_second(db: DatabaseConnection) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = service::audit::chain::seal(&db).await {
+            tracing::error!(error = %e, "sealing the audit trail failed");
+        }
+    }
 }

@@ -14,10 +14,20 @@ pub struct Model {
     pub entity: Option<String>,
     pub entity_id: Option<i64>,
     pub path: String,
-    /// JSON list of the names of the fields a write sent (never their values).
+    /// JSON list of the names of the fields changed (their values, masked where they must be, are in `changes`).
     pub fields: Json,
     pub client_addr: Option<String>,
     pub detail: Option<Json>,
+    /// Where the action came from: `api`, `web`, `cli`, `job` (empty in entries older than the column).
+    pub door: String,
+    /// JSON list of the changed fields: `{field, was, became}`, or `{field, secret: true}` for a secret.
+    pub changes: Option<Json>,
+    /// The entry's place in the hash chain, from 1; null until sealed.
+    pub seq: Option<i64>,
+    /// The seal of the entry before it in the chain (empty for the first).
+    pub prev_hash: Option<String>,
+    /// SHA-256 over the entry's content and `prev_hash`.
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

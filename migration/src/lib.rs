@@ -15,6 +15,7 @@ mod m20261127_000010_above_size;
 mod m20261205_000011_capital_origin;
 mod m20261205_000012_people;
 mod m20261205_000013_reach_dates;
+mod m20261206_000014_audit_trail;
 mod util;
 
 /// All migrations, oldest first.
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_capital_origin::Migration),
             Box::new(m20261205_000012_people::Migration),
             Box::new(m20261205_000013_reach_dates::Migration),
+            Box::new(m20261206_000014_audit_trail::Migration),
         ]
     }
 }

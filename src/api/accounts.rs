@@ -297,16 +297,23 @@ pub struct AuditEntry {
     pub username: Option<String>,
     /// What: `create`, `update`, `delete`, `login_success`, `login_failure`, `logout`, `export`, …
     pub action: String,
-    /// The kind of record, e.g. `projects`, `stage-events`, `tokens`.
+    /// The kind of record, the same whatever the door: `project`, `follow_up`, `token` …
     #[oai(nullable)]
     pub entity: Option<String>,
     /// The record's id.
     #[oai(nullable)]
     pub entity_id: Option<i64>,
-    /// The request path.
+    /// The request path, the command or the job.
     pub path: String,
-    /// Names of the fields the request sent (never their values).
+    /// Where it came from: `api`, `web`, `cli` or `job` (empty in entries older than this field).
+    pub door: String,
+    /// Names of the fields changed.
     pub fields: Vec<String>,
+    /// The changed fields with their values before and after (contact details masked; a secret only as `secret`).
+    pub changes: Vec<AuditChange>,
+    /// The entry's place in the hash chain (none until sealed, a second after it is written).
+    #[oai(nullable)]
+    pub seq: Option<i64>,
     /// The client's address.
     #[oai(nullable)]
     pub client_addr: Option<String>,
@@ -326,11 +333,34 @@ impl From<audit_entry::Model> for AuditEntry {
             entity: m.entity,
             entity_id: m.entity_id,
             path: m.path,
+            door: m.door,
             fields: serde_json::from_value(m.fields).unwrap_or_default(),
+            changes: m
+                .changes
+                .and_then(|c| serde_json::from_value(c).ok())
+                .unwrap_or_default(),
+            seq: m.seq,
             client_addr: m.client_addr,
             detail: m.detail,
         }
     }
+}
+
+/// One changed field of an audit entry.
+#[derive(Object, serde::Deserialize)]
+pub struct AuditChange {
+    /// The field.
+    pub field: String,
+    /// Its value before (absent for a create, or for a secret).
+    #[oai(skip_serializing_if_is_none)]
+    pub was: Option<serde_json::Value>,
+    /// Its value after (absent for a delete, or for a secret).
+    #[oai(skip_serializing_if_is_none)]
+    pub became: Option<serde_json::Value>,
+    /// A secret (a password): changed, never shown (absent for other fields).
+    #[serde(default)]
+    #[oai(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 /// Account endpoints.
@@ -555,8 +585,10 @@ impl AccountsApi {
         user_id: Query<Option<i64>>,
         /// Rows of this username.
         username: Query<Option<String>>,
-        /// Kind of record, e.g. `projects`.
+        /// Kind of record, e.g. `project`, `follow_up`.
         entity: Query<Option<String>>,
+        /// The record's id (with `entity`: one record's history).
+        entity_id: Query<Option<i64>>,
         /// Action, e.g. `update`, `login_failure`.
         action: Query<Option<String>>,
         /// From this time on (inclusive).
@@ -573,6 +605,7 @@ impl AccountsApi {
             user_id: user_id.0,
             username: username.0,
             entity: entity.0,
+            entity_id: entity_id.0,
             action: action.0,
             from: from.0,
             to: to.0,

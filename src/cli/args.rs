@@ -47,6 +47,11 @@ pub enum Command {
     },
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
+    /// The audit trail: verify its hash chain, archive old entries.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Benchmarks: a synthetic park of a given size, and timings of the analytics on it (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -178,6 +183,28 @@ pub enum BenchAction {
         /// How many times to time the on-demand funnel.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditAction {
+    /// Walk the audit trail's hash chain and name the first entry that does not fit (changed, deleted, inserted);
+    /// exits non-zero then.
+    Verify {
+        /// The archive the database's chain continues (written by `audit archive`): verified first, and the
+        /// boundary with it.
+        #[arg(long)]
+        from_archive: Option<PathBuf>,
+    },
+    /// Move the sealed entries older than a day to a JSON Lines file (with their seals), removing them from the
+    /// database only once the file is written and verified; refuses entries younger than `audit.retention_days`.
+    Archive {
+        /// Entries before this day (UTC) are archived.
+        #[arg(long)]
+        before: chrono::NaiveDate,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
     },
 }
 

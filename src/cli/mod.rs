@@ -2,6 +2,7 @@
 //! jobs, as the API does. `main.rs` only parses and dispatches here.
 
 pub mod args;
+mod audit;
 mod users;
 
 use std::path::Path;
@@ -12,15 +13,38 @@ use sea_orm::{ActiveEnum, DatabaseConnection};
 use crate::{bench, config::Config, db, demo, export, report, service};
 use args::{BenchAction, Command, JobAction, MigrateAction, ReportAction};
 
-/// Runs one command (all but `openapi`, which `main.rs` answers itself).
-pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
+/// Runs one command (all but `openapi`, which `main.rs` answers itself). What a command writes is audited as the
+/// command line's (door `cli`, path the command), and sealed into the audit trail's chain before it exits.
+pub async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
+    if matches!(command, Command::Serve { .. }) {
+        return command_of(command, &cfg).await;
+    }
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    let ctx = service::audit::Context::new(service::audit::Door::Cli, words.join(" "), None);
+    let result = service::audit::within(ctx, command_of(command, &cfg)).await;
+    if let Ok(conn) = db::connect(&cfg.database_url()).await
+        && let Err(e) = service::audit::chain::seal(&conn).await
+    {
+        eprintln!("warning: the audit trail could not be sealed now ({e}); the service seals it when it runs");
+    }
+    result
+}
+
+async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
+    let cfg = cfg.clone();
     match command {
         Command::Serve { listen, demo } => {
+            let mut cfg = cfg;
             if let Some(l) = listen {
                 cfg.listen = l;
             }
             crate::serve(&cfg, demo).await
         }
+        Command::Audit { action } => audit::run(&open(&cfg).await?, &cfg, action).await,
         Command::SeedDemo { force } => {
             let s = demo::seed(&open(&cfg).await?, force).await?;
             println!(

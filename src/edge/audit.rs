@@ -1,35 +1,25 @@
-//! The audit log at the HTTP edge: one row for every successful write through the API, by middleware, so no
-//! endpoint can forget it, committed in the same transaction as the write it records ([`WriteTx`]), so a crash
-//! cannot keep the one without the other. The sign-in and export services write their own rows.
+//! The audit trail at the HTTP edge, for the API and the UI alike: each request runs in an audit context (door,
+//! caller, address) so that the entries the service layer writes say who acted and from where; a write request runs
+//! in one transaction ([`WriteTx`]) committed with its entries, so a crash cannot keep the one without the other. A
+//! write the service layer recorded nothing for still leaves one entry, and a refusal (403) of a signed-in caller
+//! one too.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use poem::{Body, Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response, http::Method};
+use poem::{
+    Body, Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response,
+    http::{Method, StatusCode},
+};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 use tokio::sync::OnceCell;
 
 use crate::service::{
-    Actor, AppError, AppResult,
-    audit::{Entry, write},
+    AppError, AppResult,
+    audit::{self, Context, Door, Entry, FieldChange, write},
 };
 
-/// A slot the auth checker fills, so that the audit middleware knows the caller.
-#[derive(Clone, Default)]
-pub struct CallerSlot(Arc<Mutex<Option<Actor>>>);
-
-impl CallerSlot {
-    /// The caller, once authenticated.
-    pub fn get(&self) -> Option<Actor> {
-        self.0.lock().ok().and_then(|c| c.clone())
-    }
-
-    /// Records the caller once authenticated.
-    pub fn set(&self, caller: &Actor) {
-        if let Ok(mut c) = self.0.lock() {
-            *c = Some(caller.clone());
-        }
-    }
-}
+/// The caller of a request, filled by the authentication of the API and of the UI.
+pub use crate::service::audit::Caller as CallerSlot;
 
 /// The transaction of a write request. A handler that writes takes it as a parameter and runs its service calls
 /// in it; the transaction begins at the first use (after authentication, which reads and writes on its own
@@ -77,17 +67,31 @@ impl<'a> FromRequest<'a> for WriteTx {
     }
 }
 
-/// The kind of record and its id from a path under `/api/v1`: the last word, and the number after it if any.
+/// The kind of record and its id from a path (`/api/v1/projects/12`, `/projects/12/edit`): the last word that is
+/// not a number or a verb of the UI, in the singular, and the number after it if any.
 fn target(path: &str) -> (Option<String>, Option<i64>) {
     let segments: Vec<&str> = path
         .trim_start_matches("/api/v1")
         .split('/')
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && !matches!(*s, "edit" | "new" | "move" | "delete" | "resend" | "run"))
         .collect();
-    match segments.as_slice() {
-        [.., word, id] if id.parse::<i64>().is_ok() => (Some((*word).to_owned()), id.parse().ok()),
-        [.., word] => (Some((*word).to_owned()), None),
-        [] => (None, None),
+    let (word, id) = match segments.as_slice() {
+        [.., word, id] if id.parse::<i64>().is_ok() => (*word, id.parse().ok()),
+        [.., word] => (*word, None),
+        [] => return (None, None),
+    };
+    (Some(singular(word)), id)
+}
+
+/// A path's word as the audit log names the kind: `follow-ups` → `follow_up`, `companies` → `company`.
+fn singular(word: &str) -> String {
+    let w = word.replace('-', "_");
+    if let Some(stem) = w.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = w.strip_suffix('s').filter(|_| !w.ends_with("ss")) {
+        stem.to_owned()
+    } else {
+        w
     }
 }
 
@@ -95,83 +99,147 @@ fn action(method: &Method, entity: Option<&str>) -> &'static str {
     match (method, entity) {
         (&Method::POST, Some("logout")) => "logout",
         (&Method::POST, Some("password")) => "password_change",
-        (&Method::POST, Some("tokens")) => "token_create",
-        (&Method::DELETE, Some("tokens")) => "token_revoke",
-        (&Method::DELETE, Some("sessions")) => "session_end",
+        (&Method::POST, Some("token")) => "token_create",
+        (&Method::DELETE, Some("token")) => "token_revoke",
+        (&Method::DELETE, Some("session")) => "session_end",
         (&Method::POST, _) => "create",
         (&Method::DELETE, _) => "delete",
         _ => "update",
     }
 }
 
-/// Middleware around `/api/v1`: records every successful write with its caller, target, field names and address,
-/// in the write's own transaction.
+/// Middleware around the API and the UI: every request runs in an audit context (its door, caller and address),
+/// so the service layer's entries say who acted and from where; a write runs in one transaction that is committed
+/// only with its entries. A write the service layer recorded nothing for still leaves one entry naming its target
+/// and the fields sent; a request refused to a signed-in caller (403) leaves one too.
 pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
     let method = req.method().clone();
     let path = req.original_uri().path().to_owned();
+    let door = if path.starts_with("/api/") {
+        Door::Api
+    } else {
+        Door::Web
+    };
+    let ctx = Context::new(door, path.clone(), super::client_addr(&req));
+    req.extensions_mut().insert(ctx.caller.clone());
     let writes = matches!(method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE);
     let db = req.data::<DatabaseConnection>().cloned();
-    // Sign-in and the ledger import write their own rows (an import's names its batch, file and counts; a preview
-    // writes nothing and is not logged as a write).
-    let own_rows = path.ends_with("/auth/login") || path.starts_with("/api/v1/imports") || path.starts_with("/imports");
-    let (Some(db), true, false) = (db, writes, own_rows) else {
-        return ep.call(req).await.map(IntoResponse::into_response);
+    // Sign-in and the ledger import write their own entries (an import's names its batch, file and counts; a
+    // preview writes nothing).
+    let own_rows = path.ends_with("/auth/login") || path.ends_with("/login") || path.contains("/imports");
+    let (Some(db), true, false) = (db.clone(), writes, own_rows) else {
+        let answer = audit::within(ctx.clone(), ep.call(req))
+            .await
+            .map(IntoResponse::into_response);
+        return refused(db, ctx, answer).await;
     };
-    let slot = CallerSlot::default();
     let tx = WriteTx::new(db.clone());
-    req.extensions_mut().insert(slot.clone());
     req.extensions_mut().insert(tx.clone());
-    let client_addr = super::client_addr(&req);
     let body = req.take_body().into_bytes().await?;
-    let mut fields: Vec<String> = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            v.as_object()
-                .map(|o| o.keys().filter(|k| *k != "version").cloned().collect())
-        })
-        .unwrap_or_default();
-    fields.sort();
+    let sent = sent_fields(&body);
     req.set_body(body);
 
-    let resp = ep.call(req).await?.into_response();
+    let answer = audit::within(ctx.clone(), ep.call(req))
+        .await
+        .map(IntoResponse::into_response);
     let txn = tx.finish()?;
-    if !resp.status().is_success() {
-        return Ok(resp);
-    }
-    let (entity, mut entity_id) = target(&path);
+    let resp = match answer {
+        Ok(resp) if resp.status().is_success() => resp,
+        other => {
+            drop(txn);
+            return refused(Some(db), ctx, other).await;
+        }
+    };
     let (parts, body) = resp.into_parts();
     let bytes = body.into_bytes().await?;
-    if entity_id.is_none()
-        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
-    {
-        entity_id = v["id"].as_i64().or_else(|| v["info"]["id"].as_i64());
-    }
-    let caller = slot.get();
-    let entry = Entry {
-        action: action(&method, entity.as_deref()).into(),
-        user_id: caller.as_ref().map(|c| c.user_id),
-        username: caller.map(|c| c.username),
-        entity,
-        entity_id,
-        path,
-        fields,
-        client_addr,
-        detail: None,
-    };
+    let fallback = (ctx.written() == 0).then(|| {
+        let (entity, mut entity_id) = target(&path);
+        if entity_id.is_none()
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        {
+            entity_id = v["id"].as_i64().or_else(|| v["info"]["id"].as_i64());
+        }
+        Entry {
+            action: action(&method, entity.as_deref()).into(),
+            entity,
+            entity_id,
+            changes: sent,
+            ..Default::default()
+        }
+    });
     match txn {
         Some(txn) => {
-            write(&txn, entry).await?;
+            if let Some(entry) = fallback {
+                audit::within(ctx, write(&txn, entry)).await?;
+            }
             txn.commit().await.map_err(AppError::from)?;
         }
         // A write that used no request transaction is committed already: answering 500 now would make the
         // client retry it.
         None => {
-            if let Err(e) = write(&db, entry).await {
+            if let Some(entry) = fallback
+                && let Err(e) = audit::within(ctx, write(&db, entry)).await
+            {
                 tracing::error!(error = ?e, "could not append to the audit log");
             }
         }
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// The names of the fields a request body sent (JSON or a form), without `version` and the CSRF token: what a write
+/// the service layer did not record is recorded with.
+fn sent_fields(body: &[u8]) -> Vec<FieldChange> {
+    let mut names: Vec<String> = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+        .unwrap_or_else(|| form_urlencoded_keys(body));
+    names.retain(|k| k != "version" && k != "csrf");
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|field| FieldChange {
+            secret: field.contains("password"),
+            field,
+            was: None,
+            became: None,
+        })
+        .collect()
+}
+
+/// The keys of a form body.
+fn form_urlencoded_keys(body: &[u8]) -> Vec<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .map(|pairs| pairs.into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default()
+}
+
+/// A request refused to a signed-in caller (403) is a security event: one entry naming what was refused.
+async fn refused(
+    db: Option<DatabaseConnection>,
+    ctx: Context,
+    answer: poem::Result<Response>,
+) -> poem::Result<Response> {
+    let status = match &answer {
+        Ok(resp) => resp.status(),
+        Err(e) => e.status(),
+    };
+    let Some(db) = db.filter(|_| status == StatusCode::FORBIDDEN && ctx.caller.get().is_some()) else {
+        return answer;
+    };
+    let (entity, entity_id) = target(&ctx.path);
+    let entry = Entry {
+        action: "refused".into(),
+        entity,
+        entity_id,
+        detail: Some(serde_json::json!({"status": 403})),
+        ..Default::default()
+    };
+    if let Err(e) = audit::within(ctx, write(&db, entry)).await {
+        tracing::error!(error = ?e, "could not append to the audit log");
+    }
+    answer
 }
 
 #[cfg(test)]
@@ -180,13 +248,15 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(target("/api/v1/projects/12"), (Some("projects".into()), Some(12)));
+        assert_eq!(target("/api/v1/projects/12"), (Some("project".into()), Some(12)));
         assert_eq!(
             target("/api/v1/projects/12/stage-events"),
-            (Some("stage-events".into()), None)
+            (Some("stage_event".into()), None)
         );
-        assert_eq!(target("/api/v1/companies"), (Some("companies".into()), None));
-        assert_eq!(action(&Method::POST, Some("tokens")), "token_create");
-        assert_eq!(action(&Method::PATCH, Some("projects")), "update");
+        assert_eq!(target("/companies"), (Some("company".into()), None));
+        assert_eq!(target("/projects/12/edit"), (Some("project".into()), Some(12)));
+        assert_eq!(target("/api/v1/incubation/3"), (Some("incubation".into()), Some(3)));
+        assert_eq!(action(&Method::POST, Some("token")), "token_create");
+        assert_eq!(action(&Method::PATCH, Some("project")), "update");
     }
 }

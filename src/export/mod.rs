@@ -321,6 +321,7 @@ pub async fn download(
         path,
         client_addr,
         detail: Some(serde_json::json!({"format": format.ext(), "filters": filters})),
+        door: audit::current_door(),
         ..Default::default()
     };
     let rows = rows(db.clone(), set, filters, actor.sees_contact_details());

@@ -14,6 +14,7 @@ use sea_orm::{
 use super::{
     Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging, find,
     input::{Patch, Short, Text, set_some},
+    insert_one,
     secrets::{check_password, hash_password, random_password},
     update_versioned,
 };
@@ -174,10 +175,9 @@ pub async fn create_user(db: &impl ConnectionTrait, u: NewUser) -> AppResult<use
         updated_at: Set(now),
         ..Default::default()
     };
-    user::Entity::insert(m)
-        .exec_with_returning(db)
+    insert_one(db, Kind::User, m)
         .await
-        .map_err(|e| AppError::from(e).if_duplicate(username_taken))
+        .map_err(|e| e.if_duplicate(username_taken))
 }
 
 /// Changes to a user account.

@@ -12,7 +12,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityT
 use super::{
     Actor, AppError, AppResult, Code, Kind, Msg, Need, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Short, opt_string, set_some, today},
-    names,
+    insert_one, names,
     projects::Unit,
     update_versioned,
     visits::Summary,
@@ -193,7 +193,7 @@ pub async fn create(
     if m.owner_id.as_ref().is_none() {
         m.owner_id = Set(p.owner_id);
     }
-    view(db, blocker::Entity::insert(m).exec_with_returning(db).await?).await
+    view(db, insert_one(db, Kind::Blocker, m).await?).await
 }
 
 /// Records many blockers, each on its project, inside the caller's transaction; answers how many.

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{CreditCode, Day, Name, Note, Patch, Place, Short, opt_string, set_some},
-    known, name_contains, search_text, update_versioned,
+    insert_one, known, name_contains, search_text, update_versioned,
 };
 
 /// A new company.
@@ -78,10 +78,9 @@ pub struct CompanyFilter {
 /// Creates a company; a credit code another company has is a conflict.
 pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<company::Model> {
     ensure_code_free(db, c.credit_code.as_ref().map(CreditCode::as_str), None).await?;
-    company::Entity::insert(row(c))
-        .exec_with_returning(db)
+    insert_one(db, Kind::Company, row(c))
         .await
-        .map_err(|e| AppError::from(e).if_duplicate(code_taken))
+        .map_err(|e| e.if_duplicate(code_taken))
 }
 
 /// Creates many companies inside the caller's transaction; answers their ids in order. A credit code that is taken
@@ -256,7 +255,7 @@ pub async fn create_contact(
         updated_at: Set(now),
         ..Default::default()
     };
-    let m = contact::Entity::insert(m).exec_with_returning(db).await?;
+    let m = insert_one(db, Kind::Contact, m).await?;
     Ok(masked(m, actor.sees_contact_details()))
 }
 

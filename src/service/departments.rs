@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Pagin
 use super::{
     AppError, AppResult, Code, Kind, Msg, delete_versioned, find,
     input::{Name, Patch, set_some},
-    update_versioned,
+    insert_one, update_versioned,
 };
 
 /// A new department.
@@ -86,10 +86,9 @@ pub async fn create(db: &impl ConnectionTrait, n: NewDepartment) -> AppResult<de
         updated_at: Set(now),
         ..Default::default()
     };
-    department::Entity::insert(m)
-        .exec_with_returning(db)
+    insert_one(db, Kind::Department, m)
         .await
-        .map_err(|e| AppError::from(e).if_duplicate(duplicate))
+        .map_err(|e| e.if_duplicate(duplicate))
 }
 
 /// Every department, by name.

@@ -33,7 +33,8 @@ impl Msg {
 }
 
 /// A kind of record (or thing a request names), with its name in both languages for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Company,
     Contact,
@@ -60,6 +61,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Its one name in the audit log, whatever the door (`project`, `follow_up`, `support_fund` …).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
     /// Its English name.
     pub fn en(self) -> &'static str {
         self.names().0

@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     Actor, AppError, AppResult, Kind, Page, Paging, delete_versioned, find,
     input::{Day, Note, Patch, Text, opt_string, set_some},
-    update_versioned,
+    insert_one, update_versioned,
 };
 
 /// The next step agreed: up to 500 characters.
@@ -81,7 +81,7 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(follow_up::Entity::insert(m).exec_with_returning(db).await?)
+    insert_one(db, Kind::FollowUp, m).await
 }
 
 /// A page of a project's follow-ups, newest first.

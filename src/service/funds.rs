@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Day, Dollars, Money, Note, Patch, opt_string, set_some},
-    update_versioned,
+    insert_one, update_versioned,
 };
 
 /// A new fund arrival.
@@ -127,7 +127,7 @@ pub async fn create(db: &impl ConnectionTrait, project_id: i64, n: NewFundArriva
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(fund_arrival::Entity::insert(m).exec_with_returning(db).await?)
+    insert_one(db, Kind::FundArrival, m).await
 }
 
 /// A page of a project's fund arrivals, newest first.

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Code, Db, Kind, Msg, Need, current_version,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, Need, audit, current_version,
     input::{self, Day, Note, opt_string},
 };
 
@@ -249,8 +249,19 @@ pub async fn record<T: Tracked>(
         let now = current_version::<T::Owner>(db, owner).await?;
         return Err(now.map_or(AppError::not_found(T::WHAT), AppError::stale));
     }
+    let was = pipeline::current(&history);
     history.extend(events(std::slice::from_ref(&step)));
     T::keep(&txn, owner, &history).await?;
+    audit::moved(
+        &txn,
+        T::WHAT,
+        owner,
+        was.map(Into::into),
+        step.stage.into(),
+        &row,
+        &step,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }

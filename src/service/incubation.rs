@@ -14,7 +14,7 @@ use super::{
     delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Note, Patch, int_in, opt_string, today},
-    names, people, update_versioned,
+    insert_one, names, people, update_versioned,
 };
 
 crate::tracked!(
@@ -119,7 +119,7 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewCandidate) -> AppResult<C
     ensure_free(&txn, n.company_id, year, None).await?;
     let mut m = row(n, year, (first.stage, 1));
     m.owner_id = Set(people::owner_for(&txn, actor, n_owner).await?);
-    let c = candidate::Entity::insert(m).exec_with_returning(&txn).await?;
+    let c = insert_one(&txn, Kind::Candidate, m).await?;
     history::start::<IncubationHistory>(&txn, c.id, &first).await?;
     let out = view(&txn, c).await?;
     txn.commit().await?;

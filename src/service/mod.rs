@@ -175,6 +175,22 @@ where
     Ok(ids)
 }
 
+/// Inserts one record of `what` and records its creation in the audit log, in the same transaction; answers the
+/// stored record.
+pub async fn insert_one<A>(
+    db: &impl ConnectionTrait,
+    what: Kind,
+    row: A,
+) -> AppResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    let m = A::Entity::insert(row).exec_with_returning(db).await?;
+    audit::changed(db, what, audit::id_of(&m), audit::Action::Create, None, Some(&m), None).await?;
+    Ok(m)
+}
+
 /// Loads a record by id, or `NotFound`.
 pub async fn find<E, C>(db: &C, id: i64, what: Kind) -> AppResult<E::Model>
 where
@@ -204,6 +220,7 @@ where
     let Some(next) = sent.checked_add(1) else {
         return Err(missed::<E, C>(db, id, what).await?);
     };
+    let before = E::find_by_id(id).one(db).await?;
     let res = E::update_many()
         .set(changes)
         .col_expr(Alias::new("version"), Expr::value(next))
@@ -212,17 +229,22 @@ where
         .exec(db)
         .await?;
     touched::<E, C>(db, res.rows_affected, id, what).await?;
-    find::<E, _>(db, id, what).await
+    let after = find::<E, _>(db, id, what).await?;
+    audit::changed(db, what, id, audit::Action::Update, before.as_ref(), Some(&after), None).await?;
+    Ok(after)
 }
 
 /// Deletes the record `id` only if it still has version `sent`.
 pub async fn delete_versioned<E, C>(db: &C, id: i64, what: Kind, sent: i32) -> AppResult<()>
 where
     E: EntityTrait,
+    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = i64>,
     C: ConnectionTrait,
 {
+    let before = E::find_by_id(id).one(db).await?;
     let res = E::delete_many().filter(at_version(id, sent)).exec(db).await?;
-    touched::<E, C>(db, res.rows_affected, id, what).await
+    touched::<E, C>(db, res.rows_affected, id, what).await?;
+    audit::changed(db, what, id, audit::Action::Delete, before.as_ref(), None, None).await
 }
 
 /// The record `id` while it still has version `sent`.

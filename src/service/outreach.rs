@@ -15,7 +15,7 @@ use super::{
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Place, Short, names, opt_string, set_some},
-    links, people,
+    insert_one, links, people,
     projects::forget_source,
     update_versioned,
     visits::Summary,
@@ -160,7 +160,7 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewOutreach) -> AppResult<Ou
     };
     let txn = db.begin().await?;
     let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
-    let o = outreach::Entity::insert(m).exec_with_returning(&txn).await?;
+    let o = insert_one(&txn, Kind::Outreach, m).await?;
     links::replace::<outreach_company::Entity>(&txn, o.id, companies).await?;
     let out = view(&txn, o).await?;
     txn.commit().await?;

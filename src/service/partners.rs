@@ -9,7 +9,7 @@ use sea_orm::{
 use super::{
     AppResult, Db, Kind, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Text, opt_string, set_some},
-    name_contains,
+    insert_one, name_contains,
     projects::forget_source,
     search_text, update_versioned,
 };
@@ -58,7 +58,7 @@ pub async fn create(db: &impl ConnectionTrait, n: NewPartner) -> AppResult<partn
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(partner::Entity::insert(m).exec_with_returning(db).await?)
+    insert_one(db, Kind::Partner, m).await
 }
 
 /// A page of partners, newest first; `q` searches the name.

@@ -183,7 +183,7 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult
         action: action.into(),
         user_id: user.map(|u| u.id),
         username: Some(user.map_or_else(|| a.username.chars().take(64).collect(), |u| u.username.clone())),
-        entity: Some("sessions".into()),
+        entity: Some(Kind::Session.name().into()),
         path: "/api/v1/auth/login".into(),
         client_addr: a.client_addr.clone(),
         detail: why.map(|w| serde_json::json!({ "reason": w })),

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     AppResult, Kind, Page, Paging, delete_versioned, find,
     input::{Day, Money, Name, Note, Patch, opt_string, set_some},
-    names, update_versioned,
+    insert_one, names, update_versioned,
 };
 
 /// A support fund with its company's name.
@@ -97,7 +97,7 @@ pub async fn create(db: &impl ConnectionTrait, n: NewSupportFund) -> AppResult<S
         updated_at: Set(now),
         ..Default::default()
     };
-    view(db, support_fund::Entity::insert(m).exec_with_returning(db).await?).await
+    view(db, insert_one(db, Kind::SupportFund, m).await?).await
 }
 
 fn select(f: SupportFundFilter) -> Select<support_fund::Entity> {

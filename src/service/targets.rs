@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
     input::{Money, int_in},
-    update_versioned,
+    insert_one, update_versioned,
 };
 
 /// A new target.
@@ -81,10 +81,9 @@ pub async fn create(db: &impl ConnectionTrait, n: NewTarget) -> AppResult<target
         updated_at: Set(now),
         ..Default::default()
     };
-    target::Entity::insert(m)
-        .exec_with_returning(db)
+    insert_one(db, Kind::Target, m)
         .await
-        .map_err(|e| AppError::from(e).if_duplicate(target_taken))
+        .map_err(|e| e.if_duplicate(target_taken))
 }
 
 /// A page of targets by year (newest first) and metric.

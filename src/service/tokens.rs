@@ -8,6 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, find,
     input::{LOCAL_TZ, Short, today},
+    insert_one,
 };
 
 /// A token to issue.
@@ -62,7 +63,7 @@ pub async fn issue(db: &impl ConnectionTrait, actor: &Actor, t: NewToken) -> App
     scopes.sort_by_key(|s| *s as u8);
     scopes.dedup();
     let token = super::secrets::new_api_token()?;
-    let m = api_token::Entity::insert(api_token::ActiveModel {
+    let row = api_token::ActiveModel {
         user_id: Set(t.user_id),
         name: Set(t.name.into()),
         token_hash: Set(super::secrets::token_hash(&token)),
@@ -73,9 +74,8 @@ pub async fn issue(db: &impl ConnectionTrait, actor: &Actor, t: NewToken) -> App
         revoked_at: Set(None),
         last_used_at: Set(None),
         ..Default::default()
-    })
-    .exec_with_returning(db)
-    .await?;
+    };
+    let m = insert_one(db, Kind::Token, row).await?;
     Ok((token, m))
 }
 

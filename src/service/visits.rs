@@ -14,7 +14,7 @@ use super::{
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Text, int_in, names, opt_string, set_some},
-    known, links, people,
+    insert_one, known, links, people,
     projects::forget_source,
     update_versioned,
 };
@@ -208,7 +208,7 @@ pub async fn create(db: &impl Db, actor: &Actor, mut n: NewVisit) -> AppResult<V
     m.owner_id = Set(people::owner_for(&txn, actor, n.owner_id).await?);
     let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
     let projects = known_projects(&txn, "project_ids", &n.project_ids).await?;
-    let v = visit::Entity::insert(m).exec_with_returning(&txn).await?;
+    let v = insert_one(&txn, Kind::Visit, m).await?;
     links::replace::<visit_company::Entity>(&txn, v.id, companies).await?;
     links::replace::<visit_project::Entity>(&txn, v.id, projects).await?;
     let out = view(&txn, v).await?;

@@ -358,7 +358,7 @@ async fn forwarding_headers_of_strangers_are_ignored(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let row = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Entity.eq("companies"))
+        .filter(audit_entry::Column::Entity.eq("company"))
         .order_by_desc(audit_entry::Column::Id)
         .one(&app.db)
         .await
@@ -449,7 +449,7 @@ async fn a_write_whose_audit_row_fails_is_not_kept(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let row = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Entity.eq("companies"))
+        .filter(audit_entry::Column::Entity.eq("company"))
         .filter(audit_entry::Column::EntityId.eq(created["id"].as_i64()))
         .one(&app.db)
         .await

@@ -7,6 +7,7 @@
 mod support;
 
 mod analytics;
+mod audit_trail;
 mod browser;
 mod chaos;
 mod companies;

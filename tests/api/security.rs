@@ -623,37 +623,72 @@ async fn the_audit_log_records_every_kind_of_event_and_no_secret(app: TestApp) {
             .filter(|r| r["action"] == action && r["entity"] == entity)
             .collect()
     };
-    let created = find("create", "companies");
+    // One name per kind of record whatever the door, the record's id for creates too, the values before and after.
+    let created = find("create", "company");
     assert_eq!(created.len(), 1);
     assert_eq!(
         (created[0]["username"].as_str(), created[0]["entity_id"].as_i64()),
         (Some("staff"), Some(cid))
     );
     assert_eq!(created[0]["client_addr"], "127.0.0.1");
-    let updated = find("update", "companies");
+    assert_eq!(created[0]["door"], "api");
+    assert_eq!(created[0]["changes"], json!([{"field": "name", "became": "审计企业"}]));
+    let updated = find("update", "company");
     assert_eq!(
         updated[0]["fields"],
-        json!(["city", "name"]),
-        "field names, not values, without the version"
+        json!(["name", "city"]),
+        "the fields changed, without the version"
     );
-    assert_eq!(find("create", "stage-events")[0]["entity_id"], event["id"]);
-    assert_eq!(find("delete", "projects")[0]["entity_id"].as_i64(), Some(pid));
-    assert_eq!(find("login_success", "sessions")[0]["username"], "leader");
-    let failures = find("login_failure", "sessions");
+    assert_eq!(
+        updated[0]["changes"],
+        json!([
+            {"field": "name", "was": "审计企业", "became": "审计企业(改)"},
+            {"field": "city", "became": "深圳"},
+        ])
+    );
+    // A stage move is the project's, with its event.
+    let moved = find("stage_move", "project");
+    assert_eq!(moved[0]["entity_id"].as_i64(), Some(pid));
+    assert_eq!(
+        moved[0]["changes"],
+        json!([{"field": "stage", "was": "lead", "became": "signed"}])
+    );
+    assert_eq!(moved[0]["detail"]["event_id"], event["id"]);
+    assert_eq!(find("delete", "project")[0]["entity_id"].as_i64(), Some(pid));
+    assert_eq!(find("delete", "project")[0]["changes"][0]["was"], "审计项目");
+    assert_eq!(find("login_success", "session")[0]["username"], "leader");
+    let failures = find("login_failure", "session");
     assert_eq!(failures.len(), 2);
     assert!(
         failures
             .iter()
             .any(|r| r["username"] == "ghost" && r["user_id"].is_null())
     );
-    assert_eq!(find("token_create", "tokens").len(), 1);
-    assert_eq!(find("token_revoke", "tokens").len(), 1);
-    assert_eq!(
-        find("create", "users")[0]["fields"],
-        json!(["display_name", "password", "role", "username"])
+    assert_eq!(find("create", "token").len(), 1);
+    assert_eq!(find("token_revoke", "token").len(), 1);
+    // A password is recorded as changed, never with its hash.
+    let user = &find("create", "user")[0]["changes"];
+    assert!(
+        user.as_array()
+            .unwrap()
+            .contains(&json!({"field": "password", "secret": true})),
+        "{user}"
+    );
+    assert!(
+        user.as_array()
+            .unwrap()
+            .contains(&json!({"field": "username", "became": "newbie"})),
+        "{user}"
     );
     assert_eq!(find("password_change", "password").len(), 1);
+    // A refused write is not a write, but it is a security event.
     assert!(!rows.iter().any(|r| r.to_string().contains("不应出现")));
+    let refused = find("refused", "company");
+    assert_eq!(refused.len(), 1, "{log}");
+    assert_eq!(
+        (refused[0]["username"].as_str(), refused[0]["detail"]["status"].as_i64()),
+        (Some("viewer"), Some(403))
+    );
 
     let text = log.to_string();
     for secret in [
@@ -671,7 +706,7 @@ async fn the_audit_log_records_every_kind_of_event_and_no_secret(app: TestApp) {
 
     let (_, f) = app.get("/api/v1/audit?action=login_failure").await;
     assert_eq!(f["total"], 2);
-    let (_, f) = app.get("/api/v1/audit?entity=companies&username=staff").await;
+    let (_, f) = app.get("/api/v1/audit?entity=company&username=staff").await;
     assert_eq!(f["total"], 2);
     let (_, f) = app
         .get(&format!(
@@ -679,7 +714,7 @@ async fn the_audit_log_records_every_kind_of_event_and_no_secret(app: TestApp) {
             app.user_ids["staff"]
         ))
         .await;
-    assert_eq!(f["total"], 3, "company, project and stage event");
+    assert_eq!(f["total"], 2, "company and project (the stage move is a stage_move)");
     let (_, f) = app.get("/api/v1/audit?from=2999-01-01T00:00:00Z").await;
     assert_eq!(f["total"], 0);
 }

@@ -221,14 +221,15 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> Ap
             action: "import".into(),
             user_id: (actor.user_id > 0).then_some(actor.user_id),
             username: Some(actor.username.clone()),
-            entity: Some("imports".into()),
+            entity: Some(Kind::ImportBatch.name().into()),
             entity_id: Some(batch.id),
-            path: format!("/api/v1/imports/{}", b.dataset),
-            fields: Vec::new(),
+            path: String::new(),
+            changes: Vec::new(),
             client_addr: b.client_addr,
             detail: Some(serde_json::json!({
                 "dataset": b.dataset, "file_name": b.file_name, "sha256": b.sha256, "counts": b.counts,
             })),
+            door: None,
         },
     )
     .await?;

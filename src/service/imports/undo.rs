@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::{KINDS, before, delete_of, get, unknown_kind, versions_of};
+use crate::service::Kind;
 use crate::service::{
     Actor, AppError, AppResult, Code, Db, Msg,
     audit::{Entry, write},
@@ -56,12 +57,13 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
             action: "import_undo".into(),
             user_id: (actor.user_id > 0).then_some(actor.user_id),
             username: Some(actor.username.clone()),
-            entity: Some("imports".into()),
+            entity: Some(Kind::ImportBatch.name().into()),
             entity_id: Some(id),
-            path: format!("/api/v1/imports/{id}"),
-            fields: Vec::new(),
+            path: String::new(),
+            changes: Vec::new(),
             client_addr,
             detail: None,
+            door: None,
         },
     )
     .await?;

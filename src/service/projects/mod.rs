@@ -19,7 +19,7 @@ use super::{
     Actor, AppError, AppResult, Code, Db, Kind, Msg, delete_versioned, find,
     history::{self, History, StageMove, Step},
     input::{Day, Money, Name, Note, Patch, Short, Text, opt_string, set_some},
-    names, people, update_versioned,
+    insert_one, names, people, update_versioned,
 };
 
 mod list;
@@ -274,9 +274,12 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewProject) -> AppResult<Pro
     let people = People::of(&txn, actor, &n, &mut HashMap::new()).await?;
     let members = people::check_members(&txn, &n.team_members).await?;
     let first = [first];
-    let p = project::Entity::insert(row(n, source, company_industry, (first[0].stage, &first), people))
-        .exec_with_returning(&txn)
-        .await?;
+    let p = insert_one(
+        &txn,
+        Kind::Project,
+        row(n, source, company_industry, (first[0].stage, &first), people),
+    )
+    .await?;
     super::links::replace::<entity::project_team::Entity>(&txn, p.id, members).await?;
     history::start::<ProjectHistory>(&txn, p.id, &first[0]).await?;
     let out = view(&txn, p).await?;

@@ -1,0 +1,263 @@
+//! The hash chain over the audit log (docs/SECURITY.md): each entry is sealed with SHA-256 over its content and the
+//! seal of the entry before it, in the order the sealer reaches them (`seq`). Writers never wait for the chain: an
+//! entry is written unsealed in its own transaction and sealed moments later by [`seal`], which the service runs
+//! every second and each command runs before it exits. [`verify`] walks the chain and names the first entry that
+//! does not fit: one changed (its seal no longer matches), deleted (a gap in `seq` or a broken link) or inserted
+//! (a link that does not match, or an entry left unsealed).
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use entity::audit_entry;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::service::AppResult;
+
+/// Entries sealed or verified per statement.
+const BATCH: u64 = 1000;
+
+/// How long an entry may stay unsealed, and how much older than the chain's head it may be and still be sealed:
+/// an entry dated further back was not written by the service (whose entries are sealed within seconds).
+pub fn grace() -> Duration {
+    Duration::minutes(10)
+}
+
+/// An entry's seal: SHA-256, in hex, over its content and its link to the entry before it.
+pub fn seal_of(e: &audit_entry::Model) -> String {
+    let content = json!([
+        e.seq,
+        e.prev_hash,
+        e.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        e.user_id,
+        e.username,
+        e.action,
+        e.entity,
+        e.entity_id,
+        e.path,
+        e.fields,
+        e.changes,
+        e.client_addr,
+        e.detail,
+        e.door,
+    ]);
+    // serde_json's maps are sorted by key, so the same entry gives the same text on every database.
+    hex::encode(Sha256::digest(content.to_string()))
+}
+
+/// The last sealed entry's place and seal.
+async fn head(db: &impl ConnectionTrait) -> AppResult<Option<audit_entry::Model>> {
+    Ok(audit_entry::Entity::find()
+        .filter(audit_entry::Column::Seq.is_not_null())
+        .order_by_desc(audit_entry::Column::Seq)
+        .one(db)
+        .await?)
+}
+
+/// Seals every entry written since the last seal, oldest first; answers how many. One sealer at a time: on
+/// PostgreSQL an advisory lock held by the transaction, on SQLite the write lock.
+pub async fn seal(db: &DatabaseConnection) -> AppResult<usize> {
+    let mut sealed = 0;
+    loop {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = db.begin_with_options(options).await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7270301)").await?;
+        }
+        let mut last = head(&txn).await?;
+        let pending = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Seq.is_null())
+            .order_by_asc(audit_entry::Column::Id)
+            .limit(BATCH)
+            .all(&txn)
+            .await?;
+        let n = pending.len();
+        for mut e in pending {
+            if last.as_ref().is_some_and(|h| e.at < h.at - grace()) {
+                // Dated before the chain it would join: not the service's; left for `verify` to report.
+                continue;
+            }
+            e.seq = Some(last.as_ref().and_then(|h| h.seq).unwrap_or(0) + 1);
+            e.prev_hash = Some(last.as_ref().and_then(|h| h.hash.clone()).unwrap_or_default());
+            e.hash = Some(seal_of(&e));
+            audit_entry::Entity::update_many()
+                .col_expr(audit_entry::Column::Seq, e.seq.into())
+                .col_expr(audit_entry::Column::PrevHash, e.prev_hash.clone().into())
+                .col_expr(audit_entry::Column::Hash, e.hash.clone().into())
+                .filter(audit_entry::Column::Id.eq(e.id))
+                .exec(&txn)
+                .await?;
+            sealed += 1;
+            last = Some(e);
+        }
+        txn.commit().await?;
+        if (n as u64) < BATCH {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Sealed entries checked.
+    pub checked: u64,
+    /// The first seq of the chain in the database (above 1 when older entries were archived).
+    pub first_seq: Option<i64>,
+    /// The first problem, naming the entry.
+    pub problem: Option<String>,
+    /// Entries written in the last minutes and not yet sealed (not a problem).
+    pub pending: u64,
+}
+
+/// Where the chain in the database must begin: at 1, or right after the last entry of an archive.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    /// The seq before the first entry.
+    pub seq: i64,
+    /// The seal of that entry ("" before the first).
+    pub hash: String,
+}
+
+/// Walks the sealed entries in order from `start` (none: from wherever the database's chain begins, which is 1
+/// unless entries were archived), recomputing each seal; then looks for entries left unsealed.
+pub async fn verify(db: &impl ConnectionTrait, start: Option<Start>) -> AppResult<Verdict> {
+    let mut v = Verdict::default();
+    let mut expect: Option<Start> = start;
+    let mut after = i64::MIN;
+    'pages: loop {
+        let page = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Seq.gt(after))
+            .order_by_asc(audit_entry::Column::Seq)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq.unwrap_or(i64::MAX);
+        for e in &page {
+            let seq = e.seq.unwrap_or_default();
+            v.first_seq.get_or_insert(seq);
+            let link = e.prev_hash.clone().unwrap_or_default();
+            if let Some(x) = &expect {
+                if seq != x.seq + 1 {
+                    v.problem = Some(format!(
+                        "entries {}–{} are missing before entry {seq} (id {})",
+                        x.seq + 1,
+                        seq - 1,
+                        e.id
+                    ));
+                    break 'pages;
+                }
+                if link != x.hash {
+                    v.problem = Some(format!(
+                        "entry {seq} (id {}) does not follow entry {}: one of them was changed, or an entry was \
+                         inserted between them",
+                        e.id, x.seq
+                    ));
+                    break 'pages;
+                }
+            } else if seq == 1 && !link.is_empty() {
+                v.problem = Some(format!("entry 1 (id {}) links to an entry before it", e.id));
+                break 'pages;
+            }
+            if e.hash.as_deref() != Some(seal_of(e).as_str()) {
+                v.problem = Some(format!("entry {seq} (id {}) was changed after it was sealed", e.id));
+                break 'pages;
+            }
+            v.checked += 1;
+            expect = Some(Start {
+                seq,
+                hash: e.hash.clone().unwrap_or_default(),
+            });
+        }
+    }
+    if v.problem.is_none() {
+        let cutoff: DateTime<Utc> = Utc::now() - grace();
+        let unsealed = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Seq.is_null())
+            .order_by_asc(audit_entry::Column::Id)
+            .all(db)
+            .await?;
+        v.pending = unsealed.iter().filter(|e| e.at >= cutoff).count() as u64;
+        if let Some(e) = unsealed.iter().find(|e| e.at < cutoff) {
+            v.problem = Some(format!(
+                "entry id {} ({}, {}) is not sealed: it was not written by the service, or the sealer has not run",
+                e.id, e.at, e.action
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// An entry as an archive line: every column, the seal included.
+pub fn archived(e: &audit_entry::Model) -> Value {
+    json!({
+        "id": e.id, "at": e.at.to_rfc3339_opts(SecondsFormat::Micros, true), "user_id": e.user_id,
+        "username": e.username, "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "path": e.path,
+        "fields": e.fields, "changes": e.changes, "client_addr": e.client_addr, "detail": e.detail, "door": e.door,
+        "seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash,
+    })
+}
+
+/// An archive line back as an entry.
+pub fn from_archive(v: &Value) -> Option<audit_entry::Model> {
+    let s = |k: &str| v[k].as_str().map(str::to_owned);
+    Some(audit_entry::Model {
+        id: v["id"].as_i64()?,
+        at: DateTime::parse_from_rfc3339(v["at"].as_str()?)
+            .ok()?
+            .with_timezone(&Utc),
+        user_id: v["user_id"].as_i64(),
+        username: s("username"),
+        action: s("action")?,
+        entity: s("entity"),
+        entity_id: v["entity_id"].as_i64(),
+        path: s("path")?,
+        fields: v["fields"].clone(),
+        changes: (!v["changes"].is_null()).then(|| v["changes"].clone()),
+        client_addr: s("client_addr"),
+        detail: (!v["detail"].is_null()).then(|| v["detail"].clone()),
+        door: s("door")?,
+        seq: v["seq"].as_i64(),
+        prev_hash: s("prev_hash"),
+        hash: s("hash"),
+    })
+}
+
+/// Checks the entries of an archive in order, as [`verify`] checks the database's; answers where the database's
+/// chain must continue.
+pub fn verify_archive(entries: &[audit_entry::Model]) -> Result<Start, String> {
+    let mut at = Start::default();
+    for (i, e) in entries.iter().enumerate() {
+        let seq = e.seq.ok_or_else(|| format!("archive line {} is not sealed", i + 1))?;
+        if i > 0 && seq != at.seq + 1 {
+            return Err(format!("archive line {}: entry {seq} follows entry {}", i + 1, at.seq));
+        }
+        if i == 0 && seq == 1 && !e.prev_hash.clone().unwrap_or_default().is_empty() {
+            return Err("archive line 1 links to an entry before the first".into());
+        }
+        if i > 0 && e.prev_hash.clone().unwrap_or_default() != at.hash {
+            return Err(format!(
+                "archive line {}: entry {seq} does not follow entry {}",
+                i + 1,
+                at.seq
+            ));
+        }
+        if e.hash.as_deref() != Some(seal_of(e).as_str()) {
+            return Err(format!(
+                "archive line {}: entry {seq} was changed after it was sealed",
+                i + 1
+            ));
+        }
+        at = Start {
+            seq,
+            hash: e.hash.clone().unwrap_or_default(),
+        };
+    }
+    Ok(at)
+}
