@@ -61,7 +61,8 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         );
     }
     if demo {
-        match demo::seed(&db, false).await {
+        let ctx = service::audit::Context::new(service::audit::Door::Cli, "serve --demo", None);
+        match service::audit::within(ctx, demo::seed(&db, false)).await {
             Ok(s) => tracing::info!(?s, "demo park loaded"),
             Err(e) => tracing::warn!("demo park not loaded: {e:#}"),
         }

@@ -104,7 +104,7 @@ fn current() -> Option<Context> {
 
 /// One changed field: its value before and after (masked where a contact detail), or only the fact of a change for a
 /// secret.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// The field.
     pub field: String,
@@ -115,7 +115,7 @@ pub struct FieldChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub became: Option<Value>,
     /// A secret (a password, a token): changed, never shown.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
 }
 

@@ -139,6 +139,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
             programme => v.fund.programme.clone(), level => v.fund.level.label(), amount => v.fund.amount_yuan,
             approved => v.fund.approved_on.to_string(),
         }).collect::<Vec<_>>(),
+        changes => super::val(&super::changes::of(db, crate::service::Kind::Company, id).await?),
     };
     render("company.html", ctx)
 }

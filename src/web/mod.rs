@@ -6,6 +6,7 @@ mod admin;
 mod analytics;
 mod assets;
 mod blockers;
+mod changes;
 mod companies;
 mod exports;
 mod form;

@@ -241,6 +241,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     let ctx = context! {
         me => me(&staff), menu => "projects", p => card(&v),
         timeline => val(&timeline(&state.db, id).await?), today => today().to_string(),
+        changes => val(&super::changes::of(&state.db, crate::service::Kind::Project, id).await?),
     };
     render("project.html", ctx)
 }

@@ -111,6 +111,19 @@ async fn the_ui_and_the_api_record_the_same_change(app: TestApp) {
         changes.contains(&json!({"field": "notes", "became": "新的备注"})),
         "{e}"
     );
+    // Beside the record: 变更记录, by display name, in Chinese labels, was → became.
+    let page = web.get(&format!("/projects/{id}")).await.body;
+    assert!(page.contains("变更记录"), "{page}");
+    assert!(
+        page.contains("名称:<del>审计跟进项目</del> → 审计跟进项目(改)"),
+        "{page}"
+    );
+    assert!(page.contains("备注:新的备注") && page.contains("测试staff"), "{page}");
+    let page = web.get(&format!("/companies/{}", p["company_id"])).await.body;
+    assert!(
+        page.contains("变更记录") && page.contains("新建") && page.contains("名称:审计跟进项目公司"),
+        "{page}"
+    );
 
     // A stage move on the board is the project's entry, with the event it added.
     let moved = web

@@ -1,0 +1,177 @@
+//! 变更记录: a record's changes from the audit trail beside the record, newest first, in Chinese: who, when, and
+//! each field with its value before and after.
+
+use std::collections::HashMap;
+
+use entity::user;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::service::{
+    AppResult, Kind, Paging,
+    audit::{self, FieldChange},
+};
+
+/// The changes shown: the newest this many.
+const SHOWN: u64 = 50;
+
+/// One entry of a record's history as the page shows it.
+#[derive(Serialize)]
+pub struct Change {
+    at: String,
+    action: &'static str,
+    by: String,
+    door: &'static str,
+    fields: Vec<Field>,
+}
+
+/// One field of a change: its label, was and became.
+#[derive(Serialize)]
+pub struct Field {
+    label: String,
+    was: String,
+    became: String,
+}
+
+/// The newest changes of record `id` of `kind` (the caller has checked that the user may read the record).
+pub async fn of(db: &impl ConnectionTrait, kind: Kind, id: i64) -> AppResult<Vec<Change>> {
+    let filter = audit::Filter {
+        entity: Some(kind.name().to_owned()),
+        entity_id: Some(id),
+        ..Default::default()
+    };
+    let entries = audit::list(db, filter, Paging::new(Some(1), Some(SHOWN))?).await?.items;
+    let ids: Vec<i64> = entries.iter().filter_map(|e| e.user_id).collect();
+    let names: HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let labels = super::labels();
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let changes: Vec<FieldChange> = e
+                .changes
+                .and_then(|c| serde_json::from_value(c).ok())
+                .unwrap_or_default();
+            Change {
+                at: super::local_time(e.at),
+                action: match e.action.as_str() {
+                    "create" => "新建",
+                    "update" => "修改",
+                    "delete" => "删除",
+                    "stage_move" => "阶段变更",
+                    "refused" => "被拒绝",
+                    _ => "其他",
+                },
+                by: e
+                    .user_id
+                    .and_then(|u| names.get(&u).cloned())
+                    .or(e.username)
+                    .unwrap_or_else(|| "系统".to_owned()),
+                door: match e.door.as_str() {
+                    "web" => "网页",
+                    "api" => "接口",
+                    "cli" => "命令行",
+                    "job" => "任务",
+                    _ => "",
+                },
+                fields: changes
+                    .iter()
+                    .filter(|c| !c.field.starts_with("reached_"))
+                    .map(|c| field(kind, c, &labels))
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// A field's change in Chinese.
+fn field(kind: Kind, c: &FieldChange, labels: &Value) -> Field {
+    let label = label_of(&c.field).unwrap_or(&c.field).to_owned();
+    if c.secret {
+        return Field {
+            label,
+            was: String::new(),
+            became: "已修改".into(),
+        };
+    }
+    let shown = |v: &Option<Value>| shown(kind, &c.field, v.as_ref(), labels);
+    Field {
+        label,
+        was: shown(&c.was),
+        became: shown(&c.became),
+    }
+}
+
+/// A value as the page shows it: enums by their Chinese label, yuan as 万元, yes/no, none as a dash.
+fn shown(kind: Kind, field: &str, v: Option<&Value>, labels: &Value) -> String {
+    let enum_set = match (kind, field) {
+        (Kind::Project, "stage") => Some("project_stage"),
+        (Kind::Candidate, "stage") => Some("incubation_stage"),
+        (_, "source") => Some("project_source"),
+        (_, "capital_origin") => Some("capital_origin"),
+        (Kind::FollowUp, "kind") => Some("follow_up_kind"),
+        (Kind::Blocker, "status") => Some("blocker_status"),
+        (Kind::Blocker, "category") => Some("blocker_category"),
+        _ => None,
+    };
+    match v {
+        None | Some(Value::Null) => "—".into(),
+        Some(Value::Bool(b)) => if *b { "是" } else { "否" }.into(),
+        Some(Value::Number(n)) if field.ends_with("_yuan") => {
+            n.as_i64().map_or_else(|| n.to_string(), |y| super::wan(y) + " 万元")
+        }
+        Some(Value::String(s)) => enum_set
+            .and_then(|set| labels[set].as_array())
+            .and_then(|items| items.iter().find(|i| i["value"] == s.as_str()))
+            .and_then(|i| i["label"].as_str())
+            .unwrap_or(s)
+            .to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The Chinese label of a field of the CRM's records.
+fn label_of(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "name" => "名称",
+        "company_id" => "投资企业",
+        "industry" => "行业",
+        "source" => "来源",
+        "source_visit_id" => "来源来访",
+        "source_outreach_id" => "来源活动",
+        "source_partner_id" => "来源机构",
+        "agreed_investment_yuan" => "协议投资额",
+        "capital_origin" => "资本来源",
+        "land_mu" => "用地需求(亩)",
+        "is_major" => "重大项目",
+        "contact_leader" => "联系领导",
+        "contact_leader_id" => "联系领导(用户)",
+        "responsible_unit" => "责任单位",
+        "team" => "工作专班",
+        "notes" | "note" => "备注",
+        "stage" => "阶段",
+        "owner_id" => "负责人",
+        "credit_code" => "统一社会信用代码",
+        "province" => "省份",
+        "city" => "城市",
+        "above_size_since" => "规上日期",
+        "visit_date" => "来访日期",
+        "headcount" => "人数",
+        "title" => "标题",
+        "category" => "类别",
+        "status" => "状态",
+        "assigned_leader" => "责任领导",
+        "due_date" => "办结时限",
+        "resolution" => "解决情况",
+        "resolved_on" => "办结日期",
+        "opened_on" => "提出日期",
+        "password" => "密码",
+        _ => return None,
+    })
+}
