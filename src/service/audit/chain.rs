@@ -59,6 +59,14 @@ async fn head(db: &impl ConnectionTrait) -> AppResult<Option<audit_entry::Model>
 /// Seals every entry written since the last seal, oldest first; answers how many. One sealer at a time: on
 /// PostgreSQL an advisory lock held by the transaction, on SQLite the write lock.
 pub async fn seal(db: &DatabaseConnection) -> AppResult<usize> {
+    // Most seconds there is nothing to seal: say so without taking the write lock.
+    let waiting = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Seq.is_null())
+        .one(db)
+        .await?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
     let mut sealed = 0;
     loop {
         let options = TransactionOptions {
