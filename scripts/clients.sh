@@ -13,19 +13,9 @@
 # finds an error, or the smoke script fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${INVEST_CRM:-${CARGO_TARGET_DIR:-target}/debug/invest-crm}"
 npm_bin="${CLIENT_TOOLS:-$HOME/.cache/invest-crm/npm}/node_modules/.bin"
 port=18090
-scratch="$(mktemp -d)"
-pid=""
-pg_db=""
-
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  if [ -n "$pg_db" ]; then psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$pg_db\"" >/dev/null || true; fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+. scripts/demo-service.sh
 
 for tool in openapi-generator-cli openapi-python-client; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (see .ci/run)"; exit 1; }
@@ -76,28 +66,10 @@ echo "== openapi-typescript"
 echo "== spectral (spectral:oas)"
 "$npm_bin/spectral" lint "$doc" --ruleset clients/spectral.yaml --fail-severity error --display-only-failures
 
-# Runs the smoke script against a service on the database at $1 (empty: the SQLite default in a scratch folder).
+# The worked example with the generated Python client, against the service at $1.
 smoke() {
-  local url="$1" name="$2" dir="$scratch/$2"
-  mkdir -p "$dir"
-  echo "== smoke (generated Python client) on $name"
-  local db=()
-  if [ -n "$url" ]; then db=(--database-url "$url"); fi
-  INVEST_CRM_DATA_DIR="$dir" INVEST_CRM_ADMIN_PASSWORD=admin-password-123 INVEST_CRM_LOG=warn \
-    INVEST_CRM_JOBS__ENABLED=false "$bin" serve --demo "${db[@]}" --listen "127.0.0.1:$port" >"$dir/serve.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 60); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
-  local status=0
-  PYTHONPATH="$scratch/python" python3 clients/smoke.py "http://127.0.0.1:$port" admin admin-password-123 || status=$?
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-  return "$status"
+  echo "== smoke (generated Python client) on $3"
+  PYTHONPATH="$scratch/python" python3 clients/smoke.py "$1" admin admin-password-123
 }
 
-smoke "" sqlite
-if [ -n "${TEST_DATABASE_URL:-}" ]; then
-  pg_db="clients_$$"
-  psql -q "$TEST_DATABASE_URL" -c "CREATE DATABASE \"$pg_db\"" >/dev/null
-  smoke "${TEST_DATABASE_URL%/*}/$pg_db" postgresql
-fi
+on_each_database smoke

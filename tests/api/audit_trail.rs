@@ -197,6 +197,26 @@ async fn the_command_line_is_a_door_too(app: TestApp) {
         "{text}"
     );
     assert!(e.seq.is_some() && e.hash.is_some(), "the command sealed what it wrote");
+
+    // A password an admin sets reads as a changed secret, not as a name change, and never shows.
+    let (_, u) = app.get(&format!("/api/v1/users/{}", e.entity_id.unwrap())).await;
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/users/{}", u["id"]),
+            json!({"version": u["version"], "password": "set by the admin 1", "display_name": "改名用户"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let set = newest(&app, "user", u["id"].as_i64().unwrap()).await;
+    assert_eq!(set["action"], "update");
+    assert_eq!(
+        set["changes"],
+        json!([
+            {"field": "display_name", "was": "命令行用户", "became": "改名用户"},
+            {"field": "password", "secret": true},
+        ])
+    );
+    assert!(!set.to_string().contains("set by the admin 1") && !set.to_string().contains("argon2"));
     let (ok, out) = command(&app, &["audit", "verify"], "");
     assert!(ok, "{out}");
     assert!(out.contains("audit trail verified"), "{out}");
