@@ -402,18 +402,27 @@ impl CreditCode {
         }
         Ok(CreditCode(code))
     }
-
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl From<CreditCode> for String {
-    fn from(c: CreditCode) -> String {
-        c.0
-    }
+/// The text of a checked value (a credit code, an address, a number), read back or taken.
+macro_rules! text_of {
+    ($($ty:ident),+) => {$(
+        impl $ty {
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(v: $ty) -> String {
+                v.0
+            }
+        }
+    )+};
 }
+
+text_of!(CreditCode, Email, Phone);
 
 /// An e-mail address (RFC 5322 syntax), at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,17 +433,6 @@ impl Email {
     pub fn parse(field: &str, v: &str) -> AppResult<Email> {
         let v = text(field, v, 254)?;
         email(field, Some(&v)).map(|_| Email(v))
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
     }
 }
 
@@ -447,17 +445,6 @@ impl Phone {
     pub fn parse(field: &str, v: &str) -> AppResult<Phone> {
         let v = text(field, v, 30)?;
         phone(field, Some(&v)).map(|_| Phone(v))
-    }
-
-    /// The number.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<Phone> for String {
-    fn from(p: Phone) -> String {
-        p.0
     }
 }
 
