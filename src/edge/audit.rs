@@ -126,7 +126,7 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
     let db = req.data::<DatabaseConnection>().cloned();
     // Sign-in and the ledger import write their own entries (an import's names its batch, file and counts; a
     // preview writes nothing).
-    let own_rows = path.ends_with("/auth/login") || path.ends_with("/login") || path.contains("/imports");
+    let own_rows = path.ends_with("/login") || path.contains("/imports");
     let (Some(db), true, false) = (db.clone(), writes, own_rows) else {
         let answer = audit::within(ctx.clone(), ep.call(req))
             .await
