@@ -2,6 +2,7 @@
 //! claims each scheduled slot exactly once across replicas.
 
 pub mod analytics;
+pub mod audit_chain;
 pub mod nightly;
 pub mod outbox;
 pub mod period;
@@ -28,6 +29,8 @@ pub struct Schedules {
     pub weekly_report: String,
     /// The daily reminder digests.
     pub reminders: String,
+    /// The nightly verification of the audit trail's hash chain.
+    pub audit_verify: String,
     /// The weekly report and the reminders list projects without a follow-up for more than this many days.
     pub stale_days: i64,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
@@ -48,6 +51,7 @@ impl Default for Schedules {
             outbox: "0 * * * * *".into(),
             weekly_report: "0 0 8 * * 1".into(),
             reminders: "0 0 8 * * *".into(),
+            audit_verify: "0 30 3 * * *".into(),
             stale_days: 30,
             lease_seconds: 300,
             max_attempts: 3,
@@ -83,6 +87,12 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
                 let stale_days = s.stale_days;
                 Arc::new(move |ctx| Box::pin(reminders::run(ctx, stale_days)))
             },
+            retryable: true,
+        },
+        runner::JobSpec {
+            name: "audit_verify",
+            cron: s.audit_verify.clone(),
+            run: Arc::new(|ctx| Box::pin(audit_chain::nightly(ctx))),
             retryable: true,
         },
         runner::JobSpec {

@@ -3,7 +3,7 @@
 //! changed fields' values before and after (contact details masked, secrets only as the fact of a change). Entries
 //! are sealed into a hash chain by [`chain::seal`], and [`chain::verify`] finds a changed, deleted or inserted one.
 
-pub mod chain;
+pub use ::jobs::audit_chain as chain;
 
 use std::sync::{
     Arc, Mutex,

@@ -144,8 +144,14 @@ async fn the_ui_and_the_api_record_the_same_change(app: TestApp) {
 
 /// `invest-crm` run with `args` on the test's database, `stdin` piped in: its success and its output.
 fn command(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
+    command_with(app, args, stdin, &[])
+}
+
+/// [`command`] with more environment.
+fn command_with(app: &TestApp, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_invest-crm"))
         .args(args)
+        .envs(env.iter().copied())
         .env("DATABASE_URL", &app.url)
         .env("INVEST_CRM_LOG", "error")
         .stdin(Stdio::piped())
@@ -315,6 +321,22 @@ async fn a_tampered_trail_is_found(app: TestApp) {
     let (ok, out) = command(&app, &["audit", "verify"], "");
     assert!(!ok, "{out}");
     assert!(out.contains(&format!("does not follow entry {seq}")), "{out}");
+
+    // The nightly check finds the same, fails its run, and its last failure alerts the admins by mail.
+    let alerts = || {
+        entity::outbox::Entity::find()
+            .filter(entity::outbox::Column::Subject.contains("audit_verify"))
+            .count(&app.db)
+    };
+    assert_eq!(alerts().await.unwrap(), 0);
+    let (ok, out) = command_with(
+        &app,
+        &["job", "run", "audit_verify"],
+        "",
+        &[("INVEST_CRM_JOBS__MAX_ATTEMPTS", "1")],
+    );
+    assert!(!ok && out.contains("审计日志校验失败"), "{out}");
+    assert_eq!(alerts().await.unwrap(), 1, "the admins are alerted");
 }
 
 /// Entries past the retention go to a JSON Lines file with their seals and leave the database only once it is

@@ -1,4 +1,4 @@
-//! The hash chain over the audit log (docs/SECURITY.md): each entry is sealed with SHA-256 over its content and the
+//! The hash chain over the audit log (docs/SECURITY.md; the service layer writes the entries, `invest_crm::service::audit`): each entry is sealed with SHA-256 over its content and the
 //! seal of the entry before it, in the order the sealer reaches them (`seq`). Writers never wait for the chain: an
 //! entry is written unsealed in its own transaction and sealed moments later by [`seal`], which the service runs
 //! every second and each command runs before it exits. [`verify`] walks the chain and names the first entry that
@@ -8,13 +8,15 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use entity::audit_entry;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::service::AppResult;
+use crate::runner::Ctx;
+
+type AppResult<T> = Result<T, DbErr>;
 
 /// Entries sealed or verified per statement.
 const BATCH: u64 = 1000;
@@ -49,11 +51,11 @@ pub fn seal_of(e: &audit_entry::Model) -> String {
 
 /// The last sealed entry's place and seal.
 async fn head(db: &impl ConnectionTrait) -> AppResult<Option<audit_entry::Model>> {
-    Ok(audit_entry::Entity::find()
+    audit_entry::Entity::find()
         .filter(audit_entry::Column::Seq.is_not_null())
         .order_by_desc(audit_entry::Column::Seq)
         .one(db)
-        .await?)
+        .await
 }
 
 /// Seals every entry written since the last seal, oldest first; answers how many. One sealer at a time: on
@@ -268,4 +270,16 @@ pub fn verify_archive(entries: &[audit_entry::Model]) -> Result<Start, String> {
         };
     }
     Ok(at)
+}
+
+/// The nightly check: seals what is waiting, then verifies the whole chain; a chain that does not verify fails the
+/// run, whose last failure alerts the admins by mail (docs/SECURITY.md).
+pub async fn nightly(ctx: Ctx) -> anyhow::Result<()> {
+    seal(&ctx.db).await?;
+    let v = verify(&ctx.db, None).await?;
+    if let Some(problem) = v.problem {
+        anyhow::bail!("审计日志校验失败(the audit trail does not verify): {problem}");
+    }
+    tracing::info!(checked = v.checked, "audit trail verified");
+    Ok(())
 }
