@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::user;
+use entity::{audit_entry, company, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::Value;
@@ -41,57 +41,104 @@ pub async fn of(db: &impl ConnectionTrait, kind: Kind, id: i64) -> AppResult<Vec
         entity_id: Some(id),
         ..Default::default()
     };
-    let entries = audit::list(db, filter, Paging::new(Some(1), Some(SHOWN))?).await?.items;
-    let ids: Vec<i64> = entries.iter().filter_map(|e| e.user_id).collect();
-    let names: HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
+    let entries: Vec<(audit_entry::Model, Vec<FieldChange>)> =
+        audit::list(db, filter, Paging::new(Some(1), Some(SHOWN))?)
+            .await?
+            .items
+            .into_iter()
+            .map(|mut e| {
+                let changes = e
+                    .changes
+                    .take()
+                    .and_then(|c| serde_json::from_value(c).ok())
+                    .unwrap_or_default();
+                (e, changes)
+            })
+            .collect();
+    let names = Names::of(db, &entries).await?;
     let labels = super::labels();
     Ok(entries
         .into_iter()
-        .map(|e| {
-            let changes: Vec<FieldChange> = e
-                .changes
-                .and_then(|c| serde_json::from_value(c).ok())
-                .unwrap_or_default();
-            Change {
-                at: super::local_time(e.at),
-                action: match e.action.as_str() {
-                    "create" => "新建",
-                    "update" => "修改",
-                    "delete" => "删除",
-                    "stage_move" => "阶段变更",
-                    "refused" => "被拒绝",
-                    _ => "其他",
-                },
-                by: e
-                    .user_id
-                    .and_then(|u| names.get(&u).cloned())
-                    .or(e.username)
-                    .unwrap_or_else(|| "系统".to_owned()),
-                door: match e.door.as_str() {
-                    "web" => "网页",
-                    "api" => "接口",
-                    "cli" => "命令行",
-                    "job" => "任务",
-                    _ => "",
-                },
-                fields: changes
-                    .iter()
-                    .filter(|c| !c.field.starts_with("reached_"))
-                    .map(|c| field(kind, c, &labels))
-                    .collect(),
-            }
+        .map(|(e, changes)| Change {
+            at: super::local_time(e.at),
+            action: match e.action.as_str() {
+                "create" => "新建",
+                "update" => "修改",
+                "delete" => "删除",
+                "stage_move" => "阶段变更",
+                "refused" => "被拒绝",
+                _ => "其他",
+            },
+            by: e
+                .user_id
+                .and_then(|u| names.users.get(&u).cloned())
+                .or(e.username)
+                .unwrap_or_else(|| "系统".to_owned()),
+            door: match e.door.as_str() {
+                "web" => "网页",
+                "api" => "接口",
+                "cli" => "命令行",
+                "job" => "任务",
+                _ => "",
+            },
+            fields: changes
+                .iter()
+                .filter(|c| !c.field.starts_with("reached_"))
+                .map(|c| field(kind, c, &labels, &names))
+                .collect(),
         })
         .collect())
 }
 
+/// The names of the people and companies the entries name by id: who acted, and the values of `owner_id`,
+/// `contact_leader_id` and `company_id`.
+struct Names {
+    users: HashMap<i64, String>,
+    companies: HashMap<i64, String>,
+}
+
+impl Names {
+    async fn of(db: &impl ConnectionTrait, entries: &[(audit_entry::Model, Vec<FieldChange>)]) -> AppResult<Names> {
+        let values = |fields: &[&str]| -> Vec<i64> {
+            entries
+                .iter()
+                .flat_map(|(_, cs)| cs.iter().filter(|c| fields.contains(&c.field.as_str())))
+                .flat_map(|c| [c.was.as_ref(), c.became.as_ref()])
+                .filter_map(|v| v.and_then(Value::as_i64))
+                .collect()
+        };
+        let mut user_ids = values(&["owner_id", "contact_leader_id"]);
+        user_ids.extend(entries.iter().filter_map(|(e, _)| e.user_id));
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(user_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect();
+        let companies = company::Entity::find()
+            .filter(company::Column::Id.is_in(values(&["company_id"])))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        Ok(Names { users, companies })
+    }
+
+    /// The name behind a field's value, if the field names a person or a company.
+    fn of_value(&self, field: &str, v: &Value) -> Option<String> {
+        let id = v.as_i64()?;
+        match field {
+            "owner_id" | "contact_leader_id" => self.users.get(&id).cloned(),
+            "company_id" => self.companies.get(&id).cloned(),
+            _ => None,
+        }
+    }
+}
+
 /// A field's change in Chinese.
-fn field(kind: Kind, c: &FieldChange, labels: &Value) -> Field {
+fn field(kind: Kind, c: &FieldChange, labels: &Value, names: &Names) -> Field {
     let label = label_of(&c.field).unwrap_or(&c.field).to_owned();
     if c.secret {
         return Field {
@@ -100,7 +147,10 @@ fn field(kind: Kind, c: &FieldChange, labels: &Value) -> Field {
             became: "已修改".into(),
         };
     }
-    let shown = |v: &Option<Value>| shown(kind, &c.field, v.as_ref(), labels);
+    let shown = |v: &Option<Value>| match v.as_ref().and_then(|v| names.of_value(&c.field, v)) {
+        Some(name) => name,
+        None => shown(kind, &c.field, v.as_ref(), labels),
+    };
     Field {
         label,
         was: shown(&c.was),

@@ -119,6 +119,10 @@ async fn the_ui_and_the_api_record_the_same_change(app: TestApp) {
         "{page}"
     );
     assert!(page.contains("备注:新的备注") && page.contains("测试staff"), "{page}");
+    assert!(
+        page.contains("投资企业:审计跟进项目公司"),
+        "a company by its name, not its id: {page}"
+    );
     let page = web.get(&format!("/companies/{}", p["company_id"])).await.body;
     assert!(
         page.contains("变更记录") && page.contains("新建") && page.contains("名称:审计跟进项目公司"),
