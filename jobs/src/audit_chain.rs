@@ -70,6 +70,9 @@ pub async fn seal(db: &DatabaseConnection) -> AppResult<usize> {
         return Ok(0);
     }
     let mut sealed = 0;
+    // Entries left unsealed (dated before the chain) are passed over, not read again: the next batch starts after
+    // the last entry looked at.
+    let mut after = i64::MIN;
     loop {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -82,12 +85,14 @@ pub async fn seal(db: &DatabaseConnection) -> AppResult<usize> {
         let mut last = head(&txn).await?;
         let pending = audit_entry::Entity::find()
             .filter(audit_entry::Column::Seq.is_null())
+            .filter(audit_entry::Column::Id.gt(after))
             .order_by_asc(audit_entry::Column::Id)
             .limit(BATCH)
             .all(&txn)
             .await?;
         let n = pending.len();
         for mut e in pending {
+            after = e.id;
             if last.as_ref().is_some_and(|h| e.at < h.at - grace()) {
                 // Dated before the chain it would join: not the service's; left for `verify` to report.
                 continue;
