@@ -51,11 +51,18 @@ pub struct AuditConfig {
     /// Days an audit entry is kept in the database before `invest-crm audit archive` may move it to a file (the
     /// Cybersecurity Law asks for at least six months).
     pub retention_days: u32,
+    /// 三员分立 (等保 2.0 level 3): the admin (系统管理员) manages users and settings but reads only their own audit
+    /// entries; data scopes, roles and unlocking belong to the security administrator (安全管理员), the audit log to the
+    /// auditor (审计管理员). Off by default: a small bureau's admin does all three.
+    pub separation_of_duties: bool,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { retention_days: 180 }
+        AuditConfig {
+            retention_days: 180,
+            separation_of_duties: false,
+        }
     }
 }
 
@@ -96,6 +103,25 @@ impl Config {
             .merge(Env::raw().only(&["smtp_url"]).map(|_| "mail.smtp_url".into()))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The settings in force as the audit log records them at start: every setting, with the passwords in the
+    /// database and SMTP addresses masked.
+    pub fn shown(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        v["database_url"] = serde_json::json!(crate::db::redact(&self.database_url()));
+        if let Some(url) = &self.mail.smtp_url {
+            v["mail"]["smtp_url"] = serde_json::json!(crate::db::redact(url));
+        }
+        v
+    }
+
+    /// The sign-in policy with the separation of duties it carries to every caller it resolves.
+    pub fn auth(&self) -> AuthConfig {
+        AuthConfig {
+            separation_of_duties: self.audit.separation_of_duties,
+            ..self.auth.clone()
+        }
     }
 
     /// The database URL in force: the configured one, else the embedded SQLite file.

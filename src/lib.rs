@@ -60,6 +60,9 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
             cfg.listen
         );
     }
+    let ctx = service::audit::Context::new(service::audit::Door::Cli, "serve", None);
+    let settings = Some(cfg.shown());
+    service::audit::within(ctx, service::audit::event(&db, "config_loaded", None, settings)).await?;
     if demo {
         let ctx = service::audit::Context::new(service::audit::Door::Cli, "serve --demo", None);
         match service::audit::within(ctx, demo::seed(&db, false)).await {

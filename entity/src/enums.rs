@@ -277,6 +277,10 @@ pub enum Role {
     Staff,
     /// 查看者: reads and exports (the leading group's tokens).
     Viewer,
+    /// 安全管理员: sets roles, data scopes and lifts lockouts; reads no records (三员分立, docs/SECURITY.md).
+    Security,
+    /// 审计管理员: reads the audit log and its verification, nothing else (三员分立, docs/SECURITY.md).
+    Auditor,
 }
 
 /// What an API token may do.
@@ -466,7 +470,7 @@ labels!(BlockerStatus { Open => "待解决", InProgress => "推进中", Resolved
 labels!(IncubationStage {
     Cultivating => "纳入培育", Applied => "申报", Approved => "评审通过", Filed => "备案", Failed => "未通过",
 });
-labels!(Role { Admin => "管理员", Leader => "领导", Staff => "招商专员", Viewer => "查看者" });
+labels!(Role { Admin => "管理员", Leader => "领导", Staff => "招商专员", Viewer => "查看者", Security => "安全管理员", Auditor => "审计管理员" });
 labels!(TokenScope { Read => "读取", Export => "导出", ContactDetails => "联系方式" });
 labels!(TargetMetric {
     VisitBatches => "接待客商批次", PersonTimes => "接待客商人次", ProjectsNegotiating => "洽谈项目数",

@@ -27,11 +27,13 @@ pub enum Visible {
     Own(i64),
 }
 
-/// A user's scope: as an admin set it, else the role's: admins, leaders and viewers see all, staff their department.
+/// A user's scope: as an admin set it, else the role's: admins, leaders and viewers see all, staff their department,
+/// the security administrator and the auditor their own (they read no records anyway).
 pub fn scope_of(u: &user::Model) -> DataScope {
     u.data_scope.unwrap_or(match u.role {
         Role::Staff => DataScope::Department,
         Role::Admin | Role::Leader | Role::Viewer => DataScope::All,
+        Role::Security | Role::Auditor => DataScope::Own,
     })
 }
 

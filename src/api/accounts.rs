@@ -363,6 +363,23 @@ pub struct AuditChange {
     pub secret: bool,
 }
 
+/// What a verification of the audit trail's hash chain found.
+#[derive(Object)]
+pub struct AuditVerification {
+    /// Whether every sealed entry fits the chain.
+    pub ok: bool,
+    /// Sealed entries checked.
+    pub checked: u64,
+    /// The first entry's place in the chain (above 1 once older entries are archived).
+    #[oai(nullable)]
+    pub first_seq: Option<i64>,
+    /// Entries of the last seconds not sealed yet (not a problem).
+    pub pending: u64,
+    /// The first entry that does not fit, and why.
+    #[oai(nullable)]
+    pub problem: Option<String>,
+}
+
 /// Account endpoints.
 pub struct AccountsApi {
     pub db: DatabaseConnection,
@@ -377,14 +394,13 @@ impl AccountsApi {
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, body: JsonBody<Login>, req: &poem::Request) -> AppResult<Json<SessionToken>> {
         let client_addr = crate::edge::client_addr(req);
-        self.gate.admit(client_addr.as_deref().unwrap_or_default())?;
         let attempt = sessions::SignIn {
             username: &body.0.username,
             password: &body.0.password,
             client_addr,
             user_agent: req.header("user-agent"),
         };
-        let s = sessions::sign_in(&self.db, &self.config, attempt).await?;
+        let s = sessions::sign_in(&self.db, &self.config, &self.gate, attempt).await?;
         Ok(Json(SessionToken {
             token: s.token,
             expires_at: s.expires_at,
@@ -463,10 +479,10 @@ impl AccountsApi {
         Ok(Deleted::Deleted)
     }
 
-    /// Create a user (admin).
+    /// Create a user (admin; with duties separated, administrator roles and data scopes are the security
+    /// administrator's to grant).
     #[oai(path = "/users", method = "post", operation_id = "createUser")]
     async fn create_user(&self, auth: Auth, tx: WriteTx, body: JsonBody<NewUser>) -> AppResult<Created<User>> {
-        auth.0.require(Need::Admin)?;
         let b = body.0;
         let new = accounts::NewUser {
             username: b.username,
@@ -477,12 +493,13 @@ impl AccountsApi {
             department_id: b.department_id,
             data_scope: b.data_scope,
         };
+        accounts::may_create(&auth.0, &new)?;
         Ok(Created::Created(Json(
             accounts::create_user(tx.get().await?, new).await?.into(),
         )))
     }
 
-    /// List users (admin).
+    /// List users (admin, security administrator).
     #[oai(path = "/users", method = "get", operation_id = "listUsers")]
     async fn list_users(
         &self,
@@ -494,19 +511,20 @@ impl AccountsApi {
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<User>>> {
-        auth.0.require(Need::Admin)?;
+        auth.0.require(Need::Users)?;
         let rows = accounts::list_users(&self.db, role.0, paging(page, per_page)?).await?;
         Ok(Json(rows.map(User::from).into()))
     }
 
-    /// Read a user (admin).
+    /// Read a user (admin, security administrator).
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
     async fn get_user(&self, auth: Auth, id: Path<i64>) -> AppResult<Json<User>> {
-        auth.0.require(Need::Admin)?;
+        auth.0.require(Need::Users)?;
         Ok(Json(accounts::get_user(&self.db, id.0).await?.into()))
     }
 
-    /// Change a user (admin): role, name, e-mail, disable, reset the password.
+    /// Change a user: name, e-mail, department, disable, reset the password (admin); role and data scope (security
+    /// administrator, and the admin unless duties are separated).
     #[oai(path = "/users/:id", method = "patch", operation_id = "updateUser")]
     async fn update_user(
         &self,
@@ -515,7 +533,6 @@ impl AccountsApi {
         id: Path<i64>,
         body: JsonBody<UserChanges>,
     ) -> AppResult<Json<User>> {
-        auth.0.require(Need::Admin)?;
         let b = body.0;
         let changes = accounts::UserChanges {
             version: b.version,
@@ -576,7 +593,8 @@ impl AccountsApi {
         Ok(Deleted::Deleted)
     }
 
-    /// The audit log (admin), newest first.
+    /// The audit log, newest first: the auditor's (and the admin's unless duties are separated; then an admin reads
+    /// only their own entries, without filters).
     #[oai(path = "/audit", method = "get", operation_id = "listAuditEntries")]
     async fn audit(
         &self,
@@ -595,12 +613,13 @@ impl AccountsApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Up to this time (inclusive).
         to: Query<Option<DateTime<Utc>>>,
+        /// How it ended: `done`, or `refused` (failed sign-ins, refused and hidden requests).
+        outcome: Query<Option<audit::Outcome>>,
         /// Page number, from 1.
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<Page<AuditEntry>>> {
-        auth.0.require(Need::Admin)?;
         let filter = audit::Filter {
             user_id: user_id.0,
             username: username.0,
@@ -609,8 +628,23 @@ impl AccountsApi {
             action: action.0,
             from: from.0,
             to: to.0,
+            outcome: outcome.0,
         };
-        let rows = audit::list(&self.db, filter, paging(page, per_page)?).await?;
+        let rows = audit::read(&self.db, &auth.0, filter, paging(page, per_page)?).await?;
         Ok(Json(rows.map(AuditEntry::from).into()))
+    }
+
+    /// Verify the audit trail's hash chain now (auditor; admin unless duties are separated): a changed, deleted or
+    /// inserted entry is named. The check is itself recorded.
+    #[oai(path = "/audit/verification", method = "get", operation_id = "verifyAuditTrail")]
+    async fn verify_audit(&self, auth: Auth) -> AppResult<Json<AuditVerification>> {
+        let v = audit::verification(&self.db, &auth.0).await?;
+        Ok(Json(AuditVerification {
+            ok: v.problem.is_none(),
+            checked: v.checked,
+            first_seq: v.first_seq,
+            pending: v.pending,
+            problem: v.problem,
+        }))
     }
 }

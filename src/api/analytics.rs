@@ -357,7 +357,7 @@ impl AnalyticsApi {
     #[oai(path = "/jobs/:name/run", method = "post", operation_id = "runJob")]
     async fn run_job(&self, auth: Auth, name: Path<String>) -> AppResult<Json<JobStarted>> {
         auth.0.require(Need::Admin)?;
-        jobs::start_now(&self.db, &self.schedules, &self.mail, &name.0)?;
+        jobs::start_now(&self.db, &self.schedules, &self.mail, &name.0).await?;
         Ok(Json(JobStarted { job: name.0 }))
     }
 

@@ -282,7 +282,7 @@ fn service(
             (
                 accounts::AccountsApi {
                     db: db.clone(),
-                    config: cfg.auth.clone(),
+                    config: cfg.auth(),
                     gate,
                 },
                 departments::DepartmentsApi { db: db.clone() },
@@ -345,7 +345,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
         .at("/readyz", get(readyz))
         .data(AuthState {
             db: db.clone(),
-            config: cfg.auth.clone(),
+            config: cfg.auth(),
         })
         .data(db)
         .around(error::localize)

@@ -269,6 +269,8 @@ pub enum RoleArg {
     Leader,
     Staff,
     Viewer,
+    Security,
+    Auditor,
 }
 
 impl From<RoleArg> for Role {
@@ -278,6 +280,8 @@ impl From<RoleArg> for Role {
             RoleArg::Leader => Role::Leader,
             RoleArg::Staff => Role::Staff,
             RoleArg::Viewer => Role::Viewer,
+            RoleArg::Security => Role::Security,
+            RoleArg::Auditor => Role::Auditor,
         }
     }
 }

@@ -264,6 +264,7 @@ async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction)
             let runner = service::jobs::runner(conn, &cfg.jobs)?;
             let spec = service::jobs::spec(&cfg.jobs, &cfg.mail, &name)
                 .map_err(|_| anyhow::anyhow!("there is no job {name}; see `invest-crm job list`"))?;
+            service::jobs::started_by_hand(conn, &name).await?;
             match runner.run_manual(&spec, as_of).await? {
                 jobs::runner::Outcome::Succeeded(id) => println!("{name}: succeeded (run {id})"),
                 jobs::runner::Outcome::Failed(id, e) => anyhow::bail!("{name}: failed (run {id}): {e}"),

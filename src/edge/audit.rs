@@ -164,6 +164,8 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
             entity,
             entity_id,
             changes: sent,
+            // Marked, so that the test of every write route finds a write the service layer does not record.
+            detail: Some(serde_json::json!({ "recorded_by": "edge" })),
             ..Default::default()
         }
     });
@@ -215,7 +217,8 @@ fn form_urlencoded_keys(body: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A request refused to a signed-in caller (403) is a security event: one entry naming what was refused.
+/// A request refused to a signed-in caller is a security event: one entry naming what was refused, for a 403 and for
+/// a 404 that hides a record out of the caller's data scope.
 async fn refused(
     db: Option<DatabaseConnection>,
     ctx: Context,
@@ -225,15 +228,20 @@ async fn refused(
         Ok(resp) => resp.status(),
         Err(e) => e.status(),
     };
-    let Some(db) = db.filter(|_| status == StatusCode::FORBIDDEN && ctx.caller.get().is_some()) else {
+    let hidden = ctx.hidden().filter(|_| status == StatusCode::NOT_FOUND);
+    let refused = status == StatusCode::FORBIDDEN || hidden.is_some();
+    let Some(db) = db.filter(|_| refused && ctx.caller.get().is_some()) else {
         return answer;
     };
-    let (entity, entity_id) = target(&ctx.path);
+    let (entity, entity_id) = match hidden {
+        Some((kind, id)) => (Some(kind.name().to_owned()), Some(id)),
+        None => target(&ctx.path),
+    };
     let entry = Entry {
         action: "refused".into(),
         entity,
         entity_id,
-        detail: Some(serde_json::json!({"status": 403})),
+        detail: Some(serde_json::json!({"status": status.as_u16()})),
         ..Default::default()
     };
     if let Err(e) = audit::within(ctx, write(&db, entry)).await {

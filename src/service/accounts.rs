@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging, find,
+    Actor, AppError, AppResult, Code, Db, Kind, Msg, Need, Page, Paging, find,
     input::{Patch, Short, Text, set_some},
     insert_one,
     secrets::{check_password, hash_password, random_password},
@@ -205,20 +205,52 @@ pub struct UserChanges {
     pub weekly_report: Option<bool>,
 }
 
-/// Changes a user (an admin's work): admins cannot disable or demote themselves; a new password or disabling ends
-/// the user's sessions.
+/// Changes a user: the role and the data scope are the security administrator's to set (and an admin's unless duties
+/// are separated), the rest an admin's. Nobody disables themselves or changes their own role; a new password or
+/// disabling ends the user's sessions.
 pub async fn update_user(db: &impl Db, actor: &Actor, id: i64, c: UserChanges) -> AppResult<user::Model> {
-    if id == actor.user_id && (c.disabled == Some(true) || c.role.is_some_and(|r| r != Role::Admin)) {
+    let grants = c.role.is_some() || !matches!(c.data_scope, Patch::Keep);
+    let manages = c.display_name.is_some()
+        || !matches!(c.email, Patch::Keep)
+        || c.disabled.is_some()
+        || c.password.is_some()
+        || !matches!(c.department_id, Patch::Keep)
+        || c.reminders.is_some()
+        || c.weekly_report.is_some();
+    if grants {
+        actor.require(Need::Security)?;
+    }
+    if manages || !grants {
+        actor.require(Need::Admin)?;
+    }
+    if id == actor.user_id && (c.disabled == Some(true) || c.role.is_some_and(|r| r != actor.role)) {
         return Err(AppError::rule(
             Code::CannotDemoteSelf,
             Some(if c.disabled == Some(true) { "disabled" } else { "role" }),
             Msg::new(
-                "admins cannot disable or demote themselves",
-                "管理员不能停用自己或降低自己的角色",
+                "nobody disables themselves or changes their own role",
+                "不能停用自己或更改自己的角色",
             ),
         ));
     }
     write_user(db, id, c).await
+}
+
+/// Whether `actor` may create the user `n`: an admin's work; when duties are separated the admin gives only the roles
+/// of the CRM's work (staff, leader, viewer) and the role's data scope, and the security administrator the rest.
+pub fn may_create(actor: &Actor, n: &NewUser) -> AppResult<()> {
+    actor.require(Need::Admin)?;
+    let grants = matches!(n.role, Role::Admin | Role::Security | Role::Auditor) || n.data_scope.is_some();
+    if grants && !actor.can(Need::Security) {
+        return Err(AppError::Forbidden {
+            code: Code::Forbidden,
+            msg: Msg::new(
+                "with duties separated, the security administrator grants administrator roles and data scopes",
+                "三员分立下,管理员角色和数据范围由安全管理员授予",
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Writes changes to a user; a new password or disabling ends the user's sessions.
@@ -299,7 +331,9 @@ pub async fn set_disabled(db: &impl Db, id: i64, disabled: bool) -> AppResult<us
 
 /// Lifts a lockout after failed sign-ins (an operator's work).
 pub async fn unlock(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
-    get_user(db, id).await?;
+    let u = get_user(db, id).await?;
+    let detail = serde_json::json!({ "was_locked_until": u.locked_until, "failed_logins": u.failed_logins });
+    super::audit::event(db, "unlock", Some((Kind::User, id)), Some(detail)).await?;
     user::Entity::update_many()
         .col_expr(user::Column::FailedLogins, Expr::value(0))
         .col_expr(

@@ -28,6 +28,9 @@ pub struct Actor {
     pub role: Role,
     /// How they authenticated.
     pub via: Via,
+    /// Whether the duties of the administrators are separated (三员分立, `audit.separation_of_duties`): then an
+    /// admin neither sets roles and data scopes nor reads others' audit entries.
+    pub separated: bool,
 }
 
 /// What an endpoint needs of its caller.
@@ -46,8 +49,15 @@ pub enum Need {
     Pipeline,
     /// Resolve blockers and move stages backward: leaders and admins.
     Lead,
-    /// Manage users and tokens, read the audit log: admins.
+    /// Manage users, departments, tokens, jobs and the outbox: admins (系统管理员).
     Admin,
+    /// Set roles and data scopes, lift lockouts: security administrators (安全管理员), and admins unless duties are
+    /// separated.
+    Security,
+    /// Read the audit log and verify it: auditors (审计管理员), and admins unless duties are separated.
+    Audit,
+    /// Read the user accounts: admins and security administrators.
+    Users,
 }
 
 impl Actor {
@@ -59,6 +69,7 @@ impl Actor {
             display_name: name.to_owned(),
             role: Role::Admin,
             via: Via::System,
+            separated: false,
         }
     }
 
@@ -72,11 +83,14 @@ impl Actor {
                 scopes.contains(&TokenScope::Read) || scopes.contains(&TokenScope::Export)
             }
             (Via::Token(..), _) => false,
-            (Via::Session(_) | Via::System, Need::Read | Need::Export | Need::Report) => true,
+            (_, Need::Read | Need::Export | Need::Report) => matches!(self.role, Staff | Leader | Admin | Viewer),
             (_, Need::Edit) => matches!(self.role, Staff | Admin),
             (_, Need::Pipeline) => matches!(self.role, Staff | Leader | Admin),
             (_, Need::Lead) => matches!(self.role, Leader | Admin),
             (_, Need::Admin) => self.role == Admin,
+            (_, Need::Security) => self.role == Security || (self.role == Admin && !self.separated),
+            (_, Need::Audit) => self.role == Auditor || (self.role == Admin && !self.separated),
+            (_, Need::Users) => matches!(self.role, Admin | Security),
         }
     }
 
@@ -92,6 +106,21 @@ impl Actor {
             ),
             (Via::Token(..), _) => ("API tokens may only read and export", "API 令牌只能读取和导出"),
             (_, Need::Admin) => ("only an admin may do this", "只有管理员可以执行此操作"),
+            (_, Need::Security) => (
+                "only the security administrator may do this",
+                "只有安全管理员可以执行此操作",
+            ),
+            (_, Need::Audit) => (
+                "only the auditor may read the audit log",
+                "只有审计管理员可以查阅审计日志",
+            ),
+            (_, Need::Users) => (
+                "only an admin or the security administrator may do this",
+                "只有管理员或安全管理员可以执行此操作",
+            ),
+            (_, Need::Read | Need::Export | Need::Report) => {
+                ("your role does not read the records", "您的角色无权查阅业务记录")
+            }
             (_, Need::Lead) => (
                 "only a leader or an admin may do this",
                 "只有领导或管理员可以执行此操作",

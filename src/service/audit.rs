@@ -14,13 +14,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_entry;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, sea_query::Expr,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{
-    Actor, AppResult, Kind, Page, Paging,
+    Actor, AppError, AppResult, Code, Kind, Msg, Need, Page, Paging,
     companies::{mask_email, mask_phone},
 };
 
@@ -69,6 +69,10 @@ pub struct Context {
     pub path: String,
     /// How many entries were written within it.
     written: Arc<AtomicUsize>,
+    /// The last entry written within it: its kind, record id and row id (to add a link change to).
+    last: Arc<Mutex<Option<(String, i64, i64)>>>,
+    /// A record the request named that lies outside the caller's data scope (answered as not found).
+    hidden: Arc<Mutex<Option<(Kind, i64)>>>,
 }
 
 impl Context {
@@ -80,7 +84,14 @@ impl Context {
             client_addr,
             path: path.into(),
             written: Arc::default(),
+            last: Arc::default(),
+            hidden: Arc::default(),
         }
+    }
+
+    /// The record out of the caller's scope the request named, if the answer hid one.
+    pub fn hidden(&self) -> Option<(Kind, i64)> {
+        self.hidden.lock().ok().and_then(|h| *h)
     }
 
     /// How many entries were written within it so far.
@@ -100,6 +111,16 @@ pub async fn within<F: Future>(ctx: Context, f: F) -> F::Output {
 
 fn current() -> Option<Context> {
     CONTEXT.try_with(Context::clone).ok()
+}
+
+/// Notes that the answer hides a record out of the caller's data scope as one that does not exist: the edge records
+/// the refusal.
+pub fn hide(kind: Kind, id: i64) {
+    if let Some(ctx) = current()
+        && let Ok(mut h) = ctx.hidden.lock()
+    {
+        *h = Some((kind, id));
+    }
 }
 
 /// One changed field: its value before and after (masked where a contact detail), or only the fact of a change for a
@@ -151,9 +172,29 @@ pub fn current_door() -> Option<Door> {
 }
 
 /// Appends a row, completed from the context it is written in.
-pub async fn write(db: &impl ConnectionTrait, mut e: Entry) -> AppResult<()> {
+pub async fn write(db: &impl ConnectionTrait, e: Entry) -> AppResult<()> {
     let ctx = current();
-    if let Some(ctx) = &ctx {
+    let target = e.entity.clone().zip(e.entity_id);
+    let res = audit_entry::Entity::insert(row(e, ctx.as_ref())).exec(db).await?;
+    if let Some(ctx) = ctx
+        && let Ok(mut last) = ctx.last.lock()
+    {
+        *last = target.map(|(kind, id)| (kind, id, res.last_insert_id));
+    }
+    Ok(())
+}
+
+/// Appends many rows (a batch's records), completed from the context they are written in.
+pub async fn write_many(db: &impl ConnectionTrait, entries: Vec<Entry>) -> AppResult<()> {
+    let ctx = current();
+    let rows = entries.into_iter().map(|e| row(e, ctx.as_ref())).collect();
+    super::insert_all(db, rows, 1000).await?;
+    Ok(())
+}
+
+/// The row of an entry, completed from the context: the caller, the path and the client's address.
+fn row(mut e: Entry, ctx: Option<&Context>) -> audit_entry::ActiveModel {
+    if let Some(ctx) = ctx {
         if e.user_id.is_none()
             && e.username.is_none()
             && let Some(a) = ctx.caller.get()
@@ -169,9 +210,9 @@ pub async fn write(db: &impl ConnectionTrait, mut e: Entry) -> AppResult<()> {
         }
         ctx.written.fetch_add(1, Ordering::Relaxed);
     }
-    let door: &'static str = e.door.or(ctx.as_ref().map(|c| c.door)).map_or("", Into::into);
+    let door: &'static str = e.door.or(ctx.map(|c| c.door)).map_or("", Into::into);
     let fields: Vec<&str> = e.changes.iter().map(|c| c.field.as_str()).collect();
-    audit_entry::Entity::insert(audit_entry::ActiveModel {
+    audit_entry::ActiveModel {
         // Whole microseconds: what PostgreSQL keeps, so that the seal reads back what it sealed on both databases.
         at: Set(Utc::now().trunc_subsecs(6)),
         user_id: Set(e.user_id),
@@ -186,10 +227,58 @@ pub async fn write(db: &impl ConnectionTrait, mut e: Entry) -> AppResult<()> {
         detail: Set(e.detail),
         door: Set(door.to_owned()),
         ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+    }
+}
+
+/// Records a security or operations event (a sign-out, a lockout, a job started by hand …) about a record if any.
+pub async fn event(
+    db: &impl ConnectionTrait,
+    action: &str,
+    target: Option<(Kind, i64)>,
+    detail: Option<Value>,
+) -> AppResult<()> {
+    let entry = Entry {
+        action: action.to_owned(),
+        entity: target.map(|(k, _)| k.name().to_owned()),
+        entity_id: target.map(|(_, id)| id),
+        detail,
+        ..Default::default()
+    };
+    write(db, entry).await
+}
+
+/// Adds `change` to the entry just written for record `id` of `kind` within this context (a record's links are
+/// written after the record: its create or update entry carries them), or records it as an update of its own.
+pub async fn amend(db: &impl ConnectionTrait, kind: Kind, id: i64, change: FieldChange) -> AppResult<()> {
+    let last = current().and_then(|c| c.last.lock().ok().and_then(|l| l.clone()));
+    let written = match last.filter(|(k, i, _)| k == kind.name() && *i == id) {
+        Some((_, _, row)) => audit_entry::Entity::find_by_id(row).one(db).await?,
+        None => None,
+    };
+    if let Some(m) = written {
+        let mut changes: Vec<FieldChange> = m
+            .changes
+            .and_then(|c| serde_json::from_value(c).ok())
+            .unwrap_or_default();
+        changes.push(change);
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        audit_entry::Entity::update_many()
+            .col_expr(audit_entry::Column::Fields, Expr::value(json!(fields)))
+            .col_expr(audit_entry::Column::Changes, Expr::value(json!(changes)))
+            .filter(audit_entry::Column::Id.eq(m.id))
+            .filter(audit_entry::Column::Seq.is_null())
+            .exec(db)
+            .await?;
+        return Ok(());
+    }
+    let entry = Entry {
+        action: <&str>::from(Action::Update).to_owned(),
+        entity: Some(kind.name().to_owned()),
+        entity_id: Some(id),
+        changes: vec![change],
+        ..Default::default()
+    };
+    write(db, entry).await
 }
 
 /// What was done to a record.
@@ -345,7 +434,7 @@ fn json_of(v: &sea_orm::Value) -> Value {
 }
 
 /// Which rows of the audit log to read.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Filter {
     /// Rows of this user id.
     pub user_id: Option<i64>,
@@ -361,6 +450,60 @@ pub struct Filter {
     pub from: Option<DateTime<Utc>>,
     /// Up to this time (inclusive).
     pub to: Option<DateTime<Utc>>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+}
+
+/// How the action an entry records ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done.
+    Done,
+    /// Refused: a failed sign-in, a request refused (403) or hidden (404) for want of the right or the scope.
+    Refused,
+}
+
+/// The actions that record a refusal.
+pub const REFUSALS: [&str; 2] = ["refused", "login_failure"];
+
+/// The audit log as `actor` may read it: all of it, searched, for the auditor (and the admin unless duties are
+/// separated); only their own entries, unsearched, for an admin when duties are separated; nothing for anyone else.
+pub async fn read(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    f: Filter,
+    paging: Paging,
+) -> AppResult<Page<audit_entry::Model>> {
+    if actor.can(Need::Audit) {
+        return list(db, f, paging).await;
+    }
+    actor.require(Need::Admin)?;
+    if f != Filter::default() {
+        return Err(AppError::Forbidden {
+            code: Code::Forbidden,
+            msg: Msg::new(
+                "with duties separated, an admin reads only their own audit entries and cannot search the log",
+                "三员分立下,系统管理员只能查看本人的操作记录,不能检索审计日志",
+            ),
+        });
+    }
+    let own = Filter {
+        user_id: Some(actor.user_id),
+        ..Filter::default()
+    };
+    list(db, own, paging).await
+}
+
+/// Verifies the audit trail's chain for the auditor (and the admin unless duties are separated); the check is
+/// itself recorded.
+pub async fn verification(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<chain::Verdict> {
+    actor.require(Need::Audit)?;
+    let v = chain::verify(db, None).await?;
+    let detail = json!({ "checked": v.checked, "pending": v.pending, "problem": v.problem });
+    event(db, "audit_verify", None, Some(detail)).await?;
+    Ok(v)
 }
 
 /// A page of the audit log, newest first.
@@ -386,6 +529,11 @@ pub async fn list(db: &impl ConnectionTrait, f: Filter, paging: Paging) -> AppRe
     }
     if let Some(v) = f.to {
         s = s.filter(audit_entry::Column::At.lte(v));
+    }
+    match f.outcome {
+        Some(Outcome::Refused) => s = s.filter(audit_entry::Column::Action.is_in(REFUSALS)),
+        Some(Outcome::Done) => s = s.filter(audit_entry::Column::Action.is_not_in(REFUSALS)),
+        None => {}
     }
     paging.rows(db, s).await
 }

@@ -33,7 +33,7 @@ impl Msg {
 }
 
 /// A kind of record (or thing a request names), with its name in both languages for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
 #[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Company,

@@ -111,7 +111,7 @@ pub fn spec(s: &jobs::Schedules, mail: &jobs::outbox::MailConfig, name: &str) ->
 
 /// Starts a job now, in the background, recorded in the job runs with the trigger `manual` like a run from the
 /// command line; how it went shows there. Answers once it has started.
-pub fn start_now(
+pub async fn start_now(
     db: &DatabaseConnection,
     s: &jobs::Schedules,
     mail: &jobs::outbox::MailConfig,
@@ -119,6 +119,7 @@ pub fn start_now(
 ) -> AppResult<()> {
     let spec = spec(s, mail, name)?;
     let runner = runner(db, s)?;
+    started_by_hand(db, name).await?;
     tokio::spawn(async move {
         match runner.run_manual(&spec, None).await {
             Ok(outcome) => tracing::info!(job = spec.name, ?outcome, "manual run"),
@@ -126,6 +127,17 @@ pub fn start_now(
         }
     });
     Ok(())
+}
+
+/// Records that someone started the job `name` by hand (the run itself shows in the job runs).
+pub async fn started_by_hand(db: &impl ConnectionTrait, name: &str) -> AppResult<()> {
+    let e = super::audit::Entry {
+        action: "job_run".into(),
+        entity: Some(Kind::Job.name().into()),
+        detail: Some(serde_json::json!({ "job": name })),
+        ..Default::default()
+    };
+    super::audit::write(db, e).await
 }
 
 /// Puts a message the dispatcher gave up on back in the queue, with its attempts counted afresh: the next pass of
@@ -140,6 +152,9 @@ pub async fn resend(db: &impl ConnectionTrait, id: i64) -> AppResult<outbox::Mod
         .exec(db)
         .await?;
     let m = super::find::<outbox::Entity, _>(db, id, Kind::Message).await?;
+    if res.rows_affected > 0 {
+        super::audit::event(db, "resend", Some((Kind::Message, id)), None).await?;
+    }
     if res.rows_affected == 0 {
         return Err(AppError::rule(
             Code::NotFailed,

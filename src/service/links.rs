@@ -8,7 +8,12 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait},
 };
 
-use super::AppResult;
+use serde_json::json;
+
+use super::{
+    AppResult, Kind,
+    audit::{self, FieldChange},
+};
 
 /// A link table: its owner column, its target column, and how a row is made.
 pub trait Link: EntityTrait {
@@ -16,17 +21,35 @@ pub trait Link: EntityTrait {
     const OWNER: &'static str;
     /// The column naming the linked record.
     const TARGET: &'static str;
+    /// The kind of the owner.
+    const KIND: Kind;
+    /// The owner's field the links are, as the API names it (what the audit log records them under).
+    const FIELD: &'static str;
     /// A new row linking `owner` to `target`.
     fn link(owner: i64, target: i64) -> Self::ActiveModel;
 }
 
-/// Replaces the links of `owner` with `targets`, inside the caller's transaction.
-pub async fn replace<L: Link>(db: &impl ConnectionTrait, owner: i64, targets: Vec<i64>) -> AppResult<()> {
+/// Replaces the links of `owner` with `targets`, inside the caller's transaction; a change is recorded in the
+/// owner's audit entry, with the ids before and after.
+pub async fn replace<L: Link>(db: &impl ConnectionTrait, owner: i64, mut targets: Vec<i64>) -> AppResult<()> {
+    let was = of::<L>(db, vec![owner]).await?.remove(&owner).unwrap_or_default();
+    targets.sort_unstable();
+    targets.dedup();
+    if was == targets {
+        return Ok(());
+    }
     L::delete_many()
         .filter(Expr::col(Alias::new(L::OWNER)).eq(owner))
         .exec(db)
         .await?;
-    add_many::<L>(db, targets.into_iter().map(|t| (owner, t)).collect()).await
+    let change = FieldChange {
+        field: L::FIELD.to_owned(),
+        was: Some(json!(was)),
+        became: Some(json!(targets)),
+        secret: false,
+    };
+    add_many::<L>(db, targets.iter().map(|&t| (owner, t)).collect()).await?;
+    audit::amend(db, L::KIND, owner, change).await
 }
 
 /// Writes many (owner, target) links at once, inside the caller's transaction.
@@ -69,6 +92,8 @@ pub fn owners_linked_to<L: Link>(target: i64) -> sea_orm::sea_query::SelectState
 impl Link for entity::visit_company::Entity {
     const OWNER: &'static str = "visit_id";
     const TARGET: &'static str = "company_id";
+    const KIND: Kind = Kind::Visit;
+    const FIELD: &'static str = "company_ids";
     fn link(owner: i64, target: i64) -> Self::ActiveModel {
         use sea_orm::ActiveValue::Set;
         entity::visit_company::ActiveModel {
@@ -81,6 +106,8 @@ impl Link for entity::visit_company::Entity {
 impl Link for entity::visit_project::Entity {
     const OWNER: &'static str = "visit_id";
     const TARGET: &'static str = "project_id";
+    const KIND: Kind = Kind::Visit;
+    const FIELD: &'static str = "project_ids";
     fn link(owner: i64, target: i64) -> Self::ActiveModel {
         use sea_orm::ActiveValue::Set;
         entity::visit_project::ActiveModel {
@@ -93,6 +120,8 @@ impl Link for entity::visit_project::Entity {
 impl Link for entity::outreach_company::Entity {
     const OWNER: &'static str = "outreach_id";
     const TARGET: &'static str = "company_id";
+    const KIND: Kind = Kind::Outreach;
+    const FIELD: &'static str = "company_ids";
     fn link(owner: i64, target: i64) -> Self::ActiveModel {
         use sea_orm::ActiveValue::Set;
         entity::outreach_company::ActiveModel {
@@ -105,6 +134,8 @@ impl Link for entity::outreach_company::Entity {
 impl Link for entity::project_team::Entity {
     const OWNER: &'static str = "project_id";
     const TARGET: &'static str = "user_id";
+    const KIND: Kind = Kind::Project;
+    const FIELD: &'static str = "team_member_ids";
     fn link(owner: i64, target: i64) -> Self::ActiveModel {
         use sea_orm::ActiveValue::Set;
         entity::project_team::ActiveModel {

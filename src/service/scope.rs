@@ -123,7 +123,7 @@ pub async fn permit(db: &impl ConnectionTrait, actor: &Actor, need: Need, of: Of
         Some(o) if !visible.sees_owner(o) => Err(AppError::not_found(what)),
         _ => Ok(()),
     };
-    match of {
+    let answer = match of {
         Of::Project(id) => project_of(Some(id), Kind::Project).await,
         Of::FollowUp(id) => {
             let p = follow_up::Entity::find_by_id(id).one(db).await?.map(|f| f.project_id);
@@ -155,5 +155,31 @@ pub async fn permit(db: &impl ConnectionTrait, actor: &Actor, need: Need, of: Of
                 .map(|c| c.owner_id),
             Kind::Candidate,
         ),
+    };
+    // Only a record that exists is hidden (the others are found by `project_of` and `owned` before they refuse).
+    if let Err(AppError::NotFound { what }) = &answer {
+        let exists = match of {
+            Of::Project(id) => entity::project::Entity::find_by_id(id).one(db).await?.is_some(),
+            _ => true,
+        };
+        if exists {
+            super::audit::hide(*what, of.id());
+        }
+    }
+    answer
+}
+
+impl Of {
+    /// The id of the record named.
+    fn id(self) -> i64 {
+        match self {
+            Of::Project(id)
+            | Of::FollowUp(id)
+            | Of::FundArrival(id)
+            | Of::Blocker(id)
+            | Of::Visit(id)
+            | Of::Outreach(id)
+            | Of::Candidate(id) => id,
+        }
     }
 }

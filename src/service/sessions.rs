@@ -33,6 +33,10 @@ pub struct AuthConfig {
     pub account_lockout_attempts: i32,
     /// How long a lock lasts.
     pub lockout_minutes: i64,
+    /// Whether the administrators' duties are separated: `audit.separation_of_duties`, copied here by
+    /// [`crate::config::Config::auth`] so that every caller resolved carries it.
+    #[serde(skip)]
+    pub separation_of_duties: bool,
     /// Sign-in attempts one client address may make a minute (a burst of as many, then one every
     /// 60/n seconds).
     pub sign_ins_per_minute: u32,
@@ -46,6 +50,7 @@ impl Default for AuthConfig {
             lockout_attempts: 5,
             account_lockout_attempts: 50,
             lockout_minutes: 15,
+            separation_of_duties: false,
             sign_ins_per_minute: 20,
         }
     }
@@ -55,6 +60,7 @@ impl Default for AuthConfig {
 pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<Actor> {
     let now = Utc::now();
     let hash = token_hash(token);
+    let mut first_use = None;
     let (user_id, via) = if token.starts_with(SESSION_PREFIX) {
         let s = session::Entity::find()
             .filter(session::Column::TokenHash.eq(hash))
@@ -62,7 +68,11 @@ pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<A
             .await?
             .ok_or(AppError::Unauthorized)?;
         let idle_limit = s.last_seen_at + Duration::minutes(cfg.session_idle_minutes);
-        if s.revoked_at.is_some() || now >= s.expires_at || now >= idle_limit {
+        if s.revoked_at.is_some() {
+            return Err(AppError::Unauthorized);
+        }
+        if now >= s.expires_at || now >= idle_limit {
+            expire(db, &s, if now >= s.expires_at { "lifetime" } else { "idle" }).await?;
             return Err(AppError::Unauthorized);
         }
         // Keep the session alive, but write at most once a minute.
@@ -83,6 +93,9 @@ pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<A
         if t.revoked_at.is_some() || now >= t.expires_at {
             return Err(AppError::Unauthorized);
         }
+        if t.last_used_at.is_none() {
+            first_use = Some(t.id);
+        }
         if t.last_used_at.is_none_or(|u| now - u > Duration::minutes(1)) {
             api_token::Entity::update_many()
                 .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
@@ -102,13 +115,49 @@ pub async fn resolve(db: &impl Db, cfg: &AuthConfig, token: &str) -> AppResult<A
     if u.disabled {
         return Err(AppError::Unauthorized);
     }
+    if let Some(id) = first_use {
+        let e = Entry {
+            action: "token_first_use".into(),
+            user_id: Some(u.id),
+            username: Some(u.username.clone()),
+            entity: Some(Kind::Token.name().into()),
+            entity_id: Some(id),
+            ..Default::default()
+        };
+        audit::write(db, e).await?;
+    }
     Ok(Actor {
         user_id: u.id,
         username: u.username,
         display_name: u.display_name,
         role: u.role,
         via,
+        separated: cfg.separation_of_duties,
     })
+}
+
+/// Ends a session found past its idle or absolute limit, once: the first request after the limit records it.
+async fn expire(db: &impl ConnectionTrait, s: &session::Model, reason: &str) -> AppResult<()> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Some(Utc::now())))
+        .filter(session::Column::Id.eq(s.id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(());
+    }
+    let username = user::Entity::find_by_id(s.user_id).one(db).await?.map(|u| u.username);
+    let e = Entry {
+        action: "session_expired".into(),
+        user_id: Some(s.user_id),
+        username,
+        entity: Some(Kind::Session.name().into()),
+        entity_id: Some(s.id),
+        detail: Some(serde_json::json!({ "reason": reason })),
+        ..Default::default()
+    };
+    audit::write(db, e).await
 }
 
 /// When a session started now ends at the latest.
@@ -173,22 +222,25 @@ pub struct NewSession {
 /// one client address lock the account for that address only (each attempt is counted before the password is
 /// checked, so concurrent guesses get no more tries); `account_lockout_attempts` failures from anywhere lock it
 /// for everyone.
-pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, a: SignIn<'_>) -> AppResult<NewSession> {
+pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, gate: &SignInGate, a: SignIn<'_>) -> AppResult<NewSession> {
     let now = Utc::now();
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(a.username.trim()))
-        .one(db)
-        .await?;
     let entry = |action: &str, user: Option<&user::Model>, why: Option<&str>| Entry {
         action: action.into(),
         user_id: user.map(|u| u.id),
         username: Some(user.map_or_else(|| a.username.chars().take(64).collect(), |u| u.username.clone())),
         entity: Some(Kind::Session.name().into()),
-        path: "/api/v1/auth/login".into(),
         client_addr: a.client_addr.clone(),
         detail: why.map(|w| serde_json::json!({ "reason": w })),
         ..Default::default()
     };
+    if let Err(e) = gate.admit(a.client_addr.as_deref().unwrap_or_default()) {
+        audit::write(db, entry("login_failure", None, Some("rate limited"))).await?;
+        return Err(e);
+    }
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(a.username.trim()))
+        .one(db)
+        .await?;
     let Some(u) = found else {
         // Spend the time a real check takes, so response times do not tell which usernames exist.
         verify_password(DUMMY_HASH, a.password).await;
@@ -306,6 +358,16 @@ async fn count_failure(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let until = Some(now + Duration::minutes(cfg.lockout_minutes));
+    let lockout = |scope: &str| Entry {
+        action: "lockout".into(),
+        user_id: Some(u.id),
+        username: Some(u.username.clone()),
+        entity: Some(Kind::User.name().into()),
+        entity_id: Some(u.id),
+        client_addr: Some(addr.to_owned()),
+        detail: Some(serde_json::json!({ "scope": scope, "until": until, "failures": nth })),
+        ..Default::default()
+    };
     if nth >= cfg.lockout_attempts {
         sign_in_strike::Entity::update_many()
             .col_expr(sign_in_strike::Column::Failures, Expr::value(0))
@@ -314,6 +376,7 @@ async fn count_failure(
             .filter(sign_in_strike::Column::ClientAddr.eq(addr.chars().take(64).collect::<String>()))
             .exec(db)
             .await?;
+        audit::write(db, lockout("address")).await?;
     }
     // Two statements, each atomic in the database, so that concurrent failures are all counted: one adds this
     // failure, the other locks the account once the count has reached the limit.
@@ -322,13 +385,16 @@ async fn count_failure(
         .filter(user::Column::Id.eq(u.id))
         .exec(db)
         .await?;
-    user::Entity::update_many()
+    let res = user::Entity::update_many()
         .col_expr(user::Column::FailedLogins, Expr::value(0))
         .col_expr(user::Column::LockedUntil, Expr::value(until))
         .filter(user::Column::Id.eq(u.id))
         .filter(user::Column::FailedLogins.gte(cfg.account_lockout_attempts))
         .exec(db)
         .await?;
+    if res.rows_affected > 0 {
+        audit::write(db, lockout("account")).await?;
+    }
     Ok(())
 }
 
@@ -393,7 +459,7 @@ pub async fn sign_out(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<()>
         .filter(session::Column::Id.eq(id))
         .exec(db)
         .await?;
-    Ok(())
+    audit::event(db, "logout", Some((Kind::Session, id)), None).await
 }
 
 /// The actor's open sessions, most recently used first, each with whether it is the current one.
@@ -434,7 +500,7 @@ pub async fn end_session(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> A
     if res.rows_affected == 0 {
         return Err(AppError::not_found(Kind::Session));
     }
-    Ok(())
+    audit::event(db, "session_end", Some((Kind::Session, id)), None).await
 }
 
 /// Turns the actor's weekly report or daily reminders on or off (left out keeps); answers the stored account.
@@ -445,6 +511,7 @@ pub async fn set_subscription(
     reminders: Option<bool>,
 ) -> AppResult<user::Model> {
     person_only(actor, "API tokens cannot change subscriptions", "API 令牌不能修改订阅")?;
+    let before = get_user(db, actor.user_id).await?;
     let mut q = user::Entity::update_many();
     if let Some(on) = weekly_report {
         q = q.col_expr(user::Column::WeeklyReport, Expr::value(on));
@@ -457,7 +524,10 @@ pub async fn set_subscription(
         .filter(user::Column::Id.eq(actor.user_id))
         .exec(db)
         .await?;
-    get_user(db, actor.user_id).await
+    let after = get_user(db, actor.user_id).await?;
+    let update = audit::Action::Update;
+    audit::changed(db, Kind::User, after.id, update, Some(&before), Some(&after), None).await?;
+    Ok(after)
 }
 
 /// Changes the actor's own password after checking the current one; their other sessions end.
@@ -482,6 +552,17 @@ pub async fn change_password(db: &impl Db, actor: &Actor, current_password: &str
         .exec(&txn)
         .await?;
     end_sessions(&txn, u.id, Some(current)).await?;
+    let after = get_user(&txn, u.id).await?;
+    audit::changed(
+        &txn,
+        Kind::User,
+        u.id,
+        audit::Action::Update,
+        Some(&u),
+        Some(&after),
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

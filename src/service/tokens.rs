@@ -102,6 +102,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
         .await?;
     if res.rows_affected == 0 {
         find::<api_token::Entity, _>(db, id, Kind::Token).await?;
+        return Ok(());
     }
-    Ok(())
+    super::audit::event(db, "token_revoke", Some((Kind::Token, id)), None).await
 }

@@ -20,7 +20,7 @@ use super::{Staff, WebState, answer, choice, form, me, refresh, render, val};
 use crate::{
     edge::audit::WriteTx,
     service::{
-        AppError, AppResult, Need,
+        Actor, AppError, AppResult, Need,
         accounts::{self, NewUser, Password, UserChanges, Username},
         departments::{self, NewDepartment},
         input::{Name, Patch, Short, email},
@@ -69,7 +69,7 @@ fn unowned_label(table: &str) -> &'static str {
 /// 用户与部门, and what names no account (as `invest-crm migrate report-unlinked` lists it).
 #[handler]
 pub async fn users(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Admin)?;
+    staff.actor.require(Need::Users)?;
     let (departments, names) = departments_of(&state.db).await?;
     let users: Vec<Value> = accounts::all_users(&state.db)
         .await?
@@ -124,22 +124,41 @@ impl UserForm {
         })
     }
 
-    fn changes(&self) -> AppResult<UserChanges> {
-        let password = form::opt(&self.password)
-            .map(|p| Password::parse("password", p))
-            .transpose()?;
-        Ok(UserChanges {
+    /// The changes the form makes to `u`: only what differs, and of that only what `actor` may change (the form
+    /// shows the rest disabled, so it is not sent).
+    fn changes(&self, u: &user::Model, actor: &Actor) -> AppResult<UserChanges> {
+        let mut c = UserChanges {
             version: self.version.unwrap_or_default(),
-            display_name: Some(Short::parse("display_name", Self::text(&self.display_name))?),
-            email: Patch::from_opt(email("email", form::opt(&self.email))?),
-            role: Some(self.role()?),
-            disabled: Some(self.disabled.is_some()),
-            password,
-            department_id: Patch::from_opt(form::int("department_id", &self.department_id)?),
-            data_scope: Patch::from_opt(choice::<DataScope>("data_scope", &self.data_scope)?),
-            reminders: Some(self.reminders.is_some()),
-            weekly_report: Some(self.weekly_report.is_some()),
-        })
+            ..Default::default()
+        };
+        if actor.can(Need::Security) {
+            let role = self.role()?;
+            c.role = (role != u.role).then_some(role);
+            let scope = choice::<DataScope>("data_scope", &self.data_scope)?;
+            if scope != u.data_scope {
+                c.data_scope = Patch::from_opt(scope);
+            }
+        }
+        if actor.can(Need::Admin) {
+            let name = Short::parse("display_name", Self::text(&self.display_name))?;
+            c.display_name = (name.as_str() != u.display_name).then_some(name);
+            let email = email("email", form::opt(&self.email))?;
+            if email != u.email {
+                c.email = Patch::from_opt(email);
+            }
+            c.password = form::opt(&self.password)
+                .map(|p| Password::parse("password", p))
+                .transpose()?;
+            let department = form::int("department_id", &self.department_id)?;
+            if department != u.department_id {
+                c.department_id = Patch::from_opt(department);
+            }
+            let changed = |on: &Option<String>, was: bool| (on.is_some() != was).then_some(on.is_some());
+            c.disabled = changed(&self.disabled, u.disabled);
+            c.reminders = changed(&self.reminders, u.reminders);
+            c.weekly_report = changed(&self.weekly_report, u.weekly_report);
+        }
+        Ok(c)
     }
 }
 
@@ -164,7 +183,12 @@ pub async fn new_user_dialog(staff: Staff, state: Data<&WebState>) -> poem::Resu
 #[handler]
 pub async fn create_user(staff: Staff, tx: WriteTx, Form(f): Form<UserForm>) -> poem::Result<Response> {
     staff.actor.require(Need::Admin)?;
-    let done = async { accounts::create_user(tx.get().await?, f.new_user()?).await }.await;
+    let done = async {
+        let new = f.new_user()?;
+        accounts::may_create(&staff.actor, &new)?;
+        accounts::create_user(tx.get().await?, new).await
+    }
+    .await;
     answer(
         done,
         |_| refresh(),
@@ -177,7 +201,7 @@ pub async fn create_user(staff: Staff, tx: WriteTx, Form(f): Form<UserForm>) -> 
 /// 编辑用户 dialog.
 #[handler]
 pub async fn edit_user_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Admin)?;
+    staff.actor.require(Need::Users)?;
     let u = accounts::get_user(&state.db, id).await?;
     let on = |b: bool| b.then(|| "on".to_owned());
     let f = UserForm {
@@ -204,8 +228,13 @@ pub async fn update_user(
     Path(id): Path<i64>,
     Form(f): Form<UserForm>,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Admin)?;
-    let done = async { accounts::update_user(tx.get().await?, &staff.actor, id, f.changes()?).await }.await;
+    staff.actor.require(Need::Users)?;
+    let done = async {
+        let db = tx.get().await?;
+        let u = accounts::get_user(db, id).await?;
+        accounts::update_user(db, &staff.actor, id, f.changes(&u, &staff.actor)?).await
+    }
+    .await;
     answer(
         done,
         |_| refresh(),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::{audit_entry, company, user};
+use entity::{audit_entry, company, project, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::Value;
@@ -24,6 +24,17 @@ pub struct Change {
     by: String,
     door: &'static str,
     fields: Vec<Field>,
+    /// The kind of record (its canonical name) and its id, its Chinese name and its page, when it has one.
+    entity: Option<String>,
+    id: Option<i64>,
+    kind: Option<&'static str>,
+    link: Option<String>,
+    /// What the log holds beyond the fields, and where the action came from.
+    action_name: String,
+    username: Option<String>,
+    path: String,
+    addr: Option<String>,
+    detail: Option<String>,
 }
 
 /// One field of a change: its label, was and became.
@@ -41,53 +52,105 @@ pub async fn of(db: &impl ConnectionTrait, kind: Kind, id: i64) -> AppResult<Vec
         entity_id: Some(id),
         ..Default::default()
     };
-    let entries: Vec<(audit_entry::Model, Vec<FieldChange>)> =
-        audit::list(db, filter, Paging::new(Some(1), Some(SHOWN))?)
-            .await?
-            .items
-            .into_iter()
-            .map(|mut e| {
-                let changes = e
-                    .changes
-                    .take()
-                    .and_then(|c| serde_json::from_value(c).ok())
-                    .unwrap_or_default();
-                (e, changes)
-            })
-            .collect();
+    let list = audit::list(db, filter, Paging::new(Some(1), Some(SHOWN))?).await?.items;
+    entries(db, list).await
+}
+
+/// Entries of the audit log as the pages show them: in Chinese, each field with its value before and after, people,
+/// companies and projects by name.
+pub async fn entries(db: &impl ConnectionTrait, entries: Vec<audit_entry::Model>) -> AppResult<Vec<Change>> {
+    let entries: Vec<(audit_entry::Model, Vec<FieldChange>)> = entries
+        .into_iter()
+        .map(|mut e| {
+            let changes = e
+                .changes
+                .take()
+                .and_then(|c| serde_json::from_value(c).ok())
+                .unwrap_or_default();
+            (e, changes)
+        })
+        .collect();
     let names = Names::of(db, &entries).await?;
     let labels = super::labels();
     Ok(entries
         .into_iter()
-        .map(|(e, changes)| Change {
-            at: super::local_time(e.at),
-            action: match e.action.as_str() {
-                "create" => "新建",
-                "update" => "修改",
-                "delete" => "删除",
-                "stage_move" => "阶段变更",
-                "refused" => "被拒绝",
-                _ => "其他",
-            },
-            by: e
-                .user_id
-                .and_then(|u| names.users.get(&u).cloned())
-                .or(e.username)
-                .unwrap_or_else(|| "系统".to_owned()),
-            door: match e.door.as_str() {
-                "web" => "网页",
-                "api" => "接口",
-                "cli" => "命令行",
-                "job" => "任务",
-                _ => "",
-            },
-            fields: changes
-                .iter()
-                .filter(|c| !c.field.starts_with("reached_"))
-                .map(|c| field(kind, c, &labels, &names))
-                .collect(),
+        .map(|(e, changes)| {
+            let kind = e.entity.as_deref().and_then(|k| k.parse::<Kind>().ok());
+            Change {
+                at: super::local_time(e.at),
+                action: action_label(&e.action),
+                by: e
+                    .user_id
+                    .and_then(|u| names.users.get(&u).cloned())
+                    .or(e.username.clone())
+                    .unwrap_or_else(|| "系统".to_owned()),
+                door: match e.door.as_str() {
+                    "web" => "网页",
+                    "api" => "接口",
+                    "cli" => "命令行",
+                    "job" => "任务",
+                    _ => "",
+                },
+                fields: changes
+                    .iter()
+                    .filter(|c| !c.field.starts_with("reached_"))
+                    .map(|c| field(kind.unwrap_or(Kind::Route), c, &labels, &names))
+                    .collect(),
+                link: kind.zip(e.entity_id).and_then(|(k, id)| page_of(k, id)),
+                kind: kind.map(Kind::zh),
+                entity: e.entity,
+                id: e.entity_id,
+                action_name: e.action,
+                username: e.username,
+                path: e.path,
+                addr: e.client_addr,
+                detail: e.detail.map(|d| d.to_string()),
+            }
         })
         .collect())
+}
+
+/// The page of a record, for the kinds that have one.
+fn page_of(kind: Kind, id: i64) -> Option<String> {
+    let base = match kind {
+        Kind::Project => "/projects",
+        Kind::Company => "/companies",
+        Kind::Outreach => "/outreach",
+        Kind::Partner => "/partners",
+        Kind::Candidate => "/incubation",
+        Kind::Visit => "/visits",
+        Kind::Blocker => "/blockers",
+        _ => return None,
+    };
+    Some(format!("{base}/{id}"))
+}
+
+/// An action in Chinese.
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "create" => "新建",
+        "update" => "修改",
+        "delete" => "删除",
+        "stage_move" => "阶段变更",
+        "refused" => "被拒绝",
+        "login_success" => "登录",
+        "login_failure" => "登录失败",
+        "logout" => "退出登录",
+        "session_end" => "结束会话",
+        "session_expired" => "会话超时",
+        "lockout" => "账号锁定",
+        "unlock" => "解除锁定",
+        "token_first_use" => "令牌首次使用",
+        "token_revoke" => "吊销令牌",
+        "export" => "导出",
+        "import" => "导入",
+        "import_undo" => "撤销导入",
+        "job_run" => "手动运行任务",
+        "resend" => "重新发送",
+        "config_loaded" => "启动配置",
+        "audit_verify" => "校验审计日志",
+        _ => "其他",
+    }
 }
 
 /// The names of the people and companies the entries name by id: who acted, and the values of `owner_id`,
@@ -95,6 +158,7 @@ pub async fn of(db: &impl ConnectionTrait, kind: Kind, id: i64) -> AppResult<Vec
 struct Names {
     users: HashMap<i64, String>,
     companies: HashMap<i64, String>,
+    projects: HashMap<i64, String>,
 }
 
 impl Names {
@@ -104,10 +168,12 @@ impl Names {
                 .iter()
                 .flat_map(|(_, cs)| cs.iter().filter(|c| fields.contains(&c.field.as_str())))
                 .flat_map(|c| [c.was.as_ref(), c.became.as_ref()])
-                .filter_map(|v| v.and_then(Value::as_i64))
+                .flatten()
+                .flat_map(|v| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+                .filter_map(|v| v.as_i64())
                 .collect()
         };
-        let mut user_ids = values(&["owner_id", "contact_leader_id"]);
+        let mut user_ids = values(&["owner_id", "contact_leader_id", "team_member_ids"]);
         user_ids.extend(entries.iter().filter_map(|(e, _)| e.user_id));
         let users = user::Entity::find()
             .filter(user::Column::Id.is_in(user_ids))
@@ -116,23 +182,34 @@ impl Names {
             .into_iter()
             .map(|u| (u.id, u.display_name))
             .collect();
-        let companies = company::Entity::find()
-            .filter(company::Column::Id.is_in(values(&["company_id"])))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
-        Ok(Names { users, companies })
+        let companies = crate::service::names::<company::Entity>(db, values(&["company_id", "company_ids"])).await?;
+        let projects = crate::service::names::<project::Entity>(db, values(&["project_ids"])).await?;
+        Ok(Names {
+            users,
+            companies,
+            projects,
+        })
     }
 
-    /// The name behind a field's value, if the field names a person or a company.
+    /// The name behind a field's value, if the field names people, companies or projects (a list by its names).
     fn of_value(&self, field: &str, v: &Value) -> Option<String> {
-        let id = v.as_i64()?;
-        match field {
-            "owner_id" | "contact_leader_id" => self.users.get(&id).cloned(),
-            "company_id" => self.companies.get(&id).cloned(),
-            _ => None,
+        let names = match field {
+            "owner_id" | "contact_leader_id" | "team_member_ids" => &self.users,
+            "company_id" | "company_ids" => &self.companies,
+            "project_ids" => &self.projects,
+            _ => return None,
+        };
+        let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
+        match v {
+            Value::Array(ids) if ids.is_empty() => Some("—".into()),
+            Value::Array(ids) => Some(
+                ids.iter()
+                    .filter_map(Value::as_i64)
+                    .map(name)
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ),
+            v => v.as_i64().map(name),
         }
     }
 }
@@ -222,6 +299,16 @@ fn label_of(field: &str) -> Option<&'static str> {
         "resolved_on" => "办结日期",
         "opened_on" => "提出日期",
         "password" => "密码",
+        "team_member_ids" => "项目团队",
+        "company_ids" => "涉及企业",
+        "project_ids" => "关联项目",
+        "role" => "角色",
+        "data_scope" => "数据范围",
+        "department_id" => "部门",
+        "disabled" => "停用",
+        "display_name" => "显示名",
+        "weekly_report" => "订阅周报",
+        "reminders" => "订阅提醒",
         _ => return None,
     })
 }

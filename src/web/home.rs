@@ -5,8 +5,8 @@ use chrono::{Datelike, Duration};
 use entity::enums::{BlockerStatus, Label, ProjectStage};
 use minijinja::context;
 use poem::{
-    handler,
-    web::{Data, Html, Query},
+    IntoResponse, Response, handler,
+    web::{Data, Query},
 };
 
 use super::{Staff, WebState, group, me, render};
@@ -25,8 +25,16 @@ pub struct HomeQuery {
 
 /// The home page.
 #[handler]
-pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuery>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Read)?;
+pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuery>) -> poem::Result<Response> {
+    // The security administrator and the auditor read no records: their work is elsewhere.
+    if !staff.actor.can(Need::Read) {
+        let to = if staff.actor.can(Need::Users) {
+            "/admin/users"
+        } else {
+            "/system"
+        };
+        return Ok(poem::web::Redirect::see_other(to).into_response());
+    }
     let db = &state.db;
     let today = today();
     let year = q.year.unwrap_or(today.year()).clamp(1990, today.year());
@@ -64,7 +72,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         agenda => (!agenda.is_empty()).then_some(minijinja::value::Serde(agenda)),
         within => seen.within,
     };
-    render("home.html", ctx)
+    Ok(render("home.html", ctx)?.into_response())
 }
 
 /// This week's signings, landings, starts and productions.

@@ -33,7 +33,7 @@ use entity::enums::{
 };
 use minijinja::{Environment, Value, context};
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get,
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, delete, get,
     http::{StatusCode, header},
     middleware::SetHeader,
     patch, post,
@@ -80,14 +80,14 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Route {
     let state = WebState {
         db,
-        auth: cfg.auth.clone(),
+        auth: cfg.auth(),
         gate,
         secure_cookies: cfg.secure_cookies,
         stale_days: cfg.jobs.stale_days,
         schedules: cfg.jobs.clone(),
         mail: cfg.mail.clone(),
     };
-    let pages = office_pages(work_pages())
+    let pages = pages()
         .around(audit::record)
         .around(crate::edge::limit_body)
         .data(state.db.clone())
@@ -102,89 +102,97 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
     Route::new().at("/assets/:name", get(assets::serve)).nest("/", pages)
 }
 
-/// Sign-in and one's settings, 工作台, projects, companies and visits.
-fn work_pages() -> Route {
-    Route::new()
-        .at("/", get(home::page))
-        .at("/login", get(session::login_page).post(session::login))
-        .at("/logout", post(session::logout))
-        .at("/password", get(session::password_page).post(session::change_password))
-        .at("/settings", get(settings::page))
-        .at("/settings/subscription", post(settings::subscribe))
-        .at("/settings/sessions/:id", poem::delete(settings::end_session))
-        .at("/projects", get(projects::list).post(projects::create))
-        .at("/projects/new", get(projects::new_page))
-        .at("/projects/board", get(projects::board))
-        .at("/projects/:id", get(projects::show).patch(projects::update))
-        .at("/projects/:id/edit", get(projects::edit_page))
-        .at("/projects/:id/move", get(projects::move_dialog))
-        .at("/projects/:id/stage-events", post(projects::move_stage))
-        .at("/projects/:id/follow-ups/new", get(records::follow_up_dialog))
-        .at("/projects/:id/follow-ups", post(records::add_follow_up))
-        .at("/projects/:id/fund-arrivals/new", get(records::fund_dialog))
-        .at("/projects/:id/fund-arrivals", post(records::add_fund))
-        .at("/projects/:id/blockers/new", get(blockers::new_dialog))
-        .at("/projects/:id/blockers", post(blockers::create))
-        .at("/companies", get(companies::list).post(companies::create))
-        .at("/companies/new", get(companies::new_page))
-        .at("/companies/options", get(companies::options))
-        .at("/companies/:id", get(companies::show).patch(companies::update))
-        .at("/companies/:id/edit", get(companies::edit_page))
-        .at("/companies/:id/contacts/new", get(companies::contact_dialog))
-        .at("/companies/:id/contacts", post(companies::add_contact))
-        .at("/companies/:id/support-funds/new", get(companies::support_fund_dialog))
-        .at("/companies/:id/support-funds", post(companies::add_support_fund))
-        .at("/visits", get(visits::list).post(visits::create))
-        .at("/visits/company-search", get(visits::company_search))
-        .at("/visits/company-chip", get(visits::company_chip))
-        .at("/visits/company", post(visits::quick_company))
-        .at("/visits/project-search", get(visits::project_search))
-        .at("/visits/project-chip", get(visits::project_chip))
+/// Declares the UI's routes once: the router, and the table of each path with its methods that the tests enumerate
+/// (every write route must leave its audit entry).
+macro_rules! routes {
+    ($($path:literal => $m:ident($h:path) $(.$more:ident($h2:path))*,)*) => {
+        fn pages() -> Route {
+            Route::new() $(.at($path, $m($h) $(.$more($h2))*))*
+        }
+
+        /// Every page route of the UI with its methods (`get`, `post`, `patch`, `delete`).
+        pub const ROUTES: &[(&str, &[&str])] = &[$(($path, &[stringify!($m) $(, stringify!($more))*])),*];
+    };
 }
 
-/// Outreach, partners, incubation, blockers, imports, analytics, targets, the summary, exports and administration.
-fn office_pages(r: Route) -> Route {
-    r.at("/outreach", get(outreach::list).post(outreach::create))
-        .at("/outreach/new", get(outreach::new_dialog))
-        .at("/outreach/:id", patch(outreach::update))
-        .at("/outreach/:id/edit", get(outreach::edit_dialog))
-        .at("/partners", get(partners::list).post(partners::create))
-        .at("/partners/new", get(partners::new_dialog))
-        .at("/partners/:id", patch(partners::update))
-        .at("/partners/:id/edit", get(partners::edit_dialog))
-        .at("/incubation", get(incubation::board).post(incubation::create))
-        .at("/incubation/new", get(incubation::new_dialog))
-        .at("/incubation/:id", get(incubation::show))
-        .at("/incubation/:id/move", get(incubation::move_dialog))
-        .at("/incubation/:id/stage-events", post(incubation::move_stage))
-        .at("/blockers", get(blockers::list))
-        .at("/blockers/:id", patch(blockers::update))
-        .at("/blockers/:id/edit", get(blockers::edit_dialog))
-        .at("/imports", get(imports::page))
-        .at("/imports/batches", get(imports::batches))
-        .at("/imports/preview", post(imports::preview))
-        .at("/imports/commit", post(imports::commit))
-        .at("/imports/:id/undo", post(imports::undo))
-        .at("/imports/template/:dataset", get(imports::template))
-        .at("/analytics", get(analytics::page))
-        .at("/analytics/snapshot", get(analytics::snapshot_file))
-        .at("/targets", get(targets::page).post(targets::update))
-        .at("/reports/summary", get(reports::page))
-        .at("/exports", get(exports::page))
-        .at("/system", get(system::page))
-        .at("/system/outbox/:id/resend", post(system::resend))
-        .at("/system/jobs/:name/run", post(system::run_job))
-        .at("/system/tokens", post(system::issue_token))
-        .at("/system/tokens/new", get(system::new_token_dialog))
-        .at("/system/tokens/:id/revoke", post(system::revoke_token))
-        .at("/admin/users", get(admin::users).post(admin::create_user))
-        .at("/admin/users/new", get(admin::new_user_dialog))
-        .at("/admin/users/:id", patch(admin::update_user))
-        .at("/admin/users/:id/edit", get(admin::edit_user_dialog))
-        .at("/admin/departments", post(admin::create_department))
-        .at("/admin/departments/new", get(admin::new_department_dialog))
-        .at("/exports/file", get(exports::download))
-        .at("/reports/summary/file", get(reports::download))
+routes! {
+    "/" => get(home::page),
+    "/login" => get(session::login_page).post(session::login),
+    "/logout" => post(session::logout),
+    "/password" => get(session::password_page).post(session::change_password),
+    "/settings" => get(settings::page),
+    "/settings/subscription" => post(settings::subscribe),
+    "/settings/sessions/:id" => delete(settings::end_session),
+    "/projects" => get(projects::list).post(projects::create),
+    "/projects/new" => get(projects::new_page),
+    "/projects/board" => get(projects::board),
+    "/projects/:id" => get(projects::show).patch(projects::update),
+    "/projects/:id/edit" => get(projects::edit_page),
+    "/projects/:id/move" => get(projects::move_dialog),
+    "/projects/:id/stage-events" => post(projects::move_stage),
+    "/projects/:id/follow-ups/new" => get(records::follow_up_dialog),
+    "/projects/:id/follow-ups" => post(records::add_follow_up),
+    "/projects/:id/fund-arrivals/new" => get(records::fund_dialog),
+    "/projects/:id/fund-arrivals" => post(records::add_fund),
+    "/projects/:id/blockers/new" => get(blockers::new_dialog),
+    "/projects/:id/blockers" => post(blockers::create),
+    "/companies" => get(companies::list).post(companies::create),
+    "/companies/new" => get(companies::new_page),
+    "/companies/options" => get(companies::options),
+    "/companies/:id" => get(companies::show).patch(companies::update),
+    "/companies/:id/edit" => get(companies::edit_page),
+    "/companies/:id/contacts/new" => get(companies::contact_dialog),
+    "/companies/:id/contacts" => post(companies::add_contact),
+    "/companies/:id/support-funds/new" => get(companies::support_fund_dialog),
+    "/companies/:id/support-funds" => post(companies::add_support_fund),
+    "/visits" => get(visits::list).post(visits::create),
+    "/visits/company-search" => get(visits::company_search),
+    "/visits/company-chip" => get(visits::company_chip),
+    "/visits/company" => post(visits::quick_company),
+    "/visits/project-search" => get(visits::project_search),
+    "/visits/project-chip" => get(visits::project_chip),
+    "/outreach" => get(outreach::list).post(outreach::create),
+    "/outreach/new" => get(outreach::new_dialog),
+    "/outreach/:id" => patch(outreach::update),
+    "/outreach/:id/edit" => get(outreach::edit_dialog),
+    "/partners" => get(partners::list).post(partners::create),
+    "/partners/new" => get(partners::new_dialog),
+    "/partners/:id" => patch(partners::update),
+    "/partners/:id/edit" => get(partners::edit_dialog),
+    "/incubation" => get(incubation::board).post(incubation::create),
+    "/incubation/new" => get(incubation::new_dialog),
+    "/incubation/:id" => get(incubation::show),
+    "/incubation/:id/move" => get(incubation::move_dialog),
+    "/incubation/:id/stage-events" => post(incubation::move_stage),
+    "/blockers" => get(blockers::list),
+    "/blockers/:id" => patch(blockers::update),
+    "/blockers/:id/edit" => get(blockers::edit_dialog),
+    "/imports" => get(imports::page),
+    "/imports/batches" => get(imports::batches),
+    "/imports/preview" => post(imports::preview),
+    "/imports/commit" => post(imports::commit),
+    "/imports/:id/undo" => post(imports::undo),
+    "/imports/template/:dataset" => get(imports::template),
+    "/analytics" => get(analytics::page),
+    "/analytics/snapshot" => get(analytics::snapshot_file),
+    "/targets" => get(targets::page).post(targets::update),
+    "/reports/summary" => get(reports::page),
+    "/exports" => get(exports::page),
+    "/system" => get(system::page),
+    "/system/audit/verify" => post(system::verify_audit),
+    "/system/outbox/:id/resend" => post(system::resend),
+    "/system/jobs/:name/run" => post(system::run_job),
+    "/system/tokens" => post(system::issue_token),
+    "/system/tokens/new" => get(system::new_token_dialog),
+    "/system/tokens/:id/revoke" => post(system::revoke_token),
+    "/admin/users" => get(admin::users).post(admin::create_user),
+    "/admin/users/new" => get(admin::new_user_dialog),
+    "/admin/users/:id" => patch(admin::update_user),
+    "/admin/users/:id/edit" => get(admin::edit_user_dialog),
+    "/admin/departments" => post(admin::create_department),
+    "/admin/departments/new" => get(admin::new_department_dialog),
+    "/exports/file" => get(exports::download),
+    "/reports/summary/file" => get(reports::download),
 }
 
 /// The templates, embedded in the binary.
@@ -233,6 +241,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("targets.html", include_str!("templates/targets.html")),
         ("settings.html", include_str!("templates/settings.html")),
         ("system.html", include_str!("templates/system.html")),
+        ("audit_verify.html", include_str!("templates/audit_verify.html")),
         (
             "subscription_form.html",
             include_str!("templates/subscription_form.html"),
@@ -397,6 +406,10 @@ pub fn me(s: &Staff) -> Value {
         can_lead => s.actor.can(Need::Lead),
         is_admin => s.actor.can(Need::Admin),
         can_export => s.actor.can(Need::Export),
+        can_read => s.actor.can(Need::Read),
+        can_users => s.actor.can(Need::Users),
+        can_grant => s.actor.can(Need::Security),
+        can_audit => s.actor.can(Need::Audit),
     }
 }
 

@@ -150,14 +150,13 @@ pub struct Credentials {
 pub async fn login(req: &Request, state: Data<&WebState>, Form(f): Form<Credentials>) -> poem::Result<Response> {
     let addr = client_addr(req);
     let attempt = async {
-        state.gate.admit(addr.as_deref().unwrap_or_default())?;
         let a = SignIn {
             username: &f.username,
             password: &f.password,
             client_addr: addr.clone(),
             user_agent: req.header("user-agent"),
         };
-        sessions::sign_in(&state.db, &state.auth, a).await
+        sessions::sign_in(&state.db, &state.auth, &state.gate, a).await
     };
     let next = safe_next(f.next.as_deref());
     match attempt.await {

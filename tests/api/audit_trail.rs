@@ -12,13 +12,19 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::{db_test, support::TestApp, web::Web};
+use crate::{
+    db_test,
+    support::{PASSWORD, TestApp},
+    web::Web,
+};
 
 db_test!(
     the_ui_and_the_api_record_the_same_change,
     the_command_line_is_a_door_too,
     a_tampered_trail_is_found,
     old_entries_are_archived_and_still_verify,
+    the_duties_of_administrators_are_separated,
+    security_events_are_recorded,
 );
 
 /// The newest entry of one record, through the API.
@@ -408,4 +414,288 @@ async fn old_entries_are_archived_and_still_verify(app: TestApp) {
         "",
     );
     assert!(!ok && out.contains("missing"), "{out}");
+}
+
+/// A request with a bearer token to a server of the app, answered status and JSON.
+async fn call(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// 三员分立: the security administrator grants roles and data scopes and reads no records; the auditor reads and
+/// verifies the log and nothing else; with `audit.separation_of_duties` the admin can do neither, and reads only
+/// their own entries, unsearched.
+async fn the_duties_of_administrators_are_separated(app: TestApp) {
+    use reqwest::Method;
+    for (name, role) in [("anquan", "security"), ("shenji", "auditor")] {
+        let body = json!({"username": name, "display_name": name, "role": role, "password": PASSWORD});
+        let (s, u) = app.post("/api/v1/users", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+    }
+    let token = async |name: &str| app.login(name, PASSWORD).await.1["token"].as_str().unwrap().to_owned();
+    let (security, auditor) = (token("anquan").await, token("shenji").await);
+    let base = app.base_url().to_owned();
+    let staff = app.user_ids["staff"];
+
+    // The auditor reads and verifies the log, and no record.
+    let (s, log) = call(&base, &auditor, Method::GET, "/api/v1/audit?username=admin", None).await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    assert!(log["total"].as_i64().unwrap() > 0);
+    let (s, v) = call(&base, &auditor, Method::GET, "/api/v1/audit/verification", None).await;
+    assert_eq!((s, v["ok"].clone()), (StatusCode::OK, json!(true)), "{v}");
+    for path in [
+        "/api/v1/projects",
+        "/api/v1/companies",
+        "/api/v1/users",
+        "/api/v1/analytics/kpis?year=2024",
+    ] {
+        let (s, _) = call(&base, &auditor, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "the auditor reads no {path}");
+    }
+    // The security administrator grants a data scope and reads neither records nor the log.
+    let (_, u) = app.get(&format!("/api/v1/users/{staff}")).await;
+    let body = json!({"version": u["version"], "data_scope": "own"});
+    let (s, changed) = call(
+        &base,
+        &security,
+        Method::PATCH,
+        &format!("/api/v1/users/{staff}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (s, changed["data_scope"].clone()),
+        (StatusCode::OK, json!("own")),
+        "{changed}"
+    );
+    let body = json!({"version": changed["version"], "display_name": "改名"});
+    let (s, _) = call(
+        &base,
+        &security,
+        Method::PATCH,
+        &format!("/api/v1/users/{staff}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "names are the admin's");
+    for path in ["/api/v1/projects", "/api/v1/audit"] {
+        let (s, _) = call(&base, &security, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "the security administrator reads no {path}");
+    }
+    let (_, e) = app
+        .get(&format!(
+            "/api/v1/audit?entity=user&entity_id={staff}&action=update&per_page=1"
+        ))
+        .await;
+    assert_eq!(e["items"][0]["username"], "anquan");
+    assert_eq!(
+        e["items"][0]["changes"],
+        json!([{"field": "data_scope", "became": "own"}])
+    );
+
+    // Separated, the admin manages accounts but grants nothing and reads only their own entries.
+    let mut cfg = invest_crm::config::Config::default();
+    cfg.audit.separation_of_duties = true;
+    let separated = app.also_serve(&cfg).await;
+    let admin = app.token("admin").to_owned();
+    let (s, own) = call(&separated, &admin, Method::GET, "/api/v1/audit?per_page=200", None).await;
+    assert_eq!(s, StatusCode::OK, "{own}");
+    let items = own["items"].as_array().unwrap();
+    assert!(
+        !items.is_empty() && items.iter().all(|e| e["username"] == "admin"),
+        "{own}"
+    );
+    for path in ["/api/v1/audit?username=staff", "/api/v1/audit/verification"] {
+        let (s, _) = call(&separated, &admin, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (_, u) = app.get(&format!("/api/v1/users/{staff}")).await;
+    let body = json!({"version": u["version"], "role": "leader"});
+    let (s, _) = call(
+        &separated,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/users/{staff}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "roles are the security administrator's");
+    let body = json!({"version": u["version"], "display_name": "周敏"});
+    let (s, _) = call(
+        &separated,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/users/{staff}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let body = json!({"username": "shenji2", "display_name": "审计二", "role": "auditor", "password": PASSWORD});
+    let (s, _) = call(&separated, &admin, Method::POST, "/api/v1/users", Some(body)).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an admin creates no auditor when duties are separated"
+    );
+    let body = json!({"username": "zhuanyuan", "display_name": "专员", "role": "staff", "password": PASSWORD});
+    let (s, _) = call(&separated, &admin, Method::POST, "/api/v1/users", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, u) = app.get(&format!("/api/v1/users/{staff}")).await;
+    let body = json!({"version": u["version"], "role": "leader"});
+    let (s, _) = call(
+        &separated,
+        &security,
+        Method::PATCH,
+        &format!("/api/v1/users/{staff}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "the security administrator grants roles");
+    let (s, _) = call(&separated, &auditor, Method::GET, "/api/v1/audit?username=staff", None).await;
+    assert_eq!(s, StatusCode::OK, "the auditor searches the log");
+
+    // In the UI the auditor's first page is the audit log, with its filters and the verification.
+    let web = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = web
+        .post(format!("{base}/login"))
+        .form(&[("username", "shenji"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = web.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/system");
+    let page = web
+        .get(format!("{base}/system"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("审计日志") && page.contains("校验完整性") && !page.contains("招商项目"),
+        "{page}"
+    );
+    let r = web.get(format!("{base}/projects")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+/// Security events: a token's first use, a session that expired while idle, a lockout, a record hidden outside the
+/// caller's scope, a sign-in refused by the rate limit.
+async fn security_events_are_recorded(app: TestApp) {
+    use reqwest::Method;
+    let base = app.base_url().to_owned();
+    let count = async |action: &str, entity: &str, id: i64| -> Vec<Value> {
+        let (_, log) = app
+            .get(&format!("/api/v1/audit?action={action}&entity={entity}&entity_id={id}"))
+            .await;
+        log["items"].as_array().unwrap().clone()
+    };
+    // An API token used twice: its first use is recorded once.
+    let until = (chrono::Utc::now().date_naive() + chrono::Duration::days(10)).to_string();
+    let body = json!({"user_id": app.user_ids["viewer"], "name": "读取", "scopes": ["read"], "expires_on": until});
+    let (_, t) = app.post("/api/v1/tokens", body).await;
+    let secret = t["token"].as_str().unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            call(&base, secret, Method::GET, "/api/v1/projects", None).await.0,
+            StatusCode::OK
+        );
+    }
+    let used = count("token_first_use", "token", t["info"]["id"].as_i64().unwrap()).await;
+    assert_eq!(used.len(), 1, "{used:?}");
+    assert_eq!(used[0]["username"], "viewer");
+
+    // A session idle past its limit ends at the next request, which records it once.
+    let (_, s) = app.login("leader", PASSWORD).await;
+    let token = s["token"].as_str().unwrap();
+    let session = entity::session::Entity::find()
+        .order_by_desc(entity::session::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    entity::session::Entity::update_many()
+        .col_expr(
+            entity::session::Column::LastSeenAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(3)),
+        )
+        .filter(entity::session::Column::Id.eq(session.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            call(&base, token, Method::GET, "/api/v1/auth/me", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let expired = count("session_expired", "session", session.id).await;
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(
+        (expired[0]["username"].clone(), expired[0]["detail"]["reason"].clone()),
+        (json!("leader"), json!("idle"))
+    );
+
+    // A record out of the caller's data scope is answered as missing, and the log names it.
+    let p = app.project("范围外项目", "lead", "2024-01-10").await;
+    let staff = app.user_ids["staff"];
+    let (_, u) = app.get(&format!("/api/v1/users/{staff}")).await;
+    app.patch(
+        &format!("/api/v1/users/{staff}"),
+        json!({"version": u["version"], "data_scope": "own"}),
+    )
+    .await;
+    let id = p["id"].as_i64().unwrap();
+    let (s, _) = app.as_user("staff").get(&format!("/api/v1/projects/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let hidden = count("refused", "project", id).await;
+    assert_eq!(hidden.len(), 1, "{hidden:?}");
+    assert_eq!(
+        (hidden[0]["username"].clone(), hidden[0]["detail"]["status"].clone()),
+        (json!("staff"), json!(404))
+    );
+    let (s, _) = app.as_user("staff").get("/api/v1/projects/999999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        count("refused", "project", 999_999).await.is_empty(),
+        "a record that does not exist hides nothing"
+    );
+
+    // Five wrong passwords from one address lock the account for it.
+    for _ in 0..5 {
+        assert_eq!(
+            app.login("viewer", "wrong password 1234").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locks = count("lockout", "user", app.user_ids["viewer"]).await;
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0]["detail"]["scope"], "address");
+    // Past the rate limit, a sign-in is refused unchecked, and recorded with that reason.
+    let mut limited = false;
+    for _ in 0..30 {
+        limited |= app.login("nobody", "wrong password 1234").await.0 == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited);
+    let (_, f) = app.get("/api/v1/audit?action=login_failure&per_page=1").await;
+    assert_eq!(f["items"][0]["detail"]["reason"], "rate limited", "{f}");
 }

@@ -13,6 +13,7 @@ mod chaos;
 mod companies;
 mod demo;
 mod errors;
+mod every_write;
 mod exports;
 mod hardening;
 mod imports;

@@ -44,6 +44,7 @@ fn actor(app: &TestApp, role: &'static str) -> Actor {
         display_name: role.into(),
         role: r,
         via: invest_crm::service::actor::Via::Session(0),
+        separated: false,
     }
 }
 
@@ -278,6 +279,7 @@ async fn sign_in_locks_after_repeated_failures(app: TestApp) {
         account_lockout_attempts: 8,
         ..AuthConfig::default()
     };
+    let gate = &sessions::SignInGate::new(1000);
     let attempt = |password: &'static str, addr: &str| SignIn {
         username: "staff",
         password,
@@ -285,36 +287,45 @@ async fn sign_in_locks_after_repeated_failures(app: TestApp) {
         user_agent: None,
     };
     for _ in 0..cfg.lockout_attempts {
-        let e = fails(sessions::sign_in(db, &cfg, attempt("wrong password!", "198.51.100.7")).await);
+        let e = fails(sessions::sign_in(db, &cfg, gate, attempt("wrong password!", "198.51.100.7")).await);
         assert!(matches!(e, AppError::Unauthorized));
     }
     // Locked for the guessing address: even the right password is refused there, with the same answer.
-    let e = fails(sessions::sign_in(db, &cfg, attempt(PASSWORD, "198.51.100.7")).await);
+    let e = fails(sessions::sign_in(db, &cfg, gate, attempt(PASSWORD, "198.51.100.7")).await);
     assert!(matches!(e, AppError::Unauthorized));
     // The stranger has not locked the owner out: from the owner's own address the right password works.
-    assert!(sessions::sign_in(db, &cfg, attempt(PASSWORD, "10.1.2.3")).await.is_ok());
+    assert!(
+        sessions::sign_in(db, &cfg, gate, attempt(PASSWORD, "10.1.2.3"))
+            .await
+            .is_ok()
+    );
 
     // Guessing spread over many addresses locks the account for everyone after `account_lockout_attempts`.
     for i in 0..cfg.account_lockout_attempts {
         let addr = format!("203.0.113.{i}");
-        let e = fails(sessions::sign_in(db, &cfg, attempt("wrong password!", &addr)).await);
+        let e = fails(sessions::sign_in(db, &cfg, gate, attempt("wrong password!", &addr)).await);
         assert!(matches!(e, AppError::Unauthorized));
     }
-    let e = fails(sessions::sign_in(db, &cfg, attempt(PASSWORD, "10.9.9.9")).await);
+    let e = fails(sessions::sign_in(db, &cfg, gate, attempt(PASSWORD, "10.9.9.9")).await);
     assert!(matches!(e, AppError::Unauthorized), "locked everywhere");
     // Until an operator lifts the lock (`invest-crm user unlock`), which also lifts the address locks.
     invest_crm::service::accounts::unlock(db, app.user_ids["staff"])
         .await
         .unwrap();
-    assert!(sessions::sign_in(db, &cfg, attempt(PASSWORD, "10.9.9.9")).await.is_ok());
     assert!(
-        sessions::sign_in(db, &cfg, attempt(PASSWORD, "198.51.100.7"))
+        sessions::sign_in(db, &cfg, gate, attempt(PASSWORD, "10.9.9.9"))
+            .await
+            .is_ok()
+    );
+    assert!(
+        sessions::sign_in(db, &cfg, gate, attempt(PASSWORD, "198.51.100.7"))
             .await
             .is_ok()
     );
     let admin = sessions::sign_in(
         db,
         &cfg,
+        gate,
         SignIn {
             username: "admin",
             password: PASSWORD,

@@ -175,6 +175,17 @@ impl TestApp {
         }
     }
 
+    /// Serves the app once more, on the same database with `cfg`; answers its address.
+    pub async fn also_serve(&self, cfg: &invest_crm::config::Config) -> String {
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("a TCP address");
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(invest_crm::app(self.db.clone(), cfg)));
+        format!("http://{addr}")
+    }
+
     /// The address the app listens on.
     pub fn base_url(&self) -> &str {
         &self.base

@@ -90,7 +90,7 @@ pub(super) async fn write_above_size(db: &impl Db) -> anyhow::Result<()> {
 
 /// The bureau's people: 局机关 with a department under it for each responsible unit; the contact leaders in 局机关
 /// (they get the weekly report: example.com addresses, random passwords an admin resets) and a staffer in each
-/// unit. Answers the staffers' ids in the order of the units. People already there (a `--force` reseed) are kept.
+/// unit, and the security administrator and the auditor. Answers the staffers' ids in the order of the units. People already there (a `--force` reseed) are kept.
 pub(super) async fn write_people(db: &impl Db) -> anyhow::Result<Vec<i64>> {
     const LOGINS: [&str; 5] = ["wangjianguo", "liming", "zhanghua", "chenjing", "liuyang"];
     const STAFF: [(&str, &str); 4] = [
@@ -109,8 +109,13 @@ pub(super) async fn write_people(db: &impl Db) -> anyhow::Result<Vec<i64>> {
         units.push(department(db, unit, Some(bureau)).await?);
     }
     let staff = STAFF.into_iter().zip(&units).map(|((l, n), d)| (l, n, Role::Staff, *d));
+    // 三员分立's other two administrators (docs/SECURITY.md): they read no records.
+    let duties = [
+        ("hanbing", "韩冰", Role::Security, bureau),
+        ("shenjing", "沈静", Role::Auditor, bureau),
+    ];
     let mut staff_ids = Vec::with_capacity(STAFF.len());
-    for (login, name, role, dept) in people.chain(staff) {
+    for (login, name, role, dept) in people.chain(staff).chain(duties) {
         let id = match accounts::find_user(db, login).await {
             Ok(u) => u.id,
             Err(_) => {

@@ -21,7 +21,7 @@ use sea_orm::{
 
 use super::{
     Actor, AppError, AppResult, Kind, Page, Paging,
-    audit::{Entry, write},
+    audit::{self, Entry, write},
     find,
 };
 pub use before::{BlockerBefore, CandidateBefore, CompanyBefore, ProjectBefore};
@@ -197,8 +197,20 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> Ap
     .await?;
     let versions = versions_after(db, &b.touched).await?;
     let mut items = Vec::with_capacity(b.touched.len());
+    let mut entries = Vec::with_capacity(b.touched.len());
+    let who = (actor.user_id > 0).then_some(actor.user_id);
     for t in b.touched {
         let (kind, id, before) = t.parts();
+        entries.push(Entry {
+            action: if before.is_none() { "create" } else { "update" }.into(),
+            user_id: who,
+            username: Some(actor.username.clone()),
+            entity: Some(kind.into()),
+            entity_id: Some(id),
+            client_addr: b.client_addr.clone(),
+            detail: Some(serde_json::json!({ "import_batch_id": batch.id })),
+            ..Default::default()
+        });
         let version = versions.get(&(kind, id)).copied().ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
                 "the {kind} {id} an import wrote is not found in its transaction"
@@ -215,11 +227,12 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, b: NewBatch) -> Ap
         });
     }
     super::insert_all(db, items, 3000).await?;
+    audit::write_many(db, entries).await?;
     write(
         db,
         Entry {
             action: "import".into(),
-            user_id: (actor.user_id > 0).then_some(actor.user_id),
+            user_id: who,
             username: Some(actor.username.clone()),
             entity: Some(Kind::ImportBatch.name().into()),
             entity_id: Some(batch.id),

@@ -51,6 +51,18 @@ pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<Stri
     done.undone_at = Set(Some(Utc::now()));
     done.undone_by = Set(Some(actor.username.clone()));
     let done = sea_orm::ActiveModelTrait::update(done, &txn).await?;
+    let who = (actor.user_id > 0).then_some(actor.user_id);
+    let undone = items.iter().map(|i| Entry {
+        action: if i.created { "delete" } else { "update" }.into(),
+        user_id: who,
+        username: Some(actor.username.clone()),
+        entity: Some(i.kind.clone()),
+        entity_id: Some(i.record_id),
+        client_addr: client_addr.clone(),
+        detail: Some(serde_json::json!({ "import_batch_id": id, "undo": true })),
+        ..Default::default()
+    });
+    super::super::audit::write_many(&txn, undone.collect()).await?;
     write(
         &txn,
         Entry {
