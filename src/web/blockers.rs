@@ -47,6 +47,16 @@ fn row(b: &BlockerView) -> Value {
     }
 }
 
+/// A blocker's page: what it is, where it stands, and its 变更记录.
+#[handler]
+pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    scope::permit(&state.db, &staff.actor, Need::Read, Of::Blocker(id)).await?;
+    let b = svc::get(&state.db, id).await?;
+    let changes = super::changes::of(&state.db, crate::service::Kind::Blocker, id).await?;
+    let ctx = context! { me => me(&staff), menu => "blockers", b => row(&b), changes => val(&changes) };
+    render("blocker.html", ctx)
+}
+
 /// 难题台账.
 #[handler]
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {

@@ -4,7 +4,7 @@
 use minijinja::{Value, context};
 use poem::{
     Response, handler,
-    web::{Data, Html, Query},
+    web::{Data, Html, Path, Query},
 };
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +97,36 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
     )
 }
 
+/// A visit's page: who came, whom they met, the projects it concerns, and its 变更记录.
+#[handler]
+pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    use crate::service::scope::{self, Of};
+    scope::permit(&state.db, &staff.actor, Need::Read, Of::Visit(id)).await?;
+    let v = svc::get(&state.db, id).await?;
+    let (companies, _) = names_of(&state.db, v.company_ids.clone(), []).await?;
+    let projects = crate::service::names::<entity::project::Entity>(&state.db, v.project_ids.clone()).await?;
+    let owner = match v.visit.owner_id {
+        Some(o) => Some(crate::service::accounts::get_user(&state.db, o).await?.display_name),
+        None => None,
+    };
+    let linked = |ids: &[i64], names: &std::collections::HashMap<i64, String>| -> Vec<Value> {
+        ids.iter()
+            .map(|id| context! { id, name => names.get(id).cloned().unwrap_or_else(|| format!("#{id}")) })
+            .collect()
+    };
+    let changes = super::changes::of(&state.db, crate::service::Kind::Visit, id).await?;
+    let ctx = context! {
+        me => me(&staff), menu => "visits", changes => val(&changes),
+        v => context! {
+            id, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
+            companies => linked(&v.company_ids, &companies), projects => linked(&v.project_ids, &projects),
+            leaders => svc::list_of(&v.visit.receiving_leaders).join("、"), staff => svc::list_of(&v.visit.staff).join("、"),
+            purpose => v.visit.purpose.clone(), summary => v.visit.summary.clone(), owner,
+        },
+    };
+    render("visit.html", ctx)
+}
+
 async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::Result<Value> {
     let page = q.page.unwrap_or(1).max(1);
     let f = VisitFilter {
@@ -115,7 +145,8 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
         .map(|v| {
             let companies: Vec<String> = v.company_ids.iter().filter_map(|id| names.get(id).cloned()).collect();
             context! {
-                date => v.visit.visit_date.to_string(), headcount => v.visit.headcount, companies => companies.join("、"),
+                id => v.visit.id, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
+                companies => companies.join("、"),
                 leaders => svc::list_of(&v.visit.receiving_leaders).join("、"), purpose => v.visit.purpose.clone(),
             }
         })

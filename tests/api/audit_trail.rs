@@ -25,6 +25,7 @@ db_test!(
     old_entries_are_archived_and_still_verify,
     the_duties_of_administrators_are_separated,
     security_events_are_recorded,
+    visits_and_blockers_show_their_changes,
 );
 
 /// The newest entry of one record, through the API.
@@ -698,4 +699,76 @@ async fn security_events_are_recorded(app: TestApp) {
     assert!(limited);
     let (_, f) = app.get("/api/v1/audit?action=login_failure&per_page=1").await;
     assert_eq!(f["items"][0]["detail"]["reason"], "rate limited", "{f}");
+}
+
+/// A visit's and a blocker's pages show their 变更记录: the fields in Chinese with was → became, the projects a
+/// visit concerns by name; the audit tab of 系统日志 links an entry to the record's page.
+async fn visits_and_blockers_show_their_changes(app: TestApp) {
+    let p = app.project("变更记录项目", "negotiating", "2024-03-01").await;
+    let (pid, company) = (p["id"].as_i64().unwrap(), p["company_id"].as_i64().unwrap());
+    let staff = app.as_user("staff");
+    let (s, v) = staff
+        .post(
+            "/api/v1/visits",
+            json!({"visit_date": "2024-03-05", "headcount": 3, "company_ids": [company]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_i64().unwrap();
+    let (s, _) = staff
+        .patch(
+            &format!("/api/v1/visits/{vid}"),
+            json!({"version": v["version"], "headcount": 5, "project_ids": [pid]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, b) = staff
+        .post(
+            &format!("/api/v1/projects/{pid}/blockers"),
+            json!({"title": "用电增容", "category": "facilities"}),
+        )
+        .await;
+    let bid = b["id"].as_i64().unwrap();
+    let (s, _) = staff
+        .patch(
+            &format!("/api/v1/blockers/{bid}"),
+            json!({"version": b["version"], "assigned_leader": "王建国"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let web = Web::sign_in(&app, "staff").await;
+    let page = web.get(&format!("/visits/{vid}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in ["变更记录", "人数:<del>3</del> → 5", "关联项目:", "变更记录项目</a>"] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    assert!(
+        page.body.contains("关联项目:<del>—</del> → 变更记录项目") || page.body.contains("关联项目:变更记录项目"),
+        "{}",
+        page.body
+    );
+    let page = web.get(&format!("/blockers/{bid}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("责任领导:") && page.body.contains("王建国"),
+        "{}",
+        page.body
+    );
+    let list = web.get("/visits").await;
+    assert!(
+        list.body.contains(&format!("href=\"/visits/{vid}\"")),
+        "the list links each visit"
+    );
+
+    let admin = Web::sign_in(&app, "admin").await;
+    let log = admin.get("/system?tab=audit&entity=visit&action=update").await;
+    // The page's template escapes the link's slashes.
+    assert!(
+        log.body
+            .contains(&format!("href=\"&#x2f;visits&#x2f;{vid}\">来访记录 #{vid}</a>")),
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("<del>3</del> → 5"), "{}", log.body);
 }
