@@ -27,7 +27,48 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("applying migrations")
+    step(db, Step::Up(None)).await
+}
+
+/// Migrations to apply or revert.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Apply the next N, or all.
+    Up(Option<u32>),
+    /// Revert the last N.
+    Down(u32),
+}
+
+/// Applies or reverts migrations, and records in the audit log which ones (a schema change is an important action).
+pub async fn step(db: &DatabaseConnection, step: Step) -> anyhow::Result<()> {
+    let before = applied(db).await?;
+    match step {
+        Step::Up(n) => Migrator::up(db, n).await.context("applying migrations")?,
+        Step::Down(n) => Migrator::down(db, Some(n)).await.context("reverting migrations")?,
+    }
+    let after = applied(db).await?;
+    if before == after {
+        return Ok(());
+    }
+    let detail = serde_json::json!({
+        "applied": after.iter().filter(|m| !before.contains(m)).collect::<Vec<_>>(),
+        "reverted": before.iter().filter(|m| !after.contains(m)).collect::<Vec<_>>(),
+    });
+    let recorded = crate::service::audit::event(db, "migrate", None, Some(detail)).await;
+    // Reverted below the audit log's own migrations, there is no log to write to.
+    if let (Err(e), Step::Up(_)) = (recorded, step) {
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// The names of the migrations applied.
+async fn applied(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    Ok(Migrator::get_applied_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect())
 }
 
 /// A database URL without its password, for messages.

@@ -1,6 +1,8 @@
 //! `invest-crm bench`: a deterministic synthetic park of any size, and timings of the analytics on it.
 //! Timings are printed for docs/BENCHMARKS.md, never asserted; the engine's funnel is checked against one SQL query.
+//! The audit trail's verification is timed at scale in [`audit`].
 
+pub mod audit;
 mod floor;
 
 use std::time::Instant;

@@ -184,6 +184,15 @@ pub enum BenchAction {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// Fill an empty audit log with sealed entries and time `audit verify` over them.
+    AuditVerify {
+        /// Entries.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        /// How many times to time the verification.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
 }
 
 #[derive(Subcommand)]

@@ -107,8 +107,8 @@ async fn open(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
 async fn migrate(cfg: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let conn = db::connect(&cfg.database_url()).await?;
     match action {
-        MigrateAction::Up { steps } => Migrator::up(&conn, steps).await?,
-        MigrateAction::Down { steps } => Migrator::down(&conn, Some(steps)).await?,
+        MigrateAction::Up { steps } => db::step(&conn, db::Step::Up(steps)).await?,
+        MigrateAction::Down { steps } => db::step(&conn, db::Step::Down(steps)).await?,
         MigrateAction::Status => {
             for m in Migrator::get_migration_with_status(&conn).await? {
                 println!("{:<8} {}", m.status().to_string(), m.name());
@@ -151,6 +151,7 @@ async fn bench_command(conn: &DatabaseConnection, cfg: &Config, action: BenchAct
             bench::generate(conn, size).await
         }
         BenchAction::Analytics { as_of, repeat } => bench::analytics(conn, cfg, as_of, repeat).await,
+        BenchAction::AuditVerify { entries, repeat } => bench::audit::verify(conn, entries, repeat).await,
     }
 }
 

@@ -498,7 +498,7 @@ pub async fn read(
 
 /// Verifies the audit trail's chain for the auditor (and the admin unless duties are separated); the check is
 /// itself recorded.
-pub async fn verification(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<chain::Verdict> {
+pub async fn verification(db: &sea_orm::DatabaseConnection, actor: &Actor) -> AppResult<chain::Verdict> {
     actor.require(Need::Audit)?;
     let v = chain::verify(db, None).await?;
     let detail = json!({ "checked": v.checked, "pending": v.pending, "problem": v.problem });

@@ -76,9 +76,10 @@ pub async fn entries(db: &impl ConnectionTrait, entries: Vec<audit_entry::Model>
         .into_iter()
         .map(|(e, changes)| {
             let kind = e.entity.as_deref().and_then(|k| k.parse::<Kind>().ok());
+            let action_name = e.action;
             Change {
                 at: super::local_time(e.at),
-                action: action_label(&e.action),
+                action: action_label(&action_name),
                 by: e
                     .user_id
                     .and_then(|u| names.users.get(&u).cloned())
@@ -100,14 +101,36 @@ pub async fn entries(db: &impl ConnectionTrait, entries: Vec<audit_entry::Model>
                 kind: kind.map(Kind::zh),
                 entity: e.entity,
                 id: e.entity_id,
-                action_name: e.action,
+                action_name: action_name.clone(),
                 username: e.username,
                 path: e.path,
                 addr: e.client_addr,
-                detail: e.detail.map(|d| d.to_string()),
+                detail: detail(&action_name, e.detail),
             }
         })
         .collect())
+}
+
+/// What an entry holds beyond its fields, as the page shows it: a failed sign-in's reason in Chinese; nothing for a
+/// stage move (its event is on the record's timeline); the rest as stored.
+fn detail(action: &str, detail: Option<Value>) -> Option<String> {
+    let d = detail?;
+    match action {
+        "stage_move" => None,
+        "login_failure" => Some(
+            match d["reason"].as_str().unwrap_or_default() {
+                "unknown user" => "用户不存在",
+                "wrong password" => "密码错误",
+                "locked" => "账号已锁定",
+                "locked for this address" => "该地址已被锁定",
+                "disabled" => "账号已停用",
+                "rate limited" => "尝试过于频繁",
+                other => other,
+            }
+            .to_owned(),
+        ),
+        _ => Some(d.to_string()),
+    }
 }
 
 /// The page of a record, for the kinds that have one.
@@ -149,6 +172,7 @@ fn action_label(action: &str) -> &'static str {
         "resend" => "重新发送",
         "config_loaded" => "启动配置",
         "audit_verify" => "校验审计日志",
+        "migrate" => "数据库迁移",
         _ => "其他",
     }
 }
@@ -173,7 +197,13 @@ impl Names {
                 .filter_map(|v| v.as_i64())
                 .collect()
         };
-        let mut user_ids = values(&["owner_id", "contact_leader_id", "team_member_ids"]);
+        let mut user_ids = values(&[
+            "owner_id",
+            "contact_leader_id",
+            "team_member_ids",
+            "user_id",
+            "created_by",
+        ]);
         user_ids.extend(entries.iter().filter_map(|(e, _)| e.user_id));
         let users = user::Entity::find()
             .filter(user::Column::Id.is_in(user_ids))
@@ -183,7 +213,7 @@ impl Names {
             .map(|u| (u.id, u.display_name))
             .collect();
         let companies = crate::service::names::<company::Entity>(db, values(&["company_id", "company_ids"])).await?;
-        let projects = crate::service::names::<project::Entity>(db, values(&["project_ids"])).await?;
+        let projects = crate::service::names::<project::Entity>(db, values(&["project_ids", "project_id"])).await?;
         Ok(Names {
             users,
             companies,
@@ -194,9 +224,9 @@ impl Names {
     /// The name behind a field's value, if the field names people, companies or projects (a list by its names).
     fn of_value(&self, field: &str, v: &Value) -> Option<String> {
         let names = match field {
-            "owner_id" | "contact_leader_id" | "team_member_ids" => &self.users,
+            "owner_id" | "contact_leader_id" | "team_member_ids" | "user_id" | "created_by" => &self.users,
             "company_id" | "company_ids" => &self.companies,
-            "project_ids" => &self.projects,
+            "project_ids" | "project_id" => &self.projects,
             _ => return None,
         };
         let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
@@ -245,6 +275,12 @@ fn shown(kind: Kind, field: &str, v: Option<&Value>, labels: &Value) -> String {
         (Kind::FollowUp, "kind") => Some("follow_up_kind"),
         (Kind::Blocker, "status") => Some("blocker_status"),
         (Kind::Blocker, "category") => Some("blocker_category"),
+        (Kind::SupportFund, "level") => Some("support_level"),
+        (Kind::Target, "metric") => Some("target_metric"),
+        (Kind::Outreach, "kind") => Some("outreach_kind"),
+        (Kind::Partner, "kind") => Some("partner_kind"),
+        (_, "role") => Some("role"),
+        (_, "data_scope") => Some("data_scope"),
         _ => None,
     };
     match v {
@@ -263,52 +299,91 @@ fn shown(kind: Kind, field: &str, v: Option<&Value>, labels: &Value) -> String {
     }
 }
 
+/// The Chinese labels of the fields of the CRM's records (and of the accounts), as the audit log names them.
+const LABELS: &[(&str, &str)] = &[
+    ("name", "名称"),
+    ("company_id", "投资企业"),
+    ("industry", "行业"),
+    ("source", "来源"),
+    ("source_visit_id", "来源来访"),
+    ("source_outreach_id", "来源活动"),
+    ("source_partner_id", "来源机构"),
+    ("agreed_investment_yuan", "协议投资额"),
+    ("capital_origin", "资本来源"),
+    ("land_mu", "用地需求(亩)"),
+    ("is_major", "重大项目"),
+    ("contact_leader", "联系领导"),
+    ("contact_leader_id", "联系领导(用户)"),
+    ("responsible_unit", "责任单位"),
+    ("team", "工作专班"),
+    ("notes", "备注"),
+    ("note", "备注"),
+    ("stage", "阶段"),
+    ("owner_id", "负责人"),
+    ("credit_code", "统一社会信用代码"),
+    ("province", "省份"),
+    ("city", "城市"),
+    ("above_size_since", "规上日期"),
+    ("visit_date", "来访日期"),
+    ("headcount", "人数"),
+    ("title", "标题"),
+    ("category", "类别"),
+    ("status", "状态"),
+    ("assigned_leader", "责任领导"),
+    ("due_date", "办结时限"),
+    ("resolution", "解决情况"),
+    ("resolved_on", "办结日期"),
+    ("opened_on", "提出日期"),
+    ("password", "密码"),
+    ("project_id", "项目"),
+    ("occurred_on", "日期"),
+    ("kind", "类型"),
+    ("recorded_by", "记录人"),
+    ("next_step", "下一步"),
+    ("next_date", "下一步日期"),
+    ("programme", "扶持项目"),
+    ("level", "级别"),
+    ("amount_yuan", "金额"),
+    ("amount_usd_cents", "美元金额(分)"),
+    ("usd_rate", "汇率"),
+    ("approved_on", "批准日期"),
+    ("arrived_on", "到位日期"),
+    ("year", "年度"),
+    ("metric", "指标"),
+    ("value", "目标值"),
+    ("cohort_year", "培育年度"),
+    ("agreement_date", "合作协议日期"),
+    ("purpose", "来访事由"),
+    ("summary", "洽谈内容"),
+    ("receiving_leaders", "接待领导"),
+    ("staff", "陪同人员"),
+    ("start_date", "开始日期"),
+    ("end_date", "结束日期"),
+    ("leading_official", "带队领导"),
+    ("participants", "参加人员"),
+    ("username", "用户名"),
+    ("email", "邮箱"),
+    ("phone", "电话"),
+    ("scopes", "权限范围"),
+    ("expires_at", "有效期至"),
+    ("user_id", "用户"),
+    ("parent_id", "上级部门"),
+    ("token", "令牌"),
+    ("owner_unit", "责任单位"),
+    ("created_by", "签发人"),
+    ("team_member_ids", "项目团队"),
+    ("company_ids", "涉及企业"),
+    ("project_ids", "关联项目"),
+    ("role", "角色"),
+    ("data_scope", "数据范围"),
+    ("department_id", "部门"),
+    ("disabled", "停用"),
+    ("display_name", "显示名"),
+    ("weekly_report", "订阅周报"),
+    ("reminders", "订阅提醒"),
+];
+
 /// The Chinese label of a field of the CRM's records.
 fn label_of(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "name" => "名称",
-        "company_id" => "投资企业",
-        "industry" => "行业",
-        "source" => "来源",
-        "source_visit_id" => "来源来访",
-        "source_outreach_id" => "来源活动",
-        "source_partner_id" => "来源机构",
-        "agreed_investment_yuan" => "协议投资额",
-        "capital_origin" => "资本来源",
-        "land_mu" => "用地需求(亩)",
-        "is_major" => "重大项目",
-        "contact_leader" => "联系领导",
-        "contact_leader_id" => "联系领导(用户)",
-        "responsible_unit" => "责任单位",
-        "team" => "工作专班",
-        "notes" | "note" => "备注",
-        "stage" => "阶段",
-        "owner_id" => "负责人",
-        "credit_code" => "统一社会信用代码",
-        "province" => "省份",
-        "city" => "城市",
-        "above_size_since" => "规上日期",
-        "visit_date" => "来访日期",
-        "headcount" => "人数",
-        "title" => "标题",
-        "category" => "类别",
-        "status" => "状态",
-        "assigned_leader" => "责任领导",
-        "due_date" => "办结时限",
-        "resolution" => "解决情况",
-        "resolved_on" => "办结日期",
-        "opened_on" => "提出日期",
-        "password" => "密码",
-        "team_member_ids" => "项目团队",
-        "company_ids" => "涉及企业",
-        "project_ids" => "关联项目",
-        "role" => "角色",
-        "data_scope" => "数据范围",
-        "department_id" => "部门",
-        "disabled" => "停用",
-        "display_name" => "显示名",
-        "weekly_report" => "订阅周报",
-        "reminders" => "订阅提醒",
-        _ => return None,
-    })
+    LABELS.iter().find(|(f, _)| *f == field).map(|(_, l)| *l)
 }

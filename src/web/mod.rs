@@ -298,6 +298,7 @@ fn labels() -> serde_json::Value {
         "capital_origin": of::<CapitalOrigin>(),
         "outreach_kind": of::<OutreachKind>(),
         "partner_kind": of::<PartnerKind>(),
+        "target_metric": of::<entity::enums::TargetMetric>(),
     })
 }
 
