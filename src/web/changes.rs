@@ -295,6 +295,15 @@ fn shown(kind: Kind, field: &str, v: Option<&Value>, labels: &Value) -> String {
             .and_then(|i| i["label"].as_str())
             .unwrap_or(s)
             .to_owned(),
+        // A list of names (a visit's receiving leaders and staff, an outreach's participants).
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            let names: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            if names.is_empty() {
+                "—".into()
+            } else {
+                names.join("、")
+            }
+        }
         Some(other) => other.to_string(),
     }
 }
@@ -329,7 +338,7 @@ const LABELS: &[(&str, &str)] = &[
     ("title", "标题"),
     ("category", "类别"),
     ("status", "状态"),
-    ("assigned_leader", "责任领导"),
+    ("assigned_leader", "协调领导"),
     ("due_date", "办结时限"),
     ("resolution", "解决情况"),
     ("resolved_on", "办结日期"),

@@ -756,7 +756,7 @@ async fn visits_and_blockers_show_their_changes(app: TestApp) {
     let page = web.get(&format!("/blockers/{bid}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
-        page.body.contains("责任领导:") && page.body.contains("王建国"),
+        page.body.contains("协调领导:") && page.body.contains("王建国"),
         "{}",
         page.body
     );
