@@ -154,23 +154,31 @@ pub async fn verify(db: &DatabaseConnection, start: Option<Start>) -> AppResult<
     let page_after = |after: i64| {
         let db = db.clone();
         tokio::spawn(async move {
-            audit_entry::Entity::find()
+            let page = audit_entry::Entity::find()
                 .filter(audit_entry::Column::Seq.gt(after))
                 .order_by_asc(audit_entry::Column::Seq)
-                .limit(VERIFY_BATCH)
-                .all(&db)
-                .await
+                .limit(VERIFY_BATCH);
+            // SQLite keeps the JSON columns as the text serde_json wrote: read as text, they need no parsing.
+            Ok(if db.get_database_backend() == DatabaseBackend::Sqlite {
+                Page::Stored(page.into_model::<Stored>().all(&db).await?)
+            } else {
+                Page::Parsed(page.all(&db).await?)
+            })
         })
     };
-    let joined = |r: Result<AppResult<Vec<audit_entry::Model>>, tokio::task::JoinError>| {
+    let joined = |r: Result<AppResult<Page>, tokio::task::JoinError>| {
         r.map_err(|e| DbErr::Custom(format!("reading the audit log: {e}")))?
     };
     let mut next = page_after(i64::MIN);
     loop {
         let page = joined(next.await)?;
-        let Some(last) = page.last() else { break };
-        next = page_after(last.seq.unwrap_or(i64::MAX));
-        if let Some(problem) = check_page(&page, &mut expect, &mut v) {
+        let Some(last) = page.last_seq() else { break };
+        next = page_after(last);
+        let problem = match &page {
+            Page::Stored(entries) => check_page(entries, &mut expect, &mut v),
+            Page::Parsed(entries) => check_page(entries, &mut expect, &mut v),
+        };
+        if let Some(problem) = problem {
             next.abort();
             v.problem = Some(problem);
             break;
@@ -194,46 +202,234 @@ pub async fn verify(db: &DatabaseConnection, start: Option<Start>) -> AppResult<
     Ok(v)
 }
 
+/// A page of the chain as [`verify`] reads it.
+enum Page {
+    /// From SQLite, the JSON columns as text.
+    Stored(Vec<Stored>),
+    /// From PostgreSQL, parsed.
+    Parsed(Vec<audit_entry::Model>),
+}
+
+impl Page {
+    /// The place of its last entry, if it has any.
+    fn last_seq(&self) -> Option<i64> {
+        match self {
+            Page::Stored(e) => e.last().map(|e| e.seq()),
+            Page::Parsed(e) => e.last().map(Chained::seq),
+        }
+    }
+}
+
+/// An entry of the chain as [`check_page`] checks it.
+trait Chained {
+    fn id(&self) -> i64;
+    fn seq(&self) -> i64;
+    fn prev_hash(&self) -> &str;
+    fn hash(&self) -> &str;
+    /// Whether it still matches its seal.
+    fn sealed(&self) -> bool;
+}
+
+impl Chained for audit_entry::Model {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn seq(&self) -> i64 {
+        self.seq.unwrap_or_default()
+    }
+    fn prev_hash(&self) -> &str {
+        self.prev_hash.as_deref().unwrap_or_default()
+    }
+    fn hash(&self) -> &str {
+        self.hash.as_deref().unwrap_or_default()
+    }
+    fn sealed(&self) -> bool {
+        self.hash.as_deref() == Some(seal_of(self).as_str())
+    }
+}
+
+impl Chained for Stored {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn seq(&self) -> i64 {
+        self.seq.unwrap_or_default()
+    }
+    fn prev_hash(&self) -> &str {
+        self.prev_hash.as_deref().unwrap_or_default()
+    }
+    fn hash(&self) -> &str {
+        self.hash.as_deref().unwrap_or_default()
+    }
+    fn sealed(&self) -> bool {
+        Stored::sealed(self)
+    }
+}
+
+/// An entry as [`verify`] reads it from SQLite: the JSON columns as the text serde_json wrote, which is already the
+/// seal's form.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct Stored {
+    id: i64,
+    at: DateTime<Utc>,
+    user_id: Option<i64>,
+    username: Option<String>,
+    action: String,
+    entity: Option<String>,
+    entity_id: Option<i64>,
+    path: String,
+    fields: String,
+    changes: Option<String>,
+    client_addr: Option<String>,
+    detail: Option<String>,
+    door: String,
+    seq: Option<i64>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl From<audit_entry::Model> for Stored {
+    fn from(e: audit_entry::Model) -> Stored {
+        Stored {
+            id: e.id,
+            at: e.at,
+            user_id: e.user_id,
+            username: e.username,
+            action: e.action,
+            entity: e.entity,
+            entity_id: e.entity_id,
+            path: e.path,
+            fields: e.fields.to_string(),
+            changes: e.changes.map(|c| c.to_string()),
+            client_addr: e.client_addr,
+            detail: e.detail.map(|d| d.to_string()),
+            door: e.door,
+            seq: e.seq,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        }
+    }
+}
+
+impl Stored {
+    /// Whether the entry still matches its seal: hashed from the stored text at once; when that differs (text that is
+    /// not the way serde_json writes it), from its parsed values, exactly as [`seal_of`] seals.
+    fn sealed(&self) -> bool {
+        let Some(hash) = self.hash.as_deref() else {
+            return false;
+        };
+        if self.seal(false).is_some_and(|s| s == hash) {
+            return true;
+        }
+        self.seal(true).is_some_and(|s| s == hash)
+    }
+
+    /// The seal over the entry's values, the JSON columns as stored (or parsed and written out again): the text
+    /// [`seal_of`] hashes, written piece by piece. None when a JSON column does not parse.
+    fn seal(&self, reparse: bool) -> Option<String> {
+        let mut h = Sha256::new();
+        h.update(b"[");
+        let at = self.at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let parts: [&dyn erased::Json; 14] = [
+            &self.seq,
+            &self.prev_hash,
+            &at,
+            &self.user_id,
+            &self.username,
+            &self.action,
+            &self.entity,
+            &self.entity_id,
+            &self.path,
+            &erased::Raw(Some(&self.fields), reparse),
+            &erased::Raw(self.changes.as_deref(), reparse),
+            &self.client_addr,
+            &erased::Raw(self.detail.as_deref(), reparse),
+            &self.door,
+        ];
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                h.update(b",");
+            }
+            part.write(&mut h)?;
+        }
+        h.update(b"]");
+        Some(hex::encode(h.finalize()))
+    }
+}
+
+/// The pieces of a seal's JSON array, each written into the hash as serde_json writes it.
+mod erased {
+    use serde_json::Value;
+    use sha2::{Digest, Sha256};
+
+    /// A value written as JSON into the hash.
+    pub trait Json {
+        /// Writes it; None when it cannot be.
+        fn write(&self, h: &mut Sha256) -> Option<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, h: &mut Sha256) -> Option<()> {
+            serde_json::to_writer(h, self).ok()
+        }
+    }
+
+    /// A JSON column's stored text (None is null), written as it is or parsed and written out again.
+    pub struct Raw<'a>(pub Option<&'a str>, pub bool);
+
+    impl Json for Raw<'_> {
+        fn write(&self, h: &mut Sha256) -> Option<()> {
+            match self {
+                Raw(None, _) => h.update(b"null"),
+                Raw(Some(text), false) => h.update(text.as_bytes()),
+                Raw(Some(text), true) => serde_json::to_writer(h, &serde_json::from_str::<Value>(text).ok()?).ok()?,
+            }
+            Some(())
+        }
+    }
+}
+
 /// Checks one page of the chain against the entry before it: each link, then each seal (recomputed on two threads);
 /// answers the first problem.
-fn check_page(page: &[audit_entry::Model], expect: &mut Option<Start>, v: &mut Verdict) -> Option<String> {
+fn check_page<E: Chained + Sync>(page: &[E], expect: &mut Option<Start>, v: &mut Verdict) -> Option<String> {
     let (front, back) = page.split_at(page.len() / 2);
-    let sealed = |part: &[audit_entry::Model]| part.iter().all(|e| e.hash.as_deref() == Some(seal_of(e).as_str()));
+    let sealed = |part: &[E]| part.iter().all(Chained::sealed);
     let (front_ok, back_ok) = std::thread::scope(|s| {
         let back = s.spawn(|| sealed(back));
         (sealed(front), back.join().unwrap_or(false))
     });
     let all_sealed = front_ok && back_ok;
     for e in page {
-        let seq = e.seq.unwrap_or_default();
+        let seq = e.seq();
         v.first_seq.get_or_insert(seq);
-        let link = e.prev_hash.clone().unwrap_or_default();
+        let link = e.prev_hash();
         if let Some(x) = expect.as_ref() {
             if seq != x.seq + 1 {
                 return Some(format!(
                     "entries {}–{} are missing before entry {seq} (id {})",
                     x.seq + 1,
                     seq - 1,
-                    e.id
+                    e.id()
                 ));
             }
-            if link != x.hash {
+            if link != x.hash.as_str() {
                 return Some(format!(
                     "entry {seq} (id {}) does not follow entry {}: one of them was changed, or an entry was \
                      inserted between them",
-                    e.id, x.seq
+                    e.id(),
+                    x.seq
                 ));
             }
         } else if seq == 1 && !link.is_empty() {
-            return Some(format!("entry 1 (id {}) links to an entry before it", e.id));
+            return Some(format!("entry 1 (id {}) links to an entry before it", e.id()));
         }
-        if !all_sealed && e.hash.as_deref() != Some(seal_of(e).as_str()) {
-            return Some(format!("entry {seq} (id {}) was changed after it was sealed", e.id));
+        if !all_sealed && !e.sealed() {
+            return Some(format!("entry {seq} (id {}) was changed after it was sealed", e.id()));
         }
         v.checked += 1;
         *expect = Some(Start {
             seq,
-            hash: e.hash.clone().unwrap_or_default(),
+            hash: e.hash().to_owned(),
         });
     }
     None
@@ -367,5 +563,18 @@ mod tests {
         ])
         .to_string();
         assert_eq!(seal_of(&e), hex::encode(Sha256::digest(text)));
+
+        // verify's reading: the stored text hashed as it is, and text serde_json would not write (jsonb's spacing,
+        // keys in another order) checked by its values; a changed value is found either way.
+        let mut stored = Stored::from(audit_entry::Model {
+            hash: Some(seal_of(&e)),
+            ..e.clone()
+        });
+        assert_eq!(stored.seal(false), stored.hash);
+        assert!(stored.sealed());
+        stored.detail = Some(r#"{"a": [1.5, null], "z": 1}"#.into());
+        assert!(stored.seal(false) != stored.hash && stored.sealed());
+        stored.detail = Some(r#"{"a": [1.5, null], "z": 2}"#.into());
+        assert!(!stored.sealed());
     }
 }
