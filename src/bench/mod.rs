@@ -19,7 +19,7 @@ use jobs::{
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::service::{
     Actor, AppResult, blockers, companies,
@@ -69,19 +69,19 @@ pub async fn generate(db: &DatabaseConnection, size: Size) -> anyhow::Result<()>
     let mut r = ChaCha8Rng::seed_from_u64(42);
     let actor = Actor::system("bench");
     let started = Instant::now();
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let companies = gen_companies(&txn, (size.projects / 2).max(1)).await?;
     txn.commit().await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let projects = gen_projects(&txn, &actor, &mut r, size.projects, &companies).await?;
     txn.commit().await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     gen_visits(&txn, &mut r, size.visits, &companies).await?;
     txn.commit().await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     gen_blockers(&txn, &actor, &mut r, size.blockers, &projects).await?;
     txn.commit().await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     gen_candidates(&txn, &actor, &mut r, size.candidates, &companies).await?;
     txn.commit().await?;
     println!("generated {size:?} in {:.1} s", started.elapsed().as_secs_f64());

@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context, bail};
 use chrono::{NaiveDate, Utc};
 use entity::audit_entry;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::args::AuditAction;
 use crate::{config::Config, service::audit::chain};
@@ -72,7 +72,7 @@ async fn archive(db: &DatabaseConnection, cfg: &Config, before: NaiveDate, to: &
         bail!("the audit trail does not verify, so nothing is archived: {problem}");
     }
     let cutoff = before.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     // The oldest entries in chain order, up to the first one dated on or after the cutoff: the archive is always a
     // prefix of the chain, so the database's chain keeps one unbroken line.
     let mut entries = Vec::new();

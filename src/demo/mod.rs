@@ -16,7 +16,7 @@ use entity::{
     blocker, company, contact, follow_up, fund_arrival, incubation_candidate, incubation_event, outreach,
     outreach_company, partner, project, stage_event, support_fund, target, visit, visit_company, visit_project,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 
 /// What the demo wrote.
 #[derive(Debug, Default)]
@@ -74,7 +74,7 @@ async fn clear(db: &impl ConnectionTrait) -> anyhow::Result<()> {
 /// replaces them. All in one transaction: on any error nothing is written.
 pub async fn seed(db: &DatabaseConnection, force: bool) -> anyhow::Result<Summary> {
     let plan = plan::plan()?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     if !is_empty(&txn).await? {
         if !force {
             bail!("the database already holds records; use --force to replace them with the demo park");

@@ -10,7 +10,7 @@ use poem::{
     Body, Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response,
     http::{Method, StatusCode},
 };
-use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tokio::sync::OnceCell;
 
 use crate::service::{
@@ -41,13 +41,7 @@ impl WriteTx {
 
     /// The request's transaction, begun on first use.
     pub async fn get(&self) -> AppResult<&DatabaseTransaction> {
-        // SQLite: take the write lock at BEGIN, so that a transaction that reads before it writes waits for
-        // another writer instead of failing when it upgrades (PostgreSQL ignores the option).
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        Ok(self.txn.get_or_try_init(|| self.db.begin_with_options(options)).await?)
+        Ok(self.txn.get_or_try_init(|| crate::service::begin(&self.db)).await?)
     }
 
     /// The transaction, if it was begun, once every other holder of the request is gone.

@@ -21,7 +21,7 @@ pub mod visits;
 
 use std::collections::HashMap;
 
-use sea_orm::{DatabaseConnection, DatabaseExecutor, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseExecutor};
 use sha2::{Digest, Sha256};
 
 use crate::service::{
@@ -373,11 +373,7 @@ async fn run_ledger<L: Ledger>(
     // A commit writes in one transaction, taking SQLite's write lock at BEGIN as every write of the API does; a
     // preview only reads, one short query at a time, so writers go on meanwhile.
     let txn = if o.commit {
-        let immediate = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        Some(db.begin_with_options(immediate).await?)
+        Some(crate::service::begin(db).await?)
     } else {
         None
     };

@@ -274,7 +274,7 @@ async fn write_user(db: &impl Db, id: i64, c: UserChanges) -> AppResult<user::Mo
         m.failed_logins = Set(0);
         m.locked_until = Set(None);
     }
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let u = update_versioned::<user::Entity, _>(&txn, id, Kind::User, c.version, m).await?;
     if ends_sessions {
         end_sessions(&txn, u.id, None).await?;

@@ -212,7 +212,7 @@ pub async fn record<T: Tracked>(
     version: Option<i32>,
     may_move_back: bool,
 ) -> AppResult<<T::Event as EntityTrait>::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let Some(stored) = current_version::<T::Owner>(&txn, owner).await? else {
         return Err(AppError::not_found(T::WHAT));
     };

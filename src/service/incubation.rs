@@ -114,7 +114,7 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewCandidate) -> AppResult<C
     let year = cohort(n.cohort_year)?;
     let first = first_step(actor, &n)?;
     let n_owner = n.owner_id;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     known_companies(&txn, "company_id", &[n.company_id]).await?;
     ensure_free(&txn, n.company_id, year, None).await?;
     let mut m = row(n, year, (first.stage, 1));

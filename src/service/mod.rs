@@ -46,6 +46,17 @@ pub use actor::{Actor, Need};
 pub trait Db: ConnectionTrait + sea_orm::TransactionTrait {}
 
 impl<T: ConnectionTrait + sea_orm::TransactionTrait> Db for T {}
+
+/// Begins a write transaction on `db`. On SQLite it takes the write lock at `BEGIN` (`IMMEDIATE`), so that a
+/// transaction that reads before it writes waits for another writer — the service, a command run beside it — instead
+/// of failing when it upgrades; inside a transaction it is a savepoint. PostgreSQL ignores the mode.
+pub async fn begin<D: sea_orm::TransactionTrait + ?Sized>(db: &D) -> Result<D::Transaction, sea_orm::DbErr> {
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    db.begin_with_options(options).await
+}
 pub use error::{AppError, AppResult, Code, Kind, Msg};
 
 /// A page of records and the count of all that match.

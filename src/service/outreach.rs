@@ -158,7 +158,7 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewOutreach) -> AppResult<Ou
         updated_at: Set(now),
         ..Default::default()
     };
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
     let o = insert_one(&txn, Kind::Outreach, m).await?;
     links::replace::<outreach_company::Entity>(&txn, o.id, companies).await?;
@@ -228,7 +228,7 @@ pub async fn update(db: &impl Db, id: i64, c: OutreachChanges) -> AppResult<Outr
         m.participants = Set(serde_json::json!(names("participants", c.participants)?));
     }
     c.notes.apply(&mut m.notes);
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     people::change_owner(&txn, &mut m.owner_id, c.owner_id).await?;
     let companies = match &c.company_ids {
         Some(ids) => Some(known_companies(&txn, "company_ids", ids).await?),
@@ -245,7 +245,7 @@ pub async fn update(db: &impl Db, id: i64, c: OutreachChanges) -> AppResult<Outr
 
 /// Deletes an activity; projects that came from it lose the reference (not their source kind).
 pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     delete_versioned::<outreach::Entity, _>(&txn, id, WHAT, version).await?;
     forget_source(&txn, project::Column::SourceOutreachId, id).await?;
     txn.commit().await?;

@@ -95,7 +95,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, c: PartnerChanges) -> Ap
 
 /// Deletes a partner; projects that came through it lose the reference (not their source kind).
 pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     delete_versioned::<partner::Entity, _>(&txn, id, WHAT, version).await?;
     forget_source(&txn, project::Column::SourcePartnerId, id).await?;
     txn.commit().await?;

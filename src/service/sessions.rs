@@ -275,7 +275,7 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, gate: &SignInGate, a: SignI
         audit::write(db, entry("login_failure", Some(&u), Some(why))).await?;
         return Err(AppError::Unauthorized);
     }
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     user::Entity::update_many()
         .col_expr(user::Column::FailedLogins, Expr::value(0))
         .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
@@ -543,7 +543,7 @@ pub async fn change_password(db: &impl Db, actor: &Actor, current_password: &str
     }
     let new_password = Password::parse("new_password", new_password)?;
     let hash = new_password.hash().await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))

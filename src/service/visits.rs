@@ -204,7 +204,7 @@ pub async fn create_many(db: &impl ConnectionTrait, actor: &Actor, mut list: Vec
 /// Records a visit with its links, in one transaction.
 pub async fn create(db: &impl Db, actor: &Actor, mut n: NewVisit) -> AppResult<VisitView> {
     let mut m = row(&mut n)?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     m.owner_id = Set(people::owner_for(&txn, actor, n.owner_id).await?);
     let companies = known_companies(&txn, "company_ids", &n.company_ids).await?;
     let projects = known_projects(&txn, "project_ids", &n.project_ids).await?;
@@ -284,7 +284,7 @@ pub async fn update(db: &impl Db, id: i64, c: VisitChanges) -> AppResult<VisitVi
     }
     c.purpose.apply(&mut m.purpose);
     c.summary.apply(&mut m.summary);
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     people::change_owner(&txn, &mut m.owner_id, c.owner_id).await?;
     let companies = match &c.company_ids {
         Some(ids) => Some(known_companies(&txn, "company_ids", ids).await?),
@@ -308,7 +308,7 @@ pub async fn update(db: &impl Db, id: i64, c: VisitChanges) -> AppResult<VisitVi
 
 /// Deletes a visit; projects that named it as their source keep their source kind but lose the reference.
 pub async fn delete(db: &impl Db, id: i64, version: i32) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     delete_versioned::<visit::Entity, _>(&txn, id, WHAT, version).await?;
     forget_source(&txn, project::Column::SourceVisitId, id).await?;
     txn.commit().await?;

@@ -26,6 +26,7 @@ db_test!(
     the_duties_of_administrators_are_separated,
     security_events_are_recorded,
     visits_and_blockers_show_their_changes,
+    a_command_waits_for_a_writer_instead_of_failing,
 );
 
 /// The newest entry of one record, through the API.
@@ -776,4 +777,42 @@ async fn visits_and_blockers_show_their_changes(app: TestApp) {
         log.body
     );
     assert!(log.body.contains("<del>3</del> → 5"), "{}", log.body);
+}
+
+/// A command that writes while another writer holds the database (the service, on SQLite's one file) waits for it
+/// instead of failing: its transaction takes the write lock when it begins, not when it first writes after reading.
+async fn a_command_waits_for_a_writer_instead_of_failing(app: TestApp) {
+    let staff = app.user_ids["staff"];
+    let writer = invest_crm::service::begin(&app.db).await.unwrap();
+    entity::user::Entity::update_many()
+        .col_expr(entity::user::Column::DisplayName, Expr::value("写入中"))
+        .filter(entity::user::Column::Id.eq(staff))
+        .exec(&writer)
+        .await
+        .unwrap();
+    let url = app.url.clone();
+    let reset = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_invest-crm"))
+            .args(["user", "reset-password", "leader"])
+            .env("DATABASE_URL", url)
+            .env("INVEST_CRM_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child.stdin.take().unwrap().write_all(b"a new password 1234\n").unwrap();
+        child.wait_with_output().unwrap()
+    });
+    // The command reads the user, then writes: meanwhile the other writer finishes.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    writer.commit().await.unwrap();
+    let out = reset.await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.login("leader", "a new password 1234").await.0, StatusCode::OK);
 }

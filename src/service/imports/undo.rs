@@ -22,7 +22,7 @@ use crate::service::{
 /// versions move on, so an edit made against the imported state is refused as stale). Refused with 409, naming
 /// them, when any of those records changed since the import; and when the batch was undone already.
 pub async fn undo(db: &impl Db, actor: &Actor, id: i64, client_addr: Option<String>) -> AppResult<import_batch::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let batch = get(&txn, id).await?;
     if batch.undone_at.is_some() {
         return Err(AppError::Conflict {

@@ -267,7 +267,7 @@ impl Origin {
 /// Creates a project at its initial stage and records the first stage event with it, in one transaction.
 pub async fn create(db: &impl Db, actor: &Actor, n: NewProject) -> AppResult<ProjectView> {
     history::check_start::<ProjectHistory>(n.stage, n.occurred_on.date())?;
-    let txn = db.begin().await?;
+    let txn = crate::service::begin(db).await?;
     let company_industry = company_industry(&txn, n.company_id).await?;
     let source = n.origin.check(&txn).await?;
     let first = first_step(actor, &n);
