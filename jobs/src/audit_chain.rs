@@ -230,41 +230,32 @@ trait Chained {
     fn sealed(&self) -> bool;
 }
 
-impl Chained for audit_entry::Model {
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn seq(&self) -> i64 {
-        self.seq.unwrap_or_default()
-    }
-    fn prev_hash(&self) -> &str {
-        self.prev_hash.as_deref().unwrap_or_default()
-    }
-    fn hash(&self) -> &str {
-        self.hash.as_deref().unwrap_or_default()
-    }
-    fn sealed(&self) -> bool {
-        self.hash.as_deref() == Some(seal_of(self).as_str())
-    }
+/// The chain's columns are the same in both forms of an entry; only the seal is checked differently.
+macro_rules! chained {
+    ($t:ty, $sealed:expr) => {
+        impl Chained for $t {
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn seq(&self) -> i64 {
+                self.seq.unwrap_or_default()
+            }
+            fn prev_hash(&self) -> &str {
+                self.prev_hash.as_deref().unwrap_or_default()
+            }
+            fn hash(&self) -> &str {
+                self.hash.as_deref().unwrap_or_default()
+            }
+            fn sealed(&self) -> bool {
+                $sealed(self)
+            }
+        }
+    };
 }
 
-impl Chained for Stored {
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn seq(&self) -> i64 {
-        self.seq.unwrap_or_default()
-    }
-    fn prev_hash(&self) -> &str {
-        self.prev_hash.as_deref().unwrap_or_default()
-    }
-    fn hash(&self) -> &str {
-        self.hash.as_deref().unwrap_or_default()
-    }
-    fn sealed(&self) -> bool {
-        Stored::sealed(self)
-    }
-}
+chained!(audit_entry::Model, |e: &audit_entry::Model| e.hash.as_deref()
+    == Some(seal_of(e).as_str()));
+chained!(Stored, Stored::sealed);
 
 /// An entry as [`verify`] reads it from SQLite: the JSON columns as the text serde_json wrote, which is already the
 /// seal's form.
