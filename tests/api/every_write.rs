@@ -1293,16 +1293,6 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
         expect("token", Some(t2), "token_revoke", "admin", &[]),
     )
     .await;
-    p.web(
-        web,
-        Method::POST,
-        "/system/jobs/:name/run",
-        "/system/jobs/outbox/run",
-        &[],
-    )
-    .await;
-    p.check("/system/jobs/:name/run", expect("job", None, "job_run", "admin", &[]))
-        .await;
     let failed = entity::outbox::Entity::find()
         .filter(entity::outbox::Column::IdempotencyKey.eq("probe-failed"))
         .one(&app.db)
@@ -1331,6 +1321,17 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
         expect("message", Some(failed.id), "resend", "admin", &[]),
     )
     .await;
+    // The outbox job runs after the resend: it cannot be sending the message the resend needs failed.
+    p.web(
+        web,
+        Method::POST,
+        "/system/jobs/:name/run",
+        "/system/jobs/outbox/run",
+        &[],
+    )
+    .await;
+    p.check("/system/jobs/:name/run", expect("job", None, "job_run", "admin", &[]))
+        .await;
     p.web(web, Method::POST, "/system/audit/verify", "/system/audit/verify", &[])
         .await;
     p.check("/system/audit/verify", expect("", None, "audit_verify", "admin", &[]))
