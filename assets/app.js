@@ -63,6 +63,15 @@
       if (!e.detail.target.innerHTML.trim() && m.open) m.close();
     }
     drawCharts(e.detail.target || document);
+    // A chip added from a picker's suggestions: the search box and its suggestions are done.
+    var chips = e.detail.target;
+    if (chips && chips.classList && chips.classList.contains("chips")) {
+      var field = chips.closest(".field");
+      var box = field && field.querySelector("input[type=search]");
+      var picks = field && field.querySelector(".picks");
+      if (box) box.value = "";
+      if (picks) picks.innerHTML = "";
+    }
   });
 
   document.addEventListener("click", function (e) {
@@ -78,6 +87,27 @@
     var chip = t.closest("[data-remove-chip]");
     if (chip) {
       chip.closest(".chip").remove();
+    }
+    // The project form's source picker: the suggestion picked becomes the one source record chip.
+    var pick = t.closest("[data-pick-source]");
+    if (pick) {
+      var picker = pick.closest("[data-source-picker]");
+      var holder = picker.querySelector("#source-chip");
+      var chipEl = document.createElement("span");
+      chipEl.className = "chip";
+      [["source_ref", pick.dataset.pickSource], ["source_label", pick.dataset.label]].forEach(function (kv) {
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = kv[0]; input.value = kv[1];
+        chipEl.appendChild(input);
+      });
+      chipEl.appendChild(document.createTextNode(pick.dataset.label));
+      var x = document.createElement("button");
+      x.type = "button"; x.className = "chip-x"; x.setAttribute("data-remove-chip", ""); x.setAttribute("aria-label", "移除");
+      x.textContent = "×";
+      chipEl.appendChild(x);
+      holder.replaceChildren(chipEl);
+      picker.querySelector("input[type=search]").value = "";
+      picker.querySelector(".picks").innerHTML = "";
     }
     if (t.closest("[data-reload]")) {
       e.preventDefault();
@@ -123,7 +153,31 @@
     if (e.target.matches("select[data-span]")) showSpanFields(e.target);
   });
 
+  // A write's confirmation (the server's HX-Trigger `toast`): shown for a few seconds; when the answer reloads or
+  // leaves the page, kept for the page that comes next.
+  var toastTimer;
+  function showToast(message) {
+    var t = document.getElementById("toast");
+    if (!t || !message) return;
+    t.textContent = message;
+    t.classList.add("show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.classList.remove("show"); }, 4000);
+  }
+  document.addEventListener("toast", function (e) {
+    var d = e.detail || {};
+    if (d.carry) {
+      try { sessionStorage.setItem("toast", d.message); } catch (_) { /* private mode: no toast */ }
+    } else {
+      showToast(d.message);
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    try {
+      var kept = sessionStorage.getItem("toast");
+      if (kept) { sessionStorage.removeItem("toast"); showToast(kept); }
+    } catch (_) { /* private mode: no toast */ }
     drawCharts(document);
     document.querySelectorAll("select[data-span]").forEach(showSpanFields);
   });

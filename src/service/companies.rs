@@ -83,6 +83,16 @@ pub async fn create(db: &impl ConnectionTrait, c: NewCompany) -> AppResult<compa
         .map_err(|e| e.if_duplicate(code_taken))
 }
 
+/// Creates companies known by their names only (typed new on a visit or an activity) inside the caller's
+/// transaction; answers their ids in order.
+pub async fn create_named(db: &impl ConnectionTrait, names: Vec<Name>) -> AppResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        ids.push(create(db, NewCompany::named(name)).await?.id);
+    }
+    Ok(ids)
+}
+
 /// Creates many companies inside the caller's transaction; answers their ids in order. A credit code that is taken
 /// is refused by the database's unique index.
 pub async fn create_many(db: &impl ConnectionTrait, list: Vec<NewCompany>) -> AppResult<Vec<i64>> {

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::{enums::FollowUpKind, follow_up, project};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     Actor, AppError, AppResult, Kind, Page, Paging, delete_versioned, find,
@@ -92,6 +92,23 @@ pub async fn list(db: &impl ConnectionTrait, project_id: i64, paging: Paging) ->
         .order_by_desc(follow_up::Column::OccurredOn)
         .order_by_desc(follow_up::Column::Id);
     paging.rows(db, s).await
+}
+
+/// The first `limit` follow-ups of any of `projects` on or after `from`, oldest first (what came of a visit).
+pub async fn since(
+    db: &impl ConnectionTrait,
+    projects: &[i64],
+    from: NaiveDate,
+    limit: u64,
+) -> AppResult<Vec<follow_up::Model>> {
+    Ok(follow_up::Entity::find()
+        .filter(follow_up::Column::ProjectId.is_in(projects.iter().copied()))
+        .filter(follow_up::Column::OccurredOn.gte(from))
+        .order_by_asc(follow_up::Column::OccurredOn)
+        .order_by_asc(follow_up::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// Changes a follow-up; its next date stays on or after its date.

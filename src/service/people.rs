@@ -97,6 +97,29 @@ pub async fn leader_edited(
     Ok(Patch::from_opt(typed))
 }
 
+/// The display names of the users with the given logins (what stage events and follow-ups record as who
+/// recorded them); a login that names no user is left out.
+pub async fn display_names_by_login(
+    db: &impl ConnectionTrait,
+    logins: impl IntoIterator<Item = String>,
+) -> AppResult<HashMap<String, String>> {
+    let mut logins: Vec<String> = logins.into_iter().collect();
+    logins.sort_unstable();
+    logins.dedup();
+    if logins.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .columns([user::Column::Username, user::Column::DisplayName])
+        .filter(user::Column::Username.is_in(logins))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// The display name of each of the users among `ids`.
 pub async fn display_names(
     db: &impl ConnectionTrait,

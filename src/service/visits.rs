@@ -13,7 +13,7 @@ use super::{
     Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
-    input::{Day, Patch, Text, int_in, names, opt_string, set_some},
+    input::{Day, Money, Name, Patch, Short, Text, int_in, names, opt_string, set_some},
     insert_one, known, links, people,
     projects::forget_source,
     update_versioned,
@@ -214,6 +214,125 @@ pub async fn create(db: &impl Db, actor: &Actor, mut n: NewVisit) -> AppResult<V
     let out = view(&txn, v).await?;
     txn.commit().await?;
     Ok(out)
+}
+
+/// A company a visit names that is not recorded yet, or one of the visit's companies.
+#[derive(Debug, Clone, Copy)]
+pub enum CompanyRef {
+    /// A recorded company.
+    Known(i64),
+    /// The n-th of the new companies written with the visit.
+    New(usize),
+}
+
+/// A project first heard of on a visit: written with the visit, at 线索, the visit as its source.
+pub struct ProjectOnVisit {
+    /// Name.
+    pub name: Name,
+    /// The investing company: one the visit names.
+    pub company: CompanyRef,
+    /// Industry; defaults to the company's.
+    pub industry: Option<Short>,
+    /// Agreed investment.
+    pub agreed_investment: Option<Money>,
+}
+
+/// Records a visit together with the companies and projects it brings that are not recorded yet, in one
+/// transaction: the new companies join the visit's companies, each new project is created at 线索 on the visit's
+/// date with the visit as its source and joins the visit's projects. Nothing is written unless all of it is.
+pub async fn create_with_new(
+    db: &impl Db,
+    actor: &Actor,
+    mut n: NewVisit,
+    new_companies: Vec<Name>,
+    new_projects: Vec<ProjectOnVisit>,
+) -> AppResult<VisitView> {
+    let txn = crate::service::begin(db).await?;
+    let created = super::companies::create_named(&txn, new_companies).await?;
+    n.company_ids.extend(&created);
+    let v = create(&txn, actor, n).await?;
+    let out = add_projects(&txn, actor, v, &created, new_projects).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// Changes a visit as [`update`] does, writing the companies and projects typed new on it as
+/// [`create_with_new`] does, in one transaction.
+pub async fn update_with_new(
+    db: &impl Db,
+    actor: &Actor,
+    id: i64,
+    mut c: VisitChanges,
+    new_companies: Vec<Name>,
+    new_projects: Vec<ProjectOnVisit>,
+) -> AppResult<VisitView> {
+    let txn = crate::service::begin(db).await?;
+    let created = super::companies::create_named(&txn, new_companies).await?;
+    if !created.is_empty() {
+        c.company_ids.get_or_insert_with(Vec::new).extend(&created);
+    }
+    let v = update(&txn, id, c).await?;
+    let out = add_projects(&txn, actor, v, &created, new_projects).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// Creates the projects first heard of on visit `v` (its source, 线索 on its date) and links them to it.
+async fn add_projects(
+    db: &impl Db,
+    actor: &Actor,
+    v: VisitView,
+    created: &[i64],
+    new_projects: Vec<ProjectOnVisit>,
+) -> AppResult<VisitView> {
+    use super::projects::{self, NewProject, Origin};
+    if new_projects.is_empty() {
+        return Ok(v);
+    }
+    let mut project_ids = v.project_ids.clone();
+    for p in new_projects {
+        let company_id = match p.company {
+            CompanyRef::Known(id) => Some(id),
+            CompanyRef::New(i) => created.get(i).copied(),
+        }
+        .filter(|id| v.company_ids.contains(id))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "project_ids",
+                "a new project's company is not on the visit",
+                "新项目的企业须为本次来访企业",
+            )
+        })?;
+        let day = Day::parse("visit_date", v.visit.visit_date)?;
+        let mut new = NewProject::named(p.name, company_id, entity::enums::ProjectStage::Lead, day);
+        new.industry = p.industry;
+        new.agreed_investment = p.agreed_investment;
+        new.origin = Origin {
+            visit: Some(v.visit.id),
+            ..Default::default()
+        };
+        project_ids.push(projects::create(db, actor, new).await?.project.id);
+    }
+    links::replace::<visit_project::Entity>(db, v.visit.id, project_ids).await?;
+    get(db, v.visit.id).await
+}
+
+impl VisitChanges {
+    /// Changes that make the visit what `n` describes (its lists replaced; its owner kept).
+    pub fn replacing(version: i32, n: NewVisit) -> VisitChanges {
+        VisitChanges {
+            version,
+            visit_date: Some(n.visit_date),
+            headcount: Some(n.headcount),
+            company_ids: Some(n.company_ids),
+            project_ids: Some(n.project_ids),
+            receiving_leaders: Some(n.receiving_leaders.unwrap_or_default()),
+            staff: Some(n.staff.unwrap_or_default()),
+            purpose: Patch::from_opt(n.purpose),
+            summary: Patch::from_opt(n.summary),
+            owner_id: Patch::Keep,
+        }
+    }
 }
 
 /// A page of visits, newest first, and the person-times of all the visits the filter matches.

@@ -29,7 +29,6 @@ use crate::{
         names,
         projects::{self, ProjectFilter},
         support_funds::{self, NewSupportFund, SupportFundFilter},
-        visits::{self, VisitFilter},
     },
 };
 
@@ -107,16 +106,11 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     let visible = crate::service::scope::visible(db, &staff.actor).await?;
     let f = ProjectFilter {
         company_id: Some(id),
-        visible: visible.clone(),
-        ..Default::default()
-    };
-    let projects = projects::list(db, f, Paging::new(Some(1), Some(100))?).await?;
-    let vf = VisitFilter {
-        company_id: Some(id),
         visible,
         ..Default::default()
     };
-    let (visits, _) = visits::list(db, vf, Paging::new(Some(1), Some(50))?).await?;
+    let projects = projects::list(db, f, Paging::new(Some(1), Some(100))?).await?;
+    let visits = super::visits::concerning(db, &staff, Some(id), None).await?;
     let sf = SupportFundFilter {
         company_id: Some(id),
         ..Default::default()
@@ -132,9 +126,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
             stage => entity::enums::Label::label(v.history.current(v.project.stage)),
             investment => v.project.agreed_investment_yuan,
         }).collect::<Vec<_>>(),
-        visits => visits.items.iter().map(|v| context! {
-            date => v.visit.visit_date.to_string(), headcount => v.visit.headcount, purpose => v.visit.purpose.clone(),
-        }).collect::<Vec<_>>(),
+        visits,
         support => support.items.iter().map(|v| context! {
             programme => v.fund.programme.clone(), level => v.fund.level.label(), amount => v.fund.amount_yuan,
             approved => v.fund.approved_on.to_string(),

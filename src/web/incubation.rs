@@ -96,6 +96,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
         })
         .collect();
     timeline.reverse();
+    super::projects::named(&state.db, &mut timeline).await?;
     let ctx = context! { me => me(&staff), menu => "incubation", c => card(&v), timeline => val(&timeline) };
     render("candidate.html", ctx)
 }

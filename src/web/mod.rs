@@ -126,6 +126,7 @@ routes! {
     "/projects" => get(projects::list).post(projects::create),
     "/projects/new" => get(projects::new_page),
     "/projects/board" => get(projects::board),
+    "/projects/source-search" => get(projects::source_search),
     "/projects/:id" => get(projects::show).patch(projects::update),
     "/projects/:id/edit" => get(projects::edit_page),
     "/projects/:id/move" => get(projects::move_dialog),
@@ -146,12 +147,14 @@ routes! {
     "/companies/:id/support-funds/new" => get(companies::support_fund_dialog),
     "/companies/:id/support-funds" => post(companies::add_support_fund),
     "/visits" => get(visits::list).post(visits::create),
-    "/visits/:id" => get(visits::show),
+    "/visits/:id" => get(visits::show).patch(visits::update).delete(visits::delete),
+    "/visits/:id/edit" => get(visits::edit_page),
     "/visits/company-search" => get(visits::company_search),
     "/visits/company-chip" => get(visits::company_chip),
-    "/visits/company" => post(visits::quick_company),
+    "/visits/new-company-chip" => get(visits::new_company_chip),
     "/visits/project-search" => get(visits::project_search),
     "/visits/project-chip" => get(visits::project_chip),
+    "/visits/new-project-chip" => get(visits::new_project_chip),
     "/outreach" => get(outreach::list).post(outreach::create),
     "/outreach/new" => get(outreach::new_dialog),
     "/outreach/:id" => patch(outreach::update),
@@ -231,6 +234,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("visit_form.html", include_str!("templates/visit_form.html")),
         ("chip.html", include_str!("templates/chip.html")),
         ("project_picks.html", include_str!("templates/project_picks.html")),
+        ("source_picks.html", include_str!("templates/source_picks.html")),
         ("company_picks.html", include_str!("templates/company_picks.html")),
         ("blocker_new.html", include_str!("templates/blocker_new.html")),
         ("blocker_edit.html", include_str!("templates/blocker_edit.html")),
@@ -243,6 +247,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("settings.html", include_str!("templates/settings.html")),
         ("system.html", include_str!("templates/system.html")),
         ("visit.html", include_str!("templates/visit.html")),
+        ("visit_edit.html", include_str!("templates/visit_edit.html")),
         ("blocker.html", include_str!("templates/blocker.html")),
         ("audit_verify.html", include_str!("templates/audit_verify.html")),
         (
@@ -381,6 +386,28 @@ pub fn refresh() -> Response {
 /// The answer to a form that succeeded: htmx goes to `path`.
 pub fn redirect(path: &str) -> Response {
     Response::builder().header("HX-Redirect", path).finish()
+}
+
+/// A write's answer with a short confirmation the page shows as a toast: an htmx `HX-Trigger` event `toast` (app.js
+/// shows it, or, when the answer reloads or leaves the page, keeps it for the next page). Non-ASCII text travels
+/// as JSON `\u` escapes, since header values are bytes.
+pub fn saved(mut resp: Response, message: &str) -> Response {
+    let carry = resp.headers().contains_key("HX-Refresh") || resp.headers().contains_key("HX-Redirect");
+    let json = serde_json::json!({ "toast": { "message": message, "carry": carry } }).to_string();
+    let mut ascii = String::with_capacity(json.len() * 2);
+    for c in json.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                ascii.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    if let Ok(v) = header::HeaderValue::from_str(&ascii) {
+        resp.headers_mut().insert("HX-Trigger", v);
+    }
+    resp
 }
 
 /// An amount in whole yuan as 万元 for a form field (`1234.5`, no separators).

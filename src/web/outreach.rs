@@ -15,7 +15,7 @@ use super::{
     companies::names_of,
     form::{self},
     me, pager_base, refresh, render, val,
-    visits::chips,
+    visits::{company_chips, picked_companies},
 };
 use crate::{
     edge::audit::WriteTx,
@@ -46,8 +46,9 @@ pub struct OutreachForm {
     end_date: Option<String>,
     leading_official: Option<String>,
     participants: Option<String>,
+    /// One per chip: a company's id, or `new:` and the name of one typed new (see the visit form).
     #[serde(default)]
-    company_ids: Vec<i64>,
+    company_ids: Vec<String>,
     notes: Option<String>,
     version: Option<i32>,
 }
@@ -61,7 +62,7 @@ impl OutreachForm {
         form::required("city", &self.city)
     }
 
-    fn new_outreach(&self) -> AppResult<NewOutreach> {
+    fn new_outreach(&self, company_ids: Vec<i64>) -> AppResult<NewOutreach> {
         Ok(NewOutreach {
             kind: self.kind()?,
             city: self.city()?,
@@ -69,13 +70,13 @@ impl OutreachForm {
             end_date: form::date("end_date", &self.end_date)?,
             leading_official: form::field("leading_official", &self.leading_official)?,
             participants: form::names("participants", &self.participants)?,
-            company_ids: self.company_ids.clone(),
+            company_ids,
             notes: form::field("notes", &self.notes)?,
             owner_id: None,
         })
     }
 
-    fn changes(&self) -> AppResult<OutreachChanges> {
+    fn changes(&self, company_ids: Vec<i64>) -> AppResult<OutreachChanges> {
         let start = form::required_date("start_date", &self.start_date)?;
         Ok(OutreachChanges {
             version: self.version.unwrap_or_default(),
@@ -86,7 +87,7 @@ impl OutreachForm {
             end_date: Some(form::date("end_date", &self.end_date)?.unwrap_or(start)),
             leading_official: Patch::from_opt(form::field("leading_official", &self.leading_official)?),
             participants: Some(form::names("participants", &self.participants)?.unwrap_or_default()),
-            company_ids: Some(self.company_ids.clone()),
+            company_ids: Some(company_ids),
             notes: Patch::from_opt(form::field("notes", &self.notes)?),
             owner_id: Patch::Keep,
         })
@@ -101,7 +102,7 @@ impl OutreachForm {
             end_date: Some(o.end_date.to_string()),
             leading_official: o.leading_official.clone(),
             participants: Some(crate::service::visits::list_of(&o.participants).join("、")),
-            company_ids: v.company_ids.clone(),
+            company_ids: v.company_ids.iter().map(i64::to_string).collect(),
             notes: o.notes.clone(),
             version: Some(o.version),
         }
@@ -166,7 +167,7 @@ async fn dialog(
     id: Option<i64>,
     f: &OutreachForm,
 ) -> AppResult<Value> {
-    let (chips, _) = chips(db, &f.company_ids, &[]).await?;
+    let chips = company_chips(db, &f.company_ids).await?;
     Ok(context! { me => me(staff), id, f => val(f), chips })
 }
 
@@ -186,7 +187,12 @@ pub async fn new_dialog(staff: Staff, state: Data<&WebState>) -> poem::Result<Ht
 pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
     let f: OutreachForm = form::repeated(&body)?;
-    let done = async { svc::create(tx.get().await?, &staff.actor, f.new_outreach()?).await }.await;
+    let done = async {
+        let txn = tx.get().await?;
+        let n = f.new_outreach(picked_companies(txn, &f.company_ids).await?)?;
+        svc::create(txn, &staff.actor, n).await
+    }
+    .await;
     answer(
         done,
         |_| refresh(),
@@ -209,7 +215,11 @@ pub async fn edit_dialog(staff: Staff, state: Data<&WebState>, Path(id): Path<i6
 pub async fn update(staff: Staff, tx: WriteTx, Path(id): Path<i64>, body: String) -> poem::Result<Response> {
     scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Outreach(id)).await?;
     let f: OutreachForm = form::repeated(&body)?;
-    let done = async { svc::update(tx.get().await?, id, f.changes()?).await }.await;
+    let done = async {
+        let txn = tx.get().await?;
+        svc::update(txn, id, f.changes(picked_companies(txn, &f.company_ids).await?)?).await
+    }
+    .await;
     answer(
         done,
         |_| refresh(),

@@ -220,7 +220,15 @@ async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<En
                 on: b.blocker.opened_on,
                 kind: "难题",
                 title: format!("{}({})", b.blocker.title, b.blocker.status.label()),
-                detail: b.blocker.resolution.clone(),
+                detail: [
+                    b.blocker
+                        .due_date
+                        .map(|d| format!("期限 {d}{}", if b.overdue { ",已逾期" } else { "" })),
+                    b.blocker.resolution.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| format!("{a};{b}")),
                 by: b.blocker.assigned_leader.clone(),
                 tone: match (b.overdue, b.blocker.status) {
                     (true, _) => "danger",
@@ -229,8 +237,20 @@ async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<En
                 },
             }),
     );
+    named(db, &mut out).await?;
     out.sort_by_key(|e| std::cmp::Reverse(e.on));
     Ok(out)
+}
+
+/// Who recorded an entry is kept as their login: shown by the name colleagues know them by.
+pub async fn named(db: &impl sea_orm::ConnectionTrait, entries: &mut [Entry]) -> AppResult<()> {
+    let names = people::display_names_by_login(db, entries.iter().filter_map(|e| e.by.clone())).await?;
+    for e in entries {
+        if let Some(name) = e.by.as_ref().and_then(|login| names.get(login)) {
+            e.by = Some(name.clone());
+        }
+    }
+    Ok(())
 }
 
 /// The project page: its facts, its timeline and the quick actions.
@@ -238,8 +258,27 @@ async fn timeline(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<Vec<En
 pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
     scope::permit(&state.db, &staff.actor, Need::Read, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
+    let source = [
+        (ProjectSource::Visit, v.project.source_visit_id),
+        (ProjectSource::Outreach, v.project.source_outreach_id),
+        (ProjectSource::Partner, v.project.source_partner_id),
+    ]
+    .into_iter()
+    .find_map(|(kind, id)| id.map(|id| (kind, id)));
+    let source = match source {
+        Some((kind, sid)) => Some(context! {
+            label => source_label(&state.db, kind, sid).await?,
+            href => match kind {
+                ProjectSource::Visit => format!("/visits/{sid}"),
+                ProjectSource::Outreach => "/outreach".to_owned(),
+                _ => "/partners".to_owned(),
+            },
+        }),
+        None => None,
+    };
+    let visits = super::visits::concerning(&state.db, &staff, None, Some(id)).await?;
     let ctx = context! {
-        me => me(&staff), menu => "projects", p => card(&v),
+        me => me(&staff), menu => "projects", p => card(&v), source, visits,
         timeline => val(&timeline(&state.db, id).await?), today => today().to_string(),
         changes => val(&super::changes::of(&state.db, crate::service::Kind::Project, id).await?),
     };
@@ -354,12 +393,50 @@ pub struct ProjectForm {
     team: Option<String>,
     notes: Option<String>,
     version: Option<i32>,
+    /// The source record picked: `visit:12`, `outreach:3` or `partner:4` (blank: none).
+    source_ref: Option<String>,
+    /// How the picked source record reads, carried so a refused form shows it again.
+    source_label: Option<String>,
+}
+
+/// The source record a form names: its kind and id.
+fn source_ref(v: &Option<String>) -> AppResult<Option<(ProjectSource, i64)>> {
+    let Some(text) = opt(v) else { return Ok(None) };
+    let bad = || {
+        AppError::invalid(
+            "source_ref",
+            "source_ref: not a source record",
+            "请从列表中选择来源记录",
+        )
+    };
+    let (kind, id) = text.split_once(':').ok_or_else(bad)?;
+    let kind = match kind {
+        "visit" => ProjectSource::Visit,
+        "outreach" => ProjectSource::Outreach,
+        "partner" => ProjectSource::Partner,
+        _ => return Err(bad()),
+    };
+    Ok(Some((kind, id.parse().map_err(|_| bad())?)))
 }
 
 impl ProjectForm {
     fn land(&self) -> AppResult<Option<f64>> {
         let mu = form::decimal("land_mu", &self.land_mu)?.map(|d| d.to_string().parse::<f64>().unwrap_or(f64::NAN));
         non_negative("land_mu", mu)
+    }
+
+    /// The source kind chosen and the source record picked.
+    fn origin(&self) -> AppResult<Origin> {
+        let picked = source_ref(&self.source_ref)?;
+        let of = |kind: ProjectSource| picked.filter(|(k, _)| *k == kind).map(|(_, id)| id);
+        // A picked record decides the source kind; the kind chosen alone counts when none is picked.
+        let kind = picked.map(|(k, _)| k);
+        Ok(Origin {
+            source: kind.or(choice::<ProjectSource>("source", &self.source)?),
+            visit: of(ProjectSource::Visit),
+            outreach: of(ProjectSource::Outreach),
+            partner: of(ProjectSource::Partner),
+        })
     }
 
     async fn new_project(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<NewProject> {
@@ -370,10 +447,7 @@ impl ProjectForm {
             occurred_on: form::required("occurred_on", &self.occurred_on)?,
             note: None,
             industry: form::field("industry", &self.industry)?,
-            origin: Origin {
-                source: choice::<ProjectSource>("source", &self.source)?,
-                ..Default::default()
-            },
+            origin: self.origin()?,
             agreed_investment: form::field("agreed_investment", &self.agreed_investment)?,
             land_mu: self.land()?,
             is_major: form::checked(&self.is_major),
@@ -391,15 +465,16 @@ impl ProjectForm {
     async fn changes(&self, db: &impl sea_orm::ConnectionTrait) -> AppResult<ProjectChanges> {
         let typed = form::field("contact_leader", &self.contact_leader)?;
         let contact_leader = people::leader_edited(db, self.contact_leader_id, typed).await?;
+        let origin = self.origin()?;
         Ok(ProjectChanges {
             version: self.version.unwrap_or_default(),
             name: Some(form::required("name", &self.name)?),
             company_id: Some(company_named(db, opt(&self.company)).await?),
             industry: Patch::from_opt(form::field("industry", &self.industry)?),
-            source: choice("source", &self.source)?,
-            source_visit_id: Patch::Keep,
-            source_outreach_id: Patch::Keep,
-            source_partner_id: Patch::Keep,
+            source: origin.source,
+            source_visit_id: Patch::from_opt(origin.visit),
+            source_outreach_id: Patch::from_opt(origin.outreach),
+            source_partner_id: Patch::from_opt(origin.partner),
             agreed_investment: Patch::from_opt(form::field("agreed_investment", &self.agreed_investment)?),
             land_mu: Patch::from_opt(self.land()?),
             is_major: Some(form::checked(&self.is_major)),
@@ -413,6 +488,52 @@ impl ProjectForm {
             notes: Patch::from_opt(form::field("notes", &self.notes)?),
         })
     }
+}
+
+/// How a source record reads in the form.
+async fn source_label(db: &impl sea_orm::ConnectionTrait, kind: ProjectSource, id: i64) -> AppResult<String> {
+    use crate::service::{outreach, partners, visits};
+    Ok(match kind {
+        ProjectSource::Visit => {
+            let v = visits::get(db, id).await?;
+            let names = crate::service::names::<entity::company::Entity>(db, v.company_ids.clone()).await?;
+            let companies: Vec<String> = v.company_ids.iter().filter_map(|c| names.get(c).cloned()).collect();
+            format!("{} 来访:{}", v.visit.visit_date, companies.join("、"))
+        }
+        ProjectSource::Outreach => {
+            let o = outreach::get(db, id).await?.outreach;
+            format!("{} {}:{}", o.start_date, o.kind.label(), o.city)
+        }
+        _ => format!("合作机构:{}", partners::get(db, id).await?.name),
+    })
+}
+
+/// What the source picker sends: the text typed.
+#[derive(Deserialize)]
+pub struct TypedSource {
+    source_search: Option<String>,
+}
+
+/// The source picker's suggestions: visits by their companies' names, activities by city, partners by name.
+#[handler]
+pub async fn source_search(
+    staff: Staff,
+    state: Data<&WebState>,
+    Query(t): Query<TypedSource>,
+) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Read)?;
+    let found = match opt(&t.source_search) {
+        Some(text) => {
+            let visible = scope::visible(&state.db, &staff.actor).await?;
+            svc::source_records(&state.db, &visible, text, 6).await?
+        }
+        None => Vec::new(),
+    };
+    let found: Vec<Value> = found
+        .iter()
+        .map(|r| context! { value => format!("{}:{}", r.kind.to_value(), r.id), label => r.label.clone(), kind => r.kind.label() })
+        .collect();
+    render("source_picks.html", context! { found, typed => opt(&t.source_search) })
 }
 
 /// 新建项目 page.
@@ -452,6 +573,17 @@ pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>
     scope::permit(&state.db, &staff.actor, Need::Edit, Of::Project(id)).await?;
     let v = svc::get(&state.db, id).await?;
     let p = &v.project;
+    let picked = [
+        (ProjectSource::Visit, p.source_visit_id),
+        (ProjectSource::Outreach, p.source_outreach_id),
+        (ProjectSource::Partner, p.source_partner_id),
+    ]
+    .into_iter()
+    .find_map(|(kind, id)| id.map(|id| (kind, id)));
+    let source_label = match picked {
+        Some((kind, id)) => Some(source_label(&state.db, kind, id).await?),
+        None => None,
+    };
     let f = ProjectForm {
         name: Some(p.name.clone()),
         company: Some(v.company_name.clone()),
@@ -467,6 +599,8 @@ pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>
         team: p.team.clone(),
         notes: p.notes.clone(),
         version: Some(p.version),
+        source_ref: picked.map(|(kind, id)| format!("{}:{id}", kind.to_value())),
+        source_label,
         ..Default::default()
     };
     let ctx = context! { me => me(&staff), menu => "projects", id, f => val(&f) };

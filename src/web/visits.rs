@@ -1,6 +1,7 @@
 //! 来访接待: the quick-entry form a staffer fills in while the guests are still in the building (companies picked by
 //! typing part of a name, or created on the spot) and the list with the batches and person-times of its range.
 
+use entity::enums::Label;
 use minijinja::{Value, context};
 use poem::{
     Response, handler,
@@ -12,15 +13,16 @@ use super::{
     Staff, WebState, answer,
     companies::{matching, names_of},
     form::{self, opt},
-    me, pager_base, refresh, render, val,
+    me, pager_base, redirect, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
     service::{
         AppError, AppResult, Need, Paging, companies,
-        input::today,
+        input::{Name, today},
         projects,
-        visits::{self as svc, NewVisit, VisitFilter},
+        scope::{self, Of},
+        visits::{self as svc, NewVisit, VisitChanges, VisitFilter},
     },
 };
 
@@ -32,54 +34,185 @@ pub struct ListQuery {
     page: Option<u64>,
 }
 
-/// The quick-entry form; `company_ids` and `project_ids` repeat, one per chip.
+/// The quick-entry form; `company_ids` and `project_ids` repeat, one per chip: a recorded one's id, or `new:` and
+/// the name of one typed new, written only with the visit. Each new project's chip carries its company (the value
+/// of one of the company chips; blank: the first), industry and agreed investment, in the order of the chips.
 #[derive(Deserialize, Serialize, Default)]
 pub struct VisitForm {
     visit_date: Option<String>,
     headcount: Option<String>,
     #[serde(default)]
-    company_ids: Vec<i64>,
+    company_ids: Vec<String>,
     #[serde(default)]
-    project_ids: Vec<i64>,
+    project_ids: Vec<String>,
+    #[serde(default)]
+    new_project_company: Vec<String>,
+    #[serde(default)]
+    new_project_industry: Vec<String>,
+    #[serde(default)]
+    new_project_investment: Vec<String>,
     receiving_leaders: Option<String>,
     staff: Option<String>,
     purpose: Option<String>,
     summary: Option<String>,
+    version: Option<i32>,
+}
+
+/// A chip's value: a recorded record's id, or the name of one typed new.
+enum Chip<'a> {
+    Known(i64),
+    New(&'a str),
+}
+
+fn chip_of<'a>(field: &str, value: &'a str) -> AppResult<Chip<'a>> {
+    match value.strip_prefix(NEW) {
+        Some(name) => Ok(Chip::New(name)),
+        None => value
+            .trim()
+            .parse()
+            .map(Chip::Known)
+            .map_err(|_| AppError::invalid(field, format!("{field}: not a record"), "请从列表中选择")),
+    }
+}
+
+/// The prefix of a chip naming a record typed new.
+const NEW: &str = "new:";
+
+/// What a visit form asks to write: the visit, and the companies and projects it brings that are new.
+struct Parsed {
+    visit: NewVisit,
+    new_companies: Vec<crate::service::input::Name>,
+    new_projects: Vec<svc::ProjectOnVisit>,
 }
 
 impl VisitForm {
-    fn parse(&self) -> AppResult<NewVisit> {
-        Ok(NewVisit {
+    fn parse(&self) -> AppResult<Parsed> {
+        let (mut company_ids, mut new_names) = (Vec::new(), Vec::new());
+        // Each company chip's value, as a new project's chip names it, and the company it stands for.
+        let mut companies = Vec::new();
+        for v in &self.company_ids {
+            let r = match chip_of("company_ids", v)? {
+                Chip::Known(id) => {
+                    company_ids.push(id);
+                    svc::CompanyRef::Known(id)
+                }
+                Chip::New(name) => {
+                    new_names.push(Name::parse("company_ids", name)?);
+                    svc::CompanyRef::New(new_names.len() - 1)
+                }
+            };
+            companies.push((v.trim(), r));
+        }
+        let (mut project_ids, mut new_projects) = (Vec::new(), Vec::new());
+        for v in &self.project_ids {
+            match chip_of("project_ids", v)? {
+                Chip::Known(id) => project_ids.push(id),
+                Chip::New(name) => {
+                    let i = new_projects.len();
+                    let nth = |values: &[String]| values.get(i).cloned();
+                    let company = match nth(&self.new_project_company).as_deref().map(str::trim) {
+                        None | Some("") => companies.first(),
+                        Some(chosen) => companies.iter().find(|(value, _)| *value == chosen),
+                    }
+                    .map(|(_, r)| *r)
+                    .ok_or_else(|| {
+                        AppError::invalid("project_ids", "a new project needs a company", "请先选择或新建来访企业")
+                    })?;
+                    new_projects.push(svc::ProjectOnVisit {
+                        name: Name::parse("project_ids", name)?,
+                        company,
+                        industry: form::field("project_ids", &nth(&self.new_project_industry))?,
+                        agreed_investment: form::field("project_ids", &nth(&self.new_project_investment))?,
+                    });
+                }
+            }
+        }
+        let visit = NewVisit {
             visit_date: form::required("visit_date", &self.visit_date)?,
             headcount: form::int("headcount", &self.headcount)?
                 .ok_or_else(|| AppError::invalid("headcount", "headcount is required", "请填写来访人数"))?,
-            company_ids: self.company_ids.clone(),
-            project_ids: self.project_ids.clone(),
+            company_ids,
+            project_ids,
             receiving_leaders: form::names("receiving_leaders", &self.receiving_leaders)?,
             staff: form::names("staff", &self.staff)?,
             purpose: form::field("purpose", &self.purpose)?,
             summary: form::field("summary", &self.summary)?,
             owner_id: None,
+        };
+        Ok(Parsed {
+            visit,
+            new_companies: new_names,
+            new_projects,
         })
     }
 }
 
-/// The chips of the companies and projects a form names.
-pub async fn chips(
-    db: &impl sea_orm::ConnectionTrait,
-    company_ids: &[i64],
-    project_ids: &[i64],
-) -> AppResult<(Vec<Value>, Vec<Value>)> {
-    let (companies, projects) = names_of(db, company_ids.iter().copied(), project_ids.iter().copied()).await?;
-    let of = |ids: &[i64], names: &std::collections::HashMap<i64, String>, field: &str| -> Vec<Value> {
-        ids.iter()
-            .filter_map(|id| names.get(id).map(|n| context! { id, name => n.clone(), field }))
-            .collect()
-    };
-    Ok((
-        of(company_ids, &companies, "company_ids"),
-        of(project_ids, &projects, "project_ids"),
-    ))
+/// The chips of the companies and projects a form names, recorded or typed new, in the form's order; each new
+/// project's chip with its company, industry and investment as typed.
+async fn chips(db: &impl sea_orm::ConnectionTrait, f: &VisitForm) -> AppResult<(Vec<Value>, Vec<Value>)> {
+    let company_chips = company_chips(db, &f.company_ids).await?;
+    let (_, projects) = names_of(db, [], known(&f.project_ids)).await?;
+    let mut nth = 0;
+    let project_chips = f
+        .project_ids
+        .iter()
+        .filter_map(|v| match chip_of("", v) {
+            Ok(Chip::New(name)) => {
+                let at = |values: &[String]| values.get(nth).cloned().unwrap_or_default();
+                let chip = context! {
+                    name, new => true, field => "project_ids", companies => company_chips.clone(),
+                    company => at(&f.new_project_company), industry => at(&f.new_project_industry),
+                    investment => at(&f.new_project_investment),
+                };
+                nth += 1;
+                Some(chip)
+            }
+            _ => chip_value(v, &projects, "project_ids"),
+        })
+        .collect();
+    Ok((company_chips, project_chips))
+}
+
+/// The recorded ids among chip values.
+fn known(values: &[String]) -> Vec<i64> {
+    values
+        .iter()
+        .filter_map(|v| match chip_of("", v) {
+            Ok(Chip::Known(id)) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The chips of the companies a picker's values name, in their order.
+pub async fn company_chips(db: &impl sea_orm::ConnectionTrait, values: &[String]) -> AppResult<Vec<Value>> {
+    let (names, _) = names_of(db, known(values), []).await?;
+    Ok(values
+        .iter()
+        .filter_map(|v| chip_value(v, &names, "company_ids"))
+        .collect())
+}
+
+/// The companies a picker's chips name: the recorded ones, and those typed new, written now inside the request's
+/// transaction (which a refused form rolls back).
+pub async fn picked_companies(db: &impl sea_orm::ConnectionTrait, values: &[String]) -> AppResult<Vec<i64>> {
+    let mut new = Vec::new();
+    for v in values {
+        if let Chip::New(name) = chip_of("company_ids", v)? {
+            new.push(Name::parse("company_ids", name)?);
+        }
+    }
+    let mut ids = known(values);
+    ids.extend(companies::create_named(db, new).await?);
+    Ok(ids)
+}
+
+/// A chip for a form value: a recorded record by its name, or a name typed new.
+fn chip_value(value: &str, names: &std::collections::HashMap<i64, String>, field: &str) -> Option<Value> {
+    match chip_of("", value).ok()? {
+        Chip::Known(id) => names.get(&id).map(|n| context! { id, name => n.clone(), field, value }),
+        Chip::New(name) => Some(context! { name, new => true, field, value }),
+    }
 }
 
 /// 来访接待: the quick-entry form above the list of the range.
@@ -97,16 +230,17 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
     )
 }
 
-/// A visit's page: who came, whom they met, the projects it concerns, and its 变更记录.
+/// A visit's page: who came, whom they met, the projects it concerns and those it brought, the follow-ups of those
+/// projects since, and its 变更记录.
 #[handler]
 pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
-    use crate::service::scope::{self, Of};
     scope::permit(&state.db, &staff.actor, Need::Read, Of::Visit(id)).await?;
-    let v = svc::get(&state.db, id).await?;
-    let (companies, _) = names_of(&state.db, v.company_ids.clone(), []).await?;
-    let projects = crate::service::names::<entity::project::Entity>(&state.db, v.project_ids.clone()).await?;
+    let db = &state.db;
+    let v = svc::get(db, id).await?;
+    let (companies, _) = names_of(db, v.company_ids.clone(), []).await?;
+    let projects = crate::service::names::<entity::project::Entity>(db, v.project_ids.clone()).await?;
     let owner = match v.visit.owner_id {
-        Some(o) => Some(crate::service::accounts::get_user(&state.db, o).await?.display_name),
+        Some(o) => Some(crate::service::accounts::get_user(db, o).await?.display_name),
         None => None,
     };
     let linked = |ids: &[i64], names: &std::collections::HashMap<i64, String>| -> Vec<Value> {
@@ -114,11 +248,22 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
             .map(|id| context! { id, name => names.get(id).cloned().unwrap_or_else(|| format!("#{id}")) })
             .collect()
     };
-    let changes = super::changes::of(&state.db, crate::service::Kind::Visit, id).await?;
+    let visible = scope::visible(db, &staff.actor).await?;
+    let brought = projects::brought_by(db, &visible, entity::project::Column::SourceVisitId, vec![id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let follow_ups = crate::service::follow_ups::since(db, &v.project_ids, v.visit.visit_date, 20).await?;
+    let changes = super::changes::of(db, crate::service::Kind::Visit, id).await?;
     let ctx = context! {
         me => me(&staff), menu => "visits", changes => val(&changes),
+        brought => brought.iter().map(|b| context! { id => b.id, name => b.name.clone(), stage => b.stage.label() }).collect::<Vec<_>>(),
+        follow_ups => follow_ups.iter().map(|f| context! {
+            project_id => f.project_id, project => projects.get(&f.project_id).cloned().unwrap_or_default(),
+            on => f.occurred_on.to_string(), kind => f.kind.label(), note => f.note.clone(),
+        }).collect::<Vec<_>>(),
         v => context! {
-            id, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
+            id, version => v.visit.version, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
             companies => linked(&v.company_ids, &companies), projects => linked(&v.project_ids, &projects),
             leaders => svc::list_of(&v.visit.receiving_leaders).join("、"), staff => svc::list_of(&v.visit.staff).join("、"),
             purpose => v.visit.purpose.clone(), summary => v.visit.summary.clone(), owner,
@@ -127,10 +272,84 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     render("visit.html", ctx)
 }
 
+/// 编辑来访: the quick-entry form with the visit's values.
+#[handler]
+pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> poem::Result<Html<String>> {
+    scope::permit(&state.db, &staff.actor, Need::Edit, Of::Visit(id)).await?;
+    let v = svc::get(&state.db, id).await?;
+    let m = &v.visit;
+    let ids = |values: &[i64]| values.iter().map(i64::to_string).collect::<Vec<_>>();
+    let f = VisitForm {
+        visit_date: Some(m.visit_date.to_string()),
+        headcount: Some(m.headcount.to_string()),
+        company_ids: ids(&v.company_ids),
+        project_ids: ids(&v.project_ids),
+        receiving_leaders: Some(svc::list_of(&m.receiving_leaders).join("、")),
+        staff: Some(svc::list_of(&m.staff).join("、")),
+        purpose: m.purpose.clone(),
+        summary: m.summary.clone(),
+        version: Some(m.version),
+        ..Default::default()
+    };
+    let (chips, project_chips) = chips(&state.db, &f).await?;
+    let ctx = context! { me => me(&staff), menu => "visits", id, f => val(&f), chips, project_chips };
+    render("visit_edit.html", ctx)
+}
+
+/// Saves a visit's changes (new companies and projects typed on it are written with them); goes to its page.
+#[handler]
+pub async fn update(staff: Staff, tx: WriteTx, Path(id): Path<i64>, body: String) -> poem::Result<Response> {
+    scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Visit(id)).await?;
+    let f: VisitForm = form::repeated(&body)?;
+    let done = async {
+        let p = f.parse()?;
+        let changes = VisitChanges::replacing(f.version.unwrap_or_default(), p.visit);
+        svc::update_with_new(
+            tx.get().await?,
+            &staff.actor,
+            id,
+            changes,
+            p.new_companies,
+            p.new_projects,
+        )
+        .await
+    }
+    .await;
+    answer(
+        done,
+        |_| saved(redirect(&format!("/visits/{id}")), "来访已保存"),
+        "visit_form.html",
+        async || {
+            let (chips, project_chips) = chips(tx.get().await?, &f).await?;
+            Ok(context! { me => me(&staff), f => val(&f), chips, project_chips, id })
+        },
+    )
+    .await
+}
+
+/// The version a deletion was decided on.
+#[derive(Deserialize)]
+pub struct Version {
+    version: i32,
+}
+
+/// Deletes a visit (projects it brought keep their source kind and lose the reference); goes to the list.
+#[handler]
+pub async fn delete(
+    staff: Staff,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    Query(v): Query<Version>,
+) -> poem::Result<Response> {
+    scope::permit(tx.get().await?, &staff.actor, Need::Edit, Of::Visit(id)).await?;
+    svc::delete(tx.get().await?, id, v.version).await?;
+    Ok(saved(redirect("/visits"), "来访记录已删除"))
+}
+
 async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::Result<Value> {
     let page = q.page.unwrap_or(1).max(1);
     let f = VisitFilter {
-        visible: crate::service::scope::visible(&state.db, &staff.actor).await?,
+        visible: scope::visible(&state.db, &staff.actor).await?,
         from: form::date("from", &q.from)?,
         to: form::date("to", &q.to)?,
         ..Default::default()
@@ -157,18 +376,22 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
     })
 }
 
-/// Records a visit; the list reloads.
+/// Records a visit with the companies and projects typed new on it; the list reloads.
 #[handler]
 pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
     let f: VisitForm = form::repeated(&body)?;
-    let done = async { svc::create(tx.get().await?, &staff.actor, f.parse()?).await }.await;
+    let done = async {
+        let p = f.parse()?;
+        svc::create_with_new(tx.get().await?, &staff.actor, p.visit, p.new_companies, p.new_projects).await
+    }
+    .await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "来访已登记"),
         "visit_form.html",
         async || {
-            let (chips, project_chips) = chips(tx.get().await?, &f.company_ids, &f.project_ids).await?;
+            let (chips, project_chips) = chips(tx.get().await?, &f).await?;
             Ok(context! { me => me(&staff), f => val(&f), chips, project_chips })
         },
     )
@@ -222,7 +445,8 @@ pub struct TypedProject {
     project_search: Option<String>,
 }
 
-/// The project picker's suggestions: up to ten projects whose name contains the text typed.
+/// The project picker's suggestions: up to ten projects whose name contains the text typed, and the offer to add
+/// a new project of that name to the visit.
 #[handler]
 pub async fn project_search(
     staff: Staff,
@@ -230,11 +454,12 @@ pub async fn project_search(
     Query(t): Query<TypedProject>,
 ) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
-    let found = match opt(&t.project_search) {
+    let typed = opt(&t.project_search).map(str::to_owned);
+    let found = match &typed {
         Some(text) => {
             let f = projects::ProjectFilter {
-                visible: crate::service::scope::visible(&state.db, &staff.actor).await?,
-                q: Some(text.to_owned()),
+                visible: scope::visible(&state.db, &staff.actor).await?,
+                q: Some(text.clone()),
                 ..Default::default()
             };
             projects::list(&state.db, f, Paging::new(Some(1), Some(10))?)
@@ -243,11 +468,15 @@ pub async fn project_search(
         }
         None => Vec::new(),
     };
+    let exact = found.iter().any(|v| Some(&v.project.name) == typed.as_ref());
     let found: Vec<Value> = found
         .iter()
         .map(|v| context! { id => v.project.id, name => v.project.name.clone() })
         .collect();
-    render("project_picks.html", context! { found })
+    render(
+        "project_picks.html",
+        context! { found, typed, exact, can_edit => staff.actor.can(Need::Edit) },
+    )
 }
 
 /// The chip of a project picked from the suggestions.
@@ -257,28 +486,69 @@ pub async fn project_chip(staff: Staff, state: Data<&WebState>, Query(c): Query<
     let v = projects::get(&state.db, c.id).await?;
     render(
         "chip.html",
-        context! { id => v.project.id, name => v.project.name, field => "project_ids" },
+        context! { id => v.project.id, name => v.project.name, field => "project_ids", value => v.project.id },
     )
 }
 
-/// A new company's name, typed in the picker.
+/// A name typed new in a picker, and the form's company chips so far (a new project's chip offers them).
 #[derive(Deserialize)]
 pub struct NewName {
     name: Option<String>,
+    #[serde(default)]
+    company_ids: Vec<String>,
 }
 
-/// Creates a company of the name typed and answers its chip.
+/// The chip of a company typed new: nothing is written until the visit is saved.
 #[handler]
-pub async fn quick_company(
-    staff: Staff,
-    tx: WriteTx,
-    poem::web::Form(n): poem::web::Form<NewName>,
-) -> poem::Result<Response> {
+pub async fn new_company_chip(staff: Staff, req: &poem::Request) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Edit)?;
-    let new = companies::NewCompany::named(form::required("name", &n.name)?);
-    let c = companies::create(tx.get().await?, new).await?;
-    Ok(poem::IntoResponse::into_response(render(
+    let n: NewName = form::repeated(req.uri().query().unwrap_or_default())?;
+    let name = String::from(form::required::<Name>("company_ids", &n.name)?);
+    render(
         "chip.html",
-        context! { id => c.id, name => c.name, field => "company_ids" },
-    )?))
+        context! { value => format!("{NEW}{name}"), name, new => true, field => "company_ids" },
+    )
+}
+
+/// The chip of a project typed new, with its company (one of the form's companies), industry and investment:
+/// nothing is written until the visit is saved.
+#[handler]
+pub async fn new_project_chip(staff: Staff, state: Data<&WebState>, req: &poem::Request) -> poem::Result<Html<String>> {
+    staff.actor.require(Need::Edit)?;
+    let n: NewName = form::repeated(req.uri().query().unwrap_or_default())?;
+    let name = String::from(form::required::<Name>("project_ids", &n.name)?);
+    let companies = company_chips(&state.db, &n.company_ids).await?;
+    render(
+        "chip.html",
+        context! { name, new => true, field => "project_ids", companies },
+    )
+}
+
+/// The latest 20 visits of a company or concerning a project that the caller sees, as the company's and the
+/// project's pages list them.
+pub async fn concerning(
+    db: &sea_orm::DatabaseConnection,
+    staff: &Staff,
+    company_id: Option<i64>,
+    project_id: Option<i64>,
+) -> AppResult<Vec<Value>> {
+    let f = VisitFilter {
+        visible: scope::visible(db, &staff.actor).await?,
+        company_id,
+        project_id,
+        ..Default::default()
+    };
+    let (page, _) = svc::list(db, f, Paging::new(Some(1), Some(20))?).await?;
+    let (names, _) = names_of(db, page.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
+    Ok(page
+        .items
+        .iter()
+        .map(|v| {
+            let companies: Vec<String> = v.company_ids.iter().filter_map(|id| names.get(id).cloned()).collect();
+            context! {
+                id => v.visit.id, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
+                companies => companies.join("、"), purpose => v.visit.purpose.clone(),
+            }
+        })
+        .collect())
 }

@@ -504,3 +504,129 @@ async fn downloads_and_an_api_token_from_the_browser() {
         assert!(title.starts_with("403"), "{path}: {title}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_a_visit_brings_a_new_company_and_project_in_one_form() {
+    let Some(b) = browser().await else { return };
+    let app = TestApp::sqlite().await;
+    let c = &b.client;
+    let base = app.base_url().to_owned();
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/visits")).await.unwrap();
+    fill(c, "input[name=username]", "staff").await;
+    fill(c, "input[name=password]", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    until(c, "the visit page", "return location.pathname === '/visits'").await;
+    let counts = async || {
+        let (_, companies) = app.as_user("viewer").get("/api/v1/companies").await;
+        let (_, projects) = app.as_user("viewer").get("/api/v1/projects").await;
+        let (_, visits) = app.as_user("viewer").get("/api/v1/visits").await;
+        [&companies, &projects, &visits].map(|l| l["total"].as_i64().unwrap())
+    };
+
+    // An abandoned form: a company and a project typed new, then the page left. Nothing is written.
+    fill(c, "input[name=headcount]", "2").await;
+    fill(c, "input[name=company_search]", "半途而废有限公司").await;
+    click(c, "#company-picks button.primary").await;
+    until(
+        c,
+        "the new company's chip",
+        "return document.querySelectorAll('#company-chips .chip').length === 1",
+    )
+    .await;
+    fill(c, "input[name=project_search]", "半途而废项目").await;
+    click(c, "#project-picks button.primary").await;
+    until(
+        c,
+        "the new project's chip",
+        "return document.querySelectorAll('#project-chips .chip').length === 1",
+    )
+    .await;
+    c.goto(&format!("{base}/projects")).await.unwrap();
+    assert_eq!(counts().await, [0, 0, 0], "leaving the form wrote nothing");
+
+    // The same in one go, saved: the company, the project (线索, the visit as its source) and the visit.
+    c.goto(&format!("{base}/visits")).await.unwrap();
+    fill(c, "input[name=headcount]", "3").await;
+    fill(c, "input[name=company_search]", "手机登记新能源有限公司").await;
+    click(c, "#company-picks button.primary").await;
+    until(
+        c,
+        "the new company's chip",
+        "return document.querySelectorAll('#company-chips .chip').length === 1",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.querySelector('input[name=company_search]').value").await,
+        json!(""),
+        "the picker is cleared for the next company"
+    );
+    fill(c, "input[name=project_search]", "手机登记储能电池项目").await;
+    click(c, "#project-picks button.primary").await;
+    until(
+        c,
+        "the new project's chip",
+        "return document.querySelectorAll('#project-chips .chip').length === 1",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return [...document.querySelectorAll('#project-chips select[name=new_project_company] option')].map(o => o.textContent)").await,
+        json!(["第一家来访企业", "手机登记新能源有限公司"]),
+    );
+    fill(c, "input[name=new_project_investment]", "5000").await;
+    fill(c, "input[name=purpose]", "洽谈储能电池项目").await;
+    let wide = js(c, "return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(wide, json!(false), "the form fits 390 px with a new project's chip");
+    click(c, "#visit-form button[type=submit]").await;
+    until(
+        c,
+        "the toast",
+        "return document.getElementById('toast').textContent === '来访已登记'",
+    )
+    .await;
+    assert_eq!(counts().await, [1, 1, 1]);
+    let (_, visits) = app.as_user("viewer").get("/api/v1/visits").await;
+    let visit = visits["items"][0]["id"].as_i64().unwrap();
+    let (_, projects) = app.as_user("viewer").get("/api/v1/projects").await;
+    let p = &projects["items"][0];
+    assert_eq!(
+        (
+            &p["name"],
+            &p["stage"],
+            &p["source"],
+            &p["source_visit_id"],
+            &p["agreed_investment"]
+        ),
+        (
+            &json!("手机登记储能电池项目"),
+            &json!("lead"),
+            &json!("visit"),
+            &json!(visit),
+            &json!("5000")
+        ),
+        "{p}"
+    );
+    assert_eq!(visits["items"][0]["project_ids"], json!([p["id"]]));
+    let project = p["id"].as_i64().unwrap();
+
+    // The list's row opens the visit; the project's page lists it and names it as its source.
+    click(c, &format!("a[href='/visits/{visit}']")).await;
+    until(
+        c,
+        "the visit page",
+        &format!("return location.pathname === '/visits/{visit}'"),
+    )
+    .await;
+    let text = js(c, "return document.querySelector('main').innerText").await;
+    assert!(text.as_str().unwrap().contains("手机登记储能电池项目"), "{text}");
+    c.goto(&format!("{base}/projects/{project}")).await.unwrap();
+    click(c, &format!("main a[href='/visits/{visit}']")).await;
+    until(
+        c,
+        "the visit page from the project",
+        &format!("return location.pathname === '/visits/{visit}'"),
+    )
+    .await;
+    let errors = console_errors(c).await;
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -975,17 +975,6 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
         expect("support_fund", None, "create", "admin", &["programme"]),
     )
     .await;
-    p.web(
-        web,
-        Method::POST,
-        "/visits/company",
-        "/visits/company",
-        &[("name", "来访新建企业")],
-    )
-    .await;
-    p.check("/visits/company", expect("company", None, "create", "admin", &["name"]))
-        .await;
-
     let form = [
         ("name", "网页探针项目"),
         ("company", "网页探针公司"),
@@ -1088,17 +1077,67 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
     )
     .await;
 
+    // A visit with a company and a project typed new on it: all three written together, each with its entry.
     let form = [
         ("visit_date", "2024-03-06"),
         ("headcount", "2"),
         ("company_ids", company_id.as_str()),
+        ("company_ids", "new:来访新建企业"),
+        ("project_ids", "new:来访新建项目"),
+        ("new_project_company", "new:来访新建企业"),
+        ("new_project_industry", ""),
+        ("new_project_investment", "100"),
     ];
     p.web(web, Method::POST, "/visits", "/visits", &form).await;
+    let before = p.seen;
+    let e = p
+        .check(
+            "/visits",
+            expect("visit", None, "create", "admin", &["headcount", "company_ids"]),
+        )
+        .await;
+    let v2 = e.entity_id.unwrap();
+    let written: Vec<(String, String, Value)> = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Id.gt(before))
+        .order_by_asc(audit_entry::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.entity.unwrap_or_default(), r.action, r.fields))
+        .collect();
+    let kinds: Vec<(&str, &str)> = written.iter().map(|(e, a, _)| (e.as_str(), a.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("company", "create"),
+            ("visit", "create"),
+            ("project", "create"),
+            ("visit", "update")
+        ],
+        "one entry per record written, then the visit's link to the new project"
+    );
+    assert_eq!(written[3].2, json!(["project_ids"]));
+    let (_, v) = app.get(&format!("/api/v1/visits/{v2}")).await;
+    let form = [
+        ("version", v["version"].to_string()),
+        ("visit_date", "2024-03-07".to_owned()),
+        ("headcount", "3".to_owned()),
+        ("company_ids", company_id.clone()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    p.web(web, Method::PATCH, "/visits/:id", &format!("/visits/{v2}"), &form)
+        .await;
     p.check(
-        "/visits",
-        expect("visit", None, "create", "admin", &["headcount", "company_ids"]),
+        "/visits/:id",
+        expect("visit", Some(v2), "update", "admin", &["visit_date", "headcount"]),
     )
     .await;
+    let (_, v) = app.get(&format!("/api/v1/visits/{v2}")).await;
+    let path = format!("/visits/{v2}?version={}", v["version"]);
+    p.web(web, Method::DELETE, "/visits/:id", &path, &[]).await;
+    p.check("DELETE /visits/:id", expect("visit", Some(v2), "delete", "admin", &[]))
+        .await;
     let form = [("kind", "forum"), ("city", "杭州"), ("start_date", "2024-05-01")];
     p.web(web, Method::POST, "/outreach", "/outreach", &form).await;
     let e = p

@@ -370,11 +370,34 @@ async fn forms_create_and_change_records(app: TestApp) {
         "{list}"
     );
 
-    // A company typed in the visit form is created on the spot and comes back as its chip.
-    let chip = web.post("/visits/company", &[("name", "现场新建企业")]).await;
-    assert!(chip.body.contains("name=\"company_ids\""), "{}", chip.body);
+    // A company typed in the visit form comes back as its chip and is not written until the visit is saved.
+    let chip = web.get("/visits/new-company-chip?name=现场新建企业").await;
+    assert!(chip.body.contains("value=\"new:现场新建企业\""), "{}", chip.body);
     let (_, found) = app.as_user("viewer").get("/api/v1/companies?q=现场新建企业").await;
-    assert_eq!(found["total"], 1);
+    assert_eq!(found["total"], 0);
+    // A refused visit (no headcount) with a new company and project writes neither.
+    let refused = web
+        .post(
+            "/visits",
+            &[
+                ("visit_date", "2024-06-04"),
+                ("company_ids", "new:现场新建企业"),
+                ("project_ids", "new:现场新建项目"),
+                ("new_project_company", ""),
+                ("new_project_industry", "新材料"),
+                ("new_project_investment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("value=\"new:现场新建项目\""),
+        "what was typed stays: {}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"新材料\""), "{}", refused.body);
+    let (_, found) = app.as_user("viewer").get("/api/v1/companies?q=现场新建企业").await;
+    assert_eq!(found["total"], 0);
 
     let blocker = web
         .post(

@@ -178,3 +178,90 @@ pub async fn brought_by(
     }
     Ok(out)
 }
+
+/// A record a project may name as its source: a visit, an outreach activity or a partner.
+pub struct SourceRecord {
+    /// The source kind it stands for.
+    pub kind: ProjectSource,
+    /// Its id.
+    pub id: i64,
+    /// How it reads in a list: a visit by its date and companies, an activity by its date and city, a partner by
+    /// its name.
+    pub label: String,
+}
+
+/// The source records whose text contains `text` (a visit's companies, an activity's city, a partner's name), up
+/// to `limit` of each kind, newest first; visits and activities as the caller sees them.
+pub async fn source_records(
+    db: &impl ConnectionTrait,
+    visible: &crate::service::scope::Visible,
+    text: &str,
+    limit: u64,
+) -> AppResult<Vec<SourceRecord>> {
+    use entity::enums::Label;
+    use entity::{company, outreach, partner, visit, visit_company};
+    use sea_orm::sea_query::ExprTrait;
+    let backend = db.get_database_backend();
+    let mut visits = visit::Entity::find()
+        .filter(
+            visit::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(visit_company::Column::VisitId)
+                    .from(visit_company::Entity)
+                    .inner_join(
+                        company::Entity,
+                        Expr::col((company::Entity, company::Column::Id))
+                            .equals((visit_company::Entity, visit_company::Column::CompanyId)),
+                    )
+                    .and_where(name_contains(backend, company::Column::Name, text))
+                    .to_owned(),
+            ),
+        )
+        .order_by_desc(visit::Column::VisitDate)
+        .limit(limit);
+    if let Some(c) = visible.owned(visit::Column::OwnerId) {
+        visits = visits.filter(c);
+    }
+    let visits = crate::service::visits::views(db, visits.all(db).await?).await?;
+    let names = names::<company::Entity>(db, visits.iter().flat_map(|v| v.company_ids.clone())).await?;
+    let mut out: Vec<SourceRecord> = visits
+        .iter()
+        .map(|v| SourceRecord {
+            kind: ProjectSource::Visit,
+            id: v.visit.id,
+            label: format!(
+                "{} 来访:{}",
+                v.visit.visit_date,
+                v.company_ids
+                    .iter()
+                    .filter_map(|c| names.get(c).cloned())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+        })
+        .collect();
+    let mut trips = outreach::Entity::find()
+        .filter(name_contains(backend, outreach::Column::City, text))
+        .order_by_desc(outreach::Column::StartDate)
+        .limit(limit);
+    if let Some(c) = visible.owned(outreach::Column::OwnerId) {
+        trips = trips.filter(c);
+    }
+    out.extend(trips.all(db).await?.into_iter().map(|o| SourceRecord {
+        kind: ProjectSource::Outreach,
+        id: o.id,
+        label: format!("{} {}:{}", o.start_date, o.kind.label(), o.city),
+    }));
+    let partners = partner::Entity::find()
+        .filter(name_contains(backend, partner::Column::Name, text))
+        .order_by_asc(partner::Column::Name)
+        .limit(limit)
+        .all(db)
+        .await?;
+    out.extend(partners.into_iter().map(|p| SourceRecord {
+        kind: ProjectSource::Partner,
+        id: p.id,
+        label: format!("合作机构:{}", p.name),
+    }));
+    Ok(out)
+}

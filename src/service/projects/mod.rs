@@ -24,7 +24,7 @@ use super::{
 
 mod list;
 
-pub use list::{Brought, ProjectFilter, after, brought_by, events_after, list};
+pub use list::{Brought, ProjectFilter, SourceRecord, after, brought_by, events_after, list, source_records};
 
 crate::tracked!(
     /// Projects as records with a stage history.
@@ -135,6 +135,33 @@ pub struct NewProject {
     pub team: Option<Unit>,
     /// Notes.
     pub notes: Option<Note>,
+}
+
+impl NewProject {
+    /// A project known so far by its name and company, at `stage` from `on`; everything else left to be filled in
+    /// (the industry then is the company's).
+    pub fn named(name: Name, company_id: i64, stage: ProjectStage, on: Day) -> NewProject {
+        NewProject {
+            name,
+            company_id,
+            stage,
+            occurred_on: on,
+            note: None,
+            industry: None,
+            origin: Origin::default(),
+            agreed_investment: None,
+            land_mu: None,
+            is_major: false,
+            capital_origin: CapitalOrigin::default(),
+            contact_leader: None,
+            contact_leader_id: None,
+            owner_id: None,
+            team_members: Vec::new(),
+            responsible_unit: None,
+            team: None,
+            notes: None,
+        }
+    }
 }
 
 /// Changes to a project (not its stage: stages move by stage events).
