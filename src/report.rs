@@ -97,22 +97,62 @@ async fn notable(db: &DatabaseConnection, ids: Vec<i64>) -> anyhow::Result<Vec<S
         .await?)
 }
 
+/// A target metric as the summary names it, and the unit of its count (money is written in 亿元).
+fn metric_words(m: entity::enums::TargetMetric) -> (&'static str, &'static str) {
+    use entity::enums::TargetMetric as M;
+    match m {
+        M::VisitBatches => ("接待客商批次", "批"),
+        M::PersonTimes => ("接待客商人次", "人次"),
+        M::ProjectsNegotiating => ("洽谈项目", "个"),
+        M::ProjectsSigned => ("签约项目", "个"),
+        M::ProjectsLanded => ("落地项目", "个"),
+        M::ProjectsStarted => ("开工项目", "个"),
+        M::ProjectsProducing => ("竣工投产项目", "个"),
+        M::SignedInvestment => ("签约投资额", "亿元"),
+        M::FundsArrived => ("到位资金", "亿元"),
+        M::IncubationApplied => ("高企申报", "家"),
+        M::IncubationApproved => ("高企评审通过", "家"),
+    }
+}
+
+/// The targets block: each target and its actual in the units of the rest of the summary (money in 亿元 to two
+/// decimals, counts whole), the completion and the time elapsed in percent.
 fn target_lines(k: &Kpis) -> Vec<String> {
-    use entity::enums::Label;
     k.targets
         .iter()
         .map(|t| {
+            let (name, unit) = metric_words(t.metric);
+            let amount = |v: Decimal| {
+                if t.metric.is_money() {
+                    let yi = entity::money::yi(v).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+                    format!("{yi:.2}")
+                } else {
+                    v.round_dp(2).normalize().to_string()
+                }
+            };
             let progress = t.progress.map_or("—".into(), |p| format!("{:.1}%", p * 100.0));
             format!(
-                "{}：年度目标{}，完成{}，完成率{}，时间进度{:.1}%。",
-                t.metric.label(),
-                t.target,
-                t.actual,
-                progress,
+                "{name}：年度目标{}{unit}，完成{}{unit}，完成率{progress}，时间进度{:.1}%。",
+                amount(t.target),
+                amount(t.actual),
                 t.time_progress * 100.0
             )
         })
         .collect()
+}
+
+/// The incubation sentence: the counts that are not zero, as a writer puts them.
+fn incubation_text(k: &Kpis) -> String {
+    [
+        ("新纳入高新技术企业培育", k.incubation_cultivating.value),
+        ("申报", k.incubation_applied.value),
+        ("评审通过并备案", k.incubation_filed.value),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(what, n)| format!("{what}{n}家"))
+    .collect::<Vec<_>>()
+    .join("，")
 }
 
 /// Writes the summary of `period` as of `as_of` over the records `seen`.
@@ -189,9 +229,9 @@ pub async fn summary(
         "support": (!kpis.support_funds.value.is_zero()).then(|| kpis.support_funds.value.normalize().to_string()),
         "partners": partners.join("、"),
         "blockers": { "resolved": kpis.blockers.resolved, "open": kpis.blockers.open_at_end },
-        "cultivating": kpis.incubation_cultivating.value,
-        "applied": kpis.incubation_applied.value,
-        "filed": kpis.incubation_filed.value,
+        "incubation": incubation_text(&kpis),
+        "quiet": kpis.visit_batches.value == 0 && kpis.projects_negotiating.value == 0
+            && kpis.projects_signed.value == 0 && trips.as_ref().is_none_or(|t| t.value == 0),
         "targets": target_lines(&kpis),
     });
     Ok(env.get_template("summary")?.render(minijinja::value::Serde(&ctx))?)
@@ -217,7 +257,7 @@ pub async fn file(
     seen: &Seen,
     format: SummaryFormat,
 ) -> anyhow::Result<SummaryFile> {
-    let text = summary(db, (period, as_of), seen, format == SummaryFormat::Markdown).await?;
+    let text = summary(db, (period, as_of), seen, format != SummaryFormat::Text).await?;
     let (ext, content_type, bytes) = match format {
         SummaryFormat::Text => ("txt", "text/plain; charset=utf-8", text.into_bytes()),
         SummaryFormat::Markdown => ("md", "text/markdown; charset=utf-8", text.into_bytes()),
@@ -233,18 +273,54 @@ pub async fn file(
     })
 }
 
-/// The summary as a Word document: the title as a heading, each paragraph as one.
-pub fn docx(text: &str) -> anyhow::Result<Vec<u8>> {
-    use docx_rs::{Docx, Paragraph, Run};
+/// A block of the summary as its Markdown form writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "text", rename_all = "snake_case")]
+pub enum Block {
+    /// The title (`# `).
+    Title(String),
+    /// A section heading (`## `).
+    Heading(String),
+    /// A paragraph.
+    Paragraph(String),
+    /// An item of a list (`- `).
+    Item(String),
+}
+
+/// The blocks of the summary's Markdown form, in order: what the web page and the Word document lay out.
+pub fn blocks(markdown: &str) -> Vec<Block> {
+    markdown
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            if let Some(t) = l.strip_prefix("# ") {
+                Block::Title(t.to_owned())
+            } else if let Some(t) = l.strip_prefix("## ") {
+                Block::Heading(t.to_owned())
+            } else if let Some(t) = l.strip_prefix("- ") {
+                Block::Item(t.to_owned())
+            } else {
+                Block::Paragraph(l.to_owned())
+            }
+        })
+        .collect()
+}
+
+/// The summary as a Word document from its Markdown form: the title, the section headings in bold, each paragraph
+/// and each target line as one, in 仿宋 as the bureau's documents are.
+pub fn docx(markdown: &str) -> anyhow::Result<Vec<u8>> {
+    use docx_rs::{Docx, Paragraph, Run, RunFonts};
     let mut doc = Docx::new();
-    for (i, para) in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).enumerate() {
-        for line in para.lines() {
-            let run = Run::new()
-                .add_text(line)
-                .fonts(docx_rs::RunFonts::new().east_asia("仿宋"));
-            let run = if i == 0 { run.bold().size(36) } else { run.size(32) };
-            doc = doc.add_paragraph(Paragraph::new().add_run(run));
-        }
+    for block in blocks(markdown) {
+        let (text, bold, size, font) = match block {
+            Block::Title(t) => (t, true, 36, "方正小标宋简体"),
+            Block::Heading(t) => (t, true, 32, "黑体"),
+            Block::Paragraph(t) | Block::Item(t) => (t, false, 32, "仿宋"),
+        };
+        let run = Run::new().add_text(text).size(size).fonts(RunFonts::new().east_asia(font));
+        let run = if bold { run.bold() } else { run };
+        doc = doc.add_paragraph(Paragraph::new().add_run(run));
     }
     let mut out = std::io::Cursor::new(Vec::new());
     doc.build().pack(&mut out)?;

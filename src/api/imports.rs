@@ -98,6 +98,8 @@ pub struct ImportReport {
     pub skipped: u64,
     /// Companies created for the rows.
     pub companies_created: u64,
+    /// Rows with at least one error: a commit that skips errors leaves these rows out.
+    pub error_rows: u64,
     /// Problems that keep a row out.
     pub errors: Vec<ImportIssue>,
     /// Things worth a look that did not keep a row out (a month without a day, say).
@@ -141,6 +143,7 @@ impl From<import::Report> for ImportReport {
             unchanged: r.unchanged as u64,
             skipped: r.skipped as u64,
             companies_created: r.companies_created as u64,
+            error_rows: r.error_rows as u64,
             errors: r.errors.into_iter().map(issue).collect(),
             warnings: r.warnings.into_iter().map(issue).collect(),
         }
@@ -160,7 +163,7 @@ pub struct ImportBatch {
     pub sha256: String,
     /// Who imported it.
     pub username: String,
-    /// The report's counts (rows, created, updated, unchanged, skipped, errors, companies_created).
+    /// The report's counts (rows, created, updated, unchanged, skipped, errors, error_rows, companies_created).
     pub counts: serde_json::Value,
     /// When (UTC).
     pub created_at: DateTime<Utc>,
@@ -299,7 +302,8 @@ pub struct ImportsApi {
 impl ImportsApi {
     /// Import a ledger into a dataset (`projects`, `companies`, `visits`, `fund-arrivals`, `blockers`, `outreach`,
     /// `incubation`): a preview by default (writes nothing), or a commit. The report lists the mapping used, the
-    /// counts, and every error and warning by the sheet's row number and column letter.
+    /// counts, and every error and warning by the sheet's row number and column letter. Staff and above: a preview
+    /// matches the rows against records, so it is no viewer's.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/imports/:dataset", method = "post", operation_id = "importLedger")]
     async fn import(
@@ -322,7 +326,7 @@ impl ImportsApi {
     ) -> Result<ImportAnswer, ErrorsBesides<422>> {
         let dataset = Dataset::parse(&dataset.0)?;
         let commit = mode.0 == Some(ImportMode::Commit);
-        auth.0.require(if commit { Need::Edit } else { Need::Read })?;
+        auth.0.require(Need::Edit)?;
         let options = Options {
             commit,
             skip_errors: on_error.0 == Some(OnError::Skip),

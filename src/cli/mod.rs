@@ -247,7 +247,7 @@ async fn report_command(conn: &DatabaseConnection, cfg: &Config, action: ReportA
             let p = jobs::period::Period::parse(&period)?;
             let as_of = service::analytics::measured_on(&p, as_of);
             let whole = service::scope::Seen::default();
-            let text = report::summary(conn, (&p, as_of), &whole, format == "markdown").await?;
+            let text = report::summary(conn, (&p, as_of), &whole, format != "text").await?;
             match (format.as_str(), out) {
                 ("docx", Some(out)) => std::fs::write(out, report::docx(&text)?)?,
                 ("docx", None) => anyhow::bail!("docx needs --out FILE"),

@@ -52,7 +52,7 @@ fn status(cell: &Cell) -> Result<BlockerStatus, Bad> {
         _ => {
             return Err((
                 "unknown_status",
-                format!("无法识别的办理状态“{t}”(应为 待解决、推进中、已解决)"),
+                format!("无法识别的办理状态“{t}”(应为 {})", super::value::words::BLOCKER_STATUSES),
             ));
         }
     })
@@ -66,7 +66,7 @@ fn category(cell: &Cell) -> Result<BlockerCategory, Bad> {
         .ok_or_else(|| {
             (
                 "unknown_category",
-                format!("无法识别的问题类别“{t}”(应为 资金、用地、招工、配套、审批、其他)"),
+                format!("无法识别的问题类别“{t}”(应为 {})", super::value::words::BLOCKER_CATEGORIES),
             )
         })
 }

@@ -398,6 +398,7 @@ async fn run_ledger<L: Ledger>(
         let counts = serde_json::json!({
             "rows": report.rows, "created": report.created, "updated": report.updated,
             "unchanged": report.unchanged, "skipped": report.skipped, "errors": report.errors.len(),
+            "error_rows": report.error_rows,
             "companies_created": report.companies_created,
         });
         let batch = NewBatch {
@@ -440,6 +441,7 @@ fn report(
         unchanged: out.unchanged,
         skipped,
         companies_created: out.companies_created,
+        error_rows: out.errors.iter().map(|e| e.row).collect::<std::collections::BTreeSet<_>>().len(),
         errors: std::mem::take(&mut out.errors),
         warnings: std::mem::take(&mut out.warnings),
         sample: Vec::new(),

@@ -51,7 +51,7 @@ fn kind(cell: &Cell) -> Result<OutreachKind, Bad> {
         _ => {
             return Err((
                 "unknown_kind",
-                format!("无法识别的活动类型“{t}”(应为 外出招商、推介会、论坛、驻点招商)"),
+                format!("无法识别的活动类型“{t}”(应为 {})", super::value::words::OUTREACH_KINDS),
             ));
         }
     })

@@ -81,6 +81,8 @@ pub struct Report {
     pub unchanged: usize,
     /// Blank, total (合计/小计) and note rows.
     pub skipped: usize,
+    /// Rows with at least one error (a commit that skips errors leaves them out).
+    pub error_rows: usize,
     /// Companies created for the rows.
     pub companies_created: usize,
     /// Problems that keep a row out, by row and column.

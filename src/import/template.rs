@@ -10,13 +10,16 @@ use super::{
 use crate::service::{AppError, AppResult};
 
 fn note(f: &Field) -> String {
-    let what = match f.kind {
-        Kind::Text => "文本",
-        Kind::Date => "日期,如 2024-03-15、2024/3/15、2024年3月15日;只写月份按该月1日计",
-        Kind::Amount => "金额,单位见表头;也可写“1.2亿”“3000万元”",
-        Kind::YesNo => "是/否(也可写 √、Y/N)",
-        Kind::Number => "数字",
-        Kind::Word => "文字,如 来访接待、外出招商;在谈、已签约、已落地、已开工、已投产、终止、暂停",
+    let what: std::borrow::Cow<str> = match f.kind {
+        Kind::Text => "文本".into(),
+        Kind::Date => "日期,如 2024-03-15、2024/3/15、2024年3月15日;只写月份按该月1日计".into(),
+        Kind::Amount => "金额,单位见表头;也可写“1.2亿”“3000万元”".into(),
+        Kind::YesNo => "是/否(也可写 √、Y/N)".into(),
+        Kind::Number => "数字".into(),
+        Kind::Word => match super::value::words::of(f.label) {
+            Some(words) => format!("以下之一:{words}(常见的近义写法也能识别)").into(),
+            None => "文字".into(),
+        },
     };
     let also = f
         .synonyms
@@ -72,4 +75,25 @@ fn book(dataset: Dataset) -> Result<Vec<u8>, XlsxError> {
 /// The template workbook of a dataset.
 pub fn xlsx(dataset: Dataset) -> AppResult<Vec<u8>> {
     book(dataset).map_err(|e| AppError::Internal(anyhow::anyhow!("the import template could not be written: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_of_fixed_values_names_its_own_words() {
+        for (_, dataset) in Dataset::ALL {
+            for f in dataset.fields() {
+                if f.kind == Kind::Word {
+                    let words = super::super::value::words::of(f.label)
+                        .unwrap_or_else(|| panic!("{} of {}: no words", f.label, dataset.label()));
+                    assert!(note(f).contains(words), "{}: {}", f.label, note(f));
+                }
+            }
+        }
+        let origin = Dataset::Projects.fields().iter().find(|f| f.label == "资本来源").unwrap();
+        assert!(note(origin).contains("内资、外资、港澳台资"), "{}", note(origin));
+        assert!(!note(origin).contains("来访接待"), "{}", note(origin));
+    }
 }

@@ -156,6 +156,35 @@ pub fn yes_no(cell: &Cell) -> Result<bool, Bad> {
     }
 }
 
+/// The words a column of fixed values takes, as the template's notes and the import's errors name them.
+pub mod words {
+    /// 项目状态.
+    pub const STAGES: &str = "线索、在谈、已签约、已落地、已开工、已投产、终止、暂停";
+    /// 项目来源.
+    pub const SOURCES: &str = "来访接待、外出招商、委托招商、以商引商、其他";
+    /// 资本来源.
+    pub const CAPITAL_ORIGINS: &str = "内资、外资、港澳台资";
+    /// 办理状态 of a blocker.
+    pub const BLOCKER_STATUSES: &str = "待解决、推进中、已解决";
+    /// 问题类别 of a blocker.
+    pub const BLOCKER_CATEGORIES: &str = "资金、用地、招工、配套、审批、其他";
+    /// 活动类型 of an outreach activity.
+    pub const OUTREACH_KINDS: &str = "外出招商、推介会、论坛、驻点招商";
+
+    /// The words of a column by its template header, for every column of fixed values.
+    pub fn of(label: &str) -> Option<&'static str> {
+        Some(match label {
+            "项目状态" => STAGES,
+            "项目来源" => SOURCES,
+            "资本来源" => CAPITAL_ORIGINS,
+            "办理状态" => BLOCKER_STATUSES,
+            "问题类别" => BLOCKER_CATEGORIES,
+            "活动类型" => OUTREACH_KINDS,
+            _ => return None,
+        })
+    }
+}
+
 /// What a status word of a project ledger says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -182,10 +211,7 @@ pub fn status(cell: &Cell) -> Result<Status, Bad> {
         _ => {
             return Err((
                 "unknown_stage",
-                format!(
-                    "无法识别的项目状态“{}”(应为 在谈、已签约、已落地、已开工、已投产、终止 等)",
-                    cell.display()
-                ),
+                format!("无法识别的项目状态“{}”(应为 {})", cell.display(), words::STAGES),
             ));
         }
     };
@@ -204,7 +230,7 @@ pub fn source(cell: &Cell) -> Result<ProjectSource, Bad> {
         _ => {
             return Err((
                 "unknown_source",
-                format!("无法识别的项目来源“{t}”(应为 来访接待、外出招商、委托招商、以商引商、其他)"),
+                format!("无法识别的项目来源“{t}”(应为 {})", words::SOURCES),
             ));
         }
     })
@@ -222,7 +248,7 @@ pub fn capital_origin(cell: &Cell) -> Result<CapitalOrigin, Bad> {
         _ => {
             return Err((
                 "unknown_capital_origin",
-                format!("无法识别的资本来源“{t}”(应为 内资、外资、港澳台资)"),
+                format!("无法识别的资本来源“{t}”(应为 {})", words::CAPITAL_ORIGINS),
             ));
         }
     })

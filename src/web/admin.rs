@@ -16,7 +16,7 @@ use poem::{
 use sea_orm::{ActiveEnum, ConnectionTrait};
 use serde::{Deserialize, Serialize};
 
-use super::{Staff, WebState, answer, choice, form, me, refresh, render, val};
+use super::{Staff, WebState, answer, choice, form, me, refresh, render, saved, val};
 use crate::{
     edge::audit::WriteTx,
     service::{
@@ -191,7 +191,7 @@ pub async fn create_user(staff: Staff, tx: WriteTx, Form(f): Form<UserForm>) -> 
     .await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "用户已创建"),
         "user_form.html",
         async || user_ctx(tx.get().await?, &staff, None, &f).await,
     )
@@ -237,7 +237,7 @@ pub async fn update_user(
     .await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "用户已保存"),
         "user_form.html",
         async || user_ctx(tx.get().await?, &staff, Some(id), &f).await,
     )
@@ -277,7 +277,7 @@ pub async fn create_department(staff: Staff, tx: WriteTx, Form(f): Form<Departme
     .await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "部门已创建"),
         "department_form.html",
         async || {
             let (departments, _) = departments_of(tx.get().await?).await?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, refresh, render, val,
+    me, pager_base, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -144,7 +144,7 @@ pub async fn create(
     let done = async { svc::create(tx.get().await?, &staff.actor, id, f.new_blocker()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "难题已登记"),
         "blocker_new.html",
         async || {
             let p = projects::get(tx.get().await?, id).await?;
@@ -188,7 +188,7 @@ pub async fn update(
     let done = async { svc::update(tx.get().await?, &staff.actor, id, f.changes()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "难题已保存"),
         "blocker_edit.html",
         async || {
             let b = svc::get(tx.get().await?, id).await?;

@@ -18,7 +18,7 @@ use sea_orm::ConnectionTrait;
 use super::{
     Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, redirect, refresh, render, val,
+    me, pager_base, redirect, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -190,7 +190,7 @@ pub fn new_page(staff: Staff) -> poem::Result<Html<String>> {
 pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<CompanyForm>) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
     let done = async { svc::create(tx.get().await?, f.new_company()?).await }.await;
-    let to_page = |c: company::Model| redirect(&format!("/companies/{}", c.id));
+    let to_page = |c: company::Model| saved(redirect(&format!("/companies/{}", c.id)), "企业已创建");
     answer(done, to_page, "company_form.html", async || {
         Ok(context! { me => me(&staff), f => val(&f), new => true })
     })
@@ -228,7 +228,7 @@ pub async fn update(
     let done = async { svc::update(tx.get().await?, id, f.changes()?).await }.await;
     answer(
         done,
-        |_| redirect(&format!("/companies/{id}")),
+        |_| saved(redirect(&format!("/companies/{id}")), "企业信息已保存"),
         "company_form.html",
         async || Ok(context! { me => me(&staff), f => val(&f), id, new => false }),
     )
@@ -278,7 +278,7 @@ pub async fn add_contact(
     let done = async { svc::create_contact(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
-        |_| super::refresh(),
+        |_| saved(refresh(), "联系人已添加"),
         "contact_form.html",
         async || {
             let c = svc::get(tx.get().await?, id).await?;
@@ -362,7 +362,7 @@ pub async fn add_support_fund(
     let done = async { support_funds::create(tx.get().await?, f.parse(id)?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "扶持资金已登记"),
         "support_fund_form.html",
         async || fund_dialog_ctx(tx.get().await?, &staff, id, val(&f)).await,
     )

@@ -8,7 +8,7 @@ use poem::{
     web::{Data, Html, Multipart, Path},
 };
 
-use super::{Staff, WebState, me, refresh, render, val};
+use super::{Staff, WebState, me, refresh, render, saved, val};
 use crate::{
     export::{XLSX_TYPE, content_disposition},
     import::{self, Dataset, Options, Report},
@@ -18,7 +18,7 @@ use crate::{
 /// 数据导入.
 #[handler]
 pub async fn page(staff: Staff) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Read)?;
+    staff.actor.require(Need::Edit)?;
     let datasets: Vec<Value> = Dataset::ALL
         .iter()
         .map(|(name, d)| context! { value => *name, label => d.label() })
@@ -32,7 +32,7 @@ pub async fn page(staff: Staff) -> poem::Result<Html<String>> {
 /// The committed batches (a partial the page loads, and reloads after a commit or an undo).
 #[handler]
 pub async fn batches(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
-    staff.actor.require(Need::Read)?;
+    staff.actor.require(Need::Edit)?;
     let listed = imports::list(&state.db, Paging::new(Some(1), Some(50))?).await?;
     let rows: Vec<Value> = listed
         .items
@@ -113,6 +113,7 @@ fn result(staff: &Staff, done: AppResult<Report>, writes: bool) -> poem::Result<
     if report.committed {
         resp.headers_mut()
             .insert("HX-Trigger", header::HeaderValue::from_static("imported"));
+        return Ok(saved(resp, "导入完成"));
     }
     Ok(resp)
 }
@@ -136,7 +137,7 @@ pub async fn preview(
     req: &poem::Request,
     form: Multipart,
 ) -> poem::Result<Response> {
-    staff.actor.require(Need::Read)?;
+    staff.actor.require(Need::Edit)?;
     let done = run(&staff, &state, req, form, false).await;
     result(&staff, done, false)
 }
@@ -164,7 +165,7 @@ pub async fn undo(
 ) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
     imports::undo(&state.db, &staff.actor, id, crate::edge::client_addr(req)).await?;
-    Ok(refresh())
+    Ok(saved(refresh(), "导入批次已撤销"))
 }
 
 /// 下载模板: the dataset's XLSX template.

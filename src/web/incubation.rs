@@ -21,7 +21,7 @@ use super::{
     form::{self, opt},
     me,
     projects::{MoveForm, MoveQuery, stage_entry},
-    redirect, refresh, render, val,
+    redirect, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -147,7 +147,7 @@ pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<CandidateForm>) -> 
     .await;
     answer(
         done,
-        |v| redirect(&format!("/incubation/{}", v.candidate.id)),
+        |v| saved(redirect(&format!("/incubation/{}", v.candidate.id)), "培育对象已登记"),
         "candidate_form.html",
         async || Ok(context! { me => me(&staff), f => val(&f) }),
     )
@@ -191,7 +191,7 @@ pub async fn move_stage(
     let done = async { svc::move_stage(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "阶段已更新"),
         "move_form.html",
         async || {
             let v = svc::get(tx.get().await?, id).await?;

@@ -393,7 +393,13 @@ pub fn redirect(path: &str) -> Response {
 /// as JSON `\u` escapes, since header values are bytes.
 pub fn saved(mut resp: Response, message: &str) -> Response {
     let carry = resp.headers().contains_key("HX-Refresh") || resp.headers().contains_key("HX-Redirect");
-    let json = serde_json::json!({ "toast": { "message": message, "carry": carry } }).to_string();
+    let mut events = serde_json::Map::new();
+    // An event the answer triggers already (a plain name) is kept beside the toast.
+    if let Some(name) = resp.headers().get("HX-Trigger").and_then(|v| v.to_str().ok()) {
+        events.insert(name.to_owned(), serde_json::Value::Null);
+    }
+    events.insert("toast".into(), serde_json::json!({ "message": message, "carry": carry }));
+    let json = serde_json::Value::Object(events).to_string();
     let mut ascii = String::with_capacity(json.len() * 2);
     for c in json.chars() {
         if c.is_ascii() {

@@ -14,7 +14,7 @@ use super::{
     Staff, WebState, answer, choice,
     companies::names_of,
     form::{self},
-    me, pager_base, refresh, render, val,
+    me, pager_base, refresh, render, saved, val,
     visits::{company_chips, picked_companies},
 };
 use crate::{
@@ -195,7 +195,7 @@ pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Res
     .await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "活动已登记"),
         "outreach_form.html",
         async || dialog(tx.get().await?, &staff, None, &f).await,
     )
@@ -222,7 +222,7 @@ pub async fn update(staff: Staff, tx: WriteTx, Path(id): Path<i64>, body: String
     .await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "活动已保存"),
         "outreach_form.html",
         async || dialog(tx.get().await?, &staff, Some(id), &f).await,
     )

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, refresh, render, val,
+    me, pager_base, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -147,7 +147,7 @@ pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<PartnerForm>) -> po
     let done = async { svc::create(tx.get().await?, f.new_partner()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "合作机构已登记"),
         "partner_form.html",
         async || Ok(dialog(&staff, None, &f)),
     )
@@ -174,7 +174,7 @@ pub async fn update(
     let done = async { svc::update(tx.get().await?, id, f.changes()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "合作机构已保存"),
         "partner_form.html",
         async || Ok(dialog(&staff, Some(id), &f)),
     )

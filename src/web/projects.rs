@@ -18,7 +18,7 @@ use super::{
     Staff, WebState, answer, choice,
     companies::company_named,
     form::{self, opt},
-    me, pager_base, redirect, refresh, render, val,
+    me, pager_base, redirect, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -362,7 +362,7 @@ pub async fn move_stage(
     let done = async { svc::move_stage(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "阶段已更新"),
         "move_form.html",
         async || {
             // The request's transaction holds the connection (SQLite has one): read through it.
@@ -560,7 +560,7 @@ pub async fn create(staff: Staff, tx: WriteTx, Form(f): Form<ProjectForm>) -> po
         svc::create(txn, &staff.actor, f.new_project(txn).await?).await
     }
     .await;
-    let to_page = |v: ProjectView| redirect(&format!("/projects/{}", v.project.id));
+    let to_page = |v: ProjectView| saved(redirect(&format!("/projects/{}", v.project.id)), "项目已创建");
     answer(done, to_page, "project_form.html", async || {
         Ok(context! { me => me(&staff), f => val(&f), new => true })
     })
@@ -623,7 +623,7 @@ pub async fn update(
     .await;
     answer(
         done,
-        |_| redirect(&format!("/projects/{id}")),
+        |_| saved(redirect(&format!("/projects/{id}")), "项目已保存"),
         "project_form.html",
         async || Ok(context! { me => me(&staff), f => val(&f), id }),
     )

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState, answer, choice,
     form::{self},
-    me, refresh, render, val,
+    me, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -77,7 +77,7 @@ pub async fn add_follow_up(
     let done = async { follow_ups::create(tx.get().await?, &staff.actor, id, f.parse()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "跟进已添加"),
         "follow_up_form.html",
         async || dialog(tx.get().await?, &staff, id, val(&f)).await,
     )
@@ -137,7 +137,7 @@ pub async fn add_fund(
     let done = async { funds::create(tx.get().await?, id, f.parse()?).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "到位资金已登记"),
         "fund_form.html",
         async || dialog(tx.get().await?, &staff, id, val(&f)).await,
     )

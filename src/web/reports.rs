@@ -26,13 +26,19 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<PeriodPi
         Err(e) => return page_error(e, "summary.html", ctx),
     };
     let seen = scope::seen(&state.db, &staff.actor).await?;
-    let text = report::summary(&state.db, (&p, measured_on(&p, None)), &seen, false)
+    let text = report::summary(&state.db, (&p, measured_on(&p, None)), &seen, true)
         .await
         .map_err(AppError::Internal)?;
-    let mut paragraphs = text.split("\n\n").map(str::trim).filter(|t| !t.is_empty());
-    let title = paragraphs.next().unwrap_or_default().to_owned();
+    let mut blocks = report::blocks(&text);
+    let title = match blocks.first() {
+        Some(report::Block::Title(t)) => Some(t.clone()),
+        _ => None,
+    };
+    if title.is_some() {
+        blocks.remove(0);
+    }
     let ctx = context! {
-        title, paragraphs => paragraphs.map(str::to_owned).collect::<Vec<_>>(),
+        title, blocks => super::val(&blocks),
         period => p.label.clone(), as_of => measured_on(&p, None).to_string(), ..ctx
     };
     Ok(render("summary.html", ctx)?.into_response())

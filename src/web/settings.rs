@@ -10,7 +10,7 @@ use poem::{
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
-use super::{Staff, WebState, local_time, me, refresh, render};
+use super::{Staff, WebState, local_time, me, refresh, render, saved};
 use crate::{
     edge::audit::WriteTx,
     service::{AppResult, accounts, sessions},
@@ -69,5 +69,5 @@ pub async fn subscribe(
 #[handler]
 pub async fn end_session(staff: Staff, tx: WriteTx, Path(id): Path<i64>) -> poem::Result<Response> {
     sessions::end_session(tx.get().await?, &staff.actor, id).await?;
-    Ok(refresh())
+    Ok(saved(refresh(), "会话已结束"))
 }

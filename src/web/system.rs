@@ -17,7 +17,7 @@ use strum::IntoEnumIterator;
 use super::{
     Staff, WebState, choice,
     form::{self, date, opt},
-    local_time, me, page_error, pager_base, refresh, render, val,
+    local_time, me, page_error, pager_base, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -187,7 +187,7 @@ async fn tokens_tab(state: &WebState, paging: Paging) -> AppResult<Value> {
 pub async fn resend(staff: Staff, tx: WriteTx, Path(id): Path<i64>) -> poem::Result<Response> {
     staff.actor.require(Need::Admin)?;
     jobs::resend(tx.get().await?, id).await?;
-    Ok(refresh())
+    Ok(saved(refresh(), "已重新排队发送"))
 }
 
 /// Starts a job now; the page reloads and shows its run.
@@ -197,7 +197,7 @@ pub async fn run_job(staff: Staff, state: Data<&WebState>, Path(name): Path<Stri
     jobs::start_now(&state.db, &state.schedules, &state.mail, &name).await?;
     // A short wait lets the run's row appear before the page reloads.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    Ok(refresh())
+    Ok(saved(refresh(), "任务已运行"))
 }
 
 /// The token form; `scopes` repeats, one per box ticked.
@@ -272,5 +272,5 @@ pub async fn issue_token(staff: Staff, tx: WriteTx, body: String) -> poem::Resul
 pub async fn revoke_token(staff: Staff, tx: WriteTx, Path(id): Path<i64>) -> poem::Result<Response> {
     staff.actor.require(Need::Admin)?;
     tokens::revoke(tx.get().await?, id).await?;
-    Ok(refresh())
+    Ok(saved(refresh(), "令牌已撤销"))
 }

@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ActiveEnum, ConnectionTrait, Iterable, StreamTrait};
 use serde::Deserialize;
 
-use super::{Staff, WebState, answer, form::opt, me, refresh, render};
+use super::{Staff, WebState, answer, form::opt, me, refresh, render, saved};
 use crate::{
     edge::audit::WriteTx,
     service::{
@@ -165,7 +165,7 @@ pub async fn update(
     let done = async { save(tx.get().await?, year, &typed).await }.await;
     answer(
         done,
-        |_| refresh(),
+        |_| saved(refresh(), "年度目标已保存"),
         "targets_grid.html",
         async || grid(tx.get().await?, &staff, year, Some(&typed)).await,
     )
