@@ -318,7 +318,10 @@ pub fn docx(markdown: &str) -> anyhow::Result<Vec<u8>> {
             Block::Heading(t) => (t, true, 32, "黑体"),
             Block::Paragraph(t) | Block::Item(t) => (t, false, 32, "仿宋"),
         };
-        let run = Run::new().add_text(text).size(size).fonts(RunFonts::new().east_asia(font));
+        let run = Run::new()
+            .add_text(text)
+            .size(size)
+            .fonts(RunFonts::new().east_asia(font));
         let run = if bold { run.bold() } else { run };
         doc = doc.add_paragraph(Paragraph::new().add_run(run));
     }

@@ -52,7 +52,10 @@ fn status(cell: &Cell) -> Result<BlockerStatus, Bad> {
         _ => {
             return Err((
                 "unknown_status",
-                format!("无法识别的办理状态“{t}”(应为 {})", super::value::words::BLOCKER_STATUSES),
+                format!(
+                    "无法识别的办理状态“{t}”(应为 {})",
+                    super::value::words::BLOCKER_STATUSES
+                ),
             ));
         }
     })
@@ -66,7 +69,10 @@ fn category(cell: &Cell) -> Result<BlockerCategory, Bad> {
         .ok_or_else(|| {
             (
                 "unknown_category",
-                format!("无法识别的问题类别“{t}”(应为 {})", super::value::words::BLOCKER_CATEGORIES),
+                format!(
+                    "无法识别的问题类别“{t}”(应为 {})",
+                    super::value::words::BLOCKER_CATEGORIES
+                ),
             )
         })
 }

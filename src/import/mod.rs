@@ -441,7 +441,12 @@ fn report(
         unchanged: out.unchanged,
         skipped,
         companies_created: out.companies_created,
-        error_rows: out.errors.iter().map(|e| e.row).collect::<std::collections::BTreeSet<_>>().len(),
+        error_rows: out
+            .errors
+            .iter()
+            .map(|e| e.row)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
         errors: std::mem::take(&mut out.errors),
         warnings: std::mem::take(&mut out.warnings),
         sample: Vec::new(),

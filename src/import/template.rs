@@ -92,7 +92,11 @@ mod tests {
                 }
             }
         }
-        let origin = Dataset::Projects.fields().iter().find(|f| f.label == "资本来源").unwrap();
+        let origin = Dataset::Projects
+            .fields()
+            .iter()
+            .find(|f| f.label == "资本来源")
+            .unwrap();
         assert!(note(origin).contains("内资、外资、港澳台资"), "{}", note(origin));
         assert!(!note(origin).contains("来访接待"), "{}", note(origin));
     }

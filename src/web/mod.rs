@@ -398,7 +398,10 @@ pub fn saved(mut resp: Response, message: &str) -> Response {
     if let Some(name) = resp.headers().get("HX-Trigger").and_then(|v| v.to_str().ok()) {
         events.insert(name.to_owned(), serde_json::Value::Null);
     }
-    events.insert("toast".into(), serde_json::json!({ "message": message, "carry": carry }));
+    events.insert(
+        "toast".into(),
+        serde_json::json!({ "message": message, "carry": carry }),
+    );
     let json = serde_json::Value::Object(events).to_string();
     let mut ascii = String::with_capacity(json.len() * 2);
     for c in json.chars() {

@@ -344,7 +344,10 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
         md.contains("- 到位资金：年度目标30.00亿元，完成3.41亿元，完成率11.4%，时间进度49.7%。"),
         "{md}"
     );
-    assert!(md.contains("## 一、招商引资工作情况") && md.contains("## 二、项目服务与高企培育"), "{md}");
+    assert!(
+        md.contains("## 一、招商引资工作情况") && md.contains("## 二、项目服务与高企培育"),
+        "{md}"
+    );
     let (s, h, docx) = fetch(
         &app,
         app.token("viewer"),
@@ -371,11 +374,23 @@ async fn the_summary_writes_the_half_year_in_the_bureaus_words(app: TestApp) {
         "the Word document keeps the headings, without Markdown's marks"
     );
     // A quiet period leaves its zero items out instead of printing them.
-    let (_, _, quiet) = fetch(&app, app.token("viewer"), "/api/v1/reports/summary?period=2023-01", None).await;
+    let (_, _, quiet) = fetch(
+        &app,
+        app.token("viewer"),
+        "/api/v1/reports/summary?period=2023-01",
+        None,
+    )
+    .await;
     let quiet = String::from_utf8(quiet).unwrap();
     let (body, targets) = quiet.split_once("三、年度目标完成情况").unwrap();
-    assert!(!body.contains("已签约项目") && !body.contains("高新技术企业"), "{quiet}");
-    assert!(targets.contains("签约项目：年度目标15个，完成0个"), "a target met by none says so: {quiet}");
+    assert!(
+        !body.contains("已签约项目") && !body.contains("高新技术企业"),
+        "{quiet}"
+    );
+    assert!(
+        targets.contains("签约项目：年度目标15个，完成0个"),
+        "a target met by none says so: {quiet}"
+    );
     assert_error(
         &app.get("/api/v1/reports/summary?period=2024-H9").await,
         StatusCode::BAD_REQUEST,
