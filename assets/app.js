@@ -10,6 +10,16 @@
 
   var charts = {
     funnel: function (d) {
+      // On the flow basis a later stage can exceed an earlier one: bars then, never an upside-down funnel.
+      if (d.bars) {
+        return {
+          tooltip: { trigger: "axis" },
+          grid: { left: 40, right: 16, top: 16, bottom: 24 },
+          xAxis: { type: "category", data: d.funnel.map(function (s) { return s.name; }) },
+          yAxis: { type: "value", minInterval: 1 },
+          series: [{ type: "bar", data: d.funnel.map(function (s) { return s.value; }), label: { show: true, position: "top" } }]
+        };
+      }
       return {
         tooltip: { trigger: "item", formatter: "{b}:{c} 个" },
         series: [{

@@ -153,3 +153,42 @@ pub async fn latest_snapshots(
         .await?
         .ok_or(AppError::not_found(Kind::Snapshot))
 }
+
+/// The latest day on or before `as_of` on which something the caller sees happened: a visit, an outreach activity
+/// or a project reaching a stage (none when nothing did). Pages open on the current period; when it holds nothing,
+/// they point to the period of this day.
+pub async fn latest_activity(db: &impl ConnectionTrait, seen: &Seen, as_of: NaiveDate) -> AppResult<Option<NaiveDate>> {
+    use entity::{outreach, project, visit};
+    use sea_orm::{
+        ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+        sea_query::{Expr, Func},
+    };
+    let mut latest = Vec::new();
+    for col in project::REACHED {
+        let mut q = project::Entity::find()
+            .select_only()
+            .expr(Func::max(Expr::col(col)))
+            .filter(col.lte(as_of));
+        if let Some(c) = seen.visible.projects() {
+            q = q.filter(c);
+        }
+        latest.push(q.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
+    }
+    let mut visits = visit::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(visit::Column::VisitDate)))
+        .filter(visit::Column::VisitDate.lte(as_of));
+    if let Some(c) = seen.visible.owned(visit::Column::OwnerId) {
+        visits = visits.filter(c);
+    }
+    latest.push(visits.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
+    let mut trips = outreach::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(outreach::Column::StartDate)))
+        .filter(outreach::Column::StartDate.lte(as_of));
+    if let Some(c) = seen.visible.owned(outreach::Column::OwnerId) {
+        trips = trips.filter(c);
+    }
+    latest.push(trips.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
+    Ok(latest.into_iter().flatten().max())
+}

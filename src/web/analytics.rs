@@ -22,8 +22,11 @@ use crate::service::{
 pub struct AnalyticsQuery {
     #[serde(flatten)]
     period: PeriodPick,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pipeline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<String>,
 }
 
@@ -45,12 +48,20 @@ fn stage_row(s: &FunnelStage) -> Value {
     }
 }
 
-fn funnel_ctx(f: &Funnel) -> Value {
-    let chart: Vec<_> = f
+/// A funnel's stages as the chart draws them, and whether a later stage exceeds an earlier one (possible on the flow
+/// basis only): then it is drawn as bars, with a note, never as an upside-down funnel.
+pub(super) fn funnel_chart(f: &Funnel) -> (serde_json::Value, bool) {
+    let inverted = f.stages.windows(2).any(|w| w[1].count > w[0].count);
+    let stages: Vec<_> = f
         .stages
         .iter()
         .map(|s| serde_json::json!({ "name": s.stage.label(), "value": s.count }))
         .collect();
+    (serde_json::json!({ "funnel": stages, "bars": inverted }), inverted)
+}
+
+fn funnel_ctx(f: &Funnel) -> Value {
+    let (chart, inverted) = funnel_chart(f);
     context! {
         stages => f.stages.iter().map(stage_row).collect::<Vec<_>>(),
         heads => f.stages.iter().map(|s| s.stage.label()).collect::<Vec<_>>(),
@@ -58,7 +69,7 @@ fn funnel_ctx(f: &Funnel) -> Value {
             key => g.key.clone(), counts => g.stages.iter().map(|s| s.count).collect::<Vec<_>>(),
         }).collect::<Vec<_>>(),
         from => f.period.from.to_string(), to => f.period.to.to_string(), as_of => f.as_of.to_string(),
-        chart_data => script_json(&serde_json::json!({ "funnel": chart })),
+        chart_data => script_json(&chart), inverted,
     }
 }
 
@@ -66,6 +77,10 @@ fn funnel_ctx(f: &Funnel) -> Value {
 #[handler]
 pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<AnalyticsQuery>) -> poem::Result<Response> {
     staff.actor.require(Need::Read)?;
+    if let Some(Ok(c)) = q.period.canonical() {
+        let moved = AnalyticsQuery { period: c, ..q };
+        return Ok(super::reports::to_address("/analytics", &moved));
+    }
     let ctx = context! {
         me => me(&staff), menu => "analytics",
         q => context! { pipeline => q.pipeline.clone(), kind => q.kind.clone(), by => q.by.clone() },
@@ -74,19 +89,20 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
     let seen = scope::seen(&state.db, &staff.actor).await?;
     let figures = async {
         let period = q.period.period()?;
+        let as_of = q.period.as_of()?;
         let query = FunnelQuery {
             period: period.clone(),
             kind: pick("kind", &q.kind)?.unwrap_or(FunnelKind::Flow),
             pipeline: pick("pipeline", &q.pipeline)?.unwrap_or(Pipeline::Projects),
             by: pick::<Breakdown>("by", &q.by)?,
-            as_of: None,
+            as_of,
         };
         let funnel = analytics::funnel(&state.db, query, &seen).await?;
-        let kpis = analytics::kpis(&state.db, period, None, &seen).await?;
-        Ok::<_, AppError>((funnel, kpis))
+        let kpis = analytics::kpis(&state.db, period.clone(), as_of, &seen).await?;
+        Ok::<_, AppError>((funnel, kpis, period))
     }
     .await;
-    let (funnel, kpis) = match figures {
+    let (funnel, kpis, period) = match figures {
         Ok(f) => f,
         Err(e) => return page_error(e, "analytics.html", ctx),
     };
@@ -101,8 +117,18 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
                 count => rows.len(),
             }
         });
+    let link = |other: &jobs::period::Period| {
+        let q = AnalyticsQuery {
+            period: q.period.of(other),
+            pipeline: q.pipeline.clone(),
+            kind: q.kind.clone(),
+            by: q.by.clone(),
+        };
+        super::reports::address("/analytics", &q)
+    };
+    let empty = super::period::empty_notice(&state.db, &seen, &period, link).await?;
     let ctx = context! {
-        funnel => funnel_ctx(&funnel), within => seen.within,
+        funnel => funnel_ctx(&funnel), within => seen.within, empty,
         kpis => kpis.lines().iter().map(super::home::line).collect::<Vec<_>>(),
         kpi_as_of => kpis.as_of.to_string(), snapshot, ..ctx
     };

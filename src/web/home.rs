@@ -11,17 +11,34 @@ use poem::{
 
 use super::{Staff, WebState, group, me, render};
 use crate::service::{
-    Need, Paging, analytics,
+    AppError, Need, Paging, analytics,
     blockers::{self, BlockerFilter},
     input::today,
     projects,
 };
 
-/// The home page's query: the year whose figures to show (this year by default).
-#[derive(serde::Deserialize)]
+/// The home page's query: the year whose figures to show (`period=2024`; this year by default) and the day to
+/// measure on (`as_of`; default: the year's end, or today while it runs). `year=` as the older links wrote it moves
+/// to `period=`.
+#[derive(serde::Deserialize, serde::Serialize)]
 pub struct HomeQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
     year: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    as_of: Option<String>,
 }
+
+/// The key figures a staffer's home shows before 更多.
+const KEY_FIGURES: [&str; 6] = [
+    "visit_batches",
+    "person_times",
+    "projects_negotiating",
+    "projects_signed",
+    "signed_investment",
+    "funds_arrived",
+];
 
 /// The home page.
 #[handler]
@@ -35,16 +52,35 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         };
         return Ok(poem::web::Redirect::see_other(to).into_response());
     }
+    if let (Some(y), None) = (q.year, &q.period) {
+        let moved = HomeQuery {
+            year: None,
+            period: Some(y.to_string()),
+            as_of: q.as_of,
+        };
+        return Ok(super::reports::to_address("/", &moved));
+    }
     let db = &state.db;
     let today = today();
-    let year = q.year.unwrap_or(today.year()).clamp(1990, today.year());
-    // A past year is shown as it ended; this year as of today.
-    let as_of = if year == today.year() {
-        today
-    } else {
-        chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
+    let asked = match super::form::opt(&q.period) {
+        Some(p) => Some(
+            jobs::period::Period::parse(p)
+                .map_err(|_| AppError::invalid("period", "period: a year", "期间应为年份,如 2024"))?
+                .from
+                .year(),
+        ),
+        None => None,
+    };
+    let year = asked.unwrap_or(today.year()).clamp(1990, today.year());
+    // A past year is shown as it ended; this year as of today; or as of the day asked.
+    let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today);
+    let as_of = match super::form::date("as_of", &q.as_of)? {
+        Some(d) => d.min(today),
+        None => end.min(today),
     };
     let seen = crate::service::scope::seen(db, &staff.actor).await?;
+    let whole_year = jobs::period::Period::parse(&year.to_string()).map_err(|e| AppError::Internal(e.into()))?;
+    let empty = super::period::empty_notice(db, &seen, &whole_year, |p| format!("/?period={}", &p.label[..4])).await?;
     // The parts are independent: the database works on the others while the figures are computed.
     let (dash, news, (agenda, stale), (blockers, own_blockers)) = tokio::try_join!(
         analytics::dashboard(db, year, as_of, &seen),
@@ -52,22 +88,19 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
         due(db, &staff, today, state.stale_days),
         blocker_list(db, &staff, seen.visible.clone()),
     )?;
-    let funnel: Vec<_> = dash
-        .funnel
-        .stages
-        .iter()
-        .map(|s| context! { name => s.stage.label(), value => s.count })
-        .collect();
+    let (mut chart, inverted) = super::analytics::funnel_chart(&dash.funnel);
+    chart["months"] = serde_json::json!(dash.months);
     let ctx = context! {
         me => me(&staff), menu => "home", as_of => as_of.to_string(), year,
         years => (year_range_start(today.year())..=today.year()).rev().collect::<Vec<_>>(),
-        kpis => dash.kpis.lines().iter().map(line).collect::<Vec<_>>(),
+        kpis => dash.kpis.lines().iter().map(line).collect::<Vec<_>>(), key_figures => KEY_FIGURES,
+        todo_first => staff.actor.role == entity::enums::Role::Staff, empty,
         targets => dash.kpis.targets.iter().map(|t| context! {
             metric => t.metric.label(), target => super::target_figure(t.target), actual => super::target_figure(t.actual),
             progress => t.progress.map(|p| (p * 1000.0).round() / 10.0),
             time_progress => (t.time_progress * 1000.0).round() / 10.0,
         }).collect::<Vec<_>>(),
-        chart_data => super::script_json(&serde_json::json!({ "funnel": funnel, "months": dash.months })),
+        chart_data => super::script_json(&chart), inverted,
         news, stale, stale_days => state.stale_days, blockers, own_blockers,
         agenda => (!agenda.is_empty()).then_some(minijinja::value::Serde(agenda)),
         within => seen.within,
@@ -167,11 +200,11 @@ pub(super) fn line(l: &jobs::analytics::KpiLine<'_>) -> minijinja::Value {
     use jobs::analytics::Figures;
     match l.figures {
         Figures::Count(c) => context! {
-            label => l.label, value => c.value.to_string(), previous => c.previous.to_string(),
+            key => l.key, label => l.label, value => c.value.to_string(), previous => c.previous.to_string(),
             growth => c.growth_pct, money => false,
         },
         Figures::Money(m) | Figures::Dollars(m) => context! {
-            label => l.label, value => group(&m.value.round_dp(2).to_string()),
+            key => l.key, label => l.label, value => group(&m.value.round_dp(2).to_string()),
             previous => group(&m.previous.round_dp(2).to_string()),
             growth => m.growth_pct, money => true,
         },

@@ -21,12 +21,19 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<PeriodPi
     staff.actor.require(Need::Report)?;
     let query = serde_urlencoded::to_string(&q).unwrap_or_default();
     let ctx = context! { me => me(&staff), menu => "summary", query, ..q.ctx() };
-    let p = match q.period() {
+    let picked = match q.canonical() {
+        Some(Ok(c)) => return Ok(to_address("/reports/summary", &c)),
+        Some(Err(e)) => Err(e),
+        None => q.period().and_then(|p| Ok((p, q.as_of()?))),
+    };
+    let (p, as_of) = match picked {
         Ok(p) => p,
         Err(e) => return page_error(e, "summary.html", ctx),
     };
     let seen = scope::seen(&state.db, &staff.actor).await?;
-    let text = report::summary(&state.db, (&p, measured_on(&p, None)), &seen, true)
+    let link = |other: &jobs::period::Period| address("/reports/summary", &q.of(other));
+    let empty = super::period::empty_notice(&state.db, &seen, &p, link).await?;
+    let text = report::summary(&state.db, (&p, measured_on(&p, as_of)), &seen, true)
         .await
         .map_err(AppError::Internal)?;
     let mut blocks = report::blocks(&text);
@@ -39,7 +46,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<PeriodPi
     }
     let ctx = context! {
         title, blocks => super::val(&blocks),
-        period => p.label.clone(), as_of => measured_on(&p, None).to_string(), ..ctx
+        period => p.label.clone(), as_of => measured_on(&p, as_of).to_string(), empty, ..ctx
     };
     Ok(render("summary.html", ctx)?.into_response())
 }
@@ -57,14 +64,27 @@ pub struct FileQuery {
 pub async fn download(staff: Staff, state: Data<&WebState>, Query(q): Query<FileQuery>) -> poem::Result<Response> {
     staff.actor.require(Need::Report)?;
     let p = q.period.period()?;
+    let as_of = q.period.as_of()?;
     let format = match opt(&q.format) {
         Some("markdown") => SummaryFormat::Markdown,
         Some("docx") | None => SummaryFormat::Docx,
         Some(_) => return Err(AppError::invalid("format", "docx or markdown", "请选择 Word 或 Markdown").into()),
     };
     let seen = scope::seen(&state.db, &staff.actor).await?;
-    let f = report::file(&state.db, (&p, measured_on(&p, None)), &seen, format)
+    let f = report::file(&state.db, (&p, measured_on(&p, as_of)), &seen, format)
         .await
         .map_err(AppError::Internal)?;
     Ok(attachment(f.content_type, f.disposition, f.bytes))
+}
+
+/// The address of a page with a query.
+pub fn address<T: serde::Serialize>(path: &str, q: &T) -> String {
+    format!("{path}?{}", serde_urlencoded::to_string(q).unwrap_or_default())
+}
+
+/// A move to the address of the same page with its period named (`?period=2024-H1`), so that the address bar
+/// holds a link that shows the same figures.
+pub fn to_address<T: serde::Serialize>(path: &str, q: &T) -> Response {
+    use poem::IntoResponse;
+    poem::web::Redirect::see_other(address(path, q)).into_response()
 }

@@ -314,8 +314,11 @@ async fn a_messy_project_ledger_is_read_as_written(app: TestApp) {
     let file = ledger(&rows);
     let admin = app.token("admin").to_owned();
 
-    // Preview: the table is found under the titles, with its two-row header; nothing is written.
-    let (s, r) = upload(&app, app.token("viewer"), "", "2024台账.xlsx", file.clone()).await;
+    // Preview: the table is found under the titles, with its two-row header; nothing is written. A viewer may not
+    // preview (it matches the rows against records); staff may.
+    let (s, _) = upload(&app, app.token("viewer"), "", "2024台账.xlsx", file.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, r) = upload(&app, app.token("staff"), "", "2024台账.xlsx", file.clone()).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["committed"], false);
     assert_eq!(r["sheet"], "2024年台账");
@@ -618,12 +621,11 @@ async fn the_import_page_previews_commits_and_undoes(app: TestApp) {
             file.clone(),
         )
         .await;
-    assert_eq!(
-        (c.status, c.hx.as_deref()),
-        (StatusCode::OK, Some("imported")),
-        "{}",
-        c.body
-    );
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    // The batches list reloads on `imported`; the page confirms the import (导入完成, escaped for the header).
+    let trigger: serde_json::Value = serde_json::from_str(c.trigger.as_deref().unwrap()).unwrap();
+    assert_eq!(trigger["imported"], serde_json::Value::Null);
+    assert_eq!(trigger["toast"]["message"], "导入完成");
     assert!(c.body.contains("已导入(批次 #"));
     assert_eq!(app.get("/api/v1/projects").await.1["total"], 3);
     let batches = staff.get("/imports/batches").await;
@@ -633,11 +635,11 @@ async fn the_import_page_previews_commits_and_undoes(app: TestApp) {
         batches.body
     );
 
-    // A viewer may preview, not commit or undo; staff undo the batch.
+    // A viewer may neither preview nor commit or undo; staff undo the batch.
     let viewer = Web::sign_in(&app, "viewer").await;
     assert_eq!(
         viewer.upload("/imports/preview", &[], file.clone()).await.status,
-        StatusCode::OK
+        StatusCode::FORBIDDEN
     );
     assert_eq!(
         viewer.upload("/imports/commit", &[], file).await.status,

@@ -22,6 +22,8 @@ db_test!(
     the_home_page_shows_a_target_s_actual_as_the_targets_page_does,
     one_s_own_settings_subscriptions_and_sessions,
     the_system_log_shows_audit_outbox_and_jobs_to_admins,
+    a_period_without_records_says_so_and_links_the_latest,
+    the_staffer_s_day_reads_right,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -35,6 +37,8 @@ pub struct Web {
 pub struct Answer {
     pub status: StatusCode,
     pub hx: Option<String>,
+    /// The htmx events the answer triggers (`HX-Trigger`), as sent.
+    pub trigger: Option<String>,
     pub body: String,
 }
 
@@ -114,9 +118,11 @@ impl Web {
             .iter()
             .find_map(|h| r.headers().get(*h))
             .map(|v| v.to_str().unwrap().to_owned());
+        let trigger = r.headers().get("hx-trigger").map(|v| v.to_str().unwrap().to_owned());
         Answer {
             status,
             hx,
+            trigger,
             body: r.text().await.unwrap(),
         }
     }
@@ -141,10 +147,11 @@ impl Web {
             .await
             .unwrap();
         let status = r.status();
-        let hx = r.headers().get("hx-trigger").map(|v| v.to_str().unwrap().to_owned());
+        let trigger = r.headers().get("hx-trigger").map(|v| v.to_str().unwrap().to_owned());
         Answer {
             status,
-            hx,
+            hx: None,
+            trigger,
             body: r.text().await.unwrap(),
         }
     }
@@ -168,7 +175,8 @@ async fn every_page_renders_for_every_role(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED);
     let pages = [
         "/".to_owned(),
-        "/?year=2024".to_owned(),
+        "/?period=2024".to_owned(),
+        "/?period=2024&as_of=2024-06-30".to_owned(),
         "/companies".to_owned(),
         format!("/companies/{company}"),
         "/projects".to_owned(),
@@ -178,8 +186,8 @@ async fn every_page_renders_for_every_role(app: TestApp) {
         "/visits".to_owned(),
         "/blockers?overdue=true".to_owned(),
         "/password".to_owned(),
-        "/analytics?year=2024&span=-Q1&by=source".to_owned(),
-        "/reports/summary?year=2024&span=-H1".to_owned(),
+        "/analytics?period=2024-Q1&by=source".to_owned(),
+        "/reports/summary?period=2024-H1".to_owned(),
         "/exports".to_owned(),
         "/targets?year=2024".to_owned(),
         "/settings".to_owned(),
@@ -557,8 +565,16 @@ async fn the_work_summary_reads_on_the_page_and_downloads(app: TestApp) {
     use std::io::Read;
     invest_crm::demo::seed(&app.db, false).await.unwrap();
     let web = Web::sign_in(&app, "viewer").await;
-    let page = web.get("/reports/summary?year=2024&span=-H1").await;
+    // The picker's fields move to the address with the period named, so the address is a link to the figures.
+    let picked = web.file("/reports/summary?year=2024&span=-H1").await;
+    assert_eq!(picked.0, StatusCode::SEE_OTHER);
+    assert_eq!(picked.1["location"], "/reports/summary?period=2024-H1");
+    let page = web.get("/reports/summary?period=2024-H1").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<option value=\"-H1\" selected>"),
+        "the picker shows the period of the address"
+    );
     for part in [
         "2024年上半年招商引资工作总结",
         "42批278人次",
@@ -781,19 +797,28 @@ fn funnel_counts(page: &str) -> Vec<i64> {
 async fn the_analytics_page_shows_the_api_s_figures(app: TestApp) {
     invest_crm::demo::seed(&app.db, false).await.unwrap();
     let web = Web::sign_in(&app, "staff").await;
-    for (page, api) in [
-        ("year=2024&span=-H1", "period=2024-H1"),
+    for (picked, page, api) in [
+        ("year=2024&span=-H1", "period=2024-H1", "period=2024-H1"),
         (
             "year=2024&span=custom&from=2024-02-10&to=2024-08-31",
+            "period=2024-02-10%2F2024-08-31",
             "from=2024-02-10&to=2024-08-31",
         ),
-        ("year=2024&span=week&week=21", "period=2024-W21"),
-        ("year=2024&span=&kind=cohort", "period=2024&kind=cohort"),
+        ("year=2024&span=week&week=21", "period=2024-W21", "period=2024-W21"),
+        (
+            "year=2024&span=&kind=cohort",
+            "period=2024&kind=cohort",
+            "period=2024&kind=cohort",
+        ),
         (
             "year=2024&span=&pipeline=incubation&by=cohort_year",
             "period=2024&pipeline=incubation&by=cohort_year",
+            "period=2024&pipeline=incubation&by=cohort_year",
         ),
     ] {
+        let (status, headers, _) = web.file(&format!("/analytics?{picked}")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{picked}");
+        assert_eq!(headers["location"], format!("/analytics?{page}").as_str(), "{picked}");
         let a = web.get(&format!("/analytics?{page}")).await;
         assert_eq!(a.status, StatusCode::OK, "{page}: {}", a.body);
         let (_, f) = app.get(&format!("/api/v1/analytics/funnel?{api}")).await;
@@ -806,12 +831,13 @@ async fn the_analytics_page_shows_the_api_s_figures(app: TestApp) {
         assert_eq!(funnel_counts(&a.body), want, "{page}");
         assert!(a.body.contains("主要指标"), "{page}");
     }
-    let by = web.get("/analytics?year=2024&span=-H1&by=industry").await.body;
+    let by = web.get("/analytics?period=2024-H1&by=industry").await.body;
     assert!(by.contains("分组") && by.contains("新能源"), "{by}");
     for (page, message) in [
         ("year=2024&span=week&week=", "请填写 1—53 之间的周次"),
         ("year=2024&span=custom&from=2024-05-01", "请填写截止日期"),
-        ("year=2024&span=-H1&by=cohort_year", "cohort_year"),
+        ("period=2024-H1&by=cohort_year", "cohort_year"),
+        ("period=2024-H7", "期间无法识别"),
     ] {
         let a = web.get(&format!("/analytics?{page}")).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{page}");
@@ -854,7 +880,7 @@ async fn the_home_page_shows_a_target_s_actual_as_the_targets_page_does(app: Tes
         .find(|t| t["metric"] == "funds_arrived");
     assert_eq!(funds.unwrap()["actual"], "39022.909", "{kpis}");
     let web = Web::sign_in(&app, "viewer").await;
-    for page in ["/?year=2024", "/targets?year=2024"] {
+    for page in ["/?period=2024", "/targets?year=2024"] {
         let body = web.get(page).await.body;
         assert!(body.contains(">39,022.91</td>"), "{page}: {body}");
         assert!(!body.contains("39,022.909"), "{page}");
@@ -1025,4 +1051,122 @@ async fn the_system_log_shows_audit_outbox_and_jobs_to_admins(app: TestApp) {
         assert_eq!(web.get("/system").await.status, StatusCode::FORBIDDEN, "{role}");
         assert!(!web.get("/").await.body.contains("系统日志"), "{role}");
     }
+}
+
+/// The demo park's records end in 2024: this year's 工作台, 统计分析 and 工作总结 say that their period holds nothing
+/// and link the latest period of the same kind that does; a period with records says nothing of the kind.
+async fn a_period_without_records_says_so_and_links_the_latest(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let (_, visits) = app.get("/api/v1/visits?per_page=1").await;
+    let last = visits["items"][0]["visit_date"].as_str().unwrap().to_owned();
+    let half = if last[5..7] <= *"06" { "H1" } else { "H2" };
+    let web = Web::sign_in(&app, "viewer").await;
+    for (page, link) in [
+        ("/", format!("<a href=\"/?period={}\">查看 ", &last[..4])),
+        (
+            "/analytics",
+            format!("<a href=\"/analytics?period={}-{half}\">查看 ", &last[..4]),
+        ),
+        (
+            "/reports/summary",
+            format!("<a href=\"/reports/summary?period={}-{half}\">查看 ", &last[..4]),
+        ),
+    ] {
+        let body = web.get(page).await.body;
+        assert!(
+            body.contains("所选期间暂无记录") && body.contains(&link),
+            "{page} lacks {link}: {body}"
+        );
+    }
+    for page in [
+        "/?period=2024",
+        "/analytics?period=2024-H1",
+        "/reports/summary?period=2024-H1",
+    ] {
+        assert!(!web.get(page).await.body.contains("所选期间暂无记录"), "{page}");
+    }
+}
+
+/// What a staffer meets in the day: a flow funnel where a later stage exceeds an earlier one is drawn as bars with
+/// its note (the cohort funnel never is); stock figures say so; the project timeline names people by their names
+/// and gives a blocker's due date; the home page puts a staffer's to-dos first and a leader's figures first; a
+/// viewer has no 数据导入.
+async fn the_staffer_s_day_reads_right(app: TestApp) {
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let web = Web::sign_in(&app, "staff").await;
+    let (_, f) = app.get("/api/v1/analytics/funnel?period=2023-H1").await;
+    let counts: Vec<i64> = f["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_i64().unwrap())
+        .collect();
+    assert!(
+        counts[1] > counts[0],
+        "the demo park's 2023-H1 negotiates more than it leads: {counts:?}"
+    );
+    let flow = web.get("/analytics?period=2023-H1").await.body;
+    assert!(
+        flow.contains("故以柱状图显示") && flow.contains("&quot;bars&quot;:true") || flow.contains("\"bars\":true"),
+        "{flow}"
+    );
+    let cohort = web.get("/analytics?period=2023-H1&kind=cohort").await.body;
+    assert!(
+        !cohort.contains("故以柱状图显示") && cohort.contains("\"bars\":false"),
+        "{cohort}"
+    );
+    assert!(flow.contains("在建在谈重大项目个数(存量)"));
+
+    // A move and a blocker recorded by the staffer: the timeline says 测试staff, not the login, and the due date.
+    let (_, p) = app.get("/api/v1/projects?per_page=1&stage=negotiating").await;
+    let id = p["items"][0]["id"].as_i64().unwrap();
+    let b = web
+        .post(
+            &format!("/projects/{id}/blockers"),
+            &[
+                ("title", "供电容量不足"),
+                ("category", "facilities"),
+                ("due_date", "2027-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.body);
+    // "难题已登记", its non-ASCII letters escaped for the header.
+    let toast = b.trigger.unwrap_or_default();
+    assert!(
+        toast.contains("\\u96be\\u9898\\u5df2\\u767b\\u8bb0"),
+        "a save answers with its confirmation: {toast}"
+    );
+    let (_, v) = app.get(&format!("/api/v1/projects/{id}")).await;
+    let version = v["version"].to_string();
+    let moved = web
+        .post(
+            &format!("/projects/{id}/stage-events"),
+            &[
+                ("stage", "signed"),
+                ("occurred_on", "2025-01-06"),
+                ("version", version.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let page = web.get(&format!("/projects/{id}")).await.body;
+    assert!(page.contains("<small>测试staff</small>"), "the mover by name: {page}");
+    assert!(!page.contains("<small>staff</small>"), "{page}");
+    assert!(page.contains("期限 2027-01-31"), "{page}");
+
+    // Home: a staffer's to-dos come before the figures, six of which show before 更多; a leader's figures first.
+    let home = web.get("/?period=2024").await.body;
+    let todo = home.find("class=\"card todo\"").unwrap();
+    let kpis = home.find("class=\"kpis\"").unwrap();
+    assert!(todo < kpis, "to-dos first for staff");
+    assert!(home.contains("更多指标"), "{home}");
+    let leader = Web::sign_in(&app, "leader").await.get("/?period=2024").await.body;
+    assert!(leader.find("class=\"kpis\"").unwrap() < leader.find("class=\"card todo\"").unwrap());
+    assert!(!leader.contains("更多指标"));
+
+    // A viewer neither sees 数据导入 nor may preview a ledger.
+    let viewer = Web::sign_in(&app, "viewer").await;
+    assert!(!viewer.get("/").await.body.contains("href=\"/imports\""));
+    assert_eq!(viewer.get("/imports").await.status, StatusCode::FORBIDDEN);
 }

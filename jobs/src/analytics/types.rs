@@ -354,10 +354,10 @@ impl Kpis {
             target("projects_landed", T::ProjectsLanded, &self.projects_landed),
             target("projects_started", T::ProjectsStarted, &self.projects_started),
             target("projects_producing", T::ProjectsProducing, &self.projects_producing),
-            count("major_projects", "重大项目个数", &self.major_projects),
+            count("major_projects", "在建在谈重大项目个数(存量)", &self.major_projects),
             KpiLine {
                 key: "major_investment",
-                label: "重大项目总投资额(万元)",
+                label: "在建在谈重大项目总投资额(万元,存量)",
                 figures: Figures::Money(&self.major_investment),
             },
             KpiLine {
