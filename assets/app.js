@@ -183,7 +183,21 @@
     }
   });
 
+  // A list that turns into cards on a phone: each cell carries its header's name (shown before it by the CSS).
+  function labelCells(root) {
+    root.querySelectorAll("table.cards").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (td, i) {
+          if (heads[i] && !td.hasAttribute("colspan")) td.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (e) { labelCells(e.detail.target || document); });
+
   document.addEventListener("DOMContentLoaded", function () {
+    labelCells(document);
     try {
       var kept = sessionStorage.getItem("toast");
       if (kept) { sessionStorage.removeItem("toast"); showToast(kept); }

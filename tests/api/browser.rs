@@ -637,6 +637,29 @@ async fn on_a_phone_a_visit_brings_a_new_company_and_project_in_one_form() {
         &format!("return location.pathname === '/visits/{visit}'"),
     )
     .await;
+
+    // The phone menu reaches 个人设置; the lists turn into cards whose cells say what they are.
+    click(c, "[data-toggle-menu]").await;
+    until(
+        c,
+        "the menu",
+        "return document.getElementById('sidemenu').classList.contains('open')",
+    )
+    .await;
+    let settings = "const a = [...document.querySelectorAll('#sidemenu a')].find(a => a.textContent === '个人设置'); \
+                    return !!a && a.getBoundingClientRect().width > 0";
+    assert_eq!(js(c, settings).await, json!(true), "个人设置 in the phone menu");
+    c.goto(&format!("{base}/visits")).await.unwrap();
+    let labelled = "const td = document.querySelector('table.cards tbody td'); \
+                    return td.getAttribute('data-label') + '|' + getComputedStyle(document.querySelector('table.cards thead')).display";
+    assert_eq!(js(c, labelled).await, json!("来访日期|none"));
+
+    // At 1280 px the board holds all seven columns in the window.
+    c.set_window_size(1280, 900).await.unwrap();
+    c.goto(&format!("{base}/projects/board")).await.unwrap();
+    let fits = "const cols = [...document.querySelectorAll('[data-stage-column]')]; \
+                return cols.length + '|' + cols.every(c => c.getBoundingClientRect().right <= window.innerWidth)";
+    assert_eq!(js(c, fits).await, json!("7|true"));
     let errors = console_errors(c).await;
     assert!(errors.is_empty(), "{errors:?}");
 }
