@@ -44,8 +44,47 @@
     }
   };
 
+  // 客商来源地图: the provinces coloured by their visits; the map's outline is fetched once (a cached asset of this
+  // site) and registered before the chart is drawn; a click opens the province's projects.
+  var chinaMap = null;
+  function drawMap(el, d) {
+    var draw = function () {
+      var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el);
+      var max = Math.max.apply(null, [1].concat(d.provinces.map(function (p) { return p.value; })));
+      chart.setOption({
+        tooltip: {
+          trigger: "item",
+          formatter: function (p) {
+            var v = p.data;
+            if (!v) return p.name + ":无记录";
+            return p.name + "<br>来访 " + v.value + " 批 " + v.person_times + " 人次<br>新增线索 " + v.projects +
+              " 个,签约 " + v.signed + " 个<br>签约投资额 " + v.investment + " 万元";
+          }
+        },
+        visualMap: { min: 0, max: max, left: 0, bottom: 0, text: ["来访多", "少"], calculable: false,
+          inRange: { color: ["#e6f4ff", "#1677ff"] } },
+        series: [{ type: "map", map: "china", roam: false, data: d.provinces,
+          label: { show: false }, emphasis: { label: { show: true } } }]
+      });
+      chart.off("click");
+      chart.on("click", function (p) {
+        if (p.name) window.location.href = "/projects?province=" + encodeURIComponent(p.name);
+      });
+    };
+    if (chinaMap) { draw(); return; }
+    fetch(d.geo).then(function (r) { return r.json(); }).then(function (geo) {
+      chinaMap = geo;
+      window.echarts.registerMap("china", geo);
+      draw();
+    });
+  }
+
   function drawCharts(root) {
     if (!window.echarts) return;
+    root.querySelectorAll("[data-chart=china]").forEach(function (el) {
+      var d = data(el.dataset.source);
+      if (d) drawMap(el, d);
+    });
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       var make = charts[el.dataset.chart];
       var d = data(el.dataset.source);

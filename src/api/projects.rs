@@ -477,6 +477,7 @@ impl ProjectsApi {
             contact_leader_id: contact_leader_id.0,
             owner_id: owner_id.0,
             company_id: company_id.0,
+            province: None,
             is_major: is_major.0,
             capital_origin: capital_origin.0,
             reached: reached.0,

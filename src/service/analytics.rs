@@ -192,3 +192,141 @@ pub async fn latest_activity(db: &impl ConnectionTrait, seen: &Seen, as_of: Naiv
     latest.push(trips.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
     Ok(latest.into_iter().flatten().max())
 }
+
+/// The figures of one province of the investors (客商来源地图, docs/DEFINITIONS.md).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProvinceFigures {
+    /// The province as the map names it (`江苏`); `(未填)` for companies without one.
+    pub province: String,
+    /// Visits of the period by companies of the province (a visit of companies of two provinces counts for each).
+    pub visits: i64,
+    /// The person-times of those visits.
+    pub person_times: i64,
+    /// The period's flow funnel of the province's projects, 线索 to 竣工投产 (the funnel broken down by province).
+    pub stages: Vec<i64>,
+    /// The agreed investment of the province's projects signed in the period, in 万元.
+    pub signed_investment: rust_decimal::Decimal,
+}
+
+/// The period's figures by the investors' province, of the records seen, most visits first.
+pub async fn provinces(
+    db: &DatabaseConnection,
+    period: Period,
+    as_of: Option<NaiveDate>,
+    seen: &Seen,
+) -> AppResult<Vec<ProvinceFigures>> {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let until = Ord::min(period.to, as_of.unwrap_or_else(today));
+    let q = FunnelQuery {
+        period: period.clone(),
+        kind: FunnelKind::Flow,
+        pipeline: Pipeline::Projects,
+        by: Some(Breakdown::Province),
+        as_of,
+    };
+    let funnel = funnel(db, q, seen).await?;
+    let name = |raw: Option<String>| match raw.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) if p != "(未填)" => super::companies::province_name(p),
+        _ => "(未填)".to_owned(),
+    };
+    let mut rows: BTreeMap<String, ProvinceFigures> = BTreeMap::new();
+    let blank = |province: &String| ProvinceFigures {
+        province: province.clone(),
+        visits: 0,
+        person_times: 0,
+        stages: vec![0; funnel.stages.len()],
+        signed_investment: rust_decimal::Decimal::ZERO,
+    };
+    for g in &funnel.groups {
+        let p = name(Some(g.key.clone()));
+        let row = rows.entry(p.clone()).or_insert_with(|| blank(&p));
+        for (n, s) in row.stages.iter_mut().zip(&g.stages) {
+            *n += s.count;
+        }
+    }
+    let (visits, signed) = tokio::try_join!(
+        visits_by_province(db, seen, (period.from, until)),
+        signed_by_province(db, seen, (period.from, until)),
+    )?;
+    let mut counted = BTreeSet::new();
+    for (id, headcount, province) in visits {
+        let p = name(province);
+        if counted.insert((p.clone(), id)) {
+            let row = rows.entry(p.clone()).or_insert_with(|| blank(&p));
+            row.visits += 1;
+            row.person_times += i64::from(headcount);
+        }
+    }
+    for (province, yuan) in signed {
+        let p = name(province);
+        rows.entry(p.clone()).or_insert_with(|| blank(&p)).signed_investment += entity::money::wan(yuan);
+    }
+    let mut out: Vec<ProvinceFigures> = rows.into_values().collect();
+    out.sort_by(|a, b| {
+        b.visits
+            .cmp(&a.visits)
+            .then_with(|| b.stages.cmp(&a.stages))
+            .then_with(|| a.province.cmp(&b.province))
+    });
+    Ok(out)
+}
+
+/// Each visit of the days (`from`, `until`) that the caller sees, once per company: its id, headcount and the
+/// company's province as stored.
+async fn visits_by_province(
+    db: &DatabaseConnection,
+    seen: &Seen,
+    (from, until): (NaiveDate, NaiveDate),
+) -> AppResult<Vec<(i64, i32, Option<String>)>> {
+    use entity::{company, visit, visit_company};
+    use sea_orm::{
+        ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait,
+        sea_query::{Expr, ExprTrait},
+    };
+    let mut visits = visit::Entity::find()
+        .select_only()
+        .column(visit::Column::Id)
+        .column(visit::Column::Headcount)
+        .filter(visit::Column::VisitDate.between(from, until));
+    if let Some(c) = seen.visible.owned(visit::Column::OwnerId) {
+        visits = visits.filter(c);
+    }
+    QueryTrait::query(&mut visits)
+        .expr(Expr::col((company::Entity, company::Column::Province)))
+        .join(
+            JoinType::InnerJoin,
+            visit_company::Entity,
+            Expr::col((visit_company::Entity, visit_company::Column::VisitId))
+                .equals((visit::Entity, visit::Column::Id)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            company::Entity,
+            Expr::col((company::Entity, company::Column::Id))
+                .equals((visit_company::Entity, visit_company::Column::CompanyId)),
+        );
+    Ok(visits.into_tuple().all(db).await?)
+}
+
+/// The agreed investment (yuan) of each project the caller sees that was signed in the days (`from`, `until`),
+/// with its company's province as stored.
+async fn signed_by_province(
+    db: &DatabaseConnection,
+    seen: &Seen,
+    (from, until): (NaiveDate, NaiveDate),
+) -> AppResult<Vec<(Option<String>, i64)>> {
+    use entity::{company, project};
+    use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
+    let mut signed = project::Entity::find()
+        .select_only()
+        .column(company::Column::Province)
+        .column(project::Column::AgreedInvestmentYuan)
+        .join(JoinType::InnerJoin, project::Relation::Company.def())
+        .filter(project::Column::ReachedSignedOn.between(from, until))
+        .filter(project::Column::AgreedInvestmentYuan.is_not_null());
+    if let Some(c) = seen.visible.projects() {
+        signed = signed.filter(c);
+    }
+    Ok(signed.into_tuple().all(db).await?)
+}

@@ -373,3 +373,41 @@ mod tests {
         assert_eq!(mask_email("zhang@example.com"), "z***@example.com");
     }
 }
+
+/// A province as the map of China names it: `江苏省` → `江苏`, `广西壮族自治区` → `广西`, `上海市` → `上海`,
+/// `香港特别行政区` → `香港`; a name already short is kept.
+pub fn province_name(raw: &str) -> String {
+    let t = raw.trim();
+    for suffix in [
+        "壮族自治区",
+        "回族自治区",
+        "维吾尔自治区",
+        "特别行政区",
+        "自治区",
+        "省",
+        "市",
+    ] {
+        if let Some(short) = t.strip_suffix(suffix).filter(|s| s.chars().count() >= 2) {
+            return short.to_owned();
+        }
+    }
+    t.to_owned()
+}
+
+#[cfg(test)]
+mod province_tests {
+    #[test]
+    fn provinces_read_as_the_map_names_them() {
+        for (raw, short) in [
+            ("江苏省", "江苏"),
+            ("江苏", "江苏"),
+            ("广西壮族自治区", "广西"),
+            ("内蒙古自治区", "内蒙古"),
+            ("新疆维吾尔自治区", "新疆"),
+            ("上海市", "上海"),
+            ("香港特别行政区", "香港"),
+        ] {
+            assert_eq!(super::province_name(raw), short);
+        }
+    }
+}

@@ -73,6 +73,37 @@ fn funnel_ctx(f: &Funnel) -> Value {
     }
 }
 
+/// 客商来源地图: the provinces' figures for the table, and for the map (drawn from the vendored GeoJSON; a click on a
+/// province opens the project list of its investors).
+fn map_ctx(rows: &[analytics::ProvinceFigures]) -> Value {
+    use entity::{
+        enums::{Label, ProjectStage},
+        pipeline::Stage,
+    };
+    let heads: Vec<&str> = ProjectStage::ORDER.iter().map(|s| s.label()).collect();
+    let data = serde_json::json!({
+        "geo": super::assets::url("china.json"),
+        "provinces": rows.iter().filter(|r| r.province != "(未填)").map(|r| serde_json::json!({
+            "name": r.province, "value": r.visits, "person_times": r.person_times,
+            "projects": r.stages.first().copied().unwrap_or(0), "signed": r.stages.get(2).copied().unwrap_or(0),
+            "investment": r.signed_investment.round_dp(2).to_string(),
+        })).collect::<Vec<_>>(),
+    });
+    context! {
+        heads,
+        rows => rows.iter().map(|r| context! {
+            province => r.province.clone(), visits => r.visits,
+            // Our own address, the name percent-encoded: safe as it is.
+            href => (r.province != "(未填)").then(|| Value::from_safe_string(format!(
+                "/projects?province={}",
+                percent_encoding::utf8_percent_encode(&r.province, percent_encoding::NON_ALPHANUMERIC)
+            ))), person_times => r.person_times, stages => r.stages.clone(),
+            investment => super::group(&format!("{:.2}", r.signed_investment.round_dp(2))),
+        }).collect::<Vec<_>>(),
+        data => script_json(&data),
+    }
+}
+
 /// 统计分析.
 #[handler]
 pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<AnalyticsQuery>) -> poem::Result<Response> {
@@ -127,8 +158,10 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
         super::reports::address("/analytics", &q)
     };
     let empty = super::period::empty_notice(&state.db, &seen, &period, link).await?;
+    let as_of = q.period.as_of()?;
+    let provinces = analytics::provinces(&state.db, period, as_of, &seen).await?;
     let ctx = context! {
-        funnel => funnel_ctx(&funnel), within => seen.within, empty,
+        funnel => funnel_ctx(&funnel), within => seen.within, empty, map => map_ctx(&provinces),
         kpis => kpis.lines().iter().map(super::home::line).collect::<Vec<_>>(),
         kpi_as_of => kpis.as_of.to_string(), snapshot, ..ctx
     };

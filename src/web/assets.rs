@@ -15,6 +15,11 @@ use sha2::{Digest, Sha256};
 const FILES: &[(&str, &[u8], &str)] = &[
     ("htmx.js", include_bytes!("../../assets/vendor/htmx.min.js"), JS),
     ("echarts.js", include_bytes!("../../assets/vendor/echarts.min.js"), JS),
+    (
+        "china.json",
+        include_bytes!("../../assets/vendor/china.json"),
+        "application/json",
+    ),
     ("app.js", include_bytes!("../../assets/app.js"), JS),
     (
         "app.css",

@@ -45,6 +45,7 @@ pub struct ListQuery {
     reached: Option<String>,
     reached_from: Option<String>,
     reached_to: Option<String>,
+    province: Option<String>,
     page: Option<u64>,
 }
 
@@ -60,6 +61,7 @@ impl ListQuery {
             contact_leader_id: None,
             owner_id: None,
             company_id: None,
+            province: opt(&self.province).map(str::to_owned),
             is_major: opt(&self.is_major).map(|v| v == "true"),
             capital_origin: choice("capital_origin", &self.capital_origin)?,
             reached: choice("reached", &self.reached)?,

@@ -369,6 +369,13 @@ async fn the_period_picker_changes_the_funnel_to_the_api_s_numbers() {
         "const cv = document.querySelector('[data-chart=funnel] canvas'); return !!cv && cv.width > 0",
     )
     .await;
+    // 客商来源地图: the vendored outline loads from this site and the map is drawn.
+    until(
+        c,
+        "the province map",
+        "const cv = document.querySelector('[data-chart=china] canvas'); return !!cv && cv.width > 0",
+    )
+    .await;
 
     // A week: its field appears, and the funnel is the week's.
     pick_span(c, "2024", "week").await;

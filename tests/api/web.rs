@@ -24,6 +24,7 @@ db_test!(
     the_system_log_shows_audit_outbox_and_jobs_to_admins,
     a_period_without_records_says_so_and_links_the_latest,
     the_staffer_s_day_reads_right,
+    the_province_map_is_the_api_s_figures_by_province,
 );
 
 /// A signed-in browser without a browser: a cookie jar and the page's CSRF token.
@@ -1169,4 +1170,93 @@ async fn the_staffer_s_day_reads_right(app: TestApp) {
     let viewer = Web::sign_in(&app, "viewer").await;
     assert!(!viewer.get("/").await.body.contains("href=\"/imports\""));
     assert_eq!(viewer.get("/imports").await.status, StatusCode::FORBIDDEN);
+}
+
+/// 客商来源地图 on 统计分析: every province's visits and person-times are those of the API's visits of the period
+/// by their companies' provinces, its projects those of the API's funnel broken down by province; a province's
+/// link lists the projects of its investors.
+async fn the_province_map_is_the_api_s_figures_by_province(app: TestApp) {
+    use std::collections::{BTreeMap, BTreeSet};
+    invest_crm::demo::seed(&app.db, false).await.unwrap();
+    let web = Web::sign_in(&app, "viewer").await;
+    let page = web.get("/analytics?period=2024-H1").await.body;
+    let island = page
+        .split("<script type=\"application/json\" id=\"map-data\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .expect("the map's data");
+    let map: serde_json::Value = serde_json::from_str(island).unwrap();
+    let on_map: BTreeMap<String, (i64, i64, i64, i64)> = map["provinces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = |k: &str| p[k].as_i64().unwrap();
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                (n("value"), n("person_times"), n("projects"), n("signed")),
+            )
+        })
+        .collect();
+
+    let (_, companies) = app.get("/api/v1/companies?per_page=200").await;
+    let province: BTreeMap<i64, String> = companies["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| Some((c["id"].as_i64()?, c["province"].as_str()?.to_owned())))
+        .collect();
+    let (_, visits) = app
+        .get("/api/v1/visits?from=2024-01-01&to=2024-06-30&per_page=200")
+        .await;
+    let mut want: BTreeMap<String, (i64, i64, i64, i64)> = BTreeMap::new();
+    for v in visits["items"].as_array().unwrap() {
+        let of: BTreeSet<&String> = v["company_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| province.get(&c.as_i64().unwrap()))
+            .collect();
+        for p in of {
+            let e = want.entry(p.clone()).or_default();
+            e.0 += 1;
+            e.1 += v["headcount"].as_i64().unwrap();
+        }
+    }
+    let (_, f) = app.get("/api/v1/analytics/funnel?period=2024-H1&by=province").await;
+    for g in f["groups"].as_array().unwrap() {
+        let key = g["key"].as_str().unwrap();
+        if key == "(未填)" {
+            continue;
+        }
+        let count = |i: usize| g["stages"][i]["count"].as_i64().unwrap();
+        let e = want.entry(key.to_owned()).or_default();
+        (e.2, e.3) = (count(0), count(2));
+    }
+    want.retain(|_, v| *v != (0, 0, 0, 0));
+    let on_map: BTreeMap<_, _> = on_map.into_iter().filter(|(_, v)| *v != (0, 0, 0, 0)).collect();
+    assert!(
+        want.len() > 5,
+        "the demo park's investors come from many provinces: {want:?}"
+    );
+    assert_eq!(on_map, want);
+
+    // 广东's link lists the projects of 广东's companies, and only those.
+    assert!(
+        page.contains("href=\"/projects?province=%E5%B9%BF%E4%B8%9C\""),
+        "the table's link"
+    );
+    let listed = web.get("/projects?province=%E5%B9%BF%E4%B8%9C").await.body;
+    let mut expected = 0;
+    for (id, p) in &province {
+        if p == "广东" {
+            let (_, ps) = app.get(&format!("/api/v1/projects?company_id={id}")).await;
+            expected += ps["total"].as_i64().unwrap();
+        }
+    }
+    assert!(expected > 0);
+    assert!(
+        listed.contains(&format!("共 {expected} 条")),
+        "{expected} projects of 广东: {listed}"
+    );
 }

@@ -37,6 +37,8 @@ pub struct ProjectFilter {
     pub owner_id: Option<i64>,
     /// The investing company.
     pub company_id: Option<i64>,
+    /// The investing company's province, as the map names it (`江苏` also finds `江苏省`).
+    pub province: Option<String>,
     /// Major (true) or non-major (false) only.
     pub is_major: Option<bool>,
     /// Origin of the capital.
@@ -105,6 +107,15 @@ fn select(backend: sea_orm::DbBackend, f: ProjectFilter) -> AppResult<sea_orm::S
     }
     if let Some(v) = f.company_id {
         s = s.filter(project::Column::CompanyId.eq(v));
+    }
+    if let Some(v) = f.province {
+        use entity::company;
+        let of = company::Entity::find()
+            .select_only()
+            .column(company::Column::Id)
+            .filter(company::Column::Province.starts_with(crate::service::companies::province_name(&v)))
+            .into_query();
+        s = s.filter(project::Column::CompanyId.in_subquery(of));
     }
     if let Some(v) = f.is_major {
         s = s.filter(project::Column::IsMajor.eq(v));
