@@ -75,8 +75,8 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
             name: "weekly_report",
             cron: s.weekly_report.clone(),
             run: {
-                let stale_days = s.stale_days;
-                Arc::new(move |ctx| Box::pin(weekly::run(ctx, stale_days)))
+                let (stale_days, web) = (s.stale_days, mail.web_url.clone());
+                Arc::new(move |ctx| Box::pin(weekly::run(ctx, stale_days, web.clone())))
             },
             retryable: true,
         },

@@ -27,6 +27,9 @@ pub struct MailConfig {
     pub smtp_url: Option<String>,
     /// Sender.
     pub from: String,
+    /// The address staff open the web UI at (`https://crm.example.gov.cn`), for the links in e-mails (the weekly
+    /// report's web view of its week, with the map of the investors' provinces); none: the e-mails carry no links.
+    pub web_url: Option<String>,
     /// Folder for `.eml` files when no SMTP server is configured.
     pub outbox_dir: PathBuf,
     /// Attempts before a message is given up and the admins are alerted.
@@ -47,6 +50,7 @@ impl Default for MailConfig {
         MailConfig {
             smtp_url: None,
             from: "招商引资CRM <noreply@invest-crm.local>".into(),
+            web_url: None,
             outbox_dir: PathBuf::from("data/outbox"),
             max_attempts: 6,
             backoff_seconds: 60,

@@ -396,7 +396,12 @@ fn env() -> anyhow::Result<minijinja::Environment<'static>> {
 }
 
 /// The e-mail for one leader.
-fn mail(s: &Shared, env: &minijinja::Environment, (id, name, to): &Recipient) -> anyhow::Result<Mail> {
+fn mail(
+    s: &Shared,
+    env: &minijinja::Environment,
+    (id, name, to): &Recipient,
+    web: Option<&str>,
+) -> anyhow::Result<Mail> {
     let (name, to) = (name.as_str(), to.as_str());
     let mine: Vec<ProjectLine> = s
         .projects
@@ -431,6 +436,8 @@ fn mail(s: &Shared, env: &minijinja::Environment, (id, name, to): &Recipient) ->
         "stale_days": s.stale_days,
         "targets": s.targets,
         "within": s.within,
+        // The week's page on 统计分析 (its funnel, figures and 客商来源地图), where the UI's address is known.
+        "web": web.map(|w| format!("{}/analytics?period={}#province-map", w.trim_end_matches('/'), s.week.label)),
     });
     let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
     let html = env.get_template("weekly.html")?.render(value.clone())?;
@@ -477,12 +484,13 @@ async fn recipients(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(Recipient,
         .collect())
 }
 
-/// Builds the week's e-mails without queuing them (for previews); `only` picks one leader by name. Each leader's
-/// report counts the records they see (数据权限): the figures are computed once per distinct scope.
+/// Builds the week's e-mails without queuing them (for previews); `only` picks one leader by name, `web` is the
+/// UI's address the e-mails link to (none: no link). Each leader's report counts the records they see (数据权限):
+/// the figures are computed once per distinct scope.
 pub async fn build(
     db: &DatabaseConnection,
     as_of: NaiveDate,
-    only: Option<&str>,
+    (only, web): (Option<&str>, Option<&str>),
     stale_days: i64,
 ) -> anyhow::Result<Vec<Mail>> {
     let env = env()?;
@@ -502,14 +510,15 @@ pub async fn build(
                 computed.len() - 1
             }
         };
-        mails.push(mail(&computed[at].1, &env, &r)?);
+        mails.push(mail(&computed[at].1, &env, &r, web)?);
     }
     Ok(mails)
 }
 
-/// The `weekly_report` job: queues the last full week's report for every recipient, all or nothing.
-pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
-    let mails = build(&ctx.db, ctx.as_of, None, stale_days).await?;
+/// The `weekly_report` job: queues the last full week's report for every recipient, all or nothing; with `web`
+/// (the UI's address) each links its week's page.
+pub async fn run(ctx: Ctx, stale_days: i64, web: Option<String>) -> anyhow::Result<()> {
+    let mails = build(&ctx.db, ctx.as_of, (None, web.as_deref()), stale_days).await?;
     let txn = ctx.db.begin().await?;
     let added = outbox::enqueue(&txn, mails).await?;
     txn.commit().await?;

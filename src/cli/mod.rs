@@ -230,7 +230,8 @@ async fn report_command(conn: &DatabaseConnection, cfg: &Config, action: ReportA
         ReportAction::Preview { week, to, out } => {
             let w = jobs::period::Period::parse(&week)?;
             let next_day = w.to + chrono::Duration::days(1);
-            let mails = jobs::weekly::build(conn, next_day, Some(&to), cfg.jobs.stale_days).await?;
+            let web = cfg.mail.web_url.as_deref();
+            let mails = jobs::weekly::build(conn, next_day, (Some(&to), web), cfg.jobs.stale_days).await?;
             let mail = mails
                 .first()
                 .ok_or_else(|| anyhow::anyhow!("{to} is no subscribed leader with an e-mail address"))?;

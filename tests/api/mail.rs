@@ -511,8 +511,27 @@ async fn a_leader_s_weekly_report_counts_what_they_see(app: TestApp) {
         .await
         .unwrap();
     let monday = chrono::NaiveDate::from_ymd_opt(2024, 5, 27).unwrap();
-    let mails = jobs::weekly::build(&app.db, monday, None, 30).await.unwrap();
+    let mails = jobs::weekly::build(&app.db, monday, (None, None), 30).await.unwrap();
     let text_of = |to: &str| mails.iter().find(|m| m.to.starts_with(to)).unwrap().text.clone();
+    assert!(
+        !text_of("wangjianguo@").contains("在网页中查看"),
+        "no link without the UI's address"
+    );
+    // With the UI's address, the report links its week's page with the map of the investors' provinces.
+    let linked = jobs::weekly::build(
+        &app.db,
+        monday,
+        (Some("王建国"), Some("https://crm.example.gov.cn/")),
+        30,
+    )
+    .await
+    .unwrap();
+    let link = "https://crm.example.gov.cn/analytics?period=2024-W21#province-map";
+    assert!(
+        linked[0].text.contains(link) && linked[0].html.contains(&format!("href=\"{link}\"")),
+        "{}",
+        linked[0].html
+    );
     let (part, whole) = (text_of("zhanghua@"), text_of("wangjianguo@"));
     // The year-to-date visits: a part of the park's, and fewer.
     let ytd_visits = |text: &str| -> i64 {
