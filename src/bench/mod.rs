@@ -167,25 +167,15 @@ async fn gen_projects(
                 .collect::<AppResult<Vec<_>>>()?;
             let reach = steps.iter().filter_map(|(s, _, _)| s.rank()).max().unwrap_or(0);
             let agreed = (reach >= 2).then(|| Money::yuan(entity::money::yuan_of_wan(r.random_range(100..50_000))));
+            let name = Name::parse("name", &format!("基准项目{i:06}"))?;
+            let first = (companies[i % companies.len()], Day::parse("occurred_on", lead)?);
             let project = projects::NewProject {
-                name: Name::parse("name", &format!("基准项目{i:06}"))?,
-                company_id: companies[i % companies.len()],
-                stage: ProjectStage::Lead,
-                occurred_on: Day::parse("occurred_on", lead)?,
-                note: None,
                 industry: Some(Short::parse("industry", INDUSTRIES[i % INDUSTRIES.len()])?),
-                origin: projects::Origin::default(),
                 agreed_investment: agreed,
-                land_mu: None,
                 is_major: i % 3 == 0,
                 capital_origin: CapitalOrigin::Domestic,
                 contact_leader: Some(Short::parse("contact_leader", LEADERS[i % LEADERS.len()])?),
-                contact_leader_id: None,
-                owner_id: None,
-                team_members: Vec::new(),
-                responsible_unit: None,
-                team: None,
-                notes: None,
+                ..projects::NewProject::named(name, first.0, ProjectStage::Lead, first.1)
             };
             list.push(projects::ProjectWithHistory { project, moves });
         }

@@ -269,7 +269,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     .find_map(|(kind, id)| id.map(|id| (kind, id)));
     let source = match source {
         Some((kind, sid)) => Some(context! {
-            label => source_label(&state.db, kind, sid).await?,
+            label => svc::source_label(&state.db, kind, sid).await?,
             href => match kind {
                 ProjectSource::Visit => format!("/visits/{sid}"),
                 ProjectSource::Outreach => "/outreach".to_owned(),
@@ -492,24 +492,6 @@ impl ProjectForm {
     }
 }
 
-/// How a source record reads in the form.
-async fn source_label(db: &impl sea_orm::ConnectionTrait, kind: ProjectSource, id: i64) -> AppResult<String> {
-    use crate::service::{outreach, partners, visits};
-    Ok(match kind {
-        ProjectSource::Visit => {
-            let v = visits::get(db, id).await?;
-            let names = crate::service::names::<entity::company::Entity>(db, v.company_ids.clone()).await?;
-            let companies: Vec<String> = v.company_ids.iter().filter_map(|c| names.get(c).cloned()).collect();
-            format!("{} 来访:{}", v.visit.visit_date, companies.join("、"))
-        }
-        ProjectSource::Outreach => {
-            let o = outreach::get(db, id).await?.outreach;
-            format!("{} {}:{}", o.start_date, o.kind.label(), o.city)
-        }
-        _ => format!("合作机构:{}", partners::get(db, id).await?.name),
-    })
-}
-
 /// What the source picker sends: the text typed.
 #[derive(Deserialize)]
 pub struct TypedSource {
@@ -583,7 +565,7 @@ pub async fn edit_page(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>
     .into_iter()
     .find_map(|(kind, id)| id.map(|id| (kind, id)));
     let source_label = match picked {
-        Some((kind, id)) => Some(source_label(&state.db, kind, id).await?),
+        Some((kind, id)) => Some(svc::source_label(&state.db, kind, id).await?),
         None => None,
     };
     let f = ProjectForm {

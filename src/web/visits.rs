@@ -357,19 +357,7 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
     let (rows, person_times) = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
     // Every visit is one batch (批): the count of the range is its batches.
     let batches = rows.total;
-    let (names, _) = names_of(&state.db, rows.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
-    let rows: Vec<Value> = rows
-        .items
-        .iter()
-        .map(|v| {
-            let companies: Vec<String> = v.company_ids.iter().filter_map(|id| names.get(id).cloned()).collect();
-            context! {
-                id => v.visit.id, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
-                companies => companies.join("、"),
-                leaders => svc::list_of(&v.visit.receiving_leaders).join("、"), purpose => v.visit.purpose.clone(),
-            }
-        })
-        .collect();
+    let rows = visit_rows(&state.db, &rows.items).await?;
     Ok(context! {
         me => me(staff), menu => "visits", q => val(q), base => pager_base(q), rows,
         batches, person_times, page, per_page => 20,
@@ -539,15 +527,20 @@ pub async fn concerning(
         ..Default::default()
     };
     let (page, _) = svc::list(db, f, Paging::new(Some(1), Some(20))?).await?;
-    let (names, _) = names_of(db, page.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
-    Ok(page
-        .items
+    visit_rows(db, &page.items).await
+}
+
+/// Visits as the lists show them: date, headcount, companies' names, receiving leaders and purpose.
+async fn visit_rows(db: &impl sea_orm::ConnectionTrait, visits: &[svc::VisitView]) -> AppResult<Vec<Value>> {
+    let (names, _) = names_of(db, visits.iter().flat_map(|v| v.company_ids.clone()), []).await?;
+    Ok(visits
         .iter()
         .map(|v| {
             let companies: Vec<String> = v.company_ids.iter().filter_map(|id| names.get(id).cloned()).collect();
             context! {
                 id => v.visit.id, date => v.visit.visit_date.to_string(), headcount => v.visit.headcount,
                 companies => companies.join("、"), purpose => v.visit.purpose.clone(),
+                leaders => svc::list_of(&v.visit.receiving_leaders).join("、"),
             }
         })
         .collect())

@@ -7,7 +7,7 @@ use invest_crm::service::{
     Actor, AppError, Need, blockers, companies,
     history::StageMove,
     input::{Day, Money, Name, Note, Short},
-    projects::{self, NewProject, Origin, ProjectWithHistory},
+    projects::{self, NewProject, ProjectWithHistory},
     sessions::{self, AuthConfig, SignIn},
     visits,
 };
@@ -58,24 +58,13 @@ async fn company(db: &DatabaseConnection, name: &str) -> i64 {
 
 fn new_project(company_id: i64, name: &str, on: &str) -> NewProject {
     NewProject {
-        name: Name::parse("name", name).unwrap(),
-        company_id,
-        stage: ProjectStage::Lead,
-        occurred_on: day(on),
-        note: None,
-        industry: None,
-        origin: Origin::default(),
         agreed_investment: Some(Money::from_wan("agreed_investment", "1.5".parse().unwrap()).unwrap()),
-        land_mu: None,
-        is_major: false,
-        capital_origin: Default::default(),
-        contact_leader: None,
-        contact_leader_id: None,
-        owner_id: None,
-        team_members: Vec::new(),
-        responsible_unit: None,
-        team: None,
-        notes: None,
+        ..NewProject::named(
+            Name::parse("name", name).unwrap(),
+            company_id,
+            ProjectStage::Lead,
+            day(on),
+        )
     }
 }
 

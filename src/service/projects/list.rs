@@ -209,7 +209,6 @@ pub async fn source_records(
     text: &str,
     limit: u64,
 ) -> AppResult<Vec<SourceRecord>> {
-    use entity::enums::Label;
     use entity::{company, outreach, partner, visit, visit_company};
     use sea_orm::sea_query::ExprTrait;
     let backend = db.get_database_backend();
@@ -240,15 +239,7 @@ pub async fn source_records(
         .map(|v| SourceRecord {
             kind: ProjectSource::Visit,
             id: v.visit.id,
-            label: format!(
-                "{} 来访:{}",
-                v.visit.visit_date,
-                v.company_ids
-                    .iter()
-                    .filter_map(|c| names.get(c).cloned())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            ),
+            label: visit_label(v, &names),
         })
         .collect();
     let mut trips = outreach::Entity::find()
@@ -261,7 +252,7 @@ pub async fn source_records(
     out.extend(trips.all(db).await?.into_iter().map(|o| SourceRecord {
         kind: ProjectSource::Outreach,
         id: o.id,
-        label: format!("{} {}:{}", o.start_date, o.kind.label(), o.city),
+        label: outreach_label(&o),
     }));
     let partners = partner::Entity::find()
         .filter(name_contains(backend, partner::Column::Name, text))
@@ -275,4 +266,31 @@ pub async fn source_records(
         label: format!("合作机构:{}", p.name),
     }));
     Ok(out)
+}
+
+fn visit_label(v: &crate::service::visits::VisitView, names: &HashMap<i64, String>) -> String {
+    let companies: Vec<&str> = v
+        .company_ids
+        .iter()
+        .filter_map(|c| names.get(c).map(String::as_str))
+        .collect();
+    format!("{} 来访:{}", v.visit.visit_date, companies.join("、"))
+}
+
+fn outreach_label(o: &entity::outreach::Model) -> String {
+    use entity::enums::Label;
+    format!("{} {}:{}", o.start_date, o.kind.label(), o.city)
+}
+
+/// How a project's source record reads (as [`source_records`] lists it).
+pub async fn source_label(db: &impl ConnectionTrait, kind: ProjectSource, id: i64) -> AppResult<String> {
+    Ok(match kind {
+        ProjectSource::Visit => {
+            let v = crate::service::visits::get(db, id).await?;
+            let names = names::<entity::company::Entity>(db, v.company_ids.clone()).await?;
+            visit_label(&v, &names)
+        }
+        ProjectSource::Outreach => outreach_label(&crate::service::outreach::get(db, id).await?.outreach),
+        _ => format!("合作机构:{}", crate::service::partners::get(db, id).await?.name),
+    })
 }

@@ -24,7 +24,9 @@ use super::{
 
 mod list;
 
-pub use list::{Brought, ProjectFilter, SourceRecord, after, brought_by, events_after, list, source_records};
+pub use list::{
+    Brought, ProjectFilter, SourceRecord, after, brought_by, events_after, list, source_label, source_records,
+};
 
 crate::tracked!(
     /// Projects as records with a stage history.
