@@ -2,6 +2,7 @@
 //! lives in `main.rs`.
 
 pub mod api;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -47,6 +47,22 @@ pub enum Command {
     },
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
+    /// Back the database up while the service runs: one file (SQLite's VACUUM INTO, PostgreSQL's pg_dump
+    /// --format=custom) and its manifest (schema version, rows per table, SHA-256), named with the time and schema.
+    Backup {
+        /// The folder to write to (default: backups/ under the data folder).
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup into the configured database (checked against its manifest first; refused if the database
+    /// holds records), then apply newer migrations and print the rows of every table against the manifest.
+    Restore {
+        /// The backup file (its manifest beside it).
+        file: PathBuf,
+        /// Replace the records of a database that is not empty (they are backed up first).
+        #[arg(long)]
+        force: bool,
+    },
     /// The audit trail: verify its hash chain, archive old entries.
     Audit {
         #[command(subcommand)]

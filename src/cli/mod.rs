@@ -54,6 +54,8 @@ async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { action } => migrate(&cfg, action).await,
+        Command::Backup { to } => backup_command(&cfg, to).await,
+        Command::Restore { file, force } => restore_command(&cfg, &file, force).await,
         Command::Openapi => anyhow::bail!("`openapi` is answered by the binary itself"),
         Command::Bench { action } => bench_command(&open(&cfg).await?, &cfg, action).await,
         Command::Export {
@@ -95,6 +97,41 @@ async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
         Command::Job { action } => job_command(&open(&cfg).await?, &cfg, action).await,
         Command::User { action } => users::run(&open(&cfg).await?, action).await,
     }
+}
+
+/// `invest-crm backup`: a backup of the configured database into `to` (default: backups/ under the data folder).
+async fn backup_command(cfg: &Config, to: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let dir = to.unwrap_or_else(|| cfg.data_dir.join("backups"));
+    let (file, m) = crate::backup::backup(&open(cfg).await?, &cfg.database_url(), &dir).await?;
+    let rows: i64 = m.tables.values().sum();
+    println!(
+        "wrote {} ({} bytes, {rows} rows in {} tables, schema {})",
+        file.display(),
+        m.bytes,
+        m.tables.len(),
+        m.schema_version
+    );
+    Ok(())
+}
+
+/// `invest-crm restore`: restores a backup and prints every table's rows against its manifest.
+async fn restore_command(cfg: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let dir = cfg.data_dir.join("backups");
+    let r = crate::backup::restore(&cfg.database_url(), file, force, &dir).await?;
+    if let Some(saved) = &r.saved_first {
+        println!("the records that were there are backed up in {}", saved.display());
+    }
+    let m = &r.manifest;
+    println!(
+        "restored {} (taken {}, schema {})",
+        m.file, m.taken_at, m.schema_version
+    );
+    println!("{:<24} {:>10} {:>10}", "table", "backup", "now");
+    for (t, now) in &r.tables {
+        let then = m.tables.get(t).map_or_else(|| "—".to_owned(), i64::to_string);
+        println!("{t:<24} {then:>10} {now:>10}");
+    }
+    Ok(())
 }
 
 /// The configured database, migrated.

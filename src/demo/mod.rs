@@ -38,7 +38,8 @@ pub struct Summary {
 /// The contact leaders (联系领导) of the demo park.
 pub const LEADERS: [&str; 5] = ["王建国", "李明", "张华", "陈静", "刘洋"];
 
-async fn is_empty(db: &impl ConnectionTrait) -> anyhow::Result<bool> {
+/// Whether the database holds none of the bureau's records (its accounts and its logs do not count).
+pub(crate) async fn is_empty(db: &impl ConnectionTrait) -> anyhow::Result<bool> {
     Ok(company::Entity::find().count(db).await? == 0
         && project::Entity::find().count(db).await? == 0
         && visit::Entity::find().count(db).await? == 0

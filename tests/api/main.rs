@@ -8,6 +8,7 @@ mod support;
 
 mod analytics;
 mod audit_trail;
+mod backup;
 mod browser;
 mod chaos;
 mod companies;

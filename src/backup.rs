@@ -1,0 +1,319 @@
+//! Backups and restores of the whole database: a consistent snapshot taken while the service runs and writes
+//! (SQLite's `VACUUM INTO`; PostgreSQL's `pg_dump --format=custom` on a snapshot whose row counts are read in the
+//! same snapshot), one file per backup with a manifest beside it (`<file>.manifest.json`: product and schema
+//! version, the row count of every table, the file's SHA-256), written under temporary names and renamed only once
+//! complete and checked. A restore checks the manifest and the SHA-256 first, refuses a database that holds records
+//! unless forced (then it backs that database up first), applies the migrations newer than the backup, and compares
+//! the row counts with the manifest.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, IsolationLevel, Statement, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What a backup holds, written beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The product version that wrote it.
+    pub product_version: String,
+    /// The last migration applied to the database backed up.
+    pub schema_version: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// When it was taken (UTC, RFC 3339).
+    pub taken_at: String,
+    /// The backup file's name (beside the manifest).
+    pub file: String,
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// The file's SHA-256, hex.
+    pub sha256: String,
+    /// The number of rows of every table, as of the snapshot.
+    pub tables: BTreeMap<String, i64>,
+}
+
+/// The manifest of a backup file: `<file>.manifest.json`.
+pub fn manifest_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".manifest.json");
+    PathBuf::from(name)
+}
+
+/// Which database a URL names.
+fn backend_of(url: &str) -> DatabaseBackend {
+    if url.starts_with("postgres") {
+        DatabaseBackend::Postgres
+    } else {
+        DatabaseBackend::Sqlite
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://data/x.db?mode=rwc` → `data/x.db`).
+fn sqlite_file(url: &str) -> anyhow::Result<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .context("not a SQLite URL")?;
+    Ok(PathBuf::from(rest.split('?').next().unwrap_or_default()))
+}
+
+/// The tables of the database (the application's and the migrations' own), in name order.
+async fn tables(db: &impl ConnectionTrait) -> anyhow::Result<Vec<String>> {
+    let sql = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+    };
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get::<String>("", "name")?)).collect()
+}
+
+/// The row count of every table.
+pub async fn row_counts(db: &impl ConnectionTrait) -> anyhow::Result<BTreeMap<String, i64>> {
+    let mut out = BTreeMap::new();
+    for t in tables(db).await? {
+        let sql = format!("SELECT COUNT(*) AS n FROM \"{}\"", t.replace('"', "\"\""));
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await?
+            .context("a count answers one row")?;
+        out.insert(t, row.try_get::<i64>("", "n")?);
+    }
+    Ok(out)
+}
+
+/// The last migration applied.
+async fn schema_version(db: &impl ConnectionTrait) -> anyhow::Result<String> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(version) AS v FROM seaql_migrations",
+        ))
+        .await?
+        .context("no migrations table")?;
+    Ok(row.try_get::<Option<String>>("", "v")?.unwrap_or_default())
+}
+
+fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut h = Sha256::new();
+    let bytes = std::io::copy(&mut f, &mut h)?;
+    Ok((hex::encode(h.finalize()), bytes))
+}
+
+/// A program a backup or a restore runs, or a clear error naming it when it is not installed.
+fn run(program: &str, args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
+    let out = std::process::Command::new(program).args(args).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!("{program} is not installed (Debian: apt-get install postgresql-client)")
+        } else {
+            anyhow::anyhow!("running {program}: {e}")
+        }
+    })?;
+    if !out.status.success() {
+        bail!("{program} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+/// Takes a backup of the database at `url` (open as `db`) into the folder `dir`: the file and its manifest, both
+/// complete and checked before they take their names. Answers the file.
+pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> anyhow::Result<(PathBuf, Manifest)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let schema = schema_version(db).await?;
+    let now = chrono::Utc::now();
+    let backend = backend_of(url);
+    let ext = if backend == DatabaseBackend::Postgres {
+        "pgdump"
+    } else {
+        "sqlite"
+    };
+    let name = format!("invest-crm-{}-{schema}.{ext}", now.format("%Y%m%dT%H%M%S%.3fZ"));
+    let file = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let tables = match backend {
+        DatabaseBackend::Postgres => dump_postgres(db, url, &tmp).await?,
+        _ => copy_sqlite(db, &tmp).await?,
+    };
+    let (sha256, bytes) = sha256_of(&tmp)?;
+    let manifest = Manifest {
+        product_version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: schema,
+        database: if backend == DatabaseBackend::Postgres {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+        .into(),
+        taken_at: now.to_rfc3339(),
+        file: name,
+        bytes,
+        sha256,
+        tables,
+    };
+    let tmp_manifest = dir.join(format!(".{}.manifest.json.tmp", manifest.file));
+    std::fs::write(&tmp_manifest, serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::File::open(&tmp_manifest)?.sync_all()?;
+    std::fs::rename(&tmp, &file)?;
+    std::fs::rename(&tmp_manifest, manifest_path(&file))?;
+    let detail = serde_json::json!({ "file": manifest.file, "bytes": manifest.bytes, "sha256": manifest.sha256 });
+    crate::service::audit::event(db, "backup", None, Some(detail)).await?;
+    Ok((file, manifest))
+}
+
+/// `pg_dump --format=custom` into `tmp` on a snapshot whose row counts are read in the same snapshot: the manifest
+/// says what the file holds while writes go on.
+async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow::Result<BTreeMap<String, i64>> {
+    let backend = DatabaseBackend::Postgres;
+    let txn = db
+        .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+        .await?;
+    let snap = txn
+        .query_one_raw(Statement::from_string(backend, "SELECT pg_export_snapshot() AS s"))
+        .await?
+        .context("a snapshot")?
+        .try_get::<String>("", "s")?;
+    let counts = row_counts(&txn).await?;
+    let snapshot = format!("--snapshot={snap}");
+    let (url, tmp) = (url.to_owned(), tmp.to_owned());
+    let dump = tokio::task::spawn_blocking(move || {
+        let args: [&std::ffi::OsStr; 5] = [
+            "--format=custom".as_ref(),
+            snapshot.as_ref(),
+            "--file".as_ref(),
+            tmp.as_os_str(),
+            url.as_ref(),
+        ];
+        run("pg_dump", &args)
+    })
+    .await?;
+    txn.commit().await?;
+    dump?;
+    Ok(counts)
+}
+
+/// SQLite's `VACUUM INTO` (one consistent read) into `tmp`; the row counts are read from the copy.
+async fn copy_sqlite(db: &DatabaseConnection, tmp: &Path) -> anyhow::Result<BTreeMap<String, i64>> {
+    let path = tmp.to_string_lossy().replace('\'', "''");
+    db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
+        .await
+        .context("VACUUM INTO")?;
+    let copy = crate::db::connect(&format!("sqlite://{}?mode=ro", tmp.display())).await?;
+    let counts = row_counts(&copy).await?;
+    copy.close().await?;
+    Ok(counts)
+}
+
+/// Reads a backup's manifest and checks the file against it (size and SHA-256): a damaged backup is refused with
+/// the reason.
+pub fn check(file: &Path) -> anyhow::Result<Manifest> {
+    let mpath = manifest_path(file);
+    let text = std::fs::read(&mpath).with_context(|| {
+        format!(
+            "reading the manifest {} (a backup is restored with its manifest)",
+            mpath.display()
+        )
+    })?;
+    let m: Manifest = serde_json::from_slice(&text).with_context(|| format!("{} is no manifest", mpath.display()))?;
+    let (sha256, bytes) = sha256_of(file)?;
+    if bytes != m.bytes || sha256 != m.sha256 {
+        bail!(
+            "{} is damaged: its manifest says {} bytes with SHA-256 {}, the file has {bytes} bytes with SHA-256 {sha256}",
+            file.display(),
+            m.bytes,
+            m.sha256
+        );
+    }
+    Ok(m)
+}
+
+/// What a restore did: the manifest it followed and the rows of every table after it, against the manifest's.
+#[derive(Debug)]
+pub struct Restored {
+    /// The backup's manifest.
+    pub manifest: Manifest,
+    /// The rows of every table after the restore (and the migrations it applied).
+    pub tables: BTreeMap<String, i64>,
+    /// The backup of what the database held before, when a forced restore replaced records.
+    pub saved_first: Option<PathBuf>,
+}
+
+/// Restores `file` into the database at `url`: refused when the backup is damaged, of another kind of database,
+/// or when the database holds records (unless `force`, which first backs it up into `dir`). Migrations newer than
+/// the backup are applied after it.
+pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow::Result<Restored> {
+    let manifest = check(file)?;
+    let backend = backend_of(url);
+    let kind = if backend == DatabaseBackend::Postgres {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    if manifest.database != kind {
+        bail!(
+            "{} is a {} backup; it restores into a {} database only",
+            file.display(),
+            manifest.database,
+            manifest.database
+        );
+    }
+    let mut saved_first = None;
+    let target = crate::db::connect(url).await?;
+    // A new database gets the schema first, so that what it holds can be asked (and a SQLite file exists).
+    crate::db::migrate(&target).await?;
+    if !crate::demo::is_empty(&target).await? {
+        if !force {
+            bail!("the database holds records: restore refuses to replace them (--force backs them up first)");
+        }
+        saved_first = Some(backup(&target, url, dir).await?.0);
+    }
+    match backend {
+        DatabaseBackend::Postgres => {
+            let (url, file) = (url.to_owned(), file.to_owned());
+            tokio::task::spawn_blocking(move || {
+                let args: [&std::ffi::OsStr; 7] = [
+                    "--clean".as_ref(),
+                    "--if-exists".as_ref(),
+                    "--no-owner".as_ref(),
+                    "--single-transaction".as_ref(),
+                    "--dbname".as_ref(),
+                    url.as_ref(),
+                    file.as_os_str(),
+                ];
+                run("pg_restore", &args)
+            })
+            .await??;
+            target.close().await?;
+        }
+        _ => {
+            target.close().await?;
+            let path = sqlite_file(url)?;
+            let tmp = path.with_extension("restoring");
+            std::fs::copy(file, &tmp).with_context(|| format!("copying {} to {}", file.display(), tmp.display()))?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+        }
+    }
+    let db = crate::db::connect(url).await?;
+    crate::db::migrate(&db).await?;
+    let tables = row_counts(&db).await?;
+    let detail = serde_json::json!({ "file": manifest.file, "taken_at": manifest.taken_at, "sha256": manifest.sha256 });
+    crate::service::audit::event(&db, "restore", None, Some(detail)).await?;
+    db.close().await?;
+    Ok(Restored {
+        manifest,
+        tables,
+        saved_first,
+    })
+}
