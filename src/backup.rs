@@ -111,9 +111,36 @@ fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), bytes))
 }
 
-/// A program a backup or a restore runs, or a clear error naming it when it is not installed.
-fn run(program: &str, args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
-    let out = std::process::Command::new(program).args(args).output().map_err(|e| {
+/// A PostgreSQL URL without its password, and the password: the programs get it through `PGPASSWORD`, so that it is
+/// not on their command line for every local user to read.
+fn without_password(url: &str) -> (String, Option<String>) {
+    let (Some(s), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return (url.to_owned(), None);
+    };
+    if at < s + 3 {
+        return (url.to_owned(), None);
+    }
+    match url[s + 3..at].split_once(':') {
+        Some((user, pw)) => {
+            let pw = percent_encoding::percent_decode_str(pw)
+                .decode_utf8_lossy()
+                .into_owned();
+            (format!("{}{user}{}", &url[..s + 3], &url[at..]), Some(pw))
+        }
+        _ => (url.to_owned(), None),
+    }
+}
+
+/// A PostgreSQL program a backup or a restore runs on the database at `url` (its last argument), or a clear error
+/// naming it when it is not installed.
+fn run(program: &str, args: &[&std::ffi::OsStr], url: &str) -> anyhow::Result<()> {
+    let (url, password) = without_password(url);
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args).arg(url);
+    if let Some(pw) = password {
+        cmd.env("PGPASSWORD", pw);
+    }
+    let out = cmd.output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             anyhow::anyhow!("{program} is not installed (Debian: apt-get install postgresql-client)")
         } else {
@@ -188,14 +215,13 @@ async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow
     let snapshot = format!("--snapshot={snap}");
     let (url, tmp) = (url.to_owned(), tmp.to_owned());
     let dump = tokio::task::spawn_blocking(move || {
-        let args: [&std::ffi::OsStr; 5] = [
+        let args: [&std::ffi::OsStr; 4] = [
             "--format=custom".as_ref(),
             snapshot.as_ref(),
             "--file".as_ref(),
             tmp.as_os_str(),
-            url.as_ref(),
         ];
-        run("pg_dump", &args)
+        run("pg_dump", &args, &url)
     })
     .await?;
     txn.commit().await?;
@@ -282,16 +308,15 @@ pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow:
         DatabaseBackend::Postgres => {
             let (url, file) = (url.to_owned(), file.to_owned());
             tokio::task::spawn_blocking(move || {
-                let args: [&std::ffi::OsStr; 7] = [
+                let args: [&std::ffi::OsStr; 6] = [
                     "--clean".as_ref(),
                     "--if-exists".as_ref(),
                     "--no-owner".as_ref(),
                     "--single-transaction".as_ref(),
-                    "--dbname".as_ref(),
-                    url.as_ref(),
                     file.as_os_str(),
+                    "--dbname".as_ref(),
                 ];
-                run("pg_restore", &args)
+                run("pg_restore", &args, &url)
             })
             .await??;
             target.close().await?;
@@ -316,4 +341,22 @@ pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow:
         tables,
         saved_first,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_leaves_the_command_line() {
+        assert_eq!(
+            super::without_password("postgres://crm:s%40cret@db:5432/crm?sslmode=require"),
+            (
+                "postgres://crm@db:5432/crm?sslmode=require".to_owned(),
+                Some("s@cret".to_owned())
+            )
+        );
+        assert_eq!(
+            super::without_password("postgres://postgres@127.0.0.1/test"),
+            ("postgres://postgres@127.0.0.1/test".to_owned(), None)
+        );
+    }
 }

@@ -159,38 +159,36 @@ pub async fn latest_snapshots(
 /// they point to the period of this day.
 pub async fn latest_activity(db: &impl ConnectionTrait, seen: &Seen, as_of: NaiveDate) -> AppResult<Option<NaiveDate>> {
     use entity::{outreach, project, visit};
+    let mut days = Vec::new();
+    for col in project::REACHED {
+        days.push(latest_of::<project::Entity>(db, col, seen.visible.projects(), as_of).await?);
+    }
+    let visits = seen.visible.owned(visit::Column::OwnerId);
+    days.push(latest_of::<visit::Entity>(db, visit::Column::VisitDate, visits, as_of).await?);
+    let trips = seen.visible.owned(outreach::Column::OwnerId);
+    days.push(latest_of::<outreach::Entity>(db, outreach::Column::StartDate, trips, as_of).await?);
+    Ok(days.into_iter().flatten().max())
+}
+
+/// The latest date in `col` on or before `as_of` among the rows `scope` keeps (all: none).
+async fn latest_of<E: sea_orm::EntityTrait>(
+    db: &impl ConnectionTrait,
+    col: E::Column,
+    scope: Option<sea_orm::Condition>,
+    as_of: NaiveDate,
+) -> AppResult<Option<NaiveDate>> {
     use sea_orm::{
-        ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+        ColumnTrait, QueryFilter, QuerySelect,
         sea_query::{Expr, Func},
     };
-    let mut latest = Vec::new();
-    for col in project::REACHED {
-        let mut q = project::Entity::find()
-            .select_only()
-            .expr(Func::max(Expr::col(col)))
-            .filter(col.lte(as_of));
-        if let Some(c) = seen.visible.projects() {
-            q = q.filter(c);
-        }
-        latest.push(q.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
-    }
-    let mut visits = visit::Entity::find()
+    let mut q = E::find()
         .select_only()
-        .expr(Func::max(Expr::col(visit::Column::VisitDate)))
-        .filter(visit::Column::VisitDate.lte(as_of));
-    if let Some(c) = seen.visible.owned(visit::Column::OwnerId) {
-        visits = visits.filter(c);
+        .expr(Func::max(Expr::col(col)))
+        .filter(col.lte(as_of));
+    if let Some(c) = scope {
+        q = q.filter(c);
     }
-    latest.push(visits.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
-    let mut trips = outreach::Entity::find()
-        .select_only()
-        .expr(Func::max(Expr::col(outreach::Column::StartDate)))
-        .filter(outreach::Column::StartDate.lte(as_of));
-    if let Some(c) = seen.visible.owned(outreach::Column::OwnerId) {
-        trips = trips.filter(c);
-    }
-    latest.push(trips.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten());
-    Ok(latest.into_iter().flatten().max())
+    Ok(q.into_tuple::<Option<NaiveDate>>().one(db).await?.flatten())
 }
 
 /// The figures of one province of the investors (客商来源地图, docs/DEFINITIONS.md).

@@ -290,6 +290,7 @@ async fn add_projects(
         return Ok(v);
     }
     let mut project_ids = v.project_ids.clone();
+    let day = Day::parse("visit_date", v.visit.visit_date)?;
     for p in new_projects {
         let company_id = match p.company {
             CompanyRef::Known(id) => Some(id),
@@ -303,7 +304,6 @@ async fn add_projects(
                 "新项目的企业须为本次来访企业",
             )
         })?;
-        let day = Day::parse("visit_date", v.visit.visit_date)?;
         let mut new = NewProject::named(p.name, company_id, entity::enums::ProjectStage::Lead, day);
         new.industry = p.industry;
         new.agreed_investment = p.agreed_investment;
