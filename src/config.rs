@@ -19,10 +19,16 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// A second address that serves only `/metrics`, without a token (keep it off the public network); none by
+    /// default: then `/metrics` on `listen` takes a token of the `metrics` scope.
+    pub metrics_listen: Option<SocketAddr>,
     /// Folder for the embedded SQLite database and the mail outbox.
     pub data_dir: PathBuf,
     /// `tracing` filter, e.g. `info` or `invest_crm=debug,sqlx=warn`.
     pub log: String,
+    /// `text` (for a console) or `json` (one object per line, for a log shipper); each line of a request carries
+    /// its request id.
+    pub log_format: LogFormat,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
     /// Addresses of the reverse proxies in front of the service: only from them are `X-Forwarded-For` and
@@ -42,6 +48,18 @@ pub struct Config {
     pub mail: MailConfig,
     /// The audit trail's retention.
     pub audit: AuditConfig,
+    /// Where the scheduled backups go and how many are kept.
+    pub backup: crate::backup::BackupConfig,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The audit trail's settings (docs/SECURITY.md).
@@ -71,8 +89,10 @@ impl Default for Config {
         Config {
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             data_dir: PathBuf::from("data"),
             log: "info,sqlx=warn,sea_orm=warn".into(),
+            log_format: LogFormat::Text,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             body_limit: 2 * 1024 * 1024,
@@ -82,6 +102,7 @@ impl Default for Config {
             jobs: Schedules::default(),
             mail: MailConfig::default(),
             audit: AuditConfig::default(),
+            backup: crate::backup::BackupConfig::default(),
         }
     }
 }
@@ -112,6 +133,9 @@ impl Config {
         v["database_url"] = serde_json::json!(crate::db::redact(&self.database_url()));
         if let Some(url) = &self.mail.smtp_url {
             v["mail"]["smtp_url"] = serde_json::json!(crate::db::redact(url));
+        }
+        if self.backup.s3.as_ref().is_some_and(|s| s.secret_access_key.is_some()) {
+            v["backup"]["s3"]["secret_access_key"] = serde_json::json!("***");
         }
         v
     }

@@ -21,7 +21,7 @@ use anyhow::Context;
 use poem::{
     EndpointExt, Server,
     http::header,
-    listener::TcpListener,
+    listener::{Listener, TcpListener},
     middleware::{CatchPanic, SetHeader},
 };
 use sea_orm::DatabaseConnection;
@@ -37,6 +37,8 @@ pub fn app(db: DatabaseConnection, cfg: &config::Config) -> impl poem::Endpoint 
         routes = routes.nest_no_strip(path, api.clone());
     }
     routes
+        .around(edge::metrics::measure)
+        .around(edge::request_id)
         .data(edge)
         .with(CatchPanic::new().with_handler(edge::error::on_panic))
         .with(
@@ -76,7 +78,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     let sealing = db.clone();
     let scheduler = if cfg.jobs.enabled {
         let runner = service::jobs::runner(&db, &cfg.jobs)?;
-        let specs = jobs::specs(&cfg.jobs, &cfg.mail);
+        let specs = service::jobs::Setup::of(cfg).specs();
         // Catch-up runs in the background so a long job does not hold the server back.
         let (r, s) = (runner.clone(), specs.clone());
         tokio::spawn(async move {
@@ -88,6 +90,20 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    let metrics = match cfg.metrics_listen {
+        Some(addr) => {
+            let acceptor = TcpListener::bind(addr)
+                .into_acceptor()
+                .await
+                .with_context(|| format!("serving /metrics on {addr}"))?;
+            let open = poem::Route::new()
+                .at("/metrics", poem::get(edge::metrics::scrape_open))
+                .data(db.clone());
+            tracing::info!(listen = %addr, "serving /metrics");
+            Some(tokio::spawn(Server::new_with_acceptor(acceptor).run(open)))
+        }
+        None => None,
+    };
     Server::new(TcpListener::bind(cfg.listen))
         .run_with_graceful_shutdown(app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
         .await
@@ -96,6 +112,9 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         s.shutdown().await.ok();
     }
     sealer.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     if let Err(e) = service::audit::chain::seal(&sealing).await {
         tracing::error!(error = %e, "sealing the audit trail failed");
     }

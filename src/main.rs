@@ -24,12 +24,13 @@ async fn main() -> ExitCode {
     if let Some(url) = cli.database_url {
         cfg.database_url = Some(url);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cfg.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match cfg.log_format {
+        invest_crm::config::LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        invest_crm::config::LogFormat::Text => logs.init(),
+    }
     let done = match cli.command {
         Command::Openapi => {
             println!("{}", invest_crm::api::spec_json(&cfg));

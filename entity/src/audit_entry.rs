@@ -28,6 +28,9 @@ pub struct Model {
     pub prev_hash: Option<String>,
     /// SHA-256 over the entry's content and `prev_hash`.
     pub hash: Option<String>,
+    /// The request it was written in (the answer's `X-Request-Id`, in that request's log lines too); none outside
+    /// requests and in entries older than the column.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

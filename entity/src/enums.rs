@@ -296,6 +296,8 @@ pub enum TokenScope {
     Export,
     /// See contact phone numbers and e-mail addresses unmasked.
     ContactDetails,
+    /// Scrape `/metrics` (and nothing else).
+    Metrics,
 }
 
 /// A stage of either pipeline, as a funnel names it: a project's or an incubation candidate's (their values differ,
@@ -471,7 +473,7 @@ labels!(IncubationStage {
     Cultivating => "纳入培育", Applied => "申报", Approved => "评审通过", Filed => "备案", Failed => "未通过",
 });
 labels!(Role { Admin => "管理员", Leader => "领导", Staff => "招商专员", Viewer => "查看者", Security => "安全管理员", Auditor => "审计管理员" });
-labels!(TokenScope { Read => "读取", Export => "导出", ContactDetails => "联系方式" });
+labels!(TokenScope { Read => "读取", Export => "导出", ContactDetails => "联系方式", Metrics => "监控指标" });
 labels!(TargetMetric {
     VisitBatches => "接待客商批次", PersonTimes => "接待客商人次", ProjectsNegotiating => "洽谈项目数",
     ProjectsSigned => "签约项目数", ProjectsLanded => "落地项目数", ProjectsStarted => "开工项目数",

@@ -49,9 +49,17 @@ pub fn seal_of(e: &audit_entry::Model) -> String {
         &e.door,
     );
     // The JSON array of those values, written straight into the hash (serde_json's maps are sorted by key, so the
-    // same entry gives the same text on every database).
+    // same entry gives the same text on every database); the request id closes the array when there is one, so
+    // that entries written before it existed keep their seals.
     let mut hasher = Sha256::new();
-    serde_json::to_writer(&mut hasher, &content).expect("writing to a hasher cannot fail");
+    let written = match &e.request_id {
+        None => serde_json::to_writer(&mut hasher, &content),
+        Some(id) => {
+            let (a, b, c, d, f, g, h, i, j, k, l, m, n, o) = content;
+            serde_json::to_writer(&mut hasher, &(a, b, c, d, f, g, h, i, j, k, l, m, n, o, id))
+        }
+    };
+    written.expect("writing to a hasher cannot fail");
     hex::encode(hasher.finalize())
 }
 
@@ -277,6 +285,7 @@ struct Stored {
     seq: Option<i64>,
     prev_hash: Option<String>,
     hash: Option<String>,
+    request_id: Option<String>,
 }
 
 // What SQLite would store for an entry: the unit test compares the two ways of sealing.
@@ -300,6 +309,7 @@ impl From<audit_entry::Model> for Stored {
             seq: e.seq,
             prev_hash: e.prev_hash,
             hash: e.hash,
+            request_id: e.request_id,
         }
     }
 }
@@ -323,7 +333,12 @@ impl Stored {
         let mut h = Sha256::new();
         h.update(b"[");
         let at = self.at.to_rfc3339_opts(SecondsFormat::Micros, true);
-        let parts: [&dyn erased::Json; 14] = [
+        let (fields, changes, detail) = (
+            erased::Raw(Some(&self.fields), reparse),
+            erased::Raw(self.changes.as_deref(), reparse),
+            erased::Raw(self.detail.as_deref(), reparse),
+        );
+        let mut parts: Vec<&dyn erased::Json> = vec![
             &self.seq,
             &self.prev_hash,
             &at,
@@ -333,12 +348,15 @@ impl Stored {
             &self.entity,
             &self.entity_id,
             &self.path,
-            &erased::Raw(Some(&self.fields), reparse),
-            &erased::Raw(self.changes.as_deref(), reparse),
+            &fields,
+            &changes,
             &self.client_addr,
-            &erased::Raw(self.detail.as_deref(), reparse),
+            &detail,
             &self.door,
         ];
+        if let Some(id) = &self.request_id {
+            parts.push(id);
+        }
         for (i, part) in parts.into_iter().enumerate() {
             if i > 0 {
                 h.update(b",");
@@ -434,7 +452,7 @@ pub fn archived(e: &audit_entry::Model) -> Value {
         "id": e.id, "at": e.at.to_rfc3339_opts(SecondsFormat::Micros, true), "user_id": e.user_id,
         "username": e.username, "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "path": e.path,
         "fields": e.fields, "changes": e.changes, "client_addr": e.client_addr, "detail": e.detail, "door": e.door,
-        "seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash,
+        "seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash, "request_id": e.request_id,
     })
 }
 
@@ -460,6 +478,7 @@ pub fn from_archive(v: &Value) -> Option<audit_entry::Model> {
         seq: v["seq"].as_i64(),
         prev_hash: s("prev_hash"),
         hash: s("hash"),
+        request_id: s("request_id"),
     })
 }
 
@@ -537,6 +556,7 @@ mod tests {
             seq: Some(12),
             prev_hash: Some("ab".repeat(32)),
             hash: None,
+            request_id: None,
         };
         let text = json!([
             e.seq,
@@ -568,6 +588,20 @@ mod tests {
         stored.detail = Some(r#"{"a": [1.5, null], "z": 1}"#.into());
         assert!(stored.seal(false) != stored.hash && stored.sealed());
         stored.detail = Some(r#"{"a": [1.5, null], "z": 2}"#.into());
+        assert!(!stored.sealed());
+
+        // A request id is sealed with its entry (and an entry without one keeps the seal it had).
+        let with_id = audit_entry::Model {
+            request_id: Some("0a1b2c".into()),
+            ..e.clone()
+        };
+        assert_ne!(seal_of(&with_id), seal_of(&e));
+        let mut stored = Stored::from(audit_entry::Model {
+            hash: Some(seal_of(&with_id)),
+            ..with_id
+        });
+        assert!(stored.sealed());
+        stored.request_id = Some("0a1b2d".into());
         assert!(!stored.sealed());
     }
 }

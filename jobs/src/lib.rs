@@ -31,6 +31,8 @@ pub struct Schedules {
     pub reminders: String,
     /// The nightly verification of the audit trail's hash chain.
     pub audit_verify: String,
+    /// The daily backup (`backup.*` says where to and how many are kept).
+    pub backup: String,
     /// The weekly report and the reminders list projects without a follow-up for more than this many days.
     pub stale_days: i64,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
@@ -52,6 +54,7 @@ impl Default for Schedules {
             weekly_report: "0 0 8 * * 1".into(),
             reminders: "0 0 8 * * *".into(),
             audit_verify: "0 30 3 * * *".into(),
+            backup: "0 0 2 * * *".into(),
             stale_days: 30,
             lease_seconds: 300,
             max_attempts: 3,

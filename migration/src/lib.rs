@@ -16,6 +16,7 @@ mod m20261205_000011_capital_origin;
 mod m20261205_000012_people;
 mod m20261205_000013_reach_dates;
 mod m20261206_000014_audit_trail;
+mod m20261206_000015_request_id;
 mod util;
 
 /// All migrations, oldest first.
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_people::Migration),
             Box::new(m20261205_000013_reach_dates::Migration),
             Box::new(m20261206_000014_audit_trail::Migration),
+            Box::new(m20261206_000015_request_id::Migration),
         ]
     }
 }

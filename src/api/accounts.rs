@@ -320,6 +320,9 @@ pub struct AuditEntry {
     /// Further detail (filters of an export, row counts …).
     #[oai(nullable)]
     pub detail: Option<serde_json::Value>,
+    /// The request it was written in: the `X-Request-Id` of its answer, also in that request's log lines.
+    #[oai(nullable)]
+    pub request_id: Option<String>,
 }
 
 impl From<audit_entry::Model> for AuditEntry {
@@ -342,6 +345,7 @@ impl From<audit_entry::Model> for AuditEntry {
             seq: m.seq,
             client_addr: m.client_addr,
             detail: m.detail,
+            request_id: m.request_id,
         }
     }
 }

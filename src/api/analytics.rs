@@ -1,10 +1,6 @@
 //! The numbers of docs/DEFINITIONS.md on demand (the same code as the nightly job), its latest snapshots, and job runs.
 
-use ::jobs::{
-    Schedules,
-    analytics::{Breakdown, Funnel, FunnelKind, Kpis, Pipeline},
-    outbox::MailConfig,
-};
+use ::jobs::analytics::{Breakdown, Funnel, FunnelKind, Kpis, Pipeline};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{AttemptOutcome, JobStatus, OutboxStatus};
 use poem_openapi::{
@@ -208,9 +204,10 @@ pub struct JobRuns {
 
 /// Analytics endpoints.
 pub struct AnalyticsApi {
+    /// The database.
     pub db: DatabaseConnection,
-    pub schedules: Schedules,
-    pub mail: MailConfig,
+    /// The jobs (listed and run now).
+    pub jobs: crate::service::jobs::Setup,
 }
 
 /// A job started by hand.
@@ -319,7 +316,7 @@ impl AnalyticsApi {
         per_page: Query<Option<PerPage>>,
     ) -> AppResult<Json<JobRuns>> {
         auth.0.require(Need::Admin)?;
-        let jobs = jobs::schedule(&self.db, &self.schedules)
+        let jobs = jobs::schedule(&self.db, &self.jobs)
             .into_iter()
             .map(|j| JobInfo {
                 name: j.name.into(),
@@ -357,7 +354,7 @@ impl AnalyticsApi {
     #[oai(path = "/jobs/:name/run", method = "post", operation_id = "runJob")]
     async fn run_job(&self, auth: Auth, name: Path<String>) -> AppResult<Json<JobStarted>> {
         auth.0.require(Need::Admin)?;
-        jobs::start_now(&self.db, &self.schedules, &self.mail, &name.0).await?;
+        jobs::start_now(&self.db, &self.jobs, &name.0).await?;
         Ok(Json(JobStarted { job: name.0 }))
     }
 

@@ -307,8 +307,7 @@ fn service(
             support_funds::SupportFundsApi { db: db.clone() },
             analytics::AnalyticsApi {
                 db: db.clone(),
-                schedules: cfg.jobs.clone(),
-                mail: cfg.mail.clone(),
+                jobs: crate::service::jobs::Setup::of(cfg),
             },
         ),
         "invest-crm",
@@ -318,8 +317,8 @@ fn service(
     .server("/api/v1")
 }
 
-/// The paths the API part of the application answers (each with everything below it).
-pub const PATHS: [&str; 5] = ["/api", "/docs", "/openapi.json", "/healthz", "/readyz"];
+/// The paths the API part of the application answers (each with everything below it), `/metrics` among them.
+pub const PATHS: [&str; 6] = ["/api", "/docs", "/openapi.json", "/healthz", "/readyz", "/metrics"];
 
 /// The API part of the HTTP application (audited, never cached, errors in JSON): `/api/v1`, its docs and spec,
 /// and the health checks; and the edge settings every part needs (trusted proxies, body limit, routes).
@@ -343,6 +342,7 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
         .at("/openapi.json", get(served).data(spec))
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .at("/metrics", get(crate::edge::metrics::scrape))
         .data(AuthState {
             db: db.clone(),
             config: cfg.auth(),

@@ -51,6 +51,7 @@ pub async fn verify(db: &DatabaseConnection, entries: usize, repeat: usize) -> a
             seq: Some(seq),
             prev_hash: Some(prev.clone()),
             hash: None,
+            request_id: Some(format!("{seq:032x}")),
         };
         m.hash = Some(chain::seal_of(&m));
         prev = m.hash.clone().unwrap_or_default();

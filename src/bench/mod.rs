@@ -430,7 +430,7 @@ async fn on_demand_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate)
 /// Seconds one manual run of the nightly analytics job takes.
 async fn nightly(db: &DatabaseConnection, cfg: &crate::config::Config, as_of: NaiveDate) -> anyhow::Result<f64> {
     let runner = crate::service::jobs::runner(db, &cfg.jobs)?;
-    let spec = jobs::specs(&cfg.jobs, &cfg.mail).remove(0);
+    let spec = crate::service::jobs::Setup::of(cfg).specs().remove(0);
     let t = Instant::now();
     let outcome = runner.run_manual(&spec, Some(as_of)).await?;
     anyhow::ensure!(

@@ -50,7 +50,8 @@ pub enum Command {
     /// Back the database up while the service runs: one file (SQLite's VACUUM INTO, PostgreSQL's pg_dump
     /// --format=custom) and its manifest (schema version, rows per table, SHA-256), named with the time and schema.
     Backup {
-        /// The folder to write to (default: backups/ under the data folder).
+        /// The folder to write to (default: where the scheduled backups go, `backup.dir` or `backup.s3`, pruned as
+        /// they are).
         #[arg(long)]
         to: Option<PathBuf>,
     },

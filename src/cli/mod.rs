@@ -99,14 +99,22 @@ async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
     }
 }
 
-/// `invest-crm backup`: a backup of the configured database into `to` (default: backups/ under the data folder).
+/// `invest-crm backup`: a backup of the configured database into the folder `to`, or, without it, where the
+/// scheduled backups go (`backup.dir` or `backup.s3`), pruned as they are.
 async fn backup_command(cfg: &Config, to: Option<std::path::PathBuf>) -> anyhow::Result<()> {
-    let dir = to.unwrap_or_else(|| cfg.data_dir.join("backups"));
-    let (file, m) = crate::backup::backup(&open(cfg).await?, &cfg.database_url(), &dir).await?;
+    let db = open(cfg).await?;
+    let plan = service::jobs::Setup::of(cfg).backup;
+    let (m, place) = match to {
+        Some(dir) => (
+            crate::backup::backup(&db, &cfg.database_url(), &dir).await?.1,
+            dir.display().to_string(),
+        ),
+        None => (plan.run(&db).await?, plan.place()),
+    };
     let rows: i64 = m.tables.values().sum();
     println!(
-        "wrote {} ({} bytes, {rows} rows in {} tables, schema {})",
-        file.display(),
+        "wrote {} to {place} ({} bytes, {rows} rows in {} tables, schema {})",
+        m.file,
         m.bytes,
         m.tables.len(),
         m.schema_version
@@ -114,9 +122,20 @@ async fn backup_command(cfg: &Config, to: Option<std::path::PathBuf>) -> anyhow:
     Ok(())
 }
 
-/// `invest-crm restore`: restores a backup and prints every table's rows against its manifest.
+/// `invest-crm restore`: restores a backup and prints every table's rows against its manifest. A name that is no
+/// local file is fetched from the bucket the scheduled backups go to, when one is configured.
 async fn restore_command(cfg: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
-    let dir = cfg.data_dir.join("backups");
+    let plan = service::jobs::Setup::of(cfg).backup;
+    let dir = plan.dir.clone();
+    let fetched;
+    let file = match file.file_name().and_then(|n| n.to_str()) {
+        Some(name) if !file.exists() && cfg.backup.s3.is_some() => {
+            fetched = plan.fetch(name, &dir.join(".staging")).await?;
+            println!("fetched {name} from {}", plan.place());
+            fetched.as_path()
+        }
+        _ => file,
+    };
     let r = crate::backup::restore(&cfg.database_url(), file, force, &dir).await?;
     if let Some(saved) = &r.saved_first {
         println!("the records that were there are backed up in {}", saved.display());
@@ -301,7 +320,7 @@ async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction)
     match action {
         JobAction::Run { name, as_of } => {
             let runner = service::jobs::runner(conn, &cfg.jobs)?;
-            let spec = service::jobs::spec(&cfg.jobs, &cfg.mail, &name)
+            let spec = service::jobs::spec(&service::jobs::Setup::of(cfg), &name)
                 .map_err(|_| anyhow::anyhow!("there is no job {name}; see `invest-crm job list`"))?;
             service::jobs::started_by_hand(conn, &name).await?;
             match runner.run_manual(&spec, as_of).await? {
@@ -312,7 +331,7 @@ async fn job_command(conn: &DatabaseConnection, cfg: &Config, action: JobAction)
             }
         }
         JobAction::List => {
-            for j in service::jobs::schedule(conn, &cfg.jobs) {
+            for j in service::jobs::schedule(conn, &service::jobs::Setup::of(cfg)) {
                 let next = j.next_run.map(|t| t.with_timezone(&j.timezone).to_string());
                 println!("{:<14} {:<16} next {}", j.name, j.cron, next.unwrap_or_else(|e| e));
             }

@@ -114,7 +114,8 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
     } else {
         Door::Web
     };
-    let ctx = Context::new(door, path.clone(), super::client_addr(&req));
+    let mut ctx = Context::new(door, path.clone(), super::client_addr(&req));
+    ctx.request_id = req.data::<super::RequestId>().map(|r| r.0.clone());
     req.extensions_mut().insert(ctx.caller.clone());
     let writes = matches!(method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE);
     let db = req.data::<DatabaseConnection>().cloned();

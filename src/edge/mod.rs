@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod metrics;
 
 use poem::http::Method;
 
@@ -21,20 +22,84 @@ pub struct Edge {
 }
 
 impl Edge {
+    /// The API route (segments, methods) of the path `path` (under `/api/v1`).
+    fn route_of(&self, path: &str) -> Option<&(Vec<Option<String>>, String)> {
+        let segments: Vec<&str> = path.trim_start_matches("/api/v1").split('/').collect();
+        self.routes.iter().find(|(template, _)| {
+            template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t.as_deref().is_none_or(|t| t == *s))
+        })
+    }
+
     /// The methods the API path `path` (under `/api/v1`) takes, for an `Allow` header.
     pub fn allowed(&self, path: &str) -> Option<String> {
-        let segments: Vec<&str> = path.trim_start_matches("/api/v1").split('/').collect();
-        self.routes
-            .iter()
-            .find(|(template, _)| {
-                template.len() == segments.len()
-                    && template
-                        .iter()
-                        .zip(&segments)
-                        .all(|(t, s)| t.as_deref().is_none_or(|t| t == *s))
-            })
-            .map(|(_, methods)| methods.clone())
+        self.route_of(path).map(|(_, methods)| methods.clone())
     }
+
+    /// The API path `path` as its template, each parameter `{}`: `/api/v1/projects/{}/stage`.
+    pub fn template(&self, path: &str) -> Option<String> {
+        let (segments, _) = self.route_of(path)?;
+        let parts: Vec<&str> = segments.iter().map(|s| s.as_deref().unwrap_or("{}")).collect();
+        Some(format!("/api/v1{}", parts.join("/")))
+    }
+}
+
+/// The id of a request: `X-Request-Id` as a trusted proxy sent it (up to 64 letters, digits, `-`, `_`, `.`), else
+/// 32 random hex digits. It is echoed in the answer, carried by every log line of the request (the `request` span)
+/// and written into its audit entries.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    fn of(req: &poem::Request) -> RequestId {
+        let from_proxy = req
+            .remote_addr()
+            .as_socket_addr()
+            .is_some_and(|a| req.data::<Edge>().is_some_and(|e| e.trusted_proxies.contains(&a.ip())));
+        let sent = req.header("x-request-id").filter(|_| from_proxy).filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+        RequestId(sent.map_or_else(
+            || {
+                let mut bytes = [0u8; 16];
+                getrandom::fill(&mut bytes).expect("the system's random source");
+                hex::encode(bytes)
+            },
+            str::to_owned,
+        ))
+    }
+}
+
+/// Middleware giving every request its id, a `request` span for its log lines and one line when it is answered
+/// (method, path without its query, status, milliseconds): never a header, a body or a query string, where
+/// passwords, tokens and contact details travel.
+pub async fn request_id<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    use tracing::Instrument;
+    let id = RequestId::of(&req);
+    let span = tracing::info_span!("request", id = %id.0);
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    req.extensions_mut().insert(id.clone());
+    let started = std::time::Instant::now();
+    async move {
+        let mut answer = match ep.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(%method, %path, status = answer.status().as_u16(), ms, "answered");
+        if let Ok(v) = poem::http::HeaderValue::from_str(&id.0) {
+            answer.headers_mut().insert("x-request-id", v);
+        }
+        Ok(answer)
+    }
+    .instrument(span)
+    .await
 }
 
 /// The client's address: the socket's peer, or, when that peer is a trusted proxy, the nearest address before it in

@@ -58,6 +58,8 @@ pub enum Need {
     Audit,
     /// Read the user accounts: admins and security administrators.
     Users,
+    /// Scrape `/metrics`: tokens with the `metrics` scope, and admins.
+    Metrics,
 }
 
 impl Actor {
@@ -82,6 +84,7 @@ impl Actor {
             (Via::Token(_, scopes), Need::Report) => {
                 scopes.contains(&TokenScope::Read) || scopes.contains(&TokenScope::Export)
             }
+            (Via::Token(_, scopes), Need::Metrics) => scopes.contains(&TokenScope::Metrics),
             (Via::Token(..), _) => false,
             (_, Need::Read | Need::Export | Need::Report) => matches!(self.role, Staff | Leader | Admin | Viewer),
             (_, Need::Edit) => matches!(self.role, Staff | Admin),
@@ -91,6 +94,7 @@ impl Actor {
             (_, Need::Security) => self.role == Security || (self.role == Admin && !self.separated),
             (_, Need::Audit) => self.role == Auditor || (self.role == Admin && !self.separated),
             (_, Need::Users) => matches!(self.role, Admin | Security),
+            (_, Need::Metrics) => self.role == Admin,
         }
     }
 
@@ -100,12 +104,12 @@ impl Actor {
             return Ok(());
         }
         let (en, zh) = match (&self.via, need) {
-            (Via::Token(..), Need::Read | Need::Export | Need::Report) => (
+            (Via::Token(..), Need::Read | Need::Export | Need::Report | Need::Metrics) => (
                 "this API token lacks the scope for this request",
                 "该 API 令牌没有此操作的权限范围",
             ),
             (Via::Token(..), _) => ("API tokens may only read and export", "API 令牌只能读取和导出"),
-            (_, Need::Admin) => ("only an admin may do this", "只有管理员可以执行此操作"),
+            (_, Need::Admin | Need::Metrics) => ("only an admin may do this", "只有管理员可以执行此操作"),
             (_, Need::Security) => (
                 "only the security administrator may do this",
                 "只有安全管理员可以执行此操作",

@@ -67,6 +67,8 @@ pub struct Context {
     pub client_addr: Option<String>,
     /// The request path, the command or the job.
     pub path: String,
+    /// The request's id (`X-Request-Id`), for requests.
+    pub request_id: Option<String>,
     /// How many entries were written within it.
     written: Arc<AtomicUsize>,
     /// The last entry written within it: its kind, record id and row id (to add a link change to).
@@ -83,6 +85,7 @@ impl Context {
             caller: Caller::default(),
             client_addr,
             path: path.into(),
+            request_id: None,
             written: Arc::default(),
             last: Arc::default(),
             hidden: Arc::default(),
@@ -226,6 +229,7 @@ fn row(mut e: Entry, ctx: Option<&Context>) -> audit_entry::ActiveModel {
         client_addr: Set(e.client_addr),
         detail: Set(e.detail),
         door: Set(door.to_owned()),
+        request_id: Set(ctx.and_then(|c| c.request_id.clone())),
         ..Default::default()
     }
 }

@@ -35,12 +35,57 @@ pub fn runner(db: &DatabaseConnection, s: &jobs::Schedules) -> AppResult<jobs::r
     Ok(jobs::runner::Runner::new(db.clone(), tz, std::time::Duration::from_secs(s.lease_seconds)).with_retry(retry))
 }
 
+/// What the jobs run with: their schedules, the mail settings and the backup plan.
+#[derive(Clone)]
+pub struct Setup {
+    /// The schedules and their zone.
+    pub schedules: jobs::Schedules,
+    /// The mail settings.
+    pub mail: jobs::outbox::MailConfig,
+    /// Where the `backup` job writes and how many backups it keeps.
+    pub backup: crate::backup::Plan,
+}
+
+impl Setup {
+    /// The jobs of a configuration.
+    pub fn of(cfg: &crate::config::Config) -> Setup {
+        let tz = cfg.jobs.timezone.parse().unwrap_or(LOCAL_TZ);
+        Setup {
+            schedules: cfg.jobs.clone(),
+            mail: cfg.mail.clone(),
+            backup: crate::backup::Plan::new(cfg.database_url(), &cfg.data_dir, cfg.backup.clone(), tz),
+        }
+    }
+
+    /// Every job with its work: the scheduled work of the `jobs` crate and the backup.
+    pub fn specs(&self) -> Vec<jobs::runner::JobSpec> {
+        let mut specs = jobs::specs(&self.schedules, &self.mail);
+        let plan = std::sync::Arc::new(self.backup.clone());
+        specs.push(jobs::runner::JobSpec {
+            name: "backup",
+            cron: self.schedules.backup.clone(),
+            run: std::sync::Arc::new(move |ctx| {
+                let plan = plan.clone();
+                Box::pin(async move {
+                    let m = plan.run(&ctx.db).await?;
+                    tracing::info!(file = %m.file, bytes = m.bytes, place = %plan.place(), "backup taken");
+                    Ok(())
+                })
+            }),
+            retryable: true,
+        });
+        specs
+    }
+}
+
 /// Every job with its schedule and next slot.
-pub fn schedule(db: &DatabaseConnection, s: &jobs::Schedules) -> Vec<JobInfo> {
+pub fn schedule(db: &DatabaseConnection, setup: &Setup) -> Vec<JobInfo> {
+    let s = &setup.schedules;
     let tz: chrono_tz::Tz = s.timezone.parse().unwrap_or(LOCAL_TZ);
     let runner = jobs::runner::Runner::new(db.clone(), tz, std::time::Duration::from_secs(s.lease_seconds));
     let now = Utc::now();
-    jobs::specs(s, &jobs::outbox::MailConfig::default())
+    setup
+        .specs()
         .into_iter()
         .map(|spec| JobInfo {
             name: spec.name,
@@ -102,8 +147,9 @@ pub async fn outbox(
 }
 
 /// The job of this name with its work, as the configuration schedules it.
-pub fn spec(s: &jobs::Schedules, mail: &jobs::outbox::MailConfig, name: &str) -> AppResult<jobs::runner::JobSpec> {
-    jobs::specs(s, mail)
+pub fn spec(setup: &Setup, name: &str) -> AppResult<jobs::runner::JobSpec> {
+    setup
+        .specs()
         .into_iter()
         .find(|j| j.name == name)
         .ok_or(AppError::not_found(Kind::Job))
@@ -111,14 +157,9 @@ pub fn spec(s: &jobs::Schedules, mail: &jobs::outbox::MailConfig, name: &str) ->
 
 /// Starts a job now, in the background, recorded in the job runs with the trigger `manual` like a run from the
 /// command line; how it went shows there. Answers once it has started.
-pub async fn start_now(
-    db: &DatabaseConnection,
-    s: &jobs::Schedules,
-    mail: &jobs::outbox::MailConfig,
-    name: &str,
-) -> AppResult<()> {
-    let spec = spec(s, mail, name)?;
-    let runner = runner(db, s)?;
+pub async fn start_now(db: &DatabaseConnection, setup: &Setup, name: &str) -> AppResult<()> {
+    let spec = spec(setup, name)?;
+    let runner = runner(db, &setup.schedules)?;
     started_by_hand(db, name).await?;
     tokio::spawn(async move {
         match runner.run_manual(&spec, None).await {

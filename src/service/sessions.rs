@@ -234,6 +234,7 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, gate: &SignInGate, a: SignI
         ..Default::default()
     };
     if let Err(e) = gate.admit(a.client_addr.as_deref().unwrap_or_default()) {
+        crate::edge::metrics::sign_in_failed("rate_limited");
         audit::write(db, entry("login_failure", None, Some("rate limited"))).await?;
         return Err(e);
     }
@@ -244,6 +245,7 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, gate: &SignInGate, a: SignI
     let Some(u) = found else {
         // Spend the time a real check takes, so response times do not tell which usernames exist.
         verify_password(DUMMY_HASH, a.password).await;
+        crate::edge::metrics::sign_in_failed("unknown_user");
         audit::write(db, entry("login_failure", None, Some("unknown user"))).await?;
         return Err(AppError::Unauthorized);
     };
@@ -258,15 +260,16 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, gate: &SignInGate, a: SignI
         }
     };
     if u.disabled || locked || !matches {
-        let why = if u.disabled {
-            "disabled"
+        let (why, reason) = if u.disabled {
+            ("disabled", "disabled")
         } else if locked {
-            "locked"
+            ("locked", "locked")
         } else if strike == Strike::LockedOut {
-            "locked for this address"
+            ("locked for this address", "locked")
         } else {
-            "wrong password"
+            ("wrong password", "wrong_password")
         };
+        crate::edge::metrics::sign_in_failed(reason);
         if let Strike::Counted(n) = strike
             && !matches
         {
@@ -376,6 +379,7 @@ async fn count_failure(
             .filter(sign_in_strike::Column::ClientAddr.eq(addr.chars().take(64).collect::<String>()))
             .exec(db)
             .await?;
+        crate::edge::metrics::locked_out("address");
         audit::write(db, lockout("address")).await?;
     }
     // Two statements, each atomic in the database, so that concurrent failures are all counted: one adds this
@@ -393,6 +397,7 @@ async fn count_failure(
         .exec(db)
         .await?;
     if res.rows_affected > 0 {
+        crate::edge::metrics::locked_out("account");
         audit::write(db, lockout("account")).await?;
     }
     Ok(())

@@ -65,10 +65,8 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// Days without a follow-up after which a project counts as stale.
     pub stale_days: i64,
-    /// The jobs' schedules (the 系统日志 page shows them and runs a job now).
-    pub schedules: jobs::Schedules,
-    /// The mail settings (a job run now sends with them).
-    pub mail: jobs::outbox::MailConfig,
+    /// The jobs (the 系统日志 page shows their schedules and backups, and runs a job now).
+    pub jobs: crate::service::jobs::Setup,
 }
 
 /// The Content-Security-Policy of every page: nothing but this site's own files, no inline script, no eval.
@@ -84,8 +82,7 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         gate,
         secure_cookies: cfg.secure_cookies,
         stale_days: cfg.jobs.stale_days,
-        schedules: cfg.jobs.clone(),
-        mail: cfg.mail.clone(),
+        jobs: crate::service::jobs::Setup::of(cfg),
     };
     let pages = pages()
         .around(audit::record)

@@ -194,3 +194,211 @@ async fn fresh_like(app: &TestApp) -> TestApp {
         TestApp::sqlite().await
     }
 }
+
+/// A real S3-compatible server: moto in server mode on a free port, stopped when dropped.
+struct Moto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    /// Starts moto with one bucket; without python3 and moto it skips the test (and fails it under CI=true).
+    async fn start(bucket: &str) -> Option<Moto> {
+        let port = crate::mail::free_port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = child else {
+            return crate::support::skip("python3 cannot be run");
+        };
+        let moto = Moto { child, port };
+        for _ in 0..100 {
+            let made = reqwest::Client::new()
+                .put(format!("{}/{bucket}", moto.url()))
+                .send()
+                .await;
+            if made.is_ok_and(|r| r.status().is_success()) {
+                return Some(moto);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        crate::support::skip("the S3 server did not start (pip install 'moto[server]')")
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+db_test!(scheduled_backups_go_to_a_bucket_and_are_pruned);
+
+/// The settings of a backup into `bucket` on `moto`, keeping 2 days, 1 week and 2 months.
+fn to_bucket(moto: &Moto, bucket: &str, dir: &std::path::Path) -> invest_crm::backup::BackupConfig {
+    invest_crm::backup::BackupConfig {
+        dir: Some(dir.to_owned()),
+        s3: Some(invest_crm::backup::S3Config {
+            bucket: bucket.into(),
+            endpoint: Some(moto.url()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some("test-secret".into()),
+            prefix: "park/".into(),
+            allow_http: true,
+        }),
+        keep_daily: 2,
+        keep_weekly: 1,
+        keep_monthly: 2,
+    }
+}
+
+async fn scheduled_backups_go_to_a_bucket_and_are_pruned(app: TestApp) {
+    let Some(moto) = Moto::start("crm-backups").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        app.company(&format!("备份企业{i}")).await;
+    }
+    // Backups of earlier months already in the bucket (each with its manifest), and a file an upload cut short
+    // left without one.
+    let http = reqwest::Client::new();
+    let old = [
+        "20260115T020000.000Z",
+        "20260215T020000.000Z",
+        "20260310T020000.000Z",
+        "20260311T020000.000Z",
+    ];
+    for stamp in old {
+        for suffix in ["", ".manifest.json"] {
+            let key = format!("{}/crm-backups/park/invest-crm-{stamp}-m1.sqlite{suffix}", moto.url());
+            assert!(http.put(key).body("old").send().await.unwrap().status().is_success());
+        }
+    }
+    let orphan = format!(
+        "{}/crm-backups/park/invest-crm-20260101T020000.000Z-m1.sqlite",
+        moto.url()
+    );
+    assert!(
+        http.put(&orphan)
+            .body("cut short")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+
+    let cfg = invest_crm::config::Config {
+        database_url: Some(app.url.clone()),
+        data_dir: dir.path().to_owned(),
+        backup: to_bucket(&moto, "crm-backups", &dir.path().join("backups")),
+        ..Default::default()
+    };
+    let setup = invest_crm::service::jobs::Setup::of(&cfg);
+    let spec = invest_crm::service::jobs::spec(&setup, "backup").unwrap();
+    assert_eq!(spec.cron, "0 0 2 * * *", "daily at 02:00 by default");
+    let runner = invest_crm::service::jobs::runner(&app.db, &cfg.jobs).unwrap();
+    let outcome = runner.run_manual(&spec, None).await.unwrap();
+    assert!(matches!(outcome, jobs::runner::Outcome::Succeeded(_)), "{outcome:?}");
+
+    // Retention: the new backup (today, this week, this month) and 2026-03-11 (the newest of the second day and
+    // the second month) stay; the rest and the orphan are gone.
+    let listed = setup.backup.list().await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[1], "invest-crm-20260311T020000.000Z-m1.sqlite");
+    assert_eq!(http.get(&orphan).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let gone = format!(
+        "{}/crm-backups/park/invest-crm-20260115T020000.000Z-m1.sqlite",
+        moto.url()
+    );
+    assert_eq!(http.get(&gone).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert!(
+        std::fs::read_dir(dir.path().join("backups/.staging"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "staging emptied"
+    );
+
+    // The backup in the bucket restores: fetched with its manifest, checked, and equal to the source.
+    let file = setup.backup.fetch(names[0], &dir.path().join("fetched")).await.unwrap();
+    let target = fresh_like(&app).await;
+    let restored = invest_crm::backup::restore(&target.url, &file, false, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(restored.manifest.bytes, listed[0].bytes);
+    assert_eq!(restored.tables["companies"], 3);
+
+    // 系统日志 lists the backups with their sizes; 立即备份 takes one more.
+    let base = app.also_serve(&cfg).await;
+    let web = crate::web::Web::sign_in_at(&base, "admin", crate::support::PASSWORD).await;
+    let page = web.get("/system?tab=backups").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(names[0]) && page.body.contains("crm-backups"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("立即备份"));
+    let started = web
+        .send(reqwest::Method::POST, "/system/jobs/backup/run", &[], true)
+        .await;
+    assert_eq!(started.status, StatusCode::OK);
+    let mut now = Vec::new();
+    for _ in 0..50 {
+        now = setup.backup.list().await.unwrap();
+        if now[0].name != names[0] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // The newest of today is the one just taken; the earlier one of today went, as keep_daily says.
+    let now: Vec<&str> = now.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(now[0] != names[0] && now[1] == names[1], "{now:?}");
+
+    // A backup that cannot be stored fails, is retried, and its last failure alerts the admins and shows on the tab.
+    let broken = invest_crm::config::Config {
+        backup: to_bucket(&moto, "no-such-bucket", &dir.path().join("backups")),
+        jobs: jobs::Schedules {
+            max_attempts: 1,
+            ..Default::default()
+        },
+        ..cfg.clone()
+    };
+    let setup = invest_crm::service::jobs::Setup::of(&broken);
+    let spec = invest_crm::service::jobs::spec(&setup, "backup").unwrap();
+    let runner = invest_crm::service::jobs::runner(&app.db, &broken.jobs).unwrap();
+    let outcome = runner.run_manual(&spec, None).await.unwrap();
+    assert!(matches!(outcome, jobs::runner::Outcome::Failed(..)), "{outcome:?}");
+    let alert: String = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT subject FROM outbox WHERE kind = 'alert' ORDER BY id DESC",
+        ))
+        .await
+        .unwrap()
+        .expect("an alert is queued")
+        .try_get("", "subject")
+        .unwrap();
+    assert!(alert.contains("backup"), "{alert}");
+    let base = app.also_serve(&broken).await;
+    let web = crate::web::Web::sign_in_at(&base, "admin", crate::support::PASSWORD).await;
+    let page = web.get("/system?tab=backups").await;
+    assert!(
+        page.body.contains("最近一次备份") && page.body.contains("失败"),
+        "{}",
+        page.body
+    );
+}

@@ -20,6 +20,7 @@ mod hardening;
 mod imports;
 mod ledger;
 mod mail;
+mod operations;
 mod pages;
 mod people;
 mod projects;

@@ -51,13 +51,18 @@ impl Web {
 
     /// Signs in a user through the sign-in form.
     pub async fn sign_in_as(app: &TestApp, username: &str, password: &str) -> Web {
-        let (role, password) = (username, password);
+        Web::sign_in_at(app.base_url(), username, password).await
+    }
+
+    /// Signs in a user through the sign-in form of the app at `base`.
+    pub async fn sign_in_at(base: &str, username: &str, password: &str) -> Web {
+        let role = username;
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(Policy::none())
             .build()
             .unwrap();
-        let base = app.base_url().to_owned();
+        let base = base.to_owned();
         let r = client
             .post(format!("{base}/login"))
             .form(&[("username", role), ("password", password), ("next", "/projects")])

@@ -6,6 +6,10 @@
 //! unless forced (then it backs that database up first), applies the migrations newer than the backup, and compares
 //! the row counts with the manifest.
 
+pub mod store;
+
+pub use store::{BackupConfig, Plan, S3Config, Stored};
+
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
