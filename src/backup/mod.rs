@@ -6,6 +6,7 @@
 //! unless forced (then it backs that database up first), applies the migrations newer than the backup, and compares
 //! the row counts with the manifest.
 
+pub mod copy;
 pub mod store;
 
 pub use store::{BackupConfig, Plan, S3Config, Stored};
@@ -290,9 +291,12 @@ pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow:
     } else {
         "sqlite"
     };
-    if manifest.database != kind {
+    // A SQLite backup also restores into PostgreSQL (table by table); a PostgreSQL dump only into PostgreSQL.
+    let across = manifest.database == "sqlite" && kind == "postgres";
+    if manifest.database != kind && !across {
         bail!(
-            "{} is a {} backup; it restores into a {} database only",
+            "{} is a {} backup; it restores into a {} database only (restore it there, then `invest-crm copy` moves \
+             it to another database)",
             file.display(),
             manifest.database,
             manifest.database
@@ -309,6 +313,10 @@ pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow:
         saved_first = Some(backup(&target, url, dir).await?.0);
     }
     match backend {
+        DatabaseBackend::Postgres if across => {
+            copy_sqlite_backup(file, &target, dir).await?;
+            target.close().await?;
+        }
         DatabaseBackend::Postgres => {
             let (url, file) = (url.to_owned(), file.to_owned());
             tokio::task::spawn_blocking(move || {
@@ -345,6 +353,46 @@ pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow:
         tables,
         saved_first,
     })
+}
+
+/// A SQLite backup copied table by table into `target` (migrated): a working copy of the file is brought to this
+/// version's schema first, so that both sides have the same tables and columns.
+async fn copy_sqlite_backup(file: &Path, target: &DatabaseConnection, dir: &Path) -> anyhow::Result<()> {
+    let staging = dir.join(".staging");
+    std::fs::create_dir_all(&staging)?;
+    let work = staging.join(format!(
+        "{}.copying",
+        file.file_name().and_then(|n| n.to_str()).unwrap_or("backup")
+    ));
+    std::fs::copy(file, &work).with_context(|| format!("copying {} to {}", file.display(), work.display()))?;
+    let copied = async {
+        let src = crate::db::connect(&format!("sqlite://{}", work.display())).await?;
+        crate::db::migrate(&src).await?;
+        let done = copy::database(&src, target).await;
+        src.close().await?;
+        done
+    }
+    .await;
+    std::fs::remove_file(&work).ok();
+    copied.map(|_| ())
+}
+
+/// Copies the whole database at `from` into the one at `to` (both migrated first), which must hold no records;
+/// answers the rows of every table copied. The way from PostgreSQL back to SQLite, or between two servers.
+pub async fn copy_between(from: &str, to: &str) -> anyhow::Result<BTreeMap<String, i64>> {
+    let src = crate::db::connect(from).await?;
+    crate::db::migrate(&src).await?;
+    let dst = crate::db::connect(to).await?;
+    crate::db::migrate(&dst).await?;
+    if !crate::demo::is_empty(&dst).await? {
+        bail!("the target database holds records: copy refuses to replace them");
+    }
+    let copied = copy::database(&src, &dst).await?;
+    let detail = serde_json::json!({ "from": crate::db::redact(from), "rows": copied.values().sum::<i64>() });
+    crate::service::audit::event(&dst, "restore", None, Some(detail)).await?;
+    src.close().await?;
+    dst.close().await?;
+    Ok(copied)
 }
 
 #[cfg(test)]

@@ -56,13 +56,28 @@ pub enum Command {
         to: Option<PathBuf>,
     },
     /// Restore a backup into the configured database (checked against its manifest first; refused if the database
-    /// holds records), then apply newer migrations and print the rows of every table against the manifest.
+    /// holds records), then apply newer migrations and print the rows of every table against the manifest. A SQLite
+    /// backup also restores into PostgreSQL (table by table).
     Restore {
-        /// The backup file (its manifest beside it).
+        /// The backup file (its manifest beside it), or the name of a backup in the configured bucket.
         file: PathBuf,
         /// Replace the records of a database that is not empty (they are backed up first).
         #[arg(long)]
         force: bool,
+        /// The database to restore into, instead of the configured one (e.g. `postgres://…` to move a SQLite park
+        /// up).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Copy a whole database into another one that holds no records, table by table (PostgreSQL back to SQLite, or
+    /// one server to another); both are migrated first.
+    Copy {
+        /// The database copied (default: the configured one).
+        #[arg(long)]
+        from: Option<String>,
+        /// The database copied into.
+        #[arg(long)]
+        to: String,
     },
     /// The audit trail: verify its hash chain, archive old entries.
     Audit {

@@ -55,7 +55,19 @@ async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => migrate(&cfg, action).await,
         Command::Backup { to } => backup_command(&cfg, to).await,
-        Command::Restore { file, force } => restore_command(&cfg, &file, force).await,
+        Command::Restore { file, force, to } => {
+            let url = to.unwrap_or_else(|| cfg.database_url());
+            restore_command(&cfg, &file, force, &url).await
+        }
+        Command::Copy { from, to } => {
+            let from = from.unwrap_or_else(|| cfg.database_url());
+            let copied = crate::backup::copy_between(&from, &to).await?;
+            println!("copied {} rows into {}", copied.values().sum::<i64>(), db::redact(&to));
+            for (t, n) in &copied {
+                println!("{t:<24} {n:>10}");
+            }
+            Ok(())
+        }
         Command::Openapi => anyhow::bail!("`openapi` is answered by the binary itself"),
         Command::Bench { action } => bench_command(&open(&cfg).await?, &cfg, action).await,
         Command::Export {
@@ -124,7 +136,7 @@ async fn backup_command(cfg: &Config, to: Option<std::path::PathBuf>) -> anyhow:
 
 /// `invest-crm restore`: restores a backup and prints every table's rows against its manifest. A name that is no
 /// local file is fetched from the bucket the scheduled backups go to, when one is configured.
-async fn restore_command(cfg: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+async fn restore_command(cfg: &Config, file: &std::path::Path, force: bool, url: &str) -> anyhow::Result<()> {
     let plan = service::jobs::Setup::of(cfg).backup;
     let dir = plan.dir.clone();
     let fetched;
@@ -136,7 +148,7 @@ async fn restore_command(cfg: &Config, file: &std::path::Path, force: bool) -> a
         }
         _ => file,
     };
-    let r = crate::backup::restore(&cfg.database_url(), file, force, &dir).await?;
+    let r = crate::backup::restore(url, file, force, &dir).await?;
     if let Some(saved) = &r.saved_first {
         println!("the records that were there are backed up in {}", saved.display());
     }
