@@ -149,9 +149,10 @@ def main():
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--json")
+    ap.add_argument("--admin", default="admin", help="the admin's username")
     a = ap.parse_args()
 
-    admin = sign_in(a.url, "admin", a.admin_password)
+    admin = sign_in(a.url, a.admin, a.admin_password)
     user, password = f"load{int(time.time() * 1000) % 10**9}", "load-bench-password-1"
     s, b = admin.call("POST", "/users", {"username": user, "display_name": "压测专员", "role": "staff",
                                           "password": password})

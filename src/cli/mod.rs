@@ -139,16 +139,20 @@ async fn backup_command(cfg: &Config, to: Option<std::path::PathBuf>) -> anyhow:
 async fn restore_command(cfg: &Config, file: &std::path::Path, force: bool, url: &str) -> anyhow::Result<()> {
     let plan = service::jobs::Setup::of(cfg).backup;
     let dir = plan.dir.clone();
-    let fetched;
-    let file = match file.file_name().and_then(|n| n.to_str()) {
+    let fetched = match file.file_name().and_then(|n| n.to_str()) {
         Some(name) if !file.exists() && cfg.backup.s3.is_some() => {
-            fetched = plan.fetch(name, &dir.join(".staging")).await?;
+            let f = plan.fetch(name, &dir.join(".staging")).await?;
             println!("fetched {name} from {}", plan.place());
-            fetched.as_path()
+            Some(f)
         }
-        _ => file,
+        _ => None,
     };
-    let r = crate::backup::restore(url, file, force, &dir).await?;
+    let restored = crate::backup::restore(url, fetched.as_deref().unwrap_or(file), force, &dir).await;
+    if let Some(f) = &fetched {
+        std::fs::remove_file(crate::backup::manifest_path(f)).ok();
+        std::fs::remove_file(f).ok();
+    }
+    let r = restored?;
     if let Some(saved) = &r.saved_first {
         println!("the records that were there are backed up in {}", saved.display());
     }

@@ -68,24 +68,34 @@ async fn models(db: &DatabaseConnection) -> (Vec<String>, Vec<entity::audit_entr
     (out, audit)
 }
 
-/// `text` with every fraction of a second cut to microseconds, what PostgreSQL keeps (SQLite keeps the nanoseconds
-/// it was given).
+/// `text` (a record's `Debug`) with every UTC time cut to microseconds, what PostgreSQL keeps (SQLite keeps the
+/// nanoseconds it was given), written as chrono writes such a time (`.362Z`, not `.362000Z`).
 fn to_micros(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut digits = None;
-    for c in text.chars() {
-        match (c, digits) {
-            ('.', _) => digits = Some(0),
-            ('0'..='9', Some(n)) => {
-                digits = Some(n + 1);
-                if n >= 6 {
-                    continue;
-                }
-            }
-            _ => digits = None,
+    let mut rest = text;
+    while let Some(dot) = rest.find('.') {
+        out.push_str(&rest[..dot]);
+        let after = &rest[dot + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || !after[digits..].starts_with('Z') {
+            out.push('.');
+            rest = after;
+            continue;
         }
-        out.push(c);
+        let mut kept = &after[..digits.min(6)];
+        if kept.len() == 6 && kept.ends_with("000") {
+            kept = &kept[..3];
+        }
+        if kept.len() == 3 && kept == "000" {
+            kept = "";
+        }
+        if !kept.is_empty() {
+            out.push('.');
+            out.push_str(kept);
+        }
+        rest = &after[digits..];
     }
+    out.push_str(rest);
     out
 }
 
