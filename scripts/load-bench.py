@@ -69,6 +69,8 @@ class Worker(threading.Thread):
         self.companies, self.projects = companies, projects
         self.deadline, self.start_at = deadline, start
         self.lat = {"read": [], "create": [], "stage_move": []}
+        # (wall-clock start, latency in ms) of every request, for --samples.
+        self.samples = []
         self.errors = []
         self.mine = []  # [project id, stage index, version]
         self.day = 0
@@ -125,12 +127,13 @@ class Worker(threading.Thread):
         while True:
             r = self.rng.random()
             kind = "read" if r < 0.7 else "create" if r < 0.9 else "stage_move"
-            t0 = time.perf_counter()
+            t0, wall = time.perf_counter(), time.time()
             s, b = {"read": self.read, "create": self.create, "stage_move": self.move}[kind]()
             t1 = time.perf_counter()
             if time.time() > self.deadline:
                 break
             self.lat[kind].append((t1 - t0) * 1000)
+            self.samples.append((wall, (t1 - t0) * 1000))
             if not 200 <= s < 300:
                 self.errors.append((kind, s, str(b)[:160]))
 
@@ -150,6 +153,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--json")
     ap.add_argument("--admin", default="admin", help="the admin's username")
+    ap.add_argument("--samples", help="write every request's start time and latency to this JSON file")
     a = ap.parse_args()
 
     admin = sign_in(a.url, a.admin, a.admin_password)
@@ -198,6 +202,9 @@ def main():
     print(f"  errors: {len(out['errors'])}")
     for e in out["errors"][:20]:
         print(f"    {e[0]} {e[1]} {e[2]}")
+    if a.samples:
+        with open(a.samples, "w") as f:
+            json.dump(sorted(x for w in workers for x in w.samples), f)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -6,7 +6,7 @@ use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
-/// Connects to `url`, creating the folder of a SQLite file first.
+/// Connects to `url`, creating the folder of a SQLite file first (and putting the file in WAL mode).
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
@@ -20,6 +20,10 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     opts.connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
+    // SQLite in WAL mode: a reader (a backup, a second process) does not hold up the writer, nor the writer readers.
+    if !url.contains("mode=ro") {
+        opts.map_sqlx_sqlite_opts(|o| o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal));
+    }
     Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database at {}", redact(url)))

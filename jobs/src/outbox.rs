@@ -354,7 +354,7 @@ impl Dispatcher {
                         self.alert(&row, attempts, &error).await?;
                     } else {
                         done.retrying += 1;
-                        tracing::warn!(id, attempts, error = %error, "mail not sent; will retry");
+                        tracing::warn!(id, attempts, error = %without_addresses(&error), "mail not sent; will retry");
                     }
                 }
             }
@@ -364,7 +364,7 @@ impl Dispatcher {
 
     /// After the last attempt: an alert to every admin with an e-mail address, or an error in the log.
     async fn alert(&self, row: &outbox::Model, attempts: i32, error: &str) -> anyhow::Result<()> {
-        tracing::error!(id = row.id, kind = %row.kind, attempts, error, "mail given up");
+        tracing::error!(id = row.id, kind = %row.kind, attempts, error = %without_addresses(error), "mail given up");
         if row.kind == "alert" {
             return Ok(());
         }
@@ -414,6 +414,15 @@ pub async fn alert_admins(db: &impl ConnectionTrait, key: &str, subject: &str, t
     Ok(())
 }
 
+/// An error for the log without the e-mail addresses in it (an SMTP server's refusal names the recipient): every
+/// word with an `@` becomes `<address>`. The outbox row keeps the whole error for the admins.
+fn without_addresses(text: &str) -> String {
+    text.split(char::is_whitespace)
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Escapes text for HTML.
 pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -436,4 +445,16 @@ fn due_at(now: chrono::DateTime<Utc>) -> Condition {
                 .add(outbox::Column::Status.eq(OutboxStatus::Sending))
                 .add(outbox::Column::ClaimedUntil.lt(now)),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_logged_error_names_no_address() {
+        let e = "permanent error (550): 5.1.1 <wang.jg@example.gov.cn>: Recipient address rejected";
+        assert_eq!(
+            super::without_addresses(e),
+            "permanent error (550): 5.1.1 <address> Recipient address rejected"
+        );
+    }
 }

@@ -38,8 +38,10 @@ where
     Ok(n)
 }
 
-/// Every table, parents before children (a department's parent is in the same statement's batch).
-macro_rules! in_order {
+/// Calls the macro `$m` with the entity module of every table (`entity::*` in scope), parents before children (a
+/// department's parent is in the same statement's batch), the audit log last: what a copy copies, in its order.
+#[macro_export]
+macro_rules! every_table {
     ($m:ident) => {
         $m!(
             department,
@@ -83,7 +85,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
         macro_rules! names {
             ($($e:ident),*) => { vec![$(sea_orm::EntityName::table_name(&$e::Entity).to_owned()),*] };
         }
-        in_order!(names)
+        every_table!(names)
     };
     let tables = super::row_counts(src).await?;
     let missed: Vec<&String> = tables
@@ -107,7 +109,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
             )*
         };
     }
-    in_order!(copy);
+    every_table!(copy);
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         let with_id = txn
             .query_all_raw(Statement::from_string(

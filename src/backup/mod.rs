@@ -1,6 +1,6 @@
 //! Backups and restores of the whole database: a consistent snapshot taken while the service runs and writes
-//! (SQLite's `VACUUM INTO`; PostgreSQL's `pg_dump --format=custom` on a snapshot whose row counts are read in the
-//! same snapshot), one file per backup with a manifest beside it (`<file>.manifest.json`: product and schema
+//! (SQLite's online backup API on a connection of its own; PostgreSQL's `pg_dump --format=custom` on a snapshot whose
+//! row counts are read in the same snapshot), one file per backup with a manifest beside it (`<file>.manifest.json`: product and schema
 //! version, the row count of every table, the file's SHA-256), written under temporary names and renamed only once
 //! complete and checked. A restore checks the manifest and the SHA-256 first, refuses a database that holds records
 //! unless forced (then it backs that database up first), applies the migrations newer than the backup, and compares
@@ -110,9 +110,17 @@ async fn schema_version(db: &impl ConnectionTrait) -> anyhow::Result<String> {
 }
 
 fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
+    use std::io::Read;
     let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut h = Sha256::new();
-    let bytes = std::io::copy(&mut f, &mut h)?;
+    let (mut h, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 20]);
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        bytes += n as u64;
+    }
     Ok((hex::encode(h.finalize()), bytes))
 }
 
@@ -136,22 +144,32 @@ fn without_password(url: &str) -> (String, Option<String>) {
     }
 }
 
-/// A PostgreSQL program a backup or a restore runs on the database at `url` (its last argument), or a clear error
-/// naming it when it is not installed.
-fn run(program: &str, args: &[&std::ffi::OsStr], url: &str) -> anyhow::Result<()> {
+/// A PostgreSQL program a backup or a restore runs on the database at `url` (its last argument), the password in
+/// its environment.
+fn command(program: &str, args: &[&std::ffi::OsStr], url: &str) -> std::process::Command {
     let (url, password) = without_password(url);
     let mut cmd = std::process::Command::new(program);
     cmd.args(args).arg(url);
     if let Some(pw) = password {
         cmd.env("PGPASSWORD", pw);
     }
-    let out = cmd.output().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            anyhow::anyhow!("{program} is not installed (Debian: apt-get install postgresql-client)")
-        } else {
-            anyhow::anyhow!("running {program}: {e}")
-        }
-    })?;
+    cmd
+}
+
+/// Why a program could not be started: a clear error naming it when it is not installed.
+fn not_started(program: &str, e: &std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        anyhow::anyhow!("{program} is not installed (Debian: apt-get install postgresql-client)")
+    } else {
+        anyhow::anyhow!("running {program}: {e}")
+    }
+}
+
+/// Runs a PostgreSQL program to its end (see [`command`]).
+fn run(program: &str, args: &[&std::ffi::OsStr], url: &str) -> anyhow::Result<()> {
+    let out = command(program, args, url)
+        .output()
+        .map_err(|e| not_started(program, &e))?;
     if !out.status.success() {
         bail!("{program} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
@@ -173,11 +191,10 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> anyhow::R
     let name = format!("invest-crm-{}-{schema}.{ext}", now.format("%Y%m%dT%H%M%S%.3fZ"));
     let file = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
-    let tables = match backend {
+    let Taken { tables, sha256, bytes } = match backend {
         DatabaseBackend::Postgres => dump_postgres(db, url, &tmp).await?,
-        _ => copy_sqlite(db, &tmp).await?,
+        _ => copy_sqlite(url, &tmp).await?,
     };
-    let (sha256, bytes) = sha256_of(&tmp)?;
     let manifest = Manifest {
         product_version: env!("CARGO_PKG_VERSION").into(),
         schema_version: schema,
@@ -204,9 +221,16 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> anyhow::R
     Ok((file, manifest))
 }
 
-/// `pg_dump --format=custom` into `tmp` on a snapshot whose row counts are read in the same snapshot: the manifest
-/// says what the file holds while writes go on.
-async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow::Result<BTreeMap<String, i64>> {
+/// What a backup file holds: the rows of every table, and the file's SHA-256 and size.
+struct Taken {
+    tables: BTreeMap<String, i64>,
+    sha256: String,
+    bytes: u64,
+}
+
+/// `pg_dump --format=custom` into `tmp` on a snapshot whose row counts are read in the same snapshot, while the dump
+/// runs: the manifest says what the file holds while writes go on. The dump is hashed as it is written.
+async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow::Result<Taken> {
     let backend = DatabaseBackend::Postgres;
     let txn = db
         .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
@@ -216,34 +240,148 @@ async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow
         .await?
         .context("a snapshot")?
         .try_get::<String>("", "s")?;
-    let counts = row_counts(&txn).await?;
     let snapshot = format!("--snapshot={snap}");
     let (url, tmp) = (url.to_owned(), tmp.to_owned());
     let dump = tokio::task::spawn_blocking(move || {
-        let args: [&std::ffi::OsStr; 4] = [
-            "--format=custom".as_ref(),
-            snapshot.as_ref(),
-            "--file".as_ref(),
-            tmp.as_os_str(),
-        ];
-        run("pg_dump", &args, &url)
-    })
-    .await?;
+        let args: [&std::ffi::OsStr; 2] = ["--format=custom".as_ref(), snapshot.as_ref()];
+        let mut child = command("pg_dump", &args, &url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| not_started("pg_dump", &e))?;
+        let out = child.stdout.take().context("pg_dump's output")?;
+        let written = hashed_copy(out, &tmp);
+        let done = child.wait_with_output()?;
+        if !done.status.success() {
+            bail!("pg_dump failed: {}", String::from_utf8_lossy(&done.stderr).trim());
+        }
+        written
+    });
+    let counts = row_counts(&txn).await;
+    let dumped = dump.await?;
     txn.commit().await?;
-    dump?;
-    Ok(counts)
+    let (sha256, bytes) = dumped?;
+    Ok(Taken {
+        tables: counts?,
+        sha256,
+        bytes,
+    })
 }
 
-/// SQLite's `VACUUM INTO` (one consistent read) into `tmp`; the row counts are read from the copy.
-async fn copy_sqlite(db: &DatabaseConnection, tmp: &Path) -> anyhow::Result<BTreeMap<String, i64>> {
-    let path = tmp.to_string_lossy().replace('\'', "''");
-    db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
-        .await
-        .context("VACUUM INTO")?;
+/// Copies `from` into the new file `to`, hashing on the way; answers the SHA-256 and the bytes.
+fn hashed_copy(mut from: impl std::io::Read, to: &Path) -> anyhow::Result<(String, u64)> {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(to)?);
+    let (mut h, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 20]);
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        file.write_all(&buf[..n])?;
+        bytes += n as u64;
+    }
+    file.flush()?;
+    Ok((hex::encode(h.finalize()), bytes))
+}
+
+/// SQLite's online backup into `tmp`, page by page from a connection of its own (the service's connection stays
+/// free, and in WAL mode writers go on), in one step: one consistent read. Then the copy is hashed while its rows
+/// are counted.
+async fn copy_sqlite(url: &str, tmp: &Path) -> anyhow::Result<Taken> {
+    let (src, dst) = (sqlite_file(url)?, tmp.to_owned());
+    tokio::task::spawn_blocking(move || sqlite_online_backup(&src, &dst)).await??;
+    // The copy is written without syncing; it is flushed to disk while it is hashed, before it takes its name.
+    let (file, synced) = (tmp.to_owned(), tmp.to_owned());
+    let hash = tokio::task::spawn_blocking(move || sha256_of(&file));
+    let sync = tokio::task::spawn_blocking(move || std::fs::File::open(&synced)?.sync_all());
     let copy = crate::db::connect(&format!("sqlite://{}?mode=ro", tmp.display())).await?;
-    let counts = row_counts(&copy).await?;
+    let counts = row_counts(&copy).await;
     copy.close().await?;
-    Ok(counts)
+    sync.await??;
+    let (sha256, bytes) = hash.await??;
+    Ok(Taken {
+        tables: counts?,
+        sha256,
+        bytes,
+    })
+}
+
+/// `sqlite3_backup_*` from the file `src` into the new file `dst`.
+fn sqlite_online_backup(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    use libsqlite3_sys as ffi;
+    use std::ffi::{CStr, CString};
+
+    /// A connection of SQLite's C API, closed when dropped.
+    struct Conn(*mut ffi::sqlite3);
+    impl Drop for Conn {
+        fn drop(&mut self) {
+            // SAFETY: the handle came from sqlite3_open_v2 and is closed once; the backup object using it is
+            // finished before (sqlite3_close on a null handle is a no-op).
+            unsafe { ffi::sqlite3_close(self.0) };
+        }
+    }
+    impl Conn {
+        fn open(path: &Path, flags: std::ffi::c_int) -> anyhow::Result<Conn> {
+            let name = CString::new(path.as_os_str().as_encoded_bytes())?;
+            let mut handle = std::ptr::null_mut();
+            // SAFETY: a valid C string and an out-pointer; SQLite asks that the handle be closed even when opening
+            // failed, which Conn's drop does.
+            let rc = unsafe { ffi::sqlite3_open_v2(name.as_ptr(), &mut handle, flags, std::ptr::null()) };
+            let conn = Conn(handle);
+            if rc != ffi::SQLITE_OK {
+                bail!("opening {}: {}", path.display(), conn.message());
+            }
+            // SAFETY: an open handle.
+            unsafe { ffi::sqlite3_busy_timeout(conn.0, 5000) };
+            Ok(conn)
+        }
+
+        fn message(&self) -> String {
+            // SAFETY: sqlite3_errmsg answers a string owned by the connection, valid until its next call.
+            unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.0)) }
+                .to_string_lossy()
+                .into_owned()
+        }
+    }
+
+    let from = Conn::open(src, ffi::SQLITE_OPEN_READONLY)?;
+    let to = Conn::open(dst, ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE)?;
+    // A new file nobody reads until it is complete: no journal, no sync (the caller syncs it once, while hashing).
+    let pragmas = c"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;";
+    // SAFETY: an open connection and a constant statement; no callback.
+    let rc = unsafe { ffi::sqlite3_exec(to.0, pragmas.as_ptr(), None, std::ptr::null_mut(), std::ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        bail!("preparing {}: {}", dst.display(), to.message());
+    }
+    // SAFETY: both connections are open and outlive the backup object, which is finished before they close.
+    let (step, finish) = unsafe {
+        let b = ffi::sqlite3_backup_init(to.0, c"main".as_ptr(), from.0, c"main".as_ptr());
+        if b.is_null() {
+            bail!("starting the backup of {}: {}", src.display(), to.message());
+        }
+        let step = ffi::sqlite3_backup_step(b, -1);
+        (step, ffi::sqlite3_backup_finish(b))
+    };
+    if step != ffi::SQLITE_DONE || finish != ffi::SQLITE_OK {
+        bail!("backing up {}: {}", src.display(), to.message());
+    }
+    // The copy carries the source's WAL mode in its header: make it a plain single file, readable read-only.
+    // SAFETY: as above.
+    let rc = unsafe {
+        ffi::sqlite3_exec(
+            to.0,
+            c"PRAGMA journal_mode = DELETE;".as_ptr(),
+            None,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != ffi::SQLITE_OK {
+        bail!("finishing {}: {}", dst.display(), to.message());
+    }
+    Ok(())
 }
 
 /// Reads a backup's manifest and checks the file against it (size and SHA-256): a damaged backup is refused with
@@ -339,6 +477,13 @@ pub async fn restore(url: &str, file: &Path, force: bool, dir: &Path) -> anyhow:
             let tmp = path.with_extension("restoring");
             std::fs::copy(file, &tmp).with_context(|| format!("copying {} to {}", file.display(), tmp.display()))?;
             std::fs::File::open(&tmp)?.sync_all()?;
+            // The old file's write-ahead log must not be replayed onto the restored one (the service is stopped,
+            // the target closed: nothing in it is unwritten).
+            for side in ["-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(side);
+                std::fs::remove_file(p).ok();
+            }
             std::fs::rename(&tmp, &path)?;
         }
     }

@@ -47,7 +47,7 @@ pub enum Command {
     },
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
-    /// Back the database up while the service runs: one file (SQLite's VACUUM INTO, PostgreSQL's pg_dump
+    /// Back the database up while the service runs: one file (SQLite's online backup, PostgreSQL's pg_dump
     /// --format=custom) and its manifest (schema version, rows per table, SHA-256), named with the time and schema.
     Backup {
         /// The folder to write to (default: where the scheduled backups go, `backup.dir` or `backup.s3`, pruned as

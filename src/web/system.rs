@@ -128,6 +128,17 @@ async fn jobs_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResul
     })
 }
 
+/// A schedule for people: `每天 02:00` for a daily cron string, else the string.
+fn when(cron: &str) -> String {
+    let f: Vec<&str> = cron.split_whitespace().collect();
+    match f.as_slice() {
+        [s, m, h, "*", "*", "*"] if [s, m, h].iter().all(|v| v.parse::<u8>().is_ok()) => {
+            format!("每天 {h:0>2}:{m:0>2}")
+        }
+        _ => format!("时间表 {cron}"),
+    }
+}
+
 /// A size for people: 1.2 MB, 340 KB.
 fn size(bytes: u64) -> String {
     match bytes {
@@ -154,7 +165,7 @@ async fn backups_tab(state: &WebState) -> AppResult<Value> {
         });
     let c = &plan.config;
     Ok(context! {
-        place => plan.place(), cron => state.jobs.schedules.backup.clone(), error, last,
+        place => plan.place(), when => when(&state.jobs.schedules.backup), error, last,
         keep_daily => c.keep_daily, keep_weekly => c.keep_weekly, keep_monthly => c.keep_monthly,
         rows => rows.iter().map(|b| context! {
             name => b.name.clone(), taken => local_time(b.taken_at), size => size(b.bytes),

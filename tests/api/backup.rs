@@ -29,37 +29,8 @@ async fn models(db: &DatabaseConnection) -> (Vec<String>, Vec<entity::audit_entr
             out.push(format!("{}: {rows:?}", stringify!($e)));
         )*};
     }
-    each!(
-        department,
-        user,
-        company,
-        contact,
-        partner,
-        target,
-        visit,
-        project,
-        visit_company,
-        visit_project,
-        outreach,
-        outreach_company,
-        project_team,
-        follow_up,
-        fund_arrival,
-        stage_event,
-        blocker,
-        support_fund,
-        incubation_candidate,
-        incubation_event,
-        import_batch,
-        import_item,
-        api_token,
-        session,
-        sign_in_strike,
-        job_run,
-        job_attempt,
-        analytics_snapshot,
-        outbox
-    );
+    invest_crm::every_table!(each);
+    out.retain(|t| !t.starts_with("audit_entry:"));
     let audit = audit_entry::Entity::find()
         .order_by_asc(audit_entry::Column::Id)
         .all(db)
