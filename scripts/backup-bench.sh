@@ -88,10 +88,10 @@ if [ "$sqlite_file" != - ]; then
   url="sqlite://$sqlite_file?mode=rwc"
   timed "sqlite3 .backup" sqlite3 "$sqlite_file" ".backup $work/out/copy.db"
   timed "invest-crm backup (SQLite)" env DATABASE_URL="$url" "$bin" backup --to "$work/out"
-  load_during "$url" SQLite
+  [ "${LOAD:-1}" = 0 ] || load_during "$url" SQLite
 fi
 if [ "$pg_url" != - ]; then
   timed "pg_dump --format=custom" pg_dump --format=custom --file "$work/out/dump.pgdump" "$pg_url"
   timed "invest-crm backup (PostgreSQL)" env DATABASE_URL="$pg_url" "$bin" backup --to "$work/out"
-  load_during "$pg_url" PostgreSQL
+  [ "${LOAD:-1}" = 0 ] || load_during "$pg_url" PostgreSQL
 fi

@@ -187,6 +187,20 @@ async fn a_staffer_works_through_the_ui() {
         (visits["total"].as_u64(), visits["items"][0]["headcount"].as_i64()),
         (Some(1), Some(5))
     );
+    // On a desktop a list that turns into cards on a phone is a table whose headers stand over their columns.
+    let aligned = js(
+        c,
+        "const t = document.querySelector('table.cards'); \
+         const h = t.querySelector('thead th:nth-child(2)').getBoundingClientRect(); \
+         const d = t.querySelector('tbody td:nth-child(2)').getBoundingClientRect(); \
+         return getComputedStyle(t).display === 'table' && Math.abs(h.left - d.left) < 1",
+    )
+    .await;
+    assert_eq!(
+        aligned,
+        Value::Bool(true),
+        "the visit list's columns line up at 1280 px"
+    );
 
     // Create a project in negotiation for it.
     c.goto(&format!("{base}/projects/new")).await.unwrap();
