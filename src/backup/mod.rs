@@ -110,17 +110,23 @@ async fn schema_version(db: &impl ConnectionTrait) -> anyhow::Result<String> {
 }
 
 fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    hashed_copy(f, std::io::sink())
+}
+
+/// Copies `from` into `to` (a file, or nowhere), hashing on the way; answers the SHA-256 and the bytes.
+fn hashed_copy(mut from: impl std::io::Read, mut to: impl std::io::Write) -> anyhow::Result<(String, u64)> {
     let (mut h, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 20]);
     loop {
-        let n = f.read(&mut buf)?;
+        let n = from.read(&mut buf)?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
         bytes += n as u64;
     }
+    to.flush()?;
     Ok((hex::encode(h.finalize()), bytes))
 }
 
@@ -250,7 +256,9 @@ async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow
             .spawn()
             .map_err(|e| not_started("pg_dump", &e))?;
         let out = child.stdout.take().context("pg_dump's output")?;
-        let written = hashed_copy(out, &tmp);
+        let written = std::fs::File::create(&tmp)
+            .map_err(anyhow::Error::from)
+            .and_then(|f| hashed_copy(out, std::io::BufWriter::with_capacity(1 << 20, f)));
         let done = child.wait_with_output()?;
         if !done.status.success() {
             bail!("pg_dump failed: {}", String::from_utf8_lossy(&done.stderr).trim());
@@ -266,24 +274,6 @@ async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow
         sha256,
         bytes,
     })
-}
-
-/// Copies `from` into the new file `to`, hashing on the way; answers the SHA-256 and the bytes.
-fn hashed_copy(mut from: impl std::io::Read, to: &Path) -> anyhow::Result<(String, u64)> {
-    use std::io::Write;
-    let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(to)?);
-    let (mut h, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 20]);
-    loop {
-        let n = from.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        file.write_all(&buf[..n])?;
-        bytes += n as u64;
-    }
-    file.flush()?;
-    Ok((hex::encode(h.finalize()), bytes))
 }
 
 /// SQLite's online backup into `tmp`, page by page from a connection of its own (the service's connection stays
