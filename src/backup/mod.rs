@@ -249,7 +249,9 @@ async fn dump_postgres(db: &DatabaseConnection, url: &str, tmp: &Path) -> anyhow
     let snapshot = format!("--snapshot={snap}");
     let (url, tmp) = (url.to_owned(), tmp.to_owned());
     let dump = tokio::task::spawn_blocking(move || {
-        let args: [&std::ffi::OsStr; 2] = ["--format=custom".as_ref(), snapshot.as_ref()];
+        // zlib level 3 instead of pg_dump's 6: half the time and CPU (the service shares the machine) for a file
+        // about a tenth larger (docs/BENCHMARKS.md, "Backup").
+        let args: [&std::ffi::OsStr; 3] = ["--format=custom".as_ref(), "--compress=3".as_ref(), snapshot.as_ref()];
         let mut child = command("pg_dump", &args, &url)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
