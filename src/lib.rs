@@ -66,6 +66,14 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     let ctx = service::audit::Context::new(service::audit::Door::Cli, "serve", None);
     let settings = Some(cfg.shown());
     service::audit::within(ctx, service::audit::event(&db, "config_loaded", None, settings)).await?;
+    let replica = service::replicas::this_replica();
+    for d in service::replicas::register(&db, &replica, &service::replicas::fingerprint(&cfg.shown())).await? {
+        tracing::warn!(
+            other = %d.replica,
+            settings = ?d.settings,
+            "this replica's settings differ from those of another running replica: give every replica the same ones"
+        );
+    }
     if demo {
         let ctx = service::audit::Context::new(service::audit::Door::Cli, "serve --demo", None);
         match service::audit::within(ctx, demo::seed(&db, false)).await {
@@ -75,6 +83,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
     }
     tracing::info!(database = %db::redact(&url), listen = %cfg.listen, "invest-crm starting");
     let sealer = tokio::spawn(seal_every_second(db.clone()));
+    let keeper = tokio::spawn(keep_shared_state(db.clone(), replica.clone()));
     let sealing = db.clone();
     let scheduler = if cfg.jobs.enabled {
         let runner = service::jobs::runner(&db, &cfg.jobs)?;
@@ -112,6 +121,8 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         s.shutdown().await.ok();
     }
     sealer.abort();
+    keeper.abort();
+    service::replicas::leave(&sealing, &replica).await.ok();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -148,6 +159,20 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Every 30 seconds while the service runs: marks this replica as running and forgets the sign-in buckets that
+/// have filled up again.
+async fn keep_shared_state(db: DatabaseConnection, replica: String) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let kept = service::replicas::renew(&db, &replica).await;
+        if let Err(e) = kept.and(service::sessions::SignInGate::sweep(&db).await.map(drop)) {
+            tracing::warn!(error = %e, "renewing this replica's row failed");
+        }
+    }
 }
 
 /// Seals what was written to the audit trail, every second, for as long as the service runs (docs/SECURITY.md).

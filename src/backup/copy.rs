@@ -69,6 +69,8 @@ macro_rules! every_table {
             api_token,
             session,
             sign_in_strike,
+            sign_in_gate,
+            replica,
             job_run,
             job_attempt,
             analytics_snapshot,
@@ -115,7 +117,8 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
             .query_all_raw(Statement::from_string(
                 DatabaseBackend::Postgres,
                 "SELECT table_name::text AS t FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND column_name = 'id'",
+                 WHERE table_schema = current_schema() AND column_name = 'id' \
+                 AND data_type IN ('integer', 'bigint')",
             ))
             .await?;
         for row in with_id {

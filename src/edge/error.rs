@@ -26,6 +26,7 @@ impl AppError {
             AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -57,6 +58,15 @@ impl AppError {
                 None,
             ),
             AppError::Internal(_) => (fixed("internal server error", "服务器内部错误"), None),
+            AppError::Unavailable { retry_after, .. } => (
+                fixed(
+                    &format!(
+                        "the database is unavailable for a moment; nothing was saved; try again in {retry_after} s"
+                    ),
+                    &format!("数据库暂时不可用,本次操作未保存,请 {retry_after} 秒后重试"),
+                ),
+                None,
+            ),
         };
         ErrorBody {
             code: self.code(),
@@ -67,14 +77,16 @@ impl AppError {
 
     /// The HTTP answer in the given language; internal errors are logged here, once.
     pub fn to_response(&self, lang: Lang) -> Response {
-        if let AppError::Internal(e) = self {
-            tracing::error!(error = ?e, "internal error");
+        match self {
+            AppError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            AppError::Unavailable { detail, .. } => tracing::warn!(error = %detail, "database unavailable"),
+            _ => {}
         }
         let body = self.body(lang).to_json_string();
         let mut answer = Response::builder()
             .status(self.status())
             .content_type("application/json; charset=utf-8");
-        if let AppError::TooMany { retry_after } = self {
+        if let AppError::TooMany { retry_after } | AppError::Unavailable { retry_after, .. } = self {
             answer = answer.header(header::RETRY_AFTER, retry_after.to_string());
         }
         answer.body(body)
@@ -161,6 +173,11 @@ impl ApiResponse for AppError {
                 "Too many sign-in attempts from one address; `Retry-After` says when to try again.",
             ),
             (500, "Internal error (logged; no detail in the answer)."),
+            (
+                503,
+                "The database is unreachable or read-only for a moment (a failover); nothing was saved; \
+                 `Retry-After` says when to try again.",
+            ),
         ];
         MetaResponses {
             responses: described

@@ -212,6 +212,9 @@ pub enum Code {
     HeadersTooLarge,
     /// 500: an internal error (logged; no detail in the answer).
     Internal,
+    /// 503: the database cannot be reached or cannot take writes for a moment (a failover, a restart); `Retry-After`
+    /// says when to try again.
+    Unavailable,
 }
 
 /// Everything that can go wrong in an operation of the service layer.
@@ -250,6 +253,9 @@ pub enum AppError {
     /// 429: too many attempts from one place; try again after this many seconds.
     #[error("too many attempts; retry after {retry_after} s")]
     TooMany { retry_after: u64 },
+    /// 503: the database is unreachable or read-only for a moment (a failover under way); nothing was written.
+    #[error("database unavailable ({detail}); retry after {retry_after} s")]
+    Unavailable { retry_after: u64, detail: String },
     /// 500: logged with its detail, answered without it.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -307,6 +313,7 @@ impl AppError {
             AppError::NotFound { .. } => Code::NotFound,
             AppError::TooMany { .. } => Code::TooManyAttempts,
             AppError::Internal(_) => Code::Internal,
+            AppError::Unavailable { .. } => Code::Unavailable,
         }
     }
 
@@ -345,8 +352,37 @@ fn sqlstate(e: &DbErr) -> Option<String> {
     }
 }
 
+/// Whether the database could not be reached, went away mid-request, or cannot take writes right now (a standby
+/// not yet promoted, a server shutting down): the request may succeed when retried, unlike a bug's.
+fn unreachable(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as X};
+    if let Some(state) = sqlstate(e) {
+        // Class 08: connection exception; 57P01–03: shutting down or not yet accepting; 25006: a read-only server;
+        // 53300: too many connections.
+        return state.starts_with("08") || matches!(state.as_str(), "57P01" | "57P02" | "57P03" | "25006" | "53300");
+    }
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(x))
+        | DbErr::Exec(RuntimeErr::SqlxError(x))
+        | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            matches!(
+                x.as_ref(),
+                X::Io(_) | X::Tls(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_)
+            )
+        }
+        _ => false,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
+        if unreachable(&e) {
+            return AppError::Unavailable {
+                retry_after: 2,
+                detail: e.to_string(),
+            };
+        }
         // Values PostgreSQL refuses that no check before it caught (a NUL in a search, a date beyond its range)
         // are the client's error, not the server's.
         match sqlstate(&e).as_deref() {
@@ -382,5 +418,29 @@ impl From<DbErr> for AppError {
             },
             _ => AppError::Internal(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_a_bug_is_internal() {
+        for e in [
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
+                sea_orm::sqlx::Error::PoolTimedOut,
+            ))),
+        ] {
+            let got = AppError::from(e);
+            assert!(matches!(got, AppError::Unavailable { retry_after: 2, .. }), "{got:?}");
+            assert_eq!(got.code(), Code::Unavailable);
+        }
+        assert!(matches!(
+            AppError::from(DbErr::Custom("a bug".into())),
+            AppError::Internal(_)
+        ));
     }
 }

@@ -24,6 +24,7 @@ pub mod partners;
 pub mod people;
 pub mod projects;
 pub mod reach;
+pub mod replicas;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;

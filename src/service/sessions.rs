@@ -2,7 +2,7 @@
 //! repeated failures, idle and absolute expiry, and who a bearer token stands for.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{api_token, session, sign_in_strike, user};
+use entity::{api_token, session, sign_in_gate, sign_in_strike, user};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
@@ -165,32 +165,64 @@ pub fn session_expiry(cfg: &AuthConfig, now: DateTime<Utc>) -> DateTime<Utc> {
     now + Duration::hours(cfg.session_absolute_hours)
 }
 
-/// A bound on sign-in attempts per client address, so that one stranger cannot guess at speed (GCRA, `governor`).
+/// A bound on sign-in attempts per client address, shared by every replica of the service through the database
+/// (docs/DEPLOYMENT.md): a GCRA bucket per address — `per_minute` attempts at once, then one every 60/`per_minute`
+/// seconds — kept as the one row of that address, updated in one atomic upsert.
 pub struct SignInGate {
-    limiter: governor::DefaultKeyedRateLimiter<String>,
+    per_minute: u32,
 }
 
 impl SignInGate {
     /// A gate of `per_minute` attempts a minute for each address.
     pub fn new(per_minute: u32) -> SignInGate {
-        let n = std::num::NonZeroU32::new(Ord::max(per_minute, 1)).expect("at least 1");
         SignInGate {
-            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
+            per_minute: Ord::max(per_minute, 1),
         }
     }
 
     /// Lets an attempt from `addr` through, or answers how long it must wait.
-    pub fn admit(&self, addr: &str) -> AppResult<()> {
-        use governor::clock::{Clock, DefaultClock};
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&addr.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::TooMany {
-                retry_after: Ord::max(wait.as_secs(), 1),
-            }
+    pub async fn admit(&self, db: &impl ConnectionTrait, addr: &str) -> AppResult<()> {
+        use sea_orm::sea_query::{CaseStatement, OnConflict};
+        const PERIOD_MS: i64 = 60_000;
+        let step = PERIOD_MS / i64::from(self.per_minute);
+        let now = Utc::now().timestamp_millis();
+        let addr: String = addr.chars().take(64).collect();
+        // The bucket's next theoretical arrival time: from now, or from its own if that is later.
+        let tat = Expr::col((sign_in_gate::Entity, sign_in_gate::Column::TatMs));
+        let from: Expr = CaseStatement::new().case(tat.clone().gt(now), tat).finally(now).into();
+        let next = from.add(step);
+        let admitted = sign_in_gate::Entity::insert(sign_in_gate::ActiveModel {
+            client_addr: Set(addr.clone()),
+            tat_ms: Set(now + step),
         })
+        .on_conflict(
+            OnConflict::column(sign_in_gate::Column::ClientAddr)
+                .value(sign_in_gate::Column::TatMs, next.clone())
+                .action_and_where(next.sub(now).lte(PERIOD_MS))
+                .to_owned(),
+        )
+        .exec_with_returning_many(db)
+        .await?;
+        if !admitted.is_empty() {
+            return Ok(());
+        }
+        let tat = sign_in_gate::Entity::find_by_id(addr)
+            .one(db)
+            .await?
+            .map_or(now, |g| g.tat_ms);
+        let wait_ms = u64::try_from(tat + step - PERIOD_MS - now).unwrap_or(0);
+        Err(AppError::TooMany {
+            retry_after: Ord::max(wait_ms.div_ceil(1000), 1),
+        })
+    }
+
+    /// Forgets the buckets that have filled up again (a row in the past says nothing a missing row does not).
+    pub async fn sweep(db: &impl ConnectionTrait) -> AppResult<u64> {
+        let res = sign_in_gate::Entity::delete_many()
+            .filter(sign_in_gate::Column::TatMs.lt(Utc::now().timestamp_millis()))
+            .exec(db)
+            .await?;
+        Ok(res.rows_affected)
     }
 }
 
@@ -233,7 +265,7 @@ pub async fn sign_in(db: &impl Db, cfg: &AuthConfig, gate: &SignInGate, a: SignI
         detail: why.map(|w| serde_json::json!({ "reason": w })),
         ..Default::default()
     };
-    if let Err(e) = gate.admit(a.client_addr.as_deref().unwrap_or_default()) {
+    if let Err(e) = gate.admit(db, a.client_addr.as_deref().unwrap_or_default()).await {
         crate::edge::metrics::sign_in_failed("rate_limited");
         audit::write(db, entry("login_failure", None, Some("rate limited"))).await?;
         return Err(e);
