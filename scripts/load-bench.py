@@ -4,7 +4,10 @@ staff user with its own session and connection, for SECONDS: 70% reads (the proj
 list, a company), 20% creates (a visit, a project, a follow-up), 10% stage moves of projects the client created.
 Prints the throughput, p50/p95/p99 per kind and every error; --json writes the same as JSON.
 
-Usage: load-bench.py URL ADMIN_PASSWORD [--clients 16] [--seconds 60] [--json FILE]
+Usage: load-bench.py URL ADMIN_PASSWORD [--clients 16] [--seconds 60] [--json FILE] [--acks FILE] [--timeline FILE]
+
+--acks writes the id of every write that was acknowledged (2xx), by table, so that a trial can check afterwards that
+none was lost (scripts/cluster-trial.py); --timeline writes every request as [start, kind, status, latency ms].
 
 Only the standard library: the same script measures any build of the service (it was run against the commit before
 the audit trail and after it).
@@ -54,7 +57,12 @@ class Client:
 
 def sign_in(url, username, password):
     c = Client(url)
-    s, b = c.call("POST", "/auth/login", {"username": username, "password": password})
+    for _ in range(60):
+        s, b = c.call("POST", "/auth/login", {"username": username, "password": password})
+        if s != 429:
+            break
+        # Past the sign-in limit of this address (by default one attempt back every 3 s): wait, as a client should.
+        time.sleep(3)
     if s != 200:
         sys.exit(f"signing in {username}: {s} {b}")
     c.token = b["token"]
@@ -72,6 +80,10 @@ class Worker(threading.Thread):
         # (wall-clock start, latency in ms) of every request, for --samples.
         self.samples = []
         self.errors = []
+        # Acknowledged writes: (table, id).
+        self.acks = []
+        # (wall-clock start, kind, status, latency in ms) of every request, for --timeline.
+        self.timeline = []
         self.mine = []  # [project id, stage index, version]
         self.day = 0
         for _ in range(5):
@@ -87,6 +99,7 @@ class Worker(threading.Thread):
         s, b = self.c.call("POST", "/projects", body)
         if s == 201:
             self.mine.append([b["id"], 0, "2024-01-01"])
+            self.acks.append(("projects", b["id"]))
         return s, b
 
     def read(self):
@@ -104,11 +117,18 @@ class Worker(threading.Thread):
         if k < 0.4:
             body = {"visit_date": self.date(), "headcount": self.rng.randint(1, 9),
                     "company_ids": [self.rng.choice(self.companies)], "purpose": "压测来访"}
-            return self.c.call("POST", "/visits", body)
+            return self.acked("visits", self.c.call("POST", "/visits", body))
         if k < 0.7:
             return self.new_project()
         body = {"occurred_on": self.date(), "kind": "call", "note": "压测跟进"}
-        return self.c.call("POST", f"/projects/{self.rng.choice(self.projects)}/follow-ups", body)
+        return self.acked("follow_ups", self.c.call("POST", f"/projects/{self.rng.choice(self.projects)}/follow-ups",
+                                                    body))
+
+    def acked(self, table, answer):
+        s, b = answer
+        if 200 <= s < 300 and isinstance(b, dict) and "id" in b:
+            self.acks.append((table, b["id"]))
+        return answer
 
     def move(self):
         if not self.mine:
@@ -116,7 +136,7 @@ class Worker(threading.Thread):
         p = self.rng.choice(self.mine)
         p[1] += 1
         body = {"stage": STAGES[p[1]], "occurred_on": "2024-%02d-01" % (p[1] + 1)}
-        s, b = self.c.call("POST", f"/projects/{p[0]}/stage-events", body)
+        s, b = self.acked("stage_events", self.c.call("POST", f"/projects/{p[0]}/stage-events", body))
         if p[1] == len(STAGES) - 1 or s >= 300:
             self.mine.remove(p)
         return s, b
@@ -134,6 +154,7 @@ class Worker(threading.Thread):
                 break
             self.lat[kind].append((t1 - t0) * 1000)
             self.samples.append((wall, (t1 - t0) * 1000))
+            self.timeline.append((wall, kind, s, (t1 - t0) * 1000))
             if not 200 <= s < 300:
                 self.errors.append((kind, s, str(b)[:160]))
 
@@ -154,6 +175,8 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--admin", default="admin", help="the admin's username")
     ap.add_argument("--samples", help="write every request's start time and latency to this JSON file")
+    ap.add_argument("--acks", help="write the ids of the acknowledged writes, by table, to this JSON file")
+    ap.add_argument("--timeline", help="write every request's start, kind, status and latency to this JSON file")
     a = ap.parse_args()
 
     admin = sign_in(a.url, a.admin, a.admin_password)
@@ -192,6 +215,11 @@ def main():
     out["throughput_per_s"] = total / a.seconds
     out["p50_ms"], out["p95_ms"], out["p99_ms"] = pct(all_lat, 50), pct(all_lat, 95), pct(all_lat, 99)
     out["errors"] = [e for w in workers for e in w.errors]
+    statuses = {}
+    for w in workers:
+        for _, _, s, _ in w.timeline:
+            statuses[str(s)] = statuses.get(str(s), 0) + 1
+    out["statuses"] = dict(sorted(statuses.items()))
 
     print(f"{total} requests in {a.seconds:.0f} s by {a.clients} clients: {out['throughput_per_s']:.1f}/s; "
           f"p50 {out['p50_ms']:.1f} ms, p95 {out['p95_ms']:.1f} ms, p99 {out['p99_ms']:.1f} ms")
@@ -205,6 +233,16 @@ def main():
     if a.samples:
         with open(a.samples, "w") as f:
             json.dump(sorted(x for w in workers for x in w.samples), f)
+    if a.acks:
+        acks = {}
+        for w in workers:
+            for table, id_ in w.acks:
+                acks.setdefault(table, []).append(id_)
+        with open(a.acks, "w") as f:
+            json.dump(acks, f)
+    if a.timeline:
+        with open(a.timeline, "w") as f:
+            json.dump(sorted(x for w in workers for x in w.timeline), f)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

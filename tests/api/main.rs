@@ -11,6 +11,7 @@ mod audit_trail;
 mod backup;
 mod browser;
 mod chaos;
+mod cluster;
 mod companies;
 mod demo;
 mod errors;
