@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 
 /// Connects to `url`, creating the folder of a SQLite file first (and putting the file in WAL mode).
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -29,9 +29,20 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("connecting to the database at {}", redact(url)))
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration. On PostgreSQL under an advisory lock that a transaction of its own holds, so
+/// that replicas of a new version starting at once apply each migration once: the others wait for the lock, then
+/// find nothing left to do (docs/DEPLOYMENT.md).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    step(db, Step::Up(None)).await
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return step(db, Step::Up(None)).await;
+    }
+    let lock = db.begin().await?;
+    lock.execute_unprepared("SELECT pg_advisory_xact_lock(4182026001)")
+        .await
+        .context("waiting for another replica's migrations")?;
+    let done = step(db, Step::Up(None)).await;
+    lock.commit().await?;
+    done
 }
 
 /// Migrations to apply or revert.

@@ -182,6 +182,47 @@ async fn a_read_only_database_answers_503_with_retry_after(app: TestApp) {
     assert_eq!(list["total"], 0, "nothing of the refused write was kept: {list}");
 }
 
+/// Replicas of a new version starting at the same moment on an empty PostgreSQL database: every one starts, and
+/// each migration is applied once.
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_starting_at_once_apply_each_migration_once() {
+    use migration::MigratorTrait;
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return crate::support::skip::<()>("TEST_DATABASE_URL is not set").unwrap_or_default();
+    };
+    let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+    let name = format!("icrm_test_migrate_{}", std::process::id());
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let (head, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url.as_str(), String::new()), |(h, q)| (h, format!("?{q}")));
+    let url = format!("{}/{name}{query}", head.rsplit_once('/').map_or(head, |(b, _)| b));
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(invest_crm::db::connect(&url).await.unwrap());
+    }
+    let started = futures_util::future::join_all(replicas.iter().map(invest_crm::db::migrate)).await;
+    for s in started {
+        s.expect("every replica starts");
+    }
+    let applied = migration::Migrator::get_applied_migrations(&replicas[0]).await.unwrap();
+    assert_eq!(applied.len(), migration::Migrator::migrations().len());
+    for db in replicas {
+        db.close().await.ok();
+    }
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
 /// The cluster trial of docs/DEPLOYMENT.md, shortened to two minutes with the test build: PostgreSQL primary and
 /// synchronous standby, three replicas behind HAProxy, the mixed load while replicas are killed and the primary
 /// fails over; the script checks that nothing acknowledged was lost, no job slot ran twice or went missing, no mail
