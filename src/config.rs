@@ -50,6 +50,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Where the scheduled backups go and how many are kept.
     pub backup: crate::backup::BackupConfig,
+    /// Attachments: where they are kept, the largest accepted, how long a deleted one can be restored.
+    pub files: crate::files::FilesConfig,
 }
 
 /// How log lines are written.
@@ -103,6 +105,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             audit: AuditConfig::default(),
             backup: crate::backup::BackupConfig::default(),
+            files: crate::files::FilesConfig::default(),
         }
     }
 }
@@ -136,6 +139,9 @@ impl Config {
         }
         if self.backup.s3.as_ref().is_some_and(|s| s.secret_access_key.is_some()) {
             v["backup"]["s3"]["secret_access_key"] = serde_json::json!("***");
+        }
+        if self.files.s3.as_ref().is_some_and(|s| s.secret_access_key.is_some()) {
+            v["files"]["s3"]["secret_access_key"] = serde_json::json!("***");
         }
         v
     }

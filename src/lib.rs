@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod edge;
 pub mod export;
+pub mod files;
 pub mod import;
 pub mod report;
 pub mod service;
@@ -28,15 +29,18 @@ use sea_orm::DatabaseConnection;
 
 /// The whole HTTP application: the staff UI at `/`, the JSON API at `/api/v1` with its docs, spec and health
 /// checks, one bound on sign-in attempts for both, and the headers every answer carries.
-pub fn app(db: DatabaseConnection, cfg: &config::Config) -> impl poem::Endpoint + use<> {
+/// Fails only when the attachments' store cannot be opened (its folder cannot be made, its bucket settings are
+/// incomplete).
+pub fn app(db: DatabaseConnection, cfg: &config::Config) -> anyhow::Result<impl poem::Endpoint + use<>> {
     let gate = Arc::new(service::sessions::SignInGate::new(cfg.auth.sign_ins_per_minute));
-    let (api, edge) = api::app(db.clone(), cfg, gate.clone());
+    let files = Arc::new(files::FileStore::new(&cfg.files, &cfg.data_dir)?);
+    let (api, edge) = api::app(db.clone(), cfg, gate.clone(), files.clone());
     let api = Arc::new(api);
-    let mut routes = web::routes(db, cfg, gate);
+    let mut routes = web::routes(db, cfg, gate, files);
     for path in api::PATHS {
         routes = routes.nest_no_strip(path, api.clone());
     }
-    routes
+    Ok(routes
         .around(edge::metrics::measure)
         .around(edge::request_id)
         .data(edge)
@@ -46,7 +50,7 @@ pub fn app(db: DatabaseConnection, cfg: &config::Config) -> impl poem::Endpoint 
                 .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
                 .overriding(header::X_FRAME_OPTIONS, "DENY")
                 .overriding(header::REFERRER_POLICY, "no-referrer"),
-        )
+        ))
 }
 
 /// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish. With `demo`, an
@@ -114,7 +118,7 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         None => None,
     };
     Server::new(TcpListener::bind(cfg.listen))
-        .run_with_graceful_shutdown(app(db, cfg), shutdown_signal(), Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(app(db, cfg)?, shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
     if let Some(s) = scheduler {

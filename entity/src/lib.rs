@@ -2,6 +2,7 @@
 
 pub mod analytics_snapshot;
 pub mod api_token;
+pub mod attachment;
 pub mod audit_entry;
 pub mod blocker;
 pub mod company;

@@ -33,6 +33,9 @@ pub struct Schedules {
     pub audit_verify: String,
     /// The daily backup (`backup.*` says where to and how many are kept).
     pub backup: String,
+    /// The daily purge of attachments deleted longer ago than `files.retention_days`, and the sweep of what an
+    /// interrupted upload left in the file store.
+    pub files: String,
     /// The weekly report and the reminders list projects without a follow-up for more than this many days.
     pub stale_days: i64,
     /// How long a claim holds without renewal before another runner may take the slot over, in seconds.
@@ -55,6 +58,7 @@ impl Default for Schedules {
             reminders: "0 0 8 * * *".into(),
             audit_verify: "0 30 3 * * *".into(),
             backup: "0 0 2 * * *".into(),
+            files: "0 15 3 * * *".into(),
             stale_days: 30,
             lease_seconds: 300,
             max_attempts: 3,

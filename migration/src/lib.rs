@@ -18,6 +18,7 @@ mod m20261205_000013_reach_dates;
 mod m20261206_000014_audit_trail;
 mod m20261206_000015_request_id;
 mod m20261206_000016_shared_state;
+mod m20261207_000017_attachments;
 mod util;
 
 /// All migrations, oldest first.
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_audit_trail::Migration),
             Box::new(m20261206_000015_request_id::Migration),
             Box::new(m20261206_000016_shared_state::Migration),
+            Box::new(m20261207_000017_attachments::Migration),
         ]
     }
 }

@@ -56,14 +56,13 @@ fn single_reference(o: &mut Map<String, Value>) {
 
 #[cfg(test)]
 mod tests {
-    use std::{collections::HashSet, fmt, sync::Arc};
+    use std::{collections::HashSet, fmt};
 
-    use sea_orm::DatabaseConnection;
     use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_json::json;
 
     use super::*;
-    use crate::{config::Config, service::sessions::SignInGate};
+    use crate::config::Config;
 
     /// A JSON value whose objects name each key once: serde_json keeps the last of a repeated key without a word,
     /// where strict parsers (openapi-generator's) refuse the document.
@@ -127,9 +126,7 @@ mod tests {
 
     /// poem-openapi's document itself, before [`finish`] (which would hide a repeated key by keeping the last).
     fn written() -> String {
-        let cfg = Config::default();
-        let gate = Arc::new(SignInGate::new(cfg.auth.sign_ins_per_minute));
-        super::super::service(&DatabaseConnection::default(), &cfg, gate).spec()
+        super::super::unserved(&Config::default()).spec()
     }
 
     #[test]

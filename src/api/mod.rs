@@ -3,6 +3,7 @@
 mod accounts;
 mod agenda;
 mod analytics;
+pub mod attachments;
 pub mod auth;
 mod blockers;
 mod body;
@@ -40,10 +41,11 @@ use poem_openapi::{
 use sea_orm::DatabaseConnection;
 use std::{borrow::Cow, sync::Arc};
 
+use crate::files::{FileStore, FilesConfig};
 use crate::service::Code;
 use crate::{
     config::Config,
-    edge::{Edge, audit, error, limited_body},
+    edge::{Edge, audit, error},
     service::{self, AppResult, input::Patch, sessions::SignInGate},
 };
 use auth::AuthState;
@@ -83,6 +85,8 @@ enum ApiTags {
     Exports,
     /// 台账导入: Excel and CSV ledgers, previewed, committed as batches, undone.
     Imports,
+    /// 附件: files on projects, companies, visits, outreach activities, blockers and incubation candidates.
+    Attachments,
 }
 
 /// A page of a list.
@@ -237,10 +241,7 @@ async fn bounded<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Resu
         }
         .into());
     }
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        let body = limited_body(&mut req).await?;
-        req.set_body(body);
-    }
+    crate::edge::bound_body(&mut req).await?;
     ep.call(req).await.map(IntoResponse::into_response)
 }
 
@@ -276,6 +277,7 @@ fn service(
     db: &DatabaseConnection,
     cfg: &Config,
     gate: Arc<SignInGate>,
+    files: Arc<FileStore>,
 ) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
@@ -302,7 +304,14 @@ fn service(
             incubation::IncubationApi { db: db.clone() },
             targets::TargetsApi { db: db.clone() },
             labels::LabelsApi,
-            exports::ExportsApi { db: db.clone() },
+            (
+                exports::ExportsApi { db: db.clone() },
+                attachments::AttachmentsApi {
+                    db: db.clone(),
+                    store: files,
+                    config: cfg.files.clone(),
+                },
+            ),
             imports::ImportsApi { db: db.clone() },
             support_funds::SupportFundsApi { db: db.clone() },
             analytics::AnalyticsApi {
@@ -322,12 +331,18 @@ pub const PATHS: [&str; 6] = ["/api", "/docs", "/openapi.json", "/healthz", "/re
 
 /// The API part of the HTTP application (audited, never cached, errors in JSON): `/api/v1`, its docs and spec,
 /// and the health checks; and the edge settings every part needs (trusted proxies, body limit, routes).
-pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl poem::Endpoint + use<>, Edge) {
-    let api = service(&db, cfg, gate);
+pub fn app(
+    db: DatabaseConnection,
+    cfg: &Config,
+    gate: Arc<SignInGate>,
+    files: Arc<FileStore>,
+) -> (impl poem::Endpoint + use<>, Edge) {
+    let api = service(&db, cfg, gate, files);
     let edge = Edge {
         trusted_proxies: cfg.trusted_proxies.clone(),
         body_limit: cfg.body_limit,
         import_limit: cfg.import_limit,
+        file_limit: cfg.files.max_bytes,
         routes: Arc::new(routes_of(&api.spec())),
     };
     let spec = Document(Arc::new(document::finish(&api.spec())));
@@ -357,8 +372,15 @@ pub fn app(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> (impl
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn spec_json(cfg: &Config) -> String {
+    document::finish(&unserved(cfg).spec())
+}
+
+/// The API of `cfg` without a database or a store behind it: for its document.
+fn unserved(cfg: &Config) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     let gate = Arc::new(SignInGate::new(cfg.auth.sign_ins_per_minute));
-    document::finish(&service(&DatabaseConnection::default(), cfg, gate).spec())
+    // The document does not touch the store: any folder will do.
+    let files = FileStore::new(&FilesConfig::default(), &std::env::temp_dir()).expect("the temporary folder");
+    service(&DatabaseConnection::default(), cfg, gate, Arc::new(files))
 }
 
 /// The served OpenAPI document.

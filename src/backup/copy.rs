@@ -71,6 +71,7 @@ macro_rules! every_table {
             sign_in_strike,
             sign_in_gate,
             replica,
+            attachment,
             job_run,
             job_attempt,
             analytics_snapshot,

@@ -67,6 +67,42 @@ pub struct S3Config {
     pub allow_http: bool,
 }
 
+impl S3Config {
+    /// The bucket as an object store.
+    pub fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {
+        let mut b = AmazonS3Builder::from_env()
+            .with_bucket_name(&self.bucket)
+            .with_allow_http(self.allow_http);
+        if let Some(v) = &self.endpoint {
+            b = b.with_endpoint(v);
+        }
+        if let Some(v) = &self.region {
+            b = b.with_region(v);
+        }
+        if let Some(v) = &self.access_key_id {
+            b = b.with_access_key_id(v);
+        }
+        if let Some(v) = &self.secret_access_key {
+            b = b.with_secret_access_key(v);
+        }
+        Ok(Arc::new(b.build()?))
+    }
+
+    /// The key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> Path {
+        match self.prefix.trim_matches('/') {
+            "" => Path::from(name),
+            prefix => Path::from(format!("{prefix}/{name}")),
+        }
+    }
+}
+
+/// A folder as an object store (created if missing).
+pub fn local(dir: &FsPath) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(Arc::new(LocalFileSystem::new_with_prefix(dir)?))
+}
+
 /// What the `backup` job does: the database it backs up, the store and the retention.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -143,38 +179,16 @@ impl Plan {
     }
 
     fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {
-        Ok(match &self.config.s3 {
-            Some(s3) => {
-                let mut b = AmazonS3Builder::from_env()
-                    .with_bucket_name(&s3.bucket)
-                    .with_allow_http(s3.allow_http);
-                if let Some(v) = &s3.endpoint {
-                    b = b.with_endpoint(v);
-                }
-                if let Some(v) = &s3.region {
-                    b = b.with_region(v);
-                }
-                if let Some(v) = &s3.access_key_id {
-                    b = b.with_access_key_id(v);
-                }
-                if let Some(v) = &s3.secret_access_key {
-                    b = b.with_secret_access_key(v);
-                }
-                Arc::new(b.build().context("the backup bucket's settings")?)
-            }
-            None => {
-                std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
-                Arc::new(LocalFileSystem::new_with_prefix(&self.dir)?)
-            }
-        })
+        match &self.config.s3 {
+            Some(s3) => s3.store().context("the backup bucket's settings"),
+            None => local(&self.dir),
+        }
     }
 
     fn key(&self, name: &str) -> Path {
-        let prefix = self.config.s3.as_ref().map_or("", |s| s.prefix.trim_matches('/'));
-        if prefix.is_empty() {
-            Path::from(name)
-        } else {
-            Path::from(format!("{prefix}/{name}"))
+        match &self.config.s3 {
+            Some(s3) => s3.key(name),
+            None => Path::from(name),
         }
     }
 

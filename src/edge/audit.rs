@@ -130,9 +130,16 @@ pub async fn record<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respon
     };
     let tx = WriteTx::new(db.clone());
     req.extensions_mut().insert(tx.clone());
-    let body = req.take_body().into_bytes().await?;
-    let sent = sent_fields(&body);
-    req.set_body(body);
+    // An upload streams to the file store (its service entries name what was attached); other bodies are within
+    // the body limit, read already.
+    let sent = if super::upload::streams(&req) {
+        Vec::new()
+    } else {
+        let body = req.take_body().into_bytes().await?;
+        let sent = sent_fields(&body);
+        req.set_body(body);
+        sent
+    };
 
     let answer = audit::within(ctx.clone(), ep.call(req))
         .await

@@ -25,6 +25,8 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -45,6 +47,7 @@ impl AppError {
             | AppError::Conflict { msg, field, .. }
             | AppError::Rule { msg, field, .. } => (pick(msg), field.clone()),
             AppError::Forbidden { msg, .. } => (pick(msg), None),
+            AppError::TooLarge { msg } | AppError::Unsupported { msg } => (pick(msg), Some("file".to_owned())),
             AppError::Unauthorized => (fixed("authentication required", "需要登录或有效的令牌"), None),
             AppError::NotFound { what } => (
                 fixed(&format!("{} not found", what.en()), &format!("未找到该{}", what.zh())),
@@ -166,7 +169,10 @@ impl ApiResponse for AppError {
             (405, "The path does not take this method."),
             (409, "Stale `version` or a duplicate."),
             (413, "The request body is larger than the configured limit."),
-            (415, "The body is not JSON."),
+            (
+                415,
+                "The body is not JSON, or an uploaded file's content is not of an accepted type.",
+            ),
             (422, "A domain rule is broken, e.g. an illegal stage move."),
             (
                 429,

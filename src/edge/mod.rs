@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod error;
 pub mod metrics;
+pub mod upload;
 
 use poem::http::Method;
 
@@ -17,6 +18,9 @@ pub struct Edge {
     pub body_limit: usize,
     /// The largest ledger upload read (`/api/v1/imports/…`), in bytes.
     pub import_limit: usize,
+    /// The largest attachment, in bytes (`files.max_bytes`): an upload streams past the body limit, each file
+    /// counted against this one.
+    pub file_limit: u64,
     /// The paths of the API (segments; `None` for a parameter) and the methods each takes, from its document.
     pub routes: std::sync::Arc<Vec<(Vec<Option<String>>, String)>>,
 }
@@ -140,13 +144,36 @@ pub(crate) async fn limited_body(req: &mut poem::Request) -> poem::Result<Vec<u8
     body.map(|b| b.to_vec()).map_err(|_| too_large())
 }
 
+/// Reads the body of a request within the edge's limit ([`limited_body`]), except an upload of attachments
+/// ([`upload::streams`]): it is left to stream, refused at once only when its declared length could not be files
+/// within the limits.
+pub(crate) async fn bound_body(req: &mut poem::Request) -> poem::Result<()> {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(());
+    }
+    if upload::streams(req) {
+        let most = req.data::<Edge>().map_or(u64::MAX, |e| {
+            e.file_limit
+                .saturating_mul(upload::MAX_FILES as u64)
+                .saturating_add(1024 * 1024)
+        });
+        let declared = req
+            .header(poem::http::header::CONTENT_LENGTH)
+            .and_then(|l| l.parse::<u64>().ok());
+        if declared.is_some_and(|l| l > most) {
+            return Err(poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        return Ok(());
+    }
+    let body = limited_body(req).await?;
+    req.set_body(body);
+    Ok(())
+}
+
 /// Middleware around the UI's pages: a request body larger than the edge's limit (the import limit for a ledger
 /// upload) is refused with 413 before anything reads it.
 pub async fn limit_body<E: poem::Endpoint>(ep: E, mut req: poem::Request) -> poem::Result<poem::Response> {
     use poem::IntoResponse;
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        let body = limited_body(&mut req).await?;
-        req.set_body(body);
-    }
+    bound_body(&mut req).await?;
     ep.call(req).await.map(IntoResponse::into_response)
 }

@@ -13,7 +13,9 @@ use sea_orm::{ActiveEnum, DatabaseConnection};
 
 use super::{CHUNK, Cell, Column, Filters};
 use crate::service::{
-    AppError, AppResult, blockers, companies,
+    AppError, AppResult,
+    attachments::{self, Holder},
+    blockers, companies,
     incubation::{self, CandidateView},
     outreach::{self, OutreachView},
     projects::{self, ProjectView},
@@ -105,10 +107,11 @@ impl Filters {
     }
 }
 
-/// A project with its current stage.
+/// A project with its current stage and the names of its attachments.
 pub struct ProjectRow {
     view: ProjectView,
     stage: ProjectStage,
+    files: Vec<String>,
 }
 
 impl Record for ProjectRow {
@@ -153,6 +156,14 @@ impl Record for ProjectRow {
         f("producing_on", "投产日期", 12.0, |r| {
             date(r.view.project.reached_producing_on)
         }),
+        f("attachments", "附件数", 8.0, |r| Cell::Int(r.files.len() as i64)),
+        f("attachment_names", "附件", 40.0, |r| {
+            if r.files.is_empty() {
+                Cell::Null
+            } else {
+                Cell::Text(r.files.join("、"))
+            }
+        }),
     ];
 }
 
@@ -171,10 +182,13 @@ impl Table for ProjectRow {
             ..Default::default()
         };
         let views = projects::after(db, filter, after, CHUNK).await?;
+        let ids: Vec<i64> = views.iter().map(|v| v.project.id).collect();
+        let mut files = attachments::names_by_record(db, Holder::Project, &ids).await?;
         Ok(views
             .into_iter()
             .map(|view| ProjectRow {
                 stage: view.history.current(view.project.stage),
+                files: files.remove(&view.project.id).unwrap_or_default(),
                 view,
             })
             .collect())

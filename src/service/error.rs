@@ -58,6 +58,7 @@ pub enum Kind {
     Job,
     Snapshot,
     Route,
+    Attachment,
 }
 
 impl Kind {
@@ -84,6 +85,7 @@ impl Kind {
             Kind::FollowUp => ("follow-up", "跟进记录"),
             Kind::FundArrival => ("fund arrival", "到位资金记录"),
             Kind::Visit => ("visit", "来访记录"),
+            Kind::Attachment => ("attachment", "附件"),
             Kind::Outreach => ("outreach activity", "招商活动"),
             Kind::Partner => ("partner", "合作机构"),
             Kind::Blocker => ("blocker", "难题"),
@@ -250,6 +252,12 @@ pub enum AppError {
         msg: Msg,
         field: Option<String>,
     },
+    /// 413: an upload larger than the limit (refused while it streams).
+    #[error("too large: {}", .msg.en)]
+    TooLarge { msg: Msg },
+    /// 415: a file whose content is not of an accepted type.
+    #[error("unsupported type: {}", .msg.en)]
+    Unsupported { msg: Msg },
     /// 429: too many attempts from one place; try again after this many seconds.
     #[error("too many attempts; retry after {retry_after} s")]
     TooMany { retry_after: u64 },
@@ -312,6 +320,8 @@ impl AppError {
             AppError::Unauthorized => Code::Unauthorized,
             AppError::NotFound { .. } => Code::NotFound,
             AppError::TooMany { .. } => Code::TooManyAttempts,
+            AppError::TooLarge { .. } => Code::PayloadTooLarge,
+            AppError::Unsupported { .. } => Code::UnsupportedMediaType,
             AppError::Internal(_) => Code::Internal,
             AppError::Unavailable { .. } => Code::Unavailable,
         }

@@ -44,6 +44,8 @@ pub struct Setup {
     pub mail: jobs::outbox::MailConfig,
     /// Where the `backup` job writes and how many backups it keeps.
     pub backup: crate::backup::Plan,
+    /// The attachments' settings and the data folder, for the `files` job.
+    pub files: (crate::files::FilesConfig, std::path::PathBuf),
 }
 
 impl Setup {
@@ -54,6 +56,7 @@ impl Setup {
             schedules: cfg.jobs.clone(),
             mail: cfg.mail.clone(),
             backup: crate::backup::Plan::new(cfg.database_url(), &cfg.data_dir, cfg.backup.clone(), tz),
+            files: (cfg.files.clone(), cfg.data_dir.clone()),
         }
     }
 
@@ -69,6 +72,22 @@ impl Setup {
                 Box::pin(async move {
                     let m = plan.run(&ctx.db).await?;
                     tracing::info!(file = %m.file, bytes = m.bytes, place = %plan.place(), "backup taken");
+                    Ok(())
+                })
+            }),
+            retryable: true,
+        });
+        let files = std::sync::Arc::new(self.files.clone());
+        specs.push(jobs::runner::JobSpec {
+            name: "files",
+            cron: self.schedules.files.clone(),
+            run: std::sync::Arc::new(move |ctx| {
+                let files = files.clone();
+                Box::pin(async move {
+                    let store = crate::files::FileStore::new(&files.0, &files.1)?;
+                    let grace = chrono::Duration::hours(1);
+                    let (purged, tmp, blobs) = tidy_files(&ctx.db, &store, files.0.retention_days, grace).await?;
+                    tracing::info!(purged, tmp, blobs, place = %store.place, "attachments tidied");
                     Ok(())
                 })
             }),
@@ -210,4 +229,26 @@ pub async fn resend(db: &impl ConnectionTrait, id: i64) -> AppResult<outbox::Mod
         ));
     }
     Ok(m)
+}
+
+/// Purges the attachments deleted more than `retention_days` ago, then sweeps the file store of what no attachment
+/// names and of uploads cut short, `grace` old or more (the job gives an hour: younger ones may belong to an upload
+/// under way). Answers the attachments purged, the temporary objects and the blobs deleted.
+pub async fn tidy_files(
+    db: &DatabaseConnection,
+    store: &crate::files::FileStore,
+    retention_days: u32,
+    grace: chrono::Duration,
+) -> anyhow::Result<(u64, usize, usize)> {
+    let ctx = super::audit::Context::new(super::audit::Door::Job, "files", None);
+    let purged = super::audit::within(ctx, async {
+        let txn = super::begin(db).await?;
+        let n = super::attachments::purge(&txn, retention_days).await?;
+        txn.commit().await?;
+        AppResult::Ok(n)
+    })
+    .await?;
+    let named = super::attachments::named_blobs(db).await?;
+    let (tmp, blobs) = store.sweep(&named, Utc::now() - grace).await?;
+    Ok((purged, tmp, blobs))
 }

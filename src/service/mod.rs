@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod analytics;
+pub mod attachments;
 pub mod audit;
 pub mod blockers;
 pub mod companies;

@@ -15,6 +15,7 @@ use super::{
     form::{self, opt},
     me, pager_base, refresh, render, saved, val,
 };
+use crate::service::attachments::Holder;
 use crate::{
     edge::audit::WriteTx,
     service::scope::{self, Of},
@@ -53,7 +54,8 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
     scope::permit(&state.db, &staff.actor, Need::Read, Of::Blocker(id)).await?;
     let b = svc::get(&state.db, id).await?;
     let changes = super::changes::of(&state.db, crate::service::Kind::Blocker, id).await?;
-    let ctx = context! { me => me(&staff), menu => "blockers", b => row(&b), changes => val(&changes) };
+    let att = super::attachments::section_context(&state.db, &state, &staff, Holder::Blocker, id).await?;
+    let ctx = context! { me => me(&staff), menu => "blockers", b => row(&b), changes => val(&changes), att };
     render("blocker.html", ctx)
 }
 

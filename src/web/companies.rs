@@ -20,6 +20,7 @@ use super::{
     form::{self, opt},
     me, pager_base, redirect, refresh, render, saved, val,
 };
+use crate::service::attachments::Holder;
 use crate::{
     edge::audit::WriteTx,
     service::{
@@ -132,6 +133,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
             approved => v.fund.approved_on.to_string(),
         }).collect::<Vec<_>>(),
         changes => super::val(&super::changes::of(db, crate::service::Kind::Company, id).await?),
+        att => super::attachments::section_context(db, &state, &staff, Holder::Company, id).await?,
     };
     render("company.html", ctx)
 }

@@ -128,3 +128,46 @@ pub fn repeated<T: serde::de::DeserializeOwned>(body: &str) -> AppResult<T> {
         field: None,
     })
 }
+
+/// A form as posted: its fields as URL-encoded text (what [`repeated`] reads), and the files of its file input
+/// `file_field` when it was sent as `multipart/form-data` (staged in the store as they streamed in).
+pub struct Posted {
+    /// The fields, URL-encoded.
+    pub text: String,
+    /// The files.
+    pub upload: crate::service::attachments::Upload,
+}
+
+/// Reads a posted form, URL-encoded or multipart (a form with a file input).
+pub async fn posted(
+    req: &poem::Request,
+    body: poem::Body,
+    store: &crate::files::FileStore,
+    file_field: &str,
+) -> AppResult<Posted> {
+    if !crate::edge::upload::streams(req) {
+        let text = body.into_string().await.map_err(|e| AppError::BadRequest {
+            code: Code::MalformedRequest,
+            msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
+            field: None,
+        })?;
+        return Ok(Posted {
+            text,
+            upload: Default::default(),
+        });
+    }
+    let mut body = poem::RequestBody::new(body);
+    let parts = <poem::web::Multipart as poem::FromRequest>::from_request(req, &mut body)
+        .await
+        .map_err(|e| AppError::BadRequest {
+            code: Code::MalformedRequest,
+            msg: crate::service::Msg::new(e.to_string(), "表单内容无法识别"),
+            field: None,
+        })?;
+    let got = crate::edge::upload::receive(parts, store, &[file_field]).await?;
+    let text = serde_urlencoded::to_string(&got.fields).unwrap_or_default();
+    Ok(Posted {
+        text,
+        upload: got.upload,
+    })
+}

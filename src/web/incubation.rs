@@ -23,6 +23,7 @@ use super::{
     projects::{MoveForm, MoveQuery, stage_entry},
     redirect, refresh, render, saved, val,
 };
+use crate::service::attachments::Holder;
 use crate::{
     edge::audit::WriteTx,
     service::{
@@ -97,7 +98,8 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
         .collect();
     timeline.reverse();
     super::projects::named(&state.db, &mut timeline).await?;
-    let ctx = context! { me => me(&staff), menu => "incubation", c => card(&v), timeline => val(&timeline) };
+    let att = super::attachments::section_context(&state.db, &state, &staff, Holder::Candidate, id).await?;
+    let ctx = context! { me => me(&staff), menu => "incubation", c => card(&v), timeline => val(&timeline), att };
     render("candidate.html", ctx)
 }
 

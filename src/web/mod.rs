@@ -5,6 +5,7 @@
 mod admin;
 mod analytics;
 mod assets;
+mod attachments;
 mod blockers;
 mod changes;
 mod companies;
@@ -67,6 +68,10 @@ pub struct WebState {
     pub stale_days: i64,
     /// The jobs (the 系统日志 page shows their schedules and backups, and runs a job now).
     pub jobs: crate::service::jobs::Setup,
+    /// The attachments' store.
+    pub files: Arc<crate::files::FileStore>,
+    /// The attachments' categories.
+    pub categories: Vec<String>,
 }
 
 /// The Content-Security-Policy of every page: nothing but this site's own files, no inline script, no eval.
@@ -75,8 +80,15 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    frame-ancestors 'none'";
 
 /// The UI's routes: the pages (never cached, under the CSP) and the embedded assets (cached for a year).
-pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Route {
+pub fn routes(
+    db: DatabaseConnection,
+    cfg: &Config,
+    gate: Arc<SignInGate>,
+    files: Arc<crate::files::FileStore>,
+) -> Route {
     let state = WebState {
+        files,
+        categories: cfg.files.categories.clone(),
         db,
         auth: cfg.auth(),
         gate,
@@ -90,13 +102,21 @@ pub fn routes(db: DatabaseConnection, cfg: &Config, gate: Arc<SignInGate>) -> Ro
         .data(state.db.clone())
         .around(session::csrf)
         .around(html_errors)
-        .with(
-            SetHeader::new()
-                .overriding(header::CACHE_CONTROL, "no-store")
-                .overriding(header::CONTENT_SECURITY_POLICY, CSP),
-        )
+        .around(page_csp)
+        .with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-store"))
         .data(state);
     Route::new().at("/assets/:name", get(assets::serve)).nest("/", pages)
+}
+
+/// Middleware: every answer of the UI runs under [`CSP`], but for a file that brings its own, stricter one (an
+/// attachment, sandboxed).
+async fn page_csp<E: poem::Endpoint>(ep: E, req: poem::Request) -> poem::Result<poem::Response> {
+    let mut answer = ep.call(req).await?.into_response();
+    answer
+        .headers_mut()
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(header::HeaderValue::from_static(CSP));
+    Ok(answer)
 }
 
 /// Declares the UI's routes once: the router, and the table of each path with its methods that the tests enumerate
@@ -143,6 +163,10 @@ routes! {
     "/companies/:id/contacts" => post(companies::add_contact),
     "/companies/:id/support-funds/new" => get(companies::support_fund_dialog),
     "/companies/:id/support-funds" => post(companies::add_support_fund),
+    "/:kind/:id/attachments" => get(attachments::section).post(attachments::add),
+    "/attachments/:id" => get(attachments::download).delete(attachments::delete),
+    "/attachments/:id/preview" => get(attachments::preview),
+    "/attachments/:id/restore" => post(attachments::restore),
     "/visits" => get(visits::list).post(visits::create),
     "/visits/:id" => get(visits::show).patch(visits::update).delete(visits::delete),
     "/visits/:id/edit" => get(visits::edit_page),
@@ -202,6 +226,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     for (name, source) in [
         ("layout.html", include_str!("templates/layout.html")),
         ("macros.html", include_str!("templates/macros.html")),
+        ("attachments.html", include_str!("templates/attachments.html")),
         ("login.html", include_str!("templates/login.html")),
         ("password.html", include_str!("templates/password.html")),
         ("password_form.html", include_str!("templates/password_form.html")),

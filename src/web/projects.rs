@@ -20,6 +20,7 @@ use super::{
     form::{self, opt},
     me, pager_base, redirect, refresh, render, saved, val,
 };
+use crate::service::attachments::Holder;
 use crate::{
     edge::audit::WriteTx,
     service::scope::{self, Of, Visible},
@@ -122,9 +123,12 @@ pub async fn board(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<St
             ..Default::default()
         };
         let rows = svc::list(&state.db, f, Paging::new(Some(1), Some(50))?).await?;
+        let ids: Vec<i64> = rows.items.iter().map(|v| v.project.id).collect();
+        let files = crate::service::attachments::names_by_record(&state.db, Holder::Project, &ids).await?;
+        let count = |id: i64| files.get(&id).map_or(0, Vec::len);
         columns.push(context! {
             stage => stage.to_value(), label => stage.label(), total => rows.total,
-            cards => rows.items.iter().map(card).collect::<Vec<_>>(),
+            cards => rows.items.iter().map(|v| context! { files => count(v.project.id), ..card(v) }).collect::<Vec<_>>(),
         });
     }
     render("board.html", context! { me => me(&staff), menu => "board", columns })
@@ -279,8 +283,9 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
         None => None,
     };
     let visits = super::visits::concerning(&state.db, &staff, None, Some(id)).await?;
+    let att = super::attachments::section_context(&state.db, &state, &staff, Holder::Project, id).await?;
     let ctx = context! {
-        me => me(&staff), menu => "projects", p => card(&v), source, visits,
+        me => me(&staff), menu => "projects", p => card(&v), source, visits, att,
         timeline => val(&timeline(&state.db, id).await?), today => today().to_string(),
         changes => val(&super::changes::of(&state.db, crate::service::Kind::Project, id).await?),
     };

@@ -15,6 +15,7 @@ use super::{
     form::{self, opt},
     me, pager_base, redirect, refresh, render, saved, val,
 };
+use crate::service::attachments::{self, Holder};
 use crate::{
     edge::audit::WriteTx,
     service::{
@@ -255,8 +256,9 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
         .unwrap_or_default();
     let follow_ups = crate::service::follow_ups::since(db, &v.project_ids, v.visit.visit_date, 20).await?;
     let changes = super::changes::of(db, crate::service::Kind::Visit, id).await?;
+    let att = super::attachments::section_context(db, &state, &staff, Holder::Visit, id).await?;
     let ctx = context! {
-        me => me(&staff), menu => "visits", changes => val(&changes),
+        me => me(&staff), menu => "visits", changes => val(&changes), att,
         brought => brought.iter().map(|b| context! { id => b.id, name => b.name.clone(), stage => b.stage.label() }).collect::<Vec<_>>(),
         follow_ups => follow_ups.iter().map(|f| context! {
             project_id => f.project_id, project => projects.get(&f.project_id).cloned().unwrap_or_default(),
@@ -364,19 +366,59 @@ async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::R
     })
 }
 
-/// Records a visit with the companies and projects typed new on it; the list reloads.
+/// Records a visit with the companies and projects typed new on it, and the photos taken or chosen on it (a
+/// multipart form then: the photos stream into the file store before the visit is written, and are attached to it
+/// as 照片 in the same transaction). Without photos the list reloads; with them the visit's page opens.
 #[handler]
-pub async fn create(staff: Staff, tx: WriteTx, body: String) -> poem::Result<Response> {
+pub async fn create(
+    staff: Staff,
+    state: Data<&WebState>,
+    tx: WriteTx,
+    req: &poem::Request,
+    body: poem::Body,
+) -> poem::Result<Response> {
     staff.actor.require(Need::Edit)?;
-    let f: VisitForm = form::repeated(&body)?;
-    let done = async {
+    let mut posted = form::posted(req, body, &state.files, "photos").await?;
+    let f: VisitForm = match form::repeated(&posted.text) {
+        Ok(f) => f,
+        Err(e) => {
+            posted.upload.discard(&state.files).await;
+            return Err(e.into());
+        }
+    };
+    let photos = posted.upload.files.len();
+    posted.upload.category = state
+        .categories
+        .iter()
+        .find(|c| c.as_str() == "照片")
+        .and_then(|c| crate::service::input::Short::parse("category", c).ok());
+    let visit = async {
         let p = f.parse()?;
         svc::create_with_new(tx.get().await?, &staff.actor, p.visit, p.new_companies, p.new_projects).await
     }
     .await;
+    let done = match visit {
+        Ok(v) if photos > 0 => {
+            let db = tx.get().await?;
+            let (files, cats) = (&state.files, &state.categories);
+            let attached = attachments::attach(db, files, &staff.actor, Holder::Visit, v.visit.id, posted.upload, cats);
+            attached.await.map(|_| v)
+        }
+        Ok(v) => Ok(v),
+        Err(e) => {
+            posted.upload.discard(&state.files).await;
+            Err(e)
+        }
+    };
     answer(
         done,
-        |_| saved(refresh(), "来访已登记"),
+        |v| match photos {
+            0 => saved(refresh(), "来访已登记"),
+            n => saved(
+                redirect(&format!("/visits/{}", v.visit.id)),
+                &format!("来访已登记,附照片 {n} 张"),
+            ),
+        },
         "visit_form.html",
         async || {
             let (chips, project_chips) = chips(tx.get().await?, &f).await?;

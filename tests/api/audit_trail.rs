@@ -514,7 +514,7 @@ async fn the_duties_of_administrators_are_separated(app: TestApp) {
     );
 
     // Separated, the admin manages accounts but grants nothing and reads only their own entries.
-    let mut cfg = invest_crm::config::Config::default();
+    let mut cfg = app.cfg.clone();
     cfg.audit.separation_of_duties = true;
     let separated = app.also_serve(&cfg).await;
     let admin = app.token("admin").to_owned();

@@ -309,7 +309,7 @@ async fn fresh_like(app: &TestApp) -> TestApp {
 }
 
 /// A real S3-compatible server: moto in server mode on a free port, stopped when dropped.
-struct Moto {
+pub struct Moto {
     child: std::process::Child,
     port: u16,
 }
@@ -323,7 +323,7 @@ impl Drop for Moto {
 
 impl Moto {
     /// Starts moto with one bucket; without python3 and moto it skips the test (and fails it under CI=true).
-    async fn start(bucket: &str) -> Option<Moto> {
+    pub async fn start(bucket: &str) -> Option<Moto> {
         let port = crate::mail::free_port();
         let child = std::process::Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -347,8 +347,21 @@ impl Moto {
         crate::support::skip("the S3 server did not start (pip install 'moto[server]')")
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The settings of `bucket` on this server, under the prefix `park/`.
+    pub fn bucket(&self, bucket: &str) -> invest_crm::backup::S3Config {
+        invest_crm::backup::S3Config {
+            bucket: bucket.into(),
+            endpoint: Some(self.url()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some("test-secret".into()),
+            prefix: "park/".into(),
+            allow_http: true,
+        }
     }
 }
 
@@ -358,15 +371,7 @@ db_test!(scheduled_backups_go_to_a_bucket_and_are_pruned);
 fn to_bucket(moto: &Moto, bucket: &str, dir: &std::path::Path) -> invest_crm::backup::BackupConfig {
     invest_crm::backup::BackupConfig {
         dir: Some(dir.to_owned()),
-        s3: Some(invest_crm::backup::S3Config {
-            bucket: bucket.into(),
-            endpoint: Some(moto.url()),
-            region: Some("us-east-1".into()),
-            access_key_id: Some("test".into()),
-            secret_access_key: Some("test-secret".into()),
-            prefix: "park/".into(),
-            allow_http: true,
-        }),
+        s3: Some(moto.bucket(bucket)),
         keep_daily: 2,
         keep_weekly: 1,
         keep_monthly: 2,

@@ -684,3 +684,70 @@ async fn on_a_phone_a_visit_brings_a_new_company_and_project_in_one_form() {
     let errors = console_errors(c).await;
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// On a phone (390 px), a photo chosen in the visit form's camera input is saved with the visit, filed as 照片, and
+/// shown on the visit's page, which opens after saving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_a_photo_taken_in_the_visit_form_shows_on_the_visit() {
+    let Some(b) = browser().await else { return };
+    let app = TestApp::sqlite().await;
+    let c = &b.client;
+    let base = app.base_url().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("来访合影.jpg");
+    image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 120]))
+        .save(&photo)
+        .unwrap();
+    app.company("拍照来访科技有限公司").await;
+    c.set_window_size(390, 844).await.unwrap();
+    sign_in(c, &base, "/visits", "staff").await;
+    fill(c, "input[name=headcount]", "2").await;
+    fill(c, "input[name=company_search]", "拍照来访").await;
+    click(c, "#company-picks button:not(.primary)").await;
+    until(
+        c,
+        "the company's chip",
+        "return document.querySelectorAll('#company-chips .chip').length === 1",
+    )
+    .await;
+    let input = c
+        .wait()
+        .for_element(Locator::Css("#visit-form input[type=file][name=photos]"))
+        .await
+        .unwrap();
+    assert_eq!(input.attr("accept").await.unwrap().as_deref(), Some("image/*"));
+    assert_eq!(input.attr("capture").await.unwrap().as_deref(), Some("environment"));
+    input.send_keys(photo.to_str().unwrap()).await.unwrap();
+    click(c, "#visit-form button[type=submit]").await;
+    until(
+        c,
+        "the visit's page",
+        "return /^\\/visits\\/\\d+$/.test(location.pathname)",
+    )
+    .await;
+    until(
+        c,
+        "the photo's preview",
+        "const i = document.querySelector('#attachments img'); return !!i && i.complete && i.naturalWidth > 0",
+    )
+    .await;
+    let shown = js(c, "return document.querySelector('#attachments').innerText").await;
+    assert!(shown.as_str().unwrap().contains("来访合影.jpg"), "{shown}");
+    let wide = js(c, "return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(wide, json!(false), "the visit page fits 390 px");
+    let visit: i64 = js(c, "return location.pathname.split('/')[2]")
+        .await
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, files) = app
+        .as_user("viewer")
+        .get(&format!("/api/v1/visits/{visit}/attachments"))
+        .await;
+    assert_eq!(files[0]["name"], "来访合影.jpg");
+    assert_eq!(files[0]["category"], "照片");
+    assert_eq!(files[0]["content_type"], "image/jpeg");
+    assert_eq!(files[0]["bytes"], std::fs::metadata(&photo).unwrap().len());
+    assert!(console_errors(c).await.is_empty());
+}

@@ -18,7 +18,7 @@ db_test!(
 /// Twenty guesses spread over three replicas, each with its own connection pool and its own gate: the
 /// twenty-first is refused whichever replica answers it.
 async fn three_replicas_share_one_sign_in_limit(app: TestApp) {
-    let cfg = invest_crm::config::Config::default();
+    let cfg = app.cfg.clone();
     assert_eq!(cfg.auth.sign_ins_per_minute, 20);
     let mut bases = vec![app.base_url().to_owned()];
     for _ in 0..2 {
@@ -27,7 +27,7 @@ async fn three_replicas_share_one_sign_in_limit(app: TestApp) {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let server = poem::Server::new(poem::listener::TcpListener::bind(addr));
-        tokio::spawn(server.run(invest_crm::app(db, &cfg)));
+        tokio::spawn(server.run(invest_crm::app(db, &cfg).unwrap()));
         bases.push(format!("http://{addr}"));
     }
     let client = reqwest::Client::new();

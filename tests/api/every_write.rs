@@ -127,6 +127,9 @@ fn id(v: &Value) -> i64 {
         .unwrap_or_else(|| panic!("no id in {v}"))
 }
 
+/// A file the attachments accept (its content is a PDF's).
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
 /// A company directory as the import reads it.
 const DIRECTORY: &str = "企业名录\n企业名称,统一社会信用代码,所属行业,省份,联系人,职务,联系电话,规上时间\n\
                          审计导入科技有限公司,,软件,江苏,王五,经理,13900000000,\n";
@@ -697,6 +700,75 @@ async fn every_write_route_leaves_its_entry(app: TestApp) {
     )
     .await;
 
+    // Attachments: an upload (multipart), a rename, a deletion and a restore.
+    let holder = app.company("附件审计企业").await;
+    let part = reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("投资协议.pdf");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/companies/{holder}/attachments", app.base_url()))
+        .bearer_auth(app.token("admin"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("category", "协议"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let att = id(&resp.json::<Value>().await.unwrap()[0]);
+    p.api.insert("uploadAttachments".into());
+    p.check(
+        "uploadAttachments",
+        expect(
+            "attachment",
+            Some(att),
+            "create",
+            "admin",
+            &["name", "sha256", "record_id"],
+        ),
+    )
+    .await;
+    let body = json!({"name": "投资协议(终稿).pdf"});
+    p.api(
+        "updateAttachment",
+        Method::PATCH,
+        &format!("/attachments/{att}"),
+        Some(body),
+        None,
+    )
+    .await;
+    p.check(
+        "updateAttachment",
+        expect("attachment", Some(att), "update", "admin", &["name"]),
+    )
+    .await;
+    p.api(
+        "deleteAttachment",
+        Method::DELETE,
+        &format!("/attachments/{att}"),
+        None,
+        None,
+    )
+    .await;
+    p.check(
+        "deleteAttachment",
+        expect("attachment", Some(att), "delete", "admin", &["deleted_at"]),
+    )
+    .await;
+    p.api(
+        "restoreAttachment",
+        Method::POST,
+        &format!("/attachments/{att}/restore"),
+        None,
+        None,
+    )
+    .await;
+    p.check(
+        "restoreAttachment",
+        expect("attachment", Some(att), "update", "admin", &["deleted_at"]),
+    )
+    .await;
+
     // Jobs and the outbox.
     p.api("runJob", Method::POST, "/jobs/outbox/run", None, None).await;
     p.check("runJob", expect("job", None, "job_run", "admin", &[])).await;
@@ -1256,6 +1328,39 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
         .await;
     assert!(a.status.is_success(), "{}", a.body);
     p.web.insert("post /imports/preview".into());
+
+    // Attachments through the page: an upload, a deletion and a restore.
+    let holder = p.app.company("网页附件企业").await;
+    let a = web
+        .upload(
+            &format!("/companies/{holder}/attachments"),
+            &[("category", "证照")],
+            ("营业执照.pdf", PDF.to_vec()),
+        )
+        .await;
+    assert!(a.status.is_success(), "{}", a.body);
+    p.web.insert("post /:kind/:id/attachments".into());
+    let e = p
+        .check(
+            "/:kind/:id/attachments",
+            expect("attachment", None, "create", "admin", &["name", "category"]),
+        )
+        .await;
+    let att = e.entity_id.unwrap();
+    let path = format!("/attachments/{att}");
+    p.web(web, Method::DELETE, "/attachments/:id", &path, &[]).await;
+    p.check(
+        "/attachments/:id",
+        expect("attachment", Some(att), "delete", "admin", &["deleted_at"]),
+    )
+    .await;
+    let path = format!("/attachments/{att}/restore");
+    p.web(web, Method::POST, "/attachments/:id/restore", &path, &[]).await;
+    p.check(
+        "/attachments/:id/restore",
+        expect("attachment", Some(att), "update", "admin", &["deleted_at"]),
+    )
+    .await;
 
     // Administration.
     let form = [

@@ -7,6 +7,7 @@
 mod support;
 
 mod analytics;
+mod attachments;
 mod audit_trail;
 mod backup;
 mod browser;

@@ -618,6 +618,20 @@ async fn figures_are_those_of_the_records_in_scope(app: TestApp) {
     );
 }
 
+/// A file the admin attaches to the project `id`; answers the attachment's id.
+async fn attachment_of(app: &TestApp, id: i64) -> i64 {
+    let part = reqwest::multipart::Part::bytes(crate::every_write::PDF.to_vec()).file_name("协议.pdf");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/projects/{id}/attachments", app.base_url()))
+        .bearer_auth(app.token("admin"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()[0]["id"].as_i64().unwrap()
+}
+
 /// Every route of the OpenAPI document that names a record: either scoped (B's record of that kind is not found
 /// for a staffer of department A, read or deleted) or listed here as shared reference data or administration. A new
 /// route must be put on one side.
@@ -663,6 +677,8 @@ async fn every_route_naming_a_record_of_b_is_not_found(app: &TestApp, token: &st
         ("/visits/{id}", first("/api/v1/visits".into(), "purpose").await),
         ("/outreach/{id}", first("/api/v1/outreach".into(), "city").await),
         ("/incubation/{id}", first("/api/v1/incubation".into(), "notes").await),
+        ("/{kind}/{id}/attachments", pb),
+        ("/attachments/{id}", attachment_of(app, pb).await),
     ];
     let (_, doc) = app.anonymous().get("/openapi.json").await;
     let me = app.with_token(token);
@@ -675,7 +691,10 @@ async fn every_route_naming_a_record_of_b_is_not_found(app: &TestApp, token: &st
             .iter()
             .find(|(p, _)| path == p || path.starts_with(&format!("{p}/")))
             .unwrap_or_else(|| panic!("{path}: a new route that names a record: scope it, or list it as shared"));
-        let url = format!("/api/v1{}", path.replace("{id}", &id.to_string()));
+        let url = format!(
+            "/api/v1{}",
+            path.replace("{id}", &id.to_string()).replace("{kind}", "projects")
+        );
         for method in ops.as_object().unwrap().keys() {
             let got = match method.as_str() {
                 "get" => me.get(&url).await,

@@ -53,6 +53,9 @@ pub struct TestApp {
     tokens: HashMap<&'static str, String>,
     /// The ids of the test users, by role.
     pub user_ids: HashMap<&'static str, i64>,
+    /// The app's settings (its data folder, where attachments are kept, is a temporary one).
+    pub cfg: invest_crm::config::Config,
+    _data: tempfile::TempDir,
     _store: Store,
 }
 
@@ -171,7 +174,12 @@ impl TestApp {
             .as_socket_addr()
             .copied()
             .expect("a TCP address");
-        let app = invest_crm::app(db.clone(), &invest_crm::config::Config::default());
+        let data = tempfile::tempdir().expect("temp dir");
+        let cfg = invest_crm::config::Config {
+            data_dir: data.path().to_owned(),
+            ..Default::default()
+        };
+        let app = invest_crm::app(db.clone(), &cfg).expect("the app");
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         TestApp {
             base: format!("http://{addr}"),
@@ -180,6 +188,8 @@ impl TestApp {
             url: url.to_owned(),
             tokens,
             user_ids,
+            cfg,
+            _data: data,
             _store: store,
         }
     }
@@ -191,7 +201,8 @@ impl TestApp {
             .as_socket_addr()
             .copied()
             .expect("a TCP address");
-        tokio::spawn(Server::new_with_acceptor(acceptor).run(invest_crm::app(self.db.clone(), cfg)));
+        let app = invest_crm::app(self.db.clone(), cfg).expect("the app");
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         format!("http://{addr}")
     }
 
