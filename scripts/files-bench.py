@@ -80,7 +80,7 @@ def nginx(root, port):
     os.makedirs(data)
     with open(conf, "w") as f:
         f.write(
-            f"""daemon off; worker_processes 1; error_log {root}/error.log; pid {root}/nginx.pid;
+            f"""daemon off; worker_processes 1;{" user root;" if os.geteuid() == 0 else ""} error_log {root}/error.log; pid {root}/nginx.pid;
 events {{ worker_connections 64; }}
 http {{
   access_log off; client_body_temp_path {root}/body; client_max_body_size 100m; sendfile on;

@@ -8,7 +8,7 @@ use std::{collections::HashSet, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{ObjectStore, ObjectStoreExt, buffered::BufWriter, path::Path};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -93,6 +93,8 @@ pub struct Staged {
 pub struct FileStore {
     store: Arc<dyn ObjectStore>,
     s3: Option<S3Config>,
+    /// The folder, when the store is one: downloads read it directly.
+    dir: Option<PathBuf>,
     /// The largest file accepted.
     pub max_bytes: u64,
     /// Where files are kept, for people.
@@ -102,19 +104,21 @@ pub struct FileStore {
 impl FileStore {
     /// The store the configuration names: the bucket, or the folder (default `<data_dir>/files`).
     pub fn new(cfg: &FilesConfig, data_dir: &std::path::Path) -> anyhow::Result<FileStore> {
-        let (store, place) = match &cfg.s3 {
+        let (store, place, dir) = match &cfg.s3 {
             Some(s3) => (
                 s3.store().context("the attachments bucket's settings")?,
                 format!("s3://{}/{}", s3.bucket, s3.prefix.trim_matches('/')),
+                None,
             ),
             None => {
                 let dir = cfg.dir.clone().unwrap_or_else(|| data_dir.join("files"));
-                (crate::backup::store::local(&dir)?, dir.display().to_string())
+                (crate::backup::store::local(&dir)?, dir.display().to_string(), Some(dir))
             }
         };
         Ok(FileStore {
             store,
             s3: cfg.s3.clone(),
+            dir,
             max_bytes: cfg.max_bytes,
             place,
         })
@@ -230,17 +234,23 @@ impl FileStore {
         }
     }
 
-    /// The bytes of a blob, as they are read.
-    pub async fn open(
-        &self,
-        sha256: &str,
-    ) -> anyhow::Result<impl Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + use<>> {
+    /// The bytes of a blob, as they are read. From a folder the file is read directly in chunks of 256 KiB:
+    /// `object_store`'s local reads go 8 KiB at a time through the blocking pool, nine times slower than a plain
+    /// file server on a 50 MiB file (docs/BENCHMARKS.md, "Attachments").
+    pub async fn open(&self, sha256: &str) -> anyhow::Result<BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+        if let Some(dir) = &self.dir {
+            let path = dir.join(self.blob(sha256).as_ref());
+            let file = tokio::fs::File::open(&path)
+                .await
+                .with_context(|| format!("reading the attachment {}", path.display()))?;
+            return Ok(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).boxed());
+        }
         let got = self
             .store
             .get(&self.blob(sha256))
             .await
             .context("reading the attachment")?;
-        Ok(got.into_stream().map_err(std::io::Error::other))
+        Ok(got.into_stream().map_err(std::io::Error::other).boxed())
     }
 
     /// The whole of a blob, when it is at most `limit` bytes (for a preview).
