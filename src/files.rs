@@ -266,6 +266,16 @@ impl FileStore {
         Ok(Some(got.bytes().await?.to_vec()))
     }
 
+    /// The SHA-256 of the bytes kept for `sha256`, read again from the store.
+    pub async fn digest(&self, sha256: &str) -> anyhow::Result<String> {
+        let mut bytes = self.open(sha256).await?;
+        let mut hash = Sha256::new();
+        while let Some(chunk) = bytes.try_next().await? {
+            hash.update(&chunk);
+        }
+        Ok(hex::encode(hash.finalize()))
+    }
+
     /// Whether the blob of `sha256` is in the store.
     pub async fn has(&self, sha256: &str) -> anyhow::Result<bool> {
         match self.store.head(&self.blob(sha256)).await {

@@ -84,6 +84,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Attachments' files: check that every attachment's file is in the store (after a restore, say), or tidy the
+    /// store now as the `files` job does.
+    Files {
+        #[command(subcommand)]
+        action: FilesAction,
+    },
     /// Benchmarks: a synthetic park of a given size, and timings of the analytics on it (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -247,6 +253,20 @@ pub enum AuditAction {
         #[arg(long)]
         to: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+pub enum FilesAction {
+    /// Check that the file of every attachment (deleted ones not yet purged included) is in the store; with
+    /// `--hash`, that its bytes still have their SHA-256. Names each one missing or changed and exits non-zero then.
+    Check {
+        /// Read every file and hash it (slower: the whole store is read).
+        #[arg(long)]
+        hash: bool,
+    },
+    /// Mark the attachments of deleted records as deleted, purge those past `files.retention_days`, and sweep the
+    /// store of what interrupted uploads left (an hour old or more).
+    Tidy,
 }
 
 #[derive(Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod audit;
+pub mod files;
 mod users;
 
 use std::path::Path;
@@ -45,6 +46,7 @@ async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
             crate::serve(&cfg, demo).await
         }
         Command::Audit { action } => audit::run(&open(&cfg).await?, &cfg, action).await,
+        Command::Files { action } => files::run(&open(&cfg).await?, &cfg, action).await,
         Command::SeedDemo { force } => {
             let s = demo::seed(&open(&cfg).await?, force).await?;
             println!(

@@ -311,6 +311,61 @@ pub async fn restore(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppRe
     write(db, &before, m, audit::Action::Update, None).await
 }
 
+/// Marks as deleted, now, the attachments whose record was deleted: they are purged after the retention like any
+/// other (the record's deletion is in the audit log; an admin restores the record's files only with a new record).
+/// Answers how many.
+pub async fn orphaned(db: &impl ConnectionTrait) -> AppResult<u64> {
+    use entity::{blocker, company, incubation_candidate, outreach, project, visit};
+    use sea_orm::QueryTrait;
+    let mut marked = 0;
+    for holder in <Holder as strum::IntoEnumIterator>::iter() {
+        let ids = match holder {
+            Holder::Project => project::Entity::find()
+                .select_only()
+                .column(project::Column::Id)
+                .into_query(),
+            Holder::Company => company::Entity::find()
+                .select_only()
+                .column(company::Column::Id)
+                .into_query(),
+            Holder::Visit => visit::Entity::find()
+                .select_only()
+                .column(visit::Column::Id)
+                .into_query(),
+            Holder::Outreach => outreach::Entity::find()
+                .select_only()
+                .column(outreach::Column::Id)
+                .into_query(),
+            Holder::Blocker => blocker::Entity::find()
+                .select_only()
+                .column(blocker::Column::Id)
+                .into_query(),
+            Holder::Candidate => incubation_candidate::Entity::find()
+                .select_only()
+                .column(incubation_candidate::Column::Id)
+                .into_query(),
+        };
+        let lost = attachment::Entity::find()
+            .filter(attachment::Column::RecordKind.eq(holder.kind().name()))
+            .filter(attachment::Column::DeletedAt.is_null())
+            .filter(attachment::Column::RecordId.not_in_subquery(ids))
+            .all(db)
+            .await?;
+        for before in lost {
+            let m = attachment::ActiveModel {
+                id: Set(before.id),
+                deleted_at: Set(Some(Utc::now())),
+                ..Default::default()
+            };
+            let detail = json!({ "record": before.record_kind, "record_id": before.record_id,
+                "name": before.name, "record_deleted": true });
+            write(db, &before, m, audit::Action::Delete, Some(detail)).await?;
+            marked += 1;
+        }
+    }
+    Ok(marked)
+}
+
 /// Purges the attachments deleted more than `retention_days` ago (the rows; the bytes go with the next sweep once
 /// no attachment names them). Answers how many were purged.
 pub async fn purge(db: &impl ConnectionTrait, retention_days: u32) -> AppResult<u64> {

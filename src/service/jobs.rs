@@ -231,9 +231,10 @@ pub async fn resend(db: &impl ConnectionTrait, id: i64) -> AppResult<outbox::Mod
     Ok(m)
 }
 
-/// Purges the attachments deleted more than `retention_days` ago, then sweeps the file store of what no attachment
-/// names and of uploads cut short, `grace` old or more (the job gives an hour: younger ones may belong to an upload
-/// under way). Answers the attachments purged, the temporary objects and the blobs deleted.
+/// Marks the attachments of deleted records as deleted, purges those deleted more than `retention_days` ago, then
+/// sweeps the file store of what no attachment names and of uploads cut short, `grace` old or more (the job gives an
+/// hour: younger ones may belong to an upload under way). Answers the attachments purged, the temporary objects and
+/// the blobs deleted.
 pub async fn tidy_files(
     db: &DatabaseConnection,
     store: &crate::files::FileStore,
@@ -243,6 +244,10 @@ pub async fn tidy_files(
     let ctx = super::audit::Context::new(super::audit::Door::Job, "files", None);
     let purged = super::audit::within(ctx, async {
         let txn = super::begin(db).await?;
+        let orphaned = super::attachments::orphaned(&txn).await?;
+        if orphaned > 0 {
+            tracing::info!(orphaned, "attachments of deleted records marked as deleted");
+        }
         let n = super::attachments::purge(&txn, retention_days).await?;
         txn.commit().await?;
         AppResult::Ok(n)

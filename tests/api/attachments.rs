@@ -14,7 +14,8 @@ use crate::{backup::Moto, db_test, every_write::PDF, support::TestApp};
 db_test!(
     attachments_in_the_data_folder,
     attachments_in_a_bucket,
-    a_large_upload_is_refused_as_it_streams
+    a_large_upload_is_refused_as_it_streams,
+    the_files_of_a_deleted_record_go_after_the_retention
 );
 
 /// A small PNG (1×1), as a phone's photo would be a JPEG.
@@ -393,6 +394,17 @@ async fn attachments_in_the_data_folder(app: TestApp) {
     let on_disk = files_under(&cfg.data_dir.join("files"));
     assert_eq!(on_disk.len(), 1, "{on_disk:?}");
     assert!(on_disk[0].starts_with("blobs/"), "{on_disk:?}");
+    // `invest-crm files check`: every file present and unchanged; then one changed on disk, then one gone.
+    let store = invest_crm::files::FileStore::new(&cfg.files, &cfg.data_dir).unwrap();
+    let c = invest_crm::cli::files::check(&app.db, &store, true).await.unwrap();
+    assert_eq!((c.attachments, c.files, c.missing.len(), c.changed.len()), (1, 1, 0, 0));
+    let blob = cfg.data_dir.join("files").join(&on_disk[0]);
+    std::fs::write(&blob, b"%PDF-1.4 tampered").unwrap();
+    let c = invest_crm::cli::files::check(&app.db, &store, true).await.unwrap();
+    assert_eq!((c.missing.len(), c.changed.len()), (0, 1));
+    std::fs::remove_file(&blob).unwrap();
+    let c = invest_crm::cli::files::check(&app.db, &store, false).await.unwrap();
+    assert_eq!((c.missing.len(), c.changed.len()), (1, 0));
     // The export of projects carries the count and names of each project's attachments.
     let project = app.project("导出附件项目", "lead", "2024-04-01").await["id"]
         .as_i64()
@@ -484,4 +496,41 @@ async fn a_large_upload_is_refused_as_it_streams(app: TestApp) {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(bytes == big, "the 49 MiB file comes back byte for byte");
+}
+
+/// A company deleted with a file on it: the next `files` run marks the file deleted (it is no longer reachable), and
+/// it is purged, bytes and all, once the retention has passed.
+async fn the_files_of_a_deleted_record_go_after_the_retention(app: TestApp) {
+    let company = app.company("将被删除的企业").await;
+    let (s, b) = upload(
+        app.base_url(),
+        app.token("staff"),
+        &format!("/companies/{company}/attachments"),
+        &[("营业执照.pdf", PDF.to_vec())],
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b[0]["id"].as_i64().unwrap();
+    let (s, _) = app.delete(&format!("/api/v1/companies/{company}?version=1")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let store = invest_crm::files::FileStore::new(&app.cfg.files, &app.cfg.data_dir).unwrap();
+    let zero = chrono::Duration::zero();
+    let tidied = invest_crm::service::jobs::tidy_files(&app.db, &store, 30, zero)
+        .await
+        .unwrap();
+    assert_eq!(tidied, (0, 0, 0), "kept for the retention");
+    let m = entity::attachment::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.deleted_at.is_some(), "marked deleted with its record");
+    assert_eq!(stored_blobs(&app.cfg).await.len(), 1);
+    deleted_days_ago(&app, id, 31).await;
+    let tidied = invest_crm::service::jobs::tidy_files(&app.db, &store, 30, zero)
+        .await
+        .unwrap();
+    assert_eq!(tidied, (1, 0, 1));
+    assert!(stored_blobs(&app.cfg).await.is_empty());
 }
