@@ -144,6 +144,31 @@ pub async fn preview(
         .into_response())
 }
 
+/// The rename form's field.
+#[derive(Deserialize)]
+pub struct Renamed {
+    name: Option<String>,
+}
+
+/// Renames an attachment (the row's 改名 form); the section reloads.
+#[handler]
+pub async fn rename(
+    staff: Staff,
+    state: Data<&WebState>,
+    tx: WriteTx,
+    Path(id): Path<i64>,
+    body: String,
+) -> poem::Result<Response> {
+    let r: Renamed = super::form::repeated(&body)?;
+    let changes = svc::AttachmentChanges {
+        name: Some(svc::file_name(r.name.as_deref().unwrap_or_default())?),
+        ..Default::default()
+    };
+    let db = tx.get().await?;
+    let m = svc::update(db, &staff.actor, id, changes, &state.categories).await?;
+    reloaded(db, &state, &staff, &m, "附件已改名").await
+}
+
 /// Deletes an attachment (an admin can restore it for `files.retention_days`); the section reloads.
 #[handler]
 pub async fn delete(staff: Staff, state: Data<&WebState>, tx: WriteTx, Path(id): Path<i64>) -> poem::Result<Response> {

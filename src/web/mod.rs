@@ -164,7 +164,7 @@ routes! {
     "/companies/:id/support-funds/new" => get(companies::support_fund_dialog),
     "/companies/:id/support-funds" => post(companies::add_support_fund),
     "/:kind/:id/attachments" => get(attachments::section).post(attachments::add),
-    "/attachments/:id" => get(attachments::download).delete(attachments::delete),
+    "/attachments/:id" => get(attachments::download).patch(attachments::rename).delete(attachments::delete),
     "/attachments/:id/preview" => get(attachments::preview),
     "/attachments/:id/restore" => post(attachments::restore),
     "/visits" => get(visits::list).post(visits::create),

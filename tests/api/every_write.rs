@@ -1348,6 +1348,19 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
         .await;
     let att = e.entity_id.unwrap();
     let path = format!("/attachments/{att}");
+    p.web(
+        web,
+        Method::PATCH,
+        "/attachments/:id",
+        &path,
+        &[("name", "营业执照(副本).pdf")],
+    )
+    .await;
+    p.check(
+        "patch /attachments/:id",
+        expect("attachment", Some(att), "update", "admin", &["name"]),
+    )
+    .await;
     p.web(web, Method::DELETE, "/attachments/:id", &path, &[]).await;
     p.check(
         "/attachments/:id",
