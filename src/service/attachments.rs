@@ -7,7 +7,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, Utc};
 use entity::attachment;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityName, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Alias, Expr, ExprTrait, Query},
+};
 use serde_json::json;
 
 use super::{
@@ -58,6 +62,23 @@ impl Holder {
         <Holder as strum::IntoEnumIterator>::iter().find(|h| h.kind().name() == name)
     }
 
+    /// `SELECT id FROM` the records' table.
+    fn ids(self) -> sea_orm::sea_query::SelectStatement {
+        use entity::{blocker, company, incubation_candidate, outreach, project, visit};
+        let table = match self {
+            Holder::Project => project::Entity.table_name(),
+            Holder::Company => company::Entity.table_name(),
+            Holder::Visit => visit::Entity.table_name(),
+            Holder::Outreach => outreach::Entity.table_name(),
+            Holder::Blocker => blocker::Entity.table_name(),
+            Holder::Candidate => incubation_candidate::Entity.table_name(),
+        };
+        Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new(table))
+            .to_owned()
+    }
+
     /// The record's page in the staff UI.
     pub fn page(self, id: i64) -> String {
         let word = match self {
@@ -104,7 +125,6 @@ pub struct AttachmentChanges {
 
 /// The record exists and the actor may do what `need` names to it (out of their scope: not found).
 pub async fn permit(db: &impl ConnectionTrait, actor: &Actor, need: Need, holder: Holder, id: i64) -> AppResult<()> {
-    use entity::{blocker, company, incubation_candidate, outreach, project, visit};
     let of = match holder {
         // Companies are seen by every user.
         Holder::Company => None,
@@ -118,14 +138,10 @@ pub async fn permit(db: &impl ConnectionTrait, actor: &Actor, need: Need, holder
         Some(of) => scope::permit(db, actor, need, of).await?,
         None => actor.require(need)?,
     }
-    let exists = match holder {
-        Holder::Project => project::Entity::find_by_id(id).one(db).await?.is_some(),
-        Holder::Company => company::Entity::find_by_id(id).one(db).await?.is_some(),
-        Holder::Visit => visit::Entity::find_by_id(id).one(db).await?.is_some(),
-        Holder::Outreach => outreach::Entity::find_by_id(id).one(db).await?.is_some(),
-        Holder::Blocker => blocker::Entity::find_by_id(id).one(db).await?.is_some(),
-        Holder::Candidate => incubation_candidate::Entity::find_by_id(id).one(db).await?.is_some(),
-    };
+    let exists = db
+        .query_one(&holder.ids().and_where(Expr::col(Alias::new("id")).eq(id)).to_owned())
+        .await?
+        .is_some();
     if exists {
         Ok(())
     } else {
@@ -315,36 +331,9 @@ pub async fn restore(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppRe
 /// other (the record's deletion is in the audit log; an admin restores the record's files only with a new record).
 /// Answers how many.
 pub async fn orphaned(db: &impl ConnectionTrait) -> AppResult<u64> {
-    use entity::{blocker, company, incubation_candidate, outreach, project, visit};
-    use sea_orm::QueryTrait;
     let mut marked = 0;
     for holder in <Holder as strum::IntoEnumIterator>::iter() {
-        let ids = match holder {
-            Holder::Project => project::Entity::find()
-                .select_only()
-                .column(project::Column::Id)
-                .into_query(),
-            Holder::Company => company::Entity::find()
-                .select_only()
-                .column(company::Column::Id)
-                .into_query(),
-            Holder::Visit => visit::Entity::find()
-                .select_only()
-                .column(visit::Column::Id)
-                .into_query(),
-            Holder::Outreach => outreach::Entity::find()
-                .select_only()
-                .column(outreach::Column::Id)
-                .into_query(),
-            Holder::Blocker => blocker::Entity::find()
-                .select_only()
-                .column(blocker::Column::Id)
-                .into_query(),
-            Holder::Candidate => incubation_candidate::Entity::find()
-                .select_only()
-                .column(incubation_candidate::Column::Id)
-                .into_query(),
-        };
+        let ids = holder.ids();
         let lost = attachment::Entity::find()
             .filter(attachment::Column::RecordKind.eq(holder.kind().name()))
             .filter(attachment::Column::DeletedAt.is_null())
