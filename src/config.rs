@@ -52,6 +52,10 @@ pub struct Config {
     pub backup: crate::backup::BackupConfig,
     /// Attachments: where they are kept, the largest accepted, how long a deleted one can be restored.
     pub files: crate::files::FilesConfig,
+    /// The key that seals the work-chat channels' addresses and secrets in the database: 32 bytes, base64
+    /// (`openssl rand -base64 32`). None: the file `secret.key` in `data_dir`, made on first start. Replicas need the
+    /// same key; a restored database needs the key it was sealed with (docs/NOTIFICATIONS.md).
+    pub secret_key: Option<String>,
 }
 
 /// How log lines are written.
@@ -106,6 +110,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             backup: crate::backup::BackupConfig::default(),
             files: crate::files::FilesConfig::default(),
+            secret_key: None,
         }
     }
 }
@@ -143,7 +148,36 @@ impl Config {
         if self.files.s3.as_ref().is_some_and(|s| s.secret_access_key.is_some()) {
             v["files"]["s3"]["secret_access_key"] = serde_json::json!("***");
         }
+        if self.secret_key.is_some() {
+            v["secret_key"] = serde_json::json!("***");
+        }
         v
+    }
+
+    /// What seals the channels' secrets: `secret_key`, else the key file in `data_dir`, made (readable by the
+    /// service's user only) when there is none.
+    pub fn sealer(&self) -> anyhow::Result<jobs::chat::Sealer> {
+        use anyhow::Context;
+        if let Some(key) = &self.secret_key {
+            return jobs::chat::Sealer::from_base64(key).context("secret_key");
+        }
+        let path = self.data_dir.join("secret.key");
+        if !path.exists() {
+            std::fs::create_dir_all(&self.data_dir)?;
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            // Two processes starting at once: the second finds the first's file.
+            match o.open(&path) {
+                Ok(mut f) => std::io::Write::write_all(&mut f, jobs::chat::Sealer::new_key()?.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e).with_context(|| format!("making {}", path.display())),
+            }
+        }
+        let key = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        jobs::chat::Sealer::from_base64(&key).with_context(|| format!("the key in {}", path.display()))
     }
 
     /// The sign-in policy with the separation of duties it carries to every caller it resolves.

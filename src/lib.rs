@@ -30,11 +30,11 @@ use sea_orm::DatabaseConnection;
 /// The whole HTTP application: the staff UI at `/`, the JSON API at `/api/v1` with its docs, spec and health
 /// checks, one bound on sign-in attempts for both, and the headers every answer carries.
 /// Fails only when the attachments' store cannot be opened (its folder cannot be made, its bucket settings are
-/// incomplete).
+/// incomplete) or the secret key cannot be read or made.
 pub fn app(db: DatabaseConnection, cfg: &config::Config) -> anyhow::Result<impl poem::Endpoint + use<>> {
     let gate = Arc::new(service::sessions::SignInGate::new(cfg.auth.sign_ins_per_minute));
     let files = Arc::new(files::FileStore::new(&cfg.files, &cfg.data_dir)?);
-    let (api, edge) = api::app(db.clone(), cfg, gate.clone(), files.clone());
+    let (api, edge) = api::app(db.clone(), cfg, gate.clone(), (files.clone(), cfg.sealer()?));
     let api = Arc::new(api);
     let mut routes = web::routes(db, cfg, gate, files);
     for path in api::PATHS {

@@ -427,6 +427,33 @@ pub enum OutboxStatus {
     Failed,
 }
 
+/// The kind of a work-chat channel (`channels.kind`): a group robot, or an application that messages people one by
+/// one (docs/NOTIFICATIONS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))", rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// 企业微信群机器人 (also 政务微信): the webhook address carries its key.
+    WecomRobot,
+    /// 钉钉自定义机器人 (also 政务钉钉) with its signing secret (加签).
+    DingtalkRobot,
+    /// 飞书自定义机器人 with its signing secret (签名校验).
+    FeishuRobot,
+    /// 企业微信 application messages to people: corp id, agent id, secret.
+    WecomApp,
+    /// 钉钉 work notices (工作通知) to people: app key, agent id, app secret.
+    DingtalkApp,
+}
+
+impl ChannelKind {
+    /// Whether it messages people one by one (an application) rather than a group.
+    pub fn personal(self) -> bool {
+        matches!(self, ChannelKind::WecomApp | ChannelKind::DingtalkApp)
+    }
+}
+
 /// The Chinese label users see for an enum value (docs/ARCHITECTURE.md: clients and reports never hard-code them).
 pub trait Label: Sized + Copy + sea_orm::Iterable + ActiveEnum<Value = String> {
     /// The Chinese label.
@@ -464,6 +491,10 @@ labels!(OutreachKind {
 labels!(PartnerKind { ChamberOfCommerce => "商会", Agency => "中介机构", Other => "其他" });
 labels!(SupportLevel { National => "国家级", Provincial => "省级", City => "市级", District => "区级" });
 labels!(CapitalOrigin { Domestic => "内资", Foreign => "外资", HongKongMacaoTaiwan => "港澳台资" });
+labels!(ChannelKind {
+    WecomRobot => "企业微信群机器人", DingtalkRobot => "钉钉自定义机器人", FeishuRobot => "飞书自定义机器人",
+    WecomApp => "企业微信应用消息", DingtalkApp => "钉钉工作通知",
+});
 labels!(DataScope { All => "全部数据", Department => "本部门及下级", Own => "本人相关" });
 labels!(BlockerCategory {
     Funds => "资金", Land => "用地", Recruitment => "招工", Facilities => "配套", Approvals => "审批", Other => "其他",

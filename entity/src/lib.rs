@@ -5,6 +5,7 @@ pub mod api_token;
 pub mod attachment;
 pub mod audit_entry;
 pub mod blocker;
+pub mod channel;
 pub mod company;
 pub mod contact;
 pub mod department;

@@ -1,4 +1,4 @@
-//! One e-mail to one recipient, queued until the dispatcher has sent it (or given up).
+//! One e-mail to one recipient (or one work-chat message to a channel), queued until the dispatcher has sent it (or given up).
 
 use sea_orm::entity::prelude::*;
 
@@ -30,6 +30,9 @@ pub struct Model {
     pub last_error: Option<String>,
     pub sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// A work-chat message: the channel it goes to (`recipient` is then the chat user ids, or empty for a group;
+    /// `text` the message's markdown). None: an e-mail.
+    pub channel_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

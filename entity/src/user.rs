@@ -26,6 +26,8 @@ pub struct Model {
     pub data_scope: Option<DataScope>,
     /// Receives the daily reminder digest.
     pub reminders: bool,
+    /// The user's id in the bureau's work chat (企业微信/钉钉), for personal messages.
+    pub chat_user_id: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

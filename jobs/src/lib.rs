@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod audit_chain;
+pub mod chat;
 pub mod nightly;
 pub mod outbox;
 pub mod period;
@@ -91,8 +92,8 @@ pub fn specs(s: &Schedules, mail: &outbox::MailConfig) -> Vec<runner::JobSpec> {
             name: "reminders",
             cron: s.reminders.clone(),
             run: {
-                let stale_days = s.stale_days;
-                Arc::new(move |ctx| Box::pin(reminders::run(ctx, stale_days)))
+                let (stale_days, web) = (s.stale_days, mail.web_url.clone());
+                Arc::new(move |ctx| Box::pin(reminders::run(ctx, stale_days, web.clone())))
             },
             retryable: true,
         },

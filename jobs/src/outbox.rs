@@ -43,6 +43,9 @@ pub struct MailConfig {
     /// How long a dispatcher's claim on a message holds, in seconds; a dispatcher that died while sending leaves
     /// its messages to another once it has passed.
     pub claim_seconds: i64,
+    /// Opens the work-chat channels' secrets (from the service's secret key; not a setting of its own).
+    #[serde(skip)]
+    pub sealer: Option<crate::chat::Sealer>,
 }
 
 impl Default for MailConfig {
@@ -57,6 +60,7 @@ impl Default for MailConfig {
             backoff_cap_seconds: 3600,
             timeout_seconds: 20,
             claim_seconds: 600,
+            sealer: None,
         }
     }
 }
@@ -111,7 +115,7 @@ pub struct Mail {
 }
 
 /// The Message-ID of a key: stable across attempts and runs.
-fn message_id(key: &str) -> String {
+pub(crate) fn message_id(key: &str) -> String {
     format!(
         "<{}@invest-crm.local>",
         &hex::encode(Sha256::digest(key.as_bytes()))[..32]
@@ -164,28 +168,36 @@ pub async fn enqueue(db: &impl ConnectionTrait, mails: Vec<Mail>) -> anyhow::Res
             last_error: Set(None),
             sent_at: Set(None),
             created_at: Set(now),
+            channel_id: Set(None),
             ..Default::default()
         };
-        let res = outbox::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(outbox::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        added += res;
+        added += insert(db, row).await?;
     }
     Ok(added)
 }
 
+/// Inserts an outbox row unless its key is queued already; answers 1 or 0.
+pub(crate) async fn insert(db: &impl ConnectionTrait, row: outbox::ActiveModel) -> anyhow::Result<u64> {
+    Ok(outbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(outbox::Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?)
+}
+
 /// How a send failed.
 #[derive(Debug)]
-enum SendError {
+pub(crate) enum SendError {
     /// Worth another try later (connection refused, 4xx).
     Transient(String),
     /// Will never work (5xx, a bad address).
     Permanent(String),
+    /// Not an attempt: a robot has had its 20 messages this minute (the platform's answer, if it said so); due
+    /// again after this long.
+    Later(Duration, Option<String>),
 }
 
 enum Transport {
@@ -242,6 +254,10 @@ impl Dispatcher {
     }
 
     async fn send(&self, row: &outbox::Model) -> Result<(), SendError> {
+        if row.channel_id.is_some() {
+            let timeout = StdDuration::from_secs(self.cfg.timeout_seconds);
+            return crate::chat::deliver(&self.db, (self.cfg.sealer.as_ref(), timeout), row).await;
+        }
         let msg = self
             .build(row)
             .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
@@ -308,16 +324,26 @@ impl Dispatcher {
             };
             let attempts = row.attempts + 1;
             let result = self.send(&row).await;
-            let update = outbox::Entity::update_many()
-                .col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                .col_expr(
-                    outbox::Column::ClaimedUntil,
-                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
-                )
-                .filter(outbox::Column::Id.eq(id));
+            if let Err(SendError::Later(wait, said)) = &result {
+                self.postpone(id, *wait, said.clone()).await?;
+                continue;
+            }
+            if let Some(channel) = row.channel_id {
+                let error = match &result {
+                    Err(SendError::Transient(m) | SendError::Permanent(m)) => Some(m.as_str()),
+                    _ => None,
+                };
+                crate::chat::record(&self.db, channel, error).await?;
+            }
             match result {
                 Ok(()) => {
-                    update
+                    outbox::Entity::update_many()
+                        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+                        .col_expr(
+                            outbox::Column::ClaimedUntil,
+                            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                        )
+                        .filter(outbox::Column::Id.eq(id))
                         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
                         .col_expr(outbox::Column::SentAt, Expr::value(Some(Utc::now())))
                         .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
@@ -325,47 +351,80 @@ impl Dispatcher {
                         .await?;
                     done.sent += 1;
                 }
-                Err(e) => {
-                    let (permanent, error) = match e {
-                        SendError::Permanent(m) => (true, m),
-                        SendError::Transient(m) => (false, m),
-                    };
-                    let give_up = permanent || attempts >= self.cfg.max_attempts;
-                    let delay =
-                        (self.cfg.backoff_seconds << (attempts - 1).clamp(0, 20)).min(self.cfg.backoff_cap_seconds);
-                    update
-                        .col_expr(
-                            outbox::Column::Status,
-                            Expr::value(if give_up {
-                                OutboxStatus::Failed
-                            } else {
-                                OutboxStatus::Pending
-                            }),
-                        )
-                        .col_expr(outbox::Column::LastError, Expr::value(Some(error.clone())))
-                        .col_expr(
-                            outbox::Column::NextAttemptAt,
-                            Expr::value(Utc::now() + Duration::seconds(delay)),
-                        )
-                        .exec(&self.db)
-                        .await?;
-                    if give_up {
-                        done.failed += 1;
-                        self.alert(&row, attempts, &error).await?;
-                    } else {
-                        done.retrying += 1;
-                        tracing::warn!(id, attempts, error = %without_addresses(&error), "mail not sent; will retry");
-                    }
-                }
+                Err(SendError::Permanent(m)) => self.failed(&row, attempts, (true, m), &mut done).await?,
+                Err(SendError::Transient(m)) => self.failed(&row, attempts, (false, m), &mut done).await?,
+                Err(SendError::Later(..)) => {}
             }
         }
         Ok(done)
     }
 
+    /// Records a failed attempt: the message is retried after its backoff, or given up (a permanent failure, or the
+    /// last attempt) and the admins alerted.
+    async fn failed(
+        &self,
+        row: &outbox::Model,
+        attempts: i32,
+        (permanent, error): (bool, String),
+        done: &mut Dispatched,
+    ) -> anyhow::Result<()> {
+        let give_up = permanent || attempts >= self.cfg.max_attempts;
+        let delay = (self.cfg.backoff_seconds << (attempts - 1).clamp(0, 20)).min(self.cfg.backoff_cap_seconds);
+        let status = if give_up {
+            OutboxStatus::Failed
+        } else {
+            OutboxStatus::Pending
+        };
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(outbox::Column::Status, Expr::value(status))
+            .col_expr(outbox::Column::LastError, Expr::value(Some(error.clone())))
+            .col_expr(
+                outbox::Column::NextAttemptAt,
+                Expr::value(Utc::now() + Duration::seconds(delay)),
+            )
+            .filter(outbox::Column::Id.eq(row.id))
+            .exec(&self.db)
+            .await?;
+        if give_up {
+            done.failed += 1;
+            self.alert(row, attempts, &error).await?;
+        } else {
+            done.retrying += 1;
+            let id = row.id;
+            tracing::warn!(id, attempts, error = %without_addresses(&error), "mail not sent; will retry");
+        }
+        Ok(())
+    }
+
+    /// Puts a message back in the queue without counting an attempt (a robot's minute is full), noting why.
+    async fn postpone(&self, id: i64, wait: Duration, said: Option<String>) -> anyhow::Result<()> {
+        let mut later = outbox::Entity::update_many();
+        if let Some(said) = said {
+            later = later.col_expr(outbox::Column::LastError, Expr::value(Some(said)));
+        }
+        later
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now() + wait))
+            .filter(outbox::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// After the last attempt: an alert to every admin with an e-mail address, or an error in the log.
     async fn alert(&self, row: &outbox::Model, attempts: i32, error: &str) -> anyhow::Result<()> {
         tracing::error!(id = row.id, kind = %row.kind, attempts, error = %without_addresses(error), "mail given up");
-        if row.kind == "alert" {
+        // An alert that failed is not alerted again; a chat message's channel alerts after three failures.
+        if row.kind == "alert" || row.channel_id.is_some() {
             return Ok(());
         }
         let text = format!(
@@ -382,9 +441,15 @@ impl Dispatcher {
     }
 }
 
-/// Queues an alert to every enabled admin with an e-mail address (once per `key` and admin); with none, the log's
-/// error line is all there is.
+/// Queues an alert to every enabled admin with an e-mail address and to every work-chat channel that carries alerts
+/// (once per `key` and recipient); with none, the log's error line is all there is.
 pub async fn alert_admins(db: &impl ConnectionTrait, key: &str, subject: &str, text: &str) -> anyhow::Result<()> {
+    mail_admins(db, key, subject, text).await?;
+    crate::chat::alert(db, key, subject, text, None).await
+}
+
+/// Queues an alert to every enabled admin with an e-mail address (once per `key` and admin).
+pub async fn mail_admins(db: &impl ConnectionTrait, key: &str, subject: &str, text: &str) -> anyhow::Result<()> {
     let admins: Vec<String> = entity::user::Entity::find()
         .select_only()
         .column(entity::user::Column::Email)

@@ -239,16 +239,109 @@ fn mail(
     })
 }
 
+/// A person with reminders on: id, name, e-mail address, department, chat user id.
+type Person = (i64, String, Option<String>, Option<i64>, Option<String>);
+
+/// The lines of one person's agenda in a chat digest, each linking to its project where the UI's address is known.
+fn chat_lines(doc: &mut crate::chat::Doc, a: &Agenda, web: Option<&str>) {
+    let link = |id: i64| web.map(|w| format!("{}/projects/{id}", w.trim_end_matches('/')));
+    for f in &a.follow_ups {
+        let step = f.next_step.as_deref().unwrap_or("下一步计划");
+        doc.item(
+            format!("跟进 {}:{step}(计划 {})", f.project, f.next_date),
+            link(f.project_id),
+        );
+    }
+    for b in &a.blockers {
+        let late = if b.overdue { ",已逾期" } else { "" };
+        doc.item(
+            format!("难题 {}:{}(时限 {}{late})", b.project, b.title, b.due_date),
+            link(b.project_id),
+        );
+    }
+    for p in &a.stale {
+        let quiet = p
+            .days_since_follow_up
+            .map_or("从未跟进".into(), |d| format!("{d} 天未跟进"));
+        doc.item(format!("久未跟进 {}:{quiet}", p.name), link(p.id));
+    }
+}
+
+/// The day's digests in work chat: a department's to each group channel that carries it, each person's own
+/// through an application that carries `reminders` to those who linked their chat user id.
+async fn chat_messages(
+    db: &DatabaseConnection,
+    as_of: NaiveDate,
+    agendas: &[(Person, Agenda)],
+    web: Option<&str>,
+) -> anyhow::Result<Vec<crate::chat::Message>> {
+    use crate::chat::{self, Doc, Topic};
+    let title = format!("【招商提醒】{}待办事项", as_of.format("%Y年%-m月%-d日"));
+    let mut out = Vec::new();
+    for c in chat::channels(db).await? {
+        for t in chat::topics(&c) {
+            match t {
+                Topic::Reminders if c.kind.personal() => {
+                    for ((id, _, _, _, chat_id), a) in agendas {
+                        let Some(chat_id) = chat_id.clone().filter(|_| !a.is_empty()) else {
+                            continue;
+                        };
+                        let mut doc = Doc::new(title.clone());
+                        chat_lines(&mut doc, a, web);
+                        out.push(chat::Message {
+                            key: format!("reminders:{as_of}:{id}"),
+                            kind: "reminders".into(),
+                            channel: c.clone(),
+                            to: vec![chat_id],
+                            doc,
+                        });
+                    }
+                }
+                Topic::RemindersOf(dept) if !c.kind.personal() => {
+                    let name: Option<String> = entity::department::Entity::find_by_id(dept)
+                        .one(db)
+                        .await?
+                        .map(|d| d.name);
+                    let mut doc = Doc::new(format!("{title}·{}", name.unwrap_or_default()));
+                    for ((_, person, _, _, _), a) in agendas
+                        .iter()
+                        .filter(|((.., d, _), a)| *d == Some(dept) && !a.is_empty())
+                    {
+                        doc.heading(person.clone());
+                        chat_lines(&mut doc, a, web);
+                    }
+                    if !doc.blocks.is_empty() {
+                        out.push(chat::Message {
+                            key: format!("reminders:{as_of}:dept{dept}"),
+                            kind: "reminders".into(),
+                            channel: c.clone(),
+                            to: Vec::new(),
+                            doc,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The `reminders` job: queues the day's digest for every enabled person with reminders on, an e-mail address and
-/// something due; all or nothing.
-pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
+/// something due, and the digests of the work-chat channels that carry them; all or nothing.
+pub async fn run(ctx: Ctx, stale_days: i64, web: Option<String>) -> anyhow::Result<()> {
     use sea_orm::QuerySelect;
-    let people: Vec<(i64, String, Option<String>)> = user::Entity::find()
+    let people: Vec<Person> = user::Entity::find()
         .select_only()
-        .columns([user::Column::Id, user::Column::DisplayName, user::Column::Email])
+        .columns([
+            user::Column::Id,
+            user::Column::DisplayName,
+            user::Column::Email,
+            user::Column::DepartmentId,
+            user::Column::ChatUserId,
+        ])
         .filter(user::Column::Disabled.eq(false))
         .filter(user::Column::Reminders.eq(true))
-        .filter(user::Column::Email.is_not_null())
         .order_by_asc(user::Column::Id)
         .into_tuple()
         .all(&ctx.db)
@@ -256,17 +349,23 @@ pub async fn run(ctx: Ctx, stale_days: i64) -> anyhow::Result<()> {
     let env = env()?;
     // The quiet projects of the whole park, found once for everyone.
     let stale = stale_projects(&ctx.db, (ctx.as_of, stale_days), None).await?;
+    let mut agendas = Vec::new();
+    for p in people {
+        let owned = owned_projects(&ctx.db, p.0).await?;
+        let a = agenda_among(&ctx.db, (p.0, &owned), ctx.as_of, &stale).await?;
+        agendas.push((p, a));
+    }
     let mut mails = Vec::new();
-    for (id, name, email) in people {
-        let owned = owned_projects(&ctx.db, id).await?;
-        let a = agenda_among(&ctx.db, (id, &owned), ctx.as_of, &stale).await?;
+    for ((id, name, email, _, _), a) in &agendas {
         if let (Some(to), false) = (email, a.is_empty()) {
-            mails.push(mail(&env, (id, &name, &to), &a, stale_days)?);
+            mails.push(mail(&env, (*id, name, to), a, stale_days)?);
         }
     }
+    let messages = chat_messages(&ctx.db, ctx.as_of, &agendas, web.as_deref()).await?;
     let txn = ctx.db.begin().await?;
     let added = outbox::enqueue(&txn, mails).await?;
+    let chats = crate::chat::enqueue(&txn, messages).await?;
     txn.commit().await?;
-    tracing::info!(added, "reminders queued");
+    tracing::info!(added, chats, "reminders queued");
     Ok(())
 }

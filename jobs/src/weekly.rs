@@ -29,6 +29,9 @@ use crate::{
 };
 
 mod attachments;
+mod chat;
+
+pub use chat::preview as chat_preview;
 
 pub use attachments::chart;
 use attachments::workbook;
@@ -69,6 +72,8 @@ struct Shared {
     week: Period,
     subject: String,
     week_rows: Vec<Row>,
+    /// The week before's figures, for the changes the chat messages show.
+    last_rows: Vec<Row>,
     ytd_rows: Vec<Row>,
     funnel: Funnel,
     news: Vec<(String, Vec<String>)>,
@@ -127,17 +132,22 @@ pub fn subject(week: &Period) -> String {
     )
 }
 
-/// The week's and the year's KPIs, the year's flow funnel, and the ids of the projects newly reaching each stage
-/// from `signed` on during the week.
-type WeekFigures = (Kpis, Kpis, Funnel, Vec<Vec<i64>>);
+/// The week's, the week before's and the year's KPIs, the year's flow funnel, and the ids of the projects newly
+/// reaching each stage from `signed` on during the week.
+type WeekFigures = (Kpis, Kpis, Kpis, Funnel, Vec<Vec<i64>>);
 
 async fn figures(db: &DatabaseConnection, week: &Period, visible: &Visible) -> anyhow::Result<WeekFigures> {
     let end = week.to;
-    let (w, y) = (
+    let (w, last, y) = (
         week.clone(),
+        week.previous(),
         Period::range(NaiveDate::from_ymd_opt(end.year(), 1, 1).expect("valid"), end)?,
     );
-    let since = w.previous_year().from.min(y.previous_year().from);
+    let since = w
+        .previous_year()
+        .from
+        .min(last.previous_year().from)
+        .min(y.previous_year().from);
     let raw = analytics::load(db, end, Scope::Kpis(since), visible).await?;
     tokio::task::spawn_blocking(move || {
         analytics::on_pool(|| -> anyhow::Result<_> {
@@ -147,6 +157,7 @@ async fn figures(db: &DatabaseConnection, week: &Period, visible: &Visible) -> a
                 .collect::<Result<_, _>>()?;
             Ok((
                 a.kpis(&w)?,
+                a.kpis(&last)?,
                 a.kpis(&y)?,
                 a.funnel(Pipeline::Projects, FunnelKind::Flow, &y, None)?,
                 news,
@@ -327,7 +338,7 @@ async fn shared(
 ) -> anyhow::Result<Shared> {
     let week = last_full_week(as_of);
     let end = week.to;
-    let (kw, ky, funnel, news) = figures(db, &week, visible).await?;
+    let (kw, kl, ky, funnel, news) = figures(db, &week, visible).await?;
     let projects: Vec<(i64, String, Option<i64>)> = project::Entity::find()
         .select_only()
         .columns([
@@ -375,6 +386,7 @@ async fn shared(
         subject: subject(&week),
         chart: chart(&funnel)?,
         week_rows: rows(&kw),
+        last_rows: rows(&kl),
         ytd_rows: rows(&ky),
         targets: target_lines(&ky),
         funnel,
@@ -437,7 +449,7 @@ fn mail(
         "targets": s.targets,
         "within": s.within,
         // The week's page on 统计分析 (its funnel, figures and 客商来源地图), where the UI's address is known.
-        "web": web.map(|w| format!("{}/analytics?period={}#province-map", w.trim_end_matches('/'), s.week.label)),
+        "web": chat::page(s, web),
     });
     let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
     let html = env.get_template("weekly.html")?.render(value.clone())?;
@@ -515,13 +527,15 @@ pub async fn build(
     Ok(mails)
 }
 
-/// The `weekly_report` job: queues the last full week's report for every recipient, all or nothing; with `web`
-/// (the UI's address) each links its week's page.
+/// The `weekly_report` job: queues the last full week's report for every recipient and work-chat channel, all or
+/// nothing; with `web` (the UI's address) each links its week's page.
 pub async fn run(ctx: Ctx, stale_days: i64, web: Option<String>) -> anyhow::Result<()> {
     let mails = build(&ctx.db, ctx.as_of, (None, web.as_deref()), stale_days).await?;
+    let messages = chat::messages(&ctx.db, (ctx.as_of, stale_days), web.as_deref()).await?;
     let txn = ctx.db.begin().await?;
     let added = outbox::enqueue(&txn, mails).await?;
+    let chats = crate::chat::enqueue(&txn, messages).await?;
     txn.commit().await?;
-    tracing::info!(added, "weekly report queued");
+    tracing::info!(added, chats, "weekly report queued");
     Ok(())
 }

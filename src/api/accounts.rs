@@ -174,6 +174,9 @@ pub struct Subscription {
     pub weekly_report: bool,
     /// Receive the daily reminder digest (follow-ups due, blockers due, stale projects).
     pub reminders: bool,
+    /// The caller's id in the bureau's work chat (企业微信/钉钉 UserID), for the messages of an application.
+    #[oai(nullable)]
+    pub chat_user_id: Option<String>,
 }
 
 /// Changes to the caller's mail subscriptions: left out keeps.
@@ -186,6 +189,9 @@ pub struct SubscriptionChanges {
     /// Receive the daily reminder digest.
     #[oai(nullable)]
     pub reminders: Option<bool>,
+    /// The caller's 企业微信/钉钉 UserID (1–64 characters); `null` unlinks it.
+    #[oai(nullable)]
+    pub chat_user_id: MaybeUndefined<String>,
 }
 
 /// A password change by the user.
@@ -452,7 +458,7 @@ impl AccountsApi {
         ))
     }
 
-    /// Turn the caller's weekly report or daily reminders on or off.
+    /// Turn the caller's weekly report or daily reminders on or off; link or unlink their work-chat id.
     #[oai(path = "/auth/subscription", method = "put", operation_id = "setSubscription")]
     async fn subscription(
         &self,
@@ -461,10 +467,12 @@ impl AccountsApi {
         body: JsonBody<SubscriptionChanges>,
     ) -> AppResult<Json<Subscription>> {
         let b = body.0;
-        let u = sessions::set_subscription(tx.get().await?, &auth.0, b.weekly_report, b.reminders).await?;
+        let choice = (b.weekly_report, b.reminders);
+        let u = sessions::set_subscription(tx.get().await?, &auth.0, choice, b.chat_user_id.into()).await?;
         Ok(Json(Subscription {
             weekly_report: u.weekly_report,
             reminders: u.reminders,
+            chat_user_id: u.chat_user_id,
         }))
     }
 

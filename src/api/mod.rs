@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 mod blockers;
 mod body;
+mod channels;
 mod companies;
 mod departments;
 mod document;
@@ -87,6 +88,8 @@ enum ApiTags {
     Imports,
     /// 附件: files on projects, companies, visits, outreach activities, blockers and incubation candidates.
     Attachments,
+    /// 消息推送: work-chat channels (企业微信, 钉钉, 飞书) for the weekly summary, reminders and alerts.
+    Channels,
 }
 
 /// A page of a list.
@@ -277,7 +280,7 @@ fn service(
     db: &DatabaseConnection,
     cfg: &Config,
     gate: Arc<SignInGate>,
-    files: Arc<FileStore>,
+    (files, sealer): (Arc<FileStore>, jobs::chat::Sealer),
 ) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
@@ -312,7 +315,10 @@ fn service(
                     config: cfg.files.clone(),
                 },
             ),
-            imports::ImportsApi { db: db.clone() },
+            (
+                imports::ImportsApi { db: db.clone() },
+                channels::ChannelsApi { db: db.clone(), sealer },
+            ),
             support_funds::SupportFundsApi { db: db.clone() },
             analytics::AnalyticsApi {
                 db: db.clone(),
@@ -335,9 +341,9 @@ pub fn app(
     db: DatabaseConnection,
     cfg: &Config,
     gate: Arc<SignInGate>,
-    files: Arc<FileStore>,
+    stores: (Arc<FileStore>, jobs::chat::Sealer),
 ) -> (impl poem::Endpoint + use<>, Edge) {
-    let api = service(&db, cfg, gate, files);
+    let api = service(&db, cfg, gate, stores);
     let edge = Edge {
         trusted_proxies: cfg.trusted_proxies.clone(),
         body_limit: cfg.body_limit,
@@ -380,7 +386,8 @@ fn unserved(cfg: &Config) -> OpenApiService<impl poem_openapi::OpenApi + use<>, 
     let gate = Arc::new(SignInGate::new(cfg.auth.sign_ins_per_minute));
     // The document does not touch the store: any folder will do.
     let files = FileStore::new(&FilesConfig::default(), &std::env::temp_dir()).expect("the temporary folder");
-    service(&DatabaseConnection::default(), cfg, gate, Arc::new(files))
+    let sealer = jobs::chat::Sealer::new(&[0; 32]);
+    service(&DatabaseConnection::default(), cfg, gate, (Arc::new(files), sealer))
 }
 
 /// The served OpenAPI document.

@@ -72,6 +72,7 @@ macro_rules! every_table {
             sign_in_gate,
             replica,
             attachment,
+            channel,
             job_run,
             job_attempt,
             analytics_snapshot,

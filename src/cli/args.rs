@@ -90,6 +90,11 @@ pub enum Command {
         #[command(subcommand)]
         action: FilesAction,
     },
+    /// Work-chat channels (消息推送): send a test message now, or print the weekly summary as a platform shows it.
+    Channel {
+        #[command(subcommand)]
+        action: ChannelAction,
+    },
     /// Benchmarks: a synthetic park of a given size, and timings of the analytics on it (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -255,6 +260,30 @@ pub enum AuditAction {
     },
 }
 
+/// What `invest-crm channel` does.
+#[derive(Subcommand)]
+pub enum ChannelAction {
+    /// Send a test message to the channel of this name now; the platform's refusal is printed and the command
+    /// exits non-zero. An application's goes to `--to` (a chat user id).
+    Test {
+        /// The channel's name.
+        name: String,
+        /// The chat user id an application's test message goes to.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Print the whole park's weekly summary of a week as the markdown a platform's group robot receives.
+    Preview {
+        /// The ISO week, e.g. 2024-W21.
+        #[arg(long)]
+        week: String,
+        /// wecom_robot, dingtalk_robot, feishu_robot, wecom_app or dingtalk_app.
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+/// What `invest-crm files` does.
 #[derive(Subcommand)]
 pub enum FilesAction {
     /// Check that the file of every attachment (deleted ones not yet purged included) is in the store; with

@@ -12,7 +12,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveEnum, DatabaseConnection};
 
 use crate::{bench, config::Config, db, demo, export, report, service};
-use args::{BenchAction, Command, JobAction, MigrateAction, ReportAction};
+use args::{BenchAction, ChannelAction, Command, JobAction, MigrateAction, ReportAction};
 
 /// Runs one command (all but `openapi`, which `main.rs` answers itself). What a command writes is audited as the
 /// command line's (door `cli`, path the command), and sealed into the audit trail's chain before it exits.
@@ -47,6 +47,7 @@ async fn command_of(command: Command, cfg: &Config) -> anyhow::Result<()> {
         }
         Command::Audit { action } => audit::run(&open(&cfg).await?, &cfg, action).await,
         Command::Files { action } => files::run(&open(&cfg).await?, &cfg, action).await,
+        Command::Channel { action } => channel_command(&open(&cfg).await?, &cfg, action).await,
         Command::SeedDemo { force } => {
             let s = demo::seed(&open(&cfg).await?, force).await?;
             println!(
@@ -295,6 +296,28 @@ async fn import_command(
     );
     if commit && !report.committed {
         anyhow::bail!("rows have errors: nothing was written (use --on-error skip to write the good rows)");
+    }
+    Ok(())
+}
+
+async fn channel_command(db: &DatabaseConnection, cfg: &Config, action: ChannelAction) -> anyhow::Result<()> {
+    match action {
+        ChannelAction::Test { name, to } => {
+            let c = service::channels::by_name(db, &name).await?;
+            service::channels::test(db, &cfg.sealer()?, c.id, to)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.body(crate::edge::error::Lang::Zh).message))?;
+            println!("test message sent to {name}");
+        }
+        ChannelAction::Preview { week, kind } => {
+            let w = jobs::period::Period::parse(&week)?;
+            let kind: entity::enums::ChannelKind = serde_json::from_value(serde_json::json!(kind))?;
+            let web = cfg.mail.web_url.as_deref();
+            let next_day = w.to + chrono::Duration::days(1);
+            for p in jobs::weekly::chat_preview(db, (next_day, cfg.jobs.stale_days), web, kind).await? {
+                println!("{}\n\n{}\n", p.title, p.markdown);
+            }
+        }
     }
     Ok(())
 }

@@ -392,7 +392,11 @@ pub fn diff<M: ModelTrait>(before: Option<&M>, after: Option<&M>) -> Vec<FieldCh
 
 /// A change as the log may show it: a secret as the fact alone, a contact detail masked.
 fn shown(name: &str, was: Option<Value>, became: Option<Value>) -> FieldChange {
-    if let Some(field) = name.strip_suffix("_hash") {
+    // A work-chat channel's sealed secret and webhook address (it carries the robot's key): the fact alone.
+    if let Some(field) = name
+        .strip_suffix("_hash")
+        .or(["secret", "endpoint"].contains(&name).then_some(name))
+    {
         return FieldChange {
             field: field.to_owned(),
             was: None,

@@ -59,6 +59,7 @@ pub enum Kind {
     Snapshot,
     Route,
     Attachment,
+    Channel,
 }
 
 impl Kind {
@@ -86,6 +87,7 @@ impl Kind {
             Kind::FundArrival => ("fund arrival", "到位资金记录"),
             Kind::Visit => ("visit", "来访记录"),
             Kind::Attachment => ("attachment", "附件"),
+            Kind::Channel => ("chat channel", "消息推送通道"),
             Kind::Outreach => ("outreach activity", "招商活动"),
             Kind::Partner => ("partner", "合作机构"),
             Kind::Blocker => ("blocker", "难题"),
@@ -204,6 +206,10 @@ pub enum Code {
     DepartmentInUse,
     /// 422: a department of this name exists.
     DuplicateDepartment,
+    /// 422: a work-chat channel of this name exists.
+    DuplicateChannel,
+    /// 422: the chat platform refused a test message (its code and message say why).
+    ChannelRefused,
     /// 422: an uploaded ledger has no rows.
     EmptyFile,
     /// 422: the current password given is wrong.

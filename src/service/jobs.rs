@@ -54,7 +54,13 @@ impl Setup {
         let tz = cfg.jobs.timezone.parse().unwrap_or(LOCAL_TZ);
         Setup {
             schedules: cfg.jobs.clone(),
-            mail: cfg.mail.clone(),
+            mail: jobs::outbox::MailConfig {
+                sealer: cfg
+                    .sealer()
+                    .inspect_err(|e| tracing::error!(error = %format!("{e:#}"), "no secret key: chat messages fail"))
+                    .ok(),
+                ..cfg.mail.clone()
+            },
             backup: crate::backup::Plan::new(cfg.database_url(), &cfg.data_dir, cfg.backup.clone(), tz),
             files: (cfg.files.clone(), cfg.data_dir.clone()),
         }

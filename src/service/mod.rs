@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod attachments;
 pub mod audit;
 pub mod blockers;
+pub mod channels;
 pub mod companies;
 pub mod departments;
 pub mod error;

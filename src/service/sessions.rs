@@ -413,6 +413,7 @@ async fn count_failure(
             .await?;
         crate::edge::metrics::locked_out("address");
         audit::write(db, lockout("address")).await?;
+        alert_lockout(db, u, Some(addr), now, cfg.lockout_minutes).await?;
     }
     // Two statements, each atomic in the database, so that concurrent failures are all counted: one adds this
     // failure, the other locks the account once the count has reached the limit.
@@ -431,8 +432,30 @@ async fn count_failure(
     if res.rows_affected > 0 {
         crate::edge::metrics::locked_out("account");
         audit::write(db, lockout("account")).await?;
+        alert_lockout(db, u, None, now, cfg.lockout_minutes).await?;
     }
     Ok(())
+}
+
+/// Tells the admins (by mail and on the channels that carry alerts) that an account was locked: for one address,
+/// or (`addr` none) for everyone.
+async fn alert_lockout(
+    db: &impl ConnectionTrait,
+    u: &user::Model,
+    addr: Option<&str>,
+    now: DateTime<Utc>,
+    minutes: i64,
+) -> AppResult<()> {
+    let whom = addr.map_or("所有地址".to_owned(), |a| format!("地址 {a}"));
+    let text = format!(
+        "账号 {}({})因连续登录失败被锁定 {minutes} 分钟,锁定范围:{whom}。\n如非本人误操作,请在“系统日志”中查看登录记录;账号锁定可由安全管理员解除。\n",
+        u.username, u.display_name
+    );
+    let key = format!("lockout:{}:{}:{}", u.id, addr.unwrap_or("all"), now.timestamp());
+    let subject = format!("【招商CRM告警】账号被锁定:{}", u.username);
+    jobs::outbox::alert_admins(db, &key, &subject, &text)
+        .await
+        .map_err(AppError::Internal)
 }
 
 /// Opens a session for a user whose credentials were checked; answers its id and its token (shown once).
@@ -544,12 +567,32 @@ pub async fn end_session(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> A
 pub async fn set_subscription(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    weekly_report: Option<bool>,
-    reminders: Option<bool>,
+    (weekly_report, reminders): (Option<bool>, Option<bool>),
+    chat_user_id: super::input::Patch<String>,
 ) -> AppResult<user::Model> {
+    use super::input::Patch;
     person_only(actor, "API tokens cannot change subscriptions", "API 令牌不能修改订阅")?;
     let before = get_user(db, actor.user_id).await?;
     let mut q = user::Entity::update_many();
+    match chat_user_id {
+        Patch::Keep => {}
+        Patch::Clear => q = q.col_expr(user::Column::ChatUserId, Expr::value(Option::<String>::None)),
+        Patch::Set(id) => {
+            let id = id.trim().to_owned();
+            let ok = (1..=64).contains(&id.chars().count())
+                && !id
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '|' || c == ',');
+            if !ok {
+                return Err(AppError::invalid(
+                    "chat_user_id",
+                    "a chat user id is 1 to 64 characters without spaces, | or ,",
+                    "企业微信/钉钉账号为 1 至 64 个字符,不含空格、| 和逗号",
+                ));
+            }
+            q = q.col_expr(user::Column::ChatUserId, Expr::value(Some(id)));
+        }
+    }
     if let Some(on) = weekly_report {
         q = q.col_expr(user::Column::WeeklyReport, Expr::value(on));
     }

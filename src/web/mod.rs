@@ -8,6 +8,7 @@ mod assets;
 mod attachments;
 mod blockers;
 mod changes;
+mod channels;
 mod companies;
 mod exports;
 mod form;
@@ -216,6 +217,12 @@ routes! {
     "/admin/users/:id/edit" => get(admin::edit_user_dialog),
     "/admin/departments" => post(admin::create_department),
     "/admin/departments/new" => get(admin::new_department_dialog),
+    "/admin/channels" => get(channels::page).post(channels::create),
+    "/admin/channels/new" => get(channels::new_dialog),
+    "/admin/channels/:id" => post(channels::update),
+    "/admin/channels/:id/edit" => get(channels::edit_dialog),
+    "/admin/channels/:id/delete" => post(channels::delete),
+    "/admin/channels/:id/test" => post(channels::test),
     "/exports/file" => get(exports::download),
     "/reports/summary/file" => get(reports::download),
 }
@@ -279,6 +286,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("targets_grid.html", include_str!("templates/targets_grid.html")),
         ("exports.html", include_str!("templates/exports.html")),
         ("admin_users.html", include_str!("templates/admin_users.html")),
+        ("channels.html", include_str!("templates/channels.html")),
+        ("channel_form.html", include_str!("templates/channel_form.html")),
         ("user_form.html", include_str!("templates/user_form.html")),
         ("department_form.html", include_str!("templates/department_form.html")),
         ("outreach.html", include_str!("templates/outreach.html")),

@@ -1,4 +1,4 @@
-//! 个人设置: one's own password, the weekly report and daily reminder subscriptions, and one's open sessions (end
+//! 个人设置: one's own password, the weekly report and daily reminder subscriptions, one's work-chat id, and one's open sessions (end
 //! any but the current one, which 退出 ends). The same service operations as `/api/v1/auth/…`.
 
 use entity::enums::Role;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Staff, WebState, local_time, me, refresh, render, saved};
 use crate::{
     edge::audit::WriteTx,
-    service::{AppResult, accounts, sessions},
+    service::{AppResult, accounts, input::Patch, sessions},
 };
 
 /// What the page shows of the user: subscriptions and sessions.
@@ -31,7 +31,7 @@ async fn ctx(db: &impl ConnectionTrait, state: &WebState, staff: &Staff) -> AppR
         .collect();
     Ok(context! {
         me => me(staff), menu => "settings", sessions,
-        weekly_report => u.weekly_report, reminders => u.reminders, email => u.email,
+        weekly_report => u.weekly_report, reminders => u.reminders, email => u.email, chat_user_id => u.chat_user_id,
         leader => u.role == Role::Leader,
     })
 }
@@ -47,6 +47,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<Str
 pub struct SubscriptionForm {
     weekly_report: Option<String>,
     reminders: Option<String>,
+    chat_user_id: Option<String>,
 }
 
 /// Saves the subscriptions; the form answers with them.
@@ -60,9 +61,17 @@ pub async fn subscribe(
     let db = tx.get().await?;
     // The weekly report goes to leaders only: nobody else is offered the box, or has it turned off by its absence.
     let weekly = (staff.actor.role == Role::Leader).then_some(f.weekly_report.is_some());
-    sessions::set_subscription(db, &staff.actor, weekly, Some(f.reminders.is_some())).await?;
-    let ctx = context! { saved => true, ..ctx(db, &state, &staff).await? };
-    Ok(render("subscription_form.html", ctx)?.into_response())
+    let chat = super::form::opt(&f.chat_user_id).map_or(Patch::Clear, |s| Patch::Set(s.to_owned()));
+    match sessions::set_subscription(db, &staff.actor, (weekly, Some(f.reminders.is_some())), chat).await {
+        Ok(_) => {
+            let ctx = context! { saved => true, ..ctx(db, &state, &staff).await? };
+            Ok(render("subscription_form.html", ctx)?.into_response())
+        }
+        Err(e) => {
+            let ctx = context! { chat_user_id => f.chat_user_id.clone(), ..ctx(db, &state, &staff).await? };
+            super::page_error(e, "subscription_form.html", ctx)
+        }
+    }
 }
 
 /// Ends one of the user's other sessions; the page reloads.

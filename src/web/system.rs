@@ -97,11 +97,31 @@ pub async fn verify_audit(staff: Staff, state: Data<&WebState>) -> poem::Result<
 }
 
 async fn outbox_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResult<Value> {
+    use sea_orm::{EntityTrait, QuerySelect};
     let rows = jobs::outbox(&state.db, choice("status", &q.status)?, paging).await?;
+    // A chat message's recipient is its channel (and the chat user ids of an application's).
+    let channels: std::collections::HashMap<i64, String> = entity::channel::Entity::find()
+        .select_only()
+        .columns([entity::channel::Column::Id, entity::channel::Column::Name])
+        .into_tuple()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect();
+    let to = |m: &entity::outbox::Model| match m.channel_id {
+        None => m.recipient.clone(),
+        Some(c) => {
+            let name = channels.get(&c).map_or("(已删除的通道)", String::as_str);
+            match m.recipient.as_str() {
+                "" => format!("消息推送:{name}"),
+                people => format!("消息推送:{name} → {}", people.replace('|', "、")),
+            }
+        }
+    };
     Ok(context! {
         total => rows.total,
         rows => rows.items.iter().map(|m| context! {
-            id => m.id, created => local_time(m.created_at), kind => m.kind.clone(), to => m.recipient.clone(),
+            id => m.id, created => local_time(m.created_at), kind => m.kind.clone(), to => to(m),
             subject => m.subject.clone(), status => m.status.to_value(), attempts => m.attempts,
             error => m.last_error.clone(), sent => m.sent_at.map(local_time),
         }).collect::<Vec<_>>(),

@@ -769,6 +769,56 @@ async fn every_write_route_leaves_its_entry(app: TestApp) {
     )
     .await;
 
+    // Work-chat channels: registered, changed, tested against the platform server, deleted.
+    let Some(platforms) = crate::chat::Platforms::start(20, 60) else {
+        return;
+    };
+    let hook = platforms.url(&format!("/cgi-bin/webhook/send?key={}", crate::chat::WECOM_KEY));
+    let body = json!({"name": "探针群", "kind": "wecom_robot", "endpoint": hook, "sends": ["alerts"]});
+    let ch = p
+        .api("createChannel", Method::POST, "/channels", Some(body), None)
+        .await;
+    let cid = id(&ch);
+    p.check(
+        "createChannel",
+        expect("channel", Some(cid), "create", "admin", &["name", "endpoint"]),
+    )
+    .await;
+    let body = json!({"version": ch["version"], "sends": ["alerts", "weekly"]});
+    p.api(
+        "updateChannel",
+        Method::PATCH,
+        &format!("/channels/{cid}"),
+        Some(body),
+        None,
+    )
+    .await;
+    p.check(
+        "updateChannel",
+        expect("channel", Some(cid), "update", "admin", &["sends"]),
+    )
+    .await;
+    p.api(
+        "testChannel",
+        Method::POST,
+        &format!("/channels/{cid}/test"),
+        None,
+        None,
+    )
+    .await;
+    p.check(
+        "testChannel",
+        expect("channel", Some(cid), "channel_test", "admin", &[]),
+    )
+    .await;
+    let path = format!("/channels/{cid}?version=2");
+    p.api("deleteChannel", Method::DELETE, &path, None, None).await;
+    p.check(
+        "deleteChannel",
+        expect("channel", Some(cid), "delete", "admin", &["name"]),
+    )
+    .await;
+
     // Jobs and the outbox.
     p.api("runJob", Method::POST, "/jobs/outbox/run", None, None).await;
     p.check("runJob", expect("job", None, "job_run", "admin", &[])).await;
@@ -810,7 +860,7 @@ async fn every_write_route_leaves_its_entry(app: TestApp) {
     let _ = p
         .check("/login", expect("session", None, "login_success", "admin", &[]))
         .await;
-    web_writes(&mut p, &web, company, project).await;
+    web_writes(&mut p, &web, (company, project), &hook).await;
 
     // Deletes last, the records they name first.
     for (op, path, table, entity, target) in [
@@ -915,7 +965,7 @@ async fn every_write_route_leaves_its_entry(app: TestApp) {
 }
 
 /// The UI's write routes, each once.
-async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
+async fn web_writes(p: &mut Probe<'_>, web: &Web, (company, project): (i64, i64), hook: &str) {
     let app = p.app;
     // One's own account through the UI, as a user of their own.
     let (_, u) = app
@@ -1372,6 +1422,59 @@ async fn web_writes(p: &mut Probe<'_>, web: &Web, company: i64, project: i64) {
     p.check(
         "/attachments/:id/restore",
         expect("attachment", Some(att), "update", "admin", &["deleted_at"]),
+    )
+    .await;
+
+    // 消息推送: a channel registered, changed, tested and deleted through the page.
+    let form = [
+        ("name", "网页群"),
+        ("kind", "wecom_robot"),
+        ("endpoint", hook),
+        ("sends", "alerts"),
+        ("enabled", "on"),
+    ];
+    p.web(web, Method::POST, "/admin/channels", "/admin/channels", &form)
+        .await;
+    let e = p
+        .check(
+            "/admin/channels",
+            expect("channel", None, "create", "admin", &["name", "endpoint"]),
+        )
+        .await;
+    let ch = e.entity_id.unwrap();
+    let form = [
+        ("version", "1"),
+        ("name", "网页群"),
+        ("sends", "alerts"),
+        ("sends", "weekly"),
+        ("enabled", "on"),
+    ];
+    let path = format!("/admin/channels/{ch}");
+    p.web(web, Method::POST, "/admin/channels/:id", &path, &form).await;
+    p.check(
+        "/admin/channels/:id",
+        expect("channel", Some(ch), "update", "admin", &["sends"]),
+    )
+    .await;
+    let path = format!("/admin/channels/{ch}/test");
+    p.web(web, Method::POST, "/admin/channels/:id/test", &path, &[]).await;
+    p.check(
+        "/admin/channels/:id/test",
+        expect("channel", Some(ch), "channel_test", "admin", &[]),
+    )
+    .await;
+    let path = format!("/admin/channels/{ch}/delete");
+    p.web(
+        web,
+        Method::POST,
+        "/admin/channels/:id/delete",
+        &path,
+        &[("version", "2")],
+    )
+    .await;
+    p.check(
+        "/admin/channels/:id/delete",
+        expect("channel", Some(ch), "delete", "admin", &["name"]),
     )
     .await;
 

@@ -1,11 +1,7 @@
 //! The outbox against a real SMTP server process (aiosmtpd, tests/smtp_sink.py): delivery with every part, a server
 //! that is down and comes back, a permanent rejection that stops and alerts the admins.
 
-use std::{
-    io::BufRead,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-};
+use std::{path::PathBuf, process::Child};
 
 use chrono::Utc;
 use entity::{enums::OutboxStatus, outbox};
@@ -59,27 +55,9 @@ impl Sink {
     /// A sink that waits `delay_ms` before accepting each recipient.
     pub fn slow(port: u16, delay_ms: u64) -> Option<Sink> {
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let spawned = Command::new("python3")
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .arg(delay_ms.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn();
-        let mut child = match spawned {
-            Ok(c) => c,
-            Err(e) => return crate::support::skip(&format!("cannot run python3: {e}")),
-        };
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .ok();
-        if line.trim() != "ready" {
-            let _ = child.kill();
-            return crate::support::skip("the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd)");
-        }
+        let args = [port.to_string(), dir.path().display().to_string(), delay_ms.to_string()];
+        let what = "the SMTP sink (is aiosmtpd installed? pip install aiosmtpd)";
+        let child = crate::support::python_server("smtp_sink.py", &args, what)?;
         Some(Sink { child, dir, port })
     }
 

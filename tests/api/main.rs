@@ -12,6 +12,7 @@ mod audit_trail;
 mod backup;
 mod browser;
 mod chaos;
+mod chat;
 mod cluster;
 mod companies;
 mod demo;

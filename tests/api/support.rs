@@ -102,6 +102,34 @@ pub fn skip<T>(why: &str) -> Option<T> {
     None
 }
 
+/// Starts `python3 tests/<script> <args…>`, a server of the tests that prints `ready` once it listens; `None` (a
+/// skip, a failure under CI) when python3 or the server cannot start. The caller kills the child when done.
+pub fn python_server(script: &str, args: &[String], what: &str) -> Option<std::process::Child> {
+    use std::io::BufRead;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let spawned = std::process::Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => return skip(&format!("cannot run python3: {e}")),
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .ok();
+    if line.trim() != "ready" {
+        let _ = child.kill();
+        return skip(&format!("{what} did not start"));
+    }
+    Some(child)
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {
