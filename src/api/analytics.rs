@@ -146,15 +146,18 @@ impl From<jobs::RunView> for JobRun {
     }
 }
 
-/// One queued or sent e-mail (without its body).
+/// One queued or sent e-mail or work-chat message (without its body).
 #[derive(Object)]
 pub struct OutboxMessage {
     /// The message's id: `POST /outbox/{id}/resend` sends a failed one again.
     pub id: i64,
-    /// `weekly_report`, `alert`, …
+    /// `weekly_report`, `reminders`, `alert`, …
     pub kind: String,
-    /// Recipient.
+    /// Recipient: an e-mail address; for a chat message the chat user ids (`|` between them), empty for a group.
     pub recipient: String,
+    /// The work-chat channel (`/channels/{id}`) of a chat message; none for an e-mail.
+    #[oai(nullable)]
+    pub channel_id: Option<i64>,
     /// Subject.
     pub subject: String,
     /// Where it stands.
@@ -181,6 +184,7 @@ impl From<entity::outbox::Model> for OutboxMessage {
             id: m.id,
             kind: m.kind,
             recipient: m.recipient,
+            channel_id: m.channel_id,
             subject: m.subject,
             status: m.status,
             attempts: m.attempts,

@@ -50,7 +50,9 @@ fn sealer(state: &WebState) -> AppResult<&jobs::chat::Sealer> {
 /// What a channel may carry, with the Chinese of each: the park's summary, each leader's, each department's digest,
 /// each person's digest (applications), the alerts.
 async fn choices(db: &impl ConnectionTrait) -> AppResult<Vec<Value>> {
-    let mut out = vec![context! { value => "weekly", label => "招商周报(群:全园区;应用:发给订阅周报的每位领导本人)" }];
+    let mut out = vec![context! {
+        value => "weekly", short => "招商周报", label => "招商周报(群:全园区;应用:发给订阅周报的每位领导本人)",
+    }];
     let leaders = entity::user::Entity::find()
         .filter(entity::user::Column::Role.eq(Role::Leader))
         .filter(entity::user::Column::Disabled.eq(false))
@@ -62,13 +64,15 @@ async fn choices(db: &impl ConnectionTrait) -> AppResult<Vec<Value>> {
             context! { value => format!("weekly:{}", l.id), label => format!("{}的周报(群机器人)", l.display_name) },
         );
     }
-    out.push(context! { value => "reminders", label => "每日提醒(应用:发给每个人本人)" });
+    out.push(context! { value => "reminders", short => "每日提醒(本人)", label => "每日提醒(应用:发给每个人本人)" });
     for d in departments::list(db).await? {
         out.push(
             context! { value => format!("reminders:{}", d.id), label => format!("{}的每日提醒(群机器人)", d.name) },
         );
     }
-    out.push(context! { value => "alerts", label => "管理员告警(任务失败、备份失败、审计校验失败、账号锁定)" });
+    out.push(context! {
+        value => "alerts", short => "管理员告警", label => "管理员告警(任务失败、备份失败、审计校验失败、账号锁定)",
+    });
     Ok(out)
 }
 
@@ -100,7 +104,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<Str
                     .as_deref()
                     == Some(s)
             })
-            .and_then(|c| c.get_attr("label").ok())
+            .and_then(|c| c.get_attr("short").ok())
             .map_or(s.to_owned(), |v| v.to_string())
     };
     let rows: Vec<Value> = svc::list(&state.db, sealer(&state)?)

@@ -23,6 +23,7 @@ db_test!(
     a_rate_limited_robot_catches_up_and_twenty_a_minute_are_kept,
     a_bad_secret_fails_once_with_the_platform_s_message,
     a_send_cut_off_midway_is_neither_lost_nor_repeated,
+    the_channels_page_is_the_admins_and_the_chat_id_is_one_s_own,
 );
 
 /// The robots' keys and secrets, and the applications' credentials, the platform server knows.
@@ -684,4 +685,90 @@ async fn a_send_cut_off_midway_is_neither_lost_nor_repeated(app: TestApp) {
         log.iter().any(|l| l["duplicate"] == true),
         "the one sent again was recognised as sent: {log:?} {got:?}"
     );
+}
+
+async fn the_channels_page_is_the_admins_and_the_chat_id_is_one_s_own(app: TestApp) {
+    use crate::web::Web;
+    let Some(p) = Platforms::start(20, 60) else { return };
+    let ids = register(
+        &app,
+        &p,
+        [
+            json!(["weekly", "alerts"]),
+            json!([]),
+            json!([]),
+            json!(["alerts"]),
+            json!([]),
+        ],
+    )
+    .await;
+    let admin = Web::sign_in(&app, "admin").await;
+    let page = admin.get("/admin/channels").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "领导群",
+        "企业微信群机器人",
+        "key=***",
+        "招商周报",
+        "管理员告警",
+        "已设置密钥",
+        "发送测试",
+    ] {
+        assert!(page.body.contains(shown), "{shown}");
+    }
+    for secret in [
+        WECOM_KEY,
+        DINGTALK_TOKEN,
+        DINGTALK_SECRET,
+        FEISHU_HOOK,
+        FEISHU_SECRET,
+        WECOM_SECRET,
+        DING_SECRET,
+    ] {
+        assert!(!page.body.contains(secret), "{secret}");
+    }
+    assert!(
+        admin.get("/").await.body.contains("/admin/channels"),
+        "the menu links it"
+    );
+    assert!(admin.get("/admin/channels/new").await.body.contains("推送内容"));
+    let edit = admin.get(&format!("/admin/channels/{}/edit", ids[1])).await.body;
+    assert!(
+        edit.contains("已设置;留空则不变") && !edit.contains(DINGTALK_SECRET),
+        "{edit}"
+    );
+    let form = [
+        ("name", "坏的"),
+        ("kind", "wecom_robot"),
+        ("endpoint", "ftp://example.com/x"),
+    ];
+    let bad = admin.send(reqwest::Method::POST, "/admin/channels", &form, true).await;
+    assert!(bad.body.contains("须为 http 或 https 地址"), "{}", bad.body);
+    for role in ["leader", "staff", "viewer"] {
+        let web = Web::sign_in(&app, role).await;
+        assert_eq!(web.get("/admin/channels").await.status, StatusCode::FORBIDDEN, "{role}");
+        assert!(!web.get("/").await.body.contains("/admin/channels"), "{role}");
+    }
+    // One's own chat id in 个人设置: checked, saved, shown.
+    let staff = Web::sign_in(&app, "staff").await;
+    let form = [("reminders", "on"), ("chat_user_id", "zhang san")];
+    let a = staff
+        .send(reqwest::Method::POST, "/settings/subscription", &form, true)
+        .await;
+    assert!(
+        a.body.contains("不含空格") && a.body.contains("zhang san"),
+        "{}",
+        a.body
+    );
+    let form = [("reminders", "on"), ("chat_user_id", "ZhangSan")];
+    let a = staff
+        .send(reqwest::Method::POST, "/settings/subscription", &form, true)
+        .await;
+    assert!(a.body.contains("已保存") && a.body.contains("ZhangSan"), "{}", a.body);
+    let u = entity::user::Entity::find_by_id(app.user_ids["staff"])
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.chat_user_id.as_deref(), Some("ZhangSan"));
 }
