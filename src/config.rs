@@ -180,6 +180,14 @@ impl Config {
         jobs::chat::Sealer::from_base64(&key).with_context(|| format!("the key in {}", path.display()))
     }
 
+    /// The settings as [`Config::shown`] with the secret key's id in place of the key: what is logged at start and
+    /// what the replicas compare (replicas holding different keys could not open each other's channel secrets).
+    pub fn shared(&self) -> anyhow::Result<serde_json::Value> {
+        let mut v = self.shown();
+        v["secret_key"] = serde_json::json!(format!("sha256:{}", self.sealer()?.key_id()));
+        Ok(v)
+    }
+
     /// The sign-in policy with the separation of duties it carries to every caller it resolves.
     pub fn auth(&self) -> AuthConfig {
         AuthConfig {

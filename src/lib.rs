@@ -68,10 +68,11 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         );
     }
     let ctx = service::audit::Context::new(service::audit::Door::Cli, "serve", None);
-    let settings = Some(cfg.shown());
+    let shown = cfg.shared()?;
+    let settings = Some(shown.clone());
     service::audit::within(ctx, service::audit::event(&db, "config_loaded", None, settings)).await?;
     let replica = service::replicas::this_replica();
-    for d in service::replicas::register(&db, &replica, &service::replicas::fingerprint(&cfg.shown())).await? {
+    for d in service::replicas::register(&db, &replica, &service::replicas::fingerprint(&shown)).await? {
         tracing::warn!(
             other = %d.replica,
             settings = ?d.settings,

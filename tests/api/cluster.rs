@@ -103,6 +103,25 @@ async fn replicas_with_other_settings_are_reported(app: TestApp) {
         !printed.contains("1048576") && !printed.contains("100"),
         "hashes, not values: {printed}"
     );
+
+    // The secret key that seals the channels' secrets is compared by its id: another key is another setting.
+    let key = jobs::chat::Sealer::new_key().unwrap();
+    let with = |k: &str| {
+        let mut c = cfg.clone();
+        c.secret_key = Some(k.to_owned());
+        fingerprint(&c.shared().unwrap())
+    };
+    assert_eq!(with(&key), with(&key));
+    assert_ne!(
+        with(&key)["secret_key"],
+        with(&jobs::chat::Sealer::new_key().unwrap())["secret_key"]
+    );
+    let mut keyed = cfg.clone();
+    keyed.secret_key = Some(key.clone());
+    assert!(
+        !keyed.shared().unwrap().to_string().contains(&key),
+        "the id, not the key"
+    );
 }
 
 /// A database that refuses writes (a standby not yet promoted): writes answer 503 with `Retry-After` and save

@@ -11,6 +11,7 @@ const PREFIX: &str = "v1:";
 #[derive(Clone)]
 pub struct Sealer {
     key: std::sync::Arc<LessSafeKey>,
+    id: String,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -22,10 +23,19 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer with the given 32-byte key.
     pub fn new(key: &[u8; 32]) -> Sealer {
+        use sha2::Digest;
+        let id = hex::encode(&sha2::Sha256::digest(key)[..6]);
         let key = UnboundKey::new(&CHACHA20_POLY1305, key).expect("a 32-byte key");
         Sealer {
             key: std::sync::Arc::new(LessSafeKey::new(key)),
+            id,
         }
+    }
+
+    /// The key's id: the first 12 hex digits of its SHA-256, so that replicas can tell they hold the same key
+    /// without showing it.
+    pub fn key_id(&self) -> &str {
+        &self.id
     }
 
     /// A new random key, base64.
@@ -92,6 +102,8 @@ mod tests {
         );
         assert_eq!(a.open(&sealed).unwrap(), "SEC0123456789abcdef");
         assert!(b.open(&sealed).is_err());
+        assert_ne!(a.key_id(), b.key_id());
+        assert_eq!(a.key_id().len(), 12);
         let mut changed = sealed.clone().into_bytes();
         let at = changed.len() - 3;
         changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };

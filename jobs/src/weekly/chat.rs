@@ -1,5 +1,5 @@
-//! The weekly summary in work chat: the week's key figures with the change against the week before, the year so
-//! far, the week's moves, the overdue blockers and a link to the week's page — the e-mail's figures, shortened to
+//! The weekly summary in work chat: the week's key figures with the change against the week before, the week's
+//! moves, the overdue blockers, the year so far and a link to the week's page — the e-mail's figures, shortened to
 //! fit a chat message (the e-mail and its workbook carry every line).
 
 use entity::{enums::Role, user, visible::Visible};
@@ -65,13 +65,6 @@ pub(super) fn doc(s: &Shared, leader: Option<(i64, &str)>, web: Option<&str>) ->
     if quiet > 0 {
         d.line(format!("其余{quiet}项指标本周与上周均为0"));
     }
-    d.heading("年初至今(含年度目标完成情况)");
-    for r in s.ytd_rows.iter().filter(|r| !zero(&r.value)) {
-        d.line(format!("{}:{}(同比 {})", r.label, r.value, r.yoy));
-    }
-    for t in &s.targets {
-        d.line(t.clone());
-    }
     d.heading("本周项目进展");
     let moves: Vec<_> = s.news.iter().filter(|(_, names)| !names.is_empty()).collect();
     for (label, names) in &moves {
@@ -117,6 +110,14 @@ pub(super) fn doc(s: &Shared, leader: Option<(i64, &str)>, web: Option<&str>) ->
             d.line(format!("另有{}个,见完整周报", n - FEW));
         }
         _ => {}
+    }
+    // The year so far last: where a message must be cut, the week's news stays and the link covers the rest.
+    d.heading("年初至今(含年度目标完成情况)");
+    for r in s.ytd_rows.iter().filter(|r| !zero(&r.value)) {
+        d.line(format!("{}:{}(同比 {})", r.label, r.value, r.yoy));
+    }
+    for t in &s.targets {
+        d.line(t.clone());
     }
     d.link("查看本周统计与客商来源地图", page(s, web));
     d
