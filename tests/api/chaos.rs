@@ -28,6 +28,7 @@ use crate::{
 db_test!(
     replicas_killed_at_random_run_every_slot_once,
     mail_survives_dispatchers_killed_mid_send,
+    chat_messages_survive_the_service_killed_mid_send,
 );
 
 /// The lease of the scheduler test's claims, in seconds.
@@ -287,4 +288,77 @@ async fn update_window(app: &TestApp, id: i64) -> Duration {
     }
     times.sort();
     times[times.len() / 2]
+}
+
+/// Work-chat messages to a 企业微信 application, the service killed with SIGKILL at random while it sends them (the
+/// platform answering each 300 ms after it delivered it) and restarted: every message is shown once — none lost, and
+/// each one sent again after a kill recognised by the platform's duplicate check.
+async fn chat_messages_survive_the_service_killed_mid_send(app: TestApp) {
+    use serde_json::json;
+    let Some(p) = crate::chat::Platforms::start(20, 60) else {
+        return;
+    };
+    entity::user::Entity::update_many()
+        .col_expr(
+            entity::user::Column::ChatUserId,
+            sea_orm::sea_query::Expr::value("admin01"),
+        )
+        .filter(entity::user::Column::Username.eq("admin"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    crate::chat::register(
+        &app,
+        &p,
+        [json!([]), json!([]), json!([]), json!(["alerts"]), json!([])],
+    )
+    .await;
+    let n = 30;
+    for i in 0..n {
+        jobs::outbox::alert_admins(&app.db, &format!("chaos{i}"), &format!("告警{i}"), "正文")
+            .await
+            .unwrap();
+    }
+    p.control("/_slow?ms=300").await;
+    // The replicas open the channel's secrets with the key the test app sealed them with: its data folder's. The
+    // alerts' e-mails go to files of their own.
+    let mails = tempfile::tempdir().unwrap();
+    let env = [
+        ("INVEST_CRM_JOBS__OUTBOX", "* * * * * *".to_owned()),
+        ("INVEST_CRM_MAIL__OUTBOX_DIR", mails.path().display().to_string()),
+        ("INVEST_CRM_MAIL__CLAIM_SECONDS", "3".to_owned()),
+        ("INVEST_CRM_MAIL__TIMEOUT_SECONDS", "5".to_owned()),
+    ];
+    let start = || replica(&app, &app.cfg.data_dir, &env);
+    let mut replicas: Vec<Child> = (0..replicas_for(&app)).map(|_| start()).collect();
+    let kills = kill_at_random(&mut replicas, Duration::from_secs(10), (700, 2000), start).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sent = || {
+        outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(OutboxStatus::Sent))
+            .filter(outbox::Column::ChannelId.is_not_null())
+            .count(&app.db)
+    };
+    while sent().await.unwrap() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop(&mut replicas);
+    let mut shown: HashMap<String, usize> = HashMap::new();
+    for m in p.received().await {
+        *shown.entry(m["content"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    let resent = p.log().await.iter().filter(|l| l["duplicate"] == true).count();
+    let lost = (0..n)
+        .filter(|i| !shown.keys().any(|c| c.starts_with(&format!("# 告警{i}\n"))))
+        .count();
+    println!(
+        "chat under kill -9 of {} replica(s): {kills} kills, {n} messages, {lost} lost, {resent} sent again and \
+         dropped by the platform's duplicate check",
+        replicas.len()
+    );
+    assert!(kills >= 3, "the test must actually have killed: {kills}");
+    assert_eq!(sent().await.unwrap(), n, "every message sent");
+    assert_eq!(lost, 0);
+    assert_eq!(shown.len(), n as usize);
+    assert!(shown.values().all(|c| *c == 1), "each shown once: {shown:?}");
 }

@@ -97,22 +97,22 @@ impl Platforms {
     }
 
     /// Every message delivered, in order.
-    async fn received(&self) -> Vec<Value> {
+    pub async fn received(&self) -> Vec<Value> {
         self.read("/_received").await
     }
 
     /// Every request with the code answered.
-    async fn log(&self) -> Vec<Value> {
+    pub async fn log(&self) -> Vec<Value> {
         self.read("/_log").await
     }
 
-    async fn control(&self, what: &str) {
+    pub async fn control(&self, what: &str) {
         self.http.post(self.url(what)).send().await.unwrap();
     }
 }
 
 /// The channels of every kind on `p`, registered through the API: answers their ids by kind.
-async fn register(app: &TestApp, p: &Platforms, sends: [Value; 5]) -> Vec<i64> {
+pub async fn register(app: &TestApp, p: &Platforms, sends: [Value; 5]) -> Vec<i64> {
     let channels = [
         json!({"name": "领导群", "kind": "wecom_robot", "endpoint": p.url(&format!("/cgi-bin/webhook/send?key={WECOM_KEY}"))}),
         json!({"name": "招商一局群", "kind": "dingtalk_robot", "endpoint": p.url(&format!("/robot/send?access_token={DINGTALK_TOKEN}")), "secret": DINGTALK_SECRET}),
