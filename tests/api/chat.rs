@@ -37,6 +37,21 @@ const WECOM_SECRET: &str = "wecom-app-secret-0123456789";
 const DING_KEY: &str = "dingappkey0123";
 const DING_SECRET: &str = "dingtalk-app-secret-0123456789";
 
+/// Fails if `text` holds any of the keys or secrets the channels were registered with.
+fn assert_no_secret(text: &str) {
+    for secret in [
+        WECOM_KEY,
+        DINGTALK_TOKEN,
+        DINGTALK_SECRET,
+        FEISHU_HOOK,
+        FEISHU_SECRET,
+        WECOM_SECRET,
+        DING_SECRET,
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
 /// The platform server process of a test; killed when dropped.
 pub struct Platforms {
     child: Child,
@@ -126,18 +141,7 @@ pub async fn register(app: &TestApp, p: &Platforms, sends: [Value; 5]) -> Vec<i6
         let (s, b) = app.post("/api/v1/channels", c.clone()).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         // Written, never read back: the keys masked, the secrets only as their presence.
-        let shown = b.to_string();
-        for secret in [
-            WECOM_KEY,
-            DINGTALK_TOKEN,
-            DINGTALK_SECRET,
-            FEISHU_HOOK,
-            FEISHU_SECRET,
-            WECOM_SECRET,
-            DING_SECRET,
-        ] {
-            assert!(!shown.contains(secret), "{shown}");
-        }
+        assert_no_secret(&b.to_string());
         assert_eq!(b["has_secret"], json!(c.get("secret").is_some()));
         ids.push(b["id"].as_i64().unwrap());
     }
@@ -716,17 +720,7 @@ async fn the_channels_page_is_the_admins_and_the_chat_id_is_one_s_own(app: TestA
     ] {
         assert!(page.body.contains(shown), "{shown}");
     }
-    for secret in [
-        WECOM_KEY,
-        DINGTALK_TOKEN,
-        DINGTALK_SECRET,
-        FEISHU_HOOK,
-        FEISHU_SECRET,
-        WECOM_SECRET,
-        DING_SECRET,
-    ] {
-        assert!(!page.body.contains(secret), "{secret}");
-    }
+    assert_no_secret(&page.body);
     assert!(
         admin.get("/").await.body.contains("/admin/channels"),
         "the menu links it"
