@@ -182,19 +182,18 @@ fn check_app(kind: ChannelKind, (corp, agent, secret): (Option<&str>, Option<&st
     Ok(())
 }
 
-/// A text of at most `max` characters, or none when blank.
-fn short(field: &str, v: Option<String>, max: usize) -> AppResult<Option<String>> {
-    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    if v.as_ref()
-        .is_some_and(|s| s.chars().count() > max || s.chars().any(char::is_control))
-    {
-        return Err(AppError::invalid(
-            field,
-            format!("at most {max} characters"),
-            format!("不超过 {max} 个字符"),
-        ));
+/// A text of at most `MAX` characters (the input's own check: trimmed, no control characters), none when blank.
+fn short<const MAX: usize>(field: &str, v: Option<&str>) -> AppResult<Option<String>> {
+    Ok(Text::<MAX>::parse_opt(field, v)?.map(String::from))
+}
+
+/// A field after a change: kept as it `was`, cleared, or set to a text of at most `MAX` characters.
+fn patched<const MAX: usize>(field: &str, p: Patch<String>, was: Option<String>) -> AppResult<Option<String>> {
+    match p {
+        Patch::Keep => Ok(was),
+        Patch::Clear => Ok(None),
+        Patch::Set(v) => short::<MAX>(field, Some(&v)),
     }
-    Ok(v)
 }
 
 /// Shows a channel.
@@ -209,8 +208,9 @@ pub fn shown(sealer: &Sealer, row: channel::Model) -> Shown {
 /// Registers a channel.
 pub async fn create(db: &impl ConnectionTrait, sealer: &Sealer, n: NewChannel) -> AppResult<Shown> {
     let endpoint = check_endpoint(&n.endpoint)?;
-    let secret = short("secret", n.secret, 500)?;
-    let (corp, agent) = (short("corp_id", n.corp_id, 128)?, short("agent_id", n.agent_id, 64)?);
+    let secret = short::<500>("secret", n.secret.as_deref())?;
+    let corp = short::<128>("corp_id", n.corp_id.as_deref())?;
+    let agent = short::<64>("agent_id", n.agent_id.as_deref())?;
     check_app(n.kind, (corp.as_deref(), agent.as_deref(), secret.is_some()))?;
     let sends = check_sends(db, n.kind, &n.sends).await?;
     if channel::Entity::find()
@@ -282,27 +282,19 @@ pub async fn update(db: &impl ConnectionTrait, sealer: &Sealer, id: i64, c: Chan
     if let Some(e) = &c.endpoint {
         m.endpoint = Set(sealer.seal(&check_endpoint(e)?)?);
     }
-    let has_secret = match &c.secret {
-        Patch::Keep => now.secret.is_some(),
-        Patch::Clear => false,
-        Patch::Set(s) => short("secret", Some(s.clone()), 500)?.is_some(),
+    let secret = match c.secret {
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(s) => Some(short::<500>("secret", Some(&s))?),
     };
-    let opt = |p: Patch<String>, field: &str, max: usize, was: Option<String>| -> AppResult<Option<String>> {
-        match p {
-            Patch::Keep => Ok(was),
-            Patch::Clear => Ok(None),
-            Patch::Set(v) => short(field, Some(v), max),
-        }
-    };
-    let corp = opt(c.corp_id.clone(), "corp_id", 128, now.corp_id.clone())?;
-    let agent = opt(c.agent_id.clone(), "agent_id", 64, now.agent_id.clone())?;
+    let has_secret = secret.as_ref().map_or(now.secret.is_some(), Option::is_some);
+    let corp = patched::<128>("corp_id", c.corp_id, now.corp_id.clone())?;
+    let agent = patched::<64>("agent_id", c.agent_id, now.agent_id.clone())?;
     check_app(now.kind, (corp.as_deref(), agent.as_deref(), has_secret))?;
     m.corp_id = Set(corp);
     m.agent_id = Set(agent);
-    match c.secret {
-        Patch::Keep => {}
-        Patch::Clear => m.secret = Set(None),
-        Patch::Set(s) => m.secret = Set(short("secret", Some(s), 500)?.map(|s| sealer.seal(&s)).transpose()?),
+    if let Some(secret) = secret {
+        m.secret = Set(secret.map(|s| sealer.seal(&s)).transpose()?);
     }
     if let Some(s) = &c.sends {
         m.sends = Set(serde_json::json!(check_sends(db, now.kind, s).await?));

@@ -93,20 +93,18 @@ async fn dialog(db: &impl ConnectionTrait, staff: &Staff, id: Option<i64>, f: &C
 #[handler]
 pub async fn page(staff: Staff, state: Data<&WebState>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Admin)?;
-    let choices = choices(&state.db).await?;
-    let label_of = |s: &str| {
-        choices
-            .iter()
-            .find(|c| {
-                c.get_attr("value")
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .as_deref()
-                    == Some(s)
-            })
-            .and_then(|c| c.get_attr("short").ok())
-            .map_or(s.to_owned(), |v| v.to_string())
-    };
+    // Each topic by its short name: the list shows tags, the dialog the full explanation.
+    let short: std::collections::HashMap<String, String> = choices(&state.db)
+        .await?
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c.get_attr("value").ok()?.to_string(),
+                c.get_attr("short").ok()?.to_string(),
+            ))
+        })
+        .collect();
+    let label_of = |s: &str| short.get(s).cloned().unwrap_or_else(|| s.to_owned());
     let rows: Vec<Value> = svc::list(&state.db, sealer(&state)?)
         .await?
         .into_iter()

@@ -161,14 +161,16 @@ pub async fn alert(
         doc.line(l);
     }
     let mut messages = Vec::new();
+    // The admins' chat ids are read once, for the first application that carries alerts.
+    let mut admins: Option<Vec<String>> = None;
     for c in channels(db).await? {
         if Some(c.id) == but || !topics(&c).contains(&Topic::Alerts) {
             continue;
         }
-        let to = if c.kind.personal() {
-            admins_in_chat(db).await?
-        } else {
-            Vec::new()
+        let to = match (c.kind.personal(), &admins) {
+            (false, _) => Vec::new(),
+            (true, Some(a)) => Clone::clone(a),
+            (true, None) => admins.insert(admins_in_chat(db).await?).clone(),
         };
         if c.kind.personal() && to.is_empty() {
             continue;
@@ -226,9 +228,7 @@ pub(crate) async fn deliver(
         }
     }
     let sealer = sealer.ok_or_else(|| SendError::Permanent("没有用来打开通道密钥的服务密钥".into()))?;
-    let open = |s: &str| sealer.open(s).map_err(|e| SendError::Permanent(e.to_string()));
-    let endpoint = open(&c.endpoint)?;
-    let secret = c.secret.as_deref().map(open).transpose()?;
+    let target = target(&c, sealer).map_err(SendError::Permanent)?;
     let sender = sender(timeout).map_err(|e| SendError::Transient(e.to_string()))?;
     let to: Vec<String> = row
         .recipient
@@ -240,23 +240,12 @@ pub(crate) async fn deliver(
         title: row.subject.clone(),
         markdown: row.text.clone(),
     };
-    sender
-        .send(
-            &send::Target {
-                channel: &c,
-                endpoint,
-                secret,
-            },
-            &to,
-            &part,
-        )
-        .await
-        .map_err(|f| match f {
-            send::Failure::Transient(m) => SendError::Transient(m),
-            send::Failure::Permanent(m) => SendError::Permanent(m),
-            // Not an attempt that failed: the message waits for the platform's minute to pass.
-            send::Failure::RateLimited(m) => SendError::Later(chrono::Duration::seconds(RATE_WAIT), Some(m)),
-        })
+    sender.send(&target, &to, &part).await.map_err(|f| match f {
+        send::Failure::Transient(m) => SendError::Transient(m),
+        send::Failure::Permanent(m) => SendError::Permanent(m),
+        // Not an attempt that failed: the message waits for the platform's minute to pass.
+        send::Failure::RateLimited(m) => SendError::Later(chrono::Duration::seconds(RATE_WAIT), Some(m)),
+    })
 }
 
 /// Records how a send to a channel went: a success clears its failures; the third failure in a row mails the
@@ -300,6 +289,16 @@ pub(crate) async fn record(db: &impl ConnectionTrait, id: i64, error: Option<&st
     Ok(())
 }
 
+/// A channel with its address and secret opened.
+fn target<'a>(c: &'a channel::Model, sealer: &Sealer) -> Result<send::Target<'a>, String> {
+    let open = |s: &str| sealer.open(s).map_err(|e| e.to_string());
+    Ok(send::Target {
+        channel: c,
+        endpoint: open(&c.endpoint)?,
+        secret: c.secret.as_deref().map(open).transpose()?,
+    })
+}
+
 /// The process's sender, made on first use.
 fn sender(timeout: std::time::Duration) -> anyhow::Result<&'static send::Sender> {
     if let Some(s) = SENDER.get() {
@@ -312,19 +311,8 @@ fn sender(timeout: std::time::Duration) -> anyhow::Result<&'static send::Sender>
 /// Sends a message to a channel now, outside the outbox (the 测试 button, `invest-crm channel test`): the
 /// platform's refusal comes back as its text.
 pub async fn try_send(c: &channel::Model, sealer: &Sealer, to: &[String], doc: &Doc) -> Result<(), String> {
-    let endpoint = sealer.open(&c.endpoint).map_err(|e| e.to_string())?;
-    let secret = c
-        .secret
-        .as_deref()
-        .map(|s| sealer.open(s))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let target = target(c, sealer)?;
     let sender = sender(std::time::Duration::from_secs(20)).map_err(|e| e.to_string())?;
-    let target = send::Target {
-        channel: c,
-        endpoint,
-        secret,
-    };
     for part in render::render(c.kind, doc) {
         sender.send(&target, to, &part).await.map_err(|f| match f {
             send::Failure::Transient(m) | send::Failure::Permanent(m) | send::Failure::RateLimited(m) => m,

@@ -133,12 +133,17 @@ pub(super) async fn messages(
     let mut computed: Vec<(Visible, Shared)> = Vec::new();
     let mut out = Vec::new();
     let week = super::last_full_week(as_of).label;
+    // The leaders in chat are read once, for the first application that carries the summary.
+    let mut leaders = None;
     for c in chat::channels(db).await? {
         let mut readers: Vec<(String, Option<user::Model>, Vec<String>)> = Vec::new();
         for t in chat::topics(&c) {
             match t {
                 Topic::Weekly if c.kind.personal() => {
-                    for u in leaders_in_chat(db).await? {
+                    if leaders.is_none() {
+                        leaders = Some(leaders_in_chat(db).await?);
+                    }
+                    for u in leaders.iter().flatten().cloned() {
                         let to = vec![u.chat_user_id.clone().unwrap_or_default()];
                         readers.push((u.id.to_string(), Some(u), to));
                     }
