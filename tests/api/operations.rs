@@ -150,7 +150,9 @@ async fn prometheus_scrapes_the_service(app: TestApp) {
     );
     assert!(value(&reads[0]) >= 3.0);
     let latency = prom
-        .query("invest_crm_http_request_duration_seconds_bucket{route=\"/api/v1/projects/{}\",le=\"+Inf\"}")
+        .query(
+            "invest_crm_http_request_duration_seconds_bucket{route=\"/api/v1/projects/{}\",method=\"GET\",le=\"+Inf\"}",
+        )
         .await;
     assert!(!latency.is_empty() && value(&latency[0]) >= 3.0, "{latency:?}");
     let failures = prom
