@@ -522,9 +522,12 @@ impl AccountsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<User>>> {
         auth.0.require(Need::Users)?;
-        let rows = accounts::list_users(&self.db, role.0, paging(page, per_page)?).await?;
+        let rows = accounts::list_users(&self.db, role.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(User::from).into()))
     }
 
@@ -591,9 +594,12 @@ impl AccountsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Token>>> {
         auth.0.require(Need::Admin)?;
-        let rows = tokens::list(&self.db, user_id.0, paging(page, per_page)?).await?;
+        let rows = tokens::list(&self.db, user_id.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Token::from).into()))
     }
 
@@ -631,6 +637,9 @@ impl AccountsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<AuditEntry>>> {
         let filter = audit::Filter {
             user_id: user_id.0,
@@ -642,7 +651,7 @@ impl AccountsApi {
             to: to.0,
             outcome: outcome.0,
         };
-        let rows = audit::read(&self.db, &auth.0, filter, paging(page, per_page)?).await?;
+        let rows = audit::read(&self.db, &auth.0, filter, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(AuditEntry::from).into()))
     }
 

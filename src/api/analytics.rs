@@ -318,6 +318,9 @@ impl AnalyticsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<JobRuns>> {
         auth.0.require(Need::Admin)?;
         let jobs = jobs::schedule(&self.db, &self.jobs)
@@ -329,7 +332,7 @@ impl AnalyticsApi {
                 timezone: j.timezone.to_string(),
             })
             .collect();
-        let runs = jobs::runs(&self.db, job.0, paging(page, per_page)?).await?;
+        let runs = jobs::runs(&self.db, job.0, paging(page, per_page, after)?).await?;
         Ok(Json(JobRuns {
             jobs,
             runs: runs.map(JobRun::from).into(),
@@ -347,9 +350,12 @@ impl AnalyticsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<OutboxMessage>>> {
         auth.0.require(Need::Admin)?;
-        let rows = jobs::outbox(&self.db, status.0, paging(page, per_page)?).await?;
+        let rows = jobs::outbox(&self.db, status.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(OutboxMessage::from).into()))
     }
 

@@ -215,9 +215,12 @@ impl BlockersApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Blocker>>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
-        let rows = svc::list_for_project(&self.db, id.0, paging(page, per_page)?).await?;
+        let rows = svc::list_for_project(&self.db, id.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Blocker::from).into()))
     }
 
@@ -240,6 +243,9 @@ impl BlockersApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Blocker>>> {
         auth.0.require(Need::Read)?;
         let f = BlockerFilter {
@@ -251,7 +257,7 @@ impl BlockersApi {
             project_id: project_id.0,
             ..Default::default()
         };
-        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        let rows = svc::list(&self.db, f, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Blocker::from).into()))
     }
 

@@ -290,6 +290,9 @@ impl CompaniesApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Company>>> {
         auth.0.require(Need::Read)?;
         let f = CompanyFilter {
@@ -297,7 +300,7 @@ impl CompaniesApi {
             industry: industry.0,
             province: province.0,
         };
-        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        let rows = svc::list(&self.db, f, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Company::from).into()))
     }
 
@@ -360,9 +363,12 @@ impl CompaniesApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Contact>>> {
         auth.0.require(Need::Read)?;
-        let rows = svc::list_contacts(&self.db, &auth.0, id.0, paging(page, per_page)?).await?;
+        let rows = svc::list_contacts(&self.db, &auth.0, id.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Contact::from).into()))
     }
 

@@ -159,9 +159,12 @@ impl FollowUpsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<FollowUp>>> {
         scope::permit(&self.db, &auth.0, Need::Read, Of::Project(id.0)).await?;
-        let rows = svc::list(&self.db, id.0, paging(page, per_page)?).await?;
+        let rows = svc::list(&self.db, id.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(FollowUp::from).into()))
     }
 

@@ -360,9 +360,12 @@ impl ImportsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<ImportBatch>>> {
         auth.0.require(Need::Read)?;
-        let rows = imports::list(&self.db, paging(page, per_page)?).await?;
+        let rows = imports::list(&self.db, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(ImportBatch::from).into()))
     }
 

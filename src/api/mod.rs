@@ -97,12 +97,15 @@ enum ApiTags {
 pub struct Page<T: ParseFromJSON + ToJSON> {
     /// The records of this page.
     pub items: Vec<T>,
-    /// The number of records matching the filters, over all pages.
-    pub total: u64,
-    /// The page number, from 1.
+    /// The number of records matching the filters, over all pages; absent on a cursor page (`after`), which does not
+    /// count them.
+    pub total: Option<u64>,
+    /// The page number, from 1 (1 on a cursor page).
     pub page: u64,
     /// Records per page (at most 200).
     pub per_page: u64,
+    /// The `after` of the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// Answer to a create: 201 with the new record.
@@ -128,6 +131,7 @@ impl<T: ParseFromJSON + ToJSON> From<service::Page<T>> for Page<T> {
             total: p.total,
             page: p.page,
             per_page: p.per_page,
+            next: p.next,
         }
     }
 }
@@ -187,9 +191,17 @@ macro_rules! bounded_param {
 bounded_param!(PageNo, 1u64, None::<u64>);
 bounded_param!(PerPage, 1u64, Some(service::Paging::MAX_PER_PAGE));
 
-/// The page a list request asks for.
-fn paging(page: Query<Option<PageNo>>, per_page: Query<Option<PerPage>>) -> AppResult<service::Paging> {
-    service::Paging::new(page.0.map(|p| p.0), per_page.0.map(|p| p.0))
+/// The page a list request asks for: numbered, or after a cursor.
+fn paging(
+    page: Query<Option<PageNo>>,
+    per_page: Query<Option<PerPage>>,
+    after: Query<Option<String>>,
+) -> AppResult<service::Paging> {
+    let paging = service::Paging::new(page.0.map(|p| p.0), per_page.0.map(|p| p.0))?;
+    match after.0 {
+        Some(cursor) => paging.after(&cursor),
+        None => Ok(paging),
+    }
 }
 
 /// A change to an optional field as a request sends it: left out keeps, `null` clears, a value is parsed (and may

@@ -200,6 +200,9 @@ impl OutreachApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Outreach>>> {
         auth.0.require(Need::Read)?;
         let f = OutreachFilter {
@@ -209,7 +212,7 @@ impl OutreachApi {
             from: from.0,
             to: to.0,
         };
-        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        let rows = svc::list(&self.db, f, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Outreach::from).into()))
     }
 

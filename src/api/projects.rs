@@ -465,6 +465,9 @@ impl ProjectsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Project>>> {
         auth.0.require(Need::Read)?;
         let f = ProjectFilter {
@@ -484,7 +487,7 @@ impl ProjectsApi {
             reached_from: reached_from.0,
             reached_to: reached_to.0,
         };
-        let rows = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        let rows = svc::list(&self.db, f, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Project::from).into()))
     }
 

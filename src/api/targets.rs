@@ -96,9 +96,12 @@ impl TargetsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<Page<Target>>> {
         auth.0.require(Need::Read)?;
-        let rows = svc::list(&self.db, year.0, metric.0, paging(page, per_page)?).await?;
+        let rows = svc::list(&self.db, year.0, metric.0, paging(page, per_page, after)?).await?;
         Ok(Json(rows.map(Target::from).into()))
     }
 

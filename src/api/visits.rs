@@ -46,14 +46,16 @@ pub struct Visit {
 pub struct VisitPage {
     /// The visits of this page.
     pub items: Vec<Visit>,
-    /// Visits matching the filters: the number of batches (批).
-    pub total: u64,
-    /// Sum of the headcounts of the visits matching the filters (人次).
-    pub person_times: i64,
+    /// Visits matching the filters: the number of batches (批); absent on a cursor page (`after`).
+    pub total: Option<u64>,
+    /// Sum of the headcounts of the visits matching the filters (人次); absent on a cursor page.
+    pub person_times: Option<i64>,
     /// The page number, from 1.
     pub page: u64,
     /// Records per page.
     pub per_page: u64,
+    /// The `after` of the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// A new visit.
@@ -211,6 +213,9 @@ impl VisitsApi {
         page: Query<Option<PageNo>>,
         /// Records per page, 1–200 (default 20).
         per_page: Query<Option<PerPage>>,
+        /// The `next` of the page before: the page after it, at any depth for what the first page costs (keyset);
+        /// empty for the first page of such a walk. Not with `page`; such a page carries no `total`.
+        after: Query<Option<String>>,
     ) -> AppResult<Json<VisitPage>> {
         auth.0.require(Need::Read)?;
         let f = VisitFilter {
@@ -220,13 +225,14 @@ impl VisitsApi {
             company_id: company_id.0,
             project_id: project_id.0,
         };
-        let (page, person_times) = svc::list(&self.db, f, paging(page, per_page)?).await?;
+        let (page, person_times) = svc::list(&self.db, f, paging(page, per_page, after)?).await?;
         Ok(Json(VisitPage {
             items: page.items.into_iter().map(Visit::from).collect(),
             total: page.total,
             person_times,
             page: page.page,
             per_page: page.per_page,
+            next: page.next,
         }))
     }
 

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Code, Db, Kind, Msg, Need, Page, Paging, find,
+    Actor, AppError, AppResult, Code, Db, Dir, Kind, Msg, Need, Order, Page, Paging, find,
     input::{Patch, Short, Text, set_some},
     insert_one,
     secrets::{check_password, hash_password, random_password},
@@ -306,11 +306,11 @@ pub async fn find_user(db: &impl ConnectionTrait, username: &str) -> AppResult<u
 
 /// A page of users, optionally of one role, oldest first.
 pub async fn list_users(db: &impl ConnectionTrait, role: Option<Role>, paging: Paging) -> AppResult<Page<user::Model>> {
-    let mut s = user::Entity::find().order_by_asc(user::Column::Id);
+    let mut s = user::Entity::find();
     if let Some(r) = role {
         s = s.filter(user::Column::Role.eq(r));
     }
-    paging.rows(db, s).await
+    paging.rows(db, s, Order(&[(user::Column::Id, Dir::Asc)])).await
 }
 
 /// Every user, oldest first.

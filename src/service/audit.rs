@@ -14,13 +14,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_entry;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{
-    Actor, AppError, AppResult, Code, Kind, Msg, Need, Page, Paging,
+    Actor, AppError, AppResult, Code, Dir, Kind, Msg, Need, Order, Page, Paging,
     companies::{mask_email, mask_phone},
 };
 
@@ -516,7 +516,7 @@ pub async fn verification(db: &sea_orm::DatabaseConnection, actor: &Actor) -> Ap
 
 /// A page of the audit log, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: Filter, paging: Paging) -> AppResult<Page<audit_entry::Model>> {
-    let mut s = audit_entry::Entity::find().order_by_desc(audit_entry::Column::Id);
+    let mut s = audit_entry::Entity::find();
     if let Some(v) = f.user_id {
         s = s.filter(audit_entry::Column::UserId.eq(v));
     }
@@ -543,7 +543,7 @@ pub async fn list(db: &impl ConnectionTrait, f: Filter, paging: Paging) -> AppRe
         Some(Outcome::Done) => s = s.filter(audit_entry::Column::Action.is_not_in(REFUSALS)),
         None => {}
     }
-    paging.rows(db, s).await
+    paging.rows(db, s, Order(&[(audit_entry::Column::Id, Dir::Desc)])).await
 }
 
 #[cfg(test)]

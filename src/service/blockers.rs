@@ -7,10 +7,10 @@ use entity::{
     enums::{BlockerCategory, BlockerStatus},
     project,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{
-    Actor, AppError, AppResult, Code, Kind, Msg, Need, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Code, Dir, Kind, Msg, Need, Order, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Short, opt_string, set_some, today},
     insert_one, names,
     projects::Unit,
@@ -256,10 +256,9 @@ fn row(actor: &Actor, project_id: i64, n: NewBlocker) -> AppResult<blocker::Acti
 
 /// A page of blockers, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: BlockerFilter, paging: Paging) -> AppResult<Page<BlockerView>> {
-    let s = select(f)
-        .order_by_desc(blocker::Column::OpenedOn)
-        .order_by_desc(blocker::Column::Id);
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    let s = select(f);
+    let order = Order(&[(blocker::Column::OpenedOn, Dir::Desc), (blocker::Column::Id, Dir::Desc)]);
+    paging.fetch(db, s, order, async |rows| views(db, rows).await).await
 }
 
 /// The next `limit` blockers the filter keeps after the id `after`, in id order.

@@ -6,7 +6,7 @@ use entity::{company, contact, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
-    Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Code, Dir, Kind, Msg, Order, Page, Paging, delete_versioned, find,
     input::{CreditCode, Day, Name, Note, Patch, Place, Short, opt_string, set_some},
     insert_one, known, name_contains, search_text, update_versioned,
 };
@@ -118,7 +118,7 @@ fn row(c: NewCompany) -> company::ActiveModel {
 
 /// A page of companies, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: CompanyFilter, paging: Paging) -> AppResult<Page<company::Model>> {
-    let mut s = company::Entity::find().order_by_desc(company::Column::Id);
+    let mut s = company::Entity::find();
     if let Some(q) = search_text(f.q.as_deref()) {
         s = s.filter(name_contains(db.get_database_backend(), company::Column::Name, q));
     }
@@ -128,7 +128,7 @@ pub async fn list(db: &impl ConnectionTrait, f: CompanyFilter, paging: Paging) -
     if let Some(p) = f.province {
         s = s.filter(company::Column::Province.eq(p));
     }
-    paging.rows(db, s).await
+    paging.rows(db, s, Order(&[(company::Column::Id, Dir::Desc)])).await
 }
 
 /// The company of exactly this name (trimmed), if there is one.
@@ -277,11 +277,12 @@ pub async fn list_contacts(
     paging: Paging,
 ) -> AppResult<Page<contact::Model>> {
     get(db, company_id).await?;
-    let s = contact::Entity::find()
-        .filter(contact::Column::CompanyId.eq(company_id))
-        .order_by_asc(contact::Column::Id);
+    let s = contact::Entity::find().filter(contact::Column::CompanyId.eq(company_id));
     let open = actor.sees_contact_details();
-    Ok(paging.rows(db, s).await?.map(|c| masked(c, open)))
+    Ok(paging
+        .rows(db, s, Order(&[(contact::Column::Id, Dir::Asc)]))
+        .await?
+        .map(|c| masked(c, open)))
 }
 
 /// A contact, as the actor may see it.

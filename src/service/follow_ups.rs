@@ -5,7 +5,7 @@ use entity::{enums::FollowUpKind, follow_up, project};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
-    Actor, AppError, AppResult, Kind, Page, Paging, delete_versioned, find,
+    Actor, AppError, AppResult, Dir, Kind, Order, Page, Paging, delete_versioned, find,
     input::{Day, Note, Patch, Text, opt_string, set_some},
     insert_one, update_versioned,
 };
@@ -87,11 +87,17 @@ pub async fn create(
 /// A page of a project's follow-ups, newest first.
 pub async fn list(db: &impl ConnectionTrait, project_id: i64, paging: Paging) -> AppResult<Page<follow_up::Model>> {
     find::<project::Entity, _>(db, project_id, Kind::Project).await?;
-    let s = follow_up::Entity::find()
-        .filter(follow_up::Column::ProjectId.eq(project_id))
-        .order_by_desc(follow_up::Column::OccurredOn)
-        .order_by_desc(follow_up::Column::Id);
-    paging.rows(db, s).await
+    let s = follow_up::Entity::find().filter(follow_up::Column::ProjectId.eq(project_id));
+    paging
+        .rows(
+            db,
+            s,
+            Order(&[
+                (follow_up::Column::OccurredOn, Dir::Desc),
+                (follow_up::Column::Id, Dir::Desc),
+            ]),
+        )
+        .await
 }
 
 /// The first `limit` follow-ups of any of `projects` on or after `from`, oldest first (what came of a visit).

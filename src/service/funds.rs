@@ -3,10 +3,10 @@
 
 use chrono::Utc;
 use entity::{enums::CapitalOrigin, fund_arrival, project};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{
-    AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
+    AppError, AppResult, Code, Dir, Kind, Msg, Order, Page, Paging, delete_versioned, find,
     input::{Day, Dollars, Money, Note, Patch, opt_string, set_some},
     insert_one, update_versioned,
 };
@@ -133,11 +133,17 @@ pub async fn create(db: &impl ConnectionTrait, project_id: i64, n: NewFundArriva
 /// A page of a project's fund arrivals, newest first.
 pub async fn list(db: &impl ConnectionTrait, project_id: i64, paging: Paging) -> AppResult<Page<fund_arrival::Model>> {
     find::<project::Entity, _>(db, project_id, Kind::Project).await?;
-    let s = fund_arrival::Entity::find()
-        .filter(fund_arrival::Column::ProjectId.eq(project_id))
-        .order_by_desc(fund_arrival::Column::ArrivedOn)
-        .order_by_desc(fund_arrival::Column::Id);
-    paging.rows(db, s).await
+    let s = fund_arrival::Entity::find().filter(fund_arrival::Column::ProjectId.eq(project_id));
+    paging
+        .rows(
+            db,
+            s,
+            Order(&[
+                (fund_arrival::Column::ArrivedOn, Dir::Desc),
+                (fund_arrival::Column::Id, Dir::Desc),
+            ]),
+        )
+        .await
 }
 
 /// Changes a fund arrival.

@@ -4,12 +4,10 @@
 
 use chrono::{Datelike, Utc};
 use entity::{company, enums::IncubationStage, incubation_candidate as candidate, incubation_event};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession};
 
 use super::{
-    Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging,
+    Actor, AppError, AppResult, Code, Db, Dir, Kind, Msg, Order, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     history::{self, History, StageMove, Step},
@@ -188,8 +186,12 @@ fn row(n: NewCandidate, year: i32, (stage, events): (IncubationStage, i32)) -> c
 
 /// A page of candidates, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: CandidateFilter, paging: Paging) -> AppResult<Page<CandidateView>> {
-    let s = select(f).order_by_desc(candidate::Column::Id);
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    let s = select(f);
+    paging
+        .fetch(db, s, Order(&[(candidate::Column::Id, Dir::Desc)]), async |rows| {
+            views(db, rows).await
+        })
+        .await
 }
 
 /// The next `limit` candidates the filter keeps after the id `after`, in id order.

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
-use super::{AppError, AppResult, Code, Kind, Msg, Page, Paging, input::LOCAL_TZ};
+use super::{AppError, AppResult, Code, Dir, Kind, Msg, Order, Page, Paging, input::LOCAL_TZ};
 
 /// A job with its schedule and next slot.
 pub struct JobInfo {
@@ -131,12 +131,12 @@ pub struct RunView {
 
 /// A page of job runs, newest first, optionally of one job, with their attempts.
 pub async fn runs(db: &impl ConnectionTrait, job: Option<String>, paging: Paging) -> AppResult<Page<RunView>> {
-    let mut s = job_run::Entity::find().order_by_desc(job_run::Column::Id);
+    let mut s = job_run::Entity::find();
     if let Some(j) = job {
         s = s.filter(job_run::Column::Job.eq(j));
     }
     paging
-        .fetch(db, s, async |runs| {
+        .fetch(db, s, Order(&[(job_run::Column::Id, Dir::Desc)]), async |runs| {
             let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
             let mut attempts: HashMap<i64, Vec<job_attempt::Model>> = HashMap::new();
             for a in job_attempt::Entity::find()
@@ -164,11 +164,11 @@ pub async fn outbox(
     status: Option<OutboxStatus>,
     paging: Paging,
 ) -> AppResult<Page<outbox::Model>> {
-    let mut s = outbox::Entity::find().order_by_desc(outbox::Column::Id);
+    let mut s = outbox::Entity::find();
     if let Some(v) = status {
         s = s.filter(outbox::Column::Status.eq(v));
     }
-    paging.rows(db, s).await
+    paging.rows(db, s, Order(&[(outbox::Column::Id, Dir::Desc)])).await
 }
 
 /// The job of this name with its work, as the configuration schedules it.

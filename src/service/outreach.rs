@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::{
-    Actor, AppError, AppResult, Db, Kind, Page, Paging,
+    Actor, AppError, AppResult, Db, Dir, Kind, Order, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Patch, Place, Short, names, opt_string, set_some},
@@ -169,10 +169,18 @@ pub async fn create(db: &impl Db, actor: &Actor, n: NewOutreach) -> AppResult<Ou
 
 /// A page of activities, newest first; `from`/`to` select by start date.
 pub async fn list(db: &impl ConnectionTrait, f: OutreachFilter, paging: Paging) -> AppResult<Page<OutreachView>> {
-    let s = select(f)
-        .order_by_desc(outreach::Column::StartDate)
-        .order_by_desc(outreach::Column::Id);
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    let s = select(f);
+    paging
+        .fetch(
+            db,
+            s,
+            Order(&[
+                (outreach::Column::StartDate, Dir::Desc),
+                (outreach::Column::Id, Dir::Desc),
+            ]),
+            async |rows| views(db, rows).await,
+        )
+        .await
 }
 
 /// The next `limit` activities the filter keeps after the id `after`, in id order.

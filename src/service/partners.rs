@@ -2,12 +2,10 @@
 
 use chrono::Utc;
 use entity::{enums::PartnerKind, partner, project};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession};
 
 use super::{
-    AppResult, Db, Kind, Page, Paging, delete_versioned, find,
+    AppResult, Db, Dir, Kind, Order, Page, Paging, delete_versioned, find,
     input::{Day, Name, Patch, Text, opt_string, set_some},
     insert_one, name_contains,
     projects::forget_source,
@@ -68,14 +66,14 @@ pub async fn list(
     kind: Option<PartnerKind>,
     paging: Paging,
 ) -> AppResult<Page<partner::Model>> {
-    let mut s = partner::Entity::find().order_by_desc(partner::Column::Id);
+    let mut s = partner::Entity::find();
     if let Some(q) = search_text(q) {
         s = s.filter(name_contains(db.get_database_backend(), partner::Column::Name, q));
     }
     if let Some(k) = kind {
         s = s.filter(partner::Column::Kind.eq(k));
     }
-    paging.rows(db, s).await
+    paging.rows(db, s, Order(&[(partner::Column::Id, Dir::Desc)])).await
 }
 
 /// A partner by id.

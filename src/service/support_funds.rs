@@ -3,10 +3,10 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::{company, enums::SupportLevel, support_fund};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use super::{
-    AppResult, Kind, Page, Paging, delete_versioned, find,
+    AppResult, Dir, Kind, Order, Page, Paging, delete_versioned, find,
     input::{Day, Money, Name, Note, Patch, opt_string, set_some},
     insert_one, names, update_versioned,
 };
@@ -119,10 +119,12 @@ fn select(f: SupportFundFilter) -> Select<support_fund::Entity> {
 
 /// A page of support funds, latest approved first.
 pub async fn list(db: &impl ConnectionTrait, f: SupportFundFilter, paging: Paging) -> AppResult<Page<SupportFundView>> {
-    let s = select(f)
-        .order_by_desc(support_fund::Column::ApprovedOn)
-        .order_by_desc(support_fund::Column::Id);
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    let s = select(f);
+    let order = Order(&[
+        (support_fund::Column::ApprovedOn, Dir::Desc),
+        (support_fund::Column::Id, Dir::Desc),
+    ]);
+    paging.fetch(db, s, order, async |rows| views(db, rows).await).await
 }
 
 /// The next `limit` support funds the filter keeps after the id `after`, in id order.

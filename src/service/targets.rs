@@ -3,10 +3,10 @@
 use chrono::Utc;
 use entity::{enums::TargetMetric, target};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{
-    AppError, AppResult, Code, Kind, Msg, Page, Paging, delete_versioned, find,
+    AppError, AppResult, Code, Dir, Kind, Msg, Order, Page, Paging, delete_versioned, find,
     input::{Money, int_in},
     insert_one, update_versioned,
 };
@@ -93,16 +93,20 @@ pub async fn list(
     metric: Option<TargetMetric>,
     paging: Paging,
 ) -> AppResult<Page<target::Model>> {
-    let mut s = target::Entity::find()
-        .order_by_desc(target::Column::Year)
-        .order_by_asc(target::Column::Id);
+    let mut s = target::Entity::find();
     if let Some(y) = year {
         s = s.filter(target::Column::Year.eq(y));
     }
     if let Some(m) = metric {
         s = s.filter(target::Column::Metric.eq(m));
     }
-    paging.rows(db, s).await
+    paging
+        .rows(
+            db,
+            s,
+            Order(&[(target::Column::Year, Dir::Desc), (target::Column::Id, Dir::Asc)]),
+        )
+        .await
 }
 
 /// Changes a target's value.

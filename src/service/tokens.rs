@@ -3,10 +3,10 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use entity::{api_token, enums::TokenScope, user};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::{
-    Actor, AppError, AppResult, Code, Kind, Msg, Page, Paging, find,
+    Actor, AppError, AppResult, Code, Dir, Kind, Msg, Order, Page, Paging, find,
     input::{LOCAL_TZ, Short, today},
     insert_one,
 };
@@ -85,11 +85,11 @@ pub async fn list(
     user_id: Option<i64>,
     paging: Paging,
 ) -> AppResult<Page<api_token::Model>> {
-    let mut s = api_token::Entity::find().order_by_desc(api_token::Column::Id);
+    let mut s = api_token::Entity::find();
     if let Some(u) = user_id {
         s = s.filter(api_token::Column::UserId.eq(u));
     }
-    paging.rows(db, s).await
+    paging.rows(db, s, Order(&[(api_token::Column::Id, Dir::Desc)])).await
 }
 
 /// Revokes a token (revoking one twice is no error).

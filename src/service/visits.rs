@@ -5,12 +5,12 @@ use chrono::{NaiveDate, Utc};
 use entity::{project, visit, visit_company, visit_project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionSession,
     sea_query::{Alias, Expr, Func},
 };
 
 use super::{
-    Actor, AppError, AppResult, Code, Db, Kind, Msg, Page, Paging,
+    Actor, AppError, AppResult, Code, Db, Dir, Kind, Msg, Order, Page, Paging,
     companies::known_companies,
     delete_versioned, find,
     input::{Day, Money, Name, Patch, Short, Text, int_in, names, opt_string, set_some},
@@ -335,25 +335,33 @@ impl VisitChanges {
     }
 }
 
-/// A page of visits, newest first, and the person-times of all the visits the filter matches.
-pub async fn list(db: &impl ConnectionTrait, f: VisitFilter, paging: Paging) -> AppResult<(Page<VisitView>, i64)> {
+/// A page of visits, newest first, and the person-times of all the visits the filter matches (counted with the
+/// total: not on a cursor page).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    f: VisitFilter,
+    paging: Paging,
+) -> AppResult<(Page<VisitView>, Option<i64>)> {
     let s = select(f);
-    let person_times: Option<i64> = s
-        .clone()
-        .select_only()
-        .expr(Func::cast_as(
-            Func::sum(Expr::col(visit::Column::Headcount)),
-            Alias::new("bigint"),
-        ))
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
-    let s = s
-        .order_by_desc(visit::Column::VisitDate)
-        .order_by_desc(visit::Column::Id);
-    let page = paging.fetch(db, s, async |rows| views(db, rows).await).await?;
-    Ok((page, person_times.unwrap_or(0)))
+    let person_times = match paging.counts() {
+        true => Some(
+            s.clone()
+                .select_only()
+                .expr(Func::cast_as(
+                    Func::sum(Expr::col(visit::Column::Headcount)),
+                    Alias::new("bigint"),
+                ))
+                .into_tuple::<Option<i64>>()
+                .one(db)
+                .await?
+                .flatten()
+                .unwrap_or(0),
+        ),
+        false => None,
+    };
+    let order = Order(&[(visit::Column::VisitDate, Dir::Desc), (visit::Column::Id, Dir::Desc)]);
+    let page = paging.fetch(db, s, order, async |rows| views(db, rows).await).await?;
+    Ok((page, person_times))
 }
 
 /// The next `limit` visits the filter keeps after the id `after`, in id order.

@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, refresh, render, saved, val,
+    list_page, me, pager_base, refresh, render, saved, val,
 };
 use crate::service::attachments::Holder;
 use crate::{
     edge::audit::WriteTx,
     service::scope::{self, Of},
     service::{
-        AppResult, Need, Paging,
+        AppResult, Need,
         blockers::{self as svc, BlockerChanges, BlockerFilter, BlockerView, NewBlocker},
         input::Patch,
         projects::{self},
@@ -35,6 +35,7 @@ pub struct ListQuery {
     overdue: Option<String>,
     assigned_leader: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 fn row(b: &BlockerView) -> Value {
@@ -63,7 +64,7 @@ pub async fn show(staff: Staff, state: Data<&WebState>, Path(id): Path<i64>) -> 
 #[handler]
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, paging) = list_page(q.page, q.after.as_deref(), 20)?;
     let f = BlockerFilter {
         status: choice::<BlockerStatus>("status", &q.status)?,
         category: choice::<BlockerCategory>("category", &q.category)?,
@@ -72,10 +73,10 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         visible: scope::visible(&state.db, &staff.actor).await?,
         ..Default::default()
     };
-    let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
+    let rows = svc::list(&state.db, f, paging).await?;
     let ctx = context! {
         me => me(&staff), menu => "blockers", q => val(&q), base => pager_base(&q),
-        rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, page, per_page => 20,
+        rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, next => rows.next, page, per_page => 20,
     };
     render("blockers.html", ctx)
 }

@@ -18,7 +18,7 @@ use sea_orm::ConnectionTrait;
 use super::{
     Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, redirect, refresh, render, saved, val,
+    list_page, me, pager_base, redirect, refresh, render, saved, val,
 };
 use crate::service::attachments::Holder;
 use crate::{
@@ -40,6 +40,7 @@ pub struct ListQuery {
     industry: Option<String>,
     province: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 fn row(c: &company::Model) -> Value {
@@ -55,16 +56,16 @@ fn row(c: &company::Model) -> Value {
 #[handler]
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, paging) = list_page(q.page, q.after.as_deref(), 20)?;
     let f = CompanyFilter {
         q: opt(&q.q).map(str::to_owned),
         industry: opt(&q.industry).map(str::to_owned),
         province: opt(&q.province).map(str::to_owned),
     };
-    let rows = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
+    let rows = svc::list(&state.db, f, paging).await?;
     let ctx = context! {
         me => me(&staff), menu => "companies", q => val(&q), base => pager_base(&q),
-        rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, page, per_page => 20,
+        rows => rows.items.iter().map(row).collect::<Vec<_>>(), total => rows.total, next => rows.next, page, per_page => 20,
     };
     render("companies.html", ctx)
 }

@@ -48,7 +48,7 @@ use crate::{
     config::Config,
     edge::{audit, error::Lang},
     service::{
-        AppError, AppResult, Need,
+        AppError, AppResult, Need, Paging,
         sessions::{AuthConfig, SignInGate},
     },
 };
@@ -498,15 +498,25 @@ pub async fn answer<T>(
     }
 }
 
-/// A list's query string without its page, ready for the pager to append `page=N`: `?a=1&` (or `?`).
+/// A list's query string without its page or cursor, ready for the pager to append `page=N`: `?a=1&` (or `?`).
 pub fn pager_base<T: serde::Serialize>(q: &T) -> String {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(&serde_urlencoded::to_string(q).unwrap_or_default()).unwrap_or_default();
-    let kept: Vec<_> = pairs.into_iter().filter(|(k, _)| k != "page").collect();
+    let kept: Vec<_> = pairs.into_iter().filter(|(k, _)| k != "page" && k != "after").collect();
     match serde_urlencoded::to_string(kept).unwrap_or_default() {
         q if q.is_empty() => "?".to_owned(),
         q => format!("?{q}&"),
     }
+}
+
+/// The page a staff list shows, counted (the pager shows 共 N 条): numbered, or after the cursor of the page before
+/// (下一页, which costs what the first page costs at any depth); answers the page's number with it.
+pub fn list_page(page: Option<u64>, after: Option<&str>, per_page: u64) -> AppResult<(u64, Paging)> {
+    let page = page.unwrap_or(1).max(1);
+    Ok(match after.filter(|a| !a.is_empty()) {
+        Some(cursor) => (page, Paging::new(None, Some(per_page))?.after(cursor)?.counted()),
+        None => (page, Paging::new(Some(page), Some(per_page))?),
+    })
 }
 
 /// A form answered again with the error of the service (beside its field when it names one) and what was typed:

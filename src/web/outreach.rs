@@ -14,14 +14,14 @@ use super::{
     Staff, WebState, answer, choice,
     companies::names_of,
     form::{self},
-    me, pager_base, refresh, render, saved, val,
+    list_page, me, pager_base, refresh, render, saved, val,
     visits::{company_chips, picked_companies},
 };
 use crate::{
     edge::audit::WriteTx,
     service::scope::{self, Of},
     service::{
-        AppError, AppResult, Need, Paging,
+        AppError, AppResult, Need,
         input::{Patch, Place},
         outreach::{self as svc, NewOutreach, OutreachChanges, OutreachFilter, OutreachView},
         projects::brought_by,
@@ -35,6 +35,7 @@ pub struct ListQuery {
     from: Option<String>,
     to: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 /// The activity form; `company_ids` repeats, one per chip.
@@ -114,7 +115,7 @@ impl OutreachForm {
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let db = &state.db;
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, paging) = list_page(q.page, q.after.as_deref(), 20)?;
     let visible = scope::visible(db, &staff.actor).await?;
     let f = OutreachFilter {
         visible: visible.clone(),
@@ -123,8 +124,8 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         from: form::date("from", &q.from)?,
         to: form::date("to", &q.to)?,
     };
-    let rows = svc::list(db, f, Paging::new(Some(page), Some(20))?).await?;
-    let total = rows.total;
+    let rows = svc::list(db, f, paging).await?;
+    let (total, next) = (rows.total, rows.next.clone());
     let ids = rows.items.iter().map(|v| v.outreach.id).collect();
     let mut produced = brought_by(db, &visible, entity::project::Column::SourceOutreachId, ids).await?;
     let (companies, _) = names_of(db, rows.items.iter().flat_map(|v| v.company_ids.clone()), []).await?;
@@ -155,7 +156,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         .collect();
     let ctx = context! {
         me => me(&staff), menu => "outreach", q => val(&q), base => pager_base(&q), rows,
-        total, page, per_page => 20,
+        total, next, page, per_page => 20,
     };
     render("outreach.html", ctx)
 }

@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 use super::{
     Staff, WebState, answer, choice,
     form::{self, opt},
-    me, pager_base, refresh, render, saved, val,
+    list_page, me, pager_base, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
     service::{
-        AppError, AppResult, Need, Paging,
+        AppError, AppResult, Need,
         input::{Day, Patch},
         partners::{self as svc, NewPartner, PartnerChanges},
         projects::brought_by,
@@ -35,6 +35,7 @@ pub struct ListQuery {
     q: Option<String>,
     kind: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 /// The partner form.
@@ -91,14 +92,8 @@ impl PartnerForm {
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
     let db = &state.db;
-    let page = q.page.unwrap_or(1).max(1);
-    let rows = svc::list(
-        db,
-        opt(&q.q),
-        choice("kind", &q.kind)?,
-        Paging::new(Some(page), Some(20))?,
-    )
-    .await?;
+    let (page, paging) = list_page(q.page, q.after.as_deref(), 20)?;
+    let rows = svc::list(db, opt(&q.q), choice("kind", &q.kind)?, paging).await?;
     let visible = scope::visible(db, &staff.actor).await?;
     let ids = rows.items.iter().map(|p| p.id).collect();
     let mut brought = brought_by(db, &visible, entity::project::Column::SourcePartnerId, ids).await?;
@@ -120,7 +115,7 @@ pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuer
         .collect();
     let ctx = context! {
         me => me(&staff), menu => "partners", q => val(&q), base => pager_base(&q), rows => items,
-        total => rows.total, page, per_page => 20,
+        total => rows.total, next => rows.next, page, per_page => 20,
     };
     render("partners.html", ctx)
 }

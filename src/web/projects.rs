@@ -18,7 +18,7 @@ use super::{
     Staff, WebState, answer, choice,
     companies::company_named,
     form::{self, opt},
-    me, pager_base, redirect, refresh, render, saved, val,
+    list_page, me, pager_base, redirect, refresh, render, saved, val,
 };
 use crate::service::attachments::Holder;
 use crate::{
@@ -48,6 +48,7 @@ pub struct ListQuery {
     reached_to: Option<String>,
     province: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 impl ListQuery {
@@ -92,19 +93,17 @@ fn card(v: &ProjectView) -> Value {
 #[handler]
 pub async fn list(staff: Staff, state: Data<&WebState>, Query(q): Query<ListQuery>) -> poem::Result<Html<String>> {
     staff.actor.require(Need::Read)?;
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, paging) = list_page(q.page, q.after.as_deref(), 20)?;
     let visible = crate::service::scope::visible(&state.db, &staff.actor).await?;
     let (rows, error) = match q.filter(visible) {
-        Ok(f) => (
-            Some(svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?),
-            None,
-        ),
+        Ok(f) => (Some(svc::list(&state.db, f, paging).await?), None),
         Err(e) => (None, Some(e.body(crate::edge::error::Lang::Zh))),
     };
     let ctx = context! {
         me => me(&staff), menu => "projects", q => val(&q), base => pager_base(&q),
         rows => rows.as_ref().map(|r| r.items.iter().map(card).collect::<Vec<_>>()),
-        total => rows.as_ref().map_or(0, |r| r.total), page, per_page => 20,
+        total => rows.as_ref().and_then(|r| r.total), next => rows.as_ref().and_then(|r| r.next.clone()),
+        page, per_page => 20,
         error => error.map(|e| context! { field => e.field, message => e.message }),
     };
     render("projects.html", ctx)

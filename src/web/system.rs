@@ -17,7 +17,7 @@ use strum::IntoEnumIterator;
 use super::{
     Staff, WebState, choice,
     form::{self, date, opt},
-    local_time, me, page_error, pager_base, refresh, render, saved, val,
+    list_page, local_time, me, page_error, pager_base, refresh, render, saved, val,
 };
 use crate::{
     edge::audit::WriteTx,
@@ -42,6 +42,7 @@ pub struct SystemQuery {
     status: Option<String>,
     job: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 const PER_PAGE: u64 = 30;
@@ -83,7 +84,7 @@ async fn audit_tab(state: &WebState, staff: &Staff, q: &SystemQuery, paging: Pag
         .map(|k| context! { value => k.name(), label => k.zh() })
         .collect();
     Ok(context! {
-        total => rows.total, searched, kinds,
+        total => rows.total, next => rows.next.clone(), searched, kinds,
         rows => val(&super::changes::entries(&state.db, rows.items).await?),
     })
 }
@@ -119,7 +120,7 @@ async fn outbox_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppRes
         }
     };
     Ok(context! {
-        total => rows.total,
+        total => rows.total, next => rows.next.clone(),
         rows => rows.items.iter().map(|m| context! {
             id => m.id, created => local_time(m.created_at), kind => m.kind.clone(), to => to(m),
             subject => m.subject.clone(), status => m.status.to_value(), attempts => m.attempts,
@@ -135,7 +136,7 @@ async fn jobs_tab(state: &WebState, q: &SystemQuery, paging: Paging) -> AppResul
         .collect();
     let rows = jobs::runs(&state.db, opt(&q.job).map(str::to_owned), paging).await?;
     Ok(context! {
-        schedule, total => rows.total,
+        schedule, total => rows.total, next => rows.next.clone(),
         rows => rows.items.iter().map(|v| {
             let r = &v.run;
             context! {
@@ -196,8 +197,7 @@ async fn backups_tab(state: &WebState) -> AppResult<Value> {
 /// 系统日志.
 #[handler]
 pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<SystemQuery>) -> poem::Result<Html<String>> {
-    let page = q.page.unwrap_or(1).max(1);
-    let paging = Paging::new(Some(page), Some(PER_PAGE))?;
+    let (page, paging) = list_page(q.page, q.after.as_deref(), PER_PAGE)?;
     let tab = match opt(&q.tab) {
         Some("outbox") => "outbox",
         Some("jobs") => "jobs",
@@ -238,7 +238,7 @@ async fn tokens_tab(state: &WebState, paging: Paging) -> AppResult<Value> {
     let rows = tokens::list(&state.db, None, paging).await?;
     let now = chrono::Utc::now();
     Ok(context! {
-        total => rows.total,
+        total => rows.total, next => rows.next.clone(),
         rows => rows.items.iter().map(|t| context! {
             id => t.id, name => t.name.clone(), user => users.get(&t.user_id).cloned(),
             scopes => tokens::scopes(&t.scopes).into_iter().map(Label::label).collect::<Vec<_>>().join("、"),

@@ -13,7 +13,7 @@ use super::{
     Staff, WebState, answer,
     companies::{matching, names_of},
     form::{self, opt},
-    me, pager_base, redirect, refresh, render, saved, val,
+    list_page, me, pager_base, redirect, refresh, render, saved, val,
 };
 use crate::service::attachments::{self, Holder};
 use crate::{
@@ -33,6 +33,7 @@ pub struct ListQuery {
     from: Option<String>,
     to: Option<String>,
     page: Option<u64>,
+    after: Option<String>,
 }
 
 /// The quick-entry form; `company_ids` and `project_ids` repeat, one per chip: a recorded one's id, or `new:` and
@@ -349,20 +350,20 @@ pub async fn delete(
 }
 
 async fn list_context(state: &WebState, staff: &Staff, q: &ListQuery) -> poem::Result<Value> {
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, paging) = list_page(q.page, q.after.as_deref(), 20)?;
     let f = VisitFilter {
         visible: scope::visible(&state.db, &staff.actor).await?,
         from: form::date("from", &q.from)?,
         to: form::date("to", &q.to)?,
         ..Default::default()
     };
-    let (rows, person_times) = svc::list(&state.db, f, Paging::new(Some(page), Some(20))?).await?;
+    let (rows, person_times) = svc::list(&state.db, f, paging).await?;
     // Every visit is one batch (批): the count of the range is its batches.
-    let batches = rows.total;
+    let (batches, next) = (rows.total, rows.next.clone());
     let rows = visit_rows(&state.db, &rows.items).await?;
     Ok(context! {
         me => me(staff), menu => "visits", q => val(q), base => pager_base(q), rows,
-        batches, person_times, page, per_page => 20,
+        batches, person_times, next, page, per_page => 20,
     })
 }
 

@@ -15,6 +15,7 @@ mod chaos;
 mod chat;
 mod cluster;
 mod companies;
+mod cursors;
 mod demo;
 mod errors;
 mod every_write;

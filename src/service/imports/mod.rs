@@ -15,12 +15,12 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Alias, Expr, ExprTrait},
 };
 
 use super::{
-    Actor, AppError, AppResult, Kind, Page, Paging,
+    Actor, AppError, AppResult, Dir, Kind, Order, Page, Paging,
     audit::{self, Entry, write},
     find,
 };
@@ -274,7 +274,11 @@ async fn versions_after(
 /// A page of import batches, newest first.
 pub async fn list(db: &impl ConnectionTrait, paging: Paging) -> AppResult<Page<import_batch::Model>> {
     paging
-        .rows(db, import_batch::Entity::find().order_by_desc(import_batch::Column::Id))
+        .rows(
+            db,
+            import_batch::Entity::find(),
+            Order(&[(import_batch::Column::Id, Dir::Desc)]),
+        )
         .await
 }
 

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use super::{ProjectView, views};
-use crate::service::{AppResult, Page, Paging, name_contains, names, search_text};
+use crate::service::{AppResult, Dir, Order, Page, Paging, name_contains, names, search_text};
 
 /// Which projects to list.
 #[derive(Default)]
@@ -53,8 +53,12 @@ pub struct ProjectFilter {
 
 /// A page of projects, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -> AppResult<Page<ProjectView>> {
-    let s = select(db.get_database_backend(), f)?.order_by_desc(project::Column::Id);
-    paging.fetch(db, s, async |rows| views(db, rows).await).await
+    let s = select(db.get_database_backend(), f)?;
+    paging
+        .fetch(db, s, Order(&[(project::Column::Id, Dir::Desc)]), async |rows| {
+            views(db, rows).await
+        })
+        .await
 }
 
 /// The next `limit` projects the filter keeps after the id `after`, in id order.
