@@ -308,60 +308,147 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Times, in one run, the on-demand funnel against the one-query SQL peer and the nightly job against the floor of
-/// the data it reads (docs/BENCHMARKS.md); prints each measurement, then the medians, ranges and ratios.
+/// Times, in one run, the on-demand funnel against the one-query SQL peer and the nightly job (with its parts: load,
+/// compute, write) against the floor of the data it reads (docs/BENCHMARKS.md); prints each measurement, then the
+/// medians, ranges and ratios, and writes them as JSON to `json` when given.
 pub async fn analytics(
     db: &DatabaseConnection,
     cfg: &crate::config::Config,
     as_of: NaiveDate,
     repeat: usize,
+    json: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let p = Period::parse(&format!("{}", chrono::Datelike::year(&as_of)))?;
     let repeat = repeat.max(1);
-    let (mut peer, mut ours, mut floor, mut copy, mut job) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut runs: Vec<Run> = Vec::new();
     for i in 0..repeat {
-        peer.push(checked_peer(db, &p, as_of).await?);
-        ours.push(on_demand_funnel(db, &p, as_of).await?);
-        let (took, rows) = floor::driver(db, as_of).await?;
-        floor.push(took);
-        copy.extend(floor::psql_copy(db, &cfg.database_url(), as_of).await?);
-        job.push(nightly(db, cfg, as_of).await?);
+        let peer = checked_peer(db, &p, as_of).await?;
+        let funnel = on_demand_funnel(db, &p, as_of).await?;
+        let (floor, rows) = floor::driver(db, as_of).await?;
+        let copy = floor::psql_copy(db, &cfg.database_url(), as_of).await?;
+        let (job, parts) = nightly(db, cfg, as_of).await?;
         println!(
-            "run {}: peer {:.0} ms, on-demand funnel {:.0} ms; floor {:.2} s ({rows} rows){}, nightly job {:.2} s",
+            "run {}: peer {:.0} ms, on-demand funnel {:.0} ms; floor {floor:.2} s ({rows} rows){}, nightly job {job:.2} s \
+             (load {:.2}, compute {:.2}, write {:.2})",
             i + 1,
-            peer[i] * 1e3,
-            ours[i] * 1e3,
-            floor[i],
-            copy.last()
-                .map(|c| format!(", psql \\copy {c:.2} s"))
-                .unwrap_or_default(),
-            job[i],
+            peer * 1e3,
+            funnel * 1e3,
+            copy.map(|c| format!(", psql \\copy {c:.2} s")).unwrap_or_default(),
+            parts.load,
+            parts.compute,
+            parts.write,
         );
+        runs.push(Run {
+            peer,
+            funnel,
+            floor,
+            copy,
+            job,
+            parts,
+        });
     }
-    let (peer, ours, floor, job) = (Spread::of(peer), Spread::of(ours), Spread::of(floor), Spread::of(job));
-    println!(
-        "on-demand flow funnel {} by industry, in process: {} ms; one-query SQL peer: {} ms; ratio {:.2}",
-        p.label,
-        ours.ms(),
-        peer.ms(),
-        ours.median / peer.median
-    );
-    println!(
-        "nightly analytics job: {} s; floor through the driver: {} s; ratio {:.2}",
-        job.s(),
-        floor.s(),
-        job.median / floor.median
-    );
-    if !copy.is_empty() {
-        let copy = Spread::of(copy);
-        println!(
-            "floor by psql \\copy: {} s; ratio {:.2}",
-            copy.s(),
-            job.median / copy.median
-        );
+    let (timings, ratios) = summarize(&runs);
+    for (name, s) in &timings {
+        println!("{name:<18} {}", s.ms());
     }
-    println!("peak RSS of the process: {:.0} MiB", peak_rss_mib());
+    for (name, r) in &ratios {
+        println!("{name:<36} {r:.2}");
+    }
+    let peak = peak_rss_mib();
+    println!("peak RSS of the process: {peak:.0} MiB");
+    if let Some(path) = json {
+        let summary = serde_json::json!({
+            "benchmark": "analytics",
+            "date": chrono::Utc::now().to_rfc3339(),
+            "machine": machine(),
+            "database": db.get_database_backend().as_str().to_lowercase(),
+            "park": park(db).await?,
+            "as_of": as_of,
+            "period": p.label,
+            "runs": repeat,
+            "seconds": timings.iter().map(|(n, s)| (n.to_string(), serde_json::json!({
+                "median": s.median, "min": s.min, "max": s.max,
+            }))).collect::<serde_json::Map<_, _>>(),
+            "ratios": ratios.iter().map(|(n, r)| (n.to_string(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>(),
+            "peak_rss_mib": peak,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&summary)? + "\n")?;
+        println!("summary written to {}", path.display());
+    }
     Ok(())
+}
+
+/// The medians and ranges of the runs' timings, by name, and the ratios the goals are stated in.
+fn summarize(runs: &[Run]) -> (Named<Spread>, Named<f64>) {
+    let of = |f: fn(&Run) -> Option<f64>| {
+        let v: Vec<f64> = runs.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| Spread::of(v))
+    };
+    let timings: Vec<(&str, Spread)> = [
+        ("sql_peer_funnel", of(|r| Some(r.peer))),
+        ("on_demand_funnel", of(|r| Some(r.funnel))),
+        ("floor_driver", of(|r| Some(r.floor))),
+        ("floor_psql_copy", of(|r| r.copy)),
+        ("nightly_job", of(|r| Some(r.job))),
+        ("nightly_load", of(|r| Some(r.parts.load))),
+        ("nightly_compute", of(|r| Some(r.parts.compute))),
+        ("nightly_write", of(|r| Some(r.parts.write))),
+    ]
+    .into_iter()
+    .filter_map(|(name, s)| s.map(|s| (name, s)))
+    .collect();
+    let median = |name: &str| timings.iter().find(|(n, _)| *n == name).map(|(_, s)| s.median);
+    let ratio = |a: &str, b: &str| median(a).zip(median(b)).map(|(a, b)| a / b);
+    let ratios: Vec<(&str, f64)> = [
+        (
+            "on_demand_funnel / sql_peer_funnel",
+            ratio("on_demand_funnel", "sql_peer_funnel"),
+        ),
+        ("nightly_job / floor_driver", ratio("nightly_job", "floor_driver")),
+        ("nightly_job / floor_psql_copy", ratio("nightly_job", "floor_psql_copy")),
+    ]
+    .into_iter()
+    .filter_map(|(name, r)| r.map(|r| (name, r)))
+    .collect();
+    (timings, ratios)
+}
+
+/// Figures by name, in the order they are printed.
+type Named<T> = Vec<(&'static str, T)>;
+
+/// One run of `bench analytics`, in seconds.
+struct Run {
+    peer: f64,
+    funnel: f64,
+    floor: f64,
+    copy: Option<f64>,
+    job: f64,
+    parts: jobs::nightly::Parts,
+}
+
+/// The machine the benchmark ran on: cores, memory, CPU model and kernel, as Linux reports them.
+fn machine() -> serde_json::Value {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let meminfo = read("/proc/meminfo");
+    serde_json::json!({
+        "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        "cpu": cpuinfo.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']))),
+        "memory_gib": meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|m| m.split_whitespace().next()?.parse::<f64>().ok()).map(|kb| (kb / 1048576.0).round()),
+        "kernel": read("/proc/sys/kernel/osrelease").trim(),
+    })
+}
+
+/// The size of the park in the database: rows of the tables the analytics read.
+async fn park(db: &DatabaseConnection) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "projects": project::Entity::find().count(db).await?,
+        "stage_events": entity::stage_event::Entity::find().count(db).await?,
+        "visits": entity::visit::Entity::find().count(db).await?,
+        "blockers": entity::blocker::Entity::find().count(db).await?,
+        "candidates": entity::incubation_candidate::Entity::find().count(db).await?,
+    }))
 }
 
 /// The median and range of some timings, in seconds.
@@ -383,15 +470,11 @@ impl Spread {
 
     fn ms(&self) -> String {
         format!(
-            "median {:.0} (min–max {:.0}–{:.0})",
+            "median {:.0} ms (min–max {:.0}–{:.0})",
             self.median * 1e3,
             self.min * 1e3,
             self.max * 1e3
         )
-    }
-
-    fn s(&self) -> String {
-        format!("median {:.2} (min–max {:.2}–{:.2})", self.median, self.min, self.max)
     }
 }
 
@@ -427,17 +510,36 @@ async fn on_demand_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate)
     Ok(t.elapsed().as_secs_f64())
 }
 
-/// Seconds one manual run of the nightly analytics job takes.
-async fn nightly(db: &DatabaseConnection, cfg: &crate::config::Config, as_of: NaiveDate) -> anyhow::Result<f64> {
+/// Seconds one manual run of the nightly analytics job takes, and its parts as the job measured them.
+async fn nightly(
+    db: &DatabaseConnection,
+    cfg: &crate::config::Config,
+    as_of: NaiveDate,
+) -> anyhow::Result<(f64, jobs::nightly::Parts)> {
     let runner = crate::service::jobs::runner(db, &cfg.jobs)?;
-    let spec = crate::service::jobs::Setup::of(cfg).specs().remove(0);
+    let mut spec = crate::service::jobs::Setup::of(cfg).specs().remove(0);
+    let parts = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = parts.clone();
+    spec.run = std::sync::Arc::new(move |ctx| {
+        let seen = seen.clone();
+        Box::pin(async move {
+            let p = jobs::nightly::run_measured(ctx).await?;
+            *seen.lock().expect("parts") = Some(p);
+            Ok(())
+        })
+    });
     let t = Instant::now();
     let outcome = runner.run_manual(&spec, Some(as_of)).await?;
     anyhow::ensure!(
         matches!(outcome, jobs::runner::Outcome::Succeeded(_)),
         "the nightly job did not succeed: {outcome:?}"
     );
-    Ok(t.elapsed().as_secs_f64())
+    let took = t.elapsed().as_secs_f64();
+    let parts = parts.lock().expect("parts").take();
+    Ok((
+        took,
+        parts.ok_or_else(|| anyhow::anyhow!("the nightly job ran without its parts"))?,
+    ))
 }
 
 /// The flow funnel of `p` as one SQL query, the way an analyst would write it by DEFINITIONS.md (the reach date of

@@ -226,6 +226,9 @@ pub enum BenchAction {
         /// How many times to time the on-demand funnel.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Also write the medians, ranges and ratios as JSON to this file (e.g. docs/bench/…json).
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Fill an empty audit log with sealed entries and time `audit verify` over them.
     AuditVerify {
