@@ -12,6 +12,91 @@ use crate::period::Period;
 use super::types::*;
 use super::{Analytics, day, growth, i64_at, in_period, median_p90};
 
+/// The blockers as the KPIs read them: each one's category (an index into `names`, sorted), raised, due and resolved
+/// days.
+pub(super) struct Blockers {
+    names: Vec<String>,
+    category: Vec<u32>,
+    opened: Vec<i32>,
+    due: Vec<Option<i32>>,
+    resolved: Vec<Option<i32>>,
+}
+
+impl Blockers {
+    /// The blockers as loaded.
+    pub(super) fn new(b: super::load::BlockerColumns) -> Blockers {
+        let names: Vec<String> = (b.category.iter().map(String::as_str))
+            .collect::<std::collections::BTreeSet<&str>>()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let category = (b.category.iter())
+            .map(|c| names.binary_search(c).unwrap_or_default() as u32)
+            .collect();
+        Blockers {
+            names,
+            category,
+            opened: b.opened,
+            due: b.due,
+            resolved: b.resolved,
+        }
+    }
+}
+
+/// A 重大项目 as the KPIs read it: its first reach day and 竣工投产 day, its agreed investment (yuan), and the days of
+/// its main-line and 终止 events (sorted).
+pub(super) struct Major {
+    first: Option<i32>,
+    producing: Option<i32>,
+    agreed: Option<i64>,
+    moves: Vec<i32>,
+    drops: Vec<i32>,
+}
+
+/// The 重大项目 of the projects read (`major` flags them), with their events.
+pub(super) fn majors(
+    p: &super::load::ProjectColumns,
+    moves: &(Vec<i64>, Vec<i32>),
+    drops: &(Vec<i64>, Vec<i32>),
+) -> Vec<Major> {
+    let mut out = Vec::new();
+    let mut at = HashMap::new();
+    for (i, _) in p.major.iter().enumerate().filter(|(_, m)| **m) {
+        at.insert(p.id[i], out.len());
+        out.push(Major {
+            first: p.reach[0][i],
+            producing: p.reach[5][i],
+            agreed: p.agreed[i],
+            moves: Vec::new(),
+            drops: Vec::new(),
+        });
+    }
+    let mut add = |(ids, days): &(Vec<i64>, Vec<i32>), to: fn(&mut Major) -> &mut Vec<i32>| {
+        for (id, d) in ids.iter().zip(days) {
+            if let Some(&i) = at.get(id) {
+                to(&mut out[i]).push(*d);
+            }
+        }
+    };
+    add(moves, |m| &mut m.moves);
+    add(drops, |m| &mut m.drops);
+    for m in &mut out {
+        m.moves.sort_unstable();
+        m.drops.sort_unstable();
+    }
+    out
+}
+
+/// One category's blocker figures over a period, as they are added up.
+#[derive(Clone, Default)]
+struct BlockerTally {
+    opened: i64,
+    resolved: i64,
+    open_at_end: i64,
+    overdue: i64,
+    days: Vec<i32>,
+}
+
 /// A sum over a period that the KPIs show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Sum {
@@ -166,60 +251,26 @@ impl Analytics {
         ]))
     }
 
-    /// The projects off to the side (终止) at the start of the day `cutoff`: whose latest event before it is a 终止.
-    fn dropped_before(&self, cutoff: i32) -> LazyFrame {
-        let moved = self
-            .project_moves
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(cutoff)))
-            .group_by([col("id")])
-            .agg([col("day").max().alias("moved")]);
-        self.project_drops
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(cutoff)))
-            .group_by([col("id")])
-            .agg([col("day").max().alias("dropped")])
-            .join(moved, [col("id")], [col("id")], JoinArgs::new(JoinType::Left))
-            .filter(col("moved").is_null().or(col("dropped").gt_eq(col("moved"))))
-            .select([col("id")])
-    }
-
     /// 重大项目 worked on during a period (docs/DEFINITIONS.md): the major projects first recorded by its end that
-    /// had not reached 竣工投产 before its start, and were not 终止 all through it; their number and agreed
-    /// investment (yuan).
+    /// had not reached 竣工投产 before its start, and were not 终止 all through it (off to the side at its start —
+    /// their latest event before it a 终止 — and not moved in it); their number and agreed investment (yuan).
     pub fn major(&self, p: &Period) -> PolarsResult<(i64, i64)> {
         let (start, end) = (day(p.from), day(p.to));
-        let moved_in = self
-            .project_moves
-            .clone()
-            .lazy()
-            .filter(in_period(col("day"), p))
-            .group_by([col("id")])
-            .agg([len().alias("moves")]);
-        let idle = self
-            .dropped_before(start)
-            .join(moved_in, [col("id")], [col("id")], JoinArgs::new(JoinType::Left))
-            .filter(col("moves").is_null())
-            .select([col("id"), lit(true).alias("idle")]);
-        let out = self
-            .projects
-            .clone()
-            .lazy()
-            .filter(
-                col("major")
-                    .and(col("r0").lt_eq(lit(end)))
-                    .and(col("r5").is_null().or(col("r5").gt_eq(lit(start)))),
-            )
-            .join(idle, [col("id")], [col("id")], JoinArgs::new(JoinType::Left))
-            .filter(col("idle").is_null())
-            .select([
-                len().cast(DataType::Int64).alias("n"),
-                col("agreed").cast(DataType::Int64).sum().alias("v"),
-            ])
-            .collect()?;
-        Ok((i64_at(&out, "n", 0)?, i64_at(&out, "v", 0)?))
+        let before = |days: &[i32]| days[..days.partition_point(|&d| d < start)].last().copied();
+        let (mut n, mut yuan) = (0, 0);
+        for m in &self.majors {
+            if m.first.is_none_or(|d| d > end) || m.producing.is_some_and(|d| d < start) {
+                continue;
+            }
+            let off_to_the_side = before(&m.drops).is_some_and(|drop| before(&m.moves).is_none_or(|mv| drop >= mv));
+            let moved_in = m.moves.partition_point(|&d| d < start) < m.moves.partition_point(|&d| d <= end);
+            if off_to_the_side && !moved_in {
+                continue;
+            }
+            n += 1;
+            yuan += m.agreed.unwrap_or(0);
+        }
+        Ok((n, yuan))
     }
 
     /// Outreach activities of a period beside the year before: in all, and by kind.
@@ -316,72 +367,40 @@ impl Analytics {
             .collect()
     }
 
+    /// The blockers of each category and in all (first) over a period: one pass over the rows in plain loops,
+    /// since a grouping by a text column per period cost more than the rest of the KPIs.
     fn blocker_stats(&self, p: &Period) -> PolarsResult<Vec<BlockerStats>> {
-        let end = day(p.to.min(self.as_of));
-        let open_at_end = col("opened")
-            .lt_eq(lit(end))
-            .and(col("resolved").is_null().or(col("resolved").gt(lit(end))));
-        let resolved_in = in_period(col("resolved"), p);
-        let aggs = [
-            in_period(col("opened"), p).cast(DataType::Int64).sum().alias("opened"),
-            resolved_in.clone().cast(DataType::Int64).sum().alias("resolved"),
-            open_at_end.clone().cast(DataType::Int64).sum().alias("open_at_end"),
-            open_at_end
-                .and(col("due").lt(lit(end)))
-                .fill_null(lit(false))
-                .cast(DataType::Int64)
-                .sum()
-                .alias("overdue"),
-            (col("resolved") - col("opened")).filter(resolved_in).alias("days"),
-        ];
-        let out = self
-            .blockers
-            .clone()
-            .lazy()
-            .group_by([col("category")])
-            .agg(aggs.clone())
-            .sort(["category"], SortMultipleOptions::default())
-            .collect()?;
-        let total = self
-            .blockers
-            .clone()
-            .lazy()
-            .with_column(lit("all").alias("category"))
-            .group_by([col("category")])
-            .agg(aggs)
-            .collect()?;
-        let read = |df: &DataFrame| -> PolarsResult<Vec<BlockerStats>> {
-            let cats = df.column("category")?.str()?.clone();
-            (0..df.height())
-                .map(|row| {
-                    let days: Vec<i32> = match df.column("days")?.list()?.get_as_series(row) {
-                        Some(s) => s.cast(&DataType::Int32)?.i32()?.into_no_null_iter().collect(),
-                        None => Vec::new(),
-                    };
-                    Ok(BlockerStats {
-                        category: cats.get(row).unwrap_or("").to_owned(),
-                        opened: i64_at(df, "opened", row)?,
-                        resolved: i64_at(df, "resolved", row)?,
-                        open_at_end: i64_at(df, "open_at_end", row)?,
-                        overdue: i64_at(df, "overdue", row)?,
-                        median_days_to_resolve: median_p90(days).0,
-                    })
-                })
-                .collect()
-        };
-        let mut all = read(&total)?;
-        if all.is_empty() {
-            all.push(BlockerStats {
-                category: "all".into(),
-                opened: 0,
-                resolved: 0,
-                open_at_end: 0,
-                overdue: 0,
-                median_days_to_resolve: None,
-            });
+        let b = &self.blockers;
+        let (from, to, end) = (day(p.from), day(p.to), day(p.to.min(self.as_of)));
+        let all = b.names.len();
+        let mut rows = vec![BlockerTally::default(); all + 1];
+        for i in 0..b.opened.len() {
+            let (opened, resolved) = (b.opened[i], b.resolved[i]);
+            let resolved_in = resolved.filter(|r| (from..=to).contains(r));
+            let open_at_end = opened <= end && resolved.is_none_or(|r| r > end);
+            for t in [b.category[i] as usize, all] {
+                let t = &mut rows[t];
+                t.opened += i64::from((from..=to).contains(&opened));
+                t.open_at_end += i64::from(open_at_end);
+                t.overdue += i64::from(open_at_end && b.due[i].is_some_and(|d| d < end));
+                if let Some(r) = resolved_in {
+                    t.resolved += 1;
+                    t.days.push(r - opened);
+                }
+            }
         }
-        all.extend(read(&out)?);
-        Ok(all)
+        let total = rows.pop().expect("the total");
+        Ok(std::iter::once(("all", total))
+            .chain(b.names.iter().map(String::as_str).zip(rows))
+            .map(|(category, t)| BlockerStats {
+                category: category.to_owned(),
+                opened: t.opened,
+                resolved: t.resolved,
+                open_at_end: t.open_at_end,
+                overdue: t.overdue,
+                median_days_to_resolve: median_p90(t.days).0,
+            })
+            .collect())
     }
 
     /// The outreach activities of a period by kind (the kinds it has), each counted once per value of

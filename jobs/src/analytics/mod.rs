@@ -60,16 +60,15 @@ pub fn median_p90(mut v: Vec<i32>) -> (Option<f64>, Option<i64>) {
 pub struct Analytics {
     as_of: NaiveDate,
     projects: DataFrame,
-    /// Every ranked project stage event (id, day), and every 终止 event (id, day): a project's stage on a date.
-    project_moves: DataFrame,
-    project_drops: DataFrame,
+    /// The 重大项目 with their main-line and 终止 event days: which were worked on in a period.
+    majors: Vec<kpis::Major>,
     incubation: DataFrame,
     visits: DataFrame,
     outreach: DataFrame,
     funds: DataFrame,
     support: DataFrame,
     above_size: DataFrame,
-    blockers: DataFrame,
+    blockers: kpis::Blockers,
     targets: Vec<(i32, TargetMetric, i64)>,
     /// The counts asked for so far: the nightly job asks for the same period's totals in every funnel and KPI table,
     /// and for a period's previous year, which is often another of its periods.
@@ -215,6 +214,7 @@ impl Analytics {
     pub fn build(raw: Raw) -> PolarsResult<Analytics> {
         let as_of = raw.as_of.unwrap_or_else(epoch);
         let p = raw.projects;
+        let majors = kpis::majors(&p, &raw.project_moves, &raw.project_drops);
         let mut columns = vec![
             Column::new("id".into(), p.id),
             Column::new("industry".into(), p.industry),
@@ -224,14 +224,6 @@ impl Analytics {
             Column::new("agreed".into(), p.agreed),
             Column::new("major".into(), p.major),
         ];
-        let project_moves = DataFrame::new_infer_height(vec![
-            Column::new("id".into(), raw.project_moves.0),
-            Column::new("day".into(), raw.project_moves.1),
-        ])?;
-        let project_drops = DataFrame::new_infer_height(vec![
-            Column::new("id".into(), raw.project_drops.0),
-            Column::new("day".into(), raw.project_drops.1),
-        ])?;
         for (r, days) in p.reach.into_iter().enumerate() {
             columns.push(Column::new(format!("r{r}").into(), days));
         }
@@ -254,8 +246,7 @@ impl Analytics {
         Ok(Analytics {
             as_of,
             projects,
-            project_moves,
-            project_drops,
+            majors,
             incubation,
             visits: DataFrame::new_infer_height(vec![
                 Column::new("day".into(), raw.visits.0),
@@ -277,12 +268,7 @@ impl Analytics {
                 Column::new("amount".into(), raw.support.1),
             ])?,
             above_size: DataFrame::new_infer_height(vec![Column::new("day".into(), raw.above_size)])?,
-            blockers: DataFrame::new_infer_height(vec![
-                Column::new("category".into(), b.category),
-                Column::new("opened".into(), b.opened),
-                Column::new("due".into(), b.due),
-                Column::new("resolved".into(), b.resolved),
-            ])?,
+            blockers: kpis::Blockers::new(b),
             targets: raw.targets,
             counted: Mutex::default(),
             summed: Mutex::default(),
@@ -417,9 +403,10 @@ impl Analytics {
 
     /// Counts ahead, in one pass per pipeline, kind and breakdown, what the KPIs and every funnel of `periods` read:
     /// each period with the days between stages, the same period a year earlier and the year to date of its year
-    /// (for the targets) without; and sums ahead what the KPIs add up ([`Analytics::sum_ahead`]).
+    /// (for the targets) without; and sums ahead what the KPIs add up ([`Analytics::sum_ahead`]). The passes are
+    /// independent and run side by side on the pool (called from [`on_pool`]; elsewhere rayon's global pool).
     pub fn count_ahead(&self, periods: &[Period]) -> PolarsResult<()> {
-        self.sum_ahead(periods)?;
+        use rayon::prelude::*;
         let mut before: Vec<Period> = periods.iter().map(Period::previous_year).collect();
         before.extend(periods.iter().filter_map(|p| self.year_to_date(p.to.year())));
         before.sort_by_key(|p| (p.from, p.to));
@@ -429,17 +416,26 @@ impl Analytics {
             .map(|p| (p, true))
             .chain(before.iter().map(|p| (p, false)))
             .collect();
+        let mut passes = Vec::new();
         for (pipeline, breakdowns) in [
             (Pipeline::Projects, Breakdown::PROJECTS.as_slice()),
             (Pipeline::Incubation, Breakdown::INCUBATION.as_slice()),
         ] {
             for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
                 for by in std::iter::once(None).chain(breakdowns.iter().copied().map(Some)) {
-                    self.count_periods((pipeline, kind, by), &asked)?;
+                    passes.push((pipeline, kind, by));
                 }
             }
         }
-        Ok(())
+        let (sums, counts) = rayon::join(
+            || self.sum_ahead(periods),
+            || {
+                passes
+                    .into_par_iter()
+                    .try_for_each(|pass| self.count_periods(pass, &asked).map(drop))
+            },
+        );
+        sums.and(counts)
     }
 
     /// A flow or cohort funnel over a period, optionally broken down, with year-on-year counts.
