@@ -99,12 +99,14 @@ pub struct Page<T: ParseFromJSON + ToJSON> {
     pub items: Vec<T>,
     /// The number of records matching the filters, over all pages; absent on a cursor page (`after`), which does not
     /// count them.
+    #[oai(skip_serializing_if_is_none)]
     pub total: Option<u64>,
     /// The page number, from 1 (1 on a cursor page).
     pub page: u64,
     /// Records per page (at most 200).
     pub per_page: u64,
     /// The `after` of the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next: Option<String>,
 }
 

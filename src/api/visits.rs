@@ -47,14 +47,17 @@ pub struct VisitPage {
     /// The visits of this page.
     pub items: Vec<Visit>,
     /// Visits matching the filters: the number of batches (批); absent on a cursor page (`after`).
+    #[oai(skip_serializing_if_is_none)]
     pub total: Option<u64>,
     /// Sum of the headcounts of the visits matching the filters (人次); absent on a cursor page.
+    #[oai(skip_serializing_if_is_none)]
     pub person_times: Option<i64>,
     /// The page number, from 1.
     pub page: u64,
     /// Records per page.
     pub per_page: u64,
     /// The `after` of the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next: Option<String>,
 }
 
