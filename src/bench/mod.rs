@@ -14,7 +14,7 @@ use entity::{
     project,
 };
 use jobs::{
-    analytics::{self, Analytics, Breakdown, FunnelKind, Pipeline, Scope},
+    analytics::{self, Breakdown, FunnelKind},
     period::Period,
 };
 use rand::{Rng, SeedableRng};
@@ -322,17 +322,21 @@ pub async fn analytics(
     let repeat = repeat.max(1);
     let mut runs: Vec<Run> = Vec::new();
     for i in 0..repeat {
-        let peer = checked_peer(db, &p, as_of).await?;
-        let funnel = on_demand_funnel(db, &p, as_of).await?;
+        let (mut peer, mut funnel) = ([0.0; BY.len()], [0.0; BY.len()]);
+        for (i, (by, _)) in BY.iter().enumerate() {
+            (peer[i], funnel[i]) = funnel_against_peer(db, &p, as_of, *by).await?;
+        }
         let (floor, rows) = floor::driver(db, as_of).await?;
         let copy = floor::psql_copy(db, &cfg.database_url(), as_of).await?;
         let (job, parts) = nightly(db, cfg, as_of).await?;
+        let funnels: Vec<String> = (BY.iter().zip(peer.iter().zip(&funnel)))
+            .map(|((_, name), (peer, ours))| format!("{name} {:.0}/{:.0}", ours * 1e3, peer * 1e3))
+            .collect();
         println!(
-            "run {}: peer {:.0} ms, on-demand funnel {:.0} ms; floor {floor:.2} s ({rows} rows){}, nightly job {job:.2} s \
+            "run {}: on-demand funnel / SQL peer ms: {}; floor {floor:.2} s ({rows} rows){}, nightly job {job:.2} s \
              (load {:.2}, compute {:.2}, write {:.2})",
             i + 1,
-            peer * 1e3,
-            funnel * 1e3,
+            funnels.join(", "),
             copy.map(|c| format!(", psql \\copy {c:.2} s")).unwrap_or_default(),
             parts.load,
             parts.compute,
@@ -384,42 +388,80 @@ fn summarize(runs: &[Run]) -> (Named<Spread>, Named<f64>) {
         let v: Vec<f64> = runs.iter().filter_map(f).collect();
         (!v.is_empty()).then(|| Spread::of(v))
     };
-    let timings: Vec<(&str, Spread)> = [
-        ("sql_peer_funnel", of(|r| Some(r.peer))),
-        ("on_demand_funnel", of(|r| Some(r.funnel))),
-        ("floor_driver", of(|r| Some(r.floor))),
-        ("floor_psql_copy", of(|r| r.copy)),
-        ("nightly_job", of(|r| Some(r.job))),
-        ("nightly_load", of(|r| Some(r.parts.load))),
-        ("nightly_compute", of(|r| Some(r.parts.compute))),
-        ("nightly_write", of(|r| Some(r.parts.write))),
-    ]
-    .into_iter()
-    .filter_map(|(name, s)| s.map(|s| (name, s)))
-    .collect();
+    let per = |i: usize, f: fn(&Run, usize) -> f64| {
+        let v: Vec<f64> = runs.iter().map(|r| f(r, i)).collect();
+        (!v.is_empty()).then(|| Spread::of(v))
+    };
+    let funnels = (0..BY.len()).flat_map(|i| {
+        let (peer, ours) = PEER_AND_OURS[i];
+        [(peer, per(i, |r, i| r.peer[i])), (ours, per(i, |r, i| r.funnel[i]))]
+    });
+    let timings: Vec<(&str, Spread)> = funnels
+        .chain([
+            ("floor_driver", of(|r| Some(r.floor))),
+            ("floor_psql_copy", of(|r| r.copy)),
+            ("nightly_job", of(|r| Some(r.job))),
+            ("nightly_load", of(|r| Some(r.parts.load))),
+            ("nightly_compute", of(|r| Some(r.parts.compute))),
+            ("nightly_write", of(|r| Some(r.parts.write))),
+        ])
+        .filter_map(|(name, s)| s.map(|s| (name, s)))
+        .collect();
     let median = |name: &str| timings.iter().find(|(n, _)| *n == name).map(|(_, s)| s.median);
     let ratio = |a: &str, b: &str| median(a).zip(median(b)).map(|(a, b)| a / b);
-    let ratios: Vec<(&str, f64)> = [
-        (
-            "on_demand_funnel / sql_peer_funnel",
-            ratio("on_demand_funnel", "sql_peer_funnel"),
-        ),
-        ("nightly_job / floor_driver", ratio("nightly_job", "floor_driver")),
-        ("nightly_job / floor_psql_copy", ratio("nightly_job", "floor_psql_copy")),
-    ]
-    .into_iter()
-    .filter_map(|(name, r)| r.map(|r| (name, r)))
-    .collect();
+    let funnels = (0..BY.len()).map(|i| {
+        let (peer, ours) = PEER_AND_OURS[i];
+        (FUNNEL_RATIOS[i], ratio(ours, peer))
+    });
+    let ratios: Vec<(&str, f64)> = funnels
+        .chain([
+            ("nightly_job / floor_driver", ratio("nightly_job", "floor_driver")),
+            ("nightly_job / floor_psql_copy", ratio("nightly_job", "floor_psql_copy")),
+        ])
+        .filter_map(|(name, r)| r.map(|r| (name, r)))
+        .collect();
     (timings, ratios)
 }
 
 /// Figures by name, in the order they are printed.
 type Named<T> = Vec<(&'static str, T)>;
 
+/// The breakdowns each run times the on-demand flow funnel of, against the SQL peer with the same breakdown.
+const BY: [(Option<Breakdown>, &str); 5] = [
+    (None, "all"),
+    (Some(Breakdown::Industry), "by industry"),
+    (Some(Breakdown::Source), "by source"),
+    (Some(Breakdown::Province), "by province"),
+    (Some(Breakdown::ContactLeader), "by contact leader"),
+];
+
+/// The names of the timings of [`BY`]: the SQL peer's and the on-demand funnel's.
+const PEER_AND_OURS: [(&str, &str); 5] = [
+    ("sql_peer_funnel", "on_demand_funnel"),
+    ("sql_peer_funnel_by_industry", "on_demand_funnel_by_industry"),
+    ("sql_peer_funnel_by_source", "on_demand_funnel_by_source"),
+    ("sql_peer_funnel_by_province", "on_demand_funnel_by_province"),
+    (
+        "sql_peer_funnel_by_contact_leader",
+        "on_demand_funnel_by_contact_leader",
+    ),
+];
+
+/// The names of the ratios of [`BY`].
+const FUNNEL_RATIOS: [&str; 5] = [
+    "on_demand_funnel / sql_peer_funnel",
+    "on_demand_funnel_by_industry / sql_peer_funnel_by_industry",
+    "on_demand_funnel_by_source / sql_peer_funnel_by_source",
+    "on_demand_funnel_by_province / sql_peer_funnel_by_province",
+    "on_demand_funnel_by_contact_leader / sql_peer_funnel_by_contact_leader",
+];
+
 /// One run of `bench analytics`, in seconds.
 struct Run {
-    peer: f64,
-    funnel: f64,
+    /// The SQL peer's flow funnel, per breakdown of [`BY`].
+    peer: [f64; BY.len()],
+    /// The on-demand flow funnel, per breakdown of [`BY`].
+    funnel: [f64; BY.len()],
     floor: f64,
     copy: Option<f64>,
     job: f64,
@@ -478,36 +520,29 @@ impl Spread {
     }
 }
 
-/// The one-query SQL peer's flow funnel, checked equal to the engine's; the seconds the peer took.
-async fn checked_peer(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<f64> {
-    let (counts, took) = sql_peer_funnel(db, p, as_of).await?;
-    let raw = analytics::load(db, as_of, Scope::Projects, &entity::visible::Visible::All).await?;
-    let pc = p.clone();
-    let ours = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
-        let f = Analytics::build(raw)?.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, None)?;
-        Ok(f.stages.iter().map(|s| s.count).collect())
-    })
-    .await??;
-    anyhow::ensure!(
-        ours == counts,
-        "the funnel {ours:?} differs from the SQL peer's {counts:?}"
-    );
-    Ok(took)
-}
-
-/// Seconds to load and compute the flow funnel of `p` broken down by industry, as an on-demand request does.
-async fn on_demand_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<f64> {
+/// Seconds the on-demand flow funnel of `p` with breakdown `by` takes (as a request computes it), and the one-query
+/// SQL peer with the same breakdown; their counts, in all or per group, checked equal.
+async fn funnel_against_peer(
+    db: &DatabaseConnection,
+    p: &Period,
+    as_of: NaiveDate,
+    by: Option<Breakdown>,
+) -> anyhow::Result<(f64, f64)> {
+    let (peer, peer_took) = sql_peer_funnel(db, p, as_of, by).await?;
     let t = Instant::now();
-    let by = Some(Breakdown::Industry);
-    let raw = analytics::load(db, as_of, Scope::Funnel(by), &entity::visible::Visible::All).await?;
-    let pc = p.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let a = Analytics::build(raw)?;
-        a.funnel(Pipeline::Projects, FunnelKind::Flow, &pc, by)?;
-        Ok(())
-    })
-    .await??;
-    Ok(t.elapsed().as_secs_f64())
+    let visible = entity::visible::Visible::All;
+    let f = analytics::project_funnel(db, as_of, (FunnelKind::Flow, p, by), &visible).await?;
+    let took = t.elapsed().as_secs_f64();
+    let counts = |stages: &[analytics::FunnelStage]| stages.iter().map(|s| s.count).collect::<Vec<_>>();
+    let ours: Vec<(String, Vec<i64>)> = match by {
+        None => vec![("all".into(), counts(&f.stages))],
+        Some(_) => f.groups.iter().map(|g| (g.key.clone(), counts(&g.stages))).collect(),
+    };
+    anyhow::ensure!(
+        ours == peer,
+        "the funnel {ours:?} differs from the SQL peer's {peer:?} (by {by:?})"
+    );
+    Ok((peer_took, took))
 }
 
 /// Seconds one manual run of the nightly analytics job takes, and its parts as the job measured them.
@@ -543,10 +578,15 @@ async fn nightly(
 }
 
 /// The flow funnel of `p` as one SQL query, the way an analyst would write it by DEFINITIONS.md (the reach date of
-/// a stage is the earliest event at it or a later stage, dropped not counting, events after `as_of` ignored): the
-/// counts per stage in pipeline order and the seconds the query took. An independent check of the engine's numbers,
-/// and the peer its speed is measured against.
-pub async fn sql_peer_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDate) -> anyhow::Result<(Vec<i64>, f64)> {
+/// a stage is the earliest event at it or a later stage, dropped not counting, events after `as_of` ignored), in all
+/// (one group, `all`) or per group of `by` (sorted by key): the counts per stage in pipeline order, and the seconds
+/// the query took. An independent check of the engine's numbers, and the peer its speed is measured against.
+pub async fn sql_peer_funnel(
+    db: &DatabaseConnection,
+    p: &Period,
+    as_of: NaiveDate,
+    by: Option<Breakdown>,
+) -> anyhow::Result<(Vec<(String, Vec<i64>)>, f64)> {
     let order = ProjectStage::ORDER;
     let rank = order
         .iter()
@@ -562,22 +602,40 @@ pub async fn sql_peer_funnel(db: &DatabaseConnection, p: &Period, as_of: NaiveDa
         .map(|i| format!("count(*) filter (where s{i} between '{}' and '{}')", p.from, p.to))
         .collect::<Vec<_>>()
         .join(", ");
+    let (key, join) = match by {
+        None | Some(Breakdown::CohortYear) => ("'all'", ""),
+        Some(Breakdown::Industry) => ("p.industry", " join projects p on p.id = reach.project_id"),
+        Some(Breakdown::Source) => ("p.source", " join projects p on p.id = reach.project_id"),
+        Some(Breakdown::Province) => (
+            "c.province",
+            " join projects p on p.id = reach.project_id join companies c on c.id = p.company_id",
+        ),
+        Some(Breakdown::ContactLeader) => (
+            "coalesce(u.display_name, p.contact_leader)",
+            " join projects p on p.id = reach.project_id left join users u on u.id = p.contact_leader_id",
+        ),
+    };
+    let group = if join.is_empty() { "" } else { " group by 1" };
     let sql = format!(
         "with ranked as (select project_id, occurred_on, case stage {rank} end as r from stage_events \
          where occurred_on <= '{as_of}' and stage <> 'dropped'), \
          reach as (select project_id, {reach} from ranked group by project_id) \
-         select {counts} from reach"
+         select coalesce({key}, '(未填)'), {counts} from reach{join}{group}"
     );
     let t = Instant::now();
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the peer query answered no row"))?;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await?;
     let took = t.elapsed().as_secs_f64();
-    let counts = (0..order.len())
-        .map(|i| row.try_get_by_index::<i64>(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((counts, took))
+    let mut groups = rows
+        .iter()
+        .map(|row| {
+            let counts = (1..=order.len()).map(|i| row.try_get_by_index::<i64>(i));
+            Ok((row.try_get_by_index(0)?, counts.collect::<Result<Vec<_>, _>>()?))
+        })
+        .collect::<Result<Vec<(String, Vec<i64>)>, sea_orm::DbErr>>()?;
+    groups.sort();
+    Ok((groups, took))
 }
 
 /// A synthetic 重点招商项目台账 of `rows` projects as an XLSX file: two title rows, a 单位 row, Chinese headers, a

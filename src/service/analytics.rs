@@ -61,10 +61,6 @@ pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery, seen: &Seen) -> App
             "培育按 cohort_year 分组;项目按 industry、source、contact_leader、province 分组",
         ));
     }
-    let scope = match q.pipeline {
-        Pipeline::Projects => Scope::Funnel(q.by),
-        Pipeline::Incubation => Scope::Incubation,
-    };
     let as_of = q.as_of.unwrap_or_else(today);
     let FunnelQuery {
         period,
@@ -73,10 +69,17 @@ pub async fn funnel(db: &DatabaseConnection, q: FunnelQuery, seen: &Seen) -> App
         by,
         ..
     } = q;
-    let mut f = compute(db, (as_of, scope), seen, move |a| {
-        Ok(a.funnel(pipeline, kind, &period, by)?)
-    })
-    .await?;
+    // A project funnel is counted by the database from the kept reach dates; incubation's reach dates come from its
+    // events, which the engine groups.
+    let mut f = match pipeline {
+        Pipeline::Projects => analytics::project_funnel(db, as_of, (kind, &period, by), &seen.visible).await?,
+        Pipeline::Incubation => {
+            compute(db, (as_of, Scope::Incubation), seen, move |a| {
+                Ok(a.funnel(pipeline, kind, &period, by)?)
+            })
+            .await?
+        }
+    };
     f.within = seen.within.clone();
     Ok(f)
 }

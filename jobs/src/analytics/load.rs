@@ -16,8 +16,6 @@ use sea_orm::{
     sea_query::{self, Alias, Expr},
 };
 
-use super::Breakdown;
-
 mod ledger;
 
 use ledger::{load_blockers, load_ledger};
@@ -113,8 +111,6 @@ pub(super) struct BlockerColumns {
 pub enum Scope {
     /// Project stage history and attributes.
     Projects,
-    /// One project funnel with this breakdown: the reach dates, and only the attribute it breaks down by.
-    Funnel(Option<Breakdown>),
     /// Incubation stage history.
     Incubation,
     /// The KPIs and the flow funnels (no breakdown) of periods that start on this day or later: the projects'
@@ -169,67 +165,73 @@ where
         as_of: Some(as_of),
         ..Raw::default()
     };
-    match scope {
-        Scope::Funnel(by) => load_reach(db, (as_of, by, None), visible, &mut raw).await?,
-        Scope::Kpis(since) => load_reach(db, (as_of, None, Some(since)), visible, &mut raw).await?,
-        Scope::Projects | Scope::All => load_projects(db, as_of, visible, &mut raw).await?,
-        Scope::Incubation => {}
-    }
     let since = match scope {
         Scope::Kpis(since) => Some(since),
-        Scope::All => None,
-        Scope::Incubation => return load_incubation(db, as_of, visible, &mut raw).await.map(|()| raw),
-        Scope::Projects | Scope::Funnel(_) => return Ok(raw),
+        _ => None,
     };
-    load_major_moves(db, (since, as_of), visible, &mut raw).await?;
-    load_incubation(db, as_of, visible, &mut raw).await?;
-    load_ledger(db, (since, as_of), visible, &mut raw).await?;
-    load_blockers(db, (since, as_of), visible, &mut raw).await?;
+    let projects = async {
+        match scope {
+            Scope::Kpis(since) => load_reach(db, (as_of, since), visible, &mut raw).await?,
+            Scope::All => load_projects(db, as_of, visible, &mut raw).await?,
+            Scope::Projects => return load_projects(db, as_of, visible, &mut raw).await,
+            Scope::Incubation => return Ok(()),
+        }
+        load_major_moves(db, (since, as_of), visible, &mut raw).await
+    };
+    let mut rest = Raw::default();
+    let others = async {
+        match scope {
+            Scope::Projects => return Ok(()),
+            Scope::Incubation => return load_incubation(db, as_of, visible, &mut rest).await,
+            Scope::Kpis(_) | Scope::All => {}
+        }
+        load_incubation(db, as_of, visible, &mut rest).await?;
+        load_ledger(db, (since, as_of), visible, &mut rest).await?;
+        load_blockers(db, (since, as_of), visible, &mut rest).await
+    };
+    // On PostgreSQL the projects (with the 重大项目's events) and the other tables are read side by side on two
+    // connections, so that the database's work on one overlaps this process's decoding of the other. A SQLite pool
+    // has one connection: a second reader would wait for it, and time out behind a long read.
+    if ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres {
+        futures_util::try_join!(projects, others)?;
+    } else {
+        projects.await?;
+        others.await?;
+    }
+    raw.incubation_events = rest.incubation_events;
+    raw.candidates = rest.candidates;
+    raw.visits = rest.visits;
+    raw.outreach = rest.outreach;
+    raw.funds = rest.funds;
+    raw.support = rest.support;
+    raw.above_size = rest.above_size;
+    raw.blockers = rest.blockers;
+    raw.targets = rest.targets;
     Ok(raw)
 }
 
-/// The projects that reached their first stage by the as-of date: their reach days, agreed investment and 重大 flag
-/// and, for a breakdown, the column it breaks down by (a breakdown by province or contact leader joins the companies
-/// or the users for it); the attributes no breakdown reads are left empty (`None`, `""`). With `since`, only the projects a period starting then or later can count ([`counted_since`]).
+/// The projects that reached their first stage by the as-of date and that a period starting on `since` or later can
+/// count ([`counted_since`]): their reach days, agreed investment and 重大 flag; the attributes only a breakdown reads
+/// are left empty (`None`, `""`).
 async fn load_reach<C>(
     db: &C,
-    (as_of, by, since): (NaiveDate, Option<Breakdown>, Option<NaiveDate>),
+    (as_of, since): (NaiveDate, NaiveDate),
     visible: &Visible,
     raw: &mut Raw,
 ) -> anyhow::Result<()>
 where
     C: ConnectionTrait + StreamTrait,
 {
-    let leader = Alias::new("leader");
-    let select = project::Entity::find().select_only();
-    let (select, key) = match by {
-        Some(Breakdown::Industry) => (select, Expr::col((project::Entity, project::Column::Industry))),
-        Some(Breakdown::Source) => (select, Expr::col((project::Entity, project::Column::Source))),
-        Some(Breakdown::Province) => (
-            select.join(JoinType::InnerJoin, project::Relation::Company.def()),
-            Expr::col((company::Entity, company::Column::Province)),
-        ),
-        // A linked leader by their name as it is now; a name that links no one as written.
-        Some(Breakdown::ContactLeader) => (
-            select.join_as(JoinType::LeftJoin, leader_link(), leader.clone()),
-            Expr::expr(sea_query::Func::coalesce([
-                Expr::col((leader, user::Column::DisplayName)),
-                Expr::col((project::Entity, project::Column::ContactLeader)),
-            ])),
-        ),
-        Some(Breakdown::CohortYear) | None => (select, Expr::val(Option::<String>::None)),
-    };
     let [r0, r1, r2, r3, r4, r5] = project::REACHED;
-    let mut rows = select
+    let mut rows = project::Entity::find()
+        .select_only()
         .column(project::Column::Id)
-        .column_as(key, "key")
         .columns([project::Column::AgreedInvestmentYuan, project::Column::IsMajor])
         .columns([r0, r1, r2, r3, r4, r5])
         .apply_if(visible.projects(), QueryFilter::filter)
-        .apply_if(since.map(counted_since), QueryFilter::filter)
+        .filter(counted_since(since))
         .into_tuple::<(
             i64,
-            Option<String>,
             Option<i64>,
             bool,
             Reached,
@@ -242,19 +244,15 @@ where
         .stream(db)
         .await?;
     let p = &mut raw.projects;
-    while let Some((id, key, agreed, major, d0, d1, d2, d3, d4, d5)) = rows.try_next().await? {
+    while let Some((id, agreed, major, d0, d1, d2, d3, d4, d5)) = rows.try_next().await? {
         if !p.reached_by(as_of, [d0, d1, d2, d3, d4, d5]) {
             continue;
         }
-        let mut key = Some(key);
-        let mut take = |b| if by == Some(b) { key.take().flatten() } else { None };
-        let (industry, source) = (take(Breakdown::Industry), take(Breakdown::Source));
-        let (leader, province) = (take(Breakdown::ContactLeader), take(Breakdown::Province));
         p.id.push(id);
-        p.industry.push(industry);
-        p.source.push(source.unwrap_or_default());
-        p.leader.push(leader);
-        p.province.push(province);
+        p.industry.push(None);
+        p.source.push(String::new());
+        p.leader.push(None);
+        p.province.push(None);
         p.agreed.push(agreed);
         p.major.push(major);
     }
@@ -277,7 +275,7 @@ fn counted_since(since: NaiveDate) -> Condition {
 }
 
 /// A project's linked contact leader (joined as `leader`).
-fn leader_link() -> sea_orm::RelationDef {
+pub(super) fn leader_link() -> sea_orm::RelationDef {
     project::Entity::belongs_to(user::Entity)
         .from(project::Column::ContactLeaderId)
         .to(user::Column::Id)

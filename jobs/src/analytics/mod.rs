@@ -20,10 +20,12 @@ use polars::prelude::*;
 
 use crate::period::Period;
 
+mod in_db;
 mod kpis;
 mod load;
 mod types;
 
+pub use in_db::project_funnel;
 use load::{Events, day, epoch};
 pub use load::{Raw, Scope, load};
 pub use types::*;
@@ -107,8 +109,11 @@ fn i64_at(df: &DataFrame, name: &str, row: usize) -> PolarsResult<i64> {
     Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.get(row).unwrap_or(0))
 }
 
-/// Counts per group: (key, count per stage, days from the previous stage per stage).
-type Counted = Vec<(String, Vec<i64>, Vec<Vec<i32>>)>;
+/// One group's counts: (key, count per stage, days from the previous stage per stage).
+type GroupCount = (String, Vec<i64>, Vec<Vec<i32>>);
+
+/// Counts per group.
+type Counted = Vec<GroupCount>;
 
 /// The calendar cut at the first days of some periods and the days after their last, so that each of them is a run
 /// of whole spans.
@@ -446,67 +451,95 @@ impl Analytics {
         p: &Period,
         by: Option<Breakdown>,
     ) -> PolarsResult<Funnel> {
-        let names: Vec<AnyStage> = match pipeline {
-            Pipeline::Projects => ProjectStage::ORDER.iter().copied().map(AnyStage::Project).collect(),
-            Pipeline::Incubation => IncubationStage::ORDER
-                .iter()
-                .copied()
-                .map(AnyStage::Incubation)
-                .collect(),
-        };
         let prev = p.previous_year();
-        let stages_of = |counts: &[i64], days: &[Vec<i32>], before: &[i64]| -> Vec<FunnelStage> {
-            names
-                .iter()
-                .enumerate()
-                .map(|(k, name)| {
-                    let (median_days, p90_days) = median_p90(days[k].clone());
-                    let then = before.get(k).copied().unwrap_or(0);
-                    FunnelStage {
-                        stage: *name,
-                        count: counts[k],
-                        conversion: (k > 0 && counts[k - 1] > 0).then(|| counts[k] as f64 / counts[k - 1] as f64),
-                        median_days,
-                        p90_days,
-                        previous_year_count: then,
-                        growth_pct: growth(counts[k] as f64, then as f64),
-                    }
-                })
-                .collect()
-        };
         let total = self.count_with_days(pipeline, kind, p, None)?;
         let total_before = self.count(pipeline, kind, &prev, None)?;
-        let zeros = vec![0; names.len()];
-        let empty = vec![Vec::new(); names.len()];
-        let (counts, days) = total.first().map_or((&zeros, &empty), |(_, c, d)| (c, d));
-        let before = total_before.first().map_or(&zeros, |(_, c, _)| c);
-        let stages = stages_of(counts, days, before);
-        let mut groups = Vec::new();
-        if let Some(b) = by {
-            let before: HashMap<String, Vec<i64>> = self
-                .count(pipeline, kind, &prev, Some(b))?
-                .iter()
-                .map(|(k, c, _)| (k.clone(), c.clone()))
-                .collect();
-            for (key, counts, days) in self.count_with_days(pipeline, kind, p, Some(b))?.iter() {
-                let then = before.get(key).unwrap_or(&zeros);
-                groups.push(FunnelGroup {
-                    stages: stages_of(counts, days, then),
-                    key: key.clone(),
-                });
-            }
-        }
-        Ok(Funnel {
-            period: p.into(),
-            previous_year: (&prev).into(),
-            as_of: self.as_of,
-            kind,
-            pipeline,
-            by,
-            stages,
-            groups,
-            within: None,
+        let (groups, groups_before) = match by {
+            Some(b) => (
+                self.count_with_days(pipeline, kind, p, Some(b))?,
+                self.count(pipeline, kind, &prev, Some(b))?,
+            ),
+            None => Default::default(),
+        };
+        let tallies = Tallies {
+            total: &total,
+            total_before: &total_before,
+            groups: &groups,
+            groups_before: &groups_before,
+        };
+        Ok(assemble((pipeline, kind, by), p, self.as_of, tallies))
+    }
+}
+
+/// What a funnel is made of: the period's counts (with the days between stages) and those of the same period a year
+/// earlier, in all (one group or none) and per group of the breakdown (none without one).
+struct Tallies<'a> {
+    total: &'a Counted,
+    total_before: &'a Counted,
+    groups: &'a Counted,
+    groups_before: &'a Counted,
+}
+
+/// The funnel of `p` from its tallies: the stages with their conversion, median and p90 days and year-on-year
+/// growth, in all and per group (each group as counted for the period, beside its counts a year earlier or zeros).
+fn assemble(
+    (pipeline, kind, by): (Pipeline, FunnelKind, Option<Breakdown>),
+    p: &Period,
+    as_of: NaiveDate,
+    t: Tallies,
+) -> Funnel {
+    let names: Vec<AnyStage> = match pipeline {
+        Pipeline::Projects => ProjectStage::ORDER.iter().copied().map(AnyStage::Project).collect(),
+        Pipeline::Incubation => IncubationStage::ORDER
+            .iter()
+            .copied()
+            .map(AnyStage::Incubation)
+            .collect(),
+    };
+    let prev = p.previous_year();
+    let stages_of = |counts: &[i64], days: &[Vec<i32>], before: &[i64]| -> Vec<FunnelStage> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let (median_days, p90_days) = median_p90(days[k].clone());
+                let then = before.get(k).copied().unwrap_or(0);
+                FunnelStage {
+                    stage: *name,
+                    count: counts[k],
+                    conversion: (k > 0 && counts[k - 1] > 0).then(|| counts[k] as f64 / counts[k - 1] as f64),
+                    median_days,
+                    p90_days,
+                    previous_year_count: then,
+                    growth_pct: growth(counts[k] as f64, then as f64),
+                }
+            })
+            .collect()
+    };
+    let zeros = vec![0; names.len()];
+    let empty = vec![Vec::new(); names.len()];
+    let (counts, days) = t.total.first().map_or((&zeros, &empty), |(_, c, d)| (c, d));
+    let before = t.total_before.first().map_or(&zeros, |(_, c, _)| c);
+    let stages = stages_of(counts, days, before);
+    let before: HashMap<&str, &Vec<i64>> = t.groups_before.iter().map(|(k, c, _)| (k.as_str(), c)).collect();
+    let groups = t
+        .groups
+        .iter()
+        .map(|(key, counts, days)| FunnelGroup {
+            stages: stages_of(counts, days, before.get(key.as_str()).copied().unwrap_or(&zeros)),
+            key: key.clone(),
         })
+        .collect();
+    Funnel {
+        period: p.into(),
+        previous_year: (&prev).into(),
+        as_of,
+        kind,
+        pipeline,
+        by,
+        stages,
+        groups,
+        within: None,
     }
 }
 
