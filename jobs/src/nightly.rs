@@ -33,39 +33,48 @@ struct Snapshot {
 }
 
 fn compute(a: &Analytics, periods: &[Period]) -> anyhow::Result<Vec<Snapshot>> {
+    use rayon::prelude::*;
     a.count_ahead(periods)?;
+    // The periods side by side on the pool (the caller's, polars'); each one's snapshots in order.
+    let per_period = periods
+        .par_iter()
+        .map(|p| snapshots_of(a, p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(per_period.into_iter().flatten().collect())
+}
+
+/// The KPIs and every funnel of one period, from counts taken ahead.
+fn snapshots_of(a: &Analytics, p: &Period) -> anyhow::Result<Vec<Snapshot>> {
     let mut out = Vec::new();
-    for p in periods {
-        let mut push = |kind: String, payload: serde_json::Value| {
-            out.push(Snapshot {
-                period: p.clone(),
-                kind,
-                payload,
-            })
-        };
-        push("kpis".into(), serde_json::to_value(a.kpis(p)?)?);
-        for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
-            let k = serde_json::to_value(kind)?;
-            let k = k.as_str().unwrap_or_default();
-            for by in std::iter::once(None).chain(Breakdown::PROJECTS.map(Some)) {
-                let name = by.map_or(String::new(), |b| {
-                    format!(
-                        ":{}",
-                        serde_json::to_value(b).unwrap_or_default().as_str().unwrap_or_default()
-                    )
-                });
-                push(
-                    format!("funnel:projects:{k}{name}"),
-                    serde_json::to_value(a.funnel(Pipeline::Projects, kind, p, by)?)?,
-                );
-            }
-            for by in [None, Some(Breakdown::CohortYear)] {
-                let name = if by.is_some() { ":cohort_year" } else { "" };
-                push(
-                    format!("funnel:incubation:{k}{name}"),
-                    serde_json::to_value(a.funnel(Pipeline::Incubation, kind, p, by)?)?,
-                );
-            }
+    let mut push = |kind: String, payload: serde_json::Value| {
+        out.push(Snapshot {
+            period: p.clone(),
+            kind,
+            payload,
+        })
+    };
+    push("kpis".into(), serde_json::to_value(a.kpis(p)?)?);
+    for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
+        let k = serde_json::to_value(kind)?;
+        let k = k.as_str().unwrap_or_default();
+        for by in std::iter::once(None).chain(Breakdown::PROJECTS.map(Some)) {
+            let name = by.map_or(String::new(), |b| {
+                format!(
+                    ":{}",
+                    serde_json::to_value(b).unwrap_or_default().as_str().unwrap_or_default()
+                )
+            });
+            push(
+                format!("funnel:projects:{k}{name}"),
+                serde_json::to_value(a.funnel(Pipeline::Projects, kind, p, by)?)?,
+            );
+        }
+        for by in [None, Some(Breakdown::CohortYear)] {
+            let name = if by.is_some() { ":cohort_year" } else { "" };
+            push(
+                format!("funnel:incubation:{k}{name}"),
+                serde_json::to_value(a.funnel(Pipeline::Incubation, kind, p, by)?)?,
+            );
         }
     }
     Ok(out)
