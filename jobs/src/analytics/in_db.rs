@@ -36,6 +36,7 @@ pub async fn project_funnel<C: ConnectionTrait>(
         kind,
         by,
         visible,
+        sqlite: db.get_database_backend() == DbBackend::Sqlite,
     };
     let days = (1..STAGES).map(|k| counting.days(db, p, k));
     let (counts, days) = futures_util::try_join!(counting.counts(db, [p, &prev]), try_join_all(days))?;
@@ -95,12 +96,20 @@ struct Counting<'a> {
     kind: FunnelKind,
     by: Option<Breakdown>,
     visible: &'a Visible,
+    sqlite: bool,
 }
 
 impl Counting<'_> {
-    /// The reach date of stage `k` (0 = lead), as kept on the project.
-    fn reach(k: usize) -> Expr {
-        Expr::col((project::Entity, project::REACHED[k]))
+    /// The reach date of stage `k` (0 = lead), as kept on the project. On SQLite with a unary `+`, which keeps its
+    /// planner off the column's index: a range over a large share of the projects read through the index costs a
+    /// table look-up per row, two to three times a plain scan (at 100k projects, 334 against 129 ms).
+    fn reach(&self, k: usize) -> Expr {
+        let column = project::REACHED[k];
+        if self.sqlite {
+            Expr::cust(format!(r#"+"projects"."{}""#, column.as_str()))
+        } else {
+            Expr::col((project::Entity, column))
+        }
     }
 
     /// Whether a project counts at stage `k` in `p`: a flow, when it reached the stage in the period; a cohort, when
@@ -108,10 +117,10 @@ impl Counting<'_> {
     fn counts_at(&self, k: usize, p: &Period) -> Condition {
         let to = std::cmp::Ord::min(p.to, self.as_of);
         match self.kind {
-            FunnelKind::Flow => Condition::all().add(Self::reach(k).between(p.from, to)),
+            FunnelKind::Flow => Condition::all().add(self.reach(k).between(p.from, to)),
             FunnelKind::Cohort => Condition::all()
-                .add(Self::reach(0).between(p.from, to))
-                .add(Self::reach(k).lte(self.as_of)),
+                .add(self.reach(0).between(p.from, to))
+                .add(self.reach(k).lte(self.as_of)),
         }
     }
 
@@ -136,7 +145,7 @@ impl Counting<'_> {
         db: &C,
         [now, before]: [&Period; 2],
     ) -> anyhow::Result<Vec<(String, [i64; STAGES], [i64; STAGES])>> {
-        let mut select = self.select().filter(Self::reach(0).lte(self.as_of));
+        let mut select = self.select().filter(self.reach(0).lte(self.as_of));
         for p in [now, before] {
             for k in 0..STAGES {
                 let one = Expr::case(self.counts_at(k, p), 1).finally(0);
