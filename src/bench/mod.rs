@@ -1,5 +1,6 @@
 //! `invest-crm bench`: a deterministic synthetic park of any size, and timings of the analytics on it.
-//! Timings are printed for docs/BENCHMARKS.md, never asserted; the engine's funnel is checked against one SQL query.
+//! Timings are printed for docs/BENCHMARKS.md, never asserted; the on-demand funnel is checked against one SQL query
+//! per breakdown.
 //! The audit trail's verification is timed at scale in [`audit`].
 
 pub mod audit;
