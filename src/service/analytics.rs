@@ -5,10 +5,10 @@
 use chrono::NaiveDate;
 use entity::{analytics_snapshot, job_run};
 use jobs::{
-    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, MonthFigures, Pipeline, Scope},
+    analytics::{self, Analytics, Breakdown, Funnel, FunnelKind, Kpis, MonthFigures, Pipeline, Scope, Source},
     period::Period,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, StreamTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{AppError, AppResult, Code, Kind, Msg, input::today, scope::Seen};
 
@@ -24,7 +24,7 @@ pub fn period_of(period: Option<String>, from: Option<NaiveDate>, to: Option<Nai
 
 /// Loads the records seen, builds and answers in the blocking pool: polars must stay off the request threads.
 async fn compute<T: Send + 'static>(
-    db: &(impl ConnectionTrait + StreamTrait),
+    db: &impl Source,
     (as_of, scope): (NaiveDate, Scope),
     seen: &Seen,
     f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
@@ -93,12 +93,7 @@ pub fn measured_on(period: &Period, asked: Option<NaiveDate>) -> NaiveDate {
 
 /// The KPIs of a period beside the same period a year earlier, and target progress, measured on the period's last
 /// day by default (see [`measured_on`]); of the records seen.
-pub async fn kpis(
-    db: &(impl ConnectionTrait + StreamTrait),
-    period: Period,
-    as_of: Option<NaiveDate>,
-    seen: &Seen,
-) -> AppResult<Kpis> {
+pub async fn kpis(db: &impl Source, period: Period, as_of: Option<NaiveDate>, seen: &Seen) -> AppResult<Kpis> {
     let as_of = measured_on(&period, as_of);
     let scope = Scope::Kpis(period.previous_year().from);
     let mut k = compute(db, (as_of, scope), seen, move |a| Ok(a.kpis(&period)?)).await?;

@@ -16,7 +16,7 @@ use poem::{
     web::{Data, Form, Html, Query},
 };
 use rust_decimal::Decimal;
-use sea_orm::{ActiveEnum, ConnectionTrait, Iterable, StreamTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, Iterable};
 use serde::Deserialize;
 
 use super::{Staff, WebState, answer, form::opt, me, refresh, render, saved};
@@ -50,7 +50,7 @@ async fn stored(db: &impl ConnectionTrait, year: i32) -> AppResult<HashMap<Targe
 
 /// The grid: every metric, its target as typed (or stored), and the progress of the set ones.
 async fn grid(
-    db: &(impl ConnectionTrait + StreamTrait),
+    db: &impl jobs::analytics::Source,
     staff: &Staff,
     year: i32,
     typed: Option<&HashMap<String, String>>,

@@ -11,8 +11,8 @@ use entity::{
 };
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait,
-    RelationTrait, StreamTrait,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, QueryTrait, RelationTrait, StreamTrait,
     sea_query::{self, Alias, Expr},
 };
 
@@ -157,10 +157,7 @@ where
 
 /// Reads the columns a computation as of `as_of` needs, of the records `visible` (数据权限); records dated after
 /// `as_of` are left out. Targets are the whole bureau's: a computation over part of the records has none.
-pub async fn load<C>(db: &C, as_of: NaiveDate, scope: Scope, visible: &Visible) -> anyhow::Result<Raw>
-where
-    C: ConnectionTrait + StreamTrait,
-{
+pub async fn load<C: Source>(db: &C, as_of: NaiveDate, scope: Scope, visible: &Visible) -> anyhow::Result<Raw> {
     let mut raw = Raw {
         as_of: Some(as_of),
         ..Raw::default()
@@ -178,26 +175,25 @@ where
         }
         load_major_moves(db, (since, as_of), visible, &mut raw).await
     };
-    let mut rest = Raw::default();
-    let others = async {
-        match scope {
-            Scope::Projects => return Ok(()),
-            Scope::Incubation => return load_incubation(db, as_of, visible, &mut rest).await,
-            Scope::Kpis(_) | Scope::All => {}
+    // From a PostgreSQL pool the other tables are read on a task of their own and a second connection while this
+    // one reads the projects (with the 重大项目's events): the database's work and this process's decoding of both go
+    // on side by side on the runtime's threads. A SQLite pool has one connection (a second reader would wait for
+    // it, and time out behind a long read); a transaction is one connection.
+    let rest = match db
+        .pool()
+        .filter(|p| p.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
+    {
+        Some(pool) => {
+            let visible = visible.clone();
+            let others = tokio::spawn(async move { load_others(&pool, (as_of, since), scope, &visible).await });
+            projects.await?;
+            others.await??
         }
-        load_incubation(db, as_of, visible, &mut rest).await?;
-        load_ledger(db, (since, as_of), visible, &mut rest).await?;
-        load_blockers(db, (since, as_of), visible, &mut rest).await
+        None => {
+            projects.await?;
+            load_others(db, (as_of, since), scope, visible).await?
+        }
     };
-    // On PostgreSQL the projects (with the 重大项目's events) and the other tables are read side by side on two
-    // connections, so that the database's work on one overlaps this process's decoding of the other. A SQLite pool
-    // has one connection: a second reader would wait for it, and time out behind a long read.
-    if ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres {
-        futures_util::try_join!(projects, others)?;
-    } else {
-        projects.await?;
-        others.await?;
-    }
     raw.incubation_events = rest.incubation_events;
     raw.candidates = rest.candidates;
     raw.visits = rest.visits;
@@ -208,6 +204,45 @@ where
     raw.blockers = rest.blockers;
     raw.targets = rest.targets;
     Ok(raw)
+}
+
+/// What the analytics read through: any connection; a pool can also lend a second one, to read two tables at once.
+pub trait Source: ConnectionTrait + StreamTrait {
+    /// The pool, when this is one.
+    fn pool(&self) -> Option<DatabaseConnection> {
+        None
+    }
+}
+
+impl Source for DatabaseConnection {
+    fn pool(&self) -> Option<DatabaseConnection> {
+        Some(self.clone())
+    }
+}
+
+impl Source for sea_orm::DatabaseTransaction {}
+
+/// Everything but the projects and the 重大项目's events: incubation, the ledger (visits, outreach, money,
+/// targets) and the blockers, as `scope` needs them.
+async fn load_others<C>(
+    db: &C,
+    (as_of, since): (NaiveDate, Option<NaiveDate>),
+    scope: Scope,
+    visible: &Visible,
+) -> anyhow::Result<Raw>
+where
+    C: ConnectionTrait + StreamTrait,
+{
+    let mut rest = Raw::default();
+    match scope {
+        Scope::Projects => return Ok(rest),
+        Scope::Incubation => return load_incubation(db, as_of, visible, &mut rest).await.map(|()| rest),
+        Scope::Kpis(_) | Scope::All => {}
+    }
+    load_incubation(db, as_of, visible, &mut rest).await?;
+    load_ledger(db, (since, as_of), visible, &mut rest).await?;
+    load_blockers(db, (since, as_of), visible, &mut rest).await?;
+    Ok(rest)
 }
 
 /// The projects that reached their first stage by the as-of date and that a period starting on `since` or later can

@@ -27,7 +27,7 @@ mod types;
 
 pub use in_db::project_funnel;
 use load::{Events, day, epoch};
-pub use load::{Raw, Scope, load};
+pub use load::{Raw, Scope, Source, load};
 pub use types::*;
 /// Runs `f` (building the frames and querying them) on one of polars' own worker threads. Polars hands every query,
 /// and parts of each, to its thread pool; called from elsewhere, each hand-over wakes a pool thread and puts the caller
