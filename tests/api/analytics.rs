@@ -140,6 +140,16 @@ fn counts(f: &Value) -> Vec<i64> {
         .collect()
 }
 
+/// Each group of a broken-down funnel: its key and its counts per stage.
+fn group_counts(f: &Value) -> Vec<(String, Vec<i64>)> {
+    f["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap().to_owned(), counts(g)))
+        .collect()
+}
+
 fn field(f: &Value, k: &str) -> Vec<Value> {
     f["stages"].as_array().unwrap().iter().map(|s| s[k].clone()).collect()
 }
@@ -252,12 +262,7 @@ async fn funnels_follow_the_definitions(app: TestApp) {
 
     // Broken down by industry: 新材料 = A and B, 智能制造 = C and F.
     let by = funnel(&app, "period=2025-Q1&as_of=2025-03-31&by=industry").await;
-    let groups: Vec<(String, Vec<i64>)> = by["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (g["key"].as_str().unwrap().to_owned(), counts(g)))
-        .collect();
+    let groups = group_counts(&by);
     assert_eq!(
         groups,
         [
@@ -1004,13 +1009,7 @@ async fn the_engine_agrees_with_one_sql_query_on_histories_that_use_every_rule(a
             ))
             .await;
         assert_eq!(s, StatusCode::OK, "{f}");
-        let ours: Vec<(String, Vec<i64>)> = f["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| (g["key"].as_str().unwrap().to_owned(), counts(g)))
-            .collect();
-        assert_eq!(ours, peer, "{label} by province");
+        assert_eq!(group_counts(&f), peer, "{label} by province");
         assert!(peer.len() > 1, "{label}: several provinces");
     }
 }
