@@ -29,7 +29,14 @@ async fn compute<T: Send + 'static>(
     seen: &Seen,
     f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
 ) -> AppResult<T> {
-    let raw = analytics::load(db, as_of, scope, &seen.visible).await?;
+    answer(analytics::load(db, as_of, scope, &seen.visible).await?, f).await
+}
+
+/// Builds what was read and answers in the blocking pool.
+async fn answer<T: Send + 'static>(
+    raw: analytics::Raw,
+    f: impl FnOnce(&Analytics) -> anyhow::Result<T> + Send + 'static,
+) -> AppResult<T> {
     tokio::task::spawn_blocking(move || analytics::on_pool(|| f(&Analytics::build(raw)?)))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
@@ -95,8 +102,8 @@ pub fn measured_on(period: &Period, asked: Option<NaiveDate>) -> NaiveDate {
 /// day by default (see [`measured_on`]); of the records seen.
 pub async fn kpis(db: &impl Source, period: Period, as_of: Option<NaiveDate>, seen: &Seen) -> AppResult<Kpis> {
     let as_of = measured_on(&period, as_of);
-    let scope = Scope::Kpis(period.previous_year().from);
-    let mut k = compute(db, (as_of, scope), seen, move |a| Ok(a.kpis(&period)?)).await?;
+    let raw = analytics::load_kpis(db, as_of, (std::slice::from_ref(&period), &[]), &seen.visible).await?;
+    let mut k = answer(raw, move |a| Ok(a.kpis(&period)?)).await?;
     k.within = seen.within.clone();
     Ok(k)
 }
@@ -118,15 +125,14 @@ pub async fn dashboard(db: &DatabaseConnection, year: i32, as_of: NaiveDate, see
     use chrono::Datelike;
     let last_month = if as_of.year() == year { as_of.month() } else { 12 };
     let whole = Period::parse(&year.to_string()).map_err(|e| AppError::Internal(e.into()))?;
-    let scope = Scope::Kpis(whole.previous_year().from);
-    let mut d = compute(db, (as_of, scope), seen, move |a| {
-        Ok(Dashboard {
-            kpis: a.kpis(&whole)?,
-            funnel: a.funnel(Pipeline::Projects, FunnelKind::Flow, &whole, None)?,
-            months: a.months(year, last_month)?,
-        })
-    })
-    .await?;
+    let months = analytics::months_of(year, last_month).map_err(|e| AppError::Internal(e.into()))?;
+    let flow = (FunnelKind::Flow, &whole, None);
+    let (raw, funnel) = futures_util::try_join!(
+        analytics::load_kpis(db, as_of, (std::slice::from_ref(&whole), &months), &seen.visible),
+        analytics::project_funnel(db, as_of, flow, &seen.visible),
+    )?;
+    let (kpis, months) = answer(raw, move |a| Ok((a.kpis(&whole)?, a.months(year, last_month)?))).await?;
+    let mut d = Dashboard { kpis, funnel, months };
     d.kpis.within = seen.within.clone();
     d.funnel.within = seen.within.clone();
     Ok(d)

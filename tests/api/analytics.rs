@@ -1021,7 +1021,8 @@ async fn the_engine_agrees_with_one_sql_query_on_histories_that_use_every_rule(a
 /// everything the nightly job reads, for periods of every kind, as-of dates inside and after them, every breakdown
 /// and a staffer's part of the records.
 async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: TestApp) {
-    use jobs::analytics::{Analytics, Breakdown, FunnelKind, Pipeline, Scope, load, project_funnel};
+    use entity::visible::Visible;
+    use jobs::analytics::{Analytics, Breakdown, FunnelKind, Pipeline, Scope, load, load_kpis, project_funnel};
     use sea_orm::{EntityTrait, QuerySelect};
     let size = invest_crm::bench::Size {
         projects: 1500,
@@ -1057,7 +1058,32 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
                     .unwrap();
                 figures.push(serde_json::to_value(k).unwrap());
             }
+            // Counted by the database: the projects' and blockers' figures of this period only, and the months of the
+            // home page of its year.
+            let year = chrono::Datelike::year(&period.to);
+            let months = jobs::analytics::months_of(year, 12).unwrap();
+            let raw = load_kpis(&app.db, as_of, (std::slice::from_ref(&period), &months), &Visible::All)
+                .await
+                .unwrap();
+            let (p, everything) = (period.clone(), load(&app.db, as_of, Scope::All, &Visible::All));
+            let everything = Analytics::build(everything.await.unwrap()).unwrap();
+            let (k, m) = tokio::task::spawn_blocking(move || {
+                let a = Analytics::build(raw).unwrap();
+                (a.kpis(&p).unwrap(), a.months(year, 12).unwrap())
+            })
+            .await
+            .unwrap();
+            figures.push(serde_json::to_value(k).unwrap());
+            assert_eq!(
+                m,
+                everything.months(year, 12).unwrap(),
+                "{park} {year}'s months as of {as_of}"
+            );
             assert_eq!(figures[0], figures[1], "{park} {label} as of {as_of}");
+            assert_eq!(
+                figures[0], figures[2],
+                "{park} {label} as of {as_of}, counted by the database"
+            );
             majors += figures[0]["major_projects"]["value"].as_i64().unwrap();
             visits += figures[0]["visit_batches"]["value"].as_i64().unwrap();
             let all = load(&app.db, as_of, Scope::All, &entity::visible::Visible::All)
@@ -1106,6 +1132,14 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
             let seen = Analytics::build(load(&app.db, as_of, Scope::All, &part).await.unwrap()).unwrap();
             for label in ["2024-H1", "2023"] {
                 let period = jobs::period::Period::parse(label).unwrap();
+                let raw = load_kpis(&app.db, as_of, (std::slice::from_ref(&period), &[]), &part)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    seen.kpis(&period).unwrap(),
+                    Analytics::build(raw).unwrap().kpis(&period).unwrap(),
+                    "{park} {label}: KPIs counted by the database, part of the records"
+                );
                 for kind in [FunnelKind::Flow, FunnelKind::Cohort] {
                     for by in [None, Some(Breakdown::Province), Some(Breakdown::ContactLeader)] {
                         assert_eq!(

@@ -19,6 +19,11 @@ use sea_orm::{
 use super::{Breakdown, Counted, Funnel, FunnelKind, GroupCount, Pipeline, Tallies, assemble, load::leader_link};
 use crate::period::Period;
 
+mod kpis;
+
+pub use kpis::DbFigures;
+pub(super) use kpis::db_figures;
+
 /// The stages of the main line.
 const STAGES: usize = project::REACHED.len();
 
@@ -100,23 +105,9 @@ struct Counting<'a> {
 }
 
 impl Counting<'_> {
-    /// The reach date of stage `k` (0 = lead), as kept on the project. On SQLite with a unary `+`, which keeps its
-    /// planner off the column's index: a range over a large share of the projects read through the index costs a
-    /// table look-up per row, two to three times a plain scan (at 100k projects, 334 against 129 ms).
+    /// The reach date of stage `k` (0 = lead), as kept on the project, read by a plain scan.
     fn reach(&self, k: usize) -> Expr {
-        match self.backend {
-            DbBackend::Sqlite => Expr::cust(format!("+{}", Self::column(k))),
-            _ => Expr::col((project::Entity, project::REACHED[k])),
-        }
-    }
-
-    /// The reach-date column of stage `k`, written out with its table.
-    fn column(k: usize) -> String {
-        format!(
-            r#""{}"."{}""#,
-            project::Entity.table_name(),
-            project::REACHED[k].as_str()
-        )
+        scanned(self.backend, project::Entity, project::REACHED[k])
     }
 
     /// Whether a project counts at stage `k` in `p`: a flow, when it reached the stage in the period; a cohort, when
@@ -178,11 +169,8 @@ impl Counting<'_> {
     /// Per group: of the projects counted at stage `k` (≥ 1) in `p`, how many took each number of days from the
     /// stage before.
     async fn days<C: ConnectionTrait>(&self, db: &C, p: &Period, k: usize) -> anyhow::Result<Vec<(String, i32, i64)>> {
-        let [from, to] = [k - 1, k].map(Self::column);
-        let days = Expr::cust(match self.backend {
-            DbBackend::Sqlite => format!("CAST(julianday({to}) - julianday({from}) AS INTEGER)"),
-            _ => format!("CAST({to} - {from} AS BIGINT)"),
-        });
+        let [from, to] = [k - 1, k].map(|k| written(project::Entity, project::REACHED[k]));
+        let days = days_between(self.backend, &from, &to);
         let select = self
             .select()
             .column_as(days.clone(), "days")
@@ -197,6 +185,29 @@ impl Counting<'_> {
             })
             .collect()
     }
+}
+
+/// A column written out with its table.
+fn written(table: impl EntityName, column: impl IdenStatic) -> String {
+    format!(r#""{}"."{}""#, table.table_name(), column.as_str())
+}
+
+/// A date column of a range that covers a large share of the rows, read by a plain scan: on SQLite with a unary
+/// `+`, which keeps its planner off the column's index, where a look-up of the row per index entry costs two to
+/// three times a scan (the projects' reach dates at 100k projects: 334 against 129 ms).
+fn scanned(backend: DbBackend, table: impl EntityName, column: impl IdenStatic) -> Expr {
+    match backend {
+        DbBackend::Sqlite => Expr::cust(format!("+{}", written(table, column))),
+        _ => Expr::col((table, column)),
+    }
+}
+
+/// The whole days from the date in column `from` to that in `to` (both written out).
+fn days_between(backend: DbBackend, from: &str, to: &str) -> Expr {
+    Expr::cust(match backend {
+        DbBackend::Sqlite => format!("CAST(julianday({to}) - julianday({from}) AS INTEGER)"),
+        _ => format!("CAST({to} - {from} AS BIGINT)"),
+    })
 }
 
 /// The projects, selected with nothing yet, and the expression of the column a breakdown groups them by (none

@@ -143,6 +143,27 @@ fn not_yet<'p>(periods: &[&'p Period], done: impl Fn(&Period) -> bool) -> Vec<&'
     todo
 }
 
+/// The year to date of `year` as of `as_of`: 1 January to the as-of date, inside the year.
+pub(super) fn year_to_date(year: i32, as_of: NaiveDate) -> Option<Period> {
+    let jan1 = NaiveDate::from_ymd_opt(year, 1, 1)?;
+    let dec31 = NaiveDate::from_ymd_opt(year, 12, 31)?;
+    Period::range(jan1, as_of.clamp(jan1, dec31)).ok()
+}
+
+/// The months of `year` up to `last_month`, as the home page shows them.
+pub fn months_of(year: i32, last_month: u32) -> PolarsResult<Vec<Period>> {
+    (1..=last_month.min(12))
+        .map(|month| {
+            Period::parse(&format!("{year}-{month:02}")).map_err(|e| PolarsError::ComputeError(e.to_string().into()))
+        })
+        .collect()
+}
+
+/// The error of a figure asked of [`Analytics`] built with figures counted by the database for other periods.
+fn not_counted(what: &str, p: &Period) -> PolarsError {
+    PolarsError::ComputeError(format!("{what} of {} were not counted by the database", p.label).into())
+}
+
 impl Analytics {
     fn frame_of(&self, s: Sum) -> &DataFrame {
         match s {
@@ -176,6 +197,9 @@ impl Analytics {
         let Some(first) = sums.first() else { return Ok(()) };
         if todo.is_empty() {
             return Ok(());
+        }
+        if sums.contains(&Sum::SignedInvestment) && self.in_db.is_some() {
+            return Err(not_counted("the signed investment", todo[0]));
         }
         let mut aggs = Vec::with_capacity(todo.len() * sums.len());
         for (i, p) in todo.iter().enumerate() {
@@ -219,14 +243,12 @@ impl Analytics {
         self.outreach_periods(&asked)
     }
 
-    /// The year to date of `year` when it has targets: 1 January to the as-of date, inside the year.
+    /// The year to date of `year` when it has targets (see [`year_to_date`]).
     pub(super) fn year_to_date(&self, year: i32) -> Option<Period> {
         if !self.targets.iter().any(|t| t.0 == year) {
             return None;
         }
-        let jan1 = NaiveDate::from_ymd_opt(year, 1, 1)?;
-        let dec31 = NaiveDate::from_ymd_opt(year, 12, 31)?;
-        Period::range(jan1, self.as_of.clamp(jan1, dec31)).ok()
+        year_to_date(year, self.as_of)
     }
 
     /// Every target metric's value over a period (money in yuan).
@@ -255,6 +277,13 @@ impl Analytics {
     /// had not reached 竣工投产 before its start, and were not 终止 all through it (off to the side at its start —
     /// their latest event before it a 终止 — and not moved in it); their number and agreed investment (yuan).
     pub fn major(&self, p: &Period) -> PolarsResult<(i64, i64)> {
+        if let Some(f) = &self.in_db {
+            return f
+                .majors
+                .get(&(p.from, p.to))
+                .copied()
+                .ok_or_else(|| not_counted("the 重大项目", p));
+        }
         let (start, end) = (day(p.from), day(p.to));
         let before = |days: &[i32]| days[..days.partition_point(|&d| d < start)].last().copied();
         let (mut n, mut yuan) = (0, 0);
@@ -342,26 +371,29 @@ impl Analytics {
 
     /// Visits (batches, person-times) and projects signed (flow) in each month of `year` up to `last_month`.
     pub fn months(&self, year: i32, last_month: u32) -> PolarsResult<Vec<MonthFigures>> {
-        let months = (1..=last_month.min(12))
-            .map(|month| {
-                Period::parse(&format!("{year}-{month:02}"))
-                    .map_err(|e| PolarsError::ComputeError(e.to_string().into()))
-            })
-            .collect::<PolarsResult<Vec<Period>>>()?;
-        self.sum_periods(
-            &[Sum::VisitBatches, Sum::PersonTimes],
-            &months.iter().collect::<Vec<_>>(),
-        )?;
-        let asked: Vec<(&Period, bool)> = months.iter().map(|p| (p, false)).collect();
-        let flows = self.count_periods((Pipeline::Projects, FunnelKind::Flow, None), &asked)?;
+        let months = months_of(year, last_month)?;
+        let months: Vec<&Period> = months.iter().collect();
+        self.sum_periods(&[Sum::VisitBatches, Sum::PersonTimes], &months)?;
+        let todo = {
+            let counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+            let flow = |p: &Period| (Pipeline::Projects, FunnelKind::Flow, p.from, p.to, None, false);
+            not_yet(&months, |p| counted.contains_key(&flow(p)))
+        };
+        if !todo.is_empty() {
+            let asked: Vec<(&Period, bool)> = todo.into_iter().map(|p| (p, false)).collect();
+            self.count_periods((Pipeline::Projects, FunnelKind::Flow, None), &asked)?;
+        }
         (1..)
-            .zip(months.iter().zip(flows))
-            .map(|(month, (p, flow))| {
+            .zip(months)
+            .map(|(month, p)| {
                 Ok(MonthFigures {
                     month,
                     visit_batches: self.sum(Sum::VisitBatches, p)?,
                     person_times: self.sum(Sum::PersonTimes, p)?,
-                    signed: flow.first().map_or(0, |(_, c, _)| c[2]),
+                    signed: self
+                        .count(Pipeline::Projects, FunnelKind::Flow, p, None)?
+                        .first()
+                        .map_or(0, |(_, c, _)| c[2]),
                 })
             })
             .collect()
@@ -370,6 +402,13 @@ impl Analytics {
     /// The blockers of each category and in all (first) over a period: one pass over the rows in plain loops,
     /// since a grouping by a text column per period cost more than the rest of the KPIs.
     fn blocker_stats(&self, p: &Period) -> PolarsResult<Vec<BlockerStats>> {
+        if let Some(f) = &self.in_db {
+            return f
+                .blockers
+                .get(&(p.from, p.to))
+                .cloned()
+                .ok_or_else(|| not_counted("the blockers", p));
+        }
         let b = &self.blockers;
         let (from, to, end) = (day(p.from), day(p.to), day(p.to.min(self.as_of)));
         let all = b.names.len();

@@ -10,6 +10,8 @@ use entity::{
     visible::Visible,
 };
 use futures_util::TryStreamExt;
+
+use crate::period::Period;
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
     QuerySelect, QueryTrait, RelationTrait, StreamTrait,
@@ -50,6 +52,8 @@ pub struct Raw {
     pub(super) above_size: Vec<i32>,
     pub(super) blockers: BlockerColumns,
     pub(super) targets: Vec<(i32, TargetMetric, i64)>,
+    /// What the database counted of the projects and blockers, when they were not read ([`load_kpis`]).
+    pub(super) figures: Option<super::DbFigures>,
 }
 
 /// Fund arrivals: day, amount in yuan, the yuan of 内资 (0 for foreign capital) and the US cents of foreign capital
@@ -118,6 +122,8 @@ pub enum Scope {
     Kpis(NaiveDate),
     /// Everything (the nightly job's breakdowns and KPIs of any period).
     All,
+    /// The ledgers and incubation, as [`Scope::Kpis`] reads them; no project or blocker ([`load_kpis`]).
+    Ledger(NaiveDate),
 }
 
 /// The (owner, rank, day) of every stage event of `E` up to `as_of` whose owner is `within`; events off to the side
@@ -163,11 +169,12 @@ pub async fn load<C: Source>(db: &C, as_of: NaiveDate, scope: Scope, visible: &V
         ..Raw::default()
     };
     let since = match scope {
-        Scope::Kpis(since) => Some(since),
+        Scope::Kpis(since) | Scope::Ledger(since) => Some(since),
         _ => None,
     };
     let projects = async {
         match scope {
+            Scope::Ledger(_) => return Ok(()),
             Scope::Kpis(since) => load_reach(db, (as_of, since), visible, &mut raw).await?,
             Scope::All => load_projects(db, as_of, visible, &mut raw).await?,
             Scope::Projects => return load_projects(db, as_of, visible, &mut raw).await,
@@ -206,6 +213,28 @@ pub async fn load<C: Source>(db: &C, as_of: NaiveDate, scope: Scope, visible: &V
     Ok(raw)
 }
 
+/// What the KPIs of each of `main` (and the home page's `months`: their visits and signed projects) read, as of
+/// `as_of`, of the records `visible`: the ledgers and incubation read, the projects and blockers counted by the
+/// database ([`super::in_db`]). An [`super::Analytics`] built from it answers those KPIs and months, and nothing
+/// else of the projects.
+pub async fn load_kpis<C: Source>(
+    db: &C,
+    as_of: NaiveDate,
+    (main, months): (&[Period], &[Period]),
+    visible: &Visible,
+) -> anyhow::Result<Raw> {
+    let since = (main.iter().chain(months))
+        .map(|p| p.previous_year().from)
+        .min()
+        .unwrap_or(as_of);
+    let (mut raw, figures) = futures_util::try_join!(
+        load(db, as_of, Scope::Ledger(since), visible),
+        super::in_db::db_figures(db, as_of, (main, months), visible),
+    )?;
+    raw.figures = Some(figures);
+    Ok(raw)
+}
+
 /// What the analytics read through: any connection; a pool can also lend a second one, to read two tables at once.
 pub trait Source: ConnectionTrait + StreamTrait {
     /// The pool, when this is one.
@@ -237,11 +266,13 @@ where
     match scope {
         Scope::Projects => return Ok(rest),
         Scope::Incubation => return load_incubation(db, as_of, visible, &mut rest).await.map(|()| rest),
-        Scope::Kpis(_) | Scope::All => {}
+        Scope::Kpis(_) | Scope::Ledger(_) | Scope::All => {}
     }
     load_incubation(db, as_of, visible, &mut rest).await?;
     load_ledger(db, (since, as_of), visible, &mut rest).await?;
-    load_blockers(db, (since, as_of), visible, &mut rest).await?;
+    if !matches!(scope, Scope::Ledger(_)) {
+        load_blockers(db, (since, as_of), visible, &mut rest).await?;
+    }
     Ok(rest)
 }
 

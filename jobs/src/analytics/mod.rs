@@ -25,9 +25,10 @@ mod kpis;
 mod load;
 mod types;
 
-pub use in_db::project_funnel;
+pub use in_db::{DbFigures, project_funnel};
+pub use kpis::months_of;
 use load::{Events, day, epoch};
-pub use load::{Raw, Scope, Source, load};
+pub use load::{Raw, Scope, Source, load, load_kpis};
 pub use types::*;
 /// Runs `f` (building the frames and querying them) on one of polars' own worker threads. Polars hands every query,
 /// and parts of each, to its thread pool; called from elsewhere, each hand-over wakes a pool thread and puts the caller
@@ -77,6 +78,9 @@ pub struct Analytics {
     above_size: DataFrame,
     blockers: kpis::Blockers,
     targets: Vec<(i32, TargetMetric, i64)>,
+    /// The projects' and blockers' figures of some periods, counted by the database: the projects and blockers were
+    /// not read, so no other period's can be computed.
+    in_db: Option<DbFigures>,
     /// The counts asked for so far: the nightly job asks for the same period's totals in every funnel and KPI table,
     /// and for a period's previous year, which is often another of its periods.
     counted: Mutex<HashMap<CountKey, Arc<Counted>>>,
@@ -253,6 +257,15 @@ impl Analytics {
             .with_column(col("cohort_year").cast(DataType::String))
             .collect()?;
         let b = raw.blockers;
+        let (mut counted, mut summed) = (HashMap::new(), HashMap::new());
+        for (&(from, to), (stages, signed)) in raw.figures.iter().flat_map(|f| &f.flows) {
+            let all = vec![("all".to_owned(), stages.to_vec(), vec![Vec::new(); stages.len()])];
+            counted.insert(
+                (Pipeline::Projects, FunnelKind::Flow, from, to, None, false),
+                Arc::new(all),
+            );
+            summed.insert((kpis::Sum::SignedInvestment, from, to), *signed);
+        }
         Ok(Analytics {
             as_of,
             projects,
@@ -280,8 +293,9 @@ impl Analytics {
             above_size: DataFrame::new_infer_height(vec![Column::new("day".into(), raw.above_size)])?,
             blockers: kpis::Blockers::new(b),
             targets: raw.targets,
-            counted: Mutex::default(),
-            summed: Mutex::default(),
+            in_db: raw.figures,
+            counted: Mutex::new(counted),
+            summed: Mutex::new(summed),
             outreach_counted: Mutex::default(),
         })
     }
@@ -354,6 +368,11 @@ impl Analytics {
         (pipeline, kind, by): (Pipeline, FunnelKind, Option<Breakdown>),
         asked: &[(&Period, bool)],
     ) -> PolarsResult<Vec<Arc<Counted>>> {
+        if let (Pipeline::Projects, Some((p, _))) = (pipeline, asked.first().filter(|_| self.in_db.is_some())) {
+            return Err(PolarsError::ComputeError(
+                format!("the projects of {} were not counted by the database", p.label).into(),
+            ));
+        }
         let (df, stages) = match pipeline {
             Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),
             Pipeline::Incubation => (&self.incubation, IncubationStage::ORDER.len()),

@@ -1,0 +1,380 @@
+//! What the KPIs read of the projects and the blockers, counted by the database: the flow counts and the signed
+//! investment of some periods, the 重大项目 worked on in them and the blocker figures, in four statements instead of
+//! reading every project reached by the as-of date, every 重大项目's events and every blocker. These are the rules of
+//! [`Analytics::kpis`] (docs/DEFINITIONS.md) written as SQL aggregates; a test holds the two equal.
+//!
+//! [`Analytics::kpis`]: super::super::Analytics::kpis
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use entity::{blocker, enums::ProjectStage, project, stage_event, visible::Visible};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Func, SelectStatement},
+};
+
+use super::{Counting, STAGES, days_between, scanned, written};
+use crate::{
+    analytics::{BlockerStats, FunnelKind, kpis::year_to_date, median_p90},
+    period::Period,
+};
+
+/// A period by its first and last day.
+pub(in crate::analytics) type Span = (NaiveDate, NaiveDate);
+
+/// The figures of the projects and blockers that the KPIs of some periods read, counted by the database.
+#[derive(Debug, Default)]
+pub struct DbFigures {
+    /// Per period: how many projects reached each stage in it (flow) and the investment agreed by those signed in it
+    /// (yuan).
+    pub(in crate::analytics) flows: HashMap<Span, ([i64; STAGES], i64)>,
+    /// Per period: the 重大项目 worked on in it and their agreed investment (yuan).
+    pub(in crate::analytics) majors: HashMap<Span, (i64, i64)>,
+    /// Per period: the blocker figures, the total first, then each category's.
+    pub(in crate::analytics) blockers: HashMap<Span, Vec<BlockerStats>>,
+}
+
+/// What the KPIs of each of `main` read, as of `as_of`, of the records `visible`: the flows and signed investment of
+/// the period, of the year before it and of `year_to_date` of its year; the 重大项目 of the period and the year before;
+/// the period's blockers. `flows` asks the flows of more periods (the home page's months).
+pub(in crate::analytics) async fn db_figures<C: ConnectionTrait>(
+    db: &C,
+    as_of: NaiveDate,
+    (main, flows): (&[Period], &[Period]),
+    visible: &Visible,
+) -> anyhow::Result<DbFigures> {
+    let counting = Counting {
+        as_of,
+        kind: FunnelKind::Flow,
+        by: None,
+        visible,
+        backend: db.get_database_backend(),
+    };
+    let majors: Vec<Period> = distinct(main.iter().flat_map(|p| [p.clone(), p.previous_year()]));
+    let flows = distinct(
+        majors
+            .iter()
+            .cloned()
+            .chain(main.iter().filter_map(|p| year_to_date(p.to.year(), as_of)))
+            .chain(flows.iter().cloned()),
+    );
+    let blocker_figures = futures_util::future::try_join_all(main.iter().map(|p| counting.blockers(db, p)));
+    let (counted, candidates, dropped, blockers) = futures_util::try_join!(
+        counting.flows(db, &flows),
+        counting.major_candidates(db, &majors),
+        counting.dropped_majors(db, &majors),
+        blocker_figures,
+    )?;
+    let mut out = DbFigures::default();
+    for (p, counted) in flows.iter().zip(counted) {
+        out.flows.insert((p.from, p.to), counted);
+    }
+    for ((p, (n, yuan)), (off_n, off_yuan)) in majors.iter().zip(candidates).zip(dropped) {
+        out.majors.insert((p.from, p.to), (n - off_n, yuan - off_yuan));
+    }
+    for (p, b) in main.iter().zip(blockers) {
+        out.blockers.insert((p.from, p.to), b);
+    }
+    Ok(out)
+}
+
+/// The periods, each once, in order of their days.
+fn distinct(periods: impl Iterator<Item = Period>) -> Vec<Period> {
+    let mut out: Vec<Period> = periods.collect();
+    out.sort_by_key(|p| (p.from, p.to));
+    out.dedup_by_key(|p| (p.from, p.to));
+    out
+}
+
+/// `SUM(value)` as a BIGINT (PostgreSQL sums a BIGINT column as NUMERIC).
+fn sum(value: impl Into<Expr>) -> Expr {
+    Expr::expr(Func::cast_as(Func::sum(value), Alias::new("BIGINT")))
+}
+
+/// `SUM(CASE WHEN cond THEN value ELSE 0 END)` as a BIGINT.
+fn sum_if(cond: Condition, value: impl Into<Expr>) -> Expr {
+    sum(Expr::case(cond, value).finally(0))
+}
+
+/// A project's agreed investment (yuan; 0 when not given).
+fn agreed() -> Expr {
+    Expr::expr(Func::coalesce([
+        Expr::col((project::Entity, project::Column::AgreedInvestmentYuan)),
+        Expr::val(0i64),
+    ]))
+}
+
+/// A sum as read: none (no rows) is 0.
+fn sum_at(row: &sea_orm::QueryResult, i: usize) -> Result<i64, sea_orm::DbErr> {
+    Ok(row.try_get_by_index::<Option<i64>>(i)?.unwrap_or(0))
+}
+
+impl Counting<'_> {
+    /// Whether a 重大项目 is a candidate to have been worked on in `p`: first recorded by its end and not in
+    /// production (as of the as-of date) before its start.
+    fn major_candidate(&self, p: &Period) -> Condition {
+        let reach = |k: usize| Expr::col((project::Entity, project::REACHED[k]));
+        Condition::all()
+            .add(Expr::col((project::Entity, project::Column::IsMajor)).eq(true))
+            .add(reach(0).lte(p.to))
+            .add(
+                Condition::any()
+                    .add(reach(5).is_null())
+                    .add(reach(5).gte(p.from))
+                    .add(reach(5).gt(self.as_of)),
+            )
+    }
+
+    /// Per period of `flows`: how many projects seen reached each stage in it (by the as-of date) and the investment
+    /// agreed by those signed in it, from per-stage histograms of the reach days over all the periods.
+    async fn flows<C: ConnectionTrait>(&self, db: &C, flows: &[Period]) -> anyhow::Result<Vec<([i64; STAGES], i64)>> {
+        let (Some(lo), Some(hi)) = (
+            flows.iter().map(|p| p.from).min(),
+            flows.iter().map(|p| std::cmp::Ord::min(p.to, self.as_of)).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let days =
+            futures_util::future::try_join_all((0..STAGES).map(|k| self.reached_per_day(db, k, (lo, hi)))).await?;
+        Ok(flows
+            .iter()
+            .map(|p| {
+                let to = std::cmp::Ord::min(p.to, self.as_of);
+                let mut out = ([0; STAGES], 0);
+                for (k, days) in days.iter().enumerate() {
+                    let (a, b) = (
+                        days.partition_point(|d| d.0 < p.from),
+                        days.partition_point(|d| d.0 <= to),
+                    );
+                    for &(_, n, yuan) in days.get(a..b).unwrap_or_default() {
+                        out.0[k] += n;
+                        out.1 += yuan;
+                    }
+                }
+                out
+            })
+            .collect())
+    }
+
+    /// Per day from `lo` to `hi` (in order), how many projects seen reached stage `k` on it and, for 签约, the
+    /// investment they agreed (0 for the other stages). The range is read through the stage's index.
+    async fn reached_per_day<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        k: usize,
+        (lo, hi): (NaiveDate, NaiveDate),
+    ) -> anyhow::Result<Vec<(NaiveDate, i64, i64)>> {
+        let on = Expr::col((project::Entity, project::REACHED[k]));
+        let signed = k == 2;
+        let select = project::Entity::find()
+            .select_only()
+            .column_as(on.clone(), "day")
+            .expr(Expr::cust("COUNT(*)"))
+            .apply_if(signed.then(|| sum(agreed())), QuerySelect::expr)
+            .filter(on.clone().between(lo, hi))
+            .apply_if(self.visible.projects(), QueryFilter::filter)
+            .group_by(on.clone())
+            .order_by_asc(on);
+        let rows = db.query_all_raw(select.build(self.backend)).await?;
+        rows.iter()
+            .map(|row| {
+                let yuan = if signed { sum_at(row, 2)? } else { 0 };
+                Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, yuan))
+            })
+            .collect()
+    }
+
+    /// Per period of `majors`: the 重大项目 seen that may have been worked on in it ([`Counting::major_candidate`];
+    /// see [`Counting::dropped_majors`]) and their agreed investment.
+    async fn major_candidates<C: ConnectionTrait>(&self, db: &C, majors: &[Period]) -> anyhow::Result<Vec<(i64, i64)>> {
+        let mut select = project::Entity::find()
+            .select_only()
+            .filter(project::Column::IsMajor.eq(true))
+            .filter(self.reach(0).lte(self.as_of))
+            .apply_if(self.visible.projects(), QueryFilter::filter);
+        for p in majors {
+            select = select
+                .expr(sum_if(self.major_candidate(p), 1))
+                .expr(sum_if(self.major_candidate(p), agreed()));
+        }
+        let row = db
+            .query_one_raw(select.build(self.backend))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("an aggregate answers one row"))?;
+        (0..majors.len())
+            .map(|i| Ok((sum_at(&row, 2 * i)?, sum_at(&row, 2 * i + 1)?)))
+            .collect()
+    }
+
+    /// Per period of `majors`: the 重大项目 candidates of [`Counting::major_candidate`] that were not worked on in it —
+    /// off to the side at its start (their latest event before it a 终止) and not moved in it — and their agreed
+    /// investment. Only projects with a 终止 event can be off to the side: their events are grouped per project.
+    async fn dropped_majors<C: ConnectionTrait>(&self, db: &C, majors: &[Period]) -> anyhow::Result<Vec<(i64, i64)>> {
+        if majors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (stage, on, owner) = (
+            stage_event::Column::Stage,
+            stage_event::Column::OccurredOn,
+            stage_event::Column::ProjectId,
+        );
+        let majors_ids = project::Entity::find()
+            .select_only()
+            .column(project::Column::Id)
+            .filter(project::Column::IsMajor.eq(true))
+            .into_query();
+        let dropped = stage_event::Entity::find()
+            .select_only()
+            .column(owner)
+            .filter(stage.eq(ProjectStage::Dropped))
+            .filter(on.lte(self.as_of))
+            .filter(owner.in_subquery(majors_ids))
+            .into_query();
+        let mut events = stage_event::Entity::find()
+            .select_only()
+            .column(owner)
+            .filter(on.lte(self.as_of))
+            .filter(owner.in_subquery(dropped))
+            .group_by(owner);
+        let latest = |kind: Expr, before: NaiveDate| {
+            Func::max(Expr::case(Condition::all().add(kind).add(on.lt(before)), Expr::col(on)).finally(Expr::null()))
+        };
+        for (i, p) in majors.iter().enumerate() {
+            let moved_in = Condition::all()
+                .add(stage.ne(ProjectStage::Dropped))
+                .add(on.between(p.from, p.to));
+            events = events
+                .expr_as(latest(stage.eq(ProjectStage::Dropped), p.from), format!("d{i}"))
+                .expr_as(latest(stage.ne(ProjectStage::Dropped), p.from), format!("m{i}"))
+                .expr_as(Func::max(Expr::case(moved_in, 1).finally(0)), format!("i{i}"));
+        }
+        let x = Alias::new("x");
+        let of = |c: String| Expr::col((x.clone(), Alias::new(c)));
+        let mut select: SelectStatement = project::Entity::find()
+            .select_only()
+            .filter(self.reach(0).lte(self.as_of))
+            .apply_if(self.visible.projects(), QueryFilter::filter)
+            .into_query();
+        select.join_subquery(
+            JoinType::InnerJoin,
+            events.into_query(),
+            x.clone(),
+            of("project_id".into()).equals((project::Entity, project::Column::Id)),
+        );
+        for (i, p) in majors.iter().enumerate() {
+            let (drop, moved) = (of(format!("d{i}")), of(format!("m{i}")));
+            let idle = self
+                .major_candidate(p)
+                .add(drop.clone().is_not_null())
+                .add(Condition::any().add(moved.clone().is_null()).add(drop.gte(moved)))
+                .add(of(format!("i{i}")).eq(0));
+            select.expr(sum_if(idle.clone(), 1)).expr(sum_if(idle, agreed()));
+        }
+        let row = db
+            .query_one_raw(self.backend.build(&select))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("an aggregate answers one row"))?;
+        (0..majors.len())
+            .map(|i| Ok((sum_at(&row, 2 * i)?, sum_at(&row, 2 * i + 1)?)))
+            .collect()
+    }
+
+    /// The blockers of the projects seen over `p`, in all (first) and by category: raised in it, resolved in it (with
+    /// the median days it took), open at its end (as of the as-of date) and of those overdue. Every category of a
+    /// blocker raised by the as-of date is listed, as the engine lists the categories it reads.
+    async fn blockers<C: ConnectionTrait>(&self, db: &C, p: &Period) -> anyhow::Result<Vec<BlockerStats>> {
+        use blocker::Column::{Category, DueDate, OpenedOn, ResolvedOn};
+        let end = std::cmp::Ord::min(p.to, self.as_of);
+        let col = |c: blocker::Column| Expr::col((blocker::Entity, c));
+        let resolved_in = || Condition::all().add(col(ResolvedOn).between(p.from, end));
+        let open_at_end = || {
+            Condition::all().add(col(OpenedOn).lte(end)).add(
+                Condition::any()
+                    .add(col(ResolvedOn).is_null())
+                    .add(col(ResolvedOn).gt(end)),
+            )
+        };
+        let seen = || {
+            blocker::Entity::find()
+                .select_only()
+                .column(Category)
+                .filter(scanned(self.backend, blocker::Entity, OpenedOn).lte(self.as_of))
+                .apply_if(
+                    self.visible.via_project(blocker::Column::ProjectId),
+                    QueryFilter::filter,
+                )
+                .group_by(Category)
+        };
+        let counts = seen()
+            .expr(sum_if(Condition::all().add(col(OpenedOn).between(p.from, p.to)), 1))
+            .expr(sum_if(resolved_in(), 1))
+            .expr(sum_if(open_at_end(), 1))
+            .expr(sum_if(open_at_end().add(col(DueDate).lt(end)), 1));
+        let days = days_between(
+            self.backend,
+            &written(blocker::Entity, OpenedOn),
+            &written(blocker::Entity, ResolvedOn),
+        );
+        let took = seen()
+            .column_as(days.clone(), "days")
+            .expr(Expr::cust("COUNT(*)"))
+            .filter(resolved_in())
+            .group_by(days);
+        let (counts, took) = futures_util::try_join!(
+            db.query_all_raw(counts.build(self.backend)),
+            db.query_all_raw(took.build(self.backend)),
+        )?;
+        blocker_stats(&counts, &took)
+    }
+}
+
+/// The blocker figures from their counts per category and their days to resolve per category and number of days:
+/// the total first, then the categories in order.
+fn blocker_stats(counts: &[sea_orm::QueryResult], took: &[sea_orm::QueryResult]) -> anyhow::Result<Vec<BlockerStats>> {
+    let mut by_category: BTreeMap<String, (BlockerStats, Vec<i32>)> = BTreeMap::new();
+    for row in counts {
+        let category: String = row.try_get_by_index(0)?;
+        let stats = BlockerStats {
+            category: category.clone(),
+            opened: sum_at(row, 1)?,
+            resolved: sum_at(row, 2)?,
+            open_at_end: sum_at(row, 3)?,
+            overdue: sum_at(row, 4)?,
+            median_days_to_resolve: None,
+        };
+        by_category.insert(category, (stats, Vec::new()));
+    }
+    for row in took {
+        let (category, d, n): (String, i64, i64) = (
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+        );
+        if let Some((_, days)) = by_category.get_mut(&category) {
+            days.extend(std::iter::repeat_n(i32::try_from(d)?, usize::try_from(n)?));
+        }
+    }
+    let mut total = BlockerStats {
+        category: "all".into(),
+        opened: 0,
+        resolved: 0,
+        open_at_end: 0,
+        overdue: 0,
+        median_days_to_resolve: None,
+    };
+    let mut all_days = Vec::new();
+    let mut out = vec![];
+    for (_, (mut stats, days)) in by_category {
+        total.opened += stats.opened;
+        total.resolved += stats.resolved;
+        total.open_at_end += stats.open_at_end;
+        total.overdue += stats.overdue;
+        all_days.extend_from_slice(&days);
+        stats.median_days_to_resolve = median_p90(days).0;
+        out.push(stats);
+    }
+    total.median_days_to_resolve = median_p90(all_days).0;
+    out.insert(0, total);
+    Ok(out)
+}
