@@ -1,7 +1,9 @@
 //! What the KPIs read of the projects and the blockers, counted by the database: the flow counts and the signed
-//! investment of some periods, the 重大项目 worked on in them and the blocker figures, in four statements instead of
-//! reading every project reached by the as-of date, every 重大项目's events and every blocker. These are the rules of
-//! [`Analytics::kpis`] (docs/DEFINITIONS.md) written as SQL aggregates; a test holds the two equal.
+//! investment of some periods (one histogram of reach days per stage), the 重大项目 worked on in them (a statement over
+//! the 重大项目, one over the events of those with a 终止) and the blocker figures (counts per category, and days to
+//! resolve per category and number of days), instead of reading every project reached by the as-of date, every
+//! 重大项目's events and every blocker. These are the rules of [`Analytics::kpis`] (docs/DEFINITIONS.md) written as
+//! SQL aggregates; a test holds the two equal.
 //!
 //! [`Analytics::kpis`]: super::super::Analytics::kpis
 
