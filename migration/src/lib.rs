@@ -20,6 +20,7 @@ mod m20261206_000015_request_id;
 mod m20261206_000016_shared_state;
 mod m20261207_000017_attachments;
 mod m20261207_000018_channels;
+mod m20261207_000019_stage_industry;
 mod util;
 
 /// All migrations, oldest first.
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_shared_state::Migration),
             Box::new(m20261207_000017_attachments::Migration),
             Box::new(m20261207_000018_channels::Migration),
+            Box::new(m20261207_000019_stage_industry::Migration),
         ]
     }
 }
