@@ -1069,6 +1069,9 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
             let everything = Analytics::build(everything.await.unwrap()).unwrap();
             let (k, m) = tokio::task::spawn_blocking(move || {
                 let a = Analytics::build(raw).unwrap();
+                // A period the database did not count is refused, not answered with zeros.
+                let other = p.previous_year().previous_year();
+                assert!(a.kpis(&other).is_err(), "the KPIs of {} were not counted", other.label);
                 (a.kpis(&p).unwrap(), a.months(year, 12).unwrap())
             })
             .await

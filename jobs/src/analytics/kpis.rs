@@ -160,7 +160,7 @@ pub fn months_of(year: i32, last_month: u32) -> PolarsResult<Vec<Period>> {
 }
 
 /// The error of a figure asked of [`Analytics`] built with figures counted by the database for other periods.
-fn not_counted(what: &str, p: &Period) -> PolarsError {
+pub(super) fn not_counted(what: &str, p: &Period) -> PolarsError {
     PolarsError::ComputeError(format!("{what} of {} were not counted by the database", p.label).into())
 }
 

@@ -10,13 +10,13 @@ use entity::{
     visible::Visible,
 };
 use futures_util::TryStreamExt;
-
-use crate::period::Period;
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
     QuerySelect, QueryTrait, RelationTrait, StreamTrait,
     sea_query::{self, Alias, Expr},
 };
+
+use crate::period::Period;
 
 mod ledger;
 

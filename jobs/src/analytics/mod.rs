@@ -369,9 +369,7 @@ impl Analytics {
         asked: &[(&Period, bool)],
     ) -> PolarsResult<Vec<Arc<Counted>>> {
         if let (Pipeline::Projects, Some((p, _))) = (pipeline, asked.first().filter(|_| self.in_db.is_some())) {
-            return Err(PolarsError::ComputeError(
-                format!("the projects of {} were not counted by the database", p.label).into(),
-            ));
+            return Err(kpis::not_counted("the projects", p));
         }
         let (df, stages) = match pipeline {
             Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),
