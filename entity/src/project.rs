@@ -11,6 +11,10 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     pub company_id: i64,
+    /// The company's province as stored on it now: kept by the database (the triggers of migration
+    /// `m20261207_000020_company_province`), never written by the service; the breakdowns by province read it. A model
+    /// answered by an insert on SQLite holds none (its trigger writes after the row).
+    pub company_province: Option<String>,
     pub industry: Option<String>,
     pub source: ProjectSource,
     /// The visit, outreach activity or partner the project came from, when recorded.

@@ -21,6 +21,7 @@ mod m20261206_000016_shared_state;
 mod m20261207_000017_attachments;
 mod m20261207_000018_channels;
 mod m20261207_000019_stage_industry;
+mod m20261207_000020_company_province;
 mod util;
 
 /// All migrations, oldest first.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_attachments::Migration),
             Box::new(m20261207_000018_channels::Migration),
             Box::new(m20261207_000019_stage_industry::Migration),
+            Box::new(m20261207_000020_company_province::Migration),
         ]
     }
 }

@@ -318,13 +318,12 @@ async fn signed_by_province(
     seen: &Seen,
     (from, until): (NaiveDate, NaiveDate),
 ) -> AppResult<Vec<(Option<String>, i64)>> {
-    use entity::{company, project};
-    use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
+    use entity::project;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     let mut signed = project::Entity::find()
         .select_only()
-        .column(company::Column::Province)
+        .column(project::Column::CompanyProvince)
         .column(project::Column::AgreedInvestmentYuan)
-        .join(JoinType::InnerJoin, project::Relation::Company.def())
         .filter(project::Column::ReachedSignedOn.between(from, until))
         .filter(project::Column::AgreedInvestmentYuan.is_not_null());
     if let Some(c) = seen.visible.projects() {

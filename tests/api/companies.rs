@@ -15,7 +15,96 @@ db_test!(
     stale_company_updates_change_nothing,
     company_in_use_is_not_deleted,
     contacts_are_validated_and_versioned,
+    a_projects_province_is_its_companys,
 );
+
+/// Each project keeps its company's province (the breakdowns by province read it there): as it is created, when
+/// its company's province changes or is cleared, and when it moves to another company; the funnel by province
+/// follows.
+async fn a_projects_province_is_its_companys(app: TestApp) {
+    let company = |name: &str, province: &str| {
+        let app = &app;
+        let body = json!({"name": name, "province": province});
+        async move {
+            let (s, c) = app.post("/api/v1/companies", body).await;
+            assert_eq!(s, StatusCode::CREATED, "{c}");
+            c["id"].as_i64().unwrap()
+        }
+    };
+    let (a, b) = (company("甲公司", "江苏").await, company("乙公司", "广东").await);
+    let mut ids = Vec::new();
+    for name in ["甲一项目", "甲二项目"] {
+        let body = json!({"name": name, "company_id": a, "stage": "lead", "occurred_on": "2024-03-01"});
+        let (s, p) = app.post("/api/v1/projects", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        ids.push(p["id"].as_i64().unwrap());
+    }
+    let listed = |province: &'static str| app.projects_in(province);
+    let by_province = || {
+        let app = &app;
+        async move {
+            let (s, f) = app
+                .get("/api/v1/analytics/funnel?period=2024&as_of=2024-12-31&by=province")
+                .await;
+            assert_eq!(s, StatusCode::OK, "{f}");
+            f["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    (
+                        g["key"].as_str().unwrap().to_owned(),
+                        g["stages"][0]["count"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+        }
+    };
+    assert_eq!((listed("江苏").await, app.provinces_astray().await), (2, 0));
+    assert_eq!(by_province().await, [("江苏".to_owned(), 2)].into());
+
+    let (s, c) = app
+        .patch(
+            &format!("/api/v1/companies/{a}"),
+            json!({"version": 1, "province": "浙江"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(
+        (listed("江苏").await, listed("浙江").await, app.provinces_astray().await),
+        (0, 2, 0)
+    );
+    assert_eq!(by_province().await, [("浙江".to_owned(), 2)].into());
+
+    let (s, p) = app
+        .patch(
+            &format!("/api/v1/projects/{}", ids[1]),
+            json!({"version": 1, "company_id": b}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(
+        (listed("浙江").await, listed("广东").await, app.provinces_astray().await),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        by_province().await,
+        [("广东".to_owned(), 1), ("浙江".to_owned(), 1)].into()
+    );
+
+    let (s, c) = app
+        .patch(
+            &format!("/api/v1/companies/{b}"),
+            json!({"version": 1, "province": null}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!((listed("广东").await, app.provinces_astray().await), (0, 0));
+    assert_eq!(
+        by_province().await,
+        [("(未填)".to_owned(), 1), ("浙江".to_owned(), 1)].into()
+    );
+}
 
 async fn company_lifecycle(app: TestApp) {
     let (s, c) = app

@@ -881,6 +881,7 @@ async fn foreign_capital_arrives_in_dollars_from_a_fund_sheet(app: TestApp) {
 
 async fn every_template_imports_as_its_example_says(app: TestApp) {
     let admin = app.token("admin").to_owned();
+    let mut companies_batch = None;
     for dataset in [
         "projects",
         "companies",
@@ -898,6 +899,9 @@ async fn every_template_imports_as_its_example_says(app: TestApp) {
         assert_eq!(resp.status(), StatusCode::OK);
         let bytes = resp.bytes().await.unwrap().to_vec();
         let (_, r) = upload_to(&app, &admin, dataset, "mode=commit", &format!("{dataset}.xlsx"), bytes).await;
+        if dataset == "companies" {
+            companies_batch = r["batch_id"].as_i64();
+        }
         // The example row imports without an error or warning; the companies list then finds the company the
         // projects template created (so it updates it with the example's province, city and contact).
         assert_eq!(
@@ -918,6 +922,12 @@ async fn every_template_imports_as_its_example_says(app: TestApp) {
         (p["stage"].clone(), p["funds_arrived"].clone()),
         (json!("signed"), json!("3000"))
     );
+    // The project keeps its company's province, which the companies' import set and its undo takes back.
+    assert_eq!((app.projects_in("江苏").await, app.provinces_astray().await), (1, 0));
+    let batch = companies_batch.unwrap();
+    let (s, undone) = app.delete(&format!("/api/v1/imports/batches/{batch}")).await;
+    assert_eq!(s, StatusCode::OK, "{undone}");
+    assert_eq!((app.projects_in("江苏").await, app.provinces_astray().await), (0, 0));
 }
 
 async fn a_blocker_ledger_and_its_progress(app: TestApp) {

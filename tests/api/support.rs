@@ -146,6 +146,30 @@ fn unique_name() -> String {
 }
 
 impl TestApp {
+    /// How many projects keep a province other than their company's as stored (the database keeps it on each
+    /// project for the breakdowns by province: always none).
+    pub async fn provinces_astray(&self) -> i64 {
+        let sql = "SELECT COUNT(*) AS n FROM projects p JOIN companies c ON c.id = p.company_id \
+                   WHERE COALESCE(p.company_province, '') <> COALESCE(c.province, '')";
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+
+    /// How many projects keep `province` as their company's.
+    pub async fn projects_in(&self, province: &str) -> i64 {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        entity::project::Entity::find()
+            .filter(entity::project::Column::CompanyProvince.eq(province))
+            .count(&self.db)
+            .await
+            .unwrap() as i64
+    }
+
     /// Fills the database with the benchmark's synthetic projects (histories that skip stages, move back, drop,
     /// reopen and run past the as-of date) and a few other records.
     pub async fn synthetic_projects(&self, projects: usize) {

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use entity::{company, project, user, visible::Visible};
+use entity::{project, user, visible::Visible};
 use futures_util::future::try_join_all;
 use sea_orm::{
     ConnectionTrait, DbBackend, EntityName, EntityTrait, IdenStatic, JoinType, QueryFilter, QuerySelect, QueryTrait,
-    RelationTrait, Select,
+    Select,
     sea_query::{Alias, Condition, Expr, ExprTrait, Func},
 };
 
@@ -211,17 +211,14 @@ fn days_between(backend: DbBackend, from: &str, to: &str) -> Expr {
 }
 
 /// The projects, selected with nothing yet, and the expression of the column a breakdown groups them by (none
-/// without one): a breakdown by province joins the companies, one by contact leader the users.
+/// without one): a breakdown by contact leader joins the users (the company's province is kept on the project).
 fn keyed(by: Option<Breakdown>) -> (sea_orm::Select<project::Entity>, Expr) {
     let leader = Alias::new("leader");
     let select = project::Entity::find().select_only();
     match by {
         Some(Breakdown::Industry) => (select, Expr::col((project::Entity, project::Column::Industry))),
         Some(Breakdown::Source) => (select, Expr::col((project::Entity, project::Column::Source))),
-        Some(Breakdown::Province) => (
-            select.join(JoinType::InnerJoin, project::Relation::Company.def()),
-            Expr::col((company::Entity, company::Column::Province)),
-        ),
+        Some(Breakdown::Province) => (select, Expr::col((project::Entity, project::Column::CompanyProvince))),
         // A linked leader by their name as it is now; a name that links no one as written.
         Some(Breakdown::ContactLeader) => (
             select.join_as(JoinType::LeftJoin, leader_link(), leader.clone()),

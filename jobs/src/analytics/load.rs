@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use entity::{
-    company,
     enums::{IncubationStage, ProjectStage, TargetMetric},
     incubation_candidate, incubation_event,
     pipeline::Stage,
@@ -12,7 +11,7 @@ use entity::{
 use futures_util::TryStreamExt;
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, QueryTrait, RelationTrait, StreamTrait,
+    QuerySelect, QueryTrait, StreamTrait,
     sea_query::{self, Alias, Expr},
 };
 
@@ -401,7 +400,7 @@ where
             project::Column::Source,
             project::Column::ContactLeader,
         ])
-        .column(company::Column::Province)
+        .column(project::Column::CompanyProvince)
         .column(project::Column::AgreedInvestmentYuan)
         .column(project::Column::IsMajor)
         .column_as(
@@ -409,7 +408,6 @@ where
             "leader_name",
         )
         .columns(project::REACHED)
-        .join(JoinType::InnerJoin, project::Relation::Company.def())
         .join_as(JoinType::LeftJoin, leader_link(), Alias::new("leader"))
         .apply_if(visible.projects(), QueryFilter::filter);
     let mut rows = select.into_model::<ProjectRow>().stream(db).await?;

@@ -113,13 +113,7 @@ fn select(backend: sea_orm::DbBackend, f: ProjectFilter) -> AppResult<sea_orm::S
         s = s.filter(project::Column::CompanyId.eq(v));
     }
     if let Some(v) = f.province {
-        use entity::company;
-        let of = company::Entity::find()
-            .select_only()
-            .column(company::Column::Id)
-            .filter(company::Column::Province.starts_with(crate::service::companies::province_name(&v)))
-            .into_query();
-        s = s.filter(project::Column::CompanyId.in_subquery(of));
+        s = s.filter(project::Column::CompanyProvince.starts_with(crate::service::companies::province_name(&v)));
     }
     if let Some(v) = f.is_major {
         s = s.filter(project::Column::IsMajor.eq(v));
