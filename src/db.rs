@@ -8,6 +8,24 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Tra
 
 /// Connects to `url`, creating the folder of a SQLite file first (and putting the file in WAL mode).
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, None).await
+}
+
+/// The connections the on-demand figures (funnels, KPIs, 工作台) read through, beside `db` on `url`: on SQLite, whose
+/// pool writes through one connection, a pool of read-only connections of their own, one per core (in WAL mode they
+/// read side by side and never hold the writer up), so a figure's statements run at once as they do on PostgreSQL;
+/// elsewhere `db` itself.
+pub async fn readers(db: &DatabaseConnection, url: &str) -> anyhow::Result<DatabaseConnection> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return Ok(db.clone());
+    }
+    let (file, _) = url.split_once('?').unwrap_or((url, ""));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+    connect_with(&format!("{file}?mode=ro"), Some(cores as u32)).await
+}
+
+/// [`connect`], with at most `max` connections when given.
+async fn connect_with(url: &str, max: Option<u32>) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(file).parent()
@@ -20,6 +38,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     opts.connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
+    if let Some(max) = max {
+        opts.max_connections(max).min_connections(0);
+    }
     // SQLite in WAL mode: a reader (a backup, a second process) does not hold up the writer, nor the writer readers.
     if !url.contains("mode=ro") {
         opts.map_sqlx_sqlite_opts(|o| o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal));

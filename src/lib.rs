@@ -29,14 +29,24 @@ use sea_orm::DatabaseConnection;
 
 /// The whole HTTP application: the staff UI at `/`, the JSON API at `/api/v1` with its docs, spec and health
 /// checks, one bound on sign-in attempts for both, and the headers every answer carries.
+/// `reads` is what the on-demand figures read through ([`db::readers`]).
 /// Fails only when the attachments' store cannot be opened (its folder cannot be made, its bucket settings are
 /// incomplete) or the secret key cannot be read or made.
-pub fn app(db: DatabaseConnection, cfg: &config::Config) -> anyhow::Result<impl poem::Endpoint + use<>> {
+pub fn app(
+    db: DatabaseConnection,
+    reads: DatabaseConnection,
+    cfg: &config::Config,
+) -> anyhow::Result<impl poem::Endpoint + use<>> {
     let gate = Arc::new(service::sessions::SignInGate::new(cfg.auth.sign_ins_per_minute));
     let files = Arc::new(files::FileStore::new(&cfg.files, &cfg.data_dir)?);
-    let (api, edge) = api::app(db.clone(), cfg, gate.clone(), (files.clone(), cfg.sealer()?));
+    let (api, edge) = api::app(
+        (db.clone(), reads.clone()),
+        cfg,
+        gate.clone(),
+        (files.clone(), cfg.sealer()?),
+    );
     let api = Arc::new(api);
-    let mut routes = web::routes(db, cfg, gate, files);
+    let mut routes = web::routes((db, reads), cfg, gate, files);
     for path in api::PATHS {
         routes = routes.nest_no_strip(path, api.clone());
     }
@@ -51,6 +61,22 @@ pub fn app(db: DatabaseConnection, cfg: &config::Config) -> anyhow::Result<impl 
                 .overriding(header::X_FRAME_OPTIONS, "DENY")
                 .overriding(header::REFERRER_POLICY, "no-referrer"),
         ))
+}
+
+/// Serves `/metrics` alone on `addr` (`metrics_listen`), without a token, until aborted.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    db: DatabaseConnection,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let acceptor = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("serving /metrics on {addr}"))?;
+    let open = poem::Route::new()
+        .at("/metrics", poem::get(edge::metrics::scrape_open))
+        .data(db);
+    tracing::info!(listen = %addr, "serving /metrics");
+    Ok(tokio::spawn(Server::new_with_acceptor(acceptor).run(open)))
 }
 
 /// Serves the app on `cfg.listen` until Ctrl-C or SIGTERM, then lets requests in flight finish. With `demo`, an
@@ -105,21 +131,12 @@ pub async fn serve(cfg: &config::Config, demo: bool) -> anyhow::Result<()> {
         None
     };
     let metrics = match cfg.metrics_listen {
-        Some(addr) => {
-            let acceptor = TcpListener::bind(addr)
-                .into_acceptor()
-                .await
-                .with_context(|| format!("serving /metrics on {addr}"))?;
-            let open = poem::Route::new()
-                .at("/metrics", poem::get(edge::metrics::scrape_open))
-                .data(db.clone());
-            tracing::info!(listen = %addr, "serving /metrics");
-            Some(tokio::spawn(Server::new_with_acceptor(acceptor).run(open)))
-        }
+        Some(addr) => Some(serve_metrics(addr, db.clone()).await?),
         None => None,
     };
+    let reads = db::readers(&db, &url).await?;
     Server::new(TcpListener::bind(cfg.listen))
-        .run_with_graceful_shutdown(app(db, cfg)?, shutdown_signal(), Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(app(db, reads, cfg)?, shutdown_signal(), Some(Duration::from_secs(10)))
         .await
         .with_context(|| format!("serving on {}", cfg.listen))?;
     if let Some(s) = scheduler {

@@ -210,6 +210,8 @@ pub struct JobRuns {
 pub struct AnalyticsApi {
     /// The database.
     pub db: DatabaseConnection,
+    /// What the funnels and KPIs read through ([`crate::db::readers`]).
+    pub reads: DatabaseConnection,
     /// The jobs (listed and run now).
     pub jobs: crate::service::jobs::Setup,
 }
@@ -254,7 +256,7 @@ impl AnalyticsApi {
             as_of: as_of.0,
         };
         let seen = scope::seen(&self.db, &auth.0).await?;
-        Ok(Json(svc::funnel(&self.db, q, &seen).await?))
+        Ok(Json(svc::funnel(&self.reads, q, &seen).await?))
     }
 
     /// The KPIs of a period: visits, outreach, project flow counts, money, incubation and blockers, each beside the
@@ -276,7 +278,7 @@ impl AnalyticsApi {
         auth.0.require(Need::Read)?;
         let p = period_of(period.0, from.0, to.0)?;
         let seen = scope::seen(&self.db, &auth.0).await?;
-        Ok(Json(svc::kpis(&self.db, p, as_of.0, &seen).await?))
+        Ok(Json(svc::kpis(&self.reads, p, as_of.0, &seen).await?))
     }
 
     /// The snapshots of the latest successful nightly analytics run (404 before the first). They are of every record:

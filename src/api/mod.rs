@@ -291,7 +291,7 @@ async fn readyz(db: Data<&DatabaseConnection>) -> (StatusCode, PoemJson<serde_js
 
 /// The OpenAPI service of every resource.
 fn service(
-    db: &DatabaseConnection,
+    (db, reads): (&DatabaseConnection, &DatabaseConnection),
     cfg: &Config,
     gate: Arc<SignInGate>,
     (files, sealer): (Arc<FileStore>, jobs::chat::Sealer),
@@ -336,6 +336,7 @@ fn service(
             support_funds::SupportFundsApi { db: db.clone() },
             analytics::AnalyticsApi {
                 db: db.clone(),
+                reads: reads.clone(),
                 jobs: crate::service::jobs::Setup::of(cfg),
             },
         ),
@@ -350,14 +351,15 @@ fn service(
 pub const PATHS: [&str; 6] = ["/api", "/docs", "/openapi.json", "/healthz", "/readyz", "/metrics"];
 
 /// The API part of the HTTP application (audited, never cached, errors in JSON): `/api/v1`, its docs and spec,
-/// and the health checks; and the edge settings every part needs (trusted proxies, body limit, routes).
+/// and the health checks; and the edge settings every part needs (trusted proxies, body limit, routes). The
+/// on-demand figures read through `reads` ([`crate::db::readers`]).
 pub fn app(
-    db: DatabaseConnection,
+    (db, reads): (DatabaseConnection, DatabaseConnection),
     cfg: &Config,
     gate: Arc<SignInGate>,
     stores: (Arc<FileStore>, jobs::chat::Sealer),
 ) -> (impl poem::Endpoint + use<>, Edge) {
-    let api = service(&db, cfg, gate, stores);
+    let api = service((&db, &reads), cfg, gate, stores);
     let edge = Edge {
         trusted_proxies: cfg.trusted_proxies.clone(),
         body_limit: cfg.body_limit,
@@ -401,7 +403,8 @@ fn unserved(cfg: &Config) -> OpenApiService<impl poem_openapi::OpenApi + use<>, 
     // The document does not touch the store: any folder will do.
     let files = FileStore::new(&FilesConfig::default(), &std::env::temp_dir()).expect("the temporary folder");
     let sealer = jobs::chat::Sealer::new(&[0; 32]);
-    service(&DatabaseConnection::default(), cfg, gate, (Arc::new(files), sealer))
+    let none = DatabaseConnection::default();
+    service((&none, &none), cfg, gate, (Arc::new(files), sealer))
 }
 
 /// The served OpenAPI document.

@@ -313,7 +313,7 @@ pub fn peak_rss_mib() -> f64 {
 /// compute, write) against the floor of the data it reads (docs/BENCHMARKS.md); prints each measurement, then the
 /// medians, ranges and ratios, and writes them as JSON to `json` when given.
 pub async fn analytics(
-    db: &DatabaseConnection,
+    (db, reads): (&DatabaseConnection, &DatabaseConnection),
     cfg: &crate::config::Config,
     as_of: NaiveDate,
     repeat: usize,
@@ -325,7 +325,7 @@ pub async fn analytics(
     for i in 0..repeat {
         let (mut peer, mut funnel) = ([0.0; BY.len()], [0.0; BY.len()]);
         for (i, (by, _)) in BY.iter().enumerate() {
-            (peer[i], funnel[i]) = funnel_against_peer(db, &p, as_of, *by).await?;
+            (peer[i], funnel[i]) = funnel_against_peer((db, reads), &p, as_of, *by).await?;
         }
         let (floor, rows) = floor::driver(db, as_of).await?;
         let copy = floor::psql_copy(db, &cfg.database_url(), as_of).await?;
@@ -522,9 +522,10 @@ impl Spread {
 }
 
 /// Seconds the on-demand flow funnel of `p` with breakdown `by` takes (as a request computes it), and the one-query
-/// SQL peer with the same breakdown; their counts, in all or per group, checked equal.
+/// SQL peer with the same breakdown; their counts, in all or per group, checked equal. The funnel reads through
+/// `reads`, as the service's do.
 async fn funnel_against_peer(
-    db: &DatabaseConnection,
+    (db, reads): (&DatabaseConnection, &DatabaseConnection),
     p: &Period,
     as_of: NaiveDate,
     by: Option<Breakdown>,
@@ -532,7 +533,7 @@ async fn funnel_against_peer(
     let (peer, peer_took) = sql_peer_funnel(db, p, as_of, by).await?;
     let t = Instant::now();
     let visible = entity::visible::Visible::All;
-    let f = analytics::project_funnel(db, as_of, (FunnelKind::Flow, p, by), &visible).await?;
+    let f = analytics::project_funnel(reads, as_of, (FunnelKind::Flow, p, by), &visible).await?;
     let took = t.elapsed().as_secs_f64();
     let counts = |stages: &[analytics::FunnelStage]| stages.iter().map(|s| s.count).collect::<Vec<_>>();
     let ours: Vec<(String, Vec<i64>)> = match by {

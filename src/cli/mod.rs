@@ -226,7 +226,8 @@ async fn bench_command(conn: &DatabaseConnection, cfg: &Config, action: BenchAct
             bench::generate(conn, size).await
         }
         BenchAction::Analytics { as_of, repeat, json } => {
-            bench::analytics(conn, cfg, as_of, repeat, json.as_deref()).await
+            let reads = db::readers(conn, &cfg.database_url()).await?;
+            bench::analytics((conn, &reads), cfg, as_of, repeat, json.as_deref()).await
         }
         BenchAction::AuditVerify { entries, repeat } => bench::audit::verify(conn, entries, repeat).await,
     }

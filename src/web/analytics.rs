@@ -128,8 +128,8 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
             by: pick::<Breakdown>("by", &q.by)?,
             as_of,
         };
-        let funnel = analytics::funnel(&state.db, query, &seen).await?;
-        let kpis = analytics::kpis(&state.db, period.clone(), as_of, &seen).await?;
+        let funnel = analytics::funnel(&state.reads, query, &seen).await?;
+        let kpis = analytics::kpis(&state.reads, period.clone(), as_of, &seen).await?;
         Ok::<_, AppError>((funnel, kpis, period))
     }
     .await;
@@ -159,7 +159,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<Analytic
     };
     let empty = super::period::empty_notice(&state.db, &seen, &period, link).await?;
     let as_of = q.period.as_of()?;
-    let provinces = analytics::provinces(&state.db, period, as_of, &seen).await?;
+    let provinces = analytics::provinces(&state.reads, period, as_of, &seen).await?;
     let ctx = context! {
         funnel => funnel_ctx(&funnel), within => seen.within, empty, map => map_ctx(&provinces),
         kpis => kpis.lines().iter().map(super::home::line).collect::<Vec<_>>(),

@@ -83,7 +83,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
     let empty = super::period::empty_notice(db, &seen, &whole_year, |p| format!("/?period={}", &p.label[..4])).await?;
     // The parts are independent: the database works on the others while the figures are computed.
     let (dash, news, (agenda, stale), (blockers, own_blockers)) = tokio::try_join!(
-        analytics::dashboard(db, year, as_of, &seen),
+        analytics::dashboard(&state.reads, year, as_of, &seen),
         this_week(db, today, &seen.visible),
         due(db, &staff, today, state.stale_days),
         blocker_list(db, &staff, seen.visible.clone()),

@@ -59,6 +59,8 @@ pub use session::Staff;
 pub struct WebState {
     /// The database.
     pub db: DatabaseConnection,
+    /// What the funnels, KPIs and 工作台's figures read through ([`crate::db::readers`]).
+    pub reads: DatabaseConnection,
     /// The sign-in policy.
     pub auth: AuthConfig,
     /// The bound on sign-in attempts per client address, shared with the API.
@@ -82,7 +84,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// The UI's routes: the pages (never cached, under the CSP) and the embedded assets (cached for a year).
 pub fn routes(
-    db: DatabaseConnection,
+    (db, reads): (DatabaseConnection, DatabaseConnection),
     cfg: &Config,
     gate: Arc<SignInGate>,
     files: Arc<crate::files::FileStore>,
@@ -91,6 +93,7 @@ pub fn routes(
         files,
         categories: cfg.files.categories.clone(),
         db,
+        reads,
         auth: cfg.auth(),
         gate,
         secure_cookies: cfg.secure_cookies,

@@ -20,7 +20,51 @@ db_test!(
     foreign_capital_is_kept_in_dollars_and_counted_apart,
     the_engine_agrees_with_one_sql_query_on_histories_that_use_every_rule,
     kpis_and_funnels_from_their_own_reads_equal_those_from_everything,
+    the_figures_read_beside_the_writer,
 );
+
+/// What the on-demand figures read through (`db::readers`) sees every committed write; on SQLite it is a pool of
+/// read-only connections of its own: a write through it is refused, several of its reads are open at once, and a
+/// read held open does not hold up a write through the API (WAL), nor see it until it ends.
+async fn the_figures_read_beside_the_writer(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let reads = invest_crm::db::readers(&app.db, &app.url).await.unwrap();
+    let backend = reads.get_database_backend();
+    async fn count(db: &impl ConnectionTrait) -> i64 {
+        let sql = Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM companies");
+        db.query_one_raw(sql)
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap()
+    }
+    let company = |name: &'static str| {
+        let app = &app;
+        async move {
+            let (s, c) = app.post("/api/v1/companies", json!({ "name": name })).await;
+            assert_eq!(s, StatusCode::CREATED, "{c}");
+        }
+    };
+    company("甲公司").await;
+    assert_eq!(count(&reads).await, 1, "a committed write is seen");
+    if backend != sea_orm::DatabaseBackend::Sqlite {
+        return;
+    }
+    let refused = reads.execute_unprepared("CREATE TABLE scratch (a INTEGER)").await;
+    assert!(refused.is_err(), "the readers are read-only");
+    let (one, two) = (reads.begin().await.unwrap(), reads.begin().await.unwrap());
+    assert_eq!((count(&one).await, count(&two).await), (1, 1), "two reads open at once");
+    company("乙公司").await;
+    assert_eq!(
+        count(&one).await,
+        1,
+        "a read open before the write sees what was there when it began"
+    );
+    one.commit().await.unwrap();
+    two.commit().await.unwrap();
+    assert_eq!(count(&reads).await, 2);
+}
 
 /// The work summary of 2024-H1 as text.
 async fn summary_2024_h1(app: &TestApp) -> String {

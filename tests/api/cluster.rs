@@ -23,11 +23,12 @@ async fn three_replicas_share_one_sign_in_limit(app: TestApp) {
     let mut bases = vec![app.base_url().to_owned()];
     for _ in 0..2 {
         let db = invest_crm::db::connect(&app.url).await.unwrap();
+        let reads = invest_crm::db::readers(&db, &app.url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let server = poem::Server::new(poem::listener::TcpListener::bind(addr));
-        tokio::spawn(server.run(invest_crm::app(db, &cfg).unwrap()));
+        tokio::spawn(server.run(invest_crm::app(db, reads, &cfg).unwrap()));
         bases.push(format!("http://{addr}"));
     }
     let client = reqwest::Client::new();

@@ -231,7 +231,8 @@ impl TestApp {
             data_dir: data.path().to_owned(),
             ..Default::default()
         };
-        let app = invest_crm::app(db.clone(), &cfg).expect("the app");
+        let reads = invest_crm::db::readers(&db, url).await.expect("the readers");
+        let app = invest_crm::app(db.clone(), reads, &cfg).expect("the app");
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         TestApp {
             base: format!("http://{addr}"),
@@ -253,7 +254,8 @@ impl TestApp {
             .as_socket_addr()
             .copied()
             .expect("a TCP address");
-        let app = invest_crm::app(self.db.clone(), cfg).expect("the app");
+        let reads = invest_crm::db::readers(&self.db, &self.url).await.expect("the readers");
+        let app = invest_crm::app(self.db.clone(), reads, cfg).expect("the app");
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         format!("http://{addr}")
     }
