@@ -37,4 +37,5 @@ pub mod user;
 pub mod visible;
 pub mod visit;
 pub mod visit_company;
+pub mod visit_day;
 pub mod visit_project;

@@ -22,6 +22,7 @@ mod m20261207_000017_attachments;
 mod m20261207_000018_channels;
 mod m20261207_000019_stage_industry;
 mod m20261207_000020_company_province;
+mod m20261208_000021_visit_days;
 mod util;
 
 /// All migrations, oldest first.
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_channels::Migration),
             Box::new(m20261207_000019_stage_industry::Migration),
             Box::new(m20261207_000020_company_province::Migration),
+            Box::new(m20261208_000021_visit_days::Migration),
         ]
     }
 }

@@ -4,8 +4,9 @@
 //! funnel, the nightly job) then read the projects alone instead of joining every company: at a million projects
 //! the on-demand funnel by province joined the 500,000 companies in each of its six statements.
 
-use sea_orm::DatabaseBackend;
 use sea_orm_migration::prelude::*;
+
+use crate::util::execute_for;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -70,21 +71,12 @@ impl MigrationTrait for Migration {
              (SELECT province FROM companies WHERE companies.id = projects.company_id)",
         )
         .await?;
-        db.execute_unprepared(match m.get_database_backend() {
-            DatabaseBackend::Postgres => POSTGRES_UP,
-            _ => SQLITE_UP,
-        })
-        .await?;
-        Ok(())
+        execute_for(m, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        db.execute_unprepared(match m.get_database_backend() {
-            DatabaseBackend::Postgres => POSTGRES_DOWN,
-            _ => SQLITE_DOWN,
-        })
-        .await?;
+        execute_for(m, POSTGRES_DOWN, SQLITE_DOWN).await?;
         db.execute_unprepared("ALTER TABLE projects DROP COLUMN company_province")
             .await?;
         Ok(())

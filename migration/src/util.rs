@@ -41,3 +41,12 @@ pub fn index(name: &str, table: impl IntoIden, cols: &[&'static str]) -> IndexCr
     }
     i.to_owned()
 }
+
+/// Runs the statements written for the database the migration runs on: PostgreSQL's or SQLite's.
+pub async fn execute_for(m: &SchemaManager<'_>, postgres: &str, sqlite: &str) -> Result<(), DbErr> {
+    let sql = match m.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => postgres,
+        _ => sqlite,
+    };
+    m.get_connection().execute_unprepared(sql).await.map(|_| ())
+}

@@ -82,6 +82,10 @@ macro_rules! every_table {
     };
 }
 
+/// Tables the database keeps from others by its triggers (`visit_days` from the visits): not copied, since
+/// `dst`'s triggers rebuild them as the rows they are kept from arrive.
+const KEPT_BY_TRIGGERS: [&str; 1] = ["visit_days"];
+
 /// Copies everything `src` holds into `dst`, replacing what `dst` holds (both at the same schema version: the
 /// caller migrates them), in one transaction of `dst`. Answers the rows copied per table.
 pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> anyhow::Result<BTreeMap<String, i64>> {
@@ -94,7 +98,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
     let tables = super::row_counts(src).await?;
     let missed: Vec<&String> = tables
         .keys()
-        .filter(|t| *t != "seaql_migrations" && !covered.contains(t))
+        .filter(|t| *t != "seaql_migrations" && !covered.contains(t) && !KEPT_BY_TRIGGERS.contains(&t.as_str()))
         .collect();
     if !missed.is_empty() {
         bail!("the copy does not know the tables {missed:?}");

@@ -15,15 +15,15 @@ pub fn statements(as_of: NaiveDate) -> Vec<String> {
             "select project_id, occurred_on, stage from stage_events where occurred_on <= '{as_of}' \
              and project_id in (select id from projects where is_major)"
         ),
-        "select p.id, p.industry, p.source, p.contact_leader, c.province, p.agreed_investment_yuan, p.is_major, \
-         u.display_name, p.reached_lead_on, p.reached_negotiating_on, p.reached_signed_on, p.reached_landed_on, \
-         p.reached_started_on, p.reached_producing_on from projects p join companies c on c.id = p.company_id \
+        "select p.id, p.industry, p.source, p.contact_leader, p.company_province, p.agreed_investment_yuan, \
+         p.is_major, u.display_name, p.reached_lead_on, p.reached_negotiating_on, p.reached_signed_on, \
+         p.reached_landed_on, p.reached_started_on, p.reached_producing_on from projects p \
          left join users u on u.id = p.contact_leader_id"
             .to_owned(),
         format!("select candidate_id, stage, occurred_on from incubation_events where occurred_on <= '{as_of}'"),
         "select id, cohort_year from incubation_candidates".to_owned(),
         format!(
-            "select visit_date, count(id), cast(sum(headcount) as bigint) from visits \
+            "select visit_date, cast(sum(batches) as bigint), cast(sum(headcount) as bigint) from visit_days \
              where visit_date <= '{as_of}' group by visit_date"
         ),
         format!("select start_date, kind from outreach where start_date <= '{as_of}'"),

@@ -262,6 +262,11 @@ impl Paging {
         Paging { count: true, ..self }
     }
 
+    /// The same page without counting the records (the caller counts them another way).
+    pub fn uncounted(self) -> Paging {
+        Paging { count: false, ..self }
+    }
+
     /// Whether this page counts the records the filters match.
     pub fn counts(&self) -> bool {
         self.count

@@ -2,10 +2,10 @@
 //! least one company and may be linked to projects.
 
 use chrono::{NaiveDate, Utc};
-use entity::{project, visit, visit_company, visit_project};
+use entity::{project, visit, visit_company, visit_day, visit_project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionSession,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, TransactionSession,
     sea_query::{Alias, Expr, Func},
 };
 
@@ -342,35 +342,56 @@ pub async fn list(
     f: VisitFilter,
     paging: Paging,
 ) -> AppResult<(Page<VisitView>, Option<i64>)> {
-    let s = select(f);
-    let person_times = match paging.counts() {
-        true => Some(
-            s.clone()
-                .select_only()
-                .expr(Func::cast_as(
-                    Func::sum(Expr::col(visit::Column::Headcount)),
-                    Alias::new("bigint"),
-                ))
-                .into_tuple::<Option<i64>>()
-                .one(db)
-                .await?
-                .flatten()
-                .unwrap_or(0),
-        ),
+    let totals = match paging.counts() {
+        true => Some(totals(db, &f).await?),
         false => None,
     };
     let order = Order(&[(visit::Column::VisitDate, Dir::Desc), (visit::Column::Id, Dir::Desc)]);
-    let page = paging.fetch(db, s, order, async |rows| views(db, rows).await).await?;
-    Ok((page, person_times))
+    let mut page = (paging.uncounted())
+        .fetch(db, select(&f), order, async |rows| views(db, rows).await)
+        .await?;
+    page.total = totals.map(|(n, _)| n);
+    Ok((page, totals.map(|(_, person_times)| person_times)))
+}
+
+/// How many visits the filter matches and their person-times: from the day totals the database keeps
+/// (`visit_days`) unless the filter names a company or a project, which only the visits themselves tell.
+async fn totals(db: &impl ConnectionTrait, f: &VisitFilter) -> AppResult<(u64, i64)> {
+    let bigint = |e: Expr| Func::cast_as(Func::sum(e), Alias::new("bigint"));
+    let (n, person_times) = match (f.company_id, f.project_id) {
+        (None, None) => {
+            visit_day::Entity::find()
+                .select_only()
+                .expr(bigint(Expr::col(visit_day::Column::Batches)))
+                .expr(bigint(Expr::col(visit_day::Column::Headcount)))
+                .apply_if(f.visible.owned(visit_day::Column::OwnerId), QueryFilter::filter)
+                .apply_if(f.from, |q, d| q.filter(visit_day::Column::VisitDate.gte(d)))
+                .apply_if(f.to, |q, d| q.filter(visit_day::Column::VisitDate.lte(d)))
+                .into_tuple::<(Option<i64>, Option<i64>)>()
+                .one(db)
+                .await?
+        }
+        _ => {
+            select(f)
+                .select_only()
+                .expr(Expr::cust("COUNT(*)"))
+                .expr(bigint(Expr::col(visit::Column::Headcount)))
+                .into_tuple::<(Option<i64>, Option<i64>)>()
+                .one(db)
+                .await?
+        }
+    }
+    .unwrap_or_default();
+    Ok((u64::try_from(n.unwrap_or(0)).unwrap_or(0), person_times.unwrap_or(0)))
 }
 
 /// The next `limit` visits the filter keeps after the id `after`, in id order.
 pub async fn after(db: &impl ConnectionTrait, f: VisitFilter, after: i64, limit: u64) -> AppResult<Vec<VisitView>> {
-    views(db, super::after(db, select(f), after, limit).await?).await
+    views(db, super::after(db, select(&f), after, limit).await?).await
 }
 
 /// The visits the filter keeps.
-fn select(f: VisitFilter) -> sea_orm::Select<visit::Entity> {
+fn select(f: &VisitFilter) -> sea_orm::Select<visit::Entity> {
     let mut s = visit::Entity::find();
     if let Some(c) = f.visible.owned(visit::Column::OwnerId) {
         s = s.filter(c);
@@ -482,13 +503,10 @@ where
     C: ConnectionTrait + sea_orm::StreamTrait + Send,
 {
     use futures_util::{TryStreamExt, stream};
-    use sea_orm::{
-        QueryTrait,
-        sea_query::{ExprTrait, JoinType},
-    };
+    use sea_orm::sea_query::{ExprTrait, JoinType};
     let company_of_link = Expr::col((entity::company::Entity, entity::company::Column::Id))
         .equals((visit_company::Entity, visit_company::Column::CompanyId));
-    let mut s = select(f).select_only().columns([
+    let mut s = select(&f).select_only().columns([
         visit::Column::Id,
         visit::Column::VisitDate,
         visit::Column::Headcount,

@@ -767,11 +767,21 @@ async fn a_visit_register(app: TestApp) {
     assert_eq!(first["company_ids"].as_array().unwrap().len(), 2);
     assert_eq!(first["receiving_leaders"], json!(["王局长", "李主任"]));
 
+    assert_eq!(
+        app.visit_days_astray().await,
+        0,
+        "the imported visits' day totals are kept"
+    );
     let again = post("mode=commit&on_error=skip").await.1;
     assert_eq!(counts(&again), [5, 0, 0, 2, 0], "{again}");
     let (s, _) = app.delete(&format!("/api/v1/imports/batches/{}", r["batch_id"])).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(app.get("/api/v1/visits").await.1["total"], 0);
+    assert_eq!(
+        app.visit_days_astray().await,
+        0,
+        "an undone import takes its day totals back"
+    );
     assert_eq!(app.get("/api/v1/companies").await.1["total"], 0);
 }
 

@@ -10,6 +10,7 @@ use crate::{
 
 db_test!(
     visits_count_batches_and_person_times,
+    visit_day_totals_follow_every_write,
     visits_are_validated_and_versioned,
     outreach_and_partners_are_project_sources,
     blockers_resolve_reopen_and_filter,
@@ -50,6 +51,72 @@ async fn visits_count_batches_and_person_times(app: TestApp) {
     assert_eq!((p["total"].as_u64(), p["person_times"].as_i64()), (Some(3), Some(17)));
     let (_, p) = app.get("/api/v1/visits?from=2025-01-01").await;
     assert_eq!((p["total"].as_u64(), p["person_times"].as_i64()), (Some(0), Some(0)));
+}
+
+/// The visits' day totals the database keeps (`visit_days`) follow every write — a visit created, moved to another
+/// day, given another headcount or owner, deleted — and the list's totals, read from them, follow too; a filter by
+/// company still counts the visits themselves.
+async fn visit_day_totals_follow_every_write(app: TestApp) {
+    let a = app.company("某公司").await;
+    let mut ids = Vec::new();
+    for (date, headcount) in [("2024-05-01", 4), ("2024-05-01", 6), ("2024-05-02", 1)] {
+        let body = json!({"visit_date": date, "headcount": headcount, "company_ids": [a]});
+        let (s, v) = app.post("/api/v1/visits", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    let totals = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (s, p) = app.get(&format!("/api/v1/visits?{q}")).await;
+            assert_eq!(s, StatusCode::OK, "{p}");
+            (p["total"].as_u64().unwrap(), p["person_times"].as_i64().unwrap())
+        }
+    };
+    let (may_1, may_2) = ("from=2024-05-01&to=2024-05-01", "from=2024-05-02&to=2024-05-02");
+    assert_eq!(app.visit_days_astray().await, 0);
+    assert_eq!((totals(may_1).await, totals(may_2).await), ((2, 10), (1, 1)));
+
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/visits/{}", ids[0]),
+            json!({"version": 1, "visit_date": "2024-05-02", "headcount": 5}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(app.visit_days_astray().await, 0);
+    assert_eq!((totals(may_1).await, totals(may_2).await), ((1, 6), (2, 6)));
+
+    let other = app.user_ids["staff"];
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/visits/{}", ids[2]),
+            json!({"version": 1, "owner_id": other}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(app.visit_days_astray().await, 0);
+    assert_eq!(totals(may_2).await, (2, 6), "a day's visits of two owners add up");
+
+    let (s, _) = app.delete(&format!("/api/v1/visits/{}?version=1", ids[1])).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.visit_days_astray().await,
+        0,
+        "a day with no visit left keeps no row"
+    );
+    assert_eq!((totals(may_1).await, totals("from=2024-01-01").await), ((0, 0), (2, 6)));
+    let b = app.company("另一家").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/visits",
+            json!({"visit_date": "2024-05-02", "headcount": 9, "company_ids": [b]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(totals(may_2).await, (3, 15));
+    let (_, p) = app.get(&format!("/api/v1/visits?company_id={a}&{may_2}")).await;
+    assert_eq!((p["total"].as_u64(), p["person_times"].as_i64()), (Some(2), Some(6)));
 }
 
 async fn visits_are_validated_and_versioned(app: TestApp) {

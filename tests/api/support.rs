@@ -146,11 +146,8 @@ fn unique_name() -> String {
 }
 
 impl TestApp {
-    /// How many projects keep a province other than their company's as stored (the database keeps it on each
-    /// project for the breakdowns by province: always none).
-    pub async fn provinces_astray(&self) -> i64 {
-        let sql = "SELECT COUNT(*) AS n FROM projects p JOIN companies c ON c.id = p.company_id \
-                   WHERE COALESCE(p.company_province, '') <> COALESCE(c.province, '')";
+    /// The `n` a counting statement answers.
+    async fn count_of(&self, sql: String) -> i64 {
         let row = self
             .db
             .query_one_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), sql))
@@ -158,6 +155,32 @@ impl TestApp {
             .unwrap()
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
+    }
+
+    /// How many projects keep a province other than their company's as stored (the database keeps it on each
+    /// project for the breakdowns by province: always none).
+    pub async fn provinces_astray(&self) -> i64 {
+        self.count_of(
+            "SELECT COUNT(*) AS n FROM projects p JOIN companies c ON c.id = p.company_id \
+             WHERE COALESCE(p.company_province, '') <> COALESCE(c.province, '')"
+                .to_owned(),
+        )
+        .await
+    }
+
+    /// How many rows of the visits' kept day totals (`visit_days`) differ from the visits grouped by day and owner,
+    /// either way: 0 when the database kept them right.
+    pub async fn visit_days_astray(&self) -> i64 {
+        let grouped = "SELECT visit_date, COALESCE(owner_id, 0) AS k, owner_id, COUNT(*) AS b, SUM(headcount) AS h \
+                       FROM visits GROUP BY visit_date, owner_id";
+        let kept = "SELECT visit_date, owner_key, owner_id, batches, headcount FROM visit_days";
+        let mut astray = 0;
+        for (one, other) in [(grouped, kept), (kept, grouped)] {
+            astray += self
+                .count_of(format!("SELECT COUNT(*) AS n FROM ({one} EXCEPT {other}) x"))
+                .await;
+        }
+        astray
     }
 
     /// How many projects keep `province` as their company's.

@@ -22,7 +22,7 @@ use crate::period::Period;
 mod kpis;
 
 pub use kpis::DbFigures;
-pub(super) use kpis::db_figures;
+pub(super) use kpis::{db_figures, sum};
 
 /// The stages of the main line.
 const STAGES: usize = project::REACHED.len();

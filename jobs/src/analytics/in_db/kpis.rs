@@ -90,7 +90,7 @@ fn distinct(periods: impl Iterator<Item = Period>) -> Vec<Period> {
 }
 
 /// `SUM(value)` as a BIGINT (PostgreSQL sums a BIGINT column as NUMERIC).
-fn sum(value: impl Into<Expr>) -> Expr {
+pub(in crate::analytics) fn sum(value: impl Into<Expr>) -> Expr {
     Expr::expr(Func::cast_as(Func::sum(value), Alias::new("BIGINT")))
 }
 

@@ -7,15 +7,16 @@ use entity::{
     enums::{CapitalOrigin, TargetMetric},
     fund_arrival, outreach, support_fund, target,
     visible::Visible,
-    visit,
+    visit_day,
 };
 use futures_util::TryStreamExt;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, StreamTrait,
-    sea_query::{self, Alias, Expr},
+    sea_query::Expr,
 };
 
 use super::{Raw, day};
+use crate::analytics::in_db::sum;
 
 /// Visits, outreach, fund arrivals, support funds and companies turned 规上 dated up to the as-of date (and from
 /// `since` on, when given), and the targets.
@@ -28,23 +29,17 @@ pub(super) async fn load_ledger<C>(
 where
     C: ConnectionTrait + StreamTrait,
 {
-    // Every visit figure is a count or a headcount sum over days: the database adds them up per day, so a year of
-    // visits arrives as at most 366 rows however many there were.
-    let mut rows = visit::Entity::find()
+    // Every visit figure is a count or a headcount sum over days: the database keeps them per day and owner
+    // (`visit_days`), so a year of visits arrives as at most 366 rows however many there were.
+    let mut rows = visit_day::Entity::find()
         .select_only()
-        .column(visit::Column::VisitDate)
-        .column_as(visit::Column::Id.count(), "batches")
-        .column_as(
-            Expr::expr(sea_query::Func::cast_as(
-                sea_query::Func::sum(Expr::col(visit::Column::Headcount)),
-                Alias::new("BIGINT"),
-            )),
-            "headcount",
-        )
-        .filter(visit::Column::VisitDate.lte(as_of))
-        .apply_if(since, |q, d| q.filter(visit::Column::VisitDate.gte(d)))
-        .apply_if(visible.owned(visit::Column::OwnerId), QueryFilter::filter)
-        .group_by(visit::Column::VisitDate)
+        .column(visit_day::Column::VisitDate)
+        .column_as(sum(Expr::col(visit_day::Column::Batches)), "batches")
+        .column_as(sum(Expr::col(visit_day::Column::Headcount)), "headcount")
+        .filter(visit_day::Column::VisitDate.lte(as_of))
+        .apply_if(since, |q, d| q.filter(visit_day::Column::VisitDate.gte(d)))
+        .apply_if(visible.owned(visit_day::Column::OwnerId), QueryFilter::filter)
+        .group_by(visit_day::Column::VisitDate)
         .into_tuple::<(NaiveDate, i64, i64)>()
         .stream(db)
         .await?;
