@@ -23,6 +23,7 @@ mod m20261207_000018_channels;
 mod m20261207_000019_stage_industry;
 mod m20261207_000020_company_province;
 mod m20261208_000021_visit_days;
+mod m20261208_000022_figure_indexes;
 mod util;
 
 /// All migrations, oldest first.
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000019_stage_industry::Migration),
             Box::new(m20261207_000020_company_province::Migration),
             Box::new(m20261208_000021_visit_days::Migration),
+            Box::new(m20261208_000022_figure_indexes::Migration),
         ]
     }
 }
