@@ -1087,7 +1087,7 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
         if park == "demo" {
             invest_crm::demo::seed(&app.db, true).await.unwrap();
         }
-        let (mut majors, mut visits, mut days) = (0, 0, 0);
+        let (mut majors, mut visits, mut days, mut incubated) = (0, 0, 0, 0);
         for (label, as_of) in cases {
             let period = jobs::period::Period::parse(label).unwrap();
             let as_of: chrono::NaiveDate = as_of.parse().unwrap();
@@ -1133,6 +1133,10 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
             );
             majors += figures[0]["major_projects"]["value"].as_i64().unwrap();
             visits += figures[0]["visit_batches"]["value"].as_i64().unwrap();
+            incubated += ["incubation_cultivating", "incubation_applied", "incubation_filed"]
+                .iter()
+                .map(|k| figures[0][k]["value"].as_i64().unwrap())
+                .sum::<i64>();
             let all = load(&app.db, as_of, Scope::All, &entity::visible::Visible::All)
                 .await
                 .unwrap();
@@ -1201,8 +1205,9 @@ async fn kpis_and_funnels_from_their_own_reads_equal_those_from_everything(app: 
             }
         }
         assert!(
-            majors > 0 && visits > 0 && days > 0,
-            "{park}: some 重大项目 were worked on, some visits made, some groups signed with their days"
+            majors > 0 && visits > 0 && days > 0 && incubated > 0,
+            "{park}: some 重大项目 were worked on, some visits made, some groups signed with their days, some \
+             candidates moved"
         );
         // The nightly job counts every funnel of its periods ahead, several periods in one pass: the same figures.
         let as_of = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();

@@ -121,7 +121,7 @@ pub enum Scope {
     Kpis(NaiveDate),
     /// Everything (the nightly job's breakdowns and KPIs of any period).
     All,
-    /// The ledgers and incubation, as [`Scope::Kpis`] reads them; no project or blocker ([`load_kpis`]).
+    /// The ledgers, as [`Scope::Kpis`] reads them; no project, incubation candidate or blocker ([`load_kpis`]).
     Ledger(NaiveDate),
 }
 
@@ -213,8 +213,8 @@ pub async fn load<C: Source>(db: &C, as_of: NaiveDate, scope: Scope, visible: &V
 }
 
 /// What the KPIs of each of `main` (and the home page's `months`: their visits and signed projects) read, as of
-/// `as_of`, of the records `visible`: the ledgers and incubation read, the projects and blockers counted by the
-/// database ([`super::in_db`]). An [`super::Analytics`] built from it answers those KPIs and months, and nothing
+/// `as_of`, of the records `visible`: the ledgers read, the projects, incubation candidates and blockers counted by
+/// the database ([`super::in_db`]). An [`super::Analytics`] built from it answers those KPIs and months, and nothing
 /// else of the projects.
 pub async fn load_kpis<C: Source>(
     db: &C,
@@ -267,7 +267,9 @@ where
         Scope::Incubation => return load_incubation(db, as_of, visible, &mut rest).await.map(|()| rest),
         Scope::Kpis(_) | Scope::Ledger(_) | Scope::All => {}
     }
-    load_incubation(db, as_of, visible, &mut rest).await?;
+    if !matches!(scope, Scope::Ledger(_)) {
+        load_incubation(db, as_of, visible, &mut rest).await?;
+    }
     load_ledger(db, (since, as_of), visible, &mut rest).await?;
     if !matches!(scope, Scope::Ledger(_)) {
         load_blockers(db, (since, as_of), visible, &mut rest).await?;

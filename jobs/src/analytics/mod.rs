@@ -78,8 +78,8 @@ pub struct Analytics {
     above_size: DataFrame,
     blockers: kpis::Blockers,
     targets: Vec<(i32, TargetMetric, i64)>,
-    /// The projects' and blockers' figures of some periods, counted by the database: the projects and blockers were
-    /// not read, so no other period's can be computed.
+    /// The projects', incubation candidates' and blockers' figures of some periods, counted by the database: those
+    /// records were not read, so no other period's can be computed.
     in_db: Option<DbFigures>,
     /// The counts asked for so far: the nightly job asks for the same period's totals in every funnel and KPI table,
     /// and for a period's previous year, which is often another of its periods.
@@ -266,6 +266,13 @@ impl Analytics {
             );
             summed.insert((kpis::Sum::SignedInvestment, from, to), *signed);
         }
+        for (&(from, to), stages) in raw.figures.iter().flat_map(|f| &f.incubation) {
+            let all = vec![("all".to_owned(), stages.to_vec(), vec![Vec::new(); stages.len()])];
+            counted.insert(
+                (Pipeline::Incubation, FunnelKind::Flow, from, to, None, false),
+                Arc::new(all),
+            );
+        }
         Ok(Analytics {
             as_of,
             projects,
@@ -368,8 +375,14 @@ impl Analytics {
         (pipeline, kind, by): (Pipeline, FunnelKind, Option<Breakdown>),
         asked: &[(&Period, bool)],
     ) -> PolarsResult<Vec<Arc<Counted>>> {
-        if let (Pipeline::Projects, Some((p, _))) = (pipeline, asked.first().filter(|_| self.in_db.is_some())) {
-            return Err(kpis::not_counted("the projects", p));
+        if let Some((p, _)) = asked.first().filter(|_| self.in_db.is_some()) {
+            return Err(kpis::not_counted(
+                match pipeline {
+                    Pipeline::Projects => "the projects",
+                    Pipeline::Incubation => "the incubation candidates",
+                },
+                p,
+            ));
         }
         let (df, stages) = match pipeline {
             Pipeline::Projects => (&self.projects, ProjectStage::ORDER.len()),

@@ -1,8 +1,9 @@
-//! What the KPIs read of the projects and the blockers, counted by the database: the flow counts and the signed
-//! investment of some periods (one histogram of reach days per stage), the 重大项目 worked on in them (a statement over
-//! the 重大项目, one over the events of those with a 终止) and the blocker figures (counts per category, and days to
+//! What the KPIs read of the projects, the incubation candidates and the blockers, counted by the database: the flow
+//! counts and the signed investment of some periods (one histogram of reach days per stage; for the candidates, of
+//! the first day of an event at the stage or a later one), the 重大项目 worked on in them (a statement over the
+//! 重大项目, one over the events of those with a 终止) and the blocker figures (counts per category, and days to
 //! resolve per category and number of days), instead of reading every project reached by the as-of date, every
-//! 重大项目's events and every blocker. These are the rules of [`Analytics::kpis`] (docs/DEFINITIONS.md) written as
+//! candidate's events, every 重大项目's events and every blocker. These are the rules of [`Analytics::kpis`] (docs/DEFINITIONS.md) written as
 //! SQL aggregates; a test holds the two equal.
 //!
 //! [`Analytics::kpis`]: super::super::Analytics::kpis
@@ -10,10 +11,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
-use entity::{blocker, enums::ProjectStage, project, stage_event, visible::Visible};
+use entity::{
+    blocker,
+    enums::{IncubationStage, ProjectStage},
+    incubation_event,
+    pipeline::Stage,
+    project, stage_event,
+    visible::Visible,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, Func, SelectStatement},
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query, SelectStatement},
 };
 
 use super::{Counting, STAGES, days_between, scanned, written};
@@ -21,6 +29,12 @@ use crate::{
     analytics::{BlockerStats, FunnelKind, kpis::year_to_date, median_p90},
     period::Period,
 };
+
+/// The stages of the incubation pipeline.
+pub(in crate::analytics) const INCUBATION_STAGES: usize = IncubationStage::ORDER.len();
+
+/// Per stage, the days on which records reached it, each with how many did and, for 签约, the investment they agreed.
+type Reached = Vec<Vec<(NaiveDate, i64, i64)>>;
 
 /// A period by its first and last day.
 pub(in crate::analytics) type Span = (NaiveDate, NaiveDate);
@@ -31,6 +45,8 @@ pub struct DbFigures {
     /// Per period: how many projects reached each stage in it (flow) and the investment agreed by those signed in it
     /// (yuan).
     pub(in crate::analytics) flows: HashMap<Span, ([i64; STAGES], i64)>,
+    /// Per period: how many incubation candidates seen reached each stage in it.
+    pub(in crate::analytics) incubation: HashMap<Span, [i64; INCUBATION_STAGES]>,
     /// Per period: the 重大项目 worked on in it and their agreed investment (yuan).
     pub(in crate::analytics) majors: HashMap<Span, (i64, i64)>,
     /// Per period: the blocker figures, the total first, then each category's.
@@ -62,15 +78,19 @@ pub(in crate::analytics) async fn db_figures<C: ConnectionTrait>(
             .chain(flows.iter().cloned()),
     );
     let blocker_figures = futures_util::future::try_join_all(main.iter().map(|p| counting.blockers(db, p)));
-    let (counted, candidates, dropped, blockers) = futures_util::try_join!(
+    let (counted, incubation, candidates, dropped, blockers) = futures_util::try_join!(
         counting.flows(db, &flows),
+        counting.incubation_flows(db, &flows),
         counting.major_candidates(db, &majors),
         counting.dropped_majors(db, &majors),
         blocker_figures,
     )?;
     let mut out = DbFigures::default();
-    for (p, counted) in flows.iter().zip(counted) {
+    for ((p, counted), (reached, _)) in flows.iter().zip(counted).zip(incubation) {
         out.flows.insert((p.from, p.to), counted);
+        let mut stages = [0; INCUBATION_STAGES];
+        stages.copy_from_slice(&reached);
+        out.incubation.insert((p.from, p.to), stages);
     }
     for ((p, (n, yuan)), (off_n, off_yuan)) in majors.iter().zip(candidates).zip(dropped) {
         out.majors.insert((p.from, p.to), (n - off_n, yuan - off_yuan));
@@ -131,19 +151,50 @@ impl Counting<'_> {
     /// Per period of `flows`: how many projects seen reached each stage in it (by the as-of date) and the investment
     /// agreed by those signed in it, from per-stage histograms of the reach days over all the periods.
     async fn flows<C: ConnectionTrait>(&self, db: &C, flows: &[Period]) -> anyhow::Result<Vec<([i64; STAGES], i64)>> {
-        let (Some(lo), Some(hi)) = (
-            flows.iter().map(|p| p.from).min(),
-            flows.iter().map(|p| std::cmp::Ord::min(p.to, self.as_of)).max(),
-        ) else {
+        let Some(span) = self.span(flows) else {
             return Ok(Vec::new());
         };
-        let days =
-            futures_util::future::try_join_all((0..STAGES).map(|k| self.reached_per_day(db, k, (lo, hi)))).await?;
-        Ok(flows
+        let days = futures_util::future::try_join_all((0..STAGES).map(|k| self.reached_per_day(db, k, span))).await?;
+        Ok(self
+            .per_period(&days, flows)
+            .into_iter()
+            .map(|(reached, yuan)| {
+                let mut stages = [0; STAGES];
+                stages.copy_from_slice(&reached);
+                (stages, yuan)
+            })
+            .collect())
+    }
+
+    /// Per period of `flows`: how many incubation candidates seen reached each stage in it (by the as-of date).
+    async fn incubation_flows<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        flows: &[Period],
+    ) -> anyhow::Result<Vec<(Vec<i64>, i64)>> {
+        let Some(span) = self.span(flows) else {
+            return Ok(Vec::new());
+        };
+        let days = (0..INCUBATION_STAGES).map(|k| self.incubation_reached_per_day(db, k, span));
+        Ok(self.per_period(&futures_util::future::try_join_all(days).await?, flows))
+    }
+
+    /// The days from the first of `flows` to the last one counted (none without periods).
+    fn span(&self, flows: &[Period]) -> Option<Span> {
+        Some((
+            flows.iter().map(|p| p.from).min()?,
+            flows.iter().map(|p| std::cmp::Ord::min(p.to, self.as_of)).max()?,
+        ))
+    }
+
+    /// Per period of `flows`: the records that reached each stage in it (by the as-of date) and the investment they
+    /// agreed, summed from the per-stage histograms `days`.
+    fn per_period(&self, days: &Reached, flows: &[Period]) -> Vec<(Vec<i64>, i64)> {
+        flows
             .iter()
             .map(|p| {
                 let to = std::cmp::Ord::min(p.to, self.as_of);
-                let mut out = ([0; STAGES], 0);
+                let mut out = (vec![0; days.len()], 0);
                 for (k, days) in days.iter().enumerate() {
                     let (a, b) = (
                         days.partition_point(|d| d.0 < p.from),
@@ -156,7 +207,40 @@ impl Counting<'_> {
                 }
                 out
             })
-            .collect())
+            .collect()
+    }
+
+    /// Per day from `lo` to `hi` (in order), how many incubation candidates seen reached stage `k` on it: the
+    /// first day of an event of theirs at that stage or a later one (as `reach` has it), by the as-of date.
+    async fn incubation_reached_per_day<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        k: usize,
+        (lo, hi): Span,
+    ) -> anyhow::Result<Vec<(NaiveDate, i64, i64)>> {
+        use incubation_event::Column::{CandidateId, OccurredOn, Stage as StageColumn};
+        let at_or_after: Vec<String> = IncubationStage::ORDER[k..].iter().map(|s| s.to_value()).collect();
+        let first = incubation_event::Entity::find()
+            .select_only()
+            .column_as(Expr::col(OccurredOn).min(), "day")
+            .filter(StageColumn.is_in(at_or_after))
+            .filter(OccurredOn.lte(self.as_of))
+            .apply_if(self.visible.via_candidate(CandidateId), QueryFilter::filter)
+            .group_by(CandidateId)
+            .into_query();
+        let day = Expr::col(Alias::new("day"));
+        let select = Query::select()
+            .expr(day.clone())
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(first, Alias::new("x"))
+            .and_where(day.clone().between(lo, hi))
+            .group_by_col(Alias::new("day"))
+            .order_by_expr(day, Order::Asc)
+            .to_owned();
+        let rows = db.query_all_raw(self.backend.build(&select)).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, 0)))
+            .collect()
     }
 
     /// Per day from `lo` to `hi` (in order), how many projects seen reached stage `k` on it and, for 签约, the
