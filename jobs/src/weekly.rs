@@ -16,8 +16,9 @@ use entity::{
     visible::Visible,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, TransactionTrait,
+    sea_query::{Alias, Expr},
 };
 use serde::Serialize;
 
@@ -169,17 +170,23 @@ async fn figures(db: &DatabaseConnection, week: &Period, visible: &Visible) -> a
 
 /// The date of each project's latest follow-up on or before `end`.
 async fn last_follow_ups(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Result<HashMap<i64, NaiveDate>> {
-    Ok(follow_up::Entity::find()
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&last_follow_ups_query(end)))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
+        .collect()
+}
+
+/// Each project's id (`project_id`) and the date of its latest follow-up on or before `end` (`last`).
+fn last_follow_ups_query(end: NaiveDate) -> sea_orm::sea_query::SelectStatement {
+    follow_up::Entity::find()
         .select_only()
         .column(follow_up::Column::ProjectId)
         .column_as(follow_up::Column::OccurredOn.max(), "last")
         .filter(follow_up::Column::OccurredOn.lte(end))
         .group_by(follow_up::Column::ProjectId)
-        .into_tuple::<(i64, NaiveDate)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+        .into_query()
 }
 
 /// The blockers open at `end` of the projects seen, most overdue first, and how many each project has.
@@ -216,35 +223,43 @@ async fn open_blockers(
 /// Each project's stage at the end of `end` (those with no event by then left out): the stored stage, which is that
 /// of its latest event, for the projects with no event after `end`; from the history up to `end` for the few others.
 async fn stages_at(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Result<HashMap<i64, ProjectStage>> {
-    use entity::stage_event;
-    let moved_since = || {
-        stage_event::Entity::find()
-            .select_only()
-            .column(stage_event::Column::ProjectId)
-            .filter(stage_event::Column::OccurredOn.gt(end))
-            .into_query()
-    };
     let mut stages: HashMap<i64, ProjectStage> = project::Entity::find()
         .select_only()
         .columns([project::Column::Id, project::Column::Stage])
-        .filter(project::Column::Id.not_in_subquery(moved_since()))
+        .filter(project::Column::Id.not_in_subquery(moved_since(end)))
         .into_tuple::<(i64, ProjectStage)>()
         .all(db)
         .await?
         .into_iter()
         .collect();
+    stages.extend(stages_of_moved(db, end).await?);
+    Ok(stages)
+}
+
+/// The projects with a stage event dated after `end`.
+fn moved_since(end: NaiveDate) -> sea_orm::sea_query::SelectStatement {
+    use entity::stage_event;
+    stage_event::Entity::find()
+        .select_only()
+        .column(stage_event::Column::ProjectId)
+        .filter(stage_event::Column::OccurredOn.gt(end))
+        .into_query()
+}
+
+/// The stage on `end` of each project moved after it ([`moved_since`]) that had begun by then: its latest event's.
+async fn stages_of_moved(db: &DatabaseConnection, end: NaiveDate) -> anyhow::Result<HashMap<i64, ProjectStage>> {
+    use entity::stage_event;
     let events: Vec<(i64, ProjectStage)> = stage_event::Entity::find()
         .select_only()
         .columns([stage_event::Column::ProjectId, stage_event::Column::Stage])
-        .filter(stage_event::Column::ProjectId.in_subquery(moved_since()))
+        .filter(stage_event::Column::ProjectId.in_subquery(moved_since(end)))
         .filter(stage_event::Column::OccurredOn.lte(end))
         .order_by_asc(stage_event::Column::OccurredOn)
         .order_by_asc(stage_event::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    stages.extend(events);
-    Ok(stages)
+    Ok(events.into_iter().collect())
 }
 
 /// The target lines of the year so far.
@@ -267,8 +282,11 @@ fn target_lines(ytd: &Kpis) -> Vec<String> {
 /// Whether a project at `stage` is still in the pipeline (not dropped, not yet producing; one not yet begun has no
 /// stage and is not either).
 fn in_pipeline(stage: ProjectStage) -> bool {
-    !matches!(stage, ProjectStage::Dropped | ProjectStage::Producing)
+    !OUT_OF_PIPELINE.contains(&stage)
 }
+
+/// The stages out of the pipeline: dropped, or producing already.
+const OUT_OF_PIPELINE: [ProjectStage; 2] = [ProjectStage::Dropped, ProjectStage::Producing];
 
 /// Whether a project in the pipeline is stale: no follow-up ever, or none in the last `stale_days` days.
 fn is_stale(days_since_follow_up: Option<i64>, stale_days: i64) -> bool {
@@ -297,13 +315,48 @@ pub async fn stale_projects(
     (as_of, stale_days): (NaiveDate, i64),
     most: Option<usize>,
 ) -> anyhow::Result<Vec<StaleProject>> {
-    let last_follow = last_follow_ups(db, as_of).await?;
-    let mut stale: Vec<StaleProject> = stages_at(db, as_of)
-        .await?
+    use sea_orm::sea_query::ExprTrait;
+    let quiet_before = as_of - Duration::days(stale_days);
+    // The projects not moved since `as_of` are at their kept stage: the database picks the quiet ones and, when only
+    // the first few are asked, those; the few moved since are judged by their stage on that day.
+    let f = Alias::new("f");
+    let last_of = Expr::col((f.clone(), Alias::new("last")));
+    let mut unmoved = project::Entity::find()
+        .select_only()
+        .columns([project::Column::Id, project::Column::Stage])
+        .column_as(last_of.clone(), "last")
+        .filter(project::Column::Stage.is_not_in(OUT_OF_PIPELINE))
+        .filter(project::Column::Id.not_in_subquery(moved_since(as_of)))
+        .filter(
+            Condition::any()
+                .add(last_of.clone().is_null())
+                .add(last_of.clone().lt(quiet_before)),
+        )
+        .order_by_asc(last_of.clone().is_not_null())
+        .order_by_asc(last_of)
+        .order_by_asc(project::Column::Id)
+        .apply_if(most, |q, n| q.limit(n as u64));
+    QueryTrait::query(&mut unmoved).join_subquery(
+        JoinType::LeftJoin,
+        last_follow_ups_query(as_of),
+        f.clone(),
+        Expr::col((f, Alias::new("project_id"))).equals((project::Entity, project::Column::Id)),
+    );
+    let mut found: Vec<(i64, ProjectStage, Option<NaiveDate>)> = unmoved.into_tuple().all(db).await?;
+    let moved = stages_of_moved(db, as_of).await?;
+    if !moved.is_empty() {
+        let last_follow = last_follow_ups(db, as_of).await?;
+        found.extend(
+            moved
+                .into_iter()
+                .map(|(id, stage)| (id, stage, last_follow.get(&id).copied())),
+        );
+    }
+    let mut stale: Vec<StaleProject> = found
         .into_iter()
-        .filter(|(_, stage)| in_pipeline(*stage))
-        .filter_map(|(id, stage)| {
-            let days = last_follow.get(&id).map(|d| (as_of - *d).num_days());
+        .filter(|(_, stage, _)| in_pipeline(*stage))
+        .filter_map(|(id, stage, last)| {
+            let days = last.map(|d| (as_of - d).num_days());
             is_stale(days, stale_days).then(|| StaleProject {
                 id,
                 name: String::new(),

@@ -27,7 +27,62 @@ db_test!(
     deleting_a_project_removes_its_records,
     project_create_is_validated,
     kept_reach_dates_are_those_of_the_history,
+    quiet_projects_are_judged_by_their_stage_on_the_day,
 );
+
+/// The quiet projects (no follow-up in `stale_days`, or never) on a day, longest quiet first: judged by their stage
+/// on that day, whether they moved since or not; the first few when only those are asked.
+async fn quiet_projects_are_judged_by_their_stage_on_the_day(app: TestApp) {
+    let mut ids = Vec::new();
+    for (name, follow_up) in [
+        ("甲", None),
+        ("乙", Some("2024-02-01")),
+        ("丙", Some("2024-05-15")),
+        ("丁", None),
+        ("戊", None),
+        ("己", None),
+    ] {
+        let id = app.project(name, "lead", "2024-01-05").await["id"].as_i64().unwrap();
+        if let Some(on) = follow_up {
+            let body = json!({"occurred_on": on, "kind": "call", "note": "电话沟通"});
+            let (s, f) = app.post(&format!("/api/v1/projects/{id}/follow-ups"), body).await;
+            assert_eq!(s, StatusCode::CREATED, "{f}");
+        }
+        ids.push(id);
+    }
+    let moves = [
+        (3, "dropped", "2024-03-01"), // 丁: dropped before the day
+        (4, "signed", "2024-06-10"),  // 戊: a lead on the day, signed after it
+        (5, "dropped", "2024-06-01"), // 己: a lead on the day, dropped after it
+    ];
+    for (i, stage, on) in moves {
+        let body = json!({"stage": stage, "occurred_on": on, "reason": "企业调整投资计划"});
+        let (s, e) = app.move_to(ids[i], body).await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 5, 20).unwrap();
+    let quiet = |most: Option<usize>| {
+        let db = app.db.clone();
+        async move {
+            jobs::weekly::stale_projects(&db, (day, 30), most)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.name, p.stage, p.days_since_follow_up))
+                .collect::<Vec<_>>()
+        }
+    };
+    let never = |name: &str| (name.to_owned(), ProjectStage::Lead, None);
+    let all = vec![
+        never("甲"),
+        never("戊"),
+        never("己"),
+        ("乙".to_owned(), ProjectStage::Lead, Some(109)),
+    ];
+    assert_eq!(quiet(None).await, all, "丙 followed up 5 days before, 丁 dropped");
+    assert_eq!(quiet(Some(2)).await, all[..2]);
+    assert_eq!(quiet(Some(4)).await, all);
+}
 
 async fn history(app: &TestApp, id: i64) -> Vec<Value> {
     let (s, h) = app.get(&format!("/api/v1/projects/{id}/stage-events")).await;
