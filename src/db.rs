@@ -24,6 +24,9 @@ pub async fn readers(db: &DatabaseConnection, url: &str) -> anyhow::Result<Datab
     connect_with(&format!("{file}?mode=ro"), Some(cores as u32)).await
 }
 
+/// How much of a SQLite file is read through a memory map (address space, not memory: the system keeps the pages).
+const SQLITE_MMAP_BYTES: &str = "1073741824";
+
 /// [`connect`], with at most `max` connections when given.
 async fn connect_with(url: &str, max: Option<u32>) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -41,10 +44,17 @@ async fn connect_with(url: &str, max: Option<u32>) -> anyhow::Result<DatabaseCon
     if let Some(max) = max {
         opts.max_connections(max).min_connections(0);
     }
-    // SQLite in WAL mode: a reader (a backup, a second process) does not hold up the writer, nor the writer readers.
-    if !url.contains("mode=ro") {
-        opts.map_sqlx_sqlite_opts(|o| o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal));
-    }
+    let read_only = url.contains("mode=ro");
+    opts.map_sqlx_sqlite_opts(move |o| {
+        // SQLite reads the file's pages through a memory map instead of copying each in with a read call: every
+        // connection shares the system's cache of the file (a figure's statements read most of an index each).
+        let o = o.pragma("mmap_size", SQLITE_MMAP_BYTES);
+        // WAL mode: a reader (a backup, a second process) does not hold up the writer, nor the writer readers.
+        match read_only {
+            true => o,
+            false => o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal),
+        }
+    });
     Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database at {}", redact(url)))
