@@ -117,6 +117,30 @@ async fn applied(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// Before a bulk insert of visits in `txn` (a copy between databases, a generated park): on PostgreSQL the visits'
+/// day totals stop being kept per statement until [`visit_days_rebuilt`]. Kept per statement, each day's row would
+/// be rewritten by every statement of the transaction, and every version of it kept until the commit, so each
+/// statement would walk longer chains of them. Takes the table owner's right (the service's user owns its tables);
+/// SQLite keeps them row by row in place and needs nothing.
+pub async fn visit_days_paused(txn: &impl ConnectionTrait) -> anyhow::Result<()> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared("ALTER TABLE visits DISABLE TRIGGER visit_days_insert")
+            .await?;
+    }
+    Ok(())
+}
+
+/// After [`visit_days_paused`]: the day totals counted afresh from the visits, and kept again per statement.
+pub async fn visit_days_rebuilt(txn: &impl ConnectionTrait) -> anyhow::Result<()> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared("DELETE FROM visit_days").await?;
+        txn.execute_unprepared(migration::VISIT_DAYS_FROM_VISITS).await?;
+        txn.execute_unprepared("ALTER TABLE visits ENABLE TRIGGER visit_days_insert")
+            .await?;
+    }
+    Ok(())
+}
+
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

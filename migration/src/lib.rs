@@ -26,6 +26,8 @@ mod m20261208_000021_visit_days;
 mod m20261208_000022_figure_indexes;
 mod util;
 
+pub use m20261208_000021_visit_days::VISIT_DAYS_FROM_VISITS;
+
 /// All migrations, oldest first.
 pub struct Migrator;
 

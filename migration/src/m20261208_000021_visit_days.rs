@@ -22,6 +22,11 @@ enum VisitDays {
     Headcount,
 }
 
+/// Fills the (empty) day totals from the visits as they are.
+pub const VISIT_DAYS_FROM_VISITS: &str = "INSERT INTO visit_days (visit_date, owner_key, owner_id, batches, headcount) \
+     SELECT visit_date, COALESCE(owner_id, 0), owner_id, COUNT(*), SUM(headcount) FROM visits \
+     GROUP BY visit_date, owner_id";
+
 /// PostgreSQL: one statement's visits are added or taken away in one grouped statement (its transition tables), so a
 /// bulk insert costs one upsert per day and owner, not one per visit.
 const POSTGRES_UP: &str = "
@@ -108,12 +113,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         let db = m.get_connection();
-        db.execute_unprepared(
-            "INSERT INTO visit_days (visit_date, owner_key, owner_id, batches, headcount) \
-             SELECT visit_date, COALESCE(owner_id, 0), owner_id, COUNT(*), SUM(headcount) FROM visits \
-             GROUP BY visit_date, owner_id",
-        )
-        .await?;
+        db.execute_unprepared(VISIT_DAYS_FROM_VISITS).await?;
         execute_for(m, POSTGRES_UP, SQLITE_UP).await
     }
 

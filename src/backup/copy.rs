@@ -107,6 +107,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
     for t in covered.iter().rev() {
         txn.execute_unprepared(&format!("DELETE FROM \"{t}\"")).await?;
     }
+    crate::db::visit_days_paused(&txn).await?;
     let mut copied = BTreeMap::new();
     macro_rules! copy {
         ($($e:ident),*) => {
@@ -118,6 +119,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
         };
     }
     every_table!(copy);
+    crate::db::visit_days_rebuilt(&txn).await?;
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         let with_id = txn
             .query_all_raw(Statement::from_string(

@@ -77,7 +77,9 @@ pub async fn generate(db: &DatabaseConnection, size: Size) -> anyhow::Result<()>
     let projects = gen_projects(&txn, &actor, &mut r, size.projects, &companies).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
+    crate::db::visit_days_paused(&txn).await?;
     gen_visits(&txn, &mut r, size.visits, &companies).await?;
+    crate::db::visit_days_rebuilt(&txn).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
     gen_blockers(&txn, &actor, &mut r, size.blockers, &projects).await?;
