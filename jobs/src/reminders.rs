@@ -8,7 +8,7 @@
 //! report's rule: in the pipeline, no follow-up for `stale_days`).
 
 use chrono::{Days, NaiveDate};
-use entity::{blocker, enums::BlockerStatus, follow_up, project, user};
+use entity::{blocker, enums::BlockerStatus, follow_up, project, user, visible::Visible};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
@@ -178,7 +178,7 @@ pub async fn agenda(db: &DatabaseConnection, user: i64, as_of: NaiveDate, stale_
     let stale = if owned.is_empty() {
         Vec::new()
     } else {
-        stale_projects(db, (as_of, stale_days), None).await?
+        stale_projects(db, (as_of, stale_days), (&Visible::All, None)).await?
     };
     agenda_among(db, (user, &owned), as_of, &stale).await
 }
@@ -348,7 +348,7 @@ pub async fn run(ctx: Ctx, stale_days: i64, web: Option<String>) -> anyhow::Resu
         .await?;
     let env = env()?;
     // The quiet projects of the whole park, found once for everyone.
-    let stale = stale_projects(&ctx.db, (ctx.as_of, stale_days), None).await?;
+    let stale = stale_projects(&ctx.db, (ctx.as_of, stale_days), (&Visible::All, None)).await?;
     let mut agendas = Vec::new();
     for p in people {
         let owned = owned_projects(&ctx.db, p.0).await?;

@@ -308,12 +308,12 @@ pub struct StaleProject {
     pub days_since_follow_up: Option<i64>,
 }
 
-/// The projects in the pipeline on `as_of` with no follow-up in the `stale_days` days before it (the weekly
+/// The projects `visible` in the pipeline on `as_of` with no follow-up in the `stale_days` days before it (the weekly
 /// report's rule), longest quiet first; the first `most` of them when given.
 pub async fn stale_projects(
     db: &DatabaseConnection,
     (as_of, stale_days): (NaiveDate, i64),
-    most: Option<usize>,
+    (visible, most): (&Visible, Option<usize>),
 ) -> anyhow::Result<Vec<StaleProject>> {
     use sea_orm::sea_query::ExprTrait;
     let quiet_before = as_of - Duration::days(stale_days);
@@ -327,6 +327,7 @@ pub async fn stale_projects(
         .column_as(last_of.clone(), "last")
         .filter(project::Column::Stage.is_not_in(OUT_OF_PIPELINE))
         .filter(project::Column::Id.not_in_subquery(moved_since(as_of)))
+        .apply_if(visible.projects(), QueryFilter::filter)
         .filter(
             Condition::any()
                 .add(last_of.clone().is_null())
@@ -343,7 +344,18 @@ pub async fn stale_projects(
         Expr::col((f, Alias::new("project_id"))).equals((project::Entity, project::Column::Id)),
     );
     let mut found: Vec<(i64, ProjectStage, Option<NaiveDate>)> = unmoved.into_tuple().all(db).await?;
-    let moved = stages_of_moved(db, as_of).await?;
+    let mut moved = stages_of_moved(db, as_of).await?;
+    if let Some(seen) = visible.projects().filter(|_| !moved.is_empty()) {
+        let seen: Vec<i64> = project::Entity::find()
+            .select_only()
+            .column(project::Column::Id)
+            .filter(project::Column::Id.is_in(moved.keys().copied()))
+            .filter(seen)
+            .into_tuple()
+            .all(db)
+            .await?;
+        moved.retain(|id, _| seen.contains(id));
+    }
     if !moved.is_empty() {
         let last_follow = last_follow_ups(db, as_of).await?;
         found.extend(

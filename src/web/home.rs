@@ -85,7 +85,7 @@ pub async fn page(staff: Staff, state: Data<&WebState>, Query(q): Query<HomeQuer
     let (dash, news, (agenda, stale), (blockers, own_blockers)) = tokio::try_join!(
         analytics::dashboard(&state.reads, year, as_of, &seen),
         this_week(db, today, &seen.visible),
-        due(db, &staff, today, state.stale_days),
+        due(db, &staff, (today, &seen.visible), state.stale_days),
         blocker_list(db, &staff, seen.visible.clone()),
     )?;
     let (mut chart, inverted) = super::analytics::funnel_chart(&dash.funnel);
@@ -128,16 +128,16 @@ async fn this_week(
         .collect())
 }
 
-/// The user's agenda, and the park's ten quietest projects for someone with nothing of their own due.
+/// The user's agenda, and the ten quietest projects they see for someone with nothing of their own due.
 async fn due(
     db: &sea_orm::DatabaseConnection,
     staff: &Staff,
-    today: chrono::NaiveDate,
+    (today, visible): (chrono::NaiveDate, &crate::service::scope::Visible),
     stale_days: i64,
 ) -> crate::service::AppResult<(jobs::reminders::Agenda, Vec<minijinja::Value>)> {
     let agenda = crate::service::people::agenda(db, &staff.actor, Some(today), stale_days).await?;
     let stale = if agenda.is_empty() {
-        jobs::weekly::stale_projects(db, (today, stale_days), Some(10))
+        jobs::weekly::stale_projects(db, (today, stale_days), (visible, Some(10)))
             .await
             .map_err(crate::service::AppError::Internal)?
     } else {

@@ -4,6 +4,7 @@ use entity::{
     enums::ProjectStage,
     pipeline::{Event, Stage, reach_dates},
     project, stage_event,
+    visible::Visible,
 };
 use migration::MigratorTrait;
 use reqwest::StatusCode;
@@ -42,7 +43,13 @@ async fn quiet_projects_are_judged_by_their_stage_on_the_day(app: TestApp) {
         ("戊", None),
         ("己", None),
     ] {
-        let id = app.project(name, "lead", "2024-01-05").await["id"].as_i64().unwrap();
+        let p = app.project(name, "lead", "2024-01-05").await;
+        let id = p["id"].as_i64().unwrap();
+        if ["甲", "戊"].contains(&name) {
+            let body = json!({"version": p["version"], "owner_id": app.user_ids["staff"]});
+            let (s, u) = app.patch(&format!("/api/v1/projects/{id}"), body).await;
+            assert_eq!(s, StatusCode::OK, "{u}");
+        }
         if let Some(on) = follow_up {
             let body = json!({"occurred_on": on, "kind": "call", "note": "电话沟通"});
             let (s, f) = app.post(&format!("/api/v1/projects/{id}/follow-ups"), body).await;
@@ -61,10 +68,10 @@ async fn quiet_projects_are_judged_by_their_stage_on_the_day(app: TestApp) {
         assert_eq!(s, StatusCode::CREATED, "{e}");
     }
     let day = chrono::NaiveDate::from_ymd_opt(2024, 5, 20).unwrap();
-    let quiet = |most: Option<usize>| {
+    let quiet_seen = |visible: Visible, most: Option<usize>| {
         let db = app.db.clone();
         async move {
-            jobs::weekly::stale_projects(&db, (day, 30), most)
+            jobs::weekly::stale_projects(&db, (day, 30), (&visible, most))
                 .await
                 .unwrap()
                 .into_iter()
@@ -72,6 +79,7 @@ async fn quiet_projects_are_judged_by_their_stage_on_the_day(app: TestApp) {
                 .collect::<Vec<_>>()
         }
     };
+    let quiet = |most: Option<usize>| quiet_seen(Visible::All, most);
     let never = |name: &str| (name.to_owned(), ProjectStage::Lead, None);
     let all = vec![
         never("甲"),
@@ -82,6 +90,9 @@ async fn quiet_projects_are_judged_by_their_stage_on_the_day(app: TestApp) {
     assert_eq!(quiet(None).await, all, "丙 followed up 5 days before, 丁 dropped");
     assert_eq!(quiet(Some(2)).await, all[..2]);
     assert_eq!(quiet(Some(4)).await, all);
+    // Someone who sees only their own projects is shown only theirs, moved since or not.
+    let own = quiet_seen(Visible::Own(app.user_ids["staff"]), None).await;
+    assert_eq!(own, [never("甲"), never("戊")]);
 }
 
 async fn history(app: &TestApp, id: i64) -> Vec<Value> {
