@@ -117,26 +117,51 @@ async fn applied(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// Before a bulk insert of visits in `txn` (a copy between databases, a generated park): on PostgreSQL the visits'
-/// day totals stop being kept per statement until [`visit_days_rebuilt`]. Kept per statement, each day's row would
-/// be rewritten by every statement of the transaction, and every version of it kept until the commit, so each
-/// statement would walk longer chains of them. Takes the table owner's right (the service's user owns its tables);
-/// SQLite keeps them row by row in place and needs nothing.
-pub async fn visit_days_paused(txn: &impl ConnectionTrait) -> anyhow::Result<()> {
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared("ALTER TABLE visits DISABLE TRIGGER visit_days_insert")
+/// The tables the database keeps by its triggers ([`migration::keepers`]): a copy does not copy them, the
+/// target's triggers rebuild them.
+pub fn kept_tables() -> Vec<&'static str> {
+    migration::keepers(sea_orm::DatabaseBackend::Sqlite)
+        .iter()
+        .filter_map(|k| k.table)
+        .collect()
+}
+
+/// Before a bulk insert into the tables `sources` in `txn` (a copy between databases, a generated park): on
+/// PostgreSQL, what the database keeps from them stops being kept per statement until [`kept_rebuilt`]. Kept per
+/// statement, each day's row would be rewritten by every statement of the transaction, and every version of it kept
+/// until the commit, so each statement would walk longer chains of them. Takes the table owner's right (the
+/// service's user owns its tables); SQLite keeps them row by row in place and needs nothing.
+pub async fn kept_paused(txn: &impl ConnectionTrait, sources: &[&str]) -> anyhow::Result<()> {
+    let backend = txn.get_database_backend();
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        for k in migration::keepers(backend)
+            .iter()
+            .filter(|k| sources.contains(&k.source))
+        {
+            txn.execute_unprepared(&format!(
+                "ALTER TABLE {} DISABLE TRIGGER {}",
+                k.source, k.insert_trigger
+            ))
             .await?;
+        }
     }
     Ok(())
 }
 
-/// After [`visit_days_paused`]: the day totals counted afresh from the visits, and kept again per statement.
-pub async fn visit_days_rebuilt(txn: &impl ConnectionTrait) -> anyhow::Result<()> {
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared("DELETE FROM visit_days").await?;
-        txn.execute_unprepared(migration::VISIT_DAYS_FROM_VISITS).await?;
-        txn.execute_unprepared("ALTER TABLE visits ENABLE TRIGGER visit_days_insert")
-            .await?;
+/// After [`kept_paused`]: what the database keeps from `sources` counted afresh, and kept again per statement.
+pub async fn kept_rebuilt(txn: &impl ConnectionTrait, sources: &[&str]) -> anyhow::Result<()> {
+    let backend = txn.get_database_backend();
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        for k in migration::keepers(backend)
+            .iter()
+            .filter(|k| sources.contains(&k.source))
+        {
+            for sql in &k.rebuilt {
+                txn.execute_unprepared(sql).await?;
+            }
+            txn.execute_unprepared(&format!("ALTER TABLE {} ENABLE TRIGGER {}", k.source, k.insert_trigger))
+                .await?;
+        }
     }
     Ok(())
 }

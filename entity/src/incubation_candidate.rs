@@ -15,6 +15,14 @@ pub struct Model {
     pub notes: Option<String>,
     /// The owner (负责人), a user; through them the record belongs to a department.
     pub owner_id: Option<i64>,
+    /// The day it reached 纳入培育 (docs/DEFINITIONS.md), kept by the database from its events.
+    pub reached_cultivating_on: Option<Date>,
+    /// The day it reached 申报, kept by the database from its events.
+    pub reached_applied_on: Option<Date>,
+    /// The day it reached 评审通过, kept by the database from its events.
+    pub reached_approved_on: Option<Date>,
+    /// The day it reached 备案, kept by the database from its events.
+    pub reached_filed_on: Option<Date>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -24,3 +32,11 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The reach-day columns, in the order of the incubation pipeline (IncubationStage::ORDER).
+pub const REACHED: [Column; 4] = [
+    Column::ReachedCultivatingOn,
+    Column::ReachedAppliedOn,
+    Column::ReachedApprovedOn,
+    Column::ReachedFiledOn,
+];

@@ -24,9 +24,11 @@ mod m20261207_000019_stage_industry;
 mod m20261207_000020_company_province;
 mod m20261208_000021_visit_days;
 mod m20261208_000022_figure_indexes;
+mod m20261209_000023_kept_figures;
 mod util;
 
 pub use m20261208_000021_visit_days::VISIT_DAYS_FROM_VISITS;
+pub use m20261209_000023_kept_figures::{Keeper, keepers};
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -57,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_company_province::Migration),
             Box::new(m20261208_000021_visit_days::Migration),
             Box::new(m20261208_000022_figure_indexes::Migration),
+            Box::new(m20261209_000023_kept_figures::Migration),
         ]
     }
 }

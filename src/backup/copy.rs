@@ -82,10 +82,6 @@ macro_rules! every_table {
     };
 }
 
-/// Tables the database keeps from others by its triggers (`visit_days` from the visits): not copied, since
-/// `dst`'s triggers rebuild them as the rows they are kept from arrive.
-const KEPT_BY_TRIGGERS: [&str; 1] = ["visit_days"];
-
 /// Copies everything `src` holds into `dst`, replacing what `dst` holds (both at the same schema version: the
 /// caller migrates them), in one transaction of `dst`. Answers the rows copied per table.
 pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> anyhow::Result<BTreeMap<String, i64>> {
@@ -98,7 +94,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
     let tables = super::row_counts(src).await?;
     let missed: Vec<&String> = tables
         .keys()
-        .filter(|t| *t != "seaql_migrations" && !covered.contains(t) && !KEPT_BY_TRIGGERS.contains(&t.as_str()))
+        .filter(|t| *t != "seaql_migrations" && !covered.contains(t) && !crate::db::kept_tables().contains(&t.as_str()))
         .collect();
     if !missed.is_empty() {
         bail!("the copy does not know the tables {missed:?}");
@@ -107,7 +103,12 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
     for t in covered.iter().rev() {
         txn.execute_unprepared(&format!("DELETE FROM \"{t}\"")).await?;
     }
-    crate::db::visit_days_paused(&txn).await?;
+    // What the database keeps from the tables copied is not copied: `dst` counts it afresh at the end.
+    let kept_from: Vec<&str> = migration::keepers(txn.get_database_backend())
+        .iter()
+        .map(|k| k.source)
+        .collect();
+    crate::db::kept_paused(&txn, &kept_from).await?;
     let mut copied = BTreeMap::new();
     macro_rules! copy {
         ($($e:ident),*) => {
@@ -119,7 +120,7 @@ pub async fn database(src: &DatabaseConnection, dst: &DatabaseConnection) -> any
         };
     }
     every_table!(copy);
-    crate::db::visit_days_rebuilt(&txn).await?;
+    crate::db::kept_rebuilt(&txn, &kept_from).await?;
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         let with_id = txn
             .query_all_raw(Statement::from_string(

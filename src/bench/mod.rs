@@ -74,18 +74,25 @@ pub async fn generate(db: &DatabaseConnection, size: Size) -> anyhow::Result<()>
     let companies = gen_companies(&txn, (size.projects / 2).max(1)).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
+    crate::db::kept_paused(&txn, &["projects"]).await?;
     let projects = gen_projects(&txn, &actor, &mut r, size.projects, &companies).await?;
+    crate::db::kept_rebuilt(&txn, &["projects"]).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
-    crate::db::visit_days_paused(&txn).await?;
+    crate::db::kept_paused(&txn, &["visits"]).await?;
     gen_visits(&txn, &mut r, size.visits, &companies).await?;
-    crate::db::visit_days_rebuilt(&txn).await?;
+    crate::db::kept_rebuilt(&txn, &["visits"]).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
+    crate::db::kept_paused(&txn, &["blockers"]).await?;
     gen_blockers(&txn, &actor, &mut r, size.blockers, &projects).await?;
+    crate::db::kept_rebuilt(&txn, &["blockers"]).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
+    let incubation = ["incubation_candidates", "incubation_events"];
+    crate::db::kept_paused(&txn, &incubation).await?;
     gen_candidates(&txn, &actor, &mut r, size.candidates, &companies).await?;
+    crate::db::kept_rebuilt(&txn, &incubation).await?;
     txn.commit().await?;
     println!("generated {size:?} in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

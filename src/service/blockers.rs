@@ -256,9 +256,47 @@ fn row(actor: &Actor, project_id: i64, n: NewBlocker) -> AppResult<blocker::Acti
 
 /// A page of blockers, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: BlockerFilter, paging: Paging) -> AppResult<Page<BlockerView>> {
-    let s = select(f);
+    let total = match paging.counts() {
+        true => kept_total(db, &f).await?,
+        false => None,
+    };
+    let paging = if total.is_some() { paging.uncounted() } else { paging };
     let order = Order(&[(blocker::Column::OpenedOn, Dir::Desc), (blocker::Column::Id, Dir::Desc)]);
-    paging.fetch(db, s, order, async |rows| views(db, rows).await).await
+    let mut page = paging
+        .fetch(db, select(f), order, async |rows| views(db, rows).await)
+        .await?;
+    page.total = total.or(page.total);
+    Ok(page)
+}
+
+/// How many blockers the filter matches, from the counts the database keeps per category and day raised
+/// (`blocker_days`), when those tell: of every project, by category and days raised only (none otherwise: the
+/// blockers themselves are counted).
+async fn kept_total(db: &impl ConnectionTrait, f: &BlockerFilter) -> AppResult<Option<u64>> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+    let others = f.status.is_some() || f.assigned_leader.is_some() || f.overdue.is_some() || f.project_id.is_some();
+    if others || !f.visible.is_all() {
+        return Ok(None);
+    }
+    let col = |c: &str| Expr::col(Alias::new(c));
+    let mut q = Query::select();
+    q.expr(Func::cast_as(Func::sum(col("opened")), Alias::new("BIGINT")))
+        .from(Alias::new("blocker_days"));
+    if let Some(c) = f.category {
+        q.and_where(col("category").eq(sea_orm::ActiveEnum::to_value(&c)));
+    }
+    if let Some(d) = f.opened_from {
+        q.and_where(col("day").gte(d));
+    }
+    if let Some(d) = f.opened_to {
+        q.and_where(col("day").lte(d));
+    }
+    let row = db.query_one_raw(db.get_database_backend().build(&q)).await?;
+    let n = match row {
+        Some(row) => row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
+        None => 0,
+    };
+    Ok(Some(u64::try_from(n).unwrap_or(0)))
 }
 
 /// The next `limit` blockers the filter keeps after the id `after`, in id order.

@@ -11,6 +11,7 @@ use crate::{
 db_test!(
     visits_count_batches_and_person_times,
     visit_day_totals_follow_every_write,
+    kept_counts_follow_every_write,
     visits_are_validated_and_versioned,
     outreach_and_partners_are_project_sources,
     blockers_resolve_reopen_and_filter,
@@ -53,6 +54,125 @@ async fn visits_count_batches_and_person_times(app: TestApp) {
     assert_eq!((p["total"].as_u64(), p["person_times"].as_i64()), (Some(0), Some(0)));
 }
 
+/// What the database keeps for the figures follows every write: the projects' reach days (a project created, moved
+/// on and back, given an investment and the 重大 flag, deleted), the blockers' days (raised, given a due date,
+/// resolved after it, recategorised, reopened, deleted) and the candidates' reach days (created, moved, deleted).
+async fn kept_counts_follow_every_write(app: TestApp) {
+    let none = Vec::<String>::new;
+    let rows = |table: &'static str| {
+        let app = &app;
+        async move { app.count_of(format!("SELECT COUNT(*) AS n FROM {table}")).await }
+    };
+    let p = app.project("甲", "lead", "2024-01-05").await;
+    let id = p["id"].as_i64().unwrap();
+    assert_eq!(app.kept_astray().await, none());
+    for (stage, on, reason) in [
+        ("signed", "2024-03-01", None),
+        ("negotiating", "2024-04-01", Some("企业调整投资计划")),
+        ("landed", "2024-05-01", None),
+    ] {
+        let (s, e) = app
+            .move_to(id, json!({"stage": stage, "occurred_on": on, "reason": reason}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        assert_eq!(app.kept_astray().await, none(), "after the move to {stage}");
+    }
+    let (_, p) = app.get(&format!("/api/v1/projects/{id}")).await;
+    let body = json!({"version": p["version"], "agreed_investment": "1200", "is_major": true});
+    let (s, p) = app.patch(&format!("/api/v1/projects/{id}"), body).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(app.kept_astray().await, none());
+    let majors = "SELECT COUNT(*) AS n FROM project_reach_days WHERE major = TRUE AND yuan > 0";
+    assert_eq!(
+        app.count_of(majors.into()).await,
+        4,
+        "lead to landed, as 重大 with its investment"
+    );
+
+    let base = format!("/api/v1/projects/{id}/blockers");
+    let body =
+        json!({"title": "用电增容", "category": "facilities", "opened_on": "2024-03-01", "due_date": "2024-03-10"});
+    let (s, b) = app.post(&base, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let bid = b["id"].as_i64().unwrap();
+    assert_eq!(app.kept_astray().await, none());
+    // The list's total is read from the kept counts when the filter is by category (or days raised) only.
+    let total = |q: String| {
+        let app = &app;
+        async move {
+            let (s, p) = app.get(&format!("/api/v1/blockers?{q}")).await;
+            assert_eq!(s, StatusCode::OK, "{p}");
+            p["total"].as_i64().unwrap()
+        }
+    };
+    for (q, n) in [
+        ("", 1),
+        ("category=facilities", 1),
+        ("category=land", 0),
+        ("status=open", 1),
+    ] {
+        assert_eq!(total(q.into()).await, n, "{q}");
+    }
+    let edits = [
+        json!({"status": "resolved", "resolution": "已协调供电局", "resolved_on": "2024-03-20"}),
+        json!({"category": "land", "due_date": "2024-03-18"}),
+        json!({"status": "open"}),
+        json!({"due_date": null}),
+    ];
+    for edit in edits {
+        let (_, b) = app.get(&format!("/api/v1/blockers/{bid}")).await;
+        let mut body = edit.clone();
+        body["version"] = b["version"].clone();
+        let (s, b) = app.patch(&format!("/api/v1/blockers/{bid}"), body).await;
+        assert_eq!(s, StatusCode::OK, "{edit}: {b}");
+        assert_eq!(app.kept_astray().await, none(), "after {edit}");
+    }
+    assert!(rows("blocker_days").await > 0);
+    assert_eq!(total("category=land".into()).await, 1);
+    assert_eq!(total("category=facilities".into()).await, 0);
+    let (_, b) = app.get(&format!("/api/v1/blockers/{bid}")).await;
+    let (s, _) = app
+        .delete(&format!("/api/v1/blockers/{bid}?version={}", b["version"]))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(app.kept_astray().await, none());
+    assert_eq!(rows("blocker_days").await, 0, "a day with nothing left keeps no row");
+
+    let c = app.company("精诚科技").await;
+    let body = json!({"company_id": c, "cohort_year": 2024, "occurred_on": "2024-03-01"});
+    let (s, cand) = app.post("/api/v1/incubation", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{cand}");
+    let cid = cand["id"].as_i64().unwrap();
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/incubation/{cid}/stage-events"),
+            json!({"stage": "approved", "occurred_on": "2024-06-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    assert_eq!(app.kept_astray().await, none());
+    assert_eq!(
+        rows("candidate_reach_days").await,
+        3,
+        "cultivating on 03-01, applied and approved on 06-01"
+    );
+    let (_, cand) = app.get(&format!("/api/v1/incubation/{cid}")).await;
+    let (s, _) = app
+        .delete(&format!("/api/v1/incubation/{cid}?version={}", cand["version"]))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(app.kept_astray().await, none());
+    assert_eq!(rows("candidate_reach_days").await, 0);
+
+    let (_, p) = app.get(&format!("/api/v1/projects/{id}")).await;
+    let (s, _) = app
+        .delete(&format!("/api/v1/projects/{id}?version={}", p["version"]))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(app.kept_astray().await, none());
+    assert_eq!(rows("project_reach_days").await, 0);
+}
+
 /// The visits' day totals the database keeps (`visit_days`) follow every write — a visit created, moved to another
 /// day, given another headcount or owner, deleted — and the list's totals, read from them, follow too; a filter by
 /// company still counts the visits themselves.
@@ -74,7 +194,7 @@ async fn visit_day_totals_follow_every_write(app: TestApp) {
         }
     };
     let (may_1, may_2) = ("from=2024-05-01&to=2024-05-01", "from=2024-05-02&to=2024-05-02");
-    assert_eq!(app.visit_days_astray().await, 0);
+    assert_eq!(app.kept_astray().await, Vec::<String>::new());
     assert_eq!((totals(may_1).await, totals(may_2).await), ((2, 10), (1, 1)));
 
     let (s, v) = app
@@ -84,7 +204,7 @@ async fn visit_day_totals_follow_every_write(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(app.visit_days_astray().await, 0);
+    assert_eq!(app.kept_astray().await, Vec::<String>::new());
     assert_eq!((totals(may_1).await, totals(may_2).await), ((1, 6), (2, 6)));
 
     let other = app.user_ids["staff"];
@@ -95,14 +215,14 @@ async fn visit_day_totals_follow_every_write(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(app.visit_days_astray().await, 0);
+    assert_eq!(app.kept_astray().await, Vec::<String>::new());
     assert_eq!(totals(may_2).await, (2, 6), "a day's visits of two owners add up");
 
     let (s, _) = app.delete(&format!("/api/v1/visits/{}?version=1", ids[1])).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.visit_days_astray().await,
-        0,
+        app.kept_astray().await,
+        Vec::<String>::new(),
         "a day with no visit left keeps no row"
     );
     assert_eq!((totals(may_1).await, totals("from=2024-01-01").await), ((0, 0), (2, 6)));

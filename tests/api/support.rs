@@ -147,7 +147,7 @@ fn unique_name() -> String {
 
 impl TestApp {
     /// The `n` a counting statement answers.
-    async fn count_of(&self, sql: String) -> i64 {
+    pub async fn count_of(&self, sql: String) -> i64 {
         let row = self
             .db
             .query_one_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), sql))
@@ -168,17 +168,26 @@ impl TestApp {
         .await
     }
 
-    /// How many rows of the visits' kept day totals (`visit_days`) differ from the visits grouped by day and owner,
-    /// either way: 0 when the database kept them right.
-    pub async fn visit_days_astray(&self) -> i64 {
-        let grouped = "SELECT visit_date, COALESCE(owner_id, 0) AS k, owner_id, COUNT(*) AS b, SUM(headcount) AS h \
-                       FROM visits GROUP BY visit_date, owner_id";
-        let kept = "SELECT visit_date, owner_key, owner_id, batches, headcount FROM visit_days";
-        let mut astray = 0;
-        for (one, other) in [(grouped, kept), (kept, grouped)] {
-            astray += self
-                .count_of(format!("SELECT COUNT(*) AS n FROM ({one} EXCEPT {other}) x"))
-                .await;
+    /// What the database keeps by its triggers ([`migration::keepers`]: the visits' day totals, the projects' and
+    /// candidates' reach days, the blockers' days) that differs from the records, either way: each table astray with
+    /// how many rows; none when the database kept everything right.
+    pub async fn kept_astray(&self) -> Vec<String> {
+        let mut astray = Vec::new();
+        for k in migration::keepers(self.db.get_database_backend()) {
+            let (kept, derived) = &k.kept_and_derived;
+            let mut n = 0;
+            for (one, other) in [(kept, derived), (derived, kept)] {
+                n += self
+                    .count_of(format!("SELECT COUNT(*) AS n FROM ({one} EXCEPT {other}) x"))
+                    .await;
+            }
+            if n > 0 {
+                astray.push(format!(
+                    "{} from {}: {n} rows",
+                    k.table.unwrap_or("reach days"),
+                    k.source
+                ));
+            }
         }
         astray
     }

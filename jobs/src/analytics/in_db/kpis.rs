@@ -1,10 +1,13 @@
 //! What the KPIs read of the projects, the incubation candidates and the blockers, counted by the database: the flow
-//! counts and the signed investment of some periods (one histogram of reach days per stage; for the candidates, of
-//! the first day of an event at the stage or a later one), the 重大项目 worked on in them (a statement over the
-//! 重大项目, one over the events of those with a 终止) and the blocker figures (counts per category, and days to
-//! resolve per category and number of days), instead of reading every project reached by the as-of date, every
-//! candidate's events, every 重大项目's events and every blocker. These are the rules of [`Analytics::kpis`] (docs/DEFINITIONS.md) written as
-//! SQL aggregates; a test holds the two equal.
+//! counts and the signed investment of some periods (one histogram of reach days per stage), the 重大项目 worked on
+//! in them (their candidates, less those with a 终止 that sat idle) and the blocker figures (counts per category, and
+//! days to resolve per category and number of days), instead of reading every project reached by the as-of date,
+//! every candidate's events, every 重大项目's events and every blocker. These are the rules of [`Analytics::kpis`]
+//! (docs/DEFINITIONS.md) written as SQL aggregates; a test holds the two equal.
+//!
+//! Over every record (a user who sees all), the histograms, the 重大项目 candidates and the blocker counts are sums
+//! over the counts the database keeps as records are written (migration `m20261209_000023_kept_figures`): a few
+//! thousand rows however large the park. A user who sees only some records has them counted from those records.
 //!
 //! [`Analytics::kpis`]: super::super::Analytics::kpis
 
@@ -14,13 +17,13 @@ use chrono::{Datelike, NaiveDate};
 use entity::{
     blocker,
     enums::{IncubationStage, ProjectStage},
-    incubation_event,
+    incubation_candidate,
     pipeline::Stage,
     project, stage_event,
     visible::Visible,
 };
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query, SelectStatement},
 };
 
@@ -210,37 +213,35 @@ impl Counting<'_> {
             .collect()
     }
 
-    /// Per day from `lo` to `hi` (in order), how many incubation candidates seen reached stage `k` on it: the
-    /// first day of an event of theirs at that stage or a later one (as `reach` has it), by the as-of date.
+    /// Per day from `lo` to `hi` (in order), how many incubation candidates seen reached stage `k` on it (by the
+    /// rule of docs/DEFINITIONS.md, as each candidate keeps it).
     async fn incubation_reached_per_day<C: ConnectionTrait>(
         &self,
         db: &C,
         k: usize,
         (lo, hi): Span,
     ) -> anyhow::Result<Vec<(NaiveDate, i64, i64)>> {
-        use incubation_event::Column::{CandidateId, OccurredOn, Stage as StageColumn};
-        let at_or_after: Vec<String> = IncubationStage::ORDER[k..].iter().map(|s| s.to_value()).collect();
-        let first = incubation_event::Entity::find()
-            .select_only()
-            .column_as(Expr::col(OccurredOn).min(), "day")
-            .filter(StageColumn.is_in(at_or_after))
-            .filter(OccurredOn.lte(self.as_of))
-            .apply_if(self.visible.via_candidate(CandidateId), QueryFilter::filter)
-            .group_by(CandidateId)
-            .into_query();
-        let day = Expr::col(Alias::new("day"));
-        let select = Query::select()
-            .expr(day.clone())
-            .expr(Expr::cust("COUNT(*)"))
-            .from_subquery(first, Alias::new("x"))
-            .and_where(day.clone().between(lo, hi))
-            .group_by_col(Alias::new("day"))
-            .order_by_expr(day, Order::Asc)
-            .to_owned();
-        let rows = db.query_all_raw(self.backend.build(&select)).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, 0)))
-            .collect()
+        let select = if self.visible.is_all() {
+            let t = Alias::new("candidate_reach_days");
+            kept_days(&t, k, (lo, hi))
+                .expr(sum(Expr::col((t, Alias::new("candidates")))))
+                .to_owned()
+        } else {
+            let on = Expr::col((incubation_candidate::Entity, incubation_candidate::REACHED[k]));
+            incubation_candidate::Entity::find()
+                .select_only()
+                .column_as(on.clone(), "day")
+                .expr(Expr::cust("COUNT(*)"))
+                .filter(on.clone().between(lo, hi))
+                .apply_if(
+                    self.visible.owned(incubation_candidate::Column::OwnerId),
+                    QueryFilter::filter,
+                )
+                .group_by(on.clone())
+                .order_by_asc(on)
+                .into_query()
+        };
+        day_counts(db, self.backend, &select, false).await
     }
 
     /// Per day from `lo` to `hi` (in order), how many projects seen reached stage `k` on it and, for 签约, the
@@ -251,6 +252,14 @@ impl Counting<'_> {
         k: usize,
         (lo, hi): (NaiveDate, NaiveDate),
     ) -> anyhow::Result<Vec<(NaiveDate, i64, i64)>> {
+        if self.visible.is_all() {
+            let t = Alias::new("project_reach_days");
+            let select = kept_days(&t, k, (lo, hi))
+                .expr(sum(Expr::col((t.clone(), Alias::new("projects")))))
+                .expr(sum(Expr::col((t, Alias::new("yuan")))))
+                .to_owned();
+            return day_counts(db, self.backend, &select, k == 2).await;
+        }
         let on = Expr::col((project::Entity, project::REACHED[k]));
         let signed = k == 2;
         let select = project::Entity::find()
@@ -262,18 +271,15 @@ impl Counting<'_> {
             .apply_if(self.visible.projects(), QueryFilter::filter)
             .group_by(on.clone())
             .order_by_asc(on);
-        let rows = db.query_all_raw(select.build(self.backend)).await?;
-        rows.iter()
-            .map(|row| {
-                let yuan = if signed { sum_at(row, 2)? } else { 0 };
-                Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, yuan))
-            })
-            .collect()
+        day_counts(db, self.backend, &select.into_query(), signed).await
     }
 
     /// Per period of `majors`: the 重大项目 seen that may have been worked on in it ([`Counting::major_candidate`];
     /// see [`Counting::dropped_majors`]) and their agreed investment.
     async fn major_candidates<C: ConnectionTrait>(&self, db: &C, majors: &[Period]) -> anyhow::Result<Vec<(i64, i64)>> {
+        if self.visible.is_all() {
+            return self.kept_major_candidates(db, majors).await;
+        }
         let mut select = project::Entity::find()
             .select_only()
             .filter(project::Column::IsMajor.eq(true))
@@ -290,6 +296,44 @@ impl Counting<'_> {
             .ok_or_else(|| anyhow::anyhow!("an aggregate answers one row"))?;
         (0..majors.len())
             .map(|i| Ok((sum_at(&row, 2 * i)?, sum_at(&row, 2 * i + 1)?)))
+            .collect()
+    }
+
+    /// [`Counting::major_candidates`] of every 重大项目, from their kept reach days: those recorded by the period's
+    /// end less those in production before its start (by the as-of date). A project reaches 投产 no earlier than its
+    /// first stage, so the second are among the first.
+    async fn kept_major_candidates<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        majors: &[Period],
+    ) -> anyhow::Result<Vec<(i64, i64)>> {
+        let t = Alias::new("project_reach_days");
+        let col = |c: &str| Expr::col((t.clone(), Alias::new(c)));
+        let mut select = Query::select()
+            .from(t.clone())
+            .and_where(col("major").eq(true))
+            .and_where(col("day").lte(self.as_of))
+            .to_owned();
+        for p in majors {
+            let recorded = Condition::all()
+                .add(col("stage").eq(0))
+                .add(col("day").lte(std::cmp::Ord::min(p.to, self.as_of)));
+            let producing = Condition::all().add(col("stage").eq(5)).add(col("day").lt(p.from));
+            for c in [recorded, producing] {
+                select
+                    .expr(sum_if(c.clone(), col("projects")))
+                    .expr(sum_if(c, col("yuan")));
+            }
+        }
+        let row = db
+            .query_one_raw(self.backend.build(&select))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("an aggregate answers one row"))?;
+        (0..majors.len())
+            .map(|i| {
+                let at = |j| sum_at(&row, 4 * i + j);
+                Ok((at(0)? - at(2)?, at(1)? - at(3)?))
+            })
             .collect()
     }
 
@@ -392,11 +436,16 @@ impl Counting<'_> {
                 )
                 .group_by(Category)
         };
-        let counts = seen()
-            .expr(sum_if(Condition::all().add(col(OpenedOn).between(p.from, p.to)), 1))
-            .expr(sum_if(resolved_in(), 1))
-            .expr(sum_if(open_at_end(), 1))
-            .expr(sum_if(open_at_end().add(col(DueDate).lt(end)), 1));
+        let counts = if self.visible.is_all() {
+            kept_blocker_counts((p.from, end), self.as_of)
+        } else {
+            seen()
+                .expr(sum_if(Condition::all().add(col(OpenedOn).between(p.from, p.to)), 1))
+                .expr(sum_if(resolved_in(), 1))
+                .expr(sum_if(open_at_end(), 1))
+                .expr(sum_if(open_at_end().add(col(DueDate).lt(end)), 1))
+                .into_query()
+        };
         let days = days_between(
             self.backend,
             &written(blocker::Entity, OpenedOn),
@@ -408,11 +457,62 @@ impl Counting<'_> {
             .filter(resolved_in())
             .group_by(days);
         let (counts, took) = futures_util::try_join!(
-            db.query_all_raw(counts.build(self.backend)),
+            db.query_all_raw(self.backend.build(&counts)),
             db.query_all_raw(took.build(self.backend)),
         )?;
         blocker_stats(&counts, &took)
     }
+}
+
+/// Per day from `lo` to `hi`, the sums of stage `k`'s rows of the kept reach days `t` (their columns to add).
+fn kept_days(t: &Alias, k: usize, (lo, hi): Span) -> SelectStatement {
+    let day = Expr::col((t.clone(), Alias::new("day")));
+    Query::select()
+        .expr(day.clone())
+        .from(t.clone())
+        .and_where(Expr::col((t.clone(), Alias::new("stage"))).eq(i32::try_from(k).unwrap_or(i32::MAX)))
+        .and_where(day.clone().between(lo, hi))
+        .group_by_col((t.clone(), Alias::new("day")))
+        .order_by_expr(day, Order::Asc)
+        .to_owned()
+}
+
+/// Per day, how many records reached a stage on it and, when `with_yuan`, the investment they agreed (else 0):
+/// the rows of `select` (day, count[, yuan]).
+async fn day_counts<C: ConnectionTrait>(
+    db: &C,
+    backend: sea_orm::DbBackend,
+    select: &SelectStatement,
+    with_yuan: bool,
+) -> anyhow::Result<Vec<(NaiveDate, i64, i64)>> {
+    let rows = db.query_all_raw(backend.build(select)).await?;
+    rows.iter()
+        .map(|row| {
+            let yuan = if with_yuan { sum_at(row, 2)? } else { 0 };
+            Ok((row.try_get_by_index(0)?, sum_at(row, 1)?, yuan))
+        })
+        .collect()
+}
+
+/// The blockers' counts per category over the days `from` to `end` (the period's last day counted), from their kept
+/// days (`blocker_days`): raised and resolved in it, and at `end` open (raised less resolved by then) and overdue
+/// (the changes by then). Every category with a blocker raised by the as-of date is listed.
+fn kept_blocker_counts((from, end): Span, as_of: NaiveDate) -> SelectStatement {
+    let t = Alias::new("blocker_days");
+    let col = |c: &str| Expr::col((t.clone(), Alias::new(c)));
+    let by_end = || Condition::all().add(col("day").lte(end));
+    let in_period = || Condition::all().add(col("day").between(from, end));
+    Query::select()
+        .expr(col("category"))
+        .expr(sum_if(in_period(), col("opened")))
+        .expr(sum_if(in_period(), col("resolved")))
+        .expr(sum_if(by_end(), col("opened").sub(col("resolved"))))
+        .expr(sum_if(by_end(), col("overdue")))
+        .from(t.clone())
+        .and_where(col("day").lte(as_of))
+        .group_by_col((t.clone(), Alias::new("category")))
+        .and_having(sum(col("opened")).gt(0))
+        .to_owned()
 }
 
 /// The blocker figures from their counts per category and their days to resolve per category and number of days:
