@@ -16,8 +16,8 @@ use entity::{
     visible::Visible,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, TransactionTrait,
     sea_query::{Alias, Expr},
 };
 use serde::Serialize;
@@ -308,6 +308,70 @@ pub struct StaleProject {
     pub days_since_follow_up: Option<i64>,
 }
 
+/// The projects `visible` in the pipeline not moved since `as_of` (at their kept stage) with no follow-up by then, or
+/// none since before `quiet_before`: those never followed up first, by id, then the longest quiet; the first `most`
+/// of them when given.
+async fn quiet_unmoved(
+    db: &DatabaseConnection,
+    (as_of, quiet_before): (NaiveDate, NaiveDate),
+    (visible, most): (&Visible, Option<usize>),
+) -> anyhow::Result<Vec<(i64, ProjectStage, Option<NaiveDate>)>> {
+    use sea_orm::sea_query::ExprTrait;
+    // The projects not moved since `as_of` are at their kept stage: the database picks the quiet ones and, when only
+    // the first few are asked, those; the few moved since are judged by their stage on that day. Those never followed
+    // up come first, by id: asked apart, the database walks the projects in that order and stops at the first few
+    // instead of grouping every follow-up of the park and sorting every project.
+    let unmoved = || {
+        project::Entity::find()
+            .select_only()
+            .columns([project::Column::Id, project::Column::Stage])
+            .filter(project::Column::Stage.is_not_in(OUT_OF_PIPELINE))
+            .filter(project::Column::Id.not_in_subquery(moved_since(as_of)))
+            .apply_if(visible.projects(), QueryFilter::filter)
+    };
+    let any_follow_up = follow_up::Entity::find()
+        .select_only()
+        .expr(Expr::val(1))
+        .filter(
+            Expr::col((follow_up::Entity, follow_up::Column::ProjectId)).equals((project::Entity, project::Column::Id)),
+        )
+        .filter(follow_up::Column::OccurredOn.lte(as_of))
+        .into_query();
+    let never: Vec<(i64, ProjectStage)> = unmoved()
+        .filter(Expr::exists(any_follow_up).not())
+        .order_by_asc(project::Column::Id)
+        .apply_if(most, |q, n| q.limit(n as u64))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut found: Vec<(i64, ProjectStage, Option<NaiveDate>)> =
+        never.into_iter().map(|(id, stage)| (id, stage, None)).collect();
+    let rest = most.map(|n| n.saturating_sub(found.len()));
+    if rest != Some(0) {
+        let f = Alias::new("f");
+        let last_of = Expr::col((f.clone(), Alias::new("last")));
+        let mut quiet = unmoved()
+            .column_as(last_of.clone(), "last")
+            .filter(last_of.clone().lt(quiet_before))
+            .order_by_asc(last_of)
+            .order_by_asc(project::Column::Id)
+            .apply_if(rest, |q, n| q.limit(n as u64));
+        QueryTrait::query(&mut quiet).join_subquery(
+            JoinType::InnerJoin,
+            last_follow_ups_query(as_of),
+            f.clone(),
+            Expr::col((f, Alias::new("project_id"))).equals((project::Entity, project::Column::Id)),
+        );
+        found.extend(
+            quiet
+                .into_tuple::<(i64, ProjectStage, Option<NaiveDate>)>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
+}
+
 /// The projects `visible` in the pipeline on `as_of` with no follow-up in the `stale_days` days before it (the weekly
 /// report's rule), longest quiet first; the first `most` of them when given.
 pub async fn stale_projects(
@@ -315,35 +379,8 @@ pub async fn stale_projects(
     (as_of, stale_days): (NaiveDate, i64),
     (visible, most): (&Visible, Option<usize>),
 ) -> anyhow::Result<Vec<StaleProject>> {
-    use sea_orm::sea_query::ExprTrait;
     let quiet_before = as_of - Duration::days(stale_days);
-    // The projects not moved since `as_of` are at their kept stage: the database picks the quiet ones and, when only
-    // the first few are asked, those; the few moved since are judged by their stage on that day.
-    let f = Alias::new("f");
-    let last_of = Expr::col((f.clone(), Alias::new("last")));
-    let mut unmoved = project::Entity::find()
-        .select_only()
-        .columns([project::Column::Id, project::Column::Stage])
-        .column_as(last_of.clone(), "last")
-        .filter(project::Column::Stage.is_not_in(OUT_OF_PIPELINE))
-        .filter(project::Column::Id.not_in_subquery(moved_since(as_of)))
-        .apply_if(visible.projects(), QueryFilter::filter)
-        .filter(
-            Condition::any()
-                .add(last_of.clone().is_null())
-                .add(last_of.clone().lt(quiet_before)),
-        )
-        .order_by_asc(last_of.clone().is_not_null())
-        .order_by_asc(last_of)
-        .order_by_asc(project::Column::Id)
-        .apply_if(most, |q, n| q.limit(n as u64));
-    QueryTrait::query(&mut unmoved).join_subquery(
-        JoinType::LeftJoin,
-        last_follow_ups_query(as_of),
-        f.clone(),
-        Expr::col((f, Alias::new("project_id"))).equals((project::Entity, project::Column::Id)),
-    );
-    let mut found: Vec<(i64, ProjectStage, Option<NaiveDate>)> = unmoved.into_tuple().all(db).await?;
+    let mut found = quiet_unmoved(db, (as_of, quiet_before), (visible, most)).await?;
     let mut moved = stages_of_moved(db, as_of).await?;
     if let Some(seen) = visible.projects().filter(|_| !moved.is_empty()) {
         let seen: Vec<i64> = project::Entity::find()

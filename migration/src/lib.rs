@@ -25,6 +25,8 @@ mod m20261207_000020_company_province;
 mod m20261208_000021_visit_days;
 mod m20261208_000022_figure_indexes;
 mod m20261209_000023_kept_figures;
+mod m20261209_000024_day_indexes;
+mod m20261209_000025_drop_spans;
 mod util;
 
 pub use m20261208_000021_visit_days::VISIT_DAYS_FROM_VISITS;
@@ -60,6 +62,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000021_visit_days::Migration),
             Box::new(m20261208_000022_figure_indexes::Migration),
             Box::new(m20261209_000023_kept_figures::Migration),
+            Box::new(m20261209_000024_day_indexes::Migration),
+            Box::new(m20261209_000025_drop_spans::Migration),
         ]
     }
 }

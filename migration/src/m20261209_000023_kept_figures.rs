@@ -21,20 +21,20 @@ use crate::util::execute_for;
 pub struct Migration;
 
 /// One table of counts the database keeps from the rows of another.
-struct Kept {
+pub(crate) struct Kept {
     /// The table kept.
-    table: &'static str,
+    pub(crate) table: &'static str,
     /// Its key columns.
-    keys: &'static [&'static str],
+    pub(crate) keys: &'static [&'static str],
     /// Its counts, summed over the rows of the source.
-    amounts: &'static [&'static str],
+    pub(crate) amounts: &'static [&'static str],
     /// The table it is kept from.
-    source: &'static str,
+    pub(crate) source: &'static str,
     /// The source's columns a contribution reads (SQLite keeps the table when one of them changes).
-    reads: &'static [&'static str],
+    pub(crate) reads: &'static [&'static str],
     /// What each row of `{rows}` adds to the keys it names, times `{sign}` (`(1)` or `(-1)`): a `UNION ALL` of selects over
     /// `{rows} r`, giving the key columns and the counts in order. `{day_after_due}` is the day after `r.due_date`.
-    contributions: &'static str,
+    pub(crate) contributions: &'static str,
 }
 
 /// The projects' reach days: each stage a project reached adds it and its agreed investment to that stage and day.
@@ -150,22 +150,28 @@ pub fn keepers(backend: DatabaseBackend) -> Vec<Keeper> {
                 format!("SELECT id, {} FROM incubation_candidates", firsts("AS").join(", ")),
             ),
         },
+        crate::m20261209_000025_drop_spans::keeper(),
     ];
-    out.extend(KEPT.iter().map(|k| Keeper {
-        source: k.source,
-        insert_trigger: format!("{}_insert", k.table),
-        table: Some(k.table),
-        rebuilt: vec![format!("DELETE FROM {}", k.table), k.filled(backend)],
-        kept_and_derived: (
-            format!(
-                "SELECT {}, {} FROM {}",
-                k.keys.join(", "),
-                k.amounts.join(", "),
-                k.table
-            ),
-            k.derived(backend),
-        ),
-    }));
+    out.extend(
+        KEPT.iter()
+            .copied()
+            .chain([&crate::m20261209_000025_drop_spans::DROP_DAYS])
+            .map(|k| Keeper {
+                source: k.source,
+                insert_trigger: format!("{}_insert", k.table),
+                table: Some(k.table),
+                rebuilt: vec![format!("DELETE FROM {}", k.table), k.filled(backend)],
+                kept_and_derived: (
+                    format!(
+                        "SELECT {}, {} FROM {}",
+                        k.keys.join(", "),
+                        k.amounts.join(", "),
+                        k.table
+                    ),
+                    k.derived(backend),
+                ),
+            }),
+    );
     out
 }
 
@@ -203,12 +209,12 @@ impl Kept {
     }
 
     /// The table's rows counted afresh from every row of its source.
-    fn derived(&self, backend: DatabaseBackend) -> String {
+    pub(crate) fn derived(&self, backend: DatabaseBackend) -> String {
         self.summed(&self.of(backend, self.source, "(1)"))
     }
 
     /// Fills the (empty) table from its source.
-    fn filled(&self, backend: DatabaseBackend) -> String {
+    pub(crate) fn filled(&self, backend: DatabaseBackend) -> String {
         format!(
             "INSERT INTO {} ({}, {}) {}",
             self.table,
@@ -241,7 +247,7 @@ impl Kept {
     }
 
     /// PostgreSQL: each statement's rows added or taken away at once.
-    fn postgres_up(&self) -> String {
+    pub(crate) fn postgres_up(&self) -> String {
         let pg = DatabaseBackend::Postgres;
         let [added, removed] = [("added", "(1)"), ("removed", "(-1)")].map(|(rows, sign)| self.of(pg, rows, sign));
         let [insert, delete, update] = [added.clone(), removed.clone(), format!("{added} UNION ALL {removed}")]
@@ -250,7 +256,7 @@ impl Kept {
     }
 
     /// SQLite: the same, row by row. `NEW` and `OLD` are read as one-row tables.
-    fn sqlite_up(&self) -> String {
+    pub(crate) fn sqlite_up(&self) -> String {
         let row = |r: &str, sign: &str| {
             let cols: Vec<String> = self.reads.iter().map(|c| format!("{r}.{c} AS {c}")).collect();
             let rows = format!("(SELECT {})", cols.join(", "));
@@ -299,7 +305,7 @@ fn candidates_reach(ids: &str) -> String {
 
 /// PostgreSQL: a statement's trigger function `{name}_keep` running `insert`, `delete` or `update` (statements over
 /// its rows, the transition tables `added` and `removed`), and its three triggers on `source`.
-fn postgres_triggers(name: &str, source: &str, [insert, delete, update]: [String; 3]) -> String {
+pub(crate) fn postgres_triggers(name: &str, source: &str, [insert, delete, update]: [String; 3]) -> String {
     format!(
         "CREATE FUNCTION {name}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -324,7 +330,12 @@ CREATE TRIGGER {name}_delete AFTER DELETE ON {source} REFERENCING OLD TABLE AS r
 
 /// SQLite: the row triggers `{name}_insert`, `_delete` and `_update` (when one of `columns` changes) on `source`,
 /// running `insert`, `delete` and `update` (statements over `NEW` and `OLD`).
-fn sqlite_triggers(name: &str, source: &str, columns: &str, [insert, delete, update]: [String; 3]) -> String {
+pub(crate) fn sqlite_triggers(
+    name: &str,
+    source: &str,
+    columns: &str,
+    [insert, delete, update]: [String; 3],
+) -> String {
     format!(
         "CREATE TRIGGER {name}_insert AFTER INSERT ON {source} BEGIN
     {insert};
@@ -340,7 +351,7 @@ END;
 }
 
 /// Drops what [`postgres_triggers`] or [`sqlite_triggers`] created.
-fn triggers_down(m: &SchemaManager<'_>, name: &str, source: &str) -> String {
+pub(crate) fn triggers_down(m: &SchemaManager<'_>, name: &str, source: &str) -> String {
     match m.get_database_backend() {
         DatabaseBackend::Postgres => format!(
             "DROP TRIGGER {name}_delete ON {source}; DROP TRIGGER {name}_update ON {source};

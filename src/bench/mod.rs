@@ -74,9 +74,11 @@ pub async fn generate(db: &DatabaseConnection, size: Size) -> anyhow::Result<()>
     let companies = gen_companies(&txn, (size.projects / 2).max(1)).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
-    crate::db::kept_paused(&txn, &["projects"]).await?;
+    // The projects come with their stage events, whose spells off to the side are kept too.
+    let kept_from = ["projects", "stage_events", "drop_spans"];
+    crate::db::kept_paused(&txn, &kept_from).await?;
     let projects = gen_projects(&txn, &actor, &mut r, size.projects, &companies).await?;
-    crate::db::kept_rebuilt(&txn, &["projects"]).await?;
+    crate::db::kept_rebuilt(&txn, &kept_from).await?;
     txn.commit().await?;
     let txn = crate::service::begin(db).await?;
     crate::db::kept_paused(&txn, &["visits"]).await?;

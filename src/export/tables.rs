@@ -221,7 +221,7 @@ impl Table for EventRow {
 
     async fn read(db: &DatabaseConnection, f: &Filters, after: i64, _: bool) -> AppResult<Vec<Self>> {
         let (from, to) = f.range();
-        let rows = projects::events_after(db, (from, to, &f.visible), after, CHUNK).await?;
+        let rows = projects::events_after(db, (from, to, &f.visible), &[], after, CHUNK).await?;
         Ok(rows.into_iter().map(|(e, name)| EventRow(e, name)).collect())
     }
 }

@@ -115,15 +115,15 @@ async fn this_week(
     visible: &crate::service::scope::Visible,
 ) -> crate::service::AppResult<Vec<minijinja::Value>> {
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    Ok(projects::events_after(db, (Some(monday), Some(today), visible), 0, 1000)
+    let stages = [
+        ProjectStage::Signed,
+        ProjectStage::Landed,
+        ProjectStage::Started,
+        ProjectStage::Producing,
+    ];
+    Ok(projects::events_after(db, (Some(monday), Some(today), visible), &stages, 0, 1000)
         .await?
         .into_iter()
-        .filter(|(e, _)| {
-            matches!(
-                e.stage,
-                ProjectStage::Signed | ProjectStage::Landed | ProjectStage::Started | ProjectStage::Producing
-            )
-        })
         .map(|(e, name)| context! { project_id => e.project_id, name, stage => e.stage.label(), on => e.occurred_on.to_string() })
         .collect())
 }
@@ -161,7 +161,9 @@ async fn blocker_list(
         assigned_leader: Some(staff.actor.display_name.clone()),
         ..Default::default()
     };
-    let mut open: Vec<_> = blockers::list(db, mine, Paging::new(Some(1), Some(200))?)
+    // Uncounted: the page shows the blockers, not how many there are (a count of the park's overdue ones read
+    // every one of them).
+    let mut open: Vec<_> = blockers::list(db, mine, Paging::new(Some(1), Some(200))?.uncounted())
         .await?
         .items
         .into_iter()
@@ -174,7 +176,9 @@ async fn blocker_list(
             overdue: Some(true),
             ..Default::default()
         };
-        open = blockers::list(db, overdue, Paging::new(Some(1), Some(8))?).await?.items;
+        open = blockers::list(db, overdue, Paging::new(Some(1), Some(8))?.uncounted())
+            .await?
+            .items;
     }
     let blockers: Vec<_> = open
         .iter()

@@ -55,7 +55,8 @@ async fn visits_count_batches_and_person_times(app: TestApp) {
 }
 
 /// What the database keeps for the figures follows every write: the projects' reach days (a project created, moved
-/// on and back, given an investment and the 重大 flag, deleted), the blockers' days (raised, given a due date,
+/// on and back, given an investment and the 重大 flag, deleted), their spells off to the side (dropped, reopened,
+/// dropped again, no longer 重大), the blockers' days (raised, given a due date,
 /// resolved after it, recategorised, reopened, deleted) and the candidates' reach days (created, moved, deleted).
 async fn kept_counts_follow_every_write(app: TestApp) {
     let none = Vec::<String>::new;
@@ -88,6 +89,25 @@ async fn kept_counts_follow_every_write(app: TestApp) {
         4,
         "lead to landed, as 重大 with its investment"
     );
+    // Off to the side and back, then off again: two spells, the first ended, the second counted per day dropped.
+    for (stage, on, reason) in [
+        ("dropped", "2024-06-01", Some("企业资金链断裂")),
+        ("landed", "2024-07-01", None),
+        ("dropped", "2024-08-01", Some("企业撤资")),
+    ] {
+        let (s, e) = app
+            .move_to(id, json!({"stage": stage, "occurred_on": on, "reason": reason}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        assert_eq!(app.kept_astray().await, none(), "after the move to {stage} on {on}");
+    }
+    assert_eq!((rows("drop_spans").await, rows("drop_days").await), (2, 1));
+    let (_, p) = app.get(&format!("/api/v1/projects/{id}")).await;
+    let body = json!({"version": p["version"], "is_major": false});
+    let (s, p) = app.patch(&format!("/api/v1/projects/{id}"), body).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(app.kept_astray().await, none());
+    assert_eq!(rows("drop_days").await, 0, "no longer 重大");
 
     let base = format!("/api/v1/projects/{id}/blockers");
     let body =
@@ -171,6 +191,7 @@ async fn kept_counts_follow_every_write(app: TestApp) {
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(app.kept_astray().await, none());
     assert_eq!(rows("project_reach_days").await, 0);
+    assert_eq!(rows("drop_spans").await, 0);
 }
 
 /// The visits' day totals the database keeps (`visit_days`) follow every write — a visit created, moved to another

@@ -124,15 +124,19 @@ fn select(backend: sea_orm::DbBackend, f: ProjectFilter) -> AppResult<sea_orm::S
     Ok(s)
 }
 
-/// The next `limit` stage events dated between `from` and `to` after the id `after`, in id order, each with its
-/// project's name.
+/// The next `limit` stage events dated between `from` and `to` (at one of `stages`, when any are named) after the
+/// id `after`, in id order, each with its project's name.
 pub async fn events_after(
     db: &impl ConnectionTrait,
     (from, to, visible): (Option<NaiveDate>, Option<NaiveDate>, &crate::service::scope::Visible),
+    stages: &[ProjectStage],
     after: i64,
     limit: u64,
 ) -> AppResult<Vec<(stage_event::Model, String)>> {
     let mut s = stage_event::Entity::find();
+    if !stages.is_empty() {
+        s = s.filter(stage_event::Column::Stage.is_in(stages.iter().copied()));
+    }
     if let Some(c) = visible.via_project(stage_event::Column::ProjectId) {
         s = s.filter(c);
     }

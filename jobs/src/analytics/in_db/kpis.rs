@@ -344,6 +344,9 @@ impl Counting<'_> {
         if majors.is_empty() {
             return Ok(Vec::new());
         }
+        if self.visible.is_all() {
+            return self.kept_dropped_majors(db, majors).await;
+        }
         let (stage, on, owner) = (
             stage_event::Column::Stage,
             stage_event::Column::OccurredOn,
@@ -407,6 +410,56 @@ impl Counting<'_> {
             .ok_or_else(|| anyhow::anyhow!("an aggregate answers one row"))?;
         (0..majors.len())
             .map(|i| Ok((sum_at(&row, 2 * i)?, sum_at(&row, 2 * i + 1)?)))
+            .collect()
+    }
+
+    /// [`Counting::dropped_majors`] of every 重大项目, from the spells off to the side the database keeps: those that
+    /// began before the period (by the as-of date) and lasted past its end (as of the as-of date), of a 重大项目 not in
+    /// production when dropped. The spells never ended are summed per day dropped (`drop_days`); the few that ended
+    /// are read by the day they ended (`drop_spans`). Such a project had reached its first stage before it was
+    /// dropped and was not in production before the period began, so it is one of the period's candidates.
+    async fn kept_dropped_majors<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        majors: &[Period],
+    ) -> anyhow::Result<Vec<(i64, i64)>> {
+        let (days, spans) = (Alias::new("drop_days"), Alias::new("drop_spans"));
+        let day = Expr::col((days.clone(), Alias::new("day")));
+        let mut never = Query::select().from(days.clone()).to_owned();
+        let dropped = Expr::col((spans.clone(), Alias::new("dropped_on")));
+        let resumed = Expr::col((spans.clone(), Alias::new("resumed_on")));
+        let ends = majors.iter().map(|p| std::cmp::Ord::min(p.to, self.as_of));
+        let mut ended = Query::select()
+            .from(spans.clone())
+            .and_where(Expr::col((spans.clone(), Alias::new("counted"))).eq(true))
+            .and_where(resumed.clone().gt(ends.min().unwrap_or(self.as_of)))
+            .to_owned();
+        for p in majors {
+            let began = |on: &Expr| {
+                Condition::all()
+                    .add(on.clone().lt(p.from))
+                    .add(on.clone().lte(self.as_of))
+            };
+            never
+                .expr(sum_if(began(&day), Expr::col((days.clone(), Alias::new("projects")))))
+                .expr(sum_if(began(&day), Expr::col((days.clone(), Alias::new("yuan")))));
+            let lasted = began(&dropped).add(resumed.clone().gt(std::cmp::Ord::min(p.to, self.as_of)));
+            ended
+                .expr(sum_if(lasted.clone(), 1))
+                .expr(sum_if(lasted, Expr::col((spans.clone(), Alias::new("yuan")))));
+        }
+        let (never, ended) = futures_util::try_join!(
+            db.query_one_raw(self.backend.build(&never)),
+            db.query_one_raw(self.backend.build(&ended)),
+        )?;
+        let (never, ended) = never
+            .zip(ended)
+            .ok_or_else(|| anyhow::anyhow!("an aggregate answers one row"))?;
+        (0..majors.len())
+            .map(|i| {
+                let at = |row: &sea_orm::QueryResult, j| sum_at(row, 2 * i + j);
+                Ok((at(&never, 0)? + at(&ended, 0)?, at(&never, 1)? + at(&ended, 1)?))
+            })
             .collect()
     }
 
