@@ -225,7 +225,8 @@ impl Kept {
     }
 
     /// Adds `summed` (contributions summed per key) to the table, in key order (so that two writers lock the rows
-    /// they share in the same order), then drops the rows of those keys left at zero.
+    /// they share in the same order), then drops the rows of those keys left at zero (found by their keys, through
+    /// the table's primary key).
     fn added(&self, summed: &str) -> String {
         let (table, keys) = (self.table, self.keys.join(", "));
         let set: Vec<String> = self
@@ -233,16 +234,14 @@ impl Kept {
             .iter()
             .map(|a| format!("{a} = {table}.{a} + excluded.{a}"))
             .collect();
-        let on: Vec<String> = self.keys.iter().map(|k| format!("{table}.{k} = z.{k}")).collect();
-        let zero: Vec<String> = self.amounts.iter().map(|a| format!("{table}.{a} = 0")).collect();
+        let zero: Vec<String> = self.amounts.iter().map(|a| format!("{a} = 0")).collect();
         format!(
             "INSERT INTO {table} ({keys}, {amounts}) SELECT * FROM ({summed}) s WHERE true ORDER BY {keys} \
              ON CONFLICT ({keys}) DO UPDATE SET {set};
-             DELETE FROM {table} WHERE {zero} AND EXISTS (SELECT 1 FROM ({summed}) z WHERE {on})",
+             DELETE FROM {table} WHERE ({keys}) IN (SELECT {keys} FROM ({summed}) z) AND {zero}",
             amounts = self.amounts.join(", "),
             set = set.join(", "),
             zero = zero.join(" AND "),
-            on = on.join(" AND "),
         )
     }
 
