@@ -225,8 +225,8 @@ impl Kept {
     }
 
     /// Adds `summed` (contributions summed per key) to the table, in key order (so that two writers lock the rows
-    /// they share in the same order), then drops the rows of those keys left at zero (found by their keys, through
-    /// the table's primary key).
+    /// they share in the same order), then drops the rows left at zero: only those just emptied are, found through
+    /// [`Kept::emptied_index`].
     fn added(&self, summed: &str) -> String {
         let (table, keys) = (self.table, self.keys.join(", "));
         let set: Vec<String> = self
@@ -234,14 +234,30 @@ impl Kept {
             .iter()
             .map(|a| format!("{a} = {table}.{a} + excluded.{a}"))
             .collect();
-        let zero: Vec<String> = self.amounts.iter().map(|a| format!("{a} = 0")).collect();
         format!(
             "INSERT INTO {table} ({keys}, {amounts}) SELECT * FROM ({summed}) s WHERE true ORDER BY {keys} \
              ON CONFLICT ({keys}) DO UPDATE SET {set};
-             DELETE FROM {table} WHERE ({keys}) IN (SELECT {keys} FROM ({summed}) z) AND {zero}",
+             DELETE FROM {table} WHERE {zero}",
             amounts = self.amounts.join(", "),
             set = set.join(", "),
-            zero = zero.join(" AND "),
+            zero = self.zero(),
+        )
+    }
+
+    /// Every count of a row is zero.
+    fn zero(&self) -> String {
+        let zero: Vec<String> = self.amounts.iter().map(|a| format!("{a} = 0")).collect();
+        zero.join(" AND ")
+    }
+
+    /// The index of the rows left at zero (none between two statements): a trigger finds the row it emptied through
+    /// it, where a search by key read a share of the table on SQLite (2 ms a project update at 100,000 projects).
+    pub(crate) fn emptied_index(&self) -> String {
+        format!(
+            "CREATE INDEX ix_{table}_emptied ON {table} ({keys}) WHERE {zero}",
+            table = self.table,
+            keys = self.keys.join(", "),
+            zero = self.zero()
         )
     }
 
@@ -469,6 +485,7 @@ impl MigrationTrait for Migration {
         db.execute_unprepared(&candidates_up(backend)).await?;
         for kept in KEPT {
             db.execute_unprepared(&kept.filled(backend)).await?;
+            db.execute_unprepared(&kept.emptied_index()).await?;
             execute_for(m, &kept.postgres_up(), &kept.sqlite_up()).await?;
         }
         Ok(())

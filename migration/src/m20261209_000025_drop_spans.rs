@@ -182,6 +182,7 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(&sql).await?;
         }
         db.execute_unprepared(&DROP_DAYS.filled(backend)).await?;
+        db.execute_unprepared(&DROP_DAYS.emptied_index()).await?;
         db.execute_unprepared(&up_sql(backend)).await?;
         crate::util::execute_for(m, &DROP_DAYS.postgres_up(), &DROP_DAYS.sqlite_up()).await
     }
