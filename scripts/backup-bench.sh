@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Backup against the tools it stands on (docs/BENCHMARKS.md, "Backup"): `invest-crm backup --to DIR` against
 # `sqlite3 DB .backup` and `pg_dump --format=custom` run directly on the same database, RUNS times each (median,
-# min–max, size); then the service under the mixed load (scripts/load-bench.py, CLIENTS clients, default 2: an office
-# at work, not a saturation test) with a backup every few seconds: the p99 of the requests in flight during a backup.
+# min–max, size); then the service under the mixed load (scripts/load-bench.py, CLIENTS clients, default 2) with a
+# backup every few seconds: the p99 of the requests in flight during a backup. By default each client sends its next
+# request as soon as the last is answered, which keeps both cores busy (the clients run on them too); RATE=R sends R
+# requests a second in all instead (an office at work), latency counted from when each was due.
 #
 #   INVEST_CRM=target/release/invest-crm scripts/backup-bench.sh SQLITE_FILE POSTGRES_URL [RUNS]
 #
@@ -15,6 +17,8 @@ sqlite_file="$1"
 pg_url="$2"
 runs="${3:-3}"
 clients="${CLIENTS:-2}"
+rate=()
+[ -z "${RATE:-}" ] || rate=(--rate "$RATE")
 work=$(mktemp -d /tmp/backup-bench.XXXXXX)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 # The load client signs in 17 users per run, two runs a minute: above the default sign-in limit per address.
@@ -49,7 +53,7 @@ load_during() {
   local serve=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   local client=(python3 scripts/load-bench.py "http://127.0.0.1:$port" "$pw" --admin benchadmin --clients "$clients"
-    --seconds 20)
+    --seconds 20 "${rate[@]}")
   "${client[@]}" --json "$work/quiet.json" --samples "$work/quiet-samples.json" >/dev/null
   "${client[@]}" --json "$work/busy.json" --samples "$work/busy-samples.json" >/dev/null &
   local load=$!
@@ -66,9 +70,10 @@ load_during() {
   done
   wait "$load"
   kill "$serve"; wait "$serve" 2>/dev/null || true
-  python3 - "$work" "$name" "$clients" <<'PY'
+  python3 - "$work" "$name" "$clients" "${RATE:-}" <<'PY'
 import json, sys
-work, name, clients = sys.argv[1:4]
+work, name, clients, rate = sys.argv[1:5]
+rate = f" at {rate} requests/s" if rate else ", each as fast as it is answered"
 def p99(xs):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * 0.99))] if xs else float("nan")
@@ -77,7 +82,7 @@ busy = json.load(open(f"{work}/busy-samples.json"))
 windows = [tuple(map(float, l.split())) for l in open(f"{work}/windows")]
 during = [l for t, l in busy if any(t < b and t + l / 1000 > a for a, b in windows)]
 took = sorted(b - a for a, b in windows)
-print(f"{name}: mixed load, {clients} clients: alone p99 {p99(quiet):.1f} ms ({len(quiet)} requests); "
+print(f"{name}: mixed load, {clients} clients{rate}: alone p99 {p99(quiet):.1f} ms ({len(quiet)} requests); "
       f"{len(windows)} backups of {took[len(took) // 2]:.2f} s (median) while it ran: requests in flight during "
       f"one {len(during)}, p99 {p99(during):.1f} ms, max {max(during, default=float('nan')):.1f} ms; "
       f"errors {len(json.load(open(f'{work}/busy.json'))['errors'])}")

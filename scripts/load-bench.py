@@ -4,7 +4,12 @@ staff user with its own session and connection, for SECONDS: 70% reads (the proj
 list, a company), 20% creates (a visit, a project, a follow-up), 10% stage moves of projects the client created.
 Prints the throughput, p50/p95/p99 per kind and every error; --json writes the same as JSON.
 
-Usage: load-bench.py URL ADMIN_PASSWORD [--clients 16] [--seconds 60] [--json FILE] [--acks FILE] [--timeline FILE]
+Usage: load-bench.py URL ADMIN_PASSWORD [--clients 16] [--seconds 60] [--rate R] [--json FILE] [--acks FILE]
+  [--timeline FILE]
+
+By default every client sends its next request as soon as the last one is answered: a saturation test on a machine
+whose cores the clients share. --rate R sends R requests a second in all, each client on its own schedule, and counts
+each request's latency from when it was due.
 
 --acks writes the id of every write that was acknowledged (2xx), by table, so that a trial can check afterwards that
 none was lost (scripts/cluster-trial.py); --timeline writes every request as [start, kind, status, latency ms].
@@ -70,9 +75,11 @@ def sign_in(url, username, password):
 
 
 class Worker(threading.Thread):
-    def __init__(self, n, url, user, password, companies, projects, deadline, start):
+    def __init__(self, n, url, user, password, companies, projects, deadline, start, every=None):
         super().__init__(daemon=True)
         self.rng = random.Random(n)
+        # With --rate, this client's requests are due every `every` seconds from its own offset in the first one.
+        self.every, self.offset = every, (every or 0) * self.rng.random()
         self.c = sign_in(url, user, password)
         self.companies, self.projects = companies, projects
         self.deadline, self.start_at = deadline, start
@@ -144,14 +151,23 @@ class Worker(threading.Thread):
     def run(self):
         while time.time() < self.start_at:
             time.sleep(0.001)
+        due = self.start_at + self.offset
         while True:
             r = self.rng.random()
             kind = "read" if r < 0.7 else "create" if r < 0.9 else "stage_move"
+            if self.every:
+                time.sleep(max(0.0, due - time.time()))
             t0, wall = time.perf_counter(), time.time()
             s, b = {"read": self.read, "create": self.create, "stage_move": self.move}[kind]()
             t1 = time.perf_counter()
             if time.time() > self.deadline:
                 break
+            # At a set rate a request is late from the moment it was due, not from when a slow client got to send it
+            # (otherwise a stall hides the requests that queued behind it).
+            if self.every:
+                t0 -= max(0.0, wall - due)
+                wall = min(wall, due)
+                due += self.every
             self.lat[kind].append((t1 - t0) * 1000)
             self.samples.append((wall, (t1 - t0) * 1000))
             self.timeline.append((wall, kind, s, (t1 - t0) * 1000))
@@ -172,6 +188,9 @@ def main():
     ap.add_argument("admin_password")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--rate", type=float, help="requests per second in all, spread over the clients (an open "
+                    "load, latency counted from when each was due); by default each client sends its next request "
+                    "as soon as the last one is answered")
     ap.add_argument("--json")
     ap.add_argument("--admin", default="admin", help="the admin's username")
     ap.add_argument("--samples", help="write every request's start time and latency to this JSON file")
@@ -197,13 +216,15 @@ def main():
 
     start = time.time() + 2
     deadline = start + a.seconds
-    workers = [Worker(n, a.url, user, password, companies, projects, deadline, start) for n in range(a.clients)]
+    every = a.clients / a.rate if a.rate else None
+    workers = [Worker(n, a.url, user, password, companies, projects, deadline, start, every)
+               for n in range(a.clients)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
 
-    out = {"clients": a.clients, "seconds": a.seconds, "kinds": {}, "errors": []}
+    out = {"clients": a.clients, "seconds": a.seconds, "rate": a.rate, "kinds": {}, "errors": []}
     total = 0
     for kind in ["read", "create", "stage_move"]:
         xs = [x for w in workers for x in w.lat[kind]]
