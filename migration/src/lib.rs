@@ -27,6 +27,7 @@ mod m20261208_000022_figure_indexes;
 mod m20261209_000023_kept_figures;
 mod m20261209_000024_day_indexes;
 mod m20261209_000025_drop_spans;
+mod m20261210_000026_name_grams;
 mod util;
 
 pub use m20261208_000021_visit_days::VISIT_DAYS_FROM_VISITS;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000023_kept_figures::Migration),
             Box::new(m20261209_000024_day_indexes::Migration),
             Box::new(m20261209_000025_drop_spans::Migration),
+            Box::new(m20261210_000026_name_grams::Migration),
         ]
     }
 }

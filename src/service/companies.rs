@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::{
     Actor, AppError, AppResult, Code, Dir, Kind, Msg, Order, Page, Paging, delete_versioned, find,
     input::{CreditCode, Day, Name, Note, Patch, Place, Short, opt_string, set_some},
-    insert_one, known, name_contains, search_text, update_versioned,
+    insert_one, known, name_contains, rare_name_pair, search_text, update_versioned,
 };
 
 /// A new company.
@@ -121,6 +121,9 @@ pub async fn list(db: &impl ConnectionTrait, f: CompanyFilter, paging: Paging) -
     let mut s = company::Entity::find();
     if let Some(q) = search_text(f.q.as_deref()) {
         s = s.filter(name_contains(db.get_database_backend(), company::Column::Name, q));
+        if let Some(pair) = rare_name_pair(db, sea_orm::EntityName::table_name(&company::Entity), q).await? {
+            s = s.filter(pair);
+        }
     }
     if let Some(i) = f.industry {
         s = s.filter(company::Column::Industry.eq(i));

@@ -15,7 +15,8 @@ use crate::support::{TestApp, assert_error};
 
 db_test!(
     every_list_walks_by_cursor,
-    a_walk_under_inserts_and_deletes_sees_each_record_once
+    a_walk_under_inserts_and_deletes_sees_each_record_once,
+    short_searches_find_every_name_that_holds_them
 );
 
 /// The records of `path` (a list, with or without a query) walked page by page: with `after` when `cursor`, else by
@@ -291,4 +292,109 @@ async fn a_walk_under_inserts_and_deletes_sees_each_record_once(app: TestApp) {
         late.len(),
         gone.len()
     );
+}
+
+/// Every record of `E` with its name, as the database holds them.
+async fn every_name<E: sea_orm::EntityTrait>(app: &TestApp) -> Vec<(i64, String)> {
+    use sea_orm::{QuerySelect, sea_query::Expr};
+    E::find()
+        .select_only()
+        .column_as(Expr::col("id"), "id")
+        .column_as(Expr::col("name"), "name")
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// The ids (as [`walk`] gives them) of the records among `names` whose name holds `q`, whatever the case.
+fn holding(names: &[(i64, String)], q: &str) -> BTreeSet<String> {
+    let q = q.to_lowercase();
+    names
+        .iter()
+        .filter(|(_, n)| n.to_lowercase().contains(&q))
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+/// Searches of one or two letters, which PostgreSQL narrows through the letters and letter pairs it keeps of each
+/// name when few names hold them, and answers by reading every name when many do: each finds exactly the projects
+/// and companies whose names hold it — counted, by number and by cursor — as names are written, changed and deleted.
+async fn short_searches_find_every_name_that_holds_them(app: TestApp) {
+    use entity::{company, project};
+    use sea_orm::ConnectionTrait;
+
+    // 300 projects 基准项目000000 … and their companies 基准企业…: `7` is in 57 of the projects' names, `77` in three.
+    app.synthetic_projects(300).await;
+    let chip = app.project("芯片Ab二期", "lead", "2024-03-01").await;
+    let queries = [
+        "7", "77", "基准", "项目", "芯片", "ab", "AB", "b", "二期", "_", "%", "x",
+    ];
+    let check = async |when: &str| {
+        let projects = every_name::<project::Entity>(&app).await;
+        let companies = every_name::<company::Entity>(&app).await;
+        for (path, names) in [("/api/v1/projects", &projects), ("/api/v1/companies", &companies)] {
+            for q in queries {
+                let want = holding(names, q);
+                let url = format!("{path}?q={}", q.replace('%', "%25"));
+                let (s, page) = app.get(&url).await;
+                assert_eq!(s, StatusCode::OK, "{when} {url}: {page}");
+                assert_eq!(page["total"].as_u64(), Some(want.len() as u64), "{when} {url}");
+                for cursor in [true, false] {
+                    let got = walk(&app, &url, 5, cursor).await;
+                    assert_eq!(got.len(), want.len(), "{when} {url} cursor {cursor}: each record once");
+                    assert_eq!(
+                        got.into_iter().collect::<BTreeSet<_>>(),
+                        want,
+                        "{when} {url} cursor {cursor}"
+                    );
+                }
+            }
+        }
+        if app.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            for t in ["projects", "companies"] {
+                let astray = app
+                    .count_of(format!(
+                        "SELECT count(*) AS n FROM {t} WHERE name_grams <> name_grams(name)"
+                    ))
+                    .await;
+                assert_eq!(astray, 0, "{when}: {t} keep the letter pairs of their names");
+            }
+        }
+    };
+    check("as generated").await;
+    // Once PostgreSQL has statistics of the pairs, those most names hold (`基准`, `项目`) are read in order instead.
+    if app.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        app.db
+            .execute_unprepared("ANALYZE projects; ANALYZE companies")
+            .await
+            .unwrap();
+        check("with statistics").await;
+    }
+
+    // A name changed, another deleted, a company renamed: the searches follow.
+    let id = chip["id"].as_i64().unwrap();
+    let (s, p) = app
+        .patch(
+            &format!("/api/v1/projects/{id}"),
+            json!({"version": chip["version"], "name": "光伏XB项目77"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let (_, gone) = app.get("/api/v1/projects?q=000277").await;
+    let gone = &gone["items"][0];
+    let (s, _) = app
+        .delete(&format!("/api/v1/projects/{}?version={}", gone["id"], gone["version"]))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let company = chip["company_id"].as_i64().unwrap();
+    let (_, c) = app.get(&format!("/api/v1/companies/{company}")).await;
+    let (s, c) = app
+        .patch(
+            &format!("/api/v1/companies/{company}"),
+            json!({"version": c["version"], "name": "芯X材料"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    check("after the changes").await;
 }

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use super::{ProjectView, views};
-use crate::service::{AppResult, Dir, Order, Page, Paging, name_contains, names, search_text};
+use crate::service::{AppResult, Dir, Order, Page, Paging, name_contains, names, rare_name_pair, search_text};
 
 /// Which projects to list.
 #[derive(Default)]
@@ -53,7 +53,14 @@ pub struct ProjectFilter {
 
 /// A page of projects, newest first.
 pub async fn list(db: &impl ConnectionTrait, f: ProjectFilter, paging: Paging) -> AppResult<Page<ProjectView>> {
-    let s = select(db.get_database_backend(), f)?;
+    let pair = match search_text(f.q.as_deref()) {
+        Some(q) => rare_name_pair(db, sea_orm::EntityName::table_name(&project::Entity), q).await?,
+        None => None,
+    };
+    let mut s = select(db.get_database_backend(), f)?;
+    if let Some(pair) = pair {
+        s = s.filter(pair);
+    }
     paging
         .fetch(db, s, Order(&[(project::Column::Id, Dir::Desc)]), async |rows| {
             views(db, rows).await
